@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: MIT
+# libctrace: one non-recursive Makefile. `make help` lists targets and knobs.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+O       ?= build
+V       ?= 0
+Q        = $(if $(filter 1,$(V)),,@)
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wundef -Wwrite-strings -Wno-format-nonliteral
+CSTD    := -std=gnu11
+CFLAGS  ?= -O2 -g
+PKGS    := liblz4 libunwind libdw
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
+
+FORMAT_SRC  := $(wildcard format/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(FORMAT_SRC)
+ANALYZE_LIB := $(filter-out analyze/ctrace.c,$(wildcard analyze/*.c)) unwind/symbolize.c $(FORMAT_SRC)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+PROG_SRC    := $(wildcard tests/progs/*.c)
+BENCH_SRC   := $(wildcard tests/bench/*.c)
+EX_SRC      := $(wildcard examples/*.c)
+
+SO      := $(O)/libctrace.so
+CTRACE  := $(O)/ctrace
+UNITS   := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
+PROGS   := $(patsubst tests/progs/%.c,$(O)/progs/%,$(PROG_SRC))
+BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
+
+PRELOAD_OBJ := $(patsubst %.c,$(O)/pic/%.o,$(PRELOAD_SRC))
+ANALYZE_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(ANALYZE_LIB))
+CTRACE_OBJ  := $(O)/obj/analyze/ctrace.o $(ANALYZE_OBJ)
+
+# The preload: hidden visibility, exports listed by CT_EXPORT; the version script defines
+# the GLIBC_2.2.5/GLIBC_2.3.2 nodes that the two pthread_cond_* ABIs are exported under.
+# libunwind is dlopen'ed (RTLD_LOCAL), never linked: see unwind/capture.c.
+SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
+SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
+             -Wl,-soname,libctrace.so
+SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -ldl -lpthread
+CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm
+PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
+              -D_GNU_SOURCE -Wno-unused-result
+
+.PHONY: all test unit bats demo bench asan ubsan fuzz install clean help deps progs examples
+all: $(SO) $(CTRACE)
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(pic) $<")
+	$(Q)$(CC) $(SO_CFLAGS) -c -o $@ $<
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -c -o $@ $<
+
+$(SO): $(PRELOAD_OBJ) preload/ctrace.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SO_LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
+
+$(CTRACE): $(CTRACE_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -o $@ $(CTRACE_OBJ) $(CLI_LIBS)
+
+$(O)/unit/%: tests/unit/%.c $(ANALYZE_OBJ) tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -o $@ $< $(ANALYZE_OBJ) $(CLI_LIBS)
+
+# Test programs and examples are ordinary programs: -O1 -g, frame pointers, no inlining so
+# the functions and lines the tests expect stay where the source puts them.
+$(O)/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+
+$(O)/bench/%: tests/bench/%.c tests/bench/bench.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lm
+
+$(O)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $<
+
+progs: $(PROGS)
+examples: $(EXAMPLES)
+
+deps:
+	$(Q)tests/deps.sh
+
+unit: all $(UNITS)
+	$(Q)tests/run-unit.sh $(UNITS)
+
+bats: all $(PROGS) $(EXAMPLES)
+	$(Q)CTRACE_BUILD=$(abspath $(O)) bats --timing tests/bats
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory bats
+	$(Q)$(MAKE) --no-print-directory asan
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(O)/examples/convoy
+	$(Q)tests/demo.sh $(abspath $(O))
+
+bench: all $(BENCHES)
+	$(Q)tests/bench/run.sh $(abspath $(O))
+
+# Sanitized ctrace and unit tests (the preload itself is not sanitized: an ASan runtime
+# would have to come first in LD_PRELOAD of every traced program).
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan:
+	$(Q)$(MAKE) --no-print-directory O=$(O)/asan CFLAGS="-O1 -g $(SAN)" \
+		CLI_LIBS="$(CLI_LIBS) $(SAN)" $(O)/asan/ctrace $(patsubst $(O)/%,$(O)/asan/%,$(UNITS))
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-unit.sh $(patsubst $(O)/%,$(O)/asan/%,$(UNITS))
+	$(Q)$(MAKE) --no-print-directory $(SO) $(PROGS) $(EXAMPLES)
+	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_CLI=$(abspath $(O))/asan/ctrace \
+		ASAN_OPTIONS=detect_leaks=1 bats tests/bats
+ubsan: asan
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
+	install -m 0755 $(CTRACE) $(DESTDIR)$(PREFIX)/bin/ctrace
+
+clean:
+	rm -rf $(O)
+
+help:
+	@echo "libctrace targets:"
+	@echo "  all       build $(SO) and $(CTRACE) (default)"
+	@echo "  demo      install missing packages, build, trace examples/convoy, print the report"
+	@echo "  test      install missing packages, build, run unit, bats and sanitized tests"
+	@echo "  unit      C unit tests only           bats   CLI tests only"
+	@echo "  bench     traced/untraced ratios of the record path, side by side"
+	@echo "  asan      ctrace and unit tests under ASan+UBSan, bats with the sanitized ctrace"
+	@echo "  install   PREFIX=$(PREFIX) DESTDIR=   lib/libctrace.so and bin/ctrace"
+	@echo "  deps      install missing Debian packages (as root) or print the apt-get line"
+	@echo "  clean     remove $(O)/"
+	@echo "knobs: CC CFLAGS PREFIX DESTDIR O=build V=1"
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libctrace event model and trace-file constants: the contract between the recorder
+ * (preload/, which fills fixed-size struct ct_event records on the hot path) and the
+ * reader (analyze/, through format/reader.h). FORMAT.md is the byte-level specification.
+ *
+ * Everything here is plain data: no allocation, safe to include in the preload library.
+ */
+#ifndef CTRACE_FORMAT_H
+#define CTRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
+#define CT_MAGIC_LEN 8
+#define CT_VERSION_MAJOR 1
+#define CT_VERSION_MINOR 0
+#define CT_HEADER_LEN 128
+#define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
+#define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
+#define CT_NAME_LEN 16             /* thread names, as the kernel's comm */
+
+/* Event types. One fixed-size record each on the record path (struct ct_event). */
+enum ct_event_type {
+	CT_EV_NONE = 0,
+	/* A thread is about to block. obj: the object waited on; kind: enum ct_kind;
+	 * stack: waiter stack; a: owner tid for mutexes (0 unknown), the mutex address for
+	 * condition variables; b: the object's release sequence number seen at begin;
+	 * c: kind-specific (absolute deadline ns on the call's clock for timed waits, else 0). */
+	CT_EV_WAIT_BEGIN = 1,
+	/* The wait ended (same thread, pairs with the last WAIT_BEGIN). obj, kind as begin;
+	 * a: the object's release sequence number seen when the wait returned: for mutexes
+	 * exactly the release that ended it (0 or == begin's b: no recorded release);
+	 * b: enum ct_result; c: the call's return value (an errno number for pthread calls). */
+	CT_EV_WAIT_END = 2,
+	/* A release made while someone waited on obj (mutex unlock, cond signal/broadcast,
+	 * cond_wait's internal unlock of its mutex). ts is taken just before the real release;
+	 * stack: releaser stack; a: the new per-object sequence number; b: waiters counted at
+	 * release; flags: CT_EVF_BROADCAST for broadcast. */
+	CT_EV_RELEASE = 3,
+	/* First event of a thread created through pthread_create. a: parent tid;
+	 * b: start routine address; stack: the creator's stack at pthread_create. */
+	CT_EV_THREAD_START = 4,
+	/* pthread_setname_np. a: the named thread's tid; name: in b and c (16 bytes,
+	 * NUL-padded, not necessarily NUL-terminated). */
+	CT_EV_THREAD_NAME = 5,
+	/* The thread exits (returned from its start routine, pthread_exit or cancel). */
+	CT_EV_THREAD_END = 6,
+	CT_EV_MAX
+};
+
+/* Event flags (struct ct_event.flags). */
+#define CT_EVF_BROADCAST 0x0001u /* RELEASE by pthread_cond_broadcast */
+#define CT_EVF_TIMED     0x0002u /* WAIT_BEGIN of a timed call (deadline in c) */
+#define CT_EVF_CLOCK_RT  0x0004u /* ... whose deadline is on CLOCK_REALTIME */
+#define CT_EVF_OLD_ABI   0x0008u /* cond call bound to pthread_cond_*@GLIBC_2.2.5 */
+
+/* What was waited on. Names (ct_kind_name) are the JSON "kind" values. */
+enum ct_kind {
+	CT_K_NONE = 0,
+	CT_K_MUTEX, CT_K_COND, CT_K_RWLOCK_RD, CT_K_RWLOCK_WR, CT_K_SEM, CT_K_BARRIER,
+	CT_K_JOIN, CT_K_SPIN, CT_K_FUTEX,
+	CT_K_EPOLL, CT_K_POLL, CT_K_SELECT, CT_K_ACCEPT, CT_K_CONNECT, CT_K_RECV, CT_K_SEND,
+	CT_K_READ, CT_K_WRITE, CT_K_FSYNC, CT_K_WAIT, CT_K_FLOCK, CT_K_SIGWAIT, CT_K_OPEN,
+	CT_K_NANOSLEEP,
+	CT_K_MAX
+};
+
+/* The four waiter profiles of DESIGN.md section 6. */
+enum ct_profile { CT_P_NONE = 0, CT_P_SYNC, CT_P_NET, CT_P_SYSCALL, CT_P_SLEEP, CT_P_MAX };
+
+/* How a wait ended (CT_EV_WAIT_END.b). */
+enum ct_result {
+	CT_R_ACQUIRED = 0,  /* got the object / was woken */
+	CT_R_TIMEDOUT = 1,  /* ETIMEDOUT */
+	CT_R_ERROR = 2,     /* any other error; the value is in c */
+	CT_R_OWNERDEAD = 3, /* robust mutex acquired with EOWNERDEAD */
+	CT_R_MAX
+};
+
+/* Causes of lost events, counted by the recorder and written in every GEN_END. */
+enum ct_lost_cause {
+	CT_L_NOBUF = 0,   /* no free buffer: the writer fell behind */
+	CT_L_NOSLOT,      /* thread table full */
+	CT_L_NOSTACK,     /* stack table full: event kept, its stack dropped (stack id 0) */
+	CT_L_MAX
+};
+
+/*
+ * The fixed-size record of the record path, 48 bytes. The thread id is not in the record:
+ * buffers are per thread and the writer puts the tid in the chunk header.
+ */
+struct ct_event {
+	uint64_t ts;    /* CLOCK_MONOTONIC, ns */
+	uint8_t type;   /* enum ct_event_type */
+	uint8_t kind;   /* enum ct_kind */
+	uint16_t flags; /* CT_EVF_* */
+	uint32_t stack; /* stack id, 0 = none */
+	uint64_t obj;
+	uint64_t a, b, c;
+};
+
+/* A stack: raw return addresses, pcs[0] the caller of the interposed function. */
+#define CT_STACKF_TRUNCATED 0x1u /* the capture hit the depth limit */
+struct ct_stack {
+	uint32_t id;
+	uint16_t nframes;
+	uint16_t flags;
+	const uint64_t *pcs;
+};
+
+/* A loaded object, from dl_iterate_phdr. */
+#define CT_BUILD_ID_MAX 20
+struct ct_module {
+	uint64_t bias;      /* dlpi_addr: load bias (0 for non-PIE executables) */
+	uint64_t lo, hi;    /* [lo, hi) covered by its PT_LOAD segments, runtime addresses */
+	uint8_t build_id_len;
+	uint8_t build_id[CT_BUILD_ID_MAX];
+	uint8_t is_main;    /* the main executable */
+	const char *path;
+};
+
+/* A thread's state at the start of a generation (THREADS chunk). */
+struct ct_thread_state {
+	uint32_t tid;
+	uint32_t parent_tid;
+	uint64_t start_func;   /* start routine address, 0 for main / unknown */
+	char name[CT_NAME_LEN + 1];
+	uint8_t blocked;       /* 1 if inside a traced wait at the generation start */
+	uint8_t kind;          /* enum ct_kind when blocked */
+	uint64_t obj;          /* object when blocked */
+	uint64_t since;        /* wait begin ts when blocked */
+	uint64_t cpu_ns;       /* kernel schedstat: on-CPU time so far (0 = not sampled) */
+	uint64_t runq_ns;      /* kernel schedstat: run-queue wait so far */
+};
+
+/* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
+struct ct_file_header {
+	uint16_t version_major, version_minor;
+	uint32_t pid;
+	uint32_t ppid;
+	uint64_t start_mono_ns;
+	uint64_t start_real_ns;
+	uint32_t flags;
+	char exe[64];          /* basename-or-tail of /proc/self/exe, NUL-terminated */
+};
+
+/* Names shared by recorder, reader and reports; never NULL ("?" when out of range). */
+const char *ct_kind_name(unsigned kind);
+enum ct_profile ct_kind_profile(unsigned kind);
+const char *ct_profile_name(unsigned profile);
+const char *ct_result_name(unsigned result);
+const char *ct_event_name(unsigned type);
+const char *ct_lost_name(unsigned cause);
+
+/* ---- Added by format/ (FORMAT.md): chunk layout constants shared by writer and reader. */
+
+/* Chunk kinds (chunk header byte 4). Readers skip unknown kinds whose checksum is good. */
+enum ct_chunk_kind {
+	CT_CH_GEN_BEGIN = 1, /* opens a generation: clocks at its start */
+	CT_CH_EVENTS = 2,    /* one thread's events (tid, seq in the chunk header) */
+	CT_CH_STACKS = 3,    /* stack table entries of the generation */
+	CT_CH_MODULES = 4,   /* module map of the generation */
+	CT_CH_THREADS = 5,   /* every known thread's state at the generation start */
+	CT_CH_GEN_END = 6,   /* closes the generation: end time, cumulative lost counts */
+	CT_CH_MAX
+};
+
+/* Payload codecs (chunk header byte 5). */
+enum ct_codec { CT_CODEC_RAW = 0, CT_CODEC_LZ4 = 1, CT_CODEC_MAX };
+
+#define CT_CHUNK_HDR_LEN 36            /* uncompressed chunk header, see FORMAT.md */
+#define CT_CHUNK_MAX_RAW (16u << 20)   /* hard cap on a chunk's uncompressed payload */
+#define CT_HEADER_MAX_LEN 4096         /* readers refuse a longer file header */
+#define CT_PATH_MAX 4096               /* module paths are at most this many bytes */
+
+/* CRC-32 as zlib's crc32() computes it (reflected polynomial 0xEDB88320, initial and final
+ * XOR 0xffffffff): ct_crc32(0, buf, len) is the CRC of buf, and ct_crc32(ct_crc32(0, a, n),
+ * b, m) is the CRC of a followed by b. Pure computation: safe anywhere, signal handlers too. */
+uint32_t ct_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CTRACE_* environment variables, read once by the constructor and never again.
+ * A malformed value gives one warning line and the default.
+ *
+ *   CTRACE_OUT            trace path, %p = pid (default ctrace.%p.ctr)
+ *   CTRACE_DEPTH          stack frames captured, 1..128 (default 32)
+ *   CTRACE_BUFFER_SIZE    bytes per thread buffer, 4k..16m, k/m suffixes (default 64k)
+ *   CTRACE_BUFFERS        buffers in the pool, 2..65536 (default 256)
+ *   CTRACE_MAX_THREADS    thread slots, 16..1048576 (default 4096)
+ *   CTRACE_FLUSH_MS       writer period in ms, 10..10000 (default 100)
+ *   CTRACE_GENERATION_MS  generation length in ms, 100..60000 (default 1000)
+ *   CTRACE_DISABLE        1: load but record nothing
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+#include "../unwind/capture.h"
+
+struct ct_config ct_cfg;
+
+void ct_warn(const char *a, const char *b, const char *c)
+{
+	char line[512];
+	size_t n = 0;
+	const char *parts[] = { "libctrace: ", a, b, c, "\n" };
+	for (size_t i = 0; i < 5; i++)
+		for (const char *p = parts[i]; p && *p && n < sizeof(line) - 2; p++)
+			line[n++] = *p;
+	if (line[n - 1] != '\n')
+		line[n++] = '\n';
+	ssize_t (*w)(int, const void *, size_t) = ct_real.write ? ct_real.write : write;
+	ssize_t r = w(2, line, n);
+	(void)r;
+}
+
+/* Parses "123", "64k", "1m" into *out within [lo, hi]. Returns 0 or -1. */
+static int parse_size(const char *s, unsigned long long lo, unsigned long long hi,
+		      unsigned long long *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static unsigned long long env_num(const char *name, unsigned long long def,
+				  unsigned long long lo, unsigned long long hi)
+{
+	const char *s = getenv(name);
+	unsigned long long v;
+	if (!s)
+		return def;
+	if (parse_size(s, lo, hi, &v) == 0)
+		return v;
+	ct_warn(name, "=", "is malformed or out of range; using the default");
+	return def;
+}
+
+void ct_config_read(void)
+{
+	const char *out = getenv("CTRACE_OUT");
+	if (out && (!*out || strlen(out) >= sizeof(ct_cfg.out) - 32)) {
+		ct_warn("CTRACE_OUT", " is empty or too long", "; using ctrace.%p.ctr");
+		out = NULL;
+	}
+	strcpy(ct_cfg.out, out ? out : "ctrace.%p.ctr");
+	ct_cfg.depth = (int)env_num("CTRACE_DEPTH", CT_DEFAULT_DEPTH, 1, CT_MAX_FRAMES);
+	ct_cfg.buf_size = env_num("CTRACE_BUFFER_SIZE", 64 << 10, 4 << 10, 16 << 20);
+	ct_cfg.nbufs = (unsigned)env_num("CTRACE_BUFFERS", 256, 2, 65536);
+	ct_cfg.max_threads = (unsigned)env_num("CTRACE_MAX_THREADS", 4096, 16, 1 << 20);
+	ct_cfg.flush_ms = (unsigned)env_num("CTRACE_FLUSH_MS", 100, 10, 10000);
+	ct_cfg.gen_ms = (unsigned)env_num("CTRACE_GENERATION_MS", 1000, 100, 60000);
+	const char *d = getenv("CTRACE_DISABLE");
+	ct_cfg.disabled = d && strcmp(d, "0") != 0 && *d;
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface of libctrace.so: the reentrancy guard, real-symbol table, thread
+ * registry, per-thread buffers, stack and shadow tables, and the writer. Included by every
+ * preload/ file; nothing here is exported from the shared object except through CT_EXPORT.
+ *
+ * Record-path rules (DESIGN.md section 4): no malloc, no lock the application could wait
+ * on, no blocking on tracer I/O, async-signal-safe. Every function below says whether it
+ * may run on the record path.
+ */
+#ifndef CTRACE_PRELOAD_H
+#define CTRACE_PRELOAD_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../format/ctrace_format.h"
+
+#define CT_EXPORT __attribute__((visibility("default")))
+#define CT_TLS __thread __attribute__((tls_model("initial-exec")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- real symbols (real.c), one table generated from symbols.h ---- */
+struct ct_real {
+#define CT_SYM(ret, name, params) ret(*name) params;
+#define CT_VSYM(ret, var, name, version, params) ret(*var) params;
+#include "symbols.h"
+#undef CT_SYM
+#undef CT_VSYM
+};
+extern struct ct_real ct_real;
+/* Resolves every real symbol (dlsym/dlvsym with RTLD_NEXT). Idempotent; called by the
+ * constructor, and by wrappers that run before it. Not for signal handlers. */
+void ct_resolve(void);
+#define REAL(name) (likely(ct_real.name != NULL) ? ct_real.name : (ct_resolve(), ct_real.name))
+
+/* ---- configuration (config.c), read once at load ---- */
+struct ct_config {
+	char out[4096];      /* CTRACE_OUT, %p expanded later */
+	int depth;           /* CTRACE_DEPTH: stack frames, default 32 */
+	size_t buf_size;     /* CTRACE_BUFFER_SIZE: bytes per buffer, default 64 KiB */
+	unsigned nbufs;      /* CTRACE_BUFFERS: buffers in the pool, default 256 */
+	unsigned max_threads;/* CTRACE_MAX_THREADS: live thread slots, default 4096 */
+	unsigned flush_ms;   /* CTRACE_FLUSH_MS: writer period, default 100 */
+	unsigned gen_ms;     /* CTRACE_GENERATION_MS: generation length, default 1000 */
+	int disabled;        /* CTRACE_DISABLE=1 */
+};
+extern struct ct_config ct_cfg;
+void ct_config_read(void);
+/* One "libctrace: ..." line on stderr with write(2). Signal-safe (no formatting beyond
+ * concatenation). */
+void ct_warn(const char *a, const char *b, const char *c);
+
+/* ---- the guard ---- */
+struct ct_thread;
+struct ct_tls {
+	int nest;               /* >0: inside libctrace (or the thread has exited) */
+	pid_t tid;
+	struct ct_thread *th;   /* registry slot, NULL until the thread's first event */
+};
+extern CT_TLS struct ct_tls ct_tls;
+extern CT_TLS int ct_in_signal;   /* a program signal handler runs on this thread */
+extern atomic_int ct_active;      /* tracing on in this process */
+
+/* May this call record? (tracing on, not re-entered). Then ct_enter() ... ct_leave(). */
+static inline int ct_on(void)
+{
+	return likely(atomic_load_explicit(&ct_active, memory_order_relaxed)) &&
+	       ct_tls.nest == 0;
+}
+static inline void ct_enter(void) { ct_tls.nest++; atomic_signal_fence(memory_order_seq_cst); }
+static inline void ct_leave(void) { atomic_signal_fence(memory_order_seq_cst); ct_tls.nest--; }
+
+/* CLOCK_MONOTONIC in ns (vDSO). Record path. */
+static inline uint64_t ct_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- thread registry (thread.c) ---- */
+struct ct_buf;
+struct ct_thread {
+	atomic_int state;          /* CT_TH_FREE / CT_TH_LIVE */
+	pid_t tid, parent;
+	pthread_t self;
+	uint64_t start_func;
+	char name[CT_NAME_LEN];
+	/* the wait in progress, for the thread state written at each generation start */
+	atomic_uint_least64_t wait_obj;
+	atomic_uint wait_kind;     /* 0: not waiting */
+	atomic_uint_least64_t wait_since;
+	struct ct_buf *buf;        /* current buffer, owned by the thread */
+	/* handed from pthread_create to the new thread */
+	void *(*fn)(void *);
+	void *arg;
+	uint32_t creator_stack;
+};
+enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };
+extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
+/* The calling thread's slot, claimed on first use; NULL if the table is full (counted).
+ * Record path. */
+struct ct_thread *ct_self(void);
+int ct_threads_init(void);
+/* Called from the fork child: drop every slot but the caller's. */
+void ct_threads_after_fork(void);
+
+/* ---- per-thread buffers (buffer.c) ---- */
+struct ct_buf {
+	atomic_uint state;         /* CT_BUF_FREE / ACTIVE / FULL */
+	uint32_t tid;
+	atomic_uint committed;     /* records complete; written by the owner only */
+	uint32_t flushed;          /* records written out; writer only */
+	uint32_t seq;              /* EVENTS chunks emitted in the current generation */
+	uint32_t gen;              /* generation of seq */
+	uint32_t pad[2];
+	struct ct_event ev[];
+};
+enum { CT_BUF_FREE = 0, CT_BUF_ACTIVE, CT_BUF_FULL };
+extern unsigned ct_buf_cap;    /* records per buffer */
+int ct_buffers_init(void);
+struct ct_buf *ct_buf_at(unsigned i);
+/* Appends ev to the calling thread's buffer (th = ct_self()). When no buffer is free the
+ * event is dropped and counted. Record path; call between ct_enter and ct_leave. */
+void ct_emit(struct ct_thread *th, const struct ct_event *ev);
+/* Hands the thread's buffer to the writer (thread exit). */
+void ct_buf_retire(struct ct_thread *th);
+
+/* ---- lost events (buffer.c) ---- */
+extern atomic_uint_least64_t ct_lost[CT_L_MAX];
+static inline void ct_count_lost(int cause)
+{
+	atomic_fetch_add_explicit(&ct_lost[cause], 1, memory_order_relaxed);
+}
+
+/* ---- stack table (stacktab.c) ---- */
+int ct_stacks_init(void);
+/* Captures the calling thread's stack and returns its id (0 if none). Record path. */
+uint32_t ct_stack_here(void);
+/* Writer side: the stack with this id, or -1 if the id is unknown / not yet published. */
+int ct_stack_get(uint32_t id, struct ct_stack *out);
+uint32_t ct_stacks_count(void);
+
+/* ---- shadow object table (shadow.c) ---- */
+struct ct_shadow {
+	atomic_uint_least64_t key;   /* object address */
+	atomic_int waiters;          /* threads blocked in a traced wait on it */
+	atomic_uint seq;             /* releases recorded while someone waited */
+};
+/* Every waiter in the process: a release checks the table only when this is non-zero. */
+extern atomic_int ct_waiting;
+int ct_shadow_init(void);
+/* Finds or inserts obj; NULL if the table is full. Record path (lock-free). */
+struct ct_shadow *ct_shadow_get(const void *obj);
+/* Finds obj without inserting. Record path. */
+struct ct_shadow *ct_shadow_find(const void *obj);
+
+/* ---- the writer (flush.c) ---- */
+int ct_writer_start(void);
+/* Final flush: stops the writer thread, writes every buffered event and closes the
+ * generation and the file. Safe to call more than once; only the process that opened
+ * the trace does anything. Not for the record path. */
+void ct_writer_finish(void);
+/* After fork, in the child: tracing stops there (the trace file belongs to the parent). */
+void ct_writer_after_fork(void);
+extern pid_t ct_pid;
+
+/* ---- signal handler tracking (signal.c) ---- */
+void ct_signals_init(void);
+
+#endif

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The writer: the trace file and the background thread that drains the per-thread
+ * buffers into it, about every CTRACE_FLUSH_MS (100 ms), and closes a generation about
+ * every CTRACE_GENERATION_MS (1 s). Each generation is written as
+ *   GEN_BEGIN, MODULES, THREADS, then per buffer drained: STACKS (stacks first used in
+ *   this generation) and EVENTS, and finally GEN_END with the lost-event counts,
+ * so it decodes alone (format/FORMAT.md). One write(2) per chunk.
+ *
+ * The writer thread is libctrace's own: created with the real pthread_create, all signals
+ * blocked, its guard set so nothing it calls is traced. Only this file touches the file
+ * descriptor. flush_mu (a libctrace-private mutex, taken through the real functions)
+ * serializes the writer thread and the final flush at exit.
+ *
+ * The file is created 0600 with O_EXCL|O_NOFOLLOW|O_CLOEXEC and never overwrites: if the
+ * name exists, ".1", ".2", ... is inserted before the extension. The descriptor is moved
+ * above the low numbers programs use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+#include "../format/writer.h"
+#include "../unwind/capture.h"
+
+#define MAX_MODULES 1024
+#define STACKS_PER_CHUNK 256
+#define STACK_IDS (1u << 16) /* bitmap of ids already written in this generation */
+#define RAW_CAP (8u << 20)
+
+pid_t ct_pid;
+static int fd = -1;
+static pthread_t writer;
+static atomic_int writer_stop, finished;
+static int writer_started;
+static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t gen;
+static uint64_t gen_start;
+static struct ct_wbuf wb;
+static uint8_t *stack_written;       /* bitmap, STACK_IDS bits */
+static struct ct_module mods[MAX_MODULES];
+static char mod_str[256 << 10];
+static size_t nmods;
+static struct ct_stack pending[STACKS_PER_CHUNK];
+static size_t npending;
+static struct ct_thread_state *tstates; /* max_threads entries */
+
+static void put(ssize_t len)
+{
+	if (len <= 0 || fd < 0)
+		return;
+	const uint8_t *p = wb.out;
+	size_t left = (size_t)len;
+	while (left > 0) {
+		ssize_t w = REAL(write)(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ct_warn("cannot write the trace file: ", strerror(errno),
+				"; tracing stops");
+			atomic_store(&ct_active, 0);
+			close(fd);
+			fd = -1;
+			return;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+}
+
+/* Expands %p and creates the file, never following a symlink nor replacing a file. */
+static int open_trace(void)
+{
+	char base[4096 + 32], path[4096 + 64];
+	size_t n = 0;
+	for (const char *s = ct_cfg.out; *s && n < sizeof(base) - 24; s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			n += (size_t)snprintf(base + n, sizeof(base) - n, "%d", (int)ct_pid);
+			s++;
+		} else {
+			base[n++] = *s;
+		}
+	}
+	base[n] = 0;
+	const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+	if (dot && slash && dot < slash)
+		dot = NULL;
+	for (int i = 0; i < 1000; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s", base);
+		else if (dot)
+			snprintf(path, sizeof(path), "%.*s.%d%s", (int)(dot - base), base, i, dot);
+		else
+			snprintf(path, sizeof(path), "%s.%d", base, i);
+		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f >= 0) {
+			int hi = fcntl(f, F_DUPFD_CLOEXEC, 900);
+			if (hi >= 0) {
+				close(f);
+				f = hi;
+			}
+			return f;
+		}
+		if (errno != EEXIST) {
+			ct_warn("cannot create ", path, "; not tracing");
+			return -1;
+		}
+	}
+	ct_warn("cannot find a free name for ", base, "; not tracing");
+	return -1;
+}
+
+static void write_header(void)
+{
+	struct ct_file_header h;
+	memset(&h, 0, sizeof(h));
+	h.version_major = CT_VERSION_MAJOR;
+	h.version_minor = CT_VERSION_MINOR;
+	h.pid = (uint32_t)ct_pid;
+	h.ppid = (uint32_t)getppid();
+	struct timespec mono, real;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	h.start_mono_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+	h.start_real_ns = (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec;
+	char exe[4096];
+	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[l > 0 ? l : 0] = 0;
+	size_t el = strlen(exe);
+	const char *tail = el >= sizeof(h.exe) ? exe + el - (sizeof(h.exe) - 1) : exe;
+	memcpy(h.exe, tail, strlen(tail) + 1);
+	ssize_t len = ct_w_header(wb.out, wb.out_cap, &h);
+	put(len);
+}
+
+/* /proc/self/task/TID/{schedstat,comm}; best effort. */
+static void read_task(pid_t tid, struct ct_thread_state *ts)
+{
+	char path[64], buf[128];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f >= 0) {
+		ssize_t n = read(f, buf, sizeof(buf) - 1);
+		close(f);
+		if (n > 0) {
+			buf[n] = 0;
+			unsigned long long cpu = 0, rq = 0;
+			if (sscanf(buf, "%llu %llu", &cpu, &rq) == 2) {
+				ts->cpu_ns = cpu;
+				ts->runq_ns = rq;
+			}
+		}
+	}
+	if (ts->name[0])
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f >= 0) {
+		ssize_t n = read(f, buf, CT_NAME_LEN);
+		close(f);
+		if (n > 0) {
+			if (buf[n - 1] == '\n')
+				n--;
+			memcpy(ts->name, buf, (size_t)n);
+			ts->name[n] = 0;
+		}
+	}
+}
+
+static void write_threads(void)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+		struct ct_thread *t = &ct_threads[i];
+		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE)
+			continue;
+		struct ct_thread_state *ts = &tstates[n];
+		memset(ts, 0, sizeof(*ts));
+		ts->tid = (uint32_t)t->tid;
+		ts->parent_tid = (uint32_t)t->parent;
+		ts->start_func = t->start_func;
+		memcpy(ts->name, t->name, CT_NAME_LEN);
+		ts->name[CT_NAME_LEN] = 0;
+		unsigned kind = atomic_load_explicit(&t->wait_kind, memory_order_acquire);
+		if (kind) {
+			ts->blocked = 1;
+			ts->kind = (uint8_t)kind;
+			ts->obj = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
+			ts->since = atomic_load_explicit(&t->wait_since, memory_order_relaxed);
+		}
+		if (ts->tid == 0)
+			continue;
+		read_task(t->tid, ts);
+		n++;
+	}
+	for (size_t i = 0; i < n; i += 4096)
+		put(ct_w_threads(&wb, gen, tstates + i, n - i < 4096 ? n - i : 4096));
+}
+
+static void gen_open(void)
+{
+	gen++;
+	struct timespec real;
+	clock_gettime(CLOCK_REALTIME, &real);
+	gen_start = ct_now();
+	put(ct_w_gen_begin(&wb, gen, gen_start,
+			   (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec));
+	if (nmods == 0 || ct_modules_changed())
+		nmods = ct_modules_snapshot(mods, MAX_MODULES, mod_str, sizeof(mod_str));
+	put(ct_w_modules(&wb, gen, mods, nmods));
+	write_threads();
+	memset(stack_written, 0, STACK_IDS / 8);
+}
+
+static void gen_close(void)
+{
+	uint64_t lost[CT_L_MAX];
+	for (int i = 0; i < CT_L_MAX; i++)
+		lost[i] = atomic_load(&ct_lost[i]);
+	put(ct_w_gen_end(&wb, gen, ct_now(), lost));
+}
+
+static void flush_pending(void)
+{
+	if (npending)
+		put(ct_w_stacks(&wb, gen, pending, npending));
+	npending = 0;
+}
+
+/* Queues stack id for this generation's STACKS unless already written. */
+static void want_stack(uint32_t id)
+{
+	if (id == 0)
+		return;
+	if (id < STACK_IDS) {
+		if (stack_written[id / 8] & (1u << (id % 8)))
+			return;
+		stack_written[id / 8] |= (uint8_t)(1u << (id % 8));
+	}
+	if (ct_stack_get(id, &pending[npending]) < 0)
+		return;
+	if (++npending == STACKS_PER_CHUNK)
+		flush_pending();
+}
+
+static void drain(struct ct_buf *b)
+{
+	unsigned st = atomic_load_explicit(&b->state, memory_order_acquire);
+	if (st == CT_BUF_FREE)
+		return;
+	unsigned c = atomic_load_explicit(&b->committed, memory_order_acquire);
+	if (c > b->flushed) {
+		const struct ct_event *ev = &b->ev[b->flushed];
+		size_t n = c - b->flushed;
+		for (size_t i = 0; i < n; i++)
+			want_stack(ev[i].stack);
+		flush_pending();
+		if (b->gen != gen) {
+			b->gen = gen;
+			b->seq = 0;
+		}
+		put(ct_w_events(&wb, gen, b->tid, b->seq++, ev, n));
+		b->flushed = c;
+	}
+	if (st == CT_BUF_FULL) {
+		b->flushed = 0;
+		b->seq = 0;
+		atomic_store_explicit(&b->state, CT_BUF_FREE, memory_order_release);
+	}
+}
+
+static void drain_all(void)
+{
+	for (unsigned i = 0; i < ct_cfg.nbufs; i++)
+		drain(ct_buf_at(i));
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
+	struct timespec slice = { 0, 10 * 1000000L };
+	unsigned waited = 0;
+	while (!atomic_load(&writer_stop)) {
+		REAL(nanosleep)(&slice, NULL);
+		waited += 10;
+		if (waited < ct_cfg.flush_ms)
+			continue;
+		waited = 0;
+		REAL(pthread_mutex_lock)(&flush_mu);
+		if (!atomic_load(&finished)) {
+			drain_all();
+			if (ct_now() - gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
+				gen_close();
+				gen_open();
+			}
+		}
+		REAL(pthread_mutex_unlock)(&flush_mu);
+	}
+	return NULL;
+}
+
+static void *map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int ct_writer_start(void)
+{
+	ct_pid = getpid();
+	size_t raw = ct_w_raw_bound(ct_buf_cap);
+	if (raw < RAW_CAP)
+		raw = RAW_CAP;
+	wb.raw_cap = raw;
+	wb.out_cap = ct_w_out_bound(raw);
+	wb.raw = map(wb.raw_cap);
+	wb.out = map(wb.out_cap);
+	stack_written = map(STACK_IDS / 8);
+	tstates = map(sizeof(*tstates) * ct_cfg.max_threads);
+	if (!wb.raw || !wb.out || !stack_written || !tstates) {
+		ct_warn("cannot map the writer's buffers; not tracing", "", "");
+		return -ENOMEM;
+	}
+	fd = open_trace();
+	if (fd < 0)
+		return -EIO;
+	write_header();
+	gen_open();
+
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = REAL(pthread_create)(&writer, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		ct_warn("cannot start the writer thread; not tracing", "", "");
+		close(fd);
+		fd = -1;
+		return -r;
+	}
+	writer_started = 1;
+	return 0;
+}
+
+void ct_writer_finish(void)
+{
+	if (fd < 0 || getpid() != ct_pid)
+		return; /* not the tracing process (fork or vfork child) */
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&finished, &expect, 1))
+		return;
+	atomic_store(&ct_active, 0);
+	int self_nest = ct_tls.nest;
+	ct_tls.nest = 1 << 20;
+	if (writer_started) {
+		atomic_store(&writer_stop, 1);
+		REAL(pthread_join)(writer, NULL);
+		writer_started = 0;
+	}
+	REAL(pthread_mutex_lock)(&flush_mu);
+	drain_all();
+	gen_close();
+	close(fd);
+	fd = -1;
+	REAL(pthread_mutex_unlock)(&flush_mu);
+	ct_tls.nest = self_nest;
+}
+
+void ct_writer_after_fork(void)
+{
+	/* The child has no writer thread and must not write into the parent's file. */
+	writer_started = 0;
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	pthread_mutex_init(&flush_mu, NULL);
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pthread_mutex_* wrappers.
+ *
+ * Policy: a lock first tries pthread_mutex_trylock; only EBUSY (it would block) takes the
+ * traced path, every other result is returned as the real lock would return it
+ * (EOWNERDEAD, EDEADLK comes from the real lock after EBUSY, EAGAIN, ...). So an
+ * uncontended lock costs one extra call and records nothing. An unlock records a RELEASE
+ * only when the calling thread owns the mutex, the unlock really releases it (not an
+ * inner unlock of a recursive mutex) and someone waits on it.
+ */
+#include <errno.h>
+
+#include "wait.h"
+
+#define PTHREAD_MUTEX_KIND_MASK 3 /* glibc: __kind low bits hold the mutex type */
+
+static int traced_lock(pthread_mutex_t *m, int which, clockid_t clk, const struct timespec *abst)
+{
+	struct ct_wait w;
+	uint16_t flags = which ? CT_EVF_TIMED : 0;
+	if (which && clk == CLOCK_REALTIME)
+		flags |= CT_EVF_CLOCK_RT;
+	ct_wait_begin(&w, CT_K_MUTEX, m, ct_mutex_owner(m), ct_deadline_ns(abst), flags);
+	int r;
+	if (which == 0)
+		r = REAL(pthread_mutex_lock)(m);
+	else if (which == 1)
+		r = REAL(pthread_mutex_timedlock)(m, abst);
+	else
+		r = REAL(pthread_mutex_clocklock)(m, clk, abst);
+	ct_wait_end(&w, r);
+	return r;
+}
+
+CT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	if (unlikely(!ct_on()))
+		return REAL(pthread_mutex_lock)(m);
+	int r = REAL(pthread_mutex_trylock)(m);
+	if (likely(r != EBUSY))
+		return r;
+	return traced_lock(m, 0, CLOCK_REALTIME, NULL);
+}
+
+CT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	return REAL(pthread_mutex_trylock)(m);
+}
+
+CT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abst)
+{
+	if (unlikely(!ct_on()))
+		return REAL(pthread_mutex_timedlock)(m, abst);
+	int r = REAL(pthread_mutex_trylock)(m);
+	if (likely(r != EBUSY))
+		return r;
+	return traced_lock(m, 1, CLOCK_REALTIME, abst);
+}
+
+CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+				      const struct timespec *abst)
+{
+	if (unlikely(!REAL(pthread_mutex_clocklock)))
+		return ENOSYS;
+	if (unlikely(!ct_on()))
+		return ct_real.pthread_mutex_clocklock(m, clk, abst);
+	/* An invalid clock must fail with EINVAL even when the mutex is free. */
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+		return ct_real.pthread_mutex_clocklock(m, clk, abst);
+	int r = REAL(pthread_mutex_trylock)(m);
+	if (likely(r != EBUSY))
+		return r;
+	return traced_lock(m, 2, clk, abst);
+}
+
+/* Does unlocking m release it to others? (we own it and it is not nested) */
+static int releases(const pthread_mutex_t *m)
+{
+	if (ct_mutex_owner(m) != (uint32_t)(ct_tls.tid ? ct_tls.tid : gettid()))
+		return 0;
+	if ((m->__data.__kind & PTHREAD_MUTEX_KIND_MASK) == PTHREAD_MUTEX_RECURSIVE &&
+	    m->__data.__count > 1)
+		return 0;
+	return 1;
+}
+
+CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	struct ct_release rel;
+	if (likely(!ct_release_begin(&rel, CT_K_MUTEX, m)))
+		return REAL(pthread_mutex_unlock)(m);
+	if (!releases(m)) {
+		/* Undo nothing: the sequence number only grows, and a wait is matched to the
+		 * number it reads after acquiring, which this unlock does not produce. */
+		return REAL(pthread_mutex_unlock)(m);
+	}
+	int r = REAL(pthread_mutex_unlock)(m);
+	if (r == 0)
+		ct_release_end(&rel, 0);
+	return r;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Resolution of the real libc functions, from the one list in symbols.h. Everything is
+ * resolved in the constructor; a wrapper entered before it (another library's constructor
+ * locking a mutex) resolves on the spot. A missing symbol leaves the pointer NULL and its
+ * wrapper returns ENOSYS instead of crashing.
+ */
+#include <dlfcn.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+
+struct ct_real ct_real;
+
+struct entry {
+	const char *name, *version;
+	void **slot;
+};
+
+static const struct entry table[] = {
+#define CT_SYM(ret, name, params) { #name, NULL, (void **)&ct_real.name },
+#define CT_VSYM(ret, var, name, version, params) { #name, version, (void **)&ct_real.var },
+#include "symbols.h"
+#undef CT_SYM
+#undef CT_VSYM
+};
+
+void ct_resolve(void)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (*table[i].slot)
+			continue;
+		void *p = table[i].version ? dlvsym(RTLD_NEXT, table[i].name, table[i].version)
+					   : dlsym(RTLD_NEXT, table[i].name);
+		__atomic_store_n(table[i].slot, p, __ATOMIC_RELEASE);
+	}
+}

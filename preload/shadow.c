@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shadow object table: for each synchronization object that has ever been waited on,
+ * the number of traced waiters and a release sequence number. Releases (unlock, signal,
+ * broadcast) look it up only while some thread in the process waits (ct_waiting != 0), so
+ * the uncontended path never touches it.
+ *
+ * Lock-free, insert-only open addressing keyed by address (a reused address reuses its
+ * entry, which is harmless: waiters are counted exactly, sequence numbers only grow).
+ * When full, new objects are not tracked: their waits are still recorded, their releases
+ * are not.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "ctrace.h"
+
+#define SHADOW_SLOTS (1u << 16)
+
+atomic_int ct_waiting;
+static struct ct_shadow *tab;
+
+int ct_shadow_init(void)
+{
+	tab = mmap(NULL, sizeof(struct ct_shadow) * SHADOW_SLOTS, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (tab == MAP_FAILED) {
+		tab = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static unsigned slot_of(uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	return (unsigned)key & (SHADOW_SLOTS - 1);
+}
+
+static struct ct_shadow *lookup(const void *obj, int insert)
+{
+	uint64_t key = (uint64_t)(uintptr_t)obj;
+	if (!tab || !key)
+		return NULL;
+	unsigned i = slot_of(key);
+	for (unsigned probe = 0; probe < 64; probe++, i = (i + 1) & (SHADOW_SLOTS - 1)) {
+		uint64_t cur = atomic_load_explicit(&tab[i].key, memory_order_acquire);
+		if (cur == key)
+			return &tab[i];
+		if (cur == 0) {
+			if (!insert)
+				return NULL;
+			if (atomic_compare_exchange_strong(&tab[i].key, &cur, key) || cur == key)
+				return &tab[i];
+		}
+	}
+	return NULL;
+}
+
+struct ct_shadow *ct_shadow_get(const void *obj) { return lookup(obj, 1); }
+struct ct_shadow *ct_shadow_find(const void *obj) { return lookup(obj, 0); }

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Thread registry and thread lifecycle wrappers: pthread_create (start routine, parent,
+ * creator's stack; thread start and exit events; buffer handed to the writer at exit),
+ * pthread_setname_np (thread names).
+ *
+ * Slots live in one anonymous mapping and are recycled, so thread churn uses bounded
+ * memory. pthread_create claims a slot for the child and passes it as the trampoline's
+ * argument: no malloc. Threads not created through our wrapper (the main thread, threads
+ * glibc creates internally) claim a slot on their first event.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+
+struct ct_thread *ct_threads;
+CT_TLS struct ct_tls ct_tls;
+
+int ct_threads_init(void)
+{
+	ct_threads = mmap(NULL, sizeof(struct ct_thread) * ct_cfg.max_threads,
+			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ct_threads == MAP_FAILED) {
+		ct_threads = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Claims a FREE slot. Record path: lock-free bounded scan. */
+static struct ct_thread *slot_claim(void)
+{
+	static atomic_uint next;
+	unsigned n = ct_cfg.max_threads;
+	unsigned start = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+	for (unsigned k = 0; k < n; k++) {
+		struct ct_thread *t = &ct_threads[(start + k) % n];
+		int expect = CT_TH_FREE;
+		if (atomic_load_explicit(&t->state, memory_order_relaxed) == CT_TH_FREE &&
+		    atomic_compare_exchange_strong(&t->state, &expect, CT_TH_CLAIMED)) {
+			t->tid = t->parent = 0;
+			t->start_func = 0;
+			t->creator_stack = 0;
+			t->buf = NULL;
+			memset(t->name, 0, sizeof(t->name));
+			atomic_store(&t->wait_kind, 0);
+			return t;
+		}
+	}
+	ct_count_lost(CT_L_NOSLOT);
+	return NULL;
+}
+
+static void slot_release(struct ct_thread *t)
+{
+	atomic_store_explicit(&t->state, CT_TH_FREE, memory_order_release);
+}
+
+static void adopt(struct ct_thread *t)
+{
+	ct_tls.tid = gettid();
+	t->tid = ct_tls.tid;
+	t->self = pthread_self();
+	ct_tls.th = t;
+	atomic_store_explicit(&t->state, CT_TH_LIVE, memory_order_release);
+}
+
+struct ct_thread *ct_self(void)
+{
+	if (likely(ct_tls.th != NULL))
+		return ct_tls.th;
+	if (!ct_threads)
+		return NULL;
+	struct ct_thread *t = slot_claim();
+	if (t)
+		adopt(t);
+	return t;
+}
+
+void ct_threads_after_fork(void)
+{
+	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++)
+		if (&ct_threads[i] != ct_tls.th)
+			atomic_store(&ct_threads[i].state, CT_TH_FREE);
+	ct_tls.tid = gettid();
+}
+
+/* Runs when the thread returns from its start routine, calls pthread_exit or is
+ * cancelled: last event, buffer to the writer, slot back to the pool. From then on the
+ * thread's remaining calls (TLS destructors) pass through untraced. */
+static void thread_exit(void *p)
+{
+	struct ct_thread *t = p;
+	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
+		ct_enter();
+		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_END };
+		ct_emit(t, &ev);
+		ct_leave();
+	}
+	ct_buf_retire(t);
+	ct_tls.th = NULL;
+	ct_tls.nest = 1 << 20;
+	slot_release(t);
+}
+
+static void *trampoline(void *p)
+{
+	struct ct_thread *t = p;
+	void *(*fn)(void *) = t->fn;
+	void *arg = t->arg;
+	void *ret;
+
+	adopt(t);
+	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
+		ct_enter();
+		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_START,
+				       .stack = t->creator_stack, .a = (uint64_t)t->parent,
+				       .b = t->start_func };
+		ct_emit(t, &ev);
+		ct_leave();
+	}
+	pthread_cleanup_push(thread_exit, t);
+	ret = fn(arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
+			     void *(*fn)(void *), void *arg)
+{
+	if (!ct_on() || !ct_threads)
+		return REAL(pthread_create)(thr, attr, fn, arg);
+	int saved = errno;
+	ct_enter();
+	struct ct_thread *t = slot_claim();
+	if (t) {
+		t->fn = fn;
+		t->arg = arg;
+		t->start_func = (uint64_t)(uintptr_t)fn;
+		t->parent = ct_tls.tid ? ct_tls.tid : gettid();
+		t->creator_stack = ct_stack_here();
+	}
+	ct_leave();
+	errno = saved;
+	if (!t)
+		return REAL(pthread_create)(thr, attr, fn, arg);
+	int r = REAL(pthread_create)(thr, attr, trampoline, t);
+	if (r != 0)
+		slot_release(t);
+	return r;
+}
+
+CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
+{
+	int r = REAL(pthread_setname_np)(thr, name);
+	if (r != 0 || !ct_on() || !ct_threads)
+		return r;
+	int saved = errno;
+	ct_enter();
+	struct ct_thread *me = ct_self(), *target = NULL;
+	if (pthread_equal(thr, pthread_self())) {
+		target = me;
+	} else {
+		for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+			struct ct_thread *t = &ct_threads[i];
+			if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr)) {
+				target = t;
+				break;
+			}
+		}
+	}
+	if (target) {
+		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_NAME,
+				       .a = (uint64_t)target->tid };
+		char nm[CT_NAME_LEN] = { 0 };
+		size_t len = strnlen(name, CT_NAME_LEN);
+		memcpy(nm, name, len);
+		memcpy(target->name, nm, CT_NAME_LEN);
+		memcpy(&ev.b, nm, 8);
+		memcpy(&ev.c, nm + 8, 8);
+		ct_emit(me, &ev);
+	}
+	ct_leave();
+	errno = saved;
+	return r;
+}

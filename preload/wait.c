@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wait/release protocol shared by every blocking wrapper.
+ *
+ * Waiter: trylock failed (or the call always blocks) -> timestamp, stack (captured before
+ * blocking, so unwinding overlaps the wait instead of lengthening a critical section),
+ * waiters++ on the object's shadow entry, WAIT_BEGIN{seq now} -> the real call, with the
+ * guard dropped so a signal handler running meanwhile is traced -> waiters--,
+ * WAIT_END{seq now, result}.
+ *
+ * Releaser: while the object has waiters, take ts and seq = ++shadow.seq just BEFORE the
+ * real release, so that a waiter that acquires the object afterwards reads exactly the
+ * sequence number of the release that let it in; capture the stack and record RELEASE
+ * just AFTER the real release, outside the critical section.
+ *
+ * The race left open: a waiter that registers after a releaser checked `waiters` sees no
+ * new seq (WAIT_END.a == WAIT_BEGIN.b); the analyzer treats such a wait as ended by an
+ * unrecorded release. It needs the lock to be released within the few hundred
+ * nanoseconds between the failed trylock and the registration.
+ */
+#include <errno.h>
+
+#include "wait.h"
+
+void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
+		   uint64_t c, uint16_t flags)
+{
+	w->saved_errno = errno;
+	ct_enter();
+	uint64_t t0 = ct_now();
+	w->th = ct_self();
+	w->obj = (uint64_t)(uintptr_t)obj;
+	w->kind = kind;
+	uint32_t stk = ct_stack_here();
+	w->stack = stk;
+	w->t0 = t0;
+	w->sh = ct_shadow_get(obj);
+	uint32_t seq0 = 0;
+	if (w->sh) {
+		atomic_fetch_add_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
+		seq0 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
+	}
+	atomic_fetch_add_explicit(&ct_waiting, 1, memory_order_acq_rel);
+	struct ct_event ev = { .ts = t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)kind,
+			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = seq0,
+			       .c = c };
+	ct_emit(w->th, &ev);
+	if (w->th) {
+		atomic_store_explicit(&w->th->wait_obj, w->obj, memory_order_relaxed);
+		atomic_store_explicit(&w->th->wait_since, t0, memory_order_relaxed);
+		atomic_store_explicit(&w->th->wait_kind, kind, memory_order_release);
+	}
+	ct_leave();
+	errno = w->saved_errno;
+}
+
+static unsigned result_of(unsigned kind, int ret)
+{
+	(void)kind;
+	switch (ret) {
+	case 0: return CT_R_ACQUIRED;
+	case ETIMEDOUT: return CT_R_TIMEDOUT;
+	case EOWNERDEAD: return CT_R_OWNERDEAD;
+	default: return CT_R_ERROR;
+	}
+}
+
+void ct_wait_end(struct ct_wait *w, int ret)
+{
+	int e = errno;
+	ct_enter();
+	uint64_t t1 = ct_now();
+	uint32_t seq1 = 0;
+	if (w->sh) {
+		seq1 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
+		atomic_fetch_sub_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
+	}
+	atomic_fetch_sub_explicit(&ct_waiting, 1, memory_order_acq_rel);
+	if (w->th)
+		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
+	struct ct_event ev = { .ts = t1, .type = CT_EV_WAIT_END, .kind = (uint8_t)w->kind,
+			       .obj = w->obj, .a = seq1, .b = result_of(w->kind, ret),
+			       .c = (uint64_t)(int64_t)ret };
+	ct_emit(w->th, &ev);
+	ct_leave();
+	errno = e;
+}
+
+void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t flags)
+{
+	int e = errno;
+	ct_enter();
+	struct ct_event ev = { .ts = ts, .type = CT_EV_RELEASE, .kind = (uint8_t)r->kind,
+			       .flags = flags, .stack = stack, .obj = r->obj,
+			       .a = r->seq, .b = (uint64_t)r->waiters };
+	ct_emit(ct_self(), &ev);
+	ct_leave();
+	errno = e;
+}
+
+void ct_release_end(struct ct_release *r, uint16_t flags)
+{
+	int e = errno;
+	ct_enter();
+	uint32_t stk = ct_stack_here();
+	ct_leave();
+	errno = e;
+	ct_release_emit(r, stk, r->ts, flags);
+}

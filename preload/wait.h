@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The two halves every blocking wrapper shares: ct_wait_begin/ct_wait_end around the real
+ * blocking call, and ct_release_begin/ct_release_end around a release that may end
+ * someone's wait. See wait.c for the protocol.
+ */
+#ifndef CTRACE_WAIT_H
+#define CTRACE_WAIT_H
+
+#include "ctrace.h"
+
+struct ct_wait {
+	struct ct_thread *th;
+	struct ct_shadow *sh;
+	uint64_t obj;
+	unsigned kind;
+	int saved_errno;
+	uint32_t stack;  /* the waiter's stack id */
+	uint64_t t0;     /* WAIT_BEGIN timestamp */
+};
+
+/* Call when ct_on() and the call is about to block. Captures the waiter's stack, registers
+ * it as a waiter of obj, records WAIT_BEGIN; a: owner tid / mutex, c: deadline. errno is
+ * restored on return; the guard is not held during the real call. */
+void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
+		   uint64_t c, uint16_t flags);
+/* After the real call returned ret (a pthread-style error number, 0 on success): records
+ * WAIT_END with the release sequence number seen now. Preserves errno. */
+void ct_wait_end(struct ct_wait *w, int ret);
+
+struct ct_release {
+	struct ct_shadow *sh;
+	uint64_t obj, ts;
+	uint32_t seq;
+	int waiters;
+	unsigned kind;
+};
+/* Before a release of obj: if someone waits on it, takes the timestamp and the next
+ * sequence number and returns 1 (then call ct_release_end after the real release);
+ * otherwise 0. Cheap when nobody in the process waits. */
+static inline int ct_release_begin(struct ct_release *r, unsigned kind, const void *obj)
+{
+	if (likely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) == 0) || !ct_on())
+		return 0;
+	struct ct_shadow *sh = ct_shadow_find(obj);
+	if (!sh)
+		return 0;
+	int w = atomic_load_explicit(&sh->waiters, memory_order_acquire);
+	if (w <= 0)
+		return 0;
+	r->sh = sh;
+	r->obj = (uint64_t)(uintptr_t)obj;
+	r->kind = kind;
+	r->waiters = w;
+	r->ts = ct_now();
+	r->seq = atomic_fetch_add_explicit(&sh->seq, 1, memory_order_acq_rel) + 1;
+	return 1;
+}
+/* After the real release: captures the releaser's stack (outside the critical section)
+ * and records RELEASE. Preserves errno. */
+void ct_release_end(struct ct_release *r, uint16_t flags);
+/* The same with a stack already captured and a timestamp (no capture). Record path;
+ * between ct_enter and ct_leave or not, errno preserved. */
+void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t flags);
+
+/* glibc keeps the owner's tid in the mutex (robust/PI flag bits masked off). */
+static inline uint32_t ct_mutex_owner(const pthread_mutex_t *m)
+{
+	return (uint32_t)m->__data.__owner & 0x3fffffffu;
+}
+
+/* Deadline to ns for the event record; 0 when absent. */
+static inline uint64_t ct_deadline_ns(const struct timespec *ts)
+{
+	if (!ts || ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return 0;
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stack capture on the record path and the module map, for the preload library.
+ * libunwind is loaded with dlopen(RTLD_LOCAL) so its _Unwind_* exports can never take over
+ * the program's C++ exception handling.
+ */
+#ifndef CTRACE_CAPTURE_H
+#define CTRACE_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../format/ctrace_format.h"
+
+#define CT_DEFAULT_DEPTH 32
+
+/* Loads the unwinder and warms it up in the calling thread. Call once, from the
+ * constructor, inside the reentrancy guard. depth is clamped to [1, CT_MAX_FRAMES].
+ * Returns 0, or a negative errno when no unwinder is available (captures then return 0). */
+int ct_capture_init(int depth);
+
+/*
+ * Record path: captures the calling thread's stack into pcs (at most the configured
+ * depth), dropping the leading frames that belong to libctrace itself, so pcs[0] is the
+ * return address in the caller of the interposed function. Sets *truncated when the depth
+ * limit was hit. Returns the number of frames (0 if unavailable). No malloc, no locks when
+ * the thread's unwinder is warm; never call it from a handler libctrace installs.
+ */
+int ct_capture(uint64_t *pcs, unsigned *truncated);
+
+/* To be called after dlclose: libunwind keeps stale unwind rules for unloaded objects, so
+ * capture switches to libgcc's unwinder (lock-free via _dl_find_object). */
+void ct_capture_on_dlclose(void);
+
+/*
+ * Module map snapshot from dl_iterate_phdr: fills up to max modules, path strings copied
+ * into strbuf (cap bytes). Returns the module count. Takes the loader lock: never on the
+ * record path, never in a signal handler.
+ */
+size_t ct_modules_snapshot(struct ct_module *out, size_t max, char *strbuf, size_t cap);
+/* Cheap test (no lock) of whether objects were loaded or unloaded since the last
+ * snapshot, from dlpi_adds/dlpi_subs. */
+int ct_modules_changed(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Offline symbolization of recorded PCs with elfutils libdwfl: function, file:line and
+ * inline chains, separate debug files found by build-id (/usr/lib/debug/.build-id) or
+ * debuglink. Used by analyze/ only, never inside the traced process.
+ */
+#ifndef CTRACE_SYMBOLIZE_H
+#define CTRACE_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../format/ctrace_format.h"
+
+struct ct_sym;
+
+/* One source-level frame. Strings are owned by the ct_sym and live until ct_sym_free. */
+struct ct_frame {
+	const char *func;   /* "??" when unknown */
+	const char *file;   /* NULL when unknown */
+	int line;           /* 0 when unknown */
+	const char *module; /* path of the module, "?" when the PC is outside every module */
+	uint64_t pc;        /* the recorded PC */
+	int inlined;        /* 1: inlined into the next frame of the same PC */
+};
+
+/* Builds a symbolizer over the recorded module map (copied). Modules whose file is gone or
+ * has another build-id are looked up by build-id. Returns NULL only on allocation failure. */
+struct ct_sym *ct_sym_new(const struct ct_module *mods, size_t n);
+
+/*
+ * Resolves one recorded PC into up to max frames, innermost (inlined) first, the last one
+ * the real function containing it. exact: 0 for return addresses (the usual case: pc-1 is
+ * looked up), 1 for an exact PC. Returns the number of frames written, at least 1 when
+ * max >= 1 (an unknown PC gives func "??"). Results are cached per PC.
+ */
+int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *out, int max);
+
+void ct_sym_free(struct ct_sym *s);
+
+#endif
