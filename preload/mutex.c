@@ -88,13 +88,11 @@ static int releases(const pthread_mutex_t *m)
 CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	struct ct_release rel;
-	if (likely(!ct_release_begin(&rel, CT_K_MUTEX, m)))
+	/* Only an unlock that really releases takes a sequence number: an EPERM unlock by a
+	 * non-owner or an inner unlock of a recursive mutex must not look like a hand-off. */
+	if (likely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) == 0) ||
+	    !releases(m) || !ct_release_begin(&rel, CT_K_MUTEX, m))
 		return REAL(pthread_mutex_unlock)(m);
-	if (!releases(m)) {
-		/* Undo nothing: the sequence number only grows, and a wait is matched to the
-		 * number it reads after acquiring, which this unlock does not produce. */
-		return REAL(pthread_mutex_unlock)(m);
-	}
 	int r = REAL(pthread_mutex_unlock)(m);
 	if (r == 0)
 		ct_release_end(&rel, 0);
