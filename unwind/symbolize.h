@@ -35,6 +35,8 @@ struct ct_sym *ct_sym_new(const struct ct_module *mods, size_t n);
  */
 int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *out, int max);
 
+/* Frees the symbolizer and every string it handed out; s may be NULL. A ct_sym is not
+ * thread-safe: use one per thread. */
 void ct_sym_free(struct ct_sym *s);
 
 #endif

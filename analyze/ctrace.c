@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ctrace command: main() and the subcommand table {name, summary, fn} that also
+ * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
+ * dump.c). Exit status: 0 success, 1 reserved for `check` violations, 2 usage error or
+ * unreadable input.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "util.h"
+
+struct command {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "record", "run a program with libctrace preloaded and write a trace", ct_cmd_record },
+	{ "report", "where the threads waited: profiles, objects, threads (text or --json)",
+	  ct_cmd_report },
+	{ "dump", "print every record of a trace, one per line", ct_cmd_dump },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ctrace COMMAND [ARGS...]\n\n"
+		   "Records where the threads of a pthread program wait, and explains it.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'ctrace COMMAND --help' describes one command.\n"
+		   "exit status: 0 success, 1 check violation, 2 usage error or unreadable input\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CT_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		if (!strcmp(argv[1], "help") && argc > 2) {
+			char *hargv[] = { argv[2], (char *)"--help", NULL };
+
+			if (!(c = find(argv[2])))
+				ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')",
+				       argv[2]);
+			return c->fn(2, hargv);
+		}
+		usage(stdout);
+		return CT_EXIT_OK;
+	}
+	if (!(c = find(argv[1])))
+		ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')", argv[1]);
+	return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Symbolized stacks for the reports: a per-stack-id cache over unwind/symbolize.h, built
+ * lazily over the model's module map (only stacks that are printed are resolved). Inlined
+ * frames are expanded innermost first. Used by report.c and the future exporters.
+ */
+#ifndef CTRACE_FRAMES_H
+#define CTRACE_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../unwind/symbolize.h"
+#include "model.h"
+
+struct ct_frames;
+
+/* A cache over m (which must outlive it). The symbolizer is created on first use.
+ * Never returns NULL (exits on out-of-memory). */
+struct ct_frames *ct_frames_new(const struct ct_model *m);
+void ct_frames_free(struct ct_frames *c);
+
+/*
+ * The source-level frames of stack id: frames[0] is the caller of the interposed
+ * function, inlined frames innermost first. Sets *out to an array owned by the cache
+ * (valid until ct_frames_free) and returns its length; 0 for stack 0 or an unknown id.
+ * *truncated is set when the capture hit its depth limit (may be NULL).
+ */
+size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame **out,
+		       int *truncated);
+
+/* The name of the function at address addr (exact, e.g. a thread start routine); "??"
+ * when unknown. The string lives until ct_frames_free. */
+const char *ct_frames_func(struct ct_frames *c, uint64_t addr);
+
+#endif

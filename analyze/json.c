@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of json.h. Strings are validated as UTF-8 byte by byte: paths and thread
+ * names come from the traced program and may hold anything.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+void ct_json_init(struct ct_json *j, FILE *f)
+{
+	j->f = f;
+	j->depth = 0;
+	j->first[0] = 1;
+	j->after_key = 0;
+}
+
+/* Separator before a value or key at the current level. */
+static void sep(struct ct_json *j)
+{
+	if (j->after_key) {
+		j->after_key = 0;
+		return;
+	}
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = 0;
+}
+
+static void jopen(struct ct_json *j, int c)
+{
+	sep(j);
+	if (j->depth + 1 >= CT_JSON_DEPTH)
+		abort();
+	fputc(c, j->f);
+	j->first[++j->depth] = 1;
+}
+
+static void jclose(struct ct_json *j, int c)
+{
+	if (j->depth <= 0)
+		abort();
+	j->depth--;
+	fputc(c, j->f);
+}
+
+void ct_json_obj_begin(struct ct_json *j) { jopen(j, '{'); }
+void ct_json_obj_end(struct ct_json *j) { jclose(j, '}'); }
+void ct_json_arr_begin(struct ct_json *j) { jopen(j, '['); }
+void ct_json_arr_end(struct ct_json *j) { jclose(j, ']'); }
+
+void ct_json_key(struct ct_json *j, const char *key)
+{
+	sep(j);
+	ct_json_write_string(j->f, key);
+	fputc(':', j->f);
+	j->after_key = 1;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if s does not start one. */
+static int utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	int n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range or a surrogate */
+	return n;
+}
+
+void ct_json_write_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		int n;
+
+		switch (*s) {
+		case '"': fputs("\\\"", f); s++; continue;
+		case '\\': fputs("\\\\", f); s++; continue;
+		case '\n': fputs("\\n", f); s++; continue;
+		case '\r': fputs("\\r", f); s++; continue;
+		case '\t': fputs("\\t", f); s++; continue;
+		case '\b': fputs("\\b", f); s++; continue;
+		case '\f': fputs("\\f", f); s++; continue;
+		default: break;
+		}
+		if (*s < 0x20 || *s == 0x7f) {
+			fprintf(f, "\\u%04x", *s);
+			s++;
+			continue;
+		}
+		n = utf8_len(s);
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			s++;
+			continue;
+		}
+		fwrite(s, 1, (size_t)n, f);
+		s += n;
+	}
+	fputc('"', f);
+}
+
+void ct_json_str(struct ct_json *j, const char *s)
+{
+	if (!s) {
+		ct_json_null(j);
+		return;
+	}
+	sep(j);
+	ct_json_write_string(j->f, s);
+}
+
+void ct_json_u64(struct ct_json *j, uint64_t v)
+{
+	sep(j);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void ct_json_i64(struct ct_json *j, int64_t v)
+{
+	sep(j);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void ct_json_bool(struct ct_json *j, int v)
+{
+	sep(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void ct_json_null(struct ct_json *j)
+{
+	sep(j);
+	fputs("null", j->f);
+}
+
+void ct_json_hex(struct ct_json *j, uint64_t v)
+{
+	sep(j);
+	fprintf(j->f, "\"0x%" PRIx64 "\"", v);
+}
+
+void ct_json_end(struct ct_json *j)
+{
+	fputc('\n', j->f);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-memory event model of one trace: the file header, the module map (union over
+ * generations), the stack table (ids are global per process and repeated in every
+ * generation: the first definition is kept), the threads with their events in time order,
+ * lost-event counts and the truncation state. Built once from format/reader.h by
+ * ct_model_load(); read by the analyses (analysis.h) and the report and export commands.
+ */
+#ifndef CTRACE_MODEL_H
+#define CTRACE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../format/ctrace_format.h"
+#include "../format/reader.h"
+
+/* An event of one thread, with the generation it came from. */
+struct ct_mevent {
+	struct ct_event ev;
+	uint32_t gen;
+	uint32_t ord; /* position in file order within the thread (stable sort key) */
+};
+
+struct ct_mstack {
+	uint32_t id;
+	uint16_t nframes;
+	uint16_t flags;  /* CT_STACKF_* */
+	uint32_t gen;    /* generation of the first definition */
+	uint64_t *pcs;   /* owned; pcs[0] is the caller of the interposed function */
+};
+
+struct ct_mthread {
+	uint32_t tid;
+	uint32_t parent_tid;
+	uint64_t start_func;          /* start routine address, 0 if unknown / main */
+	char name[CT_NAME_LEN + 1];   /* latest name (THREAD_NAME event or thread state) */
+	uint64_t name_ts;             /* when that name was recorded */
+	int has_start, has_end;       /* THREAD_START / THREAD_END events seen */
+	uint64_t start_ts, end_ts;    /* their timestamps */
+	uint64_t first_seen_ts;       /* first event, or start of the first generation listing it */
+	uint64_t last_seen_ts;        /* last event ts (0 if none) */
+	int in_first_gen;             /* listed in the thread states of the file's first gen */
+	uint64_t cpu_ns, runq_ns;     /* latest schedstat sample (0 = not sampled) */
+	/* State at the file's first generation, when the wait began before the file does
+	 * (flight recordings): lets a WAIT_END without its WAIT_BEGIN still be measured. */
+	int init_blocked;
+	uint8_t init_kind;
+	uint64_t init_obj, init_since;
+	struct ct_mevent *ev;         /* owned; sorted by ts (file order on ties) */
+	size_t nev, cap;
+};
+
+struct ct_model {
+	struct ct_file_header hdr;
+	struct ct_module *mods;       /* owned (paths too); deduplicated across generations */
+	size_t nmods, cap_mods;
+	struct ct_mstack *stacks;     /* open-addressing table keyed by id (id 0 = empty slot) */
+	size_t stack_slots, nstacks;
+	struct ct_mthread *threads;   /* sorted by tid after loading */
+	size_t nthreads, cap_threads;
+	uint32_t first_gen, last_gen, ngens;
+	uint64_t first_gen_ts;        /* mono ts of the first GEN_BEGIN (0 if none) */
+	uint64_t nevents;
+	uint64_t lost[CT_L_MAX];      /* max over GEN_END records (they are cumulative) */
+	uint64_t lost_total;
+	uint64_t start_ts;            /* header start_mono_ns (or earliest timestamp seen) */
+	uint64_t end_ts;              /* max(last GEN_END end_ts, last event ts) */
+	int truncated;                /* ct_reader_truncated() */
+	int last_gen_open;            /* the last generation has no GEN_END */
+	uint64_t trailing_bytes;
+};
+
+/*
+ * Loads the trace at path. Returns 0 and sets *out (free with ct_model_free), or -1 with
+ * *out NULL and a one-line reader message (naming the byte offset when the file is
+ * corrupt) copied into err[errlen]. A truncated file is not an error: see m->truncated.
+ */
+int ct_model_load(const char *path, struct ct_model **out, char *err, size_t errlen);
+/* The same over a reader the caller opened and still owns (it is read to its end). */
+int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
+			 size_t errlen);
+void ct_model_free(struct ct_model *m);
+
+/* The stack with this id, or NULL (id 0, or never defined). */
+const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);
+/* The thread with this tid, or NULL. Pointers stay valid for the model's life. */
+const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid);
+/* The trace duration in ns (end_ts - start_ts, 0 if negative). */
+uint64_t ct_model_duration(const struct ct_model *m);
+
+#endif

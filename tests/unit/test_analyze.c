@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of analyze/: builds synthetic traces with format/writer.h into temporary
+ * files, loads them with the model and checks the analyses exactly (waiter profiles,
+ * holder charges in ns, percentiles, release matching, objects, threads, lost counts,
+ * truncation), plus the JSON string escaping and the duration helpers.
+ * Run by `make unit` (tests/run-unit.sh).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "../../analyze/analysis.h"
+#include "../../analyze/json.h"
+#include "../../analyze/model.h"
+#include "../../analyze/util.h"
+#include "../../format/writer.h"
+
+#define T0 1000000000ull
+#define MS 1000000ull
+#define US 1000ull
+
+#define M1 0x5000ull   /* contended mutex */
+#define C1 0x6000ull   /* condition variable */
+#define M2 0x7000ull   /* its mutex */
+#define M3 0x8000ull   /* mutex with an unfinished wait */
+
+/* ---- trace builder ---------------------------------------------------------------- */
+
+static uint8_t raw[1 << 16], out[1 << 17];
+static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out) };
+static uint8_t file[1 << 18];
+static size_t flen;
+
+static void put(ssize_t n)
+{
+	if (n < 0 || flen + (size_t)n > sizeof(file)) {
+		printf("Bail out! writer failed: %zd\n", n);
+		exit(1);
+	}
+	memcpy(file + flen, wb.out, (size_t)n);
+	flen += (size_t)n;
+}
+
+static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
+			  uint64_t a, uint64_t b, uint64_t c, uint16_t flags)
+{
+	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
+			      .flags = flags, .stack = stack, .obj = obj, .a = a, .b = b, .c = c };
+	return e;
+}
+
+#define WB(ts, kind, stack, obj, a, b) ev(ts, CT_EV_WAIT_BEGIN, kind, stack, obj, a, b, 0, 0)
+#define WE(ts, kind, obj, seq) ev(ts, CT_EV_WAIT_END, kind, 0, obj, seq, CT_R_ACQUIRED, 0, 0)
+#define REL(ts, kind, stack, obj, seq, fl) ev(ts, CT_EV_RELEASE, kind, stack, obj, seq, 1, 0, fl)
+
+static struct ct_event name_ev(uint64_t ts, uint32_t tid, const char *name)
+{
+	struct ct_event e = ev(ts, CT_EV_THREAD_NAME, 0, 0, 0, tid, 0, 0, 0);
+	char buf[16] = { 0 };
+
+	strncpy(buf, name, sizeof(buf));
+	memcpy(&e.b, buf, 8);
+	memcpy(&e.c, buf + 8, 8);
+	return e;
+}
+
+static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 }, pcs3[] = { 0x3000 },
+		pcs4[] = { 0x4000 }, pcs5[] = { 0x5000 }, pcs6[] = { 0x6000 },
+		pcs_other[] = { 0x9999 };
+
+/* The scenario of the main test (all times relative to T0):
+ *  mutex M1: 100 holds it; 101 waits 2ms..12.05ms, 102 waits 4ms..15.02ms; 100 releases
+ *   at 12ms (seq 1, stack 2), 101 releases at 15ms (seq 2, stack 6).
+ *  cond C1: 101 waits 20..31.2ms, 102 waits 21..31.5ms; 100 signals at 30ms (seq 1) and
+ *   31ms (seq 2), stack 4; both waiters return with seq 2. Then both wait again (40, 41ms,
+ *   b=2) and one broadcast at 45ms (seq 3) ends both (45.1, 45.2ms).
+ *  sleep: 102 sleeps 46..48ms.
+ *  M3: 103 waits from 50ms, never ends (trace ends at 70ms).
+ *  104: a WAIT_END without begin (unmatched). */
+static void build(int truncate_last)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 100, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+	struct ct_stack st[] = {
+		{ 1, 2, 0, pcs1 }, { 2, 1, 0, pcs2 }, { 3, 1, 0, pcs3 },
+		{ 4, 1, 0, pcs4 }, { 5, 1, 0, pcs5 }, { 6, 1, CT_STACKF_TRUNCATED, pcs6 },
+	};
+	struct ct_stack st2[] = { { 1, 1, 0, pcs_other } };
+	struct ct_thread_state ts[4] = {
+		{ .tid = 100, .name = "app" },
+		{ .tid = 101, .parent_tid = 100, .start_func = 0x1234, .name = "worker-a",
+		  .cpu_ns = 5000, .runq_ns = 700 },
+		{ .tid = 102, .parent_tid = 100, .start_func = 0x1234, .name = "worker-b" },
+		{ .tid = 103, .parent_tid = 100, .start_func = 0x1234, .name = "worker-c" },
+	};
+	struct ct_thread_state ts2[2] = {
+		{ .tid = 101, .name = "worker-a", .cpu_ns = 9000, .runq_ns = 800 },
+		/* blocked in gen 2's state: must not create a second wait */
+		{ .tid = 103, .name = "worker-c", .blocked = 1, .kind = CT_K_MUTEX, .obj = M3,
+		  .since = T0 + 50 * MS },
+	};
+	struct ct_event e100[] = {
+		name_ev(T0 + 1 * MS, 102, "renamed"),
+		REL(T0 + 12 * MS, CT_K_MUTEX, 2, M1, 1, 0),
+		REL(T0 + 30 * MS, CT_K_COND, 4, C1, 1, 0),
+		REL(T0 + 31 * MS, CT_K_COND, 4, C1, 2, 0),
+		REL(T0 + 45 * MS, CT_K_COND, 4, C1, 3, CT_EVF_BROADCAST),
+	};
+	struct ct_event e101[] = {
+		ev(T0 + MS / 2, CT_EV_THREAD_START, 0, 0, 0, 100, 0x1234, 0, 0),
+		WB(T0 + 2 * MS, CT_K_MUTEX, 1, M1, 100, 0),
+		WE(T0 + 12 * MS + 50 * US, CT_K_MUTEX, M1, 1),
+		REL(T0 + 15 * MS, CT_K_MUTEX, 6, M1, 2, 0),
+		WB(T0 + 20 * MS, CT_K_COND, 3, C1, M2, 0),
+		WE(T0 + 31 * MS + 200 * US, CT_K_COND, C1, 2),
+		WB(T0 + 40 * MS, CT_K_COND, 3, C1, M2, 2),
+		WE(T0 + 45 * MS + 100 * US, CT_K_COND, C1, 3),
+		ev(T0 + 55 * MS, CT_EV_THREAD_END, 0, 0, 0, 0, 0, 0, 0),
+	};
+	struct ct_event e102[] = {
+		WB(T0 + 4 * MS, CT_K_MUTEX, 1, M1, 100, 0),
+		WE(T0 + 15 * MS + 20 * US, CT_K_MUTEX, M1, 2),
+		WB(T0 + 21 * MS, CT_K_COND, 3, C1, M2, 0),
+		WE(T0 + 31 * MS + 500 * US, CT_K_COND, C1, 2),
+		WB(T0 + 41 * MS, CT_K_COND, 3, C1, M2, 2),
+		WE(T0 + 45 * MS + 200 * US, CT_K_COND, C1, 3),
+		WB(T0 + 46 * MS, CT_K_NANOSLEEP, 5, 0, 0, 0),
+		WE(T0 + 48 * MS, CT_K_NANOSLEEP, 0, 0),
+	};
+	struct ct_event e103[] = { WB(T0 + 50 * MS, CT_K_MUTEX, 5, M3, 100, 0) };
+	struct ct_event e104[] = { WE(T0 + 52 * MS, CT_K_MUTEX, M1, 0) };
+	uint64_t lost1[CT_L_MAX] = { 1, 0, 0 }, lost2[CT_L_MAX] = { 3, 0, 2 };
+	size_t cut;
+
+	flen = 0;
+	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN) {
+		printf("Bail out! header\n");
+		exit(1);
+	}
+	flen = CT_HEADER_LEN;
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 6));
+	put(ct_w_threads(&wb, 1, ts, 4));
+	put(ct_w_events(&wb, 1, 100, 0, e100, sizeof(e100) / sizeof(e100[0])));
+	put(ct_w_events(&wb, 1, 101, 0, e101, sizeof(e101) / sizeof(e101[0])));
+	put(ct_w_events(&wb, 1, 102, 0, e102, sizeof(e102) / sizeof(e102[0])));
+	put(ct_w_events(&wb, 1, 103, 0, e103, 1));
+	put(ct_w_events(&wb, 1, 104, 0, e104, 1));
+	put(ct_w_gen_end(&wb, 1, T0 + 60 * MS, lost1));
+	put(ct_w_gen_begin(&wb, 2, T0 + 60 * MS, 43));
+	put(ct_w_stacks(&wb, 2, st2, 1));
+	put(ct_w_threads(&wb, 2, ts2, 2));
+	cut = flen;
+	put(ct_w_gen_end(&wb, 2, T0 + 70 * MS, lost2));
+	if (truncate_last)
+		flen = cut + (flen - cut) / 2; /* half a GEN_END chunk */
+}
+
+static int write_tmp(char *path)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, file, flen) != (ssize_t)flen) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static const struct ct_pentry *entry(const struct ct_analysis *a, int profile, int kind,
+				     uint32_t stack)
+{
+	size_t n;
+	const struct ct_pentry *e = ct_analysis_profile(a, profile, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (e[i].kind == kind && e[i].stack == stack)
+			return &e[i];
+	return NULL;
+}
+
+static const struct ct_wait *find_wait(const struct ct_analysis *a, uint32_t tid,
+				       uint64_t begin)
+{
+	for (size_t i = 0; i < a->nwaits; i++)
+		if (a->waits[i].tid == tid && a->waits[i].begin == begin)
+			return &a->waits[i];
+	return NULL;
+}
+
+static uint64_t waker_ts(const struct ct_analysis *a, const struct ct_wait *w)
+{
+	return w && w->waker != CT_NO_RELEASE ? a->rels[w->waker].ts : 0;
+}
+
+static void test_main_trace(void)
+{
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	struct ct_model *m = NULL;
+	struct ct_analysis *a;
+	const struct ct_pentry *e;
+	const struct ct_object *o;
+	const struct ct_wait *w;
+	const struct ct_mstack *s;
+	const struct ct_mthread *t;
+	uint64_t holder_total = 0, sync_total = 0;
+	size_t n;
+
+	build(0);
+	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), 0);
+	unlink(path);
+	if (!m) {
+		printf("# load error: %s\n", err);
+		return;
+	}
+	/* model */
+	TEST_EQ(m->hdr.pid, 100);
+	TEST_EQ(m->nthreads, 5);
+	TEST_EQ(m->nevents, 5 + 9 + 8 + 1 + 1);
+	TEST_EQ(m->start_ts, T0);
+	TEST_EQ(m->end_ts, T0 + 70 * MS);
+	TEST_EQ(ct_model_duration(m), 70 * MS);
+	TEST_EQ(m->lost[CT_L_NOBUF], 3);
+	TEST_EQ(m->lost[CT_L_NOSTACK], 2);
+	TEST_EQ(m->lost_total, 5);
+	TEST_EQ(m->truncated, 0);
+	TEST_EQ(m->ngens, 2);
+	s = ct_model_stack(m, 1);
+	TEST_TRUE(s && s->nframes == 2 && s->pcs[0] == 0x1000); /* first definition kept */
+	TEST_TRUE(ct_model_stack(m, 77) == NULL);
+	t = ct_model_thread(m, 102);
+	TEST_STREQ(t ? t->name : NULL, "renamed");
+	t = ct_model_thread(m, 101);
+	TEST_TRUE(t && t->has_start && t->has_end && t->cpu_ns == 9000 && t->runq_ns == 800);
+
+	a = ct_analyze(m);
+	TEST_EQ(a->nwaits, 2 + 4 + 1 + 1);
+	TEST_EQ(a->nrels, 5);
+	TEST_EQ(a->unmatched_ends, 1);
+	TEST_EQ(a->unfinished, 1);
+
+	/* sync profile: mutex waits at stack 1: 10.05ms and 11.02ms */
+	e = entry(a, CT_AP_SYNC, CT_K_MUTEX, 1);
+	TEST_TRUE(e != NULL);
+	if (e) {
+		TEST_EQ(e->count, 2);
+		TEST_EQ(e->total_ns, 10 * MS + 50 * US + 11 * MS + 20 * US);
+		TEST_EQ(e->max_ns, 11 * MS + 20 * US);
+		TEST_EQ(e->p50_ns, 10 * MS + 50 * US);
+		TEST_EQ(e->p99_ns, 11 * MS + 20 * US);
+	}
+	/* cond waits at stack 3: 11.2, 10.5, 5.1, 4.2 ms */
+	e = entry(a, CT_AP_SYNC, CT_K_COND, 3);
+	TEST_TRUE(e && e->count == 4);
+	if (e) {
+		TEST_EQ(e->total_ns, 11200 * US + 10500 * US + 5100 * US + 4200 * US);
+		TEST_EQ(e->p50_ns, 5100 * US);
+		TEST_EQ(e->max_ns, 11200 * US);
+	}
+	/* unfinished wait: 50ms .. trace end 70ms (gen 2's blocked state adds nothing) */
+	e = entry(a, CT_AP_SYNC, CT_K_MUTEX, 5);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 20 * MS);
+	w = find_wait(a, 103, T0 + 50 * MS);
+	TEST_TRUE(w && w->unfinished && w->end == T0 + 70 * MS);
+	e = entry(a, CT_AP_SLEEP, CT_K_NANOSLEEP, 5);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 2 * MS);
+	/* sorted by total desc within a profile */
+	e = ct_analysis_profile(a, CT_AP_SYNC, &n);
+	TEST_EQ(n, 3);
+	TEST_TRUE(n == 3 && e[0].total_ns >= e[1].total_ns && e[1].total_ns >= e[2].total_ns);
+
+	/* holder: R1 (12ms, stack 2) charges 10ms (101) + 8ms (102); R2 (15ms, stack 6)
+	 * charges 15 - max(4, 12) = 3ms to 102 only (101 was done at 12.05ms) */
+	e = entry(a, CT_AP_HOLDER, CT_K_MUTEX, 2);
+	TEST_TRUE(e != NULL);
+	if (e) {
+		TEST_EQ(e->count, 2);
+		TEST_EQ(e->total_ns, 18 * MS);
+		TEST_EQ(e->max_ns, 10 * MS);
+		TEST_EQ(e->p50_ns, 8 * MS);
+	}
+	e = entry(a, CT_AP_HOLDER, CT_K_MUTEX, 6);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 3 * MS);
+	/* cond: signal 30ms: 10 + 9; signal 31ms: 1 + 1; broadcast 45ms: 5 + 4 */
+	e = entry(a, CT_AP_HOLDER, CT_K_COND, 4);
+	TEST_TRUE(e != NULL);
+	if (e) {
+		TEST_EQ(e->count, 6);
+		TEST_EQ(e->total_ns, 10 * MS + 9 * MS + 1 * MS + 1 * MS + 5 * MS + 4 * MS);
+	}
+	/* the holder total is the finished waits' total minus the release->wake tails */
+	e = ct_analysis_profile(a, CT_AP_HOLDER, &n);
+	for (size_t i = 0; i < n; i++)
+		holder_total += e[i].total_ns;
+	e = ct_analysis_profile(a, CT_AP_SYNC, &n);
+	for (size_t i = 0; i < n; i++)
+		sync_total += e[i].total_ns;
+	TEST_EQ(holder_total, 51 * MS);
+	TEST_EQ(sync_total - 20 * MS /* unfinished, no release */ - holder_total,
+		50 * US + 20 * US + 200 * US + 500 * US + 100 * US + 200 * US);
+	TEST_EQ(a->ncharges, 2 + 1 + 6);
+
+	/* release matching */
+	TEST_EQ(waker_ts(a, find_wait(a, 101, T0 + 2 * MS)), T0 + 12 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 102, T0 + 4 * MS)), T0 + 15 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 101, T0 + 20 * MS)), T0 + 30 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 102, T0 + 21 * MS)), T0 + 31 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 101, T0 + 40 * MS)), T0 + 45 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 102, T0 + 41 * MS)), T0 + 45 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 103, T0 + 50 * MS)), 0);
+	/* wakeup latency, at the waiter's stack */
+	e = entry(a, CT_AP_WAKEUP, CT_K_MUTEX, 1);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 70 * US && e->max_ns == 50 * US);
+	e = entry(a, CT_AP_WAKEUP, CT_K_COND, 3);
+	TEST_TRUE(e && e->count == 4 && e->total_ns == (1200 + 500 + 100 + 200) * US);
+
+	/* objects */
+	o = ct_analysis_object(a, M1);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->kind, CT_K_MUTEX);
+		TEST_EQ(o->contended, 2);
+		TEST_EQ(o->wait_total_ns, 21 * MS + 70 * US);
+		TEST_EQ(o->wait_max_ns, 11 * MS + 20 * US);
+		TEST_EQ(o->wait_p50_ns, 10 * MS + 50 * US);
+		TEST_EQ(o->wait_p99_ns, 11 * MS + 20 * US);
+		TEST_EQ(o->releases, 2);
+		TEST_EQ(o->max_waiters, 2);
+		TEST_EQ(o->wakeups, 2);
+		TEST_EQ(o->first_stack, 1);
+	}
+	o = ct_analysis_object(a, C1);
+	TEST_TRUE(o && o->kind == CT_K_COND && o->contended == 4 && o->releases == 3 &&
+		  o->max_waiters == 2 && o->wakeups == 4 && o->first_stack == 3);
+	o = ct_analysis_object(a, M3);
+	TEST_TRUE(o && o->contended == 1 && o->unfinished == 1 && o->releases == 0);
+	TEST_TRUE(ct_analysis_object(a, 0) == NULL); /* sleeps are not objects */
+	TEST_EQ(a->nobjs, 3);
+	TEST_TRUE(a->nobjs == 3 && a->objs[0].addr == C1 && a->objs[1].addr == M1);
+
+	/* threads */
+	TEST_EQ(a->nthreads, 5);
+	if (a->nthreads == 5) {
+		const struct ct_thread_info *t100 = &a->threads[0], *t101 = &a->threads[1],
+					    *t102 = &a->threads[2], *t103 = &a->threads[3];
+
+		TEST_TRUE(t100->tid == 100 && t100->is_main && t100->lifetime_ns == 70 * MS);
+		TEST_STREQ(t100->name, "app");
+		TEST_EQ(t101->start_func, 0x1234);
+		TEST_EQ(t101->lifetime_ns, 55 * MS - MS / 2);
+		TEST_EQ(t101->cpu_ns, 9000);
+		TEST_EQ(t101->runq_ns, 800);
+		TEST_EQ(t101->blocked_ns[CT_P_SYNC], 10 * MS + 50 * US + 11200 * US + 5100 * US);
+		TEST_EQ(t102->blocked_ns[CT_P_SLEEP], 2 * MS);
+		TEST_STREQ(t102->name, "renamed");
+		TEST_EQ(t103->blocked_ns[CT_P_SYNC], 20 * MS);
+		TEST_EQ(t103->lifetime_ns, 70 * MS); /* listed in gen 1: lives from the start */
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+static void test_truncated_and_corrupt(void)
+{
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	struct ct_model *m = NULL;
+	struct ct_analysis *a;
+
+	build(1);
+	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), 0);
+	unlink(path);
+	TEST_TRUE(m && m->truncated);
+	if (m) {
+		/* no GEN_END for gen 2: the end is gen 2's begin (60ms) */
+		TEST_EQ(m->end_ts, T0 + 60 * MS);
+		TEST_EQ(m->lost_total, 1);
+		a = ct_analyze(m);
+		TEST_EQ(a->unfinished, 1);
+		ct_analysis_free(a);
+		ct_model_free(m);
+	}
+
+	/* a flipped byte inside the first chunk: an error naming the offset */
+	build(0);
+	file[CT_HEADER_LEN + 40] ^= 0x5a;
+	memcpy(path, "/tmp/ctrace-test-XXXXXX", sizeof(path));
+	TEST_EQ(write_tmp(path), 0);
+	m = NULL;
+	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), -1);
+	TEST_TRUE(m == NULL && err[0] != 0);
+	printf("# corrupt: %s\n", err);
+
+	/* not a trace at all */
+	memset(file, 'x', 256);
+	flen = 256;
+	memcpy(path, "/tmp/ctrace-test-XXXXXX", sizeof(path));
+	unlink(path);
+	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), -1);
+	printf("# garbage: %s\n", err);
+	unlink(path);
+	TEST_EQ(ct_model_load("/nonexistent/x.ctr", &m, err, sizeof(err)), -1);
+	TEST_STREQ(err, strerror(ENOENT));
+}
+
+static void test_percentile(void)
+{
+	uint64_t v[100], three[] = { 10, 20, 30 }, one[] = { 7 };
+
+	for (int i = 0; i < 100; i++)
+		v[i] = (uint64_t)i + 1;
+	TEST_EQ(ct_percentile(v, 100, 50), 50);
+	TEST_EQ(ct_percentile(v, 100, 99), 99);
+	TEST_EQ(ct_percentile(v, 100, 100), 100);
+	TEST_EQ(ct_percentile(three, 3, 50), 20);
+	TEST_EQ(ct_percentile(three, 3, 99), 30);
+	TEST_EQ(ct_percentile(one, 1, 50), 7);
+	TEST_EQ(ct_percentile(one, 0, 50), 0);
+}
+
+static void test_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct ct_json j;
+
+	ct_json_init(&j, f);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "s");
+	ct_json_str(&j, "a\"b\\c\n\t\x01\x7f" "\xc3\xa9" "\xff" "\xe2\x82");
+	ct_json_key(&j, "n");
+	ct_json_u64(&j, UINT64_MAX);
+	ct_json_key(&j, "l");
+	ct_json_arr_begin(&j);
+	ct_json_null(&j);
+	ct_json_bool(&j, 1);
+	ct_json_hex(&j, 0xdead);
+	ct_json_str(&j, NULL);
+	ct_json_arr_end(&j);
+	ct_json_key(&j, "e");
+	ct_json_obj_begin(&j);
+	ct_json_obj_end(&j);
+	ct_json_obj_end(&j);
+	ct_json_end(&j);
+	fclose(f);
+	TEST_TRUE(len > 0 && buf[len - 1] == '\n');
+	if (len > 0)
+		buf[len - 1] = 0;
+	TEST_STREQ(buf, "{\"s\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\xc3\xa9\\ufffd\\ufffd\\ufffd\","
+		   "\"n\":18446744073709551615,\"l\":[null,true,\"0xdead\",null],\"e\":{}}");
+	free(buf);
+}
+
+static void test_durations(void)
+{
+	uint64_t ns = 0;
+	char b[CT_DUR_BUF];
+
+	TEST_EQ(ct_parse_duration("250us", &ns), 0);
+	TEST_EQ(ns, 250000);
+	TEST_EQ(ct_parse_duration("1.5ms", &ns), 0);
+	TEST_EQ(ns, 1500000);
+	TEST_EQ(ct_parse_duration("2s", &ns), 0);
+	TEST_EQ(ns, 2000000000ull);
+	TEST_EQ(ct_parse_duration("17ns", &ns), 0);
+	TEST_EQ(ns, 17);
+	TEST_EQ(ct_parse_duration("0", &ns), 0);
+	TEST_EQ(ns, 0);
+	TEST_EQ(ct_parse_duration("5", &ns), -EINVAL);
+	TEST_EQ(ct_parse_duration("-1ms", &ns), -EINVAL);
+	TEST_EQ(ct_parse_duration("1m", &ns), -EINVAL);
+	TEST_EQ(ct_parse_duration("", &ns), -EINVAL);
+	TEST_EQ(ct_parse_duration("99999999999999999999s", &ns), -EINVAL);
+	TEST_STREQ(ct_fmt_duration(850, b), "850ns");
+	TEST_STREQ(ct_fmt_duration(12345, b), "12.3us");
+	TEST_STREQ(ct_fmt_duration(1500000, b), "1.50ms");
+	TEST_STREQ(ct_fmt_duration(999999, b), "1.00ms");
+	TEST_STREQ(ct_fmt_duration(2040000000ull, b), "2.04s");
+	TEST_STREQ(ct_fmt_duration(123000000000ull, b), "123s");
+}
+
+int main(void)
+{
+	test_main_trace();
+	test_truncated_and_corrupt();
+	test_percentile();
+	test_json();
+	test_durations();
+	return tap_done();
+}
