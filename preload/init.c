@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -49,6 +50,8 @@ __attribute__((constructor(101))) static void ct_init(void)
 	pthread_atfork(NULL, NULL, after_fork_child);
 	ct_signals_init();
 	atomic_store(&ct_active, 1);
+	if (!__libc_single_threaded)
+		ct_writer_spawn();
 out:
 	ct_tls.nest--;
 }

@@ -10,19 +10,40 @@
  * inner unlock of a recursive mutex) and someone waits on it.
  */
 #include <errno.h>
+#include <sys/single_threaded.h>
 
 #include "wait.h"
 
-#define PTHREAD_MUTEX_KIND_MASK 3 /* glibc: __kind low bits hold the mutex type */
+#define PTHREAD_MUTEX_KIND_MASK 3      /* glibc: __kind low bits hold the mutex type */
+#define PTHREAD_MUTEX_PSHARED_BIT 128  /* glibc: __kind bit of process-shared mutexes */
 
-static int traced_lock(pthread_mutex_t *m, int which, clockid_t clk, const struct timespec *abst)
+/*
+ * Can the real lock be called directly? glibc (>= 2.34) locks and unlocks a private
+ * mutex without atomic instructions while the process has a single thread; a trylock
+ * probe would always take the atomic path (measured: 2.8 ns plain vs 9.7 ns per
+ * lock/unlock pair). With one thread and the mutex free, nobody can make the call block,
+ * so the probe is skipped. A held mutex there (a self-deadlock) still takes the traced
+ * path.
+ */
+static inline int direct_ok(const pthread_mutex_t *m)
 {
+	return __libc_single_threaded && m->__data.__lock == 0 &&
+	       !(m->__data.__kind & PTHREAD_MUTEX_PSHARED_BIT);
+}
+
+/* The traced path: kept out of line so the wrappers' fast paths have no stack frame and
+ * end in a tail jump to the real function. */
+static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
+						   const struct timespec *abst)
+{
+	int r = REAL(pthread_mutex_trylock)(m);
+	if (likely(r != EBUSY))
+		return r;
 	struct ct_wait w;
 	uint16_t flags = which ? CT_EVF_TIMED : 0;
 	if (which && clk == CLOCK_REALTIME)
 		flags |= CT_EVF_CLOCK_RT;
 	ct_wait_begin(&w, CT_K_MUTEX, m, ct_mutex_owner(m), ct_deadline_ns(abst), flags);
-	int r;
 	if (which == 0)
 		r = REAL(pthread_mutex_lock)(m);
 	else if (which == 1)
@@ -33,29 +54,23 @@ static int traced_lock(pthread_mutex_t *m, int which, clockid_t clk, const struc
 	return r;
 }
 
-CT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+CT_EXPORT __attribute__((hot)) int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	if (unlikely(!ct_on()))
-		return REAL(pthread_mutex_lock)(m);
-	int r = REAL(pthread_mutex_trylock)(m);
-	if (likely(r != EBUSY))
-		return r;
-	return traced_lock(m, 0, CLOCK_REALTIME, NULL);
+	if (likely(!direct_ok(m)) && likely(ct_on()))
+		return traced_lock(m, 0, CLOCK_REALTIME, NULL);
+	RETURN_REAL_P(pthread_mutex_lock, m);
 }
 
 CT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-	return REAL(pthread_mutex_trylock)(m);
+	RETURN_REAL_P(pthread_mutex_trylock, m);
 }
 
 CT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abst)
 {
-	if (unlikely(!ct_on()))
-		return REAL(pthread_mutex_timedlock)(m, abst);
-	int r = REAL(pthread_mutex_trylock)(m);
-	if (likely(r != EBUSY))
-		return r;
-	return traced_lock(m, 1, CLOCK_REALTIME, abst);
+	if (likely(!direct_ok(m)) && likely(ct_on()))
+		return traced_lock(m, 1, CLOCK_REALTIME, abst);
+	return REAL(pthread_mutex_timedlock)(m, abst);
 }
 
 CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
@@ -63,15 +78,11 @@ CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 {
 	if (unlikely(!REAL(pthread_mutex_clocklock)))
 		return ENOSYS;
-	if (unlikely(!ct_on()))
-		return ct_real.pthread_mutex_clocklock(m, clk, abst);
-	/* An invalid clock must fail with EINVAL even when the mutex is free. */
-	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
-		return ct_real.pthread_mutex_clocklock(m, clk, abst);
-	int r = REAL(pthread_mutex_trylock)(m);
-	if (likely(r != EBUSY))
-		return r;
-	return traced_lock(m, 2, clk, abst);
+	/* An invalid clock must fail with EINVAL even when the mutex is free: only the two
+	 * valid clocks take the probe. */
+	if (!direct_ok(m) && ct_on() && (clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC))
+		return traced_lock(m, 2, clk, abst);
+	return ct_real.pthread_mutex_clocklock(m, clk, abst);
 }
 
 /* Does unlocking m release it to others? (we own it and it is not nested) */
@@ -85,16 +96,22 @@ static int releases(const pthread_mutex_t *m)
 	return 1;
 }
 
-CT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+/* Only an unlock that really releases takes a sequence number: an EPERM unlock by a
+ * non-owner or an inner unlock of a recursive mutex must not look like a hand-off. */
+static __attribute__((noinline)) int traced_unlock(pthread_mutex_t *m)
 {
 	struct ct_release rel;
-	/* Only an unlock that really releases takes a sequence number: an EPERM unlock by a
-	 * non-owner or an inner unlock of a recursive mutex must not look like a hand-off. */
-	if (likely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) == 0) ||
-	    !releases(m) || !ct_release_begin(&rel, CT_K_MUTEX, m))
+	if (!releases(m) || !ct_release_begin(&rel, CT_K_MUTEX, m))
 		return REAL(pthread_mutex_unlock)(m);
 	int r = REAL(pthread_mutex_unlock)(m);
 	if (r == 0)
 		ct_release_end(&rel, 0);
 	return r;
+}
+
+CT_EXPORT __attribute__((hot)) int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	if (unlikely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) != 0))
+		return traced_unlock(m);
+	RETURN_REAL_P(pthread_mutex_unlock, m);
 }

@@ -6,7 +6,9 @@
  * wrapper returns ENOSYS instead of crashing.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -35,4 +37,17 @@ void ct_resolve(void)
 					   : dlsym(RTLD_NEXT, table[i].name);
 		__atomic_store_n(table[i].slot, p, __ATOMIC_RELEASE);
 	}
+}
+
+void ct_resolve_cold(void)
+{
+	ct_resolve();
+}
+
+int ct_call_cold_p(size_t offset, void *p)
+{
+	ct_resolve();
+	int (*f)(void *);
+	memcpy(&f, (char *)&ct_real + offset, sizeof(f));
+	return f ? f(p) : ENOSYS;
 }

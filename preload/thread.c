@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -106,6 +107,15 @@ static void thread_exit(void *p)
 	slot_release(t);
 }
 
+/* Records th's current name as a THREAD_NAME event in me's buffer. Record path. */
+static void emit_name(struct ct_thread *me, const struct ct_thread *th)
+{
+	struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_NAME, .a = (uint64_t)th->tid };
+	memcpy(&ev.b, th->name, 8);
+	memcpy(&ev.c, th->name + 8, 8);
+	ct_emit(me, &ev);
+}
+
 static void *trampoline(void *p)
 {
 	struct ct_thread *t = p;
@@ -120,6 +130,10 @@ static void *trampoline(void *p)
 				       .stack = t->creator_stack, .a = (uint64_t)t->parent,
 				       .b = t->start_func };
 		ct_emit(t, &ev);
+		/* The kernel gave the thread its creator's name; record it so the thread has a
+		 * name even if it never calls pthread_setname_np. */
+		prctl(PR_GET_NAME, t->name);
+		emit_name(t, t);
 		ct_leave();
 	}
 	pthread_cleanup_push(thread_exit, t);
@@ -134,6 +148,9 @@ CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
 	if (!ct_on() || !ct_threads)
 		return REAL(pthread_create)(thr, attr, fn, arg);
 	int saved = errno;
+	ct_enter();
+	ct_writer_spawn();
+	ct_leave();
 	ct_enter();
 	struct ct_thread *t = slot_claim();
 	if (t) {
@@ -173,15 +190,10 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 		}
 	}
 	if (target) {
-		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_NAME,
-				       .a = (uint64_t)target->tid };
 		char nm[CT_NAME_LEN] = { 0 };
-		size_t len = strnlen(name, CT_NAME_LEN);
-		memcpy(nm, name, len);
+		memcpy(nm, name, strnlen(name, CT_NAME_LEN));
 		memcpy(target->name, nm, CT_NAME_LEN);
-		memcpy(&ev.b, nm, 8);
-		memcpy(&ev.c, nm + 8, 8);
-		ct_emit(me, &ev);
+		emit_name(me, target);
 	}
 	ct_leave();
 	errno = saved;

@@ -82,6 +82,8 @@ void ct_wait_end(struct ct_wait *w, int ret)
 			       .obj = w->obj, .a = seq1, .b = result_of(w->kind, ret),
 			       .c = (uint64_t)(int64_t)ret };
 	ct_emit(w->th, &ev);
+	if (!ct_in_signal)
+		ct_writer_spawn();
 	ct_leave();
 	errno = e;
 }

@@ -25,8 +25,8 @@
 
 #include "capture.h"
 
-/* Own frames above the wrapper's caller: ct_capture, the record helper, the wrapper; a few
- * more in case the compiler did not inline. Captured then dropped by address range. */
+/* Own frames captured on top of the caller's (capture, stack table, wait helper, wrapper)
+ * and then dropped by address range. */
 #define SELF_FRAMES_MAX 6
 
 static int (*p_unw_backtrace)(void **, int);
@@ -132,27 +132,25 @@ int ct_capture(uint64_t *pcs, unsigned *truncated)
 	}
 	if (n < 0)
 		n = 0;
-	int skip = 0;
-	while (skip < n && skip < SELF_FRAMES_MAX && (uintptr_t)buf[skip] >= self_lo &&
-	       (uintptr_t)buf[skip] < self_hi)
-		skip++;
-	int out = n - skip;
-	*truncated = (n == max);
-	if (out > cap_depth) {
-		out = cap_depth;
-		*truncated = 1;
+	/* Drop libctrace's own frames: the capture and wrapper frames on top, and the thread
+	 * trampoline below every thread's start routine. pcs[0] is then the return address in
+	 * the caller of the interposed function. */
+	int out = 0;
+	for (int i = 0; i < n && out < cap_depth; i++) {
+		uintptr_t pc = (uintptr_t)buf[i];
+		if (pc >= self_lo && pc < self_hi)
+			continue;
+		pcs[out++] = (uint64_t)pc;
 	}
-	for (int i = 0; i < out; i++)
-		pcs[i] = (uint64_t)(uintptr_t)buf[skip + i];
+	*truncated = (n == max) || (out == cap_depth && out < n);
 	return out;
 }
 
 static int subs_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
-	(void)data;
 	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
 		*(unsigned long long *)data = info->dlpi_subs;
-	return 1;
+	return 1; /* the counter is global: the first object is enough */
 }
 
 void ct_capture_on_dlclose(void)
