@@ -34,14 +34,15 @@ static int cond_wait(int old_abi, int op, pthread_cond_t *c, pthread_mutex_t *m,
 	 * waiter's stack and begin time, in order after WAIT_BEGIN. */
 	if (mrec)
 		ct_release_emit(&mrel, w.stack, w.t0, 0);
-	int r;
+	int r = 0;
 	if (op == WAIT)
-		r = old_abi ? REAL(cond_wait_225)(c, m) : REAL(cond_wait_232)(c, m);
+		CT_CANCELLABLE(&w, r = old_abi ? REAL(cond_wait_225)(c, m)
+					       : REAL(cond_wait_232)(c, m));
 	else if (op == TIMEDWAIT)
-		r = old_abi ? REAL(cond_timedwait_225)(c, m, abst)
-			    : REAL(cond_timedwait_232)(c, m, abst);
+		CT_CANCELLABLE(&w, r = old_abi ? REAL(cond_timedwait_225)(c, m, abst)
+					       : REAL(cond_timedwait_232)(c, m, abst));
 	else
-		r = REAL(pthread_cond_clockwait)(c, m, clk, abst);
+		CT_CANCELLABLE(&w, r = REAL(pthread_cond_clockwait)(c, m, clk, abst));
 	ct_wait_end(&w, r);
 	return r;
 }

@@ -12,6 +12,7 @@
 #define CTRACE_PRELOAD_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>

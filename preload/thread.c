@@ -15,7 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "ctrace.h"
+#include "wait.h"
 
 struct ct_thread *ct_threads;
 CT_TLS struct ct_tls ct_tls;
@@ -95,6 +95,11 @@ void ct_threads_after_fork(void)
 static void thread_exit(void *p)
 {
 	struct ct_thread *t = p;
+	struct ct_release rel;
+	/* A joiner waiting for this thread is released by its exit, charged to the stack
+	 * that created the thread. */
+	if (ct_release_begin(&rel, CT_K_JOIN, (const void *)pthread_self()))
+		ct_release_emit(&rel, t->creator_stack, rel.ts, 0);
 	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
 		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_END };
@@ -198,4 +203,69 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 	ct_leave();
 	errno = saved;
 	return r;
+}
+
+/* ---- joins ---- */
+
+/* The tid of a thread created through our wrapper, 0 if unknown. */
+static uint32_t tid_of(pthread_t thr)
+{
+	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++) {
+		struct ct_thread *t = &ct_threads[i];
+		if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr))
+			return (uint32_t)t->tid;
+	}
+	return 0;
+}
+
+enum { JOIN, TIMEDJOIN, CLOCKJOIN };
+
+/* pthread_join is a cancellation point even when the thread has already exited, so it is
+ * never probed with pthread_tryjoin_np: every join is recorded (joins are rare). */
+static int traced_join(pthread_t thr, void **ret, int op, clockid_t clk,
+		       const struct timespec *abst)
+{
+	struct ct_wait w;
+	uint16_t flags = op == JOIN ? 0 : CT_EVF_TIMED;
+	if (op != JOIN && clk == CLOCK_REALTIME)
+		flags |= CT_EVF_CLOCK_RT;
+	ct_wait_begin(&w, CT_K_JOIN, (const void *)thr, tid_of(thr), ct_deadline_ns(abst), flags);
+	int r = 0;
+	if (op == JOIN)
+		CT_CANCELLABLE(&w, r = REAL(pthread_join)(thr, ret));
+	else if (op == TIMEDJOIN)
+		CT_CANCELLABLE(&w, r = REAL(pthread_timedjoin_np)(thr, ret, abst));
+	else
+		CT_CANCELLABLE(&w, r = REAL(pthread_clockjoin_np)(thr, ret, clk, abst));
+	ct_wait_end(&w, r);
+	return r;
+}
+
+CT_EXPORT int pthread_join(pthread_t thr, void **ret)
+{
+	if (!ct_on())
+		return REAL(pthread_join)(thr, ret);
+	return traced_join(thr, ret, JOIN, CLOCK_REALTIME, NULL);
+}
+
+CT_EXPORT int pthread_timedjoin_np(pthread_t thr, void **ret, const struct timespec *abst)
+{
+	if (!ct_on())
+		return REAL(pthread_timedjoin_np)(thr, ret, abst);
+	return traced_join(thr, ret, TIMEDJOIN, CLOCK_REALTIME, abst);
+}
+
+CT_EXPORT int pthread_clockjoin_np(pthread_t thr, void **ret, clockid_t clk,
+				   const struct timespec *abst)
+{
+	if (unlikely(!REAL(pthread_clockjoin_np)))
+		return ENOSYS;
+	if (!ct_on() || (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
+		return ct_real.pthread_clockjoin_np(thr, ret, clk, abst);
+	return traced_join(thr, ret, CLOCKJOIN, clk, abst);
+}
+
+CT_EXPORT int pthread_tryjoin_np(pthread_t thr, void **ret)
+{
+	return REAL(pthread_tryjoin_np)(thr, ret);
 }

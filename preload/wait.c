@@ -88,6 +88,11 @@ void ct_wait_end(struct ct_wait *w, int ret)
 	errno = e;
 }
 
+void ct_wait_cancelled(void *w)
+{
+	ct_wait_end(w, ECANCELED);
+}
+
 void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t flags)
 {
 	int e = errno;

@@ -28,6 +28,17 @@ void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a
  * WAIT_END with the release sequence number seen now. Preserves errno. */
 void ct_wait_end(struct ct_wait *w, int ret);
 
+/* For waits in cancellation points (cond waits, sem_wait, joins): if the thread is
+ * cancelled inside the real call, the wait is closed (result error, ECANCELED) so the
+ * waiter counts stay exact. Use as
+ *	CT_CANCELLABLE(&w, r = real(...));  */
+void ct_wait_cancelled(void *w);
+#define CT_CANCELLABLE(w, call) do { \
+	pthread_cleanup_push(ct_wait_cancelled, (w)); \
+	call; \
+	pthread_cleanup_pop(0); \
+} while (0)
+
 struct ct_release {
 	struct ct_shadow *sh;
 	uint64_t obj, ts;
