@@ -17,7 +17,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
 
 FORMAT_SRC  := $(wildcard format/*.c)
-PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(FORMAT_SRC)
+PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(filter-out format/reader.c,$(FORMAT_SRC))
 ANALYZE_LIB := $(filter-out analyze/ctrace.c,$(wildcard analyze/*.c)) unwind/symbolize.c $(FORMAT_SRC)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 PROG_SRC    := $(wildcard tests/progs/*.c)

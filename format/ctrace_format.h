@@ -47,6 +47,19 @@ enum ct_event_type {
 	CT_EV_THREAD_NAME = 5,
 	/* The thread exits (returned from its start routine, pthread_exit or cancel). */
 	CT_EV_THREAD_END = 6,
+	/* A system call (I/O, poll, sleep, wait, ...) that took at least the stack threshold
+	 * (CTRACE_SYSCALL_THRESHOLD). ts: begin; kind: enum ct_kind; stack: captured after the
+	 * call (the same as before it); obj: the fd, or UINT64_MAX when the call has none;
+	 * a: end ts; b: the return value (int64); c: errno (low 16 bits; 0 on success) |
+	 * fd class << 16 (enum ct_fd_class). */
+	CT_EV_SYSCALL = 7,
+	/* Cumulative per-call-site counters of one thread's interposed system calls, every
+	 * call included (fast and slow). obj: the call site (return address into the caller,
+	 * the same value as pcs[0] of the stacks of that site's SYSCALL events); kind;
+	 * flags: enum ct_fd_class of the site's last call; a: calls; b: total ns;
+	 * c: the longest call in ns. Written by the writer at each generation end and by the
+	 * thread at exit; the last record of a (thread, site, kind, class) holds its totals. */
+	CT_EV_SITE = 8,
 	CT_EV_MAX
 };
 
@@ -65,6 +78,14 @@ enum ct_kind {
 	CT_K_READ, CT_K_WRITE, CT_K_FSYNC, CT_K_WAIT, CT_K_FLOCK, CT_K_SIGWAIT, CT_K_OPEN,
 	CT_K_NANOSLEEP,
 	CT_K_MAX
+};
+
+/* What an fd is, classified on the recording path (fstat/getsockopt once per fd). Sockets
+ * put reads and writes in the net profile; everything else is syscall. */
+enum ct_fd_class {
+	CT_FD_UNKNOWN = 0, CT_FD_SOCKET, CT_FD_PIPE, CT_FD_FILE, CT_FD_EVENT /* eventfd,
+	timerfd, signalfd, epoll, inotify */, CT_FD_TTY, CT_FD_CHAR, CT_FD_DIR, CT_FD_NONE
+	/* the call has no fd */, CT_FD_MAX
 };
 
 /* The four waiter profiles of DESIGN.md section 6. */
@@ -153,6 +174,10 @@ const char *ct_profile_name(unsigned profile);
 const char *ct_result_name(unsigned result);
 const char *ct_event_name(unsigned type);
 const char *ct_lost_name(unsigned cause);
+const char *ct_fd_class_name(unsigned cls); /* "socket", "pipe", "file", "event", "tty", ... */
+/* The profile of a syscall event: net for socket fds and for accept, connect, recv, send,
+ * epoll, poll and select; otherwise ct_kind_profile(kind). */
+enum ct_profile ct_syscall_profile(unsigned kind, unsigned fd_class);
 
 /* ---- Added by format/ (FORMAT.md): chunk layout constants shared by writer and reader. */
 

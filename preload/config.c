@@ -10,6 +10,9 @@
  *   CTRACE_MAX_THREADS    thread slots, 16..1048576 (default 4096)
  *   CTRACE_FLUSH_MS       writer period in ms, 10..10000 (default 100)
  *   CTRACE_GENERATION_MS  generation length in ms, 100..60000 (default 1000)
+ *   CTRACE_SYSCALL_THRESHOLD  system calls at least this long get a full stack and an
+ *                         event of their own; every call is counted per call site
+ *                         (default 20us; ns/us/ms/s suffixes)
  *   CTRACE_DISABLE        1: load but record nothing
  */
 #include <stdlib.h>
@@ -83,6 +86,24 @@ void ct_config_read(void)
 	ct_cfg.max_threads = (unsigned)env_num("CTRACE_MAX_THREADS", 4096, 16, 1 << 20);
 	ct_cfg.flush_ms = (unsigned)env_num("CTRACE_FLUSH_MS", 100, 10, 10000);
 	ct_cfg.gen_ms = (unsigned)env_num("CTRACE_GENERATION_MS", 1000, 100, 60000);
+	ct_cfg.sc_threshold_ns = 20000;
+	const char *th = getenv("CTRACE_SYSCALL_THRESHOLD");
+	if (th) {
+		char *end;
+		unsigned long long v = strtoull(th, &end, 10);
+		unsigned long long mul = 0;
+		if (end != th && *th != '-') {
+			if (!strcmp(end, "ns")) mul = 1;
+			else if (!strcmp(end, "us")) mul = 1000;
+			else if (!strcmp(end, "ms")) mul = 1000000;
+			else if (!strcmp(end, "s")) mul = 1000000000;
+		}
+		if (mul && v <= 3600ull * 1000000000 / mul)
+			ct_cfg.sc_threshold_ns = v * mul;
+		else
+			ct_warn("CTRACE_SYSCALL_THRESHOLD", "=",
+				"is malformed (e.g. 20us); using the default");
+	}
 	const char *d = getenv("CTRACE_DISABLE");
 	ct_cfg.disabled = d && strcmp(d, "0") != 0 && *d;
 }

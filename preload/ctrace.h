@@ -11,8 +11,16 @@
 #ifndef CTRACE_PRELOAD_H
 #define CTRACE_PRELOAD_H
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -62,6 +70,7 @@ struct ct_config {
 	unsigned max_threads;/* CTRACE_MAX_THREADS: live thread slots, default 4096 */
 	unsigned flush_ms;   /* CTRACE_FLUSH_MS: writer period, default 100 */
 	unsigned gen_ms;     /* CTRACE_GENERATION_MS: generation length, default 1000 */
+	uint64_t sc_threshold_ns; /* CTRACE_SYSCALL_THRESHOLD: stack for slower calls */
 	int disabled;        /* CTRACE_DISABLE=1 */
 };
 extern struct ct_config ct_cfg;
@@ -98,6 +107,14 @@ static inline uint64_t ct_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- per-call-site counters of system calls (io.c) ---- */
+#define CT_SITES 32 /* per thread; further sites share the overflow entry (pc 0) */
+struct ct_site {
+	uint64_t pc;       /* call site; 0: free (or the overflow entry, kind != 0) */
+	uint8_t kind, cls;
+	uint64_t count, total_ns, max_ns; /* written by the owner, read by the writer */
+};
+
 /* ---- thread registry (thread.c) ---- */
 struct ct_buf;
 struct ct_thread {
@@ -115,6 +132,7 @@ struct ct_thread {
 	void *(*fn)(void *);
 	void *arg;
 	uint32_t creator_stack;
+	struct ct_site sites[CT_SITES + 1];
 };
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };
 extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
@@ -189,6 +207,12 @@ void ct_writer_finish(void);
 /* After fork, in the child: tracing stops there (the trace file belongs to the parent). */
 void ct_writer_after_fork(void);
 extern pid_t ct_pid;
+
+/* ---- system calls (io.c) ---- */
+/* Fills out[] with one CT_EV_SITE record per used site of th (at most CT_SITES + 1);
+ * returns the count. Writer side, or the thread itself at exit. */
+size_t ct_sites_snapshot(const struct ct_thread *th, struct ct_event *out, uint64_t ts);
+int ct_fdclass_init(void);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

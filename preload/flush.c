@@ -52,6 +52,7 @@ static char *mod_str;
 static size_t nmods;
 static struct ct_stack *pending;
 static size_t npending;
+static uint32_t site_seq = 1u << 31; /* SITE chunks: their own seq range */
 static struct ct_thread_state *tstates; /* max_threads entries */
 
 static void put(ssize_t len)
@@ -221,8 +222,25 @@ static void gen_open(void)
 	memset(stack_written, 0, STACK_IDS / 8);
 }
 
+/* Every live thread's cumulative call-site counters, as SITE records in chunks of their
+ * own (the threads' buffers belong to the threads). */
+static void write_sites(void)
+{
+	struct ct_event ev[CT_SITES + 1];
+	uint64_t now = ct_now();
+	for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+		struct ct_thread *t = &ct_threads[i];
+		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE || !t->tid)
+			continue;
+		size_t n = ct_sites_snapshot(t, ev, now);
+		if (n)
+			put(ct_w_events(&wb, gen, (uint32_t)t->tid, site_seq++, ev, n));
+	}
+}
+
 static void gen_close(void)
 {
+	write_sites();
 	uint64_t lost[CT_L_MAX];
 	for (int i = 0; i < CT_L_MAX; i++)
 		lost[i] = atomic_load(&ct_lost[i]);

@@ -35,7 +35,8 @@ __attribute__((constructor(101))) static void ct_init(void)
 	}
 	if (ct_cfg.disabled)
 		goto out;
-	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init()) {
+	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
+	    ct_fdclass_init()) {
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
 		goto out;
 	}

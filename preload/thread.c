@@ -47,6 +47,7 @@ static struct ct_thread *slot_claim(void)
 			t->creator_stack = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
+			memset(t->sites, 0, sizeof(t->sites));
 			atomic_store(&t->wait_kind, 0);
 			return t;
 		}
@@ -102,7 +103,13 @@ static void thread_exit(void *p)
 		ct_release_emit(&rel, t->creator_stack, rel.ts, 0);
 	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
-		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_END };
+		/* The thread's system-call totals per call site, then its end. */
+		struct ct_event sites[CT_SITES + 1];
+		uint64_t now = ct_now();
+		size_t n = ct_sites_snapshot(t, sites, now);
+		for (size_t i = 0; i < n; i++)
+			ct_emit(t, &sites[i]);
+		struct ct_event ev = { .ts = now, .type = CT_EV_THREAD_END };
 		ct_emit(t, &ev);
 		ct_leave();
 	}

@@ -15,8 +15,8 @@
  *
  * The race left open: a waiter that registers after a releaser checked `waiters` sees no
  * new seq (WAIT_END.a == WAIT_BEGIN.b); the analyzer treats such a wait as ended by an
- * unrecorded release. It needs the lock to be released within the few hundred
- * nanoseconds between the failed trylock and the registration.
+ * unrecorded release. It needs the lock to be released within the few dozen nanoseconds
+ * between the failed trylock and the registration (the stack is captured after it).
  */
 #include <errno.h>
 
@@ -31,9 +31,9 @@ void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a
 	w->th = ct_self();
 	w->obj = (uint64_t)(uintptr_t)obj;
 	w->kind = kind;
-	uint32_t stk = ct_stack_here();
-	w->stack = stk;
 	w->t0 = t0;
+	/* Register as a waiter before unwinding: a capture through new code can take tens of
+	 * microseconds, and a release in that time must already see this waiter. */
 	w->sh = ct_shadow_get(obj);
 	uint32_t seq0 = 0;
 	if (w->sh) {
@@ -41,6 +41,8 @@ void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a
 		seq0 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
 	}
 	atomic_fetch_add_explicit(&ct_waiting, 1, memory_order_acq_rel);
+	uint32_t stk = ct_stack_here();
+	w->stack = stk;
 	struct ct_event ev = { .ts = t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)kind,
 			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = seq0,
 			       .c = c };
