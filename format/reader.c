@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Streaming reader of trace files (FORMAT.md): validates the file header, then walks the
+ * chunks one at a time, verifies each chunk's checksum, decompresses it into a bounded
+ * buffer and hands out its entries as struct ct_record, in file order.
+ *
+ * Used by analyze/ (every ctrace subcommand), the unit tests and the fuzz harness. It is
+ * also linked into libctrace.so (format/ is compiled whole) but never called there.
+ *
+ * Everything read from the file is hostile until proven otherwise: this file is fuzzed
+ * under ASan/UBSan. The rules it lives by:
+ *  - memory is bounded by the largest legal chunk (CT_CHUNK_MAX_RAW plus its LZ4 bound),
+ *    never by the file size; a file is read with pread, one chunk at a time;
+ *  - every length is checked against its bound before it sizes a copy or a loop, and all
+ *    offset arithmetic is done in uint64_t so that it cannot wrap;
+ *  - a chunk's entries are decoded twice: once to validate the whole payload (every varint,
+ *    count, string and frame count, and exact consumption of the payload) and only then to
+ *    hand out records, so a chunk is accepted whole or not at all;
+ *  - an incomplete trailing chunk is truncation (return 0, truncated == 1), anything
+ *    inconsistent in complete bytes is corruption (return -1, a one-line message with the
+ *    byte offset), and both are sticky.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lz4.h>
+
+#include "reader.h"
+
+/* The largest stored payload any chunk may have: LZ4's worst case for the largest raw. */
+#define MAX_COMP_LEN ((uint64_t)LZ4_COMPRESSBOUND(CT_CHUNK_MAX_RAW))
+/* Smallest encoded size of one entry of each kind (all varints 1 byte, strings empty):
+ * count * min must fit in raw_len before any decoding is tried. */
+#define MIN_EVENT 9
+#define MIN_STACK 3
+#define MIN_MODULE 6
+#define MIN_THREAD 10
+
+enum { RUNNING = 0, AT_END = 1, FAILED = -1 };
+
+struct ct_reader {
+	/* source: a file descriptor (fd >= 0) or a caller's memory buffer */
+	int fd;
+	const uint8_t *mem;
+	uint64_t mem_len;
+
+	struct ct_file_header hdr;
+	uint64_t pos;           /* offset of the next chunk */
+
+	uint8_t *cbuf;          /* file mode: the current chunk as read (header + payload) */
+	size_t cbuf_cap;
+	uint8_t *dbuf;          /* decompressed LZ4 payload */
+	size_t dbuf_cap;
+
+	/* the chunk being handed out */
+	unsigned kind;
+	uint32_t gen, tid, left;
+	uint64_t chunk_off;
+	const uint8_t *p, *end; /* decode cursor over the raw payload */
+	uint64_t prev_ts, prev_obj;
+
+	/* generation bookkeeping (FORMAT.md section 6) */
+	int gen_open, any_gen;
+	uint32_t open_gen, last_gen;
+
+	int state;
+	int truncated;
+	uint64_t trailing;
+
+	uint64_t pcs[CT_MAX_FRAMES];
+	char path[CT_PATH_MAX + 1];
+	char err[256];
+};
+
+static __thread char open_err[192] = "no error";
+
+static void set_open_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void set_open_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(open_err, sizeof(open_err), fmt, ap);
+	va_end(ap);
+}
+
+/* Marks the reader failed with "corrupt chunk at byte offset N: why" (or "read error at
+ * byte offset N: why" for I/O errors). Returns -1. */
+static int fail(struct ct_reader *r, const char *what, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct ct_reader *r, const char *what, uint64_t off, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof(r->err), "%s at byte offset %llu: %s", what,
+		 (unsigned long long)off, why);
+	r->state = FAILED;
+	return -1;
+}
+
+#define corrupt(r, off, ...) fail((r), "corrupt chunk", (off), __VA_ARGS__)
+#define io_error(r, off, e) fail((r), "read error", (off), "%s", strerror(e))
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* ---- input */
+
+/* Grows *buf to at least need bytes (need is already bounded by the caller). */
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap && *buf)
+		return 0;
+	size_t n = *cap ? *cap : 65536;
+	while (n < need)
+		n *= 2;
+	uint8_t *nb = realloc(*buf, n);
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * Makes the bytes [off, off + len) available at *out. Returns how many are (fewer than len
+ * only at the end of the input), or a negative errno. len is bounded by the callers
+ * (header_len <= CT_HEADER_MAX_LEN, chunks <= CT_CHUNK_HDR_LEN + MAX_COMP_LEN).
+ */
+static ssize_t fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_t **out)
+{
+	if (r->fd < 0) { /* memory mode: no copy */
+		if (off >= r->mem_len)
+			return 0;
+		uint64_t avail = r->mem_len - off;
+		*out = r->mem + off;
+		return (ssize_t)(avail < len ? avail : len);
+	}
+	int e = reserve(&r->cbuf, &r->cbuf_cap, len);
+	if (e)
+		return e;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(r->fd, r->cbuf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*out = r->cbuf;
+	return (ssize_t)got;
+}
+
+/* ---- payload primitives: each fails instead of reading past r->end */
+
+/* Unsigned LEB128, at most 10 bytes, the 10th carrying only bit 63. */
+static const char *var(struct ct_reader *r, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		if (r->p >= r->end)
+			return "varint runs past the payload";
+		uint8_t b = *r->p++;
+		if (i == 9 && b > 1)
+			return "varint longer than 64 bits";
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*v = x;
+			return NULL;
+		}
+	}
+	return "varint longer than 64 bits";
+}
+
+static const char *var32(struct ct_reader *r, uint32_t *v)
+{
+	uint64_t x;
+	const char *e = var(r, &x);
+	if (e)
+		return e;
+	if (x > UINT32_MAX)
+		return "32-bit field out of range";
+	*v = (uint32_t)x;
+	return NULL;
+}
+
+/* Zig-zag varint added (mod 2^64) to *acc: the inverse of the writer's put_delta. */
+static const char *delta(struct ct_reader *r, uint64_t *acc)
+{
+	uint64_t z;
+	const char *e = var(r, &z);
+	if (e)
+		return e;
+	*acc += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+	return NULL;
+}
+
+static const char *byte(struct ct_reader *r, uint8_t *v)
+{
+	if (r->p >= r->end)
+		return "entry runs past the payload";
+	*v = *r->p++;
+	return NULL;
+}
+
+/* n bytes at the cursor; n must already be bounded by the caller's limit. */
+static const char *bytes(struct ct_reader *r, void *dst, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n)
+		return "string runs past the payload";
+	memcpy(dst, r->p, n);
+	r->p += n;
+	return NULL;
+}
+
+#define TRY(x) do { const char *e_ = (x); if (e_) return e_; } while (0)
+
+/* ---- entry decoders: one entry at the cursor into rec; NULL or why the entry is bad */
+
+/* One EVENTS entry. *skip is set for events of types or kinds this reader does not know,
+ * which are legal only in files of a newer minor version (FORMAT.md section 9). */
+static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *skip)
+{
+	struct ct_event *ev = &rec->ev;
+	uint64_t flags;
+
+	TRY(byte(r, &ev->type));
+	TRY(byte(r, &ev->kind));
+	TRY(var(r, &flags));
+	if (flags > UINT16_MAX)
+		return "event flags out of range";
+	ev->flags = (uint16_t)flags;
+	TRY(delta(r, &r->prev_ts));
+	ev->ts = r->prev_ts;
+	TRY(var32(r, &ev->stack));
+	TRY(delta(r, &r->prev_obj));
+	ev->obj = r->prev_obj;
+	TRY(var(r, &ev->a));
+	TRY(var(r, &ev->b));
+	TRY(var(r, &ev->c));
+	*skip = 0;
+	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX || ev->kind >= CT_K_MAX) {
+		if (r->hdr.version_minor <= CT_VERSION_MINOR || ev->type == CT_EV_NONE)
+			return ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ?
+				"unknown event type" : "unknown wait kind";
+		*skip = 1;
+	}
+	return NULL;
+}
+
+static const char *dec_stack(struct ct_reader *r, struct ct_record *rec)
+{
+	struct ct_stack *st = &rec->stack;
+	uint32_t n, flags;
+
+	TRY(var32(r, &st->id));
+	if (st->id == 0)
+		return "stack id 0";
+	TRY(var32(r, &n));
+	if (n > CT_MAX_FRAMES)
+		return "stack deeper than CT_MAX_FRAMES";
+	TRY(var32(r, &flags));
+	if (flags > UINT16_MAX)
+		return "stack flags out of range";
+	st->nframes = (uint16_t)n;
+	st->flags = (uint16_t)flags;
+	uint64_t pc = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		TRY(delta(r, &pc));
+		r->pcs[i] = pc;
+	}
+	st->pcs = r->pcs;
+	return NULL;
+}
+
+static const char *dec_module(struct ct_reader *r, struct ct_record *rec)
+{
+	struct ct_module *m = &rec->module;
+	uint64_t size, plen;
+
+	TRY(var(r, &m->bias));
+	TRY(var(r, &m->lo));
+	TRY(var(r, &size));
+	if (size > UINT64_MAX - m->lo)
+		return "module range wraps";
+	m->hi = m->lo + size;
+	TRY(byte(r, &m->build_id_len));
+	if (m->build_id_len > CT_BUILD_ID_MAX)
+		return "build-id longer than 20 bytes";
+	TRY(bytes(r, m->build_id, m->build_id_len));
+	TRY(byte(r, &m->is_main));
+	if (m->is_main > 1)
+		return "bad is_main";
+	TRY(var(r, &plen));
+	if (plen > CT_PATH_MAX)
+		return "module path longer than CT_PATH_MAX";
+	TRY(bytes(r, r->path, (size_t)plen));
+	if (memchr(r->path, 0, (size_t)plen))
+		return "NUL inside module path";
+	r->path[plen] = 0;
+	m->path = r->path;
+	return NULL;
+}
+
+static const char *dec_thread(struct ct_reader *r, struct ct_record *rec)
+{
+	struct ct_thread_state *t = &rec->thread;
+	uint8_t nlen;
+
+	TRY(var32(r, &t->tid));
+	TRY(var32(r, &t->parent_tid));
+	TRY(var(r, &t->start_func));
+	TRY(byte(r, &nlen));
+	if (nlen > CT_NAME_LEN)
+		return "thread name longer than 16 bytes";
+	TRY(bytes(r, t->name, nlen));
+	if (memchr(t->name, 0, nlen))
+		return "NUL inside thread name";
+	t->name[nlen] = 0;
+	TRY(byte(r, &t->blocked));
+	if (t->blocked > 1)
+		return "bad blocked flag";
+	TRY(byte(r, &t->kind));
+	if (t->kind >= CT_K_MAX) {
+		/* a newer minor version's kind: reported as CT_K_NONE (FORMAT.md section 9) */
+		if (r->hdr.version_minor <= CT_VERSION_MINOR)
+			return "unknown wait kind";
+		t->kind = CT_K_NONE;
+	}
+	TRY(var(r, &t->obj));
+	TRY(var(r, &t->since));
+	TRY(var(r, &t->cpu_ns));
+	TRY(var(r, &t->runq_ns));
+	return NULL;
+}
+
+static const char *dec_gen_begin(struct ct_reader *r, struct ct_record *rec)
+{
+	TRY(var(r, &rec->ts_mono));
+	TRY(var(r, &rec->ts_real));
+	return NULL;
+}
+
+/* GEN_END carries its own count of lost causes: a newer writer may count more causes
+ * (the extra ones are read and dropped), an older one fewer (the rest stay 0). */
+static const char *dec_gen_end(struct ct_reader *r, struct ct_record *rec)
+{
+	uint64_t n, v;
+
+	TRY(var(r, &rec->end_ts));
+	TRY(var(r, &n));
+	if (n > 64)
+		return "more than 64 lost-event causes";
+	for (uint64_t i = 0; i < n; i++) {
+		TRY(var(r, &v));
+		if (i < CT_L_MAX)
+			rec->lost[i] = v;
+	}
+	return NULL;
+}
+
+/* Decodes the entry at the cursor into rec (zeroed first); *skip as for dec_event. */
+static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *skip)
+{
+	memset(rec, 0, sizeof(*rec));
+	*skip = 0;
+	rec->gen = r->gen;
+	rec->offset = r->chunk_off;
+	switch (r->kind) {
+	case CT_CH_GEN_BEGIN:
+		rec->type = CT_REC_GEN_BEGIN;
+		return dec_gen_begin(r, rec);
+	case CT_CH_EVENTS:
+		rec->type = CT_REC_EVENT;
+		rec->tid = r->tid;
+		return dec_event(r, rec, skip);
+	case CT_CH_STACKS:
+		rec->type = CT_REC_STACK;
+		return dec_stack(r, rec);
+	case CT_CH_MODULES:
+		rec->type = CT_REC_MODULE;
+		return dec_module(r, rec);
+	case CT_CH_THREADS:
+		rec->type = CT_REC_THREAD;
+		return dec_thread(r, rec);
+	case CT_CH_GEN_END:
+		rec->type = CT_REC_GEN_END;
+		return dec_gen_end(r, rec);
+	}
+	return "unknown chunk kind";
+}
+
+static const char *const chunk_names[CT_CH_MAX] = {
+	"?", "GEN_BEGIN", "EVENTS", "STACKS", "MODULES", "THREADS", "GEN_END",
+};
+
+/* Puts the decode cursor at the start of the chunk payload [p, p + len). */
+static void rewind_payload(struct ct_reader *r, const uint8_t *p, size_t len, uint32_t count)
+{
+	r->p = p;
+	r->end = p + len;
+	r->left = count;
+	r->prev_ts = 0;
+	r->prev_obj = 0;
+}
+
+/*
+ * Reads, checks and decodes the chunk at r->pos and makes it current. Returns 1 when a
+ * chunk is ready, 0 at the end of the input (clean or truncated: r->truncated says), -1
+ * on corruption or I/O error (r->err set).
+ */
+static int load_chunk(struct ct_reader *r)
+{
+	for (;;) {
+		uint64_t off = r->pos;
+		const uint8_t *h;
+		ssize_t n = fetch(r, off, CT_CHUNK_HDR_LEN, &h);
+
+		if (n < 0)
+			return io_error(r, off, (int)-n);
+		if (n == 0)
+			return 0; /* ended on a chunk boundary */
+		if (n < CT_CHUNK_HDR_LEN) {
+			/* EOF inside a chunk header: a writer was cut off mid-write */
+			r->truncated = 1;
+			r->trailing = (uint64_t)n;
+			return 0;
+		}
+
+		/* Header fields are checked for sanity before the checksum can be computed:
+		 * comp_len decides how much is read, so it is bounded first. */
+		uint32_t magic = get_u32(h);
+		unsigned kind = h[4], codec = h[5];
+		uint32_t gen = get_u32(h + 8), tid = get_u32(h + 12);
+		uint32_t count = get_u32(h + 20);
+		uint32_t raw_len = get_u32(h + 24), comp_len = get_u32(h + 28);
+		uint32_t crc = get_u32(h + 32);
+
+		if (magic != CT_CHUNK_MAGIC)
+			return corrupt(r, off, "bad chunk magic 0x%08x", magic);
+		if (kind == 0)
+			return corrupt(r, off, "bad chunk kind 0");
+		if (codec >= CT_CODEC_MAX)
+			return corrupt(r, off, "unknown codec %u", codec);
+		if (raw_len > CT_CHUNK_MAX_RAW)
+			return corrupt(r, off, "raw length %u exceeds %u", raw_len,
+				       CT_CHUNK_MAX_RAW);
+		if (codec == CT_CODEC_RAW && comp_len != raw_len)
+			return corrupt(r, off, "raw chunk with stored length %u != raw length %u",
+				       comp_len, raw_len);
+		if (codec == CT_CODEC_LZ4 &&
+		    (raw_len == 0 || comp_len == 0 ||
+		     comp_len > (uint64_t)LZ4_COMPRESSBOUND(raw_len)))
+			return corrupt(r, off, "bad lz4 lengths (stored %u, raw %u)", comp_len,
+				       raw_len);
+
+		size_t total = CT_CHUNK_HDR_LEN + (size_t)comp_len; /* <= 36 + MAX_COMP_LEN */
+		n = fetch(r, off, total, &h);
+		if (n < 0)
+			return io_error(r, off, (int)-n);
+		if ((size_t)n < total) {
+			/* EOF inside the payload. (A damaged comp_len in the last chunk looks
+			 * the same: without the bytes it claims, nothing can tell them apart.) */
+			r->truncated = 1;
+			r->trailing = (uint64_t)n;
+			return 0;
+		}
+		const uint8_t *stored = h + CT_CHUNK_HDR_LEN;
+		uint32_t want = ct_crc32(ct_crc32(0, h, 32), stored, comp_len);
+		if (want != crc)
+			return corrupt(r, off, "checksum mismatch");
+
+		r->pos = off + total;
+		if (kind >= CT_CH_MAX)
+			continue; /* a newer minor version's chunk kind: checked, skipped */
+
+		/* Generation rules: chunks of generation g lie between GEN_BEGIN g and
+		 * GEN_END g, and generation numbers increase through the file. */
+		if (kind == CT_CH_GEN_BEGIN) {
+			if (r->gen_open)
+				return corrupt(r, off, "generation %u begins inside generation %u",
+					       gen, r->open_gen);
+			if (r->any_gen && gen <= r->last_gen)
+				return corrupt(r, off, "generation %u after generation %u", gen,
+					       r->last_gen);
+		} else if (!r->gen_open || gen != r->open_gen) {
+			return corrupt(r, off, "%s chunk of generation %u outside it",
+				       chunk_names[kind], gen);
+		}
+
+		/* Count against payload size before looping over count entries. */
+		uint64_t min = 0;
+		switch (kind) {
+		case CT_CH_GEN_BEGIN:
+		case CT_CH_GEN_END:
+			if (count != 1)
+				return corrupt(r, off, "%s chunk with %u entries",
+					       chunk_names[kind], count);
+			min = 2;
+			break;
+		case CT_CH_EVENTS: min = MIN_EVENT; break;
+		case CT_CH_STACKS: min = MIN_STACK; break;
+		case CT_CH_MODULES: min = MIN_MODULE; break;
+		case CT_CH_THREADS: min = MIN_THREAD; break;
+		}
+		if ((uint64_t)count * min > raw_len)
+			return corrupt(r, off, "%u entries cannot fit in %u bytes", count,
+				       raw_len);
+
+		const uint8_t *payload = stored;
+		if (codec == CT_CODEC_LZ4) {
+			if (reserve(&r->dbuf, &r->dbuf_cap, raw_len))
+				return fail(r, "out of memory", off, "%u-byte payload", raw_len);
+			int got = LZ4_decompress_safe((const char *)stored, (char *)r->dbuf,
+						      (int)comp_len, (int)raw_len);
+			if (got != (int)raw_len)
+				return corrupt(r, off, "lz4 payload does not decode to %u bytes",
+					       raw_len);
+			payload = r->dbuf;
+		}
+
+		r->kind = kind;
+		r->gen = gen;
+		r->tid = tid;
+		r->chunk_off = off;
+
+		/* Validation pass: decode every entry, require the payload to be consumed
+		 * exactly. Records are only handed out once the whole chunk is known good. */
+		struct ct_record scratch;
+		rewind_payload(r, payload, raw_len, count);
+		for (uint32_t i = 0; i < count; i++) {
+			int skip;
+			const char *why = dec_entry(r, &scratch, &skip);
+			if (why)
+				return corrupt(r, off, "%s entry %u: %s", chunk_names[kind], i, why);
+		}
+		if (r->p != r->end)
+			return corrupt(r, off, "%zu bytes after the last entry",
+				       (size_t)(r->end - r->p));
+		rewind_payload(r, payload, raw_len, count);
+
+		if (kind == CT_CH_GEN_BEGIN) {
+			r->gen_open = 1;
+			r->any_gen = 1;
+			r->open_gen = gen;
+			r->last_gen = gen;
+		} else if (kind == CT_CH_GEN_END) {
+			r->gen_open = 0;
+		}
+		return 1;
+	}
+}
+
+/* Contract in reader.h. */
+int ct_reader_next(struct ct_reader *r, struct ct_record *rec)
+{
+	if (!r || !rec)
+		return -1;
+	for (;;) {
+		if (r->state == FAILED)
+			return -1;
+		if (r->state == AT_END)
+			return 0;
+		while (r->left > 0) {
+			int skip;
+			r->left--;
+			/* Validated already; an error here would be a reader bug. */
+			const char *why = dec_entry(r, rec, &skip);
+			if (why)
+				return corrupt(r, r->chunk_off, "%s", why);
+			if (!skip)
+				return 1;
+		}
+		int c = load_chunk(r);
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			r->state = AT_END;
+			if (r->gen_open)
+				r->truncated = 1; /* the last generation never ended */
+			return 0;
+		}
+	}
+}
+
+/* Checks and decodes the file header. Returns 0 or a negative errno, with open_err set. */
+static int read_header(struct ct_reader *r)
+{
+	const uint8_t *h;
+	ssize_t n = fetch(r, 0, 16, &h);
+
+	if (n < 0) {
+		set_open_err("cannot read the ctrace header: %s", strerror((int)-n));
+		return (int)n;
+	}
+	if (n == 0) {
+		set_open_err("not a ctrace file (empty)");
+		return -EINVAL;
+	}
+	/* A prefix of the magic is a header cut short, anything else is not ours. */
+	size_t m = (size_t)n < CT_MAGIC_LEN ? (size_t)n : CT_MAGIC_LEN;
+	if (memcmp(h, CT_MAGIC, m) != 0) {
+		set_open_err("not a ctrace file (bad magic at offset 0)");
+		return -EINVAL;
+	}
+	if (n >= 12 && get_u16(h + 8) != CT_VERSION_MAJOR) {
+		set_open_err("unsupported ctrace format version %u.%u at offset 8 "
+			     "(this reader reads %u.x)", get_u16(h + 8), get_u16(h + 10),
+			     CT_VERSION_MAJOR);
+		return -EPROTO;
+	}
+	if (n < 16) {
+		set_open_err("truncated ctrace header (%zd of %d bytes)", n, CT_HEADER_LEN);
+		return -EINVAL;
+	}
+	uint32_t hlen = get_u32(h + 12);
+	if (hlen < CT_HEADER_LEN || hlen > CT_HEADER_MAX_LEN) {
+		set_open_err("corrupt ctrace header: bad header length %u at offset 12", hlen);
+		return -EINVAL;
+	}
+	n = fetch(r, 0, hlen, &h);
+	if (n < 0) {
+		set_open_err("cannot read the ctrace header: %s", strerror((int)-n));
+		return (int)n;
+	}
+	if ((size_t)n < hlen) {
+		set_open_err("truncated ctrace header (%zd of %u bytes)", n, hlen);
+		return -EINVAL;
+	}
+	if (ct_crc32(0, h, hlen - 4) != get_u32(h + hlen - 4)) {
+		set_open_err("corrupt ctrace header: checksum mismatch at offset %u", hlen - 4);
+		return -EINVAL;
+	}
+	struct ct_file_header *fh = &r->hdr;
+	fh->version_major = get_u16(h + 8);
+	fh->version_minor = get_u16(h + 10);
+	fh->pid = get_u32(h + 16);
+	fh->ppid = get_u32(h + 20);
+	fh->start_mono_ns = get_u64(h + 24);
+	fh->start_real_ns = get_u64(h + 32);
+	fh->flags = get_u32(h + 40);
+	memcpy(fh->exe, h + 48, sizeof(fh->exe));
+	fh->exe[sizeof(fh->exe) - 1] = 0;
+	r->pos = hlen;
+	return 0;
+}
+
+static int open_common(struct ct_reader *r, struct ct_reader **out)
+{
+	int e = read_header(r);
+	if (e) {
+		ct_reader_close(r);
+		return e;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Contract in reader.h. The file stays open (O_CLOEXEC) until ct_reader_close. */
+int ct_reader_open(const char *path, struct ct_reader **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!path) {
+		set_open_err("no trace file given");
+		return -EINVAL;
+	}
+	struct ct_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		set_open_err("out of memory");
+		return -ENOMEM;
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = errno;
+		set_open_err("cannot open %s: %s", path, strerror(e));
+		free(r);
+		return -e;
+	}
+	return open_common(r, out);
+}
+
+/* Contract in reader.h. */
+int ct_reader_open_mem(const void *buf, size_t len, struct ct_reader **out)
+{
+	static const uint8_t empty[1];
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!buf && len) {
+		set_open_err("no trace buffer given");
+		return -EINVAL;
+	}
+	struct ct_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		set_open_err("out of memory");
+		return -ENOMEM;
+	}
+	r->fd = -1;
+	r->mem = buf ? buf : empty;
+	r->mem_len = buf ? len : 0;
+	return open_common(r, out);
+}
+
+/* Contract in reader.h: this thread's last open failure, never NULL. */
+const char *ct_reader_open_error(void)
+{
+	return open_err;
+}
+
+/* The decoded file header; valid until ct_reader_close. */
+const struct ct_file_header *ct_reader_header(const struct ct_reader *r)
+{
+	return &r->hdr;
+}
+
+/* The one-line message of the last failure, or "" when there was none. */
+const char *ct_reader_error(const struct ct_reader *r)
+{
+	return r ? r->err : "no reader";
+}
+
+/* Contract in reader.h. Meaningful once ct_reader_next returned 0. */
+int ct_reader_truncated(const struct ct_reader *r)
+{
+	return r ? r->truncated : 0;
+}
+
+/* Contract in reader.h: bytes of the incomplete trailing chunk, 0 when there is none. */
+uint64_t ct_reader_trailing_bytes(const struct ct_reader *r)
+{
+	return r ? r->trailing : 0;
+}
+
+/* Frees the reader and closes its file. NULL is ignored. */
+void ct_reader_close(struct ct_reader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->cbuf);
+	free(r->dbuf);
+	free(r);
+}
