@@ -99,13 +99,18 @@ unit: all $(UNITS)
 	$(Q)tests/run-unit.sh $(UNITS)
 
 bats: all $(PROGS) $(EXAMPLES)
-	$(Q)CTRACE_BUILD=$(abspath $(O)) bats --timing tests/bats
+	$(Q)CTRACE_BUILD=$(abspath $(O)) tests/run-bats.sh
 
+# Every suite runs even when an earlier one failed; the last line sums them up.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory bats
-	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)rm -f $(O)/test-results; \
+	for t in unit bats asan; do \
+		$(MAKE) --no-print-directory $$t 2>&1 | tee $(O)/test-$$t.log; \
+		grep -E '^[a-z() -]+: [0-9]+ passed, [0-9]+ failed' $(O)/test-$$t.log >> $(O)/test-results; \
+	done; \
+	awk '{ for (i = 1; i < NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
+	     END { printf "test: %d passed, %d failed\n", p, f; exit (f > 0 || NR < 4) }' $(O)/test-results
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(O)/examples/convoy
@@ -124,7 +129,7 @@ asan:
 		tests/run-unit.sh $(patsubst $(O)/%,$(O)/asan/%,$(UNITS))
 	$(Q)$(MAKE) --no-print-directory $(SO) $(PROGS) $(EXAMPLES)
 	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_CLI=$(abspath $(O))/asan/ctrace \
-		ASAN_OPTIONS=detect_leaks=1 bats tests/bats
+		ASAN_OPTIONS=detect_leaks=1 tests/run-bats.sh
 ubsan: asan
 
 install: all

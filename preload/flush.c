@@ -373,8 +373,9 @@ void ct_writer_spawn(void)
 {
 	static atomic_int spawned;
 	int expect = 0;
-	if (fd < 0 || getpid() != ct_pid || atomic_load_explicit(&spawned, memory_order_relaxed) ||
-	    !atomic_compare_exchange_strong(&spawned, &expect, 1))
+	/* The flag first: this runs after every recorded wait. */
+	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || fd < 0 ||
+	    getpid() != ct_pid || !atomic_compare_exchange_strong(&spawned, &expect, 1))
 		return;
 	sigset_t all, old;
 	sigfillset(&all);

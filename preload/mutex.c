@@ -36,7 +36,7 @@ static inline int direct_ok(const pthread_mutex_t *m)
 static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
 						   const struct timespec *abst)
 {
-	int r = REAL(pthread_mutex_trylock)(m);
+	int r = ct_hot.mutex_trylock(m);
 	if (likely(r != EBUSY))
 		return r;
 	struct ct_wait w;
@@ -58,12 +58,12 @@ CT_EXPORT __attribute__((hot)) int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (likely(!direct_ok(m)) && likely(ct_on()))
 		return traced_lock(m, 0, CLOCK_REALTIME, NULL);
-	RETURN_REAL_P(pthread_mutex_lock, m);
+	return ct_hot.mutex_lock(m);
 }
 
 CT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-	RETURN_REAL_P(pthread_mutex_trylock, m);
+	return ct_hot.mutex_trylock(m);
 }
 
 CT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abst)
@@ -113,5 +113,5 @@ CT_EXPORT __attribute__((hot)) int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (unlikely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) != 0))
 		return traced_unlock(m);
-	RETURN_REAL_P(pthread_mutex_unlock, m);
+	return ct_hot.mutex_unlock(m);
 }

@@ -37,6 +37,14 @@ void ct_resolve(void)
 					   : dlsym(RTLD_NEXT, table[i].name);
 		__atomic_store_n(table[i].slot, p, __ATOMIC_RELEASE);
 	}
+	if (ct_real.pthread_mutex_lock && ct_real.pthread_mutex_trylock &&
+	    ct_real.pthread_mutex_unlock) {
+		__atomic_store_n(&ct_hot.mutex_lock, ct_real.pthread_mutex_lock, __ATOMIC_RELEASE);
+		__atomic_store_n(&ct_hot.mutex_trylock, ct_real.pthread_mutex_trylock,
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&ct_hot.mutex_unlock, ct_real.pthread_mutex_unlock,
+				 __ATOMIC_RELEASE);
+	}
 }
 
 void ct_resolve_cold(void)
@@ -44,10 +52,15 @@ void ct_resolve_cold(void)
 	ct_resolve();
 }
 
-int ct_call_cold_p(size_t offset, void *p)
-{
-	ct_resolve();
-	int (*f)(void *);
-	memcpy(&f, (char *)&ct_real + offset, sizeof(f));
-	return f ? f(p) : ENOSYS;
-}
+/* Stubs for ct_hot before resolution: resolve, then forward (ENOSYS if missing). */
+#define HOT_STUB(field, real) \
+	static int stub_##field(pthread_mutex_t *m) \
+	{ \
+		ct_resolve(); \
+		return ct_real.real ? ct_real.real(m) : ENOSYS; \
+	}
+HOT_STUB(mutex_lock, pthread_mutex_lock)
+HOT_STUB(mutex_trylock, pthread_mutex_trylock)
+HOT_STUB(mutex_unlock, pthread_mutex_unlock)
+
+struct ct_hot ct_hot = { stub_mutex_lock, stub_mutex_trylock, stub_mutex_unlock };

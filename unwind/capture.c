@@ -96,7 +96,7 @@ int ct_capture_init(int depth)
 
 	/* Warm up outside any wrapper: libunwind's first capture maps its per-thread cache,
 	 * opens its validation pipe and takes its locks; libgcc's reads the FDE tables. */
-	uint64_t pcs[8];
+	uint64_t pcs[CT_MAX_FRAMES];
 	unsigned t;
 	if (p_unw_backtrace || p_unwind_backtrace)
 		ct_capture(pcs, &t);

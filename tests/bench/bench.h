@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared helpers of the record-path benchmarks (one .c per benchmark in tests/bench/; header
+ * only): a monotonic clock, CPU pinning, argument parsing, a fixed amount of memory-touching
+ * "work" that the compiler cannot remove, and the one machine-readable result line that
+ * tests/bench/run.sh parses. Each benchmark times only its measured phase (threads created, pinned and released
+ * together from a barrier) and prints exactly one line on stdout:
+ *
+ *     ns_per_op=12.34 ops=1000000 elapsed_ns=12340000 [key=value ...]
+ *
+ * Anything else a benchmark wants to say goes to stderr. A failing pthread call is fatal
+ * (exit 2): a benchmark whose synchronisation broke has measured nothing.
+ */
+#ifndef CT_BENCH_H
+#define CT_BENCH_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Keeps the compiler from caching, merging or deleting memory accesses around this point. */
+#define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+/* Aborts the benchmark with a message naming the failed call; rc is a pthread-style errno. */
+#define BENCH_CHECK(call)                                                                  \
+	do {                                                                               \
+		int bench_rc_ = (call);                                                    \
+		if (bench_rc_ != 0) {                                                      \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,      \
+				strerror(bench_rc_));                                      \
+			exit(2);                                                           \
+		}                                                                          \
+	} while (0)
+
+static inline uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* argv[i] as a positive count, or def when absent; exits on garbage. */
+static inline unsigned long bench_arg(int argc, char **argv, int i, unsigned long def)
+{
+	char *end;
+	unsigned long v;
+
+	if (argc <= i)
+		return def;
+	errno = 0;
+	v = strtoul(argv[i], &end, 0);
+	if (errno || *end || v == 0) {
+		fprintf(stderr, "%s: bad argument '%s'\n", argv[0], argv[i]);
+		exit(2);
+	}
+	return v;
+}
+
+/* Pins the calling thread to one CPU (taken modulo the CPUs we may run on). */
+static inline void bench_pin_self(int cpu)
+{
+	cpu_set_t allowed, set;
+	int n, i, seen = 0;
+
+	BENCH_CHECK(pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed));
+	n = CPU_COUNT(&allowed);
+	if (n <= 0)
+		return;
+	cpu %= n;
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &allowed))
+			continue;
+		if (seen++ == cpu)
+			break;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(i, &set);
+	BENCH_CHECK(pthread_setaffinity_np(pthread_self(), sizeof set, &set));
+}
+
+/*
+ * A fixed amount of dependent arithmetic over `words` 64-bit words of *data (read-modify-write):
+ * ~1 ns per word on the 2-core Xeon VM this was tuned on, so 256 words is ~250 ns.
+ * Used for the critical section (on shared data) and for the work outside it (on private data).
+ */
+static inline uint64_t bench_work(uint64_t *data, unsigned words)
+{
+	uint64_t acc = data[0] | 1;
+	unsigned i;
+
+	for (i = 0; i < words; i++) {
+		acc = acc * 6364136223846793005u + 1442695040888963407u;
+		data[i] += acc >> 17;
+		BENCH_BARRIER();
+	}
+	return acc;
+}
+
+/* The one result line run.sh reads. */
+static inline void bench_report(uint64_t ops, uint64_t elapsed_ns, const char *extra)
+{
+	printf("ns_per_op=%.2f ops=%llu elapsed_ns=%llu%s%s\n",
+	       ops ? (double)elapsed_ns / (double)ops : 0.0, (unsigned long long)ops,
+	       (unsigned long long)elapsed_ns, extra && *extra ? " " : "", extra ? extra : "");
+	fflush(stdout);
+}
+
+#endif /* CT_BENCH_H */

@@ -1,0 +1,166 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `make bench`: runs each record-path benchmark (build/bench/*) untraced and traced under
+# libctrace.so, interleaved, and prints traced/untraced ratios against the targets of
+# DESIGN.md section 4. Benchmarks inform, tests gate: a MISS does not fail the run (exit 0);
+# an ERROR does (exit 1): a benchmark that crashed, printed no result, or a traced run that
+# left no trace, because then the comparison means nothing.
+#
+# usage: tests/bench/run.sh BUILD_DIR
+# knobs (environment):
+#   BENCH_PAIRS=7      untraced/traced pairs per benchmark (per-pair ratios, then the median)
+#   BENCH_ONLY=REGEX   run only the benchmarks whose name matches (grep -E)
+#   BENCH_PRELOAD=SO   preload to measure instead of BUILD_DIR/libctrace.so
+#   BENCH_TIMEOUT=60   seconds before one run is killed (a wrapper bug deadlocks, not fails)
+set -u
+
+# shellcheck disable=SC2016 # backquotes in the list's comment lines are prose
+BENCHMARKS='
+# One benchmark per line: name, target (max median of per-pair traced/untraced ratios), the
+# command, relative to BUILD_DIR/bench/, whose stdout has one `ns_per_op=X ...` line.
+# To add one (pipe, epoll or semaphore ping-pong, ...): add tests/bench/NAME.c using bench.h
+# (the Makefile builds every tests/bench/*.c) and one line here.
+uncontended     1.50  uncontended 100000000 0
+uncontended-mt  1.50  uncontended 20000000 1
+contended-2t    1.50  contended 2 250000
+contended-4t    1.50  contended 4 125000
+pingpong-cond   1.25  pingpong_cond 100000
+'
+
+BUILD=${1:?usage: run.sh BUILD_DIR}
+PAIRS=${BENCH_PAIRS:-7}
+ONLY=${BENCH_ONLY:-.}
+SO=${BENCH_PRELOAD:-$BUILD/libctrace.so}
+TMO=${BENCH_TIMEOUT:-60}
+
+case $SO in /*) ;; *) SO=$(pwd)/$SO ;; esac
+if [ ! -f "$SO" ]; then
+	echo "bench: ERROR: no preload library at $SO (run make first)" >&2
+	exit 2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrace-bench.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+# median of the numbers on stdin, one per line (mean of the middle two for an even count)
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "nan"; exit }
+		if (NR % 2) printf "%.4f\n", v[(NR + 1) / 2]
+		else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+minmax() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
+
+# run_one NAME MODE I CMD...: runs one measurement, appends ns_per_op to $TMP/NAME.MODE;
+# returns non-zero if the run is unusable. Errors and warnings go to $TMP/NAME.msg, printed
+# after the benchmark's progress line.
+run_one() {
+	name=$1 mode=$2 i=$3 prog=$4; shift 4
+	out=$TMP/run.out err=$TMP/run.err msg=$TMP/$name.msg
+	if [ "$mode" = traced ]; then
+		# env after timeout: only the benchmark is traced, not timeout(1) itself.
+		timeout "$TMO" env LD_PRELOAD="$SO" CTRACE_OUT="$TMP/trace.$name.$i.%p.ctr" \
+			"$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
+	else
+		timeout "$TMO" "$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
+	fi
+	rc=$?
+	ns=$(sed -n 's/^ns_per_op=\([0-9.]*\).*/\1/p' "$out" | head -1)
+	if [ $rc != 0 ] || [ -z "$ns" ]; then
+		echo "bench: ERROR: $name ($mode, pair $i): exit $rc$([ $rc = 124 ] && echo ' (timeout)'), result '$ns'" >> "$msg"
+		head -5 "$err" | sed 's/^/    /' >> "$msg"
+		return 1
+	fi
+	echo "$ns" >> "$TMP/$name.$mode"
+	[ "$mode" = traced ] || return 0
+
+	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
+	# program's own line (DESIGN.md 4.10). Traces are removed as soon as they are checked.
+	bytes=$(cat "$TMP/trace.$name.$i".* 2>/dev/null | wc -c)
+	rm -f "$TMP/trace.$name.$i".*
+	if [ "$bytes" -eq 0 ]; then
+		echo "bench: ERROR: $name (traced, pair $i): no trace or an empty one (CTRACE_OUT=$TMP/trace.$name.$i.%p.ctr)" >> "$msg"
+		return 1
+	fi
+	echo "$bytes" >> "$TMP/$name.bytes"
+	if [ -s "$err" ] || [ "$(wc -l < "$out")" -ne 1 ]; then
+		echo "bench: warning: $name (traced, pair $i): the tracer was not silent:" >> "$msg"
+		{ grep -v '^ns_per_op=' "$out"; cat "$err"; } | head -3 | sed 's/^/    /' >> "$msg"
+	fi
+	return 0
+}
+
+echo "libctrace bench: $PAIRS interleaved untraced/traced pairs per benchmark"
+echo "preload: $SO   ($(nproc) CPUs; $(uname -r))"
+errors=0
+results=$TMP/results
+: > "$results"
+echo "$BENCHMARKS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name target cmd; do
+	echo "$name" | grep -Eq -- "$ONLY" || continue
+	rm -f "$TMP/$name".*
+	printf '  %-16s' "$name"
+	bad=0 i=1
+	while [ $i -le "$PAIRS" ]; do
+		# Alternate which mode goes first (ABBA...), so a slow drift of the machine does not
+		# favour one side.
+		if [ $((i % 2)) = 1 ]; then order="untraced traced"; else order="traced untraced"; fi
+		for mode in $order; do
+			# shellcheck disable=SC2086 # cmd is a word list by design
+			run_one "$name" "$mode" "$i" $cmd || bad=1
+		done
+		[ $bad = 0 ] || break
+		printf '.'
+		i=$((i + 1))
+	done
+	echo
+	[ -f "$TMP/$name.msg" ] && cat "$TMP/$name.msg"
+	if [ $bad != 0 ]; then
+		echo "$name ERROR" >> "$results"
+		continue
+	fi
+	paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.6f\n", $1 / $2 }' \
+		> "$TMP/$name.ratio"
+	u=$(median < "$TMP/$name.untraced")
+	t=$(median < "$TMP/$name.traced")
+	r=$(median < "$TMP/$name.ratio")
+	range=$(minmax < "$TMP/$name.ratio")
+	kb=$(median < "$TMP/$name.bytes" | awk '{ printf "%.1f", $1 / 1024 }')
+	verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }')
+	echo "$name $u $t $r $range $target $verdict $kb" >> "$results"
+done
+
+echo
+printf '%-16s %12s %12s %8s %13s %7s %7s %9s\n' benchmark "untraced ns" "traced ns" ratio \
+	"ratio range" target result "trace KiB"
+while read -r name u t r range target verdict kb; do
+	if [ "$u" = ERROR ]; then
+		printf '%-16s %12s %12s %8s %13s %7s %7s\n' "$name" - - - - - ERROR
+		errors=$((errors + 1))
+		continue
+	fi
+	printf '%-16s %12.2f %12.2f %7.2fx %13s %6.2fx %7s %9s\n' "$name" "$u" "$t" "$r" "$range" \
+		"$target" "$verdict" "$kb"
+done < "$results"
+echo "(medians of $PAIRS runs; ratio = median of per-pair traced/untraced; ns per op: lock+unlock"
+echo " pair for uncontended and contended-*, round trip for pingpong-*)"
+
+# Absolute cost of the uncontended wrapper pair: what "one extra call" costs in ns.
+# uncontended: a single-threaded process (glibc's non-atomic fast path when untraced);
+# uncontended-mt: the same loop with one idle extra thread, so both runs use atomics.
+awk '$1 ~ /^uncontended/ && $2 != "ERROR" {
+	printf "%s: libctrace adds %.2f ns per lock+unlock pair (%.2f -> %.2f ns)\n",
+		$1, $3 - $2, $2, $3 }' "$results"
+
+misses=$(grep -c ' MISS ' "$results")
+errors=$(grep -c ' ERROR$' "$results")
+if [ "$errors" != 0 ]; then
+	echo "bench: $errors benchmark(s) in ERROR: see the messages above; the comparison is void"
+	exit 1
+fi
+if [ "$misses" != 0 ]; then
+	echo "bench: $misses benchmark(s) MISS their target (informational; make bench still succeeds)"
+else
+	echo "bench: all targets met"
+fi
+exit 0
