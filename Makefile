@@ -28,6 +28,10 @@ SO      := $(O)/libctrace.so
 CTRACE  := $(O)/ctrace
 UNITS   := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRC))
 PROGS   := $(patsubst tests/progs/%.c,$(O)/progs/%,$(PROG_SRC))
+# Test programs also built as a distro would: -O2 -D_FORTIFY_SOURCE=2, so their I/O calls go
+# to glibc's __*_chk entry points (build/progs/NAME.fortify).
+FORTIFY := $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),blk_io blk_net blk_semantics)
+PROGS   += $(patsubst %,$(O)/progs/%.fortify,$(FORTIFY))
 BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
@@ -78,6 +82,11 @@ $(O)/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+
+$(O)/progs/%.fortify: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(fortify) $<")
+	$(Q)$(CC) $(filter-out -O1,$(PROG_CFLAGS)) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -o $@ $< -lm
 
 $(O)/bench/%: tests/bench/%.c tests/bench/bench.h
 	@mkdir -p $(dir $@)

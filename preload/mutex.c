@@ -16,6 +16,7 @@
 
 #define PTHREAD_MUTEX_KIND_MASK 3      /* glibc: __kind low bits hold the mutex type */
 #define PTHREAD_MUTEX_PSHARED_BIT 128  /* glibc: __kind bit of process-shared mutexes */
+#define PTHREAD_MUTEX_ROBUST_BIT 16    /* glibc: __kind bit of robust mutexes */
 
 /*
  * Can the real lock be called directly? glibc (>= 2.34) locks and unlocks a private
@@ -36,9 +37,20 @@ static inline int direct_ok(const pthread_mutex_t *m)
 static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
 						   const struct timespec *abst)
 {
-	int r = ct_hot.mutex_trylock(m);
-	if (likely(r != EBUSY))
+	int r;
+	if (unlikely(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT)) {
+		/* No probe: glibc's trylock of a robust mutex in the ENOTRECOVERABLE state
+		 * returns that error but leaves the mutex locked (lock does not), so a probe
+		 * would change what the program's next call returns. A free robust mutex is
+		 * taken untraced; one held at the peek is a recorded wait. */
+		if (atomic_load_explicit((_Atomic int *)&m->__data.__lock,
+					 memory_order_relaxed) == 0)
+			return which == 0   ? REAL(pthread_mutex_lock)(m)
+			       : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
+					    : REAL(pthread_mutex_clocklock)(m, clk, abst);
+	} else if (likely((r = ct_hot.mutex_trylock(m)) != EBUSY)) {
 		return r;
+	}
 	struct ct_wait w;
 	uint16_t flags = which ? CT_EVF_TIMED : 0;
 	if (which && clk == CLOCK_REALTIME)

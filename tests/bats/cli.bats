@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# The command-line contract of DESIGN.md section 7 as a user meets it: exit statuses, one
+# clear line on errors, files never overwritten, trace files private to their owner.
+
+load helpers
+
+setup() { common_setup; }
+
+@test "help: ctrace --help and COMMAND --help exit 0 and describe the commands" {
+	run "$CT" --help
+	assert_success
+	assert_output --partial "record"
+	assert_output --partial "report"
+	for c in record report dump; do
+		run "$CT" "$c" --help
+		assert_success
+		assert_output --partial "usage: ctrace $c"
+	done
+}
+
+@test "usage errors exit 2 with one line on stderr" {
+	run "$CT" frobnicate
+	assert_failure 2
+	run "$CT"
+	assert_failure 2
+	run "$CT" report --top notanumber x.ctr
+	assert_failure 2
+	run "$CT" report --bogus x.ctr
+	assert_failure 2
+	run "$CT" record -o
+	assert_failure 2
+	run -2 "$CT" report
+	assert_failure
+}
+
+@test "record: exits with the program's status, and 128+N when a signal killed it" {
+	run "$CT" record -o a.ctr -- sh -c 'exit 7'
+	assert_failure 7
+	[ -s a.ctr ]
+	run "$CT" record -o b.ctr -- true
+	assert_success
+	run "$CT" record -o c.ctr -- sh -c 'kill -TERM $$'
+	assert_failure 143
+	run -127 "$CT" record -o d.ctr -- /nonexistent/program
+}
+
+@test "record: the program's stdout and stdin pass through; the tracer adds nothing to stdout" {
+	run --separate-stderr "$CT" record -o io.ctr -- sh -c 'read x; echo "got $x"' <<<"hello"
+	assert_success
+	[ "$output" = "got hello" ]
+}
+
+@test "record -o on an existing file exits 2 and leaves the file alone" {
+	echo precious >keep.ctr
+	run "$CT" record -o keep.ctr -- true
+	assert_failure 2
+	assert_output --partial keep.ctr
+	[ "$(cat keep.ctr)" = precious ]
+}
+
+@test "CTRACE_OUT: %p is the pid, the default name is ctrace.PID.ctr, files are mode 0600" {
+	run env LD_PRELOAD="$LIB" sh -c 'echo $$'
+	assert_success
+	pid=$output
+	[ -f "ctrace.$pid.ctr" ]
+	[ "$(stat -c %a "ctrace.$pid.ctr")" = 600 ]
+	run env LD_PRELOAD="$LIB" CTRACE_OUT=trace-%p.ctr sh -c 'echo $$'
+	[ -f "trace-$output.ctr" ]
+	[ "$(stat -c %a "trace-$output.ctr")" = 600 ]
+	# an existing file is never overwritten: the next name is taken
+	echo precious >fixed.ctr
+	CTRACE_OUT=fixed.ctr run env LD_PRELOAD="$LIB" true
+	[ "$(cat fixed.ctr)" = precious ]
+	[ -s fixed.1.ctr ]
+	run "$CT" report fixed.1.ctr
+	assert_success
+}
+
+@test "CTRACE_OUT is not followed through a symlink" {
+	ln -s "$BATS_TEST_TMPDIR/target" link.ctr
+	CTRACE_OUT=link.ctr run env LD_PRELOAD="$LIB" true
+	assert_success
+	[ ! -e target ]
+}
+
+@test "report: missing, empty and garbage files exit 2 with one line naming the problem" {
+	run -2 "$CT" report missing.ctr
+	[ "${#lines[@]}" = 1 ]
+	assert_output --partial missing.ctr
+	: >empty.ctr
+	run -2 "$CT" report empty.ctr
+	[ "${#lines[@]}" = 1 ]
+	head -c 4096 /dev/urandom >garbage.ctr
+	run -2 "$CT" report garbage.ctr
+	[ "${#lines[@]}" = 1 ]
+	run -2 "$CT" dump garbage.ctr
+}
+
+@test "report: a truncated trace gives what it holds and says it was truncated" {
+	"$CT" record -o full.ctr -- "$PROGS/lockwait" 4 25 500 >/dev/null 2>&1
+	size=$(stat -c %s full.ctr)
+	head -c $((size - 100)) full.ctr >cut.ctr
+	run --separate-stderr "$CT" report cut.ctr
+	assert_success
+	[[ "$stderr" == *truncated* ]]
+	[ "$("$CT" report --json cut.ctr 2>/dev/null | jq -r .trace.truncated)" = true ]
+	[ "$("$CT" report --json full.ctr | jq -r .trace.truncated)" = false ]
+	# a corrupt byte in the middle: still readable up to it, and the offset is named
+	cp full.ctr bad.ctr
+	printf '\377\377\377\377' | dd of=bad.ctr bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	run --separate-stderr "$CT" report bad.ctr
+	[[ "$stderr" == *offset* ]]
+}
+
+@test "report --top N keeps N entries per profile; --json is valid JSON with the contract" {
+	"$CT" record -o c.ctr -- "$EXAMPLES/condvar" >/dev/null 2>&1
+	run "$CT" report --top 1 --json c.ctr
+	assert_success
+	jq -e '.trace | has("pid") and has("exe") and has("duration_ns") and has("threads")
+	       and has("events") and has("lost_events") and has("truncated")' <<<"$output"
+	jq -e '[.profiles[] | select(.profile == "sync")] | length == 1' <<<"$output"
+	jq -e '.profiles[0] | has("kind") and has("count") and has("total_ns") and has("max_ns")
+	       and has("p50_ns") and has("p99_ns") and (.frames[0] | has("func") and has("file")
+	       and has("line") and has("module"))' <<<"$output"
+	jq -e '(.objects | type) == "array" and (.threads | type) == "array"
+	       and (.deadlocks | type) == "array"' <<<"$output"
+	run "$CT" report --top 2 c.ctr
+	assert_success
+	assert_output --partial "== sync"
+	assert_output --partial "== holder"
+}
+
+@test "dump: one line per record, every wait has a begin and an end" {
+	"$CT" record -o l.ctr -- "$PROGS/lockwait" 2 10 500 >/dev/null 2>&1
+	run "$CT" dump l.ctr
+	assert_success
+	assert_line --index 0 --partial "header version="
+	begins=$(grep -c ' WAIT_BEGIN ' <<<"$output")
+	ends=$(grep -c ' WAIT_END ' <<<"$output")
+	[ "$begins" -gt 0 ]
+	[ "$begins" = "$ends" ]
+	grep -q ' THREAD_START ' <<<"$output"
+	grep -q ' MODULE .*lockwait' <<<"$output"
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Mutex and condition-variable waits, end to end: programs that measure their own waits run
+# under `ctrace record`; the report must name the right function and line and agree with
+# the programs' own totals.
+
+load helpers
+
+setup() { common_setup; }
+
+# top_entry FILE PROFILE: the profile's entry with the largest total, as compact JSON.
+top_entry() {
+	jreport "$1" "[.profiles[] | select(.profile == \"$2\")] | max_by(.total_ns) | tojson"
+}
+
+@test "lock waits: the top sync entry is the lock call in contend_lock, total within 5%" {
+	trace lw.ctr "$PROGS/lockwait" 4 25 2000
+	assert_success
+	want=$(value wait_total_ns)
+	line=$(marked_line "$SRC/tests/progs/lockwait.c" WAIT-SITE)
+	top=$(top_entry lw.ctr sync)
+	[ "$(jq -r .kind <<<"$top")" = mutex ]
+	[ "$(jq -r '.frames[0].func' <<<"$top")" = contend_lock ]
+	[ "$(jq -r '.frames[0].file' <<<"$top")" = tests/progs/lockwait.c ]
+	[ "$(jq -r '.frames[0].line' <<<"$top")" = "$line" ]
+	[ "$(jq -r '.frames[1].func' <<<"$top")" = lock_worker ]
+	assert_within 5 "$(jq -r .total_ns <<<"$top")" "$want"
+	# count, max and percentiles are consistent with the total
+	jq -e '.count >= 50 and .max_ns >= .p99_ns and .p99_ns >= .p50_ns and .p50_ns > 0 and
+	       .max_ns * .count >= .total_ns' <<<"$top"
+}
+
+@test "lock waits: the holder profile charges them to the unlock in hold_lock, within 10%" {
+	trace lw.ctr "$PROGS/lockwait" 4 25 2000
+	assert_success
+	want=$(value wait_total_ns)
+	line=$(marked_line "$SRC/tests/progs/lockwait.c" UNLOCK-SITE)
+	got=$(jreport lw.ctr "[.profiles[] | select(.profile == \"holder\" and .kind == \"mutex\"
+		and .frames[0].func == \"hold_lock\" and .frames[0].line == $line) | .total_ns] | add")
+	assert_within 10 "$got" "$want"
+}
+
+@test "lock waits: the objects table has the one contended mutex with the waits" {
+	trace lw.ctr "$PROGS/lockwait" 4 25 2000
+	assert_success
+	want=$(value wait_total_ns)
+	obj=$(jreport lw.ctr '[.objects[] | select(.kind == "mutex")] | max_by(.wait_total_ns) | tojson')
+	jq -e '.contended >= 50 and .wait_max_ns > 0 and (.convoy | type) == "boolean"' <<<"$obj"
+	assert_within 5 "$(jq -r .wait_total_ns <<<"$obj")" "$want"
+	[ "$(jreport lw.ctr '[.objects[] | select(.kind == "mutex")] | length')" = 1 ]
+}
+
+@test "condition variable: the wait in wait_for_item, total within 5%, woken by post_item" {
+	trace cw.ctr "$PROGS/condwait" 60 3000
+	assert_success
+	want=$(value cond_wait_total_ns)
+	line=$(marked_line "$SRC/tests/progs/condwait.c" COND-WAIT-SITE)
+	top=$(top_entry cw.ctr sync)
+	[ "$(jq -r .kind <<<"$top")" = cond ]
+	[ "$(jq -r '.frames[0].func' <<<"$top")" = wait_for_item ]
+	[ "$(jq -r '.frames[0].line' <<<"$top")" = "$line" ]
+	assert_within 5 "$(jq -r .total_ns <<<"$top")" "$want"
+	# the waits end with the producer's signal: holder entries are at post_item
+	run jreport cw.ctr '[.profiles[] | select(.profile == "holder" and .kind == "cond")
+		| .frames[0].func] | unique | join(",")'
+	assert_output post_item
+}
+
+@test "a program bound to pthread_cond_*@GLIBC_2.2.5 keeps working and is traced" {
+	nm -D "$PROGS/oldcond" | grep -q 'pthread_cond_wait@GLIBC_2.2.5'
+	run timeout 30 "$PROGS/oldcond" 300
+	assert_success
+	untraced=$output
+	trace oc.ctr "$PROGS/oldcond" 300
+	assert_success
+	assert_line "$untraced"
+	assert_line "received=300 sum=45150 timedout=1 relock=EBUSY"
+	# its waits are in the report, at the functions that made them
+	run jreport oc.ctr '[.profiles[] | select(.profile == "sync" and .kind == "cond")
+		| .frames[0].func] | unique | join(",")'
+	assert_output main,producer
+}
+
+@test "return values and errno are those of the untraced run (semantics)" {
+	run timeout 60 "$PROGS/semantics"
+	assert_success
+	untraced=$output
+	assert_line "PASS: 0 failed"
+	CTRACE_OUT=sem.ctr run timeout 60 env LD_PRELOAD="$LIB" "$PROGS/semantics"
+	assert_success
+	[ "$output" = "$untraced" ]
+	[ -s sem.ctr ]
+	run "$CT" report sem.ctr
+	assert_success
+}
