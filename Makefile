@@ -50,7 +50,7 @@ CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -l
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
               -D_GNU_SOURCE -Wno-unused-result
 
-.PHONY: all test unit bats demo bench asan ubsan fuzz install clean help deps progs examples
+.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install clean help deps progs examples
 all: $(SO) $(CTRACE)
 
 $(O)/pic/%.o: %.c
@@ -113,13 +113,13 @@ bats: all $(PROGS) $(EXAMPLES)
 # Every suite runs even when an earlier one failed; the last line sums them up.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)rm -f $(O)/test-results; \
-	for t in unit bats asan; do \
+	$(Q)rm -f $(O)/test-results; export FUZZ_SECONDS=20; \
+	for t in unit bats asan fuzz; do \
 		$(MAKE) --no-print-directory $$t 2>&1 | tee $(O)/test-$$t.log; \
 		grep -E '^[a-z() -]+: [0-9]+ passed, [0-9]+ failed' $(O)/test-$$t.log >> $(O)/test-results; \
 	done; \
 	awk '{ for (i = 1; i < NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
-	     END { printf "test: %d passed, %d failed\n", p, f; exit (f > 0 || NR < 4) }' $(O)/test-results
+	     END { printf "test: %d passed, %d failed\n", p, f; exit (f > 0 || NR < 5) }' $(O)/test-results
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(O)/examples/convoy
@@ -141,6 +141,29 @@ asan:
 		ASAN_OPTIONS=detect_leaks=1 tests/run-bats.sh
 ubsan: asan
 
+# The reader under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
+# runs it for 20 s); a crash, leak, hang or sanitizer report fails it and leaves the input in
+# $(O)/fuzz/. The corpus starts from traces the bats tests and the demo wrote, when present.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+$(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(fuzz) $<")
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4
+fuzz: $(O)/fuzz/fuzz_reader
+	$(Q)mkdir -p $(O)/fuzz/corpus; for f in $(O)/demo/*.ctr; do [ -f "$$f" ] && \
+		head -c 65536 "$$f" >$(O)/fuzz/corpus/seed-$$(basename "$$f"); done; \
+	cd $(O)/fuzz && if ./fuzz_reader -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 corpus >fuzz.log 2>&1; then \
+		grep -E '^stat::number_of_executed_units' fuzz.log | sed 's/^/fuzz: /'; \
+		echo "fuzz: 1 passed, 0 failed"; \
+	else tail -n 30 fuzz.log; echo "fuzz: 0 passed, 1 failed"; exit 1; fi
+
+# Real servers, long form (make test runs the short form in tests/bats/real.bats).
+test-real: all
+	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 bats --tap tests/bats/real.bats
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
@@ -157,6 +180,8 @@ help:
 	@echo "  unit      C unit tests only           bats   CLI tests only"
 	@echo "  bench     traced/untraced ratios of the record path, side by side"
 	@echo "  asan      ctrace and unit tests under ASan+UBSan, bats with the sanitized ctrace"
+	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
+	@echo "  test-real real servers traced and untraced, long form (memcached 10 s of load)"
 	@echo "  install   PREFIX=$(PREFIX) DESTDIR=   lib/libctrace.so and bin/ctrace"
 	@echo "  deps      install missing Debian packages (as root) or print the apt-get line"
 	@echo "  clean     remove $(O)/"

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages libctrace needs to build and test, when run as root and
-# something is missing; otherwise prints the one apt-get line to run and fails.
+# something is missing; otherwise prints the one apt-get line to run and fails. memcached and
+# libmemcached-tools are for the real-server test (tests/real/memcached.sh), clang for make fuzz.
 set -e
-pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev bats bats-assert bats-support jq python3"
+pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev bats bats-assert bats-support jq python3 clang memcached libmemcached-tools"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
