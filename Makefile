@@ -45,7 +45,7 @@ CTRACE_OBJ  := $(O)/obj/analyze/ctrace.o $(ANALYZE_OBJ)
 SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
              -Wl,-soname,libctrace.so
-SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -ldl -lpthread
+SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread
 CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
               -D_GNU_SOURCE -Wno-unused-result
@@ -150,7 +150,7 @@ $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")
 	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4
+		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4 -lz
 fuzz: $(O)/fuzz/fuzz_reader
 	$(Q)mkdir -p $(O)/fuzz/corpus; for f in $(O)/demo/*.ctr; do [ -f "$$f" ] && \
 		head -c 65536 "$$f" >$(O)/fuzz/corpus/seed-$$(basename "$$f"); done; \
