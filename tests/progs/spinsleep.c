@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test program that knows the answer: a thread named "spinner" burns CPU for SPIN_MS
+ * (measured with its own CLOCK_THREAD_CPUTIME_ID), then sleeps SLEEP_MS in nanosleep
+ * (measured with CLOCK_MONOTONIC). It prints `spinner_tid=`, `spinner_cpu_ns=` and
+ * `spinner_sleep_ns=`; the thread analysis must find the same cpu and sleep time.
+ *
+ * usage: spinsleep [SPIN_MS [SLEEP_MS]]    defaults: 200 300
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static long spin_ms = 200, sleep_ms = 300;
+static uint64_t cpu_ns, slept_ns;
+static pid_t spinner_tid;
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	spinner_tid = gettid();
+	volatile uint64_t x = 0;
+	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < (uint64_t)spin_ms * 1000000u)
+		x++;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	struct timespec ts = { sleep_ms / 1000, (sleep_ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL); /* SLEEP-SITE */
+	slept_ns = clock_ns(CLOCK_MONOTONIC) - t0;
+	cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		spin_ms = atol(argv[1]);
+	if (argc > 2)
+		sleep_ms = atol(argv[2]);
+	pthread_t t;
+	pthread_create(&t, NULL, spinner, NULL);
+	pthread_setname_np(t, "spinner");
+	pthread_join(t, NULL);
+	printf("spinner_tid=%d\nspinner_cpu_ns=%llu\nspinner_sleep_ns=%llu\n", (int)spinner_tid,
+	       (unsigned long long)cpu_ns, (unsigned long long)slept_ns);
+	return 0;
+}
