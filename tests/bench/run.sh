@@ -18,13 +18,16 @@ set -u
 BENCHMARKS='
 # One benchmark per line: name, target (max median of per-pair traced/untraced ratios), the
 # command, relative to BUILD_DIR/bench/, whose stdout has one `ns_per_op=X ...` line.
-# To add one (pipe, epoll or semaphore ping-pong, ...): add tests/bench/NAME.c using bench.h
+# To add one: add tests/bench/NAME.c using bench.h
 # (the Makefile builds every tests/bench/*.c) and one line here.
 uncontended     1.50  uncontended 100000000 0
 uncontended-mt  1.50  uncontended 20000000 1
 contended-2t    1.50  contended 2 250000
 contended-4t    1.50  contended 4 125000
 pingpong-cond   1.25  pingpong_cond 100000
+pingpong-pipe   1.25  pipe_pingpong 100000
+pingpong-epoll  1.25  epoll_pingpong 100000
+pingpong-sem    1.25  sem_pingpong 100000
 '
 
 BUILD=${1:?usage: run.sh BUILD_DIR}
