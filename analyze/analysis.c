@@ -31,6 +31,28 @@ int ct_aprofile_from_name(const char *name)
 	return -1;
 }
 
+int ct_aprofile_parse_list(const char *list, unsigned *mask, const char **bad)
+{
+	const char *p = list;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int found = -1;
+
+		for (int k = 1; k < CT_AP_MAX && n; k++)
+			if (strlen(profile_names[k]) == n && !strncmp(profile_names[k], p, n))
+				found = k;
+		if (found < 0) {
+			*bad = p;
+			return -1;
+		}
+		*mask |= 1u << found;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
 uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct)
 {
 	size_t rank;
@@ -174,6 +196,235 @@ static int cmp_size(size_t x, size_t y)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- system calls ---------------------------------------------------------------- */
+
+static unsigned fd_class_of(uint64_t v)
+{
+	return v < CT_FD_MAX ? (unsigned)v : CT_FD_UNKNOWN;
+}
+
+static uint64_t sat_sub(uint64_t x, uint64_t y)
+{
+	return x > y ? x - y : 0;
+}
+
+static void add_syscall(const struct ct_model *m, struct ct_analysis *a, size_t *cap,
+			uint32_t tid, const struct ct_event *ev)
+{
+	struct ct_syscall *s;
+	const struct ct_mstack *st = ct_model_stack(m, ev->stack);
+
+	ct_grow(&a->sys, cap, a->nsys + 1, sizeof(*a->sys));
+	s = &a->sys[a->nsys++];
+	memset(s, 0, sizeof(*s));
+	s->tid = tid;
+	s->kind = ev->kind;
+	s->fd_class = (uint8_t)fd_class_of((ev->c >> 16) & 0xffff);
+	s->profile = (uint8_t)ct_syscall_profile(ev->kind, s->fd_class);
+	s->err = (uint16_t)(ev->c & 0xffff);
+	s->stack = ev->stack;
+	s->fd = ev->obj;
+	s->begin = ev->ts;
+	s->end = ev->a > ev->ts ? ev->a : ev->ts;
+	s->ret = (int64_t)ev->b;
+	s->site = st && st->nframes ? st->pcs[0] : 0;
+	s->site_ix = CT_NO_SITE;
+}
+
+static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid,
+		     const struct ct_event *ev)
+{
+	struct ct_callsite *c;
+
+	ct_grow(&a->sites, cap, a->nsites + 1, sizeof(*a->sites));
+	c = &a->sites[a->nsites++];
+	memset(c, 0, sizeof(*c));
+	c->tid = tid;
+	c->pc = ev->obj;
+	c->kind = ev->kind;
+	c->fd_class = (uint8_t)fd_class_of(ev->flags);
+	c->profile = (uint8_t)ct_syscall_profile(ev->kind, c->fd_class);
+	c->ts = ev->ts;
+	c->calls = ev->a;
+	c->total_ns = ev->b;
+	c->max_ns = ev->c;
+}
+
+/* Orders SITE counters by (tid, pc, kind, fd class); the overflow entry (pc 0) is one
+ * entry per thread whatever the kind of its latest call. */
+static int cmp_site_key(const struct ct_callsite *c, uint32_t tid, uint64_t pc,
+			unsigned kind, unsigned cls)
+{
+	if (c->tid != tid)
+		return c->tid < tid ? -1 : 1;
+	if (c->pc != pc)
+		return c->pc < pc ? -1 : 1;
+	if (!pc)
+		return 0;
+	if (c->kind != kind)
+		return c->kind < kind ? -1 : 1;
+	return c->fd_class < cls ? -1 : c->fd_class > cls;
+}
+
+/* SITE records by key, then by the counters: the last of a key holds its totals. */
+static int cmp_site_rec(const void *pa, const void *pb)
+{
+	const struct ct_callsite *x = pa, *y = pb;
+	int c = cmp_site_key(x, y->tid, y->pc, y->kind, y->fd_class);
+
+	if (!c)
+		c = cmp_u64(x->calls, y->calls);
+	if (!c)
+		c = cmp_u64(x->total_ns, y->total_ns);
+	if (!c)
+		c = cmp_u64(x->ts, y->ts);
+	return c;
+}
+
+static size_t find_site(const struct ct_analysis *a, uint32_t tid, uint64_t pc,
+			unsigned kind, unsigned cls)
+{
+	size_t lo = 0, hi = a->nsites;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_site_key(&a->sites[mid], tid, pc, kind, cls);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return CT_NO_SITE;
+}
+
+const struct ct_callsite *ct_analysis_site(const struct ct_analysis *a, uint32_t tid,
+					   uint64_t pc, unsigned kind, unsigned fd_class)
+{
+	size_t i = find_site(a, tid, pc, kind, fd_class);
+
+	return i == CT_NO_SITE ? NULL : &a->sites[i];
+}
+
+/* Keeps the last (largest) record of every key: SITE counters are cumulative. */
+static void dedup_sites(struct ct_analysis *a)
+{
+	size_t n = 0;
+
+	if (a->nsites > 1)
+		qsort(a->sites, a->nsites, sizeof(*a->sites), cmp_site_rec);
+	for (size_t i = 0; i < a->nsites; i++) {
+		const struct ct_callsite *c = &a->sites[i];
+
+		if (i + 1 < a->nsites && !cmp_site_key(&a->sites[i + 1], c->tid, c->pc, c->kind,
+						       c->fd_class))
+			continue;
+		a->sites[n++] = *c;
+	}
+	a->nsites = n;
+}
+
+static void attach(struct ct_analysis *a, struct ct_syscall *s, size_t ix)
+{
+	struct ct_callsite *c = &a->sites[ix];
+	uint64_t d = s->end - s->begin;
+
+	s->site_ix = ix;
+	c->ev_calls++;
+	c->ev_ns += d;
+	if (s->end <= c->ts) {
+		/* counted in the snapshot: not part of the remainder */
+		c->rem_calls = sat_sub(c->rem_calls, 1);
+		c->rem_ns = sat_sub(c->rem_ns, d);
+	}
+}
+
+/*
+ * Where a call that its PC does not place went: a call without a stack to the site of
+ * its thread, kind and class with the largest remainder that can hold it; a call at a
+ * site missing from the thread's table to the overflow entry.
+ */
+static size_t place_unmatched(const struct ct_analysis *a, const struct ct_syscall *s)
+{
+	size_t lo = 0, hi = a->nsites, best = CT_NO_SITE, first;
+	uint64_t d = s->end - s->begin;
+
+	while (lo < hi) { /* the thread's first entry: its overflow entry if it has one */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->sites[mid].tid < s->tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	for (size_t i = first; !s->site && i < a->nsites && a->sites[i].tid == s->tid; i++) {
+		const struct ct_callsite *c = &a->sites[i];
+
+		if (!c->pc || c->kind != s->kind || c->fd_class != s->fd_class ||
+		    !c->rem_calls || c->rem_ns < d)
+			continue;
+		if (best == CT_NO_SITE || c->rem_ns > a->sites[best].rem_ns)
+			best = i;
+	}
+	if (best == CT_NO_SITE && first < a->nsites && a->sites[first].tid == s->tid &&
+	    !a->sites[first].pc && a->sites[first].rem_calls)
+		best = first;
+	return best;
+}
+
+/*
+ * The recorded system calls and the per-site totals: each SYSCALL event is matched to its
+ * thread's SITE counters by call site (its stack's pcs[0]), kind and fd class; what the
+ * counters hold beyond the calls recorded up to their snapshot is the remainder (the
+ * calls below the stack threshold, and slow calls whose event was lost).
+ */
+static void build_syscalls(const struct ct_model *m, struct ct_analysis *a)
+{
+	size_t scap = 0, ccap = 0;
+
+	for (size_t ti = 0; ti < m->nthreads; ti++) {
+		const struct ct_mthread *t = &m->threads[ti];
+
+		for (size_t k = 0; k < t->nev; k++) {
+			if (t->ev[k].ev.type == CT_EV_SYSCALL)
+				add_syscall(m, a, &scap, t->tid, &t->ev[k].ev);
+			else if (t->ev[k].ev.type == CT_EV_SITE)
+				add_site(a, &ccap, t->tid, &t->ev[k].ev);
+		}
+	}
+	dedup_sites(a);
+	for (size_t i = 0; i < a->nsites; i++) {
+		a->sites[i].rem_calls = a->sites[i].calls;
+		a->sites[i].rem_ns = a->sites[i].total_ns;
+	}
+	for (size_t i = 0; i < a->nsys; i++) {
+		struct ct_syscall *s = &a->sys[i];
+		size_t ix;
+
+		if (s->site &&
+		    (ix = find_site(a, s->tid, s->site, s->kind, s->fd_class)) != CT_NO_SITE)
+			attach(a, s, ix);
+	}
+	for (size_t i = 0; i < a->nsys; i++) {
+		struct ct_syscall *s = &a->sys[i];
+		size_t ix;
+
+		if (s->site_ix != CT_NO_SITE)
+			continue;
+		ix = place_unmatched(a, s);
+		if (ix != CT_NO_SITE)
+			attach(a, s, ix);
+		else
+			a->sys_nosite++;
+	}
+	for (size_t i = 0; i < a->nsites; i++)
+		if (!a->sites[i].rem_calls)
+			a->sites[i].rem_ns = 0;
+}
+
 /* waits by (obj, begin) */
 static int cmp_wait_obj_begin(const void *pa, const void *pb)
 {
@@ -255,12 +506,60 @@ static size_t lower_bound_seq(const struct ct_analysis *a, const size_t *by_seq,
 	return lo;
 }
 
-static void match_releases(struct ct_analysis *a)
+/* First position in by_ts (sorted by (obj, ts)) with (obj, ts) >= (obj, ts). */
+static size_t lower_bound_ts(const struct ct_analysis *a, const size_t *by_ts, uint64_t obj,
+			     uint64_t ts)
+{
+	size_t lo = 0, hi = a->nrels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ct_release *r = &a->rels[by_ts[mid]];
+
+		if (r->obj < obj || (r->obj == obj && r->ts < ts))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Barrier waits. The thread that completes a round records the release at its own
+ * arrival (its wait's begin) and advances the sequence number only after the others may
+ * have read it, so sequence numbers do not name the release, and the completing thread's
+ * own wait would match it. A barrier wait is ended by the first release on the barrier
+ * made by another thread while it waited (begin <= ts <= end); the completing thread's
+ * wait has no waker.
+ */
+static void match_barriers(struct ct_analysis *a, const size_t *r_by_ts)
+{
+	for (size_t i = 0; i < a->nwaits; i++) {
+		struct ct_wait *w = &a->waits[i];
+
+		if (w->kind != CT_K_BARRIER || w->unfinished)
+			continue;
+		for (size_t p = lower_bound_ts(a, r_by_ts, w->obj, w->begin); p < a->nrels; p++) {
+			struct ct_release *r = &a->rels[r_by_ts[p]];
+
+			if (r->obj != w->obj || r->ts > w->end)
+				break;
+			if (r->tid != w->tid) {
+				w->waker = r_by_ts[p];
+				r->woken++;
+				break;
+			}
+		}
+	}
+}
+
+static void match_releases(struct ct_analysis *a, const size_t *r_by_ts)
 {
 	size_t *by_seq, *conds, nconds = 0;
 
 	if (!a->nrels)
 		return;
+	match_barriers(a, r_by_ts);
 	by_seq = index_array(a->nrels);
 	sort_rels = a->rels;
 	if (a->nrels > 1)
@@ -272,7 +571,8 @@ static void match_releases(struct ct_analysis *a)
 		struct ct_wait *w = &a->waits[i];
 		size_t p;
 
-		if (w->unfinished || w->end_seq == 0 || w->end_seq == w->begin_seq)
+		if (w->unfinished || w->kind == CT_K_BARRIER || w->end_seq == 0 ||
+		    w->end_seq == w->begin_seq)
 			continue;
 		if (w->kind == CT_K_COND) {
 			if (w->result == CT_R_ACQUIRED && w->end_seq > w->begin_seq)
@@ -348,6 +648,10 @@ static void holder(struct ct_analysis *a, const size_t *w_by_obj, const size_t *
 					active[k] = active[--nactive]; /* over: drop */
 					continue;
 				}
+				if (w->kind == CT_K_BARRIER && w->tid == r->tid) {
+					k++; /* the round's last arrival: it released, not waited */
+					continue;
+				}
 				from = w->begin;
 				if (have_prev && prev > from)
 					from = prev;
@@ -371,7 +675,7 @@ static void holder(struct ct_analysis *a, const size_t *w_by_obj, const size_t *
 
 struct sample {
 	int profile;
-	uint8_t kind;
+	uint8_t kind, fd_class;
 	uint32_t stack;
 	uint64_t v;
 };
@@ -384,6 +688,8 @@ static int cmp_sample(const void *pa, const void *pb)
 		return x->profile < y->profile ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
+	if (x->fd_class != y->fd_class)
+		return x->fd_class < y->fd_class ? -1 : 1;
 	if (x->stack != y->stack)
 		return x->stack < y->stack ? -1 : 1;
 	return cmp_u64(x->v, y->v);
@@ -401,56 +707,132 @@ static int cmp_entry(const void *pa, const void *pb)
 		return x->count > y->count ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
+	if (x->fd_class != y->fd_class)
+		return x->fd_class < y->fd_class ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	if (x->remainder != y->remainder)
+		return x->remainder < y->remainder ? -1 : 1;
+	return cmp_u64(x->site, y->site);
 }
 
-static void build_entries(struct ct_analysis *a)
+static struct ct_pentry *new_entry(struct ct_analysis *a, size_t *cap)
 {
-	size_t n = 0, cap = a->nwaits * 2 + a->ncharges + 1, ecap = 0;
-	struct sample *s = ct_xmalloc(cap * sizeof(*s));
-	uint64_t *vals;
+	struct ct_pentry *e;
+
+	ct_grow(&a->entries, cap, a->nentries + 1, sizeof(*a->entries));
+	e = &a->entries[a->nentries++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* The samples of every profile: waits, wake-ups, holder charges, recorded system calls. */
+static size_t collect_samples(const struct ct_analysis *a, struct sample *s)
+{
+	size_t n = 0;
 
 	for (size_t i = 0; i < a->nwaits; i++) {
 		const struct ct_wait *w = &a->waits[i];
 
 		if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
-			s[n++] = (struct sample){ w->profile, w->kind, w->stack, w->end - w->begin };
+			s[n++] = (struct sample){ w->profile, w->kind, CT_FD_UNKNOWN, w->stack,
+						  w->end - w->begin };
 		if (w->waker != CT_NO_RELEASE && !w->unfinished) {
 			const struct ct_release *r = &a->rels[w->waker];
 
-			s[n++] = (struct sample){ CT_AP_WAKEUP, w->kind, w->stack,
+			s[n++] = (struct sample){ CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack,
 						  w->end > r->ts ? w->end - r->ts : 0 };
 		}
 	}
 	for (size_t i = 0; i < a->ncharges; i++) {
 		const struct ct_release *r = &a->rels[a->charges[i].rel];
 
-		s[n++] = (struct sample){ CT_AP_HOLDER, r->kind, r->stack, a->charges[i].ns };
+		s[n++] = (struct sample){ CT_AP_HOLDER, r->kind, CT_FD_UNKNOWN, r->stack,
+					  a->charges[i].ns };
 	}
+	for (size_t i = 0; i < a->nsys; i++) {
+		const struct ct_syscall *c = &a->sys[i];
+
+		if (c->profile > CT_P_NONE && c->profile < CT_P_MAX)
+			s[n++] = (struct sample){ c->profile, c->kind, c->fd_class, c->stack,
+						  c->end - c->begin };
+	}
+	return n;
+}
+
+/* Remainders of call sites by (profile, kind, class, pc): one entry each, merged over
+ * threads; no samples, so no percentiles. */
+static int cmp_site_entry(const void *pa, const void *pb)
+{
+	const struct ct_callsite *x = pa, *y = pb;
+
+	if (x->profile != y->profile)
+		return x->profile < y->profile ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->fd_class != y->fd_class)
+		return x->fd_class < y->fd_class ? -1 : 1;
+	return cmp_u64(x->pc, y->pc);
+}
+
+static void remainder_entries(struct ct_analysis *a, size_t *ecap)
+{
+	struct ct_callsite *c = ct_xmalloc((a->nsites ? a->nsites : 1) * sizeof(*c));
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nsites; i++)
+		if (a->sites[i].rem_calls && a->sites[i].profile > CT_P_NONE &&
+		    a->sites[i].profile < CT_P_MAX)
+			c[n++] = a->sites[i];
+	if (n > 1)
+		qsort(c, n, sizeof(*c), cmp_site_entry);
+	for (size_t i = 0, j; i < n; i = j) {
+		struct ct_pentry *e = new_entry(a, ecap);
+
+		e->profile = c[i].profile;
+		e->kind = c[i].kind;
+		e->fd_class = c[i].fd_class;
+		e->remainder = 1;
+		e->site = c[i].pc;
+		for (j = i; j < n && !cmp_site_entry(&c[j], &c[i]); j++) {
+			e->count += c[j].rem_calls;
+			e->total_ns += c[j].rem_ns;
+		}
+	}
+	free(c);
+}
+
+static void build_entries(struct ct_analysis *a)
+{
+	size_t n, cap = a->nwaits * 2 + a->ncharges + a->nsys + 1, ecap = 0;
+	struct sample *s = ct_xmalloc(cap * sizeof(*s));
+	uint64_t *vals;
+
+	n = collect_samples(a, s);
 	if (n > 1)
 		qsort(s, n, sizeof(*s), cmp_sample);
 	vals = ct_xmalloc((n ? n : 1) * sizeof(*vals));
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		struct ct_pentry *e;
+		struct ct_pentry *e = new_entry(a, &ecap);
 
-		ct_grow(&a->entries, &ecap, a->nentries + 1, sizeof(*a->entries));
-		e = &a->entries[a->nentries++];
-		memset(e, 0, sizeof(*e));
 		e->profile = s[i].profile;
 		e->kind = s[i].kind;
+		e->fd_class = s[i].fd_class;
 		e->stack = s[i].stack;
 		for (; j < n && s[j].profile == e->profile && s[j].kind == e->kind &&
-		       s[j].stack == e->stack; j++) {
+		       s[j].fd_class == e->fd_class && s[j].stack == e->stack; j++) {
 			vals[j - i] = s[j].v;
 			e->total_ns += s[j].v;
 		}
 		e->count = j - i;
+		e->stack_calls = e->stack ? e->count : 0;
 		e->max_ns = vals[e->count - 1];
 		e->p50_ns = ct_percentile(vals, e->count, 50);
 		e->p99_ns = ct_percentile(vals, e->count, 99);
 		i = j;
 	}
+	remainder_entries(a, &ecap);
 	if (a->nentries > 1)
 		qsort(a->entries, a->nentries, sizeof(*a->entries), cmp_entry);
 	free(vals);
@@ -589,9 +971,36 @@ const struct ct_object *ct_analysis_object(const struct ct_analysis *a, uint64_t
 
 /* ---- threads --------------------------------------------------------------------- */
 
+/* A thread's system-call time per profile: its recorded calls plus its call sites'
+ * remainders, i.e. the SITE totals (or the recorded calls where they exceed them). sys
+ * and sites are grouped by thread in tid order, as the threads are; *si and *ci walk
+ * them. */
+static void thread_syscalls(const struct ct_analysis *a, struct ct_thread_info *ti,
+			    size_t *si, size_t *ci)
+{
+	while (*si < a->nsys && a->sys[*si].tid < ti->tid)
+		(*si)++;
+	while (*ci < a->nsites && a->sites[*ci].tid < ti->tid)
+		(*ci)++;
+	for (; *si < a->nsys && a->sys[*si].tid == ti->tid; (*si)++) {
+		const struct ct_syscall *s = &a->sys[*si];
+
+		if (s->profile > CT_P_NONE && s->profile < CT_P_MAX)
+			ti->blocked_ns[s->profile] += s->end - s->begin;
+		ti->syscalls++;
+	}
+	for (; *ci < a->nsites && a->sites[*ci].tid == ti->tid; (*ci)++) {
+		const struct ct_callsite *c = &a->sites[*ci];
+
+		if (c->profile > CT_P_NONE && c->profile < CT_P_MAX)
+			ti->blocked_ns[c->profile] += c->rem_ns;
+		ti->syscalls += c->rem_calls;
+	}
+}
+
 static void build_threads(const struct ct_model *m, struct ct_analysis *a)
 {
-	size_t wi = 0;
+	size_t wi = 0, si = 0, ci = 0;
 
 	a->nthreads = m->nthreads;
 	a->threads = ct_xcalloc(m->nthreads ? m->nthreads : 1, sizeof(*a->threads));
@@ -622,6 +1031,7 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a)
 				ti->blocked_ns[w->profile] += w->end - w->begin;
 			ti->waits++;
 		}
+		thread_syscalls(a, ti, &si, &ci);
 	}
 }
 
@@ -631,7 +1041,7 @@ struct ct_analysis *ct_analyze(const struct ct_model *m)
 	size_t *w_by_obj, *r_by_ts;
 
 	build_waits(m, a);
-	match_releases(a);
+	build_syscalls(m, a);
 	w_by_obj = index_array(a->nwaits);
 	r_by_ts = index_array(a->nrels);
 	sort_waits = a->waits;
@@ -640,6 +1050,7 @@ struct ct_analysis *ct_analyze(const struct ct_model *m)
 		qsort(w_by_obj, a->nwaits, sizeof(*w_by_obj), cmp_wait_obj_begin);
 	if (a->nrels > 1)
 		qsort(r_by_ts, a->nrels, sizeof(*r_by_ts), cmp_rel_obj_ts);
+	match_releases(a, r_by_ts);
 	holder(a, w_by_obj, r_by_ts);
 	build_entries(a);
 	build_objects(a, w_by_obj, r_by_ts);
@@ -657,6 +1068,8 @@ void ct_analysis_free(struct ct_analysis *a)
 		return;
 	free(a->waits);
 	free(a->rels);
+	free(a->sys);
+	free(a->sites);
 	free(a->charges);
 	free(a->entries);
 	free(a->objs);

@@ -7,6 +7,12 @@
  *     flagged unfinished;
  *   - releases and which release ended which wait (mutex: exact sequence number; cond:
  *     earliest unassigned SIGNAL, or a BROADCAST, with seq in (begin.b, end.a]);
+ *   - system calls: SYSCALL events (slow calls, with a stack) and the SITE counters (every
+ *     call, per thread and call site), reconciled so that the net/syscall/sleep profiles
+ *     and the threads' blocked time hold exact totals: what SITE counts beyond the
+ *     recorded calls becomes a remainder entry at the call site (one frame);
+ *   - barrier waits are matched to the round's release by time, never to the releasing
+ *     thread's own wait;
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
  *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
  *   - the per-object table and the per-thread table.
@@ -62,18 +68,58 @@ struct ct_release {
 	uint64_t ncharged;   /* waits charged */
 };
 
+/* A recorded system call (CT_EV_SYSCALL): one that took at least the recorder's stack
+ * threshold. */
+struct ct_syscall {
+	uint32_t tid;
+	uint8_t kind;        /* enum ct_kind */
+	uint8_t fd_class;    /* enum ct_fd_class (CT_FD_UNKNOWN when out of range) */
+	uint8_t profile;     /* ct_syscall_profile(kind, fd_class) */
+	uint16_t err;        /* errno, 0 on success */
+	uint32_t stack;
+	uint64_t fd;         /* UINT64_MAX: the call has no fd */
+	uint64_t begin, end; /* ns */
+	int64_t ret;
+	uint64_t site;       /* pcs[0] of its stack (the call site), 0 when unknown */
+	size_t site_ix;      /* index in sites of the SITE counters it was matched to, or
+			      * CT_NO_SITE */
+};
+
+#define CT_NO_SITE ((size_t)-1)
+
+/* The totals of one (thread, call site, kind, fd class) from its last CT_EV_SITE record,
+ * and how they split into recorded calls and the remainder. pc 0 is the thread's overflow
+ * entry (calls at sites beyond the recorder's per-thread table; kind and class of its
+ * latest call). */
+struct ct_callsite {
+	uint32_t tid;
+	uint8_t kind, fd_class, profile;
+	uint64_t pc;
+	uint64_t ts;                      /* the snapshot's time */
+	uint64_t calls, total_ns, max_ns; /* SITE a, b, c */
+	uint64_t ev_calls, ev_ns;         /* recorded SYSCALL events matched to it */
+	uint64_t rem_calls, rem_ns;       /* calls without a stack: the totals minus the events
+					   * that ended by the snapshot (never negative) */
+};
+
 /* One holder charge: release rel charged ns for wait wait. */
 struct ct_charge {
 	size_t rel, wait;
 	uint64_t ns;
 };
 
-/* One entry of a profile: samples aggregated by (profile, kind, stack). */
+/* One entry of a profile: samples aggregated by (profile, kind, fd class, stack), or a
+ * remainder entry: the calls a call site's SITE totals hold beyond its recorded calls
+ * (count and total only, no samples). */
 struct ct_pentry {
 	int profile;         /* enum ct_aprofile */
 	uint8_t kind;
+	uint8_t fd_class;    /* enum ct_fd_class; CT_FD_UNKNOWN for waits */
+	uint8_t remainder;   /* a remainder entry: stack 0, max/p50/p99 0 */
 	uint32_t stack;
+	uint64_t site;       /* remainder entry: the call site's PC (0: the overflow entry) */
 	uint64_t count, total_ns, max_ns, p50_ns, p99_ns;
+	uint64_t stack_calls;/* how many of count have a recorded stack (0 for a remainder) */
 };
 
 struct ct_object {
@@ -96,8 +142,11 @@ struct ct_thread_info {
 	int is_main;         /* tid == header pid */
 	uint64_t lifetime_ns;
 	uint64_t cpu_ns, runq_ns;
-	uint64_t blocked_ns[CT_P_MAX]; /* indexed by enum ct_profile */
+	/* indexed by enum ct_profile: waits of that profile, plus for net/syscall/sleep the
+	 * thread's system calls (SITE totals, or the recorded calls where they exceed them) */
+	uint64_t blocked_ns[CT_P_MAX];
 	uint64_t waits;
+	uint64_t syscalls;   /* system calls counted the same way */
 };
 
 struct ct_analysis {
@@ -105,6 +154,11 @@ struct ct_analysis {
 	size_t nwaits;
 	struct ct_release *rels;       /* by thread, then ts */
 	size_t nrels;
+	struct ct_syscall *sys;        /* by thread, then begin */
+	size_t nsys;
+	struct ct_callsite *sites;     /* by (tid, pc, kind, fd class) */
+	size_t nsites;
+	uint64_t sys_nosite;           /* recorded calls no SITE record accounts for */
 	struct ct_charge *charges;     /* by object, then release ts */
 	size_t ncharges;
 	struct ct_pentry *entries;     /* grouped by profile (enum order), each by total desc */
@@ -126,6 +180,10 @@ void ct_analysis_free(struct ct_analysis *a);
 const char *ct_aprofile_name(int profile);
 /* The enum ct_aprofile for a name, or -1. */
 int ct_aprofile_from_name(const char *name);
+/* Parses a comma-separated list of profile names ("net,sleep") into a mask of
+ * (1u << enum ct_aprofile) bits, or'ed into *mask. Returns 0, or -1 with *bad pointing at
+ * the first unknown (or empty) name in list. */
+int ct_aprofile_parse_list(const char *list, unsigned *mask, const char **bad);
 
 /* Nearest-rank percentile of sorted[0..n): sorted[ceil(pct/100 * n) - 1]; 0 if n == 0. */
 uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct);
@@ -133,6 +191,9 @@ uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct);
 /* The entries of one profile: *n of them from the returned pointer (NULL if none). */
 const struct ct_pentry *ct_analysis_profile(const struct ct_analysis *a, int profile,
 					    size_t *n);
+/* The SITE counters of (tid, pc, kind, fd_class), or NULL. */
+const struct ct_callsite *ct_analysis_site(const struct ct_analysis *a, uint32_t tid,
+					   uint64_t pc, unsigned kind, unsigned fd_class);
 /* The object at addr, or NULL. */
 const struct ct_object *ct_analysis_object(const struct ct_analysis *a, uint64_t addr);
 

@@ -3,18 +3,75 @@
  * `ctrace dump FILE`: prints the header and every record (generation markers, modules,
  * stacks with their PCs, thread states, events) one per line, in file order, streaming
  * from format/reader.h without building the model. Timestamps are relative to the
- * header's start_mono_ns. Called from ctrace.c.
+ * header's start_mono_ns. A SYSCALL line names its call site (pcs[0] of its stack, from
+ * the STACK records seen so far). Called from ctrace.c.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../format/reader.h"
 #include "commands.h"
 #include "json.h"
 #include "util.h"
+
+/* Stack id -> pcs[0], from the STACK records streamed so far (open addressing). */
+struct sites {
+	uint32_t *ids; /* 0 = empty */
+	uint64_t *pcs;
+	size_t slots, used;
+};
+
+static size_t slot_of(const struct sites *s, uint32_t id)
+{
+	size_t j = (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (s->slots - 1);
+
+	while (s->ids[j] && s->ids[j] != id)
+		j = (j + 1) & (s->slots - 1);
+	return j;
+}
+
+static void sites_put(struct sites *s, uint32_t id, uint64_t pc)
+{
+	size_t j;
+
+	if (!id)
+		return;
+	if ((s->used + 1) * 2 > s->slots) {
+		struct sites n = { NULL, NULL, s->slots ? s->slots * 2 : 256, s->used };
+
+		n.ids = ct_xcalloc(n.slots, sizeof(*n.ids));
+		n.pcs = ct_xcalloc(n.slots, sizeof(*n.pcs));
+		for (size_t i = 0; i < s->slots; i++) {
+			if (!s->ids[i])
+				continue;
+			j = slot_of(&n, s->ids[i]);
+			n.ids[j] = s->ids[i];
+			n.pcs[j] = s->pcs[i];
+		}
+		free(s->ids);
+		free(s->pcs);
+		*s = n;
+	}
+	j = slot_of(s, id);
+	s->used += !s->ids[j];
+	s->ids[j] = id;
+	s->pcs[j] = pc;
+}
+
+/* pcs[0] of stack id, 0 when unknown. */
+static uint64_t sites_get(const struct sites *s, uint32_t id)
+{
+	size_t j;
+
+	if (!id || !s->slots)
+		return 0;
+	j = slot_of(s, id);
+	return s->ids[j] ? s->pcs[j] : 0;
+}
 
 static void usage(FILE *f)
 {
@@ -49,7 +106,43 @@ static void quoted(FILE *f, const char *s, size_t max)
 	ct_json_write_string(f, buf);
 }
 
-static void event(FILE *f, const struct ct_record *r, uint64_t start)
+/* "5.012345ms": a duration exactly, in the unit of the relative timestamps. */
+static void dur(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%" PRIu64 ".%06" PRIu64 "ms", ns / 1000000, ns % 1000000);
+}
+
+/* kind=read fd=5 class=pipe ret=4096 errno=0 dur=5.012345ms site=0x... stack=3 */
+static void syscall_fields(FILE *f, const struct ct_event *e, const struct sites *st)
+{
+	unsigned err = (unsigned)(e->c & 0xffff), cls = (unsigned)((e->c >> 16) & 0xffff);
+
+	fprintf(f, " kind=%s", ct_kind_name(e->kind));
+	if (e->obj == UINT64_MAX)
+		fputs(" fd=-", f);
+	else
+		fprintf(f, " fd=%" PRIu64, e->obj);
+	fprintf(f, " class=%s ret=%" PRId64 " errno=%u", ct_fd_class_name(cls), (int64_t)e->b,
+		err);
+	if (err && strerrorname_np((int)err))
+		fprintf(f, ",%s", strerrorname_np((int)err));
+	fputs(" dur=", f);
+	dur(f, e->a > e->ts ? e->a - e->ts : 0);
+	fprintf(f, " site=0x%" PRIx64 " stack=%" PRIu32, sites_get(st, e->stack), e->stack);
+}
+
+/* kind=read class=pipe site=0x... calls=1002 total=3.000000ms max=1.000000ms */
+static void site_fields(FILE *f, const struct ct_event *e)
+{
+	fprintf(f, " kind=%s class=%s site=0x%" PRIx64 " calls=%" PRIu64 " total=",
+		ct_kind_name(e->kind), ct_fd_class_name(e->flags), e->obj, e->a);
+	dur(f, e->b);
+	fputs(" max=", f);
+	dur(f, e->c);
+}
+
+static void event(FILE *f, const struct ct_record *r, uint64_t start,
+		  const struct sites *st)
 {
 	const struct ct_event *e = &r->ev;
 
@@ -91,12 +184,18 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start)
 	}
 	case CT_EV_THREAD_END:
 		break;
+	case CT_EV_SYSCALL:
+		syscall_fields(f, e, st);
+		break;
+	case CT_EV_SITE:
+		site_fields(f, e);
+		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, e->kind, e->obj, e->stack, e->a, e->b, e->c);
 		break;
 	}
-	if (e->flags) {
+	if (e->flags && e->type != CT_EV_SITE) {
 		fprintf(f, " flags=0x%x", e->flags);
 		if (e->flags & CT_EVF_BROADCAST)
 			fputs(",broadcast", f);
@@ -110,7 +209,7 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start)
 	fputc('\n', f);
 }
 
-static void record(FILE *f, const struct ct_record *r, uint64_t start)
+static void record(FILE *f, const struct ct_record *r, uint64_t start, struct sites *st)
 {
 	switch (r->type) {
 	case CT_REC_GEN_BEGIN:
@@ -132,6 +231,8 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start)
 	}
 	case CT_REC_STACK: {
 		const struct ct_stack *s = &r->stack;
+
+		sites_put(st, s->id, s->nframes ? s->pcs[0] : 0);
 
 		fprintf(f, "gen=%" PRIu32 " STACK id=%" PRIu32 " nframes=%u%s pcs=", r->gen, s->id,
 			s->nframes, (s->flags & CT_STACKF_TRUNCATED) ? " truncated" : "");
@@ -157,7 +258,7 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start)
 		break;
 	}
 	case CT_REC_EVENT:
-		event(f, r, start);
+		event(f, r, start, st);
 		break;
 	case CT_REC_GEN_END:
 		fprintf(f, "gen=%" PRIu32 " GEN_END ts=", r->gen);
@@ -179,6 +280,7 @@ int ct_cmd_dump(int argc, char **argv)
 	const struct ct_file_header *h;
 	struct ct_reader *r = NULL;
 	struct ct_record rec;
+	struct sites st = { 0 };
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -218,7 +320,9 @@ int ct_cmd_dump(int argc, char **argv)
 	printf(" start_mono_ns=%" PRIu64 " start_real_ns=%" PRIu64 " flags=0x%" PRIx32 "\n",
 	       h->start_mono_ns, h->start_real_ns, h->flags);
 	while ((rc = ct_reader_next(r, &rec)) == 1)
-		record(stdout, &rec, h->start_mono_ns);
+		record(stdout, &rec, h->start_mono_ns, &st);
+	free(st.ids);
+	free(st.pcs);
 	if (rc < 0) {
 		char msg[512];
 

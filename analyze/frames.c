@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of frames.h: stack id -> frame array, in an open-addressing table.
+ * Implementation of frames.h: stack id -> frame array and call-site PC -> frame array,
+ * in two open-addressing tables.
  */
 #include "frames.h"
 
@@ -12,18 +13,23 @@
 #define INLINE_MAX 8 /* inline chain depth kept per PC */
 
 struct slot {
-	uint32_t id; /* 0 = empty */
+	uint64_t key; /* stack id or PC; 0 = empty */
 	int truncated;
 	size_t n;
 	struct ct_frame *f;
+};
+
+struct table {
+	struct slot *slots;
+	size_t nslots, used;
 };
 
 struct ct_frames {
 	const struct ct_model *m;
 	struct ct_sym *sym;
 	int sym_tried;
-	struct slot *slots;
-	size_t nslots, used;
+	struct table stacks; /* by stack id */
+	struct table pcs;    /* single call sites, by PC */
 };
 
 struct ct_frames *ct_frames_new(const struct ct_model *m)
@@ -34,13 +40,19 @@ struct ct_frames *ct_frames_new(const struct ct_model *m)
 	return c;
 }
 
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nslots; i++)
+		free(t->slots[i].f);
+	free(t->slots);
+}
+
 void ct_frames_free(struct ct_frames *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nslots; i++)
-		free(c->slots[i].f);
-	free(c->slots);
+	table_free(&c->stacks);
+	table_free(&c->pcs);
 	ct_sym_free(c->sym);
 	free(c);
 }
@@ -54,40 +66,73 @@ static struct ct_sym *sym(struct ct_frames *c)
 	return c->sym;
 }
 
-static size_t hash(uint32_t id, size_t n)
+static size_t hash(uint64_t key, size_t n)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (n - 1);
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (n - 1);
 }
 
-static struct slot *lookup(struct ct_frames *c, uint32_t id)
+/* The slot of key: filled (slot->key == key) or the empty one to fill. */
+static struct slot *lookup(struct table *tab, uint64_t key)
 {
 	size_t j;
 
-	if ((c->used + 1) * 2 > c->nslots) {
-		size_t n = c->nslots ? c->nslots * 2 : 64;
+	if ((tab->used + 1) * 2 > tab->nslots) {
+		size_t n = tab->nslots ? tab->nslots * 2 : 64;
 		struct slot *t = ct_xcalloc(n, sizeof(*t));
 
-		for (size_t i = 0; i < c->nslots; i++) {
-			if (!c->slots[i].id)
+		for (size_t i = 0; i < tab->nslots; i++) {
+			if (!tab->slots[i].key)
 				continue;
-			for (j = hash(c->slots[i].id, n); t[j].id; j = (j + 1) & (n - 1))
+			for (j = hash(tab->slots[i].key, n); t[j].key; j = (j + 1) & (n - 1))
 				;
-			t[j] = c->slots[i];
+			t[j] = tab->slots[i];
 		}
-		free(c->slots);
-		c->slots = t;
-		c->nslots = n;
+		free(tab->slots);
+		tab->slots = t;
+		tab->nslots = n;
 	}
-	for (j = hash(id, c->nslots); c->slots[j].id; j = (j + 1) & (c->nslots - 1))
-		if (c->slots[j].id == id)
-			return &c->slots[j];
-	return &c->slots[j];
+	for (j = hash(key, tab->nslots); tab->slots[j].key; j = (j + 1) & (tab->nslots - 1))
+		if (tab->slots[j].key == key)
+			return &tab->slots[j];
+	return &tab->slots[j];
 }
 
 /* Stand-in for an unresolvable PC when there is no symbolizer. */
 static struct ct_frame unknown(uint64_t pc)
 {
 	return (struct ct_frame){ "??", NULL, 0, "?", pc, 0 };
+}
+
+/* A frame inlined from a system header (/usr/include/...). */
+static int system_inline(const struct ct_frame *f)
+{
+	return f->inlined && f->file && !strncmp(f->file, "/usr/include/", 13);
+}
+
+/*
+ * Appends the frames of return address pc to s. At the call site (the first PC of a
+ * stack), frames inlined from system headers are the interposed function's inline
+ * wrappers (glibc's _FORTIFY_SOURCE read -> __read_chk in bits/unistd.h, ...), not its
+ * caller: they are left out, so frames[0] is the program's function.
+ */
+static void add_pc(struct ct_frames *c, struct slot *s, size_t *cap, uint64_t pc,
+		   int call_site)
+{
+	struct ct_sym *sy = sym(c);
+	struct ct_frame fr[INLINE_MAX];
+	int n = 0, skip = 0;
+
+	if (sy)
+		n = ct_sym_resolve(sy, pc, 0, fr, INLINE_MAX);
+	if (n < 1) {
+		fr[0] = unknown(pc);
+		n = 1;
+	}
+	while (call_site && skip < n - 1 && system_inline(&fr[skip]))
+		skip++;
+	ct_grow(&s->f, cap, s->n + (size_t)(n - skip), sizeof(*s->f));
+	memcpy(&s->f[s->n], fr + skip, (size_t)(n - skip) * sizeof(*fr));
+	s->n += (size_t)(n - skip);
 }
 
 size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame **out,
@@ -102,31 +147,35 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 		*truncated = 0;
 	if (id == 0 || !(st = ct_model_stack(c->m, id)))
 		return 0;
-	s = lookup(c, id);
-	if (!s->id) {
-		struct ct_sym *sy = sym(c);
-
-		s->id = id;
+	s = lookup(&c->stacks, id);
+	if (!s->key) {
+		s->key = id;
 		s->truncated = !!(st->flags & CT_STACKF_TRUNCATED);
-		c->used++;
-		for (size_t i = 0; i < st->nframes; i++) {
-			struct ct_frame fr[INLINE_MAX];
-			int n = 0;
-
-			if (sy)
-				n = ct_sym_resolve(sy, st->pcs[i], 0, fr, INLINE_MAX);
-			if (n < 1) {
-				fr[0] = unknown(st->pcs[i]);
-				n = 1;
-			}
-			ct_grow(&s->f, &cap, s->n + (size_t)n, sizeof(*s->f));
-			memcpy(&s->f[s->n], fr, (size_t)n * sizeof(*fr));
-			s->n += (size_t)n;
-		}
+		c->stacks.used++;
+		for (size_t i = 0; i < st->nframes; i++)
+			add_pc(c, s, &cap, st->pcs[i], i == 0);
 	}
 	*out = s->f;
 	if (truncated)
 		*truncated = s->truncated;
+	return s->n;
+}
+
+size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **out)
+{
+	struct slot *s;
+	size_t cap = 0;
+
+	*out = NULL;
+	if (pc == 0)
+		return 0;
+	s = lookup(&c->pcs, pc);
+	if (!s->key) {
+		s->key = pc;
+		c->pcs.used++;
+		add_pc(c, s, &cap, pc, 1);
+	}
+	*out = s->f;
 	return s->n;
 }
 

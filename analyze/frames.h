@@ -21,12 +21,21 @@ void ct_frames_free(struct ct_frames *c);
 
 /*
  * The source-level frames of stack id: frames[0] is the caller of the interposed
- * function, inlined frames innermost first. Sets *out to an array owned by the cache
+ * function, inlined frames innermost first (at the call site, frames inlined from system
+ * headers, such as glibc's _FORTIFY_SOURCE wrappers, are left out). Sets *out to an array owned by the cache
  * (valid until ct_frames_free) and returns its length; 0 for stack 0 or an unknown id.
  * *truncated is set when the capture hit its depth limit (may be NULL).
  */
 size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame **out,
 		       int *truncated);
+
+/*
+ * The source-level frames of one return address pc (a call site: pc - 1 is looked up),
+ * inlined frames innermost first, as ct_frames_stack gives them for a stack's PC. Sets
+ * *out to an array owned by the cache and returns its length, at least 1 for pc != 0;
+ * 0 for pc 0.
+ */
+size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **out);
 
 /* The name of the function at address addr (exact, e.g. a thread start routine); "??"
  * when unknown. The string lives until ct_frames_free. */

@@ -3,7 +3,9 @@
  * Unit tests of analyze/: builds synthetic traces with format/writer.h into temporary
  * files, loads them with the model and checks the analyses exactly (waiter profiles,
  * holder charges in ns, percentiles, release matching, objects, threads, lost counts,
- * truncation), plus the JSON string escaping and the duration helpers.
+ * truncation), the system-call profiles (SYSCALL events reconciled with the SITE
+ * totals), barrier wake edges, --profile filtering of the report, plus the JSON string
+ * escaping and the duration helpers.
  * Run by `make unit` (tests/run-unit.sh).
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "../../analyze/analysis.h"
 #include "../../analyze/json.h"
 #include "../../analyze/model.h"
+#include "../../analyze/report.h"
 #include "../../analyze/util.h"
 #include "../../format/writer.h"
 
@@ -181,7 +184,7 @@ static const struct ct_pentry *entry(const struct ct_analysis *a, int profile, i
 	const struct ct_pentry *e = ct_analysis_profile(a, profile, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (e[i].kind == kind && e[i].stack == stack)
+		if (e[i].kind == kind && e[i].stack == stack && !e[i].remainder)
 			return &e[i];
 	return NULL;
 }
@@ -368,6 +371,464 @@ static void test_main_trace(void)
 	ct_model_free(m);
 }
 
+/* ---- system calls ------------------------------------------------------------------ */
+
+#define SC(ts, dur, kind, stack, fd, cls, ret, err) \
+	ev(ts, CT_EV_SYSCALL, kind, stack, fd, (ts) + (dur), (uint64_t)(int64_t)(ret), \
+	   (uint64_t)(err) | ((uint64_t)(cls) << 16), 0)
+#define SITE(ts, kind, pc, cls, calls, total, max) \
+	ev(ts, CT_EV_SITE, kind, 0, pc, calls, total, max, cls)
+#define NOFD UINT64_MAX
+
+static void begin_file(uint32_t pid)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = pid, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+
+	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN) {
+		printf("Bail out! header\n");
+		exit(1);
+	}
+	flen = CT_HEADER_LEN;
+}
+
+static struct ct_model *load_file(void)
+{
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	struct ct_model *m = NULL;
+
+	if (write_tmp(path) < 0 || ct_model_load(path, &m, err, sizeof(err)) < 0)
+		printf("# load error: %s\n", err);
+	unlink(path);
+	return m;
+}
+
+/* Call sites (pcs[0]) of the system-call trace. */
+#define PC_RECV 0xa000ull  /* recv on a socket */
+#define PC_PIPE 0xb000ull  /* read on a pipe */
+#define PC_SLEEP 0xc000ull /* nanosleep */
+#define PC_FAST 0xd000ull  /* read on a pipe: 1000 fast calls and 2 slow ones */
+#define PC_SOCKRD 0xe000ull/* read on a socket */
+#define PC_WRITE 0xf000ull /* write on a file, its slow call without a stack */
+#define PC_FSYNC 0x9000ull /* fsync beyond the thread's site table (overflow entry) */
+
+static uint64_t sc_recv[] = { PC_RECV, 0xa100 }, sc_pipe[] = { PC_PIPE, 0xb100 },
+		sc_sleep[] = { PC_SLEEP }, sc_fast1[] = { PC_FAST, 0xd100 },
+		sc_fast2[] = { PC_FAST, 0xd200 }, sc_sockrd[] = { PC_SOCKRD },
+		sc_fsync[] = { PC_FSYNC };
+
+/*
+ * Thread 200 (main):
+ *  - recv on socket fd 7 at PC_RECV: 2ms (slow); SITE at 60ms says 2 calls, 2.01ms (one
+ *    fast call of 10us); another 1ms recv at 65ms, after the last snapshot;
+ *  - read on socket fd 8 at PC_SOCKRD: 500us, SITE 1 call;
+ *  - read on pipe fd 5 at PC_PIPE: 5ms slow + 2 fast of 10us; an earlier SITE record (1
+ *    call) and the last one (3 calls, 5.02ms);
+ *  - read on pipe fd 6 at PC_FAST: 1000 fast calls of 1us and 2 slow of 1ms from two
+ *    callers (stacks 13, 14): SITE 1002 calls, 3ms.
+ * Thread 201:
+ *  - nanosleep at PC_SLEEP: 10ms, SITE 1 call;
+ *  - write on a file at PC_WRITE: one 100us call whose stack was lost (stack 0) and 4 fast
+ *    ones of 1us: SITE 5 calls, 104us;
+ *  - fsync at PC_FSYNC, beyond the site table: SITE overflow entry (pc 0) 3 calls, 3ms,
+ *    one of them recorded (2ms).
+ * Thread 202: a failed read (EAGAIN) on a pipe fd 9, 30us, and no SITE record (the trace
+ * ends before its thread's totals).
+ */
+static void build_syscalls(void)
+{
+	struct ct_stack st[] = {
+		{ 10, 2, 0, sc_recv }, { 11, 2, 0, sc_pipe }, { 12, 1, 0, sc_sleep },
+		{ 13, 2, 0, sc_fast1 }, { 14, 2, 0, sc_fast2 }, { 15, 1, 0, sc_sockrd },
+		{ 16, 1, 0, sc_fsync },
+	};
+	struct ct_thread_state ts[2] = { { .tid = 200, .name = "main" },
+					 { .tid = 201, .parent_tid = 200, .name = "bg" } };
+	struct ct_event e200[] = {
+		SC(T0 + 1 * MS, 2 * MS, CT_K_RECV, 10, 7, CT_FD_SOCKET, 100, 0),
+		SC(T0 + 4 * MS, 500 * US, CT_K_READ, 15, 8, CT_FD_SOCKET, 10, 0),
+		SC(T0 + 5 * MS, 5 * MS, CT_K_READ, 11, 5, CT_FD_PIPE, 1, 0),
+		SC(T0 + 20 * MS, 1 * MS, CT_K_READ, 13, 6, CT_FD_PIPE, 1, 0),
+		SC(T0 + 30 * MS, 1 * MS, CT_K_READ, 14, 6, CT_FD_PIPE, 1, 0),
+	};
+	struct ct_event s200a[] = { SITE(T0 + 12 * MS, CT_K_READ, PC_PIPE, CT_FD_PIPE, 1, 5 * MS,
+					 5 * MS) };
+	struct ct_event s200b[] = {
+		SITE(T0 + 60 * MS, CT_K_RECV, PC_RECV, CT_FD_SOCKET, 2, 2 * MS + 10 * US, 2 * MS),
+		SITE(T0 + 60 * MS, CT_K_READ, PC_SOCKRD, CT_FD_SOCKET, 1, 500 * US, 500 * US),
+		SITE(T0 + 60 * MS, CT_K_READ, PC_PIPE, CT_FD_PIPE, 3, 5 * MS + 20 * US, 5 * MS),
+		SITE(T0 + 60 * MS, CT_K_READ, PC_FAST, CT_FD_PIPE, 1002, 3 * MS, 1 * MS),
+	};
+	struct ct_event e201[] = {
+		SC(T0 + 2 * MS, 10 * MS, CT_K_NANOSLEEP, 12, NOFD, CT_FD_NONE, 0, 0),
+		SC(T0 + 15 * MS, 100 * US, CT_K_WRITE, 0, 4, CT_FD_FILE, 4096, 0),
+		SC(T0 + 16 * MS, 2 * MS, CT_K_FSYNC, 16, 4, CT_FD_FILE, 0, 0),
+		SITE(T0 + 40 * MS, CT_K_NANOSLEEP, PC_SLEEP, CT_FD_NONE, 1, 10 * MS, 10 * MS),
+		SITE(T0 + 40 * MS, CT_K_WRITE, PC_WRITE, CT_FD_FILE, 5, 104 * US, 100 * US),
+		SITE(T0 + 40 * MS, CT_K_FSYNC, 0, CT_FD_FILE, 3, 3 * MS, 2 * MS),
+		ev(T0 + 42 * MS, CT_EV_THREAD_END, 0, 0, 0, 0, 0, 0, 0),
+	};
+	struct ct_event e202[] = { SC(T0 + 41 * MS, 30 * US, CT_K_READ, 11, 9, CT_FD_PIPE, -1,
+				      EAGAIN) };
+	struct ct_event e200late[] = { SC(T0 + 65 * MS, 1 * MS, CT_K_RECV, 10, 7, CT_FD_SOCKET,
+					  100, 0) };
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(200);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, sizeof(st) / sizeof(st[0])));
+	put(ct_w_threads(&wb, 1, ts, 2));
+	put(ct_w_events(&wb, 1, 200, 0, e200, sizeof(e200) / sizeof(e200[0])));
+	put(ct_w_events(&wb, 1, 200, 1u << 31, s200a, 1));
+	put(ct_w_events(&wb, 1, 201, 0, e201, sizeof(e201) / sizeof(e201[0])));
+	put(ct_w_events(&wb, 1, 202, 0, e202, 1));
+	put(ct_w_events(&wb, 1, 200, (1u << 31) + 1, s200b, sizeof(s200b) / sizeof(s200b[0])));
+	put(ct_w_gen_end(&wb, 1, T0 + 60 * MS, lost));
+	put(ct_w_gen_begin(&wb, 2, T0 + 60 * MS, 43));
+	put(ct_w_stacks(&wb, 2, st, 1));
+	put(ct_w_events(&wb, 2, 200, 0, e200late, 1));
+	put(ct_w_gen_end(&wb, 2, T0 + 70 * MS, lost));
+}
+
+/* The entries of a profile whose call site (frames[0]'s PC) is pc, summed. */
+static void site_sum(const struct ct_model *m, const struct ct_analysis *a, int profile,
+		     uint64_t pc, uint64_t *count, uint64_t *total, uint64_t *stacked)
+{
+	size_t n;
+	const struct ct_pentry *e = ct_analysis_profile(a, profile, &n);
+
+	*count = *total = *stacked = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_mstack *s = ct_model_stack(m, e[i].stack);
+		uint64_t site = e[i].remainder ? e[i].site : s && s->nframes ? s->pcs[0] : 0;
+
+		if (site != pc)
+			continue;
+		*count += e[i].count;
+		*total += e[i].total_ns;
+		*stacked += e[i].stack_calls;
+	}
+}
+
+static const struct ct_pentry *site_entry(const struct ct_analysis *a, int profile, int kind,
+					  uint64_t site)
+{
+	size_t n;
+	const struct ct_pentry *e = ct_analysis_profile(a, profile, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (e[i].kind == kind && e[i].remainder && e[i].site == site)
+			return &e[i];
+	return NULL;
+}
+
+static void test_syscalls(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *e;
+	const struct ct_callsite *cs;
+	uint64_t count, total, stacked;
+
+	build_syscalls();
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	TEST_EQ(a->nsys, 5 + 4 + 1);
+	TEST_EQ(a->nsites, 4 + 3);
+	TEST_EQ(a->sys_nosite, 1); /* the EAGAIN read: its thread has no SITE for it */
+	TEST_EQ(a->nwaits, 0);
+
+	/* a recv on a socket: net, kind recv, class socket, at its stack */
+	e = entry(a, CT_AP_NET, CT_K_RECV, 10);
+	TEST_TRUE(e != NULL);
+	if (e) {
+		TEST_EQ(e->fd_class, CT_FD_SOCKET);
+		TEST_EQ(e->count, 2);
+		TEST_EQ(e->stack_calls, 2);
+		TEST_EQ(e->total_ns, 3 * MS);
+		TEST_EQ(e->max_ns, 2 * MS);
+		TEST_EQ(e->p50_ns, 1 * MS);
+	}
+	/* the fast recv counted by the snapshot at 60ms; the 65ms call is not in it */
+	e = site_entry(a, CT_AP_NET, CT_K_RECV, PC_RECV);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 10 * US && e->stack_calls == 0 &&
+		  e->fd_class == CT_FD_SOCKET && e->max_ns == 0 && e->p50_ns == 0);
+	/* a read on a socket is network waiting too */
+	e = entry(a, CT_AP_NET, CT_K_READ, 15);
+	TEST_TRUE(e && e->fd_class == CT_FD_SOCKET && e->count == 1 && e->total_ns == 500 * US);
+	TEST_TRUE(site_entry(a, CT_AP_NET, CT_K_READ, PC_SOCKRD) == NULL); /* nothing left */
+	TEST_TRUE(entry(a, CT_AP_SYSCALL, CT_K_READ, 15) == NULL);
+
+	/* a read on a pipe: syscall, kind read; the last SITE record holds the totals */
+	e = entry(a, CT_AP_SYSCALL, CT_K_READ, 11);
+	TEST_TRUE(e && e->fd_class == CT_FD_PIPE && e->count == 2 && e->stack_calls == 2);
+	TEST_TRUE(entry(a, CT_AP_NET, CT_K_READ, 11) == NULL);
+	cs = ct_analysis_site(a, 200, PC_PIPE, CT_K_READ, CT_FD_PIPE);
+	TEST_TRUE(cs && cs->calls == 3 && cs->total_ns == 5 * MS + 20 * US && cs->ev_calls == 1);
+	e = site_entry(a, CT_AP_SYSCALL, CT_K_READ, PC_PIPE);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 20 * US);
+
+	/* 1000 fast calls of 1us + 2 slow of 1ms (two callers): exactly 1002 calls, 3ms */
+	site_sum(m, a, CT_AP_SYSCALL, PC_FAST, &count, &total, &stacked);
+	TEST_EQ(count, 1002);
+	TEST_EQ(total, 3 * MS);
+	TEST_EQ(stacked, 2);
+	e = site_entry(a, CT_AP_SYSCALL, CT_K_READ, PC_FAST);
+	TEST_TRUE(e && e->count == 1000 && e->total_ns == 1 * MS && e->fd_class == CT_FD_PIPE);
+	e = entry(a, CT_AP_SYSCALL, CT_K_READ, 13);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 1 * MS && e->p99_ns == 1 * MS);
+	e = entry(a, CT_AP_SYSCALL, CT_K_READ, 14);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 1 * MS);
+
+	/* nanosleep: sleep profile, no fd */
+	e = entry(a, CT_AP_SLEEP, CT_K_NANOSLEEP, 12);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 10 * MS && e->fd_class == CT_FD_NONE);
+	TEST_TRUE(site_entry(a, CT_AP_SLEEP, CT_K_NANOSLEEP, PC_SLEEP) == NULL);
+
+	/* a slow call whose stack was lost goes to its thread's site of the same kind and
+	 * class: the remainder is the 4 fast calls */
+	e = entry(a, CT_AP_SYSCALL, CT_K_WRITE, 0);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 100 * US && e->stack_calls == 0 &&
+		  !e->remainder && e->max_ns == 100 * US);
+	e = site_entry(a, CT_AP_SYSCALL, CT_K_WRITE, PC_WRITE);
+	TEST_TRUE(e && e->count == 4 && e->total_ns == 4 * US);
+	/* a site beyond the thread's table: the overflow entry (pc 0) keeps the rest */
+	e = entry(a, CT_AP_SYSCALL, CT_K_FSYNC, 16);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 2 * MS);
+	e = site_entry(a, CT_AP_SYSCALL, CT_K_FSYNC, 0);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 1 * MS);
+	/* the EAGAIN read without a SITE record still counts */
+	e = entry(a, CT_AP_SYSCALL, CT_K_READ, 11);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 5 * MS + 30 * US && e->max_ns == 5 * MS);
+	for (size_t i = 0; i < a->nsys; i++)
+		if (a->sys[i].err)
+			TEST_TRUE(a->sys[i].err == EAGAIN && a->sys[i].ret == -1 &&
+				  a->sys[i].fd == 9 && a->sys[i].tid == 202);
+
+	/* profiles are sorted by total, remainders included */
+	{
+		size_t n;
+		const struct ct_pentry *p = ct_analysis_profile(a, CT_AP_SYSCALL, &n);
+		int sorted = 1;
+
+		for (size_t i = 1; i < n; i++)
+			sorted &= p[i - 1].total_ns >= p[i].total_ns;
+		TEST_TRUE(n > 0 && sorted);
+		TEST_TRUE(n > 0 && p[0].stack == 11); /* 5.03ms at the pipe read */
+	}
+
+	/* threads: net/syscall/sleep are the call-site totals */
+	TEST_EQ(a->nthreads, 3);
+	if (a->nthreads == 3) {
+		const struct ct_thread_info *t200 = &a->threads[0], *t201 = &a->threads[1],
+					    *t202 = &a->threads[2];
+
+		TEST_EQ(t200->blocked_ns[CT_P_NET], 2 * MS + 10 * US + 1 * MS + 500 * US);
+		TEST_EQ(t200->blocked_ns[CT_P_SYSCALL], 5 * MS + 20 * US + 3 * MS);
+		TEST_EQ(t200->blocked_ns[CT_P_SLEEP], 0);
+		TEST_EQ(t200->blocked_ns[CT_P_SYNC], 0);
+		TEST_EQ(t200->syscalls, 3 + 1 + 3 + 1002);
+		TEST_EQ(t201->blocked_ns[CT_P_SLEEP], 10 * MS);
+		TEST_EQ(t201->blocked_ns[CT_P_SYSCALL], 104 * US + 3 * MS);
+		TEST_EQ(t201->blocked_ns[CT_P_NET], 0);
+		TEST_EQ(t201->syscalls, 1 + 5 + 3);
+		TEST_EQ(t202->blocked_ns[CT_P_SYSCALL], 30 * US);
+		TEST_EQ(t202->syscalls, 1);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+/* ---- barrier ----------------------------------------------------------------------- */
+
+#define B1 0xb0000ull
+
+/*
+ * Two rounds of a 3-thread barrier. Round 1: 300 arrives at 1ms, 301 at 2ms, 302 last
+ * at 5ms: it records the release at its arrival (seq 1) and returns at 5.01ms reading
+ * seq 1; 300 returns at 5.1ms having read seq 0 (before the increment), 301 at 5.2ms with
+ * seq 1. Round 2: 302 at 10ms, 300 at 11ms, 301 last at 14ms (release seq 2).
+ */
+static void build_barrier(void)
+{
+	struct ct_stack st[] = { { 20, 1, 0, pcs1 }, { 21, 1, 0, pcs2 }, { 22, 1, 0, pcs3 } };
+	struct ct_event e300[] = {
+		WB(T0 + 1 * MS, CT_K_BARRIER, 20, B1, 0, 0),
+		WE(T0 + 5 * MS + 100 * US, CT_K_BARRIER, B1, 0),
+		WB(T0 + 11 * MS, CT_K_BARRIER, 20, B1, 0, 1),
+		WE(T0 + 14 * MS + 100 * US, CT_K_BARRIER, B1, 2),
+	};
+	struct ct_event e301[] = {
+		WB(T0 + 2 * MS, CT_K_BARRIER, 21, B1, 0, 0),
+		WE(T0 + 5 * MS + 200 * US, CT_K_BARRIER, B1, 1),
+		WB(T0 + 14 * MS, CT_K_BARRIER, 21, B1, 0, 1),
+		REL(T0 + 14 * MS, CT_K_BARRIER, 21, B1, 2, 0),
+		WE(T0 + 14 * MS + 10 * US, CT_K_BARRIER, B1, 2),
+	};
+	struct ct_event e302[] = {
+		WB(T0 + 5 * MS, CT_K_BARRIER, 22, B1, 0, 0),
+		REL(T0 + 5 * MS, CT_K_BARRIER, 22, B1, 1, 0),
+		WE(T0 + 5 * MS + 10 * US, CT_K_BARRIER, B1, 1),
+		WB(T0 + 10 * MS, CT_K_BARRIER, 22, B1, 0, 1),
+		WE(T0 + 14 * MS + 300 * US, CT_K_BARRIER, B1, 1),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(300);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 3));
+	put(ct_w_events(&wb, 1, 300, 0, e300, sizeof(e300) / sizeof(e300[0])));
+	put(ct_w_events(&wb, 1, 301, 0, e301, sizeof(e301) / sizeof(e301[0])));
+	put(ct_w_events(&wb, 1, 302, 0, e302, sizeof(e302) / sizeof(e302[0])));
+	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
+}
+
+static void test_barrier(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *e;
+	const struct ct_object *o;
+	size_t n;
+
+	build_barrier();
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	TEST_EQ(a->nwaits, 6);
+	TEST_EQ(a->nrels, 2);
+	/* the waiters are woken by the last arrival; the last arrival by nobody */
+	TEST_EQ(waker_ts(a, find_wait(a, 300, T0 + 1 * MS)), T0 + 5 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 301, T0 + 2 * MS)), T0 + 5 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 302, T0 + 5 * MS)), 0);
+	TEST_EQ(waker_ts(a, find_wait(a, 302, T0 + 10 * MS)), T0 + 14 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 300, T0 + 11 * MS)), T0 + 14 * MS);
+	TEST_EQ(waker_ts(a, find_wait(a, 301, T0 + 14 * MS)), 0);
+	/* no self wake-up: the wake-up entries are the four woken waits */
+	e = ct_analysis_profile(a, CT_AP_WAKEUP, &n);
+	TEST_TRUE(entry(a, CT_AP_WAKEUP, CT_K_BARRIER, 22) && entry(a, CT_AP_WAKEUP, CT_K_BARRIER,
+										 22)->count == 1);
+	e = entry(a, CT_AP_WAKEUP, CT_K_BARRIER, 20);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 100 * US + 100 * US);
+	e = entry(a, CT_AP_WAKEUP, CT_K_BARRIER, 21);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 200 * US); /* round 1 only */
+	e = entry(a, CT_AP_WAKEUP, CT_K_BARRIER, 22);
+	TEST_TRUE(e && e->count == 1 && e->total_ns == 300 * US); /* round 2 only */
+	/* holder: round 1 charges 4ms (300) + 3ms (301) to 302's stack; round 2 charges
+	 * 14 - max(10, 5) = 4ms (302) and 3ms (300) to 301's; never a thread's own wait */
+	e = entry(a, CT_AP_HOLDER, CT_K_BARRIER, 22);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 7 * MS);
+	e = entry(a, CT_AP_HOLDER, CT_K_BARRIER, 21);
+	TEST_TRUE(e && e->count == 2 && e->total_ns == 7 * MS);
+	TEST_EQ(a->ncharges, 4);
+	for (size_t i = 0; i < a->ncharges; i++)
+		TEST_TRUE(a->rels[a->charges[i].rel].tid != a->waits[a->charges[i].wait].tid);
+	o = ct_analysis_object(a, B1);
+	TEST_TRUE(o && o->kind == CT_K_BARRIER && o->contended == 6 && o->wakeups == 4 &&
+		  o->releases == 2);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+/* ---- report: --profile and the JSON fields ------------------------------------------ */
+
+static char *report_string(const struct ct_model *m, const struct ct_analysis *a, int json,
+			   unsigned profiles)
+{
+	struct ct_report_opts o = { .json = json, .top = -1, .profiles = profiles,
+				    .path = "t.ctr" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	ct_report_write(f, &o, m, a);
+	fclose(f);
+	return buf;
+}
+
+static int count_substr(const char *s, const char *sub)
+{
+	int n = 0;
+
+	for (const char *p = s; p && (p = strstr(p, sub)); p += strlen(sub))
+		n++;
+	return n;
+}
+
+static void test_report_profiles(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	unsigned mask = 0;
+	const char *bad = NULL;
+	char *s;
+
+	TEST_EQ(ct_aprofile_parse_list("net,sleep", &mask, &bad), 0);
+	TEST_EQ(mask, (1u << CT_AP_NET) | (1u << CT_AP_SLEEP));
+	TEST_EQ(ct_aprofile_parse_list("holder", &mask, &bad), 0);
+	TEST_EQ(mask, (1u << CT_AP_NET) | (1u << CT_AP_SLEEP) | (1u << CT_AP_HOLDER));
+	TEST_EQ(ct_aprofile_parse_list("sync,bogus", &mask, &bad), -1);
+	TEST_STREQ(bad, "bogus");
+	TEST_EQ(ct_aprofile_parse_list("", &mask, &bad), -1);
+	TEST_EQ(ct_aprofile_parse_list("net,", &mask, &bad), -1);
+	TEST_EQ(ct_aprofile_parse_list("wakeup,syscall", &mask, &bad), 0);
+
+	build_syscalls();
+	m = load_file();
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	s = report_string(m, a, 1, 1u << CT_AP_NET);
+	TEST_TRUE(s != NULL);
+	/* net: recv at stack 10, its remainder, the socket read */
+	TEST_EQ(count_substr(s, "\"profile\":\"net\""), 3);
+	TEST_EQ(count_substr(s, "\"profile\":"), 3);
+	TEST_TRUE(strstr(s, "\"kind\":\"recv\",\"count\":2,\"total_ns\":3000000,\"max_ns\":2000000,"
+			    "\"p50_ns\":1000000,\"p99_ns\":2000000,\"fd_class\":\"socket\","
+			    "\"stack_calls\":2,\"frames\":[{") != NULL);
+	TEST_TRUE(strstr(s, "\"kind\":\"recv\",\"count\":1,\"total_ns\":10000,\"max_ns\":0,"
+			    "\"p50_ns\":0,\"p99_ns\":0,\"fd_class\":\"socket\",\"stack_calls\":0,"
+			    "\"frames\":[{") != NULL);
+	TEST_TRUE(strstr(s, "\"blocked_ns\":{\"sync\":0,\"net\":3510000,\"syscall\":8020000,"
+			    "\"sleep\":0}") != NULL);
+	free(s);
+	s = report_string(m, a, 1, (1u << CT_AP_SLEEP) | (1u << CT_AP_SYNC));
+	TEST_EQ(count_substr(s, "\"profile\":\"sleep\""), 1);
+	TEST_EQ(count_substr(s, "\"profile\":"), 1);
+	TEST_TRUE(strstr(s, "\"fd_class\":\"none\",\"stack_calls\":1") != NULL);
+	free(s);
+	s = report_string(m, a, 1, 0);
+	TEST_EQ(count_substr(s, "\"profile\":\"syscall\""), 9);
+	TEST_EQ(count_substr(s, "\"profile\":\"sync\""), 0);
+	free(s);
+	/* text: only the chosen sections; an empty one says so */
+	s = report_string(m, a, 0, (1u << CT_AP_SYSCALL) | (1u << CT_AP_HOLDER));
+	TEST_TRUE(s && strstr(s, "== syscall:") && strstr(s, "== holder:") &&
+		  !strstr(s, "== net:") && !strstr(s, "== threads"));
+	TEST_TRUE(s && strstr(s, "1002") == NULL); /* the site is split: 1000 + 1 + 1 */
+	TEST_TRUE(s && strstr(s, "    1000     1.00ms          -          -          -  read pipe\n"
+				 "    (calls without a recorded stack: the call site only)\n"
+				 "    ?? (0xd000)\n"));
+	TEST_TRUE(s && strstr(s, "       1      100us      100us      100us      100us  write file\n"
+				 "    (no stack)\n"));
+	TEST_TRUE(s && strstr(s, "  (none recorded)\n"));
+	free(s);
+	s = report_string(m, a, 0, 0);
+	TEST_TRUE(s && strstr(s, "== sync:") && strstr(s, "== net:") && strstr(s, "== sleep:") &&
+		  strstr(s, "== wakeup:") && strstr(s, "== threads"));
+	free(s);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 static void test_truncated_and_corrupt(void)
 {
 	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
@@ -492,6 +953,9 @@ static void test_durations(void)
 int main(void)
 {
 	test_main_trace();
+	test_syscalls();
+	test_barrier();
+	test_report_profiles();
 	test_truncated_and_corrupt();
 	test_percentile();
 	test_json();
