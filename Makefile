@@ -162,7 +162,8 @@ fuzz: $(O)/fuzz/fuzz_reader
 
 # Real servers, long form (make test runs the short form in tests/bats/real.bats).
 test-real: all
-	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 bats --tap tests/bats/real.bats
+	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 bats --tap tests/bats/real.bats \
+		tests/bats/real-servers.bats
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
