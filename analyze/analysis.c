@@ -67,6 +67,16 @@ uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct)
 	return sorted[rank - 1];
 }
 
+unsigned ct_hist_bucket(uint64_t v)
+{
+	return v <= 1 ? 0 : 63u - (unsigned)__builtin_clzll(v);
+}
+
+void ct_hist_add(struct ct_hist *h, uint64_t v)
+{
+	h->count[ct_hist_bucket(v)]++;
+}
+
 /* ---- waits and releases ---------------------------------------------------------- */
 
 static size_t new_wait(struct ct_analysis *a, size_t *cap)
@@ -824,6 +834,7 @@ static void build_entries(struct ct_analysis *a)
 		       s[j].fd_class == e->fd_class && s[j].stack == e->stack; j++) {
 			vals[j - i] = s[j].v;
 			e->total_ns += s[j].v;
+			ct_hist_add(&e->hist, s[j].v);
 		}
 		e->count = j - i;
 		e->stack_calls = e->stack ? e->count : 0;
@@ -969,6 +980,845 @@ const struct ct_object *ct_analysis_object(const struct ct_analysis *a, uint64_t
 	return NULL;
 }
 
+/* ---- filters --------------------------------------------------------------------- */
+
+static int thread_selected(const struct ct_model *m, const struct ct_filter *f, uint32_t tid)
+{
+	const struct ct_mthread *t;
+
+	if (!f || (!f->ntids && !f->nnames))
+		return 1;
+	for (size_t i = 0; i < f->ntids; i++)
+		if (f->tids[i] == tid)
+			return 1;
+	t = ct_model_thread(m, tid);
+	for (size_t i = 0; t && i < f->nnames; i++)
+		if (!strcmp(f->names[i], t->name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Keeps the waits, releases and system calls of the selected threads that overlap the
+ * window [from_ts, to_ts], clipped to it: a wait still in progress at to_ts becomes
+ * unfinished (it is one at the window's end). Call-site remainders have no time: a window
+ * drops them all, a thread filter those of the other threads.
+ */
+static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
+			 const struct ct_filter *f)
+{
+	uint64_t from = a->from_ts, to = a->to_ts;
+	int window = f && (f->from_ns || f->to_ns != UINT64_MAX);
+	size_t n = 0;
+
+	a->unfinished = 0;
+	for (size_t i = 0; i < a->nwaits; i++) {
+		struct ct_wait w = a->waits[i];
+
+		if (!thread_selected(m, f, w.tid) || w.end < from || w.begin > to)
+			continue;
+		if (w.begin < from)
+			w.begin = from;
+		if (w.end > to) {
+			w.end = to;
+			w.unfinished = 1;
+		}
+		a->unfinished += w.unfinished;
+		a->waits[n++] = w;
+	}
+	a->nwaits = n;
+	n = 0;
+	for (size_t i = 0; i < a->nrels; i++)
+		if (thread_selected(m, f, a->rels[i].tid) && a->rels[i].ts >= from &&
+		    a->rels[i].ts <= to)
+			a->rels[n++] = a->rels[i];
+	a->nrels = n;
+	n = 0;
+	for (size_t i = 0; i < a->nsys; i++) {
+		struct ct_syscall s = a->sys[i];
+
+		if (!thread_selected(m, f, s.tid) || s.end < from || s.begin > to)
+			continue;
+		if (s.begin < from)
+			s.begin = from;
+		if (s.end > to)
+			s.end = to;
+		a->sys[n++] = s;
+	}
+	a->nsys = n;
+	for (size_t i = 0; i < a->nsites; i++)
+		if (window || !thread_selected(m, f, a->sites[i].tid)) {
+			a->sites[i].rem_calls = 0;
+			a->sites[i].rem_ns = 0;
+		}
+}
+
+/* ---- object details: hold times, wake-ups, owners, convoys ----------------------- */
+
+static int mutex_like(unsigned kind)
+{
+	return kind == CT_K_MUTEX || kind == CT_K_RWLOCK_WR || kind == CT_K_RWLOCK_RD ||
+	       kind == CT_K_SPIN;
+}
+
+static int acquired(const struct ct_wait *w)
+{
+	return !w->unfinished && (w->result == CT_R_ACQUIRED || w->result == CT_R_OWNERDEAD);
+}
+
+/* One event of an object, for the per-thread and time-ordered walks. */
+struct oev {
+	uint64_t ts;
+	uint32_t tid;
+	uint8_t type; /* 0 wait begin, 1 acquisition (wait end), 2 release */
+	size_t ix;    /* index in waits or rels */
+};
+
+static int cmp_oev_tid(const void *pa, const void *pb)
+{
+	const struct oev *x = pa, *y = pb;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return cmp_size(x->ix, y->ix);
+}
+
+static int cmp_oev_ts(const void *pa, const void *pb)
+{
+	const struct oev *x = pa, *y = pb;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return cmp_size(x->ix, y->ix);
+}
+
+/* The sync waits [*lo, *hi) of obj in w_by_obj (sorted by obj, begin). */
+static void wait_range(const struct ct_analysis *a, const size_t *w_by_obj, uint64_t obj,
+		       size_t *lo, size_t *hi)
+{
+	size_t l = 0, h = a->nwaits;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (a->waits[w_by_obj[mid]].obj < obj)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	for (h = l; h < a->nwaits && a->waits[w_by_obj[h]].obj == obj; h++)
+		;
+	*hi = h;
+}
+
+static void rel_range(const struct ct_analysis *a, const size_t *r_by_ts, uint64_t obj,
+		      size_t *lo, size_t *hi)
+{
+	size_t l = lower_bound_ts(a, r_by_ts, obj, 0), h;
+
+	for (h = l; h < a->nrels && a->rels[r_by_ts[h]].obj == obj; h++)
+		;
+	*lo = l;
+	*hi = h;
+}
+
+/* Per object workspace: the object's waits and releases and, per release, the start of
+ * the hold it ends (UINT64_MAX unknown). */
+struct objws {
+	unsigned char *from_acq; /* [nr]: held_from is the releaser's own acquisition */
+	unsigned char *estimated;/* [nr]: held_from is estimated from the median hold */
+	const size_t *w;  /* indexes in waits (sync profile only), by begin */
+	size_t nw;
+	const size_t *r;  /* indexes in rels, by ts */
+	size_t nr;
+	uint64_t *held_from; /* [nr] */
+};
+
+static uint64_t median_of(uint64_t *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_plain_u64);
+	return ct_percentile(v, n, 50);
+}
+
+/*
+ * The start of the hold each release ends: the releasing thread's acquisition that ended
+ * its wait when there is one since its previous wait or release on the object; else the
+ * begin of the earliest wait in progress at the release that began after the previous
+ * release on the object (the lock was held by then); else unknown.
+ */
+static void hold_starts(const struct ct_analysis *a, struct objws *o)
+{
+	struct oev *ev = ct_xmalloc((2 * o->nw + o->nr + 1) * sizeof(*ev));
+	size_t n = 0;
+	uint64_t prev_rel = 0;
+	int have_prev = 0;
+
+	for (size_t i = 0; i < o->nr; i++) {
+		o->held_from[i] = UINT64_MAX;
+		o->from_acq[i] = 0;
+		o->estimated[i] = 0;
+	}
+	for (size_t i = 0; i < o->nw; i++) {
+		const struct ct_wait *w = &a->waits[o->w[i]];
+
+		ev[n++] = (struct oev){ w->begin, w->tid, 0, i };
+		if (acquired(w))
+			ev[n++] = (struct oev){ w->end, w->tid, 1, i };
+	}
+	for (size_t i = 0; i < o->nr; i++)
+		ev[n++] = (struct oev){ a->rels[o->r[i]].ts, a->rels[o->r[i]].tid, 2, i };
+	if (n > 1)
+		qsort(ev, n, sizeof(*ev), cmp_oev_tid);
+	for (size_t i = 0; i < n;) {
+		uint32_t tid = ev[i].tid;
+		uint64_t pending = UINT64_MAX;
+
+		for (; i < n && ev[i].tid == tid; i++) {
+			if (ev[i].type == 0)
+				pending = UINT64_MAX;
+			else if (ev[i].type == 1)
+				pending = ev[i].ts;
+			else {
+				o->held_from[ev[i].ix] = pending;
+				o->from_acq[ev[i].ix] = pending != UINT64_MAX;
+				pending = UINT64_MAX;
+			}
+		}
+	}
+	/* A hold from the releaser's acquisition to its next recorded release is exact only
+	 * if someone waited all along: a release made with nobody waiting is not recorded,
+	 * so without that the thread may have released and taken the lock again unseen. */
+	{
+		uint64_t (*u)[2] = ct_xmalloc((o->nw + 1) * sizeof(*u));
+		size_t nu = 0;
+
+		for (size_t i = 0; i < o->nw; i++) {
+			const struct ct_wait *w = &a->waits[o->w[i]];
+
+			if (nu && w->begin <= u[nu - 1][1]) {
+				if (w->end > u[nu - 1][1])
+					u[nu - 1][1] = w->end;
+			} else {
+				u[nu][0] = w->begin;
+				u[nu][1] = w->end;
+				nu++;
+			}
+		}
+		for (size_t i = 0; i < o->nr; i++) {
+			uint64_t x = o->held_from[i], y = a->rels[o->r[i]].ts;
+			size_t lo = 0, hi = nu;
+
+			if (!o->from_acq[i])
+				continue;
+			while (lo < hi) { /* the last union interval starting at or before x */
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (u[mid][0] <= x)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (!lo || u[lo - 1][1] < y) {
+				o->held_from[i] = UINT64_MAX;
+				o->from_acq[i] = 0;
+			}
+		}
+		free(u);
+	}
+	/* unknown starts: the earliest wait that began after the previous release */
+	for (size_t i = 0, wi = 0; i < o->nr; i++) {
+		const struct ct_release *r = &a->rels[o->r[i]];
+
+		if (o->held_from[i] == UINT64_MAX) {
+			for (; wi < o->nw && a->waits[o->w[wi]].begin <= (have_prev ? prev_rel : 0);
+			     wi++)
+				;
+			for (size_t k = wi; k < o->nw && a->waits[o->w[k]].begin <= r->ts; k++) {
+				const struct ct_wait *w = &a->waits[o->w[k]];
+
+				if (w->end >= r->ts && w->tid != r->tid) {
+					o->held_from[i] = w->begin;
+					break;
+				}
+			}
+		}
+		prev_rel = r->ts;
+		have_prev = 1;
+	}
+	/* still unknown (the holder took it without waiting and nobody waited before the
+	 * previous release): the median of the known holds, after the previous release */
+	{
+		uint64_t *v = ct_xmalloc((o->nr + 1) * sizeof(*v)), med;
+		size_t nv = 0;
+
+		for (size_t i = 0; i < o->nr; i++)
+			if (o->from_acq[i] && o->held_from[i] <= a->rels[o->r[i]].ts)
+				v[nv++] = a->rels[o->r[i]].ts - o->held_from[i];
+		med = median_of(v, nv);
+		free(v);
+		prev_rel = 0;
+		for (size_t i = 0; i < o->nr && nv; i++) {
+			const struct ct_release *r = &a->rels[o->r[i]];
+
+			if (o->held_from[i] == UINT64_MAX) {
+				uint64_t from = r->ts > med ? r->ts - med : 0;
+
+				o->held_from[i] = from > prev_rel ? from : prev_rel;
+				o->estimated[i] = 1;
+			}
+			prev_rel = r->ts;
+		}
+	}
+	free(ev);
+}
+
+/* Adds the overlap of [b, e) with each window to acc[] (windows of width dw from t0). */
+static void add_overlap(double *acc, size_t nwin, uint64_t t0, uint64_t dw, uint64_t b,
+			uint64_t e)
+{
+	uint64_t t1 = t0 + dw * nwin;
+
+	if (b < t0)
+		b = t0;
+	if (e > t1)
+		e = t1;
+	if (e <= b)
+		return;
+	for (size_t k = (b - t0) / dw; k < nwin && t0 + k * dw < e; k++) {
+		uint64_t ws = t0 + k * dw, we = ws + dw;
+		uint64_t s = b > ws ? b : ws, x = e < we ? e : we;
+
+		if (x > s)
+			acc[k] += (double)(x - s);
+	}
+}
+
+struct wval {
+	size_t win;
+	uint64_t v;
+};
+
+static int cmp_wval(const void *pa, const void *pb)
+{
+	const struct wval *x = pa, *y = pb;
+
+	if (x->win != y->win)
+		return x->win < y->win ? -1 : 1;
+	return cmp_u64(x->v, y->v);
+}
+
+/* The median of the values of window k in v (sorted by window, value), from *pos on. */
+static uint64_t window_median(const struct wval *v, size_t n, size_t *pos, size_t k)
+{
+	size_t s, e;
+
+	while (*pos < n && v[*pos].win < k)
+		(*pos)++;
+	s = *pos;
+	for (e = s; e < n && v[e].win == k; e++)
+		;
+	*pos = e;
+	if (e == s)
+		return 0;
+	return v[s + (size_t)((((e - s) * 50 + 99) / 100) - 1)].v;
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t x = *(const uint32_t *)pa, y = *(const uint32_t *)pb;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The stack with the most entries among stacks[0..n) (0 if none). */
+static uint32_t top_stack(uint32_t *stacks, size_t n)
+{
+	uint32_t best = 0;
+	size_t bestn = 0;
+
+	if (n > 1)
+		qsort(stacks, n, sizeof(*stacks), cmp_u32);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && stacks[j] == stacks[i]; j++)
+			;
+		if (stacks[i] && j - i > bestn) {
+			bestn = j - i;
+			best = stacks[i];
+		}
+	}
+	return best;
+}
+
+/*
+ * The convoy detector of notes/prior-art.md 7(d) item 8 over one object's waits and
+ * releases in [t0, t1): windows of width min(CT_CONVOY_WINDOW_NS, (t1 - t0) /
+ * CT_CONVOY_MIN_WINDOWS); per window A = max(C, recorded releases) (an acquisition that
+ * neither waited nor was released to a waiter is not recorded), C = acquisitions that
+ * ended a wait, Q = integral of waiters / width, H = held time (holds ending at recorded
+ * releases, union not needed: capped at 1) / width, X = acquisitions ended by another
+ * thread's release made while they waited.
+ */
+static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t0,
+		  uint64_t t1, struct ct_convoy *out)
+{
+	uint64_t dur = t1 > t0 ? t1 - t0 : 0, dw = CT_CONVOY_WINDOW_NS;
+	size_t nwin, nwv = 0, nhv = 0, nxv = 0, pw = 0, ph = 0, run = 0;
+	double *q, *h;
+	uint64_t *acq, *cont, *rel, *hand;
+	struct wval *wv, *hv, *xv;
+	unsigned char *is;
+	uint64_t *tmp;
+	uint32_t *stk;
+	size_t ntmp = 0, nstk = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (dur / CT_CONVOY_MIN_WINDOWS < dw)
+		dw = dur / CT_CONVOY_MIN_WINDOWS;
+	if (!dw || !o->nw)
+		return 0;
+	nwin = dur / dw;
+	q = ct_xcalloc(nwin, sizeof(*q));
+	h = ct_xcalloc(nwin, sizeof(*h));
+	acq = ct_xcalloc(nwin, sizeof(*acq));
+	cont = ct_xcalloc(nwin, sizeof(*cont));
+	rel = ct_xcalloc(nwin, sizeof(*rel));
+	hand = ct_xcalloc(nwin, sizeof(*hand));
+	is = ct_xcalloc(nwin, 1);
+	wv = ct_xmalloc((o->nw + 1) * sizeof(*wv));
+	xv = ct_xmalloc((o->nw + 1) * sizeof(*xv));
+	hv = ct_xmalloc((o->nr + 1) * sizeof(*hv));
+	for (size_t i = 0; i < o->nw; i++) {
+		const struct ct_wait *w = &a->waits[o->w[i]];
+		size_t k;
+
+		add_overlap(q, nwin, t0, dw, w->begin, w->end);
+		if (!acquired(w) || w->end < t0 || (k = (w->end - t0) / dw) >= nwin)
+			continue;
+		cont[k]++;
+		wv[nwv++] = (struct wval){ k, w->end - w->begin };
+		if (w->waker != CT_NO_RELEASE) {
+			const struct ct_release *r = &a->rels[w->waker];
+
+			if (r->tid != w->tid && w->begin <= r->ts) {
+				hand[k]++;
+				xv[nxv++] = (struct wval){ k, w->end > r->ts ? w->end - r->ts : 0 };
+			}
+		}
+	}
+	for (size_t i = 0; i < o->nr; i++) {
+		const struct ct_release *r = &a->rels[o->r[i]];
+		size_t k;
+
+		if (r->ts < t0 || (k = (r->ts - t0) / dw) >= nwin)
+			continue;
+		rel[k]++;
+		if (o->held_from[i] != UINT64_MAX && o->held_from[i] < r->ts) {
+			add_overlap(h, nwin, t0, dw, o->held_from[i], r->ts);
+			if (!o->estimated[i])
+				hv[nhv++] = (struct wval){ k, r->ts - o->held_from[i] };
+		}
+	}
+	if (nwv > 1)
+		qsort(wv, nwv, sizeof(*wv), cmp_wval);
+	if (nhv > 1)
+		qsort(hv, nhv, sizeof(*hv), cmp_wval);
+	for (size_t k = 0; k < nwin; k++) {
+		double qk = q[k] / (double)dw, hk = h[k] / (double)dw;
+		uint64_t ak = cont[k] > rel[k] ? cont[k] : rel[k];
+		uint64_t mw = window_median(wv, nwv, &pw, k), mh = window_median(hv, nhv, &ph, k);
+
+		if (hk > 1)
+			hk = 1;
+		acq[k] = ak;
+		q[k] = qk;
+		h[k] = hk;
+		is[k] = ak && (double)cont[k] >= CT_CONVOY_CONTENDED * (double)ak &&
+			qk >= CT_CONVOY_WAITERS && hk >= CT_CONVOY_HELD &&
+			(double)hand[k] >= CT_CONVOY_HANDOFF * (double)ak &&
+			(double)mw >= (qk - 1) * (double)mh;
+	}
+	out->window_ns = dw;
+	out->total_windows = nwin;
+	for (size_t k = 0; k < nwin; k++) {
+		if (!is[k]) {
+			run = 0;
+			continue;
+		}
+		if (!out->windows)
+			out->start_ns = k * dw + (t0 - a->from_ts);
+		out->end_ns = (k + 1) * dw + (t0 - a->from_ts);
+		out->windows++;
+		out->mean_waiters += q[k];
+		out->hold_fraction += h[k];
+		out->lost_ns += (uint64_t)(q[k] * (double)dw);
+		if (++run > out->longest_run)
+			out->longest_run = run;
+	}
+	if (out->windows) {
+		out->mean_waiters /= (double)out->windows;
+		out->hold_fraction /= (double)out->windows;
+		tmp = ct_xmalloc((o->nw + o->nr + 1) * sizeof(*tmp));
+		stk = ct_xmalloc((o->nw + o->nr + 1) * sizeof(*stk));
+		for (size_t i = 0; i < nhv; i++)
+			if (is[hv[i].win])
+				tmp[ntmp++] = hv[i].v;
+		out->median_hold_ns = median_of(tmp, ntmp);
+		ntmp = 0;
+		for (size_t i = 0; i < nwv; i++)
+			if (is[wv[i].win])
+				tmp[ntmp++] = wv[i].v;
+		out->median_wait_ns = median_of(tmp, ntmp);
+		ntmp = 0;
+		for (size_t i = 0; i < nxv; i++)
+			if (is[xv[i].win])
+				tmp[ntmp++] = xv[i].v;
+		out->median_handoff_ns = median_of(tmp, ntmp);
+		if (out->median_hold_ns + out->median_handoff_ns)
+			out->throughput_cap_per_s =
+				1e9 / (double)(out->median_hold_ns + out->median_handoff_ns);
+		for (size_t i = 0; i < o->nw; i++) {
+			const struct ct_wait *w = &a->waits[o->w[i]];
+			size_t k;
+
+			if (acquired(w) && w->end >= t0 && (k = (w->end - t0) / dw) < nwin && is[k])
+				stk[nstk++] = w->stack;
+		}
+		out->waiter_stack = top_stack(stk, nstk);
+		nstk = 0;
+		for (size_t i = 0; i < o->nr; i++) {
+			const struct ct_release *r = &a->rels[o->r[i]];
+			size_t k;
+
+			if (r->ts >= t0 && (k = (r->ts - t0) / dw) < nwin && is[k])
+				stk[nstk++] = r->stack;
+		}
+		out->holder_stack = top_stack(stk, nstk);
+		free(tmp);
+		free(stk);
+	}
+	free(q);
+	free(h);
+	free(acq);
+	free(cont);
+	free(rel);
+	free(hand);
+	free(is);
+	free(wv);
+	free(xv);
+	free(hv);
+	return out->longest_run >= CT_CONVOY_RUN ||
+	       (out->windows && (double)out->windows >= CT_CONVOY_SHARE * (double)nwin);
+}
+
+/* Hold times, wake-ups, owner changes, histogram and convoy verdict of one object. */
+static void object_details(struct ct_analysis *a, struct ct_object *ob, struct objws *o)
+{
+	uint64_t *v = ct_xmalloc((o->nw + o->nr + 1) * sizeof(*v));
+	struct oev *ev = ct_xmalloc((2 * o->nw + o->nr + 1) * sizeof(*ev));
+	size_t n = 0, ne = 0;
+	uint32_t owner = 0;
+
+	for (size_t i = 0; i < o->nw; i++)
+		ct_hist_add(&ob->hist, a->waits[o->w[i]].end - a->waits[o->w[i]].begin);
+	/* wake-ups */
+	for (size_t i = 0; i < o->nw; i++) {
+		const struct ct_wait *w = &a->waits[o->w[i]];
+
+		if (w->waker != CT_NO_RELEASE && !w->unfinished)
+			v[n++] = w->end > a->rels[w->waker].ts ? w->end - a->rels[w->waker].ts : 0;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_plain_u64);
+	ob->wakeup_p50_ns = ct_percentile(v, n, 50);
+	ob->wakeup_p99_ns = ct_percentile(v, n, 99);
+	ob->wakeup_max_ns = n ? v[n - 1] : 0;
+	/* holds of contended acquisitions: acquisition to the same thread's next release */
+	hold_starts(a, o);
+	n = 0;
+	for (size_t i = 0; i < o->nr; i++) {
+		uint64_t from = o->held_from[i], ts = a->rels[o->r[i]].ts;
+
+		/* only holds that began with the end of the releaser's own wait */
+		if (!o->from_acq[i] || !mutex_like(ob->kind))
+			continue;
+		v[n++] = ts > from ? ts - from : 0;
+		ob->hold_total_ns += v[n - 1];
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_plain_u64);
+	ob->holds = n;
+	ob->hold_p50_ns = ct_percentile(v, n, 50);
+	ob->hold_p99_ns = ct_percentile(v, n, 99);
+	ob->hold_max_ns = n ? v[n - 1] : 0;
+	/* owner changes: who owns it, from each wait's begin (mutex owner), acquisition and
+	 * release, in time order */
+	for (size_t i = 0; i < o->nw; i++) {
+		const struct ct_wait *w = &a->waits[o->w[i]];
+
+		if (w->kind == CT_K_MUTEX && w->arg && !w->synthetic)
+			ev[ne++] = (struct oev){ w->begin, (uint32_t)w->arg, 0, i };
+		if (acquired(w))
+			ev[ne++] = (struct oev){ w->end, w->tid, 1, i };
+	}
+	for (size_t i = 0; i < o->nr; i++)
+		ev[ne++] = (struct oev){ a->rels[o->r[i]].ts, a->rels[o->r[i]].tid, 2, i };
+	if (ne > 1)
+		qsort(ev, ne, sizeof(*ev), cmp_oev_ts);
+	for (size_t i = 0; i < ne; i++) {
+		if (owner && ev[i].tid != owner)
+			ob->owner_changes++;
+		owner = ev[i].tid;
+	}
+	if (mutex_like(ob->kind))
+		ob->convoy = convoy(a, o, a->from_ts, a->to_ts, &ob->convoy_ev);
+	free(v);
+	free(ev);
+}
+
+static void build_object_details(struct ct_analysis *a, const size_t *w_by_obj,
+				 const size_t *r_by_ts)
+{
+	size_t *wl = ct_xmalloc((a->nwaits + 1) * sizeof(*wl));
+
+	for (size_t i = 0; i < a->nobjs; i++) {
+		struct ct_object *ob = &a->objs[i];
+		struct objws o = { 0 };
+		size_t lo, hi, rlo, rhi;
+
+		wait_range(a, w_by_obj, ob->addr, &lo, &hi);
+		for (size_t k = lo; k < hi; k++)
+			if (a->waits[w_by_obj[k]].profile == CT_P_SYNC)
+				wl[o.nw++] = w_by_obj[k];
+		o.w = wl;
+		rel_range(a, r_by_ts, ob->addr, &rlo, &rhi);
+		o.r = r_by_ts + rlo;
+		o.nr = rhi - rlo;
+		o.held_from = ct_xmalloc((o.nr + 1) * sizeof(*o.held_from));
+		o.from_acq = ct_xmalloc(o.nr + 1);
+		o.estimated = ct_xmalloc(o.nr + 1);
+		object_details(a, ob, &o);
+		free(o.held_from);
+		free(o.from_acq);
+		free(o.estimated);
+	}
+	free(wl);
+}
+
+int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
+		     struct ct_convoy *ev)
+{
+	size_t *w_by_obj = index_array(a->nwaits), *r_by_ts = index_array(a->nrels);
+	size_t *wl = ct_xmalloc((a->nwaits + 1) * sizeof(*wl)), lo, hi, rlo, rhi;
+	struct objws o = { 0 };
+	int rc;
+
+	sort_waits = a->waits;
+	sort_rels = a->rels;
+	if (a->nwaits > 1)
+		qsort(w_by_obj, a->nwaits, sizeof(*w_by_obj), cmp_wait_obj_begin);
+	if (a->nrels > 1)
+		qsort(r_by_ts, a->nrels, sizeof(*r_by_ts), cmp_rel_obj_ts);
+	wait_range(a, w_by_obj, obj, &lo, &hi);
+	for (size_t k = lo; k < hi; k++)
+		if (a->waits[w_by_obj[k]].profile == CT_P_SYNC)
+			wl[o.nw++] = w_by_obj[k];
+	o.w = wl;
+	rel_range(a, r_by_ts, obj, &rlo, &rhi);
+	o.r = r_by_ts + rlo;
+	o.nr = rhi - rlo;
+	o.held_from = ct_xmalloc((o.nr + 1) * sizeof(*o.held_from));
+	o.from_acq = ct_xmalloc(o.nr + 1);
+	o.estimated = ct_xmalloc(o.nr + 1);
+	hold_starts(a, &o);
+	rc = convoy(a, &o, t0, t1, ev);
+	free(o.held_from);
+	free(o.from_acq);
+	free(o.estimated);
+	free(wl);
+	free(w_by_obj);
+	free(r_by_ts);
+	return rc;
+}
+
+/* ---- wait chains and deadlocks --------------------------------------------------- */
+
+/* The owner of obj at the end: the latest of a mutex wait's owner at its begin and an
+ * acquisition, unless a release by that owner came after it (0: unknown). */
+static uint32_t owner_at_end(const struct ct_analysis *a, const size_t *w_by_obj,
+			     const size_t *r_by_ts, uint64_t obj, size_t *acq_wait)
+{
+	size_t lo, hi, rlo, rhi;
+	uint64_t best_ts = 0;
+	uint32_t owner = 0;
+
+	*acq_wait = CT_NO_RELEASE;
+	wait_range(a, w_by_obj, obj, &lo, &hi);
+	for (size_t k = lo; k < hi; k++) {
+		const struct ct_wait *w = &a->waits[w_by_obj[k]];
+
+		if (w->kind == CT_K_MUTEX && w->arg && !w->synthetic && w->begin >= best_ts &&
+		    (uint32_t)w->arg != w->tid) {
+			best_ts = w->begin;
+			owner = (uint32_t)w->arg;
+			*acq_wait = CT_NO_RELEASE;
+		}
+		if (acquired(w) && w->end >= best_ts) {
+			best_ts = w->end;
+			owner = w->tid;
+			*acq_wait = w_by_obj[k];
+		}
+	}
+	rel_range(a, r_by_ts, obj, &rlo, &rhi);
+	for (size_t k = rlo; k < rhi; k++) {
+		const struct ct_release *r = &a->rels[r_by_ts[k]];
+
+		if (r->ts >= best_ts && r->tid == owner && r->kind != CT_K_COND) {
+			owner = 0;
+			*acq_wait = CT_NO_RELEASE;
+		}
+	}
+	/* the holder's own acquisition, if recorded: its latest acquired wait on obj not
+	 * followed by a release of its own */
+	if (owner && *acq_wait == CT_NO_RELEASE) {
+		uint64_t ts = 0;
+
+		for (size_t k = lo; k < hi; k++) {
+			const struct ct_wait *w = &a->waits[w_by_obj[k]];
+
+			if (w->tid == owner && acquired(w) && w->end >= ts) {
+				ts = w->end;
+				*acq_wait = w_by_obj[k];
+			}
+		}
+		for (size_t k = rlo; k < rhi && *acq_wait != CT_NO_RELEASE; k++)
+			if (a->rels[r_by_ts[k]].tid == owner && a->rels[r_by_ts[k]].ts >= ts)
+				*acq_wait = CT_NO_RELEASE;
+	}
+	return owner;
+}
+
+static int cmp_link_tid(const void *pa, const void *pb)
+{
+	const struct ct_chain_link *x = pa, *y = pb;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static const struct ct_chain_link *find_link(const struct ct_analysis *a, uint32_t tid)
+{
+	size_t lo = 0, hi = a->nchains;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->chains[mid].tid == tid)
+			return &a->chains[mid];
+		if (a->chains[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * Who waits on whom at the end of the trace (or window): each thread's innermost wait
+ * still in progress on a mutex-like object with a known owner, or a join of a live
+ * thread; the cycles of that graph are deadlocks.
+ */
+static void build_chains(const struct ct_model *m, struct ct_analysis *a,
+			 const size_t *w_by_obj, const size_t *r_by_ts)
+{
+	size_t cap = 0, dcap = 0;
+	unsigned char *state;
+
+	for (size_t i = 0; i < a->nwaits; i++) {
+		const struct ct_wait *w = &a->waits[i];
+		const struct ct_mthread *t = ct_model_thread(m, w->tid);
+		struct ct_chain_link l = { .tid = w->tid, .obj = w->obj, .wait = i };
+		size_t acq = CT_NO_RELEASE;
+
+		if (!w->unfinished || (t && t->has_end && t->end_ts <= a->to_ts))
+			continue;
+		if (w->kind == CT_K_JOIN) {
+			const struct ct_mthread *j = ct_model_thread(m, (uint32_t)w->arg);
+
+			if (!w->arg || (j && j->has_end && j->end_ts <= a->to_ts))
+				continue;
+			l.held_by = (uint32_t)w->arg;
+		} else if (mutex_like(w->kind)) {
+			l.held_by = owner_at_end(a, w_by_obj, r_by_ts, w->obj, &acq);
+			if (!l.held_by && w->kind == CT_K_MUTEX)
+				l.held_by = (uint32_t)w->arg;
+			if (acq != CT_NO_RELEASE) {
+				l.held_stack = a->waits[acq].stack;
+				l.held_known = 1;
+			}
+		} else {
+			continue;
+		}
+		if (!l.held_by || l.held_by == l.tid)
+			continue;
+		/* the innermost (latest) wait of a thread wins */
+		if (a->nchains && a->chains[a->nchains - 1].tid == l.tid) {
+			a->chains[a->nchains - 1] = l;
+			continue;
+		}
+		ct_grow(&a->chains, &cap, a->nchains + 1, sizeof(*a->chains));
+		a->chains[a->nchains++] = l;
+	}
+	if (a->nchains > 1)
+		qsort(a->chains, a->nchains, sizeof(*a->chains), cmp_link_tid);
+	/* cycles of the functional graph tid -> held_by: 0 new, 1 on the current path,
+	 * 2 done */
+	state = ct_xcalloc(a->nchains + 1, 1);
+	for (size_t i = 0; i < a->nchains; i++) {
+		const struct ct_chain_link *l = &a->chains[i];
+
+		if (state[i])
+			continue;
+		while (l && !state[l - a->chains]) {
+			state[l - a->chains] = 1;
+			l = find_link(a, l->held_by);
+		}
+		if (l && state[l - a->chains] == 1) {
+			/* a new cycle through l: start it at its smallest tid */
+			struct ct_deadlock d = { 0 };
+			const struct ct_chain_link *s = l, *c = l;
+			size_t dn = 0;
+
+			do {
+				if (c->tid < s->tid)
+					s = c;
+				c = find_link(a, c->held_by);
+				dn++;
+			} while (c != l);
+			d.links = ct_xmalloc(dn * sizeof(*d.links));
+			c = s;
+			do {
+				d.links[d.n++] = *c;
+				c = find_link(a, c->held_by);
+			} while (c != s);
+			ct_grow(&a->deadlocks, &dcap, a->ndeadlocks + 1, sizeof(*a->deadlocks));
+			a->deadlocks[a->ndeadlocks++] = d;
+		}
+		l = &a->chains[i];
+		while (l && state[l - a->chains] == 1) {
+			state[l - a->chains] = 2;
+			l = find_link(a, l->held_by);
+		}
+	}
+	free(state);
+}
+
 /* ---- threads --------------------------------------------------------------------- */
 
 /* A thread's system-call time per profile: its recorded calls plus its call sites'
@@ -998,17 +1848,27 @@ static void thread_syscalls(const struct ct_analysis *a, struct ct_thread_info *
 	}
 }
 
-static void build_threads(const struct ct_model *m, struct ct_analysis *a)
+static int cmp_iv(const void *pa, const void *pb)
 {
-	size_t wi = 0, si = 0, ci = 0;
+	const uint64_t *x = pa, *y = pb;
 
-	a->nthreads = m->nthreads;
+	return cmp_u64(x[0], y[0]);
+}
+
+static void build_threads(const struct ct_model *m, struct ct_analysis *a,
+			  const struct ct_filter *f)
+{
+	size_t wi = 0, si = 0, ci = 0, n = 0, ivcap = 0;
+	uint64_t (*iv)[3] = NULL; /* begin, end, profile of the thread's waits */
+
 	a->threads = ct_xcalloc(m->nthreads ? m->nthreads : 1, sizeof(*a->threads));
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct ct_mthread *t = &m->threads[i];
-		struct ct_thread_info *ti = &a->threads[i];
-		uint64_t start, end;
+		struct ct_thread_info *ti = &a->threads[n];
+		uint64_t start, end, blocked = 0, covered = 0;
+		size_t niv = 0;
 
+		memset(ti, 0, sizeof(*ti));
 		ti->tid = t->tid;
 		ti->name = t->name;
 		ti->is_main = t->tid == m->hdr.pid;
@@ -1020,28 +1880,84 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a)
 		else
 			start = t->first_seen_ts ? t->first_seen_ts : m->start_ts;
 		end = t->has_end ? t->end_ts : m->end_ts;
+		if (a->filtered && (!thread_selected(m, f, t->tid) || end < a->from_ts ||
+				    start > a->to_ts))
+			continue;
+		if (start < a->from_ts)
+			start = a->from_ts;
+		if (end > a->to_ts)
+			end = a->to_ts;
 		ti->lifetime_ns = end > start ? end - start : 0;
-		ti->cpu_ns = t->cpu_ns;
-		ti->runq_ns = t->runq_ns;
-		/* waits are grouped by thread in the model's tid order */
+		if (!a->filtered || (a->from_ts <= m->start_ts && a->to_ts >= m->end_ts)) {
+			ti->cpu_ns = t->cpu_ns;
+			ti->runq_ns = t->runq_ns;
+		} else {
+			uint64_t c0, r0, c1, r1;
+
+			ct_model_sched_at(t, start, &c0, &r0);
+			ct_model_sched_at(t, end, &c1, &r1);
+			ti->cpu_ns = c1 > c0 ? c1 - c0 : 0;
+			ti->runq_ns = r1 > r0 ? r1 - r0 : 0;
+		}
+		/* waits are grouped by thread in the model's tid order; a wait nested in
+		 * another (a signal handler's) counts only where it extends the outer one */
+		while (wi < a->nwaits && a->waits[wi].tid < t->tid)
+			wi++;
 		for (; wi < a->nwaits && a->waits[wi].tid == t->tid; wi++) {
 			const struct ct_wait *w = &a->waits[wi];
 
-			if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
-				ti->blocked_ns[w->profile] += w->end - w->begin;
 			ti->waits++;
+			if (w->profile <= CT_P_NONE || w->profile >= CT_P_MAX)
+				continue;
+			ct_grow(&iv, &ivcap, niv + 1, sizeof(*iv));
+			iv[niv][0] = w->begin;
+			iv[niv][1] = w->end;
+			iv[niv][2] = w->profile;
+			niv++;
+		}
+		if (niv > 1)
+			qsort(iv, niv, sizeof(*iv), cmp_iv);
+		for (size_t k = 0; k < niv; k++) {
+			uint64_t b = iv[k][0] > covered ? iv[k][0] : covered;
+
+			if (iv[k][1] > b)
+				ti->blocked_ns[iv[k][2]] += iv[k][1] - b;
+			if (iv[k][1] > covered)
+				covered = iv[k][1];
 		}
 		thread_syscalls(a, ti, &si, &ci);
+		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+			blocked += ti->blocked_ns[p];
+		blocked += ti->cpu_ns + ti->runq_ns;
+		ti->other_ns = ti->lifetime_ns > blocked ? ti->lifetime_ns - blocked : 0;
+		n++;
 	}
+	a->nthreads = n;
+	free(iv);
 }
 
-struct ct_analysis *ct_analyze(const struct ct_model *m)
+struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct ct_filter *f)
 {
 	struct ct_analysis *a = ct_xcalloc(1, sizeof(*a));
 	size_t *w_by_obj, *r_by_ts;
 
+	a->from_ts = m->start_ts;
+	a->to_ts = m->end_ts;
+	if (f) {
+		if (f->from_ns && f->from_ns < m->end_ts - m->start_ts)
+			a->from_ts = m->start_ts + f->from_ns;
+		else if (f->from_ns)
+			a->from_ts = m->end_ts;
+		if (f->to_ns != UINT64_MAX && f->to_ns < m->end_ts - m->start_ts)
+			a->to_ts = m->start_ts + f->to_ns;
+		if (a->to_ts < a->from_ts)
+			a->to_ts = a->from_ts;
+		a->filtered = f->from_ns || f->to_ns != UINT64_MAX || f->ntids || f->nnames;
+	}
 	build_waits(m, a);
 	build_syscalls(m, a);
+	if (a->filtered)
+		apply_filter(m, a, f);
 	w_by_obj = index_array(a->nwaits);
 	r_by_ts = index_array(a->nrels);
 	sort_waits = a->waits;
@@ -1054,12 +1970,19 @@ struct ct_analysis *ct_analyze(const struct ct_model *m)
 	holder(a, w_by_obj, r_by_ts);
 	build_entries(a);
 	build_objects(a, w_by_obj, r_by_ts);
-	build_threads(m, a);
+	build_object_details(a, w_by_obj, r_by_ts);
+	build_threads(m, a, f);
+	build_chains(m, a, w_by_obj, r_by_ts);
 	free(w_by_obj);
 	free(r_by_ts);
 	sort_waits = NULL;
 	sort_rels = NULL;
 	return a;
+}
+
+struct ct_analysis *ct_analyze(const struct ct_model *m)
+{
+	return ct_analyze_filtered(m, NULL);
 }
 
 void ct_analysis_free(struct ct_analysis *a)
@@ -1074,5 +1997,9 @@ void ct_analysis_free(struct ct_analysis *a)
 	free(a->entries);
 	free(a->objs);
 	free(a->threads);
+	for (size_t i = 0; i < a->ndeadlocks; i++)
+		free(a->deadlocks[i].links);
+	free(a->deadlocks);
+	free(a->chains);
 	free(a);
 }

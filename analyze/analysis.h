@@ -15,7 +15,11 @@
  *     thread's own wait;
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
  *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
- *   - the per-object table and the per-thread table.
+ *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
+ *     convoy verdict with evidence) and the per-thread table (non-overlapping blocked
+ *     time per profile, schedstat cpu and run-queue time, the rest);
+ *   - wait chains at the end of the trace and their cycles (deadlocks);
+ *   - filters: a time window (waits clipped to it) and a set of threads.
  * Called by report.c and tests/unit/test_analyze.c.
  */
 #ifndef CTRACE_ANALYSIS_H
@@ -108,6 +112,16 @@ struct ct_charge {
 	uint64_t ns;
 };
 
+/* Log2 histogram of durations: bucket i holds [2^i, 2^(i+1)) ns; bucket 0 also holds
+ * 0 ns. Counts add up to the samples' count. */
+#define CT_HIST_BUCKETS 64
+struct ct_hist {
+	uint64_t count[CT_HIST_BUCKETS];
+};
+/* The bucket of v: floor(log2(v)), 0 for v <= 1. */
+unsigned ct_hist_bucket(uint64_t v);
+void ct_hist_add(struct ct_hist *h, uint64_t v);
+
 /* One entry of a profile: samples aggregated by (profile, kind, fd class, stack), or a
  * remainder entry: the calls a call site's SITE totals hold beyond its recorded calls
  * (count and total only, no samples). */
@@ -120,6 +134,37 @@ struct ct_pentry {
 	uint64_t site;       /* remainder entry: the call site's PC (0: the overflow entry) */
 	uint64_t count, total_ns, max_ns, p50_ns, p99_ns;
 	uint64_t stack_calls;/* how many of count have a recorded stack (0 for a remainder) */
+	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
+};
+
+/* Convoy thresholds (notes/prior-art.md 7(d) item 8); see analyze/README.md. */
+#define CT_CONVOY_WINDOW_NS 100000000ull /* window width, shorter for short traces */
+#define CT_CONVOY_MIN_WINDOWS 10         /* traces shorter than this many windows use
+					  * duration / CT_CONVOY_MIN_WINDOWS */
+#define CT_CONVOY_CONTENDED 0.5          /* C/A >= */
+#define CT_CONVOY_WAITERS 2.0            /* Q >= */
+#define CT_CONVOY_HELD 0.8               /* H >= */
+#define CT_CONVOY_HANDOFF 0.5            /* X/A >= */
+#define CT_CONVOY_RUN 3                  /* consecutive convoy windows, or */
+#define CT_CONVOY_SHARE 0.1              /* this share of the trace's windows */
+
+/* The evidence of a convoy verdict, over the object's convoy windows. */
+struct ct_convoy {
+	uint64_t start_ns, end_ns;   /* first convoy window's start, last one's end, relative
+				      * to the trace start */
+	uint64_t window_ns;          /* the window width used */
+	uint64_t windows;            /* convoy windows */
+	uint64_t total_windows;      /* windows the analysed time was split into */
+	uint64_t longest_run;        /* most consecutive convoy windows */
+	double mean_waiters;         /* mean Q over the convoy windows */
+	double hold_fraction;        /* mean H over the convoy windows */
+	uint64_t median_hold_ns;     /* median hold ending in the convoy windows */
+	uint64_t median_wait_ns;     /* median wait ending in the convoy windows */
+	uint64_t median_handoff_ns;  /* median release -> next owner running, same windows */
+	double throughput_cap_per_s; /* 1 / (median hold + median hand-off) */
+	uint64_t lost_ns;            /* thread-time lost waiting: sum of Q x window */
+	uint32_t waiter_stack;       /* stack of the most waits in the run (0: none) */
+	uint32_t holder_stack;       /* stack of the most releases in the run (0: none) */
 };
 
 struct ct_object {
@@ -133,6 +178,43 @@ struct ct_object {
 	uint64_t unfinished; /* waits still in progress at the trace end */
 	uint32_t first_stack;/* stack of its first event */
 	uint64_t first_ts;
+	/* added with issue 4 */
+	struct ct_hist hist; /* of its waits' durations (counts add up to contended) */
+	uint64_t wakeup_p50_ns, wakeup_p99_ns, wakeup_max_ns; /* over its identified wakes */
+	uint64_t holds;      /* contended acquisitions whose next release was recorded */
+	uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
+	uint64_t owner_changes; /* acquisitions (ended waits) by a thread other than the
+				 * previous owner */
+	int convoy;          /* convoy verdict */
+	struct ct_convoy convoy_ev; /* valid when convoy */
+};
+
+/* One link of a wait chain at the end of the trace: tid waits (unfinished wait `wait`)
+ * on obj, whose owner is held_by (from WAIT_BEGIN.a; 0 unknown). */
+struct ct_chain_link {
+	uint32_t tid;
+	uint32_t held_by;
+	uint64_t obj;
+	size_t wait;         /* index in waits */
+	uint32_t held_stack; /* the holder's stack where it took obj: the end of its last
+			      * contended wait on obj; 0 when that acquisition was not recorded */
+	int held_known;      /* held_stack is from a recorded wait */
+};
+
+/* A wait cycle (deadlock): links[i] is held_by links[i+1] (cyclically). */
+struct ct_deadlock {
+	struct ct_chain_link *links; /* owned */
+	size_t n;
+};
+
+/* What the analyses look at: a time window (relative to the trace start) and threads. */
+struct ct_filter {
+	uint64_t from_ns;    /* 0: from the start */
+	uint64_t to_ns;      /* UINT64_MAX: to the end */
+	const uint32_t *tids;/* keep these tids ... */
+	size_t ntids;
+	const char *const *names; /* ... and the threads with these names; none: all */
+	size_t nnames;
 };
 
 struct ct_thread_info {
@@ -142,6 +224,7 @@ struct ct_thread_info {
 	int is_main;         /* tid == header pid */
 	uint64_t lifetime_ns;
 	uint64_t cpu_ns, runq_ns;
+	uint64_t other_ns;   /* lifetime - blocked - cpu - runq, never negative */
 	/* indexed by enum ct_profile: waits of that profile, plus for net/syscall/sleep the
 	 * thread's system calls (SITE totals, or the recorded calls where they exceed them) */
 	uint64_t blocked_ns[CT_P_MAX];
@@ -169,12 +252,25 @@ struct ct_analysis {
 	size_t nthreads;
 	uint64_t unmatched_ends;       /* WAIT_END with no open wait (lost events) */
 	uint64_t unfinished;           /* waits without END */
+	/* added with issue 4 */
+	struct ct_deadlock *deadlocks; /* wait cycles at the end of the trace (or window) */
+	size_t ndeadlocks;
+	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end */
+	size_t nchains;
+	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
+	int filtered;                  /* a filter applied */
 };
 
 /* Runs every analysis over m (which must outlive the result). Never fails (exits on
  * out-of-memory). Free with ct_analysis_free. */
 struct ct_analysis *ct_analyze(const struct ct_model *m);
 void ct_analysis_free(struct ct_analysis *a);
+/* The same restricted by f (NULL: everything): waits and calls overlapping the window
+ * are clipped to it, threads not selected are left out of every analysis. */
+struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct ct_filter *f);
+/* Convoy detection over the waits and releases of one object (exposed for the tests). */
+int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
+		     struct ct_convoy *ev);
 
 /* "sync", "net", "syscall", "sleep", "holder", "wakeup"; "?" when out of range. */
 const char *ct_aprofile_name(int profile);

@@ -2,8 +2,8 @@
 /*
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
- * dump.c). Exit status: 0 success, 1 reserved for `check` violations, 2 usage error or
- * unreadable input.
+ * dump.c, check.c, diff.c). Exit status: 0 success, 1 `check` violations, 2 usage
+ * error or unreadable input.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +22,10 @@ static const struct command commands[] = {
 	{ "report", "where the threads waited: profiles, objects, threads (text or --json)",
 	  ct_cmd_report },
 	{ "dump", "print every record of a trace, one per line", ct_cmd_dump },
+	{ "check", "CI gate: exit 1 when a rule (max wait, p99, total, convoy, deadlock) is "
+		   "broken", ct_cmd_check },
+	{ "diff", "what grew and shrank between two traces, per wait site and object",
+	  ct_cmd_diff },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -183,6 +183,8 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 		break;
 	}
 	case CT_EV_THREAD_END:
+		if (e->a || e->b)
+			fprintf(f, " cpu_ns=%" PRIu64 " runqueue_ns=%" PRIu64, e->a, e->b);
 		break;
 	case CT_EV_SYSCALL:
 		syscall_fields(f, e, st);

@@ -141,6 +141,15 @@ void ct_json_u64(struct ct_json *j, uint64_t v)
 	fprintf(j->f, "%" PRIu64, v);
 }
 
+void ct_json_double(struct ct_json *j, double v)
+{
+	sep(j);
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", j->f);
+	else
+		fprintf(j->f, "%.6g", v);
+}
+
 void ct_json_i64(struct ct_json *j, int64_t v)
 {
 	sep(j);

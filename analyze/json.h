@@ -34,6 +34,8 @@ void ct_json_str(struct ct_json *j, const char *s);
 void ct_json_u64(struct ct_json *j, uint64_t v);
 void ct_json_i64(struct ct_json *j, int64_t v);
 void ct_json_bool(struct ct_json *j, int v);
+/* A finite number with 6 significant digits ("%.6g"); null when not finite. */
+void ct_json_double(struct ct_json *j, double v);
 void ct_json_null(struct ct_json *j);
 /* "0x..." lower-case hexadecimal string. */
 void ct_json_hex(struct ct_json *j, uint64_t v);

@@ -146,6 +146,12 @@ static void set_name(struct ct_mthread *t, const char *name, size_t len, uint64_
 	t->name_ts = ts;
 }
 
+static void add_sample(struct ct_mthread *t, uint64_t ts, uint64_t cpu, uint64_t runq)
+{
+	ct_grow(&t->samples, &t->cap_samples, t->nsamples + 1, sizeof(*t->samples));
+	t->samples[t->nsamples++] = (struct ct_sched_sample){ ts, cpu, runq };
+}
+
 static void add_thread_state(struct loader *l, const struct ct_record *rec)
 {
 	struct ct_model *m = l->m;
@@ -159,6 +165,8 @@ static void add_thread_state(struct loader *l, const struct ct_record *rec)
 		t->start_func = s->start_func;
 	if (s->name[0])
 		set_name(t, s->name, strnlen(s->name, CT_NAME_LEN), l->cur_gen_ts);
+	if (s->cpu_ns || s->runq_ns)
+		add_sample(t, l->cur_gen_ts, s->cpu_ns, s->runq_ns);
 	/* schedstat values are cumulative: the latest sample is the total */
 	if (s->cpu_ns > t->cpu_ns)
 		t->cpu_ns = s->cpu_ns;
@@ -210,6 +218,14 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 	case CT_EV_THREAD_END:
 		t->has_end = 1;
 		t->end_ts = ev->ts;
+		/* a sample at exit, when the recorder writes one (a: cpu ns, b: run-queue ns) */
+		if (ev->a || ev->b) {
+			add_sample(t, ev->ts, ev->a, ev->b);
+			if (ev->a > t->cpu_ns)
+				t->cpu_ns = ev->a;
+			if (ev->b > t->runq_ns)
+				t->runq_ns = ev->b;
+		}
 		break;
 	case CT_EV_THREAD_NAME: {
 		char name[CT_NAME_LEN];
@@ -237,6 +253,13 @@ static int cmp_mevent(const void *pa, const void *pb)
 	return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
+static int cmp_sample(const void *pa, const void *pb)
+{
+	const struct ct_sched_sample *a = pa, *b = pb;
+
+	return a->ts < b->ts ? -1 : a->ts > b->ts;
+}
+
 static int cmp_thread(const void *pa, const void *pb)
 {
 	const struct ct_mthread *a = pa, *b = pb;
@@ -255,6 +278,8 @@ static void finish(struct ct_model *m)
 				sorted = 0;
 		if (!sorted && t->nev > 1)
 			qsort(t->ev, t->nev, sizeof(*t->ev), cmp_mevent);
+		if (t->nsamples > 1)
+			qsort(t->samples, t->nsamples, sizeof(*t->samples), cmp_sample);
 	}
 	if (m->nthreads > 1)
 		qsort(m->threads, m->nthreads, sizeof(*m->threads), cmp_thread);
@@ -364,8 +389,10 @@ void ct_model_free(struct ct_model *m)
 	for (size_t i = 0; i < m->stack_slots; i++)
 		free(m->stacks[i].pcs);
 	free(m->stacks);
-	for (size_t i = 0; i < m->nthreads; i++)
+	for (size_t i = 0; i < m->nthreads; i++) {
 		free(m->threads[i].ev);
+		free(m->threads[i].samples);
+	}
 	free(m->threads);
 	free(m);
 }
@@ -388,6 +415,41 @@ const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid)
 	if (!m->nthreads)
 		return NULL;
 	return bsearch(&key, m->threads, m->nthreads, sizeof(*m->threads), cmp_thread);
+}
+
+static uint64_t lerp(uint64_t t0, uint64_t v0, uint64_t t1, uint64_t v1, uint64_t ts)
+{
+	if (t1 <= t0 || v1 <= v0)
+		return v1 > v0 ? v1 : v0;
+	return v0 + (uint64_t)((double)(v1 - v0) * (double)(ts - t0) / (double)(t1 - t0));
+}
+
+void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, uint64_t *runq)
+{
+	struct ct_sched_sample prev = { t->has_start ? t->start_ts : 0, 0, 0 };
+	int have_prev = t->has_start;
+
+	*cpu = *runq = 0;
+	for (size_t i = 0; i < t->nsamples; i++) {
+		const struct ct_sched_sample *s = &t->samples[i];
+
+		if (s->ts >= ts) {
+			if (!have_prev || ts <= prev.ts) {
+				*cpu = have_prev ? prev.cpu_ns : s->cpu_ns;
+				*runq = have_prev ? prev.runq_ns : s->runq_ns;
+			} else {
+				*cpu = lerp(prev.ts, prev.cpu_ns, s->ts, s->cpu_ns, ts);
+				*runq = lerp(prev.ts, prev.runq_ns, s->ts, s->runq_ns, ts);
+			}
+			return;
+		}
+		prev = *s;
+		have_prev = 1;
+	}
+	if (have_prev) {
+		*cpu = prev.cpu_ns;
+		*runq = prev.runq_ns;
+	}
 }
 
 uint64_t ct_model_duration(const struct ct_model *m)

@@ -29,6 +29,11 @@ struct ct_mstack {
 	uint64_t *pcs;   /* owned; pcs[0] is the caller of the interposed function */
 };
 
+/* One schedstat sample of a thread: cumulative on-CPU and run-queue ns at ts. */
+struct ct_sched_sample {
+	uint64_t ts, cpu_ns, runq_ns;
+};
+
 struct ct_mthread {
 	uint32_t tid;
 	uint32_t parent_tid;
@@ -41,6 +46,9 @@ struct ct_mthread {
 	uint64_t last_seen_ts;        /* last event ts (0 if none) */
 	int in_first_gen;             /* listed in the thread states of the file's first gen */
 	uint64_t cpu_ns, runq_ns;     /* latest schedstat sample (0 = not sampled) */
+	struct ct_sched_sample *samples; /* owned; every nonzero sample, by ts (generation
+					  * starts; THREAD_END when it carries one: a, b) */
+	size_t nsamples, cap_samples;
 	/* State at the file's first generation, when the wait began before the file does
 	 * (flight recordings): lets a WAIT_END without its WAIT_BEGIN still be measured. */
 	int init_blocked;
@@ -85,6 +93,9 @@ void ct_model_free(struct ct_model *m);
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);
 /* The thread with this tid, or NULL. Pointers stay valid for the model's life. */
 const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid);
+/* Cumulative cpu and run-queue ns of t at ts, linearly interpolated between its samples
+ * (0 at THREAD_START; constant before the first and after the last sample). */
+void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, uint64_t *runq);
 /* The trace duration in ns (end_ts - start_ts, 0 if negative). */
 uint64_t ct_model_duration(const struct ct_model *m);
 

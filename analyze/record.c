@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace record [-o FILE] -- PROGRAM [ARGS...]`: runs PROGRAM with libctrace.so prepended
- * to LD_PRELOAD and CTRACE_OUT set, waits for it like system() does (SIGINT and SIGQUIT go
- * to the child only; SIGTERM and SIGHUP are forwarded), then says where the trace went
- * and exits with the child's status. Called from ctrace.c.
+ * `ctrace record [-o FILE] [--check RULES]... -- PROGRAM [ARGS...]`: runs PROGRAM with
+ * libctrace.so prepended to LD_PRELOAD and CTRACE_OUT set, waits for it like system() does
+ * (SIGINT and SIGQUIT go to the child only; SIGTERM and SIGHUP are forwarded), then says
+ * where the trace went and exits with the child's status. With --check, the rules of
+ * `ctrace check` (check.c) are applied to the trace afterwards, and a program that
+ * succeeded exits with check's status. Called from ctrace.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "model.h"
 #include "util.h"
 
 #define DEFAULT_OUT "ctrace.%p.ctr"
@@ -26,10 +29,17 @@ static volatile pid_t child_pid;
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctrace record [-o FILE] [--] PROGRAM [ARGS...]\n\n"
+	fputs("usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
 		"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n"
-		"  -o FILE   trace file (default " DEFAULT_OUT "; %p is the pid); an existing\n"
-		"            file is never overwritten\n\n"
+		"  -o FILE         trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
+		"                  existing file is never overwritten\n"
+		"  --check RULES   after PROGRAM exits, gate on its trace like 'ctrace check':\n"
+		"                  RULES is one argument holding check options, e.g.\n"
+		"                  --check \"--max-wait sync:100us --fail-on convoy\"\n"
+		"                  (repeatable; --junit FILE allowed; see 'ctrace check --help').\n"
+		"                  Exit status: PROGRAM's own when it is not 0, else check's:\n"
+		"                  0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
+		"                  The trace checked is the one of PROGRAM's own pid.\n\n"
 		"libctrace.so is taken from $CTRACE_LIB, else next to the ctrace binary, else\n"
 		"../lib/libctrace.so relative to it.\n", f);
 }
@@ -98,6 +108,29 @@ static void expand(const char *out, pid_t pid, char *buf, size_t cap)
 	buf[n] = 0;
 }
 
+/* One --check RULES string: its words parsed as check options into o (exits 2 on an
+ * error, before the program runs). */
+static void add_check(struct ct_check_opts *o, const char *rules)
+{
+	char **w, err[512];
+	int n = ct_check_split(rules, &w);
+
+	if (n < 0)
+		ct_die(CT_EXIT_USAGE, "record: --check: unterminated quote in '%s'", rules);
+	if (ct_check_parse_args(o, n, w, NULL, NULL, err, sizeof(err)) < 0) {
+		ct_check_free_words(w);
+		ct_die(CT_EXIT_USAGE, "record: --check: %s", err);
+	}
+	for (int k = 0; k < n; k++) {
+		/* --junit FILE points into w: copied before w goes */
+		if (o->junit && o->junit >= w[k] && o->junit <= w[k] + strlen(w[k])) {
+			free(o->junit_owned);
+			o->junit = o->junit_owned = ct_xstrdup(o->junit);
+		}
+	}
+	ct_check_free_words(w);
+}
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
@@ -113,6 +146,8 @@ int ct_cmd_record(int argc, char **argv)
 	int i, pfd[2], status, err = 0;
 	ssize_t n;
 	pid_t pid;
+	struct ct_check_opts chk = { 0 };
+	int checks = 0, rc;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -133,6 +168,11 @@ int ct_cmd_record(int argc, char **argv)
 			out = a + 2;
 		} else if (!strncmp(a, "--output=", 9)) {
 			out = a + 9;
+		} else if (!strcmp(a, "--check") || !strncmp(a, "--check=", 8)) {
+			if (!a[7] && i + 1 >= argc)
+				ct_die(CT_EXIT_USAGE, "record: --check needs RULES");
+			add_check(&chk, a[7] ? a + 8 : argv[++i]);
+			checks++;
 		} else if (a[0] == '-' && a[1]) {
 			ct_die(CT_EXIT_USAGE, "record: unknown option '%s' (see 'ctrace record --help')",
 			       a);
@@ -220,8 +260,34 @@ int ct_cmd_record(int argc, char **argv)
 	else
 		ct_err("no trace written (static binary or LD_PRELOAD removed?)");
 	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return CT_EXIT_USAGE;
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	else
+		rc = CT_EXIT_USAGE;
+	if (checks) {
+		const char *files[1] = { path };
+		int crc;
+
+		if (access(path, F_OK) != 0)
+			ct_die(rc ? rc : CT_EXIT_USAGE, "record: --check: no trace to check");
+		if (rc) {
+			/* the program failed: its status wins, even over an unreadable trace */
+			struct ct_model *m;
+			char err[512];
+
+			if (ct_model_load(path, &m, err, sizeof(err)) < 0) {
+				ct_err("record: --check: %s: %s", path, err);
+				ct_check_opts_free(&chk);
+				return rc;
+			}
+			ct_model_free(m);
+		}
+		ct_check_defaults(&chk);
+		crc = ct_check_run(&chk, files, 1);
+		ct_check_opts_free(&chk);
+		if (!rc)
+			rc = crc;
+	}
+	return rc;
 }

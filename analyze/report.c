@@ -32,12 +32,18 @@ struct ctx {
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] FILE\n\n"
+	fputs("usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
+	      "                     [--from DURATION] [--to DURATION] [--thread NAME|TID] FILE\n\n"
 	      "Where the threads of a traced program waited.\n\n"
 	      "  --json          the stable JSON document (see the README, \"report --json\")\n"
 	      "  --top N         at most N entries per profile (text default 10, JSON all)\n"
 	      "  --profile NAME  only these profiles (repeatable, or comma-separated):\n"
-	      "                  sync net syscall sleep holder wakeup\n", f);
+	      "                  sync net syscall sleep holder wakeup\n"
+	      "  --sort KEY      order of the text objects table: wait (default), count, max,\n"
+	      "                  p99, hold, waiters\n"
+	      "  --from D, --to D  only the time window [D, D] from the trace start (e.g. 150ms);\n"
+	      "                  waits overlapping it are clipped to it\n"
+	      "  --thread T      only the threads named T or with tid T (repeatable)\n", f);
 }
 
 static const char *const titles[CT_AP_MAX] = {
@@ -133,6 +139,14 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", 0 lost");
 	}
 	fprintf(c->f, "\n");
+	if (c->a->filtered) {
+		char f0[CT_DUR_BUF], f1[CT_DUR_BUF];
+
+		fprintf(c->f, "filtered: window %s .. %s from the trace start%s\n",
+			ct_fmt_duration(c->a->from_ts - m->start_ts, f0),
+			ct_fmt_duration(c->a->to_ts - m->start_ts, f1),
+			c->a->nthreads < m->nthreads ? ", selected threads only" : "");
+	}
 	if (c->a->unfinished)
 		fprintf(c->f, "note: %" PRIu64 " wait(s) still in progress at the end of the trace "
 			"(counted up to the end)\n", c->a->unfinished);
@@ -142,6 +156,23 @@ static void text_header(struct ctx *c)
 	if (c->a->sys_nosite)
 		fprintf(c->f, "note: %" PRIu64 " recorded system call(s) missing from the call-site "
 			"totals (trace truncated?): counted as recorded\n", c->a->sys_nosite);
+}
+
+/* One line: "    histogram: 512ns:3 1.02us:20 ..." (bucket lower bound : count). */
+static void text_hist(struct ctx *c, const struct ct_hist *h)
+{
+	char d[CT_DUR_BUF];
+	int any = 0;
+
+	for (unsigned b = 0; b < CT_HIST_BUCKETS; b++) {
+		if (!h->count[b])
+			continue;
+		fprintf(c->f, "%s %s:%" PRIu64, any ? "" : "    histogram:",
+			ct_fmt_duration(1ull << b, d), h->count[b]);
+		any = 1;
+	}
+	if (any)
+		fputc('\n', c->f);
 }
 
 /* The kind cell: "mutex"; for system calls "recv socket". */
@@ -171,6 +202,8 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e, int p)
 	if (rest && !e->site)
 		return;
 	text_frames(c, f, n, trunc);
+	if (!rest)
+		text_hist(c, &e->hist);
 }
 
 static void text_profile(struct ctx *c, int p, long top)
@@ -202,28 +235,101 @@ static void text_profile(struct ctx *c, int p, long top)
 		fprintf(c->f, "  ... %zu more entries (--top)\n", n - (size_t)top);
 }
 
+static int sort_key;
+
+static uint64_t obj_key(const struct ct_object *o)
+{
+	switch (sort_key) {
+	case CT_SORT_COUNT: return o->contended;
+	case CT_SORT_MAX: return o->wait_max_ns;
+	case CT_SORT_P99: return o->wait_p99_ns;
+	case CT_SORT_HOLD: return o->hold_total_ns;
+	case CT_SORT_WAITERS: return o->max_waiters;
+	default: return o->wait_total_ns;
+	}
+}
+
+static int cmp_obj_ptr(const void *pa, const void *pb)
+{
+	const struct ct_object *x = *(const struct ct_object *const *)pa;
+	const struct ct_object *y = *(const struct ct_object *const *)pb;
+	uint64_t kx = obj_key(x), ky = obj_key(y);
+
+	if (kx != ky)
+		return kx > ky ? -1 : 1;
+	if (x->wait_total_ns != y->wait_total_ns)
+		return x->wait_total_ns > y->wait_total_ns ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static const char *const sort_names[CT_SORT_NKEYS] = {
+	[CT_SORT_WAIT] = "wait", [CT_SORT_COUNT] = "count", [CT_SORT_MAX] = "max",
+	[CT_SORT_P99] = "p99", [CT_SORT_HOLD] = "hold", [CT_SORT_WAITERS] = "waiters",
+};
+
+static void text_convoy(struct ctx *c, const struct ct_object *o)
+{
+	const struct ct_convoy *v = &o->convoy_ev;
+	char d[6][CT_DUR_BUF], site[256], hsite[256];
+
+	short_site(c, v->waiter_stack ? v->waiter_stack : o->first_stack, site, sizeof(site));
+	short_site(c, v->holder_stack, hsite, sizeof(hsite));
+	fprintf(c->f, "convoy: %s 0x%" PRIx64 " from %s to %s (%" PRIu64 " of %" PRIu64
+		" windows of %s, %" PRIu64 " in a row): %.1f waiters on average, held %.0f%% of "
+		"the time, median hold %s, median hand-off %s, median wait %s: at most %.0f "
+		"acquisitions/s; waiters at %s, released at %s\n", ct_kind_name(o->kind), o->addr,
+		ct_fmt_duration(v->start_ns, d[0]), ct_fmt_duration(v->end_ns, d[1]), v->windows,
+		v->total_windows, ct_fmt_duration(v->window_ns, d[2]), v->longest_run,
+		v->mean_waiters, v->hold_fraction * 100, ct_fmt_duration(v->median_hold_ns, d[3]),
+		ct_fmt_duration(v->median_handoff_ns, d[4]),
+		ct_fmt_duration(v->median_wait_ns, d[5]), v->throughput_cap_per_s, site, hsite);
+}
+
 static void text_objects(struct ctx *c, long top)
 {
 	const struct ct_analysis *a = c->a;
+	const struct ct_object **ord;
+	int nconvoy = 0;
 
 	if (!a->nobjs)
 		return;
-	fprintf(c->f, "\n== objects: by total wait ==\n");
-	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %8s %7s  %s\n", "address", "kind", "waits",
-		"total", "max", "p99", "releases", "maxwait", "first seen");
+	ord = ct_xmalloc(a->nobjs * sizeof(*ord));
+	for (size_t i = 0; i < a->nobjs; i++)
+		ord[i] = &a->objs[i];
+	sort_key = c->o->sort;
+	if (a->nobjs > 1)
+		qsort(ord, a->nobjs, sizeof(*ord), cmp_obj_ptr);
+	fprintf(c->f, "\n== objects: by %s ==\n", c->o->sort > 0 && c->o->sort < CT_SORT_NKEYS ?
+		sort_names[c->o->sort] : "total wait");
+	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %10s %7s %7s %6s  %s\n", "address",
+		"kind", "waits", "total", "max", "p99", "hold p50", "wake p50", "owners", "maxwait",
+		"convoy", "first seen");
 	for (size_t i = 0; i < a->nobjs && (top < 0 || (long)i < top); i++) {
-		const struct ct_object *o = &a->objs[i];
-		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p99[CT_DUR_BUF], site[256], addr[24];
+		const struct ct_object *o = ord[i];
+		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p99[CT_DUR_BUF], h[CT_DUR_BUF], w[CT_DUR_BUF];
+		char site[256], addr[24];
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
 		short_site(c, o->first_stack, site, sizeof(site));
-		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %8" PRIu64 " %7" PRIu64
-			"  %s\n", addr, ct_kind_name(o->kind), o->contended,
+		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %7" PRIu64
+			" %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind), o->contended,
 			ct_fmt_duration(o->wait_total_ns, t), ct_fmt_duration(o->wait_max_ns, mx),
-			ct_fmt_duration(o->wait_p99_ns, p99), o->releases, o->max_waiters, site);
+			ct_fmt_duration(o->wait_p99_ns, p99),
+			o->holds ? ct_fmt_duration(o->hold_p50_ns, h) : "-",
+			o->wakeups ? ct_fmt_duration(o->wakeup_p50_ns, w) : "-", o->owner_changes,
+			o->max_waiters, o->convoy ? "yes" : "no", site);
+		if (i < 3 && o->contended)
+			text_hist(c, &o->hist);
 	}
 	if (top >= 0 && a->nobjs > (size_t)top)
 		fprintf(c->f, "  ... %zu more objects (--top)\n", a->nobjs - (size_t)top);
+	for (size_t i = 0; i < a->nobjs; i++)
+		if (a->objs[i].convoy) {
+			if (!nconvoy++)
+				fputc('\n', c->f);
+			text_convoy(c, &a->objs[i]);
+		}
+	free(ord);
 }
 
 static const char *start_func(struct ctx *c, const struct ct_thread_info *t)
@@ -235,29 +341,128 @@ static const char *start_func(struct ctx *c, const struct ct_thread_info *t)
 	return ct_frames_func(c->fr, t->start_func);
 }
 
+/* Threads grouped by start routine: index order by (start routine name, tid). */
+static struct ctx *group_ctx;
+
+static const char *group_name(struct ctx *c, const struct ct_thread_info *t)
+{
+	const char *sf = start_func(c, t);
+
+	return sf ? sf : "?";
+}
+
+static int cmp_thread_group(const void *pa, const void *pb)
+{
+	const struct ct_thread_info *x = *(const struct ct_thread_info *const *)pa;
+	const struct ct_thread_info *y = *(const struct ct_thread_info *const *)pb;
+	int c;
+
+	if (x->is_main != y->is_main)
+		return x->is_main ? -1 : 1;
+	c = strcmp(group_name(group_ctx, x), group_name(group_ctx, y));
+	if (c)
+		return c;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static const struct ct_thread_info **threads_by_group(struct ctx *c)
+{
+	const struct ct_thread_info **ord = ct_xmalloc((c->a->nthreads + 1) * sizeof(*ord));
+
+	for (size_t i = 0; i < c->a->nthreads; i++)
+		ord[i] = &c->a->threads[i];
+	group_ctx = c;
+	if (c->a->nthreads > 1)
+		qsort(ord, c->a->nthreads, sizeof(*ord), cmp_thread_group);
+	return ord;
+}
+
+static void text_thread_row(struct ctx *c, const char *tid, const char *name, const char *sf,
+			    uint64_t life, uint64_t cpu, uint64_t runq, const uint64_t *blk,
+			    uint64_t other)
+{
+	char b[9][CT_DUR_BUF];
+
+	fprintf(c->f, "%8s %-16s %-20.20s %10s %10s %10s %10s %10s %10s %10s %10s\n", tid, name,
+		sf, ct_fmt_duration(life, b[0]), cpu ? ct_fmt_duration(cpu, b[1]) : "-",
+		cpu || runq ? ct_fmt_duration(runq, b[2]) : "-",
+		ct_fmt_duration(blk[CT_P_SYNC], b[3]), ct_fmt_duration(blk[CT_P_NET], b[4]),
+		ct_fmt_duration(blk[CT_P_SYSCALL], b[5]), ct_fmt_duration(blk[CT_P_SLEEP], b[6]),
+		ct_fmt_duration(other, b[7]));
+}
+
 static void text_threads(struct ctx *c)
 {
 	const struct ct_analysis *a = c->a;
+	const struct ct_thread_info **ord;
 
 	if (!a->nthreads)
 		return;
-	fprintf(c->f, "\n== threads ==\n");
-	fprintf(c->f, "%8s %-16s %-20s %10s %10s %10s %10s %10s %10s %10s\n", "tid", "name",
-		"start", "lifetime", "cpu", "runqueue", "sync", "net", "syscall", "sleep");
-	for (size_t i = 0; i < a->nthreads; i++) {
-		const struct ct_thread_info *t = &a->threads[i];
-		const char *sf = start_func(c, t);
-		char b[8][CT_DUR_BUF];
+	ord = threads_by_group(c);
+	fprintf(c->f, "\n== threads: lifetime split, by start routine ==\n");
+	fprintf(c->f, "%8s %-16s %-20s %10s %10s %10s %10s %10s %10s %10s %10s\n", "tid", "name",
+		"start", "lifetime", "cpu", "runqueue", "sync", "net", "syscall", "sleep", "other");
+	for (size_t i = 0, j; i < a->nthreads; i = j) {
+		const char *g = group_name(c, ord[i]);
+		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
+		char cnt[32];
 
-		fprintf(c->f, "%8" PRIu32 " %-16s %-20.20s %10s %10s %10s %10s %10s %10s %10s\n",
-			t->tid, t->name[0] ? t->name : "-", sf ? sf : "?",
-			ct_fmt_duration(t->lifetime_ns, b[0]),
-			t->cpu_ns ? ct_fmt_duration(t->cpu_ns, b[1]) : "-",
-			t->cpu_ns || t->runq_ns ? ct_fmt_duration(t->runq_ns, b[2]) : "-",
-			ct_fmt_duration(t->blocked_ns[CT_P_SYNC], b[3]),
-			ct_fmt_duration(t->blocked_ns[CT_P_NET], b[4]),
-			ct_fmt_duration(t->blocked_ns[CT_P_SYSCALL], b[5]),
-			ct_fmt_duration(t->blocked_ns[CT_P_SLEEP], b[6]));
+		for (j = i; j < a->nthreads && ord[j]->is_main == ord[i]->is_main &&
+			    !strcmp(group_name(c, ord[j]), g); j++) {
+			const struct ct_thread_info *t = ord[j];
+			char tid[16];
+
+			snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
+			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
+					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
+			life += t->lifetime_ns;
+			cpu += t->cpu_ns;
+			runq += t->runq_ns;
+			other += t->other_ns;
+			for (int p = 0; p < CT_P_MAX; p++)
+				blk[p] += t->blocked_ns[p];
+		}
+		if (j - i > 1) {
+			snprintf(cnt, sizeof(cnt), "%zu threads", j - i);
+			text_thread_row(c, "=", cnt, g, life, cpu, runq, blk, other);
+		}
+	}
+	free(ord);
+}
+
+static void text_deadlocks(struct ctx *c)
+{
+	const struct ct_analysis *a = c->a;
+
+	if (!a->ndeadlocks)
+		return;
+	fprintf(c->f, "\n== deadlocks: wait cycles at the end of the trace ==\n");
+	for (size_t i = 0; i < a->ndeadlocks; i++) {
+		const struct ct_deadlock *d = &a->deadlocks[i];
+
+		fprintf(c->f, "deadlock %zu: %zu threads\n", i + 1, d->n);
+		for (size_t k = 0; k < d->n; k++) {
+			const struct ct_chain_link *l = &d->links[k];
+			const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
+			const struct ct_mthread *h = ct_model_thread(c->m, l->held_by);
+			const struct ct_object *o = ct_analysis_object(a, l->obj);
+			const struct ct_frame *f;
+			size_t n = ct_frames_stack(c->fr, a->waits[l->wait].stack, &f, NULL);
+
+			fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64
+				" held by thread %" PRIu32 " (%s), waiting at:\n", l->tid,
+				t && t->name[0] ? t->name : "-", o ? ct_kind_name(o->kind) : "object",
+				l->obj, l->held_by, h && h->name[0] ? h->name : "-");
+			text_frames(c, f, n, 0);
+			if (l->held_known) {
+				n = ct_frames_stack(c->fr, l->held_stack, &f, NULL);
+				fprintf(c->f, "    which thread %" PRIu32 " took at:\n", l->held_by);
+				text_frames(c, f, n, 0);
+			} else {
+				fprintf(c->f, "    (thread %" PRIu32 " took it without waiting: where is "
+					"not recorded)\n", l->held_by);
+			}
+		}
 	}
 }
 
@@ -273,6 +478,7 @@ static void text(struct ctx *c)
 		text_objects(c, top);
 		text_threads(c);
 	}
+	text_deadlocks(c);
 }
 
 /* ---- JSON ------------------------------------------------------------------------ */
@@ -330,7 +536,26 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_obj_end(j);
 	ct_json_key(j, "truncated");
 	ct_json_bool(j, m->truncated);
+	json_u64(j, "from_ns", c->a->from_ts - m->start_ts);
+	json_u64(j, "to_ns", c->a->to_ts - m->start_ts);
+	ct_json_key(j, "filtered");
+	ct_json_bool(j, c->a->filtered);
 	ct_json_obj_end(j);
+}
+
+static void json_hist(struct ct_json *j, const struct ct_hist *h)
+{
+	ct_json_key(j, "histogram");
+	ct_json_arr_begin(j);
+	for (unsigned b = 0; b < CT_HIST_BUCKETS; b++) {
+		if (!h->count[b])
+			continue;
+		ct_json_obj_begin(j);
+		json_u64(j, "min_ns", 1ull << b);
+		json_u64(j, "count", h->count[b]);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
 }
 
 static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry *e, int p)
@@ -354,6 +579,7 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 		json_u64(j, "stack_calls", e->stack_calls);
 	}
 	json_frames(j, f, n);
+	json_hist(j, &e->hist);
 	ct_json_obj_end(j);
 }
 
@@ -372,6 +598,58 @@ static void json_profiles(struct ctx *c, struct ct_json *j)
 			json_entry(c, j, &e[i], p);
 	}
 	ct_json_arr_end(j);
+}
+
+static void json_frames_value(struct ct_json *j, const struct ct_frame *f, size_t n)
+{
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		ct_json_obj_begin(j);
+		ct_json_key(j, "func");
+		ct_json_str(j, f[i].func ? f[i].func : "??");
+		ct_json_key(j, "file");
+		ct_json_str(j, f[i].file);
+		ct_json_key(j, "line");
+		ct_json_i64(j, f[i].file ? f[i].line : 0);
+		ct_json_key(j, "module");
+		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_stack_value(struct ctx *c, struct ct_json *j, uint32_t stack)
+{
+	const struct ct_frame *f;
+	size_t n = ct_frames_stack(c->fr, stack, &f, NULL);
+
+	json_frames_value(j, f, n);
+}
+
+static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy *v)
+{
+	ct_json_obj_begin(j);
+	json_u64(j, "start_ns", v->start_ns);
+	json_u64(j, "end_ns", v->end_ns);
+	json_u64(j, "window_ns", v->window_ns);
+	json_u64(j, "windows", v->windows);
+	json_u64(j, "total_windows", v->total_windows);
+	json_u64(j, "longest_run", v->longest_run);
+	ct_json_key(j, "mean_waiters");
+	ct_json_double(j, v->mean_waiters);
+	ct_json_key(j, "hold_fraction");
+	ct_json_double(j, v->hold_fraction);
+	json_u64(j, "median_hold_ns", v->median_hold_ns);
+	json_u64(j, "median_wait_ns", v->median_wait_ns);
+	json_u64(j, "median_handoff_ns", v->median_handoff_ns);
+	ct_json_key(j, "throughput_cap_per_s");
+	ct_json_double(j, v->throughput_cap_per_s);
+	json_u64(j, "lost_ns", v->lost_ns);
+	ct_json_key(j, "waiter_frames");
+	json_stack_value(c, j, v->waiter_stack);
+	ct_json_key(j, "holder_frames");
+	json_stack_value(c, j, v->holder_stack);
+	ct_json_obj_end(j);
 }
 
 static void json_objects(struct ctx *c, struct ct_json *j)
@@ -394,9 +672,27 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		json_u64(j, "releases", o->releases);
 		json_u64(j, "wakeups", o->wakeups);
 		json_u64(j, "max_waiters", o->max_waiters);
+		json_u64(j, "unfinished", o->unfinished);
+		json_u64(j, "wakeup_p50_ns", o->wakeup_p50_ns);
+		json_u64(j, "wakeup_p99_ns", o->wakeup_p99_ns);
+		json_u64(j, "wakeup_max_ns", o->wakeup_max_ns);
+		json_u64(j, "holds", o->holds);
+		json_u64(j, "hold_total_ns", o->hold_total_ns);
+		json_u64(j, "hold_p50_ns", o->hold_p50_ns);
+		json_u64(j, "hold_p99_ns", o->hold_p99_ns);
+		json_u64(j, "hold_max_ns", o->hold_max_ns);
+		json_u64(j, "owner_changes", o->owner_changes);
+		json_hist(j, &o->hist);
 		ct_json_key(j, "convoy");
-		ct_json_bool(j, 0);
+		ct_json_bool(j, o->convoy);
+		ct_json_key(j, "convoy_evidence");
+		if (o->convoy)
+			json_convoy(c, j, &o->convoy_ev);
+		else
+			ct_json_null(j);
 		json_stack(c, j, o->first_stack);
+		ct_json_key(j, "first_seen");
+		json_stack_value(c, j, o->first_stack);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -421,12 +717,99 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		json_u64(j, "lifetime_ns", t->lifetime_ns);
 		json_u64(j, "cpu_ns", t->cpu_ns);
 		json_u64(j, "runqueue_ns", t->runq_ns);
+		json_u64(j, "other_ns", t->other_ns);
 		ct_json_key(j, "blocked_ns");
 		ct_json_obj_begin(j);
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			json_u64(j, prof[p], t->blocked_ns[p]);
 		ct_json_obj_end(j);
 		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_thread_groups(struct ctx *c, struct ct_json *j)
+{
+	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
+					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
+	const struct ct_thread_info **ord = threads_by_group(c);
+	size_t n = c->a->nthreads;
+
+	ct_json_key(j, "thread_groups");
+	ct_json_arr_begin(j);
+	for (size_t i = 0, k; i < n; i = k) {
+		const char *g = start_func(c, ord[i]);
+		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
+
+		for (k = i; k < n && ord[k]->is_main == ord[i]->is_main &&
+			    !strcmp(group_name(c, ord[k]), group_name(c, ord[i])); k++) {
+			life += ord[k]->lifetime_ns;
+			cpu += ord[k]->cpu_ns;
+			runq += ord[k]->runq_ns;
+			other += ord[k]->other_ns;
+			for (int p = 0; p < CT_P_MAX; p++)
+				blk[p] += ord[k]->blocked_ns[p];
+		}
+		ct_json_obj_begin(j);
+		ct_json_key(j, "start_func");
+		ct_json_str(j, g);
+		json_u64(j, "threads", k - i);
+		ct_json_key(j, "tids");
+		ct_json_arr_begin(j);
+		for (size_t x = i; x < k; x++)
+			ct_json_u64(j, ord[x]->tid);
+		ct_json_arr_end(j);
+		json_u64(j, "lifetime_ns", life);
+		json_u64(j, "cpu_ns", cpu);
+		json_u64(j, "runqueue_ns", runq);
+		json_u64(j, "other_ns", other);
+		ct_json_key(j, "blocked_ns");
+		ct_json_obj_begin(j);
+		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+			json_u64(j, prof[p], blk[p]);
+		ct_json_obj_end(j);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	free(ord);
+}
+
+static void json_deadlocks(struct ctx *c, struct ct_json *j)
+{
+	const struct ct_analysis *a = c->a;
+
+	ct_json_key(j, "deadlocks");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->ndeadlocks; i++) {
+		const struct ct_deadlock *d = &a->deadlocks[i];
+
+		ct_json_arr_begin(j);
+		for (size_t k = 0; k < d->n; k++) {
+			const struct ct_chain_link *l = &d->links[k];
+			const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
+			const struct ct_wait *w = &a->waits[l->wait];
+
+			ct_json_obj_begin(j);
+			json_u64(j, "tid", l->tid);
+			ct_json_key(j, "name");
+			ct_json_str(j, t ? t->name : "");
+			ct_json_key(j, "kind");
+			ct_json_str(j, ct_kind_name(w->kind));
+			ct_json_key(j, "waits_on");
+			ct_json_hex(j, l->obj);
+			json_u64(j, "held_by", l->held_by);
+			json_u64(j, "since_ns", w->begin - c->m->start_ts);
+			json_stack(c, j, w->stack);
+			ct_json_key(j, "held_frames");
+			if (l->held_known)
+				json_stack_value(c, j, l->held_stack);
+			else
+				json_frames_value(j, NULL, 0);
+			ct_json_key(j, "held_frames_recorded");
+			ct_json_bool(j, l->held_known);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
 	}
 	ct_json_arr_end(j);
 }
@@ -441,9 +824,8 @@ static void json(struct ctx *c)
 	json_profiles(c, &j);
 	json_objects(c, &j);
 	json_threads(c, &j);
-	ct_json_key(&j, "deadlocks");
-	ct_json_arr_begin(&j);
-	ct_json_arr_end(&j);
+	json_thread_groups(c, &j);
+	json_deadlocks(c, &j);
 	ct_json_obj_end(&j);
 	ct_json_end(&j);
 }
@@ -471,16 +853,61 @@ static void parse_profiles(const char *val, struct ct_report_opts *o)
 		       "holder wakeup)", (int)strcspn(bad, ","), bad);
 }
 
-static void parse(int argc, char **argv, struct ct_report_opts *o)
+/* The filters of the command line (--from, --to, --thread). */
+struct filter_args {
+	struct ct_filter f;
+	uint32_t *tids;
+	const char **names;
+	size_t cap_tids, cap_names;
+};
+
+static void parse_sort(const char *val, struct ct_report_opts *o)
 {
+	for (int k = 0; k < CT_SORT_NKEYS; k++)
+		if (!strcmp(val, sort_names[k])) {
+			o->sort = k;
+			return;
+		}
+	ct_die(CT_EXIT_USAGE, "report: unknown sort key '%s' (wait count max p99 hold waiters)",
+	       val);
+}
+
+static void parse_thread(const char *val, struct filter_args *fa)
+{
+	char *end;
+	unsigned long v;
+
+	if (!val[0])
+		ct_die(CT_EXIT_USAGE, "report: --thread wants a thread name or tid");
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!*end && val[0] >= '0' && val[0] <= '9' && !errno && v <= UINT32_MAX) {
+		ct_grow(&fa->tids, &fa->cap_tids, fa->f.ntids + 1, sizeof(*fa->tids));
+		fa->tids[fa->f.ntids++] = (uint32_t)v;
+		fa->f.tids = fa->tids;
+	}
+	/* a name may be all digits too: match either */
+	ct_grow(&fa->names, &fa->cap_names, fa->f.nnames + 1, sizeof(*fa->names));
+	fa->names[fa->f.nnames++] = val;
+	fa->f.names = fa->names;
+}
+
+static void parse(int argc, char **argv, struct ct_report_opts *o, struct filter_args *fa)
+{
+	static const char *const valued[] = { "--top", "--profile", "--sort", "--from", "--to",
+					      "--thread" };
 	int i, rest = 0;
 
 	o->json = 0;
 	o->top = -1;
 	o->profiles = 0;
 	o->path = NULL;
+	o->sort = CT_SORT_WAIT;
+	memset(fa, 0, sizeof(*fa));
+	fa->f.to_ns = UINT64_MAX;
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
+		const char *a = argv[i], *val = NULL, *opt = NULL;
+		size_t optlen = 0;
 
 		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
 			usage(stdout);
@@ -494,20 +921,51 @@ static void parse(int argc, char **argv, struct ct_report_opts *o)
 			o->json = 1;
 			continue;
 		}
-		if (!rest && (!strcmp(a, "--top") || !strcmp(a, "--profile"))) {
-			if (i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "report: %s needs a value", a);
-			val = argv[++i];
-		} else if (!rest && (!strncmp(a, "--top=", 6) || !strncmp(a, "--profile=", 10))) {
-			val = strchr(a, '=') + 1;
+		for (size_t k = 0; !rest && k < sizeof(valued) / sizeof(valued[0]); k++) {
+			size_t n = strlen(valued[k]);
+
+			if (!strcmp(a, valued[k])) {
+				if (i + 1 >= argc)
+					ct_die(CT_EXIT_USAGE, "report: %s needs a value", a);
+				opt = valued[k];
+				val = argv[++i];
+			} else if (!strncmp(a, valued[k], n) && a[n] == '=') {
+				opt = valued[k];
+				val = a + n + 1;
+			}
+			if (opt) {
+				optlen = strlen(opt);
+				break;
+			}
 		}
-		if (val && !strncmp(a, "--top", 5)) {
+		(void)optlen;
+		if (opt && !strcmp(opt, "--top")) {
 			if (ct_parse_count(val, &o->top) < 0)
 				ct_die(CT_EXIT_USAGE, "report: --top wants a count, not '%s'", val);
 			continue;
 		}
-		if (val) {
+		if (opt && !strcmp(opt, "--profile")) {
 			parse_profiles(val, o);
+			continue;
+		}
+		if (opt && !strcmp(opt, "--sort")) {
+			parse_sort(val, o);
+			continue;
+		}
+		if (opt && (!strcmp(opt, "--from") || !strcmp(opt, "--to"))) {
+			uint64_t ns;
+
+			if (ct_parse_duration(val, &ns) < 0)
+				ct_die(CT_EXIT_USAGE, "report: %s wants a duration from the trace start "
+				       "(e.g. 150ms; units ns us ms s), not '%s'", opt, val);
+			if (!strcmp(opt, "--from"))
+				fa->f.from_ns = ns;
+			else
+				fa->f.to_ns = ns;
+			continue;
+		}
+		if (opt) {
+			parse_thread(val, fa);
 			continue;
 		}
 		if (!rest && a[0] == '-' && a[1])
@@ -517,6 +975,8 @@ static void parse(int argc, char **argv, struct ct_report_opts *o)
 			ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
 		o->path = a;
 	}
+	if (fa->f.to_ns != UINT64_MAX && fa->f.to_ns < fa->f.from_ns)
+		ct_die(CT_EXIT_USAGE, "report: --to is before --from");
 	if (!o->path)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
 }
@@ -524,11 +984,12 @@ static void parse(int argc, char **argv, struct ct_report_opts *o)
 int ct_cmd_report(int argc, char **argv)
 {
 	struct ct_report_opts o;
+	struct filter_args fa;
 	struct ct_model *m;
 	struct ct_analysis *a;
 	char err[512];
 
-	parse(argc, argv, &o);
+	parse(argc, argv, &o, &fa);
 	if (ct_model_load(o.path, &m, err, sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
 	if (m->truncated) {
@@ -541,9 +1002,11 @@ int ct_cmd_report(int argc, char **argv)
 			fprintf(stderr, "warning: trace truncated (the last generation has no end; "
 				"the program was killed or is still running?)\n");
 	}
-	a = ct_analyze(m);
+	a = ct_analyze_filtered(m, &fa.f);
 	ct_report_write(stdout, &o, m, a);
 	ct_analysis_free(a);
+	free(fa.tids);
+	free(fa.names);
 	ct_model_free(m);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "report: write error: %s", strerror(errno));

@@ -16,7 +16,13 @@ struct ct_report_opts {
 	long top;          /* at most this many entries per profile; -1: text 10, JSON all */
 	unsigned profiles; /* (1u << enum ct_aprofile) bits of the profiles to show; 0: all */
 	const char *path;  /* the trace's name in the text header */
+	/* added with issue 4 (zero-initialised options keep the old behaviour) */
+	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
 };
+
+/* Sort keys of the text objects table (--sort). */
+enum ct_sort { CT_SORT_WAIT = 0, CT_SORT_COUNT, CT_SORT_MAX, CT_SORT_P99, CT_SORT_HOLD,
+	       CT_SORT_WAITERS, CT_SORT_NKEYS };
 
 /* Writes the report of a (computed over m) to f. Symbolizes with m's module map. */
 void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_model *m,

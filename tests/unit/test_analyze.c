@@ -950,6 +950,239 @@ static void test_durations(void)
 	TEST_STREQ(ct_fmt_duration(123000000000ull, b), "123s");
 }
 
+/* ---- issue 4: histograms, holds, convoys, deadlocks, filters ---------------------- */
+
+#define MC 0xc000ull /* the convoy mutex */
+#define MA 0xa0a0ull /* deadlock: held by 501 */
+#define MB 0xb0b0ull /* deadlock: held by 502 */
+
+static void test_hist(void)
+{
+	struct ct_hist h = { { 0 } };
+
+	TEST_EQ(ct_hist_bucket(0), 0u);
+	TEST_EQ(ct_hist_bucket(1), 0u);
+	TEST_EQ(ct_hist_bucket(2), 1u);
+	TEST_EQ(ct_hist_bucket(3), 1u);
+	TEST_EQ(ct_hist_bucket(1023), 9u);
+	TEST_EQ(ct_hist_bucket(1024), 10u);
+	TEST_EQ(ct_hist_bucket(UINT64_MAX), 63u);
+	ct_hist_add(&h, 1500);
+	ct_hist_add(&h, 2047);
+	ct_hist_add(&h, 2048);
+	TEST_EQ(h.count[10], 2u);
+	TEST_EQ(h.count[11], 1u);
+}
+
+/*
+ * A FIFO hand-off chain on MC: turn k (k = 0..turns-1) is held by thread 400 + k % nthr
+ * from a_k = k ms + 10 us (turn 0: from 0, uncontended) to r_k = (k + 1) ms, released
+ * with seq k + 1; every thread queues again 20 us after its release. With 4 threads
+ * three are always queued (a convoy); with 2 at most one is.
+ */
+static void build_chain(unsigned nthr, unsigned turns)
+{
+	static struct ct_event evs[8][1024];
+	size_t nev[8] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(400);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	for (unsigned j = 1; j < nthr; j++)
+		evs[j][nev[j]++] = WB(T0 + j * US, CT_K_MUTEX, 30, MC, 400, 0);
+	for (unsigned k = 0; k < turns; k++) {
+		unsigned h = k % nthr;
+		uint64_t rk = T0 + (k + 1) * MS;
+
+		if (k)
+			evs[h][nev[h]++] = WE(T0 + k * MS + 10 * US, CT_K_MUTEX, MC, k);
+		evs[h][nev[h]++] = REL(rk, CT_K_MUTEX, 31, MC, k + 1, 0);
+		if (k + nthr < turns)
+			evs[h][nev[h]++] = WB(rk + 20 * US, CT_K_MUTEX, 30, MC,
+					      400 + (k + 1) % nthr, k + 1);
+	}
+	for (unsigned j = 0; j < nthr; j++)
+		put(ct_w_events(&wb, 1, 400 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + (turns + 1) * MS, lost));
+}
+
+static void test_convoy(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_object *o;
+	uint64_t sum = 0;
+	struct ct_convoy ev;
+
+	build_chain(4, 300);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		for (unsigned b = 0; b < CT_HIST_BUCKETS; b++)
+			sum += o->hist.count[b];
+		TEST_EQ(sum, o->contended);
+		TEST_EQ(o->contended, 299u);
+		/* each contended acquisition held it 990 us, to its own release; the last
+		 * one is not counted: nobody waited during it, so an unrecorded release and
+		 * re-acquisition cannot be ruled out */
+		TEST_EQ(o->holds, 298u);
+		TEST_EQ(o->hold_p50_ns, 990 * US);
+		TEST_EQ(o->hold_max_ns, 990 * US);
+		TEST_EQ(o->hold_total_ns, 298 * 990 * US);
+		TEST_EQ(o->wakeup_p50_ns, 10 * US);
+		TEST_TRUE(o->owner_changes >= o->contended);
+		TEST_EQ(o->max_waiters, 3u);
+		TEST_TRUE(o->convoy);
+		/* 301 ms: ten windows of 30.1 ms, all but the last convoy windows */
+		TEST_EQ(o->convoy_ev.window_ns, 30100 * US);
+		TEST_EQ(o->convoy_ev.total_windows, 10u);
+		TEST_TRUE(o->convoy_ev.windows >= 9);
+		TEST_TRUE(o->convoy_ev.longest_run >= 9);
+		TEST_TRUE(o->convoy_ev.mean_waiters > 2.5 && o->convoy_ev.mean_waiters <= 3);
+		TEST_TRUE(o->convoy_ev.hold_fraction > 0.95);
+		TEST_EQ(o->convoy_ev.median_hold_ns, 990 * US);
+		TEST_EQ(o->convoy_ev.median_handoff_ns, 10 * US);
+		TEST_TRUE(o->convoy_ev.throughput_cap_per_s > 999 &&
+			  o->convoy_ev.throughput_cap_per_s < 1001);
+		TEST_EQ(o->convoy_ev.waiter_stack, 30u);
+		TEST_EQ(o->convoy_ev.holder_stack, 31u);
+		TEST_EQ(o->convoy_ev.start_ns, 0u);
+	}
+	TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 1);
+	TEST_EQ(a->ndeadlocks, 0u);
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* two threads: at most one waiter, no convoy */
+	build_chain(2, 300);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && !o->convoy && o->convoy_ev.windows == 0);
+	TEST_TRUE(o && o->max_waiters == 1);
+	TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 0);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+/* 501 holds MA (taken without waiting), 502 took MB after waiting 1..2 ms (stack 41);
+ * then 501 waits on MB and 502 on MA until the end: a cycle. 503 waits on MA too (a
+ * chain into the cycle, not part of it). */
+static void test_deadlock(void)
+{
+	struct ct_stack st[] = { { 40, 1, 0, pcs1 }, { 41, 1, 0, pcs2 }, { 42, 1, 0, pcs3 } };
+	struct ct_event e501[] = { WB(T0 + 5 * MS, CT_K_MUTEX, 40, MB, 502, 0) };
+	struct ct_event e502[] = {
+		WB(T0 + 1 * MS, CT_K_MUTEX, 41, MB, 999, 0),
+		WE(T0 + 2 * MS, CT_K_MUTEX, MB, 0),
+		WB(T0 + 6 * MS, CT_K_MUTEX, 42, MA, 501, 0),
+	};
+	struct ct_event e503[] = { WB(T0 + 7 * MS, CT_K_MUTEX, 42, MA, 501, 0) };
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+	char *s;
+
+	begin_file(500);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 3));
+	put(ct_w_events(&wb, 1, 501, 0, e501, 1));
+	put(ct_w_events(&wb, 1, 502, 0, e502, 3));
+	put(ct_w_events(&wb, 1, 503, 0, e503, 1));
+	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	TEST_EQ(a->nchains, 3u);
+	TEST_EQ(a->ndeadlocks, 1u);
+	if (a->ndeadlocks == 1 && a->deadlocks[0].n == 2) {
+		const struct ct_chain_link *l = a->deadlocks[0].links;
+
+		TEST_EQ(l[0].tid, 501u);
+		TEST_EQ(l[0].obj, MB);
+		TEST_EQ(l[0].held_by, 502u);
+		TEST_EQ(l[0].held_known, 1);
+		TEST_EQ(l[0].held_stack, 41u);
+		TEST_EQ(a->waits[l[0].wait].stack, 40u);
+		TEST_EQ(l[1].tid, 502u);
+		TEST_EQ(l[1].obj, MA);
+		TEST_EQ(l[1].held_by, 501u);
+		TEST_EQ(l[1].held_known, 0);
+	} else {
+		TEST_TRUE(!"one cycle of two");
+	}
+	s = report_string(m, a, 1, 0);
+	TEST_TRUE(s && strstr(s, "\"deadlocks\":[[{\"tid\":501,"));
+	TEST_TRUE(s && strstr(s, "\"held_frames\":[],\"held_frames_recorded\":false"));
+	free(s);
+	s = report_string(m, a, 0, 0);
+	TEST_TRUE(s && strstr(s, "deadlock 1: 2 threads"));
+	free(s);
+	ct_analysis_free(a);
+	/* before 6 ms nobody waits on MA: no cycle in the window */
+	{
+		struct ct_filter f = { .from_ns = 0, .to_ns = 5500 * US };
+
+		a = ct_analyze_filtered(m, &f);
+		TEST_EQ(a->ndeadlocks, 0u);
+		TEST_EQ(a->nchains, 1u);
+		ct_analysis_free(a);
+	}
+	ct_model_free(m);
+}
+
+/* --from/--to clip the waits, --thread keeps the threads named or numbered */
+static void test_filters(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *e;
+	const char *names[] = { "worker-a" };
+	uint32_t tids[] = { 102 };
+	struct ct_filter f = { .from_ns = 10 * MS, .to_ns = 13 * MS };
+
+	build(0);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze_filtered(m, &f);
+	/* M1: 101 waits 2..12.05 ms -> 10..12.05; 102 waits 4..15.02 -> 10..13 (in progress) */
+	e = entry(a, CT_AP_SYNC, CT_K_MUTEX, 1);
+	TEST_TRUE(e != NULL);
+	TEST_EQ(e ? e->count : 0, 2u);
+	TEST_EQ(e ? e->total_ns : 0, 2050 * US + 3 * MS);
+	TEST_EQ(a->unfinished, 1u);
+	TEST_EQ(a->from_ts, T0 + 10 * MS);
+	TEST_EQ(a->to_ts, T0 + 13 * MS);
+	for (size_t i = 0; i < a->nthreads; i++)
+		TEST_TRUE(a->threads[i].lifetime_ns <= 3 * MS);
+	ct_analysis_free(a);
+
+	f = (struct ct_filter){ .to_ns = UINT64_MAX, .names = names, .nnames = 1, .tids = tids,
+				.ntids = 1 };
+	a = ct_analyze_filtered(m, &f);
+	TEST_EQ(a->nthreads, 2u);
+	TEST_EQ(a->nthreads > 1 ? a->threads[0].tid : 0, 101u);
+	TEST_EQ(a->nthreads > 1 ? a->threads[1].tid : 0, 102u);
+	for (size_t i = 0; i < a->nwaits; i++)
+		TEST_TRUE(a->waits[i].tid == 101 || a->waits[i].tid == 102);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 int main(void)
 {
 	test_main_trace();
@@ -960,5 +1193,9 @@ int main(void)
 	test_percentile();
 	test_json();
 	test_durations();
+	test_hist();
+	test_convoy();
+	test_deadlock();
+	test_filters();
 	return tap_done();
 }

@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate of DESIGN.md section 7. Loads
+ * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
+ * trace: --fail-on convoy|deadlock, --max-wait / --max-p99 / --max-total PROFILE:DURATION,
+ * --max-lost N. Violations go to stdout, one line each ("FAIL RULE: measured ... at
+ * func (file:line)") followed by a few indented frames; when every rule holds, one "ok"
+ * line. --junit writes one <testsuite name="ctrace check"> with a <testcase> per rule per
+ * trace. Exit 0 all rules hold, 1 a rule is broken, 2 usage error or unreadable input.
+ * The rule parser and runner are shared with `ctrace record --check` (record.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "commands.h"
+#include "frames.h"
+#include "model.h"
+#include "util.h"
+
+#define MAX_SHOWN 5   /* violations shown per rule and trace; the rest are counted */
+#define STACK_LINES 6 /* frames printed under a violation */
+
+static void usage(FILE *f)
+{
+	fputs("usage: ctrace check [RULES...] [--junit FILE] FILE...\n\n"
+	      "Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
+	      "one is broken, 2 on a usage error or an unreadable trace.\n\n"
+	      "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):\n"
+	      "  --fail-on convoy            a lock convoy was detected on some object\n"
+	      "  --fail-on deadlock          the trace holds a wait cycle (deadlock)\n"
+	      "                              (--fail-on convoy,deadlock sets both)\n"
+	      "  --max-wait PROFILE:DURATION   longest single wait (entry max) in PROFILE\n"
+	      "  --max-p99 PROFILE:DURATION    p99 of any one entry (wait site) of PROFILE\n"
+	      "  --max-total PROFILE:DURATION  sum of all waits of PROFILE\n"
+	      "  --max-lost N                events lost by the recorder (trace.lost_events)\n\n"
+	      "PROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
+	      "profiles sync, net, syscall and sleep together).\n"
+	      "A value equal to its limit holds. With no rule, the defaults are:\n"
+	      "  --fail-on deadlock --max-lost 0\n\n"
+	      "  --junit FILE   also write JUnit XML: one <testsuite name=\"ctrace check\">, one\n"
+	      "                 <testcase> per rule per trace, <failure> with the details\n\n"
+	      "output: one line per violation, e.g.\n"
+	      "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock (lockwait.c:45)\n"
+	      "      contend_lock (lockwait.c:45)\n"
+	      "      worker (lockwait.c:80)\n"
+	      "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
+	      "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
+	      "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
+	      "threshold) count in --max-total only.\n", f);
+}
+
+/* ---- rules ------------------------------------------------------------------------- */
+
+static struct ct_rule *new_rule(struct ct_check_opts *o)
+{
+	struct ct_rule *r;
+
+	ct_grow(&o->rules, &o->cap, o->nrules + 1, sizeof(*o->rules));
+	r = &o->rules[o->nrules++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static int fail_on(struct ct_check_opts *o, const char *val, char *err, size_t errlen)
+{
+	const char *p = val;
+
+	do {
+		size_t n = strcspn(p, ",");
+		struct ct_rule *r;
+
+		if (n == 6 && !strncmp(p, "convoy", 6)) {
+			r = new_rule(o);
+			r->type = CT_RULE_CONVOY;
+			snprintf(r->text, sizeof(r->text), "fail-on convoy");
+		} else if (n == 8 && !strncmp(p, "deadlock", 8)) {
+			r = new_rule(o);
+			r->type = CT_RULE_DEADLOCK;
+			snprintf(r->text, sizeof(r->text), "fail-on deadlock");
+		} else {
+			snprintf(err, errlen, "--fail-on wants convoy or deadlock, not '%.*s'",
+				 (int)n, p);
+			return -1;
+		}
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
+int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *val,
+			char *err, size_t errlen)
+{
+	static const struct { const char *opt; int type; } dur[] = {
+		{ "--max-wait", CT_RULE_MAX_WAIT },
+		{ "--max-p99", CT_RULE_MAX_P99 },
+		{ "--max-total", CT_RULE_MAX_TOTAL },
+	};
+	const char *colon;
+	char prof[32];
+	uint64_t ns;
+	long n;
+	int p;
+
+	if (!strcmp(opt, "--fail-on"))
+		return fail_on(o, val, err, errlen);
+	if (!strcmp(opt, "--max-lost")) {
+		struct ct_rule *r;
+
+		if (ct_parse_count(val, &n) < 0) {
+			snprintf(err, errlen, "--max-lost wants a count, not '%s'", val);
+			return -1;
+		}
+		r = new_rule(o);
+		r->type = CT_RULE_MAX_LOST;
+		r->limit = (uint64_t)n;
+		snprintf(r->text, sizeof(r->text), "max-lost %ld", n);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(dur) / sizeof(dur[0]); i++) {
+		struct ct_rule *r;
+
+		if (strcmp(opt, dur[i].opt))
+			continue;
+		colon = strchr(val, ':');
+		if (!colon || (size_t)(colon - val) >= sizeof(prof)) {
+			snprintf(err, errlen, "%s wants PROFILE:DURATION (e.g. sync:100us), "
+				 "not '%s'", opt, val);
+			return -1;
+		}
+		memcpy(prof, val, (size_t)(colon - val));
+		prof[colon - val] = 0;
+		if (!strcmp(prof, "any"))
+			p = CT_RULE_ANY;
+		else if ((p = ct_aprofile_from_name(prof)) < 0) {
+			snprintf(err, errlen, "%s: unknown profile '%s' (sync net syscall sleep "
+				 "holder wakeup any)", opt, prof);
+			return -1;
+		}
+		if (ct_parse_duration(colon + 1, &ns) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a duration (a number with a "
+				 "unit: ns us ms s)", opt, colon + 1);
+			return -1;
+		}
+		r = new_rule(o);
+		r->type = dur[i].type;
+		r->profile = p;
+		r->limit = ns;
+		snprintf(r->text, sizeof(r->text), "%s %.40s:%.40s", opt + 2, prof, colon + 1);
+		return 0;
+	}
+	return 1;
+}
+
+int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const char **files,
+			size_t *nfiles, char *err, size_t errlen)
+{
+	int rest = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq, *val;
+		char opt[32];
+		int rc;
+
+		if (rest || a[0] != '-' || !a[1]) {
+			if (!files) {
+				snprintf(err, errlen, "unexpected argument '%s' among the rules", a);
+				return -1;
+			}
+			files[(*nfiles)++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			rest = 1;
+			continue;
+		}
+		eq = strchr(a, '=');
+		if (eq && (size_t)(eq - a) < sizeof(opt)) {
+			memcpy(opt, a, (size_t)(eq - a));
+			opt[eq - a] = 0;
+			val = eq + 1;
+		} else {
+			snprintf(opt, sizeof(opt), "%s", a);
+			val = NULL;
+		}
+		if (strcmp(opt, "--junit") && strcmp(opt, "--fail-on") && strcmp(opt, "--max-lost") &&
+		    strcmp(opt, "--max-wait") && strcmp(opt, "--max-p99") &&
+		    strcmp(opt, "--max-total")) {
+			snprintf(err, errlen, "unknown option '%s' (see 'ctrace check --help')",
+				 a);
+			return -1;
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "%s needs a value", opt);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (!strcmp(opt, "--junit")) {
+			if (!*val) {
+				snprintf(err, errlen, "--junit needs a FILE");
+				return -1;
+			}
+			o->junit = val;
+			continue;
+		}
+		rc = ct_check_parse_rule(o, opt, val, err, errlen);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void ct_check_defaults(struct ct_check_opts *o)
+{
+	char err[8];
+
+	if (o->nrules)
+		return;
+	ct_check_parse_rule(o, "--fail-on", "deadlock", err, sizeof(err));
+	ct_check_parse_rule(o, "--max-lost", "0", err, sizeof(err));
+}
+
+void ct_check_opts_free(struct ct_check_opts *o)
+{
+	free(o->rules);
+	free(o->junit_owned);
+	o->junit_owned = NULL;
+	o->rules = NULL;
+	o->nrules = o->cap = 0;
+}
+
+int ct_check_split(const char *s, char ***out)
+{
+	size_t n = 0, cap = 0, len = strlen(s);
+	char **w = NULL;
+	const char *p = s;
+
+	for (;;) {
+		char *word, *q;
+		int quote = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		word = q = ct_xmalloc(len + 1);
+		for (; *p; p++) {
+			if (quote) {
+				if (*p == quote)
+					quote = 0;
+				else if (*p == '\\' && quote == '"' && (p[1] == '"' || p[1] == '\\'))
+					*q++ = *++p;
+				else
+					*q++ = *p;
+			} else if (*p == '\'' || *p == '"') {
+				quote = *p;
+			} else if (*p == '\\' && p[1]) {
+				*q++ = *++p;
+			} else if (*p == ' ' || *p == '\t' || *p == '\n') {
+				break;
+			} else {
+				*q++ = *p;
+			}
+		}
+		*q = 0;
+		ct_grow(&w, &cap, n + 2, sizeof(*w));
+		w[n++] = word;
+		w[n] = NULL;
+		if (quote) {
+			ct_check_free_words(w);
+			*out = NULL;
+			return -1;
+		}
+	}
+	if (!w)
+		w = ct_xcalloc(1, sizeof(*w));
+	*out = w;
+	return (int)n;
+}
+
+void ct_check_free_words(char **w)
+{
+	if (!w)
+		return;
+	for (char **p = w; *p; p++)
+		free(*p);
+	free(w);
+}
+
+/* ---- XML ----------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (>= 2 bytes), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return n;
+}
+
+void ct_xml_escape(FILE *f, const char *s, int attr)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	while (*p) {
+		size_t n;
+
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
+		case '\r': fputs("&#13;", f); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				fputs("\xef\xbf\xbd", f);
+			} else if (*p < 0x80) {
+				fputc(*p, f);
+			} else if ((n = utf8_len(p))) {
+				fwrite(p, 1, n, f);
+				p += n;
+				continue;
+			} else {
+				fputs("\xef\xbf\xbd", f);
+			}
+		}
+		p++;
+	}
+}
+
+/* ---- evaluation ---------------------------------------------------------------------- */
+
+struct trace {
+	const char *path;
+	const struct ct_model *m;
+	const struct ct_analysis *a;
+	struct ct_frames *fr;
+};
+
+/* The output of one rule on one trace. */
+struct result {
+	const struct ct_rule *r;
+	const struct trace *t;
+	char *text;        /* the violation lines with their frames (malloc'ed) */
+	size_t len;
+	char first[512];   /* the first violation's line, without "FAIL rule: " */
+	size_t nviol;
+	FILE *f;           /* open while evaluating */
+	int multi;         /* several traces: name the trace in each line */
+};
+
+static void frame_line(FILE *f, const struct ct_frame *fr)
+{
+	if (fr->file)
+		fprintf(f, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
+	else if (fr->module && strcmp(fr->module, "?"))
+		fprintf(f, "%s (%s)", fr->func, ct_basename(fr->module));
+	else
+		fprintf(f, "%s (0x%" PRIx64 ")", fr->func, fr->pc);
+}
+
+/* "func (file:line)" of frames[0], or "an unrecorded stack". */
+static void site_str(const struct ct_frame *f, size_t n, char *buf, size_t cap)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!n) {
+		snprintf(buf, cap, "an unrecorded stack");
+		return;
+	}
+	m = open_memstream(&s, &len);
+	if (!m)
+		ct_die(CT_EXIT_USAGE, "out of memory");
+	frame_line(m, &f[0]);
+	fclose(m);
+	snprintf(buf, cap, "%s", s);
+	free(s);
+}
+
+static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent);
+
+/* One violation: "FAIL rule: [trace: ]detail" and the frames; the first is kept. */
+static void violation(struct result *res, const struct ct_frame *f, size_t n,
+		      const char *fmt, ...) CT_PRINTF(4, 5);
+static void violation(struct result *res, const struct ct_frame *f, size_t n,
+		      const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (!res->nviol++)
+		snprintf(res->first, sizeof(res->first), "%s", line);
+	if (res->nviol > MAX_SHOWN)
+		return;
+	fprintf(res->f, "FAIL %s: ", res->r->text);
+	if (res->multi)
+		fprintf(res->f, "%s: ", res->t->path);
+	fprintf(res->f, "%s\n", line);
+	print_frames(res->f, f, n, "    ");
+}
+
+static int syscall_profile(int p)
+{
+	return p == CT_AP_NET || p == CT_AP_SYSCALL || p == CT_AP_SLEEP;
+}
+
+static size_t entry_frames(const struct trace *t, const struct ct_pentry *e,
+			   const struct ct_frame **f)
+{
+	if (e->remainder)
+		return ct_frames_pc(t->fr, e->site, f);
+	return ct_frames_stack(t->fr, e->stack, f, NULL);
+}
+
+/* "mutex", "recv socket" */
+static void kind_str(const struct ct_pentry *e, char *buf, size_t cap)
+{
+	if (syscall_profile(e->profile) && e->fd_class != CT_FD_UNKNOWN &&
+	    e->fd_class != CT_FD_NONE)
+		snprintf(buf, cap, "%s %s", ct_kind_name(e->kind), ct_fd_class_name(e->fd_class));
+	else
+		snprintf(buf, cap, "%s", ct_kind_name(e->kind));
+}
+
+/* What one sample of an entry is: "wait", "call", "sleep", "holder charge", ... */
+static const char *sample_noun(int p)
+{
+	switch (p) {
+	case CT_AP_SYNC: return "wait";
+	case CT_AP_NET: case CT_AP_SYSCALL: return "call";
+	case CT_AP_SLEEP: return "sleep";
+	case CT_AP_HOLDER: return "holder charge";
+	case CT_AP_WAKEUP: return "wake-up";
+	default: return "wait";
+	}
+}
+
+static int in_rule(const struct ct_rule *r, int p)
+{
+	if (r->profile == CT_RULE_ANY)
+		return p >= CT_AP_SYNC && p <= CT_AP_SLEEP;
+	return p == r->profile;
+}
+
+/* The object of the longest sync wait of entry e (0 when none is found). */
+static uint64_t longest_wait_obj(const struct ct_analysis *a, const struct ct_pentry *e)
+{
+	uint64_t best = 0, obj = 0;
+
+	if (e->profile != CT_AP_SYNC)
+		return 0;
+	for (size_t i = 0; i < a->nwaits; i++) {
+		const struct ct_wait *w = &a->waits[i];
+		uint64_t d = w->end > w->begin ? w->end - w->begin : 0;
+
+		if (w->profile == CT_P_SYNC && w->stack == e->stack && w->kind == e->kind &&
+		    (d > best || !obj)) {
+			best = d;
+			obj = w->obj;
+		}
+	}
+	return obj;
+}
+
+static int cmp_entry_max(const void *x, const void *y)
+{
+	const struct ct_pentry *a = *(const struct ct_pentry *const *)x,
+			       *b = *(const struct ct_pentry *const *)y;
+
+	return a->max_ns < b->max_ns ? 1 : a->max_ns > b->max_ns ? -1 : 0;
+}
+
+static int cmp_entry_p99(const void *x, const void *y)
+{
+	const struct ct_pentry *a = *(const struct ct_pentry *const *)x,
+			       *b = *(const struct ct_pentry *const *)y;
+
+	return a->p99_ns < b->p99_ns ? 1 : a->p99_ns > b->p99_ns ? -1 : 0;
+}
+
+/* --max-wait and --max-p99: every entry over the limit, the largest first. */
+static void eval_entries(struct result *res, int p99)
+{
+	const struct trace *t = res->t;
+	const struct ct_analysis *a = t->a;
+	const struct ct_pentry **over = NULL;
+	size_t nover = 0;
+
+	over = ct_xcalloc(a->nentries + 1, sizeof(*over));
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct ct_pentry *e = &a->entries[i];
+
+		if (in_rule(res->r, e->profile) && !e->remainder &&
+		    (p99 ? e->p99_ns : e->max_ns) > res->r->limit)
+			over[nover++] = e;
+	}
+	qsort(over, nover, sizeof(*over), p99 ? cmp_entry_p99 : cmp_entry_max);
+	for (size_t i = 0; i < nover; i++) {
+		const struct ct_pentry *e = over[i];
+		const struct ct_frame *f;
+		size_t n = entry_frames(t, e, &f);
+		char d[CT_DUR_BUF], md[CT_DUR_BUF], site[256], kind[64], on[48] = "";
+		uint64_t obj;
+
+		kind_str(e, kind, sizeof(kind));
+		site_str(f, n, site, sizeof(site));
+		if (p99) {
+			violation(res, f, n, "p99 %s (max %s) of %" PRIu64 " %s %s%s at %s",
+				  ct_fmt_duration(e->p99_ns, d), ct_fmt_duration(e->max_ns, md),
+				  e->count, kind, sample_noun(e->profile),
+				  e->count == 1 ? "" : "s", site);
+			continue;
+		}
+		if (i < MAX_SHOWN && (obj = longest_wait_obj(a, e)))
+			snprintf(on, sizeof(on), " on 0x%" PRIx64, obj);
+		violation(res, f, n, "%s %s %s%s at %s, longest of %" PRIu64,
+			  ct_fmt_duration(e->max_ns, d), kind, sample_noun(e->profile), on, site,
+			  e->count);
+	}
+	free(over);
+}
+
+/* --max-total: the sum over the profile(s); the largest entry names the place. */
+static void eval_total(struct result *res)
+{
+	const struct trace *t = res->t;
+	const struct ct_analysis *a = t->a;
+	const struct ct_pentry *big = NULL;
+	uint64_t total = 0, count = 0;
+	size_t nent = 0;
+	const struct ct_frame *f = NULL;
+	size_t n = 0;
+	char d[CT_DUR_BUF], bd[CT_DUR_BUF], site[256], kind[64];
+
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct ct_pentry *e = &a->entries[i];
+
+		if (!in_rule(res->r, e->profile))
+			continue;
+		total += e->total_ns;
+		count += e->count;
+		nent++;
+		if (!big || e->total_ns > big->total_ns)
+			big = e;
+	}
+	if (total <= res->r->limit)
+		return;
+	n = entry_frames(t, big, &f);
+	kind_str(big, kind, sizeof(kind));
+	site_str(f, n, site, sizeof(site));
+	violation(res, f, n, "%s in %" PRIu64 " %s%s over %zu site%s; largest %s %s at %s",
+		  ct_fmt_duration(total, d), count,
+		  res->r->profile == CT_RULE_ANY ? "wait" : sample_noun(res->r->profile),
+		  count == 1 ? "" : "s", nent, nent == 1 ? "" : "s",
+		  ct_fmt_duration(big->total_ns, bd), kind, site);
+}
+
+static void eval_lost(struct result *res)
+{
+	const struct ct_model *m = res->t->m;
+	char causes[256] = "";
+	size_t len = 0;
+
+	if (m->lost_total <= res->r->limit)
+		return;
+	for (int k = 0; k < CT_L_MAX && len < sizeof(causes); k++)
+		if (m->lost[k])
+			len += (size_t)snprintf(causes + len, sizeof(causes) - len, "%s%s %" PRIu64,
+						len ? ", " : "", ct_lost_name((unsigned)k), m->lost[k]);
+	violation(res, NULL, 0, "%" PRIu64 " events lost (%s)", m->lost_total, causes);
+}
+
+static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
+{
+	for (size_t i = 0; i < n && i < STACK_LINES; i++) {
+		fputs(indent, f);
+		frame_line(f, &fr[i]);
+		fputc('\n', f);
+	}
+	if (n > STACK_LINES)
+		fprintf(f, "%s... %zu more frames\n", indent, n - STACK_LINES);
+}
+
+/* --fail-on convoy: every object with the convoy verdict (analysis.h ct_object.convoy),
+ * with its evidence; the stack is where most of the run's waits waited. */
+static void eval_convoy(struct result *res)
+{
+	const struct trace *t = res->t;
+	const struct ct_analysis *a = t->a;
+
+	for (size_t i = 0; i < a->nobjs; i++) {
+		const struct ct_object *o = &a->objs[i];
+		const struct ct_convoy *ev = &o->convoy_ev;
+		const struct ct_frame *f, *hf;
+		size_t n, hn;
+		char site[256], hsite[256], d[4][CT_DUR_BUF];
+
+		if (!o->convoy)
+			continue;
+		n = ct_frames_stack(t->fr, ev->waiter_stack ? ev->waiter_stack : o->first_stack,
+				    &f, NULL);
+		hn = ct_frames_stack(t->fr, ev->holder_stack, &hf, NULL);
+		site_str(f, n, site, sizeof(site));
+		site_str(hf, hn, hsite, sizeof(hsite));
+		violation(res, f, n, "convoy on %s 0x%" PRIx64 " from %s to %s (%" PRIu64
+			  " windows of %s): %.1f waiters on average, held %.0f%% of the time, "
+			  "median hold %s, at most %.0f acquisitions/s; waiters at %s, released "
+			  "at %s", ct_kind_name(o->kind), o->addr,
+			  ct_fmt_duration(ev->start_ns, d[0]), ct_fmt_duration(ev->end_ns, d[1]),
+			  ev->windows, ct_fmt_duration(ev->window_ns, d[2]), ev->mean_waiters,
+			  ev->hold_fraction * 100, ct_fmt_duration(ev->median_hold_ns, d[3]),
+			  ev->throughput_cap_per_s, site, hsite);
+		if (res->nviol <= MAX_SHOWN && hn) {
+			fprintf(res->f, "  released at:\n");
+			print_frames(res->f, hf, hn, "    ");
+		}
+	}
+}
+
+/* The waiting stack of a wait-chain link (0 when unknown). */
+static uint32_t link_stack(const struct ct_analysis *a, const struct ct_chain_link *l)
+{
+	return l->wait < a->nwaits ? a->waits[l->wait].stack : 0;
+}
+
+/* --fail-on deadlock: every wait cycle (analysis.h ct_analysis.deadlocks), one line that
+ * names each thread, the object it waits on and its holder, then each thread's stack. */
+static void eval_deadlock(struct result *res)
+{
+	const struct trace *t = res->t;
+	const struct ct_analysis *a = t->a;
+
+	for (size_t i = 0; i < a->ndeadlocks; i++) {
+		const struct ct_deadlock *dl = &a->deadlocks[i];
+		char line[512], site[256];
+		size_t len = 0;
+		const struct ct_frame *f, *f0 = NULL;
+		size_t n, n0 = 0;
+
+		if (!dl->n)
+			continue;
+		len += (size_t)snprintf(line, sizeof(line), "deadlock of %zu threads:", dl->n);
+		for (size_t k = 0; k < dl->n && len < sizeof(line); k++) {
+			const struct ct_chain_link *l = &dl->links[k];
+			const struct ct_object *o = ct_analysis_object(a, l->obj);
+
+			n = ct_frames_stack(t->fr, link_stack(a, l), &f, NULL);
+			if (!k) {
+				f0 = f;
+				n0 = n;
+			}
+			site_str(f, n, site, sizeof(site));
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+						"%s thread %" PRIu32 " waits on %s 0x%" PRIx64
+						" held by %" PRIu32 " at %s", k ? ";" : "", l->tid,
+						o ? ct_kind_name(o->kind) : "object", l->obj,
+						l->held_by, site);
+		}
+		violation(res, f0, n0, "%s", line);
+		if (res->nviol > MAX_SHOWN)
+			continue;
+		for (size_t k = 1; k < dl->n; k++) {
+			const struct ct_chain_link *l = &dl->links[k];
+
+			n = ct_frames_stack(t->fr, link_stack(a, l), &f, NULL);
+			fprintf(res->f, "  thread %" PRIu32 ":\n", l->tid);
+			print_frames(res->f, f, n, "    ");
+		}
+	}
+}
+
+static void evaluate(struct result *res)
+{
+	res->f = open_memstream(&res->text, &res->len);
+	if (!res->f)
+		ct_die(CT_EXIT_USAGE, "out of memory");
+	switch (res->r->type) {
+	case CT_RULE_CONVOY: eval_convoy(res); break;
+	case CT_RULE_DEADLOCK: eval_deadlock(res); break;
+	case CT_RULE_MAX_WAIT: eval_entries(res, 0); break;
+	case CT_RULE_MAX_P99: eval_entries(res, 1); break;
+	case CT_RULE_MAX_TOTAL: eval_total(res); break;
+	case CT_RULE_MAX_LOST: eval_lost(res); break;
+	}
+	if (res->nviol > MAX_SHOWN)
+		fprintf(res->f, "    ... and %zu more over the limit\n", res->nviol - MAX_SHOWN);
+	fclose(res->f);
+	res->f = NULL;
+}
+
+size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_model *m,
+		     const struct ct_analysis *a, FILE *out)
+{
+	struct trace t = { .path = path, .m = m, .a = a, .fr = ct_frames_new(m) };
+	struct result res = { .r = r, .t = &t };
+
+	evaluate(&res);
+	fwrite(res.text, 1, res.len, out);
+	free(res.text);
+	ct_frames_free(t.fr);
+	return res.nviol;
+}
+
+/* ---- JUnit --------------------------------------------------------------------------- */
+
+static void junit(FILE *f, const char *path, struct result *res, size_t nres,
+		  size_t failures)
+{
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<testsuite name=\"ctrace check\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		   "skipped=\"0\">\n", nres, failures);
+	for (size_t i = 0; i < nres; i++) {
+		struct result *r = &res[i];
+
+		fputs("  <testcase classname=\"", f);
+		ct_xml_escape(f, r->t->path, 1);
+		fputs("\" name=\"", f);
+		ct_xml_escape(f, r->r->text, 1);
+		if (!r->nviol) {
+			fputs("\"/>\n", f);
+			continue;
+		}
+		fputs("\">\n    <failure type=\"", f);
+		ct_xml_escape(f, r->r->text, 1);
+		fprintf(f, "\" message=\"%zu violation%s: ", r->nviol, r->nviol == 1 ? "" : "s");
+		ct_xml_escape(f, r->first, 1);
+		fputs("\">", f);
+		ct_xml_escape(f, r->text, 0);
+		fputs("</failure>\n  </testcase>\n", f);
+	}
+	fputs("</testsuite>\n", f);
+	if (fclose(f) != 0)
+		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", path, strerror(errno));
+}
+
+/* ---- command ------------------------------------------------------------------------- */
+
+static void load(struct trace *t, struct ct_model **m, const char *path)
+{
+	char err[512];
+
+	t->path = path;
+	if (ct_model_load(path, m, err, sizeof(err)) < 0)
+		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
+	t->m = *m;
+}
+
+int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t nfiles)
+{
+	struct trace *t = ct_xcalloc(nfiles, sizeof(*t));
+	struct ct_model **models = ct_xcalloc(nfiles, sizeof(*models));
+	struct result *res = ct_xcalloc(nfiles * o->nrules + 1, sizeof(*res));
+	size_t nres = 0, failed = 0, nviol = 0;
+	FILE *jf = NULL;
+
+	/* every trace is read before anything is printed: unreadable input exits 2 alone */
+	for (size_t i = 0; i < nfiles; i++)
+		load(&t[i], &models[i], files[i]);
+	if (o->junit && !(jf = fopen(o->junit, "w")))
+		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
+	for (size_t i = 0; i < nfiles; i++) {
+		if (t[i].m->truncated)
+			ct_err("warning: %s: trace truncated (the program was killed or is still "
+			       "running?)", t[i].path);
+		t[i].a = ct_analyze(t[i].m);
+		t[i].fr = ct_frames_new(t[i].m);
+		for (size_t k = 0; k < o->nrules; k++) {
+			struct result *r = &res[nres++];
+
+			r->r = &o->rules[k];
+			r->t = &t[i];
+			r->multi = nfiles > 1;
+			evaluate(r);
+			if (r->nviol) {
+				failed++;
+				nviol += r->nviol;
+			}
+			fwrite(r->text, 1, r->len, stdout);
+		}
+	}
+	if (!failed)
+		printf("ok: %zu rule%s hold%s on %s%s\n", o->nrules, o->nrules == 1 ? "" : "s",
+		       o->nrules == 1 ? "s" : "", nfiles == 1 ? files[0] : "every trace",
+		       nfiles == 1 ? "" : "");
+	else
+		printf("check: %zu of %zu rule check%s failed (%zu violation%s)\n", failed, nres,
+		       nres == 1 ? "" : "s", nviol, nviol == 1 ? "" : "s");
+	if (fflush(stdout) != 0 || ferror(stdout))
+		ct_die(CT_EXIT_USAGE, "check: write error: %s", strerror(errno));
+	if (jf)
+		junit(jf, o->junit, res, nres, failed);
+	for (size_t i = 0; i < nres; i++)
+		free(res[i].text);
+	free(res);
+	for (size_t i = 0; i < nfiles; i++) {
+		ct_frames_free(t[i].fr);
+		ct_analysis_free((struct ct_analysis *)t[i].a);
+		ct_model_free(models[i]);
+	}
+	free(models);
+	free(t);
+	return failed ? CT_EXIT_VIOLATION : CT_EXIT_OK;
+}
+
+int ct_cmd_check(int argc, char **argv)
+{
+	struct ct_check_opts o = { 0 };
+	const char **files = ct_xcalloc((size_t)argc + 1, sizeof(*files));
+	size_t nfiles = 0;
+	char err[512];
+	int rc;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			free(files);
+			return CT_EXIT_OK;
+		}
+	}
+	if (ct_check_parse_args(&o, argc - 1, argv + 1, files, &nfiles, err, sizeof(err)) < 0)
+		ct_die(CT_EXIT_USAGE, "check: %s", err);
+	if (!nfiles)
+		ct_die(CT_EXIT_USAGE, "check: no FILE given (see 'ctrace check --help')");
+	ct_check_defaults(&o);
+	rc = ct_check_run(&o, files, nfiles);
+	ct_check_opts_free(&o);
+	free(files);
+	return rc;
+}

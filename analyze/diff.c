@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ctrace diff [--json] [--top N] BASE NEW`: what grew and what shrank between two traces,
+ * like `pprof -base`. Both traces are analysed (analysis.h); profile entries are matched
+ * per wait site, keyed by (profile, kind, the func/file/line sequence of the symbolized
+ * frames) since addresses move between builds and runs; objects are matched by (kind,
+ * func and line of frames[0] of the stack that first named them), since their addresses
+ * differ between runs (objects sharing a key are summed). Rows are sorted by |delta|
+ * descending. Called from ctrace.c; the key and table helpers (commands.h) also from
+ * tests/unit/test_check.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "commands.h"
+#include "frames.h"
+#include "json.h"
+#include "model.h"
+#include "util.h"
+
+#define TEXT_TOP_DEFAULT 10
+#define TEXT_FRAMES 4
+
+static void usage(FILE *f)
+{
+	fputs("usage: ctrace diff [--json] [--top N] BASE NEW\n\n"
+	      "What grew and what shrank from trace BASE to trace NEW (like pprof -base):\n"
+	      "  sites    profile entries matched by profile, kind and the symbolized stack\n"
+	      "           (function, file and line of every frame: addresses may move between\n"
+	      "           builds); count and total wait on each side, delta = new - base\n"
+	      "  objects  objects matched by kind and the function and line of the first\n"
+	      "           frame of the stack that first named them (addresses differ between\n"
+	      "           runs; objects sharing that key are summed): waits and wait total\n"
+	      "Both lists are sorted by |delta| descending.\n\n"
+	      "  --json    one JSON object: {base: {file, duration_ns}, new: {...}, sites: [\n"
+	      "            {profile, kind, frames, base_count, new_count, base_total_ns,\n"
+	      "            new_total_ns, delta_ns}], objects: [{kind, frames,\n"
+	      "            base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
+	      "            new_contended, base_objects, new_objects}]}\n"
+	      "  --top N   at most N rows per list (text default 10, JSON all)\n", f);
+}
+
+/* ---- keys and the table ------------------------------------------------------------ */
+
+static void key_frame(FILE *k, const struct ct_frame *f)
+{
+	if (f->file)
+		fprintf(k, "%s|%s:%d;", f->func ? f->func : "??", ct_basename(f->file), f->line);
+	else
+		fprintf(k, "%s@%s;", f->func ? f->func : "??",
+			f->module ? ct_basename(f->module) : "?");
+}
+
+char *ct_diff_frames_key(const struct ct_frame *f, size_t n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *k = open_memstream(&s, &len);
+
+	if (!k)
+		ct_die(CT_EXIT_USAGE, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		key_frame(k, &f[i]);
+	if (fclose(k) != 0 || !s)
+		ct_die(CT_EXIT_USAGE, "out of memory");
+	return s;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void rehash(struct ct_diff_table *t)
+{
+	size_t ns = t->nslots ? t->nslots * 2 : 64;
+
+	free(t->slots);
+	t->slots = ct_xcalloc(ns, sizeof(*t->slots));
+	t->nslots = ns;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = (size_t)hash_str(t->rows[i].key) & (ns - 1);
+
+		while (t->slots[j])
+			j = (j + 1) & (ns - 1);
+		t->slots[j] = i + 1;
+	}
+}
+
+void ct_diff_add(struct ct_diff_table *t, int side, int profile, unsigned kind,
+		 const struct ct_frame *f, size_t n, size_t nkey, uint64_t count,
+		 uint64_t total)
+{
+	char *fk = ct_diff_frames_key(f, nkey < n ? nkey : n), *key;
+	struct ct_diff_row *r = NULL;
+	size_t j;
+
+	key = ct_xmalloc(strlen(fk) + 48);
+	sprintf(key, "%d/%u/%s", profile, kind, fk);
+	free(fk);
+	if ((t->n + 1) * 2 > t->nslots)
+		rehash(t);
+	j = (size_t)hash_str(key) & (t->nslots - 1);
+	while (t->slots[j]) {
+		if (!strcmp(t->rows[t->slots[j] - 1].key, key)) {
+			r = &t->rows[t->slots[j] - 1];
+			break;
+		}
+		j = (j + 1) & (t->nslots - 1);
+	}
+	if (!r) {
+		ct_grow(&t->rows, &t->cap, t->n + 1, sizeof(*t->rows));
+		r = &t->rows[t->n++];
+		memset(r, 0, sizeof(*r));
+		r->key = key;
+		r->profile = profile;
+		r->kind = kind;
+		r->frames = f;
+		r->nframes = n;
+		t->slots[j] = t->n;
+	} else {
+		free(key);
+	}
+	side = side ? 1 : 0;
+	r->count[side] += count;
+	r->total[side] += total;
+	r->objects[side]++;
+}
+
+static uint64_t absdelta(const struct ct_diff_row *r)
+{
+	return r->delta < 0 ? (uint64_t)(-(r->delta + 1)) + 1 : (uint64_t)r->delta;
+}
+
+static int cmp_row(const void *x, const void *y)
+{
+	const struct ct_diff_row *a = x, *b = y;
+	uint64_t da = absdelta(a), db = absdelta(b);
+
+	if (da != db)
+		return da < db ? 1 : -1;
+	if (a->delta != b->delta)
+		return a->delta < b->delta ? 1 : -1; /* growth first */
+	if (a->profile != b->profile)
+		return a->profile < b->profile ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+
+void ct_diff_finish(struct ct_diff_table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct ct_diff_row *r = &t->rows[i];
+
+		if (r->total[1] >= r->total[0])
+			r->delta = r->total[1] - r->total[0] > (uint64_t)INT64_MAX ?
+				   INT64_MAX : (int64_t)(r->total[1] - r->total[0]);
+		else
+			r->delta = r->total[0] - r->total[1] > (uint64_t)INT64_MAX ?
+				   INT64_MIN : -(int64_t)(r->total[0] - r->total[1]);
+	}
+	if (t->n)
+		qsort(t->rows, t->n, sizeof(*t->rows), cmp_row);
+	free(t->slots); /* row indices moved: no more lookups */
+	t->slots = NULL;
+	t->nslots = 0;
+}
+
+void ct_diff_table_free(struct ct_diff_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->rows[i].key);
+	free(t->rows);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the two traces ------------------------------------------------------------------ */
+
+struct side {
+	const char *path;
+	struct ct_model *m;
+	struct ct_analysis *a;
+	struct ct_frames *fr;
+};
+
+static void load(struct side *s, const char *path)
+{
+	char err[512];
+
+	s->path = path;
+	if (ct_model_load(path, &s->m, err, sizeof(err)) < 0)
+		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
+}
+
+static void collect(struct side *s, int side, struct ct_diff_table *sites,
+		    struct ct_diff_table *objs)
+{
+	const struct ct_analysis *a = s->a;
+
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct ct_pentry *e = &a->entries[i];
+		const struct ct_frame *f;
+		size_t n = e->remainder ? ct_frames_pc(s->fr, e->site, &f) :
+					  ct_frames_stack(s->fr, e->stack, &f, NULL);
+
+		ct_diff_add(sites, side, e->profile, e->kind, f, n, n, e->count, e->total_ns);
+	}
+	for (size_t i = 0; i < a->nobjs; i++) {
+		const struct ct_object *o = &a->objs[i];
+		const struct ct_frame *f;
+		size_t n = ct_frames_stack(s->fr, o->first_stack, &f, NULL);
+
+		ct_diff_add(objs, side, -1, o->kind, f, n, 1, o->contended, o->wait_total_ns);
+	}
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
+static void json_frames(struct ct_json *j, const struct ct_frame *f, size_t n)
+{
+	ct_json_key(j, "frames");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		ct_json_obj_begin(j);
+		ct_json_key(j, "func");
+		ct_json_str(j, f[i].func ? f[i].func : "??");
+		ct_json_key(j, "file");
+		ct_json_str(j, f[i].file);
+		ct_json_key(j, "line");
+		ct_json_i64(j, f[i].file ? f[i].line : 0);
+		ct_json_key(j, "module");
+		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_u64(struct ct_json *j, const char *key, uint64_t v)
+{
+	ct_json_key(j, key);
+	ct_json_u64(j, v);
+}
+
+static void json_side(struct ct_json *j, const char *key, const struct side *s)
+{
+	ct_json_key(j, key);
+	ct_json_obj_begin(j);
+	ct_json_key(j, "file");
+	ct_json_str(j, s->path);
+	json_u64(j, "duration_ns", ct_model_duration(s->m));
+	ct_json_obj_end(j);
+}
+
+static void json(const struct side *s, const struct ct_diff_table *sites,
+		 const struct ct_diff_table *objs, long top)
+{
+	struct ct_json j;
+
+	ct_json_init(&j, stdout);
+	ct_json_obj_begin(&j);
+	json_side(&j, "base", &s[0]);
+	json_side(&j, "new", &s[1]);
+	ct_json_key(&j, "sites");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < sites->n && (top < 0 || (long)i < top); i++) {
+		const struct ct_diff_row *r = &sites->rows[i];
+
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "profile");
+		ct_json_str(&j, ct_aprofile_name(r->profile));
+		ct_json_key(&j, "kind");
+		ct_json_str(&j, ct_kind_name(r->kind));
+		json_frames(&j, r->frames, r->nframes);
+		json_u64(&j, "base_count", r->count[0]);
+		json_u64(&j, "new_count", r->count[1]);
+		json_u64(&j, "base_total_ns", r->total[0]);
+		json_u64(&j, "new_total_ns", r->total[1]);
+		ct_json_key(&j, "delta_ns");
+		ct_json_i64(&j, r->delta);
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_key(&j, "objects");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < objs->n && (top < 0 || (long)i < top); i++) {
+		const struct ct_diff_row *r = &objs->rows[i];
+
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "kind");
+		ct_json_str(&j, ct_kind_name(r->kind));
+		json_frames(&j, r->frames, r->nframes);
+		json_u64(&j, "base_wait_total_ns", r->total[0]);
+		json_u64(&j, "new_wait_total_ns", r->total[1]);
+		ct_json_key(&j, "delta_ns");
+		ct_json_i64(&j, r->delta);
+		json_u64(&j, "base_contended", r->count[0]);
+		json_u64(&j, "new_contended", r->count[1]);
+		json_u64(&j, "base_objects", r->objects[0]);
+		json_u64(&j, "new_objects", r->objects[1]);
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	ct_json_end(&j);
+}
+
+/* "+1.20ms", "-850ns", "0" */
+static char *fmt_delta(int64_t d, char *buf)
+{
+	char t[CT_DUR_BUF];
+
+	if (!d)
+		snprintf(buf, CT_DUR_BUF + 2, "0");
+	else if (d > 0)
+		snprintf(buf, CT_DUR_BUF + 2, "+%s", ct_fmt_duration((uint64_t)d, t));
+	else
+		snprintf(buf, CT_DUR_BUF + 2, "-%s",
+			 ct_fmt_duration((uint64_t)(-(d + 1)) + 1, t));
+	return buf;
+}
+
+static void text_frames(const struct ct_diff_row *r)
+{
+	if (!r->nframes)
+		printf("    (no stack)\n");
+	for (size_t i = 0; i < r->nframes && i < TEXT_FRAMES; i++) {
+		const struct ct_frame *f = &r->frames[i];
+
+		if (f->file)
+			printf("    %s (%s:%d)\n", f->func, ct_basename(f->file), f->line);
+		else if (f->module && strcmp(f->module, "?"))
+			printf("    %s (%s)\n", f->func, ct_basename(f->module));
+		else
+			printf("    %s\n", f->func);
+	}
+	if (r->nframes > TEXT_FRAMES)
+		printf("    ... %zu more frames\n", r->nframes - TEXT_FRAMES);
+}
+
+static void text_table(const struct ct_diff_table *t, long top, int objects)
+{
+	size_t shown = 0;
+
+	if (objects)
+		printf("\n== objects: total wait, matched by kind and first-seen site ==\n"
+		       "%10s %10s %10s %17s  %s\n", "delta", "base", "new", "waits base->new",
+		       "kind");
+	else
+		printf("\n== sites: total wait per profile, kind and stack ==\n"
+		       "%10s %10s %10s %17s  %s\n", "delta", "base", "new", "count base->new",
+		       "profile kind");
+	if (!t->n)
+		printf("  (none)\n");
+	for (size_t i = 0; i < t->n && (long)shown < top; i++, shown++) {
+		const struct ct_diff_row *r = &t->rows[i];
+		char d[CT_DUR_BUF + 2], b[CT_DUR_BUF], n[CT_DUR_BUF], cnt[48];
+
+		snprintf(cnt, sizeof(cnt), "%" PRIu64 "->%" PRIu64, r->count[0], r->count[1]);
+		printf("%10s %10s %10s %17s  ", fmt_delta(r->delta, d),
+		       r->objects[0] ? ct_fmt_duration(r->total[0], b) : "-",
+		       r->objects[1] ? ct_fmt_duration(r->total[1], n) : "-", cnt);
+		if (objects)
+			printf("%s", ct_kind_name(r->kind));
+		else
+			printf("%s %s", ct_aprofile_name(r->profile), ct_kind_name(r->kind));
+		if (!r->objects[0])
+			printf(" (new)");
+		else if (!r->objects[1])
+			printf(" (gone)");
+		if (objects && (r->objects[0] > 1 || r->objects[1] > 1))
+			printf(" (%" PRIu64 "->%" PRIu64 " objects)", r->objects[0], r->objects[1]);
+		printf("\n");
+		text_frames(r);
+	}
+	if (t->n > shown)
+		printf("  ... %zu more (--top)\n", t->n - shown);
+}
+
+static void text(const struct side *s, const struct ct_diff_table *sites,
+		 const struct ct_diff_table *objs, long top)
+{
+	char d0[CT_DUR_BUF], d1[CT_DUR_BUF];
+
+	printf("diff: base %s (%s) -> new %s (%s); delta = new - base\n", s[0].path,
+	       ct_fmt_duration(ct_model_duration(s[0].m), d0), s[1].path,
+	       ct_fmt_duration(ct_model_duration(s[1].m), d1));
+	text_table(sites, top, 0);
+	text_table(objs, top, 1);
+}
+
+/* ---- command ------------------------------------------------------------------------- */
+
+int ct_cmd_diff(int argc, char **argv)
+{
+	const char *paths[2];
+	size_t npaths = 0;
+	struct side s[2];
+	struct ct_diff_table sites = { 0 }, objs = { 0 };
+	long top = -1;
+	int js = 0, rest = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+			usage(stdout);
+			return CT_EXIT_OK;
+		}
+		if (!rest && !strcmp(a, "--")) {
+			rest = 1;
+			continue;
+		}
+		if (!rest && !strcmp(a, "--json")) {
+			js = 1;
+			continue;
+		}
+		if (!rest && !strcmp(a, "--top")) {
+			if (i + 1 >= argc)
+				ct_die(CT_EXIT_USAGE, "diff: --top needs a value");
+			val = argv[++i];
+		} else if (!rest && !strncmp(a, "--top=", 6)) {
+			val = a + 6;
+		} else if (!rest && a[0] == '-' && a[1]) {
+			ct_die(CT_EXIT_USAGE, "diff: unknown option '%s' (see 'ctrace diff --help')", a);
+		}
+		if (val) {
+			if (ct_parse_count(val, &top) < 0)
+				ct_die(CT_EXIT_USAGE, "diff: --top wants a count, not '%s'", val);
+			continue;
+		}
+		if (npaths == 2)
+			ct_die(CT_EXIT_USAGE, "diff: two traces only, BASE and NEW (see 'ctrace diff "
+			       "--help')");
+		paths[npaths++] = a;
+	}
+	if (npaths != 2)
+		ct_die(CT_EXIT_USAGE, "diff: needs two traces, BASE and NEW (see 'ctrace diff "
+		       "--help')");
+	memset(s, 0, sizeof(s));
+	load(&s[0], paths[0]);
+	load(&s[1], paths[1]);
+	for (int k = 0; k < 2; k++) {
+		if (s[k].m->truncated)
+			ct_err("warning: %s: trace truncated (the program was killed or is still "
+			       "running?)", s[k].path);
+		s[k].a = ct_analyze(s[k].m);
+		s[k].fr = ct_frames_new(s[k].m);
+		collect(&s[k], k, &sites, &objs);
+	}
+	ct_diff_finish(&sites);
+	ct_diff_finish(&objs);
+	if (js)
+		json(s, &sites, &objs, top);
+	else
+		text(s, &sites, &objs, top >= 0 ? top : TEXT_TOP_DEFAULT);
+	ct_diff_table_free(&sites);
+	ct_diff_table_free(&objs);
+	for (int k = 0; k < 2; k++) {
+		ct_frames_free(s[k].fr);
+		ct_analysis_free(s[k].a);
+		ct_model_free(s[k].m);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		ct_die(CT_EXIT_USAGE, "diff: write error: %s", strerror(errno));
+	return CT_EXIT_OK;
+}

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of `ctrace check` and `ctrace diff` (analyze/check.c, analyze/diff.c): rule
+ * and duration parsing, the option splitter of `record --check`, JUnit XML escaping, the
+ * diff keys (symbolized frames, not addresses) and matching, and both commands end to end
+ * on synthetic traces written with format/writer.h (their stdout captured in a file).
+ * Run by `make unit` (tests/run-unit.sh).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "../../analyze/analysis.h"
+#include "../../analyze/commands.h"
+#include "../../analyze/model.h"
+#include "../../analyze/util.h"
+#include "../../format/writer.h"
+#include "../../unwind/symbolize.h"
+
+#define T0 1000000000ull
+#define MS 1000000ull
+#define US 1000ull
+#define M1 0x5000ull
+
+/* ---- rules ------------------------------------------------------------------------- */
+
+static void test_rules(void)
+{
+	struct ct_check_opts o = { 0 };
+	char err[256];
+
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:100us", err, sizeof(err)), 0);
+	TEST_EQ(o.nrules, 1);
+	TEST_EQ(o.rules[0].type, CT_RULE_MAX_WAIT);
+	TEST_EQ(o.rules[0].profile, CT_AP_SYNC);
+	TEST_EQ(o.rules[0].limit, 100 * US);
+	TEST_STREQ(o.rules[0].text, "max-wait sync:100us");
+	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", "any:1.5ms", err, sizeof(err)), 0);
+	TEST_EQ(o.rules[1].type, CT_RULE_MAX_P99);
+	TEST_EQ(o.rules[1].profile, CT_RULE_ANY);
+	TEST_EQ(o.rules[1].limit, 1500 * US);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-total", "holder:2s", err, sizeof(err)), 0);
+	TEST_EQ(o.rules[2].profile, CT_AP_HOLDER);
+	TEST_EQ(o.rules[2].limit, 2000 * MS);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-total", "wakeup:0", err, sizeof(err)), 0);
+	TEST_EQ(o.rules[3].limit, 0);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-lost", "12", err, sizeof(err)), 0);
+	TEST_EQ(o.rules[4].type, CT_RULE_MAX_LOST);
+	TEST_EQ(o.rules[4].limit, 12);
+	TEST_STREQ(o.rules[4].text, "max-lost 12");
+	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "convoy,deadlock", err, sizeof(err)), 0);
+	TEST_EQ(o.nrules, 7);
+	TEST_EQ(o.rules[5].type, CT_RULE_CONVOY);
+	TEST_EQ(o.rules[6].type, CT_RULE_DEADLOCK);
+	TEST_STREQ(o.rules[6].text, "fail-on deadlock");
+
+	/* malformed values: -1 and a message naming the value; nothing added */
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync", err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "PROFILE:DURATION") != NULL);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:notaduration", err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "notaduration") != NULL);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:100", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:-1ms", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:1min", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:99999999999999999999s", err,
+				    sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", "mutex:1ms", err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "unknown profile 'mutex'") != NULL);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", ":1ms", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "convoy,", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "cnvoy", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-lost", "-1", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-lost", "1ms", err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-waits", "sync:1ms", err, sizeof(err)), 1);
+	/* --fail-on convoy, before its error: only the well-formed part before the comma
+	 * was added; a caller exits on the error anyway */
+	TEST_TRUE(o.nrules >= 7);
+	ct_check_opts_free(&o);
+	TEST_EQ(o.nrules, 0);
+
+	/* defaults when no rule is given */
+	ct_check_defaults(&o);
+	TEST_EQ(o.nrules, 2);
+	TEST_STREQ(o.rules[0].text, "fail-on deadlock");
+	TEST_STREQ(o.rules[1].text, "max-lost 0");
+	ct_check_defaults(&o); /* rules present: nothing added */
+	TEST_EQ(o.nrules, 2);
+	ct_check_opts_free(&o);
+}
+
+static void test_args(void)
+{
+	struct ct_check_opts o = { 0 };
+	char *argv[] = { (char *)"--max-wait=sync:1ms", (char *)"--junit", (char *)"j.xml",
+			 (char *)"a.ctr", (char *)"--max-lost", (char *)"0", (char *)"--",
+			 (char *)"-odd.ctr" };
+	char *bad1[] = { (char *)"--max-wait" }, *bad2[] = { (char *)"--bogus", (char *)"x" },
+	     *bad3[] = { (char *)"x.ctr" }, *bad4[] = { (char *)"--junit=" };
+	const char *files[8];
+	size_t nfiles = 0;
+	char err[256];
+
+	TEST_EQ(ct_check_parse_args(&o, 8, argv, files, &nfiles, err, sizeof(err)), 0);
+	TEST_EQ(o.nrules, 2);
+	TEST_STREQ(o.junit, "j.xml");
+	TEST_EQ(nfiles, 2);
+	TEST_STREQ(files[0], "a.ctr");
+	TEST_STREQ(files[1], "-odd.ctr");
+	TEST_EQ(ct_check_parse_args(&o, 1, bad1, files, &nfiles, err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "needs a value") != NULL);
+	TEST_EQ(ct_check_parse_args(&o, 2, bad2, files, &nfiles, err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "unknown option '--bogus'") != NULL);
+	/* record --check: no positional arguments */
+	TEST_EQ(ct_check_parse_args(&o, 1, bad3, NULL, NULL, err, sizeof(err)), -1);
+	TEST_EQ(ct_check_parse_args(&o, 1, bad4, NULL, NULL, err, sizeof(err)), -1);
+	ct_check_opts_free(&o);
+}
+
+static void test_split(void)
+{
+	char **w;
+
+	TEST_EQ(ct_check_split("  --max-wait sync:1ms\t--junit \"a b.xml\" 'c \"d' e\\ f ", &w), 6);
+	TEST_STREQ(w[0], "--max-wait");
+	TEST_STREQ(w[1], "sync:1ms");
+	TEST_STREQ(w[2], "--junit");
+	TEST_STREQ(w[3], "a b.xml");
+	TEST_STREQ(w[4], "c \"d");
+	TEST_STREQ(w[5], "e f");
+	TEST_TRUE(w[6] == NULL);
+	ct_check_free_words(w);
+	TEST_EQ(ct_check_split("--max-wait=sync:\"1ms\"", &w), 1);
+	TEST_STREQ(w[0], "--max-wait=sync:1ms");
+	ct_check_free_words(w);
+	TEST_EQ(ct_check_split("   ", &w), 0);
+	TEST_TRUE(w && w[0] == NULL);
+	ct_check_free_words(w);
+	TEST_EQ(ct_check_split("--junit 'x", &w), -1);
+	TEST_TRUE(w == NULL);
+}
+
+/* ---- XML ------------------------------------------------------------------------------ */
+
+static char *xml(const char *s, int attr)
+{
+	static char out[512];
+	FILE *f;
+
+	memset(out, 0, sizeof(out));
+	f = fmemopen(out, sizeof(out), "w");
+
+	ct_xml_escape(f, s, attr);
+	fclose(f);
+	return out;
+}
+
+static void test_xml(void)
+{
+	TEST_STREQ(xml("a<b>&\"'c", 1), "a&lt;b&gt;&amp;&quot;&apos;c");
+	TEST_STREQ(xml("x\ty\nz\r", 1), "x&#9;y&#10;z&#13;");
+	TAP_OK(!strcmp(xml("x\ty\nz\r", 0), "x\ty\nz&#13;"), "text keeps tab and newline");
+	TEST_STREQ(xml("\x01\x1b[0m\x7f", 0), "\xef\xbf\xbd\xef\xbf\xbd[0m\xef\xbf\xbd");
+	TEST_STREQ(xml("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 1),
+		   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	TEST_STREQ(xml("\xff", 1), "\xef\xbf\xbd");
+	TEST_STREQ(xml("\xc0\x80", 1), "\xef\xbf\xbd\xef\xbf\xbd");     /* overlong NUL */
+	TEST_STREQ(xml("\xed\xa0\x80", 1), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* surrogate */
+	TEST_STREQ(xml("\xc3", 1), "\xef\xbf\xbd");                     /* cut sequence */
+	TEST_STREQ(xml("\xef\xbf\xbe", 1), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* U+FFFE */
+	TEST_STREQ(xml(NULL, 1), "");
+}
+
+/* ---- diff keys and matching ------------------------------------------------------------ */
+
+static void test_diff_table(void)
+{
+	struct ct_frame a1[] = {
+		{ "contend_lock", "/build/a/lockwait.c", 45, "/build/a/lockwait", 0x1045, 0 },
+		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0 },
+		{ "start_thread", NULL, 0, "/lib/libc.so.6", 0x7f01, 0 },
+	};
+	/* the same source stack in another build: other paths and addresses */
+	struct ct_frame a2[] = {
+		{ "contend_lock", "/build/b/lockwait.c", 45, "/build/b/lockwait", 0x2045, 0 },
+		{ "worker", "/build/b/lockwait.c", 60, "/build/b/lockwait", 0x2060, 0 },
+		{ "start_thread", NULL, 0, "/usr/lib/libc.so.6", 0x7f99, 0 },
+	};
+	/* another line in the same function */
+	struct ct_frame b[] = {
+		{ "contend_lock", "/build/a/lockwait.c", 47, "/build/a/lockwait", 0x1047, 0 },
+		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0 },
+	};
+	struct ct_diff_table t = { 0 }, o = { 0 };
+	char *k1 = ct_diff_frames_key(a1, 3), *k2 = ct_diff_frames_key(a2, 3),
+	     *kb = ct_diff_frames_key(b, 2), *k0 = ct_diff_frames_key(NULL, 0);
+
+	TEST_STREQ(k1, k2);
+	TEST_STREQ(k1, "contend_lock|lockwait.c:45;worker|lockwait.c:60;start_thread@libc.so.6;");
+	TEST_TRUE(strcmp(k1, kb) != 0);
+	TEST_STREQ(k0, "");
+	free(k1);
+	free(k2);
+	free(kb);
+	free(k0);
+
+	/* base: a1 twice (two stack ids that symbolize alike: summed), b once;
+	 * new: a2 (matches a1), a cond wait at a1 (another kind: its own row) */
+	ct_diff_add(&t, 0, CT_AP_SYNC, CT_K_MUTEX, a1, 3, 3, 10, 100 * US);
+	ct_diff_add(&t, 0, CT_AP_SYNC, CT_K_MUTEX, a1, 3, 3, 5, 50 * US);
+	ct_diff_add(&t, 0, CT_AP_SYNC, CT_K_MUTEX, b, 2, 2, 1, 1 * MS);
+	ct_diff_add(&t, 1, CT_AP_SYNC, CT_K_MUTEX, a2, 3, 3, 20, 400 * US);
+	ct_diff_add(&t, 1, CT_AP_SYNC, CT_K_COND, a2, 3, 3, 2, 2 * US);
+	ct_diff_add(&t, 1, CT_AP_HOLDER, CT_K_MUTEX, a2, 3, 3, 2, 250 * US);
+	TEST_EQ(t.n, 4);
+	ct_diff_finish(&t);
+	/* by |delta|: b (-1ms), then a (+250us, sync before holder), holder (+250us), cond */
+	TEST_EQ(t.rows[0].delta, -(int64_t)MS);
+	TEST_EQ(t.rows[0].nframes, 2);
+	TEST_EQ(t.rows[0].count[0], 1);
+	TEST_EQ(t.rows[0].count[1], 0);
+	TEST_EQ(t.rows[1].profile, CT_AP_SYNC);
+	TEST_EQ(t.rows[1].kind, CT_K_MUTEX);
+	TEST_EQ(t.rows[1].count[0], 15);
+	TEST_EQ(t.rows[1].count[1], 20);
+	TEST_EQ(t.rows[1].total[0], 150 * US);
+	TEST_EQ(t.rows[1].total[1], 400 * US);
+	TEST_EQ(t.rows[1].delta, 250 * US);
+	TEST_TRUE(t.rows[1].frames == a1); /* the first side's frames */
+	TEST_EQ(t.rows[2].profile, CT_AP_HOLDER);
+	TEST_EQ(t.rows[2].delta, 250 * US);
+	TEST_EQ(t.rows[3].kind, CT_K_COND);
+	TEST_EQ(t.rows[3].delta, 2 * US);
+	ct_diff_table_free(&t);
+
+	/* objects: keyed by kind and frames[0] only */
+	ct_diff_add(&o, 0, -1, CT_K_MUTEX, a1, 3, 1, 4, 40 * US);
+	ct_diff_add(&o, 1, -1, CT_K_MUTEX, b, 2, 1, 9, 90 * US);  /* line 47: another row */
+	ct_diff_add(&o, 1, -1, CT_K_MUTEX, a2, 1, 1, 6, 60 * US); /* same frames[0] as a1 */
+	ct_diff_add(&o, 1, -1, CT_K_MUTEX, a2, 3, 1, 1, 10 * US);
+	ct_diff_finish(&o);
+	TEST_EQ(o.n, 2);
+	TEST_EQ(o.rows[0].delta, 90 * US);
+	TEST_EQ(o.rows[1].delta, 30 * US);
+	TEST_EQ(o.rows[1].objects[0], 1);
+	TEST_EQ(o.rows[1].objects[1], 2);
+	TEST_EQ(o.rows[1].count[1], 7);
+	ct_diff_table_free(&o);
+
+	/* many rows: the hash index grows */
+	for (int i = 0; i < 1000; i++) {
+		struct ct_frame f = { "f", "x.c", i, NULL, 0, 0 };
+
+		ct_diff_add(&t, i & 1, CT_AP_SYNC, CT_K_MUTEX, &f, 1, 1, 1, (uint64_t)i);
+		ct_diff_add(&t, 1, CT_AP_SYNC, CT_K_MUTEX, &f, 1, 1, 1, 1);
+	}
+	TEST_EQ(t.n, 1000);
+	ct_diff_finish(&t);
+	TEST_EQ(t.rows[0].delta, 1000); /* line 999: new only, 999 + 1 */
+	TEST_EQ(t.rows[1].delta, 998);  /* line 997: new only, 997 + 1 */
+	TEST_EQ(t.rows[2].delta, -997); /* line 998: base 998, new 1 */
+	ct_diff_table_free(&t);
+}
+
+/* ---- end to end on synthetic traces ---------------------------------------------------- */
+
+static uint8_t raw[1 << 16], out[1 << 17];
+static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out) };
+static uint8_t file[1 << 18];
+static size_t flen;
+
+static void put(ssize_t n)
+{
+	if (n < 0 || flen + (size_t)n > sizeof(file)) {
+		printf("Bail out! writer failed: %zd\n", n);
+		exit(1);
+	}
+	memcpy(file + flen, wb.out, (size_t)n);
+	flen += (size_t)n;
+}
+
+static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
+			  uint64_t a, uint64_t b)
+{
+	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
+			      .stack = stack, .obj = obj, .a = a, .b = b };
+	return e;
+}
+
+static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 };
+
+/* Thread 101 waits on mutex M1 for wait_ms (held by 100, released at stack 2); the
+ * recorder lost `lost` events. Written to path (a mkstemp template). */
+static int build(char *path, uint64_t wait_ms, uint64_t lost)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 100, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+	struct ct_stack st[] = { { 1, 2, 0, pcs1 }, { 2, 1, 0, pcs2 } };
+	struct ct_thread_state ts[2] = { { .tid = 100, .name = "app" },
+					 { .tid = 101, .parent_tid = 100, .name = "worker" } };
+	struct ct_event e100[] = { ev(T0 + (2 + wait_ms) * MS, CT_EV_RELEASE, CT_K_MUTEX, 2, M1,
+				      1, 1) };
+	struct ct_event e101[] = {
+		ev(T0 + 2 * MS, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1, M1, 100, 0),
+		ev(T0 + (2 + wait_ms) * MS + 10 * US, CT_EV_WAIT_END, CT_K_MUTEX, 0, M1, 1,
+		   CT_R_ACQUIRED),
+	};
+	uint64_t lostv[CT_L_MAX] = { lost, 0, 0 };
+	int fd;
+
+	flen = 0;
+	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN)
+		return -1;
+	flen = CT_HEADER_LEN;
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_threads(&wb, 1, ts, 2));
+	put(ct_w_events(&wb, 1, 100, 0, e100, 1));
+	put(ct_w_events(&wb, 1, 101, 0, e101, 2));
+	put(ct_w_gen_end(&wb, 1, T0 + (wait_ms + 10) * MS, lostv));
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	if (write(fd, file, flen) != (ssize_t)flen) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Runs fn with stdout going to a file, whose text is returned (static buffer). */
+static char captured[1 << 16];
+
+static int capture_check(const struct ct_check_opts *o, const char *path)
+{
+	char tmp[] = "/tmp/ct_check_outXXXXXX";
+	int fd = mkstemp(tmp), saved, rc;
+	ssize_t n;
+
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fd, 1);
+	rc = ct_check_run(o, &path, 1);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, captured, sizeof(captured) - 1, 0);
+	captured[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+static int capture_diff(int argc, char **argv)
+{
+	char tmp[] = "/tmp/ct_diff_outXXXXXX";
+	int fd = mkstemp(tmp), saved, rc;
+	ssize_t n;
+
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fd, 1);
+	rc = ct_cmd_diff(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, captured, sizeof(captured) - 1, 0);
+	captured[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+/* --fail-on convoy / deadlock over the verdicts of analysis.h, set by hand here (their
+ * detection is tested with the analyses). */
+static void test_verdicts(const char *path)
+{
+	struct ct_check_opts o = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+	struct ct_object *obj = NULL;
+	char err[256], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (ct_model_load(path, &m, err, sizeof(err)) < 0) {
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	a = ct_analyze(m);
+	ct_check_parse_rule(&o, "--fail-on", "convoy,deadlock", err, sizeof(err));
+	f = open_memstream(&text, &len);
+	TEST_EQ(ct_check_eval(&o.rules[0], path, m, a, f), 0);
+	TEST_EQ(ct_check_eval(&o.rules[1], path, m, a, f), 0);
+	fflush(f);
+	TEST_EQ(len, 0);
+	for (size_t i = 0; i < a->nobjs; i++)
+		if (a->objs[i].addr == M1)
+			obj = &a->objs[i];
+	TEST_TRUE(obj != NULL);
+	if (!obj)
+		return;
+	obj->convoy = 1;
+	obj->convoy_ev.start_ns = 2 * MS;
+	obj->convoy_ev.end_ns = 8 * MS;
+	obj->convoy_ev.window_ns = 1 * MS;
+	obj->convoy_ev.windows = 6;
+	obj->convoy_ev.mean_waiters = 2.5;
+	obj->convoy_ev.hold_fraction = 0.9;
+	obj->convoy_ev.median_hold_ns = 500 * US;
+	obj->convoy_ev.throughput_cap_per_s = 1900;
+	obj->convoy_ev.waiter_stack = 1;
+	obj->convoy_ev.holder_stack = 2;
+	a->deadlocks = calloc(1, sizeof(*a->deadlocks));
+	a->deadlocks[0].links = calloc(2, sizeof(struct ct_chain_link));
+	a->deadlocks[0].n = 2;
+	a->ndeadlocks = 1;
+	a->deadlocks[0].links[0] = (struct ct_chain_link){ .tid = 101, .held_by = 100,
+							   .obj = M1, .wait = 0 };
+	a->deadlocks[0].links[1] = (struct ct_chain_link){ .tid = 100, .held_by = 101,
+							   .obj = 0x9000, .wait = (size_t)-1 };
+	TEST_EQ(ct_check_eval(&o.rules[0], path, m, a, f), 1);
+	TEST_EQ(ct_check_eval(&o.rules[1], path, m, a, f), 1);
+	fclose(f);
+	TEST_TRUE(strstr(text, "FAIL fail-on convoy: convoy on mutex 0x5000 from 2.00ms to 8.00ms "
+			 "(6 windows of 1.00ms): 2.5 waiters on average, held 90% of the time, "
+			 "median hold 500us, at most 1900 acquisitions/s; waiters at ") != NULL);
+	TEST_TRUE(strstr(text, "  released at:\n") != NULL);
+	TEST_TRUE(strstr(text, "FAIL fail-on deadlock: deadlock of 2 threads: thread 101 waits on "
+			 "mutex 0x5000 held by 100 at ") != NULL);
+	TEST_TRUE(strstr(text, "; thread 100 waits on object 0x9000 held by 101 at an unrecorded "
+			 "stack\n") != NULL);
+	TEST_TRUE(strstr(text, "  thread 100:\n") != NULL);
+	free(text);
+	ct_check_opts_free(&o);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+static void test_end_to_end(void)
+{
+	char p1[] = "/tmp/ct_check1XXXXXX", p2[] = "/tmp/ct_check2XXXXXX";
+	char jpath[] = "/tmp/ct_junitXXXXXX", jbuf[8192];
+	struct ct_check_opts o = { 0 };
+	char err[256];
+	int jfd;
+	ssize_t n;
+
+	if (build(p1, 3, 0) < 0 || build(p2, 9, 4) < 0) {
+		printf("Bail out! cannot write the traces\n");
+		exit(1);
+	}
+	/* 3 ms wait: holds under 5 ms, breaks 1 ms */
+	ct_check_parse_rule(&o, "--max-wait", "sync:5ms", err, sizeof(err));
+	ct_check_parse_rule(&o, "--max-total", "any:1s", err, sizeof(err));
+	ct_check_parse_rule(&o, "--max-lost", "0", err, sizeof(err));
+	TEST_EQ(capture_check(&o, p1), CT_EXIT_OK);
+	TEST_TRUE(!strncmp(captured, "ok: 3 rules hold on ", 20));
+	TEST_EQ(capture_check(&o, p2), CT_EXIT_VIOLATION);
+	TEST_TRUE(strstr(captured, "FAIL max-wait sync:5ms: 9.01ms mutex wait on 0x5000 at ") != NULL);
+	TEST_TRUE(strstr(captured, "FAIL max-lost 0: 4 events lost (no_buffer 4)") != NULL);
+	TEST_TRUE(strstr(captured, "FAIL max-total") == NULL);
+	TEST_TRUE(strstr(captured, "check: 2 of 3 rule checks failed") != NULL);
+
+	jfd = mkstemp(jpath);
+	close(jfd);
+	o.junit = jpath;
+	TEST_EQ(capture_check(&o, p2), CT_EXIT_VIOLATION);
+	jfd = open(jpath, O_RDONLY);
+	n = read(jfd, jbuf, sizeof(jbuf) - 1);
+	close(jfd);
+	jbuf[n > 0 ? n : 0] = 0;
+	TEST_TRUE(strstr(jbuf, "<testsuite name=\"ctrace check\" tests=\"3\" failures=\"2\"") != NULL);
+	TEST_TRUE(strstr(jbuf, "name=\"max-total any:1s\"/>") != NULL);
+	TEST_TRUE(strstr(jbuf, "<failure type=\"max-lost 0\" message=\"1 violation: 4 events lost") != NULL);
+	unlink(jpath);
+	ct_check_opts_free(&o);
+
+	/* diff: the same wait site, 3 ms -> 9 ms */
+	{
+		char *argv[] = { (char *)"diff", (char *)"--json", p1, p2 };
+
+		TEST_EQ(capture_diff(4, argv), CT_EXIT_OK);
+		TEST_TRUE(strstr(captured, "{\"profile\":\"sync\",\"kind\":\"mutex\",\"frames\":[{") != NULL);
+		TEST_TRUE(strstr(captured, "\"base_count\":1,\"new_count\":1,\"base_total_ns\":3010000,"
+				 "\"new_total_ns\":9010000,\"delta_ns\":6000000}") != NULL);
+		TEST_TRUE(strstr(captured, "\"objects\":[{\"kind\":\"mutex\"") != NULL);
+		TEST_TRUE(strstr(captured, "\"base_contended\":1,\"new_contended\":1") != NULL);
+	}
+	{
+		char *argv[] = { (char *)"diff", p1, p2 };
+
+		TEST_EQ(capture_diff(3, argv), CT_EXIT_OK);
+		TEST_TRUE(strstr(captured, "+6.00ms") != NULL);
+	}
+	test_verdicts(p2);
+	unlink(p1);
+	unlink(p2);
+}
+
+int main(void)
+{
+	test_rules();
+	test_args();
+	test_split();
+	test_xml();
+	test_diff_table();
+	test_end_to_end();
+	return tap_done();
+}
