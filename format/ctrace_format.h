@@ -45,7 +45,9 @@ enum ct_event_type {
 	/* pthread_setname_np. a: the named thread's tid; name: in b and c (16 bytes,
 	 * NUL-padded, not necessarily NUL-terminated). */
 	CT_EV_THREAD_NAME = 5,
-	/* The thread exits (returned from its start routine, pthread_exit or cancel). */
+	/* The thread exits (returned from its start routine, pthread_exit or cancel).
+	 * a: its on-CPU ns so far, b: its run-queue wait ns so far (kernel schedstat; 0: not
+	 * sampled). */
 	CT_EV_THREAD_END = 6,
 	/* A system call (I/O, poll, sleep, wait, ...) that took at least the stack threshold
 	 * (CTRACE_SYSCALL_THRESHOLD). ts: begin; kind: enum ct_kind; stack: captured after the

@@ -1,51 +1,96 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-thread event buffers: a pool of fixed-size buffers in one anonymous mapping. A
+ * Per-thread event buffers: two pools of fixed-size buffers in anonymous mappings. A
  * thread owns one ACTIVE buffer and appends fixed-size records to it; the writer thread
  * reads the committed prefix in place (single producer, single consumer per buffer, no
  * lock) and frees FULL buffers once written. When no buffer is free the event is dropped
  * and counted (CT_L_NOBUF): the application never waits for the tracer's I/O.
+ *
+ * A thread's first buffer comes from the pool of small buffers (4 KiB, 84 records), its
+ * later ones from the pool of big buffers (CTRACE_BUFFER_SIZE, CTRACE_BUFFERS of them): a
+ * short-lived thread (start, name, a few waits, its call sites, end) then ties up 4 KiB
+ * until the writer drains it, not 64 KiB, so waves of thousands of threads fit. When
+ * either pool runs below a quarter free, the claiming thread wakes the writer (one futex
+ * wake, at most once per writer cycle) instead of waiting for its next period.
  *
  * Memory ordering: the owner writes a record, then publishes it with a release store of
  * `committed`; it marks the buffer FULL (release) only after its last record. The writer
  * loads `state` then `committed` with acquire, so a FULL buffer's count is final.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "ctrace.h"
 
+#define SMALL_BYTES 4096u
+#define SMALL_MAX 4096u
+
 atomic_uint_least64_t ct_lost[CT_L_MAX];
-unsigned ct_buf_cap;
-static char *pool;
+unsigned ct_buf_cap, ct_nbufs_total;
+atomic_int ct_writer_kick;
+static char *pool, *small;
 static size_t buf_bytes;
-static atomic_uint hint; /* where the next free-buffer scan starts */
+static unsigned nsmall, small_cap;
+static atomic_uint hint, small_hint; /* where the next free-buffer scan starts */
+static atomic_int nfree_big, nfree_small;
 
 int ct_buffers_init(void)
 {
 	buf_bytes = ct_cfg.buf_size & ~(size_t)63;
 	ct_buf_cap = (unsigned)((buf_bytes - sizeof(struct ct_buf)) / sizeof(struct ct_event));
+	nsmall = ct_cfg.max_threads < SMALL_MAX ? ct_cfg.max_threads : SMALL_MAX;
+	small_cap = (unsigned)((SMALL_BYTES - sizeof(struct ct_buf)) / sizeof(struct ct_event));
+	if (buf_bytes <= SMALL_BYTES)
+		nsmall = 0; /* buffers are small already */
 	pool = mmap(NULL, buf_bytes * ct_cfg.nbufs, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pool == MAP_FAILED) {
 		pool = NULL;
 		return -ENOMEM;
 	}
+	if (nsmall) {
+		small = mmap(NULL, (size_t)SMALL_BYTES * nsmall, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (small == MAP_FAILED) {
+			small = NULL;
+			nsmall = 0;
+		}
+	}
+	ct_nbufs_total = ct_cfg.nbufs + nsmall;
+	/* No buffer is touched before it is claimed: untouched pages cost no memory. */
+	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
+	atomic_store(&nfree_small, (int)nsmall);
 	return 0;
 }
 
 struct ct_buf *ct_buf_at(unsigned i)
 {
-	return (struct ct_buf *)(pool + (size_t)i * buf_bytes);
+	if (i < ct_cfg.nbufs)
+		return (struct ct_buf *)(pool + (size_t)i * buf_bytes);
+	return (struct ct_buf *)(small + (size_t)(i - ct_cfg.nbufs) * SMALL_BYTES);
 }
 
-/* Claims a FREE buffer for the calling thread, or NULL. Record path: a bounded scan. */
-static struct ct_buf *claim(uint32_t tid)
+/* Wakes the writer early (record path: one atomic, and a futex wake once per cycle). */
+static void kick(void)
 {
-	unsigned n = ct_cfg.nbufs, start = atomic_fetch_add_explicit(&hint, 1, memory_order_relaxed);
+	if (atomic_exchange_explicit(&ct_writer_kick, 1, memory_order_acq_rel) == 0 &&
+	    ct_real.syscall)
+		ct_real.syscall(SYS_futex, &ct_writer_kick, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+/* Claims a FREE buffer of one pool for the calling thread, or NULL. Record path: a
+ * bounded scan. */
+static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic_int *nfree,
+			       uint32_t tid)
+{
+	if (n == 0 || atomic_load_explicit(nfree, memory_order_relaxed) <= 0)
+		return NULL;
+	unsigned start = atomic_fetch_add_explicit(h, 1, memory_order_relaxed);
 	for (unsigned k = 0; k < n; k++) {
-		struct ct_buf *b = ct_buf_at((start + k) % n);
+		struct ct_buf *b = ct_buf_at(base + (start + k) % n);
 		unsigned expect = CT_BUF_FREE;
 		if (atomic_load_explicit(&b->state, memory_order_relaxed) != CT_BUF_FREE)
 			continue;
@@ -53,11 +98,35 @@ static struct ct_buf *claim(uint32_t tid)
 							    memory_order_acquire,
 							    memory_order_relaxed)) {
 			b->tid = tid;
+			b->cap = base ? small_cap : ct_buf_cap;
 			atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
+			int left = atomic_fetch_sub_explicit(nfree, 1, memory_order_relaxed) - 1;
+			if (left < (int)n / 4)
+				kick();
 			return b;
 		}
 	}
+	kick();
 	return NULL;
+}
+
+static struct ct_buf *claim(struct ct_thread *th)
+{
+	uint32_t tid = (uint32_t)th->tid;
+	struct ct_buf *b = NULL;
+	if (!th->claims++)
+		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, tid);
+	if (!b)
+		b = claim_in(0, ct_cfg.nbufs, &hint, &nfree_big, tid);
+	if (!b && th->claims > 1)
+		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, tid);
+	return b;
+}
+
+void ct_buf_freed(struct ct_buf *b)
+{
+	atomic_fetch_add_explicit(b->cap == ct_buf_cap ? &nfree_big : &nfree_small, 1,
+				  memory_order_relaxed);
 }
 
 void ct_buf_retire(struct ct_thread *th)
@@ -74,9 +143,9 @@ void ct_emit(struct ct_thread *th, const struct ct_event *ev)
 		return; /* counted by ct_self() */
 	struct ct_buf *b = th->buf;
 	unsigned c = b ? atomic_load_explicit(&b->committed, memory_order_relaxed) : 0;
-	if (unlikely(!b || c >= ct_buf_cap)) {
+	if (unlikely(!b || c >= b->cap)) {
 		ct_buf_retire(th);
-		b = th->buf = claim((uint32_t)th->tid);
+		b = th->buf = claim(th);
 		if (!b) {
 			ct_count_lost(CT_L_NOBUF);
 			return;
@@ -85,4 +154,34 @@ void ct_emit(struct ct_thread *th, const struct ct_event *ev)
 	}
 	b->ev[c] = *ev;
 	atomic_store_explicit(&b->committed, c + 1, memory_order_release);
+}
+
+int ct_buffers_pending(void)
+{
+	for (unsigned i = 0; pool && i < ct_nbufs_total; i++) {
+		struct ct_buf *b = ct_buf_at(i);
+		if (atomic_load(&b->state) != CT_BUF_FREE &&
+		    atomic_load(&b->committed) > b->flushed)
+			return 1;
+	}
+	return 0;
+}
+
+void ct_buffers_after_fork(void)
+{
+	/* Every unwritten event belongs to the parent, whose writer still has it. Only
+	 * buffers in use are written to, so the child copies few pages. */
+	for (unsigned i = 0; pool && i < ct_nbufs_total; i++) {
+		struct ct_buf *b = ct_buf_at(i);
+		if (atomic_load(&b->state) == CT_BUF_FREE && b->flushed == 0)
+			continue;
+		atomic_store(&b->committed, 0);
+		b->flushed = b->seq = b->gen = 0;
+		atomic_store(&b->state, CT_BUF_FREE);
+	}
+	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
+	atomic_store(&nfree_small, (int)nsmall);
+	atomic_store(&ct_writer_kick, 0);
+	for (int i = 0; i < CT_L_MAX; i++)
+		atomic_store(&ct_lost[i], 0);
 }

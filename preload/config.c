@@ -3,7 +3,8 @@
  * CTRACE_* environment variables, read once by the constructor and never again.
  * A malformed value gives one warning line and the default.
  *
- *   CTRACE_OUT            trace path, %p = pid (default ctrace.%p.ctr)
+ *   CTRACE_OUT            trace path, %p = pid, %% = % (default ctrace.%p.ctr), relative to
+ *                         the working directory at start
  *   CTRACE_DEPTH          stack frames captured, 1..128 (default 32)
  *   CTRACE_BUFFER_SIZE    bytes per thread buffer, 4k..16m, k/m suffixes (default 64k)
  *   CTRACE_BUFFERS        buffers in the pool, 2..65536 (default 256)
@@ -80,6 +81,16 @@ void ct_config_read(void)
 		out = NULL;
 	}
 	strcpy(ct_cfg.out, out ? out : "ctrace.%p.ctr");
+	/* Relative to the directory at start: a daemon that changes to / later, and the images
+	 * it execs, still write here. */
+	char cwd[4096];
+	if (ct_cfg.out[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    strlen(cwd) + 1 + strlen(ct_cfg.out) < sizeof(ct_cfg.out)) {
+		size_t cl = strcmp(cwd, "/") ? strlen(cwd) : 0, rl = strlen(ct_cfg.out);
+		memmove(ct_cfg.out + cl + 1, ct_cfg.out, rl + 1);
+		memcpy(ct_cfg.out, cwd, cl);
+		ct_cfg.out[cl] = '/';
+	}
 	ct_cfg.depth = (int)env_num("CTRACE_DEPTH", CT_DEFAULT_DEPTH, 1, CT_MAX_FRAMES);
 	ct_cfg.buf_size = env_num("CTRACE_BUFFER_SIZE", 64 << 10, 4 << 10, 16 << 20);
 	ct_cfg.nbufs = (unsigned)env_num("CTRACE_BUFFERS", 256, 2, 65536);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -134,6 +135,7 @@ struct ct_thread {
 	void *(*fn)(void *);
 	void *arg;
 	uint32_t creator_stack;
+	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
 	struct ct_site sites[CT_SITES + 1];
 };
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };
@@ -144,6 +146,8 @@ struct ct_thread *ct_self(void);
 int ct_threads_init(void);
 /* Called from the fork child: drop every slot but the caller's. */
 void ct_threads_after_fork(void);
+/* The fork child has one program thread. */
+void ct_threads_after_fork_count(void);
 
 /* ---- per-thread buffers (buffer.c) ---- */
 struct ct_buf {
@@ -153,13 +157,23 @@ struct ct_buf {
 	uint32_t flushed;          /* records written out; writer only */
 	uint32_t seq;              /* EVENTS chunks emitted in the current generation */
 	uint32_t gen;              /* generation of seq */
-	uint32_t pad[2];
+	uint32_t cap;              /* records it holds (small or big pool) */
+	uint32_t pad;
 	struct ct_event ev[];
 };
 enum { CT_BUF_FREE = 0, CT_BUF_ACTIVE, CT_BUF_FULL };
-extern unsigned ct_buf_cap;    /* records per buffer */
+extern unsigned ct_buf_cap;    /* records per big buffer */
+extern unsigned ct_nbufs_total; /* big and small buffers: ct_buf_at(0 .. total - 1) */
 int ct_buffers_init(void);
 struct ct_buf *ct_buf_at(unsigned i);
+/* The writer freed b (FULL -> FREE). */
+void ct_buf_freed(struct ct_buf *b);
+/* Some buffer holds events not yet written. Not for the record path. */
+int ct_buffers_pending(void);
+/* Fork child: every buffer free again (the unwritten events are the parent's). */
+void ct_buffers_after_fork(void);
+/* Set (and futex-woken) by a thread that found the buffer pools running low. */
+extern atomic_int ct_writer_kick;
 /* Appends ev to the calling thread's buffer (th = ct_self()). When no buffer is free the
  * event is dropped and counted. Record path; call between ct_enter and ct_leave. */
 void ct_emit(struct ct_thread *th, const struct ct_event *ev);
@@ -180,6 +194,8 @@ uint32_t ct_stack_here(void);
 /* Writer side: the stack with this id, or -1 if the id is unknown / not yet published. */
 int ct_stack_get(uint32_t id, struct ct_stack *out);
 uint32_t ct_stacks_count(void);
+/* Fork child: inserts the parent's other threads left half-done are marked dead. */
+void ct_stacks_after_fork(void);
 
 /* ---- shadow object table (shadow.c) ---- */
 struct ct_shadow {
@@ -194,6 +210,8 @@ int ct_shadow_init(void);
 struct ct_shadow *ct_shadow_get(const void *obj);
 /* Finds obj without inserting. Record path. */
 struct ct_shadow *ct_shadow_find(const void *obj);
+/* Fork child: the parent's waiters are gone. */
+void ct_shadow_after_fork(void);
 
 /* ---- the writer (flush.c) ---- */
 /* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
@@ -201,13 +219,29 @@ int ct_writer_start(void);
 /* Starts the writer thread if not yet running (see flush.c for why it is lazy). Not from
  * a signal handler. */
 void ct_writer_spawn(void);
+/* Reads a kernel schedstat file (/proc/.../schedstat): on-CPU and run-queue ns so far.
+ * Returns 0 or -errno. Three system calls, no allocation; not for signal handlers. */
+int ct_schedstat_read(const char *path, uint64_t *cpu_ns, uint64_t *runq_ns);
 
 /* Final flush: stops the writer thread, writes every buffered event and closes the
- * generation and the file. Safe to call more than once; only the process that opened
- * the trace does anything. Not for the record path. */
+ * generation and the file. Safe to call more than once; only the process that traces
+ * does anything. Not for the record path. */
 void ct_writer_finish(void);
-/* After fork, in the child: tracing stops there (the trace file belongs to the parent). */
-void ct_writer_after_fork(void);
+/* The same from a fatal signal's handler: no join, bounded wait, no loader lock. */
+void ct_writer_fatal(void);
+/* Before exec: writes what is buffered and closes the generation; returns 1 with the
+ * writer held off (then the exec must be followed by ct_writer_exec_failed if it
+ * returns), 0 if there was nothing to do. */
+int ct_writer_exec_begin(void);
+void ct_writer_exec_failed(int held);
+/* pthread_atfork handlers. The child one returns 1 if the child traces (into a file of
+ * its own, created on first need), 0 if it cannot. */
+/* The last program thread is exiting: stop and join the writer thread, so that glibc
+ * ends the process as it would untraced. Buffers stay; the next event restarts it. */
+void ct_writer_quiesce(void);
+void ct_writer_fork_prepare(void);
+void ct_writer_fork_parent(void);
+int ct_writer_fork_child(void);
 extern pid_t ct_pid;
 
 /* ---- system calls (io.c) ---- */
@@ -215,6 +249,21 @@ extern pid_t ct_pid;
  * returns the count. Writer side, or the thread itself at exit. */
 size_t ct_sites_snapshot(const struct ct_thread *th, struct ct_event *out, uint64_t ts);
 int ct_fdclass_init(void);
+
+/* ---- exec and spawn (process.c) ---- */
+/* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*). Constructor. */
+void ct_process_init(void);
+
+/* ---- libctrace's own fds (fdguard.c) ---- */
+void ct_fd_protect(int fd);
+void ct_fd_unprotect(int fd);
+int ct_fd_is_protected(int fd);
+/* close(fd) must fail with EBADF: fd is libctrace's and the program closes it. */
+int ct_fd_close_refused(int fd);
+/* close_range with libctrace's fds left open. */
+int ct_close_range_guarded(unsigned first, unsigned last, int flags);
+/* fd moved to a number >= 900, close-on-exec (the old number closed). */
+int ct_fd_move_high(int fd);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

@@ -8,19 +8,33 @@
  * so it decodes alone (format/FORMAT.md). One write(2) per chunk.
  *
  * The writer thread is libctrace's own: created with the real pthread_create, all signals
- * blocked, its guard set so nothing it calls is traced. Only this file touches the file
- * descriptor. flush_mu (a libctrace-private mutex, taken through the real functions)
- * serializes the writer thread and the final flush at exit.
+ * blocked, its guard set so nothing it calls is traced. It sleeps on a futex word for
+ * CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running low (buffer.c).
+ * Only this file touches the file descriptor. flush_mu (a libctrace-private mutex, taken
+ * through the real functions) serializes the writer thread with the flushes made by
+ * other threads: at exit, before exec, on a fatal signal and around fork. Those take it
+ * with a bounded wait and never when the calling thread holds it already (a signal
+ * handler that interrupted a flush): they give up rather than hang the program.
  *
  * The file is created 0600 with O_EXCL|O_NOFOLLOW|O_CLOEXEC and never overwrites: if the
- * name exists, ".1", ".2", ... is inserted before the extension. The descriptor is moved
- * above the low numbers programs use.
+ * name exists, ".1", ".2", ... is inserted before the extension (so a new image after exec,
+ * whose pid is the same, writes a new file). The descriptor is moved above the low numbers
+ * programs use and protected from programs that close every fd (fdguard.c).
+ *
+ * Processes: a fork child discards the parent's unwritten events (the parent writes them)
+ * and creates its own file, with CTRACE_OUT's %p expanded to its pid, the first time it
+ * has something to write (so a child that only execs leaves no empty file); exec flushes
+ * and closes the generation first and reopens one if exec fails; a fatal signal flushes
+ * what is buffered (signal.c). A vfork child (getpid() != ct_pid, the parent's memory)
+ * never touches any of it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -32,12 +46,22 @@
 #define STACK_IDS (1u << 16) /* bitmap of ids already written in this generation */
 #define RAW_CAP (8u << 20)
 
+/* Bounded waits for flush_mu outside the writer thread, in ms. */
+#define WAIT_FINISH_MS 5000
+#define WAIT_EXEC_MS 2000
+#define WAIT_FORK_MS 2000
+#define WAIT_FATAL_MS 2000
+#define WAIT_SPAWN_MS 1000
+
 pid_t ct_pid;
 static int fd = -1;
+static int need_open;          /* fork child: the file is created when first needed */
 static pthread_t writer;
-static atomic_int writer_stop, finished;
+static atomic_int writer_stop, finished, finishing, spawned;
 static int writer_started;
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int flush_owner;      /* tid holding flush_mu, 0 if none */
+static CT_TLS int fork_locked;      /* this thread took flush_mu in the fork prepare handler */
 static uint32_t gen;
 static uint64_t gen_start;
 static struct ct_wbuf wb;
@@ -55,6 +79,46 @@ static size_t npending;
 static uint32_t site_seq = 1u << 31; /* SITE chunks: their own seq range */
 static struct ct_thread_state *tstates; /* max_threads entries */
 
+static void close_trace(void)
+{
+	if (fd < 0)
+		return;
+	ct_fd_unprotect(fd);
+	REAL(close)(fd);
+	fd = -1;
+}
+
+/* Takes flush_mu, waiting at most timeout_ms (< 0: without limit). -1 if it is not had
+ * in time or this thread holds it already (a signal handler that interrupted a flush). */
+static int flush_lock(int timeout_ms)
+{
+	pid_t me = gettid();
+	if (atomic_load(&flush_owner) == me)
+		return -1;
+	if (timeout_ms < 0 || !REAL(pthread_mutex_clocklock)) {
+		REAL(pthread_mutex_lock)(&flush_mu);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (ct_real.pthread_mutex_clocklock(&flush_mu, CLOCK_MONOTONIC, &ts) != 0)
+			return -1;
+	}
+	atomic_store(&flush_owner, me);
+	return 0;
+}
+
+static void flush_unlock(void)
+{
+	atomic_store(&flush_owner, 0);
+	REAL(pthread_mutex_unlock)(&flush_mu);
+}
+
 static void put(ssize_t len)
 {
 	if (len <= 0 || fd < 0)
@@ -69,8 +133,7 @@ static void put(ssize_t len)
 			ct_warn("cannot write the trace file: ", strerror(errno),
 				"; tracing stops");
 			atomic_store(&ct_active, 0);
-			close(fd);
-			fd = -1;
+			close_trace();
 			return;
 		}
 		p += w;
@@ -86,6 +149,9 @@ static int open_trace(void)
 	for (const char *s = ct_cfg.out; *s && n < sizeof(base) - 24; s++) {
 		if (s[0] == '%' && s[1] == 'p') {
 			n += (size_t)snprintf(base + n, sizeof(base) - n, "%d", (int)ct_pid);
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			base[n++] = '%';
 			s++;
 		} else {
 			base[n++] = *s;
@@ -104,11 +170,8 @@ static int open_trace(void)
 			snprintf(path, sizeof(path), "%s.%d", base, i);
 		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f >= 0) {
-			int hi = fcntl(f, F_DUPFD_CLOEXEC, 900);
-			if (hi >= 0) {
-				close(f);
-				f = hi;
-			}
+			f = ct_fd_move_high(f);
+			ct_fd_protect(f);
 			return f;
 		}
 		if (errno != EEXIST) {
@@ -143,28 +206,47 @@ static void write_header(void)
 	put(len);
 }
 
+/* Parses the first two numbers of a schedstat file (on-CPU ns, run-queue ns). */
+int ct_schedstat_read(const char *path, uint64_t *cpu_ns, uint64_t *runq_ns)
+{
+	char buf[128];
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	ssize_t n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	uint64_t v[2] = { 0, 0 };
+	const char *p = buf;
+	for (int i = 0; i < 2; i++) {
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		while (*p >= '0' && *p <= '9')
+			v[i] = v[i] * 10 + (uint64_t)(*p++ - '0');
+	}
+	*cpu_ns = v[0];
+	*runq_ns = v[1];
+	return 0;
+}
+
 /* /proc/self/task/TID/{schedstat,comm}; best effort. */
 static void read_task(pid_t tid, struct ct_thread_state *ts)
 {
 	char path[64], buf[128];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f >= 0) {
-		ssize_t n = read(f, buf, sizeof(buf) - 1);
-		close(f);
-		if (n > 0) {
-			buf[n] = 0;
-			unsigned long long cpu = 0, rq = 0;
-			if (sscanf(buf, "%llu %llu", &cpu, &rq) == 2) {
-				ts->cpu_ns = cpu;
-				ts->runq_ns = rq;
-			}
-		}
+	uint64_t cpu, rq;
+	if (ct_schedstat_read(path, &cpu, &rq) == 0) {
+		ts->cpu_ns = cpu;
+		ts->runq_ns = rq;
 	}
 	if (ts->name[0])
 		return;
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
-	f = open(path, O_RDONLY | O_CLOEXEC);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
 	if (f >= 0) {
 		ssize_t n = read(f, buf, CT_NAME_LEN);
 		close(f);
@@ -207,7 +289,9 @@ static void write_threads(void)
 		put(ct_w_threads(&wb, gen, tstates + i, n - i < 4096 ? n - i : 4096));
 }
 
-static void gen_open(void)
+/* in_signal: from a fatal signal's handler, where the loader lock (dl_iterate_phdr) may
+ * be held by the interrupted thread: the last module map is written again. */
+static void gen_open(int in_signal)
 {
 	gen++;
 	struct timespec real;
@@ -215,7 +299,7 @@ static void gen_open(void)
 	gen_start = ct_now();
 	put(ct_w_gen_begin(&wb, gen, gen_start,
 			   (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec));
-	if (nmods == 0 || ct_modules_changed())
+	if (!in_signal && (nmods == 0 || ct_modules_changed()))
 		nmods = ct_modules_snapshot(mods, MAX_MODULES, mod_str, MOD_STR_CAP);
 	put(ct_w_modules(&wb, gen, mods, nmods));
 	write_threads();
@@ -293,12 +377,13 @@ static void drain(struct ct_buf *b)
 		b->flushed = 0;
 		b->seq = 0;
 		atomic_store_explicit(&b->state, CT_BUF_FREE, memory_order_release);
+		ct_buf_freed(b);
 	}
 }
 
 static void drain_all(void)
 {
-	for (unsigned i = 0; i < ct_cfg.nbufs; i++)
+	for (unsigned i = 0; i < ct_nbufs_total; i++)
 		drain(ct_buf_at(i));
 }
 
@@ -306,23 +391,23 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
-	struct timespec slice = { 0, 10 * 1000000L };
-	unsigned waited = 0;
 	while (!atomic_load(&writer_stop)) {
-		REAL(nanosleep)(&slice, NULL);
-		waited += 10;
-		if (waited < ct_cfg.flush_ms)
-			continue;
-		waited = 0;
-		REAL(pthread_mutex_lock)(&flush_mu);
+		struct timespec period = { ct_cfg.flush_ms / 1000,
+					   (long)(ct_cfg.flush_ms % 1000) * 1000000L };
+		if (!atomic_load(&ct_writer_kick))
+			REAL(syscall)(SYS_futex, &ct_writer_kick, FUTEX_WAIT_PRIVATE, 0, &period, 0, 0);
+		atomic_store(&ct_writer_kick, 0);
+		if (atomic_load(&writer_stop))
+			break;
+		flush_lock(-1);
 		if (!atomic_load(&finished)) {
 			drain_all();
 			if (ct_now() - gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
 				gen_close();
-				gen_open();
+				gen_open(0);
 			}
 		}
-		REAL(pthread_mutex_unlock)(&flush_mu);
+		flush_unlock();
 	}
 	return NULL;
 }
@@ -357,8 +442,64 @@ int ct_writer_start(void)
 	if (fd < 0)
 		return -EIO;
 	write_header();
-	gen_open();
+	gen_open(0);
 	return 0;
+}
+
+/* Creates a fork child's file (flush_mu held). */
+static int lazy_open(int in_signal)
+{
+	if (fd >= 0)
+		return 0;
+	if (!need_open)
+		return -1;
+	need_open = 0;
+	fd = open_trace();
+	if (fd < 0) {
+		atomic_store(&ct_active, 0);
+		return -1;
+	}
+	write_header();
+	gen_open(in_signal);
+	return 0;
+}
+
+/* Something to write: buffered events, or call-site counts of a live thread. */
+static int has_data(void)
+{
+	if (ct_buffers_pending())
+		return 1;
+	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++) {
+		struct ct_thread *t = &ct_threads[i];
+		if (atomic_load(&t->state) != CT_TH_LIVE)
+			continue;
+		for (unsigned k = 0; k <= CT_SITES; k++)
+			if (__atomic_load_n(&t->sites[k].count, __ATOMIC_RELAXED))
+				return 1;
+	}
+	return 0;
+}
+
+/* The last flush (flush_mu held): everything buffered, the generation closed, the file
+ * closed. Nothing is written after it. */
+static void final_flush(int in_signal)
+{
+	if (atomic_load(&finished))
+		return;
+	if (fd >= 0 || (need_open && has_data() && lazy_open(in_signal) == 0)) {
+		drain_all();
+		gen_close();
+	}
+	atomic_store(&finished, 1);
+	need_open = 0;
+	close_trace();
+}
+
+/* This process traces and owns its trace state (not a vfork child, nor a child created
+ * without fork's handlers). */
+static int tracing_here(void)
+{
+	return (fd >= 0 || need_open) && getpid() == ct_pid;
 }
 
 /*
@@ -367,16 +508,23 @@ int ct_writer_start(void)
  * instructions while a process has a single thread, and a tracer thread started at load
  * would take that away from every single-threaded program (measured: an uncontended
  * lock/unlock pair goes from 2.8 ns to 17 ns). Not from a signal handler: pthread_create
- * allocates.
+ * allocates. In a fork child this is also where its trace file is created.
  */
 void ct_writer_spawn(void)
 {
-	static atomic_int spawned;
 	int expect = 0;
 	/* The flag first: this runs after every recorded wait. */
-	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || fd < 0 ||
-	    getpid() != ct_pid || !atomic_compare_exchange_strong(&spawned, &expect, 1))
+	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || !tracing_here() ||
+	    atomic_load(&finished) || !atomic_compare_exchange_strong(&spawned, &expect, 1))
 		return;
+	if (fd < 0) {
+		if (flush_lock(WAIT_SPAWN_MS) != 0)
+			return;
+		int ok = lazy_open(0) == 0;
+		flush_unlock();
+		if (!ok)
+			return;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -389,36 +537,130 @@ void ct_writer_spawn(void)
 	writer_started = 1;
 }
 
+static void wake_writer(void)
+{
+	atomic_store(&ct_writer_kick, 1);
+	REAL(syscall)(SYS_futex, &ct_writer_kick, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
 void ct_writer_finish(void)
 {
-	if (fd < 0 || getpid() != ct_pid)
-		return; /* not the tracing process (fork or vfork child) */
+	if (!tracing_here() || atomic_load(&flush_owner) == gettid())
+		return; /* not the tracing process, or exit from a handler inside a flush */
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&finished, &expect, 1))
+	if (!atomic_compare_exchange_strong(&finishing, &expect, 1))
 		return;
 	atomic_store(&ct_active, 0);
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
 	if (writer_started) {
 		atomic_store(&writer_stop, 1);
+		wake_writer();
 		REAL(pthread_join)(writer, NULL);
 		writer_started = 0;
 	}
-	REAL(pthread_mutex_lock)(&flush_mu);
-	drain_all();
-	gen_close();
-	close(fd);
-	fd = -1;
-	REAL(pthread_mutex_unlock)(&flush_mu);
+	if (flush_lock(WAIT_FINISH_MS) == 0) {
+		final_flush(0);
+		flush_unlock();
+	}
 	ct_tls.nest = self_nest;
 }
 
-void ct_writer_after_fork(void)
+void ct_writer_quiesce(void)
 {
-	/* The child has no writer thread and must not write into the parent's file. */
+	if (!writer_started || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
+	    atomic_load(&flush_owner) == gettid())
+		return;
+	int self_nest = ct_tls.nest;
+	ct_tls.nest = 1 << 20;
+	atomic_store(&writer_stop, 1);
+	wake_writer();
+	REAL(pthread_join)(writer, NULL);
 	writer_started = 0;
+	atomic_store(&writer_stop, 0);
+	atomic_store(&spawned, 0);
+	ct_tls.nest = self_nest;
+}
+
+void ct_writer_fatal(void)
+{
+	if (!tracing_here())
+		return;
+	int self_nest = ct_tls.nest;
+	ct_tls.nest = 1 << 20;
+	if (flush_lock(WAIT_FATAL_MS) == 0) {
+		final_flush(1);
+		flush_unlock();
+	}
+	ct_tls.nest = self_nest;
+}
+
+int ct_writer_exec_begin(void)
+{
+	if (!tracing_here() || atomic_load(&finished))
+		return 0;
+	int self_nest = ct_tls.nest, held = 0;
+	ct_tls.nest = 1 << 20;
+	if (flush_lock(WAIT_EXEC_MS) == 0) {
+		if (!atomic_load(&finished) && (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
+			drain_all();
+			gen_close();
+			held = 1;
+		} else {
+			flush_unlock();
+		}
+	}
+	ct_tls.nest = self_nest;
+	return held;
+}
+
+void ct_writer_exec_failed(int held)
+{
+	if (!held)
+		return;
+	int self_nest = ct_tls.nest;
+	ct_tls.nest = 1 << 20;
 	if (fd >= 0)
-		close(fd);
-	fd = -1;
+		gen_open(0);
+	flush_unlock();
+	ct_tls.nest = self_nest;
+}
+
+void ct_writer_fork_prepare(void)
+{
+	fork_locked = 0;
+	if (!tracing_here() || atomic_load(&finished))
+		return;
+	/* The writer thread must not be inside a flush (the loader lock, the file) when the
+	 * fork copies the process. */
+	if (flush_lock(WAIT_FORK_MS) == 0)
+		fork_locked = 1;
+}
+
+void ct_writer_fork_parent(void)
+{
+	if (fork_locked) {
+		fork_locked = 0;
+		flush_unlock();
+	}
+}
+
+int ct_writer_fork_child(void)
+{
+	int traced = fork_locked && (fd >= 0 || need_open) && !atomic_load(&finished) &&
+		     atomic_load(&ct_active);
+	fork_locked = 0;
+	close_trace(); /* the parent's file */
 	pthread_mutex_init(&flush_mu, NULL);
+	atomic_store(&flush_owner, 0);
+	writer_started = 0;
+	atomic_store(&writer_stop, 0);
+	atomic_store(&spawned, 0);
+	atomic_store(&finished, !traced);
+	atomic_store(&finishing, 0);
+	gen = 0;
+	site_seq = 1u << 31;
+	ct_pid = getpid();
+	need_open = traced;
+	return traced;
 }

@@ -5,7 +5,9 @@
  * (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI) are
  * recorded with kind futex on the futex word's address; wakes (FUTEX_WAKE,
  * FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI) made while someone waits there are releases.
- * Every other system call passes through untouched. Inline syscall instructions (Go's
+ * syscall(SYS_exit_group) flushes the trace first, as _exit does; syscall(SYS_close) and
+ * syscall(SYS_close_range) leave libctrace's own fds open (fdguard.c). Every other system
+ * call passes through untouched. Inline syscall instructions (Go's
  * runtime, some allocators) cannot be seen from here.
  *
  * syscall() is variadic; like glibc's own implementation, the wrapper forwards six
@@ -41,6 +43,16 @@ CT_EXPORT long syscall(long nr, ...)
 	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
 	va_end(ap);
 	long (*real)(long, ...) = REAL(syscall);
+	if (unlikely(nr == SYS_exit_group)) {
+		ct_writer_finish();
+		return real(nr, a1, a2, a3, a4, a5, a6);
+	}
+	if (unlikely(nr == SYS_close) && ct_fd_close_refused((int)a1)) {
+		errno = EBADF;
+		return -1;
+	}
+	if (unlikely(nr == SYS_close_range))
+		return ct_close_range_guarded((unsigned)a1, (unsigned)a2, (int)a3);
 	if (nr != SYS_futex || !ct_on())
 		return real(nr, a1, a2, a3, a4, a5, a6);
 

@@ -2,8 +2,15 @@
 /*
  * Load, exit and process lifecycle of libctrace.so: the constructor (configuration, real
  * symbols, tables, unwinder warm-up, writer thread), the destructor and _exit/_Exit (final
- * flush), fork (the child stops tracing: the trace file is the parent's), dlclose (the
+ * flush; exit_group through syscall() in futex.c, fatal signals in signal.c), fork (the
+ * child traces into a file of its own: see flush.c), exec (process.c), dlclose (the
  * unwinder must not use stale rules).
+ *
+ * Exit paths: exit() and return from main run the destructor; the last thread's exit and
+ * pthread_exit from main end in exit(0) inside glibc; _exit, _Exit and
+ * syscall(SYS_exit_group) are wrapped. The destructor runs after the program's own
+ * destructors and atexit handlers (it belongs to a library loaded before the program's),
+ * so their events are in the trace.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,11 +24,38 @@
 
 atomic_int ct_active;
 
+static void before_fork(void)
+{
+	ct_tls.nest++;
+	ct_writer_fork_prepare();
+	ct_tls.nest--;
+}
+
+static void after_fork_parent(void)
+{
+	ct_tls.nest++;
+	ct_writer_fork_parent();
+	ct_tls.nest--;
+}
+
+/* Runs first among the child's atfork handlers (registered first), before any of the
+ * program's can record. Only the forking thread exists here: the other threads' slots,
+ * waits and half-done stack inserts are dropped, every buffer is freed (the parent writes
+ * those events into its own file) and the lost counts restart at 0. */
 static void after_fork_child(void)
 {
-	atomic_store(&ct_active, 0);
-	ct_writer_after_fork();
+	ct_tls.nest++;
+	int traced = ct_writer_fork_child();
 	ct_threads_after_fork();
+	ct_threads_after_fork_count();
+	if (traced) {
+		ct_buffers_after_fork();
+		ct_shadow_after_fork();
+		ct_stacks_after_fork();
+	} else {
+		atomic_store(&ct_active, 0);
+	}
+	ct_tls.nest--;
 }
 
 __attribute__((constructor(101))) static void ct_init(void)
@@ -40,6 +74,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
 		goto out;
 	}
+	ct_process_init();
 	if (ct_capture_init(ct_cfg.depth) < 0)
 		ct_warn("neither libunwind.so.8 nor libgcc_s.so.1 could be loaded; ",
 			"recording waits without stacks", "");
@@ -48,7 +83,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 		prctl(PR_GET_NAME, main_th->name);
 	if (ct_writer_start() < 0)
 		goto out; /* it said why */
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	ct_signals_init();
 	atomic_store(&ct_active, 1);
 	if (!__libc_single_threaded)

@@ -423,6 +423,12 @@ passthrough:
 /* ---- fd numbers going away or being reused ---- */
 CT_EXPORT int close(int fd)
 {
+	/* libctrace's own fds (trace file, libunwind's pipe) look closed to the program:
+	 * see fdguard.c. */
+	if (unlikely(ct_fd_close_refused(fd))) {
+		errno = EBADF;
+		return -1;
+	}
 	fd_forget(fd);
 	return REAL(close)(fd);
 }
@@ -445,7 +451,7 @@ CT_EXPORT int dup3(int old, int new, int flags)
 
 CT_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int r = REAL(close_range)(first, last, flags);
+	int r = ct_close_range_guarded(first, last, flags);
 	if (r == 0 && fd_cache && !(flags & CLOSE_RANGE_CLOEXEC))
 		for (unsigned fd = first; fd <= last && fd < FD_CACHE; fd++)
 			fd_cache[fd] = 0;

@@ -61,3 +61,16 @@ static struct ct_shadow *lookup(const void *obj, int insert)
 
 struct ct_shadow *ct_shadow_get(const void *obj) { return lookup(obj, 1); }
 struct ct_shadow *ct_shadow_find(const void *obj) { return lookup(obj, 0); }
+
+void ct_shadow_after_fork(void)
+{
+	/* The waiters counted here were threads of the parent. Only written when non-zero,
+	 * so the child copies no page of an idle table. */
+	if (!tab || atomic_load(&ct_waiting) == 0)
+		return;
+	for (unsigned i = 0; i < SHADOW_SLOTS; i++)
+		if (atomic_load_explicit(&tab[i].key, memory_order_relaxed) &&
+		    atomic_load_explicit(&tab[i].waiters, memory_order_relaxed))
+			atomic_store(&tab[i].waiters, 0);
+	atomic_store(&ct_waiting, 0);
+}

@@ -9,9 +9,26 @@
  *
  * A handler that leaves with siglongjmp leaves the mark set: that thread then keeps using
  * the slower lock-free libgcc unwinder, which is correct, only slower.
+ *
+ * Fatal signals: SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGHUP and
+ * SIGQUIT, wherever their disposition is SIG_DFL (at load, or when the program sets
+ * SIG_DFL later), get a handler of libctrace's that writes what is buffered (bounded
+ * wait, flush.c), restores SIG_DFL and queues the same signal with the same siginfo to
+ * the same thread; when it returns, the default action runs as it would have: the same
+ * exit status, the same core dump, the core's registers those of the faulting
+ * instruction. The program sees SIG_DFL (and the flags and mask it gave) in every oldact;
+ * a handler or SIG_IGN it installs replaces libctrace's. Not installed in a pid 1 (a
+ * namespace's init ignores default-action signals; a handler would not), and a stack
+ * overflow flushes only on the program's own sigaltstack (SA_ONSTACK), if any.
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+#include <unistd.h>
 
 #include "ctrace.h"
 
@@ -37,8 +54,55 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 	ct_in_signal--;
 }
 
+/* ---- fatal signals ---- */
+
+static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
+				   SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+static int fatal_on;
+static unsigned char is_fatal[_NSIG];
+static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
+
+static void fatal_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	int e = errno;
+	ct_writer_fatal();
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	REAL(sigaction)(sig, &dfl, NULL);
+	/* Pending until this handler returns (the signal is blocked during it), then the
+	 * default action. The original siginfo (a fault's address and code) is kept. */
+	long (*sc)(long, ...) = REAL(syscall);
+	if (sc(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)gettid(), (long)sig, (long)si) != 0)
+		sc(SYS_tgkill, (long)getpid(), (long)gettid(), (long)sig);
+	errno = e;
+}
+
+static int install_fatal(int sig)
+{
+	struct sigaction mine;
+	memset(&mine, 0, sizeof(mine));
+	mine.sa_sigaction = fatal_handler;
+	mine.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigfillset(&mine.sa_mask);
+	return REAL(sigaction)(sig, &mine, NULL);
+}
+
 void ct_signals_init(void)
 {
+	if (getpid() != 1) {
+		for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]); i++) {
+			int sig = fatal_sigs[i];
+			struct sigaction cur;
+			if (REAL(sigaction)(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
+				continue;
+			dfl_view[sig] = cur;
+			is_fatal[sig] = 1;
+			install_fatal(sig);
+		}
+		fatal_on = 1;
+	}
 	hooked = 1;
 }
 
@@ -55,8 +119,9 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		return REAL(sigaction)(sig, act, oldact);
 	void *prev_h = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
 	int prev_f = user[sig].flags;
-	struct sigaction mine, kold;
+	struct sigaction mine, kold, prev_view = dfl_view[sig];
 	const struct sigaction *use = act;
+	int to_fatal = 0;
 	if (act && is_function(act)) {
 		mine = *act;
 		mine.sa_sigaction = trampoline;
@@ -68,14 +133,34 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 				 (act->sa_flags & SA_SIGINFO) ? (void *)act->sa_sigaction
 							      : (void *)act->sa_handler,
 				 __ATOMIC_RELEASE);
+	} else if (act && fatal_on && is_fatal[sig] && act->sa_handler == SIG_DFL) {
+		/* SIG_DFL of a fatal signal: libctrace's handler, reported as the program's
+		 * SIG_DFL with its flags and mask. */
+		mine.sa_sigaction = fatal_handler;
+		mine.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+		sigfillset(&mine.sa_mask);
+		use = &mine;
+		to_fatal = 1;
 	}
 	int r = REAL(sigaction)(sig, use, &kold);
 	if (r != 0) {
-		if (use == &mine) {
+		if (use == &mine && !to_fatal) {
 			__atomic_store_n(&user[sig].flags, prev_f, __ATOMIC_RELAXED);
 			__atomic_store_n(&user[sig].handler, prev_h, __ATOMIC_RELEASE);
 		}
 		return r;
+	}
+	if (to_fatal) {
+		/* As the kernel would report it: glibc adds SA_RESTORER (and its restorer),
+		 * the kernel drops SIGKILL and SIGSTOP from the mask. */
+		dfl_view[sig] = *act;
+		dfl_view[sig].sa_handler = SIG_DFL;
+#ifdef SA_RESTORER
+		dfl_view[sig].sa_flags |= SA_RESTORER;
+		dfl_view[sig].sa_restorer = kold.sa_restorer;
+#endif
+		sigdelset(&dfl_view[sig].sa_mask, SIGKILL);
+		sigdelset(&dfl_view[sig].sa_mask, SIGSTOP);
 	}
 	if (oldact) {
 		*oldact = kold;
@@ -85,6 +170,8 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 				oldact->sa_sigaction = (void (*)(int, siginfo_t *, void *))prev_h;
 			else
 				oldact->sa_handler = (void (*)(int))prev_h;
+		} else if (kold.sa_sigaction == fatal_handler) {
+			*oldact = prev_view;
 		}
 	}
 	return 0;

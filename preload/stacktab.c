@@ -37,6 +37,7 @@ static struct entry *entries;  /* by id; id 0 unused */
 static uint64_t *arena;
 static atomic_uint next_id = 1;
 static atomic_uint arena_used;
+static atomic_int inflight; /* inserts between claiming a slot and publishing its id */
 
 static void *map(size_t bytes)
 {
@@ -72,7 +73,9 @@ static uint32_t intern(const uint64_t *pcs, int n, unsigned flags)
 		struct slot *s = &slots[i];
 		uint64_t cur = atomic_load_explicit(&s->hash, memory_order_acquire);
 		if (cur == 0) {
+			atomic_fetch_add(&inflight, 1);
 			if (!atomic_compare_exchange_strong(&s->hash, &cur, h)) {
+				atomic_fetch_sub(&inflight, 1);
 				if (cur != h)
 					continue; /* another stack took it: probe on */
 				goto compare;
@@ -82,6 +85,7 @@ static uint32_t intern(const uint64_t *pcs, int n, unsigned flags)
 			uint32_t off = atomic_fetch_add(&arena_used, (unsigned)n);
 			if (id > MAX_STACKS || off + (unsigned)n > ARENA_PCS) {
 				atomic_store_explicit(&s->id, UINT32_MAX, memory_order_release);
+				atomic_fetch_sub(&inflight, 1);
 				ct_count_lost(CT_L_NOSTACK);
 				return 0;
 			}
@@ -90,6 +94,7 @@ static uint32_t intern(const uint64_t *pcs, int n, unsigned flags)
 			entries[id].n = (uint16_t)n;
 			entries[id].flags = (uint16_t)flags;
 			atomic_store_explicit(&s->id, id, memory_order_release);
+			atomic_fetch_sub(&inflight, 1);
 			return id;
 		}
 		if (cur != h)
@@ -145,4 +150,17 @@ int ct_stack_get(uint32_t id, struct ct_stack *out)
 	out->flags = e->flags;
 	out->pcs = arena + e->off;
 	return 0;
+}
+
+void ct_stacks_after_fork(void)
+{
+	/* A thread of the parent that was inserting a stack at the fork never publishes its
+	 * id here: mark such slots dead, or every capture of that stack would spin. */
+	if (!slots || atomic_load(&inflight) == 0)
+		return;
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (atomic_load_explicit(&slots[i].hash, memory_order_relaxed) &&
+		    atomic_load_explicit(&slots[i].id, memory_order_relaxed) == 0)
+			atomic_store(&slots[i].id, UINT32_MAX);
+	atomic_store(&inflight, 0);
 }

@@ -26,6 +26,7 @@ CT_SYM(int, pthread_cond_clockwait,
        (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *))
 CT_SYM(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))
 CT_SYM(int, pthread_join, (pthread_t, void **))
+CT_SYM(void, pthread_exit, (void *))
 CT_SYM(int, pthread_setname_np, (pthread_t, const char *))
 CT_SYM(int, sigaction, (int, const struct sigaction *, struct sigaction *))
 CT_SYM(int, dlclose, (void *))
@@ -118,6 +119,17 @@ CT_SYM(int, close, (int))
 CT_SYM(int, dup2, (int, int))
 CT_SYM(int, dup3, (int, int, int))
 CT_SYM(int, close_range, (unsigned int, unsigned int, int))
+CT_SYM(int, pipe2, (int *, int))
+CT_SYM(void, closefrom, (int))
+/* exec and spawn (process.c) */
+CT_SYM(int, execve, (const char *, char *const *, char *const *))
+CT_SYM(int, execvpe, (const char *, char *const *, char *const *))
+CT_SYM(int, fexecve, (int, char *const *, char *const *))
+CT_SYM(int, execveat, (int, const char *, char *const *, char *const *, int))
+CT_SYM(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+			  const posix_spawnattr_t *, char *const *, char *const *))
+CT_SYM(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const *, char *const *))
 /* _FORTIFY_SOURCE entry points */
 CT_SYM(ssize_t, __read_chk, (int, void *, size_t, size_t))
 CT_SYM(ssize_t, __pread_chk, (int, void *, size_t, off_t, size_t))

@@ -20,6 +20,23 @@
 struct ct_thread *ct_threads;
 CT_TLS struct ct_tls ct_tls;
 
+/*
+ * The program's threads alive that libctrace knows of: main, and those started through
+ * the pthread_create wrapper. libctrace's writer thread is an ordinary thread to glibc,
+ * which ends the process (exit(0)) when its LAST thread exits: with the writer still
+ * there, a program whose main calls pthread_exit would never end. So the last program
+ * thread stops the writer (and joins it) just before it exits itself; glibc then sees it
+ * as the last thread, as it would untraced. If a thread libctrace does not know of is
+ * still running, its next event starts a new writer.
+ */
+static atomic_int app_threads = 1;
+
+static void app_thread_gone(void)
+{
+	if (atomic_fetch_sub(&app_threads, 1) == 1)
+		ct_writer_quiesce();
+}
+
 int ct_threads_init(void)
 {
 	ct_threads = mmap(NULL, sizeof(struct ct_thread) * ct_cfg.max_threads,
@@ -45,6 +62,7 @@ static struct ct_thread *slot_claim(void)
 			t->tid = t->parent = 0;
 			t->start_func = 0;
 			t->creator_stack = 0;
+			t->claims = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
 			memset(t->sites, 0, sizeof(t->sites));
@@ -84,10 +102,24 @@ struct ct_thread *ct_self(void)
 
 void ct_threads_after_fork(void)
 {
+	/* Only the forking thread exists in the child: every other slot is free again, and
+	 * the caller's own slot starts afresh (new tid, no buffer, no call-site counts: the
+	 * parent's trace has those). */
+	struct ct_thread *me = ct_tls.th;
 	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++)
-		if (&ct_threads[i] != ct_tls.th)
+		if (&ct_threads[i] != me && atomic_load(&ct_threads[i].state) != CT_TH_FREE)
 			atomic_store(&ct_threads[i].state, CT_TH_FREE);
+	pid_t old = ct_tls.tid;
 	ct_tls.tid = gettid();
+	if (me) {
+		me->parent = old;
+		me->tid = ct_tls.tid;
+		me->self = pthread_self();
+		me->buf = NULL;
+		me->claims = 0;
+		memset(me->sites, 0, sizeof(me->sites));
+		atomic_store(&me->wait_kind, 0);
+	}
 }
 
 /* Runs when the thread returns from its start routine, calls pthread_exit or is
@@ -109,7 +141,10 @@ static void thread_exit(void *p)
 		size_t n = ct_sites_snapshot(t, sites, now);
 		for (size_t i = 0; i < n; i++)
 			ct_emit(t, &sites[i]);
+		/* with the kernel's on-CPU and run-queue totals, so that a thread shorter than
+		 * a generation still has them */
 		struct ct_event ev = { .ts = now, .type = CT_EV_THREAD_END };
+		ct_schedstat_read("/proc/thread-self/schedstat", &ev.a, &ev.b);
 		ct_emit(t, &ev);
 		ct_leave();
 	}
@@ -117,6 +152,7 @@ static void thread_exit(void *p)
 	ct_tls.th = NULL;
 	ct_tls.nest = 1 << 20;
 	slot_release(t);
+	app_thread_gone();
 }
 
 /* Records th's current name as a THREAD_NAME event in me's buffer. Record path. */
@@ -176,10 +212,30 @@ CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
 	errno = saved;
 	if (!t)
 		return REAL(pthread_create)(thr, attr, fn, arg);
+	atomic_fetch_add(&app_threads, 1);
 	int r = REAL(pthread_create)(thr, attr, trampoline, t);
-	if (r != 0)
+	if (r != 0) {
 		slot_release(t);
+		atomic_fetch_sub(&app_threads, 1);
+	}
 	return r;
+}
+
+/* pthread_exit from main: the process lives on while other threads run (see above). */
+CT_EXPORT void pthread_exit(void *ret)
+{
+	if (ct_threads && gettid() == getpid() && atomic_load(&ct_active)) {
+		ct_tls.nest++;
+		app_thread_gone();
+		ct_tls.nest--;
+	}
+	REAL(pthread_exit)(ret);
+	__builtin_unreachable();
+}
+
+void ct_threads_after_fork_count(void)
+{
+	atomic_store(&app_threads, 1);
 }
 
 CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)

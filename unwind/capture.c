@@ -8,7 +8,11 @@
  *    and it keeps stale unwind rules after dlclose.
  *  - libgcc's _Unwind_Backtrace: ~2-3 us at 32 frames, but lock-free on glibc >= 2.35
  *    (_dl_find_object) and correct after dlclose. Used after the first dlclose and in
- *    signal handlers (where a libunwind miss could deadlock on the loader lock).
+ *    signal handlers (where a libunwind miss could deadlock on the loader lock), and for
+ *    a thread's first UNW_AFTER captures: libunwind maps a 256 KiB trace cache for every
+ *    thread that captures with it (freed at thread exit), so 1,000 short-lived threads
+ *    alive at once, each capturing once or twice, cost 250 MB of resident memory and an
+ *    mmap/munmap pair each; with libgcc first, only threads that keep capturing pay it.
  *
  * Both libraries are dlopen'ed with RTLD_LOCAL: linking libunwind.so.8 would put its
  * _Unwind_* exports in the global scope, where C++ code loaded later binds to them and
@@ -28,6 +32,8 @@
 /* Own frames captured on top of the caller's (capture, stack table, wait helper, wrapper)
  * and then dropped by address range. */
 #define SELF_FRAMES_MAX 6
+/* Captures per thread before libunwind is used (see above). */
+#define UNW_AFTER 16
 
 static int (*p_unw_backtrace)(void **, int);
 static _Unwind_Reason_Code (*p_unwind_backtrace)(_Unwind_Trace_Fn, void *);
@@ -40,6 +46,7 @@ static int subs_cb(struct dl_phdr_info *info, size_t size, void *data);
 
 /* Set by the preload's signal trampoline while a program handler runs on this thread. */
 extern __thread int ct_in_signal __attribute__((tls_model("initial-exec")));
+static __thread unsigned ncaptures __attribute__((tls_model("initial-exec")));
 
 struct self_range_arg {
 	uintptr_t addr;
@@ -65,6 +72,20 @@ static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data)
 		return 1;
 	}
 	return 0;
+}
+
+struct gcc_arg {
+	void **buf;
+	int n, max;
+};
+
+static _Unwind_Reason_Code gcc_cb(struct _Unwind_Context *ctx, void *data)
+{
+	struct gcc_arg *a = data;
+	if (a->n >= a->max)
+		return _URC_END_OF_STACK;
+	a->buf[a->n++] = (void *)p_unwind_getip(ctx);
+	return _URC_NO_REASON;
 }
 
 int ct_capture_init(int depth)
@@ -94,27 +115,17 @@ int ct_capture_init(int depth)
 	if (unw)
 		p_unw_backtrace = (int (*)(void **, int))dlsym(unw, "unw_backtrace");
 
-	/* Warm up outside any wrapper: libunwind's first capture maps its per-thread cache,
-	 * opens its validation pipe and takes its locks; libgcc's reads the FDE tables. */
-	uint64_t pcs[CT_MAX_FRAMES];
-	unsigned t;
-	if (p_unw_backtrace || p_unwind_backtrace)
-		ct_capture(pcs, &t);
+	/* Warm up both outside any wrapper: libunwind's first capture maps its per-thread
+	 * cache, opens its validation pipe and takes its locks; libgcc's reads the FDE
+	 * tables. */
+	void *buf[8];
+	if (p_unwind_backtrace) {
+		struct gcc_arg a = { buf, 0, 8 };
+		p_unwind_backtrace(gcc_cb, &a);
+	}
+	if (p_unw_backtrace)
+		p_unw_backtrace(buf, 8);
 	return (p_unw_backtrace || p_unwind_backtrace) ? 0 : -ENOENT;
-}
-
-struct gcc_arg {
-	void **buf;
-	int n, max;
-};
-
-static _Unwind_Reason_Code gcc_cb(struct _Unwind_Context *ctx, void *data)
-{
-	struct gcc_arg *a = data;
-	if (a->n >= a->max)
-		return _URC_END_OF_STACK;
-	a->buf[a->n++] = (void *)p_unwind_getip(ctx);
-	return _URC_NO_REASON;
 }
 
 int ct_capture(uint64_t *pcs, unsigned *truncated)
@@ -122,8 +133,12 @@ int ct_capture(uint64_t *pcs, unsigned *truncated)
 	void *buf[CT_MAX_FRAMES + SELF_FRAMES_MAX];
 	int max = cap_depth + SELF_FRAMES_MAX, n = 0;
 
-	if (p_unw_backtrace && !ct_in_signal && !atomic_load_explicit(&use_libgcc,
-								     memory_order_relaxed)) {
+	unsigned nth = ncaptures;
+	if (nth <= UNW_AFTER)
+		ncaptures = nth + 1;
+	if (p_unw_backtrace && !ct_in_signal &&
+	    (nth >= UNW_AFTER || !p_unwind_backtrace) &&
+	    !atomic_load_explicit(&use_libgcc, memory_order_relaxed)) {
 		n = p_unw_backtrace(buf, max);
 	} else if (p_unwind_backtrace) {
 		struct gcc_arg a = { buf, 0, max };
@@ -138,7 +153,9 @@ int ct_capture(uint64_t *pcs, unsigned *truncated)
 	int out = 0;
 	for (int i = 0; i < n && out < cap_depth; i++) {
 		uintptr_t pc = (uintptr_t)buf[i];
-		if (pc >= self_lo && pc < self_hi)
+		/* libgcc ends with the outermost frame's IP 0; libunwind stops before it: the
+		 * same stack must give the same PCs through either. */
+		if ((pc >= self_lo && pc < self_hi) || pc == 0)
 			continue;
 		pcs[out++] = (uint64_t)pc;
 	}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec and posix_spawn: the new image keeps tracing, and the old image's events are
+ * written first.
+ *
+ *  - execve, execv, execvp, execvpe, execl, execle, execlp, fexecve, execveat: the process
+ *    flushes what it has buffered and closes the generation (bounded wait, flush.c) just
+ *    before the real call, so its trace file is complete if the exec succeeds; if the
+ *    exec fails a new generation opens and tracing goes on. The new image loads
+ *    libctrace again and, its pid being the same, writes a NEW file (the existing one is
+ *    never replaced: the name gets ".1", ".2", ...).
+ *  - The environment the new image gets (envp, or environ for the v/l/p forms, which is
+ *    what glibc passes) keeps LD_PRELOAD with libctrace and the CTRACE_* variables of this
+ *    process: a program that builds its own envp or cleared environ has them added back;
+ *    an LD_PRELOAD of the program's own without libctrace gets libctrace prepended.
+ *    CTRACE_OUT is passed as an absolute path, so a daemon that changed directory still
+ *    writes next to the first trace. posix_spawn and posix_spawnp get the same envp fix
+ *    (the calling process goes on: nothing to flush).
+ *
+ * No malloc, no lock: the new envp lives on the caller's stack (so this is also safe in a
+ * vfork child, whose memory is the parent's; there the flush is skipped, getpid() !=
+ * ct_pid). system() and popen() spawn through glibc-internal calls with environ and are
+ * not wrapped. errno and return values are the real call's.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+
+extern char **environ;
+
+#define SAVE_MAX 32         /* CTRACE_* variables carried over */
+#define REGION (64u << 10)  /* their copies */
+#define ENV_MAX 65536       /* larger environments are passed as they are */
+#define PRELOAD_MAX 65536
+
+static int inject_on;
+static const char *lib;          /* libctrace's path as loaded */
+static size_t lib_len;
+static const char *lib_base;     /* its basename */
+static char *saved[SAVE_MAX];    /* "CTRACE_X=value" as at load, CTRACE_OUT excluded */
+static size_t nsaved;
+static const char *out_orig;     /* CTRACE_OUT's value at load, NULL if unset */
+static char *out_entry;          /* "CTRACE_OUT=<absolute path>" */
+static char *preload_entry;      /* "LD_PRELOAD=<lib>" */
+
+static char *region_copy(char **cur, char *end, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = b ? strlen(b) : 0;
+	if ((size_t)(end - *cur) < la + lb + 1)
+		return NULL;
+	char *s = *cur;
+	memcpy(s, a, la);
+	if (b)
+		memcpy(s + la, b, lb);
+	s[la + lb] = 0;
+	*cur += la + lb + 1;
+	return s;
+}
+
+void ct_process_init(void)
+{
+	Dl_info info;
+	if (!dladdr((void *)ct_process_init, &info) || !info.dli_fname || !*info.dli_fname)
+		return;
+	char *region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	if (region == MAP_FAILED)
+		return;
+	char *cur = region, *end = region + REGION;
+	lib = region_copy(&cur, end, info.dli_fname, NULL);
+	preload_entry = region_copy(&cur, end, "LD_PRELOAD=", info.dli_fname);
+	out_entry = region_copy(&cur, end, "CTRACE_OUT=", ct_cfg.out);
+	if (!lib || !preload_entry || !out_entry)
+		return;
+	lib_len = strlen(lib);
+	const char *slash = strrchr(lib, '/');
+	lib_base = slash ? slash + 1 : lib;
+	for (char **e = environ; e && *e && nsaved < SAVE_MAX; e++) {
+		if (strncmp(*e, "CTRACE_", 7) != 0)
+			continue;
+		if (strncmp(*e, "CTRACE_OUT=", 11) == 0) {
+			out_orig = region_copy(&cur, end, *e + 11, NULL);
+			continue;
+		}
+		char *c = region_copy(&cur, end, *e, NULL);
+		if (c)
+			saved[nsaved++] = c;
+	}
+	inject_on = 1;
+}
+
+static size_t env_count(char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* Length of the (last) LD_PRELOAD value in envp, 0 if none. */
+static size_t preload_len(char *const *envp, size_t n)
+{
+	size_t l = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+			l = strlen(envp[i] + 11);
+	return l;
+}
+
+/* Does the LD_PRELOAD value v name libctrace (same path, or same file name)? */
+static int names_lib(const char *v)
+{
+	while (*v) {
+		size_t t = strcspn(v, ": ");
+		if (t) {
+			if (t == lib_len && memcmp(v, lib, t) == 0)
+				return 1;
+			const char *b = v;
+			for (size_t k = 0; k < t; k++)
+				if (v[k] == '/')
+					b = v + k + 1;
+			size_t bl = (size_t)(v + t - b);
+			if (bl == strlen(lib_base) && memcmp(b, lib_base, bl) == 0)
+				return 1;
+		}
+		v += t;
+		if (*v)
+			v++;
+	}
+	return 0;
+}
+
+static int has_name(char *const *envp, size_t n, const char *entry)
+{
+	size_t nl = strcspn(entry, "=") + 1;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], entry, nl) == 0)
+			return 1;
+	return 0;
+}
+
+/* envp, or vec (n + SAVE_MAX + 3 slots) holding envp with what the new image needs to
+ * keep tracing; pre (preload_len + lib_len + 16 bytes) may receive a new LD_PRELOAD. */
+static char *const *fix_env(char *const *envp, size_t n, char **vec, char *pre)
+{
+	size_t k = 0, last_pre = (size_t)-1;
+	int changed = 0, have_out = 0;
+	for (size_t i = 0; i < n; i++) {
+		vec[k] = envp[i];
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
+			last_pre = k;
+		} else if (strncmp(envp[i], "CTRACE_OUT=", 11) == 0) {
+			have_out = 1;
+			/* The inherited value: made absolute. One the program set stays. */
+			if (out_orig && strcmp(envp[i] + 11, out_orig) == 0 &&
+			    strcmp(out_entry, envp[i]) != 0) {
+				vec[k] = out_entry;
+				changed = 1;
+			}
+		}
+		k++;
+	}
+	if (last_pre == (size_t)-1) {
+		vec[k++] = preload_entry;
+		changed = 1;
+	} else if (!names_lib(vec[last_pre] + 11)) {
+		const char *theirs = vec[last_pre] + 11;
+		char *p = pre;
+		memcpy(p, "LD_PRELOAD=", 11);
+		p += 11;
+		memcpy(p, lib, lib_len);
+		p += lib_len;
+		if (*theirs)
+			*p++ = ':';
+		strcpy(p, theirs);
+		vec[last_pre] = pre;
+		changed = 1;
+	}
+	if (!have_out) {
+		vec[k++] = out_entry;
+		changed = 1;
+	}
+	for (size_t i = 0; i < nsaved; i++)
+		if (!has_name(envp, n, saved[i])) {
+			vec[k++] = saved[i];
+			changed = 1;
+		}
+	vec[k] = NULL;
+	return changed ? vec : envp;
+}
+
+/* Declares `use`: envp fixed for the new image (on this stack frame). */
+#define FIX_ENV(envp, use) \
+	char *const *env_ = (envp); \
+	size_t n_ = env_count(env_), pl_ = inject_on ? preload_len(env_, n_) : 0; \
+	int ok_ = inject_on && n_ <= ENV_MAX && pl_ <= PRELOAD_MAX; \
+	char *vec_[ok_ ? n_ + SAVE_MAX + 3 : 1]; \
+	char pre_[ok_ ? pl_ + lib_len + 16 : 1]; \
+	char *const *use = ok_ ? fix_env(env_, n_, vec_, pre_) : env_
+
+/* Runs the real exec with the flush around it; errno is the exec's. */
+#define EXEC(call) do { \
+	int e_ = errno; \
+	int held_ = ct_writer_exec_begin(); \
+	errno = e_; \
+	int r_ = (call); \
+	e_ = errno; \
+	ct_writer_exec_failed(held_); \
+	errno = e_; \
+	return r_; \
+} while (0)
+
+CT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	FIX_ENV(envp, use);
+	EXEC(REAL(execve)(path, argv, use));
+}
+
+CT_EXPORT int execv(const char *path, char *const argv[])
+{
+	FIX_ENV(environ, use);
+	EXEC(REAL(execve)(path, argv, use));
+}
+
+CT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	FIX_ENV(envp, use);
+	EXEC(REAL(execvpe)(file, argv, use));
+}
+
+CT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	FIX_ENV(environ, use);
+	EXEC(REAL(execvpe)(file, argv, use));
+}
+
+CT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	FIX_ENV(envp, use);
+	EXEC(REAL(fexecve)(fd, argv, use));
+}
+
+CT_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	if (unlikely(!REAL(execveat))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	FIX_ENV(envp, use);
+	EXEC(ct_real.execveat(dirfd, path, argv, use, flags));
+}
+
+/* The l forms: argv from the variable arguments, as glibc builds it. */
+#define COLLECT_ARGS(arg0, last, argv) \
+	size_t argc_ = 1; \
+	va_list ap_; \
+	va_start(ap_, arg0); \
+	while (va_arg(ap_, const char *)) \
+		argc_++; \
+	va_end(ap_); \
+	char *argv[argc_ + 1]; \
+	argv[0] = (char *)(arg0); \
+	va_start(ap_, arg0); \
+	for (size_t i_ = 1; i_ <= argc_; i_++) \
+		argv[i_] = va_arg(ap_, char *); \
+	last; \
+	va_end(ap_)
+
+CT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	COLLECT_ARGS(arg, (void)0, argv);
+	FIX_ENV(environ, use);
+	EXEC(REAL(execve)(path, argv, use));
+}
+
+CT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	COLLECT_ARGS(arg, (void)0, argv);
+	FIX_ENV(environ, use);
+	EXEC(REAL(execvpe)(file, argv, use));
+}
+
+CT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	COLLECT_ARGS(arg, envp = va_arg(ap_, char *const *), argv);
+	FIX_ENV(envp, use);
+	EXEC(REAL(execve)(path, argv, use));
+}
+
+CT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	FIX_ENV(envp, use);
+	return REAL(posix_spawn)(pid, path, fa, attr, argv, use);
+}
+
+CT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	FIX_ENV(envp, use);
+	return REAL(posix_spawnp)(pid, file, fa, attr, argv, use);
+}

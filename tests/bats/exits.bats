@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Every way a process ends leaves a complete trace, with the exit status (and core dump
+# flag) the program has untraced: exit, return from main, _exit, _Exit, exit_group,
+# pthread_exit from main, fatal signals with their default disposition, the program's own
+# handlers; after kill -9, the trace up to about the last flush, reported as truncated.
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+bats_require_minimum_version 1.5.0
+
+: "${CTRACE_BUILD:?set CTRACE_BUILD to the build directory}"
+CT=${CTRACE_CLI:-$CTRACE_BUILD/ctrace}
+LIB=$CTRACE_BUILD/libctrace.so
+P=$CTRACE_BUILD/progs/proc_exit
+
+setup() { cd "$BATS_TEST_TMPDIR" || return 1; }
+
+# status_of [traced] MODE: "exit=N" or "sig=N core=0|1" from waitpid, core dumps allowed
+# (into this directory).
+status_of() {
+	local pre=()
+	if [ "$1" = traced ]; then
+		pre=(env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr)
+		shift
+	fi
+	ulimit -c unlimited 2>/dev/null || ulimit -c 0
+	timeout 60 perl -e '
+		my $pid = fork();
+		if ($pid == 0) { open(STDOUT, ">", "out.txt"); exec @ARGV or exit 127; }
+		waitpid($pid, 0);
+		my $st = $?;
+		if ($st & 127) { printf "sig=%d core=%d\n", $st & 127, ($st & 128) ? 1 : 0 }
+		else { printf "exit=%d\n", $st >> 8 }' "${pre[@]}" "$P" "$@"
+}
+
+# complete FILE: readable, not truncated, nothing lost, with the 3 waits on work_mu and the
+# wait of the thread that never ends.
+complete() {
+	run "$CT" report --json "$1"
+	assert_success
+	jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$output"
+	run "$CT" dump "$1"
+	assert_success
+	[ "$(grep -c 'WAIT_BEGIN kind=mutex' <<<"$output")" -ge 3 ]
+	[ "$(grep -c 'WAIT_BEGIN kind=cond' <<<"$output")" = 1 ]
+}
+
+# same MODE: the traced status equals the untraced one; the one trace file is complete.
+same() {
+	local plain traced
+	plain=$(status_of "$1")
+	rm -f core core.*
+	traced=$(status_of traced "$1")
+	echo "plain: $plain traced: $traced"
+	[ "$plain" = "$traced" ]
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr
+}
+
+@test "exit(3)" { same exit; }
+@test "return 4 from main" { same return; }
+@test "_exit(5)" { same _exit; }
+@test "_Exit(6)" { same _Exit; }
+@test "syscall(SYS_exit_group, 9)" { same exit_group; }
+
+@test "pthread_exit from main: the process ends when its last thread does, status 0" {
+	same pthread_exit
+	[ "$(status_of traced pthread_exit)" = "exit=0" ]
+	# the last worker's wait is there too
+	[ "$("$CT" dump "$(ls t.*.ctr | tail -n1)" | grep -c 'WAIT_BEGIN kind=mutex')" -ge 4 ]
+}
+
+@test "SIGSEGV (null write): same signal and core flag, trace complete" { same segv; }
+@test "SIGBUS (beyond the end of a file mapping)" { same bus; }
+@test "SIGABRT (abort)" { same abrt; }
+@test "SIGFPE (division by zero)" { same fpe; }
+@test "SIGILL (ud2)" { same ill; }
+@test "SIGTERM with the default disposition" { same term; }
+@test "SIGINT with the default disposition" { same int; }
+@test "SIGHUP with the default disposition" { same hup; }
+@test "SIGQUIT with the default disposition (core)" { same quit; }
+
+@test "a SIGSEGV core shows the faulting line, with the fault's siginfo" {
+	command -v gdb >/dev/null || skip "no gdb"
+	ulimit -c unlimited 2>/dev/null || skip "core dumps not allowed"
+	[ "$(cat /proc/sys/kernel/core_pattern)" = core ] || skip "core_pattern is not 'core'"
+	status_of traced segv
+	[ -f core ] || skip "no core written"
+	run gdb -batch -ex 'bt 1' -ex 'p $_siginfo.si_code' "$P" core
+	assert_output --partial "proc_exit.c"
+	assert_output --partial "in main"
+	assert_line '$1 = 1'
+}
+
+@test "the program's own SIGTERM handler runs; SIG_DFL set back later still flushes" {
+	same handler
+	grep -qx 'handler ran sig=15' out.txt
+}
+
+@test "sigaction(SIG, NULL, &old) and signal() report SIG_DFL with the program's flags" {
+	run timeout 60 "$P" query
+	assert_success
+	plain=$output
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" query
+	assert_success
+	assert_equal "$output" "$plain"
+	assert_line --partial "start term=dfl"
+	refute_line --partial "did not return SIG_DFL"
+}
+
+@test "kill -9: the trace up to about the last flush, reported as truncated" {
+	timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" forever >/dev/null &
+	pid=$!
+	sleep 2
+	f=$(ls t.*.ctr)
+	victim=${f#t.}
+	victim=${victim%.ctr}
+	kill -9 "$victim"
+	wait "$pid" || true
+	json=$("$CT" report --json "$f" 2>/dev/null)
+	jq -e '.trace.truncated == true and .trace.events > 0' <<<"$json"
+	# at most about one second missing: events up to 1 s before the kill (of 2 s)
+	[ "$(jq .trace.duration_ns <<<"$json")" -gt 1000000000 ]
+	run "$CT" report "$f"
+	assert_success
+	assert_output --partial "truncated"
+}
