@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 0
+#define CT_VERSION_MINOR 1
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -62,6 +62,15 @@ enum ct_event_type {
 	 * c: the longest call in ns. Written by the writer at each generation end and by the
 	 * thread at exit; the last record of a (thread, site, kind, class) holds its totals. */
 	CT_EV_SITE = 8,
+	/* The thread holds a mutex (or a write-locked rwlock) it took earlier, recorded just
+	 * before its WAIT_BEGIN when it is about to block: what a deadlock or wait-chain
+	 * report needs to say where each holder took the lock the others wait for. ts: the
+	 * same as the WAIT_BEGIN that follows; obj: the held lock; kind: CT_K_MUTEX or
+	 * CT_K_RWLOCK_WR; stack: the call site that took it (a one-frame stack flagged
+	 * CT_STACKF_SITE: the return address into the caller of the lock function); a: 1 if
+	 * the lock was taken after a recorded wait (its full stack is that WAIT_BEGIN's),
+	 * else 0. */
+	CT_EV_HOLD = 9,
 	CT_EV_MAX
 };
 
@@ -126,6 +135,7 @@ struct ct_event {
 
 /* A stack: raw return addresses, pcs[0] the caller of the interposed function. */
 #define CT_STACKF_TRUNCATED 0x1u /* the capture hit the depth limit */
+#define CT_STACKF_SITE 0x2u      /* one frame only: a call site, not an unwound stack */
 struct ct_stack {
 	uint32_t id;
 	uint16_t nframes;

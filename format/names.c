@@ -62,6 +62,7 @@ static const char *const event_names[CT_EV_MAX] = {
 	[CT_EV_THREAD_END] = "thread_end",
 	[CT_EV_SYSCALL] = "syscall",
 	[CT_EV_SITE] = "site",
+	[CT_EV_HOLD] = "hold",
 };
 
 static const char *const fd_class_names[CT_FD_MAX] = {
