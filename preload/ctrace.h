@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <threads.h>
 #include <time.h>
 
 #include "../format/ctrace_format.h"
@@ -133,6 +134,7 @@ struct ct_thread {
 	struct ct_buf *buf;        /* current buffer, owned by the thread */
 	/* handed from pthread_create to the new thread */
 	void *(*fn)(void *);
+	int (*fn_c11)(void *);     /* thrd_create's start routine */
 	void *arg;
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
@@ -148,6 +150,8 @@ int ct_threads_init(void);
 void ct_threads_after_fork(void);
 /* The fork child has one program thread. */
 void ct_threads_after_fork_count(void);
+/* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
+int ct_app_threads(void);
 
 /* ---- per-thread buffers (buffer.c) ---- */
 struct ct_buf {
@@ -191,6 +195,8 @@ static inline void ct_count_lost(int cause)
 int ct_stacks_init(void);
 /* Captures the calling thread's stack and returns its id (0 if none). Record path. */
 uint32_t ct_stack_here(void);
+/* The id of a one-frame stack holding the call site pc (CT_STACKF_SITE). Record path. */
+uint32_t ct_stack_site(uint64_t pc);
 /* Writer side: the stack with this id, or -1 if the id is unknown / not yet published. */
 int ct_stack_get(uint32_t id, struct ct_stack *out);
 uint32_t ct_stacks_count(void);
@@ -242,6 +248,8 @@ void ct_writer_quiesce(void);
 void ct_writer_fork_prepare(void);
 void ct_writer_fork_parent(void);
 int ct_writer_fork_child(void);
+/* Then, once the child's thread, buffer and table state is reset: creates its file. */
+void ct_writer_fork_child_open(void);
 extern pid_t ct_pid;
 
 /* ---- system calls (io.c) ---- */

@@ -22,9 +22,11 @@
  * programs use and protected from programs that close every fd (fdguard.c).
  *
  * Processes: a fork child discards the parent's unwritten events (the parent writes them)
- * and creates its own file, with CTRACE_OUT's %p expanded to its pid, the first time it
- * has something to write (so a child that only execs leaves no empty file); exec flushes
- * and closes the generation first and reopens one if exec fails; a fatal signal flushes
+ * and creates its own file, with CTRACE_OUT's %p expanded to its pid, in its atfork
+ * handler (while it still has the parent's credentials); a child that exits or execs
+ * before it recorded anything removes that empty file (the new image then takes its
+ * name). exec
+ * flushes and closes the generation first and reopens one if exec fails; a fatal signal flushes
  * what is buffered (signal.c). A vfork child (getpid() != ct_pid, the parent's memory)
  * never touches any of it.
  */
@@ -32,6 +34,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -55,7 +58,10 @@
 
 pid_t ct_pid;
 static int fd = -1;
-static int need_open;          /* fork child: the file is created when first needed */
+static int need_open;          /* the file is created when first needed (see exec_begin) */
+static char cur_path[4096 + 64]; /* the open trace file's name */
+static int fork_file;          /* the file was created by the fork child handler */
+static int wrote_events;       /* an EVENTS chunk has gone into the open file */
 static pthread_t writer;
 static atomic_int writer_stop, finished, finishing, spawned;
 static int writer_started;
@@ -172,6 +178,8 @@ static int open_trace(void)
 		if (f >= 0) {
 			f = ct_fd_move_high(f);
 			ct_fd_protect(f);
+			memcpy(cur_path, path, sizeof(cur_path));
+			wrote_events = 0;
 			return f;
 		}
 		if (errno != EEXIST) {
@@ -317,8 +325,10 @@ static void write_sites(void)
 		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE || !t->tid)
 			continue;
 		size_t n = ct_sites_snapshot(t, ev, now);
-		if (n)
+		if (n) {
 			put(ct_w_events(&wb, gen, (uint32_t)t->tid, site_seq++, ev, n));
+			wrote_events = 1;
+		}
 	}
 }
 
@@ -372,6 +382,7 @@ static void drain(struct ct_buf *b)
 		}
 		put(ct_w_events(&wb, gen, b->tid, b->seq++, ev, n));
 		b->flushed = c;
+		wrote_events = 1;
 	}
 	if (st == CT_BUF_FULL) {
 		b->flushed = 0;
@@ -385,6 +396,49 @@ static void drain_all(void)
 {
 	for (unsigned i = 0; i < ct_nbufs_total; i++)
 		drain(ct_buf_at(i));
+}
+
+/*
+ * Is the writer the only live thread of the process? The last program thread normally
+ * stops the writer on its way out (thread.c), so that glibc, counting threads, ends the
+ * process with exit(0) as it would untraced. A thread libctrace never saw can still be
+ * the last (one made by clone(), or a thread the count missed): the writer, blocking all
+ * signals, would then keep a process alive that has nothing left to run. Checked only while
+ * no known program thread is alive; reads /proc/self/task without allocating.
+ */
+static int only_writer_left(void)
+{
+	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	pid_t me = gettid();
+	int others = 0;
+	char buf[4096];
+	long n;
+	while (!others && (n = REAL(syscall)(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && !others;) {
+			const struct { uint64_t ino; int64_t off; unsigned short reclen;
+				       unsigned char type; char name[]; } *d = (const void *)(buf + off);
+			off += d->reclen;
+			long tid = strtol(d->name, NULL, 10);
+			if (tid <= 0 || tid == me)
+				continue;
+			/* a zombie (an exited main thread waits so, for the group) runs nothing */
+			char path[64], st[512];
+			snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
+			int f = open(path, O_RDONLY | O_CLOEXEC);
+			if (f < 0)
+				continue; /* gone meanwhile */
+			ssize_t l = read(f, st, sizeof(st) - 1);
+			close(f);
+			st[l > 0 ? l : 0] = 0;
+			const char *rp = strrchr(st, ')');
+			if (!rp || (rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X'))
+				others = 1;
+		}
+	}
+	close(dir);
+	return !others;
 }
 
 static void *writer_main(void *arg)
@@ -405,9 +459,19 @@ static void *writer_main(void *arg)
 			if (ct_now() - gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
 				gen_close();
 				gen_open(0);
+			} else if (ct_modules_changed()) {
+				/* dlopen/dlclose: the new map now, for the stacks through it */
+				nmods = ct_modules_snapshot(mods, MAX_MODULES, mod_str, MOD_STR_CAP);
+				put(ct_w_modules(&wb, gen, mods, nmods));
 			}
 		}
 		flush_unlock();
+		if (ct_app_threads() <= 0 && only_writer_left()) {
+			/* What glibc does when the last thread exits: exit(0), whose handlers
+			 * and libctrace's destructor (the final flush) run here. */
+			writer_started = 0;
+			exit(0);
+		}
 	}
 	return NULL;
 }
@@ -446,7 +510,7 @@ int ct_writer_start(void)
 	return 0;
 }
 
-/* Creates a fork child's file (flush_mu held). */
+/* Creates the file when it is still to be made (need_open; flush_mu held). */
 static int lazy_open(int in_signal)
 {
 	if (fd >= 0)
@@ -492,7 +556,10 @@ static void final_flush(int in_signal)
 	}
 	atomic_store(&finished, 1);
 	need_open = 0;
+	int empty = fd >= 0 && fork_file && !wrote_events;
 	close_trace();
+	if (empty)
+		unlink(cur_path); /* a fork child that recorded nothing leaves no file */
 }
 
 /* This process traces and owns its trace state (not a vfork child, nor a child created
@@ -602,7 +669,16 @@ int ct_writer_exec_begin(void)
 	int self_nest = ct_tls.nest, held = 0;
 	ct_tls.nest = 1 << 20;
 	if (flush_lock(WAIT_EXEC_MS) == 0) {
-		if (!atomic_load(&finished) && (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
+		if (!atomic_load(&finished) && fd >= 0 && fork_file && !wrote_events &&
+		    !has_data()) {
+			/* A fork child that only execs: its file holds no event. Removed, so the
+			 * new image (same pid) writes under the name the child had. */
+			close_trace();
+			unlink(cur_path);
+			need_open = 1;
+			held = 1;
+		} else if (!atomic_load(&finished) &&
+			   (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
 			drain_all();
 			gen_close();
 			held = 1;
@@ -662,5 +738,16 @@ int ct_writer_fork_child(void)
 	site_seq = 1u << 31;
 	ct_pid = getpid();
 	need_open = traced;
+	fork_file = 0;
 	return traced;
+}
+
+void ct_writer_fork_child_open(void)
+{
+	/* Created now, while the child has the parent's credentials: a daemon's child that
+	 * switches user (memcached -u, nginx workers) could not create it later. gen_open
+	 * reuses the parent's last module map (the loader lock may be held by a parent
+	 * thread that does not exist here). */
+	if (lazy_open(1) == 0)
+		fork_file = 1;
 }

@@ -52,6 +52,7 @@ static void after_fork_child(void)
 		ct_buffers_after_fork();
 		ct_shadow_after_fork();
 		ct_stacks_after_fork();
+		ct_writer_fork_child_open();
 	} else {
 		atomic_store(&ct_active, 0);
 	}

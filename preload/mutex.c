@@ -8,6 +8,10 @@
  * uncontended lock costs one extra call and records nothing. An unlock records a RELEASE
  * only when the calling thread owns the mutex, the unlock really releases it (not an
  * inner unlock of a recursive mutex) and someone waits on it.
+ *
+ * Every lock the wrappers see taken (outside the single-threaded direct path) goes into
+ * the thread's held set with its call site (wait.h), every unlock takes it out: that is
+ * what a deadlock report names as the place a holder took its lock.
  */
 #include <errno.h>
 #include <sys/single_threaded.h>
@@ -34,8 +38,14 @@ static inline int direct_ok(const pthread_mutex_t *m)
 
 /* The traced path: kept out of line so the wrappers' fast paths have no stack frame and
  * end in a tail jump to the real function. */
+/* Acquired: 0, or EOWNERDEAD from a robust mutex (the caller owns it then). */
+static inline int taken(int r)
+{
+	return r == 0 || r == EOWNERDEAD;
+}
+
 static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
-						   const struct timespec *abst)
+						   const struct timespec *abst, const void *pc)
 {
 	int r;
 	if (unlikely(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT)) {
@@ -44,11 +54,17 @@ static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, 
 		 * would change what the program's next call returns. A free robust mutex is
 		 * taken untraced; one held at the peek is a recorded wait. */
 		if (atomic_load_explicit((_Atomic int *)&m->__data.__lock,
-					 memory_order_relaxed) == 0)
-			return which == 0   ? REAL(pthread_mutex_lock)(m)
-			       : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
-					    : REAL(pthread_mutex_clocklock)(m, clk, abst);
+					 memory_order_relaxed) == 0) {
+			r = which == 0   ? REAL(pthread_mutex_lock)(m)
+			    : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
+					 : REAL(pthread_mutex_clocklock)(m, clk, abst);
+			if (taken(r) && !__libc_single_threaded)
+				ct_held_push(m, pc, CT_K_MUTEX, 0);
+			return r;
+		}
 	} else if (likely((r = ct_hot.mutex_trylock(m)) != EBUSY)) {
+		if (likely(r == 0) && !__libc_single_threaded)
+			ct_held_push(m, pc, CT_K_MUTEX, 0);
 		return r;
 	}
 	struct ct_wait w;
@@ -63,25 +79,30 @@ static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, 
 	else
 		r = REAL(pthread_mutex_clocklock)(m, clk, abst);
 	ct_wait_end(&w, r);
+	if (taken(r) && !__libc_single_threaded)
+		ct_held_push(m, pc, CT_K_MUTEX, 1);
 	return r;
 }
 
 CT_EXPORT __attribute__((hot)) int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	if (likely(!direct_ok(m)) && likely(ct_on()))
-		return traced_lock(m, 0, CLOCK_REALTIME, NULL);
+		return traced_lock(m, 0, CLOCK_REALTIME, NULL, __builtin_return_address(0));
 	return ct_hot.mutex_lock(m);
 }
 
 CT_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-	return ct_hot.mutex_trylock(m);
+	int r = ct_hot.mutex_trylock(m);
+	if (taken(r) && !__libc_single_threaded)
+		ct_held_push(m, __builtin_return_address(0), CT_K_MUTEX, 0);
+	return r;
 }
 
 CT_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abst)
 {
 	if (likely(!direct_ok(m)) && likely(ct_on()))
-		return traced_lock(m, 1, CLOCK_REALTIME, abst);
+		return traced_lock(m, 1, CLOCK_REALTIME, abst, __builtin_return_address(0));
 	return REAL(pthread_mutex_timedlock)(m, abst);
 }
 
@@ -93,7 +114,7 @@ CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	/* An invalid clock must fail with EINVAL even when the mutex is free: only the two
 	 * valid clocks take the probe. */
 	if (!direct_ok(m) && ct_on() && (clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC))
-		return traced_lock(m, 2, clk, abst);
+		return traced_lock(m, 2, clk, abst, __builtin_return_address(0));
 	return ct_real.pthread_mutex_clocklock(m, clk, abst);
 }
 
@@ -121,9 +142,17 @@ static __attribute__((noinline)) int traced_unlock(pthread_mutex_t *m)
 	return r;
 }
 
+static __attribute__((noinline)) int slow_unlock(pthread_mutex_t *m)
+{
+	ct_held_pop(m);
+	if (atomic_load_explicit(&ct_waiting, memory_order_relaxed) != 0)
+		return traced_unlock(m);
+	return ct_hot.mutex_unlock(m);
+}
+
 CT_EXPORT __attribute__((hot)) int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	if (unlikely(atomic_load_explicit(&ct_waiting, memory_order_relaxed) != 0))
-		return traced_unlock(m);
+	if (unlikely((atomic_load_explicit(&ct_waiting, memory_order_relaxed) | ct_held_on) != 0))
+		return slow_unlock(m);
 	return ct_hot.mutex_unlock(m);
 }

@@ -10,8 +10,17 @@
  * A handler that leaves with siglongjmp leaves the mark set: that thread then keeps using
  * the slower lock-free libgcc unwinder, which is correct, only slower.
  *
- * Fatal signals: SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGHUP and
- * SIGQUIT, wherever their disposition is SIG_DFL (at load, or when the program sets
+ * SA_RESETHAND ("one shot") is emulated, not passed on: the kernel would reset the
+ * disposition to a bare SIG_DFL on delivery, so a handler that then re-raises (or a second
+ * signal) would end the process without the flush. The trampoline resets it instead, to
+ * libctrace's fatal handler for a fatal signal, before calling the program's handler; the
+ * program sees SIG_DFL, as after the kernel's reset.
+ *
+ * Fatal signals: every signal whose default action ends the process (SIGSEGV, SIGBUS,
+ * SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
+ * SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM, SIGSTKFLT, SIGIO, SIGPWR and the
+ * real-time signals glibc leaves to programs; not SIGTRAP, which debuggers and int3-based
+ * tools own), wherever their disposition is SIG_DFL (at load, or when the program sets
  * SIG_DFL later), get a handler of libctrace's that writes what is buffered (bounded
  * wait, flush.c), restores SIG_DFL and queues the same signal with the same siginfo to
  * the same thread; when it returns, the default action runs as it would have: the same
@@ -40,12 +49,16 @@ static struct {
 	int flags;     /* the program's sa_flags */
 } user[_NSIG];
 
+static void reset_to_default(int sig);
+
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void *h = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
 	int flags = __atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED);
 	if (h == (void *)SIG_DFL || h == (void *)SIG_IGN || !h)
 		return;
+	if (flags & SA_RESETHAND)
+		reset_to_default(sig);
 	ct_in_signal++;
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
@@ -56,11 +69,14 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 
 /* ---- fatal signals ---- */
 
-static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL,
-				   SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS,
+				   SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
+				   SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM,
+				   SIGSTKFLT, SIGIO, SIGPWR };
 static int fatal_on;
 static unsigned char is_fatal[_NSIG];
 static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
+static struct sigaction reset_view[_NSIG]; /* what it sees after an SA_RESETHAND reset */
 
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -89,21 +105,42 @@ static int install_fatal(int sig)
 	return REAL(sigaction)(sig, &mine, NULL);
 }
 
+static void hook_fatal(int sig)
+{
+	struct sigaction cur;
+	is_fatal[sig] = 1;
+	if (REAL(sigaction)(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
+		return;
+	dfl_view[sig] = cur;
+	install_fatal(sig);
+}
+
 void ct_signals_init(void)
 {
 	if (getpid() != 1) {
-		for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]); i++) {
-			int sig = fatal_sigs[i];
-			struct sigaction cur;
-			if (REAL(sigaction)(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
-				continue;
-			dfl_view[sig] = cur;
-			is_fatal[sig] = 1;
-			install_fatal(sig);
-		}
+		for (size_t i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]); i++)
+			hook_fatal(fatal_sigs[i]);
+		/* SIGRTMIN is above the signals glibc keeps for itself */
+		for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+			hook_fatal(sig);
 		fatal_on = 1;
 	}
 	hooked = 1;
+}
+
+/* SA_RESETHAND's reset, done by the trampoline on the handler's entry (see the top). */
+static void reset_to_default(int sig)
+{
+	__atomic_store_n(&user[sig].handler, (void *)SIG_DFL, __ATOMIC_RELEASE);
+	dfl_view[sig] = reset_view[sig];
+	if (fatal_on && is_fatal[sig]) {
+		install_fatal(sig);
+	} else {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		REAL(sigaction)(sig, &dfl, NULL);
+	}
 }
 
 static int is_function(const struct sigaction *act)
@@ -126,6 +163,7 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		mine = *act;
 		mine.sa_sigaction = trampoline;
 		mine.sa_flags |= SA_SIGINFO;
+		mine.sa_flags &= ~SA_RESETHAND; /* emulated by the trampoline */
 		use = &mine;
 		/* Publish before installing, so a signal right after finds the handler. */
 		__atomic_store_n(&user[sig].flags, act->sa_flags, __ATOMIC_RELAXED);
@@ -162,10 +200,17 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		sigdelset(&dfl_view[sig].sa_mask, SIGKILL);
 		sigdelset(&dfl_view[sig].sa_mask, SIGSTOP);
 	}
+	if (use == &mine && !to_fatal && (act->sa_flags & SA_RESETHAND)) {
+		/* The kernel's view after its reset: the handler SIG_DFL, the rest as set. */
+		REAL(sigaction)(sig, NULL, &reset_view[sig]);
+		reset_view[sig].sa_handler = SIG_DFL;
+		reset_view[sig].sa_flags = act->sa_flags | (reset_view[sig].sa_flags & SA_RESTORER);
+	}
 	if (oldact) {
 		*oldact = kold;
 		if (kold.sa_sigaction == trampoline) {
-			oldact->sa_flags = prev_f;
+			/* the program's flags, with SA_RESTORER as glibc reports it */
+			oldact->sa_flags = prev_f | (kold.sa_flags & SA_RESTORER);
 			if (prev_f & SA_SIGINFO)
 				oldact->sa_sigaction = (void (*)(int, siginfo_t *, void *))prev_h;
 			else

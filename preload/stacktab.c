@@ -132,6 +132,13 @@ uint32_t ct_stack_here(void)
 	return intern(pcs, n, trunc ? CT_STACKF_TRUNCATED : 0);
 }
 
+uint32_t ct_stack_site(uint64_t pc)
+{
+	if (!slots || !pc)
+		return 0;
+	return intern(&pc, 1, CT_STACKF_SITE);
+}
+
 uint32_t ct_stacks_count(void)
 {
 	uint32_t n = atomic_load(&next_id);

@@ -28,6 +28,7 @@ CT_SYM(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void
 CT_SYM(int, pthread_join, (pthread_t, void **))
 CT_SYM(void, pthread_exit, (void *))
 CT_SYM(int, pthread_setname_np, (pthread_t, const char *))
+CT_SYM(int, thrd_create, (thrd_t *, thrd_start_t, void *))
 CT_SYM(int, sigaction, (int, const struct sigaction *, struct sigaction *))
 CT_SYM(int, dlclose, (void *))
 CT_SYM(void, _exit, (int))

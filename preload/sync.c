@@ -95,12 +95,16 @@ CT_EXPORT int sem_post(sem_t *s)
 
 enum { RW_PLAIN, RW_TIMED, RW_CLOCK };
 
+/* rwlocks taken for writing go into the thread's held set (wait.h), as mutexes do. */
 static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int op, clockid_t clk,
-						const struct timespec *abst)
+						const struct timespec *abst, const void *pc)
 {
 	int r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
-	if (likely(r != EBUSY))
+	if (likely(r != EBUSY)) {
+		if (wr && r == 0)
+			ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
 		return r;
+	}
 	struct ct_wait w;
 	uint16_t flags = op == RW_PLAIN ? 0 : CT_EVF_TIMED;
 	if (op != RW_PLAIN && clk == CLOCK_REALTIME)
@@ -118,34 +122,36 @@ static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int 
 		r = wr ? REAL(pthread_rwlock_clockwrlock)(l, clk, abst)
 		       : REAL(pthread_rwlock_clockrdlock)(l, clk, abst);
 	ct_wait_end(&w, r);
+	if (wr && r == 0)
+		ct_held_push(l, pc, CT_K_RWLOCK_WR, 1);
 	return r;
 }
 
 CT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
 	if (ct_on())
-		return traced_rw(l, 0, RW_PLAIN, CLOCK_REALTIME, NULL);
+		return traced_rw(l, 0, RW_PLAIN, CLOCK_REALTIME, NULL, __builtin_return_address(0));
 	return REAL(pthread_rwlock_rdlock)(l);
 }
 
 CT_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
 	if (ct_on())
-		return traced_rw(l, 1, RW_PLAIN, CLOCK_REALTIME, NULL);
+		return traced_rw(l, 1, RW_PLAIN, CLOCK_REALTIME, NULL, __builtin_return_address(0));
 	return REAL(pthread_rwlock_wrlock)(l);
 }
 
 CT_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abst)
 {
 	if (ct_on())
-		return traced_rw(l, 0, RW_TIMED, CLOCK_REALTIME, abst);
+		return traced_rw(l, 0, RW_TIMED, CLOCK_REALTIME, abst, __builtin_return_address(0));
 	return REAL(pthread_rwlock_timedrdlock)(l, abst);
 }
 
 CT_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abst)
 {
 	if (ct_on())
-		return traced_rw(l, 1, RW_TIMED, CLOCK_REALTIME, abst);
+		return traced_rw(l, 1, RW_TIMED, CLOCK_REALTIME, abst, __builtin_return_address(0));
 	return REAL(pthread_rwlock_timedwrlock)(l, abst);
 }
 
@@ -155,7 +161,7 @@ CT_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clk,
 	if (unlikely(!REAL(pthread_rwlock_clockrdlock)))
 		return ENOSYS;
 	if (ct_on() && (clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC))
-		return traced_rw(l, 0, RW_CLOCK, clk, abst);
+		return traced_rw(l, 0, RW_CLOCK, clk, abst, __builtin_return_address(0));
 	return ct_real.pthread_rwlock_clockrdlock(l, clk, abst);
 }
 
@@ -165,7 +171,7 @@ CT_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 	if (unlikely(!REAL(pthread_rwlock_clockwrlock)))
 		return ENOSYS;
 	if (ct_on() && (clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC))
-		return traced_rw(l, 1, RW_CLOCK, clk, abst);
+		return traced_rw(l, 1, RW_CLOCK, clk, abst, __builtin_return_address(0));
 	return ct_real.pthread_rwlock_clockwrlock(l, clk, abst);
 }
 
@@ -176,12 +182,16 @@ CT_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 
 CT_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
-	return REAL(pthread_rwlock_trywrlock)(l);
+	int r = REAL(pthread_rwlock_trywrlock)(l);
+	if (r == 0)
+		ct_held_push(l, __builtin_return_address(0), CT_K_RWLOCK_WR, 0);
+	return r;
 }
 
 CT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	struct ct_release rel;
+	ct_held_pop(l);
 	unsigned kind = l->__data.__cur_writer ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD;
 	if (likely(!ct_release_begin(&rel, kind, l)))
 		return REAL(pthread_rwlock_unlock)(l);

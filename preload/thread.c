@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Thread registry and thread lifecycle wrappers: pthread_create (start routine, parent,
+ * Thread registry and thread lifecycle wrappers: pthread_create and thrd_create (start
+ * routine, parent,
  * creator's stack; thread start and exit events; buffer handed to the writer at exit),
  * pthread_setname_np (thread names).
  *
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <threads.h>
 #include <unistd.h>
 
 #include "wait.h"
@@ -164,13 +166,9 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 	ct_emit(me, &ev);
 }
 
-static void *trampoline(void *p)
+/* The new thread's first steps: its slot, THREAD_START and its name. */
+static void thread_begin(struct ct_thread *t)
 {
-	struct ct_thread *t = p;
-	void *(*fn)(void *) = t->fn;
-	void *arg = t->arg;
-	void *ret;
-
 	adopt(t);
 	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
@@ -184,34 +182,67 @@ static void *trampoline(void *p)
 		emit_name(t, t);
 		ct_leave();
 	}
+}
+
+static void *trampoline(void *p)
+{
+	struct ct_thread *t = p;
+	void *(*fn)(void *) = t->fn;
+	void *arg = t->arg;
+	void *ret;
+
+	thread_begin(t);
 	pthread_cleanup_push(thread_exit, t);
 	ret = fn(arg);
 	pthread_cleanup_pop(1);
 	return ret;
 }
 
-CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
-			     void *(*fn)(void *), void *arg)
+/* The same for C11 threads, whose start routine returns int (thrd_exit and cancellation
+ * run the cleanup handler as pthread_exit does). */
+static int trampoline_c11(void *p)
+{
+	struct ct_thread *t = p;
+	int (*fn)(void *) = t->fn_c11;
+	void *arg = t->arg;
+	int ret;
+
+	thread_begin(t);
+	pthread_cleanup_push(thread_exit, t);
+	ret = fn(arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+/* A slot for a thread about to be created, with its start routine, parent and the
+ * creator's stack; NULL when not tracing or the table is full (the thread then runs
+ * untraced). Starts the writer thread: the process is about to have a second thread. */
+static struct ct_thread *child_slot(uint64_t start_func, void *arg)
 {
 	if (!ct_on() || !ct_threads)
-		return REAL(pthread_create)(thr, attr, fn, arg);
+		return NULL;
 	int saved = errno;
 	ct_enter();
 	ct_writer_spawn();
-	ct_leave();
-	ct_enter();
 	struct ct_thread *t = slot_claim();
 	if (t) {
-		t->fn = fn;
 		t->arg = arg;
-		t->start_func = (uint64_t)(uintptr_t)fn;
+		t->start_func = start_func;
 		t->parent = ct_tls.tid ? ct_tls.tid : gettid();
 		t->creator_stack = ct_stack_here();
 	}
 	ct_leave();
 	errno = saved;
+	return t;
+}
+
+CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
+			     void *(*fn)(void *), void *arg)
+{
+	struct ct_thread *t = child_slot((uint64_t)(uintptr_t)fn, arg);
 	if (!t)
 		return REAL(pthread_create)(thr, attr, fn, arg);
+	t->fn = fn;
 	atomic_fetch_add(&app_threads, 1);
 	int r = REAL(pthread_create)(thr, attr, trampoline, t);
 	if (r != 0) {
@@ -219,6 +250,31 @@ CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
 		atomic_fetch_sub(&app_threads, 1);
 	}
 	return r;
+}
+
+/* C11 threads: glibc's thrd_create calls its internal pthread_create, which no wrapper
+ * sees; without this wrapper such threads would be missing from the count of program
+ * threads that decides when the writer thread must stop (app_threads above). */
+CT_EXPORT int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
+{
+	if (unlikely(!REAL(thrd_create)))
+		return thrd_error;
+	struct ct_thread *t = child_slot((uint64_t)(uintptr_t)fn, arg);
+	if (!t)
+		return ct_real.thrd_create(thr, fn, arg);
+	t->fn_c11 = fn;
+	atomic_fetch_add(&app_threads, 1);
+	int r = ct_real.thrd_create(thr, trampoline_c11, t);
+	if (r != thrd_success) {
+		slot_release(t);
+		atomic_fetch_sub(&app_threads, 1);
+	}
+	return r;
+}
+
+int ct_app_threads(void)
+{
+	return atomic_load(&app_threads);
 }
 
 /* pthread_exit from main: the process lives on while other threads run (see above). */

@@ -19,8 +19,44 @@
  * between the failed trylock and the registration (the stack is captured after it).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "wait.h"
+
+CT_TLS struct ct_heldset ct_held;
+int ct_held_on;
+
+void ct_held_forget_oldest(void)
+{
+	memmove(&ct_held.e[0], &ct_held.e[1], sizeof(ct_held.e[0]) * (CT_HELD_MAX - 1));
+	ct_held.n = CT_HELD_MAX - 1;
+}
+
+void ct_held_remove(uint64_t obj)
+{
+	for (unsigned i = ct_held.n; i-- > 0;) {
+		if (ct_held.e[i].obj != obj)
+			continue;
+		memmove(&ct_held.e[i], &ct_held.e[i + 1], sizeof(ct_held.e[0]) * (ct_held.n - 1 - i));
+		ct_held.n--;
+		return;
+	}
+}
+
+/* HOLD events for the locks this thread holds, but `except` (a condition wait's mutex,
+ * which the wait releases), just before its WAIT_BEGIN. */
+static void emit_holds(struct ct_thread *th, uint64_t ts, uint64_t except)
+{
+	for (unsigned i = 0; i < ct_held.n && i < CT_HELD_MAX; i++) {
+		const struct ct_held *h = &ct_held.e[i];
+		if (h->obj == except)
+			continue;
+		struct ct_event ev = { .ts = ts, .type = CT_EV_HOLD, .kind = (uint8_t)h->kind,
+				       .stack = ct_stack_site(h->pc), .obj = h->obj,
+				       .a = h->waited };
+		ct_emit(th, &ev);
+	}
+}
 
 void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
 		   uint64_t c, uint16_t flags)
@@ -43,6 +79,8 @@ void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a
 	atomic_fetch_add_explicit(&ct_waiting, 1, memory_order_acq_rel);
 	uint32_t stk = ct_stack_here();
 	w->stack = stk;
+	if (ct_held.n)
+		emit_holds(w->th, t0, kind == CT_K_COND ? a : 0);
 	struct ct_event ev = { .ts = t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)kind,
 			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = seq0,
 			       .c = c };

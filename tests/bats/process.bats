@@ -80,7 +80,8 @@ readable() {
 	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=one.ctr "$PROGS/proc_fork" fork
 	assert_success
 	[ "$(ls *.ctr | wc -l)" = 3 ]
-	[ -f one.ctr ] && [ -f one.1.ctr ] && [ -f one.2.ctr ]
+	# the children's names are one.N.ctr; a child that recorded nothing gave its name back
+	[ -f one.ctr ] && [ "$(ls one.[0-9]*.ctr | wc -l)" = 2 ]
 	for f in *.ctr; do readable "$f"; done
 }
 
@@ -191,5 +192,5 @@ daemon() {
 	readable "$f"
 	run "$CT" dump "$f"
 	[ "$(grep -c ' THREAD_START ' <<<"$output")" = 100000 ]
-	[ "$(grep -c ' THREAD_END$' <<<"$output")" = 100000 ]
+	[ "$(grep -cE ' THREAD_END( |$)' <<<"$output")" = 100000 ]
 }
