@@ -14,8 +14,9 @@
  *   CTRACE_SYSCALL_THRESHOLD  system calls at least this long get a full stack and an
  *                         event of their own; every call is counted per call site
  *                         (default 20us; ns/us/ms/s suffixes)
- *   CTRACE_DISABLE        1: load but record nothing
+ *   CTRACE_DISABLE        1: load but record nothing (0 or empty: trace)
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,15 @@ static int parse_size(const char *s, unsigned long long lo, unsigned long long h
 	return 0;
 }
 
+/* One line: "libctrace: NAME='VALUE' is malformed or out of range (RANGE); using DEF". */
+static void warn_value(const char *name, const char *value, const char *range, const char *def)
+{
+	char what[512];
+	snprintf(what, sizeof(what), "%s='%.200s' is malformed or out of range (%s)", name,
+		 value, range);
+	ct_warn(what, "; using ", def);
+}
+
 static unsigned long long env_num(const char *name, unsigned long long def,
 				  unsigned long long lo, unsigned long long hi)
 {
@@ -69,7 +79,10 @@ static unsigned long long env_num(const char *name, unsigned long long def,
 		return def;
 	if (parse_size(s, lo, hi, &v) == 0)
 		return v;
-	ct_warn(name, "=", "is malformed or out of range; using the default");
+	char range[64], d[32];
+	snprintf(range, sizeof(range), "%llu..%llu", lo, hi);
+	snprintf(d, sizeof(d), "%llu", def);
+	warn_value(name, s, range, d);
 	return def;
 }
 
@@ -112,9 +125,13 @@ void ct_config_read(void)
 		if (mul && v <= 3600ull * 1000000000 / mul)
 			ct_cfg.sc_threshold_ns = v * mul;
 		else
-			ct_warn("CTRACE_SYSCALL_THRESHOLD", "=",
-				"is malformed (e.g. 20us); using the default");
+			warn_value("CTRACE_SYSCALL_THRESHOLD", th, "a duration such as 20us",
+				   "20us");
 	}
 	const char *d = getenv("CTRACE_DISABLE");
-	ct_cfg.disabled = d && strcmp(d, "0") != 0 && *d;
+	ct_cfg.disabled = 0;
+	if (d && !strcmp(d, "1"))
+		ct_cfg.disabled = 1;
+	else if (d && *d && strcmp(d, "0"))
+		warn_value("CTRACE_DISABLE", d, "0 or 1", "0 (tracing)");
 }

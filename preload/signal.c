@@ -240,3 +240,66 @@ CT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 		return SIG_ERR;
 	return old.sa_handler;
 }
+
+/* Not declared by the headers under _GNU_SOURCE; glibc exports them. */
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+sighandler_t __sysv_signal(int sig, sighandler_t handler);
+
+/* bsd_signal is signal(). */
+CT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return signal(sig, handler);
+}
+
+/* sysv_signal: the System V one-shot semantics (reset on entry, not blocked during the
+ * handler, no restart), on the wrapper as signal() is. */
+CT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+	if (handler == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	act.sa_flags = SA_RESETHAND | SA_NODEFER;
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+CT_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal(sig, handler);
+}
+
+/* sigset, as glibc implements it, on the sigaction wrapper. */
+CT_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	struct sigaction act, oact;
+	sigset_t set, oset;
+	if (disp == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (disp == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &set, &oset) < 0)
+			return SIG_ERR;
+		if (sigismember(&oset, sig))
+			return SIG_HOLD;
+		if (sigaction(sig, NULL, &oact) < 0)
+			return SIG_ERR;
+		return oact.sa_handler;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = disp;
+	sigemptyset(&act.sa_mask);
+	if (sigaction(sig, &act, &oact) < 0)
+		return SIG_ERR;
+	if (sigprocmask(SIG_UNBLOCK, &set, &oset) < 0)
+		return SIG_ERR;
+	return sigismember(&oset, sig) ? SIG_HOLD : oact.sa_handler;
+}

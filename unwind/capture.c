@@ -21,8 +21,10 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <unwind.h>
@@ -216,6 +218,53 @@ static const uint8_t *find_build_id(const struct dl_phdr_info *info, size_t *len
 	return NULL;
 }
 
+/*
+ * The kernel's name for the file mapped at addr (from /proc/self/maps) into out: a library
+ * dlopen'ed by a relative path keeps that path in dlpi_name, which means nothing once the
+ * working directory changed or to the analyzer. 0 or -1. No allocation.
+ */
+static int mapped_path(uintptr_t addr, char *out, size_t cap)
+{
+	int f = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	char buf[8192];
+	size_t have = 0;
+	int found = -1;
+	for (;;) {
+		ssize_t r = read(f, buf + have, sizeof(buf) - 1 - have);
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = 0;
+			unsigned long lo, hi;
+			char *p = line;
+			lo = strtoul(p, &p, 16);
+			if (*p == '-') {
+				hi = strtoul(p + 1, &p, 16);
+				const char *slash = strchr(p, '/');
+				if (addr >= lo && addr < hi && slash && strlen(slash) < cap) {
+					strcpy(out, slash);
+					found = 0;
+					break;
+				}
+			}
+			line = nl + 1;
+		}
+		if (found == 0)
+			break;
+		have = strlen(line);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* an absurd line: drop it */
+	}
+	close(f);
+	return found;
+}
+
 static int snap_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct snap_arg *a = data;
@@ -260,6 +309,8 @@ static int snap_cb(struct dl_phdr_info *info, size_t size, void *data)
 	}
 	if (!path || !*path)
 		return 0; /* vdso: no file to symbolize from */
+	if (path[0] != '/' && mapped_path(lo, exe, sizeof(exe)) == 0)
+		path = exe;
 	size_t pl = strlen(path) + 1;
 	if (a->used + pl > a->cap)
 		return 0;
