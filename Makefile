@@ -50,7 +50,7 @@ CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -l
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
               -D_GNU_SOURCE -Wno-unused-result
 
-.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install clean help deps progs examples
+.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install clean help deps deps-build progs examples
 all: $(SO) $(CTRACE)
 
 $(O)/pic/%.o: %.c
@@ -102,7 +102,9 @@ progs: $(PROGS)
 examples: $(EXAMPLES)
 
 deps:
-	$(Q)tests/deps.sh
+	$(Q)tests/deps.sh test
+deps-build:
+	$(Q)tests/deps.sh build
 
 unit: all $(UNITS)
 	$(Q)tests/run-unit.sh $(UNITS)
@@ -121,7 +123,7 @@ test: deps
 	awk '{ for (i = 1; i < NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
 	     END { printf "test: %d passed, %d failed\n", p, f; exit (f > 0 || NR < 5) }' $(O)/test-results
 
-demo: deps
+demo: deps-build
 	$(Q)$(MAKE) --no-print-directory all $(O)/examples/convoy
 	$(Q)tests/demo.sh $(abspath $(O))
 
@@ -143,7 +145,8 @@ ubsan: asan
 
 # The reader under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
 # runs it for 20 s); a crash, leak, hang or sanitizer report fails it and leaves the input in
-# $(O)/fuzz/. The corpus starts from traces the bats tests and the demo wrote, when present.
+# $(O)/fuzz/. The corpus starts from a trace of examples/condvar recorded here (and the
+# demo's, when present).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/*.h)
@@ -151,8 +154,10 @@ $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/
 	@$(if $(Q),echo "  CC(fuzz) $<")
 	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4 -lz
-fuzz: $(O)/fuzz/fuzz_reader
-	$(Q)mkdir -p $(O)/fuzz/corpus; for f in $(O)/demo/*.ctr; do [ -f "$$f" ] && \
+fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
+	$(Q)mkdir -p $(O)/fuzz/corpus; rm -f $(O)/fuzz/seed.ctr; \
+	$(CTRACE) record -o $(O)/fuzz/seed.ctr -- $(O)/examples/condvar >/dev/null 2>&1; \
+	for f in $(O)/fuzz/seed.ctr $(O)/demo/*.ctr; do [ -f "$$f" ] && \
 		head -c 65536 "$$f" >$(O)/fuzz/corpus/seed-$$(basename "$$f"); done; \
 	cd $(O)/fuzz && if ./fuzz_reader -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 corpus >fuzz.log 2>&1; then \
@@ -184,7 +189,8 @@ help:
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
 	@echo "  test-real real servers traced and untraced, long form (memcached 10 s of load)"
 	@echo "  install   PREFIX=$(PREFIX) DESTDIR=   lib/libctrace.so and bin/ctrace"
-	@echo "  deps      install missing Debian packages (as root) or print the apt-get line"
+	@echo "  deps      install missing Debian packages for make test (as root) or print the"
+	@echo "            apt-get line; deps-build: only what building and make demo need"
 	@echo "  clean     remove $(O)/"
 	@echo "knobs: CC CFLAGS PREFIX DESTDIR O=build V=1"
 

@@ -1,11 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages libctrace needs to build and test, when run as root and
-# something is missing; otherwise prints the one apt-get line to run and fails. memcached and
-# libmemcached-tools, postgresql, redis-server, redis-tools, stress-ng and
-# libpython3.11-testsuite are for the real-program tests (tests/real/), clang for make fuzz.
+# Installs the Debian packages libctrace needs, when run as root and something is missing;
+# otherwise prints the one apt-get line to run and fails.
+#   tests/deps.sh build   what building and `make demo` need
+#   tests/deps.sh test    that and what `make test` needs: bats, jq and clang (make fuzz),
+#                         memcached and libmemcached-tools, postgresql, redis-server,
+#                         redis-tools, stress-ng and libpython3.11-testsuite for the
+#                         real-program tests (tests/real/)
 set -e
-pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev bats bats-assert bats-support jq python3 clang memcached libmemcached-tools postgresql redis-server redis-tools stress-ng libpython3.11-testsuite util-linux procps"
+pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev"
+if [ "${1:-test}" = test ]; then
+	pkgs="$pkgs bats bats-assert bats-support jq python3 clang memcached libmemcached-tools postgresql redis-server redis-tools stress-ng libpython3.11-testsuite util-linux procps"
+fi
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
