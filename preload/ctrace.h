@@ -138,6 +138,7 @@ struct ct_thread {
 	void *arg;
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
+	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	struct ct_site sites[CT_SITES + 1];
 };
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };

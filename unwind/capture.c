@@ -40,9 +40,11 @@
 static int (*p_unw_backtrace)(void **, int);
 static _Unwind_Reason_Code (*p_unwind_backtrace)(_Unwind_Trace_Fn, void *);
 static _Unwind_Ptr (*p_unwind_getip)(struct _Unwind_Context *);
+static _Unwind_Word (*p_unwind_getcfa)(struct _Unwind_Context *);
 static int cap_depth = CT_DEFAULT_DEPTH;
 static uintptr_t self_lo, self_hi;  /* libctrace.so's mapped range */
 static atomic_int use_libgcc;       /* set after dlclose */
+atomic_uint ct_capture_gen;         /* bumped by every dlclose that unmaps an object */
 static unsigned long long subs_at_init;
 static int subs_cb(struct dl_phdr_info *info, size_t size, void *data);
 
@@ -110,6 +112,8 @@ int ct_capture_init(int depth)
 			dlsym(gcc, "_Unwind_Backtrace");
 		p_unwind_getip = (_Unwind_Ptr (*)(struct _Unwind_Context *))
 			dlsym(gcc, "_Unwind_GetIP");
+		p_unwind_getcfa = (_Unwind_Word (*)(struct _Unwind_Context *))
+			dlsym(gcc, "_Unwind_GetCFA");
 		if (!p_unwind_getip)
 			p_unwind_backtrace = NULL;
 	}
@@ -179,6 +183,38 @@ void ct_capture_on_dlclose(void)
 	/* Only an object really unmapped (dlpi_subs grew) makes libunwind's cache stale. */
 	if (p_unwind_backtrace && subs != subs_at_init)
 		atomic_store(&use_libgcc, 1);
+	/* an object may be gone: code at its addresses is not the code cached stacks saw */
+	atomic_fetch_add(&ct_capture_gen, 1);
+}
+
+struct cfa_arg {
+	uint64_t *ips, *cfas;
+	int n, max;
+};
+
+static _Unwind_Reason_Code cfa_cb(struct _Unwind_Context *ctx, void *data)
+{
+	struct cfa_arg *a = data;
+	if (a->n >= a->max)
+		return _URC_END_OF_STACK;
+	a->ips[a->n] = (uint64_t)p_unwind_getip(ctx);
+	a->cfas[a->n] = (uint64_t)p_unwind_getcfa(ctx);
+	a->n++;
+	return _URC_NO_REASON;
+}
+
+int ct_capture_frames(uint64_t *ips, uint64_t *cfas, int max)
+{
+	if (!p_unwind_backtrace || !p_unwind_getcfa)
+		return 0;
+	struct cfa_arg a = { ips, cfas, 0, max };
+	p_unwind_backtrace(cfa_cb, &a);
+	return a.n;
+}
+
+int ct_capture_is_self(uint64_t pc)
+{
+	return (pc >= self_lo && pc < self_hi) || pc == 0;
 }
 
 /* ---- module map ---- */

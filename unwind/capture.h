@@ -7,6 +7,7 @@
 #ifndef CTRACE_CAPTURE_H
 #define CTRACE_CAPTURE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "../format/ctrace_format.h"
@@ -26,6 +27,19 @@ int ct_capture_init(int depth);
  * the thread's unwinder is warm; never call it from a handler libctrace installs.
  */
 int ct_capture(uint64_t *pcs, unsigned *truncated);
+
+/*
+ * The stack cache's slow path (preload/stacktab.c): every frame from the caller's own with
+ * its instruction pointer and CFA (libgcc's unwinder, lock-free through _dl_find_object):
+ * the return address into frame k+1 is stored at cfas[k] - 8. libctrace's own frames are
+ * included. Returns the frame count, 0 when libgcc is unavailable. Costs about a
+ * microsecond: only for stacks seen twice. Not in signal handlers libctrace installs.
+ */
+int ct_capture_frames(uint64_t *ips, uint64_t *cfas, int max);
+/* Is pc one of the frames ct_capture drops (inside libctrace, or the outermost 0)? */
+int ct_capture_is_self(uint64_t pc);
+/* Bumped by ct_capture_on_dlclose: a cached stack learned before is stale. */
+extern atomic_uint ct_capture_gen;
 
 /* To be called after dlclose: libunwind keeps stale unwind rules for unloaded objects, so
  * capture switches to libgcc's unwinder (lock-free via _dl_find_object). */

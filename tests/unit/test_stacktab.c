@@ -2,11 +2,14 @@
 /*
  * Unit tests of the record path's stack table (preload/stacktab.c): deduplication into
  * dense ids, the lookup the writer makes, one-frame site stacks, flags kept apart, inserts
- * racing from several threads, a full table (id 0, counted), and the fork-child cleanup of
- * half-done inserts. The file is compiled in here with the unwinder replaced by a stub
- * that returns the PCs the test sets, so no preload is involved. TAP output (tap.h).
+ * racing from several threads, a full table (id 0, counted), the fork-child cleanup of
+ * half-done inserts, and the per-thread stack cache in front of the unwinder on real
+ * stacks: hits, two different chains with the same key, a dlclose. The file is compiled
+ * in here with the unwinder replaced by stubs (set PCs, or libgcc's real walk), so no
+ * preload is involved. TAP output (tap.h).
  */
 #include <pthread.h>
+#include <unwind.h>
 
 #include "tap.h"
 #include "../../preload/stacktab.c"
@@ -14,13 +17,67 @@
 /* ---- what stacktab.c needs from the rest of the preload */
 
 atomic_uint_least64_t ct_lost[CT_L_MAX];
+CT_TLS struct ct_tls ct_tls;
+CT_TLS int ct_in_signal;
+atomic_uint ct_capture_gen;
 
 static __thread const uint64_t *stub_pcs;
 static __thread int stub_n;
 static __thread unsigned stub_trunc;
+static int real_walk;          /* ct_capture walks the real stack (the cache tests) */
+static unsigned real_captures; /* how often it did */
+
+struct walk {
+	uint64_t *ips, *cfas;
+	int n, max;
+};
+
+static _Unwind_Reason_Code walk_cb(struct _Unwind_Context *ctx, void *data)
+{
+	struct walk *w = data;
+	if (w->n >= w->max)
+		return _URC_END_OF_STACK;
+	w->ips[w->n] = _Unwind_GetIP(ctx);
+	if (w->cfas)
+		w->cfas[w->n] = _Unwind_GetCFA(ctx);
+	w->n++;
+	return _URC_NO_REASON;
+}
+
+int ct_capture_frames(uint64_t *ips, uint64_t *cfas, int max)
+{
+	struct walk w = { ips, cfas, 0, max };
+	_Unwind_Backtrace(walk_cb, &w);
+	return w.n;
+}
+
+int ct_capture_is_self(uint64_t pc)
+{
+	return pc == 0;
+}
+
+static int in_stack_here(uint64_t pc)
+{
+	return pc >= (uint64_t)(uintptr_t)ct_stack_here &&
+	       pc < (uint64_t)(uintptr_t)ct_stack_here + 2048;
+}
 
 int ct_capture(uint64_t *pcs, unsigned *truncated)
 {
+	if (real_walk) {
+		/* what the real capture gives: the frames past ct_stack_here's */
+		uint64_t ips[64];
+		int m = ct_capture_frames(ips, NULL, 64), out = 0, start = m;
+		real_captures++;
+		for (int i = 0; i < m && start == m; i++)
+			if (in_stack_here(ips[i]))
+				start = i + 1;
+		for (int i = start; i < m; i++)
+			if (ips[i])
+				pcs[out++] = ips[i];
+		*truncated = 0;
+		return out;
+	}
 	memcpy(pcs, stub_pcs, sizeof(uint64_t) * (size_t)stub_n);
 	*truncated = stub_trunc;
 	return stub_n;
@@ -167,11 +224,137 @@ static void test_after_fork(void)
 	TEST_EQ(capture(pcs, 2, 0), 0);
 }
 
+/* ---- the stack cache on real stacks */
+
+static struct ct_thread cache_thread;
+
+static volatile char sink;
+
+/* The same site reached through two callers with the same frame size: the same key
+ * (return address into site, site's stack depth), two different chains. */
+__attribute__((noinline)) static uint32_t site(void)
+{
+	uint32_t id = ct_stack_here();
+	sink = 0; /* no tail call: site's frame stays in the chain */
+	return id;
+}
+
+__attribute__((noinline)) static uint32_t via_a(int x)
+{
+	volatile char pad[48];
+	pad[x & 31] = 1;
+	uint32_t id = site();
+	sink = pad[0];
+	return id;
+}
+
+__attribute__((noinline)) static uint32_t via_b(int x)
+{
+	volatile char pad[48]; /* the frame of via_a; other code (not folded into via_a) */
+	pad[x & 31] = 2;
+	uint32_t id = site();
+	sink = pad[1];
+	return id;
+}
+
+__attribute__((noinline)) static uint32_t via_c(int x)
+{
+	volatile char pad[80];
+	pad[x & 31] = 1;
+	uint32_t id = site();
+	sink = pad[0];
+	return id;
+}
+
+__attribute__((noinline)) static uint32_t call(int which)
+{
+	return which == 2 ? via_c(0) : which ? via_b(0) : via_a(0);
+}
+
+/*
+ * Every capture of the cache test goes through one call site in one invocation of drive(),
+ * so that the chains differ only where the test makes them differ (via_a, via_b, via_c).
+ * Each step is a chain number plus what to do first: bump the dlclose generation, or mark
+ * the thread as running a signal handler.
+ */
+enum { A = 0, B = 1, C = 2, DLCLOSE = 4, SIGNAL = 8 };
+#define STEPS 48
+static uint32_t step_id[STEPS];
+static unsigned step_unwound[STEPS]; /* 1: that capture unwound the stack */
+
+__attribute__((noinline)) static void before_step(int step)
+{
+	if (step & DLCLOSE)
+		atomic_fetch_add(&ct_capture_gen, 1);
+	ct_in_signal = (step & SIGNAL) != 0;
+}
+
+__attribute__((noipa)) static void drive(const int *steps, int n)
+{
+	for (int i = 0; i < n; i++) {
+		unsigned c0 = real_captures;
+		before_step(steps[i]);
+		step_id[i] = call(steps[i] & 3);
+		step_unwound[i] = real_captures - c0;
+	}
+	ct_in_signal = 0;
+}
+
+static void test_cache(void)
+{
+	static const int steps[] = {
+		A, A, A, A, A, A,              /* 0-5: miss, miss that learns, hits */
+		B,                             /* 6: same key, other chain */
+		A, B, A, B, A, B, A, B,        /* 7-14: alternating */
+		C, C, C, C | DLCLOSE, C,       /* 15-19: learned, then a dlclose */
+		C | SIGNAL, C | SIGNAL,        /* 20-21: in a signal handler */
+	};
+	int n = (int)(sizeof(steps) / sizeof(steps[0]));
+	ct_tls.th = &cache_thread;
+	real_walk = 1;
+	drive(steps, n);
+	real_walk = 0;
+	ct_tls.th = NULL;
+
+	uint32_t a = step_id[0], b = step_id[6], c = step_id[15];
+	TEST_TRUE(a != 0 && b != 0 && c != 0 && a != b && b != c && a != c);
+	int same_a = 1;
+	for (int i = 1; i < 6; i++)
+		same_a &= step_id[i] == a;
+	TEST_TRUE(same_a);
+	TEST_EQ(step_unwound[0] + step_unwound[1], 2); /* the two misses */
+	TEST_EQ(step_unwound[2] + step_unwound[3] + step_unwound[4] + step_unwound[5], 0);
+	/* the other chain with the same key is unwound, not given the cached id */
+	TEST_EQ(step_unwound[6], 1);
+	struct ct_stack sa, sb;
+	TEST_TRUE(ct_stack_get(a, &sa) == 0 && ct_stack_get(b, &sb) == 0);
+	TEST_TRUE(sa.nframes == sb.nframes && sa.pcs[0] == sb.pcs[0] && sa.pcs[1] != sb.pcs[1]);
+
+	int right = 1;
+	unsigned unwound = 0;
+	for (int i = 7; i <= 14; i++) {
+		right &= step_id[i] == ((i & 1) ? a : b);
+		unwound += step_unwound[i];
+	}
+	TEST_TRUE(right);
+	/* every one unwound: the two chains share one key (a key of its own would be learned
+	 * and hit), and a key whose check keeps failing is not cached any more */
+	TEST_EQ(unwound, 8);
+	/* a dlclose: what was learned is not trusted any more */
+	TEST_EQ(step_unwound[17], 0);
+	TEST_EQ(step_unwound[18], 1);
+	TEST_TRUE(step_id[16] == c && step_id[17] == c && step_id[18] == c && step_id[19] == c);
+	/* inside a program signal handler: never cached */
+	TEST_EQ(step_unwound[20] + step_unwound[21], 2);
+	TEST_TRUE(step_id[20] == c && step_id[21] == c);
+}
+
 int main(void)
 {
 	TEST_EQ(ct_stacks_init(), 0);
 	test_dedup();
 	test_race();
+	test_cache();
 	test_after_fork();
 	test_full();
 	return tap_done();
