@@ -38,7 +38,13 @@ top_entry() {
 	line=$(marked_line "$SRC/tests/progs/lockwait.c" UNLOCK-SITE)
 	got=$(jreport lw.ctr "[.profiles[] | select(.profile == \"holder\" and .kind == \"mutex\"
 		and .frames[0].func == \"hold_lock\" and .frames[0].line == $line) | .total_ns] | add")
-	assert_within 10 "$got" "$want"
+	# As in Go's mutex profile, a release is charged the time its waiters waited until
+	# it; the rest of each wait, from the release to the waiter running again, is the
+	# wake-up profile's. On an idle machine that is a few percent; on a loaded one the
+	# run-queue delay can be more than 10% of the waits, so the two are checked together.
+	wake=$(jreport lw.ctr '[.profiles[] | select(.profile == "wakeup" and .kind == "mutex") | .total_ns] | add')
+	assert_within 10 "$got" "$((want - wake))"
+	assert_within 5 "$((got + wake))" "$want"
 }
 
 @test "lock waits: the objects table has the one contended mutex with the waits" {
