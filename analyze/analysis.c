@@ -351,6 +351,8 @@ static void attach(struct ct_analysis *a, struct ct_syscall *s, size_t ix)
 	s->site_ix = ix;
 	c->ev_calls++;
 	c->ev_ns += d;
+	if (d > c->ev_max_ns)
+		c->ev_max_ns = d;
 	if (s->end <= c->ts) {
 		/* counted in the snapshot: not part of the remainder */
 		c->rem_calls = sat_sub(c->rem_calls, 1);
@@ -814,6 +816,13 @@ static void remainder_entries(struct ct_analysis *a, size_t *ecap)
 		for (j = i; j < n && !cmp_site_entry(&c[j], &c[i]); j++) {
 			e->count += c[j].rem_calls;
 			e->total_ns += c[j].rem_ns;
+			/* SITE c, the longest call at the site, is a call without a stack
+			 * when it is longer than every recorded call there: then it is the
+			 * remainder's longest (otherwise that is unknown, below the
+			 * recorder's stack threshold) */
+			if (c[j].max_ns > c[j].ev_max_ns && c[j].max_ns <= c[j].rem_ns &&
+			    c[j].max_ns > e->max_ns)
+				e->max_ns = c[j].max_ns;
 		}
 	}
 	free(c);

@@ -102,6 +102,7 @@ struct ct_callsite {
 	uint64_t ts;                      /* the snapshot's time */
 	uint64_t calls, total_ns, max_ns; /* SITE a, b, c */
 	uint64_t ev_calls, ev_ns;         /* recorded SYSCALL events matched to it */
+	uint64_t ev_max_ns;               /* the longest of them */
 	uint64_t rem_calls, rem_ns;       /* calls without a stack: the totals minus the events
 					   * that ended by the snapshot (never negative) */
 };
@@ -124,12 +125,13 @@ void ct_hist_add(struct ct_hist *h, uint64_t v);
 
 /* One entry of a profile: samples aggregated by (profile, kind, fd class, stack), or a
  * remainder entry: the calls a call site's SITE totals hold beyond its recorded calls
- * (count and total only, no samples). */
+ * (count and total; max_ns the site's longest call when that one had no stack, else 0;
+ * no samples, no percentiles). */
 struct ct_pentry {
 	int profile;         /* enum ct_aprofile */
 	uint8_t kind;
 	uint8_t fd_class;    /* enum ct_fd_class; CT_FD_UNKNOWN for waits */
-	uint8_t remainder;   /* a remainder entry: stack 0, max/p50/p99 0 */
+	uint8_t remainder;   /* a remainder entry: stack 0, p50/p99 0, max_ns from SITE c */
 	uint32_t stack;
 	uint64_t site;       /* remainder entry: the call site's PC (0: the overflow entry) */
 	uint64_t count, total_ns, max_ns, p50_ns, p99_ns;

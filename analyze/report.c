@@ -196,7 +196,8 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e, int p)
 
 	kind_cell(e, p, kind, sizeof(kind));
 	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", e->count,
-		ct_fmt_duration(e->total_ns, t), rest ? "-" : ct_fmt_duration(e->max_ns, mx),
+		ct_fmt_duration(e->total_ns, t),
+		rest && !e->max_ns ? "-" : ct_fmt_duration(e->max_ns, mx),
 		rest ? "-" : ct_fmt_duration(e->p50_ns, p50),
 		rest ? "-" : ct_fmt_duration(e->p99_ns, p99), kind);
 	if (rest)

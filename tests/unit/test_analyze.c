@@ -687,6 +687,54 @@ static void build_barrier(void)
 	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
 }
 
+static char *report_string(const struct ct_model *m, const struct ct_analysis *a, int json,
+			   unsigned profiles);
+
+/* A remainder entry's max_ns: the site's longest call (SITE c) when no recorded call was
+ * that long: a site of fast calls only (exact), a site whose longest call was recorded
+ * (unknown: 0), a site whose longest call lost its event (exact). */
+static void test_site_max(void)
+{
+	static uint64_t pcs_slow[] = { 0xe100 };
+	struct ct_stack st[] = { { 20, 1, 0, pcs_slow } };
+	struct ct_event e[] = {
+		SC(T0 + 1 * MS, 1 * MS, CT_K_READ, 20, 5, CT_FD_PIPE, 1, 0),
+		SC(T0 + 3 * MS, 30 * US, CT_K_WRITE, 20, 6, CT_FD_PIPE, 1, 0),
+		SITE(T0 + 9 * MS, CT_K_READ, 0xe000, CT_FD_PIPE, 50, 200 * US, 12 * US),
+		SITE(T0 + 9 * MS, CT_K_READ, 0xe100, CT_FD_PIPE, 11, 1 * MS + 50 * US, 1 * MS),
+		SITE(T0 + 9 * MS, CT_K_WRITE, 0xe100, CT_FD_PIPE, 3, 100 * US, 40 * US),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *r;
+	char *s;
+
+	begin_file(250);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 1));
+	put(ct_w_events(&wb, 1, 250, 0, e, sizeof(e) / sizeof(e[0])));
+	put(ct_w_gen_end(&wb, 1, T0 + 10 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_READ, 0xe000);
+	TEST_TRUE(r && r->count == 50 && r->total_ns == 200 * US && r->max_ns == 12 * US &&
+		  r->p50_ns == 0 && r->p99_ns == 0);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_READ, 0xe100);
+	TEST_TRUE(r && r->count == 10 && r->total_ns == 50 * US && r->max_ns == 0);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_WRITE, 0xe100);
+	TEST_TRUE(r && r->count == 2 && r->total_ns == 70 * US && r->max_ns == 40 * US);
+	s = report_string(m, a, 0, 0);
+	TEST_TRUE(s && strstr(s, "      50      200us     12.0us          -          -  read pipe\n"));
+	TEST_TRUE(s && strstr(s, "      10     50.0us          -          -          -  read pipe\n"));
+	free(s);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 static void test_barrier(void)
 {
 	struct ct_model *m;
@@ -1233,6 +1281,9 @@ static void test_convoy_barging(void)
 	TEST_TRUE(s && strstr(s, "convoy: mutex 0xc000 from 0ns to "));
 	TEST_TRUE(s && strstr(s, "at most 1000 acquisitions/s (1 / median hold)"));
 	TEST_TRUE(s && strstr(s, "  waiters per window: 3.0 3.0 3.0"));
+	/* the objects table has the wait p50 */
+	TEST_TRUE(s && strstr(s, "kind        waits      total        p50        p99        max   "
+			      "hold p50"));
 	free(s);
 	ct_analysis_free(a);
 
@@ -1541,6 +1592,7 @@ int main(void)
 {
 	test_main_trace();
 	test_syscalls();
+	test_site_max();
 	test_barrier();
 	test_report_profiles();
 	test_truncated_and_corrupt();
