@@ -154,8 +154,8 @@ struct ct_pentry {
 #define CT_CONVOY_WINDOW_NS 100000000ull /* window width, shorter for short traces */
 #define CT_CONVOY_MIN_WINDOWS 10         /* traces shorter than this many windows use
 					  * duration / CT_CONVOY_MIN_WINDOWS */
-#define CT_CONVOY_WAITERS 1.5            /* Q >= */
-#define CT_CONVOY_EMPTY 0.4              /* E <= */
+#define CT_CONVOY_WAITERS 1.0            /* Q >= */
+#define CT_CONVOY_EMPTY 0.5              /* E <= */
 #define CT_CONVOY_RUN 3                  /* consecutive queued windows */
 #define CT_CONVOY_RELEASES 2.0           /* recorded releases per window in the run >= */
 #define CT_CONVOY_WAIT_HOLD 2.0          /* median wait >= this x median hold */

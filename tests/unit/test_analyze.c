@@ -1274,7 +1274,7 @@ static void test_convoy_barging(void)
 	TEST_TRUE(s && strstr(s, "\"convoy\":true,\"convoy_evidence\":{\"start_ns\":0,"));
 	TEST_TRUE(s && strstr(s, "\"series\":[{\"start_ns\":0,\"mean_waiters\":"));
 	TEST_TRUE(s && strstr(s, "\"convoy_thresholds\":{\"window_ns\":100000000,"
-			      "\"min_waiters\":1.5,\"max_empty\":0.4,\"min_run\":3,"
+			      "\"min_waiters\":1,\"max_empty\":0.5,\"min_run\":3,"
 			      "\"min_releases\":2,\"wait_hold\":2}"));
 	free(s);
 	s = report_string(m, a, 0, 0);
