@@ -1413,16 +1413,38 @@ static uint64_t flagged_percentile(const struct wval *v, size_t n, const unsigne
 	return r;
 }
 
+/* The median of the values of v (sorted by window, then value) in windows [k0, k1). */
+static uint64_t range_median(const struct wval *v, size_t n, size_t k0, size_t k1)
+{
+	size_t lo = 0, hi = n, e;
+	uint64_t *tmp, r;
+
+	while (lo < hi) { /* the first value of window k0 or later */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].win < k0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (e = lo; e < n && v[e].win < k1; e++)
+		;
+	tmp = ct_xmalloc((e - lo + 1) * sizeof(*tmp));
+	for (size_t i = lo; i < e; i++)
+		tmp[i - lo] = v[i].v;
+	r = median_of(tmp, e - lo);
+	free(tmp);
+	return r;
+}
+
 /*
- * Whether the run of queued windows [k0, k1) is a convoy (analysis.h): enough recorded
- * releases, an acquisition after waiting, and a median wait of at least wait_hold times
- * the median hold (the run's measured holds, else the object's median all_hold; unknown
- * fails). sel[] is scratch of nwin bytes.
+ * Whether the run of queued windows [k0, k1) is a convoy (analysis.h): long enough,
+ * enough recorded releases, and a median wait of at least wait_hold times the median hold
+ * (the run's measured holds, else the object's median all_hold; unknown fails).
  */
 static int convoy_run(const struct ct_convoy_params *p, size_t k0, size_t k1,
 		      const uint64_t *rel, const struct wval *wv, size_t nwv,
-		      const struct wval *hv, size_t nhv, uint64_t all_hold, unsigned char *sel,
-		      size_t nwin)
+		      const struct wval *hv, size_t nhv, uint64_t all_hold)
 {
 	uint64_t nrel = 0, mwait, mhold;
 
@@ -1432,10 +1454,8 @@ static int convoy_run(const struct ct_convoy_params *p, size_t k0, size_t k1,
 		nrel += rel[k];
 	if ((double)nrel < p->min_releases * (double)(k1 - k0))
 		return 0;
-	memset(sel, 0, nwin);
-	memset(sel + k0, 1, k1 - k0);
-	mwait = flagged_percentile(wv, nwv, sel, 50);
-	mhold = flagged_percentile(hv, nhv, sel, 50);
+	mwait = range_median(wv, nwv, k0, k1);
+	mhold = range_median(hv, nhv, k0, k1);
 	if (!mhold)
 		mhold = all_hold;
 	if (!mwait || !mhold)
@@ -1465,7 +1485,7 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 	double *q, *h, *busy;
 	uint64_t *cont, *rel, *mw, *mh, *mx, all_hold, *tmp;
 	struct wval *wv, *hv, *xv;
-	unsigned char *queued, *is, *sel;
+	unsigned char *queued, *is;
 	uint64_t (*u)[2];
 	uint32_t *stk;
 	size_t nstk = 0, ntmp = 0;
@@ -1486,7 +1506,6 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 	mx = ct_xcalloc(nwin, sizeof(*mx));
 	queued = ct_xcalloc(nwin, 1);
 	is = ct_xcalloc(nwin, 1);
-	sel = ct_xcalloc(nwin, 1);
 	wv = ct_xmalloc((o->nw + 1) * sizeof(*wv));
 	xv = ct_xmalloc((o->nw + 1) * sizeof(*xv));
 	hv = ct_xmalloc((o->nr + 1) * sizeof(*hv));
@@ -1565,7 +1584,7 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 		}
 		for (k1 = k0; k1 < nwin && queued[k1]; k1++)
 			;
-		if (!convoy_run(p, k0, k1, rel, wv, nwv, hv, nhv, all_hold, sel, nwin))
+		if (!convoy_run(p, k0, k1, rel, wv, nwv, hv, nhv, all_hold))
 			continue;
 		memset(is + k0, 1, k1 - k0);
 		if (!out->windows)
@@ -1642,7 +1661,6 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 	free(mx);
 	free(queued);
 	free(is);
-	free(sel);
 	free(wv);
 	free(xv);
 	free(hv);

@@ -16,9 +16,11 @@
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
  *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
  *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
- *     convoy verdict with evidence) and the per-thread table (non-overlapping blocked
- *     time per profile, schedstat cpu and run-queue time, the rest);
- *   - wait chains at the end of the trace and their cycles (deadlocks);
+ *     convoy verdict with evidence and a per-window series) and the per-thread table
+ *     (non-overlapping blocked time per profile, schedstat cpu and run-queue time, the
+ *     rest);
+ *   - wait chains at the end of the trace and their cycles (deadlocks), with where each
+ *     holder took the lock (HOLD events, else the wait that acquired it);
  *   - filters: a time window (waits clipped to it) and a set of threads.
  * Called by report.c and tests/unit/test_analyze.c.
  */
