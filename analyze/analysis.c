@@ -99,7 +99,7 @@ static void close_wait(struct ct_wait *w, const struct ct_event *ev)
 
 static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 {
-	size_t wcap = 0, rcap = 0, *open = NULL, nopen = 0, ocap = 0;
+	size_t wcap = 0, rcap = 0, hcap = 0, *open = NULL, nopen = 0, ocap = 0;
 
 	for (size_t ti = 0; ti < m->nthreads; ti++) {
 		const struct ct_mthread *t = &m->threads[ti];
@@ -162,6 +162,13 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				r->obj = ev->obj;
 				r->seq = ev->a;
 				r->waiters = ev->b;
+				break;
+			case CT_EV_HOLD:
+				ct_grow(&a->holds, &hcap, a->nholds + 1, sizeof(*a->holds));
+				a->holds[a->nholds++] = (struct ct_hold){
+					.tid = t->tid, .kind = ev->kind, .after_wait = ev->a != 0,
+					.stack = ev->stack, .obj = ev->obj, .ts = ev->ts,
+				};
 				break;
 			default:
 				break;
@@ -344,6 +351,8 @@ static void attach(struct ct_analysis *a, struct ct_syscall *s, size_t ix)
 	s->site_ix = ix;
 	c->ev_calls++;
 	c->ev_ns += d;
+	if (d > c->ev_max_ns)
+		c->ev_max_ns = d;
 	if (s->end <= c->ts) {
 		/* counted in the snapshot: not part of the remainder */
 		c->rem_calls = sat_sub(c->rem_calls, 1);
@@ -807,6 +816,13 @@ static void remainder_entries(struct ct_analysis *a, size_t *ecap)
 		for (j = i; j < n && !cmp_site_entry(&c[j], &c[i]); j++) {
 			e->count += c[j].rem_calls;
 			e->total_ns += c[j].rem_ns;
+			/* SITE c, the longest call at the site, is a call without a stack
+			 * when it is longer than every recorded call there: then it is the
+			 * remainder's longest (otherwise that is unknown, below the
+			 * recorder's stack threshold) */
+			if (c[j].max_ns > c[j].ev_max_ns && c[j].max_ns <= c[j].rem_ns &&
+			    c[j].max_ns > e->max_ns)
+				e->max_ns = c[j].max_ns;
 		}
 	}
 	free(c);
@@ -1033,6 +1049,12 @@ static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
 		    a->rels[i].ts <= to)
 			a->rels[n++] = a->rels[i];
 	a->nrels = n;
+	/* a lock held before the window is still held in it: holds are kept up to its end */
+	n = 0;
+	for (size_t i = 0; i < a->nholds; i++)
+		if (thread_selected(m, f, a->holds[i].tid) && a->holds[i].ts <= to)
+			a->holds[n++] = a->holds[i];
+	a->nholds = n;
 	n = 0;
 	for (size_t i = 0; i < a->nsys; i++) {
 		struct ct_syscall s = a->sys[i];
@@ -1357,27 +1379,116 @@ static uint32_t top_stack(uint32_t *stacks, size_t n)
 	return best;
 }
 
+void ct_convoy_params_default(struct ct_convoy_params *p)
+{
+	p->window_ns = CT_CONVOY_WINDOW_NS;
+	p->min_waiters = CT_CONVOY_WAITERS;
+	p->max_empty = CT_CONVOY_EMPTY;
+	p->min_run = CT_CONVOY_RUN;
+	p->min_releases = CT_CONVOY_RELEASES;
+	p->wait_hold = CT_CONVOY_WAIT_HOLD;
+}
+
+void ct_convoy_release(struct ct_convoy *ev)
+{
+	free(ev->series);
+	ev->series = NULL;
+	ev->nseries = 0;
+}
+
+/* The pct percentile of the values of v whose window is flagged in is[]; 0 if none. */
+static uint64_t flagged_percentile(const struct wval *v, size_t n, const unsigned char *is,
+				   unsigned pct)
+{
+	uint64_t *tmp = ct_xmalloc((n + 1) * sizeof(*tmp)), r;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (is[v[i].win])
+			tmp[k++] = v[i].v;
+	if (k > 1)
+		qsort(tmp, k, sizeof(*tmp), cmp_plain_u64);
+	r = ct_percentile(tmp, k, pct);
+	free(tmp);
+	return r;
+}
+
+/* The median of the values of v (sorted by window, then value) in windows [k0, k1). */
+static uint64_t range_median(const struct wval *v, size_t n, size_t k0, size_t k1)
+{
+	size_t lo = 0, hi = n, e;
+	uint64_t *tmp, r;
+
+	while (lo < hi) { /* the first value of window k0 or later */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].win < k0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (e = lo; e < n && v[e].win < k1; e++)
+		;
+	tmp = ct_xmalloc((e - lo + 1) * sizeof(*tmp));
+	for (size_t i = lo; i < e; i++)
+		tmp[i - lo] = v[i].v;
+	r = median_of(tmp, e - lo);
+	free(tmp);
+	return r;
+}
+
 /*
- * The convoy detector of notes/prior-art.md 7(d) item 8 over one object's waits and
- * releases in [t0, t1): windows of width min(CT_CONVOY_WINDOW_NS, (t1 - t0) /
- * CT_CONVOY_MIN_WINDOWS); per window A = max(C, recorded releases) (an acquisition that
- * neither waited nor was released to a waiter is not recorded), C = acquisitions that
- * ended a wait, Q = integral of waiters / width, H = held time (holds ending at recorded
- * releases, union not needed: capped at 1) / width, X = acquisitions ended by another
- * thread's release made while they waited.
+ * Whether the run of queued windows [k0, k1) is a convoy (analysis.h): long enough,
+ * enough recorded releases, and a median wait of at least wait_hold times the median hold
+ * (the run's measured holds, else the object's median all_hold; unknown fails).
+ */
+static int convoy_run(const struct ct_convoy_params *p, size_t k0, size_t k1,
+		      const uint64_t *rel, const struct wval *wv, size_t nwv,
+		      const struct wval *hv, size_t nhv, uint64_t all_hold)
+{
+	uint64_t nrel = 0, mwait, mhold;
+
+	if (k1 - k0 < p->min_run)
+		return 0;
+	for (size_t k = k0; k < k1; k++)
+		nrel += rel[k];
+	if ((double)nrel < p->min_releases * (double)(k1 - k0))
+		return 0;
+	mwait = range_median(wv, nwv, k0, k1);
+	mhold = range_median(hv, nhv, k0, k1);
+	if (!mhold)
+		mhold = all_hold;
+	if (!mwait || !mhold)
+		return 0;
+	return (double)mwait >= p->wait_hold * (double)mhold;
+}
+
+/*
+ * The convoy detector (analysis.h, README.md "Convoys") over one object's waits and
+ * releases in [t0, t1): windows of width min(window_ns, (t1 - t0) / CT_CONVOY_MIN_WINDOWS),
+ * a last partial window left out. Per window: Q = integral of the waits in progress /
+ * width; E = the share of the window when none was (the queue was empty); the recorded
+ * releases; H = held time / width, capped at 1, from the holds that end at recorded
+ * releases (hold_starts: exact from the releaser's own acquisition, else estimated); the
+ * acquisitions that ended a wait; the medians of those waits, of the exact holds ending in
+ * it and of the hand-offs (release -> the waiter it ended acquiring). Fills *out; with
+ * all_series the series holds every window, else the windows from the first convoy
+ * window to the last. Returns the verdict.
  */
 static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t0,
-		  uint64_t t1, struct ct_convoy *out)
+		  uint64_t t1, int all_series, struct ct_convoy *out)
 {
-	uint64_t dur = t1 > t0 ? t1 - t0 : 0, dw = CT_CONVOY_WINDOW_NS;
-	size_t nwin, nwv = 0, nhv = 0, nxv = 0, pw = 0, ph = 0, run = 0;
-	double *q, *h;
-	uint64_t *acq, *cont, *rel, *hand;
+	const struct ct_convoy_params *p = &a->convoy;
+	uint64_t dur = t1 > t0 ? t1 - t0 : 0, dw = p->window_ns ? p->window_ns : CT_CONVOY_WINDOW_NS;
+	size_t nwin, nwv = 0, nhv = 0, nxv = 0, pw = 0, ph = 0, px = 0, nu = 0;
+	size_t first = 0, last = 0;
+	double *q, *h, *busy;
+	uint64_t *cont, *rel, *mw, *mh, *mx, all_hold, *tmp;
 	struct wval *wv, *hv, *xv;
-	unsigned char *is;
-	uint64_t *tmp;
+	unsigned char *queued, *is;
+	uint64_t (*u)[2];
 	uint32_t *stk;
-	size_t ntmp = 0, nstk = 0;
+	size_t nstk = 0, ntmp = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (dur / CT_CONVOY_MIN_WINDOWS < dw)
@@ -1387,19 +1498,32 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 	nwin = dur / dw;
 	q = ct_xcalloc(nwin, sizeof(*q));
 	h = ct_xcalloc(nwin, sizeof(*h));
-	acq = ct_xcalloc(nwin, sizeof(*acq));
+	busy = ct_xcalloc(nwin, sizeof(*busy));
 	cont = ct_xcalloc(nwin, sizeof(*cont));
 	rel = ct_xcalloc(nwin, sizeof(*rel));
-	hand = ct_xcalloc(nwin, sizeof(*hand));
+	mw = ct_xcalloc(nwin, sizeof(*mw));
+	mh = ct_xcalloc(nwin, sizeof(*mh));
+	mx = ct_xcalloc(nwin, sizeof(*mx));
+	queued = ct_xcalloc(nwin, 1);
 	is = ct_xcalloc(nwin, 1);
 	wv = ct_xmalloc((o->nw + 1) * sizeof(*wv));
 	xv = ct_xmalloc((o->nw + 1) * sizeof(*xv));
 	hv = ct_xmalloc((o->nr + 1) * sizeof(*hv));
+	u = ct_xmalloc((o->nw + 1) * sizeof(*u));
+	/* waiters: Q from every wait, the queue's busy time from their union (by begin) */
 	for (size_t i = 0; i < o->nw; i++) {
 		const struct ct_wait *w = &a->waits[o->w[i]];
 		size_t k;
 
 		add_overlap(q, nwin, t0, dw, w->begin, w->end);
+		if (nu && w->begin <= u[nu - 1][1]) {
+			if (w->end > u[nu - 1][1])
+				u[nu - 1][1] = w->end;
+		} else {
+			u[nu][0] = w->begin;
+			u[nu][1] = w->end;
+			nu++;
+		}
 		if (!acquired(w) || w->end < t0 || (k = (w->end - t0) / dw) >= nwin)
 			continue;
 		cont[k]++;
@@ -1407,83 +1531,107 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 		if (w->waker != CT_NO_RELEASE) {
 			const struct ct_release *r = &a->rels[w->waker];
 
-			if (r->tid != w->tid && w->begin <= r->ts) {
-				hand[k]++;
+			if (r->tid != w->tid && w->begin <= r->ts)
 				xv[nxv++] = (struct wval){ k, w->end > r->ts ? w->end - r->ts : 0 };
-			}
 		}
 	}
+	for (size_t i = 0; i < nu; i++)
+		add_overlap(busy, nwin, t0, dw, u[i][0], u[i][1]);
+	/* holds, ending at the recorded releases */
+	tmp = ct_xmalloc((o->nr + 1) * sizeof(*tmp));
 	for (size_t i = 0; i < o->nr; i++) {
 		const struct ct_release *r = &a->rels[o->r[i]];
 		size_t k;
 
+		if (o->from_acq[i] && o->held_from[i] <= r->ts)
+			tmp[ntmp++] = r->ts - o->held_from[i];
 		if (r->ts < t0 || (k = (r->ts - t0) / dw) >= nwin)
 			continue;
 		rel[k]++;
 		if (o->held_from[i] != UINT64_MAX && o->held_from[i] < r->ts) {
 			add_overlap(h, nwin, t0, dw, o->held_from[i], r->ts);
-			if (!o->estimated[i])
+			if (o->from_acq[i])
 				hv[nhv++] = (struct wval){ k, r->ts - o->held_from[i] };
 		}
 	}
+	all_hold = median_of(tmp, ntmp);
+	free(tmp);
 	if (nwv > 1)
 		qsort(wv, nwv, sizeof(*wv), cmp_wval);
 	if (nhv > 1)
 		qsort(hv, nhv, sizeof(*hv), cmp_wval);
-	for (size_t k = 0; k < nwin; k++) {
-		double qk = q[k] / (double)dw, hk = h[k] / (double)dw;
-		uint64_t ak = cont[k] > rel[k] ? cont[k] : rel[k];
-		uint64_t mw = window_median(wv, nwv, &pw, k), mh = window_median(hv, nhv, &ph, k);
-
-		if (hk > 1)
-			hk = 1;
-		acq[k] = ak;
-		q[k] = qk;
-		h[k] = hk;
-		is[k] = ak && (double)cont[k] >= CT_CONVOY_CONTENDED * (double)ak &&
-			qk >= CT_CONVOY_WAITERS && hk >= CT_CONVOY_HELD &&
-			(double)hand[k] >= CT_CONVOY_HANDOFF * (double)ak &&
-			(double)mw >= (qk - 1) * (double)mh;
-	}
+	if (nxv > 1)
+		qsort(xv, nxv, sizeof(*xv), cmp_wval);
 	out->window_ns = dw;
 	out->total_windows = nwin;
+	/* per window: the measurements and the queued test */
 	for (size_t k = 0; k < nwin; k++) {
-		if (!is[k]) {
-			run = 0;
+		double hk = h[k] / (double)dw, ek = 1.0 - busy[k] / (double)dw;
+
+		mw[k] = window_median(wv, nwv, &pw, k);
+		mh[k] = window_median(hv, nhv, &ph, k);
+		mx[k] = window_median(xv, nxv, &px, k);
+		q[k] /= (double)dw;
+		h[k] = hk > 1 ? 1 : hk;
+		busy[k] = ek < 0 ? 0 : ek; /* from here on: the empty share E */
+		queued[k] = q[k] >= p->min_waiters && busy[k] <= p->max_empty;
+	}
+	/* runs of queued windows, and which of them are convoys */
+	for (size_t k0 = 0, k1; k0 < nwin; k0 = k1) {
+		if (!queued[k0]) {
+			k1 = k0 + 1;
 			continue;
 		}
+		for (k1 = k0; k1 < nwin && queued[k1]; k1++)
+			;
+		if (!convoy_run(p, k0, k1, rel, wv, nwv, hv, nhv, all_hold))
+			continue;
+		memset(is + k0, 1, k1 - k0);
 		if (!out->windows)
-			out->start_ns = k * dw + (t0 - a->from_ts);
-		out->end_ns = (k + 1) * dw + (t0 - a->from_ts);
-		out->windows++;
+			first = k0;
+		last = k1 - 1;
+		out->windows += k1 - k0;
+		if (k1 - k0 > out->longest_run)
+			out->longest_run = k1 - k0;
+	}
+	for (size_t k = 0; k < nwin; k++) {
+		if (!is[k])
+			continue;
 		out->mean_waiters += q[k];
+		out->empty_fraction += busy[k];
 		out->hold_fraction += h[k];
+		out->acquisitions += cont[k];
+		out->releases += rel[k];
 		out->lost_ns += (uint64_t)(q[k] * (double)dw);
-		if (++run > out->longest_run)
-			out->longest_run = run;
+	}
+	if (all_series || out->windows) {
+		size_t s0 = all_series ? 0 : first, s1 = all_series ? nwin : last + 1;
+
+		out->series = ct_xcalloc(s1 - s0 + 1, sizeof(*out->series));
+		for (size_t k = s0; k < s1; k++)
+			out->series[out->nseries++] = (struct ct_convoy_window){
+				.start_ns = k * dw + (t0 - a->start_ts),
+				.mean_waiters = q[k], .empty_fraction = busy[k],
+				.held_fraction = h[k], .acquisitions = cont[k], .releases = rel[k],
+				.median_wait_ns = mw[k], .median_hold_ns = mh[k],
+				.median_handoff_ns = mx[k], .queued = queued[k], .convoy = is[k],
+			};
 	}
 	if (out->windows) {
+		out->start_ns = first * dw + (t0 - a->start_ts);
+		out->end_ns = (last + 1) * dw + (t0 - a->start_ts);
 		out->mean_waiters /= (double)out->windows;
+		out->empty_fraction /= (double)out->windows;
 		out->hold_fraction /= (double)out->windows;
-		tmp = ct_xmalloc((o->nw + o->nr + 1) * sizeof(*tmp));
+		out->median_hold_ns = flagged_percentile(hv, nhv, is, 50);
+		if (!out->median_hold_ns)
+			out->median_hold_ns = all_hold;
+		out->median_wait_ns = flagged_percentile(wv, nwv, is, 50);
+		out->median_handoff_ns = flagged_percentile(xv, nxv, is, 50);
+		out->p99_handoff_ns = flagged_percentile(xv, nxv, is, 99);
+		if (out->median_hold_ns)
+			out->throughput_cap_per_s = 1e9 / (double)out->median_hold_ns;
 		stk = ct_xmalloc((o->nw + o->nr + 1) * sizeof(*stk));
-		for (size_t i = 0; i < nhv; i++)
-			if (is[hv[i].win])
-				tmp[ntmp++] = hv[i].v;
-		out->median_hold_ns = median_of(tmp, ntmp);
-		ntmp = 0;
-		for (size_t i = 0; i < nwv; i++)
-			if (is[wv[i].win])
-				tmp[ntmp++] = wv[i].v;
-		out->median_wait_ns = median_of(tmp, ntmp);
-		ntmp = 0;
-		for (size_t i = 0; i < nxv; i++)
-			if (is[xv[i].win])
-				tmp[ntmp++] = xv[i].v;
-		out->median_handoff_ns = median_of(tmp, ntmp);
-		if (out->median_hold_ns + out->median_handoff_ns)
-			out->throughput_cap_per_s =
-				1e9 / (double)(out->median_hold_ns + out->median_handoff_ns);
 		for (size_t i = 0; i < o->nw; i++) {
 			const struct ct_wait *w = &a->waits[o->w[i]];
 			size_t k;
@@ -1501,21 +1649,23 @@ static int convoy(const struct ct_analysis *a, const struct objws *o, uint64_t t
 				stk[nstk++] = r->stack;
 		}
 		out->holder_stack = top_stack(stk, nstk);
-		free(tmp);
 		free(stk);
 	}
 	free(q);
 	free(h);
-	free(acq);
+	free(busy);
 	free(cont);
 	free(rel);
-	free(hand);
+	free(mw);
+	free(mh);
+	free(mx);
+	free(queued);
 	free(is);
 	free(wv);
 	free(xv);
 	free(hv);
-	return out->longest_run >= CT_CONVOY_RUN ||
-	       (out->windows && (double)out->windows >= CT_CONVOY_SHARE * (double)nwin);
+	free(u);
+	return out->windows > 0;
 }
 
 /* Hold times, wake-ups, owner changes, histogram and convoy verdict of one object. */
@@ -1577,8 +1727,9 @@ static void object_details(struct ct_analysis *a, struct ct_object *ob, struct o
 			ob->owner_changes++;
 		owner = ev[i].tid;
 	}
-	if (mutex_like(ob->kind))
-		ob->convoy = convoy(a, o, a->from_ts, a->to_ts, &ob->convoy_ev);
+	ob->mutex_like = mutex_like(ob->kind);
+	if (ob->mutex_like)
+		ob->convoy = convoy(a, o, a->from_ts, a->to_ts, 0, &ob->convoy_ev);
 	free(v);
 	free(ev);
 }
@@ -1638,7 +1789,7 @@ int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uin
 	o.from_acq = ct_xmalloc(o.nr + 1);
 	o.estimated = ct_xmalloc(o.nr + 1);
 	hold_starts(a, &o);
-	rc = convoy(a, &o, t0, t1, ev);
+	rc = convoy(a, &o, t0, t1, 1, ev);
 	free(o.held_from);
 	free(o.from_acq);
 	free(o.estimated);
@@ -1729,6 +1880,97 @@ static const struct ct_chain_link *find_link(const struct ct_analysis *a, uint32
 	return NULL;
 }
 
+static int cmp_hold(const void *pa, const void *pb)
+{
+	const struct ct_hold *x = pa, *y = pb;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->obj != y->obj)
+		return x->obj < y->obj ? -1 : 1;
+	return cmp_u64(x->ts, y->ts);
+}
+
+/* The latest HOLD of obj by tid at or before ts, or NULL (holds sorted by cmp_hold). */
+static const struct ct_hold *latest_hold(const struct ct_analysis *a, uint32_t tid,
+					 uint64_t obj, uint64_t ts)
+{
+	size_t lo = 0, hi = a->nholds;
+
+	while (lo < hi) { /* first hold after (tid, obj, ts) */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ct_hold *h = &a->holds[mid];
+
+		if (h->tid < tid || (h->tid == tid && (h->obj < obj ||
+						       (h->obj == obj && h->ts <= ts))))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || a->holds[lo - 1].tid != tid || a->holds[lo - 1].obj != obj)
+		return NULL;
+	return &a->holds[lo - 1];
+}
+
+/* tid's latest wait on obj that acquired it and ended at or before ts (CT_NO_RELEASE:
+ * none), from the object's waits [lo, hi) of w_by_obj. */
+static size_t acquiring_wait(const struct ct_analysis *a, const size_t *w_by_obj, size_t lo,
+			     size_t hi, uint32_t tid, uint64_t ts)
+{
+	size_t best = CT_NO_RELEASE;
+
+	for (size_t k = lo; k < hi; k++) {
+		const struct ct_wait *w = &a->waits[w_by_obj[k]];
+
+		if (w->tid == tid && acquired(w) && w->end <= ts &&
+		    (best == CT_NO_RELEASE || w->end >= a->waits[best].end))
+			best = w_by_obj[k];
+	}
+	return best;
+}
+
+/*
+ * Where each link's holder took the object (ct_chain_link.held_*): its latest HOLD of
+ * the object at or before its own current wait began (or the analysed end when it is not
+ * waiting) and not followed by a recorded release of its own; with HOLD.a set, the stack
+ * of the wait that acquired it when that wait is in the analysis. Without a HOLD, the
+ * acquisition owner_at_end found (*acq, per link) stays.
+ */
+static void held_sites(struct ct_analysis *a, const size_t *w_by_obj, const size_t *r_by_ts)
+{
+	for (size_t i = 0; i < a->nchains; i++) {
+		struct ct_chain_link *l = &a->chains[i];
+		const struct ct_chain_link *hl = find_link(a, l->held_by);
+		uint64_t ref = hl ? a->waits[hl->wait].begin : a->to_ts;
+		const struct ct_hold *h = latest_hold(a, l->held_by, l->obj, ref);
+		size_t lo, hi, rlo, rhi, acq;
+		int stale = 0;
+
+		if (!h)
+			continue;
+		rel_range(a, r_by_ts, l->obj, &rlo, &rhi);
+		for (size_t k = rlo; k < rhi; k++)
+			if (a->rels[r_by_ts[k]].tid == l->held_by && a->rels[r_by_ts[k]].ts > h->ts &&
+			    a->rels[r_by_ts[k]].ts <= ref)
+				stale = 1;
+		if (stale)
+			continue;
+		l->held_known = 1;
+		l->held_from = CT_HELD_HOLD;
+		l->held_stack = h->stack;
+		l->held_ts = h->ts;
+		if (!h->after_wait)
+			continue;
+		wait_range(a, w_by_obj, l->obj, &lo, &hi);
+		acq = acquiring_wait(a, w_by_obj, lo, hi, l->held_by, h->ts);
+		if (acq != CT_NO_RELEASE && a->waits[acq].stack) {
+			l->held_from = CT_HELD_WAIT;
+			l->held_stack = a->waits[acq].stack;
+			l->held_ts = a->waits[acq].end;
+		}
+	}
+}
+
 /*
  * Who waits on whom at the end of the trace (or window): each thread's innermost wait
  * still in progress on a mutex-like object with a known owner, or a join of a live
@@ -1761,6 +2003,8 @@ static void build_chains(const struct ct_model *m, struct ct_analysis *a,
 			if (acq != CT_NO_RELEASE) {
 				l.held_stack = a->waits[acq].stack;
 				l.held_known = 1;
+				l.held_from = CT_HELD_WAIT;
+				l.held_ts = a->waits[acq].end;
 			}
 		} else {
 			continue;
@@ -1777,6 +2021,9 @@ static void build_chains(const struct ct_model *m, struct ct_analysis *a,
 	}
 	if (a->nchains > 1)
 		qsort(a->chains, a->nchains, sizeof(*a->chains), cmp_link_tid);
+	if (a->nholds > 1)
+		qsort(a->holds, a->nholds, sizeof(*a->holds), cmp_hold);
+	held_sites(a, w_by_obj, r_by_ts);
 	/* cycles of the functional graph tid -> held_by: 0 new, 1 on the current path,
 	 * 2 done */
 	state = ct_xcalloc(a->nchains + 1, 1);
@@ -1936,11 +2183,18 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a,
 	free(iv);
 }
 
-struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct ct_filter *f)
+struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_filter *f,
+				    const struct ct_convoy_params *cp)
 {
 	struct ct_analysis *a = ct_xcalloc(1, sizeof(*a));
 	size_t *w_by_obj, *r_by_ts;
 
+	if (cp)
+		a->convoy = *cp;
+	else
+		ct_convoy_params_default(&a->convoy);
+
+	a->start_ts = m->start_ts;
 	a->from_ts = m->start_ts;
 	a->to_ts = m->end_ts;
 	if (f) {
@@ -1980,9 +2234,14 @@ struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct c
 	return a;
 }
 
+struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct ct_filter *f)
+{
+	return ct_analyze_with(m, f, NULL);
+}
+
 struct ct_analysis *ct_analyze(const struct ct_model *m)
 {
-	return ct_analyze_filtered(m, NULL);
+	return ct_analyze_with(m, NULL, NULL);
 }
 
 void ct_analysis_free(struct ct_analysis *a)
@@ -1995,11 +2254,14 @@ void ct_analysis_free(struct ct_analysis *a)
 	free(a->sites);
 	free(a->charges);
 	free(a->entries);
+	for (size_t i = 0; i < a->nobjs; i++)
+		ct_convoy_release(&a->objs[i].convoy_ev);
 	free(a->objs);
 	free(a->threads);
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		free(a->deadlocks[i].links);
 	free(a->deadlocks);
 	free(a->chains);
+	free(a->holds);
 	free(a);
 }

@@ -16,9 +16,11 @@
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
  *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
  *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
- *     convoy verdict with evidence) and the per-thread table (non-overlapping blocked
- *     time per profile, schedstat cpu and run-queue time, the rest);
- *   - wait chains at the end of the trace and their cycles (deadlocks);
+ *     convoy verdict with evidence and a per-window series) and the per-thread table
+ *     (non-overlapping blocked time per profile, schedstat cpu and run-queue time, the
+ *     rest);
+ *   - wait chains at the end of the trace and their cycles (deadlocks), with where each
+ *     holder took the lock (HOLD events, else the wait that acquired it);
  *   - filters: a time window (waits clipped to it) and a set of threads.
  * Called by report.c and tests/unit/test_analyze.c.
  */
@@ -102,6 +104,7 @@ struct ct_callsite {
 	uint64_t ts;                      /* the snapshot's time */
 	uint64_t calls, total_ns, max_ns; /* SITE a, b, c */
 	uint64_t ev_calls, ev_ns;         /* recorded SYSCALL events matched to it */
+	uint64_t ev_max_ns;               /* the longest of them */
 	uint64_t rem_calls, rem_ns;       /* calls without a stack: the totals minus the events
 					   * that ended by the snapshot (never negative) */
 };
@@ -124,12 +127,13 @@ void ct_hist_add(struct ct_hist *h, uint64_t v);
 
 /* One entry of a profile: samples aggregated by (profile, kind, fd class, stack), or a
  * remainder entry: the calls a call site's SITE totals hold beyond its recorded calls
- * (count and total only, no samples). */
+ * (count and total; max_ns the site's longest call when that one had no stack, else 0;
+ * no samples, no percentiles). */
 struct ct_pentry {
 	int profile;         /* enum ct_aprofile */
 	uint8_t kind;
 	uint8_t fd_class;    /* enum ct_fd_class; CT_FD_UNKNOWN for waits */
-	uint8_t remainder;   /* a remainder entry: stack 0, max/p50/p99 0 */
+	uint8_t remainder;   /* a remainder entry: stack 0, p50/p99 0, max_ns from SITE c */
 	uint32_t stack;
 	uint64_t site;       /* remainder entry: the call site's PC (0: the overflow entry) */
 	uint64_t count, total_ns, max_ns, p50_ns, p99_ns;
@@ -137,35 +141,87 @@ struct ct_pentry {
 	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
 };
 
-/* Convoy thresholds (notes/prior-art.md 7(d) item 8); see analyze/README.md. */
+/*
+ * The convoy detector (README.md, "Convoys"). A lock is a convoy when its queue of waiters
+ * does not drain while the lock keeps changing hands, over a sustained run of windows.
+ * Per window of width window_ns: Q, the time-average number of waiters, and E, the share
+ * of the window with nobody waiting. A *queued window* has Q >= min_waiters and
+ * E <= max_empty. A run of at least min_run consecutive queued windows is a *convoy* when
+ * the lock was handed on through it (recorded releases, i.e. releases made while someone
+ * waited: at least min_releases per window on average) and its waiters queued behind
+ * others (the median wait of the acquisitions in it at least wait_hold times the median
+ * hold). Its windows are convoy windows. Defaults: CT_CONVOY_*; every value is a
+ * command-line flag of report and check.
+ */
 #define CT_CONVOY_WINDOW_NS 100000000ull /* window width, shorter for short traces */
 #define CT_CONVOY_MIN_WINDOWS 10         /* traces shorter than this many windows use
 					  * duration / CT_CONVOY_MIN_WINDOWS */
-#define CT_CONVOY_CONTENDED 0.5          /* C/A >= */
-#define CT_CONVOY_WAITERS 2.0            /* Q >= */
-#define CT_CONVOY_HELD 0.8               /* H >= */
-#define CT_CONVOY_HANDOFF 0.5            /* X/A >= */
-#define CT_CONVOY_RUN 3                  /* consecutive convoy windows, or */
-#define CT_CONVOY_SHARE 0.1              /* this share of the trace's windows */
+#define CT_CONVOY_WAITERS 1.0            /* Q >= */
+#define CT_CONVOY_EMPTY 0.5              /* E <= */
+#define CT_CONVOY_RUN 3                  /* consecutive queued windows */
+#define CT_CONVOY_RELEASES 2.0           /* recorded releases per window in the run >= */
+#define CT_CONVOY_WAIT_HOLD 2.0          /* median wait >= this x median hold */
 
-/* The evidence of a convoy verdict, over the object's convoy windows. */
+struct ct_convoy_params {
+	uint64_t window_ns;      /* 0: CT_CONVOY_WINDOW_NS */
+	double min_waiters;      /* Q */
+	double max_empty;        /* E */
+	uint64_t min_run;        /* consecutive queued windows */
+	double min_releases;     /* per window of the run, on average */
+	double wait_hold;        /* median wait / median hold */
+};
+
+/* The defaults above. */
+void ct_convoy_params_default(struct ct_convoy_params *p);
+
+/* The measurements of one window of one object. */
+struct ct_convoy_window {
+	uint64_t start_ns;        /* relative to the trace start */
+	double mean_waiters;      /* Q: integral of waiters over the window / width */
+	double empty_fraction;    /* E: share of the window with no waiter */
+	double held_fraction;     /* H: share of the window the lock was held, capped at 1:
+				   * the holds ending at its recorded releases (exact from
+				   * the releaser's acquisition, else estimated) */
+	uint64_t acquisitions;    /* acquisitions that ended a wait in it */
+	uint64_t releases;        /* recorded releases in it (made while someone waited) */
+	uint64_t median_wait_ns;  /* of the waits that acquired in it */
+	uint64_t median_hold_ns;  /* of the measured holds ending in it (0: none) */
+	uint64_t median_handoff_ns; /* release -> the woken waiter acquiring, in it */
+	int queued;               /* Q and E pass */
+	int convoy;               /* in a convoy run */
+};
+
+/* The evidence of a convoy verdict. */
 struct ct_convoy {
 	uint64_t start_ns, end_ns;   /* first convoy window's start, last one's end, relative
 				      * to the trace start */
 	uint64_t window_ns;          /* the window width used */
 	uint64_t windows;            /* convoy windows */
 	uint64_t total_windows;      /* windows the analysed time was split into */
-	uint64_t longest_run;        /* most consecutive convoy windows */
+	uint64_t longest_run;        /* the longest convoy run, in windows */
+	uint64_t releases;           /* recorded releases in the convoy windows */
 	double mean_waiters;         /* mean Q over the convoy windows */
+	double empty_fraction;       /* mean E over the convoy windows */
 	double hold_fraction;        /* mean H over the convoy windows */
-	uint64_t median_hold_ns;     /* median hold ending in the convoy windows */
+	uint64_t acquisitions;       /* acquisitions that ended a wait, in them */
+	uint64_t median_hold_ns;     /* median measured hold ending in the convoy windows
+				      * (the object's when none ends there) */
 	uint64_t median_wait_ns;     /* median wait ending in the convoy windows */
 	uint64_t median_handoff_ns;  /* median release -> next owner running, same windows */
-	double throughput_cap_per_s; /* 1 / (median hold + median hand-off) */
+	uint64_t p99_handoff_ns;     /* ... and its p99 */
+	double throughput_cap_per_s; /* 1 / median hold: the most acquisitions a second the
+				      * lock allows while it is held that long */
 	uint64_t lost_ns;            /* thread-time lost waiting: sum of Q x window */
 	uint32_t waiter_stack;       /* stack of the most waits in the run (0: none) */
 	uint32_t holder_stack;       /* stack of the most releases in the run (0: none) */
+	struct ct_convoy_window *series; /* owned: every window from the first convoy window
+					  * to the last (with the analysis: convoyed objects
+					  * only); NULL when none */
+	size_t nseries;
 };
+
+/* Frees what ev owns (its series); ev itself is the caller's. */
+void ct_convoy_release(struct ct_convoy *ev);
 
 struct ct_object {
 	uint64_t addr;
@@ -187,6 +243,24 @@ struct ct_object {
 				 * previous owner */
 	int convoy;          /* convoy verdict */
 	struct ct_convoy convoy_ev; /* valid when convoy */
+	int mutex_like;      /* mutex, rwlock or spin: the convoy detector applies */
+};
+
+/* A lock a thread held when it was about to block (CT_EV_HOLD): recorded just before its
+ * WAIT_BEGIN, one per lock held. */
+struct ct_hold {
+	uint32_t tid;
+	uint8_t kind;        /* CT_K_MUTEX or CT_K_RWLOCK_WR */
+	uint8_t after_wait;  /* HOLD.a: taken after a recorded wait (whose stack is full) */
+	uint32_t stack;      /* one frame: the call site that took it (CT_STACKF_SITE) */
+	uint64_t obj, ts;
+};
+
+/* Where a wait chain's holder took the object (ct_chain_link.held_from). */
+enum ct_held_from {
+	CT_HELD_NONE = 0,    /* not recorded */
+	CT_HELD_HOLD,        /* a HOLD event's call site (one frame) */
+	CT_HELD_WAIT,        /* the stack of the holder's wait that acquired it */
 };
 
 /* One link of a wait chain at the end of the trace: tid waits (unfinished wait `wait`)
@@ -196,9 +270,14 @@ struct ct_chain_link {
 	uint32_t held_by;
 	uint64_t obj;
 	size_t wait;         /* index in waits */
-	uint32_t held_stack; /* the holder's stack where it took obj: the end of its last
-			      * contended wait on obj; 0 when that acquisition was not recorded */
-	int held_known;      /* held_stack is from a recorded wait */
+	uint32_t held_stack; /* where held_by took obj (README.md "Wait chains"): the call
+			      * site of its latest HOLD of obj at or before its own current
+			      * wait began (the full stack of the wait that acquired it when the
+			      * HOLD says it was taken after a recorded wait), else the stack of
+			      * its last recorded wait that acquired obj; 0 when not recorded */
+	int held_known;      /* held_stack is set */
+	int held_from;       /* enum ct_held_from */
+	uint64_t held_ts;    /* the HOLD's, or the acquiring wait's end (0: unknown) */
 };
 
 /* A wait cycle (deadlock): links[i] is held_by links[i+1] (cyclically). */
@@ -255,10 +334,14 @@ struct ct_analysis {
 	/* added with issue 4 */
 	struct ct_deadlock *deadlocks; /* wait cycles at the end of the trace (or window) */
 	size_t ndeadlocks;
-	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end */
+	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end, by tid */
 	size_t nchains;
+	struct ct_hold *holds;         /* HOLD events, by (tid, obj, ts) */
+	size_t nholds;
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
+	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */
+	struct ct_convoy_params convoy;/* the convoy detector's parameters used */
 };
 
 /* Runs every analysis over m (which must outlive the result). Never fails (exits on
@@ -268,7 +351,14 @@ void ct_analysis_free(struct ct_analysis *a);
 /* The same restricted by f (NULL: everything): waits and calls overlapping the window
  * are clipped to it, threads not selected are left out of every analysis. */
 struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct ct_filter *f);
-/* Convoy detection over the waits and releases of one object (exposed for the tests). */
+/* The same with the convoy detector's parameters (NULL: the defaults). */
+struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_filter *f,
+				    const struct ct_convoy_params *cp);
+/*
+ * Convoy detection over the waits and releases of one object in [t0, t1) (absolute ns)
+ * with the analysis' parameters. Returns the verdict and fills *ev, whose series then
+ * holds every window of [t0, t1) (free with ct_convoy_release). Exits on out-of-memory.
+ */
 int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
 		     struct ct_convoy *ev);
 

@@ -6,7 +6,9 @@
  * --max-lost N. Violations go to stdout, one line each ("FAIL RULE: measured ... at
  * func (file:line)") followed by a few indented frames; when every rule holds, one "ok"
  * line. --junit writes one <testsuite name="ctrace check"> with a <testcase> per rule per
- * trace. Exit 0 all rules hold, 1 a rule is broken, 2 usage error or unreadable input.
+ * trace. --from/--to/--thread restrict every analysis the rules look at, as in report;
+ * --convoy-* set the convoy detector's thresholds. Exit 0 all rules hold, 1 a rule is
+ * broken, 2 usage error or unreadable input.
  * The rule parser and runner are shared with `ctrace record --check` (record.c).
  */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "commands.h"
 #include "frames.h"
 #include "model.h"
+#include "options.h"
 #include "util.h"
 
 #define MAX_SHOWN 5   /* violations shown per rule and trace; the rest are counted */
@@ -27,7 +30,8 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctrace check [RULES...] [--junit FILE] FILE...\n\n"
+	fputs("usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
+	      "                    [--convoy-* VALUE] FILE...\n\n"
 	      "Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
 	      "one is broken, 2 on a usage error or an unreadable trace.\n\n"
 	      "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):\n"
@@ -51,7 +55,11 @@ static void usage(FILE *f)
 	      "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
 	      "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
 	      "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
-	      "threshold) count in --max-total only.\n", f);
+	      "threshold) count in --max-total only.\n\n"
+	      "what the rules look at (as in 'ctrace report'):\n", f);
+	fputs(ct_filter_help, f);
+	fputc('\n', f);
+	fputs(ct_convoy_help, f);
 }
 
 /* ---- rules ------------------------------------------------------------------------- */
@@ -161,6 +169,14 @@ int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const ch
 {
 	int rest = 0;
 
+	if (!o->have_filter) {
+		ct_filter_args_init(&o->filter);
+		o->have_filter = 1;
+	}
+	if (!o->have_convoy) {
+		ct_convoy_params_default(&o->convoy);
+		o->have_convoy = 1;
+	}
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq, *val;
 		char opt[32];
@@ -189,7 +205,7 @@ int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const ch
 		}
 		if (strcmp(opt, "--junit") && strcmp(opt, "--fail-on") && strcmp(opt, "--max-lost") &&
 		    strcmp(opt, "--max-wait") && strcmp(opt, "--max-p99") &&
-		    strcmp(opt, "--max-total")) {
+		    strcmp(opt, "--max-total") && !ct_shared_option(opt)) {
 			snprintf(err, errlen, "unknown option '%s' (see 'ctrace check --help')",
 				 a);
 			return -1;
@@ -207,6 +223,12 @@ int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const ch
 				return -1;
 			}
 			o->junit = val;
+			continue;
+		}
+		if (ct_shared_option(opt)) {
+			if (ct_filter_parse(&o->filter, opt, val, err, errlen) < 0 ||
+			    ct_convoy_parse(&o->convoy, opt, val, err, errlen) < 0)
+				return -1;
 			continue;
 		}
 		rc = ct_check_parse_rule(o, opt, val, err, errlen);
@@ -228,6 +250,9 @@ void ct_check_defaults(struct ct_check_opts *o)
 
 void ct_check_opts_free(struct ct_check_opts *o)
 {
+	if (o->have_filter)
+		ct_filter_args_free(&o->filter);
+	o->have_filter = o->have_convoy = 0;
 	free(o->rules);
 	free(o->junit_owned);
 	o->junit_owned = NULL;
@@ -368,7 +393,7 @@ struct result {
 	const struct trace *t;
 	char *text;        /* the violation lines with their frames (malloc'ed) */
 	size_t len;
-	char first[512];   /* the first violation's line, without "FAIL rule: " */
+	char first[1024];  /* the first violation's line, without "FAIL rule: " */
 	size_t nviol;
 	FILE *f;           /* open while evaluating */
 	int multi;         /* several traces: name the trace in each line */
@@ -412,7 +437,7 @@ static void violation(struct result *res, const struct ct_frame *f, size_t n,
 static void violation(struct result *res, const struct ct_frame *f, size_t n,
 		      const char *fmt, ...)
 {
-	char line[512];
+	char line[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -623,7 +648,7 @@ static void eval_convoy(struct result *res)
 		const struct ct_convoy *ev = &o->convoy_ev;
 		const struct ct_frame *f, *hf;
 		size_t n, hn;
-		char site[256], hsite[256], d[4][CT_DUR_BUF];
+		char site[256], hsite[256], d[6][CT_DUR_BUF];
 
 		if (!o->convoy)
 			continue;
@@ -633,13 +658,16 @@ static void eval_convoy(struct result *res)
 		site_str(f, n, site, sizeof(site));
 		site_str(hf, hn, hsite, sizeof(hsite));
 		violation(res, f, n, "convoy on %s 0x%" PRIx64 " from %s to %s (%" PRIu64
-			  " windows of %s): %.1f waiters on average, held %.0f%% of the time, "
-			  "median hold %s, at most %.0f acquisitions/s; waiters at %s, released "
-			  "at %s", ct_kind_name(o->kind), o->addr,
-			  ct_fmt_duration(ev->start_ns, d[0]), ct_fmt_duration(ev->end_ns, d[1]),
-			  ev->windows, ct_fmt_duration(ev->window_ns, d[2]), ev->mean_waiters,
-			  ev->hold_fraction * 100, ct_fmt_duration(ev->median_hold_ns, d[3]),
-			  ev->throughput_cap_per_s, site, hsite);
+			  " windows of %s): %.1f waiters on average, queue empty %.0f%% of the time, "
+			  "median hold %s, median hand-off %s, median wait %s, at most %.0f "
+			  "acquisitions/s; waiters at %s, released at %s", ct_kind_name(o->kind),
+			  o->addr, ct_fmt_duration(ev->start_ns, d[0]),
+			  ct_fmt_duration(ev->end_ns, d[1]), ev->windows,
+			  ct_fmt_duration(ev->window_ns, d[2]), ev->mean_waiters,
+			  ev->empty_fraction * 100, ct_fmt_duration(ev->median_hold_ns, d[3]),
+			  ct_fmt_duration(ev->median_handoff_ns, d[4]),
+			  ct_fmt_duration(ev->median_wait_ns, d[5]), ev->throughput_cap_per_s, site,
+			  hsite);
 		if (res->nviol <= MAX_SHOWN && hn) {
 			fprintf(res->f, "  released at:\n");
 			print_frames(res->f, hf, hn, "    ");
@@ -654,7 +682,8 @@ static uint32_t link_stack(const struct ct_analysis *a, const struct ct_chain_li
 }
 
 /* --fail-on deadlock: every wait cycle (analysis.h ct_analysis.deadlocks), one line that
- * names each thread, the object it waits on and its holder, then each thread's stack. */
+ * names each thread, the object it waits on, its holder and where the holder took it,
+ * then each thread's waiting stack. */
 static void eval_deadlock(struct result *res)
 {
 	const struct trace *t = res->t;
@@ -662,7 +691,7 @@ static void eval_deadlock(struct result *res)
 
 	for (size_t i = 0; i < a->ndeadlocks; i++) {
 		const struct ct_deadlock *dl = &a->deadlocks[i];
-		char line[512], site[256];
+		char line[1024], site[256], hsite[256];
 		size_t len = 0;
 		const struct ct_frame *f, *f0 = NULL;
 		size_t n, n0 = 0;
@@ -680,11 +709,17 @@ static void eval_deadlock(struct result *res)
 				n0 = n;
 			}
 			site_str(f, n, site, sizeof(site));
+			if (l->held_known) {
+				n = ct_frames_stack(t->fr, l->held_stack, &f, NULL);
+				site_str(f, n, hsite, sizeof(hsite));
+			} else {
+				snprintf(hsite, sizeof(hsite), "a site not recorded");
+			}
 			len += (size_t)snprintf(line + len, sizeof(line) - len,
 						"%s thread %" PRIu32 " waits on %s 0x%" PRIx64
-						" held by %" PRIu32 " at %s", k ? ";" : "", l->tid,
-						o ? ct_kind_name(o->kind) : "object", l->obj,
-						l->held_by, site);
+						" at %s, held by %" PRIu32 " (taken at %s)", k ? ";" : "",
+						l->tid, o ? ct_kind_name(o->kind) : "object", l->obj, site,
+						l->held_by, hsite);
 		}
 		violation(res, f0, n0, "%s", line);
 		if (res->nviol > MAX_SHOWN)
@@ -782,6 +817,12 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 	struct result *res = ct_xcalloc(nfiles * o->nrules + 1, sizeof(*res));
 	size_t nres = 0, failed = 0, nviol = 0;
 	FILE *jf = NULL;
+	struct ct_convoy_params cp;
+
+	if (o->have_convoy)
+		cp = o->convoy;
+	else
+		ct_convoy_params_default(&cp);
 
 	/* every trace is read before anything is printed: unreadable input exits 2 alone */
 	for (size_t i = 0; i < nfiles; i++)
@@ -792,7 +833,7 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 		if (t[i].m->truncated)
 			ct_err("warning: %s: trace truncated (the program was killed or is still "
 			       "running?)", t[i].path);
-		t[i].a = ct_analyze(t[i].m);
+		t[i].a = ct_analyze_with(t[i].m, o->have_filter ? &o->filter.f : NULL, &cp);
 		t[i].fr = ct_frames_new(t[i].m);
 		for (size_t k = 0; k < o->nrules; k++) {
 			struct result *r = &res[nres++];

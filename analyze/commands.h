@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "options.h"
+
 struct ct_frame;
 struct ct_model;
 struct ct_analysis;
@@ -53,6 +55,12 @@ struct ct_check_opts {
 	size_t nrules, cap;
 	const char *junit; /* JUnit XML output path, or NULL */
 	char *junit_owned; /* junit when the options own it (freed with them) */
+	/* what the rules look at: --from/--to/--thread and the convoy thresholds; a
+	 * zero-initialised ct_check_opts means the whole trace and the default thresholds
+	 * (ct_check_run fills them in) */
+	struct ct_filter_args filter;
+	struct ct_convoy_params convoy;
+	int have_filter, have_convoy;
 };
 
 /*
@@ -64,8 +72,8 @@ struct ct_check_opts {
 int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *val,
 			char *err, size_t errlen);
 /*
- * Parses the check options in argv[0..argc) (rules, --junit FILE; "--opt VALUE" or
- * "--opt=VALUE"). Positional arguments are stored in files[] (when files is NULL they are
+ * Parses the check options in argv[0..argc) (rules, --junit FILE, the filters and convoy
+ * thresholds of options.h; "--opt VALUE" or "--opt=VALUE"). Positional arguments are stored in files[] (when files is NULL they are
  * an error). Returns 0, or -1 with a one-line message in err. "--help" is not handled.
  */
 int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const char **files,

@@ -6,7 +6,8 @@
  * frames) since addresses move between builds and runs; objects are matched by (kind,
  * func and line of frames[0] of the stack that first named them), since their addresses
  * differ between runs (objects sharing a key are summed). Rows are sorted by |delta|
- * descending. Called from ctrace.c; the key and table helpers (commands.h) also from
+ * descending. --from/--to/--thread (options.h) restrict both analyses, as in report.
+ * Called from ctrace.c; the key and table helpers (commands.h) also from
  * tests/unit/test_check.c.
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "frames.h"
 #include "json.h"
 #include "model.h"
+#include "options.h"
 #include "util.h"
 
 #define TEXT_TOP_DEFAULT 10
@@ -27,7 +29,7 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctrace diff [--json] [--top N] BASE NEW\n\n"
+	fputs("usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n\n"
 	      "What grew and what shrank from trace BASE to trace NEW (like pprof -base):\n"
 	      "  sites    profile entries matched by profile, kind and the symbolized stack\n"
 	      "           (function, file and line of every frame: addresses may move between\n"
@@ -41,7 +43,9 @@ static void usage(FILE *f)
 	      "            new_total_ns, delta_ns}], objects: [{kind, frames,\n"
 	      "            base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
 	      "            new_contended, base_objects, new_objects}]}\n"
-	      "  --top N   at most N rows per list (text default 10, JSON all)\n", f);
+	      "  --top N   at most N rows per list (text default 10, JSON all)\n"
+	      "both traces are analysed under the same filter:\n", f);
+	fputs(ct_filter_help, f);
 }
 
 /* ---- keys and the table ------------------------------------------------------------ */
@@ -408,9 +412,13 @@ int ct_cmd_diff(int argc, char **argv)
 	struct ct_diff_table sites = { 0 }, objs = { 0 };
 	long top = -1;
 	int js = 0, rest = 0;
+	struct ct_filter_args fa;
+	char err[512];
 
+	ct_filter_args_init(&fa);
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
+		const char *a = argv[i], *val = NULL, *eq;
+		char opt[32];
 
 		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
 			usage(stdout);
@@ -422,6 +430,20 @@ int ct_cmd_diff(int argc, char **argv)
 		}
 		if (!rest && !strcmp(a, "--json")) {
 			js = 1;
+			continue;
+		}
+		eq = strchr(a, '=');
+		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!rest && a[0] == '-' && (!strcmp(opt, "--from") || !strcmp(opt, "--to") ||
+					     !strcmp(opt, "--thread"))) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				ct_die(CT_EXIT_USAGE, "diff: %s needs a value", opt);
+			if (ct_filter_parse(&fa, opt, val, err, sizeof(err)) < 0)
+				ct_die(CT_EXIT_USAGE, "diff: %s", err);
 			continue;
 		}
 		if (!rest && !strcmp(a, "--top")) {
@@ -453,7 +475,7 @@ int ct_cmd_diff(int argc, char **argv)
 		if (s[k].m->truncated)
 			ct_err("warning: %s: trace truncated (the program was killed or is still "
 			       "running?)", s[k].path);
-		s[k].a = ct_analyze(s[k].m);
+		s[k].a = ct_analyze_filtered(s[k].m, &fa.f);
 		s[k].fr = ct_frames_new(s[k].m);
 		collect(&s[k], k, &sites, &objs);
 	}
@@ -465,6 +487,7 @@ int ct_cmd_diff(int argc, char **argv)
 		text(s, &sites, &objs, top >= 0 ? top : TEXT_TOP_DEFAULT);
 	ct_diff_table_free(&sites);
 	ct_diff_table_free(&objs);
+	ct_filter_args_free(&fa);
 	for (int k = 0; k < 2; k++) {
 		ct_frames_free(s[k].fr);
 		ct_analysis_free(s[k].a);

@@ -4,7 +4,8 @@
  * stacks with their PCs, thread states, events) one per line, in file order, streaming
  * from format/reader.h without building the model. Timestamps are relative to the
  * header's start_mono_ns. A SYSCALL line names its call site (pcs[0] of its stack, from
- * the STACK records seen so far). Called from ctrace.c.
+ * the STACK records seen so far), and so does a HOLD line (the call site that took the
+ * held lock). Called from ctrace.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -192,6 +193,12 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 	case CT_EV_SITE:
 		site_fields(f, e);
 		break;
+	case CT_EV_HOLD:
+		/* a lock held by a thread about to block, and the call site that took it */
+		fprintf(f, " kind=%s obj=0x%" PRIx64 " site=0x%" PRIx64 " stack=%" PRIu32
+			" taken=%s", ct_kind_name(e->kind), e->obj, sites_get(st, e->stack), e->stack,
+			e->a ? "after_wait" : "without_wait");
+		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, e->kind, e->obj, e->stack, e->a, e->b, e->c);
@@ -236,8 +243,9 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start, struct si
 
 		sites_put(st, s->id, s->nframes ? s->pcs[0] : 0);
 
-		fprintf(f, "gen=%" PRIu32 " STACK id=%" PRIu32 " nframes=%u%s pcs=", r->gen, s->id,
-			s->nframes, (s->flags & CT_STACKF_TRUNCATED) ? " truncated" : "");
+		fprintf(f, "gen=%" PRIu32 " STACK id=%" PRIu32 " nframes=%u%s%s pcs=", r->gen, s->id,
+			s->nframes, (s->flags & CT_STACKF_TRUNCATED) ? " truncated" : "",
+			(s->flags & CT_STACKF_SITE) ? " site" : "");
 		for (unsigned i = 0; i < s->nframes; i++)
 			fprintf(f, "%s0x%" PRIx64, i ? "," : "", s->pcs[i]);
 		if (!s->nframes)

@@ -16,6 +16,7 @@
 #include "frames.h"
 #include "json.h"
 #include "model.h"
+#include "options.h"
 #include "report.h"
 #include "util.h"
 
@@ -33,7 +34,8 @@ struct ctx {
 static void usage(FILE *f)
 {
 	fputs("usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
-	      "                     [--from DURATION] [--to DURATION] [--thread NAME|TID] FILE\n\n"
+	      "                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
+	      "                     [--convoy-* VALUE] FILE\n\n"
 	      "Where the threads of a traced program waited.\n\n"
 	      "  --json          the stable JSON document (see the README, \"report --json\")\n"
 	      "  --top N         at most N entries per profile (text default 10, JSON all)\n"
@@ -41,9 +43,10 @@ static void usage(FILE *f)
 	      "                  sync net syscall sleep holder wakeup\n"
 	      "  --sort KEY      order of the text objects table: wait (default), count, max,\n"
 	      "                  p99, hold, waiters\n"
-	      "  --from D, --to D  only the time window [D, D] from the trace start (e.g. 150ms);\n"
-	      "                  waits overlapping it are clipped to it\n"
-	      "  --thread T      only the threads named T or with tid T (repeatable)\n", f);
+	      "  --convoy-windows  text: each lock's convoy measurements, window by window\n", f);
+	fputs(ct_filter_help, f);
+	fputc('\n', f);
+	fputs(ct_convoy_help, f);
 }
 
 static const char *const titles[CT_AP_MAX] = {
@@ -193,7 +196,8 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e, int p)
 
 	kind_cell(e, p, kind, sizeof(kind));
 	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", e->count,
-		ct_fmt_duration(e->total_ns, t), rest ? "-" : ct_fmt_duration(e->max_ns, mx),
+		ct_fmt_duration(e->total_ns, t),
+		rest && !e->max_ns ? "-" : ct_fmt_duration(e->max_ns, mx),
 		rest ? "-" : ct_fmt_duration(e->p50_ns, p50),
 		rest ? "-" : ct_fmt_duration(e->p99_ns, p99), kind);
 	if (rest)
@@ -267,28 +271,84 @@ static const char *const sort_names[CT_SORT_NKEYS] = {
 	[CT_SORT_P99] = "p99", [CT_SORT_HOLD] = "hold", [CT_SORT_WAITERS] = "waiters",
 };
 
+/* One window of a convoy series, as a table row. */
+static void text_window(struct ctx *c, const struct ct_convoy_window *w)
+{
+	char d[4][CT_DUR_BUF];
+
+	fprintf(c->f, "    %10s %7.2f %6.0f%% %6.0f%% %6" PRIu64 " %6" PRIu64 " %10s %10s %10s  %s\n",
+		ct_fmt_duration(w->start_ns, d[0]), w->mean_waiters, w->empty_fraction * 100,
+		w->held_fraction * 100, w->acquisitions, w->releases,
+		w->median_wait_ns ? ct_fmt_duration(w->median_wait_ns, d[1]) : "-",
+		w->median_hold_ns ? ct_fmt_duration(w->median_hold_ns, d[2]) : "-",
+		w->median_handoff_ns ? ct_fmt_duration(w->median_handoff_ns, d[3]) : "-",
+		w->convoy ? "convoy" : w->queued ? "queued" : "");
+}
+
+static void text_window_header(struct ctx *c)
+{
+	fprintf(c->f, "    %10s %7s %7s %7s %6s %6s %10s %10s %10s\n", "window", "waiters",
+		"empty", "held", "acq", "rel", "wait p50", "hold p50", "handoff");
+}
+
 static void text_convoy(struct ctx *c, const struct ct_object *o)
 {
 	const struct ct_convoy *v = &o->convoy_ev;
-	char d[6][CT_DUR_BUF], site[256], hsite[256];
+	char d[8][CT_DUR_BUF], site[256], hsite[256];
 
 	short_site(c, v->waiter_stack ? v->waiter_stack : o->first_stack, site, sizeof(site));
 	short_site(c, v->holder_stack, hsite, sizeof(hsite));
 	fprintf(c->f, "convoy: %s 0x%" PRIx64 " from %s to %s (%" PRIu64 " of %" PRIu64
-		" windows of %s, %" PRIu64 " in a row): %.1f waiters on average, held %.0f%% of "
-		"the time, median hold %s, median hand-off %s, median wait %s: at most %.0f "
-		"acquisitions/s; waiters at %s, released at %s\n", ct_kind_name(o->kind), o->addr,
+		" windows of %s, %" PRIu64 " in a row): %.1f waiters on average, queue empty "
+		"%.0f%% of the time, held %.0f%%, median hold %s, median hand-off %s (p99 %s), "
+		"median wait %s: at most %.0f acquisitions/s (1 / median hold); %s of thread time "
+		"queued; waiters at %s, released at %s\n", ct_kind_name(o->kind), o->addr,
 		ct_fmt_duration(v->start_ns, d[0]), ct_fmt_duration(v->end_ns, d[1]), v->windows,
 		v->total_windows, ct_fmt_duration(v->window_ns, d[2]), v->longest_run,
-		v->mean_waiters, v->hold_fraction * 100, ct_fmt_duration(v->median_hold_ns, d[3]),
-		ct_fmt_duration(v->median_handoff_ns, d[4]),
-		ct_fmt_duration(v->median_wait_ns, d[5]), v->throughput_cap_per_s, site, hsite);
+		v->mean_waiters, v->empty_fraction * 100, v->hold_fraction * 100,
+		ct_fmt_duration(v->median_hold_ns, d[3]), ct_fmt_duration(v->median_handoff_ns, d[4]),
+		ct_fmt_duration(v->p99_handoff_ns, d[6]), ct_fmt_duration(v->median_wait_ns, d[5]),
+		v->throughput_cap_per_s, ct_fmt_duration(v->lost_ns, d[7]), site, hsite);
+	fprintf(c->f, "  waiters per window:");
+	for (size_t i = 0; i < v->nseries; i++)
+		fprintf(c->f, " %.1f%s", v->series[i].mean_waiters, v->series[i].convoy ? "" : "*");
+	fprintf(c->f, "%s\n", v->nseries && v->windows < v->nseries ?
+		"  (* not a convoy window)" : "");
+}
+
+/* --convoy-windows: the detector's measurements of every shown mutex-like object. */
+static void text_convoy_windows(struct ctx *c, const struct ct_object *const *ord, size_t n)
+{
+	const struct ct_convoy_params *p = &c->a->convoy;
+
+	fprintf(c->f, "\n== convoy windows: queued when waiters >= %.2f and empty <= %.0f%%; a "
+		"convoy: %" PRIu64 " queued in a row with >= %.1f releases per window and wait p50 "
+		">= %.2f x hold p50 ==\n", p->min_waiters, p->max_empty * 100, p->min_run,
+		p->min_releases, p->wait_hold);
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_object *o = ord[i];
+		struct ct_convoy ev;
+		int v;
+
+		if (!o->mutex_like || !o->contended)
+			continue;
+		v = ct_convoy_detect(c->a, o->addr, c->a->from_ts, c->a->to_ts, &ev);
+		fprintf(c->f, "%s 0x%" PRIx64 ": convoy %s (%" PRIu64 " convoy windows, %" PRIu64
+			" in a row)\n", ct_kind_name(o->kind), o->addr, v ? "yes" : "no", ev.windows,
+			ev.longest_run);
+		if (ev.nseries)
+			text_window_header(c);
+		for (size_t k = 0; k < ev.nseries; k++)
+			text_window(c, &ev.series[k]);
+		ct_convoy_release(&ev);
+	}
 }
 
 static void text_objects(struct ctx *c, long top)
 {
 	const struct ct_analysis *a = c->a;
 	const struct ct_object **ord;
+	size_t shown;
 	int nconvoy = 0;
 
 	if (!a->nobjs)
@@ -301,34 +361,39 @@ static void text_objects(struct ctx *c, long top)
 		qsort(ord, a->nobjs, sizeof(*ord), cmp_obj_ptr);
 	fprintf(c->f, "\n== objects: by %s ==\n", c->o->sort > 0 && c->o->sort < CT_SORT_NKEYS ?
 		sort_names[c->o->sort] : "total wait");
-	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %10s %7s %7s %6s  %s\n", "address",
-		"kind", "waits", "total", "max", "p99", "hold p50", "wake p50", "owners", "maxwait",
-		"convoy", "first seen");
-	for (size_t i = 0; i < a->nobjs && (top < 0 || (long)i < top); i++) {
+	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %10s %10s %7s %7s %6s  %s\n",
+		"address", "kind", "waits", "total", "p50", "p99", "max", "hold p50", "wake p50",
+		"owners", "maxwait", "convoy", "first seen");
+	shown = top < 0 || (size_t)top > a->nobjs ? a->nobjs : (size_t)top;
+	for (size_t i = 0; i < shown; i++) {
 		const struct ct_object *o = ord[i];
-		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p99[CT_DUR_BUF], h[CT_DUR_BUF], w[CT_DUR_BUF];
-		char site[256], addr[24];
+		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF];
+		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[24];
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
 		short_site(c, o->first_stack, site, sizeof(site));
-		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %7" PRIu64
+		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %10s %7" PRIu64
 			" %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind), o->contended,
-			ct_fmt_duration(o->wait_total_ns, t), ct_fmt_duration(o->wait_max_ns, mx),
-			ct_fmt_duration(o->wait_p99_ns, p99),
+			ct_fmt_duration(o->wait_total_ns, t),
+			o->contended ? ct_fmt_duration(o->wait_p50_ns, p50) : "-",
+			o->contended ? ct_fmt_duration(o->wait_p99_ns, p99) : "-",
+			o->contended ? ct_fmt_duration(o->wait_max_ns, mx) : "-",
 			o->holds ? ct_fmt_duration(o->hold_p50_ns, h) : "-",
 			o->wakeups ? ct_fmt_duration(o->wakeup_p50_ns, w) : "-", o->owner_changes,
-			o->max_waiters, o->convoy ? "yes" : "no", site);
+			o->max_waiters, !o->mutex_like ? "-" : o->convoy ? "yes" : "no", site);
 		if (i < 3 && o->contended)
 			text_hist(c, &o->hist);
 	}
-	if (top >= 0 && a->nobjs > (size_t)top)
-		fprintf(c->f, "  ... %zu more objects (--top)\n", a->nobjs - (size_t)top);
+	if (shown < a->nobjs)
+		fprintf(c->f, "  ... %zu more objects (--top)\n", a->nobjs - shown);
 	for (size_t i = 0; i < a->nobjs; i++)
 		if (a->objs[i].convoy) {
 			if (!nconvoy++)
 				fputc('\n', c->f);
 			text_convoy(c, &a->objs[i]);
 		}
+	if (c->o->convoy_windows)
+		text_convoy_windows(c, ord, shown);
 	free(ord);
 }
 
@@ -430,40 +495,78 @@ static void text_threads(struct ctx *c)
 	free(ord);
 }
 
+/* "where thread H took it": the holder's frames for a chain link, or why they are missing. */
+static void text_held(struct ctx *c, const struct ct_chain_link *l)
+{
+	const struct ct_frame *f;
+	size_t n;
+
+	if (!l->held_known) {
+		fprintf(c->f, "    where thread %" PRIu32 " took it: not recorded (no HOLD event "
+			"and no recorded wait that acquired it)\n", l->held_by);
+		return;
+	}
+	n = ct_frames_stack(c->fr, l->held_stack, &f, NULL);
+	fprintf(c->f, "    which thread %" PRIu32 " took at%s:\n", l->held_by,
+		l->held_from == CT_HELD_HOLD ? " (call site)" : "");
+	text_frames(c, f, n, 0);
+}
+
+static void text_link(struct ctx *c, const struct ct_chain_link *l)
+{
+	const struct ct_analysis *a = c->a;
+	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
+	const struct ct_mthread *h = ct_model_thread(c->m, l->held_by);
+	const struct ct_wait *w = &a->waits[l->wait];
+	const struct ct_frame *f;
+	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
+	char d[CT_DUR_BUF];
+
+	fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64 " held by thread %" PRIu32
+		" (%s) since %s, waiting at:\n", l->tid, t && t->name[0] ? t->name : "-",
+		ct_kind_name(w->kind), l->obj, l->held_by, h && h->name[0] ? h->name : "-",
+		ct_fmt_duration(w->begin - c->m->start_ts, d));
+	text_frames(c, f, n, 0);
+	if (w->kind == CT_K_JOIN)
+		fprintf(c->f, "    (a join: thread %" PRIu32 " has not exited)\n", l->held_by);
+	else
+		text_held(c, l);
+}
+
+/* Is the chain link of tid part of a deadlock? */
+static int in_deadlock(const struct ct_analysis *a, uint32_t tid)
+{
+	for (size_t i = 0; i < a->ndeadlocks; i++)
+		for (size_t k = 0; k < a->deadlocks[i].n; k++)
+			if (a->deadlocks[i].links[k].tid == tid)
+				return 1;
+	return 0;
+}
+
 static void text_deadlocks(struct ctx *c)
 {
 	const struct ct_analysis *a = c->a;
+	size_t other = 0;
 
-	if (!a->ndeadlocks)
-		return;
-	fprintf(c->f, "\n== deadlocks: wait cycles at the end of the trace ==\n");
+	if (a->ndeadlocks)
+		fprintf(c->f, "\n== deadlocks: wait cycles at the end of the %s ==\n",
+			a->filtered ? "window" : "trace");
 	for (size_t i = 0; i < a->ndeadlocks; i++) {
 		const struct ct_deadlock *d = &a->deadlocks[i];
 
 		fprintf(c->f, "deadlock %zu: %zu threads\n", i + 1, d->n);
-		for (size_t k = 0; k < d->n; k++) {
-			const struct ct_chain_link *l = &d->links[k];
-			const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
-			const struct ct_mthread *h = ct_model_thread(c->m, l->held_by);
-			const struct ct_object *o = ct_analysis_object(a, l->obj);
-			const struct ct_frame *f;
-			size_t n = ct_frames_stack(c->fr, a->waits[l->wait].stack, &f, NULL);
-
-			fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64
-				" held by thread %" PRIu32 " (%s), waiting at:\n", l->tid,
-				t && t->name[0] ? t->name : "-", o ? ct_kind_name(o->kind) : "object",
-				l->obj, l->held_by, h && h->name[0] ? h->name : "-");
-			text_frames(c, f, n, 0);
-			if (l->held_known) {
-				n = ct_frames_stack(c->fr, l->held_stack, &f, NULL);
-				fprintf(c->f, "    which thread %" PRIu32 " took at:\n", l->held_by);
-				text_frames(c, f, n, 0);
-			} else {
-				fprintf(c->f, "    (thread %" PRIu32 " took it without waiting: where is "
-					"not recorded)\n", l->held_by);
-			}
-		}
+		for (size_t k = 0; k < d->n; k++)
+			text_link(c, &d->links[k]);
 	}
+	for (size_t i = 0; i < a->nchains; i++)
+		other += !in_deadlock(a, a->chains[i].tid);
+	if (!other)
+		return;
+	fprintf(c->f, "\n== wait chains: threads blocked on a lock or join held by another "
+		"thread at the end of the %s ==\n", a->filtered ? "window" : "trace");
+	for (size_t i = 0; i < a->nchains; i++)
+		if (!in_deadlock(a, a->chains[i].tid))
+			text_link(c, &a->chains[i]);
 }
 
 static void text(struct ctx *c)
@@ -540,6 +643,19 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	json_u64(j, "to_ns", c->a->to_ts - m->start_ts);
 	ct_json_key(j, "filtered");
 	ct_json_bool(j, c->a->filtered);
+	ct_json_key(j, "convoy_thresholds");
+	ct_json_obj_begin(j);
+	json_u64(j, "window_ns", c->a->convoy.window_ns);
+	ct_json_key(j, "min_waiters");
+	ct_json_double(j, c->a->convoy.min_waiters);
+	ct_json_key(j, "max_empty");
+	ct_json_double(j, c->a->convoy.max_empty);
+	json_u64(j, "min_run", c->a->convoy.min_run);
+	ct_json_key(j, "min_releases");
+	ct_json_double(j, c->a->convoy.min_releases);
+	ct_json_key(j, "wait_hold");
+	ct_json_double(j, c->a->convoy.wait_hold);
+	ct_json_obj_end(j);
 	ct_json_obj_end(j);
 }
 
@@ -626,6 +742,12 @@ static void json_stack_value(struct ctx *c, struct ct_json *j, uint32_t stack)
 	json_frames_value(j, f, n);
 }
 
+static void json_double(struct ct_json *j, const char *key, double v)
+{
+	ct_json_key(j, key);
+	ct_json_double(j, v);
+}
+
 static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy *v)
 {
 	ct_json_obj_begin(j);
@@ -635,16 +757,39 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 	json_u64(j, "windows", v->windows);
 	json_u64(j, "total_windows", v->total_windows);
 	json_u64(j, "longest_run", v->longest_run);
-	ct_json_key(j, "mean_waiters");
-	ct_json_double(j, v->mean_waiters);
-	ct_json_key(j, "hold_fraction");
-	ct_json_double(j, v->hold_fraction);
+	json_double(j, "mean_waiters", v->mean_waiters);
+	json_double(j, "empty_fraction", v->empty_fraction);
+	json_double(j, "hold_fraction", v->hold_fraction);
+	json_u64(j, "acquisitions", v->acquisitions);
+	json_u64(j, "releases", v->releases);
 	json_u64(j, "median_hold_ns", v->median_hold_ns);
 	json_u64(j, "median_wait_ns", v->median_wait_ns);
 	json_u64(j, "median_handoff_ns", v->median_handoff_ns);
-	ct_json_key(j, "throughput_cap_per_s");
-	ct_json_double(j, v->throughput_cap_per_s);
+	json_u64(j, "p99_handoff_ns", v->p99_handoff_ns);
+	json_double(j, "throughput_cap_per_s", v->throughput_cap_per_s);
 	json_u64(j, "lost_ns", v->lost_ns);
+	ct_json_key(j, "series");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct ct_convoy_window *w = &v->series[i];
+
+		ct_json_obj_begin(j);
+		json_u64(j, "start_ns", w->start_ns);
+		json_double(j, "mean_waiters", w->mean_waiters);
+		json_double(j, "empty_fraction", w->empty_fraction);
+		json_double(j, "hold_fraction", w->held_fraction);
+		json_u64(j, "acquisitions", w->acquisitions);
+		json_u64(j, "releases", w->releases);
+		json_u64(j, "median_wait_ns", w->median_wait_ns);
+		json_u64(j, "median_hold_ns", w->median_hold_ns);
+		json_u64(j, "median_handoff_ns", w->median_handoff_ns);
+		ct_json_key(j, "queued");
+		ct_json_bool(j, w->queued);
+		ct_json_key(j, "convoy");
+		ct_json_bool(j, w->convoy);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
 	ct_json_key(j, "waiter_frames");
 	json_stack_value(c, j, v->waiter_stack);
 	ct_json_key(j, "holder_frames");
@@ -774,6 +919,43 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 	free(ord);
 }
 
+static const char *held_from_name(int from)
+{
+	switch (from) {
+	case CT_HELD_HOLD: return "hold";
+	case CT_HELD_WAIT: return "wait";
+	default: return NULL;
+	}
+}
+
+static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
+{
+	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
+	const struct ct_wait *w = &c->a->waits[l->wait];
+
+	ct_json_obj_begin(j);
+	json_u64(j, "tid", l->tid);
+	ct_json_key(j, "name");
+	ct_json_str(j, t ? t->name : "");
+	ct_json_key(j, "kind");
+	ct_json_str(j, ct_kind_name(w->kind));
+	ct_json_key(j, "waits_on");
+	ct_json_hex(j, l->obj);
+	json_u64(j, "held_by", l->held_by);
+	json_u64(j, "since_ns", w->begin - c->m->start_ts);
+	json_stack(c, j, w->stack);
+	ct_json_key(j, "held_frames");
+	if (l->held_known)
+		json_stack_value(c, j, l->held_stack);
+	else
+		json_frames_value(j, NULL, 0);
+	ct_json_key(j, "held_frames_recorded");
+	ct_json_bool(j, l->held_known);
+	ct_json_key(j, "held_frames_from");
+	ct_json_str(j, held_from_name(l->held_known ? l->held_from : CT_HELD_NONE));
+	ct_json_obj_end(j);
+}
+
 static void json_deadlocks(struct ctx *c, struct ct_json *j)
 {
 	const struct ct_analysis *a = c->a;
@@ -784,33 +966,15 @@ static void json_deadlocks(struct ctx *c, struct ct_json *j)
 		const struct ct_deadlock *d = &a->deadlocks[i];
 
 		ct_json_arr_begin(j);
-		for (size_t k = 0; k < d->n; k++) {
-			const struct ct_chain_link *l = &d->links[k];
-			const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
-			const struct ct_wait *w = &a->waits[l->wait];
-
-			ct_json_obj_begin(j);
-			json_u64(j, "tid", l->tid);
-			ct_json_key(j, "name");
-			ct_json_str(j, t ? t->name : "");
-			ct_json_key(j, "kind");
-			ct_json_str(j, ct_kind_name(w->kind));
-			ct_json_key(j, "waits_on");
-			ct_json_hex(j, l->obj);
-			json_u64(j, "held_by", l->held_by);
-			json_u64(j, "since_ns", w->begin - c->m->start_ts);
-			json_stack(c, j, w->stack);
-			ct_json_key(j, "held_frames");
-			if (l->held_known)
-				json_stack_value(c, j, l->held_stack);
-			else
-				json_frames_value(j, NULL, 0);
-			ct_json_key(j, "held_frames_recorded");
-			ct_json_bool(j, l->held_known);
-			ct_json_obj_end(j);
-		}
+		for (size_t k = 0; k < d->n; k++)
+			json_link(c, j, &d->links[k]);
 		ct_json_arr_end(j);
 	}
+	ct_json_arr_end(j);
+	ct_json_key(j, "wait_chains");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->nchains; i++)
+		json_link(c, j, &a->chains[i]);
 	ct_json_arr_end(j);
 }
 
@@ -853,14 +1017,6 @@ static void parse_profiles(const char *val, struct ct_report_opts *o)
 		       "holder wakeup)", (int)strcspn(bad, ","), bad);
 }
 
-/* The filters of the command line (--from, --to, --thread). */
-struct filter_args {
-	struct ct_filter f;
-	uint32_t *tids;
-	const char **names;
-	size_t cap_tids, cap_names;
-};
-
 static void parse_sort(const char *val, struct ct_report_opts *o)
 {
 	for (int k = 0; k < CT_SORT_NKEYS; k++)
@@ -872,42 +1028,25 @@ static void parse_sort(const char *val, struct ct_report_opts *o)
 	       val);
 }
 
-static void parse_thread(const char *val, struct filter_args *fa)
+static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_filter_args *fa,
+		  struct ct_convoy_params *cp)
 {
-	char *end;
-	unsigned long v;
-
-	if (!val[0])
-		ct_die(CT_EXIT_USAGE, "report: --thread wants a thread name or tid");
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (!*end && val[0] >= '0' && val[0] <= '9' && !errno && v <= UINT32_MAX) {
-		ct_grow(&fa->tids, &fa->cap_tids, fa->f.ntids + 1, sizeof(*fa->tids));
-		fa->tids[fa->f.ntids++] = (uint32_t)v;
-		fa->f.tids = fa->tids;
-	}
-	/* a name may be all digits too: match either */
-	ct_grow(&fa->names, &fa->cap_names, fa->f.nnames + 1, sizeof(*fa->names));
-	fa->names[fa->f.nnames++] = val;
-	fa->f.names = fa->names;
-}
-
-static void parse(int argc, char **argv, struct ct_report_opts *o, struct filter_args *fa)
-{
-	static const char *const valued[] = { "--top", "--profile", "--sort", "--from", "--to",
-					      "--thread" };
+	static const char *const valued[] = { "--top", "--profile", "--sort" };
 	int i, rest = 0;
+	char err[512];
 
 	o->json = 0;
 	o->top = -1;
 	o->profiles = 0;
 	o->path = NULL;
 	o->sort = CT_SORT_WAIT;
-	memset(fa, 0, sizeof(*fa));
-	fa->f.to_ns = UINT64_MAX;
+	o->convoy_windows = 0;
+	ct_filter_args_init(fa);
+	ct_convoy_params_default(cp);
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *opt = NULL;
-		size_t optlen = 0;
+		const char *a = argv[i], *val = NULL, *eq;
+		char opt[32] = "";
+		int known = 0;
 
 		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
 			usage(stdout);
@@ -921,51 +1060,42 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct filter
 			o->json = 1;
 			continue;
 		}
-		for (size_t k = 0; !rest && k < sizeof(valued) / sizeof(valued[0]); k++) {
-			size_t n = strlen(valued[k]);
-
-			if (!strcmp(a, valued[k])) {
-				if (i + 1 >= argc)
-					ct_die(CT_EXIT_USAGE, "report: %s needs a value", a);
-				opt = valued[k];
-				val = argv[++i];
-			} else if (!strncmp(a, valued[k], n) && a[n] == '=') {
-				opt = valued[k];
-				val = a + n + 1;
-			}
-			if (opt) {
-				optlen = strlen(opt);
-				break;
+		if (!rest && !strcmp(a, "--convoy-windows")) {
+			o->convoy_windows = 1;
+			continue;
+		}
+		if (!rest && a[0] == '-' && a[1] == '-') {
+			eq = strchr(a, '=');
+			snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+			for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+				known |= !strcmp(opt, valued[k]);
+			known |= ct_shared_option(opt);
+			if (known) {
+				if (eq)
+					val = eq + 1;
+				else if (i + 1 < argc)
+					val = argv[++i];
+				else
+					ct_die(CT_EXIT_USAGE, "report: %s needs a value", opt);
 			}
 		}
-		(void)optlen;
-		if (opt && !strcmp(opt, "--top")) {
+		if (val && !strcmp(opt, "--top")) {
 			if (ct_parse_count(val, &o->top) < 0)
 				ct_die(CT_EXIT_USAGE, "report: --top wants a count, not '%s'", val);
 			continue;
 		}
-		if (opt && !strcmp(opt, "--profile")) {
+		if (val && !strcmp(opt, "--profile")) {
 			parse_profiles(val, o);
 			continue;
 		}
-		if (opt && !strcmp(opt, "--sort")) {
+		if (val && !strcmp(opt, "--sort")) {
 			parse_sort(val, o);
 			continue;
 		}
-		if (opt && (!strcmp(opt, "--from") || !strcmp(opt, "--to"))) {
-			uint64_t ns;
-
-			if (ct_parse_duration(val, &ns) < 0)
-				ct_die(CT_EXIT_USAGE, "report: %s wants a duration from the trace start "
-				       "(e.g. 150ms; units ns us ms s), not '%s'", opt, val);
-			if (!strcmp(opt, "--from"))
-				fa->f.from_ns = ns;
-			else
-				fa->f.to_ns = ns;
-			continue;
-		}
-		if (opt) {
-			parse_thread(val, fa);
+		if (val) {
+			if (ct_filter_parse(fa, opt, val, err, sizeof(err)) < 0 ||
+			    ct_convoy_parse(cp, opt, val, err, sizeof(err)) < 0)
+				ct_die(CT_EXIT_USAGE, "report: %s", err);
 			continue;
 		}
 		if (!rest && a[0] == '-' && a[1])
@@ -975,8 +1105,6 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct filter
 			ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
 		o->path = a;
 	}
-	if (fa->f.to_ns != UINT64_MAX && fa->f.to_ns < fa->f.from_ns)
-		ct_die(CT_EXIT_USAGE, "report: --to is before --from");
 	if (!o->path)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
 }
@@ -984,12 +1112,13 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct filter
 int ct_cmd_report(int argc, char **argv)
 {
 	struct ct_report_opts o;
-	struct filter_args fa;
+	struct ct_filter_args fa;
+	struct ct_convoy_params cp;
 	struct ct_model *m;
 	struct ct_analysis *a;
 	char err[512];
 
-	parse(argc, argv, &o, &fa);
+	parse(argc, argv, &o, &fa, &cp);
 	if (ct_model_load(o.path, &m, err, sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
 	if (m->truncated) {
@@ -1002,11 +1131,10 @@ int ct_cmd_report(int argc, char **argv)
 			fprintf(stderr, "warning: trace truncated (the last generation has no end; "
 				"the program was killed or is still running?)\n");
 	}
-	a = ct_analyze_filtered(m, &fa.f);
+	a = ct_analyze_with(m, &fa.f, &cp);
 	ct_report_write(stdout, &o, m, a);
 	ct_analysis_free(a);
-	free(fa.tids);
-	free(fa.names);
+	ct_filter_args_free(&fa);
 	ct_model_free(m);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "report: write error: %s", strerror(errno));

@@ -18,6 +18,7 @@ struct ct_report_opts {
 	const char *path;  /* the trace's name in the text header */
 	/* added with issue 4 (zero-initialised options keep the old behaviour) */
 	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
+	int convoy_windows;/* text: every lock's per-window convoy measurements */
 };
 
 /* Sort keys of the text objects table (--sort). */

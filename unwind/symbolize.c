@@ -19,10 +19,16 @@
  *
  * All strings handed out point into memory owned by this ct_sym: module paths are copied,
  * names and file names point into libdw/libelf data (string sections, line tables) that
- * live until dwfl_end in ct_sym_free.
+ * live until dwfl_end in ct_sym_free, demangled C++ names are kept until ct_sym_free.
+ *
+ * C++ names: a symbol-table name (and a DWARF linkage name used for lack of DW_AT_name)
+ * is mangled ("_ZNSt6thread4joinEv"). It is demangled with libstdc++'s __cxa_demangle,
+ * found at run time (dlopen of libstdc++.so.6): the ctrace command is C and does not link
+ * libstdc++; without it the mangled name is shown.
  */
 #include "symbolize.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -191,6 +197,9 @@ struct ct_sym {
 	struct rframe *frames;
 	size_t nframes, cframes;
 	struct u64map cache[2]; /* [exact] pc -> (first frame << 8) | count */
+	struct u64map dem;  /* mangled name pointer -> index in dnames + 1 (0: not C++) */
+	char **dnames;      /* demangled names (owned) */
+	size_t ndnames, cdnames;
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -479,12 +488,35 @@ out:
 		qsort(m->cutab, m->ncutab, sizeof(*m->cutab), cuent_cmp);
 }
 
-/* The CU DIE containing runtime address a, and the bias to its DWARF address; NULL if
- * none. */
+/* Does the CU's own address ranges (DW_AT_low_pc/high_pc or DW_AT_ranges) hold DWARF
+ * address da? A CU that states no ranges at all is trusted. */
+static int cu_covers(Dwarf_Die *cudie, uint64_t da)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	int any = 0;
+
+	while ((off = dwarf_ranges(cudie, off, &base, &lo, &hi)) > 0) {
+		any = 1;
+		if (da >= lo && da < hi)
+			return 1;
+	}
+	return !any;
+}
+
+/*
+ * The CU DIE containing runtime address a, and the bias to its DWARF address; NULL if
+ * none. libdwfl's lookup (dwfl_module_addrdie) merges each CU's run of .debug_aranges
+ * entries and gives a CU for any address up to the next CU's first range, so code
+ * between CUs that has no DWARF (crt1.o's _start after a main in .text.startup, assembly,
+ * other objects' sections) comes back as the CU before it, and its line table then lends
+ * such a PC the line of another function. Its answer is kept only when the CU's own
+ * ranges hold the address.
+ */
 static Dwarf_Die *addr_cu(struct mod *m, uint64_t a, Dwarf_Addr *bias)
 {
 	Dwarf_Die *cudie = dwfl_module_addrdie(m->dm, a, bias);
-	if (cudie)
+	if (cudie && cu_covers(cudie, a - *bias))
 		return cudie;
 	if (!m->cutab_built)
 		cutab_build(m);
@@ -721,6 +753,55 @@ static void call_site(struct cuidx *ci, struct node *nd, const char **file, int 
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* C++ names. */
+
+typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+
+/* libstdc++'s __cxa_demangle, looked up once; NULL when libstdc++ is not installed. The
+ * library stays loaded for the life of the process. */
+static cxa_demangle_fn demangler(void)
+{
+	static int tried;
+	static cxa_demangle_fn fn;
+
+	if (!tried) {
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+
+		tried = 1;
+		if (h)
+			*(void **)&fn = dlsym(h, "__cxa_demangle");
+	}
+	return fn;
+}
+
+/* The demangled form of an Itanium C++ name ("_Z..."), or name itself (not mangled, no
+ * demangler, or a name it rejects). The result lives until ct_sym_free. */
+static const char *demangle(struct ct_sym *s, const char *name)
+{
+	uint64_t key = (uint64_t)(uintptr_t)name, v;
+	cxa_demangle_fn fn;
+	char *d;
+	int status = -1;
+
+	if (!name || name[0] != '_' || name[1] != 'Z')
+		return name;
+	if (map_get(&s->dem, key, &v))
+		return v ? s->dnames[v - 1] : name;
+	fn = demangler();
+	d = fn ? fn(name, NULL, NULL, &status) : NULL;
+	if (status != 0 || !d || grow(&s->dnames, &s->cdnames, s->ndnames + 1,
+				      sizeof(*s->dnames))) {
+		free(d);
+		map_put(&s->dem, key, 0);
+		return name;
+	}
+	s->dnames[s->ndnames++] = d;
+	/* on failure it is only demangled again next time (d is freed with the others) */
+	map_put(&s->dem, key, s->ndnames);
+	return d;
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Resolution. */
 
 static struct mod *find_mod(struct ct_sym *s, uint64_t a)
@@ -745,7 +826,7 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 		return 1;
 	fr[0].module = m->path;
 	mod_load(m);
-	const char *symname = sym_find(m, a);
+	const char *symname = demangle(s, sym_find(m, a));
 	if (symname)
 		fr[0].func = symname;
 	if (!m->dw)
@@ -761,7 +842,10 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 	const char *file = NULL;
 	int line = 0;
 	Dwarf_Line *ln = dwarf_getsrc_die(cudie, da);
-	if (ln) {
+	bool end = false;
+	/* An address equal to the end of a line sequence is past its code: libdw returns that
+	 * end-of-sequence row (the last line of the function before) rather than nothing. */
+	if (ln && (dwarf_lineendsequence(ln, &end) != 0 || !end)) {
 		file = dwarf_linesrc(ln, NULL, NULL);
 		if (dwarf_lineno(ln, &line) != 0)
 			line = 0;
@@ -786,7 +870,7 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 			}
 			nd = &ci->nodes[cur];
 		}
-		const char *name = node_name(nd);
+		const char *name = demangle(s, node_name(nd));
 		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1 };
 		n++;
 		if (nd->subprogram || nd->parent < 0)
@@ -855,5 +939,9 @@ void ct_sym_free(struct ct_sym *s)
 	free(s->frames);
 	free(s->cache[0].e);
 	free(s->cache[1].e);
+	for (size_t i = 0; i < s->ndnames; i++)
+		free(s->dnames[i]);
+	free(s->dnames);
+	free(s->dem.e);
 	free(s);
 }

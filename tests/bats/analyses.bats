@@ -66,34 +66,79 @@ setup() { common_setup; }
 	assert_output --partial "histogram"
 }
 
-@test "convoy: examples/convoy is a convoy (check exits 1), noconvoy is not (exit 0)" {
-	trace cv.ctr "$EXAMPLES/convoy" 4 600 200 50
+@test "convoy: examples/convoy is a convoy (check exits 1) with the evidence it measures itself" {
+	# 8 threads keep the queue full on a loaded 2-core machine too (README: Convoys)
+	trace cv.ctr "$EXAMPLES/convoy" 8 150 200 50
 	assert_success
-	trace nc.ctr "$PROGS/noconvoy"
-	assert_success
-	run jreport cv.ctr '[.objects[] | select(.kind == "mutex")] | max_by(.wait_total_ns) | .convoy'
-	assert_output true
-	run jreport cv.ctr '[.objects[] | select(.convoy)][0].convoy_evidence | (.windows >= 3 and .mean_waiters >= 2 and .hold_fraction >= 0.8 and .throughput_cap_per_s > 0 and .end_ns > .start_ns)'
-	assert_output true
-	run jreport nc.ctr '[.objects[] | select(.convoy)] | length'
-	assert_output 0
+	assert_line --partial "convoy: 8 threads, 1200 requests"
+	# the program's own throughput, requests/s
+	rps=$(sed -n 's/.*requests in [0-9.]* s (\([0-9]*\) requests\/s.*/\1/p' <<<"$output")
+	o=$(jreport cv.ctr '[.objects[] | select(.kind == "mutex")] | max_by(.wait_total_ns) | tojson')
+	[ "$(jq -r .convoy <<<"$o")" = true ]
+	e=$(jq -c .convoy_evidence <<<"$o")
+	# a sustained run of windows whose queue did not drain, the lock handed on through it
+	jq -e '.longest_run >= 3 and .windows >= .longest_run and .end_ns > .start_ns
+	       and .mean_waiters >= 1 and .mean_waiters <= 7 and .empty_fraction <= 0.5
+	       and .releases >= 2 * .windows and .median_wait_ns >= 2 * .median_hold_ns' <<<"$e"
+	# the per-window series covers the convoy windows
+	jq -e '(.series | length) == ((.end_ns - .start_ns) / .window_ns | round)
+	       and ([.series[] | select(.convoy)] | length) == .windows
+	       and all(.series[]; .mean_waiters >= 0 and .empty_fraction >= 0 and .empty_fraction <= 1)' <<<"$e"
+	# the hold is the 200 us the program spins with the lock held; the cap 1 / hold,
+	# which the program's own throughput does not exceed
+	assert_within 10 "$(jq -r .median_hold_ns <<<"$e")" 200000
+	assert_within 10 "$(jq -r '.throughput_cap_per_s | round' <<<"$e")" 5000
+	jq -e --argjson rps "$rps" '$rps <= .throughput_cap_per_s * 1.02' <<<"$e"
+	jq -e '.median_handoff_ns > 0 and .p99_handoff_ns >= .median_handoff_ns' <<<"$e"
+	[ "$(jq -r '.waiter_frames[0].func' <<<"$e")" = record_request ]
 	run "$CT" check --fail-on convoy cv.ctr
 	assert_failure 1
-	assert_output --partial convoy
+	assert_output --partial "convoy on mutex"
 	assert_output --partial record_request
-	run "$CT" check --fail-on convoy nc.ctr
+	run "$CT" report cv.ctr
+	assert_output --partial "convoy: mutex"
+	assert_output --partial "waiters per window:"
+	run "$CT" report --convoy-windows cv.ctr
+	assert_output --partial "== convoy windows:"
+	# the thresholds are flags: no lock has 100 waiters on average
+	run "$CT" check --fail-on convoy --convoy-waiters 100 cv.ctr
 	assert_success
+	run "$CT" report --json --convoy-run 1000 cv.ctr
+	assert_success
+	[ "$(jq '[.objects[] | select(.convoy)] | length' <<<"$output")" = 0 ]
+	[ "$(jq '.trace.convoy_thresholds.min_run' <<<"$output")" = 1000 ]
+	run "$CT" check --fail-on convoy --convoy-empty 2 cv.ctr
+	assert_failure 2
 }
 
-@test "deadlock: an AB/BA deadlock stopped by SIGTERM leaves a trace that names the cycle" {
-	timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=dl.ctr "$PROGS/deadlock" >dl.out &
+@test "convoy: noconvoy (contended now and then, the queue empty most of the time) is not a convoy" {
+	for args in "" "8 400 5 500" "4 400 50 500" "8 400 20 200"; do
+		# shellcheck disable=SC2086
+		trace "nc.ctr" "$PROGS/noconvoy" $args
+		assert_success
+		run jreport nc.ctr '[.objects[] | select(.convoy)] | length'
+		assert_output 0
+		run "$CT" check --fail-on convoy nc.ctr
+		assert_success
+		rm nc.ctr
+	done
+}
+
+# deadlock_trace FILE: runs tests/progs/deadlock traced into FILE until it says it is
+# deadlocked, then stops it with SIGTERM (status 143, the default action). Output: dl.out.
+deadlock_trace() {
+	timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT="$1" "$PROGS/deadlock" >dl.out &
 	pid=$!
-	for _ in $(seq 200); do grep -q deadlocked dl.out && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q deadlocked dl.out && break; sleep 0.05; done
 	grep -q deadlocked dl.out
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 143 ] # the default action, as untraced
+}
+
+@test "deadlock: an AB/BA deadlock stopped by SIGTERM leaves a trace that names the cycle" {
+	deadlock_trace dl.ctr
 	run jreport dl.ctr '.deadlocks | length'
 	assert_output 1
 	run jreport dl.ctr '[.deadlocks[0][] | .frames[0].func] | sort | join(",")'
@@ -103,11 +148,39 @@ setup() { common_setup; }
 	a=$(sed -n 's/^lock_a=\(0x[0-9a-f]*\).*/\1/p' dl.out)
 	run jreport dl.ctr '[.deadlocks[0][] | .waits_on] | sort | join(",")'
 	assert_output --partial "$a"
+	# main waits in the join of one of them: a wait chain into the cycle
+	run jreport dl.ctr '[.wait_chains[] | select(.kind == "join")] | length'
+	assert_output 1
 	run "$CT" check --fail-on deadlock dl.ctr
 	assert_failure 1
 	run "$CT" report dl.ctr
 	assert_output --partial take_a_then_b
 	assert_output --partial "deadlock 1: 2 threads"
+	assert_output --partial "== wait chains"
+}
+
+# Needs the recorder's HOLD events (format 1.1): skipped on a recorder that writes none.
+@test "deadlock: the report names where each holder took the lock the other waits for (HOLD)" {
+	deadlock_trace dl.ctr
+	if ! "$CT" dump dl.ctr | grep -q ' HOLD '; then
+		skip "the recorder writes no HOLD events yet"
+	fi
+	la=$(marked_line "$SRC/tests/progs/deadlock.c" HOLD-A)
+	lb=$(marked_line "$SRC/tests/progs/deadlock.c" HOLD-B)
+	# ab waits for lock_b, which ba took in take_b_then_a (HOLD-B), and the reverse
+	run jreport dl.ctr '[.deadlocks[0][] | "\(.frames[0].func)<-\(.held_frames[0].func):\(.held_frames[0].line):\(.held_frames_recorded)"] | sort | join(",")'
+	assert_output "take_a_then_b<-take_b_then_a:$lb:true,take_b_then_a<-take_a_then_b:$la:true"
+	run jreport dl.ctr '[.deadlocks[0][] | .held_frames[0].file | split("/") | last] | unique | join(",")'
+	assert_output deadlock.c
+	run "$CT" report dl.ctr
+	assert_output --partial "take_a_then_b (deadlock.c:$la)"
+	assert_output --partial "take_b_then_a (deadlock.c:$lb)"
+	run "$CT" check --fail-on deadlock dl.ctr
+	assert_failure 1
+	assert_output --partial "(taken at take_b_then_a (deadlock.c:$lb))"
+	assert_output --partial "(taken at take_a_then_b (deadlock.c:$la))"
+	run "$CT" dump dl.ctr
+	assert_output --regexp ' HOLD kind=mutex obj=0x[0-9a-f]+ site=0x[0-9a-f]+ stack=[0-9]+ taken=without_wait'
 }
 
 @test "check: wait, p99, total and lost rules; exit 0, 1, 2; JUnit XML that parses" {
@@ -126,9 +199,13 @@ setup() { common_setup; }
 	run "$CT" check --max-wait sync:1s missing.ctr
 	assert_failure 2
 	# record --check runs and gates in one command
-	run "$CT" record -o rc.ctr --check "--max-wait sync:100us" -- "$PROGS/lockwait" 4 10 1000
+	run timeout 60 "$CT" record -o rc.ctr --check "--max-wait sync:100us" -- "$PROGS/lockwait" 4 10 1000
 	assert_failure 1
 	[ -s rc.ctr ]
+	# the filters and thresholds of check are accepted in record --check too
+	run timeout 60 "$CT" record -o rc2.ctr --check "--max-wait sync:100us --thread nosuchthread --convoy-run 5" -- "$PROGS/lockwait" 4 10 1000
+	assert_success
+	[ -s rc2.ctr ]
 }
 
 @test "diff: a longer critical section shows as growth at the lock site and the object" {
@@ -148,7 +225,7 @@ setup() { common_setup; }
 	assert_output --partial contend_lock
 }
 
-@test "filters: --thread and --from/--to restrict every analysis" {
+@test "filters: --thread and --from/--to restrict every analysis, in report, check and diff" {
 	trace ss.ctr "$PROGS/spinsleep" 100 200
 	assert_success
 	run jreport ss.ctr '.threads | length'
@@ -157,12 +234,58 @@ setup() { common_setup; }
 	assert_success
 	jq -e '(.threads | length) == 1 and .threads[0].name == "spinner"' <<<"$output"
 	jq -e '[.profiles[] | select(.profile == "sync")] | length == 0' <<<"$output"
+	# main's join is the only object: its wait went with main, the spinner's exit (the
+	# release that ended it) stays
+	jq -e '.trace.filtered and all(.objects[]; .contended == 0 and .releases == 1)' <<<"$output"
+	run jreport ss.ctr '[.objects[] | .kind] | join(",")'
+	assert_output join
 	# the first 50 ms hold no sleep: the spinner is still spinning
 	run "$CT" report --json --from 0ms --to 50ms ss.ctr
 	assert_success
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 0' <<<"$output"
+	# the join object is clipped to the window
+	jq -e '.objects[0].kind == "join" and .objects[0].wait_total_ns <= 50000000' <<<"$output"
 	run "$CT" report --json --from 150ms ss.ctr
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 1' <<<"$output"
 	run "$CT" report --from notatime ss.ctr
 	assert_failure 2
+	# check: main's join is long; the spinner never waits on a lock
+	run "$CT" check --max-total sync:1ms ss.ctr
+	assert_failure 1
+	run "$CT" check --max-total sync:1ms --thread spinner ss.ctr
+	assert_success
+	run "$CT" check --max-total sync:1ms --from 0ms --to 500us ss.ctr
+	assert_success
+	run "$CT" check --thread ss.ctr
+	assert_failure 2
+	# diff: the same filter on both sides
+	run "$CT" diff --json --thread spinner ss.ctr ss.ctr
+	assert_success
+	jq -e '([.sites[] | select(.profile == "sync")] | length) == 0
+	       and all(.objects[]; .base_contended == 0 and .new_contended == 0)
+	       and ([.sites[] | select(.profile == "sleep")] | length) == 1' <<<"$output"
+	run "$CT" diff --json ss.ctr ss.ctr
+	jq -e '([.sites[] | select(.profile == "sync")] | length) >= 1' <<<"$output"
+	run "$CT" diff --to notatime ss.ctr ss.ctr
+	assert_failure 2
+}
+
+@test "filters: deadlocks are the cycles at the window's end, of the selected threads" {
+	deadlock_trace dl.ctr
+	run jreport dl.ctr '.deadlocks | length'
+	assert_output 1
+	# before the later of the two waits began there is no cycle
+	t=$(jreport dl.ctr '[.deadlocks[0][] | .since_ns] | max')
+	run "$CT" report --json --to "$((t - 1))ns" dl.ctr
+	assert_success
+	jq -e '(.deadlocks | length) == 0' <<<"$output"
+	run "$CT" check --fail-on deadlock --to "$((t - 1))ns" dl.ctr
+	assert_success
+	# one thread of the two: no cycle either
+	run "$CT" report --json --thread ab dl.ctr
+	jq -e '(.deadlocks | length) == 0 and ([.wait_chains[] | .name] == ["ab"])' <<<"$output"
+	run "$CT" check --fail-on deadlock --thread ab dl.ctr
+	assert_success
+	run "$CT" check --fail-on deadlock --thread ab --thread ba dl.ctr
+	assert_failure 1
 }

@@ -12,11 +12,19 @@ setup() { common_setup; }
 	assert_success
 	assert_output --partial "record"
 	assert_output --partial "report"
-	for c in record report dump; do
+	for c in record report dump check diff; do
 		run "$CT" "$c" --help
 		assert_success
 		assert_output --partial "usage: ctrace $c"
 	done
+	# the filters and convoy thresholds are documented where they are accepted
+	for c in report check; do
+		run "$CT" "$c" --help
+		assert_output --partial "--thread T"
+		assert_output --partial "--convoy-waiters Q"
+	done
+	run "$CT" diff --help
+	assert_output --partial "--from D, --to D"
 }
 
 @test "usage errors exit 2 with one line on stderr" {
@@ -29,6 +37,18 @@ setup() { common_setup; }
 	run "$CT" report --bogus x.ctr
 	assert_failure 2
 	run "$CT" record -o
+	assert_failure 2
+	for c in check diff; do
+		run "$CT" "$c" --bogus x.ctr
+		assert_failure 2
+		run "$CT" "$c" --from notatime x.ctr x.ctr
+		assert_failure 2
+		[ "${#lines[@]}" = 1 ]
+	done
+	run "$CT" report --convoy-empty 1.5 x.ctr
+	assert_failure 2
+	assert_output --partial "--convoy-empty wants a number from 0 to 1"
+	run "$CT" check --convoy-run 0 x.ctr
 	assert_failure 2
 	run -2 "$CT" report
 	assert_failure
@@ -98,7 +118,7 @@ setup() { common_setup; }
 }
 
 @test "report: a truncated trace gives what it holds and says it was truncated" {
-	"$CT" record -o full.ctr -- "$PROGS/lockwait" 4 25 500 >/dev/null 2>&1
+	timeout 60 "$CT" record -o full.ctr -- "$PROGS/lockwait" 4 25 500 >/dev/null 2>&1
 	size=$(stat -c %s full.ctr)
 	head -c $((size - 100)) full.ctr >cut.ctr
 	run --separate-stderr "$CT" report cut.ctr
@@ -114,7 +134,7 @@ setup() { common_setup; }
 }
 
 @test "report --top N keeps N entries per profile; --json is valid JSON with the contract" {
-	"$CT" record -o c.ctr -- "$EXAMPLES/condvar" >/dev/null 2>&1
+	timeout 60 "$CT" record -o c.ctr -- "$EXAMPLES/condvar" >/dev/null 2>&1
 	run "$CT" report --top 1 --json c.ctr
 	assert_success
 	jq -e '.trace | has("pid") and has("exe") and has("duration_ns") and has("threads")
@@ -132,7 +152,7 @@ setup() { common_setup; }
 }
 
 @test "dump: one line per record, every wait has a begin and an end" {
-	"$CT" record -o l.ctr -- "$PROGS/lockwait" 2 10 500 >/dev/null 2>&1
+	timeout 60 "$CT" record -o l.ctr -- "$PROGS/lockwait" 2 10 500 >/dev/null 2>&1
 	run "$CT" dump l.ctr
 	assert_success
 	assert_line --index 0 --partial "header version="

@@ -687,6 +687,54 @@ static void build_barrier(void)
 	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
 }
 
+static char *report_string(const struct ct_model *m, const struct ct_analysis *a, int json,
+			   unsigned profiles);
+
+/* A remainder entry's max_ns: the site's longest call (SITE c) when no recorded call was
+ * that long: a site of fast calls only (exact), a site whose longest call was recorded
+ * (unknown: 0), a site whose longest call lost its event (exact). */
+static void test_site_max(void)
+{
+	static uint64_t pcs_slow[] = { 0xe100 };
+	struct ct_stack st[] = { { 20, 1, 0, pcs_slow } };
+	struct ct_event e[] = {
+		SC(T0 + 1 * MS, 1 * MS, CT_K_READ, 20, 5, CT_FD_PIPE, 1, 0),
+		SC(T0 + 3 * MS, 30 * US, CT_K_WRITE, 20, 6, CT_FD_PIPE, 1, 0),
+		SITE(T0 + 9 * MS, CT_K_READ, 0xe000, CT_FD_PIPE, 50, 200 * US, 12 * US),
+		SITE(T0 + 9 * MS, CT_K_READ, 0xe100, CT_FD_PIPE, 11, 1 * MS + 50 * US, 1 * MS),
+		SITE(T0 + 9 * MS, CT_K_WRITE, 0xe100, CT_FD_PIPE, 3, 100 * US, 40 * US),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *r;
+	char *s;
+
+	begin_file(250);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 1));
+	put(ct_w_events(&wb, 1, 250, 0, e, sizeof(e) / sizeof(e[0])));
+	put(ct_w_gen_end(&wb, 1, T0 + 10 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_READ, 0xe000);
+	TEST_TRUE(r && r->count == 50 && r->total_ns == 200 * US && r->max_ns == 12 * US &&
+		  r->p50_ns == 0 && r->p99_ns == 0);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_READ, 0xe100);
+	TEST_TRUE(r && r->count == 10 && r->total_ns == 50 * US && r->max_ns == 0);
+	r = site_entry(a, CT_AP_SYSCALL, CT_K_WRITE, 0xe100);
+	TEST_TRUE(r && r->count == 2 && r->total_ns == 70 * US && r->max_ns == 40 * US);
+	s = report_string(m, a, 0, 0);
+	TEST_TRUE(s && strstr(s, "      50      200us     12.0us          -          -  read pipe\n"));
+	TEST_TRUE(s && strstr(s, "      10     50.0us          -          -          -  read pipe\n"));
+	free(s);
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 static void test_barrier(void)
 {
 	struct ct_model *m;
@@ -1049,13 +1097,26 @@ static void test_convoy(void)
 		TEST_TRUE(o->convoy_ev.hold_fraction > 0.95);
 		TEST_EQ(o->convoy_ev.median_hold_ns, 990 * US);
 		TEST_EQ(o->convoy_ev.median_handoff_ns, 10 * US);
-		TEST_TRUE(o->convoy_ev.throughput_cap_per_s > 999 &&
-			  o->convoy_ev.throughput_cap_per_s < 1001);
+		/* 1 / median hold */
+		TEST_TRUE(o->convoy_ev.throughput_cap_per_s > 1010 &&
+			  o->convoy_ev.throughput_cap_per_s < 1011);
+		TEST_TRUE(o->convoy_ev.empty_fraction < 0.01);
+		TEST_EQ(o->convoy_ev.nseries, 10u);
 		TEST_EQ(o->convoy_ev.waiter_stack, 30u);
 		TEST_EQ(o->convoy_ev.holder_stack, 31u);
 		TEST_EQ(o->convoy_ev.start_ns, 0u);
 	}
 	TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 1);
+	/* the series of every window: in the last one the chain ends, the queue drains in
+	 * its last 3 ms */
+	TEST_EQ(ev.nseries, 10u);
+	TEST_TRUE(ev.nseries == 10 && ev.series[0].convoy && ev.series[0].queued &&
+		  ev.series[9].convoy && ev.series[9].empty_fraction > 0.02 &&
+		  ev.series[9].mean_waiters < ev.series[8].mean_waiters);
+	TEST_TRUE(ev.nseries == 10 && ev.series[1].start_ns == 30100 * US &&
+		  ev.series[1].mean_waiters > 2.9 && ev.series[1].mean_waiters <= 3 &&
+		  ev.series[1].median_hold_ns == 990 * US);
+	ct_convoy_release(&ev);
 	TEST_EQ(a->ndeadlocks, 0u);
 	ct_analysis_free(a);
 	ct_model_free(m);
@@ -1071,20 +1132,274 @@ static void test_convoy(void)
 	TEST_TRUE(o && !o->convoy && o->convoy_ev.windows == 0);
 	TEST_TRUE(o && o->max_waiters == 1);
 	TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 0);
+	ct_convoy_release(&ev);
 	ct_analysis_free(a);
 	ct_model_free(m);
 }
 
+/*
+ * A saturated lock as glibc runs it: the releaser barges. Four threads (600..603) on MC,
+ * turns of 1 ms: the holder releases (recorded: there are waiters) and 9 times in 10 takes
+ * the lock straight back 20 us later without waiting (nothing recorded); every 10th
+ * release goes to the longest waiter, which acquires it 10 us later, while the old holder
+ * queues again 20 us after its release. Three threads wait at every moment, yet only one
+ * acquisition in ten ends a wait: a convoy.
+ */
+static void build_barging(unsigned turns)
+{
+	static struct ct_event evs[4][1024];
+	size_t nev[4] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 }, t = T0;
+	unsigned queue[4] = { 1, 2, 3 }, nq = 3, h = 0;
+
+	begin_file(600);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	for (unsigned j = 1; j < 4; j++)
+		evs[j][nev[j]++] = WB(T0 + j * US, CT_K_MUTEX, 30, MC, 600, 0);
+	for (unsigned k = 0; k < turns; k++) {
+		uint64_t e = t + MS;
+
+		evs[h][nev[h]++] = REL(e, CT_K_MUTEX, 31, MC, k + 1, 0);
+		if (k % 10 != 9) {
+			t = e + 20 * US; /* barges back in */
+			continue;
+		}
+		{
+			unsigned w = queue[0];
+
+			memmove(queue, queue + 1, --nq * sizeof(*queue));
+			evs[w][nev[w]++] = WE(e + 10 * US, CT_K_MUTEX, MC, k + 1);
+			evs[h][nev[h]++] = WB(e + 20 * US, CT_K_MUTEX, 30, MC, 600 + w, k + 1);
+			queue[nq++] = h;
+			h = w;
+			t = e + 10 * US;
+		}
+	}
+	for (unsigned j = 0; j < 4; j++)
+		put(ct_w_events(&wb, 1, 600 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, t + 10 * US, lost));
+}
+
+/* Occasional contention: 4 threads take MC for 10 us every 250 us in turn; every 8th
+ * time the next one arrives 5 us early and waits. The queue is empty almost always. */
+static void build_occasional(unsigned turns)
+{
+	static struct ct_event evs[4][1024];
+	size_t nev[4] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 };
+	unsigned seq = 0;
+
+	begin_file(700);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	for (unsigned k = 0; k + 1 < turns; k++) {
+		unsigned h = k % 4, n = (k + 1) % 4;
+		uint64_t s = T0 + k * 250 * US, e = s + 10 * US;
+
+		if (k % 8 != 7)
+			continue;
+		/* n waits from 5 us before h's release until 2 us after it */
+		seq++;
+		evs[n][nev[n]++] = WB(e - 5 * US, CT_K_MUTEX, 30, MC, 700 + h, seq - 1);
+		evs[h][nev[h]++] = REL(e, CT_K_MUTEX, 31, MC, seq, 0);
+		evs[n][nev[n]++] = WE(e + 2 * US, CT_K_MUTEX, MC, seq);
+	}
+	for (unsigned j = 0; j < 4; j++)
+		put(ct_w_events(&wb, 1, 700 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + turns * 250 * US, lost));
+}
+
+/* A queue that is never handed on: 801 holds MC for the whole trace and 802..804 wait
+ * from 1 ms to the end (a stuck holder, not a convoy); one release at the very end. */
+static void build_stuck(void)
+{
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	struct ct_event e801[] = { REL(T0 + 299 * MS, CT_K_MUTEX, 31, MC, 1, 0) };
+	struct ct_event w[3][2];
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(800);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_events(&wb, 1, 801, 0, e801, 1));
+	for (unsigned j = 0; j < 3; j++) {
+		w[j][0] = WB(T0 + (1 + j) * MS, CT_K_MUTEX, 30, MC, 801, 0);
+		put(ct_w_events(&wb, 1, 802 + j, 0, w[j], 1));
+	}
+	put(ct_w_gen_end(&wb, 1, T0 + 300 * MS, lost));
+}
+
+static void test_convoy_barging(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_object *o;
+	struct ct_convoy_params cp;
+	char *s;
+
+	build_barging(300);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		const struct ct_convoy *v = &o->convoy_ev;
+
+		/* 30 acquisitions after waiting, 300 recorded releases */
+		TEST_EQ(o->contended, 33u);
+		TEST_EQ(o->releases, 300u);
+		TEST_TRUE(o->convoy);
+		TEST_EQ(v->total_windows, 10u);
+		TEST_TRUE(v->windows >= 9);
+		TEST_TRUE(v->mean_waiters > 2.95 && v->mean_waiters <= 3.0);
+		TEST_TRUE(v->empty_fraction < 0.001);
+		TEST_TRUE(v->hold_fraction > 0.9);
+		TEST_TRUE(v->releases >= 270 && v->acquisitions >= 27);
+		/* a hold measured from an acquisition that ended a wait: 1 ms */
+		TEST_EQ(v->median_hold_ns, 1 * MS);
+		TEST_EQ(v->median_handoff_ns, 10 * US);
+		TEST_TRUE(v->median_wait_ns > 25 * MS);
+		TEST_TRUE(v->throughput_cap_per_s > 999.9 && v->throughput_cap_per_s < 1000.1);
+		TEST_EQ(v->waiter_stack, 30u);
+		TEST_EQ(v->holder_stack, 31u);
+		TEST_TRUE(v->nseries >= 9 && v->series[1].convoy && v->series[1].releases >= 29);
+	}
+	s = report_string(m, a, 1, 0);
+	TEST_TRUE(s && strstr(s, "\"convoy\":true,\"convoy_evidence\":{\"start_ns\":0,"));
+	TEST_TRUE(s && strstr(s, "\"series\":[{\"start_ns\":0,\"mean_waiters\":"));
+	TEST_TRUE(s && strstr(s, "\"convoy_thresholds\":{\"window_ns\":100000000,"
+			      "\"min_waiters\":1,\"max_empty\":0.5,\"min_run\":3,"
+			      "\"min_releases\":2,\"wait_hold\":2}"));
+	free(s);
+	s = report_string(m, a, 0, 0);
+	TEST_TRUE(s && strstr(s, "convoy: mutex 0xc000 from 0ns to "));
+	TEST_TRUE(s && strstr(s, "at most 1000 acquisitions/s (1 / median hold)"));
+	TEST_TRUE(s && strstr(s, "  waiters per window: 3.0 3.0 3.0"));
+	/* the objects table has the wait p50 */
+	TEST_TRUE(s && strstr(s, "kind        waits      total        p50        p99        max   "
+			      "hold p50"));
+	free(s);
+	ct_analysis_free(a);
+
+	/* the thresholds: a run longer than the trace, more waiters than threads */
+	ct_convoy_params_default(&cp);
+	cp.min_run = 11;
+	a = ct_analyze_with(m, NULL, &cp);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && !o->convoy && o->convoy_ev.windows == 0);
+	ct_analysis_free(a);
+	ct_convoy_params_default(&cp);
+	cp.min_waiters = 3.5;
+	a = ct_analyze_with(m, NULL, &cp);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && !o->convoy);
+	ct_analysis_free(a);
+	/* waits 30x the hold: a ratio of 100 is not met */
+	ct_convoy_params_default(&cp);
+	cp.wait_hold = 100;
+	a = ct_analyze_with(m, NULL, &cp);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && !o->convoy);
+	ct_analysis_free(a);
+	/* 10 ms windows: still a convoy, ten times as many windows */
+	ct_convoy_params_default(&cp);
+	cp.window_ns = 10 * MS;
+	a = ct_analyze_with(m, NULL, &cp);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && o->convoy && o->convoy_ev.window_ns == 10 * MS &&
+		  o->convoy_ev.total_windows == 30);
+	ct_analysis_free(a);
+	/* a window of the trace: the verdict within it */
+	{
+		struct ct_filter f = { .from_ns = 100 * MS, .to_ns = 200 * MS };
+
+		a = ct_analyze_filtered(m, &f);
+		o = ct_analysis_object(a, MC);
+		TEST_TRUE(o && o->convoy && o->convoy_ev.start_ns == 100 * MS &&
+			  o->convoy_ev.window_ns == 10 * MS);
+		ct_analysis_free(a);
+	}
+	ct_model_free(m);
+
+	/* occasional contention: waiters now and then, the queue empty nearly always */
+	build_occasional(1200);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && o->contended == 149 && !o->convoy && o->convoy_ev.windows == 0);
+	{
+		struct ct_convoy ev;
+
+		TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 0);
+		TEST_TRUE(ev.nseries == 10 && ev.series[3].mean_waiters < 0.01 &&
+			  ev.series[3].empty_fraction > 0.99 && !ev.series[3].queued);
+		ct_convoy_release(&ev);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* a stuck holder: queued windows all along, but nothing is handed on */
+	build_stuck();
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o && o->contended == 3 && o->unfinished == 3 && !o->convoy);
+	{
+		struct ct_convoy ev;
+
+		TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 0);
+		TEST_TRUE(ev.nseries == 10 && ev.series[5].queued && !ev.series[5].convoy &&
+			  ev.series[5].mean_waiters == 3.0 && ev.series[5].releases == 0);
+		ct_convoy_release(&ev);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+#define HOLD(ts, obj, stack, after) ev(ts, CT_EV_HOLD, CT_K_MUTEX, stack, obj, after, 0, 0, 0)
+
 /* 501 holds MA (taken without waiting), 502 took MB after waiting 1..2 ms (stack 41);
  * then 501 waits on MB and 502 on MA until the end: a cycle. 503 waits on MA too (a
- * chain into the cycle, not part of it). */
+ * chain into the cycle, not part of it). With holds: before blocking, 501 says it holds MA
+ * (taken at the call site of stack 43, without waiting) and 502 that it holds MB (site
+ * 44, taken after a recorded wait: the full stack 41 of that wait is the better answer).
+ * 501 also held MA at another site (45) before a wait at 0.5 ms, and released it since. */
 static void test_deadlock(void)
 {
-	struct ct_stack st[] = { { 40, 1, 0, pcs1 }, { 41, 1, 0, pcs2 }, { 42, 1, 0, pcs3 } };
+	static uint64_t site43[] = { 0x4300 }, site44[] = { 0x4400 }, site45[] = { 0x4500 };
+	struct ct_stack st[] = { { 40, 1, 0, pcs1 }, { 41, 1, 0, pcs2 }, { 42, 1, 0, pcs3 },
+				 { 43, 1, CT_STACKF_SITE, site43 },
+				 { 44, 1, CT_STACKF_SITE, site44 },
+				 { 45, 1, CT_STACKF_SITE, site45 } };
 	struct ct_event e501[] = { WB(T0 + 5 * MS, CT_K_MUTEX, 40, MB, 502, 0) };
+	struct ct_event e501h[] = {
+		HOLD(T0 + MS / 2, MA, 45, 0),
+		WB(T0 + MS / 2, CT_K_COND, 40, C1, MA, 0),
+		WE(T0 + MS, CT_K_COND, C1, 0),
+		HOLD(T0 + 5 * MS, MA, 43, 0),
+		WB(T0 + 5 * MS, CT_K_MUTEX, 40, MB, 502, 0),
+	};
 	struct ct_event e502[] = {
 		WB(T0 + 1 * MS, CT_K_MUTEX, 41, MB, 999, 0),
 		WE(T0 + 2 * MS, CT_K_MUTEX, MB, 0),
+		WB(T0 + 6 * MS, CT_K_MUTEX, 42, MA, 501, 0),
+	};
+	struct ct_event e502h[] = {
+		WB(T0 + 1 * MS, CT_K_MUTEX, 41, MB, 999, 0),
+		WE(T0 + 2 * MS, CT_K_MUTEX, MB, 0),
+		HOLD(T0 + 6 * MS, MB, 44, 1),
 		WB(T0 + 6 * MS, CT_K_MUTEX, 42, MA, 501, 0),
 	};
 	struct ct_event e503[] = { WB(T0 + 7 * MS, CT_K_MUTEX, 42, MA, 501, 0) };
@@ -1093,51 +1408,141 @@ static void test_deadlock(void)
 	struct ct_analysis *a;
 	char *s;
 
-	begin_file(500);
+	for (int holds = 0; holds < 2; holds++) {
+		begin_file(500);
+		put(ct_w_gen_begin(&wb, 1, T0, 42));
+		put(ct_w_stacks(&wb, 1, st, 6));
+		if (holds) {
+			put(ct_w_events(&wb, 1, 501, 0, e501h, 5));
+			put(ct_w_events(&wb, 1, 502, 0, e502h, 4));
+		} else {
+			put(ct_w_events(&wb, 1, 501, 0, e501, 1));
+			put(ct_w_events(&wb, 1, 502, 0, e502, 3));
+		}
+		put(ct_w_events(&wb, 1, 503, 0, e503, 1));
+		put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
+		m = load_file();
+		TEST_TRUE(m != NULL);
+		if (!m)
+			return;
+		a = ct_analyze(m);
+		TEST_EQ(a->nchains, 3u);
+		TEST_EQ(a->nholds, holds ? 3u : 0u);
+		TEST_EQ(a->ndeadlocks, 1u);
+		if (a->ndeadlocks == 1 && a->deadlocks[0].n == 2) {
+			const struct ct_chain_link *l = a->deadlocks[0].links;
+
+			TEST_EQ(l[0].tid, 501u);
+			TEST_EQ(l[0].obj, MB);
+			TEST_EQ(l[0].held_by, 502u);
+			/* 502 took MB at the end of its wait (the HOLD points there too) */
+			TEST_EQ(l[0].held_known, 1);
+			TEST_EQ(l[0].held_from, CT_HELD_WAIT);
+			TEST_EQ(l[0].held_stack, 41u);
+			TEST_EQ(l[0].held_ts, T0 + 2 * MS);
+			TEST_EQ(a->waits[l[0].wait].stack, 40u);
+			TEST_EQ(l[1].tid, 502u);
+			TEST_EQ(l[1].obj, MA);
+			TEST_EQ(l[1].held_by, 501u);
+			/* 501 took MA without waiting: only its HOLD says where (the latest one
+			 * before its own wait on MB began) */
+			TEST_EQ(l[1].held_known, holds);
+			TEST_EQ(l[1].held_from, holds ? CT_HELD_HOLD : CT_HELD_NONE);
+			TEST_EQ(l[1].held_stack, holds ? 43u : 0u);
+		} else {
+			TEST_TRUE(!"one cycle of two");
+		}
+		/* 503 waits on MA, held by 501, in the chain but not the cycle */
+		TEST_TRUE(a->nchains == 3 && a->chains[2].tid == 503 &&
+			  a->chains[2].held_by == 501 &&
+			  a->chains[2].held_stack == (holds ? 43u : 0u));
+		s = report_string(m, a, 1, 0);
+		TEST_TRUE(s && strstr(s, "\"deadlocks\":[[{\"tid\":501,"));
+		if (holds)
+			TEST_TRUE(s && strstr(s, "\"held_frames\":[{\"func\":\"??\",\"file\":null,"
+					      "\"line\":0,\"module\":null}],"
+					      "\"held_frames_recorded\":true,"
+					      "\"held_frames_from\":\"hold\"}"));
+		else
+			TEST_TRUE(s && strstr(s, "\"held_frames\":[],\"held_frames_recorded\":false,"
+					      "\"held_frames_from\":null}"));
+		TEST_TRUE(s && strstr(s, "\"held_frames_recorded\":true,\"held_frames_from\":"
+				      "\"wait\"}"));
+		TEST_TRUE(s && strstr(s, "\"wait_chains\":[{\"tid\":501,"));
+		TEST_TRUE(s && strstr(s, "{\"tid\":503,\"name\":\"\",\"kind\":\"mutex\","
+				      "\"waits_on\":\"0xa0a0\",\"held_by\":501,"));
+		free(s);
+		s = report_string(m, a, 0, 0);
+		TEST_TRUE(s && strstr(s, "deadlock 1: 2 threads"));
+		TEST_TRUE(s && strstr(s, "    which thread 502 took at:\n"));
+		TEST_TRUE(s && strstr(s, holds ? "    which thread 501 took at (call site):\n    ?? "
+					       "(0x4300)\n" :
+				      "    where thread 501 took it: not recorded"));
+		TEST_TRUE(s && strstr(s, "== wait chains: threads blocked on a lock or join held by "
+				      "another thread at the end of the trace ==\n  thread 503 "));
+		free(s);
+		ct_analysis_free(a);
+		/* before 6 ms nobody waits on MA: no cycle in the window */
+		{
+			struct ct_filter f = { .from_ns = 0, .to_ns = 5500 * US };
+
+			a = ct_analyze_filtered(m, &f);
+			TEST_EQ(a->ndeadlocks, 0u);
+			TEST_EQ(a->nchains, 1u);
+			ct_analysis_free(a);
+		}
+		ct_model_free(m);
+	}
+}
+
+/* A chain whose holder does not wait: 902 waits on MC from 8 ms, held by 901, which held
+ * MC at 3 ms (HOLD before a wait on C1) but released it at 4 ms (recorded: 903 waited):
+ * that HOLD says nothing about how 901 holds MC now. */
+static void test_stale_hold(void)
+{
+	static uint64_t site[] = { 0x4600 };
+	struct ct_stack st[] = { { 40, 1, 0, pcs1 }, { 46, 1, CT_STACKF_SITE, site } };
+	struct ct_event e901[] = {
+		HOLD(T0 + 3 * MS, MC, 46, 0),
+		WB(T0 + 3 * MS, CT_K_COND, 40, C1, MC, 0),
+		WE(T0 + 3500 * US, CT_K_COND, C1, 0),
+		REL(T0 + 4 * MS, CT_K_MUTEX, 40, MC, 1, 0),
+	};
+	struct ct_event e902[] = { WB(T0 + 8 * MS, CT_K_MUTEX, 40, MC, 901, 1) };
+	struct ct_event e903[] = {
+		WB(T0 + 3600 * US, CT_K_MUTEX, 40, MC, 901, 0),
+		WE(T0 + 4100 * US, CT_K_MUTEX, MC, 1),
+		REL(T0 + 5 * MS, CT_K_MUTEX, 40, MC, 2, 0),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+
+	begin_file(900);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
-	put(ct_w_stacks(&wb, 1, st, 3));
-	put(ct_w_events(&wb, 1, 501, 0, e501, 1));
-	put(ct_w_events(&wb, 1, 502, 0, e502, 3));
-	put(ct_w_events(&wb, 1, 503, 0, e503, 1));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_events(&wb, 1, 901, 0, e901, 4));
+	put(ct_w_events(&wb, 1, 902, 0, e902, 1));
+	put(ct_w_events(&wb, 1, 903, 0, e903, 3));
 	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
 	m = load_file();
 	TEST_TRUE(m != NULL);
 	if (!m)
 		return;
 	a = ct_analyze(m);
-	TEST_EQ(a->nchains, 3u);
-	TEST_EQ(a->ndeadlocks, 1u);
-	if (a->ndeadlocks == 1 && a->deadlocks[0].n == 2) {
-		const struct ct_chain_link *l = a->deadlocks[0].links;
-
-		TEST_EQ(l[0].tid, 501u);
-		TEST_EQ(l[0].obj, MB);
-		TEST_EQ(l[0].held_by, 502u);
-		TEST_EQ(l[0].held_known, 1);
-		TEST_EQ(l[0].held_stack, 41u);
-		TEST_EQ(a->waits[l[0].wait].stack, 40u);
-		TEST_EQ(l[1].tid, 502u);
-		TEST_EQ(l[1].obj, MA);
-		TEST_EQ(l[1].held_by, 501u);
-		TEST_EQ(l[1].held_known, 0);
-	} else {
-		TEST_TRUE(!"one cycle of two");
-	}
-	s = report_string(m, a, 1, 0);
-	TEST_TRUE(s && strstr(s, "\"deadlocks\":[[{\"tid\":501,"));
-	TEST_TRUE(s && strstr(s, "\"held_frames\":[],\"held_frames_recorded\":false"));
-	free(s);
-	s = report_string(m, a, 0, 0);
-	TEST_TRUE(s && strstr(s, "deadlock 1: 2 threads"));
-	free(s);
+	TEST_EQ(a->nchains, 1u);
+	TEST_EQ(a->ndeadlocks, 0u);
+	TEST_TRUE(a->nchains == 1 && a->chains[0].tid == 902 && a->chains[0].held_by == 901 &&
+		  !a->chains[0].held_known);
 	ct_analysis_free(a);
-	/* before 6 ms nobody waits on MA: no cycle in the window */
+	/* in a window that ends before the release, the HOLD holds: 903 waits on MC held by
+	 * 901 at 3.8 ms */
 	{
-		struct ct_filter f = { .from_ns = 0, .to_ns = 5500 * US };
+		struct ct_filter f = { .from_ns = 0, .to_ns = 3800 * US };
 
 		a = ct_analyze_filtered(m, &f);
-		TEST_EQ(a->ndeadlocks, 0u);
-		TEST_EQ(a->nchains, 1u);
+		TEST_TRUE(a->nchains == 1 && a->chains[0].tid == 903 && a->chains[0].held_known &&
+			  a->chains[0].held_from == CT_HELD_HOLD && a->chains[0].held_stack == 46);
 		ct_analysis_free(a);
 	}
 	ct_model_free(m);
@@ -1187,6 +1592,7 @@ int main(void)
 {
 	test_main_trace();
 	test_syscalls();
+	test_site_max();
 	test_barrier();
 	test_report_profiles();
 	test_truncated_and_corrupt();
@@ -1195,7 +1601,9 @@ int main(void)
 	test_durations();
 	test_hist();
 	test_convoy();
+	test_convoy_barging();
 	test_deadlock();
+	test_stale_hold();
 	test_filters();
 	return tap_done();
 }

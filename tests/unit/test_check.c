@@ -409,8 +409,11 @@ static void test_verdicts(const char *path)
 	obj->convoy_ev.window_ns = 1 * MS;
 	obj->convoy_ev.windows = 6;
 	obj->convoy_ev.mean_waiters = 2.5;
+	obj->convoy_ev.empty_fraction = 0.04;
 	obj->convoy_ev.hold_fraction = 0.9;
 	obj->convoy_ev.median_hold_ns = 500 * US;
+	obj->convoy_ev.median_handoff_ns = 20 * US;
+	obj->convoy_ev.median_wait_ns = 1200 * US;
 	obj->convoy_ev.throughput_cap_per_s = 1900;
 	obj->convoy_ev.waiter_stack = 1;
 	obj->convoy_ev.holder_stack = 2;
@@ -419,20 +422,25 @@ static void test_verdicts(const char *path)
 	a->deadlocks[0].n = 2;
 	a->ndeadlocks = 1;
 	a->deadlocks[0].links[0] = (struct ct_chain_link){ .tid = 101, .held_by = 100,
-							   .obj = M1, .wait = 0 };
+							   .obj = M1, .wait = 0, .held_known = 1,
+							   .held_from = CT_HELD_HOLD,
+							   .held_stack = 2 };
 	a->deadlocks[0].links[1] = (struct ct_chain_link){ .tid = 100, .held_by = 101,
 							   .obj = 0x9000, .wait = (size_t)-1 };
 	TEST_EQ(ct_check_eval(&o.rules[0], path, m, a, f), 1);
 	TEST_EQ(ct_check_eval(&o.rules[1], path, m, a, f), 1);
 	fclose(f);
 	TEST_TRUE(strstr(text, "FAIL fail-on convoy: convoy on mutex 0x5000 from 2.00ms to 8.00ms "
-			 "(6 windows of 1.00ms): 2.5 waiters on average, held 90% of the time, "
-			 "median hold 500us, at most 1900 acquisitions/s; waiters at ") != NULL);
+			 "(6 windows of 1.00ms): 2.5 waiters on average, queue empty 4% of the "
+			 "time, median hold 500us, median hand-off 20.0us, median wait 1.20ms, at "
+			 "most 1900 acquisitions/s; waiters at ") != NULL);
 	TEST_TRUE(strstr(text, "  released at:\n") != NULL);
+	/* the holder's site: the HOLD's one frame (stack 2, pc 0x2000, unresolvable) */
 	TEST_TRUE(strstr(text, "FAIL fail-on deadlock: deadlock of 2 threads: thread 101 waits on "
-			 "mutex 0x5000 held by 100 at ") != NULL);
-	TEST_TRUE(strstr(text, "; thread 100 waits on object 0x9000 held by 101 at an unrecorded "
-			 "stack\n") != NULL);
+			 "mutex 0x5000 at ") != NULL);
+	TEST_TRUE(strstr(text, ", held by 100 (taken at ?? (0x2000)); thread 100 waits on object "
+			 "0x9000 at an unrecorded stack, held by 101 (taken at a site not "
+			 "recorded)\n") != NULL);
 	TEST_TRUE(strstr(text, "  thread 100:\n") != NULL);
 	free(text);
 	ct_check_opts_free(&o);

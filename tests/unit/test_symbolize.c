@@ -4,7 +4,9 @@
  * dl_iterate_phdr (as the preload library does) and symbolizes return addresses it knows
  * the answer for: a noinline caller, an always_inline function inlined into a caller, a
  * return address inside libc, a stripped library without debug info (liblz4, names from
- * .dynsym), garbage PCs, a module with the wrong build-id and libc found by build-id only. Ends with the throughput on libc PCs as a TAP comment.
+ * .dynsym), code that no CU covers (no line from a neighbouring CU), C++ names demangled,
+ * garbage PCs, a module with the wrong build-id and libc found by build-id only. Ends
+ * with the throughput on libc PCs as a TAP comment.
  * Built by the Makefile rule $(O)/unit/%, run by tests/run-unit.sh (also under ASan).
  */
 #include <dirent.h>
@@ -132,6 +134,36 @@ NOIPA static void inl_outer(void)
 	inl_fn(); line_outer = __LINE__;
 }
 
+/*
+ * Code outside every CU, between CUs (as crt1.o's _start sits after a main placed in
+ * .text.startup): two assembly functions in a section of their own, emitted from inside
+ * a function so that the CU's file 1 exists. The first has a line row (.loc), so the
+ * line table holds a sequence over the whole section; the CU's ranges do not cover it
+ * (the compiler does not know the section), and the linker puts the next object's code
+ * after it. addr2line says ??:? for both: neither may get a line, although libdwfl's
+ * address lookup names this CU for them.
+ */
+#define GAP_BARE_SIZE 4
+__attribute__((used, noinline)) void ct_gap_host(void);
+__attribute__((used, noinline)) void ct_gap_host(void)
+{
+	__asm__ volatile(".pushsection .text.ct_gap,\"ax\",@progbits\n"
+			 ".globl ct_gap_lined\n"
+			 ".type ct_gap_lined, @function\n"
+			 "ct_gap_lined:\n"
+			 ".loc 1 1 0\n"
+			 "\tnop\n\tret\n"
+			 ".size ct_gap_lined, .-ct_gap_lined\n"
+			 ".globl ct_gap_bare\n"
+			 ".type ct_gap_bare, @function\n"
+			 "ct_gap_bare:\n"
+			 "\tnop\n\tnop\n\tnop\n\tret\n"
+			 ".size ct_gap_bare, .-ct_gap_bare\n"
+			 ".popsection\n");
+}
+extern char ct_gap_lined[], ct_gap_bare[];
+extern char _start[];
+
 static int cmp_int(const void *a, const void *b)
 {
 	got_ra = (uintptr_t)__builtin_return_address(0);
@@ -184,6 +216,9 @@ int main(void)
 	/* liblz4 is a CLI dependency; Debian strips it and ships no -dbg package for it. */
 	void *lz4 = dlopen("liblz4.so.1", RTLD_NOW);
 	void *lz4_fn = lz4 ? dlsym(lz4, "LZ4_versionNumber") : NULL;
+	/* libstdc++ for a C++ name (std::thread::join()) */
+	void *cxx = dlopen("libstdc++.so.6", RTLD_NOW);
+	void *join_fn = cxx ? dlsym(cxx, "_ZNSt6thread4joinEv") : NULL;
 	int fds0 = count_fds();
 	dl_iterate_phdr(phdr_cb, NULL);
 	TEST_TRUE(nmods >= 2);
@@ -268,6 +303,54 @@ int main(void)
 			TEST_EQ(f[0].line, 0);
 	} else {
 		printf("# liblz4.so.1 not loadable: stripped-library check skipped\n");
+	}
+
+	/* 3d. A C++ function: demangled (the symbol table's name is _ZNSt6thread4joinEv;
+	 * with libstdc++'s debug info the DWARF name is "join"). */
+	if (join_fn) {
+		n = ct_sym_resolve(s, (uintptr_t)join_fn, 1, f, 16);
+		show("c++", f, n);
+		TEST_TRUE(n >= 1 && (!strcmp(f[n - 1].func, "std::thread::join()") ||
+				     !strcmp(f[n - 1].func, "join")));
+		/* the same strings again from the cache */
+		TEST_TRUE(ct_sym_resolve(s, (uintptr_t)join_fn, 1, g, 16) == n &&
+			  g[n - 1].func == f[n - 1].func);
+	} else {
+		printf("# libstdc++.so.6 not loadable: demangling check skipped\n");
+	}
+
+	/* 3c. Code no CU covers: its symbol, no line (exact PCs, and return addresses just
+	 * after each byte); the same for _start (crt1.o, no DWARF). */
+	{
+		int nolines = 1, named = 1;
+
+		for (int i = 0; i < GAP_BARE_SIZE; i++) {
+			uint64_t pc = (uintptr_t)ct_gap_bare + (uint64_t)i;
+
+			for (int exact = 0; exact < 2; exact++) {
+				n = ct_sym_resolve(s, exact ? pc : pc + 1, exact, f, 16);
+				if (f[0].file || f[0].line || n != 1) {
+					show("gap", f, n);
+					nolines = 0;
+				}
+				named &= !strcmp(f[0].func, "ct_gap_bare");
+			}
+		}
+		TEST_TRUE(nolines);
+		TEST_TRUE(named);
+		n = ct_sym_resolve(s, (uintptr_t)ct_gap_lined, 1, f, 16);
+		show("gap lined", f, n);
+		TEST_TRUE(n == 1 && !f[0].file && !strcmp(f[0].func, "ct_gap_lined"));
+		nolines = 1;
+		for (int i = 0; i < 16; i++) {
+			n = ct_sym_resolve(s, (uintptr_t)_start + (uint64_t)i, 1, f, 16);
+			if (f[0].file || strcmp(f[0].func, "_start")) {
+				show("_start", f, n);
+				nolines = 0;
+			}
+		}
+		TEST_TRUE(nolines);
+		ct_gap_host();
 	}
 
 	/* 4. Garbage: outside every module, in a hole past the main program, the extremes. */
@@ -385,5 +468,7 @@ int main(void)
 	TEST_EQ(count_fds(), fds0);
 	if (lz4)
 		dlclose(lz4);
+	if (cxx)
+		dlclose(cxx);
 	return tap_done();
 }
