@@ -42,7 +42,15 @@ CTRACE_OBJ  := $(O)/obj/analyze/ctrace.o $(ANALYZE_OBJ)
 # The preload: hidden visibility, exports listed by CT_EXPORT; the version script defines
 # the GLIBC_2.2.5/GLIBC_2.3.2 nodes that the two pthread_cond_* ABIs are exported under.
 # libunwind is dlopen'ed (RTLD_LOCAL), never linked: see unwind/capture.c.
-SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
+# The wrappers' fast paths are a handful of instructions ending in an indirect jump: on
+# x86-64 CPUs with the jump-conditional-code erratum mitigation, a jump that crosses or ends
+# on a 32-byte boundary leaves the decoded-uop cache, and which one does depends on where
+# the linker happens to put the code (one more imported symbol moved .text by 16 bytes and
+# took the uncontended lock/unlock pair from 3.4 to 5.1 ns). The assembler keeps every
+# branch inside its 32-byte block.
+SO_ALIGN  ?= $(if $(filter x86_64,$(shell uname -m)),-Wa$(comma)-mbranches-within-32B-boundaries)
+comma     := ,
+SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec $(SO_ALIGN)
 SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
              -Wl,-soname,libctrace.so
 SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread

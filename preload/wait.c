@@ -24,7 +24,6 @@
 #include "wait.h"
 
 CT_TLS struct ct_heldset ct_held;
-int ct_held_on;
 
 void ct_held_forget_oldest(void)
 {
