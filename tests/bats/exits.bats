@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Every way a process ends leaves a complete trace, with the exit status (and core dump
 # flag) the program has untraced: exit, return from main, _exit, _Exit, exit_group,
-# pthread_exit from main, fatal signals with their default disposition, the program's own
-# handlers; after kill -9, the trace up to about the last flush, reported as truncated.
+# pthread_exit from main (also with a C11 thread), every signal whose default action ends
+# the process (faults, kill(), an expired timer, SIGPIPE from `| head -1`), the program's
+# own handlers (SA_RESETHAND too); after kill -9, the trace up to about the last flush,
+# reported as truncated. The waits are deterministic (proc_exit.c): counts are exact.
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -17,7 +19,8 @@ P=$CTRACE_BUILD/progs/proc_exit
 setup() { cd "$BATS_TEST_TMPDIR" || return 1; }
 
 # status_of [traced] MODE: "exit=N" or "sig=N core=0|1" from waitpid, core dumps allowed
-# (into this directory).
+# (into this directory). A run still going after $TMO seconds (60) is killed with SIGKILL
+# (by its pid: a hung process may block every other signal) and gives "hang".
 status_of() {
 	local pre=()
 	if [ "$1" = traced ]; then
@@ -25,37 +28,45 @@ status_of() {
 		shift
 	fi
 	ulimit -c unlimited 2>/dev/null || ulimit -c 0
-	timeout 60 perl -e '
+	timeout -k 5 $((${TMO:-60} + 30)) perl -e '
 		my $pid = fork();
 		if ($pid == 0) { open(STDOUT, ">", "out.txt"); exec @ARGV or exit 127; }
+		my $hang = 0;
+		$SIG{ALRM} = sub { $hang = 1; kill "KILL", $pid };
+		alarm($ENV{TMO} || 60);
 		waitpid($pid, 0);
 		my $st = $?;
-		if ($st & 127) { printf "sig=%d core=%d\n", $st & 127, ($st & 128) ? 1 : 0 }
+		alarm(0);
+		if ($hang) { print "hang\n" }
+		elsif ($st & 127) { printf "sig=%d core=%d\n", $st & 127, ($st & 128) ? 1 : 0 }
 		else { printf "exit=%d\n", $st >> 8 }' "${pre[@]}" "$P" "$@"
 }
 
-# complete FILE: readable, not truncated, nothing lost, with the 3 waits on work_mu and the
-# wait of the thread that never ends.
+# complete FILE [N]: readable, not truncated, nothing lost, with the N (3) waits on work_mu
+# and the wait of the thread that never ends.
 complete() {
-	run "$CT" report --json "$1"
+	run --separate-stderr timeout 60 "$CT" report --json "$1"
 	assert_success
-	jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$output"
-	run "$CT" dump "$1"
+	jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$output" ||
+		fail "$1: $(jq -c '.trace | {events, truncated, lost_events}' <<<"$output")"
+	run --separate-stderr timeout 60 "$CT" dump "$1"
 	assert_success
-	[ "$(grep -c 'WAIT_BEGIN kind=mutex' <<<"$output")" -ge 3 ]
-	[ "$(grep -c 'WAIT_BEGIN kind=cond' <<<"$output")" = 1 ]
+	assert_equal "$(grep -c 'WAIT_BEGIN kind=mutex' <<<"$output")" "${2:-3}"
+	assert_equal "$(grep -c 'WAIT_BEGIN kind=cond' <<<"$output")" 1
 }
 
-# same MODE: the traced status equals the untraced one; the one trace file is complete.
+# same MODE [N]: the traced status equals the untraced one; the one trace file is complete
+# with N mutex waits.
 same() {
 	local plain traced
 	plain=$(status_of "$1")
 	rm -f core core.*
 	traced=$(status_of traced "$1")
 	echo "plain: $plain traced: $traced"
-	[ "$plain" = "$traced" ]
+	[ -n "$plain" ]
+	assert_equal "$traced" "$plain"
 	[ "$(ls t.*.ctr | wc -l)" = 1 ]
-	complete t.*.ctr
+	complete t.*.ctr "${2:-3}"
 }
 
 @test "exit(3)" { same exit; }
@@ -65,10 +76,18 @@ same() {
 @test "syscall(SYS_exit_group, 9)" { same exit_group; }
 
 @test "pthread_exit from main: the process ends when its last thread does, status 0" {
-	same pthread_exit
-	[ "$(status_of traced pthread_exit)" = "exit=0" ]
-	# the last worker's wait is there too
-	[ "$("$CT" dump "$(ls t.*.ctr | tail -n1)" | grep -c 'WAIT_BEGIN kind=mutex')" -ge 4 ]
+	# the last worker's wait is there too: 4
+	same pthread_exit 4
+	[ "$(status_of pthread_exit)" = "exit=0" ]
+}
+
+@test "pthread_exit from main with a C11 thrd_create'd thread still running: status 0, no hang" {
+	[ "$(TMO=10 status_of thrd_exit)" = "exit=0" ]
+	# bounded: a hang is killed after 10 s ("hang")
+	traced=$(TMO=10 status_of traced thrd_exit)
+	assert_equal "$traced" "exit=0"
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 4
 }
 
 @test "SIGSEGV (null write): same signal and core flag, trace complete" { same segv; }
@@ -80,6 +99,52 @@ same() {
 @test "SIGINT with the default disposition" { same int; }
 @test "SIGHUP with the default disposition" { same hup; }
 @test "SIGQUIT with the default disposition (core)" { same quit; }
+
+# Every other signal whose default action ends the process (signal(7)).
+@test "SIGALRM with the default disposition" { same alrm; }
+@test "SIGUSR1 with the default disposition" { same usr1; }
+@test "SIGUSR2 with the default disposition" { same usr2; }
+@test "SIGPIPE (kill) with the default disposition" { same pipe; }
+@test "SIGPROF with the default disposition" { same prof; }
+@test "SIGVTALRM with the default disposition" { same vtalrm; }
+@test "SIGXCPU with the default disposition (core)" { same xcpu; }
+@test "SIGXFSZ with the default disposition (core)" { same xfsz; }
+@test "SIGSYS with the default disposition (core)" { same sys; }
+@test "SIGTRAP with the default disposition (core)" { same trap; }
+@test "SIGSTKFLT with the default disposition" { same stkflt; }
+@test "SIGPWR with the default disposition" { same pwr; }
+@test "SIGIO with the default disposition" { same io; }
+@test "SIGRTMIN and SIGRTMAX with the default disposition" {
+	same rtmin
+	rm -f t.*.ctr
+	same rtmax
+}
+
+@test "an expired setitimer(ITIMER_REAL) with SIGALRM at its default (alarm()): SIGALRM" {
+	same itimer
+	[ "$(status_of itimer)" = "sig=14 core=0" ]
+}
+
+@test "SIGPIPE from '| head -1': the same first line and status 141, trace complete" {
+	# SIGPIPE at its default in the program even if this shell was started ignoring it
+	pipeline() {
+		timeout -k 5 60 bash -c '"$@" | head -n1; echo "status=${PIPESTATUS[0]}"' _ \
+			env --default-signal=PIPE "$@"
+	}
+	plain=$(pipeline "$P" lines)
+	[ "$plain" = "$(printf 'ready\nstatus=141')" ]
+	run pipeline env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" lines
+	assert_output "$plain"
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr
+}
+
+@test "a SIGSEGV handler with SA_RESETHAND that returns: it runs once, then SIGSEGV with a core" {
+	same resethand
+	[ "$(status_of resethand)" = "sig=11 core=1" ] || [ "$(ulimit -c)" = 0 ]
+	grep -qx 'handler ran sig=11' out.txt
+	[ "$(grep -c 'handler ran' out.txt)" = 1 ]
+}
 
 @test "a SIGSEGV core shows the faulting line, with the fault's siginfo" {
 	command -v gdb >/dev/null || skip "no gdb"

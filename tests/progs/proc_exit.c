@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test program for the ways a process ends under libctrace. Each mode first makes WAITS
- * deterministic mutex waits on work_mu (a helper thread blocks while main holds it for
- * 5 ms), leaves one thread blocked for good on a condition variable (it never exits),
- * prints "ready", then ends as the mode says.
+ * deterministic mutex waits on work_mu (a helper thread blocks while main holds it; main
+ * lets go only once the helper sleeps in the kernel on work_mu, proc_util.h), leaves one
+ * thread blocked for good on a condition variable (it never exits; main goes on once it
+ * sleeps there), prints "ready", then ends as the mode says.
  *
  * usage: proc_exit MODE [WAITS]     (default 3 waits)
  *   exit | return | _exit | _Exit | exit_group   status 3, 4, 5, 6, 9
@@ -12,6 +13,17 @@
  *   segv | bus | abrt | fpe | ill                 the real fault (null write, a truncated
  *                         file's mapping, abort(), integer division by zero, ud2)
  *   term | int | hup | quit                       kill(getpid(), SIG)
+ *   alrm | usr1 | usr2 | pipe | prof | vtalrm | xcpu | xfsz | sys | trap | stkflt | pwr |
+ *   io | rtmin | rtmax    kill(getpid(), SIG) of a signal whose default action also ends
+ *                         the process (with a core for xcpu, xfsz, sys, trap)
+ *   itimer                setitimer(ITIMER_REAL, 10 ms) with SIGALRM at its default:
+ *                         what alarm() does to a program that never handles it
+ *   resethand             a SIGSEGV handler installed with SA_RESETHAND prints "handler ran
+ *                         sig=11" and returns: the null write faults again, now with the
+ *                         default action (SIGSEGV, core)
+ *   thrd_exit             a C11 thrd_create'd thread makes one more wait and returns while
+ *                         main calls pthread_exit; the blocked thread is cancelled; status 0
+ *   lines                 prints "line N" forever (for `| head -1`: SIGPIPE)
  *   handler               a SIGTERM handler of its own prints "handler ran sig=15", then
  *                         the program sets SIG_DFL back and kills itself with SIGTERM
  *   query                 prints "SIG=dfl" or "SIG=other" for each fatal signal as
@@ -29,8 +41,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "proc_util.h"
 
 static pthread_mutex_t work_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -42,9 +58,12 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static _Atomic pid_t blocker_tid, idler_tid;
+
 static void *blocker(void *arg)
 {
 	(void)arg;
+	atomic_store(&blocker_tid, gettid());
 	pthread_mutex_lock(&work_mu); /* blocks: main holds it */
 	pthread_mutex_unlock(&work_mu);
 	return NULL;
@@ -54,9 +73,10 @@ static void make_waits(int n)
 {
 	for (int i = 0; i < n; i++) {
 		pthread_t t;
+		atomic_store(&blocker_tid, 0);
 		pthread_mutex_lock(&work_mu);
 		pthread_create(&t, NULL, blocker, NULL);
-		sleep_ms(5);
+		proc_wait_blocked(&blocker_tid, SYS_futex, &work_mu, sizeof(work_mu));
 		pthread_mutex_unlock(&work_mu);
 		pthread_join(t, NULL);
 	}
@@ -65,6 +85,7 @@ static void make_waits(int n)
 static void *idler(void *arg)
 {
 	(void)arg;
+	atomic_store(&idler_tid, gettid());
 	pthread_mutex_lock(&idle_mu);
 	for (;;)
 		pthread_cond_wait(&idle_cv, &idle_mu); /* IDLE-WAIT: never signalled */
@@ -79,6 +100,12 @@ static void *last_worker(void *arg)
 	return NULL;
 }
 
+static int last_worker_c11(void *arg)
+{
+	last_worker(arg);
+	return 0;
+}
+
 static void on_term(int sig)
 {
 	char msg[] = "handler ran sig=00\n";
@@ -90,14 +117,22 @@ static void on_term(int sig)
 static const struct { const char *name; int sig; } sigs[] = {
 	{ "segv", SIGSEGV }, { "bus", SIGBUS }, { "abrt", SIGABRT }, { "fpe", SIGFPE },
 	{ "ill", SIGILL }, { "term", SIGTERM }, { "int", SIGINT }, { "hup", SIGHUP },
-	{ "quit", SIGQUIT },
+	{ "quit", SIGQUIT }, { "alrm", SIGALRM }, { "usr1", SIGUSR1 }, { "usr2", SIGUSR2 },
+	{ "pipe", SIGPIPE }, { "prof", SIGPROF }, { "vtalrm", SIGVTALRM }, { "xcpu", SIGXCPU },
+	{ "xfsz", SIGXFSZ }, { "sys", SIGSYS }, { "trap", SIGTRAP }, { "stkflt", SIGSTKFLT },
+	{ "pwr", SIGPWR }, { "io", SIGIO }, { "rtmin", 0 }, { "rtmax", -1 },
 };
+
+static int sig_of(size_t i)
+{
+	return sigs[i].sig == 0 ? SIGRTMIN : sigs[i].sig == -1 ? SIGRTMAX : sigs[i].sig;
+}
 
 static void query(const char *when)
 {
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction old;
-		sigaction(sigs[i].sig, NULL, &old);
+		sigaction(sig_of(i), NULL, &old);
 		printf("%s %s=%s flags=%#x\n", when, sigs[i].name,
 		       old.sa_handler == SIG_DFL ? "dfl" : "other", (unsigned)old.sa_flags);
 	}
@@ -111,6 +146,7 @@ int main(int argc, char **argv)
 	int waits = argc > 2 ? atoi(argv[2]) : 3;
 	pthread_t idle;
 	pthread_create(&idle, NULL, idler, NULL);
+	proc_wait_blocked(&idler_tid, SYS_futex, &idle_cv, sizeof(idle_cv));
 	make_waits(waits);
 	printf("ready\n");
 	fflush(stdout);
@@ -131,6 +167,31 @@ int main(int argc, char **argv)
 		pthread_cancel(idle);
 		pthread_exit(NULL);
 	}
+	if (!strcmp(mode, "thrd_exit")) {
+		thrd_t w;
+		thrd_create(&w, last_worker_c11, NULL);
+		pthread_cancel(idle);
+		pthread_exit(NULL);
+	}
+	if (!strcmp(mode, "resethand")) {
+		struct sigaction act;
+		memset(&act, 0, sizeof(act));
+		act.sa_handler = on_term;
+		act.sa_flags = SA_RESETHAND;
+		sigaction(SIGSEGV, &act, NULL);
+		*(volatile int *)(uintptr_t)zero = 1;
+	}
+	if (!strcmp(mode, "itimer")) {
+		struct itimerval it = { { 0, 0 }, { 0, 10000 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		for (;;)
+			pause();
+	}
+	if (!strcmp(mode, "lines")) {
+		for (long i = 0;; i++)
+			if (printf("line %ld\n", i) < 0)
+				return 3; /* SIGPIPE ignored: EPIPE */
+	}
 	if (!strcmp(mode, "segv"))
 		*(volatile int *)(uintptr_t)zero = 1;
 	if (!strcmp(mode, "bus")) {
@@ -148,7 +209,7 @@ int main(int argc, char **argv)
 		__builtin_trap();
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (!strcmp(mode, sigs[i].name))
-			kill(getpid(), sigs[i].sig);
+			kill(getpid(), sig_of(i));
 	if (!strcmp(mode, "handler")) {
 		signal(SIGTERM, on_term);
 		kill(getpid(), SIGTERM);
@@ -158,7 +219,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "query")) {
 		query("start");
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			if (signal(sigs[i].sig, SIG_DFL) != SIG_DFL)
+			if (signal(sig_of(i), SIG_DFL) != SIG_DFL)
 				printf("signal(%s) did not return SIG_DFL\n", sigs[i].name);
 		struct sigaction act;
 		memset(&act, 0, sizeof(act));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test program for processes under libctrace: fork, exec and daemonizing. Every process
- * image makes a few deterministic mutex waits on an object of its own (a helper thread
- * blocks on a mutex main holds for 5 ms) and prints its object's address, so a test can
+ * Test program for processes under libctrace: fork, exec, spawn, vfork, system, popen and
+ * daemonizing. Every process image makes a few deterministic mutex waits on an object of
+ * its own (a helper thread blocks on a mutex main holds; main lets go once the helper
+ * sleeps in the kernel on it, proc_util.h) and prints its object's address, so a test can
  * tell whose events each trace file holds.
  *
  * usage: proc_fork fork          parent waits on parent_mu, forks 3 children while a
@@ -23,10 +24,29 @@
  *                                (N: closes that succeeded, FD: the next open's number)
  *                                to FILE (absolute path); the first parent exits 0 at once
  *        proc_fork closefrom FILE the same with closefrom(0) instead of the loop
+ *        proc_fork close_range FILE the same with close_range(0, ~0U, 0)
+ *        proc_fork spawn         waits on parent_mu twice, posix_spawn's this program as
+ *                                "image2" with envp {"FOO=1"} only, waits for it, prints
+ *                                "child pid=P status=S" and exits with S
+ *        proc_fork spawnp        the same with posix_spawnp("proc_fork", ...) (found in
+ *                                PATH)
+ *        proc_fork vfork-exit    waits twice, vfork()s a child that _exit(3)s at once,
+ *                                waits twice more, prints "vfork child status=3"
+ *        proc_fork vfork-exec    waits twice, vfork()s a child that execve's "image2"
+ *                                with envp {"FOO=1"}, waits twice more; exits with its code
+ *        proc_fork system        waits twice, system("exec SELF image2"): prints
+ *                                "system status=5", exits 0
+ *        proc_fork popen         waits twice, popen("SELF image2"), prints the line it
+ *                                read without its pid and address and "pclose status=5"
+ *        proc_fork chain N       this image waits twice on parent_mu, prints "chain N
+ *                                pid=P", then (N > 0) execv's itself as "chain N-1";
+ *                                the last image exits 6
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +54,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "proc_util.h"
+
+extern char **environ;
 
 static pthread_mutex_t parent_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t child_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -46,22 +70,27 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static _Atomic pid_t blocker_tid;
+
 static void *blocker(void *arg)
 {
 	pthread_mutex_t *m = arg;
+	atomic_store(&blocker_tid, gettid());
 	pthread_mutex_lock(m); /* blocks: main holds m */
 	pthread_mutex_unlock(m);
 	return NULL;
 }
 
-/* n waits on m: a helper thread blocks on m while this thread holds it for 5 ms. */
+/* n waits on m: a helper thread blocks on m while this thread holds it, until the helper
+ * sleeps in the kernel on m. */
 static void make_waits(pthread_mutex_t *m, int n)
 {
 	for (int i = 0; i < n; i++) {
 		pthread_t t;
+		atomic_store(&blocker_tid, 0);
 		pthread_mutex_lock(m);
 		pthread_create(&t, NULL, blocker, m);
-		sleep_ms(5);
+		proc_wait_blocked(&blocker_tid, SYS_futex, m, sizeof(*m));
 		pthread_mutex_unlock(m);
 		pthread_join(t, NULL);
 	}
@@ -137,6 +166,95 @@ static int do_image2(void)
 	return 5;
 }
 
+static int exit_code(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int do_spawn(const char *self, int by_path)
+{
+	make_waits(&parent_mu, 2);
+	char *argv[] = { (char *)"proc_fork", (char *)"image2", NULL };
+	char *envp[] = { (char *)"FOO=1", NULL };
+	pid_t pid;
+	int r = by_path ? posix_spawnp(&pid, "proc_fork", NULL, NULL, argv, envp)
+			: posix_spawn(&pid, self, NULL, NULL, argv, envp);
+	if (r != 0) {
+		printf("spawn failed: %d\n", r);
+		return 1;
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("child pid=%d status=%d\n", (int)pid, exit_code(st));
+	return exit_code(st);
+}
+
+static int do_vfork(const char *self, int exec)
+{
+	printf("parent_mu=%p pid=%d\n", (void *)&parent_mu, (int)getpid());
+	fflush(stdout);
+	make_waits(&parent_mu, 2);
+	char *argv[] = { (char *)self, (char *)"image2", NULL };
+	char *envp[] = { (char *)"FOO=1", NULL };
+	pid_t pid = vfork();
+	if (pid == 0) {
+		if (exec)
+			execve(self, argv, envp);
+		_exit(3);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	make_waits(&parent_mu, 2);
+	printf("vfork child status=%d\n", exit_code(st));
+	return exec ? exit_code(st) : 0;
+}
+
+static int do_system(const char *self)
+{
+	make_waits(&parent_mu, 2);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "exec '%s' image2", self);
+	fflush(stdout);
+	int st = system(cmd);
+	printf("system status=%d\n", exit_code(st));
+	return 0;
+}
+
+static int do_popen(const char *self)
+{
+	make_waits(&parent_mu, 2);
+	char cmd[4096], line[512] = "";
+	snprintf(cmd, sizeof(cmd), "'%s' image2", self);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return 1;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	int st = pclose(f);
+	/* "image2 pid=P image2_mu=A LD_..." without the pid and the address */
+	char *pid = strstr(line, " pid="), *rest = strstr(line, " LD_PRELOAD=");
+	if (pid && rest)
+		memmove(pid, rest, strlen(rest) + 1);
+	printf("popen read: %s", line);
+	printf("pclose status=%d\n", exit_code(st));
+	return 0;
+}
+
+static int do_chain(const char *self, int n)
+{
+	make_waits(&parent_mu, 2);
+	printf("chain %d pid=%d\n", n, (int)getpid());
+	fflush(stdout);
+	if (n <= 0)
+		return 6;
+	char num[16];
+	snprintf(num, sizeof(num), "%d", n - 1);
+	char *argv[] = { (char *)self, (char *)"chain", num, NULL };
+	execv(self, argv);
+	return 127;
+}
+
+/* use: 0 close(0..1023), 1 closefrom(0), 2 close_range(0, ~0U, 0) */
 static int do_daemon(const char *file, int use_closefrom)
 {
 	pid_t p = fork();
@@ -152,7 +270,9 @@ static int do_daemon(const char *file, int use_closefrom)
 	if (chdir("/") != 0)
 		_exit(1);
 	int closed = 0;
-	if (use_closefrom) {
+	if (use_closefrom == 2) {
+		closed = close_range(0, ~0U, 0) == 0 ? -2 : -3;
+	} else if (use_closefrom) {
 		closefrom(0);
 		closed = -1;
 	} else {
@@ -199,8 +319,22 @@ int main(int argc, char **argv)
 		make_waits(&child_mu, 2);
 		return 0;
 	}
-	if ((!strcmp(mode, "daemon") || !strcmp(mode, "closefrom")) && argc > 2)
-		return do_daemon(argv[2], !strcmp(mode, "closefrom"));
-	fprintf(stderr, "usage: proc_fork fork|exec|exec-self|exec-fail|image2|daemon FILE\n");
+	if ((!strcmp(mode, "daemon") || !strcmp(mode, "closefrom") ||
+	     !strcmp(mode, "close_range")) && argc > 2)
+		return do_daemon(argv[2], !strcmp(mode, "closefrom") ? 1 :
+					  !strcmp(mode, "close_range") ? 2 : 0);
+	if (!strcmp(mode, "spawn") || !strcmp(mode, "spawnp"))
+		return do_spawn(argv[0], !strcmp(mode, "spawnp"));
+	if (!strcmp(mode, "vfork-exit") || !strcmp(mode, "vfork-exec"))
+		return do_vfork(argv[0], !strcmp(mode, "vfork-exec"));
+	if (!strcmp(mode, "system"))
+		return do_system(argv[0]);
+	if (!strcmp(mode, "popen"))
+		return do_popen(argv[0]);
+	if (!strcmp(mode, "chain") && argc > 2)
+		return do_chain(argv[0], atoi(argv[2]));
+	fprintf(stderr, "usage: proc_fork fork|exec|exec-self|exec-fail|image2|daemon FILE|"
+		"closefrom FILE|close_range FILE|spawn|spawnp|vfork-exit|vfork-exec|system|"
+		"popen|chain N\n");
 	return 2;
 }

@@ -11,8 +11,9 @@
 # traces_unreadable=N. Exits non-zero when an exit status differs or a trace is unreadable.
 #
 # usage: tests/real/stressng.sh BUILD_DIR WORKDIR [SECONDS] [STRESSOR...]
-#   default 10 s per stressor and run; stressors: pthread mutex futex sem condition (when
-#   this stress-ng has it) epoll pipe; 2 instances each.
+#   default 10 s per stressor and run; stressors: pthread mutex futex sem sem-sysv fifo mq
+#   epoll pipe poll, those of them this stress-ng has (`stress-ng --stressors`; 0.15 has no
+#   condition-variable stressor: pthread's threads wait on one); 2 instances each.
 set -u
 BUILD=${1:?usage: stressng.sh BUILD_DIR WORKDIR [SECONDS] [STRESSOR...]}
 WORK=${2:?usage: stressng.sh BUILD_DIR WORKDIR [SECONDS] [STRESSOR...]}
@@ -30,7 +31,7 @@ if [ $# -gt 0 ]; then
 	STRESSORS="$*"
 else
 	STRESSORS=
-	for s in pthread mutex futex sem condition epoll pipe; do
+	for s in pthread mutex futex sem sem-sysv fifo mq epoll pipe poll; do
 		case "$have" in *" $s "*) STRESSORS="$STRESSORS $s" ;; esac
 	done
 fi
