@@ -26,6 +26,91 @@
 
 struct ct_config ct_cfg;
 
+/* The variables libctrace reads. */
+static const char *const known[] = {
+	"CTRACE_OUT", "CTRACE_DEPTH", "CTRACE_BUFFER_SIZE", "CTRACE_BUFFERS",
+	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS",
+	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE",
+};
+#define NKNOWN (sizeof(known) / sizeof(known[0]))
+/* Names warned about (malformed values, misspelled names): an image this process execs
+ * does not get them, so the warning is not repeated in every image. */
+static char bad[NKNOWN + 8][64];
+static unsigned nbad;
+
+static void mark_bad(const char *name, size_t len)
+{
+	if (nbad < sizeof(bad) / sizeof(bad[0]) && len < sizeof(bad[0])) {
+		memcpy(bad[nbad], name, len);
+		bad[nbad++][len] = 0;
+	}
+}
+
+int ct_config_dropped(const char *entry)
+{
+	size_t len = strcspn(entry, "=");
+	for (unsigned i = 0; i < nbad; i++)
+		if (strlen(bad[i]) == len && memcmp(bad[i], entry, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Levenshtein distance of a[0..la) and b[0..lb), both shorter than 64. */
+static unsigned distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	unsigned row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* A CTRACE_ name libctrace does not read but that is within two edits of one it reads: a
+ * typo, which would otherwise leave the default in force without a word. Other CTRACE_
+ * names (a wrapper's own variables) are left alone. */
+static void check_names(void)
+{
+	extern char **environ;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "CTRACE_", 7) != 0)
+			continue;
+		size_t len = strcspn(*e, "=");
+		if (len >= 64)
+			continue;
+		const char *near = NULL;
+		for (size_t i = 0; i < NKNOWN; i++) {
+			size_t kl = strlen(known[i]);
+			if (kl == len && memcmp(known[i], *e, len) == 0) {
+				near = NULL;
+				break;
+			}
+			if (!near && distance(*e, len, known[i], kl) <= 2)
+				near = known[i];
+		}
+		if (near) {
+			char what[400];
+			snprintf(what, sizeof(what),
+				 "%.*s='%.200s' is not a libctrace variable; did you mean %s?",
+				 (int)len, *e, *e + len + (*(*e + len) == '='), near);
+			ct_warn(what, "", "");
+			mark_bad(*e, len);
+		}
+	}
+}
+
 void ct_warn(const char *a, const char *b, const char *c)
 {
 	char line[512];
@@ -68,6 +153,7 @@ static void warn_value(const char *name, const char *value, const char *range, c
 	snprintf(what, sizeof(what), "%s='%.200s' is malformed or out of range (%s)", name,
 		 value, range);
 	ct_warn(what, "; using ", def);
+	mark_bad(name, strlen(name));
 }
 
 static unsigned long long env_num(const char *name, unsigned long long def,
@@ -88,9 +174,11 @@ static unsigned long long env_num(const char *name, unsigned long long def,
 
 void ct_config_read(void)
 {
+	check_names();
 	const char *out = getenv("CTRACE_OUT");
 	if (out && (!*out || strlen(out) >= sizeof(ct_cfg.out) - 32)) {
 		ct_warn("CTRACE_OUT", " is empty or too long", "; using ctrace.%p.ctr");
+		mark_bad("CTRACE_OUT", 10);
 		out = NULL;
 	}
 	strcpy(ct_cfg.out, out ? out : "ctrace.%p.ctr");

@@ -79,6 +79,9 @@ struct ct_config {
 };
 extern struct ct_config ct_cfg;
 void ct_config_read(void);
+/* Is this environment entry (NAME=value) a CTRACE_ variable the constructor warned about?
+ * Images this process execs do not get those: one warning per traced run. */
+int ct_config_dropped(const char *entry);
 /* One "libctrace: ..." line on stderr with write(2). Signal-safe (no formatting beyond
  * concatenation). */
 void ct_warn(const char *a, const char *b, const char *c);
@@ -139,6 +142,7 @@ struct ct_thread {
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
+	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
 	struct ct_site sites[CT_SITES + 1];
 };
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };

@@ -36,7 +36,8 @@ extern char **environ;
 
 #define SAVE_MAX 32         /* CTRACE_* variables carried over */
 #define REGION (64u << 10)  /* their copies */
-#define ENV_MAX 65536       /* larger environments are passed as they are */
+#define ENV_MAX 4096        /* larger environments are passed as they are (the copy is
+			     * on the caller's stack, which may be a small thread stack) */
 #define PRELOAD_MAX 65536
 
 static int inject_on;
@@ -152,6 +153,10 @@ static char *const *fix_env(char *const *envp, size_t n, char **vec, char *pre)
 	size_t k = 0, last_pre = (size_t)-1;
 	int changed = 0, have_out = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (envp[i][0] == 'C' && ct_config_dropped(envp[i])) {
+			changed = 1; /* warned about once already */
+			continue;
+		}
 		vec[k] = envp[i];
 		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
 			last_pre = k;
@@ -187,7 +192,7 @@ static char *const *fix_env(char *const *envp, size_t n, char **vec, char *pre)
 		changed = 1;
 	}
 	for (size_t i = 0; i < nsaved; i++)
-		if (!has_name(envp, n, saved[i])) {
+		if (!has_name(envp, n, saved[i]) && !ct_config_dropped(saved[i])) {
 			vec[k++] = saved[i];
 			changed = 1;
 		}

@@ -18,9 +18,9 @@
  *
  * Fatal signals: every signal whose default action ends the process (SIGSEGV, SIGBUS,
  * SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
- * SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM, SIGSTKFLT, SIGIO, SIGPWR and the
- * real-time signals glibc leaves to programs; not SIGTRAP, which debuggers and int3-based
- * tools own), wherever their disposition is SIG_DFL (at load, or when the program sets
+ * SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM, SIGSTKFLT, SIGIO, SIGPWR, SIGTRAP
+ * and the real-time signals glibc leaves to programs; a debugger's breakpoint traps stop
+ * the process under ptrace before any handler runs, so it still sees them), wherever their disposition is SIG_DFL (at load, or when the program sets
  * SIG_DFL later), get a handler of libctrace's that writes what is buffered (bounded
  * wait, flush.c), restores SIG_DFL and queues the same signal with the same siginfo to
  * the same thread; when it returns, the default action runs as it would have: the same
@@ -72,7 +72,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS,
 				   SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
 				   SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM,
-				   SIGSTKFLT, SIGIO, SIGPWR };
+				   SIGSTKFLT, SIGIO, SIGPWR, SIGTRAP };
 static int fatal_on;
 static unsigned char is_fatal[_NSIG];
 static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */

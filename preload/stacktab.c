@@ -13,6 +13,7 @@
  * shrinks: at 32 frames, 10k distinct stacks are about 2.6 MB.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -102,12 +103,18 @@ static uint32_t intern(const uint64_t *pcs, int n, unsigned flags)
 compare:;
 		uint32_t id;
 		int spins = 0;
+		/* The inserter publishes within a few hundred nanoseconds unless it was
+		 * preempted: spin briefly, then yield the CPU to it (it may be waiting for
+		 * this one), and give the stack up after a bounded time. */
 		while ((id = atomic_load_explicit(&s->id, memory_order_acquire)) == 0) {
-			if (++spins > 100000) {
+			if (++spins > 2000 + 2000) {
 				ct_count_lost(CT_L_NOSTACK);
 				return 0;
 			}
-			__builtin_ia32_pause();
+			if (spins < 2000)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
 		}
 		if (id == UINT32_MAX)
 			return 0;
@@ -151,11 +158,16 @@ struct sc_entry {
 	uint64_t val[SC_SLOTS];
 };
 
+/* The thread's cache, mapped at its SC_AFTER-th capture: threads that capture once or twice
+ * (thread churn) never pay its 32 KiB. */
+#define SC_AFTER 8
 static struct sc_entry *sc_of(struct ct_thread *th)
 {
 	if (!th)
 		return NULL;
 	if (unlikely(!th->scache)) {
+		if (++th->captures < SC_AFTER)
+			return NULL;
 		void *p = map(sizeof(struct sc_entry) * SC_WAYS);
 		th->scache = p ? p : (void *)1;
 	}

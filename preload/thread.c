@@ -65,6 +65,7 @@ static struct ct_thread *slot_claim(void)
 			t->start_func = 0;
 			t->creator_stack = 0;
 			t->claims = 0;
+			t->captures = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
 			memset(t->sites, 0, sizeof(t->sites));

@@ -310,6 +310,10 @@ static void test_cache(void)
 		C | SIGNAL, C | SIGNAL,        /* 20-21: in a signal handler */
 	};
 	int n = (int)(sizeof(steps) / sizeof(steps[0]));
+	/* a thread gets its cache at its SC_AFTER-th capture */
+	for (int i = 1; i < SC_AFTER; i++)
+		TEST_TRUE(sc_of(&cache_thread) == NULL);
+	TEST_TRUE(sc_of(&cache_thread) != NULL);
 	ct_tls.th = &cache_thread;
 	real_walk = 1;
 	drive(steps, n);
