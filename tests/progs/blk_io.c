@@ -4,8 +4,8 @@
  *
  *   pipes    read, readv, preadv2(offset -1) on an empty pipe; write, writev,
  *            pwritev2(offset -1) on a full one
- *   files    pread, pread64, preadv, pwrite, pwrite64, pwritev of 16 MiB (long copies
- *            through the page cache: they take milliseconds without anyone waiting)
+ *   files    pread, pread64, preadv, pwrite, pwrite64, pwritev of 4 MiB with O_DIRECT
+ *            and O_DSYNC in SYNC_DIR: each waits milliseconds for the disk
  *   syncs    fsync, fdatasync, sync_file_range of 16 MiB of new data, in SYNC_DIR
  *   children waitpid, wait, wait3, wait4, waitid on a child that exits on cue
  *   locks    flock, fcntl(F_SETLKW), fcntl(F_OFD_SETLKW), lockf(F_LOCK) held by a child
@@ -26,10 +26,13 @@
  * Contention never depends on sleep timing: the thread or child that ends a wait (writes,
  * drains, exits, unlocks, signals, opens the FIFO's other end) does so only after a helper
  * thread has seen the main thread blocked in the expected system call on the expected fd
- * (/proc/self/task/TID/syscall), and then HOLD_MS later. The file copies and syncs are
- * long on their own: each moves 16 MiB, so the tracer's microseconds per call stay far
- * below the 5% the test allows. A throwaway slow call first warms the main thread's stack
- * capture. fsync on tmpfs returns at once, so SYNC_DIR should be on a disk filesystem.
+ * (/proc/self/task/TID/syscall), and then HOLD_MS later. The file reads, writes and syncs
+ * wait for the disk long enough (milliseconds) that the tracer's microseconds per call stay
+ * far below the 5% the test allows. They sleep in the kernel rather than copy: a call that
+ * burns its time slice inside the kernel is often preempted on its way out, between the
+ * tracer's clock and the program's, which a loaded machine turns into whole milliseconds.
+ * A throwaway slow call first warms the main thread's stack capture. tmpfs has no disk to
+ * wait for (fsync returns at once), so SYNC_DIR should be on a disk filesystem.
  *
  * Built twice: plain (-O1) and build/progs/blk_io.fortify (-O2 -D_FORTIFY_SOURCE=2), where
  * read, pread, pread64, open and openat become __read_chk, __pread_chk, __pread64_chk,
@@ -57,7 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BIG (16u << 20) /* bytes per file copy and per sync */
+#define BIG (16u << 20)   /* bytes of new data per sync */
+#define DIRECT (4u << 20) /* bytes per O_DIRECT read or write */
 
 static int reps = 5;
 static long hold_ms = 20;
@@ -66,13 +70,13 @@ static const char *sync_dir = ".";
 /* Not const, not static: _FORTIFY_SOURCE must check these calls at run time (__read_chk,
  * __pread_chk, __pread64_chk, __open_2, __openat_2). */
 size_t io_len = 16;
-size_t big_len = BIG;
+size_t direct_len = DIRECT;
 int open_flags = O_RDONLY | O_CLOEXEC;
 
 static pthread_t main_thread; /* where the helpers send signals */
 static pid_t main_tid;
-static char data_path[64], sync_path[4200], lock_path[64], fifo_path[64];
-static char big[BIG];
+static char data_path[4200], sync_path[4200], lock_path[64], fifo_path[64];
+static char big[BIG] __attribute__((aligned(4096))); /* O_DIRECT wants aligned buffers */
 
 static uint64_t now_ns(void)
 {
@@ -356,12 +360,12 @@ static void pipe_write_family(const char *family, uint64_t (*once)(int))
 	result(family, reps, total);
 }
 
-/* ---- long copies through the page cache ---- */
+/* ---- file reads and writes that wait for the disk (O_DIRECT, O_DSYNC) ---- */
 
 static uint64_t file_done(ssize_t r, const char *what, uint64_t t0)
 {
 	uint64_t d = now_ns() - t0;
-	if (r != (ssize_t)BIG)
+	if (r != (ssize_t)DIRECT)
 		die(what);
 	return d;
 }
@@ -369,20 +373,20 @@ static uint64_t file_done(ssize_t r, const char *what, uint64_t t0)
 static uint64_t pread_once(int fd)
 {
 	uint64_t t0 = now_ns();
-	ssize_t r = pread(fd, big, big_len, 0); /* PREAD-SITE */
+	ssize_t r = pread(fd, big, direct_len, 0); /* PREAD-SITE */
 	return file_done(r, "pread", t0);
 }
 
 static uint64_t pread64_once(int fd)
 {
 	uint64_t t0 = now_ns();
-	ssize_t r = pread64(fd, big, big_len, 0); /* PREAD64-SITE */
+	ssize_t r = pread64(fd, big, direct_len, 0); /* PREAD64-SITE */
 	return file_done(r, "pread64", t0);
 }
 
 static uint64_t preadv_once(int fd)
 {
-	struct iovec iov = { big, BIG };
+	struct iovec iov = { big, DIRECT };
 	uint64_t t0 = now_ns();
 	ssize_t r = preadv(fd, &iov, 1, 0); /* PREADV-SITE */
 	return file_done(r, "preadv", t0);
@@ -391,20 +395,20 @@ static uint64_t preadv_once(int fd)
 static uint64_t pwrite_once(int fd)
 {
 	uint64_t t0 = now_ns();
-	ssize_t r = pwrite(fd, big, big_len, 0); /* PWRITE-SITE */
+	ssize_t r = pwrite(fd, big, direct_len, 0); /* PWRITE-SITE */
 	return file_done(r, "pwrite", t0);
 }
 
 static uint64_t pwrite64_once(int fd)
 {
 	uint64_t t0 = now_ns();
-	ssize_t r = pwrite64(fd, big, big_len, 0); /* PWRITE64-SITE */
+	ssize_t r = pwrite64(fd, big, direct_len, 0); /* PWRITE64-SITE */
 	return file_done(r, "pwrite64", t0);
 }
 
 static uint64_t pwritev_once(int fd)
 {
-	struct iovec iov = { big, BIG };
+	struct iovec iov = { big, DIRECT };
 	uint64_t t0 = now_ns();
 	ssize_t r = pwritev(fd, &iov, 1, 0); /* PWRITEV-SITE */
 	return file_done(r, "pwritev", t0);
@@ -420,12 +424,13 @@ static void file_family(int fd, const char *family, uint64_t (*once)(int))
 
 static void test_files(void)
 {
-	int fd = open(data_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fl = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_DSYNC;
+	int fd = open(data_path, fl | O_DIRECT, 0600);
+	if (fd < 0 && errno == EINVAL) /* a filesystem without O_DIRECT (the test skips then) */
+		fd = open(data_path, fl, 0600);
 	if (fd < 0)
 		die("open (data file)");
-	memset(big, 'd', sizeof(big));
-	if (write(fd, big, sizeof(big)) != (ssize_t)sizeof(big))
-		die("write (data file)");
+	memset(big, 'd', DIRECT);
 	file_family(fd, "pwrite", pwrite_once);
 	file_family(fd, "pwrite64", pwrite64_once);
 	file_family(fd, "pwritev", pwritev_once);
@@ -965,7 +970,7 @@ int main(int argc, char **argv)
 	main_thread = pthread_self();
 	main_tid = gettid();
 	int pid = (int)getpid();
-	snprintf(data_path, sizeof(data_path), "blk_io.data.%d.tmp", pid);
+	snprintf(data_path, sizeof(data_path), "%s/blk_io.data.%d.tmp", sync_dir, pid);
 	snprintf(sync_path, sizeof(sync_path), "%s/blk_io.sync.%d.tmp", sync_dir, pid);
 	snprintf(lock_path, sizeof(lock_path), "blk_io.lock.%d.tmp", pid);
 	snprintf(fifo_path, sizeof(fifo_path), "blk_io.fifo.%d.tmp", pid);
