@@ -4,9 +4,9 @@
  *
  *   pipes    read, readv, preadv2(offset -1) on an empty pipe; write, writev,
  *            pwritev2(offset -1) on a full one
- *   files    pread, pread64, preadv, pwrite, pwrite64, pwritev of 4 MiB with O_DIRECT
+ *   files    pread, pread64, preadv, pwrite, pwrite64, pwritev of 16 MiB with O_DIRECT
  *            and O_DSYNC in SYNC_DIR: each waits milliseconds for the disk
- *   syncs    fsync, fdatasync, sync_file_range of 16 MiB of new data, in SYNC_DIR
+ *   syncs    fsync, fdatasync, sync_file_range of 32 MiB of new data, in SYNC_DIR
  *   children waitpid, wait, wait3, wait4, waitid on a child that exits on cue
  *   locks    flock, fcntl(F_SETLKW), fcntl(F_OFD_SETLKW), lockf(F_LOCK) held by a child
  *   signals  sigwait, sigtimedwait, sigwaitinfo, sigsuspend, pause
@@ -60,8 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BIG (16u << 20)   /* bytes of new data per sync */
-#define DIRECT (4u << 20) /* bytes per O_DIRECT read or write */
+#define BIG (32u << 20)    /* bytes of new data per sync */
+#define DIRECT (16u << 20) /* bytes per O_DIRECT read or write */
 
 static int reps = 5;
 static long hold_ms = 20;
@@ -441,7 +441,7 @@ static void test_files(void)
 	unlink(data_path);
 }
 
-/* ---- syncs: 16 MiB of new data before each ---- */
+/* ---- syncs: 32 MiB of new data before each ---- */
 
 static uint64_t sync_done(int r, const char *what, uint64_t t0)
 {

@@ -12,16 +12,23 @@
  * it contains no timings, so tests/bats/blocking.bats requires identical output traced and
  * untraced, and that no line says FAIL. Exit status 1 if a check failed.
  *
- * Checks: EINTR with and without SA_RESTART (read on a pipe, sem_wait, nanosleep,
- * clock_nanosleep, usleep, sleep, poll, epoll_wait, write partly done), the remaining time of
- * an interrupted nanosleep, EAGAIN/EWOULDBLOCK on nonblocking fds and try calls, short reads
- * and writes on a pipe, timeouts (sem_timedwait, sigtimedwait), and signal handlers that call
- * sem_post or write on the very object the interrupted thread waits on. The signal is sent
+ * Checks: EINTR with and without SA_RESTART (read on a pipe, recv, accept, waitpid, flock,
+ * fcntl(F_OFD_SETLKW), open of a FIFO, sem_wait; and the calls never restarted: sem_timedwait,
+ * sem_clockwait, nanosleep, clock_nanosleep, usleep, sleep, poll, ppoll, select, pselect,
+ * epoll_wait, epoll_pwait2, sigwaitinfo, pause, sigsuspend, recv with SO_RCVTIMEO; a write
+ * partly done), the remaining time of an interrupted nanosleep (and of an absolute
+ * clock_nanosleep: untouched), EAGAIN/EWOULDBLOCK/ENXIO/ESPIPE on nonblocking fds, try calls
+ * and RWF_NOWAIT, short reads and writes (read, readv, pread, preadv, writev, a truncated
+ * datagram), timeouts and bad clocks (sem_timedwait, sem_clockwait, rwlock timed and clock
+ * locks, timed and clock joins, sigtimedwait, SO_RCVTIMEO), the mode of O_CREAT, and signal
+ * handlers that call sem_post or write on the very object the interrupted thread waits on
+ * (sem_wait, sem_timedwait, read on a pipe, recv on a socket). The signal is sent
  * (pthread_kill) only once /proc/self/task/TID/syscall shows the main thread blocked in the
  * expected system call. Timeouts everywhere: every blocking call is ended by a helper, and
  * a watchdog alarm kills a hung run.
  *
- * Built twice: plain and build/progs/blk_semantics.fortify (reads through __read_chk).
+ * Built twice: plain and build/progs/blk_semantics.fortify (through __read_chk, __recv_chk,
+ * __pread_chk, __pread64_chk, __ppoll_chk, __open_2, __openat_2).
  *
  * usage: blk_semantics
  */
@@ -768,6 +775,46 @@ static void check_flock(int restart)
 	close(flock_holder);
 }
 
+/* fcntl(F_OFD_SETLKW): another open file description holds the record lock; restarted
+ * under SA_RESTART (then the holder unlocks), EINTR without. */
+static int ofd_holder = -1;
+
+static void unlock_ofd_holder(void)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	if (fcntl(ofd_holder, F_OFD_SETLK, &fl))
+		abort();
+}
+
+static void check_ofd_setlkw(int restart)
+{
+	char got[128], extra[64], path[64];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	snprintf(path, sizeof(path), "blk_semantics.ofd.%d.tmp", (int)getpid());
+	ofd_holder = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	unlink(path);
+	if (ofd_holder < 0 || fd < 0 || fcntl(ofd_holder, F_OFD_SETLK, &fl))
+		abort();
+	install(restart);
+	if (restart)
+		after_fn = unlock_ofd_holder;
+	pthread_t t = start_signaller(NR_FLOCK);
+	errno = SENTINEL;
+	long r = fcntl(fd, F_OFD_SETLKW, &fl);
+	int e = errno;
+	finish(t);
+	snprintf(extra, sizeof(extra), "hits=%d", (int)hits);
+	if (restart)
+		check("ofd_setlkw_sa_restart", obs(got, sizeof(got), r, e, extra),
+		      "ret=0 errno=unchanged hits=1");
+	else
+		check("ofd_setlkw_eintr", obs(got, sizeof(got), r, e, extra),
+		      "ret=-1 errno=EINTR hits=1");
+	close(fd);
+	close(ofd_holder);
+}
+
 /* open of a FIFO without a writer: restarted under SA_RESTART (then a writer comes), EINTR
  * without. */
 static char fifo_path[64];
@@ -1161,6 +1208,27 @@ static void check_try_and_timeouts(void)
 	CALL("read_fifo_no_writer", read(fr, buf, io_len), "ret=0 errno=unchanged");
 	close(fr);
 	unlink(fifo_path);
+	/* the mode of O_CREAT reaches the kernel (umask 022) */
+	mode_t um = umask(022);
+	snprintf(path, sizeof(path), "blk_semantics.mode.%d.tmp", (int)getpid());
+	int mf = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	struct stat mst;
+	CALL("open_creat_mode", mf >= 0 && fstat(mf, &mst) == 0 ? (long)(mst.st_mode & 0777) : -1,
+	     "ret=416 errno=unchanged");
+	close(mf);
+	CALL("open_creat_excl_exists", open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600),
+	     "ret=-1 errno=EEXIST");
+	unlink(path);
+	mf = openat(AT_FDCWD, ".", O_WRONLY | O_TMPFILE | O_CLOEXEC, 0604);
+	if (mf < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) /* not on this filesystem */
+		check("openat_tmpfile_mode", "no O_TMPFILE here", "no O_TMPFILE here");
+	else
+		CALL("openat_tmpfile_mode",
+		     mf >= 0 && fstat(mf, &mst) == 0 ? (long)(mst.st_mode & 0777) : -1,
+		     "ret=388 errno=unchanged");
+	if (mf >= 0)
+		close(mf);
+	umask(um);
 	CALL("open_missing", open("blk_semantics.missing", open_flags), "ret=-1 errno=ENOENT");
 	CALL("openat_bad_dirfd", openat(-5, "x", open_flags), "ret=-1 errno=EBADF");
 
@@ -1297,6 +1365,7 @@ int main(void)
 		check_accept(restart);
 		check_waitpid(restart);
 		check_flock(restart);
+		check_ofd_setlkw(restart);
 		check_open_fifo(restart);
 		check_sem_timed(0, restart);
 		check_sem_timed(1, restart);
