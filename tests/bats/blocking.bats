@@ -108,29 +108,36 @@ blk_ran() {
 	[ "$jrc" = 0 ] || fail "$1: ctrace report --json exited $jrc: $(head -c 600 "$BLK_DIR/$1.json.err")"
 }
 
-# blk_close PCT SLACK GOT WANT: |GOT - WANT| <= max(PCT% of WANT, SLACK) (integers, ns).
+# blk_close PCT SLACK GOT WANT [RQ]: |GOT - WANT| <= max(PCT% of WANT, SLACK) + RQ (integers,
+# ns). RQ is the time the program's thread waited for a CPU in the measured calls it was
+# preempted in: preempted right after a call returned, it waits between the tracer's clock
+# and its own.
 blk_close() {
-	awk -v g="$3" -v w="$4" -v p="$1" -v s="$2" 'BEGIN {
+	awk -v g="$3" -v w="$4" -v p="$1" -v s="$2" -v q="${5:-0}" 'BEGIN {
 		d = g - w; if (d < 0) d = -d; lim = w * p / 100; if (lim < s) lim = s
-		exit !(w > 0 && d <= lim) }'
+		exit !(w > 0 && d <= lim + q) }'
 }
 
 # blk_site RUN SOURCE PROFILE KIND MARK FUNC KEY [FD_CLASS]
 # The waits the program measured as KEY_calls / KEY_total_ns, made at the line of SOURCE
 # marked MARK in FUNC, are in the report of RUN as PROFILE entries of kind KIND whose
 # frames[0] is FUNC at that line of SOURCE: as many calls, the same total within 5% (or 20 us
-# a call: fsync is short), every sample consistent (max >= p99 >= p50 > 0), and no other
-# waiter profile or kind claims that line. With FD_CLASS, the entries' fd_class is that.
+# a call, whichever is more, plus KEY_rq_ns: the time the program's thread waited for a CPU
+# in the calls it was preempted in, zero on an idle machine), every sample consistent (max >=
+# p99 >= p50 > 0), and no other waiter profile or kind claims that line. With FD_CLASS, the
+# entries' fd_class is that.
 blk_site() {
 	local rn=$1 src=$2 profile=$3 kind=$4 mark=$5 func=$6 key=$7 cls=${8:-}
 	local json=$BLK_DIR/$rn.sites.json out=$BLK_DIR/$rn.out
 	blk_ran "$rn"
-	local line want calls
+	local line want calls rq
 	line=$(blk_marked_line "$BLK_SRC/tests/progs/$src" "$mark")
 	[ -n "$line" ] || fail "no /* $mark */ in tests/progs/$src"
 	want=$(blk_value "$out" "${key}_total_ns")
 	calls=$(blk_value "$out" "${key}_calls")
-	[ -n "$want" ] && [ -n "$calls" ] || fail "$rn printed no ${key}_total_ns / ${key}_calls"
+	rq=$(blk_value "$out" "${key}_rq_ns")
+	[ -n "$want" ] && [ -n "$calls" ] && [ -n "$rq" ] ||
+		fail "$rn printed no ${key}_total_ns / ${key}_calls / ${key}_rq_ns"
 
 	# One query: the waiter-profile entries whose innermost frame is the marked line, those
 	# of PROFILE/KIND among them ("mine"), and what the checks below need to know of them.
@@ -164,8 +171,8 @@ $(jq -c .there <<<"$v"); $profile profile: $(jq -c .profile <<<"$v")"
 	[ "$(jq -c .others <<<"$v")" = "[]" ] ||
 		fail "$rn: $func ($src:$line) is also charged to $(jq -c .others <<<"$v")"
 	[ "$count" = "$calls" ] || fail "$rn: $profile/$kind at $func:$line: count $count, the program made $calls calls"
-	blk_close 5 $((calls * 20000)) "$got" "$want" ||
-		fail "$rn: $profile/$kind at $func:$line: total_ns $got is not within 5% of the measured $want ($(awk \
+	blk_close 5 $((calls * 20000)) "$got" "$want" "$rq" ||
+		fail "$rn: $profile/$kind at $func:$line: total_ns $got is not within 5% (+ ${rq} ns of run-queue wait) of the measured $want ($(awk \
 			-v g="$got" -v w="$want" 'BEGIN { printf "%+.2f%%", (g - w) * 100 / w }'))"
 	[ "$shape" = true ] ||
 		fail "$rn: $profile/$kind at $func:$line: bad file or percentiles: $(jq -c .mine <<<"$v")"
@@ -203,12 +210,13 @@ blk_sum() {
 # the release at the line of SOURCE marked MARK in FUNC (called from CALLER, when not
 # empty): entries of a kind matching the regex KINDS, one charge per wait. A charge runs
 # from the wait's start to the release, its wake-up from the release to the waiter
-# running again: together they are the measured wait, within 5%.
+# running again: together they are the measured wait, within 5% (plus the waits' run-queue
+# time, as in blk_site).
 blk_holder() {
 	local rn=$1 src=$2 kinds=$3 mark=$4 func=$5 caller=$6
 	shift 6
 	blk_ran "$rn"
-	local line want=0 calls=0 woke=0 w k m f wl v
+	local line want=0 calls=0 rq=0 woke=0 w k m f wl v
 	line=$(blk_marked_line "$BLK_SRC/tests/progs/$src" "$mark")
 	[ -n "$line" ] || fail "no /* $mark */ in tests/progs/$src"
 	for w in "$@"; do
@@ -216,6 +224,7 @@ blk_holder() {
 		wl=$(blk_marked_line "$BLK_SRC/tests/progs/$src" "$m")
 		want=$((want + $(blk_sum "$rn" total_ns "$k")))
 		calls=$((calls + $(blk_sum "$rn" calls "$k")))
+		rq=$((rq + $(blk_sum "$rn" rq_ns "$k")))
 		v=$(jq --arg f "$f" --argjson l "$wl" '[.profiles[] | select(.profile == "wakeup"
 			and .frames[0].func == $f and .frames[0].line == $l) | .total_ns] | add // 0' \
 			"$BLK_DIR/$rn.sites.json")
@@ -236,8 +245,8 @@ blk_holder() {
 	count=$(jq '[.[].count] | add' <<<"$mine")
 	[ "$count" = "$calls" ] ||
 		fail "$rn: holder at $func:$line: $count charges for the $calls waits of $*"
-	blk_close 5 0 $((got + woke)) "$want" ||
-		fail "$rn: holder at $func:$line: total_ns $got + wake-ups $woke is not within 5% of the measured $want ($(awk \
+	blk_close 5 0 $((got + woke)) "$want" "$rq" ||
+		fail "$rn: holder at $func:$line: total_ns $got + wake-ups $woke is not within 5% (+ ${rq} ns of run-queue wait) of the measured $want ($(awk \
 			-v g=$((got + woke)) -v w="$want" 'BEGIN { printf "%+.2f%%", (g - w) * 100 / w }'))"
 }
 
@@ -268,8 +277,8 @@ blk_wakeup() {
 		[ "$(cat "$BLK_DIR/$n.u.rc")" = 0 ] ||
 			fail "$n untraced exited $(cat "$BLK_DIR/$n.u.rc"): $(head -c 600 "$BLK_DIR/$n.u.err")"
 		[ "$(cat "$BLK_DIR/$n.rc")" = 0 ] || fail "$n traced exited $(cat "$BLK_DIR/$n.rc"): $(head -c 600 "$BLK_DIR/$n.err")"
-		diff <(grep -Ev '_(total_ns|calls)=' "$BLK_DIR/$n.u.out") \
-			<(grep -Ev '_(total_ns|calls)=' "$BLK_DIR/$n.out") ||
+		diff <(grep -Ev '_(total_ns|rq_ns|calls)=' "$BLK_DIR/$n.u.out") \
+			<(grep -Ev '_(total_ns|rq_ns|calls)=' "$BLK_DIR/$n.out") ||
 			fail "$n: traced output differs from untraced"
 		[ ! -s "$BLK_DIR/$n.u.err" ] || fail "$n untraced wrote on stderr"
 		# stderr of the traced run: only ctrace record's own line about the trace file

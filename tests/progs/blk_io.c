@@ -18,6 +18,7 @@
  *
  *     FAMILY_calls=N         calls measured
  *     FAMILY_total_ns=N      the sum of their durations
+ *     FAMILY_rq_ns=N         the time it waited for a CPU in those calls it was preempted in
  *
  * plus one line per family without numbers that depend on timing (the bats test compares
  * the rest of the output traced and untraced). tests/bats/blocking.bats compares the totals
@@ -213,11 +214,55 @@ static void reap_child(pid_t pid)
 		die("child");
 }
 
+/* ---- run-queue time around the measured calls ---- */
+
+/* This thread's time spent waiting for a CPU so far (schedstat, 0 when unknown); *preempted
+ * is how often it was switched out while it could run (involuntary context switches). */
+static uint64_t rq_now(long *preempted)
+{
+	struct rusage ru;
+	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+	char buf[128];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long run = 0, wait = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return 0;
+	return wait;
+}
+
+/* The run-queue time of this family's measured calls during which the thread was
+ * preempted, printed as FAMILY_rq_ns. A thread preempted just after a call returned waits
+ * for a CPU between the tracer's clock and the program's: the test allows that much more
+ * difference. Waiting for a CPU after a wake-up is no preemption and inside both clocks. */
+static uint64_t rq_total;
+
+/* The duration that ONCE (an *_once() call) returns, with its run-queue time added to
+ * rq_total if the thread was preempted during it. */
+#define MEASURED(once) \
+	({ \
+		long c0_, c1_; \
+		uint64_t r0_ = rq_now(&c0_); \
+		uint64_t d_ = (once); \
+		uint64_t r1_ = rq_now(&c1_); \
+		if (c1_ != c0_) \
+			rq_total += r1_ - r0_; \
+		d_; \
+	})
+
 static void result(const char *family, int calls, uint64_t total)
 {
 	printf("%s: %d calls done\n", family, calls);
 	printf("%s_calls=%d\n", family, calls);
 	printf("%s_total_ns=%llu\n", family, (unsigned long long)total);
+	printf("%s_rq_ns=%llu\n", family, (unsigned long long)rq_total);
+	rq_total = 0;
 }
 
 /* Helper: once main blocks, HOLD_MS later, writes a byte to c->peer. */
@@ -277,7 +322,7 @@ static void pipe_read_family(const char *family, uint64_t (*once)(int))
 	struct cue c = { NR_READ, p[0], p[1], 0 };
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_write, &c);
-		total += once(p[0]);
+		total += MEASURED(once(p[0]));
 		reap(t);
 	}
 	close(p[0]);
@@ -350,7 +395,7 @@ static void pipe_write_family(const char *family, uint64_t (*once)(int))
 		if (write(p[1], fill, sizeof(fill)) != (ssize_t)sizeof(fill)) /* full now */
 			die("write (fill)");
 		pthread_t t = helper(late_drain, &c);
-		total += once(p[1]);
+		total += MEASURED(once(p[1]));
 		reap(t);
 		if (read(p[0], &ch, 1) != 1)
 			die("read (pipe)");
@@ -418,7 +463,7 @@ static void file_family(int fd, const char *family, uint64_t (*once)(int))
 {
 	uint64_t total = 0;
 	for (int i = 0; i < reps; i++)
-		total += once(fd);
+		total += MEASURED(once(fd));
 	result(family, reps, total);
 }
 
@@ -480,7 +525,7 @@ static void sync_family(int fd, const char *family, uint64_t (*once)(int))
 		memset(big, 'a' + i, 4096); /* new data, all of it dirty again */
 		if (pwrite(fd, big, sizeof(big), 0) != (ssize_t)sizeof(big))
 			die("pwrite (sync file)");
-		total += once(fd);
+		total += MEASURED(once(fd));
 	}
 	result(family, reps, total);
 }
@@ -577,7 +622,7 @@ static void wait_family(const char *family, uint64_t (*once)(pid_t))
 		struct cue c = { NR_WAIT, -1, -1, 0 };
 		pid_t pid = child_on_cue(&c.peer);
 		pthread_t t = helper(late_write, &c);
-		total += once(pid);
+		total += MEASURED(once(pid));
 		reap(t);
 		close(c.peer);
 	}
@@ -695,7 +740,7 @@ static void lock_family(int fd, enum lock_type type, const char *family, uint64_
 		struct cue c = { NR_LOCK, fd, -1, 0 };
 		pid_t pid = locked_by_child(type, &c.peer);
 		pthread_t t = helper(late_write, &c);
-		total += once(fd);
+		total += MEASURED(once(fd));
 		reap(t);
 		reap_child(pid);
 		close(c.peer);
@@ -796,7 +841,7 @@ static void sig_family(const char *family, const long *nrs, int sig, const sigse
 	struct cue c = { nrs, -1, -1, sig };
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_signal, &c);
-		total += once(set);
+		total += MEASURED(once(set));
 		reap(t);
 	}
 	result(family, reps, total);
@@ -870,7 +915,7 @@ static void open_family(const char *family, uint64_t (*once)(void))
 	struct cue c = { NR_OPEN, -1, -1, 0 };
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_open, &c);
-		total += once();
+		total += MEASURED(once());
 		reap(t);
 	}
 	result(family, reps, total);
@@ -935,15 +980,15 @@ static void test_sleeps(void)
 {
 	uint64_t ns = 0, cns = 0, us = 0;
 	for (int i = 0; i < reps; i++)
-		ns += nanosleep_once();
+		ns += MEASURED(nanosleep_once());
 	result("nanosleep", reps, ns);
 	for (int i = 0; i < reps; i++)
-		cns += clock_nanosleep_once();
+		cns += MEASURED(clock_nanosleep_once());
 	result("clock_nanosleep", reps, cns);
 	for (int i = 0; i < reps; i++)
-		us += usleep_once();
+		us += MEASURED(usleep_once());
 	result("usleep", reps, us);
-	result("sleep", 1, sleep_once());
+	result("sleep", 1, MEASURED(sleep_once()));
 }
 
 /* A slow call of no interest: the thread's first stack capture (libunwind's cold start)

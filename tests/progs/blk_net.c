@@ -13,6 +13,7 @@
  *
  *     FAMILY_calls=N         calls measured
  *     FAMILY_total_ns=N      the sum of their durations
+ *     FAMILY_rq_ns=N         the time it waited for a CPU in those calls it was preempted in
  *
  * plus one line per family without numbers that depend on timing (the bats test compares
  * the rest of the output traced and untraced). tests/bats/blocking.bats compares the totals
@@ -47,6 +48,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -189,11 +191,55 @@ static void reap(pthread_t t)
 	}
 }
 
+/* ---- run-queue time around the measured calls ---- */
+
+/* This thread's time spent waiting for a CPU so far (schedstat, 0 when unknown); *preempted
+ * is how often it was switched out while it could run (involuntary context switches). */
+static uint64_t rq_now(long *preempted)
+{
+	struct rusage ru;
+	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+	char buf[128];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long run = 0, wait = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return 0;
+	return wait;
+}
+
+/* The run-queue time of this family's measured calls during which the thread was
+ * preempted, printed as FAMILY_rq_ns. A thread preempted just after a call returned waits
+ * for a CPU between the tracer's clock and the program's: the test allows that much more
+ * difference. Waiting for a CPU after a wake-up is no preemption and inside both clocks. */
+static uint64_t rq_total;
+
+/* The duration that ONCE (an *_once() call) returns, with its run-queue time added to
+ * rq_total if the thread was preempted during it. */
+#define MEASURED(once) \
+	({ \
+		long c0_, c1_; \
+		uint64_t r0_ = rq_now(&c0_); \
+		uint64_t d_ = (once); \
+		uint64_t r1_ = rq_now(&c1_); \
+		if (c1_ != c0_) \
+			rq_total += r1_ - r0_; \
+		d_; \
+	})
+
 static void result(const char *family, int calls, uint64_t total)
 {
 	printf("%s: %d calls done\n", family, calls);
 	printf("%s_calls=%d\n", family, calls);
 	printf("%s_total_ns=%llu\n", family, (unsigned long long)total);
+	printf("%s_rq_ns=%llu\n", family, (unsigned long long)rq_total);
+	rq_total = 0;
 }
 
 static int tcp_listener(void)
@@ -276,7 +322,7 @@ static void accept_family(int l, const char *family, uint64_t (*once)(int, int *
 		int fd;
 		struct cue c = { NR_ACCEPT, l, -1, -1 };
 		pthread_t t = helper(late_connect, &c);
-		total += once(l, &fd);
+		total += MEASURED(once(l, &fd));
 		reap(t);
 		close(fd);
 		close(c.peer);
@@ -331,7 +377,7 @@ static void test_connect(void)
 			die("connect (unix filler)");
 		struct cue cu = { NR_CONNECT, c, -1, listener };
 		pthread_t t = helper(late_accept, &cu);
-		total += connect_once(c);
+		total += MEASURED(connect_once(c));
 		reap(t);
 		close(filler);
 		close(c);
@@ -410,7 +456,7 @@ static void recv_family(int fd, int peer, const char *family, uint64_t (*once)(i
 	struct cue c = { NR_RECV, fd, peer, -1 };
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_send, &c);
-		total += once(fd);
+		total += MEASURED(once(fd));
 		reap(t);
 	}
 	result(family, reps, total);
@@ -507,7 +553,7 @@ static void send_family(const char *family, uint64_t (*once)(int))
 		while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
 			; /* full: the next blocking send waits for the reader */
 		pthread_t t = helper(late_drain, &c);
-		total += once(sv[0]);
+		total += MEASURED(once(sv[0]));
 		reap(t);
 		while (recv(sv[1], fill, sizeof(fill), MSG_DONTWAIT) > 0)
 			;
@@ -602,7 +648,7 @@ static void ready_family(const int sv[2], const long *nrs, long fd, int arg, con
 	struct cue c = { nrs, fd, sv[1], -1 };
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_send, &c);
-		total += once(arg);
+		total += MEASURED(once(arg));
 		reap(t);
 		drain(sv[0]);
 	}

@@ -10,6 +10,7 @@
  *
  *     FAMILY_calls=N         calls measured (the futex loop may call more than once a rep)
  *     FAMILY_total_ns=N      the sum of their durations
+ *     FAMILY_rq_ns=N         the time it waited for a CPU in those calls it was preempted in
  *
  * plus one line per family without numbers that depend on timing. tests/bats/blocking.bats
  * compares the totals with the sync profile entries at the lines marked FAMILY-SITE, and
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,11 +189,55 @@ static void until_held(void)
 		sched_yield();
 }
 
+/* ---- run-queue time around the measured calls ---- */
+
+/* This thread's time spent waiting for a CPU so far (schedstat, 0 when unknown); *preempted
+ * is how often it was switched out while it could run (involuntary context switches). */
+static uint64_t rq_now(long *preempted)
+{
+	struct rusage ru;
+	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+	char buf[128];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long run = 0, wait = 0;
+	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return 0;
+	return wait;
+}
+
+/* The run-queue time of this family's measured calls during which the thread was
+ * preempted, printed as FAMILY_rq_ns. A thread preempted just after a call returned waits
+ * for a CPU between the tracer's clock and the program's: the test allows that much more
+ * difference. Waiting for a CPU after a wake-up is no preemption and inside both clocks. */
+static uint64_t rq_total;
+
+/* The duration that ONCE (an *_once() call) returns, with its run-queue time added to
+ * rq_total if the thread was preempted during it. */
+#define MEASURED(once) \
+	({ \
+		long c0_, c1_; \
+		uint64_t r0_ = rq_now(&c0_); \
+		uint64_t d_ = (once); \
+		uint64_t r1_ = rq_now(&c1_); \
+		if (c1_ != c0_) \
+			rq_total += r1_ - r0_; \
+		d_; \
+	})
+
 static void result(const char *family, int calls, uint64_t total)
 {
 	printf("%s: %d waits done\n", family, reps);
 	printf("%s_calls=%d\n", family, calls);
 	printf("%s_total_ns=%llu\n", family, (unsigned long long)total);
+	printf("%s_rq_ns=%llu\n", family, (unsigned long long)rq_total);
+	rq_total = 0;
 }
 
 static struct timespec deadline(clockid_t clk, int secs)
@@ -260,19 +306,19 @@ static void test_sem(void)
 	uint64_t total = 0, timed = 0, clocked = 0, named = 0;
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(sem_poster, &sem);
-		total += sem_wait_once();
+		total += MEASURED(sem_wait_once());
 		reap(t);
 	}
 	result("sem_wait", reps, total);
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(sem_poster, &sem);
-		timed += sem_timedwait_once();
+		timed += MEASURED(sem_timedwait_once());
 		reap(t);
 	}
 	result("sem_timedwait", reps, timed);
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(sem_poster, &sem);
-		clocked += sem_clockwait_once();
+		clocked += MEASURED(sem_clockwait_once());
 		reap(t);
 	}
 	result("sem_clockwait", reps, clocked);
@@ -286,7 +332,7 @@ static void test_sem(void)
 	named_sem_name[0] = 0;
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(sem_poster, named_sem);
-		named += named_sem_once();
+		named += MEASURED(named_sem_once());
 		reap(t);
 	}
 	sem_close(named_sem);
@@ -379,7 +425,7 @@ static void rw_family(const char *family, void *(*fn)(void *), uint64_t (*once)(
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(fn, NULL);
 		until_held();
-		total += once();
+		total += MEASURED(once());
 		reap(t);
 	}
 	result(family, reps, total);
@@ -421,7 +467,7 @@ static void test_barrier(void)
 	uint64_t total = 0;
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(late_arrival, NULL);
-		total += barrier_once();
+		total += MEASURED(barrier_once());
 		reap(t);
 	}
 	result("barrier", reps, total);
@@ -474,13 +520,13 @@ static void test_join(void)
 {
 	uint64_t total = 0, timed = 0, clocked = 0;
 	for (int i = 0; i < reps; i++)
-		total += join_once(helper(slow_exit, NULL));
+		total += MEASURED(join_once(helper(slow_exit, NULL)));
 	result("join", reps, total);
 	for (int i = 0; i < reps; i++)
-		timed += timedjoin_once(helper(slow_exit, NULL));
+		timed += MEASURED(timedjoin_once(helper(slow_exit, NULL)));
 	result("timedjoin", reps, timed);
 	for (int i = 0; i < reps; i++)
-		clocked += clockjoin_once(helper(slow_exit, NULL));
+		clocked += MEASURED(clockjoin_once(helper(slow_exit, NULL)));
 	result("clockjoin", reps, clocked);
 }
 
@@ -553,7 +599,7 @@ static void test_spin(void)
 	for (int i = 0; i < reps; i++) {
 		pthread_t t = helper(spin_holder, NULL);
 		until_held();
-		total += spin_once();
+		total += MEASURED(spin_once());
 		reap(t);
 	}
 	result("spin", reps, total);
@@ -591,7 +637,7 @@ static void test_futex(void)
 		atomic_store(&futex_word, 0);
 		pthread_t t = helper(futex_waker, NULL);
 		while (atomic_load(&futex_word) == 0) {
-			total += futex_wait_once();
+			total += MEASURED(futex_wait_once());
 			calls++;
 		}
 		reap(t);
