@@ -357,6 +357,27 @@ blk_wakeup() {
 	blk_site sync blk_sync.c sync barrier BARRIER-SITE barrier_once barrier
 }
 
+@test "sync/barrier: the arrival that completes a round is a release, not a wait" {
+	# Fails with libctrace as it is: preload/sync.c:202-215 records every
+	# pthread_barrier_wait as a wait, also the one that returns PTHREAD_BARRIER_SERIAL_THREAD
+	# (the last arrival, which never blocks), and the analyzer files it in the sync profile
+	# and in the barrier's "contended" count, although its holder sweep
+	# (analyze/analysis.c:661) already knows that arrival "released, not waited".
+	blk_ran sync
+	local line calls v
+	line=$(blk_marked_line "$BLK_SRC/tests/progs/blk_sync.c" BARRIER-ARRIVE-SITE)
+	calls=$(blk_value "$BLK_DIR/sync.out" barrier_calls)
+	v=$(jq -c --argjson l "$line" '[.profiles[] | select((.profile == "sync"
+		or .profile == "net" or .profile == "syscall" or .profile == "sleep")
+		and .frames[0].func == "late_arrival" and .frames[0].line == $l)
+		| {profile, kind, count, total_ns}]' "$BLK_DIR/sync.sites.json")
+	[ "$v" = "[]" ] ||
+		fail "tracer bug: the round-completing arrivals in late_arrival (blk_sync.c:$line) are reported as waits: $v"
+	v=$(jq '[.objects[] | select(.kind == "barrier") | .contended] | add' "$BLK_DIR/sync.json")
+	[ "$v" = "$calls" ] ||
+		fail "tracer bug: the barrier's contended count is $v; only the $calls arrivals in barrier_once waited"
+}
+
 @test "sync/join: pthread_join of a thread still running, in join_once" {
 	blk_site sync blk_sync.c sync join JOIN-SITE join_once join
 }
