@@ -10,6 +10,8 @@ if [ -n "${CTRACE_CLI:-}" ]; then
 else
 	files=$(ls "$dir"/*.bats)
 fi
+# `ctrace record` finds libctrace.so next to itself; a sanitized ctrace lives elsewhere.
+export CTRACE_LIB="${CTRACE_LIB:-$CTRACE_BUILD/libctrace.so}"
 log=$(mktemp)
 # shellcheck disable=SC2086 # one word per file
 bats --tap $files | tee "$log"
