@@ -108,6 +108,8 @@ enum ct_result {
 	CT_R_TIMEDOUT = 1,  /* ETIMEDOUT */
 	CT_R_ERROR = 2,     /* any other error; the value is in c */
 	CT_R_OWNERDEAD = 3, /* robust mutex acquired with EOWNERDEAD */
+	CT_R_RELEASED = 4,  /* the call did not wait: its arrival released the others (the
+			     * barrier's serial thread); the pair is not a wait (format 1.1) */
 	CT_R_MAX
 };
 

@@ -50,6 +50,7 @@ static const char *const result_names[CT_R_MAX] = {
 	[CT_R_TIMEDOUT] = "timedout",
 	[CT_R_ERROR] = "error",
 	[CT_R_OWNERDEAD] = "ownerdead",
+	[CT_R_RELEASED] = "released",
 };
 
 static const char *const event_names[CT_EV_MAX] = {

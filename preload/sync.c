@@ -222,7 +222,13 @@ CT_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 		rel.seq = atomic_fetch_add(&w.sh->seq, 1) + 1;
 		ct_release_emit(&rel, w.stack, w.t0, 0);
 	}
-	ct_wait_end(&w, r == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : r);
+	/* The last arrival did not wait: its pair says so (CT_R_RELEASED), so the analyzer
+	 * counts it as the release, not as a wait. Whether an arrival is the last one is
+	 * known only when the real call returns. */
+	if (r == PTHREAD_BARRIER_SERIAL_THREAD)
+		ct_wait_end_result(&w, 0, CT_R_RELEASED);
+	else
+		ct_wait_end(&w, r);
 	return r;
 }
 

@@ -106,6 +106,11 @@ static unsigned result_of(unsigned kind, int ret)
 
 void ct_wait_end(struct ct_wait *w, int ret)
 {
+	ct_wait_end_result(w, ret, result_of(w->kind, ret));
+}
+
+void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
+{
 	int e = errno;
 	ct_enter();
 	uint64_t t1 = ct_now();
@@ -118,7 +123,7 @@ void ct_wait_end(struct ct_wait *w, int ret)
 	if (w->th)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
 	struct ct_event ev = { .ts = t1, .type = CT_EV_WAIT_END, .kind = (uint8_t)w->kind,
-			       .obj = w->obj, .a = seq1, .b = result_of(w->kind, ret),
+			       .obj = w->obj, .a = seq1, .b = result,
 			       .c = (uint64_t)(int64_t)ret };
 	ct_emit(w->th, &ev);
 	if (!ct_in_signal)

@@ -27,6 +27,8 @@ void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a
 /* After the real call returned ret (a pthread-style error number, 0 on success): records
  * WAIT_END with the release sequence number seen now. Preserves errno. */
 void ct_wait_end(struct ct_wait *w, int ret);
+/* The same with the result given (enum ct_result) instead of derived from ret. */
+void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result);
 
 /* For waits in cancellation points (cond waits, sem_wait, joins): if the thread is
  * cancelled inside the real call, the wait is closed (result error, ECANCELED) so the
