@@ -427,7 +427,9 @@ static int cmp_thread_group(const void *pa, const void *pb)
 	c = strcmp(group_name(group_ctx, x), group_name(group_ctx, y));
 	if (c)
 		return c;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->thr < y->thr ? -1 : x->thr > y->thr; /* a reused tid: in time order */
 }
 
 static const struct ct_thread_info **threads_by_group(struct ctx *c)
@@ -515,9 +517,9 @@ static void text_held(struct ctx *c, const struct ct_chain_link *l)
 static void text_link(struct ctx *c, const struct ct_chain_link *l)
 {
 	const struct ct_analysis *a = c->a;
-	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
-	const struct ct_mthread *h = ct_model_thread(c->m, l->held_by);
 	const struct ct_wait *w = &a->waits[l->wait];
+	const struct ct_mthread *t = &c->m->threads[w->thr];
+	const struct ct_mthread *h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
 	const struct ct_frame *f;
 	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
 	char d[CT_DUR_BUF];
@@ -930,8 +932,8 @@ static const char *held_from_name(int from)
 
 static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
 {
-	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
 	const struct ct_wait *w = &c->a->waits[l->wait];
+	const struct ct_mthread *t = &c->m->threads[w->thr];
 
 	ct_json_obj_begin(j);
 	json_u64(j, "tid", l->tid);
