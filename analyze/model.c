@@ -8,9 +8,11 @@
 #include "model.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -562,6 +564,7 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 int ct_model_load(const char *path, struct ct_model **out, char *err, size_t errlen)
 {
 	struct ct_reader *r = NULL;
+	struct stat st;
 	int rc = ct_reader_open(path, &r);
 
 	*out = NULL;
@@ -572,6 +575,9 @@ int ct_model_load(const char *path, struct ct_model **out, char *err, size_t err
 	}
 	rc = ct_model_load_reader(r, out, err, errlen);
 	ct_reader_close(r);
+	/* the size after reading: a file still being written may have grown meanwhile */
+	if (rc == 0 && stat(path, &st) == 0 && st.st_size > 0)
+		(*out)->file_bytes = (uint64_t)st.st_size;
 	return rc;
 }
 
@@ -671,6 +677,33 @@ void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, u
 		*cpu = prev.cpu_ns;
 		*runq = prev.runq_ns;
 	}
+}
+
+uint64_t ct_model_truncated_at(const struct ct_model *m)
+{
+	if (!m->truncated || !m->file_bytes || m->trailing_bytes > m->file_bytes)
+		return 0;
+	return m->file_bytes - m->trailing_bytes;
+}
+
+const char *ct_model_truncation(const struct ct_model *m, char *buf, size_t cap)
+{
+	uint64_t at = ct_model_truncated_at(m);
+	char where[64] = "", part[96] = "";
+
+	if (!m->truncated)
+		return NULL;
+	if (at)
+		snprintf(where, sizeof(where), " at byte %" PRIu64, at);
+	if (m->trailing_bytes)
+		snprintf(part, sizeof(part), " (%" PRIu64 " bytes of an incomplete chunk ignored)",
+			 m->trailing_bytes);
+	else
+		snprintf(part, sizeof(part), " (the last generation has no end)");
+	snprintf(buf, cap, "truncated%s: the process ended without its final flush (killed, "
+		 "or still running); events after the last complete chunk are missing%s",
+		 where, part);
+	return buf;
 }
 
 uint64_t ct_model_duration(const struct ct_model *m)

@@ -78,7 +78,8 @@ struct ct_model {
 	uint64_t end_ts;              /* max(last GEN_END end_ts, last event ts) */
 	int truncated;                /* ct_reader_truncated() */
 	int last_gen_open;            /* the last generation has no GEN_END */
-	uint64_t trailing_bytes;
+	uint64_t trailing_bytes;      /* of an incomplete chunk at the end, not read */
+	uint64_t file_bytes;          /* size of the file read (0: unknown, a reader given) */
 };
 
 /*
@@ -105,6 +106,14 @@ const struct ct_mthread *ct_model_thread_at(const struct ct_model *m, uint32_t t
 /* Cumulative cpu and run-queue ns of t at ts, linearly interpolated between its samples
  * (0 at THREAD_START; constant before the first and after the last sample). */
 void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, uint64_t *runq);
+/* For a truncated trace, one sentence for the user into buf[cap] (returned): "truncated at
+ * byte N: the process ended without its final flush (...); events after the last
+ * complete chunk are missing", N the end of the last complete chunk (when the file size
+ * is known). NULL when the trace is not truncated. */
+const char *ct_model_truncation(const struct ct_model *m, char *buf, size_t cap);
+/* Where the complete part of a truncated trace ends (file size less the incomplete
+ * chunk), 0 when not truncated or the size is unknown. */
+uint64_t ct_model_truncated_at(const struct ct_model *m);
 /* The trace duration in ns (end_ts - start_ts, 0 if negative). */
 uint64_t ct_model_duration(const struct ct_model *m);
 

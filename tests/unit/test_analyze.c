@@ -902,6 +902,15 @@ static void test_truncated_and_corrupt(void)
 	unlink(path);
 	TEST_TRUE(m && m->truncated);
 	if (m) {
+		char msg[256];
+
+		/* half a GEN_END: the complete part ends where that chunk begins */
+		TEST_TRUE(m->trailing_bytes > 0 && m->file_bytes == flen);
+		TEST_EQ(ct_model_truncated_at(m), flen - m->trailing_bytes);
+		TEST_TRUE(ct_model_truncation(m, msg, sizeof(msg)) == msg);
+		TEST_TRUE(!strncmp(msg, "truncated at byte ", 18) &&
+			  strtoull(msg + 18, NULL, 10) == flen - m->trailing_bytes);
+		TEST_TRUE(strstr(msg, "events after the last complete chunk are missing") != NULL);
 		/* no GEN_END for gen 2: the end is gen 2's begin (60ms) */
 		TEST_EQ(m->end_ts, T0 + 60 * MS);
 		TEST_EQ(m->lost_total, 1);
@@ -1699,6 +1708,12 @@ static void test_tid_reuse(void)
 	}
 	t = ct_model_thread(m, 300);
 	TEST_TRUE(t && !strcmp(t->name, "main"));
+	{
+		char msg[256];
+
+		TEST_TRUE(!m->truncated && ct_model_truncation(m, msg, sizeof(msg)) == NULL);
+		TEST_EQ(ct_model_truncated_at(m), 0u);
+	}
 
 	a = ct_analyze(m);
 	TEST_EQ(a->nthreads, 3u);
