@@ -119,6 +119,7 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				wi = new_wait(a, &wcap);
 				w = &a->waits[wi];
 				w->tid = t->tid;
+				w->thr = (uint32_t)ti;
 				w->kind = ev->kind;
 				w->profile = (uint8_t)ct_kind_profile(ev->kind);
 				w->flags = ev->flags;
@@ -139,6 +140,7 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 					wi = new_wait(a, &wcap);
 					w = &a->waits[wi];
 					w->tid = t->tid;
+					w->thr = (uint32_t)ti;
 					w->kind = t->init_kind ? t->init_kind : ev->kind;
 					w->profile = (uint8_t)ct_kind_profile(w->kind);
 					w->obj = ev->obj;
@@ -155,6 +157,7 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				r = &a->rels[a->nrels++];
 				memset(r, 0, sizeof(*r));
 				r->tid = t->tid;
+				r->thr = (uint32_t)ti;
 				r->kind = ev->kind;
 				r->flags = ev->flags;
 				r->stack = ev->stack;
@@ -166,7 +169,8 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 			case CT_EV_HOLD:
 				ct_grow(&a->holds, &hcap, a->nholds + 1, sizeof(*a->holds));
 				a->holds[a->nholds++] = (struct ct_hold){
-					.tid = t->tid, .kind = ev->kind, .after_wait = ev->a != 0,
+					.tid = t->tid, .thr = (uint32_t)ti, .kind = ev->kind,
+					.after_wait = ev->a != 0,
 					.stack = ev->stack, .obj = ev->obj, .ts = ev->ts,
 				};
 				break;
@@ -180,6 +184,7 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 			ct_grow(&open, &ocap, 1, sizeof(*open));
 			open[nopen++] = new_wait(a, &wcap);
 			a->waits[open[0]].tid = t->tid;
+			a->waits[open[0]].thr = (uint32_t)ti;
 			a->waits[open[0]].kind = t->init_kind;
 			a->waits[open[0]].profile = (uint8_t)ct_kind_profile(t->init_kind);
 			a->waits[open[0]].obj = t->init_obj;
@@ -226,7 +231,7 @@ static uint64_t sat_sub(uint64_t x, uint64_t y)
 }
 
 static void add_syscall(const struct ct_model *m, struct ct_analysis *a, size_t *cap,
-			uint32_t tid, const struct ct_event *ev)
+			uint32_t tid, uint32_t thr, const struct ct_event *ev)
 {
 	struct ct_syscall *s;
 	const struct ct_mstack *st = ct_model_stack(m, ev->stack);
@@ -235,6 +240,7 @@ static void add_syscall(const struct ct_model *m, struct ct_analysis *a, size_t 
 	s = &a->sys[a->nsys++];
 	memset(s, 0, sizeof(*s));
 	s->tid = tid;
+	s->thr = thr;
 	s->kind = ev->kind;
 	s->fd_class = (uint8_t)fd_class_of((ev->c >> 16) & 0xffff);
 	s->profile = (uint8_t)ct_syscall_profile(ev->kind, s->fd_class);
@@ -248,7 +254,7 @@ static void add_syscall(const struct ct_model *m, struct ct_analysis *a, size_t 
 	s->site_ix = CT_NO_SITE;
 }
 
-static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid,
+static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid, uint32_t thr,
 		     const struct ct_event *ev)
 {
 	struct ct_callsite *c;
@@ -257,6 +263,7 @@ static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid,
 	c = &a->sites[a->nsites++];
 	memset(c, 0, sizeof(*c));
 	c->tid = tid;
+	c->thr = thr;
 	c->pc = ev->obj;
 	c->kind = ev->kind;
 	c->fd_class = (uint8_t)fd_class_of(ev->flags);
@@ -267,13 +274,14 @@ static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid,
 	c->max_ns = ev->c;
 }
 
-/* Orders SITE counters by (tid, pc, kind, fd class); the overflow entry (pc 0) is one
- * entry per thread whatever the kind of its latest call. */
-static int cmp_site_key(const struct ct_callsite *c, uint32_t tid, uint64_t pc,
+/* Orders SITE counters by (thread instance, pc, kind, fd class): the counters of a
+ * thread start at 0, so a reused tid's threads are kept apart; the overflow entry (pc 0)
+ * is one entry per thread whatever the kind of its latest call. */
+static int cmp_site_key(const struct ct_callsite *c, uint32_t thr, uint64_t pc,
 			unsigned kind, unsigned cls)
 {
-	if (c->tid != tid)
-		return c->tid < tid ? -1 : 1;
+	if (c->thr != thr)
+		return c->thr < thr ? -1 : 1;
 	if (c->pc != pc)
 		return c->pc < pc ? -1 : 1;
 	if (!pc)
@@ -287,7 +295,7 @@ static int cmp_site_key(const struct ct_callsite *c, uint32_t tid, uint64_t pc,
 static int cmp_site_rec(const void *pa, const void *pb)
 {
 	const struct ct_callsite *x = pa, *y = pb;
-	int c = cmp_site_key(x, y->tid, y->pc, y->kind, y->fd_class);
+	int c = cmp_site_key(x, y->thr, y->pc, y->kind, y->fd_class);
 
 	if (!c)
 		c = cmp_u64(x->calls, y->calls);
@@ -298,14 +306,14 @@ static int cmp_site_rec(const void *pa, const void *pb)
 	return c;
 }
 
-static size_t find_site(const struct ct_analysis *a, uint32_t tid, uint64_t pc,
+static size_t find_site(const struct ct_analysis *a, uint32_t thr, uint64_t pc,
 			unsigned kind, unsigned cls)
 {
 	size_t lo = 0, hi = a->nsites;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_site_key(&a->sites[mid], tid, pc, kind, cls);
+		int c = cmp_site_key(&a->sites[mid], thr, pc, kind, cls);
 
 		if (!c)
 			return mid;
@@ -320,9 +328,13 @@ static size_t find_site(const struct ct_analysis *a, uint32_t tid, uint64_t pc,
 const struct ct_callsite *ct_analysis_site(const struct ct_analysis *a, uint32_t tid,
 					   uint64_t pc, unsigned kind, unsigned fd_class)
 {
-	size_t i = find_site(a, tid, pc, kind, fd_class);
+	for (size_t i = 0; i < a->nsites; i++) {
+		const struct ct_callsite *c = &a->sites[i];
 
-	return i == CT_NO_SITE ? NULL : &a->sites[i];
+		if (c->tid == tid && !cmp_site_key(c, c->thr, pc, kind, fd_class))
+			return c;
+	}
+	return NULL;
 }
 
 /* Keeps the last (largest) record of every key: SITE counters are cumulative. */
@@ -335,7 +347,7 @@ static void dedup_sites(struct ct_analysis *a)
 	for (size_t i = 0; i < a->nsites; i++) {
 		const struct ct_callsite *c = &a->sites[i];
 
-		if (i + 1 < a->nsites && !cmp_site_key(&a->sites[i + 1], c->tid, c->pc, c->kind,
+		if (i + 1 < a->nsites && !cmp_site_key(&a->sites[i + 1], c->thr, c->pc, c->kind,
 						       c->fd_class))
 			continue;
 		a->sites[n++] = *c;
@@ -373,13 +385,13 @@ static size_t place_unmatched(const struct ct_analysis *a, const struct ct_sysca
 	while (lo < hi) { /* the thread's first entry: its overflow entry if it has one */
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (a->sites[mid].tid < s->tid)
+		if (a->sites[mid].thr < s->thr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	first = lo;
-	for (size_t i = first; !s->site && i < a->nsites && a->sites[i].tid == s->tid; i++) {
+	for (size_t i = first; !s->site && i < a->nsites && a->sites[i].thr == s->thr; i++) {
 		const struct ct_callsite *c = &a->sites[i];
 
 		if (!c->pc || c->kind != s->kind || c->fd_class != s->fd_class ||
@@ -388,7 +400,7 @@ static size_t place_unmatched(const struct ct_analysis *a, const struct ct_sysca
 		if (best == CT_NO_SITE || c->rem_ns > a->sites[best].rem_ns)
 			best = i;
 	}
-	if (best == CT_NO_SITE && first < a->nsites && a->sites[first].tid == s->tid &&
+	if (best == CT_NO_SITE && first < a->nsites && a->sites[first].thr == s->thr &&
 	    !a->sites[first].pc && a->sites[first].rem_calls)
 		best = first;
 	return best;
@@ -409,9 +421,9 @@ static void build_syscalls(const struct ct_model *m, struct ct_analysis *a)
 
 		for (size_t k = 0; k < t->nev; k++) {
 			if (t->ev[k].ev.type == CT_EV_SYSCALL)
-				add_syscall(m, a, &scap, t->tid, &t->ev[k].ev);
+				add_syscall(m, a, &scap, t->tid, (uint32_t)ti, &t->ev[k].ev);
 			else if (t->ev[k].ev.type == CT_EV_SITE)
-				add_site(a, &ccap, t->tid, &t->ev[k].ev);
+				add_site(a, &ccap, t->tid, (uint32_t)ti, &t->ev[k].ev);
 		}
 	}
 	dedup_sites(a);
@@ -424,7 +436,7 @@ static void build_syscalls(const struct ct_model *m, struct ct_analysis *a)
 		size_t ix;
 
 		if (s->site &&
-		    (ix = find_site(a, s->tid, s->site, s->kind, s->fd_class)) != CT_NO_SITE)
+		    (ix = find_site(a, s->thr, s->site, s->kind, s->fd_class)) != CT_NO_SITE)
 			attach(a, s, ix);
 	}
 	for (size_t i = 0; i < a->nsys; i++) {
@@ -638,10 +650,65 @@ static void match_releases(struct ct_analysis *a, const size_t *r_by_ts)
  * (begin_w < ts_R <= end_w, or unfinished): charge ts_R - max(begin_w, ts of the previous
  * release on o) to R. Over a wait's life the charges add up to the part of it that
  * precedes its last release, so the holder total matches the waiters' total.
+ *
+ * Every wait that began before the previous release is charged the same ts_R - prev, so
+ * those are one charge of n waits: a wait is charged alone only at the first release
+ * after its begin, and the charges number O(waits + releases) however many threads wait
+ * at once (a thousand waiters over a thousand releases would otherwise be a million).
+ * The waits charged together are kept in a min-heap by end, to drop the ones over.
  */
+struct hent {
+	uint64_t end; /* UINT64_MAX: unfinished */
+	size_t w;
+};
+
+static void heap_push(struct hent **h, size_t *n, size_t *cap, struct hent e)
+{
+	size_t i;
+
+	ct_grow(h, cap, *n + 1, sizeof(**h));
+	for (i = (*n)++; i > 0 && (*h)[(i - 1) / 2].end > e.end; i = (i - 1) / 2)
+		(*h)[i] = (*h)[(i - 1) / 2];
+	(*h)[i] = e;
+}
+
+static void heap_pop(struct hent *h, size_t *n)
+{
+	struct hent last = h[--*n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && h[c + 1].end < h[c].end)
+			c++;
+		if (h[c].end >= last.end)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n)
+		h[i] = last;
+}
+
+static void add_charge(struct ct_analysis *a, size_t *cap, size_t rel, size_t wait,
+		       uint64_t ns, uint64_t n)
+{
+	struct ct_release *r = &a->rels[rel];
+
+	ct_grow(&a->charges, cap, a->ncharges + 1, sizeof(*a->charges));
+	a->charges[a->ncharges++] = (struct ct_charge){ .rel = rel, .wait = wait, .ns = ns,
+							.n = n };
+	r->charged_ns += ns * n;
+	r->ncharged += n;
+}
+
 static void holder(struct ct_analysis *a, const size_t *w_by_obj, const size_t *r_by_ts)
 {
-	size_t wi = 0, ccap = 0, *active = NULL, nactive = 0, acap = 0;
+	size_t wi = 0, ccap = 0, *fresh = NULL, nfresh = 0, fcap = 0, nold = 0, hcap = 0;
+	struct hent *old = NULL;
 
 	for (size_t ri = 0; ri < a->nrels;) {
 		uint64_t obj = a->rels[r_by_ts[ri]].obj, prev = 0;
@@ -649,45 +716,48 @@ static void holder(struct ct_analysis *a, const size_t *w_by_obj, const size_t *
 
 		while (wi < a->nwaits && a->waits[w_by_obj[wi]].obj < obj)
 			wi++;
-		nactive = 0;
+		nfresh = nold = 0;
 		for (; ri < a->nrels && a->rels[r_by_ts[ri]].obj == obj; ri++) {
-			struct ct_release *r = &a->rels[r_by_ts[ri]];
+			size_t rel = r_by_ts[ri];
+			const struct ct_release *r = &a->rels[rel];
+			size_t keep = 0;
 
 			while (wi < a->nwaits && a->waits[w_by_obj[wi]].obj == obj &&
 			       a->waits[w_by_obj[wi]].begin < r->ts) {
-				ct_grow(&active, &acap, nactive + 1, sizeof(*active));
-				active[nactive++] = w_by_obj[wi++];
+				ct_grow(&fresh, &fcap, nfresh + 1, sizeof(*fresh));
+				fresh[nfresh++] = w_by_obj[wi++];
 			}
-			for (size_t k = 0; k < nactive;) {
-				const struct ct_wait *w = &a->waits[active[k]];
-				uint64_t from;
-				struct ct_charge *c;
+			while (nold && old[0].end < r->ts) /* over: drop */
+				heap_pop(old, &nold);
+			if (nold)
+				add_charge(a, &ccap, rel, old[0].w, r->ts - prev, nold);
+			/* the waits begun since the previous release: charged from their begin */
+			for (size_t k = 0; k < nfresh; k++) {
+				const struct ct_wait *w = &a->waits[fresh[k]];
+				uint64_t from = w->begin;
 
-				if (!w->unfinished && w->end < r->ts) {
-					active[k] = active[--nactive]; /* over: drop */
-					continue;
-				}
+				if (!w->unfinished && w->end < r->ts)
+					continue; /* over: drop */
 				if (w->kind == CT_K_BARRIER && w->tid == r->tid) {
-					k++; /* the round's last arrival: it released, not waited */
+					/* the round's last arrival: it released, not waited */
+					fresh[keep++] = fresh[k];
 					continue;
 				}
-				from = w->begin;
 				if (have_prev && prev > from)
 					from = prev;
-				ct_grow(&a->charges, &ccap, a->ncharges + 1, sizeof(*a->charges));
-				c = &a->charges[a->ncharges++];
-				c->rel = r_by_ts[ri];
-				c->wait = active[k];
-				c->ns = r->ts > from ? r->ts - from : 0;
-				r->charged_ns += c->ns;
-				r->ncharged++;
-				k++;
+				add_charge(a, &ccap, rel, fresh[k], r->ts > from ? r->ts - from : 0, 1);
+				heap_push(&old, &nold, &hcap, (struct hent){
+					w->unfinished ? UINT64_MAX : w->end, fresh[k] });
 			}
+			/* a barrier wait of the releaser stays apart: later releases may charge
+			 * it (rounds are released by different threads) */
+			nfresh = keep;
 			prev = r->ts;
 			have_prev = 1;
 		}
 	}
-	free(active);
+	free(fresh);
+	free(old);
 }
 
 /* ---- profile entries ------------------------------------------------------------- */
@@ -697,6 +767,7 @@ struct sample {
 	uint8_t kind, fd_class;
 	uint32_t stack;
 	uint64_t v;
+	uint64_t n; /* how many samples of value v (holder charges of several waits) */
 };
 
 static int cmp_sample(const void *pa, const void *pb)
@@ -755,26 +826,26 @@ static size_t collect_samples(const struct ct_analysis *a, struct sample *s)
 
 		if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
 			s[n++] = (struct sample){ w->profile, w->kind, CT_FD_UNKNOWN, w->stack,
-						  w->end - w->begin };
+						  w->end - w->begin, 1 };
 		if (w->waker != CT_NO_RELEASE && !w->unfinished) {
 			const struct ct_release *r = &a->rels[w->waker];
 
 			s[n++] = (struct sample){ CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack,
-						  w->end > r->ts ? w->end - r->ts : 0 };
+						  w->end > r->ts ? w->end - r->ts : 0, 1 };
 		}
 	}
 	for (size_t i = 0; i < a->ncharges; i++) {
 		const struct ct_release *r = &a->rels[a->charges[i].rel];
 
 		s[n++] = (struct sample){ CT_AP_HOLDER, r->kind, CT_FD_UNKNOWN, r->stack,
-					  a->charges[i].ns };
+					  a->charges[i].ns, a->charges[i].n };
 	}
 	for (size_t i = 0; i < a->nsys; i++) {
 		const struct ct_syscall *c = &a->sys[i];
 
 		if (c->profile > CT_P_NONE && c->profile < CT_P_MAX)
 			s[n++] = (struct sample){ c->profile, c->kind, c->fd_class, c->stack,
-						  c->end - c->begin };
+						  c->end - c->begin, 1 };
 	}
 	return n;
 }
@@ -828,16 +899,31 @@ static void remainder_entries(struct ct_analysis *a, size_t *ecap)
 	free(c);
 }
 
+/* ct_percentile over samples sorted by value, sample i standing for s[i].n values, total
+ * of them in all (> 0). */
+static uint64_t weighted_percentile(const struct sample *s, size_t n, uint64_t total,
+				    unsigned pct)
+{
+	uint64_t rank = (pct * total + 99) / 100, seen = 0; /* ceil(pct * total / 100) */
+
+	if (rank < 1)
+		rank = 1;
+	for (size_t i = 0; i < n; i++) {
+		seen += s[i].n;
+		if (seen >= rank)
+			return s[i].v;
+	}
+	return n ? s[n - 1].v : 0;
+}
+
 static void build_entries(struct ct_analysis *a)
 {
 	size_t n, cap = a->nwaits * 2 + a->ncharges + a->nsys + 1, ecap = 0;
 	struct sample *s = ct_xmalloc(cap * sizeof(*s));
-	uint64_t *vals;
 
 	n = collect_samples(a, s);
 	if (n > 1)
 		qsort(s, n, sizeof(*s), cmp_sample);
-	vals = ct_xmalloc((n ? n : 1) * sizeof(*vals));
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		struct ct_pentry *e = new_entry(a, &ecap);
@@ -848,21 +934,19 @@ static void build_entries(struct ct_analysis *a)
 		e->stack = s[i].stack;
 		for (; j < n && s[j].profile == e->profile && s[j].kind == e->kind &&
 		       s[j].fd_class == e->fd_class && s[j].stack == e->stack; j++) {
-			vals[j - i] = s[j].v;
-			e->total_ns += s[j].v;
-			ct_hist_add(&e->hist, s[j].v);
+			e->count += s[j].n;
+			e->total_ns += s[j].v * s[j].n;
+			e->hist.count[ct_hist_bucket(s[j].v)] += s[j].n;
 		}
-		e->count = j - i;
 		e->stack_calls = e->stack ? e->count : 0;
-		e->max_ns = vals[e->count - 1];
-		e->p50_ns = ct_percentile(vals, e->count, 50);
-		e->p99_ns = ct_percentile(vals, e->count, 99);
+		e->max_ns = s[j - 1].v;
+		e->p50_ns = weighted_percentile(s + i, j - i, e->count, 50);
+		e->p99_ns = weighted_percentile(s + i, j - i, e->count, 99);
 		i = j;
 	}
 	remainder_entries(a, &ecap);
 	if (a->nentries > 1)
 		qsort(a->entries, a->nentries, sizeof(*a->entries), cmp_entry);
-	free(vals);
 	free(s);
 }
 
@@ -998,16 +1082,17 @@ const struct ct_object *ct_analysis_object(const struct ct_analysis *a, uint64_t
 
 /* ---- filters --------------------------------------------------------------------- */
 
-static int thread_selected(const struct ct_model *m, const struct ct_filter *f, uint32_t tid)
+/* Whether the filter keeps the thread m->threads[thr] (its tid or its name). */
+static int thread_selected(const struct ct_model *m, const struct ct_filter *f, uint32_t thr)
 {
 	const struct ct_mthread *t;
 
 	if (!f || (!f->ntids && !f->nnames))
 		return 1;
-	for (size_t i = 0; i < f->ntids; i++)
-		if (f->tids[i] == tid)
+	t = thr < m->nthreads ? &m->threads[thr] : NULL;
+	for (size_t i = 0; t && i < f->ntids; i++)
+		if (f->tids[i] == t->tid)
 			return 1;
-	t = ct_model_thread(m, tid);
 	for (size_t i = 0; t && i < f->nnames; i++)
 		if (!strcmp(f->names[i], t->name))
 			return 1;
@@ -1031,7 +1116,7 @@ static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
 	for (size_t i = 0; i < a->nwaits; i++) {
 		struct ct_wait w = a->waits[i];
 
-		if (!thread_selected(m, f, w.tid) || w.end < from || w.begin > to)
+		if (!thread_selected(m, f, w.thr) || w.end < from || w.begin > to)
 			continue;
 		if (w.begin < from)
 			w.begin = from;
@@ -1045,21 +1130,21 @@ static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
 	a->nwaits = n;
 	n = 0;
 	for (size_t i = 0; i < a->nrels; i++)
-		if (thread_selected(m, f, a->rels[i].tid) && a->rels[i].ts >= from &&
+		if (thread_selected(m, f, a->rels[i].thr) && a->rels[i].ts >= from &&
 		    a->rels[i].ts <= to)
 			a->rels[n++] = a->rels[i];
 	a->nrels = n;
 	/* a lock held before the window is still held in it: holds are kept up to its end */
 	n = 0;
 	for (size_t i = 0; i < a->nholds; i++)
-		if (thread_selected(m, f, a->holds[i].tid) && a->holds[i].ts <= to)
+		if (thread_selected(m, f, a->holds[i].thr) && a->holds[i].ts <= to)
 			a->holds[n++] = a->holds[i];
 	a->nholds = n;
 	n = 0;
 	for (size_t i = 0; i < a->nsys; i++) {
 		struct ct_syscall s = a->sys[i];
 
-		if (!thread_selected(m, f, s.tid) || s.end < from || s.begin > to)
+		if (!thread_selected(m, f, s.thr) || s.end < from || s.begin > to)
 			continue;
 		if (s.begin < from)
 			s.begin = from;
@@ -1069,7 +1154,7 @@ static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
 	}
 	a->nsys = n;
 	for (size_t i = 0; i < a->nsites; i++)
-		if (window || !thread_selected(m, f, a->sites[i].tid)) {
+		if (window || !thread_selected(m, f, a->sites[i].thr)) {
 			a->sites[i].rem_calls = 0;
 			a->sites[i].rem_ns = 0;
 		}
@@ -1091,7 +1176,8 @@ static int acquired(const struct ct_wait *w)
 /* One event of an object, for the per-thread and time-ordered walks. */
 struct oev {
 	uint64_t ts;
-	uint32_t tid;
+	uint32_t tid; /* the thread: its tid, or where threads are walked one by one
+		       * (hold_starts) its instance (thr) */
 	uint8_t type; /* 0 wait begin, 1 acquisition (wait end), 2 release */
 	size_t ix;    /* index in waits or rels */
 };
@@ -1191,12 +1277,12 @@ static void hold_starts(const struct ct_analysis *a, struct objws *o)
 	for (size_t i = 0; i < o->nw; i++) {
 		const struct ct_wait *w = &a->waits[o->w[i]];
 
-		ev[n++] = (struct oev){ w->begin, w->tid, 0, i };
+		ev[n++] = (struct oev){ w->begin, w->thr, 0, i };
 		if (acquired(w))
-			ev[n++] = (struct oev){ w->end, w->tid, 1, i };
+			ev[n++] = (struct oev){ w->end, w->thr, 1, i };
 	}
 	for (size_t i = 0; i < o->nr; i++)
-		ev[n++] = (struct oev){ a->rels[o->r[i]].ts, a->rels[o->r[i]].tid, 2, i };
+		ev[n++] = (struct oev){ a->rels[o->r[i]].ts, a->rels[o->r[i]].thr, 2, i };
 	if (n > 1)
 		qsort(ev, n, sizeof(*ev), cmp_oev_tid);
 	for (size_t i = 0; i < n;) {
@@ -1984,14 +2070,15 @@ static void build_chains(const struct ct_model *m, struct ct_analysis *a,
 
 	for (size_t i = 0; i < a->nwaits; i++) {
 		const struct ct_wait *w = &a->waits[i];
-		const struct ct_mthread *t = ct_model_thread(m, w->tid);
+		const struct ct_mthread *t = &m->threads[w->thr];
 		struct ct_chain_link l = { .tid = w->tid, .obj = w->obj, .wait = i };
 		size_t acq = CT_NO_RELEASE;
 
 		if (!w->unfinished || (t && t->has_end && t->end_ts <= a->to_ts))
 			continue;
 		if (w->kind == CT_K_JOIN) {
-			const struct ct_mthread *j = ct_model_thread(m, (uint32_t)w->arg);
+			const struct ct_mthread *j = ct_model_thread_at(m, (uint32_t)w->arg,
+									w->begin);
 
 			if (!w->arg || (j && j->has_end && j->end_ts <= a->to_ts))
 				continue;
@@ -2070,23 +2157,23 @@ static void build_chains(const struct ct_model *m, struct ct_analysis *a,
 
 /* A thread's system-call time per profile: its recorded calls plus its call sites'
  * remainders, i.e. the SITE totals (or the recorded calls where they exceed them). sys
- * and sites are grouped by thread in tid order, as the threads are; *si and *ci walk
- * them. */
+ * and sites are grouped by thread instance in the model's order, as the threads are; *si
+ * and *ci walk them. */
 static void thread_syscalls(const struct ct_analysis *a, struct ct_thread_info *ti,
 			    size_t *si, size_t *ci)
 {
-	while (*si < a->nsys && a->sys[*si].tid < ti->tid)
+	while (*si < a->nsys && a->sys[*si].thr < ti->thr)
 		(*si)++;
-	while (*ci < a->nsites && a->sites[*ci].tid < ti->tid)
+	while (*ci < a->nsites && a->sites[*ci].thr < ti->thr)
 		(*ci)++;
-	for (; *si < a->nsys && a->sys[*si].tid == ti->tid; (*si)++) {
+	for (; *si < a->nsys && a->sys[*si].thr == ti->thr; (*si)++) {
 		const struct ct_syscall *s = &a->sys[*si];
 
 		if (s->profile > CT_P_NONE && s->profile < CT_P_MAX)
 			ti->blocked_ns[s->profile] += s->end - s->begin;
 		ti->syscalls++;
 	}
-	for (; *ci < a->nsites && a->sites[*ci].tid == ti->tid; (*ci)++) {
+	for (; *ci < a->nsites && a->sites[*ci].thr == ti->thr; (*ci)++) {
 		const struct ct_callsite *c = &a->sites[*ci];
 
 		if (c->profile > CT_P_NONE && c->profile < CT_P_MAX)
@@ -2117,6 +2204,7 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a,
 
 		memset(ti, 0, sizeof(*ti));
 		ti->tid = t->tid;
+		ti->thr = (uint32_t)i;
 		ti->name = t->name;
 		ti->is_main = t->tid == m->hdr.pid;
 		ti->start_func = ti->is_main ? 0 : t->start_func;
@@ -2127,7 +2215,7 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a,
 		else
 			start = t->first_seen_ts ? t->first_seen_ts : m->start_ts;
 		end = t->has_end ? t->end_ts : m->end_ts;
-		if (a->filtered && (!thread_selected(m, f, t->tid) || end < a->from_ts ||
+		if (a->filtered && (!thread_selected(m, f, (uint32_t)i) || end < a->from_ts ||
 				    start > a->to_ts))
 			continue;
 		if (start < a->from_ts)
@@ -2146,11 +2234,11 @@ static void build_threads(const struct ct_model *m, struct ct_analysis *a,
 			ti->cpu_ns = c1 > c0 ? c1 - c0 : 0;
 			ti->runq_ns = r1 > r0 ? r1 - r0 : 0;
 		}
-		/* waits are grouped by thread in the model's tid order; a wait nested in
+		/* waits are grouped by thread in the model's order; a wait nested in
 		 * another (a signal handler's) counts only where it extends the outer one */
-		while (wi < a->nwaits && a->waits[wi].tid < t->tid)
+		while (wi < a->nwaits && a->waits[wi].thr < i)
 			wi++;
-		for (; wi < a->nwaits && a->waits[wi].tid == t->tid; wi++) {
+		for (; wi < a->nwaits && a->waits[wi].thr == i; wi++) {
 			const struct ct_wait *w = &a->waits[wi];
 
 			ti->waits++;

@@ -46,6 +46,7 @@ enum ct_aprofile {
 
 struct ct_wait {
 	uint32_t tid;
+	uint32_t thr;        /* the thread: index in the model's threads (tids are reused) */
 	uint8_t kind;        /* enum ct_kind */
 	uint8_t profile;     /* enum ct_profile (CT_P_NONE for an unknown kind) */
 	uint8_t result;      /* enum ct_result of the END (CT_R_ACQUIRED when unfinished) */
@@ -63,6 +64,7 @@ struct ct_wait {
 
 struct ct_release {
 	uint32_t tid;
+	uint32_t thr;        /* index in the model's threads */
 	uint8_t kind;        /* the object's kind */
 	uint16_t flags;      /* CT_EVF_BROADCAST */
 	uint32_t stack;      /* releaser stack id */
@@ -78,6 +80,7 @@ struct ct_release {
  * threshold. */
 struct ct_syscall {
 	uint32_t tid;
+	uint32_t thr;        /* index in the model's threads */
 	uint8_t kind;        /* enum ct_kind */
 	uint8_t fd_class;    /* enum ct_fd_class (CT_FD_UNKNOWN when out of range) */
 	uint8_t profile;     /* ct_syscall_profile(kind, fd_class) */
@@ -93,12 +96,13 @@ struct ct_syscall {
 
 #define CT_NO_SITE ((size_t)-1)
 
-/* The totals of one (thread, call site, kind, fd class) from its last CT_EV_SITE record,
+/* The totals of one (thread instance, call site, kind, fd class) from its last CT_EV_SITE record,
  * and how they split into recorded calls and the remainder. pc 0 is the thread's overflow
  * entry (calls at sites beyond the recorder's per-thread table; kind and class of its
  * latest call). */
 struct ct_callsite {
 	uint32_t tid;
+	uint32_t thr;                     /* index in the model's threads */
 	uint8_t kind, fd_class, profile;
 	uint64_t pc;
 	uint64_t ts;                      /* the snapshot's time */
@@ -109,10 +113,13 @@ struct ct_callsite {
 					   * that ended by the snapshot (never negative) */
 };
 
-/* One holder charge: release rel charged ns for wait wait. */
+/* One holder charge: release rel charged ns for each of n waits: wait alone (n == 1),
+ * or n waits in progress since before the previous release on the object, wait one of
+ * them (each is charged the time since that release). */
 struct ct_charge {
 	size_t rel, wait;
 	uint64_t ns;
+	uint64_t n;
 };
 
 /* Log2 histogram of durations: bucket i holds [2^i, 2^(i+1)) ns; bucket 0 also holds
@@ -250,6 +257,7 @@ struct ct_object {
  * WAIT_BEGIN, one per lock held. */
 struct ct_hold {
 	uint32_t tid;
+	uint32_t thr;        /* index in the model's threads */
 	uint8_t kind;        /* CT_K_MUTEX or CT_K_RWLOCK_WR */
 	uint8_t after_wait;  /* HOLD.a: taken after a recorded wait (whose stack is full) */
 	uint32_t stack;      /* one frame: the call site that took it (CT_STACKF_SITE) */
@@ -298,6 +306,7 @@ struct ct_filter {
 
 struct ct_thread_info {
 	uint32_t tid;
+	uint32_t thr;        /* index in the model's threads */
 	const char *name;    /* points into the model */
 	uint64_t start_func; /* address; 0 for the main thread or unknown */
 	int is_main;         /* tid == header pid */
@@ -318,16 +327,17 @@ struct ct_analysis {
 	size_t nrels;
 	struct ct_syscall *sys;        /* by thread, then begin */
 	size_t nsys;
-	struct ct_callsite *sites;     /* by (tid, pc, kind, fd class) */
+	struct ct_callsite *sites;     /* by (thr, pc, kind, fd class) */
 	size_t nsites;
 	uint64_t sys_nosite;           /* recorded calls no SITE record accounts for */
-	struct ct_charge *charges;     /* by object, then release ts */
+	struct ct_charge *charges;     /* by object, then release ts; sum of n: the holder
+					* profile's count */
 	size_t ncharges;
 	struct ct_pentry *entries;     /* grouped by profile (enum order), each by total desc */
 	size_t nentries;
 	struct ct_object *objs;        /* by wait_total_ns desc */
 	size_t nobjs;
-	struct ct_thread_info *threads;/* by tid */
+	struct ct_thread_info *threads;/* one per thread instance, by tid then time */
 	size_t nthreads;
 	uint64_t unmatched_ends;       /* WAIT_END with no open wait (lost events) */
 	uint64_t unfinished;           /* waits without END */
@@ -377,7 +387,8 @@ uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct);
 /* The entries of one profile: *n of them from the returned pointer (NULL if none). */
 const struct ct_pentry *ct_analysis_profile(const struct ct_analysis *a, int profile,
 					    size_t *n);
-/* The SITE counters of (tid, pc, kind, fd_class), or NULL. */
+/* The SITE counters of (tid, pc, kind, fd_class), or NULL; of a reused tid, its first
+ * thread's. */
 const struct ct_callsite *ct_analysis_site(const struct ct_analysis *a, uint32_t tid,
 					   uint64_t pc, unsigned kind, unsigned fd_class);
 /* The object at addr, or NULL. */

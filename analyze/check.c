@@ -2,7 +2,7 @@
 /*
  * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate of DESIGN.md section 7. Loads
  * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
- * trace: --fail-on convoy|deadlock, --max-wait / --max-p99 / --max-total PROFILE:DURATION,
+ * trace: --fail-on convoy|deadlock|truncated, --max-wait / --max-p99 / --max-total PROFILE:DURATION,
  * --max-lost N. Violations go to stdout, one line each ("FAIL RULE: measured ... at
  * func (file:line)") followed by a few indented frames; when every rule holds, one "ok"
  * line. --junit writes one <testsuite name="ctrace check"> with a <testcase> per rule per
@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):\n"
 	      "  --fail-on convoy            a lock convoy was detected on some object\n"
 	      "  --fail-on deadlock          the trace holds a wait cycle (deadlock)\n"
+	      "  --fail-on truncated         the trace is truncated: the process ended\n"
+	      "                              without its final flush (crashed, killed)\n"
 	      "                              (--fail-on convoy,deadlock sets both)\n"
 	      "  --max-wait PROFILE:DURATION   longest single wait (entry max) in PROFILE\n"
 	      "  --max-p99 PROFILE:DURATION    p99 of any one entry (wait site) of PROFILE\n"
@@ -90,9 +92,13 @@ static int fail_on(struct ct_check_opts *o, const char *val, char *err, size_t e
 			r = new_rule(o);
 			r->type = CT_RULE_DEADLOCK;
 			snprintf(r->text, sizeof(r->text), "fail-on deadlock");
+		} else if (n == 9 && !strncmp(p, "truncated", 9)) {
+			r = new_rule(o);
+			r->type = CT_RULE_TRUNCATED;
+			snprintf(r->text, sizeof(r->text), "fail-on truncated");
 		} else {
-			snprintf(err, errlen, "--fail-on wants convoy or deadlock, not '%.*s'",
-				 (int)n, p);
+			snprintf(err, errlen, "--fail-on wants convoy, deadlock or truncated, not "
+				 "'%.*s'", (int)n, p);
 			return -1;
 		}
 		p += n;
@@ -625,6 +631,15 @@ static void eval_lost(struct result *res)
 	violation(res, NULL, 0, "%" PRIu64 " events lost (%s)", m->lost_total, causes);
 }
 
+/* --fail-on truncated: the file ends inside a chunk or without its last GEN_END. */
+static void eval_truncated(struct result *res)
+{
+	char t[256];
+
+	if (res->t->m->truncated)
+		violation(res, NULL, 0, "trace %s", ct_model_truncation(res->t->m, t, sizeof(t)));
+}
+
 static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
 {
 	for (size_t i = 0; i < n && i < STACK_LINES; i++) {
@@ -746,6 +761,7 @@ static void evaluate(struct result *res)
 	case CT_RULE_MAX_P99: eval_entries(res, 1); break;
 	case CT_RULE_MAX_TOTAL: eval_total(res); break;
 	case CT_RULE_MAX_LOST: eval_lost(res); break;
+	case CT_RULE_TRUNCATED: eval_truncated(res); break;
 	}
 	if (res->nviol > MAX_SHOWN)
 		fprintf(res->f, "    ... and %zu more over the limit\n", res->nviol - MAX_SHOWN);
@@ -830,9 +846,12 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 	if (o->junit && !(jf = fopen(o->junit, "w")))
 		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
 	for (size_t i = 0; i < nfiles; i++) {
-		if (t[i].m->truncated)
-			ct_err("warning: %s: trace truncated (the program was killed or is still "
-			       "running?)", t[i].path);
+		if (t[i].m->truncated) {
+			char tr[256];
+
+			ct_err("warning: %s: %s", t[i].path,
+			       ct_model_truncation(t[i].m, tr, sizeof(tr)));
+		}
 		t[i].a = ct_analyze_with(t[i].m, o->have_filter ? &o->filter.f : NULL, &cp);
 		t[i].fr = ct_frames_new(t[i].m);
 		for (size_t k = 0; k < o->nrules; k++) {

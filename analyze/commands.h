@@ -39,6 +39,7 @@ enum ct_rule_type {
 	CT_RULE_MAX_P99,   /* --max-p99 PROFILE:DURATION: any entry's p99 */
 	CT_RULE_MAX_TOTAL, /* --max-total PROFILE:DURATION: sum over the profile */
 	CT_RULE_MAX_LOST,  /* --max-lost N: trace.lost_events */
+	CT_RULE_TRUNCATED, /* --fail-on truncated: trace.truncated */
 };
 
 #define CT_RULE_ANY (-1) /* profile "any": the waiter profiles sync, net, syscall, sleep */

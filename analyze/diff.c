@@ -472,9 +472,12 @@ int ct_cmd_diff(int argc, char **argv)
 	load(&s[0], paths[0]);
 	load(&s[1], paths[1]);
 	for (int k = 0; k < 2; k++) {
-		if (s[k].m->truncated)
-			ct_err("warning: %s: trace truncated (the program was killed or is still "
-			       "running?)", s[k].path);
+		if (s[k].m->truncated) {
+			char tr[256];
+
+			ct_err("warning: %s: %s", s[k].path,
+			       ct_model_truncation(s[k].m, tr, sizeof(tr)));
+		}
 		s[k].a = ct_analyze_filtered(s[k].m, &fa.f);
 		s[k].fr = ct_frames_new(s[k].m);
 		collect(&s[k], k, &sites, &objs);

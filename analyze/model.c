@@ -1,25 +1,64 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of model.h: one pass over the reader's records builds the model; then
- * each thread's events are put in time order (they normally already are: a thread's
- * chunks are written in order) and the threads are sorted by tid.
+ * Implementation of model.h: one pass over the reader's records collects the events of
+ * each tid; then each tid's events are put in time order (they normally already are: a
+ * thread's chunks are written in order), split into its thread instances, and the thread
+ * states and names are given to the instance they describe.
  */
 #include "model.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
-/* Load-time state: a tid -> thread index hash (threads move while the array grows). */
+/*
+ * Threads and reused tids. The kernel reuses the tid of a thread that has exited, so a
+ * tid names several threads over a long trace. Loading collects every event of a tid in
+ * one bucket (a thread's events come in EVENTS chunks of its tid, in order); finish()
+ * sorts a bucket by time and splits it at every THREAD_START after its first event (one
+ * per thread created through pthread_create/thrd_create), so each thread instance gets
+ * its own struct ct_mthread. Thread states (THREADS chunks) and THREAD_NAME events name a
+ * tid at a time: they are kept aside and given to the instance of that tid live then
+ * (thread_pick) once the instances exist.
+ */
+struct bucket {
+	uint32_t tid;
+	struct ct_mevent *ev;
+	size_t nev, cap;
+	size_t first, n; /* its instances: m->threads[first .. first + n) */
+};
+
+/* A THREADS entry, with the start of its generation. */
+struct pstate {
+	struct ct_thread_state s;
+	uint32_t gen;
+	uint64_t ts;
+};
+
+/* A THREAD_NAME event: tid named at ts. */
+struct pname {
+	uint32_t tid;
+	uint64_t ts;
+	char name[CT_NAME_LEN];
+};
+
+/* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
 struct loader {
 	struct ct_model *m;
+	struct bucket *b;
+	size_t nb, cap_b;
 	uint32_t *tid_keys;
 	size_t *tid_idx;
 	size_t tid_slots;
-	uint32_t cur_gen_ts_gen;
+	struct pstate *states;
+	size_t nstates, cap_states;
+	struct pname *names;
+	size_t nnames, cap_names;
 	uint64_t cur_gen_ts; /* start of the generation being read */
 	int seen_gen;
 };
@@ -54,28 +93,40 @@ static void tid_rehash(struct loader *l)
 	l->tid_slots = n;
 }
 
-/* The thread with this tid, created on first sight. tid 0 is mapped like any other. */
-static struct ct_mthread *get_thread(struct loader *l, uint32_t tid, uint64_t ts)
+/* The bucket of this tid, created on first sight. tid 0 is mapped like any other. */
+static struct bucket *get_bucket(struct loader *l, uint32_t tid)
 {
-	struct ct_model *m = l->m;
 	uint32_t key = tid + 1; /* 0 marks an empty slot */
-	struct ct_mthread *t;
+	struct bucket *b;
 	size_t j;
 
-	if (l->tid_slots == 0 || (m->nthreads + 1) * 2 > l->tid_slots)
+	if (l->tid_slots == 0 || (l->nb + 1) * 2 > l->tid_slots)
 		tid_rehash(l);
 	for (j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
 	     j = (j + 1) & (l->tid_slots - 1))
 		if (l->tid_keys[j] == key)
-			return &m->threads[l->tid_idx[j]];
-	ct_grow(&m->threads, &m->cap_threads, m->nthreads + 1, sizeof(*m->threads));
+			return &l->b[l->tid_idx[j]];
+	ct_grow(&l->b, &l->cap_b, l->nb + 1, sizeof(*l->b));
 	l->tid_keys[j] = key;
-	l->tid_idx[j] = m->nthreads;
-	t = &m->threads[m->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->tid = tid;
-	t->first_seen_ts = ts;
-	return t;
+	l->tid_idx[j] = l->nb;
+	b = &l->b[l->nb++];
+	memset(b, 0, sizeof(*b));
+	b->tid = tid;
+	return b;
+}
+
+/* The bucket of tid, or NULL (after loading: no bucket is created any more). */
+static const struct bucket *find_bucket(const struct loader *l, uint32_t tid)
+{
+	uint32_t key = tid + 1;
+
+	if (!l->tid_slots)
+		return NULL;
+	for (size_t j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
+	     j = (j + 1) & (l->tid_slots - 1))
+		if (l->tid_keys[j] == key)
+			return &l->b[l->tid_idx[j]];
+	return NULL;
 }
 
 static void add_stack(struct ct_model *m, const struct ct_record *rec)
@@ -152,31 +203,31 @@ static void add_sample(struct ct_mthread *t, uint64_t ts, uint64_t cpu, uint64_t
 	t->samples[t->nsamples++] = (struct ct_sched_sample){ ts, cpu, runq };
 }
 
-static void add_thread_state(struct loader *l, const struct ct_record *rec)
+/* A thread state of a THREADS chunk, applied to the instance it describes. */
+static void apply_thread_state(struct ct_model *m, struct ct_mthread *t, const struct pstate *p)
 {
-	struct ct_model *m = l->m;
-	const struct ct_thread_state *s = &rec->thread;
-	struct ct_mthread *t = get_thread(l, s->tid, l->cur_gen_ts);
-	int first_gen = rec->gen == m->first_gen;
+	const struct ct_thread_state *s = &p->s;
 
+	if (!t->first_seen_ts || p->ts < t->first_seen_ts)
+		t->first_seen_ts = p->ts;
 	if (s->parent_tid)
 		t->parent_tid = s->parent_tid;
 	if (s->start_func)
 		t->start_func = s->start_func;
 	if (s->name[0])
-		set_name(t, s->name, strnlen(s->name, CT_NAME_LEN), l->cur_gen_ts);
+		set_name(t, s->name, strnlen(s->name, CT_NAME_LEN), p->ts);
 	if (s->cpu_ns || s->runq_ns)
-		add_sample(t, l->cur_gen_ts, s->cpu_ns, s->runq_ns);
+		add_sample(t, p->ts, s->cpu_ns, s->runq_ns);
 	/* schedstat values are cumulative: the latest sample is the total */
 	if (s->cpu_ns > t->cpu_ns)
 		t->cpu_ns = s->cpu_ns;
 	if (s->runq_ns > t->runq_ns)
 		t->runq_ns = s->runq_ns;
-	if (first_gen) {
+	if (p->gen == m->first_gen) {
 		t->in_first_gen = 1;
 		/* Only a wait that began before the file's first generation is missing its
 		 * WAIT_BEGIN; later generations repeat waits whose begin we have. */
-		if (s->blocked && !t->init_blocked && s->since < l->cur_gen_ts) {
+		if (s->blocked && !t->init_blocked && s->since < p->ts) {
 			t->init_blocked = 1;
 			t->init_kind = s->kind;
 			t->init_obj = s->obj;
@@ -188,60 +239,129 @@ static void add_thread_state(struct loader *l, const struct ct_record *rec)
 static void add_event(struct loader *l, const struct ct_record *rec)
 {
 	struct ct_model *m = l->m;
-	struct ct_mthread *t = get_thread(l, rec->tid, rec->ev.ts);
+	struct bucket *b = get_bucket(l, rec->tid);
 	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
-	ct_grow(&t->ev, &t->cap, t->nev + 1, sizeof(*t->ev));
-	me = &t->ev[t->nev];
+	ct_grow(&b->ev, &b->cap, b->nev + 1, sizeof(*b->ev));
+	me = &b->ev[b->nev];
 	me->ev = *ev;
 	me->gen = rec->gen;
-	me->ord = (uint32_t)t->nev;
-	t->nev++;
+	me->ord = (uint32_t)b->nev;
+	b->nev++;
 	m->nevents++;
-	if (t->first_seen_ts == 0 || ev->ts < t->first_seen_ts)
-		t->first_seen_ts = ev->ts;
-	if (ev->ts > t->last_seen_ts)
-		t->last_seen_ts = ev->ts;
 	if (ev->ts > m->end_ts)
 		m->end_ts = ev->ts;
+	if (ev->type == CT_EV_THREAD_NAME) {
+		struct pname *p;
+		uint32_t tid = ev->a ? (uint32_t)ev->a : rec->tid;
 
-	switch (ev->type) {
-	case CT_EV_THREAD_START:
-		t->has_start = 1;
-		t->start_ts = ev->ts;
-		if (ev->a)
-			t->parent_tid = (uint32_t)ev->a;
-		if (ev->b)
-			t->start_func = ev->b;
-		break;
-	case CT_EV_THREAD_END:
-		t->has_end = 1;
-		t->end_ts = ev->ts;
-		/* a sample at exit, when the recorder writes one (a: cpu ns, b: run-queue ns) */
-		if (ev->a || ev->b) {
-			add_sample(t, ev->ts, ev->a, ev->b);
-			if (ev->a > t->cpu_ns)
-				t->cpu_ns = ev->a;
-			if (ev->b > t->runq_ns)
-				t->runq_ns = ev->b;
-		}
-		break;
-	case CT_EV_THREAD_NAME: {
-		char name[CT_NAME_LEN];
-		struct ct_mthread *named;
-
+		get_bucket(l, tid); /* a thread named before any event of its own */
+		ct_grow(&l->names, &l->cap_names, l->nnames + 1, sizeof(*l->names));
+		p = &l->names[l->nnames++];
+		p->tid = tid;
+		p->ts = ev->ts;
 		/* name in b then c, 16 bytes NUL-padded: the in-memory layout of the two
 		 * fields, as the recorder copied it */
-		memcpy(name, &ev->b, 8);
-		memcpy(name + 8, &ev->c, 8);
-		named = ev->a ? get_thread(l, (uint32_t)ev->a, ev->ts) : t;
-		set_name(named, name, strnlen(name, CT_NAME_LEN), ev->ts);
-		break;
+		memcpy(p->name, &ev->b, 8);
+		memcpy(p->name + 8, &ev->c, 8);
 	}
-	default:
-		break;
+}
+
+static void add_thread_state(struct loader *l, const struct ct_record *rec)
+{
+	struct pstate *p;
+
+	get_bucket(l, rec->thread.tid);
+	ct_grow(&l->states, &l->cap_states, l->nstates + 1, sizeof(*l->states));
+	p = &l->states[l->nstates++];
+	p->s = rec->thread;
+	p->gen = rec->gen;
+	p->ts = l->cur_gen_ts;
+}
+
+/* The fields of an instance that its own events give. */
+static void scan_instance(struct ct_mthread *t)
+{
+	for (size_t k = 0; k < t->nev; k++) {
+		const struct ct_event *ev = &t->ev[k].ev;
+
+		if (k == 0 || ev->ts < t->first_seen_ts)
+			t->first_seen_ts = ev->ts;
+		if (ev->ts > t->last_seen_ts)
+			t->last_seen_ts = ev->ts;
+		switch (ev->type) {
+		case CT_EV_THREAD_START:
+			t->has_start = 1;
+			t->start_ts = ev->ts;
+			if (ev->a)
+				t->parent_tid = (uint32_t)ev->a;
+			if (ev->b)
+				t->start_func = ev->b;
+			break;
+		case CT_EV_THREAD_END:
+			t->has_end = 1;
+			t->end_ts = ev->ts;
+			/* the sample at exit (a: cpu ns, b: run-queue ns; 0: not sampled) */
+			if (ev->a || ev->b) {
+				add_sample(t, ev->ts, ev->a, ev->b);
+				if (ev->a > t->cpu_ns)
+					t->cpu_ns = ev->a;
+				if (ev->b > t->runq_ns)
+					t->runq_ns = ev->b;
+			}
+			break;
+		default:
+			break;
+		}
 	}
+}
+
+/* When an instance began, for placing a state or name at a time: its THREAD_START, else
+ * (a thread already running when tracing began) 0 for a tid's first instance. */
+static uint64_t inst_start(const struct ct_mthread *v, size_t k)
+{
+	if (v[k].has_start)
+		return v[k].start_ts;
+	if (k == 0)
+		return 0;
+	return v[k].nev ? v[k].ev[0].ev.ts : v[k].first_seen_ts;
+}
+
+/*
+ * Which of the n instances v[0..n) of one tid (in time order) ts refers to: the latest
+ * that began at or before ts (the first when none did). When that one had ended by ts and
+ * a later one exists, ts is in the gap between two threads of the tid: the recorder
+ * lists a thread in its table from just before its THREAD_START to just after its
+ * THREAD_END, so the nearer of the two in time.
+ */
+static size_t thread_pick(const struct ct_mthread *v, size_t n, uint64_t ts)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* first instance beginning after ts */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (inst_start(v, mid) <= ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	lo--;
+	if (lo + 1 < n && v[lo].has_end && v[lo].end_ts < ts &&
+	    inst_start(v, lo + 1) - ts < ts - v[lo].end_ts)
+		lo++;
+	return lo;
+}
+
+static int cmp_bucket(const void *pa, const void *pb)
+{
+	const struct bucket *a = *(const struct bucket *const *)pa;
+	const struct bucket *b = *(const struct bucket *const *)pb;
+
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
 }
 
 static int cmp_mevent(const void *pa, const void *pb)
@@ -260,29 +380,107 @@ static int cmp_sample(const void *pa, const void *pb)
 	return a->ts < b->ts ? -1 : a->ts > b->ts;
 }
 
-static int cmp_thread(const void *pa, const void *pb)
+/* Splits the buckets into thread instances, in (tid, time) order, and gives them their
+ * states and names. Frees what the loader owns. */
+static void build_threads(struct loader *l)
 {
-	const struct ct_mthread *a = pa, *b = pb;
+	struct ct_model *m = l->m;
+	struct bucket **ord = ct_xmalloc((l->nb ? l->nb : 1) * sizeof(*ord));
+	size_t total = 0, ti = 0;
 
-	return a->tid < b->tid ? -1 : a->tid > b->tid;
-}
-
-static void finish(struct ct_model *m)
-{
-	for (size_t i = 0; i < m->nthreads; i++) {
-		struct ct_mthread *t = &m->threads[i];
+	for (size_t i = 0; i < l->nb; i++) {
+		struct bucket *b = &l->b[i];
 		int sorted = 1;
 
-		for (size_t k = 1; k < t->nev && sorted; k++)
-			if (t->ev[k].ev.ts < t->ev[k - 1].ev.ts)
+		ord[i] = b;
+		for (size_t k = 1; k < b->nev && sorted; k++)
+			if (b->ev[k].ev.ts < b->ev[k - 1].ev.ts)
 				sorted = 0;
-		if (!sorted && t->nev > 1)
-			qsort(t->ev, t->nev, sizeof(*t->ev), cmp_mevent);
+		if (!sorted)
+			qsort(b->ev, b->nev, sizeof(*b->ev), cmp_mevent);
+		/* a new instance at every THREAD_START but one opening the bucket */
+		b->n = 1;
+		for (size_t k = 1; k < b->nev; k++)
+			b->n += b->ev[k].ev.type == CT_EV_THREAD_START;
+		total += b->n;
+	}
+	if (l->nb > 1)
+		qsort(ord, l->nb, sizeof(*ord), cmp_bucket);
+	m->threads = ct_xcalloc(total ? total : 1, sizeof(*m->threads));
+	m->nthreads = m->cap_threads = total;
+	for (size_t i = 0; i < l->nb; i++) {
+		struct bucket *b = ord[i];
+		size_t k = 0;
+
+		b->first = ti;
+		for (size_t inst = 0; inst < b->n; inst++) {
+			struct ct_mthread *t = &m->threads[ti++];
+			size_t e = k + 1;
+
+			while (e < b->nev && b->ev[e].ev.type != CT_EV_THREAD_START)
+				e++;
+			if (e > b->nev)
+				e = b->nev;
+			t->tid = b->tid;
+			if (b->n == 1) { /* the usual case: the bucket's array is the thread's */
+				t->ev = b->ev;
+				t->nev = t->cap = b->nev;
+				b->ev = NULL;
+			} else {
+				t->nev = t->cap = e - k;
+				t->ev = ct_xmalloc((t->nev ? t->nev : 1) * sizeof(*t->ev));
+				memcpy(t->ev, b->ev + k, t->nev * sizeof(*t->ev));
+				for (size_t x = 0; x < t->nev; x++)
+					t->ev[x].ord = (uint32_t)x;
+			}
+			scan_instance(t);
+			k = e;
+		}
+		free(b->ev);
+		b->ev = NULL;
+	}
+	free(ord);
+	/* states and names, in file order, to the instance live at their time */
+	for (size_t i = 0; i < l->nstates; i++) {
+		const struct bucket *b = find_bucket(l, l->states[i].s.tid);
+		struct ct_mthread *v = &m->threads[b->first];
+
+		apply_thread_state(m, &v[thread_pick(v, b->n, l->states[i].ts)], &l->states[i]);
+	}
+	for (size_t i = 0; i < l->nnames; i++) {
+		const struct pname *p = &l->names[i];
+		const struct bucket *b = find_bucket(l, p->tid);
+		struct ct_mthread *v = &m->threads[b->first];
+		struct ct_mthread *t = &v[thread_pick(v, b->n, p->ts)];
+
+		if (!t->first_seen_ts)
+			t->first_seen_ts = p->ts;
+		set_name(t, p->name, strnlen(p->name, CT_NAME_LEN), p->ts);
+	}
+}
+
+static void loader_free(struct loader *l)
+{
+	for (size_t i = 0; i < l->nb; i++)
+		free(l->b[i].ev);
+	free(l->b);
+	free(l->tid_keys);
+	free(l->tid_idx);
+	free(l->states);
+	free(l->names);
+}
+
+static void finish(struct loader *l)
+{
+	struct ct_model *m = l->m;
+
+	build_threads(l);
+	for (size_t i = 0; i < m->nthreads; i++) {
+		struct ct_mthread *t = &m->threads[i];
+
 		if (t->nsamples > 1)
 			qsort(t->samples, t->nsamples, sizeof(*t->samples), cmp_sample);
 	}
-	if (m->nthreads > 1)
-		qsort(m->threads, m->nthreads, sizeof(*m->threads), cmp_thread);
 	if (m->start_ts == 0 || (m->first_gen_ts && m->first_gen_ts < m->start_ts))
 		m->start_ts = m->first_gen_ts;
 	for (size_t i = 0; i < m->nthreads; i++) {
@@ -349,16 +547,16 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			break;
 		}
 	}
-	free(l.tid_keys);
-	free(l.tid_idx);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", ct_reader_error(r));
+		loader_free(&l);
 		ct_model_free(m);
 		return -1;
 	}
 	m->truncated = ct_reader_truncated(r);
 	m->trailing_bytes = ct_reader_trailing_bytes(r);
-	finish(m);
+	finish(&l);
+	loader_free(&l);
 	*out = m;
 	return 0;
 }
@@ -366,6 +564,7 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 int ct_model_load(const char *path, struct ct_model **out, char *err, size_t errlen)
 {
 	struct ct_reader *r = NULL;
+	struct stat st;
 	int rc = ct_reader_open(path, &r);
 
 	*out = NULL;
@@ -376,6 +575,9 @@ int ct_model_load(const char *path, struct ct_model **out, char *err, size_t err
 	}
 	rc = ct_model_load_reader(r, out, err, errlen);
 	ct_reader_close(r);
+	/* the size after reading: a file still being written may have grown meanwhile */
+	if (rc == 0 && stat(path, &st) == 0 && st.st_size > 0)
+		(*out)->file_bytes = (uint64_t)st.st_size;
 	return rc;
 }
 
@@ -408,13 +610,38 @@ const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id)
 	return NULL;
 }
 
+/* The index of the first instance of tid in m->threads (nthreads when none). */
+static size_t first_of(const struct ct_model *m, uint32_t tid, size_t *n)
+{
+	size_t lo = 0, hi = m->nthreads, e;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->threads[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (e = lo; e < m->nthreads && m->threads[e].tid == tid; e++)
+		;
+	*n = e - lo;
+	return lo;
+}
+
 const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid)
 {
-	struct ct_mthread key = { .tid = tid };
+	size_t n, i = first_of(m, tid, &n);
 
-	if (!m->nthreads)
-		return NULL;
-	return bsearch(&key, m->threads, m->nthreads, sizeof(*m->threads), cmp_thread);
+	return n ? &m->threads[i + n - 1] : NULL;
+}
+
+const struct ct_mthread *ct_model_thread_at(const struct ct_model *m, uint32_t tid,
+					    uint64_t ts)
+{
+	size_t n, i = first_of(m, tid, &n);
+
+	return n ? &m->threads[i + thread_pick(&m->threads[i], n, ts)] : NULL;
 }
 
 static uint64_t lerp(uint64_t t0, uint64_t v0, uint64_t t1, uint64_t v1, uint64_t ts)
@@ -450,6 +677,33 @@ void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, u
 		*cpu = prev.cpu_ns;
 		*runq = prev.runq_ns;
 	}
+}
+
+uint64_t ct_model_truncated_at(const struct ct_model *m)
+{
+	if (!m->truncated || !m->file_bytes || m->trailing_bytes > m->file_bytes)
+		return 0;
+	return m->file_bytes - m->trailing_bytes;
+}
+
+const char *ct_model_truncation(const struct ct_model *m, char *buf, size_t cap)
+{
+	uint64_t at = ct_model_truncated_at(m);
+	char where[64] = "", part[96] = "";
+
+	if (!m->truncated)
+		return NULL;
+	if (at)
+		snprintf(where, sizeof(where), " at byte %" PRIu64, at);
+	if (m->trailing_bytes)
+		snprintf(part, sizeof(part), " (%" PRIu64 " bytes of an incomplete chunk ignored)",
+			 m->trailing_bytes);
+	else
+		snprintf(part, sizeof(part), " (the last generation has no end)");
+	snprintf(buf, cap, "truncated%s: the process ended without its final flush (killed, "
+		 "or still running); events after the last complete chunk are missing%s",
+		 where, part);
+	return buf;
 }
 
 uint64_t ct_model_duration(const struct ct_model *m)

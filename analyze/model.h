@@ -2,8 +2,10 @@
 /*
  * The in-memory event model of one trace: the file header, the module map (union over
  * generations), the stack table (ids are global per process and repeated in every
- * generation: the first definition is kept), the threads with their events in time order,
- * lost-event counts and the truncation state. Built once from format/reader.h by
+ * generation: the first definition is kept), the threads with their events in time order
+ * (one struct ct_mthread per thread instance: the kernel reuses tids, and every
+ * THREAD_START begins a new thread even when its tid was seen before), lost-event counts
+ * and the truncation state. Built once from format/reader.h by
  * ct_model_load(); read by the analyses (analysis.h) and the report and export commands.
  */
 #ifndef CTRACE_MODEL_H
@@ -64,7 +66,8 @@ struct ct_model {
 	size_t nmods, cap_mods;
 	struct ct_mstack *stacks;     /* open-addressing table keyed by id (id 0 = empty slot) */
 	size_t stack_slots, nstacks;
-	struct ct_mthread *threads;   /* sorted by tid after loading */
+	struct ct_mthread *threads;   /* thread instances, by tid, then in time order (a
+				       * reused tid has several) */
 	size_t nthreads, cap_threads;
 	uint32_t first_gen, last_gen, ngens;
 	uint64_t first_gen_ts;        /* mono ts of the first GEN_BEGIN (0 if none) */
@@ -75,7 +78,8 @@ struct ct_model {
 	uint64_t end_ts;              /* max(last GEN_END end_ts, last event ts) */
 	int truncated;                /* ct_reader_truncated() */
 	int last_gen_open;            /* the last generation has no GEN_END */
-	uint64_t trailing_bytes;
+	uint64_t trailing_bytes;      /* of an incomplete chunk at the end, not read */
+	uint64_t file_bytes;          /* size of the file read (0: unknown, a reader given) */
 };
 
 /*
@@ -91,11 +95,25 @@ void ct_model_free(struct ct_model *m);
 
 /* The stack with this id, or NULL (id 0, or never defined). */
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);
-/* The thread with this tid, or NULL. Pointers stay valid for the model's life. */
+/* The thread with this tid, or NULL; of several (a reused tid), the latest. Pointers stay
+ * valid for the model's life. */
 const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid);
+/* The thread that tid named at ts, or NULL: of the tid's threads, the latest that began at
+ * or before ts (the first when none did), or, when ts falls between the end of one and the
+ * start of the next, the nearer of the two. */
+const struct ct_mthread *ct_model_thread_at(const struct ct_model *m, uint32_t tid,
+					    uint64_t ts);
 /* Cumulative cpu and run-queue ns of t at ts, linearly interpolated between its samples
  * (0 at THREAD_START; constant before the first and after the last sample). */
 void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, uint64_t *runq);
+/* For a truncated trace, one sentence for the user into buf[cap] (returned): "truncated at
+ * byte N: the process ended without its final flush (...); events after the last
+ * complete chunk are missing", N the end of the last complete chunk (when the file size
+ * is known). NULL when the trace is not truncated. */
+const char *ct_model_truncation(const struct ct_model *m, char *buf, size_t cap);
+/* Where the complete part of a truncated trace ends (file size less the incomplete
+ * chunk), 0 when not truncated or the size is unknown. */
+uint64_t ct_model_truncated_at(const struct ct_model *m);
 /* The trace duration in ns (end_ts - start_ts, 0 if negative). */
 uint64_t ct_model_duration(const struct ct_model *m);
 

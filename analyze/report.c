@@ -141,6 +141,11 @@ static void text_header(struct ctx *c)
 	} else {
 		fprintf(c->f, ", 0 lost");
 	}
+	if (m->truncated) {
+		char t[256];
+
+		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
+	}
 	fprintf(c->f, "\n");
 	if (c->a->filtered) {
 		char f0[CT_DUR_BUF], f1[CT_DUR_BUF];
@@ -427,7 +432,9 @@ static int cmp_thread_group(const void *pa, const void *pb)
 	c = strcmp(group_name(group_ctx, x), group_name(group_ctx, y));
 	if (c)
 		return c;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->thr < y->thr ? -1 : x->thr > y->thr; /* a reused tid: in time order */
 }
 
 static const struct ct_thread_info **threads_by_group(struct ctx *c)
@@ -515,9 +522,9 @@ static void text_held(struct ctx *c, const struct ct_chain_link *l)
 static void text_link(struct ctx *c, const struct ct_chain_link *l)
 {
 	const struct ct_analysis *a = c->a;
-	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
-	const struct ct_mthread *h = ct_model_thread(c->m, l->held_by);
 	const struct ct_wait *w = &a->waits[l->wait];
+	const struct ct_mthread *t = &c->m->threads[w->thr];
+	const struct ct_mthread *h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
 	const struct ct_frame *f;
 	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
 	char d[CT_DUR_BUF];
@@ -639,6 +646,7 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_obj_end(j);
 	ct_json_key(j, "truncated");
 	ct_json_bool(j, m->truncated);
+	json_u64(j, "truncated_at", ct_model_truncated_at(m));
 	json_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	json_u64(j, "to_ns", c->a->to_ts - m->start_ts);
 	ct_json_key(j, "filtered");
@@ -930,8 +938,8 @@ static const char *held_from_name(int from)
 
 static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
 {
-	const struct ct_mthread *t = ct_model_thread(c->m, l->tid);
 	const struct ct_wait *w = &c->a->waits[l->wait];
+	const struct ct_mthread *t = &c->m->threads[w->thr];
 
 	ct_json_obj_begin(j);
 	json_u64(j, "tid", l->tid);
@@ -1122,14 +1130,11 @@ int ct_cmd_report(int argc, char **argv)
 	if (ct_model_load(o.path, &m, err, sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
 	if (m->truncated) {
+		char t[256];
+
+		/* also in the text header; on stderr for the JSON reader's eyes */
 		fflush(stdout);
-		if (m->trailing_bytes)
-			fprintf(stderr, "warning: trace truncated (%" PRIu64 " bytes of an incomplete "
-				"chunk ignored; the program was killed or is still running?)\n",
-				m->trailing_bytes);
-		else
-			fprintf(stderr, "warning: trace truncated (the last generation has no end; "
-				"the program was killed or is still running?)\n");
+		fprintf(stderr, "warning: %s: %s\n", o.path, ct_model_truncation(m, t, sizeof(t)));
 	}
 	a = ct_analyze_with(m, &fa.f, &cp);
 	ct_report_write(stdout, &o, m, a);

@@ -126,6 +126,25 @@ setup() { common_setup; }
 	[[ "$stderr" == *truncated* ]]
 	[ "$("$CT" report --json cut.ctr 2>/dev/null | jq -r .trace.truncated)" = true ]
 	[ "$("$CT" report --json full.ctr | jq -r .trace.truncated)" = false ]
+	# the text report's first lines say so, and where the complete part ends: the file
+	# less the incomplete chunk the reader skipped
+	at=$("$CT" report --json cut.ctr 2>/dev/null | jq .trace.truncated_at)
+	[ "$at" -gt 0 ] && [ "$at" -le $((size - 100)) ]
+	[ "$("$CT" report --json full.ctr | jq .trace.truncated_at)" -eq 0 ]
+	[[ "${lines[0]}" == *", 0 lost, truncated" ]]
+	assert_equal "${lines[1]}" "truncated at byte $at: the process ended without its final flush (killed, or still running); events after the last complete chunk are missing ($((size - 100 - at)) bytes of an incomplete chunk ignored)"
+	run "$CT" report full.ctr
+	[[ "${lines[0]}" == *", 0 lost" ]]
+	refute_line --partial "truncated at byte"
+	# CI refuses the partial trace of a crashed run: exit 1 with the reason; 0 when whole
+	run --separate-stderr "$CT" check --fail-on truncated cut.ctr
+	assert_failure 1
+	assert_line --index 0 "FAIL fail-on truncated: trace truncated at byte $at: the process ended without its final flush (killed, or still running); events after the last complete chunk are missing ($((size - 100 - at)) bytes of an incomplete chunk ignored)"
+	run "$CT" check --fail-on truncated,deadlock full.ctr
+	assert_success
+	assert_output "ok: 2 rules hold on full.ctr"
+	run -2 "$CT" check --fail-on truncate full.ctr
+	assert_output --partial "convoy, deadlock or truncated"
 	# a corrupt byte in the middle: still readable up to it, and the offset is named
 	cp full.ctr bad.ctr
 	printf '\377\377\377\377' | dd of=bad.ctr bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null

@@ -4,8 +4,8 @@
  * files, loads them with the model and checks the analyses exactly (waiter profiles,
  * holder charges in ns, percentiles, release matching, objects, threads, lost counts,
  * truncation), the system-call profiles (SYSCALL events reconciled with the SITE
- * totals), barrier wake edges, --profile filtering of the report, plus the JSON string
- * escaping and the duration helpers.
+ * totals), barrier wake edges, --profile filtering of the report, threads whose tid is
+ * reused, plus the JSON string escaping and the duration helpers.
  * Run by `make unit` (tests/run-unit.sh).
  */
 #include <errno.h>
@@ -189,6 +189,16 @@ static const struct ct_pentry *entry(const struct ct_analysis *a, int profile, i
 	return NULL;
 }
 
+/* Waits charged over all holder charges (a charge may stand for several). */
+static uint64_t charged_waits(const struct ct_analysis *a)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < a->ncharges; i++)
+		n += a->charges[i].n;
+	return n;
+}
+
 static const struct ct_wait *find_wait(const struct ct_analysis *a, uint32_t tid,
 				       uint64_t begin)
 {
@@ -309,7 +319,10 @@ static void test_main_trace(void)
 	TEST_EQ(holder_total, 51 * MS);
 	TEST_EQ(sync_total - 20 * MS /* unfinished, no release */ - holder_total,
 		50 * US + 20 * US + 200 * US + 500 * US + 100 * US + 200 * US);
-	TEST_EQ(a->ncharges, 2 + 1 + 6);
+	TEST_EQ(charged_waits(a), 2 + 1 + 6);
+	/* the signal at 31ms charges 101 and 102, both waiting since before the one at
+	 * 30ms, 1ms each: one charge of two waits */
+	TEST_EQ(a->ncharges, 2 + 1 + 5);
 
 	/* release matching */
 	TEST_EQ(waker_ts(a, find_wait(a, 101, T0 + 2 * MS)), T0 + 12 * MS);
@@ -774,7 +787,7 @@ static void test_barrier(void)
 	TEST_TRUE(e && e->count == 2 && e->total_ns == 7 * MS);
 	e = entry(a, CT_AP_HOLDER, CT_K_BARRIER, 21);
 	TEST_TRUE(e && e->count == 2 && e->total_ns == 7 * MS);
-	TEST_EQ(a->ncharges, 4);
+	TEST_EQ(charged_waits(a), 4);
 	for (size_t i = 0; i < a->ncharges; i++)
 		TEST_TRUE(a->rels[a->charges[i].rel].tid != a->waits[a->charges[i].wait].tid);
 	o = ct_analysis_object(a, B1);
@@ -889,6 +902,15 @@ static void test_truncated_and_corrupt(void)
 	unlink(path);
 	TEST_TRUE(m && m->truncated);
 	if (m) {
+		char msg[256];
+
+		/* half a GEN_END: the complete part ends where that chunk begins */
+		TEST_TRUE(m->trailing_bytes > 0 && m->file_bytes == flen);
+		TEST_EQ(ct_model_truncated_at(m), flen - m->trailing_bytes);
+		TEST_TRUE(ct_model_truncation(m, msg, sizeof(msg)) == msg);
+		TEST_TRUE(!strncmp(msg, "truncated at byte ", 18) &&
+			  strtoull(msg + 18, NULL, 10) == flen - m->trailing_bytes);
+		TEST_TRUE(strstr(msg, "events after the last complete chunk are missing") != NULL);
 		/* no GEN_END for gen 2: the end is gen 2's begin (60ms) */
 		TEST_EQ(m->end_ts, T0 + 60 * MS);
 		TEST_EQ(m->lost_total, 1);
@@ -1588,6 +1610,145 @@ static void test_filters(void)
 	ct_model_free(m);
 }
 
+/* ---- reused tids ------------------------------------------------------------------ */
+
+#define S1 0xa000ull   /* semaphore */
+#define J1 0xb000ull   /* the pthread_t main joins */
+#define PC_RD 0x4242ull
+
+/*
+ * The kernel reuses tids: 301 is two threads. Gen 1 (0..12ms) lists 301 (the first,
+ * "w1", cpu 1us); 301#1 starts at 1ms (routine 0x1234), waits on a semaphore 2..5ms, its
+ * SITE totals read 3 calls 3ms, ends at 6ms (schedstat 4us cpu, 0.5us run queue). Main
+ * names 301 at 9ms, which is 301#2, started at 10ms (routine 0x5678). Gen 2 (12..30ms)
+ * lists 301#2 (cpu 2us) before 301#2's THREAD_START chunk; 301#2 waits from 13ms on M1,
+ * owned by main, its SITE totals 2 calls 1ms; main joins 301 from 20ms: a deadlock with
+ * the second thread, whatever the first did.
+ */
+static void test_tid_reuse(void)
+{
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 }, { 2, 1, 0, pcs2 } };
+	struct ct_thread_state ts1[2] = {
+		{ .tid = 300, .name = "main" },
+		{ .tid = 301, .parent_tid = 300, .start_func = 0x1234, .name = "w1",
+		  .cpu_ns = 1000, .runq_ns = 100 },
+	};
+	struct ct_thread_state ts2[2] = {
+		{ .tid = 300, .name = "main" },
+		{ .tid = 301, .parent_tid = 300, .start_func = 0x5678, .cpu_ns = 2000,
+		  .runq_ns = 300 },
+	};
+	struct ct_event e300a[] = { name_ev(T0 + 9 * MS, 301, "named") };
+	struct ct_event e301a[] = {
+		ev(T0 + 1 * MS, CT_EV_THREAD_START, 0, 0, 0, 300, 0x1234, 0, 0),
+		WB(T0 + 2 * MS, CT_K_SEM, 1, S1, 0, 0),
+		WE(T0 + 5 * MS, CT_K_SEM, S1, 1),
+		SITE(T0 + 5 * MS + 500 * US, CT_K_READ, PC_RD, CT_FD_FILE, 3, 3 * MS, 2 * MS),
+		ev(T0 + 6 * MS, CT_EV_THREAD_END, 0, 0, 0, 4000, 500, 0, 0),
+	};
+	struct ct_event e301b[] = {
+		ev(T0 + 10 * MS, CT_EV_THREAD_START, 0, 0, 0, 300, 0x5678, 0, 0),
+	};
+	struct ct_event e301c[] = {
+		WB(T0 + 13 * MS, CT_K_MUTEX, 2, M1, 300, 0),
+		SITE(T0 + 14 * MS, CT_K_READ, PC_RD, CT_FD_FILE, 2, 1 * MS, 600 * US),
+	};
+	struct ct_event e300b[] = { WB(T0 + 20 * MS, CT_K_JOIN, 1, J1, 301, 0) };
+	uint64_t lost[CT_L_MAX] = { 0, 0, 0 };
+	const struct ct_mthread *t;
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_pentry *e;
+	size_t n;
+
+	begin_file(300);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_threads(&wb, 1, ts1, 2));
+	put(ct_w_events(&wb, 1, 301, 0, e301a, sizeof(e301a) / sizeof(e301a[0])));
+	put(ct_w_events(&wb, 1, 300, 0, e300a, 1));
+	put(ct_w_gen_end(&wb, 1, T0 + 12 * MS, lost));
+	put(ct_w_gen_begin(&wb, 2, T0 + 12 * MS, 43));
+	put(ct_w_stacks(&wb, 2, st, 2));
+	put(ct_w_threads(&wb, 2, ts2, 2));
+	/* the second thread's start, still in its buffer at the generation boundary */
+	put(ct_w_events(&wb, 2, 301, 0, e301b, 1));
+	put(ct_w_events(&wb, 2, 301, 1, e301c, 2));
+	put(ct_w_events(&wb, 2, 300, 0, e300b, 1));
+	put(ct_w_gen_end(&wb, 2, T0 + 30 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	TEST_EQ(m->nthreads, 3u);
+	if (m->nthreads == 3) {
+		const struct ct_mthread *t1 = &m->threads[1], *t2 = &m->threads[2];
+
+		TEST_EQ(m->threads[0].tid, 300u);
+		TEST_TRUE(t1->tid == 301 && t2->tid == 301);
+		TEST_TRUE(t1->has_start && t1->start_ts == T0 + 1 * MS && t1->has_end &&
+			  t1->end_ts == T0 + 6 * MS);
+		TEST_EQ(t1->start_func, 0x1234u);
+		TEST_STREQ(t1->name, "w1");
+		TEST_EQ(t1->cpu_ns, 4000u);
+		TEST_EQ(t1->runq_ns, 500u);
+		TEST_EQ(t1->nev, 5u);
+		TEST_TRUE(t2->has_start && t2->start_ts == T0 + 10 * MS && !t2->has_end);
+		TEST_EQ(t2->start_func, 0x5678u);
+		TEST_STREQ(t2->name, "named");
+		TEST_EQ(t2->cpu_ns, 2000u);
+		TEST_EQ(t2->runq_ns, 300u);
+		TEST_EQ(t2->nev, 3u);
+		TEST_TRUE(ct_model_thread(m, 301) == t2);
+		TEST_TRUE(ct_model_thread_at(m, 301, T0 + 3 * MS) == t1);
+		TEST_TRUE(ct_model_thread_at(m, 301, T0 + 7 * MS) == t1); /* nearer t1's end */
+		TEST_TRUE(ct_model_thread_at(m, 301, T0 + 9 * MS) == t2); /* nearer t2's start */
+		TEST_TRUE(ct_model_thread_at(m, 301, T0 + 20 * MS) == t2);
+		TEST_TRUE(ct_model_thread_at(m, 302, T0) == NULL);
+	}
+	t = ct_model_thread(m, 300);
+	TEST_TRUE(t && !strcmp(t->name, "main"));
+	{
+		char msg[256];
+
+		TEST_TRUE(!m->truncated && ct_model_truncation(m, msg, sizeof(msg)) == NULL);
+		TEST_EQ(ct_model_truncated_at(m), 0u);
+	}
+
+	a = ct_analyze(m);
+	TEST_EQ(a->nthreads, 3u);
+	if (a->nthreads == 3) {
+		const struct ct_thread_info *t1 = &a->threads[1], *t2 = &a->threads[2];
+
+		TEST_TRUE(t1->tid == 301 && t2->tid == 301);
+		TEST_EQ(t1->lifetime_ns, 5 * MS);
+		TEST_EQ(t1->blocked_ns[CT_P_SYNC], 3 * MS);
+		TEST_EQ(t1->blocked_ns[CT_P_SYSCALL], 3 * MS);
+		TEST_EQ(t1->syscalls, 3u);
+		TEST_EQ(t1->cpu_ns, 4000u);
+		TEST_EQ(t2->lifetime_ns, 20 * MS);
+		TEST_EQ(t2->blocked_ns[CT_P_SYNC], 17 * MS);
+		TEST_EQ(t2->blocked_ns[CT_P_SYSCALL], 1 * MS); /* its own counters, not t1's */
+		TEST_EQ(t2->syscalls, 2u);
+		TEST_EQ(t2->cpu_ns, 2000u);
+		TEST_EQ(a->threads[0].blocked_ns[CT_P_SYNC], 10 * MS);
+	}
+	/* both threads' call-site totals: 3 + 2 calls */
+	e = ct_analysis_profile(a, CT_AP_SYSCALL, &n);
+	TEST_TRUE(n == 1 && e[0].remainder && e[0].count == 5 && e[0].total_ns == 4 * MS);
+	/* main joins the live 301, which waits on main's mutex */
+	TEST_EQ(a->ndeadlocks, 1u);
+	if (a->ndeadlocks == 1) {
+		const struct ct_deadlock *d = &a->deadlocks[0];
+
+		TEST_EQ(d->n, 2u);
+		TEST_TRUE(d->n == 2 && d->links[0].tid == 300 && d->links[0].held_by == 301 &&
+			  d->links[1].tid == 301 && d->links[1].held_by == 300);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 int main(void)
 {
 	test_main_trace();
@@ -1605,5 +1766,6 @@ int main(void)
 	test_deadlock();
 	test_stale_hold();
 	test_filters();
+	test_tid_reuse();
 	return tap_done();
 }
