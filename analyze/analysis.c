@@ -135,6 +135,7 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				saw_wait = 1;
 				if (nopen) {
 					close_wait(&a->waits[open[--nopen]], ev);
+					a->waits[open[nopen]].released = ev->b == CT_R_RELEASED;
 				} else if (pending && (t->init_obj == ev->obj || !t->init_obj)) {
 					/* began before the file: the generation state has it */
 					wi = new_wait(a, &wcap);
@@ -201,6 +202,12 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 		}
 	}
 	free(open);
+	/* a barrier's last arrival: its release is in rels, the pair is no wait */
+	size_t kept = 0;
+	for (size_t i = 0; i < a->nwaits; i++)
+		if (!a->waits[i].released)
+			a->waits[kept++] = a->waits[i];
+	a->nwaits = kept;
 }
 
 /* qsort_r-free sorting of index arrays: the arrays being indexed live in a file static

@@ -52,6 +52,8 @@ struct ct_wait {
 	uint8_t result;      /* enum ct_result of the END (CT_R_ACQUIRED when unfinished) */
 	uint8_t unfinished;  /* no WAIT_END: ends at the thread's end or the trace end */
 	uint8_t synthetic;   /* begin taken from a thread state (WAIT_BEGIN not in the file) */
+	uint8_t released;    /* the pair was not a wait: the call released the others
+				(CT_R_RELEASED, a barrier's last arrival); dropped by build_waits */
 	uint16_t flags;      /* WAIT_BEGIN flags */
 	uint32_t stack;      /* waiter stack id */
 	uint64_t obj;
