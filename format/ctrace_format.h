@@ -170,6 +170,11 @@ struct ct_thread_state {
 	uint64_t runq_ns;      /* kernel schedstat: run-queue wait so far */
 };
 
+/* File header flags (struct ct_file_header.flags). */
+#define CT_HF_SPARE 0x1u /* a spare file a process made before switching user, for a
+			  * descendant that may not create its own; never taken if this is
+			  * still set (the header is then the whole file) */
+
 /* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
 struct ct_file_header {
 	uint16_t version_major, version_minor;

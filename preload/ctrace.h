@@ -253,6 +253,10 @@ void ct_writer_quiesce(void);
 void ct_writer_fork_prepare(void);
 void ct_writer_fork_parent(void);
 int ct_writer_fork_child(void);
+/* A setuid-family call is about to make new_euid the effective user: from root to
+ * another user, a spare trace file is made for descendants that could not create theirs
+ * (flush.c). Not for signal handlers. */
+void ct_writer_user_switch(uid_t new_euid);
 /* Then, once the child's thread, buffer and table state is reset: creates its file. */
 void ct_writer_fork_child_open(void);
 extern pid_t ct_pid;

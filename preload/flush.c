@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -148,6 +149,94 @@ static void put(ssize_t len)
 	}
 }
 
+/*
+ * A spare file for a process that loses the right to create its own. A daemon that drops
+ * root before it forks (memcached -d -u nobody) has children that can no longer create a
+ * file in a directory only root may write. When a process switches from root to another
+ * user (ct_writer_user_switch, from the setuid wrappers) and that user may not create
+ * files in the trace's directory, one spare file is created while it still can, under the
+ * next free name; the first descendant that cannot create its own file takes it (a shared
+ * page, inherited by fork, says whether it is taken). Its header then carries that
+ * descendant's pid. An untaken spare stays empty; it is removed at exit when the process
+ * still may.
+ */
+struct spare {
+	atomic_int taken;
+	int fd;                    /* -1: none */
+	pid_t creator;
+	char path[4096 + 64];
+};
+static struct spare *spare;
+
+static int open_trace(void);
+static void write_header_flags(uint32_t flags);
+static int tracing_here(void);
+static int flush_lock(int timeout_ms);
+static void flush_unlock(void);
+
+static int take_spare(void)
+{
+	int expect = 0;
+	if (!spare || spare->fd < 0 || !atomic_compare_exchange_strong(&spare->taken, &expect, 1))
+		return -1;
+	memcpy(cur_path, spare->path, sizeof(cur_path));
+	wrote_events = 0;
+	lseek(spare->fd, 0, SEEK_SET); /* the taker's header replaces the spare's */
+	return spare->fd;
+}
+
+/* May uid create files in dir? (write and search permission, by owner or others; group
+ * membership is not resolved here: a group-writable directory gets a spare too). */
+static int may_create(const char *dir, uid_t uid)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return 1;
+	if (st.st_uid == uid)
+		return (st.st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+	return (st.st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+void ct_writer_user_switch(uid_t new_euid)
+{
+	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here())
+		return;
+	char dir[sizeof(cur_path)];
+	snprintf(dir, sizeof(dir), "%s", cur_path[0] ? cur_path : ct_cfg.out);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		strcpy(dir, ".");
+	if (may_create(dir, new_euid) || flush_lock(WAIT_EXEC_MS) != 0)
+		return;
+	char keep[sizeof(cur_path)];
+	int keep_events = wrote_events;
+	memcpy(keep, cur_path, sizeof(keep));
+	int f = open_trace();
+	if (f >= 0) {
+		/* a valid trace of nothing until taken: tools that read every *.ctr file do
+		 * not trip over an empty one the process could not remove */
+		int own = fd;
+		fd = f;
+		write_header_flags(CT_HF_SPARE);
+		fd = own;
+		memcpy(spare->path, cur_path, sizeof(spare->path));
+		spare->creator = getpid();
+		spare->fd = f;
+	}
+	memcpy(cur_path, keep, sizeof(cur_path));
+	wrote_events = keep_events;
+	flush_unlock();
+}
+
+static void drop_spare_at_exit(void)
+{
+	if (spare && spare->fd >= 0 && spare->creator == getpid() &&
+	    atomic_load(&spare->taken) == 0)
+		unlink(spare->path); /* fails quietly when this user may not */
+}
+
 /* Expands %p and creates the file, never following a symlink nor replacing a file. */
 static int open_trace(void)
 {
@@ -184,7 +273,13 @@ static int open_trace(void)
 			return f;
 		}
 		if (errno != EEXIST) {
-			ct_warn("cannot create ", path, "; not tracing");
+			int e = errno;
+			if ((e == EACCES || e == EPERM) && (f = take_spare()) >= 0)
+				return f;
+			ct_warn("cannot create ", path, e == EACCES || e == EPERM ?
+				": permission denied (the process may have switched user: give "
+				"CTRACE_OUT a directory that user can write); not tracing" :
+				"; not tracing");
 			return -1;
 		}
 	}
@@ -192,10 +287,11 @@ static int open_trace(void)
 	return -1;
 }
 
-static void write_header(void)
+static void write_header_flags(uint32_t flags)
 {
 	struct ct_file_header h;
 	memset(&h, 0, sizeof(h));
+	h.flags = flags;
 	h.version_major = CT_VERSION_MAJOR;
 	h.version_minor = CT_VERSION_MINOR;
 	h.pid = (uint32_t)ct_pid;
@@ -213,6 +309,11 @@ static void write_header(void)
 	memcpy(h.exe, tail, strlen(tail) + 1);
 	ssize_t len = ct_w_header(wb.out, wb.out_cap, &h);
 	put(len);
+}
+
+static void write_header(void)
+{
+	write_header_flags(0);
 }
 
 /* Parses the first two numbers of a schedstat file (on-CPU ns, run-queue ns). */
@@ -523,6 +624,12 @@ int ct_writer_start(void)
 		ct_warn("cannot map the writer's buffers; not tracing", "", "");
 		return -ENOMEM;
 	}
+	spare = mmap(NULL, sizeof(*spare), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		     -1, 0);
+	if (spare == MAP_FAILED)
+		spare = NULL;
+	else
+		spare->fd = -1;
 	fd = open_trace();
 	if (fd < 0)
 		return -EIO;
@@ -583,6 +690,7 @@ static void final_flush(int in_signal)
 	close_trace();
 	if (empty)
 		unlink(cur_path); /* a fork child that recorded nothing leaves no file */
+	drop_spare_at_exit();
 }
 
 /* This process traces and owns its trace state (not a vfork child, nor a child created

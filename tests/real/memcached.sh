@@ -58,6 +58,7 @@ run_one() {
 		>"$WORK/capable.$mode"
 	local t0 t1
 	t0=$(cpu_ticks "$SERVER")
+	local pid=$SERVER
 	timeout $((SECS + 60)) memcaslap -s "127.0.0.1:$port" -t "${SECS}s" -T 2 -c 16 \
 		>"$WORK/load.$mode" 2>&1
 	t1=$(cpu_ticks "$SERVER")
@@ -67,6 +68,7 @@ run_one() {
 	ops=$(sed -n 's/^Run time: .* Ops: \([0-9]*\) TPS: .*/\1/p' "$WORK/load.$mode" | tail -n1)
 	tps=$(sed -n 's/^Run time: .* TPS: \([0-9]*\) .*/\1/p' "$WORK/load.$mode" | tail -n1)
 	echo "${mode}_exit=$rc"
+	echo "${mode}_server_pid=$pid"
 	echo "${mode}_capable=$(grep -c '\[pass\]' "$WORK/capable.$mode") passed, $(grep -c '\[fail\]' "$WORK/capable.$mode") failed"
 	echo "${mode}_ops=${ops:-0}"
 	echo "${mode}_tps=${tps:-0}"
@@ -81,7 +83,9 @@ kv() { sed -n "s/^$2=//p" "$WORK/$1.kv"; }
 awk -v u="$(kv untraced untraced_tps)" -v t="$(kv traced traced_tps)" \
 	-v cu="$(kv untraced untraced_cpu_us_per_op)" -v ct="$(kv traced traced_cpu_us_per_op)" \
 	'BEGIN { printf "tps_ratio=%.3f\ncpu_per_op_ratio=%.3f\n", u ? t / u : 0, cu ? ct / cu : 0 }'
-trace=$(ls "$WORK"/memcached.*.ctr 2>/dev/null | head -n1)
+# the server's own file (a process that switches user from root may also leave a spare
+# file for children that could not create theirs, memcached.PID.1.ctr, unused here)
+trace=$WORK/memcached.$(kv traced traced_server_pid).ctr
 echo "trace=$trace"
 if cmp -s "$WORK/capable.untraced" "$WORK/capable.traced"; then
 	echo "answers=same"
