@@ -111,11 +111,27 @@ static inline uint64_t ct_now(void)
 }
 
 /* ---- per-call-site counters of system calls (io.c) ---- */
-#define CT_SITES 32 /* per thread; further sites share the overflow entry (pc 0) */
+/*
+ * Each thread counts its system calls in its own table, exactly per (call site, kind, fd
+ * class): CT_SITE_SLOTS entries hashed by all three (linear probing), of which at most
+ * CT_SITE_CAP are used, so that a probe always ends at a free entry within a few steps;
+ * then one overflow entry per (kind, class) for the calls of the sites beyond, written
+ * into the trace as SITE records with site 0, so that even then no kind or class is mixed
+ * with another. sites[] has CT_SITES + 1 entries (the hashed ones, then the overflow
+ * ones), 32 bytes each: 12.2 KiB per thread slot. sites[CT_SITE_SLOTS].pc (the first
+ * overflow entry's, whose site is 0 by definition) counts the hashed entries in use.
+ */
+#define CT_SITE_BITS 8
+#define CT_SITE_SLOTS (1u << CT_SITE_BITS)       /* 256 */
+#define CT_SITE_CAP (CT_SITE_SLOTS / 8 * 7)      /* 224 sites exact per thread */
+#define CT_SITE_KINDS (CT_K_MAX - CT_K_EPOLL)    /* the system-call kinds */
+#define CT_SITE_OVERFLOW (CT_SITE_KINDS * CT_FD_MAX)
+#define CT_SITES (CT_SITE_SLOTS + CT_SITE_OVERFLOW - 1)
 struct ct_site {
-	uint64_t pc;       /* call site; 0: free (or the overflow entry, kind != 0) */
-	uint8_t kind, cls;
-	uint64_t count, total_ns, max_ns; /* written by the owner, read by the writer */
+	uint64_t pc;       /* call site; 0: free (always 0 in the overflow entries) */
+	uint64_t kcm;      /* kind | fd class << 8 | longest call << 16 (saturated) */
+	uint64_t count, total; /* written by the owner, read by the writer */
+	/* durations in io.c's ticks (TSC or ns), converted to ns by ct_sites_next */
 };
 
 /* ---- thread registry (thread.c) ---- */
@@ -245,10 +261,26 @@ int ct_writer_fork_child(void);
 extern pid_t ct_pid;
 
 /* ---- system calls (io.c) ---- */
-/* Fills out[] with one CT_EV_SITE record per used site of th (at most CT_SITES + 1);
- * returns the count. Writer side, or the thread itself at exit. */
-size_t ct_sites_snapshot(const struct ct_thread *th, struct ct_event *out, uint64_t ts);
+/* Fills out[0 .. cap) with CT_EV_SITE records (time ts) of th's used sites, from
+ * position *pos on, and advances *pos; returns the number of records, 0 when there are no
+ * more (start with *pos = 0). Cannot fail. Writer side, or the thread itself at exit; no
+ * allocation, signal-safe. */
+size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
+		     size_t cap, uint64_t ts);
+/* All of them at once: out must hold CT_SITES + 1 records. When the thread itself calls
+ * it (at exit, the only time it does), its table is then given up: the whole pages of
+ * sites[] go back to the kernel, so that memory follows the live threads, not every slot
+ * ever claimed. Prefer ct_sites_next with a small array: CT_SITES + 1 records are
+ * 18.3 KiB, a lot for a thread's stack or a signal handler's. */
+size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts);
+/* Sets up io.c (fd classes: the fork child forgets them). Constructor. Returns 0. */
 int ct_fdclass_init(void);
+/* fd is no longer what the class cache says (closed, replaced, or of unknown origin);
+ * [first, last] likewise. Record path, signal-safe, errno untouched. */
+void ct_fdclass_forget(int fd);
+void ct_fdclass_forget_range(unsigned first, unsigned last);
+/* fd was just created as a socket, pipe, ... (enum ct_fd_class). Record path. */
+void ct_fdclass_set(int fd, unsigned cls);
 
 /* ---- exec and spawn (process.c) ---- */
 /* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*). Constructor. */
