@@ -273,6 +273,9 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
  * ever claimed. Prefer ct_sites_next with a small array: CT_SITES + 1 records are
  * 18.3 KiB, a lot for a thread's stack or a signal handler's. */
 size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts);
+/* The exiting thread's table, after its last snapshot: its whole pages go back to the
+ * kernel (madvise). Cannot fail; errno untouched. */
+void ct_sites_release(struct ct_thread *th);
 /* Sets up io.c (fd classes: the fork child forgets them). Constructor. Returns 0. */
 int ct_fdclass_init(void);
 /* fd is no longer what the class cache says (closed, replaced, or of unknown origin);

@@ -308,13 +308,19 @@ static int tsc_is_clocksource(void)
 }
 #endif
 
-/* Refines tick_mult with a pair read now, when the base is at least 1 ms old. Record
- * path (no system call: the vDSO). */
+/* Refines tick_mult with a pair read now, when the base is at least 1 ms old. An
+ * estimate more than 1% away from the current one is not taken: the two clocks came
+ * apart (a suspend stops CLOCK_MONOTONIC, not necessarily the TSC). Record path (no
+ * system call: the vDSO). */
 static void tick_refine(uint64_t tick, uint64_t ns)
 {
 	if (!use_tsc || tick <= base_tick || ns < base_ns + 1000000)
 		return;
-	set_mult((uint64_t)(((unsigned __int128)(ns - base_ns) << 32) / (tick - base_tick)));
+	uint64_t m = (uint64_t)(((unsigned __int128)(ns - base_ns) << 32) / (tick - base_tick));
+	uint64_t cur = __atomic_load_n(&tick_mult, __ATOMIC_RELAXED);
+	if (m > cur + cur / 100 || m < cur - cur / 100)
+		return;
+	set_mult(m);
 }
 
 static void ticks_init(void)
@@ -422,7 +428,7 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
 		uint64_t kcm = __atomic_load_n(&s->kcm, __ATOMIC_RELAXED);
 		unsigned kind = kcm & 0xff, cls = (kcm >> 8) & 0xff;
 		if (i < CT_SITE_SLOTS && kind < CT_K_EPOLL)
-			continue; /* torn by sites_release */
+			continue; /* torn by ct_sites_release */
 		if (i >= CT_SITE_SLOTS) { /* overflow: site 0, kind and class by position */
 			pc = 0;
 			kind = CT_K_EPOLL + (i - CT_SITE_SLOTS) / CT_FD_MAX;
@@ -442,8 +448,8 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
  * zeros again, which is what the slot's next claim writes into them). A writer reading
  * the table meanwhile may see a mix of old values and zeros: ct_sites_next skips an entry
  * whose kind reads as 0, and a record whose total reads as 0 loses to the owner's final
- * one, which has the same count and its real total. */
-static void sites_release(struct ct_thread *th)
+ * one, which has the same count and its real total (the analyzer keeps the largest). */
+void ct_sites_release(struct ct_thread *th)
 {
 	uintptr_t lo = (uintptr_t)&th->sites[0], hi = (uintptr_t)&th->sites[CT_SITES + 1];
 	lo = (lo + page_size - 1) & ~(uintptr_t)(page_size - 1);
@@ -460,7 +466,7 @@ size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts
 	unsigned pos = 0;
 	size_t n = ct_sites_next(th, &pos, out, CT_SITES + 1, ts);
 	if (th == ct_tls.th)
-		sites_release(th);
+		ct_sites_release(th);
 	return n;
 }
 

@@ -91,6 +91,19 @@ first_trace() {
 	done < <(sed -n 's/^expect thread=many kind=\([a-z]*\) class=\([a-z]*\) calls=\([0-9]*\)$/\1 \2 \3/p' prog.out)
 }
 
+@test "sites: fast calls' totals (TSC ticks where the kernel uses the TSC) are the program's own" {
+	run_traced "$PROGS/io_block" 2000
+	local calls total got n
+	calls=$(sed -n 's/.*read_calls=\([0-9]*\).*/\1/p' prog.out)
+	total=$(sed -n 's/.*read_total_ns=\([0-9]*\).*/\1/p' prog.out)
+	read -r n got < <("$CT" report --json t.*.ctr | jq -r '[.profiles[]
+		| select(.kind == "read" and .frames[0].func == "client_read")]
+		| "\([.[].count] | add) \([.[].total_ns] | add)"')
+	[ "$n" = "$calls" ] || fail "client_read: $n calls in the trace, the program made $calls"
+	# the program's own clock reads around each call are in its measure, not in the trace's
+	assert_within 2 "$got" "$total"
+}
+
 # ---- fd classes ----
 
 # classes_of FILE...: "read_after_CASE CLASS" for every read entry of the reports.
