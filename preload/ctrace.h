@@ -117,16 +117,18 @@ static inline uint64_t ct_now(void)
  * CT_SITE_CAP are used, so that a probe always ends at a free entry within a few steps;
  * then one overflow entry per (kind, class) for the calls of the sites beyond, written
  * into the trace as SITE records with site 0, so that even then no kind or class is mixed
- * with another. sites[] has CT_SITES + 1 entries (the hashed ones, then the overflow
- * ones), 32 bytes each: 12.2 KiB per thread slot. sites[CT_SITE_SLOTS].pc (the first
- * overflow entry's, whose site is 0 by definition) counts the hashed entries in use.
+ * with another. sites[] holds a header (sites[0]: pc = hashed entries in use, count != 0
+ * once the thread counted a call, kcm = the writer's place in ct_sites_snapshot's
+ * rotation), the hashed entries, then the overflow ones: CT_SITE_ENTRIES of 32 bytes,
+ * 12.25 KiB per thread slot. CT_SITES + 1 is what one ct_sites_snapshot returns at most.
  */
 #define CT_SITE_BITS 8
 #define CT_SITE_SLOTS (1u << CT_SITE_BITS)       /* 256 */
 #define CT_SITE_CAP (CT_SITE_SLOTS / 8 * 7)      /* 224 sites exact per thread */
 #define CT_SITE_KINDS (CT_K_MAX - CT_K_EPOLL)    /* the system-call kinds */
 #define CT_SITE_OVERFLOW (CT_SITE_KINDS * CT_FD_MAX)
-#define CT_SITES (CT_SITE_SLOTS + CT_SITE_OVERFLOW - 1)
+#define CT_SITE_ENTRIES (1 + CT_SITE_SLOTS + CT_SITE_OVERFLOW)
+#define CT_SITES 63
 struct ct_site {
 	uint64_t pc;       /* call site; 0: free (always 0 in the overflow entries) */
 	uint64_t kcm;      /* kind | fd class << 8 | longest call << 16 (saturated) */
@@ -152,7 +154,7 @@ struct ct_thread {
 	void *arg;
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
-	struct ct_site sites[CT_SITES + 1];
+	struct ct_site sites[CT_SITE_ENTRIES];
 };
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };
 extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
@@ -267,16 +269,18 @@ extern pid_t ct_pid;
  * allocation, signal-safe. */
 size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
 		     size_t cap, uint64_t ts);
-/* All of them at once: out must hold CT_SITES + 1 records. When the thread itself calls
- * it (at exit, the only time it does), its table is then given up: the whole pages of
- * sites[] go back to the kernel, so that memory follows the live threads, not every slot
- * ever claimed. Prefer ct_sites_next with a small array: CT_SITES + 1 records are
- * 18.3 KiB, a lot for a thread's stack or a signal handler's. */
+/* At most CT_SITES + 1 records into out; returns their number. From the writer (flush.c,
+ * whose callers run with ct_tls.nest = 1 << 20): all of th's records when they fit,
+ * else the next CT_SITES + 1 in turn, each call continuing where the last one stopped
+ * (a loop over ct_sites_next gets them all at once). From the thread itself (at exit):
+ * every record goes into its own buffer (ct_emit) and 0 is returned, then its table is
+ * given up (ct_sites_release). No allocation, signal-safe. */
 size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts);
 /* The exiting thread's table, after its last snapshot: its whole pages go back to the
- * kernel (madvise). Cannot fail; errno untouched. */
+ * kernel (madvise), so that memory follows the live threads, not every slot ever
+ * claimed. Cannot fail; errno untouched. */
 void ct_sites_release(struct ct_thread *th);
-/* Sets up io.c (fd classes: the fork child forgets them). Constructor. Returns 0. */
+/* Sets up io.c (the clock, the fd classes' fork handler). Constructor. Returns 0. */
 int ct_fdclass_init(void);
 /* fd is no longer what the class cache says (closed, replaced, or of unknown origin);
  * [first, last] likewise. Record path, signal-safe, errno untouched. */

@@ -358,6 +358,10 @@ static inline unsigned site_hash(uint64_t pc, unsigned kc)
 			  (64 - CT_SITE_BITS));
 }
 
+#define HDR 0                               /* sites[0]: the header */
+#define HASHED(i) (1 + (i))                 /* hashed entry i, 0 <= i < CT_SITE_SLOTS */
+#define OVERFLOW (1 + CT_SITE_SLOTS)        /* the first overflow entry */
+
 /* The entry of (pc, kind | class << 8) after the first probe missed: the next slots up
  * to the first free one (there is always one: at most CT_SITE_CAP are used), which it
  * takes unless the table holds CT_SITE_CAP sites already; then the overflow entry of
@@ -365,15 +369,16 @@ static inline unsigned site_hash(uint64_t pc, unsigned kc)
 static __attribute__((noinline)) struct ct_site *site_probe(struct ct_thread *th, unsigned h,
 							     uint64_t pc, unsigned kc)
 {
-	uint64_t *used = &th->sites[CT_SITE_SLOTS].pc;
+	struct ct_site *hdr = &th->sites[HDR];
 	for (unsigned i = 0; i < CT_SITE_SLOTS; i++) {
-		struct ct_site *s = &th->sites[(h + i) & (CT_SITE_SLOTS - 1)];
+		struct ct_site *s = &th->sites[HASHED((h + i) & (CT_SITE_SLOTS - 1))];
 		if (s->pc == pc && (uint16_t)s->kcm == kc)
 			return s;
 		if (s->pc == 0) {
-			if (*used >= CT_SITE_CAP)
+			if (hdr->pc >= CT_SITE_CAP)
 				break;
-			*used += 1;
+			hdr->pc++;
+			__atomic_store_n(&hdr->count, hdr->pc, __ATOMIC_RELAXED);
 			/* kind and class first, then the pc that publishes them to the writer */
 			__atomic_store_n(&s->kcm, (uint64_t)kc, __ATOMIC_RELAXED);
 			__atomic_store_n(&s->pc, pc, __ATOMIC_RELEASE);
@@ -381,13 +386,13 @@ static __attribute__((noinline)) struct ct_site *site_probe(struct ct_thread *th
 		}
 	}
 	unsigned kind = kc & 0xff, cls = kc >> 8;
-	return &th->sites[CT_SITE_SLOTS + (kind - CT_K_EPOLL) * CT_FD_MAX + cls];
+	return &th->sites[OVERFLOW + (kind - CT_K_EPOLL) * CT_FD_MAX + cls];
 }
 
 static inline struct ct_site *site_get(struct ct_thread *th, uint64_t pc, unsigned kc)
 {
 	unsigned h = site_hash(pc, kc);
-	struct ct_site *s = &th->sites[h];
+	struct ct_site *s = &th->sites[HASHED(h)];
 	if (likely(s->pc == pc && (uint16_t)s->kcm == kc))
 		return s;
 	return site_probe(th, h, pc, kc);
@@ -405,34 +410,38 @@ static inline void site_add(struct ct_site *s, uint64_t d)
 				 __ATOMIC_RELAXED);
 }
 
-size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
-		     size_t cap, uint64_t ts)
+/* Refines the tick multiplier now (a snapshot is a good moment: once per generation). */
+static void refine_now(void)
+{
+#if defined(__x86_64__)
+	uint64_t tick, ns;
+	if (use_tsc && tick_pair(&tick, &ns) <= 2000)
+		tick_refine(tick, ns);
+#endif
+}
+
+/* The records of entries [*pos, end) into out, at most cap; *pos: where it stopped. */
+static size_t sites_range(const struct ct_thread *th, unsigned *pos, unsigned end,
+			  struct ct_event *out, size_t cap, uint64_t ts)
 {
 	size_t n = 0;
 	unsigned i = *pos;
-#if defined(__x86_64__)
-	if (i == 0 && use_tsc) {
-		uint64_t tick, ns;
-		if (tick_pair(&tick, &ns) <= 2000)
-			tick_refine(tick, ns);
-	}
-#endif
-	for (; i <= CT_SITES && n < cap; i++) {
+	for (; i < end && n < cap; i++) {
 		const struct ct_site *s = &th->sites[i];
 		uint64_t pc = __atomic_load_n(&s->pc, __ATOMIC_ACQUIRE);
-		if (i < CT_SITE_SLOTS && !pc)
+		if (i < OVERFLOW && !pc)
 			continue;
 		uint64_t count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 		if (!count)
 			continue;
 		uint64_t kcm = __atomic_load_n(&s->kcm, __ATOMIC_RELAXED);
 		unsigned kind = kcm & 0xff, cls = (kcm >> 8) & 0xff;
-		if (i < CT_SITE_SLOTS && kind < CT_K_EPOLL)
+		if (i < OVERFLOW && kind < CT_K_EPOLL)
 			continue; /* torn by ct_sites_release */
-		if (i >= CT_SITE_SLOTS) { /* overflow: site 0, kind and class by position */
+		if (i >= OVERFLOW) { /* site 0, kind and class by position */
 			pc = 0;
-			kind = CT_K_EPOLL + (i - CT_SITE_SLOTS) / CT_FD_MAX;
-			cls = (i - CT_SITE_SLOTS) % CT_FD_MAX;
+			kind = CT_K_EPOLL + (i - OVERFLOW) / CT_FD_MAX;
+			cls = (i - OVERFLOW) % CT_FD_MAX;
 		}
 		out[n++] = (struct ct_event){ .ts = ts, .type = CT_EV_SITE, .kind = (uint8_t)kind,
 					      .flags = (uint16_t)cls, .obj = pc, .a = count,
@@ -444,14 +453,24 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
 	return n;
 }
 
+size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
+		     size_t cap, uint64_t ts)
+{
+	if (*pos == 0) {
+		refine_now();
+		*pos = 1;
+	}
+	return sites_range(th, pos, CT_SITE_ENTRIES, out, cap, ts);
+}
+
 /* The exiting owner's table, counted out: its whole pages are dropped (they read as
  * zeros again, which is what the slot's next claim writes into them). A writer reading
- * the table meanwhile may see a mix of old values and zeros: ct_sites_next skips an entry
+ * the table meanwhile may see a mix of old values and zeros: sites_range skips an entry
  * whose kind reads as 0, and a record whose total reads as 0 loses to the owner's final
  * one, which has the same count and its real total (the analyzer keeps the largest). */
 void ct_sites_release(struct ct_thread *th)
 {
-	uintptr_t lo = (uintptr_t)&th->sites[0], hi = (uintptr_t)&th->sites[CT_SITES + 1];
+	uintptr_t lo = (uintptr_t)&th->sites[0], hi = (uintptr_t)&th->sites[CT_SITE_ENTRIES];
 	lo = (lo + page_size - 1) & ~(uintptr_t)(page_size - 1);
 	hi &= ~(uintptr_t)(page_size - 1);
 	if (hi <= lo)
@@ -461,12 +480,46 @@ void ct_sites_release(struct ct_thread *th)
 	errno = e;
 }
 
-size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts)
+/* flush.c runs everything that snapshots with ct_tls.nest at this (its writer thread,
+ * and the flushes at exit, exec and fatal signals, on any thread). */
+#define WRITER_NEST (1 << 20)
+
+/* th's records, all of them, into its own buffer. th is the calling thread's, inside
+ * ct_enter. */
+static void sites_emit_all(struct ct_thread *th, struct ct_event *out, size_t cap, uint64_t ts)
 {
 	unsigned pos = 0;
-	size_t n = ct_sites_next(th, &pos, out, CT_SITES + 1, ts);
-	if (th == ct_tls.th)
+	size_t n;
+	while ((n = ct_sites_next(th, &pos, out, cap, ts)))
+		for (size_t i = 0; i < n; i++)
+			ct_emit(th, &out[i]);
+}
+
+size_t ct_sites_snapshot(struct ct_thread *th, struct ct_event *out, uint64_t ts)
+{
+	if (th == ct_tls.th && ct_tls.nest < WRITER_NEST) {
+		/* the thread at exit, inside ct_enter */
+		sites_emit_all(th, out, CT_SITES + 1, ts);
 		ct_sites_release(th);
+		return 0;
+	}
+	/* the writer: the next CT_SITES + 1 records from where the last call stopped */
+	refine_now();
+	unsigned start = (unsigned)__atomic_load_n(&th->sites[HDR].kcm, __ATOMIC_RELAXED);
+	if (start < 1 || start >= CT_SITE_ENTRIES)
+		start = 1;
+	unsigned pos = start, cap = CT_SITES + 1, next = start;
+	size_t n = sites_range(th, &pos, CT_SITE_ENTRIES, out, cap, ts);
+	if (n == cap) {
+		next = pos < CT_SITE_ENTRIES ? pos : 1;
+	} else if (start > 1) {
+		pos = 1;
+		n += sites_range(th, &pos, start, out + n, cap - n, ts);
+		if (n == cap)
+			next = pos;
+	}
+	/* next == start: all of them fitted, the next call starts at the same place */
+	__atomic_store_n(&th->sites[HDR].kcm, (uint64_t)next, __ATOMIC_RELAXED);
 	return n;
 }
 

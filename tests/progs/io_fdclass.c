@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,22 +431,12 @@ static void fork_child(void)
 	close(s);
 }
 
-int main(void)
+/* Every case in a thread of its own, which exits when done: the thread's call sites are
+ * all written into the trace at its exit, however many (a thread alive at the end of the
+ * process has a bounded part of a big table in the last snapshot; see preload/README.md). */
+static void *cases(void *arg)
 {
-#if !defined(__x86_64__)
-	puts("skip");
-	return 0;
-#else
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("pid=%d\n", (int)getpid());
-	snprintf(dir, sizeof(dir), "/tmp/io_fdclass.XXXXXX");
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	snprintf(file, sizeof(file), "%s/f", dir);
-	int fd = open(file, O_WRONLY | O_CREAT, 0600);
-	if (fd < 0 || write(fd, "0123456789", 10) != 10)
-		die("create file");
-	close(fd);
+	(void)arg;
 	close_paths();
 	create_paths();
 	fork_child();
@@ -456,6 +447,29 @@ int main(void)
 	same(s, n, "closefrom");
 	CHECK(closefrom, s, "socket");
 	close(s);
+	return NULL;
+}
+
+int main(void)
+{
+#if !defined(__x86_64__)
+	puts("skip");
+	return 0;
+#else
+	pthread_t t;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("pid=%d\n", (int)getpid());
+	snprintf(dir, sizeof(dir), "/tmp/io_fdclass.XXXXXX");
+	if (!mkdtemp(dir))
+		die("mkdtemp");
+	snprintf(file, sizeof(file), "%s/f", dir);
+	int fd = open(file, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "0123456789", 10) != 10)
+		die("create file");
+	close(fd);
+	if (pthread_create(&t, NULL, cases, NULL) || pthread_join(t, NULL))
+		die("thread");
 	char sock[96];
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	unlink(sock);
