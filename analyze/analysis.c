@@ -291,8 +291,7 @@ static int cmp_site_key(const struct ct_callsite *c, uint32_t thr, uint64_t pc,
 		return c->thr < thr ? -1 : 1;
 	if (c->pc != pc)
 		return c->pc < pc ? -1 : 1;
-	if (!pc)
-		return 0;
+	/* site 0 (the calls beyond a thread's table) has one entry per kind and class too */
 	if (c->kind != kind)
 		return c->kind < kind ? -1 : 1;
 	return c->fd_class < cls ? -1 : c->fd_class > cls;
@@ -407,9 +406,14 @@ static size_t place_unmatched(const struct ct_analysis *a, const struct ct_sysca
 		if (best == CT_NO_SITE || c->rem_ns > a->sites[best].rem_ns)
 			best = i;
 	}
-	if (best == CT_NO_SITE && first < a->nsites && a->sites[first].thr == s->thr &&
-	    !a->sites[first].pc && a->sites[first].rem_calls)
-		best = first;
+	/* else the thread's overflow entry (site 0) of the call's kind and class */
+	for (size_t i = first; best == CT_NO_SITE && i < a->nsites && a->sites[i].thr == s->thr &&
+	     !a->sites[i].pc; i++) {
+		const struct ct_callsite *c = &a->sites[i];
+
+		if (c->kind == s->kind && c->fd_class == s->fd_class && c->rem_calls)
+			best = i;
+	}
 	return best;
 }
 

@@ -57,8 +57,9 @@ enum ct_event_type {
 	CT_EV_SYSCALL = 7,
 	/* Cumulative per-call-site counters of one thread's interposed system calls, every
 	 * call included (fast and slow). obj: the call site (return address into the caller,
-	 * the same value as pcs[0] of the stacks of that site's SYSCALL events); kind;
-	 * flags: enum ct_fd_class of the site's last call; a: calls; b: total ns;
+	 * the same value as pcs[0] of the stacks of that site's SYSCALL events; 0: the calls of
+	 * sites beyond the thread's table, one record per kind and class); kind;
+	 * flags: enum ct_fd_class of the (site, kind, class) key; a: calls; b: total ns;
 	 * c: the longest call in ns. Written by the writer at each generation end and by the
 	 * thread at exit; the last record of a (thread, site, kind, class) holds its totals. */
 	CT_EV_SITE = 8,

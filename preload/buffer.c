@@ -137,10 +137,10 @@ void ct_buf_retire(struct ct_thread *th)
 		atomic_store_explicit(&b->state, CT_BUF_FULL, memory_order_release);
 }
 
-void ct_emit(struct ct_thread *th, const struct ct_event *ev)
+int ct_emit(struct ct_thread *th, const struct ct_event *ev)
 {
 	if (unlikely(!th))
-		return; /* counted by ct_self() */
+		return -1; /* counted by ct_self() */
 	struct ct_buf *b = th->buf;
 	unsigned c = b ? atomic_load_explicit(&b->committed, memory_order_relaxed) : 0;
 	if (unlikely(!b || c >= b->cap)) {
@@ -148,12 +148,13 @@ void ct_emit(struct ct_thread *th, const struct ct_event *ev)
 		b = th->buf = claim(th);
 		if (!b) {
 			ct_count_lost(CT_L_NOBUF);
-			return;
+			return -1;
 		}
 		c = 0;
 	}
 	b->ev[c] = *ev;
 	atomic_store_explicit(&b->committed, c + 1, memory_order_release);
+	return 0;
 }
 
 int ct_buffers_pending(void)

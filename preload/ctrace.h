@@ -115,11 +115,28 @@ static inline uint64_t ct_now(void)
 }
 
 /* ---- per-call-site counters of system calls (io.c) ---- */
-#define CT_SITES 32 /* per thread; further sites share the overflow entry (pc 0) */
+/*
+ * Each thread counts its system calls in its own table, exactly per (call site, kind, fd
+ * class): CT_SITE_SLOTS entries hashed by all three (linear probing), of which at most
+ * CT_SITE_CAP are used, so that a probe always ends at a free entry within a few steps;
+ * then one overflow entry per (kind, class) for the calls of the sites beyond, written
+ * into the trace as SITE records with site 0, so that even then no kind or class is mixed
+ * with another. sites[] holds a header (sites[0]: pc = hashed entries in use, count != 0
+ * once the thread counted a call), the hashed entries, then the overflow ones: CT_SITE_ENTRIES of 32 bytes,
+ * 12.25 KiB per thread slot. CT_SITES + 1 records are handled at a time (on the stack).
+ */
+#define CT_SITE_BITS 8
+#define CT_SITE_SLOTS (1u << CT_SITE_BITS)       /* 256 */
+#define CT_SITE_CAP (CT_SITE_SLOTS / 8 * 7)      /* 224 sites exact per thread */
+#define CT_SITE_KINDS (CT_K_MAX - CT_K_EPOLL)    /* the system-call kinds */
+#define CT_SITE_OVERFLOW (CT_SITE_KINDS * CT_FD_MAX)
+#define CT_SITE_ENTRIES (1 + CT_SITE_SLOTS + CT_SITE_OVERFLOW)
+#define CT_SITES 63
 struct ct_site {
-	uint64_t pc;       /* call site; 0: free (or the overflow entry, kind != 0) */
-	uint8_t kind, cls;
-	uint64_t count, total_ns, max_ns; /* written by the owner, read by the writer */
+	uint64_t pc;       /* call site; 0: free (always 0 in the overflow entries) */
+	uint64_t kcm;      /* kind | fd class << 8 | longest call << 16 (saturated) */
+	uint64_t count, total; /* written by the owner, read by the writer */
+	/* durations in io.c's ticks (TSC or ns), converted to ns by ct_sites_next */
 };
 
 /* ---- thread registry (thread.c) ---- */
@@ -143,9 +160,12 @@ struct ct_thread {
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
-	struct ct_site sites[CT_SITES + 1];
+	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
+	struct ct_site sites[CT_SITE_ENTRIES];
 };
-enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE };
+/* EXITED: the thread is gone but its call-site totals could not go into its buffer (no
+ * buffer free): the writer writes them, then frees the slot (ct_thread_reap). */
+enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE, CT_TH_EXITED };
 extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
 /* The calling thread's slot, claimed on first use; NULL if the table is full (counted).
  * Record path. */
@@ -155,6 +175,8 @@ int ct_threads_init(void);
 void ct_threads_after_fork(void);
 /* The fork child has one program thread. */
 void ct_threads_after_fork_count(void);
+/* Frees an EXITED slot once the writer wrote its totals. Writer side. */
+void ct_thread_reap(struct ct_thread *t);
 /* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
 int ct_app_threads(void);
 
@@ -185,7 +207,7 @@ void ct_buffers_after_fork(void);
 extern atomic_int ct_writer_kick;
 /* Appends ev to the calling thread's buffer (th = ct_self()). When no buffer is free the
  * event is dropped and counted. Record path; call between ct_enter and ct_leave. */
-void ct_emit(struct ct_thread *th, const struct ct_event *ev);
+int ct_emit(struct ct_thread *th, const struct ct_event *ev);
 /* Hands the thread's buffer to the writer (thread exit). */
 void ct_buf_retire(struct ct_thread *th);
 
@@ -262,10 +284,29 @@ void ct_writer_fork_child_open(void);
 extern pid_t ct_pid;
 
 /* ---- system calls (io.c) ---- */
-/* Fills out[] with one CT_EV_SITE record per used site of th (at most CT_SITES + 1);
- * returns the count. Writer side, or the thread itself at exit. */
-size_t ct_sites_snapshot(const struct ct_thread *th, struct ct_event *out, uint64_t ts);
+/* Fills out[0 .. cap) with CT_EV_SITE records (time ts) of th's used sites, from
+ * position *pos on, and advances *pos; returns the number of records, 0 when there are no
+ * more (start with *pos = 0). Cannot fail. Writer side, or the thread itself at exit; no
+ * allocation, signal-safe. */
+size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
+		     size_t cap, uint64_t ts);
+/* The exiting thread's records into its own buffer (inside ct_enter), then its table is
+ * given up (ct_sites_release). Returns 0, or -1 when a record was dropped (no buffer): the
+ * table is kept then, and the slot is left to the writer (CT_TH_EXITED), which writes
+ * the totals itself. No allocation, signal-safe. */
+int ct_sites_exit(struct ct_thread *th, uint64_t ts);
+/* The exiting thread's table, after its last snapshot: its whole pages go back to the
+ * kernel (madvise), so that memory follows the live threads, not every slot ever
+ * claimed. Cannot fail; errno untouched. */
+void ct_sites_release(struct ct_thread *th);
+/* Sets up io.c (the clock, the fd classes' fork handler). Constructor. Returns 0. */
 int ct_fdclass_init(void);
+/* fd is no longer what the class cache says (closed, replaced, or of unknown origin);
+ * [first, last] likewise. Record path, signal-safe, errno untouched. */
+void ct_fdclass_forget(int fd);
+void ct_fdclass_forget_range(unsigned first, unsigned last);
+/* fd was just created as a socket, pipe, ... (enum ct_fd_class). Record path. */
+void ct_fdclass_set(int fd, unsigned cls);
 
 /* ---- exec and spawn (process.c) ---- */
 /* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*). Constructor. */

@@ -17,6 +17,8 @@
  * libunwind read from and write into its socket. Calls made inside libctrace (the guard
  * held) close protected fds for real.
  *
+ * Every close path here also forgets the class io.c cached for the numbers it closes.
+ *
  * Not covered: dup2/dup3 onto a protected number (the program would replace it: the
  * tracer then writes into the program's file only if it chose a number >= 900), and raw
  * close system calls other than through syscall().
@@ -92,6 +94,8 @@ int ct_fd_move_high(int fd)
 	if (hi < 0)
 		return fd;
 	REAL(close)(fd);
+	ct_fdclass_forget(fd);
+	ct_fdclass_forget(hi);
 	return hi;
 }
 
@@ -102,8 +106,13 @@ CT_EXPORT int pipe2(int fds[2], int flags)
 		return -1;
 	}
 	int r = ct_real.pipe2(fds, flags);
-	if (r != 0 || !from_inside())
+	if (r != 0)
 		return r;
+	if (!from_inside()) {
+		ct_fdclass_set(fds[0], CT_FD_PIPE);
+		ct_fdclass_set(fds[1], CT_FD_PIPE);
+		return r;
+	}
 	int e = errno;
 	for (int i = 0; i < 2; i++) {
 		fds[i] = ct_fd_move_high(fds[i]);
@@ -125,7 +134,7 @@ static int next_protected(unsigned lo, unsigned hi)
 	return best;
 }
 
-int ct_close_range_guarded(unsigned first, unsigned last, int flags)
+static int close_range_around(unsigned first, unsigned last, int flags)
 {
 	if (likely(atomic_load_explicit(&nprot, memory_order_relaxed) == 0) ||
 	    (flags & CLOSE_RANGE_CLOEXEC) || first > last || from_inside())
@@ -149,6 +158,15 @@ int ct_close_range_guarded(unsigned first, unsigned last, int flags)
 	return REAL(close_range)(lo, last, flags);
 }
 
+int ct_close_range_guarded(unsigned first, unsigned last, int flags)
+{
+	int r = close_range_around(first, last, flags);
+	/* Forgotten even when it failed part way: forgetting is always right. */
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		ct_fdclass_forget_range(first, last);
+	return r;
+}
+
 CT_EXPORT void closefrom(int low)
 {
 	if (unlikely(!REAL(closefrom)))
@@ -156,6 +174,8 @@ CT_EXPORT void closefrom(int low)
 	if (likely(atomic_load_explicit(&nprot, memory_order_relaxed) == 0) || low < 0 ||
 	    from_inside() || next_protected((unsigned)low, ~0u) < 0) {
 		ct_real.closefrom(low);
+		/* glibc closes from 0 when low is negative */
+		ct_fdclass_forget_range((unsigned)(low < 0 ? 0 : low), ~0u);
 		return;
 	}
 	int e = errno;
@@ -169,5 +189,6 @@ CT_EXPORT void closefrom(int low)
 		lo = (unsigned)p + 1;
 	}
 	ct_real.closefrom((int)lo);
+	ct_fdclass_forget_range((unsigned)low, ~0u);
 	errno = e;
 }

@@ -417,20 +417,26 @@ static void gen_open(int in_signal)
 }
 
 /* Every live thread's cumulative call-site counters, as SITE records in chunks of their
- * own (the threads' buffers belong to the threads). */
+ * own (the threads' buffers belong to the threads), and those of exited threads whose
+ * buffer had no room for them, whose slots are freed then. */
 static void write_sites(void)
 {
 	struct ct_event ev[CT_SITES + 1];
 	uint64_t now = ct_now();
 	for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
 		struct ct_thread *t = &ct_threads[i];
-		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE || !t->tid)
+		int st = atomic_load_explicit(&t->state, memory_order_acquire);
+		if ((st != CT_TH_LIVE && st != CT_TH_EXITED) || !t->tid)
 			continue;
-		size_t n = ct_sites_snapshot(t, ev, now);
-		if (n) {
+		unsigned pos = 0;
+		size_t n;
+		while ((n = ct_sites_next(t, &pos, ev, CT_SITES + 1,
+					  st == CT_TH_EXITED ? t->exit_ts : now))) {
 			put(ct_w_events(&wb, gen, (uint32_t)t->tid, site_seq++, ev, n));
 			wrote_events = 1;
 		}
+		if (st == CT_TH_EXITED)
+			ct_thread_reap(t);
 	}
 }
 
@@ -663,11 +669,12 @@ static int has_data(void)
 		return 1;
 	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++) {
 		struct ct_thread *t = &ct_threads[i];
-		if (atomic_load(&t->state) != CT_TH_LIVE)
-			continue;
-		for (unsigned k = 0; k <= CT_SITES; k++)
-			if (__atomic_load_n(&t->sites[k].count, __ATOMIC_RELAXED))
-				return 1;
+		int st = atomic_load(&t->state);
+		if (st == CT_TH_EXITED)
+			return 1;
+		/* the table's header counts once the thread counted a call */
+		if (st == CT_TH_LIVE && __atomic_load_n(&t->sites[0].count, __ATOMIC_RELAXED))
+			return 1;
 	}
 	return 0;
 }

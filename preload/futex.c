@@ -6,14 +6,16 @@
  * recorded with kind futex on the futex word's address; wakes (FUTEX_WAKE,
  * FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI) made while someone waits there are releases.
  * syscall(SYS_exit_group) flushes the trace first, as _exit does; syscall(SYS_close) and
- * syscall(SYS_close_range) leave libctrace's own fds open (fdguard.c). Every other system
- * call passes through untouched. Inline syscall instructions (Go's
+ * syscall(SYS_close_range) leave libctrace's own fds open (fdguard.c); the calls that
+ * close, replace or create fd numbers update io.c's fd-class cache after the real call.
+ * Every other system call passes through untouched. Inline syscall instructions (Go's
  * runtime, some allocators) cannot be seen from here.
  *
  * syscall() is variadic; like glibc's own implementation, the wrapper forwards six
  * register-sized arguments, which is what the kernel ABI takes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <sys/syscall.h>
@@ -35,6 +37,77 @@ static int is_wake(int cmd)
 	return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET || cmd == FUTEX_UNLOCK_PI;
 }
 
+/* System calls that return a new fd number (the fd-class cache forgets it). */
+static int returns_fd(long nr)
+{
+	switch (nr) {
+	case SYS_openat: case SYS_dup: case SYS_socket: case SYS_accept: case SYS_accept4:
+	case SYS_eventfd2: case SYS_epoll_create1: case SYS_timerfd_create: case SYS_signalfd4:
+	case SYS_inotify_init1: case SYS_fanotify_init: case SYS_memfd_create:
+	case SYS_userfaultfd: case SYS_perf_event_open: case SYS_open_by_handle_at:
+	case SYS_io_uring_setup: case SYS_pidfd_open: case SYS_pidfd_getfd: case SYS_openat2:
+	case SYS_fsopen: case SYS_fsmount: case SYS_open_tree: case SYS_fspick:
+#ifdef SYS_open /* the older calls exist on x86_64, not on the newer architectures */
+	case SYS_open: case SYS_creat: case SYS_eventfd: case SYS_epoll_create:
+	case SYS_signalfd: case SYS_inotify_init:
+#endif
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Every other system call than futex: libctrace's fds and the fd-class cache. */
+static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, long a4,
+		  long a5, long a6)
+{
+	long r;
+	switch (nr) {
+	case SYS_exit_group:
+		ct_writer_finish();
+		return real(nr, a1, a2, a3, a4, a5, a6);
+	case SYS_close:
+		if (ct_fd_close_refused((int)a1)) {
+			errno = EBADF;
+			return -1;
+		}
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		ct_fdclass_forget((int)a1);
+		return r;
+	case SYS_close_range:
+		return ct_close_range_guarded((unsigned)a1, (unsigned)a2, (int)a3);
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+	case SYS_dup3:
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		ct_fdclass_forget((int)a2);
+		return r;
+#ifdef SYS_pipe
+	case SYS_pipe:
+#endif
+	case SYS_pipe2: case SYS_socketpair: {
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		const int *fds = (const int *)(nr == SYS_socketpair ? a4 : a1);
+		if (r == 0) {
+			ct_fdclass_forget(fds[0]);
+			ct_fdclass_forget(fds[1]);
+		}
+		return r;
+	}
+	case SYS_fcntl:
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		if (r >= 0 && (a2 == F_DUPFD || a2 == F_DUPFD_CLOEXEC))
+			ct_fdclass_forget((int)r);
+		return r;
+	default:
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		if (r >= 0 && returns_fd(nr))
+			ct_fdclass_forget((int)r);
+		return r;
+	}
+}
+
 CT_EXPORT long syscall(long nr, ...)
 {
 	va_list ap;
@@ -43,17 +116,9 @@ CT_EXPORT long syscall(long nr, ...)
 	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
 	va_end(ap);
 	long (*real)(long, ...) = REAL(syscall);
-	if (unlikely(nr == SYS_exit_group)) {
-		ct_writer_finish();
-		return real(nr, a1, a2, a3, a4, a5, a6);
-	}
-	if (unlikely(nr == SYS_close) && ct_fd_close_refused((int)a1)) {
-		errno = EBADF;
-		return -1;
-	}
-	if (unlikely(nr == SYS_close_range))
-		return ct_close_range_guarded((unsigned)a1, (unsigned)a2, (int)a3);
-	if (nr != SYS_futex || !ct_on())
+	if (nr != SYS_futex)
+		return other(real, nr, a1, a2, a3, a4, a5, a6);
+	if (!ct_on())
 		return real(nr, a1, a2, a3, a4, a5, a6);
 
 	const void *uaddr = (const void *)a1;

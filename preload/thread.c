@@ -136,14 +136,16 @@ static void thread_exit(void *p)
 	 * that created the thread. */
 	if (ct_release_begin(&rel, CT_K_JOIN, (const void *)pthread_self()))
 		ct_release_emit(&rel, t->creator_stack, rel.ts, 0);
+	int sites_kept = 0;
 	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
-		/* The thread's system-call totals per call site, then its end. */
-		struct ct_event sites[CT_SITES + 1];
+		/* The thread's system-call totals per call site (exact even when its events
+		 * are dropped: then the writer writes them from the slot), then its end. */
 		uint64_t now = ct_now();
-		size_t n = ct_sites_snapshot(t, sites, now);
-		for (size_t i = 0; i < n; i++)
-			ct_emit(t, &sites[i]);
+		if (ct_sites_exit(t, now) != 0) {
+			t->exit_ts = now;
+			sites_kept = 1;
+		}
 		/* with the kernel's on-CPU and run-queue totals, so that a thread shorter than
 		 * a generation still has them */
 		struct ct_event ev = { .ts = now, .type = CT_EV_THREAD_END };
@@ -154,8 +156,17 @@ static void thread_exit(void *p)
 	ct_buf_retire(t);
 	ct_tls.th = NULL;
 	ct_tls.nest = 1 << 20;
-	slot_release(t);
+	if (sites_kept)
+		atomic_store_explicit(&t->state, CT_TH_EXITED, memory_order_release);
+	else
+		slot_release(t);
 	app_thread_gone();
+}
+
+void ct_thread_reap(struct ct_thread *t)
+{
+	ct_sites_release(t);
+	slot_release(t);
 }
 
 /* Records th's current name as a THREAD_NAME event in me's buffer. Record path. */
