@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -91,8 +92,19 @@ int ct_fd_close_refused(int fd)
 int ct_fd_move_high(int fd)
 {
 	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, HIGH_FD);
-	if (hi < 0)
-		return fd;
+	if (hi < 0) {
+		/* A descriptor limit at or below HIGH_FD (ulimit -n 256): the top of what the
+		 * limit allows, out of the way of the low numbers programs get. */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > HIGH_FD ||
+		    rl.rlim_cur < 16)
+			return fd;
+		for (int at = (int)rl.rlim_cur - 1; at >= (int)rl.rlim_cur - 8 && hi < 0; at--)
+			if (REAL(fcntl)(at, F_GETFD) < 0 && errno == EBADF)
+				hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, at);
+		if (hi < 0)
+			return fd;
+	}
 	REAL(close)(fd);
 	ct_fdclass_forget(fd);
 	ct_fdclass_forget(hi);

@@ -156,8 +156,10 @@ suid_copy() {
 	run --separate-stderr timeout 60 "${AS[@]}" env CTRACE_LIB="$LIB" "$CT" record -o "$SUID_DIR/out/r.%p.ctr" -- "$SUID_DIR/proc_sec" whoami
 	assert_equal "$status" 4
 	assert_equal "$output" "uid=$(id -u nobody) euid=0 secure=1 LD_PRELOAD=unset"
-	assert_equal "${#stderr_lines[@]}" 1
-	assert_equal "$stderr" "ctrace: no trace written (static binary or LD_PRELOAD removed?)"
+	# why, before the program runs, and that there is no trace, after it
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_regex "${stderr_lines[0]}" '^ctrace: .*proc_sec is setuid .*running it anyway$'
+	assert_regex "${stderr_lines[1]}" '^ctrace: no trace written: .*proc_sec is setuid '
 	[ -z "$(ls "$SUID_DIR/out")" ]
 }
 
@@ -167,8 +169,9 @@ suid_copy() {
 	run --separate-stderr timeout 60 "$CT" record -o r.%p.ctr -- ./st
 	assert_equal "$status" 7
 	assert_equal "$output" "static hello"
-	assert_equal "${#stderr_lines[@]}" 1
-	assert_regex "$stderr" 'static'
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "${stderr_lines[0]}" "ctrace: ./st is statically linked: LD_PRELOAD cannot trace it; running it anyway"
+	assert_equal "${stderr_lines[1]}" "ctrace: no trace written: ./st is statically linked: LD_PRELOAD cannot trace it"
 	[ -z "$(ls r.*.ctr 2>/dev/null)" ]
 }
 
@@ -193,7 +196,9 @@ suid_copy() {
 	pid=$(ls r.*.ctr | head -n1 | sed 's/^r\.\([0-9]*\)\..*/\1/')
 	[ "$(ls r.*.ctr | wc -l)" = 2 ]
 	# env's own image (no waits) and the program's (2 waits), same pid
-	assert_equal "$stderr" "ctrace: trace written to r.$pid.ctr"
+	# record lists both, with the image each belongs to
+	assert_equal "${stderr_lines[0]}" "ctrace: trace written to r.$pid.ctr (pid $pid: $(command -v env))"
+	assert_equal "${stderr_lines[1]}" "ctrace: trace written to r.$pid.1.ctr (pid $pid: $SEC)"
 	assert_equal "$(mutex_waits "r.$pid.1.ctr")" 2
 }
 
