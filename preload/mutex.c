@@ -68,10 +68,30 @@ static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, 
 		return r;
 	}
 	struct ct_wait w;
+	ct_wait_register(&w, CT_K_MUTEX, m);
+	/* Probe again now that a releaser sees this waiter: a release in between was not
+	 * recorded, and the caller would not block. */
+	if (unlikely(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT)) {
+		if (atomic_load_explicit((_Atomic int *)&m->__data.__lock,
+					 memory_order_relaxed) == 0) {
+			ct_wait_withdraw(&w);
+			r = which == 0   ? REAL(pthread_mutex_lock)(m)
+			    : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
+					 : REAL(pthread_mutex_clocklock)(m, clk, abst);
+			if (taken(r) && !__libc_single_threaded)
+				ct_held_push(m, pc, CT_K_MUTEX, 0);
+			return r;
+		}
+	} else if ((r = ct_hot.mutex_trylock(m)) != EBUSY) {
+		ct_wait_withdraw(&w);
+		if (r == 0 && !__libc_single_threaded)
+			ct_held_push(m, pc, CT_K_MUTEX, 0);
+		return r;
+	}
 	uint16_t flags = which ? CT_EVF_TIMED : 0;
 	if (which && clk == CLOCK_REALTIME)
 		flags |= CT_EVF_CLOCK_RT;
-	ct_wait_begin(&w, CT_K_MUTEX, m, ct_mutex_owner(m), ct_deadline_ns(abst), flags);
+	ct_wait_record(&w, ct_mutex_owner(m), ct_deadline_ns(abst), flags);
 	if (which == 0)
 		r = REAL(pthread_mutex_lock)(m);
 	else if (which == 1)

@@ -106,13 +106,20 @@ static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int 
 		return r;
 	}
 	struct ct_wait w;
+	ct_wait_register(&w, wr ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD, l);
+	r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
+	if (r != EBUSY) { /* released between the probes (see wait.c) */
+		ct_wait_withdraw(&w);
+		if (wr && r == 0)
+			ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
+		return r;
+	}
 	uint16_t flags = op == RW_PLAIN ? 0 : CT_EVF_TIMED;
 	if (op != RW_PLAIN && clk == CLOCK_REALTIME)
 		flags |= CT_EVF_CLOCK_RT;
 	/* glibc keeps the writer's tid in __cur_writer. */
 	uint64_t owner = (uint64_t)(uint32_t)l->__data.__cur_writer;
-	ct_wait_begin(&w, wr ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD, l, owner, ct_deadline_ns(abst),
-		      flags);
+	ct_wait_record(&w, owner, ct_deadline_ns(abst), flags);
 	if (op == RW_PLAIN)
 		r = wr ? REAL(pthread_rwlock_wrlock)(l) : REAL(pthread_rwlock_rdlock)(l);
 	else if (op == RW_TIMED)
@@ -242,7 +249,12 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 	if (likely(r != EBUSY))
 		return r;
 	struct ct_wait w;
-	ct_wait_begin(&w, CT_K_SPIN, (const void *)l, 0, 0, 0);
+	ct_wait_register(&w, CT_K_SPIN, (const void *)l);
+	if ((r = REAL(pthread_spin_trylock)(l)) != EBUSY) { /* released between the probes */
+		ct_wait_withdraw(&w);
+		return r;
+	}
+	ct_wait_record(&w, 0, 0, 0);
 	r = REAL(pthread_spin_lock)(l);
 	ct_wait_end(&w, r);
 	return r;

@@ -13,10 +13,14 @@
  * sequence number of the release that let it in; capture the stack and record RELEASE
  * just AFTER the real release, outside the critical section.
  *
- * The race left open: a waiter that registers after a releaser checked `waiters` sees no
- * new seq (WAIT_END.a == WAIT_BEGIN.b); the analyzer treats such a wait as ended by an
- * unrecorded release. It needs the lock to be released within the few dozen nanoseconds
- * between the failed trylock and the registration (the stack is captured after it).
+ * The race: a waiter that registers after a releaser checked `waiters` sees no new seq
+ * (WAIT_END.a == WAIT_BEGIN.b); the analyzer treats such a wait as ended by an unrecorded
+ * release. The locks probed with a trylock close most of it: they register first
+ * (ct_wait_register), probe again, and withdraw without a trace when the second probe
+ * takes the lock (it was released in between, the caller never blocked). What is left
+ * open is a holder that checked `waiters` before the registration and releases after the
+ * second probe: the few instructions between an unlock wrapper's check and the real
+ * unlock.
  */
 #include <errno.h>
 #include <string.h>
@@ -57,40 +61,58 @@ static void emit_holds(struct ct_thread *th, uint64_t ts, uint64_t except)
 	}
 }
 
-void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
-		   uint64_t c, uint16_t flags)
+void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj)
 {
 	w->saved_errno = errno;
 	ct_enter();
-	uint64_t t0 = ct_now();
+	w->t0 = ct_now();
 	w->th = ct_self();
 	w->obj = (uint64_t)(uintptr_t)obj;
 	w->kind = kind;
-	w->t0 = t0;
 	/* Register as a waiter before unwinding: a capture through new code can take tens of
 	 * microseconds, and a release in that time must already see this waiter. */
 	w->sh = ct_shadow_get(obj);
-	uint32_t seq0 = 0;
+	w->seq0 = 0;
 	if (w->sh) {
 		atomic_fetch_add_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
-		seq0 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
+		w->seq0 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
 	}
 	atomic_fetch_add_explicit(&ct_waiting, 1, memory_order_acq_rel);
+}
+
+void ct_wait_withdraw(struct ct_wait *w)
+{
+	if (w->sh)
+		atomic_fetch_sub_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
+	atomic_fetch_sub_explicit(&ct_waiting, 1, memory_order_acq_rel);
+	ct_leave();
+	errno = w->saved_errno;
+}
+
+void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags)
+{
 	uint32_t stk = ct_stack_here();
 	w->stack = stk;
 	if (ct_held.n)
-		emit_holds(w->th, t0, kind == CT_K_COND ? a : 0);
-	struct ct_event ev = { .ts = t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)kind,
-			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = seq0,
+		emit_holds(w->th, w->t0, w->kind == CT_K_COND ? a : 0);
+	struct ct_event ev = { .ts = w->t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)w->kind,
+			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = w->seq0,
 			       .c = c };
 	ct_emit(w->th, &ev);
 	if (w->th) {
 		atomic_store_explicit(&w->th->wait_obj, w->obj, memory_order_relaxed);
-		atomic_store_explicit(&w->th->wait_since, t0, memory_order_relaxed);
-		atomic_store_explicit(&w->th->wait_kind, kind, memory_order_release);
+		atomic_store_explicit(&w->th->wait_since, w->t0, memory_order_relaxed);
+		atomic_store_explicit(&w->th->wait_kind, w->kind, memory_order_release);
 	}
 	ct_leave();
 	errno = w->saved_errno;
+}
+
+void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
+		   uint64_t c, uint16_t flags)
+{
+	ct_wait_register(w, kind, obj);
+	ct_wait_record(w, a, c, flags);
 }
 
 static unsigned result_of(unsigned kind, int ret)

@@ -17,6 +17,7 @@ struct ct_wait {
 	int saved_errno;
 	uint32_t stack;  /* the waiter's stack id */
 	uint64_t t0;     /* WAIT_BEGIN timestamp */
+	uint32_t seq0;   /* the object's release sequence number at registration */
 };
 
 /* Call when ct_on() and the call is about to block. Captures the waiter's stack, registers
@@ -24,6 +25,13 @@ struct ct_wait {
  * restored on return; the guard is not held during the real call. */
 void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
 		   uint64_t c, uint16_t flags);
+/* ct_wait_begin in two steps, for the callers that probe again once registered:
+ * ct_wait_register takes the timestamp and registers the waiter (the guard stays held);
+ * then either ct_wait_record (stack, HOLD events, WAIT_BEGIN; the guard dropped) before
+ * the real call, or ct_wait_withdraw when the second probe took the object (no events). */
+void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj);
+void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags);
+void ct_wait_withdraw(struct ct_wait *w);
 /* After the real call returned ret (a pthread-style error number, 0 on success): records
  * WAIT_END with the release sequence number seen now. Preserves errno. */
 void ct_wait_end(struct ct_wait *w, int ret);

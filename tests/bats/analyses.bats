@@ -64,7 +64,12 @@ setup() { common_setup; }
 	assert_success
 	sync=$(jreport lw.ctr '[.profiles[] | select(.profile == "sync" and .kind == "mutex") | .count] | add')
 	wake=$(jreport lw.ctr '[.profiles[] | select(.profile == "wakeup" and .kind == "mutex") | .count] | add')
-	[ "$wake" -eq "$sync" ]
+	woken=$(jreport lw.ctr '[.objects[] | select(.kind == "mutex") | .wakeups] | add')
+	# every wait the analyzer matched to its release has a latency; and nearly every wait
+	# is matched: a release is unrecorded only when it races the waiter's registration
+	# (preload/wait.c), the few instructions between an unlock's check and the unlock
+	[ "$wake" -eq "$woken" ]
+	[ $((wake * 100)) -ge $((sync * 99)) ]
 	run jreport lw.ctr '[.profiles[] | select(.profile == "wakeup" and .kind == "mutex")] | max_by(.count) | "\(.frames[0].func) \(.p50_ns > 0) \(.max_ns >= .p99_ns)"'
 	assert_output "contend_lock true true"
 	# per object too
