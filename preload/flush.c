@@ -189,12 +189,12 @@ static int take_spare(void)
  * membership is not resolved here: a group-writable directory gets a spare too). */
 static int may_create(const char *dir, uid_t uid)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0)
+	struct statx st; /* not the timestamps: see classify in io.c */
+	if (statx(AT_FDCWD, dir, 0, STATX_TYPE | STATX_MODE | STATX_UID, &st) != 0)
 		return 1;
-	if (st.st_uid == uid)
-		return (st.st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
-	return (st.st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+	if (st.stx_uid == uid)
+		return (st.stx_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+	return (st.stx_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
 }
 
 void ct_writer_user_switch(uid_t new_euid)

@@ -6,11 +6,11 @@
 #   tests/deps.sh test    that and what `make test` needs: bats, jq and clang (make fuzz),
 #                         memcached and libmemcached-tools, postgresql, redis-server,
 #                         redis-tools, stress-ng and libpython3.11-testsuite for the
-#                         real-program tests (tests/real/)
+#                         real-program tests (tests/real/), strace
 set -e
 pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev"
 if [ "${1:-test}" = test ]; then
-	pkgs="$pkgs bats bats-assert bats-support jq python3 clang memcached libmemcached-tools postgresql redis-server redis-tools stress-ng libpython3.11-testsuite util-linux procps"
+	pkgs="$pkgs bats bats-assert bats-support jq python3 clang memcached libmemcached-tools postgresql redis-server redis-tools stress-ng libpython3.11-testsuite util-linux procps strace"
 fi
 missing=""
 for p in $pkgs; do

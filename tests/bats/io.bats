@@ -131,6 +131,26 @@ classes_of() {
 	assert_success
 }
 
+@test "fd classes: the check asks for a file's type only, never its timestamps" {
+	# every call slow: each write and sync re-checks its fd
+	run timeout 60 strace -f -qq -e trace=%stat,%fstat,statx,openat,close -o st.log \
+		env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr CTRACE_SYSCALL_THRESHOLD=0 \
+		"$PROGS/io_filesync" data 50
+	assert_success
+	local fd
+	fd=$(sed -n 's/^fd=//p' <<<"$output")
+	[ -n "$fd" ]
+	# what looked at the file while the program had it open
+	awk -v fd="$fd" 'index($0, "openat(AT_FDCWD, \"data\"") { on = 1; next }
+		on && index($0, "close(" fd ")") { exit }
+		on && index($0, "(" fd ", ") { print }' st.log >looks
+	# the checks happened: one per slow pwrite and fdatasync
+	[ "$(grep -cE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)" -ge 100 ]
+	# and nothing else: no fstat, no statx asking for more than the type
+	[ "$(grep -cvE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)" -eq 0 ]
+	[ "$("$CT" report --json t.*.ctr | jq '[.profiles[] | select(.kind == "fsync") | .count] | add')" -eq 50 ]
+}
+
 @test "fd classes: a fork child forgets what its parent cached" {
 	run_traced "$PROGS/io_fdclass"
 	! grep -qx skip prog.out || skip "x86_64 only (raw system calls)"
