@@ -21,9 +21,9 @@
  * through any path libctrace sees: close, close_range, closefrom, dup2/dup3 targets,
  * syscall(SYS_close, SYS_close_range, SYS_dup2/3, and the fd-creating ones), fclose,
  * pclose, freopen, closedir, fds received with SCM_RIGHTS; the fork child forgets them
- * all. A slow call re-checks its fd, so a number reused through a path no wrapper sees
- * (raw syscall instructions, io_uring) is corrected where it matters. Results and errno
- * are the real call's.
+ * all. A slow call re-checks its fd (once a second per number at most), so a number
+ * reused through a path no wrapper sees (raw syscall instructions, io_uring) is corrected
+ * where it matters. Results and errno are the real call's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -82,7 +82,9 @@ int __close(int fd);
 /* ---- fd classes ---- */
 
 /*
- * One byte per fd number (class + 1, 0 unknown) for numbers below FD_CACHE, which is
+ * One byte per fd number for numbers below FD_CACHE: the class + 1 in the low four bits
+ * (0 unknown), in the high four the period of the last slow-call check (0: never; see
+ * fd_class_checked). FD_CACHE is
  * Linux's default ceiling on open files (fs.nr_open): 1 MiB of zero pages in .bss, a page
  * becomes resident only when a number in it is used. Shared by all threads (the fd table
  * is); entries are single bytes, so racing writers cannot tear them. fd_hi bounds the
@@ -100,6 +102,9 @@ static inline void fd_store(unsigned fd, unsigned cls)
 		;
 	__atomic_store_n(&fd_cache[fd], (uint8_t)(cls + 1), __ATOMIC_RELAXED);
 }
+
+#define FD_CLASS(byte) ((byte) & 15u)
+#define FD_PERIOD(byte) ((byte) >> 4)
 
 void ct_fdclass_set(int fd, unsigned cls)
 {
@@ -212,7 +217,7 @@ static __attribute__((noinline)) unsigned fd_learn(int fd)
 static inline unsigned fd_class(int fd)
 {
 	if (likely((unsigned)fd < FD_CACHE)) {
-		unsigned c = fd_cache[fd];
+		unsigned c = FD_CLASS(fd_cache[fd]);
 		if (likely(c))
 			return c - 1;
 		return fd_learn(fd);
@@ -220,17 +225,33 @@ static inline unsigned fd_class(int fd)
 	return fd < 0 ? CT_FD_NONE : CT_FD_UNKNOWN;
 }
 
-/* The class of fd checked again (a slow call, about to be recorded with its stack). */
-static unsigned fd_class_fresh(int fd)
+/*
+ * The class of fd for a slow call, about to be recorded with its stack: checked again with
+ * statx, at most once per period of 2^30 ns (about a second) per number, so that a number
+ * reused through a path no wrapper sees is filed right within a second while a server whose
+ * every epoll_wait blocks does not pay a system call for each (the periods are numbered
+ * 1..15 and wrap: a number checked exactly 16 periods before is trusted once more). now:
+ * CLOCK_MONOTONIC ns.
+ */
+static unsigned fd_class_checked(int fd, uint64_t now)
 {
 	if (fd < 0)
 		return CT_FD_NONE;
+	unsigned period = 1 + (unsigned)((now >> 30) % 15);
+	if ((unsigned)fd < FD_CACHE) {
+		unsigned b = __atomic_load_n(&fd_cache[fd], __ATOMIC_RELAXED);
+		if (FD_CLASS(b) && FD_PERIOD(b) == period)
+			return FD_CLASS(b) - 1;
+	}
 	unsigned c = classify(fd);
 	if (c == NOT_OPEN) {
 		ct_fdclass_forget(fd);
 		return CT_FD_UNKNOWN;
 	}
-	ct_fdclass_set(fd, c);
+	if ((unsigned)fd < FD_CACHE) {
+		fd_store((unsigned)fd, c);
+		__atomic_store_n(&fd_cache[fd], (uint8_t)((c + 1) | period << 4), __ATOMIC_RELAXED);
+	}
 	return c;
 }
 
@@ -239,8 +260,9 @@ static void fd_copy(int to, int from)
 {
 	if ((unsigned)to >= FD_CACHE)
 		return;
-	unsigned c = (unsigned)from < FD_CACHE ? __atomic_load_n(&fd_cache[from], __ATOMIC_RELAXED)
-					       : 0;
+	unsigned c = (unsigned)from < FD_CACHE
+			     ? FD_CLASS(__atomic_load_n(&fd_cache[from], __ATOMIC_RELAXED))
+			     : 0;
 	if (c)
 		fd_store((unsigned)to, c - 1);
 	else
@@ -535,7 +557,7 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 	struct ct_thread *th = ct_self();
 	if (th) {
 		int slow = d >= __atomic_load_n(&thr_ticks, __ATOMIC_RELAXED);
-		unsigned cls = slow ? fd_class_fresh(fd) : fd_class(fd);
+		unsigned cls = slow ? fd_class_checked(fd, end) : fd_class(fd);
 		site_add(site_get(th, (uint64_t)(uintptr_t)site, kind | cls << 8), d);
 		if (slow) {
 			tick_refine(t1, end);

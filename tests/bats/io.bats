@@ -7,7 +7,8 @@
 # traced like the plain names. The programs (tests/progs/io_*.c) print what the trace must
 # say; every call they make returns at once and they run with CTRACE_SYSCALL_THRESHOLD=10s,
 # so that what is checked is the fast path's bookkeeping (no call takes a stack and
-# re-checks its fd). Environment: CTRACE_BUILD (absolute build dir).
+# re-checks its fd); the one test of that check runs with every call slow. Environment:
+# CTRACE_BUILD (absolute build dir).
 
 load helpers
 
@@ -132,7 +133,7 @@ classes_of() {
 }
 
 @test "fd classes: the check asks for a file's type only, never its timestamps" {
-	# every call slow: each write and sync re-checks its fd
+	# every call slow: each write and sync may re-check its fd
 	run timeout 60 strace -f -qq -e trace=%stat,%fstat,statx,openat,close -o st.log \
 		env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr CTRACE_SYSCALL_THRESHOLD=0 \
 		"$PROGS/io_filesync" data 50
@@ -144,8 +145,10 @@ classes_of() {
 	awk -v fd="$fd" 'index($0, "openat(AT_FDCWD, \"data\"") { on = 1; next }
 		on && index($0, "close(" fd ")") { exit }
 		on && index($0, "(" fd ", ") { print }' st.log >looks
-	# the checks happened: one per slow pwrite and fdatasync
-	[ "$(grep -cE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)" -ge 100 ]
+	# the check happened, once a second at most (100 slow calls in well under 3 s)
+	local checks
+	checks=$(grep -cE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)
+	[ "$checks" -ge 1 ] && [ "$checks" -le 3 ]
 	# and nothing else: no fstat, no statx asking for more than the type
 	[ "$(grep -cvE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)" -eq 0 ]
 	[ "$("$CT" report --json t.*.ctr | jq '[.profiles[] | select(.kind == "fsync") | .count] | add')" -eq 50 ]

@@ -2,9 +2,10 @@
 /*
  * A database's log, in miniature: writes 4 KiB blocks to a file and fdatasyncs each, never
  * asking for the file's status itself. Under CTRACE_SYSCALL_THRESHOLD=0 every call is slow,
- * so libctrace re-checks the fd's class after each: the test reads the program's system
- * calls (strace) and checks that libctrace never asks for the file's timestamps (with
- * multigrain timestamps a query makes the next write dirty the inode). Prints `fd=N`.
+ * so libctrace re-checks the fd's class (once a second at most): the test reads the
+ * program's system calls (strace) and checks that libctrace never asks for the file's
+ * timestamps (with multigrain timestamps a query makes the next write dirty the inode).
+ * Prints `fd=N`.
  *
  * usage: io_filesync FILE [BLOCKS]   (default 50)
  */
