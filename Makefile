@@ -175,7 +175,7 @@ fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
 
 # Real servers, long form (make test runs the short form in tests/bats/real.bats).
 test-real: all
-	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 bats --tap tests/bats/real.bats \
+	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 CTRACE_REAL_PAIRS=5 bats --tap tests/bats/real.bats \
 		tests/bats/real-servers.bats
 
 install: all
@@ -195,7 +195,8 @@ help:
 	@echo "  bench     traced/untraced ratios of the record path, side by side"
 	@echo "  asan      ctrace and unit tests under ASan+UBSan, bats with the sanitized ctrace"
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
-	@echo "  test-real real servers traced and untraced, long form (memcached 10 s of load)"
+	@echo "  test-real real servers traced and untraced, long form (10 s of load; memcached and"
+	@echo "            postgres ratios are medians of 5 pairs of runs)"
 	@echo "  install   PREFIX=$(PREFIX) DESTDIR=   lib/libctrace.so and bin/ctrace"
 	@echo "  deps      install missing Debian packages for make test (as root) or print the"
 	@echo "            apt-get line; deps-build: only what building and make demo need"

@@ -30,7 +30,7 @@ ratio_record() {
 ratios_summary() {
 	[ -s "$RATIOS_FILE" ] || return 0
 	{
-		echo "# traced/untraced ratios (${CTRACE_REAL_SECONDS:-3} s of load; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+		echo "# traced/untraced ratios (${CTRACE_REAL_SECONDS:-3} s of load; memcached and postgres: median of ${CTRACE_REAL_PAIRS:-1} pair(s) of runs; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
 		awk '{ met = ($4 == ">=") ? ($3 >= $5) : ($3 <= $5)
 		       printf "#   %-10s %-22s %7s   target %s %s: %s\n", $1, $2, $3, $4, $5,
 		              met ? "met" : "MISSED" }' "$RATIOS_FILE"

@@ -22,7 +22,7 @@ teardown_file() { ratios_summary; }
 @test "postgres + pgbench -c 4 -j 2: same answers traced, every process's trace readable, its semaphore and epoll waits" {
 	ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 ||
 		skip "postgresql not installed (tests/deps.sh installs it)"
-	run timeout $((SECS * 2 + 120)) "$SRC/tests/real/postgres.sh" "$CTRACE_BUILD" "$BATS_TEST_TMPDIR/pg" "$SECS"
+	run timeout $(((SECS + 20) * 2 * ${CTRACE_REAL_PAIRS:-1} + 120)) "$SRC/tests/real/postgres.sh" "$CTRACE_BUILD" "$BATS_TEST_TMPDIR/pg" "$SECS"
 	assert_success
 	assert_line "answers=same"
 	assert_line "traced_exit=0"

@@ -22,7 +22,7 @@ teardown() {
 teardown_file() { ratios_summary; }
 
 @test "memcached -t 4 under load: same answers traced, its epoll and lock waits in the report" {
-	run timeout 180 "$SRC/tests/real/memcached.sh" "$CTRACE_BUILD" "$BATS_TEST_TMPDIR/mc" "${CTRACE_REAL_SECONDS:-3}"
+	run timeout $(((${CTRACE_REAL_SECONDS:-3} + 15) * 2 * ${CTRACE_REAL_PAIRS:-1} + 120)) "$SRC/tests/real/memcached.sh" "$CTRACE_BUILD" "$BATS_TEST_TMPDIR/mc" "${CTRACE_REAL_SECONDS:-3}"
 	assert_success
 	assert_line "answers=same"
 	assert_line "traced_capable=54 passed, 0 failed"

@@ -3,7 +3,8 @@
 # memcached (Debian package, -t 4, loopback only) under a loopback load, untraced and traced
 # side by side. Prints key=value lines: the protocol check (memccapable) of each run, the
 # load's throughput (memcaslap), the server's CPU time per request, their traced/untraced
-# ratios, and the trace file. Exits non-zero when a run failed or the answers differ.
+# ratios (medians of CTRACE_REAL_PAIRS pairs of runs, default 1: see pairs.sh), and the
+# trace file of the first traced run. Exits non-zero when a run failed or the answers differ.
 #
 # usage: tests/real/memcached.sh BUILD_DIR WORKDIR [SECONDS]     (default 10 s of load)
 set -u
@@ -37,13 +38,16 @@ stop_server() {
 }
 trap 'stop_server' EXIT
 
-# run_one MODE: starts the server (traced when MODE=traced), checks the protocol, loads it.
+# run_one MODE TAG: starts the server (traced when MODE=traced), checks the protocol, loads
+# it. TAG: the run's name in pairs.sh (its trace files are those of the first traced run).
 run_one() {
-	local mode=$1 port user=()
+	local mode=$1 tag=$2 port user=()
 	port=$(free_port)
 	[ "$(id -u)" = 0 ] && user=(-u nobody)
 	if [ "$mode" = traced ]; then
-		CTRACE_OUT=$WORK/memcached.%p.ctr LD_PRELOAD=$LIB \
+		local out=$WORK
+		[ "$tag" = traced ] || { out=$WORK/$tag; mkdir -p "$out"; }
+		CTRACE_OUT=$out/memcached.%p.ctr LD_PRELOAD=$LIB \
 			memcached -t 4 -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" &
 	else
 		memcached -t 4 -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" &
@@ -77,12 +81,11 @@ run_one() {
 		'BEGIN { printf "%s_cpu_us_per_op=%.3f\n", m, o ? t * 1e6 / hz / o : 0 }'
 }
 
-run_one untraced | tee "$WORK/untraced.kv"
-run_one traced | tee "$WORK/traced.kv"
+# shellcheck source=pairs.sh
+. "$(dirname "$0")/pairs.sh"
+pairs_rc=0
+run_pairs tps cpu_us_per_op || pairs_rc=1
 kv() { sed -n "s/^$2=//p" "$WORK/$1.kv"; }
-awk -v u="$(kv untraced untraced_tps)" -v t="$(kv traced traced_tps)" \
-	-v cu="$(kv untraced untraced_cpu_us_per_op)" -v ct="$(kv traced traced_cpu_us_per_op)" \
-	'BEGIN { printf "tps_ratio=%.3f\ncpu_per_op_ratio=%.3f\n", u ? t / u : 0, cu ? ct / cu : 0 }'
 # the server's own file (a process that switches user from root may also leave a spare
 # file for children that could not create theirs, memcached.PID.1.ctr, unused here)
 trace=$WORK/memcached.$(kv traced traced_server_pid).ctr
@@ -94,4 +97,5 @@ else
 	diff "$WORK/capable.untraced" "$WORK/capable.traced" >&2
 	exit 1
 fi
-[ "$(kv untraced untraced_exit)" = 0 ] && [ "$(kv traced traced_exit)" = 0 ] && [ -n "$trace" ]
+[ "$(kv untraced untraced_exit)" = 0 ] && [ "$(kv traced traced_exit)" = 0 ] && [ -n "$trace" ] &&
+	[ "$pairs_rc" = 0 ]

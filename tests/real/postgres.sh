@@ -5,9 +5,11 @@
 # processes without exec: with CTRACE_OUT=.../pg.%p.ctr every process that traces writes its
 # own file. Prints key=value lines: the answers of a few queries in each run, pgbench's tps
 # and transactions, the server's CPU time per transaction (postmaster and all its children),
-# their traced/untraced ratios, the trace files (how many, how many `ctrace report` reads,
+# their traced/untraced ratios (medians of CTRACE_REAL_PAIRS pairs, default 1: pairs.sh),
+# the trace files (of the first traced run) (how many, how many `ctrace report` reads,
 # how many are not the postmaster's, the backend with the most epoll waits), and the waits
-# summed over all traces per profile/kind (waits_<profile>_<kind>=COUNT). Exits non-zero when a run failed or the answers differ.
+# summed over all traces per profile/kind (waits_<profile>_<kind>=COUNT). Exits non-zero
+# when a run failed or the answers differ.
 #
 # usage: tests/real/postgres.sh BUILD_DIR WORKDIR [SECONDS] [SCALE]   (default 10 s, scale 1)
 #
@@ -87,9 +89,9 @@ psql_q() { # psql_q SOCKDIR PORT SQL
 	timeout 60 "$PGBIN/psql" -X -A -t -q -h "$1" -p "$2" -U bench -d postgres -c "$3" 2>&1
 }
 
-run_one() {
+run_one() { # run_one MODE TAG (pairs.sh): the cluster and traces in $PGDIR/TAG
 	local mode=$1 port dir
-	dir=$PGDIR/$mode
+	dir=$PGDIR/$2
 	port=$(free_port)
 	"${AS[@]}" mkdir -p "$dir/sock" "$dir/traces"
 	"${AS[@]}" cp -a "$PGDIR/template" "$dir/data"
@@ -140,12 +142,11 @@ run_one() {
 		'BEGIN { printf "%s_cpu_us_per_txn=%.1f\n", m, o ? t * 1e6 / hz / o : 0 }'
 }
 
-run_one untraced | tee "$WORK/untraced.kv"
-run_one traced | tee "$WORK/traced.kv"
+# shellcheck source=pairs.sh
+. "$(dirname "$0")/pairs.sh"
+pairs_rc=0
+run_pairs tps cpu_us_per_txn || pairs_rc=1
 kv() { sed -n "s/^$2=//p" "$WORK/$1.kv"; }
-awk -v u="$(kv untraced untraced_tps)" -v t="$(kv traced traced_tps)" \
-	-v cu="$(kv untraced untraced_cpu_us_per_txn)" -v ct="$(kv traced traced_cpu_us_per_txn)" \
-	'BEGIN { printf "tps_ratio=%.3f\ncpu_per_txn_ratio=%.3f\n", u ? t / u : 0, cu ? ct / cu : 0 }'
 
 # The traces: every file must be readable; waits summed over all of them.
 rm -rf "$WORK/traces"
@@ -195,4 +196,4 @@ for m in untraced traced; do
 		[ "$(kv $m ${m}_$k)" = 0 ] || exit 1
 	done
 done
-[ "$files" -gt 0 ] && [ "$readable" = "$files" ]
+[ "$files" -gt 0 ] && [ "$readable" = "$files" ] && [ "$pairs_rc" = 0 ]
