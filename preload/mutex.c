@@ -44,60 +44,55 @@ static inline int taken(int r)
 	return r == 0 || r == EOWNERDEAD;
 }
 
-static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
-						   const struct timespec *abst, const void *pc)
+static inline int real_lock(pthread_mutex_t *m, int which, clockid_t clk,
+			    const struct timespec *abst)
 {
-	int r;
+	return which == 0   ? REAL(pthread_mutex_lock)(m)
+	       : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
+			    : REAL(pthread_mutex_clocklock)(m, clk, abst);
+}
+
+/* The probe: 1 when it settled the call (*r its result: the mutex taken, untraced, or an
+ * error), 0 when the caller would block. */
+static inline int probe(pthread_mutex_t *m, int which, clockid_t clk,
+			const struct timespec *abst, const void *pc, int *r)
+{
 	if (unlikely(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT)) {
-		/* No probe: glibc's trylock of a robust mutex in the ENOTRECOVERABLE state
+		/* No trylock: glibc's trylock of a robust mutex in the ENOTRECOVERABLE state
 		 * returns that error but leaves the mutex locked (lock does not), so a probe
 		 * would change what the program's next call returns. A free robust mutex is
 		 * taken untraced; one held at the peek is a recorded wait. */
 		if (atomic_load_explicit((_Atomic int *)&m->__data.__lock,
-					 memory_order_relaxed) == 0) {
-			r = which == 0   ? REAL(pthread_mutex_lock)(m)
-			    : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
-					 : REAL(pthread_mutex_clocklock)(m, clk, abst);
-			if (taken(r) && !__libc_single_threaded)
-				ct_held_push(m, pc, CT_K_MUTEX, 0);
-			return r;
-		}
-	} else if (likely((r = ct_hot.mutex_trylock(m)) != EBUSY)) {
-		if (likely(r == 0) && !__libc_single_threaded)
-			ct_held_push(m, pc, CT_K_MUTEX, 0);
-		return r;
+					 memory_order_relaxed) != 0)
+			return 0;
+		*r = real_lock(m, which, clk, abst);
+	} else if (likely((*r = ct_hot.mutex_trylock(m)) == EBUSY)) {
+		return 0;
 	}
+	if (taken(*r) && !__libc_single_threaded)
+		ct_held_push(m, pc, CT_K_MUTEX, 0);
+	return 1;
+}
+
+static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, clockid_t clk,
+						   const struct timespec *abst, const void *pc)
+{
+	int r;
+	if (likely(probe(m, which, clk, abst, pc, &r)))
+		return r;
 	struct ct_wait w;
 	ct_wait_register(&w, CT_K_MUTEX, m);
 	/* Probe again now that a releaser sees this waiter: a release in between was not
 	 * recorded, and the caller would not block. */
-	if (unlikely(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT)) {
-		if (atomic_load_explicit((_Atomic int *)&m->__data.__lock,
-					 memory_order_relaxed) == 0) {
-			ct_wait_withdraw(&w);
-			r = which == 0   ? REAL(pthread_mutex_lock)(m)
-			    : which == 1 ? REAL(pthread_mutex_timedlock)(m, abst)
-					 : REAL(pthread_mutex_clocklock)(m, clk, abst);
-			if (taken(r) && !__libc_single_threaded)
-				ct_held_push(m, pc, CT_K_MUTEX, 0);
-			return r;
-		}
-	} else if ((r = ct_hot.mutex_trylock(m)) != EBUSY) {
+	if (probe(m, which, clk, abst, pc, &r)) {
 		ct_wait_withdraw(&w);
-		if (r == 0 && !__libc_single_threaded)
-			ct_held_push(m, pc, CT_K_MUTEX, 0);
 		return r;
 	}
 	uint16_t flags = which ? CT_EVF_TIMED : 0;
 	if (which && clk == CLOCK_REALTIME)
 		flags |= CT_EVF_CLOCK_RT;
 	ct_wait_record(&w, ct_mutex_owner(m), ct_deadline_ns(abst), flags);
-	if (which == 0)
-		r = REAL(pthread_mutex_lock)(m);
-	else if (which == 1)
-		r = REAL(pthread_mutex_timedlock)(m, abst);
-	else
-		r = REAL(pthread_mutex_clocklock)(m, clk, abst);
+	r = real_lock(m, which, clk, abst);
 	ct_wait_end(&w, r);
 	if (taken(r) && !__libc_single_threaded)
 		ct_held_push(m, pc, CT_K_MUTEX, 1);
