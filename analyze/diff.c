@@ -233,20 +233,7 @@ static void collect(struct side *s, int side, struct ct_diff_table *sites,
 static void json_frames(struct ct_json *j, const struct ct_frame *f, size_t n)
 {
 	ct_json_key(j, "frames");
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		ct_json_obj_begin(j);
-		ct_json_key(j, "func");
-		ct_json_str(j, f[i].func ? f[i].func : "??");
-		ct_json_key(j, "file");
-		ct_json_str(j, f[i].file);
-		ct_json_key(j, "line");
-		ct_json_i64(j, f[i].file ? f[i].line : 0);
-		ct_json_key(j, "module");
-		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
-		ct_json_obj_end(j);
-	}
-	ct_json_arr_end(j);
+	ct_frames_json(j, f, n);
 }
 
 static void json_u64(struct ct_json *j, const char *key, uint64_t v)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "util.h"
 
 #define INLINE_MAX 8 /* inline chain depth kept per PC */
@@ -189,4 +190,22 @@ const char *ct_frames_func(struct ct_frames *c, uint64_t addr)
 		return "??";
 	n = ct_sym_resolve(sy, addr, 1, fr, INLINE_MAX);
 	return n >= 1 ? fr[n - 1].func : "??";
+}
+
+void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n)
+{
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		ct_json_obj_begin(j);
+		ct_json_key(j, "func");
+		ct_json_str(j, f[i].func ? f[i].func : "??");
+		ct_json_key(j, "file");
+		ct_json_str(j, f[i].file);
+		ct_json_key(j, "line");
+		ct_json_i64(j, f[i].file ? f[i].line : 0);
+		ct_json_key(j, "module");
+		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
 }

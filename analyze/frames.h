@@ -41,4 +41,9 @@ size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **ou
  * when unknown. The string lives until ct_frames_free. */
 const char *ct_frames_func(struct ct_frames *c, uint64_t addr);
 
+struct ct_json;
+/* Writes frames f[0..n) as a JSON array value (DESIGN.md section 7: func, file, line,
+ * module; "??" for an unknown function, null file and module when unknown). */
+void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n);
+
 #endif

@@ -600,20 +600,7 @@ static void text(struct ctx *c)
 static void json_frames(struct ct_json *j, const struct ct_frame *f, size_t n)
 {
 	ct_json_key(j, "frames");
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		ct_json_obj_begin(j);
-		ct_json_key(j, "func");
-		ct_json_str(j, f[i].func ? f[i].func : "??");
-		ct_json_key(j, "file");
-		ct_json_str(j, f[i].file);
-		ct_json_key(j, "line");
-		ct_json_i64(j, f[i].file ? f[i].line : 0);
-		ct_json_key(j, "module");
-		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
-		ct_json_obj_end(j);
-	}
-	ct_json_arr_end(j);
+	ct_frames_json(j, f, n);
 }
 
 static void json_stack(struct ctx *c, struct ct_json *j, uint32_t stack)
@@ -730,30 +717,12 @@ static void json_profiles(struct ctx *c, struct ct_json *j)
 	ct_json_arr_end(j);
 }
 
-static void json_frames_value(struct ct_json *j, const struct ct_frame *f, size_t n)
-{
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		ct_json_obj_begin(j);
-		ct_json_key(j, "func");
-		ct_json_str(j, f[i].func ? f[i].func : "??");
-		ct_json_key(j, "file");
-		ct_json_str(j, f[i].file);
-		ct_json_key(j, "line");
-		ct_json_i64(j, f[i].file ? f[i].line : 0);
-		ct_json_key(j, "module");
-		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
-		ct_json_obj_end(j);
-	}
-	ct_json_arr_end(j);
-}
-
 static void json_stack_value(struct ctx *c, struct ct_json *j, uint32_t stack)
 {
 	const struct ct_frame *f;
 	size_t n = ct_frames_stack(c->fr, stack, &f, NULL);
 
-	json_frames_value(j, f, n);
+	ct_frames_json(j, f, n);
 }
 
 static void json_double(struct ct_json *j, const char *key, double v)
@@ -962,7 +931,7 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 	if (l->held_known)
 		json_stack_value(c, j, l->held_stack);
 	else
-		json_frames_value(j, NULL, 0);
+		ct_frames_json(j, NULL, 0);
 	ct_json_key(j, "held_frames_recorded");
 	ct_json_bool(j, l->held_known);
 	ct_json_key(j, "held_frames_from");
