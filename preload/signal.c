@@ -222,9 +222,9 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 	return 0;
 }
 
-/* glibc's signal() calls its internal sigaction, which no wrapper sees: re-implement its
- * BSD semantics (handler, the signal blocked during it, SA_RESTART) on ours. */
-CT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+/* handler for sig through the sigaction wrapper, with flags, the signal itself blocked
+ * during the handler when block_self; the previous handler or SIG_ERR (errno set). */
+static sighandler_t install(int sig, sighandler_t handler, int flags, int block_self)
 {
 	struct sigaction act, old;
 	if (handler == SIG_ERR || sig <= 0 || sig >= _NSIG) {
@@ -234,11 +234,19 @@ CT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = handler;
 	sigemptyset(&act.sa_mask);
-	sigaddset(&act.sa_mask, sig);
-	act.sa_flags = SA_RESTART;
+	if (block_self)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
 	if (sigaction(sig, &act, &old) < 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* glibc's signal() calls its internal sigaction, which no wrapper sees: re-implement its
+ * BSD semantics (handler, the signal blocked during it, SA_RESTART) on ours. */
+CT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return install(sig, handler, SA_RESTART, 1);
 }
 
 /* Not declared by the headers under _GNU_SOURCE; glibc exports them. */
@@ -255,18 +263,7 @@ CT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
  * handler, no restart), on the wrapper as signal() is. */
 CT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
 {
-	struct sigaction act, old;
-	if (handler == SIG_ERR || sig <= 0 || sig >= _NSIG) {
-		errno = EINVAL;
-		return SIG_ERR;
-	}
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	act.sa_flags = SA_RESETHAND | SA_NODEFER;
-	if (sigaction(sig, &act, &old) < 0)
-		return SIG_ERR;
-	return old.sa_handler;
+	return install(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 CT_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
