@@ -28,6 +28,25 @@ report_of() {
 	printf '%s\n' "$json"
 }
 
+@test "signal, bsd_signal, sysv_signal and sigset keep glibc's semantics under libctrace (flags, mask, one-shot, restart)" {
+	run timeout 60 "$PROGS/proc_signals" dispositions
+	assert_success
+	# glibc's own answers, untraced: BSD semantics for signal and bsd_signal, System V's
+	# for sysv_signal, sigset's (blocked during the handler, no restart)
+	assert_line --index 0 "signal prev=default flags=RESTART, masked=1 in_handler_blocked=1 runs=1 after=handler read=1"
+	assert_line --index 1 "bsd_signal prev=default flags=RESTART, masked=1 in_handler_blocked=1 runs=1 after=handler read=1"
+	assert_line --index 2 "sysv_signal prev=default flags=RESETHAND,NODEFER, masked=0 in_handler_blocked=0 runs=1 after=default read=-1 EINTR"
+	assert_line --index 3 "sigset prev=default flags= masked=0 in_handler_blocked=1 runs=1 after=handler read=-1 EINTR"
+	plain=$output
+	run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$PROGS/proc_signals" dispositions
+	assert_success
+	assert_equal "$output" "$plain"
+	assert_equal "$stderr" ""
+	# the reads the signal interrupted are in the trace, at the program's read
+	json=$(report_of t.*.ctr)
+	assert_equal "$(count "$json" syscall read dispositions)" 4
+}
+
 @test "handlers that call write, read, sem_post, nanosleep and lock a mutex while main waits in lock, read, sem_wait and nanosleep: same results, exact waits" {
 	R=200
 	run timeout 60 "$PROGS/proc_signals" reenter $R

@@ -27,6 +27,16 @@
  *   DLOPENS times, and main makes 20 deterministic waits on mu_d (a helper blocks on it
  *   while main holds it). Prints "mu_1=ADDR mu_2=ADDR mu_d=ADDR" then "counter=N dlopens=N
  *   alarms_match=1 det_waits=20" and, on a line of its own, "contended=N ticks=N".
+ *
+ * usage: proc_signals dispositions
+ *   installs a SIGURG handler through signal, bsd_signal, sysv_signal and sigset in turn
+ *   (glibc implements them on its internal sigaction, so libctrace re-implements them) and
+ *   prints for each what the program can see: the previous handler returned, the flags and
+ *   mask sigaction reports, whether SIGURG is blocked inside the handler, whether the
+ *   disposition is still the handler after it ran, and what a read of an empty pipe that
+ *   the signal interrupts returns (restarted: the byte a helper writes after the signal;
+ *   or -1 EINTR). One line per call: "NAME prev=H flags=... masked=0|1 in_handler_blocked=
+ *   0|1 after=handler|default read=..."
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -402,13 +412,101 @@ static int storm(long it, long dl)
 	return 0;
 }
 
+/* ---- dispositions: signal, bsd_signal, sysv_signal, sigset ---- */
+
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+sighandler_t sysv_signal(int sig, sighandler_t handler);
+
+static volatile sig_atomic_t urg_runs, urg_blocked;
+
+static void on_urg(int sig)
+{
+	sigset_t cur;
+	(void)sig;
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	urg_blocked = sigismember(&cur, SIGURG);
+	urg_runs++;
+}
+
+struct urg_kick {
+	pthread_t target;
+	_Atomic pid_t target_tid;
+	int wfd;
+};
+
+/* Once the target sleeps in read, SIGURG to it; once the handler ran, a byte to the pipe. */
+static void *urg_kicker(void *arg)
+{
+	struct urg_kick *k = arg;
+	proc_wait_blocked(&k->target_tid, SYS_read, NULL, 0);
+	pthread_kill(k->target, SIGURG);
+	while (!urg_runs)
+		usleep(1000);
+	usleep(20000); /* a restarted read sleeps again before the byte comes */
+	if (write(k->wfd, "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static const char *handler_name(sighandler_t h)
+{
+	return h == on_urg ? "handler" : h == SIG_DFL ? "default" : h == SIG_IGN ? "ignore"
+				      : h == SIG_ERR ? "error" : "other";
+}
+
+/* sigset and sigrelse are what a legacy program calls, deprecated or not. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static int dispositions(void)
+{
+	static const char *const names[] = { "signal", "bsd_signal", "sysv_signal", "sigset" };
+	for (unsigned i = 0; i < 4; i++) {
+		signal(SIGURG, SIG_DFL);
+		sighandler_t prev = i == 0   ? signal(SIGURG, on_urg)
+				    : i == 1 ? bsd_signal(SIGURG, on_urg)
+				    : i == 2 ? sysv_signal(SIGURG, on_urg)
+					     : sigset(SIGURG, on_urg);
+		struct sigaction cur;
+		sigaction(SIGURG, NULL, &cur);
+		int p[2];
+		if (pipe(p) != 0)
+			return 1;
+		urg_runs = 0;
+		struct urg_kick k = { .target = pthread_self(), .wfd = p[1] };
+		atomic_store(&k.target_tid, gettid());
+		pthread_t t;
+		pthread_create(&t, NULL, urg_kicker, &k);
+		char c;
+		errno = 0;
+		ssize_t n = read(p[0], &c, 1);
+		int e = errno;
+		pthread_join(t, NULL);
+		struct sigaction after;
+		sigaction(SIGURG, NULL, &after);
+		printf("%s prev=%s flags=%s%s%s masked=%d in_handler_blocked=%d runs=%d after=%s "
+		       "read=%zd%s\n",
+		       names[i], handler_name(prev), cur.sa_flags & SA_RESTART ? "RESTART," : "",
+		       cur.sa_flags & SA_RESETHAND ? "RESETHAND," : "",
+		       cur.sa_flags & SA_NODEFER ? "NODEFER," : "",
+		       sigismember(&cur.sa_mask, SIGURG), (int)urg_blocked, (int)urg_runs,
+		       handler_name(after.sa_handler), n, n < 0 && e == EINTR ? " EINTR" : "");
+		close(p[0]);
+		close(p[1]);
+		if (i == 3)
+			sigrelse(SIGURG);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "reenter"))
 		return reenter(argc > 2 ? atoi(argv[2]) : 40);
+	if (argc > 1 && !strcmp(argv[1], "dispositions"))
+		return dispositions();
 	if (argc > 1 && !strcmp(argv[1], "storm"))
 		return storm(argc > 2 ? atol(argv[2]) : 300000, argc > 3 ? atol(argv[3]) : 2000);
-	fprintf(stderr, "usage: proc_signals reenter [ROUNDS] | storm [ITERS] [DLOPENS]\n");
+	fprintf(stderr, "usage: proc_signals reenter [ROUNDS] | storm [ITERS] [DLOPENS] | "
+			"dispositions\n");
 	return 2;
 }
