@@ -86,12 +86,13 @@ $(O)/unit/%: tests/unit/%.c $(ANALYZE_OBJ) tests/unit/tap.h
 
 # Test programs and examples are ordinary programs: -O1 -g, frame pointers, no inlining so
 # the functions and lines the tests expect stay where the source puts them.
-$(O)/progs/%: tests/progs/%.c
+PROG_H := $(wildcard tests/progs/*.h)
+$(O)/progs/%: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lm
 
-$(O)/progs/%.fortify: tests/progs/%.c
+$(O)/progs/%.fortify: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fortify) $<")
 	$(Q)$(CC) $(filter-out -O1,$(PROG_CFLAGS)) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -o $@ $< -lm

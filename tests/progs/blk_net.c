@@ -33,7 +33,6 @@
  * usage: blk_net [REPS [HOLD_MS]]   defaults: 5 20
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,12 +47,13 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "blk_util.h"
 
 static int reps = 5;
 static long hold_ms = 20;
@@ -67,13 +67,6 @@ nfds_t npoll = 1;
 static struct sockaddr_in tcp_addr; /* the loopback listener */
 static struct sockaddr_un unix_addr;
 static socklen_t unix_len;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -120,37 +113,12 @@ static const long NR_EPOLL[] = { SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwai
 static const long NR_POLL[] = { SYS_poll, SYS_ppoll, -1 };
 static const long NR_SELECT[] = { SYS_select, SYS_pselect6, -1 };
 
-/* 1: the main thread is in one of the system calls nrs (ends with -1) and, unless fd is
- * -1, its first argument is fd; 0: it is not; -1: the proc file is unreadable. */
-static int main_in_syscall(const long *nrs, long fd)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)main_tid);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -1;
-	ssize_t n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (!isdigit((unsigned char)buf[0]))
-		return 0; /* "running", or -1: not in a system call */
-	char *end;
-	long nr = strtol(buf, &end, 10);
-	long a1 = (long)strtoull(end, NULL, 0);
-	for (; *nrs != -1; nrs++)
-		if (nr == *nrs)
-			return fd == -1 || a1 == fd;
-	return 0;
-}
-
 /* Returns once the main thread has been seen blocked in one of nrs (on fd); dies after
  * 10 s. */
 static void until_blocked(const long *nrs, long fd)
 {
 	for (int i = 0; i < 10000; i++) {
-		int r = main_in_syscall(nrs, fd);
+		int r = task_in_syscall(main_tid, nrs, fd);
 		if (r < 0)
 			die("cannot read /proc/self/task/TID/syscall");
 		if (r)
@@ -191,55 +159,10 @@ static void reap(pthread_t t)
 	}
 }
 
-/* ---- run-queue time around the measured calls ---- */
-
-/* This thread's time spent waiting for a CPU so far (schedstat, 0 when unknown); *preempted
- * is how often it was switched out while it could run (involuntary context switches). */
-static uint64_t rq_now(long *preempted)
-{
-	struct rusage ru;
-	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
-	char buf[128];
-	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	unsigned long long run = 0, wait = 0;
-	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
-		return 0;
-	return wait;
-}
-
-/* The run-queue time of this family's measured calls during which the thread was
- * preempted, printed as FAMILY_rq_ns. A thread preempted just after a call returned waits
- * for a CPU between the tracer's clock and the program's: the test allows that much more
- * difference. Waiting for a CPU after a wake-up is no preemption and inside both clocks. */
-static uint64_t rq_total;
-
-/* The duration that ONCE (an *_once() call) returns, with its run-queue time added to
- * rq_total if the thread was preempted during it. */
-#define MEASURED(once) \
-	({ \
-		long c0_, c1_; \
-		uint64_t r0_ = rq_now(&c0_); \
-		uint64_t d_ = (once); \
-		uint64_t r1_ = rq_now(&c1_); \
-		if (c1_ != c0_) \
-			rq_total += r1_ - r0_; \
-		d_; \
-	})
-
 static void result(const char *family, int calls, uint64_t total)
 {
 	printf("%s: %d calls done\n", family, calls);
-	printf("%s_calls=%d\n", family, calls);
-	printf("%s_total_ns=%llu\n", family, (unsigned long long)total);
-	printf("%s_rq_ns=%llu\n", family, (unsigned long long)rq_total);
-	rq_total = 0;
+	print_totals(family, calls, total);
 }
 
 static int tcp_listener(void)

@@ -32,7 +32,6 @@
  *
  * usage: blk_semantics
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +53,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "blk_util.h"
 
 #define SENTINEL 12345
 
@@ -77,18 +78,10 @@ static sem_t *after_sem;
 static int after_fd = -1;
 static void (*after_fn)(void);
 
-static const char *err_name(int e)
+/* errno as the checks show it: "unchanged" while it still holds the sentinel. */
+static const char *err_seen(int e)
 {
-	static char buf[32];
-	if (e == SENTINEL)
-		return "unchanged";
-	if (e == 0)
-		return "0";
-	const char *n = strerrorname_np(e);
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "%d", e);
-	return buf;
+	return e == SENTINEL ? "unchanged" : err_name(e);
 }
 
 static void check(const char *name, const char *got, const char *want)
@@ -104,7 +97,7 @@ static void check(const char *name, const char *got, const char *want)
 /* "ret=R errno=E" plus extra, into buf. */
 static const char *obs(char *buf, size_t n, long ret, int err, const char *extra)
 {
-	snprintf(buf, n, "ret=%ld errno=%s%s%s", ret, err_name(err), extra ? " " : "",
+	snprintf(buf, n, "ret=%ld errno=%s%s%s", ret, err_seen(err), extra ? " " : "",
 		 extra ? extra : "");
 	return buf;
 }
@@ -145,35 +138,12 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* 1: tid is blocked in one of the system calls nrs (ends with -1); 0: it is not; -1: the
- * proc file is unreadable. */
-static int in_syscall(pid_t tid, const long *nrs)
-{
-	char path[64], buf[128];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (!isdigit((unsigned char)buf[0]))
-		return 0; /* "running", or -1: blocked outside a system call */
-	long nr = strtol(buf, NULL, 10);
-	for (; *nrs >= 0; nrs++)
-		if (nr == *nrs)
-			return 1;
-	return 0;
-}
-
 /* Waits (at most 3 s) until the main thread has been seen blocked in nrs twice in a row. */
 static void until_blocked(const long *nrs)
 {
 	int seen = 0;
 	for (int i = 0; i < 3000; i++) {
-		int r = in_syscall(main_tid, nrs);
+		int r = task_in_syscall(main_tid, nrs, -1);
 		if (r < 0) {
 			sleep_ms(100);
 			return;
@@ -427,7 +397,7 @@ static void check_handler_sem_post(int restart)
 	errno = SENTINEL;
 	int tr = sem_trywait(&s); /* without SA_RESTART, the post is still there */
 	int te = errno;
-	snprintf(extra, sizeof(extra), "hits=%d trywait=%d/%s", (int)hits, tr, err_name(te));
+	snprintf(extra, sizeof(extra), "hits=%d trywait=%d/%s", (int)hits, tr, err_seen(te));
 	if (restart)
 		check("handler_sem_post_sa_restart", obs(got, sizeof(got), r, e, extra),
 		      "ret=0 errno=unchanged hits=1 trywait=-1/EAGAIN");
@@ -904,7 +874,7 @@ static void check_handler_sem_post_timed(int restart)
 	errno = SENTINEL;
 	int tr = sem_trywait(&s);
 	int te = errno;
-	snprintf(extra, sizeof(extra), "hits=%d trywait=%d/%s", (int)hits, tr, err_name(te));
+	snprintf(extra, sizeof(extra), "hits=%d trywait=%d/%s", (int)hits, tr, err_seen(te));
 	check(restart ? "handler_sem_post_timedwait_sa_restart" : "handler_sem_post_timedwait",
 	      obs(got, sizeof(got), r, e, extra), "ret=-1 errno=EINTR hits=1 trywait=0/unchanged");
 	sem_destroy(&s);

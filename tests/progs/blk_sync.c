@@ -28,7 +28,6 @@
  *
  * usage: blk_sync [REPS [HOLD_MS]]   defaults: 5 20
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -40,10 +39,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "blk_util.h"
 
 #define SPIN_CPU_MS 5 /* CPU time the spinning main thread burns before the holder counts */
 
@@ -60,13 +60,6 @@ static pthread_spinlock_t spin;
 static _Atomic uint32_t futex_word;
 static atomic_int held;    /* the helper holds the object now */
 static atomic_int calling; /* main is about to make the measured call (spinlock) */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what, int err)
 {
@@ -94,22 +87,12 @@ static void hold(void)
  * not; -1: /proc/self/task/TID/syscall is unreadable. */
 static int main_in_syscall(long nr, uintptr_t lo, uintptr_t hi)
 {
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)main_tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (!isdigit((unsigned char)buf[0]))
-		return 0; /* "running", or -1: not in a system call */
-	char *end;
-	long got = strtol(buf, &end, 10);
-	uintptr_t a1 = (uintptr_t)strtoull(end, NULL, 0);
-	return got == nr && a1 >= lo && a1 < hi;
+	long got;
+	unsigned long long a1;
+	int r = task_syscall(main_tid, &got, &a1);
+	if (r <= 0)
+		return r;
+	return got == nr && (uintptr_t)a1 >= lo && (uintptr_t)a1 < hi;
 }
 
 /* Returns once the main thread has been seen blocked in FUTEX_WAIT on a word inside
@@ -133,14 +116,8 @@ static long long main_cpu_ns(void)
 {
 	char path[64], buf[128];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)main_tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_read(path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	return strtoll(buf, NULL, 10);
 }
 
@@ -189,55 +166,12 @@ static void until_held(void)
 		sched_yield();
 }
 
-/* ---- run-queue time around the measured calls ---- */
-
-/* This thread's time spent waiting for a CPU so far (schedstat, 0 when unknown); *preempted
- * is how often it was switched out while it could run (involuntary context switches). */
-static uint64_t rq_now(long *preempted)
-{
-	struct rusage ru;
-	*preempted = getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
-	char buf[128];
-	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	unsigned long long run = 0, wait = 0;
-	if (sscanf(buf, "%llu %llu", &run, &wait) != 2)
-		return 0;
-	return wait;
-}
-
-/* The run-queue time of this family's measured calls during which the thread was
- * preempted, printed as FAMILY_rq_ns. A thread preempted just after a call returned waits
- * for a CPU between the tracer's clock and the program's: the test allows that much more
- * difference. Waiting for a CPU after a wake-up is no preemption and inside both clocks. */
-static uint64_t rq_total;
-
-/* The duration that ONCE (an *_once() call) returns, with its run-queue time added to
- * rq_total if the thread was preempted during it. */
-#define MEASURED(once) \
-	({ \
-		long c0_, c1_; \
-		uint64_t r0_ = rq_now(&c0_); \
-		uint64_t d_ = (once); \
-		uint64_t r1_ = rq_now(&c1_); \
-		if (c1_ != c0_) \
-			rq_total += r1_ - r0_; \
-		d_; \
-	})
+/* ---- results, deadlines ---- */
 
 static void result(const char *family, int calls, uint64_t total)
 {
 	printf("%s: %d waits done\n", family, reps);
-	printf("%s_calls=%d\n", family, calls);
-	printf("%s_total_ns=%llu\n", family, (unsigned long long)total);
-	printf("%s_rq_ns=%llu\n", family, (unsigned long long)rq_total);
-	rq_total = 0;
+	print_totals(family, calls, total);
 }
 
 static struct timespec deadline(clockid_t clk, int secs)

@@ -21,22 +21,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "blk_util.h"
+
 #define SENTINEL 12345
 #define TIMEOUT_MS 50
 
 static int failures;
-
-static const char *err_name(int e)
-{
-	static char buf[32];
-	if (e == 0)
-		return "0";
-	const char *n = strerrorname_np(e);
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "%d", e);
-	return buf;
-}
 
 /* Reports one check: rc is what the call returned, err the errno seen right after it. */
 static void report(const char *name, int rc, int want, int err)
