@@ -17,11 +17,11 @@
  * fd classes (socket, pipe, file, event, tty, ...) are cached per fd number: set by the
  * calls that create fds of a known class (socket, socketpair, accept*, pipe*, eventfd,
  * timerfd, signalfd, epoll_create*, inotify*, fanotify, memfd, dup, F_DUPFD), learnt with
- * one statx (the type only: see classify) on first use otherwise, and forgotten when a number is closed or replaced
- * through any path libctrace sees: close, close_range, closefrom, dup2/dup3 targets,
- * syscall(SYS_close, SYS_close_range, SYS_dup2/3, and the fd-creating ones), fclose,
- * pclose, freopen, closedir, fds received with SCM_RIGHTS; the fork child forgets them
- * all. A slow call re-checks its fd (once a second per number at most), so a number
+ * one statx (the type only: see classify) on first use otherwise, and forgotten when a
+ * number is closed or replaced through any path libctrace sees: close, close_range,
+ * closefrom, dup2/dup3 targets, syscall(SYS_close, SYS_close_range, SYS_dup2/3, and the
+ * fd-creating ones), fclose, pclose, freopen, closedir, fds received with SCM_RIGHTS; the
+ * fork child forgets them all. A slow call re-checks its fd (once a second per number at most), so a number
  * reused through a path no wrapper sees (raw syscall instructions, io_uring) is corrected
  * where it matters. Results and errno are the real call's.
  */
@@ -84,9 +84,8 @@ int __close(int fd);
 /*
  * One byte per fd number for numbers below FD_CACHE: the class + 1 in the low four bits
  * (0 unknown), in the high four the period of the last slow-call check (0: never; see
- * fd_class_checked). FD_CACHE is
- * Linux's default ceiling on open files (fs.nr_open): 1 MiB of zero pages in .bss, a page
- * becomes resident only when a number in it is used. Shared by all threads (the fd table
+ * fd_class_checked). FD_CACHE is Linux's default ceiling on open files (fs.nr_open): 1 MiB
+ * of zero pages in .bss, a page becomes resident only when a number in it is used. Shared by all threads (the fd table
  * is); entries are single bytes, so racing writers cannot tear them. fd_hi bounds the
  * range clears.
  */
@@ -94,22 +93,23 @@ int __close(int fd);
 static uint8_t fd_cache[FD_CACHE];
 static unsigned fd_hi; /* one past the highest number ever cached */
 
-static inline void fd_store(unsigned fd, unsigned cls)
+#define FD_CLASS(byte) ((byte) & 15u)
+#define FD_PERIOD(byte) ((byte) >> 4)
+
+/* fd's byte: class cls, checked in period (0: not checked). */
+static inline void fd_store(unsigned fd, unsigned cls, unsigned period)
 {
 	unsigned hi = __atomic_load_n(&fd_hi, __ATOMIC_RELAXED);
 	while (fd >= hi && !__atomic_compare_exchange_n(&fd_hi, &hi, fd + 1, 1,
 							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
-	__atomic_store_n(&fd_cache[fd], (uint8_t)(cls + 1), __ATOMIC_RELAXED);
+	__atomic_store_n(&fd_cache[fd], (uint8_t)((cls + 1) | period << 4), __ATOMIC_RELAXED);
 }
-
-#define FD_CLASS(byte) ((byte) & 15u)
-#define FD_PERIOD(byte) ((byte) >> 4)
 
 void ct_fdclass_set(int fd, unsigned cls)
 {
 	if ((unsigned)fd < FD_CACHE)
-		fd_store((unsigned)fd, cls);
+		fd_store((unsigned)fd, cls, 0);
 }
 
 void ct_fdclass_forget(int fd)
@@ -208,7 +208,7 @@ static __attribute__((noinline)) unsigned fd_learn(int fd)
 	unsigned c = classify(fd);
 	if (c == NOT_OPEN)
 		return CT_FD_UNKNOWN;
-	fd_store((unsigned)fd, c);
+	fd_store((unsigned)fd, c, 0);
 	return c;
 }
 
@@ -248,10 +248,8 @@ static unsigned fd_class_checked(int fd, uint64_t now)
 		ct_fdclass_forget(fd);
 		return CT_FD_UNKNOWN;
 	}
-	if ((unsigned)fd < FD_CACHE) {
-		fd_store((unsigned)fd, c);
-		__atomic_store_n(&fd_cache[fd], (uint8_t)((c + 1) | period << 4), __ATOMIC_RELAXED);
-	}
+	if ((unsigned)fd < FD_CACHE)
+		fd_store((unsigned)fd, c, period);
 	return c;
 }
 
@@ -264,7 +262,7 @@ static void fd_copy(int to, int from)
 			     ? FD_CLASS(__atomic_load_n(&fd_cache[from], __ATOMIC_RELAXED))
 			     : 0;
 	if (c)
-		fd_store((unsigned)to, c - 1);
+		fd_store((unsigned)to, c - 1, 0);
 	else
 		ct_fdclass_forget(to);
 }

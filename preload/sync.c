@@ -95,23 +95,28 @@ CT_EXPORT int sem_post(sem_t *s)
 
 enum { RW_PLAIN, RW_TIMED, RW_CLOCK };
 
-/* rwlocks taken for writing go into the thread's held set (wait.h), as mutexes do. */
+/* The probe: 1 when it settled the call (*r: taken, or an error), 0 when it would block.
+ * rwlocks taken for writing go into the thread's held set (wait.h), as mutexes do. */
+static inline int rw_probe(pthread_rwlock_t *l, int wr, const void *pc, int *r)
+{
+	*r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
+	if (*r == EBUSY)
+		return 0;
+	if (wr && *r == 0)
+		ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
+	return 1;
+}
+
 static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int op, clockid_t clk,
 						const struct timespec *abst, const void *pc)
 {
-	int r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
-	if (likely(r != EBUSY)) {
-		if (wr && r == 0)
-			ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
+	int r;
+	if (likely(rw_probe(l, wr, pc, &r)))
 		return r;
-	}
 	struct ct_wait w;
 	ct_wait_register(&w, wr ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD, l);
-	r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
-	if (r != EBUSY) { /* released between the probes (see wait.c) */
+	if (rw_probe(l, wr, pc, &r)) { /* released between the probes (see wait.c) */
 		ct_wait_withdraw(&w);
-		if (wr && r == 0)
-			ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
 		return r;
 	}
 	uint16_t flags = op == RW_PLAIN ? 0 : CT_EVF_TIMED;
