@@ -13,7 +13,7 @@
  *   CTRACE_GENERATION_MS  generation length in ms, 100..60000 (default 1000)
  *   CTRACE_SYSCALL_THRESHOLD  system calls at least this long get a full stack and an
  *                         event of their own; every call is counted per call site
- *                         (default 20us; ns/us/ms/s suffixes)
+ *                         (default 20us; ns/us/ms/s suffixes; 0: every call)
  *   CTRACE_DISABLE        1: load but record nothing (0 or empty: trace)
  */
 #include <stdio.h>
@@ -205,7 +205,7 @@ void ct_config_read(void)
 		unsigned long long v = strtoull(th, &end, 10);
 		unsigned long long mul = 0;
 		if (end != th && *th != '-') {
-			if (!strcmp(end, "ns")) mul = 1;
+			if (!strcmp(end, "ns") || (v == 0 && !*end)) mul = 1; /* 0 needs no unit */
 			else if (!strcmp(end, "us")) mul = 1000;
 			else if (!strcmp(end, "ms")) mul = 1000000;
 			else if (!strcmp(end, "s")) mul = 1000000000;

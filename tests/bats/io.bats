@@ -134,10 +134,11 @@ classes_of() {
 
 @test "fd classes: the check asks for a file's type only, never its timestamps" {
 	# every call slow: each write and sync may re-check its fd
-	run timeout 60 strace -f -qq -e trace=%stat,%fstat,statx,openat,close -o st.log \
+	run --separate-stderr timeout 60 strace -f -qq -e trace=%stat,%fstat,statx,openat,close -o st.log \
 		env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr CTRACE_SYSCALL_THRESHOLD=0 \
 		"$PROGS/io_filesync" data 50
 	assert_success
+	assert_equal "$stderr" ""
 	local fd
 	fd=$(sed -n 's/^fd=//p' <<<"$output")
 	[ -n "$fd" ]
@@ -152,6 +153,19 @@ classes_of() {
 	# and nothing else: no fstat, no statx asking for more than the type
 	[ "$(grep -cvE "^[0-9]+ +statx\($fd, \"\", [A-Z_|]+, STATX_TYPE, " looks)" -eq 0 ]
 	[ "$("$CT" report --json t.*.ctr | jq '[.profiles[] | select(.kind == "fsync") | .count] | add')" -eq 50 ]
+}
+
+@test "fd classes: a number reused through an unseen path is filed under its new class by a slow call a period later" {
+	run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr CTRACE_SYSCALL_THRESHOLD=0 \
+		"$PROGS/io_recheck"
+	assert_success
+	assert_equal "$stderr" ""
+	[ "$output" != skip ] || skip "x86_64 only (raw system calls)"
+	local json
+	json=$("$CT" report --json t.*.ctr)
+	# the file read before, a file read; the read after the unseen reuse, a socket's
+	run jq -r '[.profiles[] | select(.kind == "read") | "\(.profile) \(.frames[0].func)"] | sort | join(",")' <<<"$json"
+	assert_output "net read_after_reuse,syscall read_file_first"
 }
 
 @test "fd classes: a fork child forgets what its parent cached" {
