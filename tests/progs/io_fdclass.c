@@ -46,6 +46,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "raw_syscall.h"
+
 static char dir[64], file[96];
 
 static void die(const char *what)
@@ -53,19 +55,6 @@ static void die(const char *what)
 	fprintf(stderr, "io_fdclass: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
-
-#if defined(__x86_64__)
-static long raw(long nr, long a, long b, long c, long d)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-#endif
 
 /* A regular file at the lowest free number, read once: libctrace now says "file". */
 static int file_at_lowest(void)

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raw_syscall.h"
+
 static void die(const char *what)
 {
 	fprintf(stderr, "io_recheck: %s: %s\n", what, strerror(errno));
@@ -33,16 +35,6 @@ static void die(const char *what)
 }
 
 #if defined(__x86_64__)
-static long raw(long nr, long a, long b, long c, long d)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-}
 
 static void read_file_first(int fd)
 {
