@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the blk_*.c test programs (semantics.c takes err_name): the harness around the
- * measured calls. Nothing here waits (clock and /proc reads only) or is a site a test
+ * Shared by the blk_*.c test programs (semantics.c takes err_name, lockwait.c now_ns and
+ * rq_now): the harness around the measured calls. Nothing here waits (clock and /proc reads only) or is a site a test
  * looks for: whatever waits (sleep_ms, hold, reap, until_blocked, ...) stays in each
  * program, where the traces attribute its waits, and so does each program's own die().
  *
