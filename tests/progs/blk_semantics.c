@@ -1046,10 +1046,15 @@ static void check_clock_nanosleep_abs(void)
 
 /* ---- more calls that must not block: try calls, timeouts, bad arguments, short I/O ---- */
 
+/* The threads the timeout checks wait for run until main has made its checks (a sleep,
+ * however long, can be outlasted by a loaded machine's main thread). */
+static sem_t checks_done;
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
-	sleep_ms(100);
+	while (sem_wait(&checks_done) != 0)
+		;
 	return NULL;
 }
 
@@ -1058,7 +1063,8 @@ static void *read_locker(void *arg)
 	pthread_rwlock_t *l = arg;
 	if (pthread_rwlock_rdlock(l))
 		abort();
-	sleep_ms(100);
+	while (sem_wait(&checks_done) != 0)
+		;
 	pthread_rwlock_unlock(l);
 	return NULL;
 }
@@ -1237,6 +1243,7 @@ static void check_try_and_timeouts(void)
 	/* rwlocks: a reader holds it; writers time out, try calls fail, other readers enter */
 	pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 	pthread_t t;
+	sem_init(&checks_done, 0, 0);
 	if (pthread_create(&t, NULL, read_locker, &rw))
 		abort();
 	while (pthread_rwlock_trywrlock(&rw) == 0) /* until the reader has it */
@@ -1254,10 +1261,11 @@ static void check_try_and_timeouts(void)
 	CALL("rwlock_timedrdlock_shared", pthread_rwlock_timedrdlock(&rw, &soon),
 	     "ret=0 errno=unchanged");
 	pthread_rwlock_unlock(&rw);
+	sem_post(&checks_done);
 	if (pthread_join(t, NULL))
 		abort();
 
-	/* joins: a thread that runs 100 ms */
+	/* joins: a thread that runs until the timeouts are checked */
 	if (pthread_create(&t, NULL, sleeper, NULL))
 		abort();
 	CALL("tryjoin_running", pthread_tryjoin_np(t, NULL), "ret=16 errno=unchanged");
@@ -1268,6 +1276,7 @@ static void check_try_and_timeouts(void)
 	     "ret=110 errno=unchanged");
 	CALL("clockjoin_bad_clock", pthread_clockjoin_np(t, NULL, CLOCK_PROCESS_CPUTIME_ID, &soon),
 	     "ret=22 errno=unchanged");
+	sem_post(&checks_done);
 	soon = in_ms(CLOCK_MONOTONIC, 5000);
 	CALL("clockjoin_done", pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &soon),
 	     "ret=0 errno=unchanged");
