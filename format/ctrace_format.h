@@ -92,7 +92,7 @@ enum ct_kind {
 	CT_K_MAX
 };
 
-/* What an fd is, classified on the recording path (fstat/getsockopt once per fd). Sockets
+/* What an fd is, classified on the recording path (a type-only statx per fd number). Sockets
  * put reads and writes in the net profile; everything else is syscall. */
 enum ct_fd_class {
 	CT_FD_UNKNOWN = 0, CT_FD_SOCKET, CT_FD_PIPE, CT_FD_FILE, CT_FD_EVENT /* eventfd,
