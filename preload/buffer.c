@@ -35,6 +35,7 @@ static char *pool, *small;
 static size_t buf_bytes;
 static unsigned nsmall, small_cap;
 static atomic_uint hint, small_hint; /* where the next free-buffer scan starts */
+static atomic_uint hi_big, hi_small; /* one past the highest buffer ever claimed, per pool */
 static atomic_int nfree_big, nfree_small;
 
 int ct_buffers_init(void)
@@ -73,6 +74,18 @@ struct ct_buf *ct_buf_at(unsigned i)
 	return (struct ct_buf *)(small + (size_t)(i - ct_cfg.nbufs) * SMALL_BYTES);
 }
 
+void ct_bufs_each(void (*fn)(struct ct_buf *b, void *arg), void *arg)
+{
+	if (!pool)
+		return;
+	unsigned big = atomic_load_explicit(&hi_big, memory_order_acquire);
+	unsigned sm = atomic_load_explicit(&hi_small, memory_order_acquire);
+	for (unsigned i = 0; i < big; i++)
+		fn(ct_buf_at(i), arg);
+	for (unsigned i = 0; i < sm; i++)
+		fn(ct_buf_at(ct_cfg.nbufs + i), arg);
+}
+
 /* Wakes the writer early (record path: one atomic, and a futex wake once per cycle). */
 static void kick(void)
 {
@@ -84,19 +97,25 @@ static void kick(void)
 /* Claims a FREE buffer of one pool for the calling thread, or NULL. Record path: a
  * bounded scan. */
 static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic_int *nfree,
-			       uint32_t tid)
+			       atomic_uint *hi, uint32_t tid)
 {
 	if (n == 0 || atomic_load_explicit(nfree, memory_order_relaxed) <= 0)
 		return NULL;
 	unsigned start = atomic_fetch_add_explicit(h, 1, memory_order_relaxed);
 	for (unsigned k = 0; k < n; k++) {
-		struct ct_buf *b = ct_buf_at(base + (start + k) % n);
+		unsigned i = (start + k) % n;
+		struct ct_buf *b = ct_buf_at(base + i);
 		unsigned expect = CT_BUF_FREE;
 		if (atomic_load_explicit(&b->state, memory_order_relaxed) != CT_BUF_FREE)
 			continue;
 		if (atomic_compare_exchange_strong_explicit(&b->state, &expect, CT_BUF_ACTIVE,
 							    memory_order_acquire,
 							    memory_order_relaxed)) {
+			unsigned top = atomic_load_explicit(hi, memory_order_relaxed);
+			while (top <= i && !atomic_compare_exchange_weak_explicit(
+						   hi, &top, i + 1, memory_order_release,
+						   memory_order_relaxed))
+				;
 			b->tid = tid;
 			b->cap = base ? small_cap : ct_buf_cap;
 			atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
@@ -115,11 +134,11 @@ static struct ct_buf *claim(struct ct_thread *th)
 	uint32_t tid = (uint32_t)th->tid;
 	struct ct_buf *b = NULL;
 	if (!th->claims++)
-		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, tid);
+		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
 	if (!b)
-		b = claim_in(0, ct_cfg.nbufs, &hint, &nfree_big, tid);
+		b = claim_in(0, ct_cfg.nbufs, &hint, &nfree_big, &hi_big, tid);
 	if (!b && th->claims > 1)
-		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, tid);
+		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
 	return b;
 }
 
@@ -157,29 +176,34 @@ int ct_emit(struct ct_thread *th, const struct ct_event *ev)
 	return 0;
 }
 
+static void check_pending(struct ct_buf *b, void *pending)
+{
+	if (atomic_load(&b->state) != CT_BUF_FREE && atomic_load(&b->committed) > b->flushed)
+		*(int *)pending = 1;
+}
+
 int ct_buffers_pending(void)
 {
-	for (unsigned i = 0; pool && i < ct_nbufs_total; i++) {
-		struct ct_buf *b = ct_buf_at(i);
-		if (atomic_load(&b->state) != CT_BUF_FREE &&
-		    atomic_load(&b->committed) > b->flushed)
-			return 1;
-	}
-	return 0;
+	int pending = 0;
+	ct_bufs_each(check_pending, &pending);
+	return pending;
+}
+
+static void reset_buf(struct ct_buf *b, void *arg)
+{
+	(void)arg;
+	if (atomic_load(&b->state) == CT_BUF_FREE && b->flushed == 0)
+		return;
+	atomic_store(&b->committed, 0);
+	b->flushed = b->seq = b->gen = 0;
+	atomic_store(&b->state, CT_BUF_FREE);
 }
 
 void ct_buffers_after_fork(void)
 {
 	/* Every unwritten event belongs to the parent, whose writer still has it. Only
 	 * buffers in use are written to, so the child copies few pages. */
-	for (unsigned i = 0; pool && i < ct_nbufs_total; i++) {
-		struct ct_buf *b = ct_buf_at(i);
-		if (atomic_load(&b->state) == CT_BUF_FREE && b->flushed == 0)
-			continue;
-		atomic_store(&b->committed, 0);
-		b->flushed = b->seq = b->gen = 0;
-		atomic_store(&b->state, CT_BUF_FREE);
-	}
+	ct_bufs_each(reset_buf, NULL);
 	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
 	atomic_store(&nfree_small, (int)nsmall);
 	atomic_store(&ct_writer_kick, 0);

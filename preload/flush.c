@@ -16,9 +16,12 @@
  * with a bounded wait and never when the calling thread holds it already (a signal
  * handler that interrupted a flush): they give up rather than hang the program.
  *
- * The file is created 0600 with O_EXCL|O_NOFOLLOW|O_CLOEXEC and never overwrites: if the
- * name exists, ".1", ".2", ... is inserted before the extension (so a new image after exec,
- * whose pid is the same, writes a new file). The descriptor is moved above the low numbers
+ * The file is created 0600 and never overwrites: written unnamed (O_TMPFILE) with its
+ * header and then linked under its name (linkat fails on any existing name, a symlink
+ * included), so that a process killed at any moment leaves no empty file; where the file
+ * system has no O_TMPFILE, O_EXCL|O_NOFOLLOW|O_CLOEXEC. If the name exists, ".1", ".2",
+ * ... is inserted before the extension (so a new image after exec, whose pid is the same,
+ * writes a new file). The descriptor is moved above the low numbers
  * programs use and protected from programs that close every fd (fdguard.c).
  *
  * Processes: a fork child discards the parent's unwritten events (the parent writes them)
@@ -127,25 +130,30 @@ static void flush_unlock(void)
 	REAL(pthread_mutex_unlock)(&flush_mu);
 }
 
+/* Writes wb.out[0..len) to f; 0, or -1 with errno. */
+static int write_all(int f, size_t len)
+{
+	const uint8_t *p = wb.out;
+	while (len > 0) {
+		ssize_t w = REAL(write)(f, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 static void put(ssize_t len)
 {
 	if (len <= 0 || fd < 0)
 		return;
-	const uint8_t *p = wb.out;
-	size_t left = (size_t)len;
-	while (left > 0) {
-		ssize_t w = REAL(write)(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			ct_warn("cannot write the trace file: ", strerror(errno),
-				"; tracing stops");
-			atomic_store(&ct_active, 0);
-			close_trace();
-			return;
-		}
-		p += w;
-		left -= (size_t)w;
+	if (write_all(fd, (size_t)len) != 0) {
+		ct_warn("cannot write the trace file: ", strerror(errno), "; tracing stops");
+		atomic_store(&ct_active, 0);
+		close_trace();
 	}
 }
 
@@ -168,8 +176,7 @@ struct spare {
 };
 static struct spare *spare;
 
-static int open_trace(void);
-static void write_header_flags(uint32_t flags);
+static int open_trace(uint32_t header_flags);
 static int tracing_here(void);
 static int flush_lock(int timeout_ms);
 static void flush_unlock(void);
@@ -181,7 +188,7 @@ static int take_spare(void)
 		return -1;
 	memcpy(cur_path, spare->path, sizeof(cur_path));
 	wrote_events = 0;
-	lseek(spare->fd, 0, SEEK_SET); /* the taker's header replaces the spare's */
+	lseek(spare->fd, 0, SEEK_SET); /* open_trace writes the taker's header over it */
 	return spare->fd;
 }
 
@@ -213,14 +220,10 @@ void ct_writer_user_switch(uid_t new_euid)
 	char keep[sizeof(cur_path)];
 	int keep_events = wrote_events;
 	memcpy(keep, cur_path, sizeof(keep));
-	int f = open_trace();
+	/* a valid trace of nothing until taken: tools that read every *.ctr file do not trip
+	 * over an empty one the process could not remove */
+	int f = open_trace(CT_HF_SPARE);
 	if (f >= 0) {
-		/* a valid trace of nothing until taken: tools that read every *.ctr file do
-		 * not trip over an empty one the process could not remove */
-		int own = fd;
-		fd = f;
-		write_header_flags(CT_HF_SPARE);
-		fd = own;
 		memcpy(spare->path, cur_path, sizeof(spare->path));
 		spare->creator = getpid();
 		spare->fd = f;
@@ -237,57 +240,8 @@ static void drop_spare_at_exit(void)
 		unlink(spare->path); /* fails quietly when this user may not */
 }
 
-/* Expands %p and creates the file, never following a symlink nor replacing a file. */
-static int open_trace(void)
-{
-	char base[4096 + 32], path[4096 + 64];
-	size_t n = 0;
-	for (const char *s = ct_cfg.out; *s && n < sizeof(base) - 24; s++) {
-		if (s[0] == '%' && s[1] == 'p') {
-			n += (size_t)snprintf(base + n, sizeof(base) - n, "%d", (int)ct_pid);
-			s++;
-		} else if (s[0] == '%' && s[1] == '%') {
-			base[n++] = '%';
-			s++;
-		} else {
-			base[n++] = *s;
-		}
-	}
-	base[n] = 0;
-	const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
-	if (dot && slash && dot < slash)
-		dot = NULL;
-	for (int i = 0; i < 1000; i++) {
-		if (i == 0)
-			snprintf(path, sizeof(path), "%s", base);
-		else if (dot)
-			snprintf(path, sizeof(path), "%.*s.%d%s", (int)(dot - base), base, i, dot);
-		else
-			snprintf(path, sizeof(path), "%s.%d", base, i);
-		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (f >= 0) {
-			f = ct_fd_move_high(f);
-			ct_fd_protect(f);
-			memcpy(cur_path, path, sizeof(cur_path));
-			wrote_events = 0;
-			return f;
-		}
-		if (errno != EEXIST) {
-			int e = errno;
-			if ((e == EACCES || e == EPERM) && (f = take_spare()) >= 0)
-				return f;
-			ct_warn("cannot create ", path, e == EACCES || e == EPERM ?
-				": permission denied (the process may have switched user: give "
-				"CTRACE_OUT a directory that user can write); not tracing" :
-				"; not tracing");
-			return -1;
-		}
-	}
-	ct_warn("cannot find a free name for ", base, "; not tracing");
-	return -1;
-}
-
-static void write_header_flags(uint32_t flags)
+/* The file header into wb.out; its length. */
+static ssize_t header_bytes(uint32_t flags)
 {
 	struct ct_file_header h;
 	memset(&h, 0, sizeof(h));
@@ -307,13 +261,136 @@ static void write_header_flags(uint32_t flags)
 	size_t el = strlen(exe);
 	const char *tail = el >= sizeof(h.exe) ? exe + el - (sizeof(h.exe) - 1) : exe;
 	memcpy(h.exe, tail, strlen(tail) + 1);
-	ssize_t len = ct_w_header(wb.out, wb.out_cap, &h);
-	put(len);
+	return ct_w_header(wb.out, wb.out_cap, &h);
 }
 
-static void write_header(void)
+/* The i'th candidate name for base ("x.ctr", "x.1.ctr", "x.2.ctr", ...). */
+static void candidate(char *path, size_t cap, const char *base, int i)
 {
-	write_header_flags(0);
+	const char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+	if (dot && slash && dot < slash)
+		dot = NULL;
+	if (i == 0)
+		snprintf(path, cap, "%s", base);
+	else if (dot)
+		snprintf(path, cap, "%.*s.%d%s", (int)(dot - base), base, i, dot);
+	else
+		snprintf(path, cap, "%s.%d", base, i);
+}
+
+/* The file is ours: a high fd, protected from the program's closes, its name kept. */
+static int adopt(int f, const char *path)
+{
+	f = ct_fd_move_high(f);
+	ct_fd_protect(f);
+	memcpy(cur_path, path, sizeof(cur_path));
+	wrote_events = 0;
+	return f;
+}
+
+/* The linked O_TMPFILE t opened again by its name, so that /proc/PID/fd and lsof show
+ * the trace's path rather than "/dir/#inode (deleted)"; t itself when the name is no
+ * longer that file (or cannot be opened). */
+static int by_name(int t, const char *path)
+{
+	struct stat a, b;
+	int f = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (f < 0)
+		return t;
+	if (fstat(t, &a) != 0 || fstat(f, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino || lseek(f, 0, SEEK_END) < 0) {
+		close(f);
+		return t;
+	}
+	close(t);
+	return f;
+}
+
+/*
+ * Expands %p and creates the file with its header (flags header_flags) written, never
+ * following a symlink nor replacing a file. Where the file system has O_TMPFILE the file
+ * is written unnamed and then linked under the first free name, so that no process killed
+ * at any moment (a fork child killed at birth) leaves an empty file behind: the name
+ * appears with the header in it. Elsewhere, O_CREAT|O_EXCL|O_NOFOLLOW and the header
+ * written at once.
+ */
+static int open_trace(uint32_t header_flags)
+{
+	char base[4096 + 32], path[4096 + 64], dir[4096 + 32];
+	size_t n = 0;
+	for (const char *s = ct_cfg.out; *s && n < sizeof(base) - 24; s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			n += (size_t)snprintf(base + n, sizeof(base) - n, "%d", (int)ct_pid);
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			base[n++] = '%';
+			s++;
+		} else {
+			base[n++] = *s;
+		}
+	}
+	base[n] = 0;
+	ssize_t hlen = header_bytes(header_flags);
+	if (hlen <= 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", base);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		strcpy(dir, ".");
+	int e = 0;
+	int t = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (t >= 0) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", t);
+		if (write_all(t, (size_t)hlen) == 0) {
+			for (int i = 0; i < 1000; i++) {
+				candidate(path, sizeof(path), base, i);
+				if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+					return adopt(by_name(t, path), path);
+				if (errno != EEXIST)
+					break;
+			}
+		}
+		e = errno;
+		close(t);
+		if (e == EEXIST) {
+			ct_warn("cannot find a free name for ", base, "; not tracing");
+			return -1;
+		}
+	}
+	/* no O_TMPFILE here (or no /proc to link it through): create the name, then write */
+	for (int i = 0; i < 1000; i++) {
+		candidate(path, sizeof(path), base, i);
+		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f >= 0) {
+			if (write_all(f, (size_t)hlen) != 0) {
+				close(f);
+				unlink(path);
+				ct_warn("cannot write ", path, "; not tracing");
+				return -1;
+			}
+			return adopt(f, path);
+		}
+		if (errno != EEXIST) {
+			e = errno;
+			if ((e == EACCES || e == EPERM) && (f = take_spare()) >= 0) {
+				/* at offset 0: the taker's header replaces the spare's */
+				if (write_all(f, (size_t)hlen) == 0)
+					return f;
+				ct_warn("cannot write ", cur_path, "; not tracing");
+				return -1;
+			}
+			ct_warn("cannot create ", path, e == EACCES || e == EPERM ?
+				": permission denied (the process may have switched user: give "
+				"CTRACE_OUT a directory that user can write); not tracing" :
+				"; not tracing");
+			return -1;
+		}
+	}
+	ct_warn("cannot find a free name for ", base, "; not tracing");
+	return -1;
 }
 
 /* Parses the first two numbers of a schedstat file (on-CPU ns, run-queue ns). */
@@ -372,7 +449,7 @@ static void read_task(pid_t tid, struct ct_thread_state *ts)
 static void write_threads(void)
 {
 	size_t n = 0;
-	for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+	for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
 		struct ct_thread *t = &ct_threads[i];
 		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE)
 			continue;
@@ -423,7 +500,7 @@ static void write_sites(void)
 {
 	struct ct_event ev[CT_SITES + 1];
 	uint64_t now = ct_now();
-	for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+	for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
 		struct ct_thread *t = &ct_threads[i];
 		int st = atomic_load_explicit(&t->state, memory_order_acquire);
 		if ((st != CT_TH_LIVE && st != CT_TH_EXITED) || !t->tid)
@@ -500,10 +577,15 @@ static void drain(struct ct_buf *b)
 	}
 }
 
+static void drain_one(struct ct_buf *b, void *arg)
+{
+	(void)arg;
+	drain(b);
+}
+
 static void drain_all(void)
 {
-	for (unsigned i = 0; i < ct_nbufs_total; i++)
-		drain(ct_buf_at(i));
+	ct_bufs_each(drain_one, NULL);
 }
 
 /*
@@ -636,10 +718,9 @@ int ct_writer_start(void)
 		spare = NULL;
 	else
 		spare->fd = -1;
-	fd = open_trace();
+	fd = open_trace(0);
 	if (fd < 0)
 		return -EIO;
-	write_header();
 	gen_open(0);
 	return 0;
 }
@@ -652,12 +733,11 @@ static int lazy_open(int in_signal)
 	if (!need_open)
 		return -1;
 	need_open = 0;
-	fd = open_trace();
+	fd = open_trace(0);
 	if (fd < 0) {
 		atomic_store(&ct_active, 0);
 		return -1;
 	}
-	write_header();
 	gen_open(in_signal);
 	return 0;
 }
@@ -667,7 +747,7 @@ static int has_data(void)
 {
 	if (ct_buffers_pending())
 		return 1;
-	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++) {
+	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++) {
 		struct ct_thread *t = &ct_threads[i];
 		int st = atomic_load(&t->state);
 		if (st == CT_TH_EXITED)

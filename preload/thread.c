@@ -50,6 +50,13 @@ int ct_threads_init(void)
 	return 0;
 }
 
+static atomic_uint slots_hi; /* one past the highest slot ever claimed */
+
+unsigned ct_threads_hi(void)
+{
+	return atomic_load_explicit(&slots_hi, memory_order_acquire);
+}
+
 /* Claims a FREE slot. Record path: lock-free bounded scan. */
 static struct ct_thread *slot_claim(void)
 {
@@ -57,10 +64,16 @@ static struct ct_thread *slot_claim(void)
 	unsigned n = ct_cfg.max_threads;
 	unsigned start = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
 	for (unsigned k = 0; k < n; k++) {
-		struct ct_thread *t = &ct_threads[(start + k) % n];
+		unsigned i = (start + k) % n;
+		struct ct_thread *t = &ct_threads[i];
 		int expect = CT_TH_FREE;
 		if (atomic_load_explicit(&t->state, memory_order_relaxed) == CT_TH_FREE &&
 		    atomic_compare_exchange_strong(&t->state, &expect, CT_TH_CLAIMED)) {
+			unsigned hi = atomic_load_explicit(&slots_hi, memory_order_relaxed);
+			while (hi <= i && !atomic_compare_exchange_weak_explicit(
+						  &slots_hi, &hi, i + 1, memory_order_release,
+						  memory_order_relaxed))
+				;
 			t->tid = t->parent = 0;
 			t->start_func = 0;
 			t->creator_stack = 0;
@@ -109,7 +122,7 @@ void ct_threads_after_fork(void)
 	 * the caller's own slot starts afresh (new tid, no buffer, no call-site counts: the
 	 * parent's trace has those). */
 	struct ct_thread *me = ct_tls.th;
-	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++)
+	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++)
 		if (&ct_threads[i] != me && atomic_load(&ct_threads[i].state) != CT_TH_FREE)
 			atomic_store(&ct_threads[i].state, CT_TH_FREE);
 	pid_t old = ct_tls.tid;
@@ -317,7 +330,7 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 	if (pthread_equal(thr, pthread_self())) {
 		target = me;
 	} else {
-		for (unsigned i = 0; i < ct_cfg.max_threads; i++) {
+		for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
 			struct ct_thread *t = &ct_threads[i];
 			if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr)) {
 				target = t;
@@ -341,7 +354,7 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 /* The tid of a thread created through our wrapper, 0 if unknown. */
 static uint32_t tid_of(pthread_t thr)
 {
-	for (unsigned i = 0; ct_threads && i < ct_cfg.max_threads; i++) {
+	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++) {
 		struct ct_thread *t = &ct_threads[i];
 		if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr))
 			return (uint32_t)t->tid;

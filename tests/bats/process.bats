@@ -79,6 +79,23 @@ readable() {
 	[ "$(for f in t.*.ctr; do waits_on "$f" "$pmu"; done | grep -c '^5$')" = 1 ]
 }
 
+@test "fork: children SIGKILLed at any moment of their start leave no empty or unreadable file" {
+	# the kills fall from before the child runs to 2 ms into it, across the creation of
+	# its file (written unnamed, then linked under its name with the header in it)
+	traced "$PROGS/proc_fork" killed 300
+	assert_success
+	assert_output "killed=300"
+	local n=0 f
+	for f in t.*.ctr; do
+		n=$((n + 1))
+		[ -s "$f" ] || fail "$f is empty"
+		timeout 30 "$CT" report "$f" >/dev/null || fail "$f is unreadable"
+	done
+	# the parent's file, and one for each child that lived to create its own
+	[ "$n" -ge 1 ] && [ "$n" -le 301 ]
+	[ -z "$(find . -name '.ctrace*' -o -name '#*')" ]
+}
+
 @test "fork: without %p in CTRACE_OUT the child's file gets .N, nothing is overwritten" {
 	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=one.ctr "$PROGS/proc_fork" fork
 	assert_success

@@ -36,6 +36,11 @@
  *                                with envp {"FOO=1"}, waits twice more; exits with its code
  *        proc_fork system        waits twice, system("exec SELF image2"): prints
  *                                "system status=5", exits 0
+ *        proc_fork killed N      forks N children, each of which would pause; the parent
+ *                                SIGKILLs child i at once after a spin of 8 * (i % 250) us, so
+ *                                that the kills fall anywhere in a child's first moments
+ *                                (in the middle of libctrace creating its trace file,
+ *                                among others); reaps them and prints "killed=N"
  *        proc_fork popen         waits twice, popen("SELF image2"), prints the line it
  *                                read without its pid and address and "pclose status=5"
  *        proc_fork chain N       this image waits twice on parent_mu, prints "chain N
@@ -295,9 +300,37 @@ static int do_daemon(const char *file, int use_closefrom)
 	return 0;
 }
 
+static int do_killed(int n)
+{
+	int killed = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		struct timespec t0, t;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		long spin_ns = (long)(i % 250) * 8000;
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < spin_ns);
+		kill(pid, SIGKILL);
+		int st;
+		if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+			killed++;
+	}
+	printf("killed=%d\n", killed);
+	return killed == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "fork";
+	if (!strcmp(mode, "killed") && argc > 2)
+		return do_killed(atoi(argv[2]));
 	if (!strcmp(mode, "fork"))
 		return do_fork();
 	if (!strcmp(mode, "exec"))
