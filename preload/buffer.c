@@ -29,7 +29,7 @@
 #define SMALL_MAX 4096u
 
 atomic_uint_least64_t ct_lost[CT_L_MAX];
-unsigned ct_buf_cap, ct_nbufs_total;
+unsigned ct_buf_cap;
 atomic_int ct_writer_kick;
 static char *pool, *small;
 static size_t buf_bytes;
@@ -60,7 +60,6 @@ int ct_buffers_init(void)
 			nsmall = 0;
 		}
 	}
-	ct_nbufs_total = ct_cfg.nbufs + nsmall;
 	/* No buffer is touched before it is claimed: untouched pages cost no memory. */
 	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
 	atomic_store(&nfree_small, (int)nsmall);
@@ -111,11 +110,7 @@ static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic
 		if (atomic_compare_exchange_strong_explicit(&b->state, &expect, CT_BUF_ACTIVE,
 							    memory_order_acquire,
 							    memory_order_relaxed)) {
-			unsigned top = atomic_load_explicit(hi, memory_order_relaxed);
-			while (top <= i && !atomic_compare_exchange_weak_explicit(
-						   hi, &top, i + 1, memory_order_release,
-						   memory_order_relaxed))
-				;
+			ct_atomic_raise(hi, i + 1);
 			b->tid = tid;
 			b->cap = base ? small_cap : ct_buf_cap;
 			atomic_store_explicit(&b->committed, 0, memory_order_relaxed);

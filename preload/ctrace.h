@@ -171,6 +171,14 @@ extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
  * touched, and reading their pages would fault each one in (4096 by default: a fork
  * child that scanned them all took 2.6 ms, a join 1 ms). */
 unsigned ct_threads_hi(void);
+/* *hi = max(*hi, v), lock-free (the high-water marks of claimed slots and buffers). */
+static inline void ct_atomic_raise(atomic_uint *hi, unsigned v)
+{
+	unsigned cur = atomic_load_explicit(hi, memory_order_relaxed);
+	while (cur < v && !atomic_compare_exchange_weak_explicit(hi, &cur, v, memory_order_release,
+								  memory_order_relaxed))
+		;
+}
 /* The calling thread's slot, claimed on first use; NULL if the table is full (counted).
  * Record path. */
 struct ct_thread *ct_self(void);
@@ -198,7 +206,6 @@ struct ct_buf {
 };
 enum { CT_BUF_FREE = 0, CT_BUF_ACTIVE, CT_BUF_FULL };
 extern unsigned ct_buf_cap;    /* records per big buffer */
-extern unsigned ct_nbufs_total; /* big and small buffers: ct_buf_at(0 .. total - 1) */
 int ct_buffers_init(void);
 struct ct_buf *ct_buf_at(unsigned i);
 /* fn on every buffer that was ever claimed (the others were never touched: see

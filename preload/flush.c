@@ -192,6 +192,17 @@ static int take_spare(void)
 	return spare->fd;
 }
 
+/* The directory part of path into dir ("/" for "/x", "." for a bare name). */
+static void dir_of(char *dir, size_t cap, const char *path)
+{
+	snprintf(dir, cap, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		snprintf(dir, cap, ".");
+}
+
 /* May uid create files in dir? (write and search permission, by owner or others; group
  * membership is not resolved here: a group-writable directory gets a spare too). */
 static int may_create(const char *dir, uid_t uid)
@@ -209,12 +220,7 @@ void ct_writer_user_switch(uid_t new_euid)
 	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here())
 		return;
 	char dir[sizeof(cur_path)];
-	snprintf(dir, sizeof(dir), "%s", cur_path[0] ? cur_path : ct_cfg.out);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = 0;
-	else
-		strcpy(dir, ".");
+	dir_of(dir, sizeof(dir), cur_path[0] ? cur_path : ct_cfg.out);
 	if (may_create(dir, new_euid) || flush_lock(WAIT_EXEC_MS) != 0)
 		return;
 	char keep[sizeof(cur_path)];
@@ -333,12 +339,7 @@ static int open_trace(uint32_t header_flags)
 	ssize_t hlen = header_bytes(header_flags);
 	if (hlen <= 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", base);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = 0;
-	else
-		strcpy(dir, ".");
+	dir_of(dir, sizeof(dir), base);
 	int e = 0;
 	int t = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (t >= 0) {

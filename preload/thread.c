@@ -69,11 +69,7 @@ static struct ct_thread *slot_claim(void)
 		int expect = CT_TH_FREE;
 		if (atomic_load_explicit(&t->state, memory_order_relaxed) == CT_TH_FREE &&
 		    atomic_compare_exchange_strong(&t->state, &expect, CT_TH_CLAIMED)) {
-			unsigned hi = atomic_load_explicit(&slots_hi, memory_order_relaxed);
-			while (hi <= i && !atomic_compare_exchange_weak_explicit(
-						  &slots_hi, &hi, i + 1, memory_order_release,
-						  memory_order_relaxed))
-				;
+			ct_atomic_raise(&slots_hi, i + 1);
 			t->tid = t->parent = 0;
 			t->start_func = 0;
 			t->creator_stack = 0;
