@@ -165,7 +165,7 @@ void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t
 	ct_enter();
 	struct ct_event ev = { .ts = ts, .type = CT_EV_RELEASE, .kind = (uint8_t)r->kind,
 			       .flags = flags, .stack = stack, .obj = r->obj,
-			       .a = r->seq, .b = (uint64_t)r->waiters };
+			       .a = r->seq, .b = (uint64_t)r->waiters, .c = r->c };
 	ct_emit(ct_self(), &ev);
 	ct_leave();
 	errno = e;
