@@ -135,7 +135,7 @@ struct omp_team {
 };
 
 static CT_TLS struct omp_team *cur_team;
-static struct omp_team unknown_team; /* the object of barriers in regions not seen start */
+static struct omp_team omp_unknown_team; /* the object of barriers in regions not seen start */
 
 /* Each thread's part of a region started by GOMP_parallel. */
 static void ct_omp_region(void *p)
@@ -179,7 +179,7 @@ static __attribute__((noinline)) bool traced_barrier(int which)
 	struct omp_team *t = team_here();
 	struct ct_wait w;
 	struct ct_release rel = { 0 };
-	ct_wait_register(&w, CT_K_OMP_BARRIER, t ? (void *)t : (void *)&unknown_team);
+	ct_wait_register(&w, CT_K_OMP_BARRIER, t ? (void *)t : (void *)&omp_unknown_team);
 	/* counted after registering: when the last arrival counts, every other arrival of the
 	 * round has read the sequence number its wait began with */
 	int last = t && (atomic_fetch_add(&t->arrived, 1) + 1) % (unsigned)n == 0;
@@ -259,12 +259,12 @@ static inline int word_held(const void *p)
 /* The unnamed critical section: libgomp's lock is private, this flag follows it (set
  * once the lock is taken, cleared just before it is released). */
 static atomic_int critical_busy;
-static char critical_obj; /* its object address */
+static char omp_unnamed_critical; /* its object address */
 
 CT_EXPORT void GOMP_critical_start(void)
 {
 	void (*real)(void) = OMP(critical_start, "GOMP_critical_start");
-	ACQUIRE(CT_K_OMP_CRITICAL, &critical_obj,
+	ACQUIRE(CT_K_OMP_CRITICAL, &omp_unnamed_critical,
 		atomic_load_explicit(&critical_busy, memory_order_relaxed), real());
 	atomic_store_explicit(&critical_busy, 1, memory_order_relaxed);
 }
@@ -273,7 +273,7 @@ CT_EXPORT void GOMP_critical_end(void)
 {
 	void (*real)(void) = OMP(critical_end, "GOMP_critical_end");
 	atomic_store_explicit(&critical_busy, 0, memory_order_relaxed);
-	RELEASE(CT_K_OMP_CRITICAL, &critical_obj, real());
+	RELEASE(CT_K_OMP_CRITICAL, &omp_unnamed_critical, real());
 }
 
 /* A named critical section: the program's pointer-sized variable is the lock itself. */
