@@ -20,10 +20,11 @@
  * says so (result released) and it records the release, at its arrival, before the real
  * barrier lets the others go, so each waiter's end names exactly that release. The last
  * arrival is known by counting arrivals against omp_get_num_threads(), which needs the
- * team: GOMP_parallel is interposed to run each thread's part of the region through
- * ct_omp_region, which keeps the team in a thread-local pointer. A barrier in a region
- * started another way (GOMP_parallel_loop_*, GOMP_parallel_sections, GOMP_teams, ...)
- * is recorded as a wait on one per-process object with no release. What a barrier wait
+ * team: GOMP_parallel, GOMP_parallel_loop_* and GOMP_parallel_sections are interposed to
+ * run each thread's part of the region through ct_omp_region, which keeps the team in a
+ * thread-local pointer. A barrier in a region started another way (GOMP_parallel_start
+ * of pre-4.9 compilers, GOMP_parallel_reductions, GOMP_teams, ...) is recorded as a wait
+ * on one per-process object with no release. What a barrier wait
  * covers: from the arrival to the release, including the explicit tasks the thread ran
  * while it waited there. Barriers inside libgomp (the one ending a parallel region, the
  * workers' idle wait for the next region) are not reachable and not recorded.
@@ -44,6 +45,11 @@
 
 /* ---- the real libgomp functions, resolved at the first call ---- */
 
+/* GOMP_parallel_loop_{static,dynamic,guided}: fn, data, num_threads, start, end, incr,
+ * chunk_size, flags; the _runtime ones have no chunk_size. */
+#define LOOP_PARAMS (void (*)(void *), void *, unsigned, long, long, long, long, unsigned)
+#define RUNTIME_PARAMS (void (*)(void *), void *, unsigned, long, long, long, unsigned)
+
 #define OMP_FUNCS(X) \
 	X(void, barrier, "GOMP_barrier", "GOMP_1.0", (void)) \
 	X(bool, barrier_cancel, "GOMP_barrier_cancel", "GOMP_4.0", (void)) \
@@ -53,6 +59,20 @@
 	X(bool, sections_end_cancel, "GOMP_sections_end_cancel", "GOMP_4.0", (void)) \
 	X(void, parallel, "GOMP_parallel", "GOMP_4.0", \
 	  (void (*)(void *), void *, unsigned, unsigned)) \
+	X(void, loop_static, "GOMP_parallel_loop_static", "GOMP_4.0", LOOP_PARAMS) \
+	X(void, loop_dynamic, "GOMP_parallel_loop_dynamic", "GOMP_4.0", LOOP_PARAMS) \
+	X(void, loop_guided, "GOMP_parallel_loop_guided", "GOMP_4.0", LOOP_PARAMS) \
+	X(void, loop_nm_dynamic, "GOMP_parallel_loop_nonmonotonic_dynamic", "GOMP_4.5", \
+	  LOOP_PARAMS) \
+	X(void, loop_nm_guided, "GOMP_parallel_loop_nonmonotonic_guided", "GOMP_4.5", \
+	  LOOP_PARAMS) \
+	X(void, loop_runtime, "GOMP_parallel_loop_runtime", "GOMP_4.0", RUNTIME_PARAMS) \
+	X(void, loop_nm_runtime, "GOMP_parallel_loop_nonmonotonic_runtime", "GOMP_5.0", \
+	  RUNTIME_PARAMS) \
+	X(void, loop_mnm_runtime, "GOMP_parallel_loop_maybe_nonmonotonic_runtime", "GOMP_5.0", \
+	  RUNTIME_PARAMS) \
+	X(void, par_sections, "GOMP_parallel_sections", "GOMP_4.0", \
+	  (void (*)(void *), void *, unsigned, unsigned, unsigned)) \
 	X(void, critical_start, "GOMP_critical_start", "GOMP_1.0", (void)) \
 	X(void, critical_end, "GOMP_critical_end", "GOMP_1.0", (void)) \
 	X(void, critical_name_start, "GOMP_critical_name_start", "GOMP_1.0", (void **)) \
@@ -159,6 +179,55 @@ CT_EXPORT void GOMP_parallel(void (*fn)(void *), void *data, unsigned nthreads, 
 	real(ct_omp_region, &t, nthreads, flags);
 }
 
+/* The combined constructs (`parallel for`, `parallel sections`) start their teams with
+ * entries of their own: the same substitution. */
+#define PARALLEL_LOOP(name, field) \
+	CT_EXPORT void name(void (*fn)(void *), void *data, unsigned nthreads, long start, \
+			    long end, long incr, long chunk, unsigned flags); \
+	void name(void (*fn)(void *), void *data, unsigned nthreads, long start, long end, \
+		  long incr, long chunk, unsigned flags) \
+	{ \
+		void (*real) LOOP_PARAMS = OMP(field, #name); \
+		if (!atomic_load_explicit(&ct_active, memory_order_relaxed)) \
+			return real(fn, data, nthreads, start, end, incr, chunk, flags); \
+		struct omp_team t = { .fn = fn, .data = data }; \
+		real(ct_omp_region, &t, nthreads, start, end, incr, chunk, flags); \
+	}
+PARALLEL_LOOP(GOMP_parallel_loop_static, loop_static)
+PARALLEL_LOOP(GOMP_parallel_loop_dynamic, loop_dynamic)
+PARALLEL_LOOP(GOMP_parallel_loop_guided, loop_guided)
+PARALLEL_LOOP(GOMP_parallel_loop_nonmonotonic_dynamic, loop_nm_dynamic)
+PARALLEL_LOOP(GOMP_parallel_loop_nonmonotonic_guided, loop_nm_guided)
+
+#define PARALLEL_RUNTIME(name, field) \
+	CT_EXPORT void name(void (*fn)(void *), void *data, unsigned nthreads, long start, \
+			    long end, long incr, unsigned flags); \
+	void name(void (*fn)(void *), void *data, unsigned nthreads, long start, long end, \
+		  long incr, unsigned flags) \
+	{ \
+		void (*real) RUNTIME_PARAMS = OMP(field, #name); \
+		if (!atomic_load_explicit(&ct_active, memory_order_relaxed)) \
+			return real(fn, data, nthreads, start, end, incr, flags); \
+		struct omp_team t = { .fn = fn, .data = data }; \
+		real(ct_omp_region, &t, nthreads, start, end, incr, flags); \
+	}
+PARALLEL_RUNTIME(GOMP_parallel_loop_runtime, loop_runtime)
+PARALLEL_RUNTIME(GOMP_parallel_loop_nonmonotonic_runtime, loop_nm_runtime)
+PARALLEL_RUNTIME(GOMP_parallel_loop_maybe_nonmonotonic_runtime, loop_mnm_runtime)
+
+CT_EXPORT void GOMP_parallel_sections(void (*fn)(void *), void *data, unsigned nthreads,
+				      unsigned count, unsigned flags);
+void GOMP_parallel_sections(void (*fn)(void *), void *data, unsigned nthreads, unsigned count,
+			    unsigned flags)
+{
+	void (*real)(void (*)(void *), void *, unsigned, unsigned, unsigned) =
+		OMP(par_sections, "GOMP_parallel_sections");
+	if (!atomic_load_explicit(&ct_active, memory_order_relaxed))
+		return real(fn, data, nthreads, count, flags);
+	struct omp_team t = { .fn = fn, .data = data };
+	real(ct_omp_region, &t, nthreads, count, flags);
+}
+
 /* The team a barrier of this thread belongs to, if known (NULL: not known). */
 static struct omp_team *team_here(void)
 {
@@ -174,9 +243,15 @@ static __attribute__((noinline)) bool traced_barrier(int which)
 {
 	int n = OMP(num_threads, "omp_get_num_threads")();
 	bool r = false;
-	if (n <= 1 || !ct_on())
+	if (n <= 1)
 		goto untraced;
 	struct omp_team *t = team_here();
+	if (!ct_on()) {
+		/* still counted: the rounds of the team stay aligned */
+		if (t)
+			atomic_fetch_add(&t->arrived, 1);
+		goto untraced;
+	}
 	struct ct_wait w;
 	struct ct_release rel = { 0 };
 	ct_wait_register(&w, CT_K_OMP_BARRIER, t ? (void *)t : (void *)&omp_unknown_team);
