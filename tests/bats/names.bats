@@ -44,6 +44,10 @@ sum() {
 	assert_output "$rounds"
 	run bash -c "'$CT' dump nh.ctr | grep ' RELEASE kind=mutex obj=$mu ' | grep -c ' c=0 '"
 	assert_output 0
+	# the receiver holds it (glibc's owner) each time it waits for the next hand-off: one
+	# HOLD per wait, not one per earlier acquisition the sender's unlocks could not remove
+	holds=$("$CT" dump nh.ctr | grep -c " HOLD kind=mutex obj=$mu ")
+	[ "$holds" -le "$rounds" ]
 }
 
 @test "hand-off: an EPERM unlock and a recursive inner unlock record no release" {
