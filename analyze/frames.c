@@ -248,7 +248,7 @@ const char *ct_frames_data_name(struct ct_frames *c, uint64_t addr, char *buf, s
 }
 
 /* The Debian package that owns path (dpkg-query -S), into pkg; 0 if none. */
-static int owning_package(const char *path, char *pkg, size_t n)
+static int query_owner(const char *path, char *pkg, size_t n)
 {
 	char cmd[CT_PATH_MAX + 64], line[1024];
 	FILE *p;
@@ -278,6 +278,21 @@ static int owning_package(const char *path, char *pkg, size_t n)
 	return ok;
 }
 
+/* The same, for the path as the loader named it and, on a merged-/usr system where dpkg
+ * knows only /usr/lib/..., for the file it resolves to. */
+static int owning_package(const char *path, char *pkg, size_t n)
+{
+	char *real;
+	int ok;
+
+	if (query_owner(path, pkg, n))
+		return 1;
+	real = realpath(path, NULL);
+	ok = real && strcmp(real, path) && query_owner(real, pkg, n);
+	free(real);
+	return ok;
+}
+
 void ct_frames_debug_hints(struct ct_frames *c, FILE *out)
 {
 	const uint8_t *id;
@@ -293,13 +308,14 @@ void ct_frames_debug_hints(struct ct_frames *c, FILE *out)
 			fprintf(out, "\nno debugging information (file and line) for:\n");
 		for (size_t k = 0; k < idlen; k++)
 			snprintf(bid + 2 * k, 3, "%02x", id[k]);
-		fprintf(out, "  %s:", path);
-		if (owning_package(path, pkg, sizeof(pkg)))
-			fprintf(out, " install %s-dbgsym (or %s-dbg),", pkg, pkg);
-		if (idlen >= 2)
-			fprintf(out, " /usr/lib/debug/.build-id/%.2s/%s.debug would supply it\n", bid,
-				bid + 2);
+		fprintf(out, "  %s: ", path);
+		if (idlen < 2)
+			fprintf(out, "no build-id: only an unstripped copy of the file would do\n");
+		else if (owning_package(path, pkg, sizeof(pkg)))
+			fprintf(out, "package %s-dbgsym (or %s-dbg) would supply "
+				"/usr/lib/debug/.build-id/%.2s/%s.debug\n", pkg, pkg, bid, bid + 2);
 		else
-			fprintf(out, " no build-id: only the unstripped file would supply it\n");
+			fprintf(out, "/usr/lib/debug/.build-id/%.2s/%s.debug would supply it\n", bid,
+				bid + 2);
 	}
 }
