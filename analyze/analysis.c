@@ -1176,7 +1176,7 @@ static void apply_filter(const struct ct_model *m, struct ct_analysis *a,
 static int mutex_like(unsigned kind)
 {
 	return kind == CT_K_MUTEX || kind == CT_K_RWLOCK_WR || kind == CT_K_RWLOCK_RD ||
-	       kind == CT_K_SPIN;
+	       kind == CT_K_SPIN || kind == CT_K_OMP_CRITICAL || kind == CT_K_OMP_LOCK;
 }
 
 static int acquired(const struct ct_wait *w)
@@ -1305,7 +1305,9 @@ static void hold_starts(const struct ct_analysis *a, struct objws *o)
 				pending = UINT64_MAX;
 			else if (ev[i].type == 1)
 				pending = ev[i].ts;
-			else {
+			else if (a->rels[o->r[ev[i].ix]].flags & CT_EVF_HANDOFF) {
+				/* another thread's hold: its start is found below */
+			} else {
 				o->held_from[ev[i].ix] = pending;
 				o->from_acq[ev[i].ix] = pending != UINT64_MAX;
 				pending = UINT64_MAX;

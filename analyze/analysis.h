@@ -68,7 +68,7 @@ struct ct_release {
 	uint32_t tid;
 	uint32_t thr;        /* index in the model's threads */
 	uint8_t kind;        /* the object's kind */
-	uint16_t flags;      /* CT_EVF_BROADCAST */
+	uint16_t flags;      /* CT_EVF_BROADCAST, CT_EVF_HANDOFF */
 	uint32_t stack;      /* releaser stack id */
 	uint64_t ts, obj;
 	uint64_t seq;        /* RELEASE.a */
