@@ -101,7 +101,7 @@ static struct slot *lookup(struct table *tab, uint64_t key)
 /* Stand-in for an unresolvable PC when there is no symbolizer. */
 static struct ct_frame unknown(uint64_t pc)
 {
-	return (struct ct_frame){ "??", NULL, 0, "?", pc, 0 };
+	return (struct ct_frame){ "??", NULL, 0, "?", pc, 0, "??", 0 };
 }
 
 /* A frame inlined from a system header (/usr/include/...). */

@@ -188,6 +188,8 @@ struct rframe {         /* a cached frame; pc is filled in on copy-out */
 	const char *func, *file, *module;
 	int line;
 	int inlined;
+	const char *sysname; /* the name as linked (mangled), NULL: func */
+	int start_line;      /* DW_AT_decl_line of the function, 0 unknown */
 };
 
 struct ct_sym {
@@ -731,6 +733,17 @@ static const char *node_name(struct node *nd)
 	return nd->name;
 }
 
+/* The linkage (mangled) name of a function DIE, or NULL when it has none (C). */
+static const char *node_sysname(struct node *nd)
+{
+	Dwarf_Attribute at;
+	const int names[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (dwarf_attr_integrate(&nd->die, names[i], &at))
+			return dwarf_formstring(&at);
+	return NULL;
+}
+
 /* The call site of an inlined instance: DW_AT_call_file is an index into the file table
  * of the CU's line program (DWARF 5 counts from 0, DWARF 4 from 1 with a "???" slot 0). */
 static void call_site(struct cuidx *ci, struct node *nd, const char **file, int *line)
@@ -821,14 +834,17 @@ static struct mod *find_mod(struct ct_sym *s, uint64_t a)
 static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 {
 	struct mod *m = find_mod(s, a);
-	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0 };
+	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0, NULL, 0 };
 	if (!m)
 		return 1;
 	fr[0].module = m->path;
 	mod_load(m);
-	const char *symname = demangle(s, sym_find(m, a));
-	if (symname)
+	const char *rawsym = sym_find(m, a);
+	const char *symname = demangle(s, rawsym);
+	if (symname) {
 		fr[0].func = symname;
+		fr[0].sysname = rawsym;
+	}
 	if (!m->dw)
 		return 1;
 
@@ -870,8 +886,13 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 			}
 			nd = &ci->nodes[cur];
 		}
+		const char *raw = node_sysname(nd);
 		const char *name = demangle(s, node_name(nd));
-		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1 };
+		int decl = 0;
+		if (dwarf_decl_line(&nd->die, &decl) != 0 || decl < 0)
+			decl = 0;
+		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1,
+					 raw ? raw : name, decl };
 		n++;
 		if (nd->subprogram || nd->parent < 0)
 			break;
@@ -879,8 +900,10 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 		cur = nd->parent;
 	}
 	fr[n - 1].inlined = 0;
-	if (!node_name(&ci->nodes[cur]) && symname)
+	if (!node_name(&ci->nodes[cur]) && symname) {
 		fr[n - 1].func = symname;
+		fr[n - 1].sysname = rawsym;
+	}
 	return n;
 }
 
@@ -913,7 +936,8 @@ int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *ou
 	int k = n <= max ? n : max;
 	for (int i = 0; i < k; i++) {
 		const struct rframe *f = (i == k - 1) ? &fr[n - 1] : &fr[i];
-		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined };
+		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined,
+					    f->sysname ? f->sysname : f->func, f->start_line };
 	}
 	return k;
 }

@@ -21,6 +21,9 @@ struct ct_frame {
 	const char *module; /* path of the module, "?" when the PC is outside every module */
 	uint64_t pc;        /* the recorded PC */
 	int inlined;        /* 1: inlined into the next frame of the same PC */
+	const char *sysname;/* the name as linked (C++: mangled); func when the same, never
+			     * NULL from ct_sym_resolve */
+	int start_line;     /* the function's declaration line (DW_AT_decl_line), 0 unknown */
 };
 
 /* Builds a symbolizer over the recorded module map (copied). Modules whose file is gone or
