@@ -222,7 +222,7 @@ static void write_part(struct chrome *h, FILE *f, uint64_t lo, uint64_t hi, int 
 		ct_json_key(&j, "parts");
 		ct_json_u64(&j, (uint64_t)nparts);
 		ct_json_key(&j, "from_us");
-		ct_json_u64(&j, (lo - h->base) / 1000);
+		ct_json_u64(&j, lo > h->base ? (lo - h->base) / 1000 : 0);
 		ct_json_key(&j, "to_us");
 		ct_json_u64(&j, hi == UINT64_MAX ? 0 : (hi - h->base) / 1000);
 	}
