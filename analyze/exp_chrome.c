@@ -54,9 +54,19 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 	b->n += (size_t)n;
 }
 
-/* A JSON string into b (escaped as json.c does). */
+/* A JSON string into b: plain printable ASCII directly, anything else escaped by
+ * json.c (control characters, quotes, invalid UTF-8). */
 static void bstr(struct buf *b, const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (u[n] >= 0x20 && u[n] < 0x7f && u[n] != '"' && u[n] != '\\')
+		n++;
+	if (!u[n]) {
+		bprintf(b, "\"%s\"", s);
+		return;
+	}
 	char *m = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&m, &len);
@@ -85,6 +95,7 @@ struct chrome {
 	int have_thr;
 	uint64_t ends[NEST_MAX];
 	size_t nends;
+	struct ct_site_cache *sites;
 };
 
 static void ts(struct buf *b, const char *key, uint64_t ns)
@@ -96,8 +107,6 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 {
 	struct chrome *h = arg;
 	uint64_t b = w->begin_ns, e = w->end_ns, r;
-	char site[512];
-
 	if (!h->have_thr || h->cur_thr != w->thr) {
 		h->have_thr = 1;
 		h->cur_thr = w->thr;
@@ -125,7 +134,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	ts(&h->ev, "ts", b - h->base);
 	ts(&h->ev, "dur", e - b);
 	bprintf(&h->ev, ",\"args\":{\"site\":");
-	bstr(&h->ev, ct_export_site(h->x, w->stack, site, sizeof(site)));
+	bstr(&h->ev, ct_export_site_cached(&h->sites, h->x, w->stack));
 	if (w->syscall) {
 		if (w->fd_class != CT_FD_UNKNOWN && w->fd_class != CT_FD_NONE)
 			bprintf(&h->ev, ",\"fd_class\":\"%s\"", ct_fd_class_name(w->fd_class));
@@ -154,7 +163,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 		ts(&h->ev, "ts", w->waker_ts - h->base);
 		bprintf(&h->ev, ",\"dur\":0,\"bind_id\":\"0x%" PRIx64 "\",\"flow_out\":true,"
 			"\"args\":{\"site\":", h->flow);
-		bstr(&h->ev, ct_export_site(h->x, w->waker_stack, site, sizeof(site)));
+		bstr(&h->ev, ct_export_site_cached(&h->sites, h->x, w->waker_stack));
 		bprintf(&h->ev, ",\"object\":\"0x%" PRIx64 "\"}}", w->obj);
 	}
 	if (!h->f) {
@@ -279,6 +288,7 @@ int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
 	if (!c->o->split_bytes) {
 		write_part(&h, f, 0, UINT64_MAX, 0, 1);
 		free(h.ev.p);
+		ct_export_site_cache_free(h.sites);
 		return ferror(f) ? -1 : 0;
 	}
 	/* measure: bytes of the waits beginning in each bin */
@@ -323,5 +333,6 @@ int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
 	}
 	free(h.bin_bytes);
 	free(h.ev.p);
+	ct_export_site_cache_free(h.sites);
 	return ret || ferror(f) ? -1 : 0;
 }

@@ -55,6 +55,7 @@ struct pf {
 	uint64_t ends[NEST_MAX]; /* ends of the enclosing waits (nesting) */
 	size_t nends;
 	int err;
+	struct ct_site_cache *sites;
 };
 
 static uint64_t proc_uuid(size_t k)
@@ -169,7 +170,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	ct_pb_uint(&p->b, TE_TRACK_UUID, thread_uuid(p->k, w->thr));
 	ct_pb_str(&p->b, TE_CATEGORIES, ct_profile_name(w->profile));
 	ct_pb_str(&p->b, TE_NAME, ct_kind_name(w->kind));
-	annot_str(p, "site", ct_export_site(p->x, w->stack, site, sizeof(site)));
+	annot_str(p, "site", ct_export_site_cached(&p->sites, p->x, w->stack));
 	if (!w->syscall)
 		annot_ptr(p, "object", w->obj);
 	else if (w->fd_class != CT_FD_UNKNOWN && w->fd_class != CT_FD_NONE)
@@ -192,7 +193,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	ct_pb_str(&p->b, TE_CATEGORIES, "wakeup");
 	snprintf(site, sizeof(site), "release %s", ct_kind_name(w->kind));
 	ct_pb_str(&p->b, TE_NAME, site);
-	annot_str(p, "site", ct_export_site(p->x, w->waker_stack, site, sizeof(site)));
+	annot_str(p, "site", ct_export_site_cached(&p->sites, p->x, w->waker_stack));
 	annot_ptr(p, "object", w->obj);
 	ct_pb_fixed64(&p->b, TE_FLOW_IDS, id);
 	ct_pb_end(&p->b, te);
@@ -275,5 +276,6 @@ int ct_export_perfetto(const struct ct_export_ctx *c, FILE *f)
 	}
 	flush(&p, 1);
 	ct_pb_free(&p.b);
+	ct_export_site_cache_free(p.sites);
 	return p.err || ferror(f) ? -1 : 0;
 }

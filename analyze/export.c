@@ -235,6 +235,31 @@ const char *ct_export_site(const struct ct_export_input *in, uint32_t stack, cha
 	return buf;
 }
 
+#define SITE_SLOTS 4096
+struct ct_site_cache {
+	struct { const struct ct_export_input *in; uint32_t stack; char s[256]; } slot[SITE_SLOTS];
+};
+
+const char *ct_export_site_cached(struct ct_site_cache **cache,
+				  const struct ct_export_input *in, uint32_t stack)
+{
+	size_t j = (stack * 2654435761u) % SITE_SLOTS;
+
+	if (!*cache)
+		*cache = ct_xcalloc(1, sizeof(**cache));
+	if ((*cache)->slot[j].in != in || (*cache)->slot[j].stack != stack) {
+		(*cache)->slot[j].in = in;
+		(*cache)->slot[j].stack = stack;
+		ct_export_site(in, stack, (*cache)->slot[j].s, sizeof((*cache)->slot[j].s));
+	}
+	return (*cache)->slot[j].s;
+}
+
+void ct_export_site_cache_free(struct ct_site_cache *cache)
+{
+	free(cache);
+}
+
 int ct_cmd_export(int argc, char **argv)
 {
 	static const char *const valued[] = { "--format", "--profile", "--value", "--labels",

@@ -104,4 +104,11 @@ const char *ct_export_warnings(const struct ct_export_input *in, char *buf, size
 const char *ct_export_site(const struct ct_export_input *in, uint32_t stack, char *buf,
 			   size_t cap);
 
+/* The same from a small cache of recent stacks (direct-mapped by id; the string lives
+ * until the next call that maps to its slot, or ct_export_site_cache_free). */
+struct ct_site_cache;
+const char *ct_export_site_cached(struct ct_site_cache **cache,
+				  const struct ct_export_input *in, uint32_t stack);
+void ct_export_site_cache_free(struct ct_site_cache *cache);
+
 #endif

@@ -279,3 +279,10 @@ nesting() {
 	assert_success
 	assert_output --partial "perfetto"
 }
+
+@test "make demo's script also writes the HTML report and prints its path" {
+	run timeout 120 "$SRC/tests/demo.sh" "$CTRACE_BUILD"
+	assert_success
+	assert_line "HTML report: $CTRACE_BUILD/demo/convoy.html (open it in a browser: flame graphs, timeline, convoy windows)"
+	grep -q 'id="ctrace-data"' "$CTRACE_BUILD/demo/convoy.html"
+}
