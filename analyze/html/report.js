@@ -316,8 +316,10 @@
           }
         }
       });
-      // arrows: release (waker lane) -> wake-up (waiter lane)
+      // arrows: release (waker lane) -> wake-up (waiter lane); arrows that fall on the
+      // same pixel column between the same lanes are drawn once (and counted each)
       let arrows = 0;
+      const drawn = new Set();
       ctx.strokeStyle = 'rgba(20,24,33,0.7)';
       ctx.fillStyle = 'rgba(20,24,33,0.7)';
       ctx.lineWidth = 1;
@@ -328,6 +330,9 @@
         const x = Math.max(X(t, width), LABEL);
         const ya = AXIS + w[7] * LANE + LANE / 2, yb = AXIS + w[0] * LANE + LANE / 2;
         if (ya === yb) continue;
+        const key = Math.round(x / 3) + ':' + w[7] + ':' + w[0];
+        if (drawn.has(key)) { arrows++; continue; }
+        drawn.add(key);
         ctx.beginPath();
         ctx.moveTo(x, ya);
         ctx.lineTo(x, yb);
