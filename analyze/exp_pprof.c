@@ -160,16 +160,18 @@ static uint64_t mapping_of(struct pp *p, size_t in, uint64_t pc)
 	return 0;
 }
 
-static uint64_t function_of(struct pp *p, const struct ct_frame *f)
+static uint64_t function_of(struct pp *p, size_t in, const struct ct_frame *f)
 {
 	char key[1024];
-	int n, added;
+	const char *sysname = f->func;
+	int n, added, start = 0;
 	uint64_t id;
 	size_t mk;
 
-	n = snprintf(key, sizeof(key), "%s%c%s%c%s%c%d", f->func, 0,
-		     f->sysname ? f->sysname : f->func, 0, f->file ? f->file : "", 0,
-		     f->start_line);
+	if (in != SIZE_MAX)
+		ct_frames_fn(p->c->in[in].fr, f, &sysname, &start);
+	n = snprintf(key, sizeof(key), "%s%c%s%c%s%c%d", f->func, 0, sysname, 0,
+		     f->file ? f->file : "", 0, start);
 	if (n < 0 || (size_t)n >= sizeof(key))
 		n = sizeof(key) - 1;
 	id = keymap_get(&p->funcs, key, (size_t)n, 1, &added);
@@ -178,9 +180,9 @@ static uint64_t function_of(struct pp *p, const struct ct_frame *f)
 	mk = ct_pb_begin(&p->out, P_FUNCTION);
 	ct_pb_uint(&p->out, F_ID, id);
 	ct_pb_int(&p->out, F_NAME, str(p, f->func));
-	ct_pb_int(&p->out, F_SYSTEM_NAME, str(p, f->sysname ? f->sysname : f->func));
+	ct_pb_int(&p->out, F_SYSTEM_NAME, str(p, sysname));
 	ct_pb_int(&p->out, F_FILENAME, str(p, f->file));
-	ct_pb_int(&p->out, F_START_LINE, f->start_line);
+	ct_pb_int(&p->out, F_START_LINE, start);
 	ct_pb_end(&p->out, mk);
 	return id;
 }
@@ -203,11 +205,11 @@ static uint64_t location_of(struct pp *p, size_t in, uint64_t pc, const struct c
 	if (n > 16)
 		n = 16;
 	for (size_t i = 0; i < n; i++)
-		fids[i] = function_of(p, &f[i]);
+		fids[i] = function_of(p, in, &f[i]);
 	if (!n) {
-		struct ct_frame s = { standin, NULL, 0, "?", 0, 0, standin, 0 };
+		struct ct_frame s = { standin, NULL, 0, "?", 0, 0 };
 
-		fids[0] = function_of(p, &s);
+		fids[0] = function_of(p, SIZE_MAX, &s);
 	}
 	mid = n ? mapping_of(p, in, pc) : 0;
 	mk = ct_pb_begin(&p->out, P_LOCATION);

@@ -907,6 +907,30 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 	return n;
 }
 
+/* The cached frames of (pc, exact), resolved on first use: *fr and the count. */
+static int frames_of(struct ct_sym *s, uint64_t pc, int exact, struct rframe *tmp,
+		     const struct rframe **fr)
+{
+	uint64_t v;
+	int n;
+	if (map_get(&s->cache[exact], pc, &v)) {
+		*fr = &s->frames[v >> 8];
+		return (int)(v & 0xff);
+	}
+	/* A return address points after the call; pc-1 is inside the call instruction,
+	 * so its line and inline chain are the call's, even when the call is the last
+	 * instruction of a noreturn path or of an inlined block. */
+	n = compute(s, exact || !pc ? pc : pc - 1, tmp);
+	*fr = tmp;
+	if (!grow(&s->frames, &s->cframes, s->nframes + (size_t)n, sizeof(*s->frames))) {
+		memcpy(&s->frames[s->nframes], tmp, (size_t)n * sizeof(*tmp));
+		/* Cache failure only costs time next time. */
+		if (!map_put(&s->cache[exact], pc, ((uint64_t)s->nframes << 8) | (uint64_t)n))
+			s->nframes += (size_t)n;
+	}
+	return n;
+}
+
 int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *out, int max)
 {
 	if (!s || !out || max < 1)
@@ -914,30 +938,29 @@ int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *ou
 	exact = exact != 0;
 	struct rframe tmp[CHAIN_MAX];
 	const struct rframe *fr;
-	int n;
-	uint64_t v;
-	if (map_get(&s->cache[exact], pc, &v)) {
-		fr = &s->frames[v >> 8];
-		n = (int)(v & 0xff);
-	} else {
-		/* A return address points after the call; pc-1 is inside the call instruction,
-		 * so its line and inline chain are the call's, even when the call is the last
-		 * instruction of a noreturn path or of an inlined block. */
-		n = compute(s, exact || !pc ? pc : pc - 1, tmp);
-		fr = tmp;
-		if (!grow(&s->frames, &s->cframes, s->nframes + (size_t)n, sizeof(*s->frames))) {
-			memcpy(&s->frames[s->nframes], tmp, (size_t)n * sizeof(*tmp));
-			/* Cache failure only costs time next time. */
-			if (!map_put(&s->cache[exact], pc, ((uint64_t)s->nframes << 8) | (uint64_t)n))
-				s->nframes += (size_t)n;
-		}
-	}
+	int n = frames_of(s, pc, exact, tmp, &fr);
 	/* Too small an out[]: the innermost max-1 frames and the real function last. */
 	int k = n <= max ? n : max;
 	for (int i = 0; i < k; i++) {
 		const struct rframe *f = (i == k - 1) ? &fr[n - 1] : &fr[i];
-		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined,
-					    f->sysname ? f->sysname : f->func, f->start_line };
+		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined };
+	}
+	return k;
+}
+
+int ct_sym_resolve_fn(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame_fn *out,
+		      int max)
+{
+	if (!s || !out || max < 1)
+		return 0;
+	exact = exact != 0;
+	struct rframe tmp[CHAIN_MAX];
+	const struct rframe *fr;
+	int n = frames_of(s, pc, exact, tmp, &fr);
+	int k = n <= max ? n : max;
+	for (int i = 0; i < k; i++) {
+		const struct rframe *f = (i == k - 1) ? &fr[n - 1] : &fr[i];
+		out[i] = (struct ct_frame_fn){ f->sysname ? f->sysname : f->func, f->start_line };
 	}
 	return k;
 }

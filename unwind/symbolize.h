@@ -21,8 +21,12 @@ struct ct_frame {
 	const char *module; /* path of the module, "?" when the PC is outside every module */
 	uint64_t pc;        /* the recorded PC */
 	int inlined;        /* 1: inlined into the next frame of the same PC */
-	const char *sysname;/* the name as linked (C++: mangled); func when the same, never
-			     * NULL from ct_sym_resolve */
+};
+
+/* What the exporters add to a frame: its function's name as linked and where it starts. */
+struct ct_frame_fn {
+	const char *sysname;/* the name as linked (C++: mangled); the frame's func when the
+			     * same or unknown. Owned by the ct_sym */
 	int start_line;     /* the function's declaration line (DW_AT_decl_line), 0 unknown */
 };
 
@@ -37,6 +41,11 @@ struct ct_sym *ct_sym_new(const struct ct_module *mods, size_t n);
  * max >= 1 (an unknown PC gives func "??"). Results are cached per PC.
  */
 int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *out, int max);
+
+/* The same frames as ct_sym_resolve(s, pc, exact, ..., max), out[i] the function facts of
+ * its i-th frame. Returns the same count. */
+int ct_sym_resolve_fn(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame_fn *out,
+		      int max);
 
 /* Frees the symbolizer and every string it handed out; s may be NULL. A ct_sym is not
  * thread-safe: use one per thread. */
