@@ -201,6 +201,7 @@
   const range = { lo: null, hi: null, listeners: [] };
   function setRange(lo, hi) {
     range.lo = lo; range.hi = hi;
+    stats.range = lo === null ? null : [lo, hi];
     for (const f of range.listeners) f();
   }
   const T = D.timeline;

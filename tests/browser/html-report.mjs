@@ -94,7 +94,23 @@ try {
   await page.mouse.up();
   const info = await page.textContent('#range-info');
   check(/selected/.test(info), `dragging on the time axis selects a range (${info})`);
+  // ... which filters the objects table: its waits are those overlapping the range
+  const expectRows = await page.evaluate(() => {
+    const D = JSON.parse(document.getElementById('ctrace-data').textContent);
+    const [lo, hi] = window.ctraceReport.range;
+    const objs = new Set(D.timeline.waits.filter(w => w[6] && w[3] < hi && w[3] + w[4] > lo).map(w => w[6]));
+    return objs.size;
+  });
+  const note = await page.textContent('#objects .note');
+  const rowsInRange = await page.$$eval('#objects-table tbody tr', r => r.length);
+  check(/selected range/.test(note) && rowsInRange > 0 && rowsInRange === expectRows,
+    `the objects table shows the objects waited on in the range (${rowsInRange}, expected ${expectRows})`);
   await page.click('#range-clear');
+  // the objects table sorts by a clicked column
+  await page.click('#objects-table th[data-key="waits"]');
+  const waits = await page.$$eval('#objects-table tbody tr td:nth-child(3)', t => t.map(x => Number(x.textContent)));
+  check(waits.length > 1 && waits.every((w, i) => i === 0 || waits[i - 1] >= w),
+    `a click on "waits" sorts the objects table (${waits.slice(0, 4).join(' ')} ...)`);
   await page.click('#flame-reset');
 
   check(requests.length === 0, `nothing fetched (${requests.join(' ')})`);
