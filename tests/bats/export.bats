@@ -193,26 +193,39 @@ nesting() {
 	run -2 "$CT" export --format pprof --split 1MB -o x.pb.gz cv.ctr
 }
 
-@test "perfetto: protoc decodes the Trace; slices, flows and tracks counted" {
+@test "perfetto: protoc decodes the Trace; slices, flows, tracks and interned names counted" {
 	"$CT" export --format perfetto cv.ctr
 	protoc --decode=perfetto.protos.Trace -I"$SRC/tests" "$SRC/tests/perfetto.proto" \
 		<cv.perfetto-trace >decoded.txt
+	# interned names resolved in sequence order; an iid used before its definition fails
+	run python3 "$SRC/tests/perfetto-summary.py" <decoded.txt
+	assert_success
+	sum=$output
+	count() { printf '%s\n' "$sum" | sed -n "s/^$1 //p"; }
+	mutex=$(jq '[.profiles[] | select(.profile == "sync" and .kind == "mutex") | .count] | add' rep.json)
+	join=$(jq '[.profiles[] | select(.profile == "sync" and .kind == "join") | .count] | add' rep.json)
 	waits=$(report_sum rep.json sync count)
 	wake=$(report_sum rep.json wakeup count)
-	assert_equal "$(grep -c 'type: TYPE_SLICE_BEGIN' decoded.txt)" $((waits + wake))
-	assert_equal "$(grep -c 'type: TYPE_SLICE_END' decoded.txt)" $((waits + wake))
-	assert_equal "$(grep -c 'name: "runnable"' decoded.txt)" "$wake"
-	assert_equal "$(grep -c '^    flow_ids:' decoded.txt)" "$wake"
-	assert_equal "$(grep -c '^    terminating_flow_ids:' decoded.txt)" "$wake"
-	assert_equal "$(grep -c 'thread_name:' decoded.txt)" "$(jq '.threads | length' rep.json)"
-	assert_equal "$(grep -c 'process_name: "convoy"' decoded.txt)" 1
-	assert_equal "$(grep -c 'categories: "sync"' decoded.txt)" "$waits"
+	assert_equal "$(count 'begin mutex')" "$mutex"
+	assert_equal "$(count 'begin join')" "$join"
+	assert_equal "$(count 'begin runnable')" "$wake"
+	assert_equal "$(count end)" $((waits + wake))
+	assert_equal "$(count 'category sync')" "$waits"
+	assert_equal "$(count 'category wakeup')" "$wake"
+	# one flow per woken wait, from a release instant to the runnable slice
+	assert_equal "$(count flow_ids)" "$wake"
+	assert_equal "$(count terminating_flow_ids)" "$wake"
+	assert_equal "$(count flows_matched)" "$wake"
+	assert_equal $(( $(count 'instant release mutex') + $(count 'instant release join') )) "$wake"
+	# named tracks: the process and every thread
+	assert_equal "$(count process)" convoy
+	assert_equal "$(printf '%s\n' "$sum" | grep -c '^thread ')" "$(jq '.threads | length' rep.json)"
 	# the lock's slices carry the waiting site and the object
-	grep -q 'string_value: "record_request (convoy.c:' decoded.txt
+	assert_line --regexp '^annotation site=record_request \(convoy\.c:[0-9]+\)$'
 	obj=$(jq -r '.objects[] | select(.convoy) | .address' rep.json)
-	grep -q "pointer_value: $(printf '%d' "$obj")" decoded.txt
-	# no field the .proto does not declare: protoc would show it by number
-	! grep -qE '^ *[0-9]+: ' decoded.txt
+	assert_line "pointer $(printf '%d' "$obj")"
+	# every field is one tests/perfetto.proto declares
+	assert_equal "$(count unknown_field)" 0
 }
 
 @test "html: the page in headless chromium: top site, flame zoom, arrows, convoy windows, no errors" {
@@ -258,6 +271,12 @@ nesting() {
 	"$CT" export --format pprof -o cut.pb.gz cut.ctr 2>/dev/null
 	run go tool pprof -raw cut.pb.gz
 	assert_output --partial "warning: cut.ctr: truncated at byte"
+	# perfetto: an instant "warning" on the process track with the message
+	"$CT" export --format perfetto -o cut.perfetto-trace cut.ctr 2>/dev/null
+	protoc --decode=perfetto.protos.Trace -I"$SRC/tests" "$SRC/tests/perfetto.proto" \
+		<cut.perfetto-trace >cut.txt
+	grep -q 'name: "warning"' cut.txt
+	grep -q 'string_value: "cut.ctr: truncated at byte' cut.txt
 }
 
 @test "usage: unknown format or profile exit 2; an existing file is kept unless --force" {
