@@ -236,12 +236,31 @@ nesting() {
 	[ "$size" -lt 10000000 ]
 	# self-contained: no URL to fetch
 	! grep -qE '(src|href)="(https?:)?//' cv.html
+	[ "$(jq '[.objects[] | select(.convoy)] | length' rep.json)" -ge 1 ]
 	run timeout 180 node "$SRC/tests/browser/html-report.mjs" cv.html rep.json \
 		"$CTRACE_BUILD/export-html.png"
 	echo "$output"
 	assert_success
 	assert_line --partial "ok: no console errors"
+	assert_line --regexp '^ok: convoy plot of 0x[0-9a-f]+: [0-9]+ convoy windows'
 	[ -s "$CTRACE_BUILD/export-html.png" ]
+}
+
+@test "html: a deadlocked program's page lists the cycle and its threads" {
+	timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=dl.ctr "$PROGS/deadlock" >dl.out &
+	pid=$!
+	for _ in $(seq 600); do grep -q deadlocked dl.out && break; sleep 0.05; done
+	grep -q deadlocked dl.out
+	kill -TERM "$pid"
+	wait "$pid" || true
+	"$CT" report --json dl.ctr >dl.json
+	[ "$(jq '.deadlocks | length' dl.json)" = 1 ]
+	"$CT" export --format html dl.ctr
+	run timeout 180 node "$SRC/tests/browser/html-report.mjs" dl.html dl.json dl.png
+	echo "$output"
+	assert_success
+	assert_line "ok: 1 deadlock(s) shown, the report has 1"
+	assert_line --regexp '^ok: deadlock 1 names threads [0-9]+, [0-9]+$'
 }
 
 @test "lost events and truncation are stated in every format" {

@@ -6,7 +6,9 @@
 //   - the top wait site (the first frame of the sync profile's first entry) is shown;
 //   - a click on a flame-graph frame zooms: that frame then spans the whole width;
 //   - the timeline draws one arrow per wait whose releasing thread is another drawn one;
-//   - each convoy plot has as many convoy windows as the report's convoy evidence.
+//   - each convoy plot has as many convoy windows as the report's convoy evidence;
+//   - each deadlock of the report is listed with its threads;
+//   - a range selected on the time axis filters the objects table; a column click sorts it.
 // Saves a screenshot. Prints "ok: ..." lines and exits 0, or prints what failed and exits 1.
 // usage: node html-report.mjs PAGE.html REPORT.json SCREENSHOT.png
 import { chromium } from 'playwright-core';
@@ -77,13 +79,24 @@ try {
   const arrows = Number(await page.$eval('#timeline-canvas', c => c.dataset.arrows));
   check(arrows > 0 && arrows === expectArrows, `the timeline draws ${arrows} arrows (expected ${expectArrows})`);
 
-  // convoy plots
+  // convoy plots: one per convoyed object, with its convoy windows
   const convoys = report.objects.filter(o => o.convoy);
-  check(convoys.length > 0, `the report has ${convoys.length} convoyed object(s)`);
+  const plots = await page.$$eval('svg.convoy-plot', s => s.length);
+  check(plots === convoys.length, `${plots} convoy plot(s) for the report's ${convoys.length} convoyed object(s)`);
   for (const o of convoys) {
     const n = await page.$$eval(`svg.convoy-plot[data-object="${o.address}"] rect.window.convoy`, r => r.length);
     check(n === o.convoy_evidence.windows && n > 0,
       `convoy plot of ${o.address}: ${n} convoy windows (report: ${o.convoy_evidence.windows})`);
+  }
+
+  // deadlocks: one entry per cycle, naming its threads
+  const cycles = await page.$$eval('#chains div.yes', d => d.map(x => x.textContent));
+  check(cycles.length === report.deadlocks.length,
+    `${cycles.length} deadlock(s) shown, the report has ${report.deadlocks.length}`);
+  for (const [i, c] of report.deadlocks.entries()) {
+    const text = await page.$eval(`#chains ul.chains:nth-of-type(${i + 1})`, u => u.textContent);
+    check(c.every(l => text.includes('tid ' + l.tid + ' waits on')),
+      `deadlock ${i + 1} names threads ${c.map(l => l.tid).join(', ')}`);
   }
 
   // the selected range filters the tables
