@@ -15,7 +15,9 @@
  *     as a threshold chosen so that at most CT_HTML_WAITS remain, stated on the page) and,
  *     for every thread, its wait time per profile in CT_HTML_BINS time bins;
  *   - objects and threads tables: the first CT_HTML_ROWS of each (by wait time); convoy
- *     series of the CT_HTML_CONVOYS convoyed objects with most wait time.
+ *     series of the CT_HTML_CONVOYS convoyed objects with most wait time;
+ *   - and when the data still exceeds CT_HTML_MAX_BYTES (deep, distinct stacks), every
+ *     limit above but the convoys' is halved until it fits (the page states the limits).
  * The time-range selection of the page filters the tables with the timeline's waits.
  */
 #include "export.h"
@@ -35,6 +37,8 @@
 #define CT_HTML_ROWS 1000
 #define CT_HTML_CONVOYS 20
 #define CT_HTML_SERIES 2000
+#define CT_HTML_MAX_BYTES (9500u * 1000u) /* the data, escaped; the page adds ~40 kB.
+						   * CTRACE_EXPORT_HTML_MAX sets another (tests) */
 
 /* analyze/html/ files, embedded by the build (html_assets.c, generated) */
 extern const unsigned char analyze_html_report_js[], analyze_html_report_css[];
@@ -105,6 +109,25 @@ static const char *frame_label(const struct ct_frame *f, char *buf, size_t cap)
 	return buf;
 }
 
+/* A histogram of wait durations with 8 buckets per power of two (3 bits of mantissa), so
+ * that the decimation threshold keeps close to CT_HTML_WAITS waits. */
+#define HBUCKETS (64 * 8)
+
+static unsigned hbucket(uint64_t d)
+{
+	unsigned e = ct_hist_bucket(d);
+
+	return e < 3 ? e * 8 : e * 8 + (unsigned)((d >> (e - 3)) & 7);
+}
+
+/* The smallest duration in bucket b. */
+static uint64_t hbucket_min(unsigned b)
+{
+	unsigned e = b / 8, m = b % 8;
+
+	return e < 3 ? (e ? 1ull << e : 0) : (8ull + m) << (e - 3);
+}
+
 /* A thread of the timeline: (input, thread index) -> row, or -1 when left out. */
 struct h {
 	const struct ct_export_ctx *c;
@@ -116,7 +139,7 @@ struct h {
 	size_t nrows;
 	/* pass 1 */
 	uint64_t nwaits;        /* waits of the rows */
-	uint64_t hist[64];      /* log2 of their durations */
+	uint64_t hist[HBUCKETS];/* their durations, 8 buckets per power of two */
 	/* pass 2 */
 	uint64_t min_ns;        /* waits kept individually: at least this long */
 	int decimated;
@@ -124,6 +147,9 @@ struct h {
 	uint64_t (*bins)[CT_AP_SLEEP + 1]; /* [row * BINS + bin][profile] ns, when decimated */
 	size_t k;               /* input index being walked */
 	int pass;
+	/* the limits of this attempt: the CT_HTML_* values, halved per attempt that came out
+	 * over CT_HTML_MAX_BYTES */
+	size_t lim_stacks, lim_waits, lim_rows, lim_threads;
 };
 
 static uint64_t rel(const struct h *h, uint64_t t)
@@ -143,7 +169,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 		return;
 	if (h->pass == 1) {
 		h->nwaits++;
-		h->hist[ct_hist_bucket(d)]++;
+		h->hist[hbucket(d)]++;
 		return;
 	}
 	if (h->decimated) {
@@ -257,7 +283,7 @@ static void write_profiles(struct h *h)
 
 				total += e[i].total_ns;
 				count += e[i].count;
-				if (kept >= CT_HTML_STACKS) {
+				if (kept >= h->lim_stacks) {
 					other_t += e[i].total_ns;
 					other_c += e[i].count;
 					continue;
@@ -316,7 +342,7 @@ static void write_objects(struct h *h)
 	for (size_t k = 0; k < h->c->nin; k++) {
 		const struct ct_export_input *x = &h->c->in[k];
 
-		for (size_t i = 0; i < x->a->nobjs && i < CT_HTML_ROWS; i++) {
+		for (size_t i = 0; i < x->a->nobjs && i < h->lim_rows; i++) {
 			const struct ct_object *o = &x->a->objs[i];
 
 			ct_json_obj_begin(j);
@@ -379,7 +405,7 @@ static void write_threads(struct h *h)
 	for (size_t k = 0; k < h->c->nin; k++) {
 		const struct ct_export_input *x = &h->c->in[k];
 
-		for (size_t i = 0; i < x->a->nthreads && i < CT_HTML_ROWS; i++) {
+		for (size_t i = 0; i < x->a->nthreads && i < h->lim_rows; i++) {
 			const struct ct_thread_info *t = &x->a->threads[i];
 
 			ct_json_obj_begin(j);
@@ -431,7 +457,7 @@ static void write_chains(struct h *h)
 	for (size_t k = 0; k < h->c->nin; k++) {
 		const struct ct_export_input *x = &h->c->in[k];
 
-		for (size_t d = 0; d < x->a->ndeadlocks && d < CT_HTML_ROWS; d++) {
+		for (size_t d = 0; d < x->a->ndeadlocks && d < h->lim_rows; d++) {
 			ct_json_arr_begin(j);
 			for (size_t i = 0; i < x->a->deadlocks[d].n; i++)
 				chain_link(h, x, &x->a->deadlocks[d].links[i]);
@@ -444,7 +470,7 @@ static void write_chains(struct h *h)
 	for (size_t k = 0; k < h->c->nin; k++) {
 		const struct ct_export_input *x = &h->c->in[k];
 
-		for (size_t i = 0; i < x->a->nchains && i < CT_HTML_ROWS; i++)
+		for (size_t i = 0; i < x->a->nchains && i < h->lim_rows; i++)
 			chain_link(h, x, &x->a->chains[i]);
 	}
 	ct_json_arr_end(j);
@@ -490,9 +516,9 @@ static void choose_rows(struct h *h)
 			n++;
 		}
 	}
-	if (n > CT_HTML_THREADS) {
+	if (n > h->lim_threads) {
 		qsort(v, n, sizeof(*v), cmp_desc);
-		n = CT_HTML_THREADS;
+		n = h->lim_threads;
 	}
 	/* rows in input and thread order */
 	for (size_t i = 0; i < n; i++)
@@ -519,14 +545,14 @@ static void write_timeline(struct h *h)
 	h->pass = 1;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
 		ct_timeline_foreach(h->c->in[h->k].m, h->c->in[h->k].a, on_wait, h);
-	if (h->nwaits > CT_HTML_WAITS) {
+	if (h->nwaits > h->lim_waits) {
 		uint64_t above = 0;
-		int b = 63;
+		int b = HBUCKETS - 1;
 
-		/* the shortest power of two that keeps at most CT_HTML_WAITS waits */
-		while (b > 0 && above + h->hist[b] <= CT_HTML_WAITS)
+		/* the shortest bucket bound that keeps at most CT_HTML_WAITS waits */
+		while (b > 0 && above + h->hist[b] <= h->lim_waits)
 			above += h->hist[b--];
-		h->min_ns = 1ull << (b + 1);
+		h->min_ns = b + 1 < HBUCKETS ? hbucket_min((unsigned)b + 1) : UINT64_MAX;
 		h->decimated = 1;
 		h->bins = ct_xcalloc(h->nrows * CT_HTML_BINS + 1, sizeof(*h->bins));
 	}
@@ -605,52 +631,103 @@ static void put_data(FILE *f, const char *buf, size_t n)
 	fwrite(buf + s, 1, n - s, f);
 }
 
-int ct_export_html(const struct ct_export_ctx *c, FILE *f)
+/* Frees what one attempt built. */
+static void attempt_free(struct h *h)
 {
-	struct h h = { .c = c };
-	struct ct_json j;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mf = open_memstream(&buf, &len);
-	char title[160];
+	if (h->row)
+		for (size_t k = 0; k < h->c->nin; k++)
+			free(h->row[k]);
+	free(h->row);
+	free(h->bins);
+	strtab_free(&h->st);
+}
 
-	if (!mf)
-		ct_die(CT_EXIT_USAGE, "export: out of memory");
-	h.j = &j;
-	h.t0 = UINT64_MAX;
+/* One attempt at the data document with the limits of shift (each halved shift times):
+ * the JSON into *buf (malloc'ed), its length returned. */
+static size_t build_data(const struct ct_export_ctx *c, struct h *h, unsigned shift, char **buf)
+{
+	struct ct_json j;
+	size_t len = 0;
+	FILE *mf;
+
+	*h = (struct h){ .c = c, .j = &j };
+	h->lim_stacks = (CT_HTML_STACKS >> shift) + 1;
+	h->lim_waits = (CT_HTML_WAITS >> shift) + 1;
+	h->lim_rows = (CT_HTML_ROWS >> shift) + 1;
+	h->lim_threads = (CT_HTML_THREADS >> shift) + 1;
+	h->t0 = UINT64_MAX;
 	for (size_t k = 0; k < c->nin; k++) {
-		h.t0 = c->in[k].a->from_ts < h.t0 ? c->in[k].a->from_ts : h.t0;
-		h.t1 = c->in[k].a->to_ts > h.t1 ? c->in[k].a->to_ts : h.t1;
+		h->t0 = c->in[k].a->from_ts < h->t0 ? c->in[k].a->from_ts : h->t0;
+		h->t1 = c->in[k].a->to_ts > h->t1 ? c->in[k].a->to_ts : h->t1;
 	}
-	if (h.t1 < h.t0)
-		h.t1 = h.t0;
-	choose_rows(&h);
+	if (h->t1 < h->t0)
+		h->t1 = h->t0;
+	*buf = NULL;
+	if (!(mf = open_memstream(buf, &len)))
+		ct_die(CT_EXIT_USAGE, "export: out of memory");
+	choose_rows(h);
 	ct_json_init(&j, mf);
 	ct_json_obj_begin(&j);
 	key_u64(&j, "version", 1);
-	write_summary(&h);
-	write_profiles(&h);
-	write_objects(&h);
-	write_threads(&h);
-	write_chains(&h);
-	write_timeline(&h);
+	write_summary(h);
+	write_profiles(h);
+	write_objects(h);
+	write_threads(h);
+	write_chains(h);
+	write_timeline(h);
 	ct_json_key(&j, "limits");
 	ct_json_obj_begin(&j);
-	key_u64(&j, "stacks", CT_HTML_STACKS);
-	key_u64(&j, "waits", CT_HTML_WAITS);
-	key_u64(&j, "threads", CT_HTML_THREADS);
-	key_u64(&j, "rows", CT_HTML_ROWS);
+	key_u64(&j, "stacks", h->lim_stacks);
+	key_u64(&j, "waits", h->lim_waits);
+	key_u64(&j, "threads", h->lim_threads);
+	key_u64(&j, "rows", h->lim_rows);
 	key_u64(&j, "convoys", CT_HTML_CONVOYS);
 	ct_json_obj_end(&j);
 	ct_json_key(&j, "strings");
 	ct_json_arr_begin(&j);
-	for (size_t i = 0; i < h.st.n; i++)
-		ct_json_str(&j, h.st.list[i]);
+	for (size_t i = 0; i < h->st.n; i++)
+		ct_json_str(&j, h->st.list[i]);
 	ct_json_arr_end(&j);
 	ct_json_obj_end(&j);
 	ct_json_end(&j);
 	if (fclose(mf) != 0)
 		ct_die(CT_EXIT_USAGE, "export: out of memory");
+	return len;
+}
+
+/* The bytes put_data writes for buf. */
+static size_t data_bytes(const char *buf, size_t n)
+{
+	size_t out = n;
+
+	for (size_t i = 0; i < n; i++)
+		out += buf[i] == '<' ? 5 : 0;
+	return out;
+}
+
+int ct_export_html(const struct ct_export_ctx *c, FILE *f)
+{
+	struct h h;
+	char *buf;
+	size_t len;
+	char title[160];
+	unsigned shift = 0;
+	size_t max = CT_HTML_MAX_BYTES;
+	const char *knob = getenv("CTRACE_EXPORT_HTML_MAX"); /* tests: a smaller budget */
+
+	if (knob && *knob)
+		max = (size_t)strtoull(knob, NULL, 10);
+
+	/* within the size budget: halve the limits until the data fits (stacks, waits and
+	 * rows shrink; a trace needs at most a few halvings) */
+	for (;;) {
+		len = build_data(c, &h, shift, &buf);
+		if (data_bytes(buf, len) <= max || shift >= 10)
+			break;
+		free(buf);
+		attempt_free(&h);
+		shift++;
+	}
 
 	snprintf(title, sizeof(title), "ctrace: %s", c->in[0].m->hdr.exe[0] ?
 		 ct_basename(c->in[0].m->hdr.exe) : ct_basename(c->in[0].path));
@@ -674,10 +751,6 @@ int ct_export_html(const struct ct_export_ctx *c, FILE *f)
 	fwrite(analyze_html_report_js, 1, analyze_html_report_js_len, f);
 	fputs("</script>\n</body>\n</html>\n", f);
 	free(buf);
-	for (size_t k = 0; k < c->nin; k++)
-		free(h.row[k]);
-	free(h.row);
-	free(h.bins);
-	strtab_free(&h.st);
+	attempt_free(&h);
 	return ferror(f) ? -1 : 0;
 }

@@ -324,3 +324,23 @@ nesting() {
 	assert_line "HTML report: $CTRACE_BUILD/demo/convoy.html (open it in a browser: flame graphs, timeline, convoy windows)"
 	grep -q 'id="ctrace-data"' "$CTRACE_BUILD/demo/convoy.html"
 }
+
+# html_data FILE: the page's JSON data document.
+html_data() {
+	python3 -c 'import re, sys; t = open(sys.argv[1]).read(); print(re.search(r"<script type=\"application/json\" id=\"ctrace-data\">(.*?)</script>", t, re.S).group(1))' "$1"
+}
+
+@test "html: over its size budget the page halves its limits until the data fits" {
+	"$CT" export --format html -o full.html cv.ctr
+	html_data full.html >full.data
+	full=$(stat -c %s full.data)
+	jq -e '.limits.rows == 1001 and .limits.stacks == 1501' full.data
+	# a budget of a third of this trace's data (the knob of the tests)
+	CTRACE_EXPORT_HTML_MAX=$((full / 3)) "$CT" export --format html -o small.html cv.ctr
+	html_data small.html >small.data
+	[ "$(stat -c %s small.data)" -le $((full / 3)) ] || fail "$(stat -c %s small.data) > $((full / 3))"
+	jq -e '.limits.rows < 1001 and .limits.stacks < 1501' small.data
+	# what remains is the most waited-on: the convoyed lock is still the first object
+	assert_equal "$(jq -r '.objects[0].addr' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
+	[ "$(jq '.timeline.rows | length' small.data)" -lt "$(jq '.timeline.rows | length' full.data)" ]
+}
