@@ -87,7 +87,7 @@ raw_sums() {
 	done
 }
 
-@test "pprof: several traces are one profile with a pid label; --labels all adds it to one" {
+@test "several traces: one pprof profile with a pid label (--labels all adds it to one), one Chrome process each" {
 	timeout 60 "$CT" record -o two.ctr -- "$EXAMPLES/convoy" 2 50 100 20 >/dev/null 2>&1
 	"$CT" report --json two.ctr >two.json
 	"$CT" export --format pprof -o both.pb.gz cv.ctr two.ctr
@@ -103,6 +103,11 @@ raw_sums() {
 	"$CT" export --format pprof --labels all -o all.pb.gz cv.ctr
 	run go tool pprof -raw all.pb.gz
 	assert_output --partial "pid:[$(jq .trace.pid rep.json)]"
+	# the timelines: one process each, every wait of both
+	"$CT" export --format chrome -o both.json cv.ctr two.ctr
+	assert_equal "$(jq -r '[.traceEvents[] | select(.name == "process_name") | .pid] | sort | join(" ")' both.json)" \
+		"$(printf '%s\n' "$(jq .trace.pid rep.json)" "$(jq .trace.pid two.json)" | sort -n | tr '\n' ' ' | sed 's/ $//')"
+	assert_equal "$(jq '[.traceEvents[] | select(.ph == "X" and .cat == "sync")] | length' both.json)" "$c"
 }
 
 @test "folded: root-first stacks whose values add up to the profile, --value count, --folded-roots" {
