@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `ctrace export --format pprof`: the selected profiles as one gzipped profile.proto
- * (github.com/google/pprof, proto/profile.proto), from the aggregated profile entries only.
+ * (pprof's format), from the aggregated profile entries only.
  * Waiter profiles are written as Go's block profile and the holder profile as Go's mutex
  * profile: period_type contentions/count, sample types contentions/count and
  * delay/nanoseconds, one sample per entry (values exact: count and total ns). Locations
