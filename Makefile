@@ -38,7 +38,10 @@ BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
 PRELOAD_OBJ := $(patsubst %.c,$(O)/pic/%.o,$(PRELOAD_SRC))
-ANALYZE_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(ANALYZE_LIB))
+# The page of `ctrace export --format html` carries its script and style sheet: the files
+# of analyze/html/ become C arrays (xxd -i) in a generated html_assets.c.
+HTML_ASSETS := analyze/html/report.js analyze/html/report.css
+ANALYZE_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(ANALYZE_LIB)) $(O)/obj/gen/html_assets.o
 CTRACE_OBJ  := $(O)/obj/analyze/ctrace.o $(ANALYZE_OBJ)
 
 # The preload: hidden visibility, exports listed by CT_EXPORT; the version script defines
@@ -69,6 +72,18 @@ $(O)/pic/%.o: %.c
 	$(Q)$(CC) $(SO_CFLAGS) -c -o $@ $<
 
 $(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -c -o $@ $<
+
+$(O)/gen/html_assets.c: $(HTML_ASSETS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q){ echo '/* generated from $(HTML_ASSETS) by the Makefile: do not edit */'; \
+	  for f in $(HTML_ASSETS); do xxd -i $$f; done; } | sed 's/^unsigned/const unsigned/' >$@.tmp
+	$(Q)mv $@.tmp $@
+
+$(O)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -c -o $@ $<

@@ -2,13 +2,14 @@
 /*
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
- * dump.c, check.c, diff.c). Exit status: 0 success, 1 `check` violations, 2 usage
+ * dump.c, check.c, diff.c, export.c). Exit status: 0 success, 1 `check` violations, 2 usage
  * error or unreadable input.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "export.h"
 #include "util.h"
 
 struct command {
@@ -26,6 +27,8 @@ static const struct command commands[] = {
 		   "broken", ct_cmd_check },
 	{ "diff", "what grew and shrank between two traces, per wait site and object",
 	  ct_cmd_diff },
+	{ "export", "write a trace for other tools: pprof, folded, chrome, perfetto, html",
+	  ct_cmd_export },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -181,6 +181,30 @@ size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **ou
 	return s->n;
 }
 
+void ct_frames_fn(struct ct_frames *c, const struct ct_frame *f, const char **sysname,
+		  int *start_line)
+{
+	struct ct_sym *sy = sym(c);
+	struct ct_frame fr[INLINE_MAX];
+	struct ct_frame_fn fn[INLINE_MAX];
+	int n;
+
+	*sysname = f->func;
+	*start_line = 0;
+	if (!sy || !f->pc)
+		return;
+	n = ct_sym_resolve(sy, f->pc, 0, fr, INLINE_MAX);
+	if (ct_sym_resolve_fn(sy, f->pc, 0, fn, INLINE_MAX) != n)
+		return;
+	/* the symbolizer's strings are its own: the same frame has the same pointers */
+	for (int i = 0; i < n; i++)
+		if (fr[i].func == f->func && fr[i].file == f->file && fr[i].line == f->line) {
+			*sysname = fn[i].sysname;
+			*start_line = fn[i].start_line;
+			return;
+		}
+}
+
 const char *ct_frames_func(struct ct_frames *c, uint64_t addr)
 {
 	struct ct_sym *sy = sym(c);

@@ -38,6 +38,12 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
  */
 size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **out);
 
+/* The function facts of frame f, one this cache returned (ct_frames_stack or
+ * ct_frames_pc): its linkage name (*sysname, f->func when the same or unknown; lives until
+ * ct_frames_free) and its declaration line (*start_line, 0 when unknown). */
+void ct_frames_fn(struct ct_frames *c, const struct ct_frame *f, const char **sysname,
+		  int *start_line);
+
 /* The name of the function at address addr (exact, e.g. a thread start routine); "??"
  * when unknown. The string lives until ct_frames_free. */
 const char *ct_frames_func(struct ct_frames *c, uint64_t addr);

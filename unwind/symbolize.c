@@ -196,6 +196,8 @@ struct rframe {         /* a cached frame; pc is filled in on copy-out */
 	int line;
 	int inlined;
 	uint64_t bias;      /* its module's load bias (offset = pc - bias) */
+	const char *sysname; /* the name as linked (mangled), NULL: func */
+	int start_line;      /* DW_AT_decl_line of the function, 0 unknown */
 };
 
 struct ct_sym {
@@ -754,6 +756,17 @@ static const char *node_name(struct node *nd)
 	return nd->name;
 }
 
+/* The linkage (mangled) name of a function DIE, or NULL when it has none (C). */
+static const char *node_sysname(struct node *nd)
+{
+	Dwarf_Attribute at;
+	const int names[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (dwarf_attr_integrate(&nd->die, names[i], &at))
+			return dwarf_formstring(&at);
+	return NULL;
+}
+
 /* The call site of an inlined instance: DW_AT_call_file is an index into the file table
  * of the CU's line program (DWARF 5 counts from 0, DWARF 4 from 1 with a "???" slot 0). */
 static void call_site(struct cuidx *ci, struct node *nd, const char **file, int *line)
@@ -844,15 +857,18 @@ static struct mod *find_mod(struct ct_sym *s, uint64_t a)
 static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 {
 	struct mod *m = find_mod(s, a);
-	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0, 0 };
+	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0, 0, NULL, 0 };
 	if (!m)
 		return 1;
 	fr[0].module = m->path;
 	fr[0].bias = m->bias;
 	mod_load(m);
-	const char *symname = demangle(s, sym_find(m, a));
-	if (symname)
+	const char *rawsym = sym_find(m, a);
+	const char *symname = demangle(s, rawsym);
+	if (symname) {
 		fr[0].func = symname;
+		fr[0].sysname = rawsym;
+	}
 	if (!m->dw)
 		return 1;
 
@@ -894,8 +910,13 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 			}
 			nd = &ci->nodes[cur];
 		}
+		const char *raw = node_sysname(nd);
 		const char *name = demangle(s, node_name(nd));
-		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1, m->bias };
+		int decl = 0;
+		if (dwarf_decl_line(&nd->die, &decl) != 0 || decl < 0)
+			decl = 0;
+		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1,
+					 m->bias, raw ? raw : name, decl };
 		n++;
 		if (nd->subprogram || nd->parent < 0)
 			break;
@@ -903,8 +924,42 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 		cur = nd->parent;
 	}
 	fr[n - 1].inlined = 0;
-	if (!node_name(&ci->nodes[cur]) && symname)
+	if (!node_name(&ci->nodes[cur]) && symname) {
 		fr[n - 1].func = symname;
+		fr[n - 1].sysname = rawsym;
+	}
+	return n;
+}
+
+/* The cached frames of (pc, exact), resolved on first use: *fr and the count. */
+static const char *tramp_name(struct mod *m, uint64_t pc);
+
+static int frames_of(struct ct_sym *s, uint64_t pc, int exact, struct rframe *tmp,
+		     const struct rframe **fr)
+{
+	uint64_t v;
+	int n;
+	if (map_get(&s->cache[exact], pc, &v)) {
+		*fr = &s->frames[v >> 8];
+		return (int)(v & 0xff);
+	}
+	/* A return address points after the call; pc-1 is inside the call instruction,
+	 * so its line and inline chain are the call's, even when the call is the last
+	 * instruction of a noreturn path or of an inlined block. */
+	n = compute(s, exact || !pc ? pc : pc - 1, tmp);
+	if (!exact && pc && n == 1 && !strcmp(tmp[0].func, "??")) {
+		struct mod *m = find_mod(s, pc);
+		const char *t = m ? tramp_name(m, pc) : NULL;
+		if (t)
+			tmp[0].func = demangle(s, t);
+	}
+	*fr = tmp;
+	if (!grow(&s->frames, &s->cframes, s->nframes + (size_t)n, sizeof(*s->frames))) {
+		memcpy(&s->frames[s->nframes], tmp, (size_t)n * sizeof(*tmp));
+		/* Cache failure only costs time next time. */
+		if (!map_put(&s->cache[exact], pc, ((uint64_t)s->nframes << 8) | (uint64_t)n))
+			s->nframes += (size_t)n;
+	}
 	return n;
 }
 
@@ -974,30 +1029,7 @@ int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *ou
 	exact = exact != 0;
 	struct rframe tmp[CHAIN_MAX];
 	const struct rframe *fr;
-	int n;
-	uint64_t v;
-	if (map_get(&s->cache[exact], pc, &v)) {
-		fr = &s->frames[v >> 8];
-		n = (int)(v & 0xff);
-	} else {
-		/* A return address points after the call; pc-1 is inside the call instruction,
-		 * so its line and inline chain are the call's, even when the call is the last
-		 * instruction of a noreturn path or of an inlined block. */
-		n = compute(s, exact || !pc ? pc : pc - 1, tmp);
-		if (!exact && pc && n == 1 && !strcmp(tmp[0].func, "??")) {
-			struct mod *m = find_mod(s, pc);
-			const char *t = m ? tramp_name(m, pc) : NULL;
-			if (t)
-				tmp[0].func = demangle(s, t);
-		}
-		fr = tmp;
-		if (!grow(&s->frames, &s->cframes, s->nframes + (size_t)n, sizeof(*s->frames))) {
-			memcpy(&s->frames[s->nframes], tmp, (size_t)n * sizeof(*tmp));
-			/* Cache failure only costs time next time. */
-			if (!map_put(&s->cache[exact], pc, ((uint64_t)s->nframes << 8) | (uint64_t)n))
-				s->nframes += (size_t)n;
-		}
-	}
+	int n = frames_of(s, pc, exact, tmp, &fr);
 	/* Too small an out[]: the innermost max-1 frames and the real function last. */
 	int k = n <= max ? n : max;
 	for (int i = 0; i < k; i++) {
@@ -1046,6 +1078,23 @@ const char *ct_sym_nodebug(struct ct_sym *s, size_t i, const uint8_t **build_id,
 		return m->path;
 	}
 	return NULL;
+}
+
+int ct_sym_resolve_fn(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame_fn *out,
+		      int max)
+{
+	if (!s || !out || max < 1)
+		return 0;
+	exact = exact != 0;
+	struct rframe tmp[CHAIN_MAX];
+	const struct rframe *fr;
+	int n = frames_of(s, pc, exact, tmp, &fr);
+	int k = n <= max ? n : max;
+	for (int i = 0; i < k; i++) {
+		const struct rframe *f = (i == k - 1) ? &fr[n - 1] : &fr[i];
+		out[i] = (struct ct_frame_fn){ f->sysname ? f->sysname : f->func, f->start_line };
+	}
+	return k;
 }
 
 void ct_sym_free(struct ct_sym *s)

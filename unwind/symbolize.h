@@ -25,6 +25,13 @@ struct ct_frame {
 			     * ELF (what `addr2line -e MODULE` takes); 0 outside every module */
 };
 
+/* What the exporters add to a frame: its function's name as linked and where it starts. */
+struct ct_frame_fn {
+	const char *sysname;/* the name as linked (C++: mangled); the frame's func when the
+			     * same or unknown. Owned by the ct_sym */
+	int start_line;     /* the function's declaration line (DW_AT_decl_line), 0 unknown */
+};
+
 /* Builds a symbolizer over the recorded module map (copied). Modules whose file is gone or
  * has another build-id are looked up by build-id. Returns NULL only on allocation failure. */
 struct ct_sym *ct_sym_new(const struct ct_module *mods, size_t n);
@@ -54,6 +61,11 @@ const char *ct_sym_data_name(struct ct_sym *s, uint64_t addr, uint64_t *off);
  */
 const char *ct_sym_nodebug(struct ct_sym *s, size_t i, const uint8_t **build_id,
 			   size_t *build_id_len);
+
+/* The same frames as ct_sym_resolve(s, pc, exact, ..., max), out[i] the function facts of
+ * its i-th frame. Returns the same count. */
+int ct_sym_resolve_fn(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame_fn *out,
+		      int max);
 
 /* Frees the symbolizer and every string it handed out; s may be NULL. A ct_sym is not
  * thread-safe: use one per thread. */

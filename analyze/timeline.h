@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one interface through which the timeline exporters (Perfetto, Chrome, the HTML
+ * timeline) and folded's per-thread forms see individual waits: each recorded wait and
+ * system call of an analysed trace, with the release that ended it, delivered thread by
+ * thread (the model's thread order) and in begin order within a thread. It is the only
+ * reader of the analysis' per-event arrays among the exporters, so that an analyzer that
+ * keeps no such arrays re-implements this function alone. Not on the record path.
+ */
+#ifndef CTRACE_TIMELINE_H
+#define CTRACE_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "model.h"
+
+struct ct_tl_wait {
+	uint32_t pid, tid;
+	uint32_t thr;         /* index in the model's threads */
+	uint8_t profile;      /* enum ct_profile: sync, net, syscall, sleep */
+	uint8_t kind;         /* enum ct_kind */
+	uint8_t fd_class;     /* enum ct_fd_class; CT_FD_UNKNOWN for waits */
+	uint8_t syscall;      /* a recorded system call (no object, no waker) */
+	uint64_t obj;         /* the object waited on (0 for system calls) */
+	uint64_t begin_ns, end_ns; /* absolute (model) ns, clipped to the analysed window */
+	uint32_t stack;       /* the waiting stack id */
+	int unfinished;       /* no end recorded: lasts to the thread's or trace's end */
+	int has_waker;        /* the release that ended it is known: */
+	uint32_t waker_tid;
+	uint32_t waker_thr;   /* index in the model's threads */
+	uint64_t waker_ts;    /* absolute ns */
+	uint32_t waker_stack;
+};
+
+/*
+ * Calls fn(arg, w) for each wait and recorded system call of a (computed over m), thread
+ * by thread in the model's order, by begin within a thread (a wait nested in another, a
+ * signal handler's, comes after the one it is nested in). Returns how many were
+ * delivered. w is valid during the call only.
+ */
+size_t ct_timeline_foreach(const struct ct_model *m, const struct ct_analysis *a,
+			   void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg);
+
+#endif
