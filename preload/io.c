@@ -44,6 +44,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "../format/events.h"
 #include "wait.h"
 
 /* glibc's fortified entry points and exported aliases have no public prototypes. */
@@ -489,11 +490,9 @@ static size_t sites_range(const struct ct_thread *th, unsigned *pos, unsigned en
 			kind = CT_K_EPOLL + (i - OVERFLOW) / CT_FD_MAX;
 			cls = (i - OVERFLOW) % CT_FD_MAX;
 		}
-		out[n++] = (struct ct_event){ .ts = ts, .type = CT_EV_SITE, .kind = (uint8_t)kind,
-					      .flags = (uint16_t)cls, .obj = pc, .a = count,
-					      .b = ticks_to_ns(__atomic_load_n(&s->total,
-									      __ATOMIC_RELAXED)),
-					      .c = ticks_to_ns(kcm >> 16) };
+		out[n++] = ct_ev_site(ts, kind, cls, pc, count,
+				      ticks_to_ns(__atomic_load_n(&s->total, __ATOMIC_RELAXED)),
+				      ticks_to_ns(kcm >> 16));
 	}
 	*pos = i;
 	return n;
@@ -559,12 +558,9 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 		site_add(site_get(th, (uint64_t)(uintptr_t)site, kind | cls << 8), d);
 		if (slow) {
 			tick_refine(t1, end);
-			struct ct_event ev = {
-				.ts = end - ticks_to_ns(d), .type = CT_EV_SYSCALL,
-				.kind = (uint8_t)kind, .stack = ct_stack_here(),
-				.obj = fd >= 0 ? (uint64_t)fd : UINT64_MAX, .a = end,
-				.b = (uint64_t)ret,
-				.c = (uint64_t)(ret < 0 ? (e & 0xffff) : 0) | ((uint64_t)cls << 16) };
+			struct ct_event ev = ct_ev_syscall(end - ticks_to_ns(d), kind, ct_stack_here(),
+							   fd >= 0 ? (uint64_t)fd : UINT64_MAX, end,
+							   ret, ret < 0 ? (unsigned)e : 0, cls);
 			ct_emit(th, &ev);
 			if (!ct_in_signal)
 				ct_writer_spawn();

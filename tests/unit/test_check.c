@@ -16,6 +16,7 @@
 #include "../../analyze/commands.h"
 #include "../../analyze/model.h"
 #include "../../analyze/util.h"
+#include "../../format/events.h"
 #include "../../format/writer.h"
 #include "../../unwind/symbolize.h"
 
@@ -285,14 +286,6 @@ static void put(ssize_t n)
 	flen += (size_t)n;
 }
 
-static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
-			  uint64_t a, uint64_t b)
-{
-	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
-			      .stack = stack, .obj = obj, .a = a, .b = b };
-	return e;
-}
-
 static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 };
 
 /* Thread 101 waits on mutex M1 for wait_ms (held by 100, released at stack 2); the
@@ -305,12 +298,12 @@ static int build(char *path, uint64_t wait_ms, uint64_t lost)
 	struct ct_stack st[] = { { 1, 2, 0, pcs1 }, { 2, 1, 0, pcs2 } };
 	struct ct_thread_state ts[2] = { { .tid = 100, .name = "app" },
 					 { .tid = 101, .parent_tid = 100, .name = "worker" } };
-	struct ct_event e100[] = { ev(T0 + (2 + wait_ms) * MS, CT_EV_RELEASE, CT_K_MUTEX, 2, M1,
-				      1, 1) };
+	struct ct_event e100[] = { ct_ev_release(T0 + (2 + wait_ms) * MS, CT_K_MUTEX, 0, 2, M1,
+						 1, 1) };
 	struct ct_event e101[] = {
-		ev(T0 + 2 * MS, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1, M1, 100, 0),
-		ev(T0 + (2 + wait_ms) * MS + 10 * US, CT_EV_WAIT_END, CT_K_MUTEX, 0, M1, 1,
-		   CT_R_ACQUIRED),
+		ct_ev_wait_begin(T0 + 2 * MS, CT_K_MUTEX, 0, 1, M1, 100, 0, 0),
+		ct_ev_wait_end(T0 + (2 + wait_ms) * MS + 10 * US, CT_K_MUTEX, M1, 1,
+			       CT_R_ACQUIRED, 0),
 	};
 	uint64_t lostv[CT_L_MAX] = { lost, 0, 0 };
 	int fd;
