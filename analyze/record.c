@@ -19,9 +19,9 @@
  * or a program it started dropped LD_PRELOAD.
  */
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -39,6 +39,7 @@
 #include "commands.h"
 #include "model.h"
 #include "util.h"
+#include "../format/events.h"
 #include "../format/reader.h"
 
 #define DEFAULT_OUT "ctrace.%p.ctr"
@@ -144,69 +145,46 @@ struct elf_info {
 	int has_interp;   /* a PT_INTERP program header: dynamically linked */
 };
 
-static uint16_t rd16(const unsigned char *p, int le)
-{
-	return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const unsigned char *p, int le)
-{
-	return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		    (uint32_t)p[3] << 24 :
-		    (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[0] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p, int le)
-{
-	return le ? rd32(p, 1) | (uint64_t)rd32(p + 4, 1) << 32 :
-		    (uint64_t)rd32(p, 0) << 32 | rd32(p + 4, 0);
-}
-
-/* Reads the ELF identification and looks for PT_INTERP. Returns 0 (ei->is_elf 0 for a
- * file that is not ELF), or -1 when the file cannot be read. */
+/* Reads the ELF identification and looks for PT_INTERP, through libelf. Returns 0
+ * (ei->is_elf 0 for a file that is not ELF, or whose header libelf cannot read), or -1
+ * when the file cannot be opened. */
 static int elf_read(const char *path, struct elf_info *ei)
 {
-	unsigned char h[64], ph[56];
-	uint64_t phoff;
-	unsigned phentsize, phnum;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), le;
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+	GElf_Ehdr eh;
+	size_t phnum;
 
 	memset(ei, 0, sizeof(*ei));
 	if (fd < 0)
 		return -1;
-	n = pread(fd, h, sizeof(h), 0);
-	if (n < 52 || memcmp(h, ELFMAG, SELFMAG) ||
-	    (h[EI_CLASS] != ELFCLASS32 && h[EI_CLASS] != ELFCLASS64) ||
-	    (h[EI_CLASS] == ELFCLASS64 && n < 64)) {
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		close(fd);
+		return 0;
+	}
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh) ||
+	    (gelf_getclass(e) != ELFCLASS32 && gelf_getclass(e) != ELFCLASS64)) {
+		elf_end(e);
 		close(fd);
 		return 0;
 	}
 	ei->is_elf = 1;
-	ei->cls = h[EI_CLASS];
-	le = h[EI_DATA] != ELFDATA2MSB;
-	ei->machine = rd16(h + 18, le);
-	if (ei->cls == ELFCLASS64) {
-		phoff = rd64(h + 32, le);
-		phentsize = rd16(h + 54, le);
-		phnum = rd16(h + 56, le);
-	} else {
-		phoff = rd32(h + 28, le);
-		phentsize = rd16(h + 42, le);
-		phnum = rd16(h + 44, le);
-	}
-	if (phentsize < 4 || phentsize > sizeof(ph))
-		phnum = 0;
-	for (unsigned i = 0; i < phnum && i < 4096; i++) {
-		if (pread(fd, ph, phentsize, (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    (ssize_t)phentsize)
-			break;
-		if (rd32(ph, le) == PT_INTERP) {
-			ei->has_interp = 1;
-			break;
+	ei->cls = gelf_getclass(e);
+	ei->machine = eh.e_machine;
+	if (elf_getphdrnum(e, &phnum) == 0) {
+		for (size_t i = 0; i < phnum && i < 4096; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(e, (int)i, &ph))
+				break;
+			if (ph.p_type == PT_INTERP) {
+				ei->has_interp = 1;
+				break;
+			}
 		}
 	}
+	elf_end(e);
 	close(fd);
 	return 0;
 }
@@ -564,11 +542,11 @@ static int trace_is(const struct trace_file *t, const char *comm, uint64_t exit_
 			if (rec.ev.ts > end)
 				end = rec.ev.ts;
 			if (rec.ev.type == CT_EV_THREAD_NAME &&
-			    (rec.ev.a ? rec.ev.a : rec.tid) == t->h.pid) {
+			    (ct_ev_thread_name_tid(&rec.ev) ? ct_ev_thread_name_tid(&rec.ev) :
+							       rec.tid) == t->h.pid) {
 				char name[CT_NAME_LEN + 1] = "";
 
-				memcpy(name, &rec.ev.b, 8);
-				memcpy(name + 8, &rec.ev.c, 8);
+				ct_ev_thread_name_get(&rec.ev, name);
 				same = !strncmp(name, comm, 15);
 			}
 		} else if (rec.type == CT_REC_GEN_END && rec.end_ts > end) {
