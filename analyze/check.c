@@ -23,6 +23,7 @@
 #include "frames.h"
 #include "model.h"
 #include "options.h"
+#include "output.h"
 #include "util.h"
 
 #define MAX_SHOWN 5   /* violations shown per rule and trace; the rest are counted */
@@ -324,66 +325,6 @@ void ct_check_free_words(char **w)
 	free(w);
 }
 
-/* ---- XML ----------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (>= 2 bytes), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return n;
-}
-
-void ct_xml_escape(FILE *f, const char *s, int attr)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	while (*p) {
-		size_t n;
-
-		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
-		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
-		case '\r': fputs("&#13;", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				fputs("\xef\xbf\xbd", f);
-			} else if (*p < 0x80) {
-				fputc(*p, f);
-			} else if ((n = utf8_len(p))) {
-				fwrite(p, 1, n, f);
-				p += n;
-				continue;
-			} else {
-				fputs("\xef\xbf\xbd", f);
-			}
-		}
-		p++;
-	}
-}
-
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 struct trace {
@@ -405,37 +346,21 @@ struct result {
 	int multi;         /* several traces: name the trace in each line */
 };
 
-static void frame_line(FILE *f, const struct ct_frame *fr)
-{
-	if (fr->file)
-		fprintf(f, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
-	else if (fr->module && strcmp(fr->module, "?"))
-		fprintf(f, "%s (%s)", fr->func, ct_basename(fr->module));
-	else
-		fprintf(f, "%s (0x%" PRIx64 ")", fr->func, fr->pc);
-}
+#define FRAME_HOW (CT_FRAME_MODULE | CT_FRAME_PC)
 
 /* "func (file:line)" of frames[0], or "an unrecorded stack". */
 static void site_str(const struct ct_frame *f, size_t n, char *buf, size_t cap)
 {
-	char *s = NULL;
-	size_t len = 0;
-	FILE *m;
-
-	if (!n) {
+	if (!n)
 		snprintf(buf, cap, "an unrecorded stack");
-		return;
-	}
-	m = open_memstream(&s, &len);
-	if (!m)
-		ct_die(CT_EXIT_USAGE, "out of memory");
-	frame_line(m, &f[0]);
-	fclose(m);
-	snprintf(buf, cap, "%s", s);
-	free(s);
+	else
+		ct_frame_str(&f[0], FRAME_HOW, buf, cap);
 }
 
-static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent);
+static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
+{
+	ct_frames_write(f, fr, n, indent, STACK_LINES, FRAME_HOW);
+}
 
 /* One violation: "FAIL rule: [trace: ]detail" and the frames; the first is kept. */
 static void violation(struct result *res, const struct ct_frame *f, size_t n,
@@ -458,29 +383,6 @@ static void violation(struct result *res, const struct ct_frame *f, size_t n,
 		fprintf(res->f, "%s: ", res->t->path);
 	fprintf(res->f, "%s\n", line);
 	print_frames(res->f, f, n, "    ");
-}
-
-static int syscall_profile(int p)
-{
-	return p == CT_AP_NET || p == CT_AP_SYSCALL || p == CT_AP_SLEEP;
-}
-
-static size_t entry_frames(const struct trace *t, const struct ct_pentry *e,
-			   const struct ct_frame **f)
-{
-	if (e->remainder)
-		return ct_frames_pc(t->fr, e->site, f);
-	return ct_frames_stack(t->fr, e->stack, f, NULL);
-}
-
-/* "mutex", "recv socket" */
-static void kind_str(const struct ct_pentry *e, char *buf, size_t cap)
-{
-	if (syscall_profile(e->profile) && e->fd_class != CT_FD_UNKNOWN &&
-	    e->fd_class != CT_FD_NONE)
-		snprintf(buf, cap, "%s %s", ct_kind_name(e->kind), ct_fd_class_name(e->fd_class));
-	else
-		snprintf(buf, cap, "%s", ct_kind_name(e->kind));
 }
 
 /* What one sample of an entry is: "wait", "call", "sleep", "holder charge", ... */
@@ -559,11 +461,11 @@ static void eval_entries(struct result *res, int p99)
 	for (size_t i = 0; i < nover; i++) {
 		const struct ct_pentry *e = over[i];
 		const struct ct_frame *f;
-		size_t n = entry_frames(t, e, &f);
+		size_t n = ct_frames_entry(t->fr, e, &f, NULL);
 		char d[CT_DUR_BUF], md[CT_DUR_BUF], site[256], kind[64], on[48] = "";
 		uint64_t obj;
 
-		kind_str(e, kind, sizeof(kind));
+		ct_pentry_kind(e, kind, sizeof(kind));
 		site_str(f, n, site, sizeof(site));
 		if (p99) {
 			violation(res, f, n, "p99 %s (max %s) of %" PRIu64 " %s %s%s at %s",
@@ -606,8 +508,8 @@ static void eval_total(struct result *res)
 	}
 	if (total <= res->r->limit)
 		return;
-	n = entry_frames(t, big, &f);
-	kind_str(big, kind, sizeof(kind));
+	n = ct_frames_entry(t->fr, big, &f, NULL);
+	ct_pentry_kind(big, kind, sizeof(kind));
 	site_str(f, n, site, sizeof(site));
 	violation(res, f, n, "%s in %" PRIu64 " %s%s over %zu site%s; largest %s %s at %s",
 		  ct_fmt_duration(total, d), count,
@@ -638,17 +540,6 @@ static void eval_truncated(struct result *res)
 
 	if (res->t->m->truncated)
 		violation(res, NULL, 0, "trace %s", ct_model_truncation(res->t->m, t, sizeof(t)));
-}
-
-static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
-{
-	for (size_t i = 0; i < n && i < STACK_LINES; i++) {
-		fputs(indent, f);
-		frame_line(f, &fr[i]);
-		fputc('\n', f);
-	}
-	if (n > STACK_LINES)
-		fprintf(f, "%s... %zu more frames\n", indent, n - STACK_LINES);
 }
 
 /* --fail-on convoy: every object with the convoy verdict (analysis.h ct_object.convoy),
@@ -782,38 +673,6 @@ size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_
 	return res.nviol;
 }
 
-/* ---- JUnit --------------------------------------------------------------------------- */
-
-static void junit(FILE *f, const char *path, struct result *res, size_t nres,
-		  size_t failures)
-{
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<testsuite name=\"ctrace check\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-		   "skipped=\"0\">\n", nres, failures);
-	for (size_t i = 0; i < nres; i++) {
-		struct result *r = &res[i];
-
-		fputs("  <testcase classname=\"", f);
-		ct_xml_escape(f, r->t->path, 1);
-		fputs("\" name=\"", f);
-		ct_xml_escape(f, r->r->text, 1);
-		if (!r->nviol) {
-			fputs("\"/>\n", f);
-			continue;
-		}
-		fputs("\">\n    <failure type=\"", f);
-		ct_xml_escape(f, r->r->text, 1);
-		fprintf(f, "\" message=\"%zu violation%s: ", r->nviol, r->nviol == 1 ? "" : "s");
-		ct_xml_escape(f, r->first, 1);
-		fputs("\">", f);
-		ct_xml_escape(f, r->text, 0);
-		fputs("</failure>\n  </testcase>\n", f);
-	}
-	fputs("</testsuite>\n", f);
-	if (fclose(f) != 0)
-		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", path, strerror(errno));
-}
-
 /* ---- command ------------------------------------------------------------------------- */
 
 static void load(struct trace *t, struct ct_model **m, const char *path)
@@ -877,8 +736,20 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 		       nres == 1 ? "" : "s", nviol, nviol == 1 ? "" : "s");
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "check: write error: %s", strerror(errno));
-	if (jf)
-		junit(jf, o->junit, res, nres, failed);
+	if (jf) {
+		struct ct_verdict *v = ct_xcalloc(nres + 1, sizeof(*v));
+		struct ct_output_ctx oc = { .verdicts = v, .nverdicts = nres, .nfailed = failed };
+
+		for (size_t i = 0; i < nres; i++)
+			v[i] = (struct ct_verdict){ .trace = res[i].t->path, .rule = res[i].r->text,
+						    .nviol = res[i].nviol, .first = res[i].first,
+						    .text = res[i].text };
+		ct_output_find("junit")->write(&oc, jf);
+		free(v);
+		if (fclose(jf) != 0)
+			ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit,
+			       strerror(errno));
+	}
 	for (size_t i = 0; i < nres; i++)
 		free(res[i].text);
 	free(res);

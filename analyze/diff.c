@@ -214,8 +214,7 @@ static void collect(struct side *s, int side, struct ct_diff_table *sites,
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct ct_pentry *e = &a->entries[i];
 		const struct ct_frame *f;
-		size_t n = e->remainder ? ct_frames_pc(s->fr, e->site, &f) :
-					  ct_frames_stack(s->fr, e->stack, &f, NULL);
+		size_t n = ct_frames_entry(s->fr, e, &f, NULL);
 
 		ct_diff_add(sites, side, e->profile, e->kind, f, n, n, e->count, e->total_ns);
 	}
@@ -230,25 +229,13 @@ static void collect(struct side *s, int side, struct ct_diff_table *sites,
 
 /* ---- output -------------------------------------------------------------------------- */
 
-static void json_frames(struct ct_json *j, const struct ct_frame *f, size_t n)
-{
-	ct_json_key(j, "frames");
-	ct_frames_json(j, f, n);
-}
-
-static void json_u64(struct ct_json *j, const char *key, uint64_t v)
-{
-	ct_json_key(j, key);
-	ct_json_u64(j, v);
-}
-
 static void json_side(struct ct_json *j, const char *key, const struct side *s)
 {
 	ct_json_key(j, key);
 	ct_json_obj_begin(j);
 	ct_json_key(j, "file");
 	ct_json_str(j, s->path);
-	json_u64(j, "duration_ns", ct_model_duration(s->m));
+	ct_json_kv_u64(j, "duration_ns", ct_model_duration(s->m));
 	ct_json_obj_end(j);
 }
 
@@ -271,11 +258,11 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		ct_json_str(&j, ct_aprofile_name(r->profile));
 		ct_json_key(&j, "kind");
 		ct_json_str(&j, ct_kind_name(r->kind));
-		json_frames(&j, r->frames, r->nframes);
-		json_u64(&j, "base_count", r->count[0]);
-		json_u64(&j, "new_count", r->count[1]);
-		json_u64(&j, "base_total_ns", r->total[0]);
-		json_u64(&j, "new_total_ns", r->total[1]);
+		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
+		ct_json_kv_u64(&j, "base_count", r->count[0]);
+		ct_json_kv_u64(&j, "new_count", r->count[1]);
+		ct_json_kv_u64(&j, "base_total_ns", r->total[0]);
+		ct_json_kv_u64(&j, "new_total_ns", r->total[1]);
 		ct_json_key(&j, "delta_ns");
 		ct_json_i64(&j, r->delta);
 		ct_json_obj_end(&j);
@@ -289,15 +276,15 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		ct_json_obj_begin(&j);
 		ct_json_key(&j, "kind");
 		ct_json_str(&j, ct_kind_name(r->kind));
-		json_frames(&j, r->frames, r->nframes);
-		json_u64(&j, "base_wait_total_ns", r->total[0]);
-		json_u64(&j, "new_wait_total_ns", r->total[1]);
+		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
+		ct_json_kv_u64(&j, "base_wait_total_ns", r->total[0]);
+		ct_json_kv_u64(&j, "new_wait_total_ns", r->total[1]);
 		ct_json_key(&j, "delta_ns");
 		ct_json_i64(&j, r->delta);
-		json_u64(&j, "base_contended", r->count[0]);
-		json_u64(&j, "new_contended", r->count[1]);
-		json_u64(&j, "base_objects", r->objects[0]);
-		json_u64(&j, "new_objects", r->objects[1]);
+		ct_json_kv_u64(&j, "base_contended", r->count[0]);
+		ct_json_kv_u64(&j, "new_contended", r->count[1]);
+		ct_json_kv_u64(&j, "base_objects", r->objects[0]);
+		ct_json_kv_u64(&j, "new_objects", r->objects[1]);
 		ct_json_obj_end(&j);
 	}
 	ct_json_arr_end(&j);
@@ -324,18 +311,7 @@ static void text_frames(const struct ct_diff_row *r)
 {
 	if (!r->nframes)
 		printf("    (no stack)\n");
-	for (size_t i = 0; i < r->nframes && i < TEXT_FRAMES; i++) {
-		const struct ct_frame *f = &r->frames[i];
-
-		if (f->file)
-			printf("    %s (%s:%d)\n", f->func, ct_basename(f->file), f->line);
-		else if (f->module && strcmp(f->module, "?"))
-			printf("    %s (%s)\n", f->func, ct_basename(f->module));
-		else
-			printf("    %s\n", f->func);
-	}
-	if (r->nframes > TEXT_FRAMES)
-		printf("    ... %zu more frames\n", r->nframes - TEXT_FRAMES);
+	ct_frames_write(stdout, r->frames, r->nframes, "    ", TEXT_FRAMES, CT_FRAME_MODULE);
 }
 
 static void text_table(const struct ct_diff_table *t, long top, int objects)

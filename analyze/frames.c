@@ -5,9 +5,11 @@
  */
 #include "frames.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "json.h"
 #include "util.h"
 
@@ -208,4 +210,65 @@ void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n)
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
+}
+
+void ct_frames_json_kv(struct ct_json *j, const char *key, const struct ct_frame *f, size_t n)
+{
+	ct_json_key(j, key);
+	ct_frames_json(j, f, n);
+}
+
+void ct_frames_json_stack(struct ct_frames *c, struct ct_json *j, const char *key, uint32_t id)
+{
+	const struct ct_frame *f;
+	size_t n = ct_frames_stack(c, id, &f, NULL);
+
+	ct_frames_json_kv(j, key, f, n);
+}
+
+size_t ct_frames_entry(struct ct_frames *c, const struct ct_pentry *e,
+		       const struct ct_frame **out, int *truncated)
+{
+	if (truncated)
+		*truncated = 0;
+	if (e->remainder)
+		return ct_frames_pc(c, e->site, out);
+	return ct_frames_stack(c, e->stack, out, truncated);
+}
+
+void ct_frame_write(FILE *f, const struct ct_frame *fr, unsigned how)
+{
+	if (fr->file)
+		fprintf(f, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
+	else if ((how & CT_FRAME_MODULE) && fr->module && strcmp(fr->module, "?"))
+		fprintf(f, "%s (%s)", fr->func, ct_basename(fr->module));
+	else if (how & CT_FRAME_PC)
+		fprintf(f, "%s (0x%" PRIx64 ")", fr->func, fr->pc);
+	else
+		fprintf(f, "%s", fr->func);
+}
+
+char *ct_frame_str(const struct ct_frame *fr, unsigned how, char *buf, size_t cap)
+{
+	if (fr->file)
+		snprintf(buf, cap, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
+	else if ((how & CT_FRAME_MODULE) && fr->module && strcmp(fr->module, "?"))
+		snprintf(buf, cap, "%s (%s)", fr->func, ct_basename(fr->module));
+	else if (how & CT_FRAME_PC)
+		snprintf(buf, cap, "%s (0x%" PRIx64 ")", fr->func, fr->pc);
+	else
+		snprintf(buf, cap, "%s", fr->func);
+	return buf;
+}
+
+void ct_frames_write(FILE *f, const struct ct_frame *fr, size_t n, const char *indent,
+		     size_t max, unsigned how)
+{
+	for (size_t i = 0; i < n && i < max; i++) {
+		fputs(indent, f);
+		ct_frame_write(f, &fr[i], how);
+		fputc('\n', f);
+	}
+	if (n > max)
+		fprintf(f, "%s... %zu more frames\n", indent, n - max);
 }
