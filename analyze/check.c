@@ -29,41 +29,63 @@
 #define MAX_SHOWN 5   /* violations shown per rule and trace; the rest are counted */
 #define STACK_LINES 6 /* frames printed under a violation */
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
-	      "                    [--convoy-* VALUE] FILE...\n\n"
-	      "Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
-	      "one is broken, 2 on a usage error or an unreadable trace.\n\n"
-	      "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):\n"
-	      "  --fail-on convoy            a lock convoy was detected on some object\n"
-	      "  --fail-on deadlock          the trace holds a wait cycle (deadlock)\n"
-	      "  --fail-on truncated         the trace is truncated: the process ended\n"
-	      "                              without its final flush (crashed, killed)\n"
-	      "                              (--fail-on convoy,deadlock sets both)\n"
-	      "  --max-wait PROFILE:DURATION   longest single wait (entry max) in PROFILE\n"
-	      "  --max-p99 PROFILE:DURATION    p99 of any one entry (wait site) of PROFILE\n"
-	      "  --max-total PROFILE:DURATION  sum of all waits of PROFILE\n"
-	      "  --max-lost N                events lost by the recorder (trace.lost_events)\n\n"
-	      "PROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
-	      "profiles sync, net, syscall and sleep together).\n"
-	      "A value equal to its limit holds. With no rule, the defaults are:\n"
-	      "  --fail-on deadlock --max-lost 0\n\n"
-	      "  --junit FILE   also write JUnit XML: one <testsuite name=\"ctrace check\">, one\n"
-	      "                 <testcase> per rule per trace, <failure> with the details\n\n"
-	      "output: one line per violation, e.g.\n"
-	      "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock (lockwait.c:45)\n"
-	      "      contend_lock (lockwait.c:45)\n"
-	      "      worker (lockwait.c:80)\n"
-	      "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
-	      "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
-	      "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
-	      "threshold) count in --max-total only.\n\n"
-	      "what the rules look at (as in 'ctrace report'):\n", f);
-	fputs(ct_filter_help, f);
-	fputc('\n', f);
-	fputs(ct_convoy_help, f);
-}
+enum { OPT_FAIL_ON = CT_OPT_CMD, OPT_MAX_WAIT, OPT_MAX_P99, OPT_MAX_TOTAL, OPT_MAX_LOST,
+       OPT_JUNIT };
+
+static const struct ct_opt check_opts[] = {
+	{ "fail-on", OPT_FAIL_ON, 1, "WHAT", NULL, NULL, NULL },
+	{ NULL, 0, 0, NULL, "a lock convoy was detected on some object", "--fail-on convoy", NULL },
+	{ NULL, 0, 0, NULL, "the trace holds a wait cycle (deadlock)", "--fail-on deadlock", NULL },
+	{ NULL, 0, 0, NULL, "the trace is truncated: the process ended\nwithout its final flush "
+	  "(crashed, killed)\n(--fail-on convoy,deadlock sets both)", "--fail-on truncated",
+	  NULL },
+	{ "max-wait", OPT_MAX_WAIT, 1, "PROFILE:DURATION",
+	  "longest single wait (entry max) in PROFILE", NULL, NULL },
+	{ "max-p99", OPT_MAX_P99, 1, "PROFILE:DURATION",
+	  "p99 of any one entry (wait site) of PROFILE", NULL, NULL },
+	{ "max-total", OPT_MAX_TOTAL, 1, "PROFILE:DURATION", "sum of all waits of PROFILE", NULL,
+	  NULL },
+	{ "max-lost", OPT_MAX_LOST, 1, "N", "events lost by the recorder (trace.lost_events)",
+	  NULL, NULL },
+};
+
+static const struct ct_opt check_output_opts[] = {
+	{ NULL, 0, 0, NULL,
+	  "\nPROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
+	  "profiles sync, net, syscall and sleep together).\n"
+	  "A value equal to its limit holds. With no rule, the defaults are:\n"
+	  "  --fail-on deadlock --max-lost 0\n\n", NULL, NULL },
+	{ "junit", OPT_JUNIT, 1, "FILE", "also write JUnit XML: one <testsuite name=\"ctrace "
+	  "check\">, one\n<testcase> per rule per trace, <failure> with the details", NULL, NULL },
+	{ NULL, 0, 0, NULL,
+	  "\noutput: one line per violation, e.g.\n"
+	  "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock "
+	  "(lockwait.c:45)\n"
+	  "      contend_lock (lockwait.c:45)\n"
+	  "      worker (lockwait.c:80)\n"
+	  "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
+	  "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
+	  "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
+	  "threshold) count in --max-total only.\n", NULL, NULL },
+};
+
+static const struct ct_opt_table check_tables[] = {
+	{ "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):", 28,
+	  check_opts, CT_OPTS_N(check_opts) },
+	{ NULL, 12, check_output_opts, CT_OPTS_N(check_output_opts) },
+	{ "what the rules look at (as in 'ctrace report'):", 14, ct_filter_opts,
+	  CT_NFILTER_OPTS },
+	{ CT_CONVOY_TITLE, 22, ct_convoy_opts, CT_NCONVOY_OPTS },
+};
+
+static const struct ct_cmd_opts check_cmd = {
+	"check",
+	"usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
+	"                    [--convoy-* VALUE] FILE...\n\n"
+	"Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
+	"one is broken, 2 on a usage error or an unreadable trace.\n",
+	check_tables, CT_OPTS_N(check_tables), NULL, 0,
+};
 
 /* ---- rules ------------------------------------------------------------------------- */
 
@@ -171,10 +193,35 @@ int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *va
 	return 1;
 }
 
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct ct_check_opts *o = st;
+
+	switch (row->key) {
+	case OPT_JUNIT:
+		if (!*val) {
+			snprintf(err, errlen, "--junit needs a FILE");
+			return -1;
+		}
+		o->junit = val;
+		return 0;
+	case OPT_FAIL_ON: case OPT_MAX_WAIT: case OPT_MAX_P99: case OPT_MAX_TOTAL:
+	case OPT_MAX_LOST:
+		return ct_check_parse_rule(o, opt, val, err, errlen) < 0 ? -1 : 0;
+	default:
+		return ct_opts_set_shared(&o->filter, &o->convoy, row, opt, val, err, errlen);
+	}
+}
+
 int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const char **files,
 			size_t *nfiles, char *err, size_t errlen)
 {
-	int rest = 0;
+	/* getopt_long wants argv[0] and may reorder argv: a copy, led by the command name */
+	char **args = ct_xcalloc((size_t)argc + 2, sizeof(*args));
+	const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+	size_t nops = 0;
+	int rc;
 
 	if (!o->have_filter) {
 		ct_filter_args_init(&o->filter);
@@ -184,65 +231,22 @@ int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const ch
 		ct_convoy_params_default(&o->convoy);
 		o->have_convoy = 1;
 	}
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *eq, *val;
-		char opt[32];
-		int rc;
-
-		if (rest || a[0] != '-' || !a[1]) {
-			if (!files) {
-				snprintf(err, errlen, "unexpected argument '%s' among the rules", a);
-				return -1;
-			}
-			files[(*nfiles)++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			rest = 1;
-			continue;
-		}
-		eq = strchr(a, '=');
-		if (eq && (size_t)(eq - a) < sizeof(opt)) {
-			memcpy(opt, a, (size_t)(eq - a));
-			opt[eq - a] = 0;
-			val = eq + 1;
-		} else {
-			snprintf(opt, sizeof(opt), "%s", a);
-			val = NULL;
-		}
-		if (strcmp(opt, "--junit") && strcmp(opt, "--fail-on") && strcmp(opt, "--max-lost") &&
-		    strcmp(opt, "--max-wait") && strcmp(opt, "--max-p99") &&
-		    strcmp(opt, "--max-total") && !ct_shared_option(opt)) {
-			snprintf(err, errlen, "unknown option '%s' (see 'ctrace check --help')",
-				 a);
-			return -1;
-		}
-		if (!val) {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "%s needs a value", opt);
-				return -1;
-			}
-			val = argv[++i];
-		}
-		if (!strcmp(opt, "--junit")) {
-			if (!*val) {
-				snprintf(err, errlen, "--junit needs a FILE");
-				return -1;
-			}
-			o->junit = val;
-			continue;
-		}
-		if (ct_shared_option(opt)) {
-			if (ct_filter_parse(&o->filter, opt, val, err, errlen) < 0 ||
-			    ct_convoy_parse(&o->convoy, opt, val, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		rc = ct_check_parse_rule(o, opt, val, err, errlen);
-		if (rc < 0)
-			return -1;
+	args[0] = (char *)"check";
+	memcpy(args + 1, argv, (size_t)argc * sizeof(*argv));
+	rc = ct_opts_parse(&check_cmd, argc + 1, args, set, o, ops, &nops, err, errlen);
+	if (rc > 0) {
+		snprintf(err, errlen, "--help is not a rule (see 'ctrace check --help')");
+		rc = -1;
 	}
-	return 0;
+	if (rc == 0 && nops && !files) {
+		snprintf(err, errlen, "unexpected argument '%s' among the rules", ops[0]);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < nops; i++)
+		files[(*nfiles)++] = ops[i];
+	free(ops);
+	free(args);
+	return rc;
 }
 
 void ct_check_defaults(struct ct_check_opts *o)
@@ -771,9 +775,10 @@ int ct_cmd_check(int argc, char **argv)
 	char err[512];
 	int rc;
 
+	/* --help anywhere before "--" wins over every error */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+			ct_opts_help(&check_cmd, stdout);
 			free(files);
 			return CT_EXIT_OK;
 		}

@@ -18,6 +18,7 @@
 #include "../format/reader.h"
 #include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "util.h"
 
 /* Stack id -> pcs[0], from the STACK records streamed so far (open addressing). */
@@ -75,11 +76,20 @@ static uint64_t sites_get(const struct sites *s, uint32_t id)
 	return s->ids[j] ? s->pcs[j] : 0;
 }
 
-static void usage(FILE *f)
+static const struct ct_cmd_opts dump_cmd = {
+	"dump",
+	"usage: ctrace dump FILE\n\n"
+	"Prints every record of a trace, one per line: header, generation markers,\n"
+	"modules, stacks (PCs), thread states and events (ts relative to the start).\n",
+	NULL, 0, NULL, 0,
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
 {
-	fputs("usage: ctrace dump FILE\n\n"
-	      "Prints every record of a trace, one per line: header, generation markers,\n"
-	      "modules, stacks (PCs), thread states and events (ts relative to the start).\n", f);
+	(void)st, (void)row, (void)val;
+	snprintf(err, errlen, "unexpected option %s", opt); /* dump has no options */
+	return -1;
 }
 
 /* "+1.234567ms" relative to start */
@@ -301,25 +311,26 @@ int ct_cmd_dump(int argc, char **argv)
 	struct sites st = { 0 };
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+	{
+		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+		size_t nops;
+		char err[256];
+
+		rc = ct_opts_parse(&dump_cmd, argc, argv, set, NULL, ops, &nops, err, sizeof(err));
+		if (rc > 0) {
+			ct_opts_help(&dump_cmd, stdout);
+			free(ops);
 			return CT_EXIT_OK;
 		}
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
-			ct_die(CT_EXIT_USAGE, "dump: unknown option '%s' (see 'ctrace dump --help')",
-			       argv[i]);
-		if (!strcmp(argv[i], "--") && i + 1 < argc) {
-			i++;
-		} else if (!strcmp(argv[i], "--")) {
-			continue;
-		}
-		if (path)
+		if (rc < 0)
+			ct_die(CT_EXIT_USAGE, "dump: %s", err);
+		if (nops > 1)
 			ct_die(CT_EXIT_USAGE, "dump: one FILE only (see 'ctrace dump --help')");
-		path = argv[i];
+		if (!nops)
+			ct_die(CT_EXIT_USAGE, "dump: no FILE given (see 'ctrace dump --help')");
+		path = ops[0];
+		free(ops);
 	}
-	if (!path)
-		ct_die(CT_EXIT_USAGE, "dump: no FILE given (see 'ctrace dump --help')");
 	rc = ct_reader_open(path, &r);
 	if (rc < 0 || !r)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path,

@@ -48,28 +48,39 @@
 
 static volatile pid_t child_pid;
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
-		"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n"
-		"  -o FILE         trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
-		"                  existing file is never overwritten\n"
-		"  --check RULES   after PROGRAM exits, gate on its trace like 'ctrace check':\n"
-		"                  RULES is one argument holding check options, e.g.\n"
-		"                  --check \"--max-wait sync:100us --fail-on convoy\"\n"
-		"                  (repeatable; --junit FILE allowed; see 'ctrace check --help').\n"
-		"                  Exit status: PROGRAM's own when it is not 0, else check's:\n"
-		"                  0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
-		"                  The trace checked is the one of PROGRAM's own pid.\n\n"
-		"Afterwards every trace file the run created is named on stderr, one line\n"
-		"each (a program that forks or execs leaves several). A program LD_PRELOAD\n"
-		"cannot trace (statically linked, setuid/setgid or with file capabilities,\n"
-		"another architecture; a #! script by its interpreter) is named before it\n"
-		"runs, and runs anyway; when the program's own process leaves no trace of the\n"
-		"image it ended as, record says that it dropped LD_PRELOAD.\n\n"
-		"libctrace.so is taken from $CTRACE_LIB, else next to the ctrace binary, else\n"
-		"../lib/libctrace.so relative to it.\n", f);
-}
+enum { OPT_CHECK = CT_OPT_CMD };
+
+static const struct ct_opt record_opts[] = {
+	{ "output", 'o', 1, "FILE", "trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
+	  "existing file is never overwritten", "-o FILE", "a FILE" },
+	{ "check", OPT_CHECK, 1, "RULES", "after PROGRAM exits, gate on its trace like 'ctrace "
+	  "check':\nRULES is one argument holding check options, e.g.\n"
+	  "--check \"--max-wait sync:100us --fail-on convoy\"\n"
+	  "(repeatable; --junit FILE allowed; see 'ctrace check --help').\n"
+	  "Exit status: PROGRAM's own when it is not 0, else check's:\n"
+	  "0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
+	  "The trace checked is the one of PROGRAM's own pid.", NULL, "RULES" },
+};
+
+static const struct ct_opt_table record_tables[] = {
+	{ NULL, 14, record_opts, CT_OPTS_N(record_opts) },
+};
+
+static const struct ct_cmd_opts record_cmd = {
+	"record",
+	"usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
+	"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n",
+	record_tables, CT_OPTS_N(record_tables),
+	"\nAfterwards every trace file the run created is named on stderr, one line\n"
+	"each (a program that forks or execs leaves several). A program LD_PRELOAD\n"
+	"cannot trace (statically linked, setuid/setgid or with file capabilities,\n"
+	"another architecture; a #! script by its interpreter) is named before it\n"
+	"runs, and runs anyway; when the program's own process leaves no trace of the\n"
+	"image it ended as, record says that it dropped LD_PRELOAD.\n\n"
+	"libctrace.so is taken from $CTRACE_LIB, else next to the ctrace binary, else\n"
+	"../lib/libctrace.so relative to it.\n",
+	1, /* options end at PROGRAM: the rest is its own */
+};
 
 static int is_file(const char *p)
 {
@@ -641,6 +652,25 @@ static void add_check(struct ct_check_opts *o, const char *rules)
 	ct_check_free_words(w);
 }
 
+struct rec_args {
+	const char *out;
+	const char **checks; /* the --check values, parsed once getopt_long is done with argv */
+	int nchecks;
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct rec_args *x = st;
+
+	(void)opt, (void)err, (void)errlen;
+	if (row->key == 'o')
+		x->out = val;
+	else
+		x->checks[x->nchecks++] = val;
+	return 0;
+}
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
@@ -664,36 +694,25 @@ int ct_cmd_record(int argc, char **argv)
 	struct timespec now;
 	uint64_t exit_ns;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	{
+		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+		struct rec_args x = { NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0 };
+		size_t nops;
 
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
+		rc = ct_opts_parse(&record_cmd, argc, argv, set, &x, ops, &nops, why, sizeof(why));
+		free(ops);
+		if (rc > 0) {
+			ct_opts_help(&record_cmd, stdout);
+			free(x.checks);
 			return CT_EXIT_OK;
 		}
-		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "record: %s needs a FILE", a);
-			out = argv[++i];
-		} else if (!strncmp(a, "-o", 2) && a[2]) {
-			out = a + 2;
-		} else if (!strncmp(a, "--output=", 9)) {
-			out = a + 9;
-		} else if (!strcmp(a, "--check") || !strncmp(a, "--check=", 8)) {
-			if (!a[7] && i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "record: --check needs RULES");
-			add_check(&chk, a[7] ? a + 8 : argv[++i]);
-			checks++;
-		} else if (a[0] == '-' && a[1]) {
-			ct_die(CT_EXIT_USAGE, "record: unknown option '%s' (see 'ctrace record --help')",
-			       a);
-		} else {
-			break;
-		}
+		if (rc < 0)
+			ct_die(CT_EXIT_USAGE, "record: %s", why);
+		i = argc - (int)nops; /* getopt_long stopped at PROGRAM: argv[i] */
+		out = x.out;
+		for (checks = 0; checks < x.nchecks; checks++)
+			add_check(&chk, x.checks[checks]); /* exits 2 on malformed rules */
+		free(x.checks);
 	}
 	if (i >= argc)
 		ct_die(CT_EXIT_USAGE, "record: no PROGRAM given (see 'ctrace record --help')");

@@ -21,23 +21,35 @@
 #include "report.h"
 #include "util.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
-	      "                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
-	      "                     [--convoy-* VALUE] FILE\n\n"
-	      "Where the threads of a traced program waited.\n\n"
-	      "  --json          the stable JSON document (see the README, \"report --json\")\n"
-	      "  --top N         at most N entries per profile (text default 10, JSON all)\n"
-	      "  --profile NAME  only these profiles (repeatable, or comma-separated):\n"
-	      "                  sync net syscall sleep holder wakeup\n"
-	      "  --sort KEY      order of the text objects table: wait (default), count, max,\n"
-	      "                  p99, hold, waiters\n"
-	      "  --convoy-windows  text: each lock's convoy measurements, window by window\n", f);
-	fputs(ct_filter_help, f);
-	fputc('\n', f);
-	fputs(ct_convoy_help, f);
-}
+enum { OPT_JSON = CT_OPT_CMD, OPT_TOP, OPT_PROFILE, OPT_SORT, OPT_CONVOY_WINDOWS };
+
+static const struct ct_opt report_opts[] = {
+	{ "json", OPT_JSON, 0, NULL, "the stable JSON document (see the README, \"report --json\")",
+	  NULL, NULL },
+	{ "top", OPT_TOP, 1, "N", "at most N entries per profile (text default 10, JSON all)",
+	  NULL, NULL },
+	{ "profile", OPT_PROFILE, 1, "NAME", "only these profiles (repeatable, or comma-separated):"
+	  "\nsync net syscall sleep holder wakeup", NULL, NULL },
+	{ "sort", OPT_SORT, 1, "KEY", "order of the text objects table: wait (default), count, "
+	  "max,\np99, hold, waiters", NULL, NULL },
+	{ "convoy-windows", OPT_CONVOY_WINDOWS, 0, NULL, "text: each lock's convoy measurements, "
+	  "window by window", NULL, NULL },
+};
+
+static const struct ct_opt_table report_tables[] = {
+	{ NULL, 14, report_opts, CT_OPTS_N(report_opts) },
+	{ NULL, 14, ct_filter_opts, CT_NFILTER_OPTS },
+	{ CT_CONVOY_TITLE, 22, ct_convoy_opts, CT_NCONVOY_OPTS },
+};
+
+static const struct ct_cmd_opts report_cmd = {
+	"report",
+	"usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
+	"                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
+	"                     [--convoy-* VALUE] FILE\n\n"
+	"Where the threads of a traced program waited.\n\n",
+	report_tables, CT_OPTS_N(report_tables), NULL, 0,
+};
 
 void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_model *m,
 		     const struct ct_analysis *a)
@@ -50,105 +62,79 @@ void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_mo
 
 /* ---- command --------------------------------------------------------------------- */
 
-static void parse_profiles(const char *val, struct ct_report_opts *o)
+struct args {
+	struct ct_report_opts *o;
+	struct ct_filter_args *fa;
+	struct ct_convoy_params *cp;
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
 {
+	struct args *x = st;
 	const char *bad;
 
-	if (ct_aprofile_parse_list(val, &o->profiles, &bad) < 0)
-		ct_die(CT_EXIT_USAGE, "report: unknown profile '%.*s' (sync net syscall sleep "
-		       "holder wakeup)", (int)strcspn(bad, ","), bad);
-}
-
-static void parse_sort(const char *val, struct ct_report_opts *o)
-{
-	for (int k = 0; k < CT_SORT_NKEYS; k++)
-		if (!strcmp(val, ct_sort_names[k])) {
-			o->sort = k;
-			return;
+	switch (row->key) {
+	case OPT_JSON:
+		x->o->json = 1;
+		return 0;
+	case OPT_CONVOY_WINDOWS:
+		x->o->convoy_windows = 1;
+		return 0;
+	case OPT_TOP:
+		if (ct_parse_count(val, &x->o->top) < 0) {
+			snprintf(err, errlen, "--top wants a count, not '%s'", val);
+			return -1;
 		}
-	ct_die(CT_EXIT_USAGE, "report: unknown sort key '%s' (wait count max p99 hold waiters)",
-	       val);
+		return 0;
+	case OPT_PROFILE:
+		if (ct_aprofile_parse_list(val, &x->o->profiles, &bad) < 0) {
+			snprintf(err, errlen, "unknown profile '%.*s' (sync net syscall sleep holder "
+				 "wakeup)", (int)strcspn(bad, ","), bad);
+			return -1;
+		}
+		return 0;
+	case OPT_SORT:
+		for (int k = 0; k < CT_SORT_NKEYS; k++)
+			if (!strcmp(val, ct_sort_names[k])) {
+				x->o->sort = k;
+				return 0;
+			}
+		snprintf(err, errlen, "unknown sort key '%s' (wait count max p99 hold waiters)",
+			 val);
+		return -1;
+	default:
+		return ct_opts_set_shared(x->fa, x->cp, row, opt, val, err, errlen);
+	}
 }
 
 static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_filter_args *fa,
 		  struct ct_convoy_params *cp)
 {
-	static const char *const valued[] = { "--top", "--profile", "--sort" };
-	int i, rest = 0;
+	struct args x = { o, fa, cp };
+	const char **files = ct_xcalloc((size_t)argc + 1, sizeof(*files));
+	size_t nfiles;
 	char err[512];
+	int rc;
 
-	o->json = 0;
+	memset(o, 0, sizeof(*o));
 	o->top = -1;
-	o->profiles = 0;
-	o->path = NULL;
 	o->sort = CT_SORT_WAIT;
-	o->convoy_windows = 0;
 	ct_filter_args_init(fa);
 	ct_convoy_params_default(cp);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		char opt[32] = "";
-		int known = 0;
-
-		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
-			usage(stdout);
-			exit(CT_EXIT_OK);
-		}
-		if (!rest && !strcmp(a, "--")) {
-			rest = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "--json")) {
-			o->json = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "--convoy-windows")) {
-			o->convoy_windows = 1;
-			continue;
-		}
-		if (!rest && a[0] == '-' && a[1] == '-') {
-			eq = strchr(a, '=');
-			snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-			for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
-				known |= !strcmp(opt, valued[k]);
-			known |= ct_shared_option(opt);
-			if (known) {
-				if (eq)
-					val = eq + 1;
-				else if (i + 1 < argc)
-					val = argv[++i];
-				else
-					ct_die(CT_EXIT_USAGE, "report: %s needs a value", opt);
-			}
-		}
-		if (val && !strcmp(opt, "--top")) {
-			if (ct_parse_count(val, &o->top) < 0)
-				ct_die(CT_EXIT_USAGE, "report: --top wants a count, not '%s'", val);
-			continue;
-		}
-		if (val && !strcmp(opt, "--profile")) {
-			parse_profiles(val, o);
-			continue;
-		}
-		if (val && !strcmp(opt, "--sort")) {
-			parse_sort(val, o);
-			continue;
-		}
-		if (val) {
-			if (ct_filter_parse(fa, opt, val, err, sizeof(err)) < 0 ||
-			    ct_convoy_parse(cp, opt, val, err, sizeof(err)) < 0)
-				ct_die(CT_EXIT_USAGE, "report: %s", err);
-			continue;
-		}
-		if (!rest && a[0] == '-' && a[1])
-			ct_die(CT_EXIT_USAGE, "report: unknown option '%s' (see 'ctrace report --help')",
-			       a);
-		if (o->path)
-			ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
-		o->path = a;
+	rc = ct_opts_parse(&report_cmd, argc, argv, set, &x, files, &nfiles, err, sizeof(err));
+	if (rc > 0) {
+		ct_opts_help(&report_cmd, stdout);
+		exit(CT_EXIT_OK);
 	}
-	if (!o->path)
+	if (rc < 0)
+		ct_die(CT_EXIT_USAGE, "report: %s", err);
+	if (nfiles > 1)
+		ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
+	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
+	o->path = files[0];
+	free(files);
 }
 
 int ct_cmd_report(int argc, char **argv)
