@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The analyses of DESIGN.md section 6 over a loaded model (model.h), as plain arrays so
- * that report, export, check and the unit tests share one computation:
+ * The analyses of analyze/README.md ("Definitions") over a loaded model (model.h), as plain
+ * arrays so that report, export, check and the unit tests share one computation:
  *   - waits: WAIT_BEGIN/WAIT_END pairs, matched per thread as a stack (a signal handler
  *     may nest a wait); a wait without its END lasts to the thread's or trace's end and is
  *     flagged unfinished;

@@ -62,7 +62,7 @@ enum ct_fd_class {
 	/* the call has no fd */, CT_FD_MAX
 };
 
-/* The four waiter profiles of DESIGN.md section 6. */
+/* The four waiter profiles (analyze/README.md, "Definitions"). */
 enum ct_profile { CT_P_NONE = 0, CT_P_SYNC, CT_P_NET, CT_P_SYSCALL, CT_P_SLEEP, CT_P_MAX };
 
 /* How a wait ended (WAIT_END's result, events.h). */

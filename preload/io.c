@@ -6,11 +6,11 @@
  * entry points, which programs call instead of the plain names. Also every call that
  * creates, closes or replaces an fd number, for the class cache.
  *
- * Policy (DESIGN.md section 4.3): every call is timed and counted in its thread's table
- * of call sites (ctrace.h: exact per call site, kind and fd class; an overflow entry per
- * kind and class beyond 224 sites), so totals are exact; only a call that took at least
- * CTRACE_SYSCALL_THRESHOLD captures a stack and emits an event, after the call (the stack
- * is the same as before it). A fast call costs two clock reads, one byte load for its fd's
+ * Policy (preload/README.md, record path rule 3): every call is timed and counted in its
+ * thread's table of call sites (ctrace.h: exact per call site, kind and fd class; an
+ * overflow entry per kind and class beyond 224 sites), so totals are exact; only a call
+ * that took at least CTRACE_SYSCALL_THRESHOLD captures a stack and emits an event, after
+ * the call (the stack is the same as before it). A fast call costs two clock reads, one byte load for its fd's
  * class, a hash probe and three stores into the thread's own table: no system call, no
  * errno access, nothing shared between threads (README.md has the measurements).
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# Loss accounting (DESIGN.md 4.4): when the tracer runs out of buffers, thread slots or room
+# Loss accounting (preload/README.md, record path rule 4): when the tracer runs out of buffers, thread slots or room
 # for stacks it drops what does not fit and counts it by cause; the program never waits for
 # it and its results do not change. The counts are in the JSON report (trace.lost_events,
 # trace.lost.CAUSE), in the text report's first line, and `ctrace check --max-lost N` gates
@@ -78,7 +78,7 @@ trace_json() {
 }
 
 @test "buffers: the per-call-site system call totals stay exact when events are dropped" {
-	# DESIGN.md 4.3: every call is counted per call site, exactly; the totals live in
+	# record path rule 3 (preload/README.md): every call is counted per call site, exactly; the totals live in
 	# the thread's slot, not in the events that were dropped
 	flood tiny CTRACE_BUFFER_SIZE=4k CTRACE_BUFFERS=2 -- calls 16 10000
 	assert_success

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# Signal handlers and reentrancy (DESIGN.md 4.5): handlers that interrupt libctrace's
+# Signal handlers and reentrancy (preload/README.md, record path rule 5): handlers that interrupt libctrace's
 # wrappers while they wait and call wrapped functions themselves (write, read, sem_post,
 # nanosleep, pthread_mutex_lock on another mutex), and a storm of SIGALRM and SIGPROF every
 # millisecond while four threads contend on two mutexes and another dlopens and dlcloses in
