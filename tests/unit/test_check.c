@@ -237,6 +237,44 @@ static void test_opt_tables(void)
 	ct_filter_args_free(&t.fa);
 }
 
+/* ---- the table of output formats (output.h) */
+
+static void test_output_table(void)
+{
+	struct ct_verdict v[2] = {
+		{ "a.ctr", "fail-on deadlock", 0, "", "" },
+		{ "a&b.ctr", "max-wait sync:1us", 2, "2.00ms mutex <wait>",
+		  "FAIL max-wait sync:1us: 2.00ms mutex <wait>\n    f (x.c:1)\n" },
+	};
+	struct ct_output_ctx c = { .verdicts = v, .nverdicts = 2, .nfailed = 1 };
+	const struct ct_output *junit = ct_output_find("junit");
+	char *out = NULL;
+	size_t len = 0, named = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < ct_noutputs; i++) {
+		named += ct_outputs[i].name && ct_outputs[i].ext && ct_outputs[i].summary &&
+			 ct_outputs[i].write && ct_output_find(ct_outputs[i].name) == &ct_outputs[i];
+	}
+	TEST_EQ(named, ct_noutputs); /* every row complete, every name found, and first */
+	TEST_TRUE(ct_output_find("text") && ct_output_find("json") && junit);
+	TEST_TRUE(ct_output_find("nope") == NULL);
+	TEST_EQ(junit->input, CT_OUT_VERDICTS);
+	TEST_EQ(ct_output_find("json")->input, CT_OUT_TRACE);
+	f = open_memstream(&out, &len);
+	TEST_EQ(junit->write(&c, f), 0);
+	fclose(f);
+	TEST_STREQ(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<testsuite name=\"ctrace check\" tests=\"2\" failures=\"1\" errors=\"0\" "
+		   "skipped=\"0\">\n"
+		   "  <testcase classname=\"a.ctr\" name=\"fail-on deadlock\"/>\n"
+		   "  <testcase classname=\"a&amp;b.ctr\" name=\"max-wait sync:1us\">\n"
+		   "    <failure type=\"max-wait sync:1us\" message=\"2 violations: 2.00ms mutex "
+		   "&lt;wait&gt;\">FAIL max-wait sync:1us: 2.00ms mutex &lt;wait&gt;\n"
+		   "    f (x.c:1)\n</failure>\n  </testcase>\n</testsuite>\n");
+	free(out);
+}
+
 static void test_split(void)
 {
 	char **w;
@@ -641,6 +679,7 @@ int main(void)
 	test_rules();
 	test_args();
 	test_opt_tables();
+	test_output_table();
 	test_split();
 	test_xml();
 	test_diff_table();
