@@ -10,9 +10,10 @@
  * thread's table of call sites (ctrace.h: exact per call site, kind and fd class; an
  * overflow entry per kind and class beyond 224 sites), so totals are exact; only a call
  * that took at least CTRACE_SYSCALL_THRESHOLD captures a stack and emits an event, after
- * the call (the stack is the same as before it). A fast call costs two clock reads, one byte load for its fd's
- * class, a hash probe and three stores into the thread's own table: no system call, no
- * errno access, nothing shared between threads (README.md has the measurements).
+ * the call (the stack is the same as before it). A fast call costs two clock reads, one
+ * byte load for its fd's class, a hash probe and three stores into the thread's own
+ * table: no system call, no errno access, nothing shared between threads (README.md has
+ * the measurements).
  *
  * fd classes (socket, pipe, file, event, tty, ...) are cached per fd number: set by the
  * calls that create fds of a known class (socket, socketpair, accept*, pipe*, eventfd,

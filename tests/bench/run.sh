@@ -79,7 +79,8 @@ run_one() {
 	[ "$mode" = traced ] || return 0
 
 	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
-	# program's own line (preload/README.md, record path rule 10). Traces are removed as soon as they are checked.
+	# program's own line (preload/README.md, record path rule 10). Traces are removed as
+	# soon as they are checked.
 	bytes=$(cat "$TMP/trace.$name.$i".* 2>/dev/null | wc -c)
 	rm -f "$TMP/trace.$name.$i".*
 	if [ "$bytes" -eq 0 ]; then
