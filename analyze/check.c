@@ -218,7 +218,7 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const char **files,
 			size_t *nfiles, char *err, size_t errlen)
 {
-	/* getopt_long wants argv[0] and may reorder argv: a copy, led by the command name */
+	/* getopt_long wants an argv[0]: a copy of the words, led by the command name */
 	char **args = ct_xcalloc((size_t)argc + 2, sizeof(*args));
 	const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
 	size_t nops = 0;

@@ -210,9 +210,10 @@ int ct_opts_parse(const struct ct_cmd_opts *c, int argc, char **argv, ct_opt_fn 
 		n += c->tables[t].n;
 	lo = ct_xcalloc(n + 2, sizeof(*lo));
 	n = 0;
-	/* "+": stop at the first operand; ":": report a missing value as ':' */
-	if (c->stop_at_operand)
-		shorts[ns++] = '+';
+	/* "+": stop at the first operand; "-": operands in order, among the options (neither
+	 * permutes argv, and both hold whatever POSIXLY_CORRECT says); ":": a missing value
+	 * is reported as ':' */
+	shorts[ns++] = c->stop_at_operand ? '+' : '-';
 	shorts[ns++] = ':';
 	shorts[ns++] = 'h';
 	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
@@ -243,6 +244,10 @@ int ct_opts_parse(const struct ct_cmd_opts *c, int argc, char **argv, ct_opt_fn 
 
 		if (k == -1)
 			break;
+		if (k == 1) { /* an operand */
+			operands[(*nops)++] = optarg;
+			continue;
+		}
 		/* the element the option came from: a separate value is the one before */
 		text = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] :
 		       argv[optind - 1];

@@ -113,7 +113,7 @@ typedef int (*ct_opt_fn)(void *st, const struct ct_opt *o, const char *opt, cons
  * entries) and their count to *nops. Returns 0; 1 when -h or --help was met (nothing
  * after it is looked at: print the help); -1 with a one-line message in err
  * ("unknown option '--x' (see 'ctrace CMD --help')", "--top needs a value", or set's).
- * argv's order may be changed (getopt_long permutes it). Not reentrant (getopt's state).
+ * Not reentrant (getopt's state).
  */
 int ct_opts_parse(const struct ct_cmd_opts *c, int argc, char **argv, ct_opt_fn set, void *st,
 		  const char **operands, size_t *nops, char *err, size_t errlen);
