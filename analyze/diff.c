@@ -244,8 +244,7 @@ static void json_side(struct ct_json *j, const char *key, const struct side *s)
 {
 	ct_json_key(j, key);
 	ct_json_obj_begin(j);
-	ct_json_key(j, "file");
-	ct_json_str(j, s->path);
+	ct_json_kv_str(j, "file", s->path);
 	ct_json_kv_u64(j, "duration_ns", ct_model_duration(s->m));
 	ct_json_obj_end(j);
 }
@@ -265,10 +264,8 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		const struct ct_diff_row *r = &sites->rows[i];
 
 		ct_json_obj_begin(&j);
-		ct_json_key(&j, "profile");
-		ct_json_str(&j, ct_aprofile_name(r->profile));
-		ct_json_key(&j, "kind");
-		ct_json_str(&j, ct_kind_name(r->kind));
+		ct_json_kv_str(&j, "profile", ct_aprofile_name(r->profile));
+		ct_json_kv_str(&j, "kind", ct_kind_name(r->kind));
 		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
 		ct_json_kv_u64(&j, "base_count", r->count[0]);
 		ct_json_kv_u64(&j, "new_count", r->count[1]);
@@ -285,8 +282,7 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		const struct ct_diff_row *r = &objs->rows[i];
 
 		ct_json_obj_begin(&j);
-		ct_json_key(&j, "kind");
-		ct_json_str(&j, ct_kind_name(r->kind));
+		ct_json_kv_str(&j, "kind", ct_kind_name(r->kind));
 		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
 		ct_json_kv_u64(&j, "base_wait_total_ns", r->total[0]);
 		ct_json_kv_u64(&j, "new_wait_total_ns", r->total[1]);

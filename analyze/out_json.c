@@ -26,8 +26,7 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_key(j, "trace");
 	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "pid", m->hdr.pid);
-	ct_json_key(j, "exe");
-	ct_json_str(j, m->hdr.exe);
+	ct_json_kv_str(j, "exe", m->hdr.exe);
 	ct_json_kv_u64(j, "duration_ns", ct_model_duration(m));
 	ct_json_kv_u64(j, "threads", m->nthreads);
 	ct_json_kv_u64(j, "events", m->nevents);
@@ -37,27 +36,20 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	for (int k = 0; k < CT_L_MAX; k++)
 		ct_json_kv_u64(j, ct_lost_name((unsigned)k), m->lost[k]);
 	ct_json_obj_end(j);
-	ct_json_key(j, "truncated");
-	ct_json_bool(j, m->truncated);
-	ct_json_key(j, "spare");
-	ct_json_bool(j, (m->hdr.flags & CT_HF_SPARE) != 0);
+	ct_json_kv_bool(j, "truncated", m->truncated);
+	ct_json_kv_bool(j, "spare", (m->hdr.flags & CT_HF_SPARE) != 0);
 	ct_json_kv_u64(j, "truncated_at", ct_model_truncated_at(m));
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);
-	ct_json_key(j, "filtered");
-	ct_json_bool(j, c->a->filtered);
+	ct_json_kv_bool(j, "filtered", c->a->filtered);
 	ct_json_key(j, "convoy_thresholds");
 	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "window_ns", c->a->convoy.window_ns);
-	ct_json_key(j, "min_waiters");
-	ct_json_double(j, c->a->convoy.min_waiters);
-	ct_json_key(j, "max_empty");
-	ct_json_double(j, c->a->convoy.max_empty);
+	ct_json_kv_double(j, "min_waiters", c->a->convoy.min_waiters);
+	ct_json_kv_double(j, "max_empty", c->a->convoy.max_empty);
 	ct_json_kv_u64(j, "min_run", c->a->convoy.min_run);
-	ct_json_key(j, "min_releases");
-	ct_json_double(j, c->a->convoy.min_releases);
-	ct_json_key(j, "wait_hold");
-	ct_json_double(j, c->a->convoy.wait_hold);
+	ct_json_kv_double(j, "min_releases", c->a->convoy.min_releases);
+	ct_json_kv_double(j, "wait_hold", c->a->convoy.wait_hold);
 	ct_json_obj_end(j);
 	ct_json_obj_end(j);
 }
@@ -83,18 +75,15 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 	size_t n = ct_frames_entry(c->fr, e, &f, NULL);
 
 	ct_json_obj_begin(j);
-	ct_json_key(j, "profile");
-	ct_json_str(j, ct_aprofile_name(p));
-	ct_json_key(j, "kind");
-	ct_json_str(j, ct_kind_name(e->kind));
+	ct_json_kv_str(j, "profile", ct_aprofile_name(p));
+	ct_json_kv_str(j, "kind", ct_kind_name(e->kind));
 	ct_json_kv_u64(j, "count", e->count);
 	ct_json_kv_u64(j, "total_ns", e->total_ns);
 	ct_json_kv_u64(j, "max_ns", e->max_ns);
 	ct_json_kv_u64(j, "p50_ns", e->p50_ns);
 	ct_json_kv_u64(j, "p99_ns", e->p99_ns);
 	if (ct_aprofile_is_call(p)) {
-		ct_json_key(j, "fd_class");
-		ct_json_str(j, ct_fd_class_name(e->fd_class));
+		ct_json_kv_str(j, "fd_class", ct_fd_class_name(e->fd_class));
 		ct_json_kv_u64(j, "stack_calls", e->stack_calls);
 	}
 	ct_frames_json_kv(j, "frames", f, n);
@@ -154,10 +143,8 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 		ct_json_kv_u64(j, "median_wait_ns", w->median_wait_ns);
 		ct_json_kv_u64(j, "median_hold_ns", w->median_hold_ns);
 		ct_json_kv_u64(j, "median_handoff_ns", w->median_handoff_ns);
-		ct_json_key(j, "queued");
-		ct_json_bool(j, w->queued);
-		ct_json_key(j, "convoy");
-		ct_json_bool(j, w->convoy);
+		ct_json_kv_bool(j, "queued", w->queued);
+		ct_json_kv_bool(j, "convoy", w->convoy);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -176,8 +163,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		ct_json_obj_begin(j);
 		ct_json_key(j, "address");
 		ct_json_hex(j, o->addr);
-		ct_json_key(j, "kind");
-		ct_json_str(j, ct_kind_name(o->kind));
+		ct_json_kv_str(j, "kind", ct_kind_name(o->kind));
 		ct_json_kv_u64(j, "contended", o->contended);
 		ct_json_kv_u64(j, "wait_total_ns", o->wait_total_ns);
 		ct_json_kv_u64(j, "wait_max_ns", o->wait_max_ns);
@@ -197,8 +183,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "hold_max_ns", o->hold_max_ns);
 		ct_json_kv_u64(j, "owner_changes", o->owner_changes);
 		json_hist(j, &o->hist);
-		ct_json_key(j, "convoy");
-		ct_json_bool(j, o->convoy);
+		ct_json_kv_bool(j, "convoy", o->convoy);
 		ct_json_key(j, "convoy_evidence");
 		if (o->convoy)
 			json_convoy(c, j, &o->convoy_ev);
@@ -223,10 +208,8 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 
 		ct_json_obj_begin(j);
 		ct_json_kv_u64(j, "tid", t->tid);
-		ct_json_key(j, "name");
-		ct_json_str(j, t->name);
-		ct_json_key(j, "start_func");
-		ct_json_str(j, ct_output_start_func(c->fr, t));
+		ct_json_kv_str(j, "name", t->name);
+		ct_json_kv_str(j, "start_func", ct_output_start_func(c->fr, t));
 		ct_json_kv_u64(j, "lifetime_ns", t->lifetime_ns);
 		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
@@ -265,8 +248,7 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 				blk[p] += ord[k]->blocked_ns[p];
 		}
 		ct_json_obj_begin(j);
-		ct_json_key(j, "start_func");
-		ct_json_str(j, g);
+		ct_json_kv_str(j, "start_func", g);
 		ct_json_kv_u64(j, "threads", k - i);
 		ct_json_key(j, "tids");
 		ct_json_arr_begin(j);
@@ -304,10 +286,8 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 
 	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "tid", l->tid);
-	ct_json_key(j, "name");
-	ct_json_str(j, t ? t->name : "");
-	ct_json_key(j, "kind");
-	ct_json_str(j, ct_kind_name(w->kind));
+	ct_json_kv_str(j, "name", t ? t->name : "");
+	ct_json_kv_str(j, "kind", ct_kind_name(w->kind));
 	ct_json_key(j, "waits_on");
 	ct_json_hex(j, l->obj);
 	ct_json_kv_u64(j, "held_by", l->held_by);
@@ -317,10 +297,9 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 		ct_frames_json_stack(c->fr, j, "held_frames", l->held_stack);
 	else
 		ct_frames_json_kv(j, "held_frames", NULL, 0);
-	ct_json_key(j, "held_frames_recorded");
-	ct_json_bool(j, l->held_known);
-	ct_json_key(j, "held_frames_from");
-	ct_json_str(j, held_from_name(l->held_known ? l->held_from : CT_HELD_NONE));
+	ct_json_kv_bool(j, "held_frames_recorded", l->held_known);
+	ct_json_kv_str(j, "held_frames_from",
+		       held_from_name(l->held_known ? l->held_from : CT_HELD_NONE));
 	ct_json_obj_end(j);
 }
 
