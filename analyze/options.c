@@ -292,7 +292,12 @@ int ct_opts_parse(const struct ct_cmd_opts *c, int argc, char **argv, ct_opt_fn 
 			snprintf(opt, sizeof(opt), "-%c", k);
 		if (o && o->has_arg)
 			val = optarg;
-		if (!o || set(st, o, opt, val, err, errlen) < 0) {
+		if (!o) { /* a key no row has: the table is wrong */
+			snprintf(err, errlen, "%s: no such option in the table", opt);
+			rc = -1;
+			break;
+		}
+		if (set(st, o, opt, val, err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
