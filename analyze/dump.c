@@ -186,7 +186,7 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 		/* a, b: seq, waiters; c unused */
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, ct_kind_name(e->kind), e->obj, e->stack, ct_ev_release_seq(e),
-			ct_ev_release_waiters(e), e->c);
+			ct_ev_release_waiters(e), ct_ev_slot(e, 2));
 		break;
 	case CT_EV_THREAD_START:
 		fprintf(f, " stack=%" PRIu32 " parent=%" PRIu64 " start=0x%" PRIx64, e->stack,
@@ -219,7 +219,8 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
-			" c=%" PRIu64, e->kind, e->obj, e->stack, e->a, e->b, e->c);
+			" c=%" PRIu64, e->kind, e->obj, e->stack, ct_ev_slot(e, 0), ct_ev_slot(e, 1),
+			ct_ev_slot(e, 2));
 		break;
 	}
 	if (e->flags && e->type != CT_EV_SITE) {

@@ -226,6 +226,14 @@ static inline struct ct_event ct_ev_hold(uint64_t ts, unsigned kind, uint32_t st
 	return e;
 }
 
+/* Payload slot i (0: a, 1: b, 2: c) as stored, for what has no field here: a record of a
+ * type a newer format added, or a slot its type leaves 0. Only a raw listing (dump) wants
+ * it. */
+static inline uint64_t ct_ev_slot(const struct ct_event *e, unsigned i)
+{
+	return i == 0 ? e->a : i == 1 ? e->b : e->c;
+}
+
 /* A SYSCALL's duration: end - ts, 0 when the end is not after the begin. */
 static inline uint64_t ct_ev_syscall_duration(const struct ct_event *e)
 {
