@@ -111,18 +111,16 @@ CT_EVENT_FIELDS(CT_EV_ACCESSORS_)
 
 /* ---- constructors: one per event type, every field named --------------------------- */
 
-static inline struct ct_event ct_ev_head(unsigned type, uint64_t ts, unsigned kind,
-					 unsigned flags, uint32_t stack, uint64_t obj)
-{
-	return (struct ct_event){ .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
-				  .flags = (uint16_t)flags, .stack = stack, .obj = obj };
-}
+/* The header fields of a constructor's record; the payload slots start at 0. */
+#define CT_EV_HEAD_(type_, ts_, kind_, flags_, stack_, obj_)                               \
+	{ .ts = (ts_), .type = (uint8_t)(type_), .kind = (uint8_t)(kind_),                   \
+	  .flags = (uint16_t)(flags_), .stack = (stack_), .obj = (obj_) }
 
 static inline struct ct_event ct_ev_wait_begin(uint64_t ts, unsigned kind, unsigned flags,
 					       uint32_t stack, uint64_t obj, uint64_t owner,
 					       uint64_t seq, uint64_t deadline)
 {
-	struct ct_event e = ct_ev_head(CT_EV_WAIT_BEGIN, ts, kind, flags, stack, obj);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_WAIT_BEGIN, ts, kind, flags, stack, obj);
 
 	ct_ev_wait_begin_set_owner(&e, owner);
 	ct_ev_wait_begin_set_seq(&e, seq);
@@ -133,7 +131,7 @@ static inline struct ct_event ct_ev_wait_begin(uint64_t ts, unsigned kind, unsig
 static inline struct ct_event ct_ev_wait_end(uint64_t ts, unsigned kind, uint64_t obj,
 					     uint64_t seq, unsigned result, int64_t ret)
 {
-	struct ct_event e = ct_ev_head(CT_EV_WAIT_END, ts, kind, 0, 0, obj);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_WAIT_END, ts, kind, 0, 0, obj);
 
 	ct_ev_wait_end_set_seq(&e, seq);
 	ct_ev_wait_end_set_result(&e, result);
@@ -145,7 +143,7 @@ static inline struct ct_event ct_ev_release(uint64_t ts, unsigned kind, unsigned
 					    uint32_t stack, uint64_t obj, uint64_t seq,
 					    uint64_t waiters)
 {
-	struct ct_event e = ct_ev_head(CT_EV_RELEASE, ts, kind, flags, stack, obj);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_RELEASE, ts, kind, flags, stack, obj);
 
 	ct_ev_release_set_seq(&e, seq);
 	ct_ev_release_set_waiters(&e, waiters);
@@ -155,7 +153,7 @@ static inline struct ct_event ct_ev_release(uint64_t ts, unsigned kind, unsigned
 static inline struct ct_event ct_ev_thread_start(uint64_t ts, uint32_t stack, uint32_t parent,
 						 uint64_t start_func)
 {
-	struct ct_event e = ct_ev_head(CT_EV_THREAD_START, ts, 0, 0, stack, 0);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_THREAD_START, ts, 0, 0, stack, 0);
 
 	ct_ev_thread_start_set_parent(&e, parent);
 	ct_ev_thread_start_set_start_func(&e, start_func);
@@ -165,7 +163,7 @@ static inline struct ct_event ct_ev_thread_start(uint64_t ts, uint32_t stack, ui
 /* name: CT_NAME_LEN bytes (NUL-padded), copied as they are. */
 static inline struct ct_event ct_ev_thread_name(uint64_t ts, uint32_t tid, const char *name)
 {
-	struct ct_event e = ct_ev_head(CT_EV_THREAD_NAME, ts, 0, 0, 0, 0);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_THREAD_NAME, ts, 0, 0, 0, 0);
 
 	ct_ev_thread_name_set_tid(&e, tid);
 	memcpy(&e.b, name, 8);
@@ -182,7 +180,7 @@ static inline void ct_ev_thread_name_get(const struct ct_event *e, char out[CT_N
 
 static inline struct ct_event ct_ev_thread_end(uint64_t ts, uint64_t cpu_ns, uint64_t runq_ns)
 {
-	struct ct_event e = ct_ev_head(CT_EV_THREAD_END, ts, 0, 0, 0, 0);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_THREAD_END, ts, 0, 0, 0, 0);
 
 	ct_ev_thread_end_set_cpu_ns(&e, cpu_ns);
 	ct_ev_thread_end_set_runq_ns(&e, runq_ns);
@@ -193,7 +191,7 @@ static inline struct ct_event ct_ev_syscall(uint64_t ts, unsigned kind, uint32_t
 					    uint64_t fd, uint64_t end, int64_t ret, unsigned err,
 					    unsigned fd_class)
 {
-	struct ct_event e = ct_ev_head(CT_EV_SYSCALL, ts, kind, 0, stack, 0);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_SYSCALL, ts, kind, 0, stack, 0);
 
 	ct_ev_syscall_set_fd(&e, fd);
 	ct_ev_syscall_set_end(&e, end);
@@ -207,7 +205,7 @@ static inline struct ct_event ct_ev_site(uint64_t ts, unsigned kind, unsigned fd
 					 uint64_t pc, uint64_t calls, uint64_t total_ns,
 					 uint64_t max_ns)
 {
-	struct ct_event e = ct_ev_head(CT_EV_SITE, ts, kind, 0, 0, 0);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_SITE, ts, kind, 0, 0, 0);
 
 	ct_ev_site_set_fd_class(&e, fd_class);
 	ct_ev_site_set_pc(&e, pc);
@@ -220,7 +218,7 @@ static inline struct ct_event ct_ev_site(uint64_t ts, unsigned kind, unsigned fd
 static inline struct ct_event ct_ev_hold(uint64_t ts, unsigned kind, uint32_t stack,
 					 uint64_t obj, unsigned after_wait)
 {
-	struct ct_event e = ct_ev_head(CT_EV_HOLD, ts, kind, 0, stack, obj);
+	struct ct_event e = CT_EV_HEAD_(CT_EV_HOLD, ts, kind, 0, stack, obj);
 
 	ct_ev_hold_set_after_wait(&e, after_wait);
 	return e;
