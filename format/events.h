@@ -4,8 +4,9 @@
  * means for each event type, with typed constructors for the recorder and typed accessors
  * for the readers. The header fields (ts, kind, flags, stack, obj) keep their names; the
  * three payload slots a, b, c (and, for a few types, obj or flags) are named per type in
- * CT_EVENT_FIELDS below and nowhere else: code outside format/ never reads or writes a
- * slot by hand. FORMAT.md section 5.2 gives the encoding; its table follows this one.
+ * CT_EVENT_FIELDS below and nowhere else: only the codec (writer.c, reader.c, which
+ * encode the slots whatever they mean) and its test touch a slot by name. FORMAT.md
+ * section 5.2 gives the encoding; its table follows this one.
  *
  * Everything here is static inline, allocation-free and async-signal-safe: the
  * constructors run on the record path (preload/wait.c, thread.c, io.c).
