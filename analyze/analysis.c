@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../format/events.h"
 #include "util.h"
 
 static const char *const profile_names[CT_AP_MAX] = {
@@ -93,8 +94,8 @@ static size_t new_wait(struct ct_analysis *a, size_t *cap)
 static void close_wait(struct ct_wait *w, const struct ct_event *ev)
 {
 	w->end = ev->ts > w->begin ? ev->ts : w->begin;
-	w->end_seq = ev->a;
-	w->result = (uint8_t)ev->b;
+	w->end_seq = ct_ev_wait_end_seq(ev);
+	w->result = (uint8_t)ct_ev_wait_end_result(ev);
 }
 
 static void build_waits(const struct ct_model *m, struct ct_analysis *a)
@@ -125,9 +126,9 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				w->flags = ev->flags;
 				w->stack = ev->stack;
 				w->obj = ev->obj;
-				w->arg = ev->a;
+				w->arg = ct_ev_wait_begin_owner(ev);
 				w->begin = ev->ts;
-				w->begin_seq = ev->b;
+				w->begin_seq = ct_ev_wait_begin_seq(ev);
 				ct_grow(&open, &ocap, nopen + 1, sizeof(*open));
 				open[nopen++] = wi;
 				break;
@@ -135,7 +136,8 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				saw_wait = 1;
 				if (nopen) {
 					close_wait(&a->waits[open[--nopen]], ev);
-					a->waits[open[nopen]].released = ev->b == CT_R_RELEASED;
+					a->waits[open[nopen]].released =
+					ct_ev_wait_end_result(ev) == CT_R_RELEASED;
 				} else if (pending && (t->init_obj == ev->obj || !t->init_obj)) {
 					/* began before the file: the generation state has it */
 					wi = new_wait(a, &wcap);
@@ -164,14 +166,14 @@ static void build_waits(const struct ct_model *m, struct ct_analysis *a)
 				r->stack = ev->stack;
 				r->ts = ev->ts;
 				r->obj = ev->obj;
-				r->seq = ev->a;
-				r->waiters = ev->b;
+				r->seq = ct_ev_release_seq(ev);
+				r->waiters = ct_ev_release_waiters(ev);
 				break;
 			case CT_EV_HOLD:
 				ct_grow(&a->holds, &hcap, a->nholds + 1, sizeof(*a->holds));
 				a->holds[a->nholds++] = (struct ct_hold){
 					.tid = t->tid, .thr = (uint32_t)ti, .kind = ev->kind,
-					.after_wait = ev->a != 0,
+					.after_wait = ct_ev_hold_after_wait(ev) != 0,
 					.stack = ev->stack, .obj = ev->obj, .ts = ev->ts,
 				};
 				break;
@@ -249,14 +251,14 @@ static void add_syscall(const struct ct_model *m, struct ct_analysis *a, size_t 
 	s->tid = tid;
 	s->thr = thr;
 	s->kind = ev->kind;
-	s->fd_class = (uint8_t)fd_class_of((ev->c >> 16) & 0xffff);
+	s->fd_class = (uint8_t)fd_class_of(ct_ev_syscall_fd_class(ev));
 	s->profile = (uint8_t)ct_syscall_profile(ev->kind, s->fd_class);
-	s->err = (uint16_t)(ev->c & 0xffff);
+	s->err = (uint16_t)ct_ev_syscall_err(ev);
 	s->stack = ev->stack;
-	s->fd = ev->obj;
+	s->fd = ct_ev_syscall_fd(ev);
 	s->begin = ev->ts;
-	s->end = ev->a > ev->ts ? ev->a : ev->ts;
-	s->ret = (int64_t)ev->b;
+	s->end = ev->ts + ct_ev_syscall_duration(ev);
+	s->ret = ct_ev_syscall_ret(ev);
 	s->site = st && st->nframes ? st->pcs[0] : 0;
 	s->site_ix = CT_NO_SITE;
 }
@@ -271,14 +273,14 @@ static void add_site(struct ct_analysis *a, size_t *cap, uint32_t tid, uint32_t 
 	memset(c, 0, sizeof(*c));
 	c->tid = tid;
 	c->thr = thr;
-	c->pc = ev->obj;
+	c->pc = ct_ev_site_pc(ev);
 	c->kind = ev->kind;
-	c->fd_class = (uint8_t)fd_class_of(ev->flags);
+	c->fd_class = (uint8_t)fd_class_of(ct_ev_site_fd_class(ev));
 	c->profile = (uint8_t)ct_syscall_profile(ev->kind, c->fd_class);
 	c->ts = ev->ts;
-	c->calls = ev->a;
-	c->total_ns = ev->b;
-	c->max_ns = ev->c;
+	c->calls = ct_ev_site_calls(ev);
+	c->total_ns = ct_ev_site_total_ns(ev);
+	c->max_ns = ct_ev_site_max_ns(ev);
 }
 
 /* Orders SITE counters by (thread instance, pc, kind, fd class): the counters of a
@@ -607,7 +609,7 @@ static void match_releases(struct ct_analysis *a, const size_t *r_by_ts)
 	if (a->nrels > 1)
 		qsort(by_seq, a->nrels, sizeof(*by_seq), cmp_rel_obj_seq);
 
-	/* mutex-like waits: WAIT_END.a names the release exactly */
+	/* mutex-like waits: the WAIT_END seq names the release exactly */
 	conds = ct_xmalloc((a->nwaits ? a->nwaits : 1) * sizeof(*conds));
 	for (size_t i = 0; i < a->nwaits; i++) {
 		struct ct_wait *w = &a->waits[i];
@@ -629,7 +631,7 @@ static void match_releases(struct ct_analysis *a, const size_t *r_by_ts)
 		}
 	}
 
-	/* cond waits: candidates are the releases with seq in (begin.b, end.a]; the earliest
+	/* cond waits: candidates are the releases with seq in (begin seq, end seq]; the earliest
 	 * waiter to return takes the earliest unassigned signal; a broadcast wakes many */
 	sort_waits = a->waits;
 	if (nconds > 1)
@@ -2031,7 +2033,7 @@ static size_t acquiring_wait(const struct ct_analysis *a, const size_t *w_by_obj
 /*
  * Where each link's holder took the object (ct_chain_link.held_*): its latest HOLD of
  * the object at or before its own current wait began (or the analysed end when it is not
- * waiting) and not followed by a recorded release of its own; with HOLD.a set, the stack
+ * waiting) and not followed by a recorded release of its own; with HOLD after_wait set, the stack
  * of the wait that acquired it when that wait is in the analysis. Without a HOLD, the
  * acquisition owner_at_end found (*acq, per link) stays.
  */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The analyses of DESIGN.md section 6 over a loaded model (model.h), as plain arrays so
- * that report, export, check and the unit tests share one computation:
+ * The analyses of analyze/README.md ("Definitions") over a loaded model (model.h), as plain
+ * arrays so that report, export, check and the unit tests share one computation:
  *   - waits: WAIT_BEGIN/WAIT_END pairs, matched per thread as a stack (a signal handler
  *     may nest a wait); a wait without its END lasts to the thread's or trace's end and is
  *     flagged unfinished;
  *   - releases and which release ended which wait (mutex: exact sequence number; cond:
- *     earliest unassigned SIGNAL, or a BROADCAST, with seq in (begin.b, end.a]);
+ *     earliest unassigned SIGNAL, or a BROADCAST, with seq in (begin seq, end seq]);
  *   - system calls: SYSCALL events (slow calls, with a stack) and the SITE counters (every
  *     call, per thread and call site), reconciled so that the net/syscall/sleep profiles
  *     and the threads' blocked time hold exact totals: what SITE counts beyond the
@@ -57,10 +57,10 @@ struct ct_wait {
 	uint16_t flags;      /* WAIT_BEGIN flags */
 	uint32_t stack;      /* waiter stack id */
 	uint64_t obj;
-	uint64_t arg;        /* WAIT_BEGIN.a: owner tid (mutex) or mutex address (cond) */
+	uint64_t arg;        /* WAIT_BEGIN owner: owner tid (mutex) or mutex address (cond) */
 	uint64_t begin, end; /* ns */
-	uint64_t begin_seq;  /* WAIT_BEGIN.b */
-	uint64_t end_seq;    /* WAIT_END.a */
+	uint64_t begin_seq;  /* WAIT_BEGIN seq (format/events.h) */
+	uint64_t end_seq;    /* WAIT_END seq */
 	size_t waker;        /* index in releases of the release that ended it, or CT_NO_RELEASE */
 };
 
@@ -71,8 +71,8 @@ struct ct_release {
 	uint16_t flags;      /* CT_EVF_BROADCAST, CT_EVF_HANDOFF */
 	uint32_t stack;      /* releaser stack id */
 	uint64_t ts, obj;
-	uint64_t seq;        /* RELEASE.a */
-	uint64_t waiters;    /* RELEASE.b */
+	uint64_t seq;        /* RELEASE seq */
+	uint64_t waiters;    /* RELEASE waiters */
 	uint64_t woken;      /* waits assigned to this release */
 	uint64_t charged_ns; /* holder time charged to it */
 	uint64_t ncharged;   /* waits charged */
@@ -261,7 +261,7 @@ struct ct_hold {
 	uint32_t tid;
 	uint32_t thr;        /* index in the model's threads */
 	uint8_t kind;        /* CT_K_MUTEX or CT_K_RWLOCK_WR */
-	uint8_t after_wait;  /* HOLD.a: taken after a recorded wait (whose stack is full) */
+	uint8_t after_wait;  /* HOLD after_wait: taken after a recorded wait (whose stack is full) */
 	uint32_t stack;      /* one frame: the call site that took it (CT_STACKF_SITE) */
 	uint64_t obj, ts;
 };
@@ -274,7 +274,7 @@ enum ct_held_from {
 };
 
 /* One link of a wait chain at the end of the trace: tid waits (unfinished wait `wait`)
- * on obj, whose owner is held_by (from WAIT_BEGIN.a; 0 unknown). */
+ * on obj, whose owner is held_by (from WAIT_BEGIN owner; 0 unknown). */
 struct ct_chain_link {
 	uint32_t tid;
 	uint32_t held_by;

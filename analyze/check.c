@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate of DESIGN.md section 7. Loads
+ * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate (analyze/README.md). Loads
  * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
- * trace: --fail-on convoy|deadlock|truncated, --max-wait / --max-p99 / --max-total PROFILE:DURATION,
- * --max-lost N. Violations go to stdout, one line each ("FAIL RULE: measured ... at
- * func (file:line)") followed by a few indented frames; when every rule holds, one "ok"
- * line. --junit writes one <testsuite name="ctrace check"> with a <testcase> per rule per
- * trace. --from/--to/--thread restrict every analysis the rules look at, as in report;
+ * trace: --fail-on convoy|deadlock|truncated, --max-wait / --max-p99 / --max-total
+ * PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
+ * measured ... at func (file:line)") followed by a few indented frames; when every rule
+ * holds, one "ok" line. --junit writes one <testsuite name="ctrace check"> with a
+ * <testcase> per rule per trace, through the output table's "junit" row (out_junit.c).
+ * --from/--to/--thread restrict every analysis the rules look at, as in report;
  * --convoy-* set the convoy detector's thresholds. Exit 0 all rules hold, 1 a rule is
  * broken, 2 usage error or unreadable input.
  * The rule parser and runner are shared with `ctrace record --check` (record.c).
@@ -23,46 +24,69 @@
 #include "frames.h"
 #include "model.h"
 #include "options.h"
+#include "output.h"
 #include "util.h"
 
 #define MAX_SHOWN 5   /* violations shown per rule and trace; the rest are counted */
 #define STACK_LINES 6 /* frames printed under a violation */
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
-	      "                    [--convoy-* VALUE] FILE...\n\n"
-	      "Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
-	      "one is broken, 2 on a usage error or an unreadable trace.\n\n"
-	      "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):\n"
-	      "  --fail-on convoy            a lock convoy was detected on some object\n"
-	      "  --fail-on deadlock          the trace holds a wait cycle (deadlock)\n"
-	      "  --fail-on truncated         the trace is truncated: the process ended\n"
-	      "                              without its final flush (crashed, killed)\n"
-	      "                              (--fail-on convoy,deadlock sets both)\n"
-	      "  --max-wait PROFILE:DURATION   longest single wait (entry max) in PROFILE\n"
-	      "  --max-p99 PROFILE:DURATION    p99 of any one entry (wait site) of PROFILE\n"
-	      "  --max-total PROFILE:DURATION  sum of all waits of PROFILE\n"
-	      "  --max-lost N                events lost by the recorder (trace.lost_events)\n\n"
-	      "PROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
-	      "profiles sync, net, syscall and sleep together).\n"
-	      "A value equal to its limit holds. With no rule, the defaults are:\n"
-	      "  --fail-on deadlock --max-lost 0\n\n"
-	      "  --junit FILE   also write JUnit XML: one <testsuite name=\"ctrace check\">, one\n"
-	      "                 <testcase> per rule per trace, <failure> with the details\n\n"
-	      "output: one line per violation, e.g.\n"
-	      "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock (lockwait.c:45)\n"
-	      "      contend_lock (lockwait.c:45)\n"
-	      "      worker (lockwait.c:80)\n"
-	      "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
-	      "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
-	      "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
-	      "threshold) count in --max-total only.\n\n"
-	      "what the rules look at (as in 'ctrace report'):\n", f);
-	fputs(ct_filter_help, f);
-	fputc('\n', f);
-	fputs(ct_convoy_help, f);
-}
+enum { OPT_FAIL_ON = CT_OPT_CMD, OPT_MAX_WAIT, OPT_MAX_P99, OPT_MAX_TOTAL, OPT_MAX_LOST,
+       OPT_JUNIT };
+
+static const struct ct_opt check_opts[] = {
+	{ "fail-on", OPT_FAIL_ON, 1, "WHAT", NULL, NULL, NULL },
+	{ NULL, 0, 0, NULL, "a lock convoy was detected on some object", "--fail-on convoy", NULL },
+	{ NULL, 0, 0, NULL, "the trace holds a wait cycle (deadlock)", "--fail-on deadlock", NULL },
+	{ NULL, 0, 0, NULL, "the trace is truncated: the process ended\nwithout its final flush "
+	  "(crashed, killed)\n(--fail-on convoy,deadlock sets both)", "--fail-on truncated",
+	  NULL },
+	{ "max-wait", OPT_MAX_WAIT, 1, "PROFILE:DURATION",
+	  "longest single wait (entry max) in PROFILE", NULL, NULL },
+	{ "max-p99", OPT_MAX_P99, 1, "PROFILE:DURATION",
+	  "p99 of any one entry (wait site) of PROFILE", NULL, NULL },
+	{ "max-total", OPT_MAX_TOTAL, 1, "PROFILE:DURATION", "sum of all waits of PROFILE", NULL,
+	  NULL },
+	{ "max-lost", OPT_MAX_LOST, 1, "N", "events lost by the recorder (trace.lost_events)",
+	  NULL, NULL },
+};
+
+static const struct ct_opt check_output_opts[] = {
+	{ NULL, 0, 0, NULL,
+	  "\nPROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
+	  "profiles sync, net, syscall and sleep together).\n"
+	  "A value equal to its limit holds. With no rule, the defaults are:\n"
+	  "  --fail-on deadlock --max-lost 0\n\n", NULL, NULL },
+	{ "junit", OPT_JUNIT, 1, "FILE", "also write JUnit XML: one <testsuite name=\"ctrace "
+	  "check\">, one\n<testcase> per rule per trace, <failure> with the details", NULL, NULL },
+	{ NULL, 0, 0, NULL,
+	  "\noutput: one line per violation, e.g.\n"
+	  "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock "
+	  "(lockwait.c:45)\n"
+	  "      contend_lock (lockwait.c:45)\n"
+	  "      worker (lockwait.c:80)\n"
+	  "(with several FILEs the trace's name follows the rule); at most 5 violations\n"
+	  "per rule and trace are shown. When every rule holds: one line starting 'ok:'.\n"
+	  "Entries of net/syscall/sleep calls made without a stack (below the recorder's\n"
+	  "threshold) count in --max-total only.\n", NULL, NULL },
+};
+
+static const struct ct_opt_table check_tables[] = {
+	{ "rules (repeatable; DURATION takes a unit: ns us ms s, e.g. 250us, 1.5ms):", 28,
+	  check_opts, CT_OPTS_N(check_opts) },
+	{ NULL, 12, check_output_opts, CT_OPTS_N(check_output_opts) },
+	{ "what the rules look at (as in 'ctrace report'):", 14, ct_filter_opts,
+	  CT_NFILTER_OPTS },
+	{ CT_CONVOY_TITLE, 22, ct_convoy_opts, CT_NCONVOY_OPTS },
+};
+
+static const struct ct_cmd_opts check_cmd = {
+	"check",
+	"usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
+	"                    [--convoy-* VALUE] FILE...\n\n"
+	"Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
+	"one is broken, 2 on a usage error or an unreadable trace.\n",
+	check_tables, CT_OPTS_N(check_tables), NULL, 0,
+};
 
 /* ---- rules ------------------------------------------------------------------------- */
 
@@ -170,10 +194,35 @@ int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *va
 	return 1;
 }
 
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct ct_check_opts *o = st;
+
+	switch (row->key) {
+	case OPT_JUNIT:
+		if (!*val) {
+			snprintf(err, errlen, "--junit needs a FILE");
+			return -1;
+		}
+		o->junit = val;
+		return 0;
+	case OPT_FAIL_ON: case OPT_MAX_WAIT: case OPT_MAX_P99: case OPT_MAX_TOTAL:
+	case OPT_MAX_LOST:
+		return ct_check_parse_rule(o, opt, val, err, errlen) < 0 ? -1 : 0;
+	default:
+		return ct_opts_set_shared(&o->filter, &o->convoy, row, opt, val, err, errlen);
+	}
+}
+
 int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const char **files,
 			size_t *nfiles, char *err, size_t errlen)
 {
-	int rest = 0;
+	/* getopt_long wants an argv[0]: a copy of the words, led by the command name */
+	char **args = ct_xcalloc((size_t)argc + 2, sizeof(*args));
+	const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+	size_t nops = 0;
+	int rc;
 
 	if (!o->have_filter) {
 		ct_filter_args_init(&o->filter);
@@ -183,65 +232,22 @@ int ct_check_parse_args(struct ct_check_opts *o, int argc, char **argv, const ch
 		ct_convoy_params_default(&o->convoy);
 		o->have_convoy = 1;
 	}
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *eq, *val;
-		char opt[32];
-		int rc;
-
-		if (rest || a[0] != '-' || !a[1]) {
-			if (!files) {
-				snprintf(err, errlen, "unexpected argument '%s' among the rules", a);
-				return -1;
-			}
-			files[(*nfiles)++] = a;
-			continue;
-		}
-		if (!strcmp(a, "--")) {
-			rest = 1;
-			continue;
-		}
-		eq = strchr(a, '=');
-		if (eq && (size_t)(eq - a) < sizeof(opt)) {
-			memcpy(opt, a, (size_t)(eq - a));
-			opt[eq - a] = 0;
-			val = eq + 1;
-		} else {
-			snprintf(opt, sizeof(opt), "%s", a);
-			val = NULL;
-		}
-		if (strcmp(opt, "--junit") && strcmp(opt, "--fail-on") && strcmp(opt, "--max-lost") &&
-		    strcmp(opt, "--max-wait") && strcmp(opt, "--max-p99") &&
-		    strcmp(opt, "--max-total") && !ct_shared_option(opt)) {
-			snprintf(err, errlen, "unknown option '%s' (see 'ctrace check --help')",
-				 a);
-			return -1;
-		}
-		if (!val) {
-			if (i + 1 >= argc) {
-				snprintf(err, errlen, "%s needs a value", opt);
-				return -1;
-			}
-			val = argv[++i];
-		}
-		if (!strcmp(opt, "--junit")) {
-			if (!*val) {
-				snprintf(err, errlen, "--junit needs a FILE");
-				return -1;
-			}
-			o->junit = val;
-			continue;
-		}
-		if (ct_shared_option(opt)) {
-			if (ct_filter_parse(&o->filter, opt, val, err, errlen) < 0 ||
-			    ct_convoy_parse(&o->convoy, opt, val, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		rc = ct_check_parse_rule(o, opt, val, err, errlen);
-		if (rc < 0)
-			return -1;
+	args[0] = (char *)"check";
+	memcpy(args + 1, argv, (size_t)argc * sizeof(*argv));
+	rc = ct_opts_parse(&check_cmd, argc + 1, args, set, o, ops, &nops, err, errlen);
+	if (rc > 0) {
+		snprintf(err, errlen, "--help is not a rule (see 'ctrace check --help')");
+		rc = -1;
 	}
-	return 0;
+	if (rc == 0 && nops && !files) {
+		snprintf(err, errlen, "unexpected argument '%s' among the rules", ops[0]);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < nops; i++)
+		files[(*nfiles)++] = ops[i];
+	free(ops);
+	free(args);
+	return rc;
 }
 
 void ct_check_defaults(struct ct_check_opts *o)
@@ -324,66 +330,6 @@ void ct_check_free_words(char **w)
 	free(w);
 }
 
-/* ---- XML ----------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (>= 2 bytes), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return n;
-}
-
-void ct_xml_escape(FILE *f, const char *s, int attr)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	while (*p) {
-		size_t n;
-
-		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
-		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
-		case '\r': fputs("&#13;", f); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				fputs("\xef\xbf\xbd", f);
-			} else if (*p < 0x80) {
-				fputc(*p, f);
-			} else if ((n = utf8_len(p))) {
-				fwrite(p, 1, n, f);
-				p += n;
-				continue;
-			} else {
-				fputs("\xef\xbf\xbd", f);
-			}
-		}
-		p++;
-	}
-}
-
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 struct trace {
@@ -405,32 +351,21 @@ struct result {
 	int multi;         /* several traces: name the trace in each line */
 };
 
-static void frame_line(FILE *f, const struct ct_frame *fr)
-{
-	ct_frames_text(f, fr);
-}
+#define FRAME_HOW (CT_FRAME_MODULE | CT_FRAME_PC)
 
 /* "func (file:line)" of frames[0], or "an unrecorded stack". */
 static void site_str(const struct ct_frame *f, size_t n, char *buf, size_t cap)
 {
-	char *s = NULL;
-	size_t len = 0;
-	FILE *m;
-
-	if (!n) {
+	if (!n)
 		snprintf(buf, cap, "an unrecorded stack");
-		return;
-	}
-	m = open_memstream(&s, &len);
-	if (!m)
-		ct_die(CT_EXIT_USAGE, "out of memory");
-	frame_line(m, &f[0]);
-	fclose(m);
-	snprintf(buf, cap, "%s", s);
-	free(s);
+	else
+		ct_frame_str(&f[0], FRAME_HOW, buf, cap);
 }
 
-static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent);
+static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
+{
+	ct_frames_write(f, fr, n, indent, STACK_LINES, FRAME_HOW);
+}
 
 /* One violation: "FAIL rule: [trace: ]detail" and the frames; the first is kept. */
 static void violation(struct result *res, const struct ct_frame *f, size_t n,
@@ -453,29 +388,6 @@ static void violation(struct result *res, const struct ct_frame *f, size_t n,
 		fprintf(res->f, "%s: ", res->t->path);
 	fprintf(res->f, "%s\n", line);
 	print_frames(res->f, f, n, "    ");
-}
-
-static int syscall_profile(int p)
-{
-	return p == CT_AP_NET || p == CT_AP_SYSCALL || p == CT_AP_SLEEP;
-}
-
-static size_t entry_frames(const struct trace *t, const struct ct_pentry *e,
-			   const struct ct_frame **f)
-{
-	if (e->remainder)
-		return ct_frames_pc(t->fr, e->site, f);
-	return ct_frames_stack(t->fr, e->stack, f, NULL);
-}
-
-/* "mutex", "recv socket" */
-static void kind_str(const struct ct_pentry *e, char *buf, size_t cap)
-{
-	if (syscall_profile(e->profile) && e->fd_class != CT_FD_UNKNOWN &&
-	    e->fd_class != CT_FD_NONE)
-		snprintf(buf, cap, "%s %s", ct_kind_name(e->kind), ct_fd_class_name(e->fd_class));
-	else
-		snprintf(buf, cap, "%s", ct_kind_name(e->kind));
 }
 
 /* What one sample of an entry is: "wait", "call", "sleep", "holder charge", ... */
@@ -554,11 +466,11 @@ static void eval_entries(struct result *res, int p99)
 	for (size_t i = 0; i < nover; i++) {
 		const struct ct_pentry *e = over[i];
 		const struct ct_frame *f;
-		size_t n = entry_frames(t, e, &f);
+		size_t n = ct_frames_entry(t->fr, e, &f, NULL);
 		char d[CT_DUR_BUF], md[CT_DUR_BUF], site[256], kind[64], on[48] = "";
 		uint64_t obj;
 
-		kind_str(e, kind, sizeof(kind));
+		ct_pentry_kind(e, kind, sizeof(kind));
 		site_str(f, n, site, sizeof(site));
 		if (p99) {
 			violation(res, f, n, "p99 %s (max %s) of %" PRIu64 " %s %s%s at %s",
@@ -601,8 +513,8 @@ static void eval_total(struct result *res)
 	}
 	if (total <= res->r->limit)
 		return;
-	n = entry_frames(t, big, &f);
-	kind_str(big, kind, sizeof(kind));
+	n = ct_frames_entry(t->fr, big, &f, NULL);
+	ct_pentry_kind(big, kind, sizeof(kind));
 	site_str(f, n, site, sizeof(site));
 	violation(res, f, n, "%s in %" PRIu64 " %s%s over %zu site%s; largest %s %s at %s",
 		  ct_fmt_duration(total, d), count,
@@ -633,17 +545,6 @@ static void eval_truncated(struct result *res)
 
 	if (res->t->m->truncated)
 		violation(res, NULL, 0, "trace %s", ct_model_truncation(res->t->m, t, sizeof(t)));
-}
-
-static void print_frames(FILE *f, const struct ct_frame *fr, size_t n, const char *indent)
-{
-	for (size_t i = 0; i < n && i < STACK_LINES; i++) {
-		fputs(indent, f);
-		frame_line(f, &fr[i]);
-		fputc('\n', f);
-	}
-	if (n > STACK_LINES)
-		fprintf(f, "%s... %zu more frames\n", indent, n - STACK_LINES);
 }
 
 /* --fail-on convoy: every object with the convoy verdict (analysis.h ct_object.convoy),
@@ -777,38 +678,6 @@ size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_
 	return res.nviol;
 }
 
-/* ---- JUnit --------------------------------------------------------------------------- */
-
-static void junit(FILE *f, const char *path, struct result *res, size_t nres,
-		  size_t failures)
-{
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<testsuite name=\"ctrace check\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-		   "skipped=\"0\">\n", nres, failures);
-	for (size_t i = 0; i < nres; i++) {
-		struct result *r = &res[i];
-
-		fputs("  <testcase classname=\"", f);
-		ct_xml_escape(f, r->t->path, 1);
-		fputs("\" name=\"", f);
-		ct_xml_escape(f, r->r->text, 1);
-		if (!r->nviol) {
-			fputs("\"/>\n", f);
-			continue;
-		}
-		fputs("\">\n    <failure type=\"", f);
-		ct_xml_escape(f, r->r->text, 1);
-		fprintf(f, "\" message=\"%zu violation%s: ", r->nviol, r->nviol == 1 ? "" : "s");
-		ct_xml_escape(f, r->first, 1);
-		fputs("\">", f);
-		ct_xml_escape(f, r->text, 0);
-		fputs("</failure>\n  </testcase>\n", f);
-	}
-	fputs("</testsuite>\n", f);
-	if (fclose(f) != 0)
-		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", path, strerror(errno));
-}
-
 /* ---- command ------------------------------------------------------------------------- */
 
 static void load(struct trace *t, struct ct_model **m, const char *path)
@@ -872,8 +741,20 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 		       nres == 1 ? "" : "s", nviol, nviol == 1 ? "" : "s");
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "check: write error: %s", strerror(errno));
-	if (jf)
-		junit(jf, o->junit, res, nres, failed);
+	if (jf) {
+		struct ct_verdict *v = ct_xcalloc(nres + 1, sizeof(*v));
+		struct ct_output_ctx oc = { .verdicts = v, .nverdicts = nres, .nfailed = failed };
+
+		for (size_t i = 0; i < nres; i++)
+			v[i] = (struct ct_verdict){ .trace = res[i].t->path, .rule = res[i].r->text,
+						    .nviol = res[i].nviol, .first = res[i].first,
+						    .text = res[i].text };
+		ct_output_find("junit")->write(&oc, jf);
+		free(v);
+		if (fclose(jf) != 0)
+			ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit,
+			       strerror(errno));
+	}
 	for (size_t i = 0; i < nres; i++)
 		free(res[i].text);
 	free(res);
@@ -895,9 +776,10 @@ int ct_cmd_check(int argc, char **argv)
 	char err[512];
 	int rc;
 
+	/* --help anywhere before "--" wins over every error */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+			ct_opts_help(&check_cmd, stdout);
 			free(files);
 			return CT_EXIT_OK;
 		}

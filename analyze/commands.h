@@ -4,7 +4,7 @@
  * argv with argv[0] the subcommand name, handles its own --help (usage on stdout, exit
  * status 0), and returns the process exit status (util.h CT_EXIT_*).
  * Also the parts of check.c and diff.c that record.c and tests/unit/test_check.c share:
- * rule parsing and evaluation, JUnit escaping, and diff keys and matching.
+ * rule parsing and evaluation, and diff keys and matching (JUnit escaping: output.h).
  */
 #ifndef CTRACE_COMMANDS_H
 #define CTRACE_COMMANDS_H
@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "options.h"
+#include "output.h"
 
 struct ct_frame;
 struct ct_model;
@@ -101,10 +102,6 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
  * violations to out as ct_check_run prints them and returns how many there are. */
 size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_model *m,
 		     const struct ct_analysis *a, FILE *out);
-/* Writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab and newline
- * as &#9; and &#10; in an attribute value (attr != 0; kept as is in text), other control
- * characters and invalid UTF-8 as U+FFFD (XML 1.0 cannot hold them). */
-void ct_xml_escape(FILE *f, const char *s, int attr);
 
 /* ---- diff.c ------------------------------------------------------------------------ */
 

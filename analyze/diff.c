@@ -27,26 +27,37 @@
 #define TEXT_TOP_DEFAULT 10
 #define TEXT_FRAMES 4
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n\n"
-	      "What grew and what shrank from trace BASE to trace NEW (like pprof -base):\n"
-	      "  sites    profile entries matched by profile, kind and the symbolized stack\n"
-	      "           (function, file and line of every frame: addresses may move between\n"
-	      "           builds); count and total wait on each side, delta = new - base\n"
-	      "  objects  objects matched by kind and the function and line of the first\n"
-	      "           frame of the stack that first named them (addresses differ between\n"
-	      "           runs; objects sharing that key are summed): waits and wait total\n"
-	      "Both lists are sorted by |delta| descending.\n\n"
-	      "  --json    one JSON object: {base: {file, duration_ns}, new: {...}, sites: [\n"
-	      "            {profile, kind, frames, base_count, new_count, base_total_ns,\n"
-	      "            new_total_ns, delta_ns}], objects: [{kind, frames,\n"
-	      "            base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
-	      "            new_contended, base_objects, new_objects}]}\n"
-	      "  --top N   at most N rows per list (text default 10, JSON all)\n"
-	      "both traces are analysed under the same filter:\n", f);
-	fputs(ct_filter_help, f);
-}
+enum { OPT_JSON = CT_OPT_CMD, OPT_TOP };
+
+static const struct ct_opt diff_opts[] = {
+	{ "json", OPT_JSON, 0, NULL, "one JSON object: {base: {file, duration_ns}, new: {...}, "
+	  "sites: [\n{profile, kind, frames, base_count, new_count, base_total_ns,\n"
+	  "new_total_ns, delta_ns}], objects: [{kind, frames,\n"
+	  "base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
+	  "new_contended, base_objects, new_objects}]}", NULL, NULL },
+	{ "top", OPT_TOP, 1, "N", "at most N rows per list (text default 10, JSON all)", NULL,
+	  NULL },
+};
+
+static const struct ct_opt_table diff_tables[] = {
+	{ NULL, 8, diff_opts, CT_OPTS_N(diff_opts) },
+	{ "both traces are analysed under the same filter:", 14, ct_filter_opts,
+	  CT_NFILTER_OPTS },
+};
+
+static const struct ct_cmd_opts diff_cmd = {
+	"diff",
+	"usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n\n"
+	"What grew and what shrank from trace BASE to trace NEW (like pprof -base):\n"
+	"  sites    profile entries matched by profile, kind and the symbolized stack\n"
+	"           (function, file and line of every frame: addresses may move between\n"
+	"           builds); count and total wait on each side, delta = new - base\n"
+	"  objects  objects matched by kind and the function and line of the first\n"
+	"           frame of the stack that first named them (addresses differ between\n"
+	"           runs; objects sharing that key are summed): waits and wait total\n"
+	"Both lists are sorted by |delta| descending.\n\n",
+	diff_tables, CT_OPTS_N(diff_tables), NULL, 0,
+};
 
 /* ---- keys and the table ------------------------------------------------------------ */
 
@@ -214,8 +225,7 @@ static void collect(struct side *s, int side, struct ct_diff_table *sites,
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct ct_pentry *e = &a->entries[i];
 		const struct ct_frame *f;
-		size_t n = e->remainder ? ct_frames_pc(s->fr, e->site, &f) :
-					  ct_frames_stack(s->fr, e->stack, &f, NULL);
+		size_t n = ct_frames_entry(s->fr, e, &f, NULL);
 
 		ct_diff_add(sites, side, e->profile, e->kind, f, n, n, e->count, e->total_ns);
 	}
@@ -230,25 +240,12 @@ static void collect(struct side *s, int side, struct ct_diff_table *sites,
 
 /* ---- output -------------------------------------------------------------------------- */
 
-static void json_frames(struct ct_json *j, const struct ct_frame *f, size_t n)
-{
-	ct_json_key(j, "frames");
-	ct_frames_json(j, f, n);
-}
-
-static void json_u64(struct ct_json *j, const char *key, uint64_t v)
-{
-	ct_json_key(j, key);
-	ct_json_u64(j, v);
-}
-
 static void json_side(struct ct_json *j, const char *key, const struct side *s)
 {
 	ct_json_key(j, key);
 	ct_json_obj_begin(j);
-	ct_json_key(j, "file");
-	ct_json_str(j, s->path);
-	json_u64(j, "duration_ns", ct_model_duration(s->m));
+	ct_json_kv_str(j, "file", s->path);
+	ct_json_kv_u64(j, "duration_ns", ct_model_duration(s->m));
 	ct_json_obj_end(j);
 }
 
@@ -267,15 +264,13 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		const struct ct_diff_row *r = &sites->rows[i];
 
 		ct_json_obj_begin(&j);
-		ct_json_key(&j, "profile");
-		ct_json_str(&j, ct_aprofile_name(r->profile));
-		ct_json_key(&j, "kind");
-		ct_json_str(&j, ct_kind_name(r->kind));
-		json_frames(&j, r->frames, r->nframes);
-		json_u64(&j, "base_count", r->count[0]);
-		json_u64(&j, "new_count", r->count[1]);
-		json_u64(&j, "base_total_ns", r->total[0]);
-		json_u64(&j, "new_total_ns", r->total[1]);
+		ct_json_kv_str(&j, "profile", ct_aprofile_name(r->profile));
+		ct_json_kv_str(&j, "kind", ct_kind_name(r->kind));
+		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
+		ct_json_kv_u64(&j, "base_count", r->count[0]);
+		ct_json_kv_u64(&j, "new_count", r->count[1]);
+		ct_json_kv_u64(&j, "base_total_ns", r->total[0]);
+		ct_json_kv_u64(&j, "new_total_ns", r->total[1]);
 		ct_json_key(&j, "delta_ns");
 		ct_json_i64(&j, r->delta);
 		ct_json_obj_end(&j);
@@ -287,17 +282,16 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 		const struct ct_diff_row *r = &objs->rows[i];
 
 		ct_json_obj_begin(&j);
-		ct_json_key(&j, "kind");
-		ct_json_str(&j, ct_kind_name(r->kind));
-		json_frames(&j, r->frames, r->nframes);
-		json_u64(&j, "base_wait_total_ns", r->total[0]);
-		json_u64(&j, "new_wait_total_ns", r->total[1]);
+		ct_json_kv_str(&j, "kind", ct_kind_name(r->kind));
+		ct_frames_json_kv(&j, "frames", r->frames, r->nframes);
+		ct_json_kv_u64(&j, "base_wait_total_ns", r->total[0]);
+		ct_json_kv_u64(&j, "new_wait_total_ns", r->total[1]);
 		ct_json_key(&j, "delta_ns");
 		ct_json_i64(&j, r->delta);
-		json_u64(&j, "base_contended", r->count[0]);
-		json_u64(&j, "new_contended", r->count[1]);
-		json_u64(&j, "base_objects", r->objects[0]);
-		json_u64(&j, "new_objects", r->objects[1]);
+		ct_json_kv_u64(&j, "base_contended", r->count[0]);
+		ct_json_kv_u64(&j, "new_contended", r->count[1]);
+		ct_json_kv_u64(&j, "base_objects", r->objects[0]);
+		ct_json_kv_u64(&j, "new_objects", r->objects[1]);
 		ct_json_obj_end(&j);
 	}
 	ct_json_arr_end(&j);
@@ -324,15 +318,7 @@ static void text_frames(const struct ct_diff_row *r)
 {
 	if (!r->nframes)
 		printf("    (no stack)\n");
-	for (size_t i = 0; i < r->nframes && i < TEXT_FRAMES; i++) {
-		const struct ct_frame *f = &r->frames[i];
-
-		fputs("    ", stdout);
-		ct_frames_text(stdout, f);
-		putchar('\n');
-	}
-	if (r->nframes > TEXT_FRAMES)
-		printf("    ... %zu more frames\n", r->nframes - TEXT_FRAMES);
+	ct_frames_write(stdout, r->frames, r->nframes, "    ", TEXT_FRAMES, CT_FRAME_MODULE);
 }
 
 static void text_table(const struct ct_diff_table *t, long top, int objects)
@@ -388,67 +374,55 @@ static void text(const struct side *s, const struct ct_diff_table *sites,
 
 /* ---- command ------------------------------------------------------------------------- */
 
+struct args {
+	long top;
+	int json;
+	struct ct_filter_args fa;
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct args *x = st;
+
+	switch (row->key) {
+	case OPT_JSON:
+		x->json = 1;
+		return 0;
+	case OPT_TOP:
+		if (ct_parse_count(val, &x->top) < 0) {
+			snprintf(err, errlen, "--top wants a count, not '%s'", val);
+			return -1;
+		}
+		return 0;
+	default:
+		return ct_opts_set_shared(&x->fa, NULL, row, opt, val, err, errlen);
+	}
+}
+
 int ct_cmd_diff(int argc, char **argv)
 {
-	const char *paths[2];
+	const char **paths = ct_xcalloc((size_t)argc + 1, sizeof(*paths));
 	size_t npaths = 0;
 	struct side s[2];
 	struct ct_diff_table sites = { 0 }, objs = { 0 };
-	long top = -1;
-	int js = 0, rest = 0;
-	struct ct_filter_args fa;
+	struct args x = { .top = -1 };
 	char err[512];
+	int rc;
 
-	ct_filter_args_init(&fa);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		char opt[32];
-
-		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
-			usage(stdout);
-			return CT_EXIT_OK;
-		}
-		if (!rest && !strcmp(a, "--")) {
-			rest = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "--json")) {
-			js = 1;
-			continue;
-		}
-		eq = strchr(a, '=');
-		snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-		if (!rest && a[0] == '-' && (!strcmp(opt, "--from") || !strcmp(opt, "--to") ||
-					     !strcmp(opt, "--thread"))) {
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				ct_die(CT_EXIT_USAGE, "diff: %s needs a value", opt);
-			if (ct_filter_parse(&fa, opt, val, err, sizeof(err)) < 0)
-				ct_die(CT_EXIT_USAGE, "diff: %s", err);
-			continue;
-		}
-		if (!rest && !strcmp(a, "--top")) {
-			if (i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "diff: --top needs a value");
-			val = argv[++i];
-		} else if (!rest && !strncmp(a, "--top=", 6)) {
-			val = a + 6;
-		} else if (!rest && a[0] == '-' && a[1]) {
-			ct_die(CT_EXIT_USAGE, "diff: unknown option '%s' (see 'ctrace diff --help')", a);
-		}
-		if (val) {
-			if (ct_parse_count(val, &top) < 0)
-				ct_die(CT_EXIT_USAGE, "diff: --top wants a count, not '%s'", val);
-			continue;
-		}
-		if (npaths == 2)
-			ct_die(CT_EXIT_USAGE, "diff: two traces only, BASE and NEW (see 'ctrace diff "
-			       "--help')");
-		paths[npaths++] = a;
+	ct_filter_args_init(&x.fa);
+	rc = ct_opts_parse(&diff_cmd, argc, argv, set, &x, paths, &npaths, err, sizeof(err));
+	if (rc > 0) {
+		ct_opts_help(&diff_cmd, stdout);
+		ct_filter_args_free(&x.fa);
+		free(paths);
+		return CT_EXIT_OK;
 	}
+	if (rc < 0)
+		ct_die(CT_EXIT_USAGE, "diff: %s", err);
+	if (npaths > 2)
+		ct_die(CT_EXIT_USAGE, "diff: two traces only, BASE and NEW (see 'ctrace diff "
+		       "--help')");
 	if (npaths != 2)
 		ct_die(CT_EXIT_USAGE, "diff: needs two traces, BASE and NEW (see 'ctrace diff "
 		       "--help')");
@@ -462,24 +436,25 @@ int ct_cmd_diff(int argc, char **argv)
 			ct_err("warning: %s: %s", s[k].path,
 			       ct_model_truncation(s[k].m, tr, sizeof(tr)));
 		}
-		s[k].a = ct_analyze_filtered(s[k].m, &fa.f);
+		s[k].a = ct_analyze_filtered(s[k].m, &x.fa.f);
 		s[k].fr = ct_frames_new(s[k].m);
 		collect(&s[k], k, &sites, &objs);
 	}
 	ct_diff_finish(&sites);
 	ct_diff_finish(&objs);
-	if (js)
-		json(s, &sites, &objs, top);
+	if (x.json)
+		json(s, &sites, &objs, x.top);
 	else
-		text(s, &sites, &objs, top >= 0 ? top : TEXT_TOP_DEFAULT);
+		text(s, &sites, &objs, x.top >= 0 ? x.top : TEXT_TOP_DEFAULT);
 	ct_diff_table_free(&sites);
 	ct_diff_table_free(&objs);
-	ct_filter_args_free(&fa);
+	ct_filter_args_free(&x.fa);
 	for (int k = 0; k < 2; k++) {
 		ct_frames_free(s[k].fr);
 		ct_analysis_free(s[k].a);
 		ct_model_free(s[k].m);
 	}
+	free(paths);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "diff: write error: %s", strerror(errno));
 	return CT_EXIT_OK;

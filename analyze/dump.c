@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../format/events.h"
 #include "../format/reader.h"
 #include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "util.h"
 
 /* Stack id -> pcs[0], from the STACK records streamed so far (open addressing). */
@@ -74,11 +76,20 @@ static uint64_t sites_get(const struct sites *s, uint32_t id)
 	return s->ids[j] ? s->pcs[j] : 0;
 }
 
-static void usage(FILE *f)
+static const struct ct_cmd_opts dump_cmd = {
+	"dump",
+	"usage: ctrace dump FILE\n\n"
+	"Prints every record of a trace, one per line: header, generation markers,\n"
+	"modules, stacks (PCs), thread states and events (ts relative to the start).\n",
+	NULL, 0, NULL, 0,
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
 {
-	fputs("usage: ctrace dump FILE\n\n"
-	      "Prints every record of a trace, one per line: header, generation markers,\n"
-	      "modules, stacks (PCs), thread states and events (ts relative to the start).\n", f);
+	(void)st, (void)row, (void)val;
+	snprintf(err, errlen, "unexpected option %s", opt); /* dump has no options */
+	return -1;
 }
 
 /* "+1.234567ms" relative to start */
@@ -116,19 +127,19 @@ static void dur(FILE *f, uint64_t ns)
 /* kind=read fd=5 class=pipe ret=4096 errno=0 dur=5.012345ms site=0x... stack=3 */
 static void syscall_fields(FILE *f, const struct ct_event *e, const struct sites *st)
 {
-	unsigned err = (unsigned)(e->c & 0xffff), cls = (unsigned)((e->c >> 16) & 0xffff);
+	unsigned err = ct_ev_syscall_err(e), cls = ct_ev_syscall_fd_class(e);
 
 	fprintf(f, " kind=%s", ct_kind_name(e->kind));
-	if (e->obj == UINT64_MAX)
+	if (ct_ev_syscall_fd(e) == UINT64_MAX)
 		fputs(" fd=-", f);
 	else
-		fprintf(f, " fd=%" PRIu64, e->obj);
-	fprintf(f, " class=%s ret=%" PRId64 " errno=%u", ct_fd_class_name(cls), (int64_t)e->b,
-		err);
+		fprintf(f, " fd=%" PRIu64, ct_ev_syscall_fd(e));
+	fprintf(f, " class=%s ret=%" PRId64 " errno=%u", ct_fd_class_name(cls),
+		ct_ev_syscall_ret(e), err);
 	if (err && strerrorname_np((int)err))
 		fprintf(f, ",%s", strerrorname_np((int)err));
 	fputs(" dur=", f);
-	dur(f, e->a > e->ts ? e->a - e->ts : 0);
+	dur(f, ct_ev_syscall_duration(e));
 	fprintf(f, " site=0x%" PRIx64 " stack=%" PRIu32, sites_get(st, e->stack), e->stack);
 }
 
@@ -136,10 +147,11 @@ static void syscall_fields(FILE *f, const struct ct_event *e, const struct sites
 static void site_fields(FILE *f, const struct ct_event *e)
 {
 	fprintf(f, " kind=%s class=%s site=0x%" PRIx64 " calls=%" PRIu64 " total=",
-		ct_kind_name(e->kind), ct_fd_class_name(e->flags), e->obj, e->a);
-	dur(f, e->b);
+		ct_kind_name(e->kind), ct_fd_class_name(ct_ev_site_fd_class(e)), ct_ev_site_pc(e),
+		ct_ev_site_calls(e));
+	dur(f, ct_ev_site_total_ns(e));
 	fputs(" max=", f);
-	dur(f, e->c);
+	dur(f, ct_ev_site_max_ns(e));
 }
 
 static void event(FILE *f, const struct ct_record *r, uint64_t start,
@@ -155,37 +167,43 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 	case CT_EV_WAIT_BEGIN:
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32, ct_kind_name(e->kind),
 			e->obj, e->stack);
+		/* the line keeps the slot names a, b, c: owner, seq, deadline */
 		if (e->kind == CT_K_COND)
-			fprintf(f, " a=0x%" PRIx64, e->a);
+			fprintf(f, " a=0x%" PRIx64, ct_ev_wait_begin_owner(e));
 		else
-			fprintf(f, " a=%" PRIu64, e->a);
-		fprintf(f, " b=%" PRIu64 " c=%" PRIu64, e->b, e->c);
+			fprintf(f, " a=%" PRIu64, ct_ev_wait_begin_owner(e));
+		fprintf(f, " b=%" PRIu64 " c=%" PRIu64, ct_ev_wait_begin_seq(e),
+			ct_ev_wait_begin_deadline(e));
 		break;
 	case CT_EV_WAIT_END:
+		/* a, b, c: seq, result, ret (as an unsigned slot value) */
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " a=%" PRIu64 " b=%" PRIu64 " c=%" PRIu64
-			" result=%s", ct_kind_name(e->kind), e->obj, e->a, e->b, e->c,
-			ct_result_name((unsigned)e->b));
+			" result=%s", ct_kind_name(e->kind), e->obj, ct_ev_wait_end_seq(e),
+			ct_ev_wait_end_result(e), (uint64_t)ct_ev_wait_end_ret(e),
+			ct_result_name((unsigned)ct_ev_wait_end_result(e)));
 		break;
 	case CT_EV_RELEASE:
+		/* a, b: seq, waiters; c unused */
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
-			" c=%" PRIu64, ct_kind_name(e->kind), e->obj, e->stack, e->a, e->b, e->c);
+			" c=%" PRIu64, ct_kind_name(e->kind), e->obj, e->stack, ct_ev_release_seq(e),
+			ct_ev_release_waiters(e), ct_ev_slot(e, 2));
 		break;
 	case CT_EV_THREAD_START:
-		fprintf(f, " stack=%" PRIu32 " parent=%" PRIu64 " start=0x%" PRIx64, e->stack, e->a,
-			e->b);
+		fprintf(f, " stack=%" PRIu32 " parent=%" PRIu64 " start=0x%" PRIx64, e->stack,
+			ct_ev_thread_start_parent(e), ct_ev_thread_start_start_func(e));
 		break;
 	case CT_EV_THREAD_NAME: {
 		char name[CT_NAME_LEN];
 
-		memcpy(name, &e->b, 8);
-		memcpy(name + 8, &e->c, 8);
-		fprintf(f, " tid=%" PRIu64 " name=", e->a);
+		ct_ev_thread_name_get(e, name);
+		fprintf(f, " tid=%" PRIu64 " name=", ct_ev_thread_name_tid(e));
 		quoted(f, name, CT_NAME_LEN);
 		break;
 	}
 	case CT_EV_THREAD_END:
-		if (e->a || e->b)
-			fprintf(f, " cpu_ns=%" PRIu64 " runqueue_ns=%" PRIu64, e->a, e->b);
+		if (ct_ev_thread_end_cpu_ns(e) || ct_ev_thread_end_runq_ns(e))
+			fprintf(f, " cpu_ns=%" PRIu64 " runqueue_ns=%" PRIu64,
+				ct_ev_thread_end_cpu_ns(e), ct_ev_thread_end_runq_ns(e));
 		break;
 	case CT_EV_SYSCALL:
 		syscall_fields(f, e, st);
@@ -197,11 +215,12 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 		/* a lock held by a thread about to block, and the call site that took it */
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " site=0x%" PRIx64 " stack=%" PRIu32
 			" taken=%s", ct_kind_name(e->kind), e->obj, sites_get(st, e->stack), e->stack,
-			e->a ? "after_wait" : "without_wait");
+			ct_ev_hold_after_wait(e) ? "after_wait" : "without_wait");
 		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
-			" c=%" PRIu64, e->kind, e->obj, e->stack, e->a, e->b, e->c);
+			" c=%" PRIu64, e->kind, e->obj, e->stack, ct_ev_slot(e, 0), ct_ev_slot(e, 1),
+			ct_ev_slot(e, 2));
 		break;
 	}
 	if (e->flags && e->type != CT_EV_SITE) {
@@ -295,25 +314,26 @@ int ct_cmd_dump(int argc, char **argv)
 	struct sites st = { 0 };
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+	{
+		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+		size_t nops;
+		char err[256];
+
+		rc = ct_opts_parse(&dump_cmd, argc, argv, set, NULL, ops, &nops, err, sizeof(err));
+		if (rc > 0) {
+			ct_opts_help(&dump_cmd, stdout);
+			free(ops);
 			return CT_EXIT_OK;
 		}
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
-			ct_die(CT_EXIT_USAGE, "dump: unknown option '%s' (see 'ctrace dump --help')",
-			       argv[i]);
-		if (!strcmp(argv[i], "--") && i + 1 < argc) {
-			i++;
-		} else if (!strcmp(argv[i], "--")) {
-			continue;
-		}
-		if (path)
+		if (rc < 0)
+			ct_die(CT_EXIT_USAGE, "dump: %s", err);
+		if (nops > 1)
 			ct_die(CT_EXIT_USAGE, "dump: one FILE only (see 'ctrace dump --help')");
-		path = argv[i];
+		if (!nops)
+			ct_die(CT_EXIT_USAGE, "dump: no FILE given (see 'ctrace dump --help')");
+		path = ops[0];
+		free(ops);
 	}
-	if (!path)
-		ct_die(CT_EXIT_USAGE, "dump: no FILE given (see 'ctrace dump --help')");
 	rc = ct_reader_open(path, &r);
 	if (rc < 0 || !r)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path,

@@ -207,7 +207,7 @@ static uint64_t location_of(struct pp *p, size_t in, uint64_t pc, const struct c
 	for (size_t i = 0; i < n; i++)
 		fids[i] = function_of(p, in, &f[i]);
 	if (!n) {
-		struct ct_frame s = { standin, NULL, 0, "?", 0, 0 };
+		struct ct_frame s = { standin, NULL, 0, "?", 0, 0, 0 };
 
 		fids[0] = function_of(p, SIZE_MAX, &s);
 	}

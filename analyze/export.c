@@ -44,32 +44,56 @@ const struct ct_export_format *ct_export_formats(size_t *n)
 	return formats;
 }
 
-static void usage(FILE *f)
+enum { OPT_FORMAT = CT_OPT_CMD, OPT_OUT, OPT_FORCE, OPT_PROFILE, OPT_VALUE, OPT_ROOTS,
+       OPT_LABELS, OPT_SPLIT };
+
+static const struct ct_opt export_opts[] = {
+	{ "format", OPT_FORMAT, 1, "FORMAT", "pprof, folded, chrome, perfetto or html (above)",
+	  NULL, "a FORMAT" },
+	{ "output", 'o', 1, "FILE", "output file (default: the first FILE with the format's\n"
+	  "extension; '-' standard output, text formats only)", "-o FILE", "a file" },
+	{ "force", OPT_FORCE, 0, NULL, "overwrite an existing output file", NULL, NULL },
+	{ "profile", OPT_PROFILE, 1, "P", "profiles: sync net syscall sleep holder wakeup, and for "
+	  "folded\nwakechain (waiter stack, '--', releaser stack). Defaults:\npprof and folded "
+	  "sync; chrome and perfetto the waiter\nprofiles sync,net,syscall,sleep; html all",
+	  NULL, NULL },
+	{ "value", OPT_VALUE, 1, "V", "folded: ns (wait time, default) or count (waits)", NULL,
+	  NULL },
+	{ "folded-roots", OPT_ROOTS, 0, NULL, "folded: the thread name and the wait kind as root "
+	  "frames", NULL, NULL },
+	{ "labels", OPT_LABELS, 1, "all", "pprof: also the numeric labels pid (always with several"
+	  "\nFILEs) and fd class", "--labels all", NULL },
+	{ "split", OPT_SPLIT, 1, "SIZE", "chrome: a new file (FILE.1.json, ...) every SIZE of "
+	  "output,\nat a time boundary (e.g. 100MB)", NULL, NULL },
+};
+
+static const struct ct_opt_table export_tables[] = {
+	{ NULL, 16, export_opts, CT_OPTS_N(export_opts) },
+	{ NULL, 16, ct_filter_opts, CT_NFILTER_OPTS },
+	{ CT_CONVOY_TITLE, 22, ct_convoy_opts, CT_NCONVOY_OPTS },
+};
+
+/* The usage text with the formats of the table (built once, then constant). */
+static const char *usage_text(void)
 {
-	fputs("usage: ctrace export --format FORMAT [-o FILE] [--force] [--profile P[,P...]]\n"
-	      "                     [--value ns|count] [--folded-roots] [--labels default|all]\n"
-	      "                     [--split SIZE] [--from D] [--to D] [--thread NAME|TID]\n"
-	      "                     [--convoy-* VALUE] FILE...\n\n"
-	      "Writes the traces (several: the processes of one program) for other tools.\n\n"
-	      "formats:\n", f);
-	for (size_t i = 0; i < NFORMATS; i++)
-		fprintf(f, "  %-9s %-16s %s\n", formats[i].name, formats[i].ext, formats[i].summary);
-	fputs("\n  -o FILE         output file (default: the first FILE with the format's\n"
-	      "                  extension; '-' standard output, text formats only)\n"
-	      "  --force         overwrite an existing output file\n"
-	      "  --profile P     profiles: sync net syscall sleep holder wakeup, and for folded\n"
-	      "                  wakechain (waiter stack, '--', releaser stack). Defaults:\n"
-	      "                  pprof and folded sync; chrome and perfetto the waiter\n"
-	      "                  profiles sync,net,syscall,sleep; html all\n"
-	      "  --value V       folded: ns (wait time, default) or count (waits)\n"
-	      "  --folded-roots  folded: the thread name and the wait kind as root frames\n"
-	      "  --labels all    pprof: also the numeric labels pid (always with several\n"
-	      "                  FILEs) and fd class\n"
-	      "  --split SIZE    chrome: a new file (FILE.1.json, ...) every SIZE of output,\n"
-	      "                  at a time boundary (e.g. 100MB)\n", f);
-	fputs(ct_filter_help, f);
-	fputc('\n', f);
-	fputs(ct_convoy_help, f);
+	static char buf[2048];
+	size_t n;
+
+	if (buf[0])
+		return buf;
+	n = (size_t)snprintf(buf, sizeof(buf),
+		"usage: ctrace export --format FORMAT [-o FILE] [--force] [--profile P[,P...]]\n"
+		"                     [--value ns|count] [--folded-roots] [--labels default|all]\n"
+		"                     [--split SIZE] [--from D] [--to D] [--thread NAME|TID]\n"
+		"                     [--convoy-* VALUE] FILE...\n\n"
+		"Writes the traces (several: the processes of one program) for other tools.\n\n"
+		"formats:\n");
+	for (size_t i = 0; i < NFORMATS && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-9s %-16s %s\n", formats[i].name,
+				      formats[i].ext, formats[i].summary);
+	if (n < sizeof(buf) - 1)
+		strcat(buf, "\n");
+	return buf;
 }
 
 /* "100MB", "1GB", "512kB", or bytes. */
@@ -104,21 +128,29 @@ static int profile_bit(const char *name)
 	return ct_aprofile_from_name(name);
 }
 
-static void parse_profiles(const char *list, unsigned *mask)
+/* Adds the comma-separated profile names of list to *mask; -1 with a message in err. */
+static int parse_profiles(const char *list, unsigned *mask, char *err, size_t errlen)
 {
 	char *copy = ct_xstrdup(list), *save = NULL;
+	int rc = 0;
 
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
 		int p = profile_bit(t);
 
-		if (p < 1)
-			ct_die(CT_EXIT_USAGE, "export: unknown profile '%s' (sync net syscall sleep "
-			       "holder wakeup wakechain)", t);
-		*mask |= 1u << p;
+		if (p < 1) {
+			snprintf(err, errlen, "unknown profile '%s' (sync net syscall sleep holder "
+				 "wakeup wakechain)", t);
+			rc = -1;
+		} else {
+			*mask |= 1u << p;
+		}
 	}
 	free(copy);
-	if (!*mask)
-		ct_die(CT_EXIT_USAGE, "export: --profile needs a name");
+	if (!rc && !*mask) {
+		snprintf(err, errlen, "--profile needs a name");
+		rc = -1;
+	}
+	return rc;
 }
 
 FILE *ct_export_open(const char *path, int force)
@@ -228,10 +260,8 @@ const char *ct_export_site(const struct ct_export_input *in, uint32_t stack, cha
 
 	if (!n)
 		snprintf(buf, cap, "-");
-	else if (f[0].file)
-		snprintf(buf, cap, "%s (%s:%d)", f[0].func, ct_basename(f[0].file), f[0].line);
 	else
-		snprintf(buf, cap, "%s", f[0].func);
+		ct_frame_str(&f[0], 0, buf, cap);
 	return buf;
 }
 
@@ -260,112 +290,95 @@ void ct_export_site_cache_free(struct ct_site_cache *cache)
 	free(cache);
 }
 
+struct args {
+	const struct ct_export_format *fmt;
+	struct ct_export_opts *o;
+	const char *out;
+	struct ct_filter_args *fa;
+	struct ct_convoy_params *cp;
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct args *x = st;
+
+	switch (row->key) {
+	case OPT_FORMAT:
+		x->fmt = NULL;
+		for (size_t k = 0; k < NFORMATS; k++)
+			if (!strcmp(formats[k].name, val))
+				x->fmt = &formats[k];
+		if (!x->fmt) {
+			snprintf(err, errlen, "unknown format '%s' (pprof folded chrome perfetto html)",
+				 val);
+			return -1;
+		}
+		return 0;
+	case 'o':
+		x->out = val;
+		return 0;
+	case OPT_FORCE:
+		x->o->force = 1;
+		return 0;
+	case OPT_ROOTS:
+		x->o->folded_roots = 1;
+		return 0;
+	case OPT_PROFILE:
+		return parse_profiles(val, &x->o->profiles, err, errlen);
+	case OPT_VALUE:
+		if (strcmp(val, "ns") && strcmp(val, "count")) {
+			snprintf(err, errlen, "--value is ns or count, not '%s'", val);
+			return -1;
+		}
+		x->o->value_count = !strcmp(val, "count");
+		return 0;
+	case OPT_LABELS:
+		if (strcmp(val, "default") && strcmp(val, "all")) {
+			snprintf(err, errlen, "--labels is default or all, not '%s'", val);
+			return -1;
+		}
+		x->o->labels_all = !strcmp(val, "all");
+		return 0;
+	case OPT_SPLIT:
+		if (parse_size(val, &x->o->split_bytes) < 0) {
+			snprintf(err, errlen, "--split wants a size such as 100MB, not '%s'", val);
+			return -1;
+		}
+		return 0;
+	default:
+		return ct_opts_set_shared(x->fa, x->cp, row, opt, val, err, errlen);
+	}
+}
+
 int ct_cmd_export(int argc, char **argv)
 {
-	static const char *const valued[] = { "--format", "--profile", "--value", "--labels",
-					      "--split" };
-	const struct ct_export_format *fmt = NULL;
+	const struct ct_export_format *fmt;
 	struct ct_export_opts o = { 0 };
 	struct ct_filter_args fa;
 	struct ct_convoy_params cp;
-	const char **files = ct_xcalloc((size_t)argc, sizeof(*files));
+	const char **files = ct_xcalloc((size_t)argc + 1, sizeof(*files));
 	size_t nfiles = 0;
-	const char *out = NULL;
+	const char *out;
 	char *out_owned = NULL;
-	int rest = 0, rc = CT_EXIT_OK;
+	int rc = CT_EXIT_OK;
 	char err[512];
+	struct args x = { NULL, &o, NULL, &fa, &cp };
+	const struct ct_cmd_opts export_cmd = { "export", usage_text(), export_tables,
+						CT_OPTS_N(export_tables), NULL, 0 };
 
 	ct_filter_args_init(&fa);
 	ct_convoy_params_default(&cp);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		char opt[32] = "";
-		int known = 0;
-
-		if (!rest && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
-			usage(stdout);
-			exit(CT_EXIT_OK);
-		}
-		if (!rest && !strcmp(a, "--")) {
-			rest = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "--force")) {
-			o.force = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "--folded-roots")) {
-			o.folded_roots = 1;
-			continue;
-		}
-		if (!rest && !strcmp(a, "-o")) {
-			if (i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "export: -o needs a file");
-			out = argv[++i];
-			continue;
-		}
-		if (!rest && a[0] == '-' && a[1] == '-') {
-			eq = strchr(a, '=');
-			snprintf(opt, sizeof(opt), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-			for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
-				known |= !strcmp(opt, valued[k]);
-			known |= ct_shared_option(opt) || !strcmp(opt, "--output");
-			if (known) {
-				if (eq)
-					val = eq + 1;
-				else if (i + 1 < argc)
-					val = argv[++i];
-				else
-					ct_die(CT_EXIT_USAGE, "export: %s needs a value", opt);
-			}
-		}
-		if (val && !strcmp(opt, "--format")) {
-			fmt = NULL;
-			for (size_t k = 0; k < NFORMATS; k++)
-				if (!strcmp(formats[k].name, val))
-					fmt = &formats[k];
-			if (!fmt)
-				ct_die(CT_EXIT_USAGE, "export: unknown format '%s' (pprof folded chrome "
-				       "perfetto html)", val);
-			continue;
-		}
-		if (val && !strcmp(opt, "--output")) {
-			out = val;
-			continue;
-		}
-		if (val && !strcmp(opt, "--profile")) {
-			parse_profiles(val, &o.profiles);
-			continue;
-		}
-		if (val && !strcmp(opt, "--value")) {
-			if (strcmp(val, "ns") && strcmp(val, "count"))
-				ct_die(CT_EXIT_USAGE, "export: --value is ns or count, not '%s'", val);
-			o.value_count = !strcmp(val, "count");
-			continue;
-		}
-		if (val && !strcmp(opt, "--labels")) {
-			if (strcmp(val, "default") && strcmp(val, "all"))
-				ct_die(CT_EXIT_USAGE, "export: --labels is default or all, not '%s'", val);
-			o.labels_all = !strcmp(val, "all");
-			continue;
-		}
-		if (val && !strcmp(opt, "--split")) {
-			if (parse_size(val, &o.split_bytes) < 0)
-				ct_die(CT_EXIT_USAGE, "export: --split wants a size such as 100MB, not "
-				       "'%s'", val);
-			continue;
-		}
-		if (val) {
-			if (ct_filter_parse(&fa, opt, val, err, sizeof(err)) < 0 ||
-			    ct_convoy_parse(&cp, opt, val, err, sizeof(err)) < 0)
-				ct_die(CT_EXIT_USAGE, "export: %s", err);
-			continue;
-		}
-		if (!rest && a[0] == '-' && a[1])
-			ct_die(CT_EXIT_USAGE, "export: unknown option '%s' (see 'ctrace export --help')",
-			       a);
-		files[nfiles++] = a;
+	rc = ct_opts_parse(&export_cmd, argc, argv, set, &x, files, &nfiles, err, sizeof(err));
+	if (rc > 0) {
+		ct_opts_help(&export_cmd, stdout);
+		exit(CT_EXIT_OK);
 	}
+	if (rc < 0)
+		ct_die(CT_EXIT_USAGE, "export: %s", err);
+	rc = CT_EXIT_OK;
+	fmt = x.fmt;
+	out = x.out;
 	if (!fmt)
 		ct_die(CT_EXIT_USAGE, "export: --format is required (pprof folded chrome perfetto "
 		       "html)");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "json.h"
 #include "util.h"
 
@@ -240,19 +241,64 @@ void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n)
 	ct_json_arr_end(j);
 }
 
-void ct_frames_text(FILE *out, const struct ct_frame *f)
+void ct_frames_json_kv(struct ct_json *j, const char *key, const struct ct_frame *f, size_t n)
 {
-	int known = f->func && strcmp(f->func, "??");
-	int in_mod = f->module && strcmp(f->module, "?");
+	ct_json_key(j, key);
+	ct_frames_json(j, f, n);
+}
 
-	if (!known && in_mod)
-		fprintf(out, "%s+0x%" PRIx64, ct_basename(f->module), f->offset);
-	else if (f->file)
-		fprintf(out, "%s (%s:%d)", f->func, ct_basename(f->file), f->line);
-	else if (in_mod)
-		fprintf(out, "%s (%s)", f->func, ct_basename(f->module));
+void ct_frames_json_stack(struct ct_frames *c, struct ct_json *j, const char *key, uint32_t id)
+{
+	const struct ct_frame *f;
+	size_t n = ct_frames_stack(c, id, &f, NULL);
+
+	ct_frames_json_kv(j, key, f, n);
+}
+
+size_t ct_frames_entry(struct ct_frames *c, const struct ct_pentry *e,
+		       const struct ct_frame **out, int *truncated)
+{
+	if (truncated)
+		*truncated = 0;
+	if (e->remainder)
+		return ct_frames_pc(c, e->site, out);
+	return ct_frames_stack(c, e->stack, out, truncated);
+}
+
+char *ct_frame_str(const struct ct_frame *fr, unsigned how, char *buf, size_t cap)
+{
+	int in_mod = fr->module && strcmp(fr->module, "?");
+
+	if (fr->file)
+		snprintf(buf, cap, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
+	else if (in_mod && (!fr->func || !strcmp(fr->func, "??")))
+		snprintf(buf, cap, "%s+0x%" PRIx64, ct_basename(fr->module), fr->offset);
+	else if ((how & CT_FRAME_MODULE) && in_mod)
+		snprintf(buf, cap, "%s (%s)", fr->func, ct_basename(fr->module));
+	else if (how & CT_FRAME_PC)
+		snprintf(buf, cap, "%s (0x%" PRIx64 ")", fr->func ? fr->func : "??", fr->pc);
 	else
-		fprintf(out, "%s (0x%" PRIx64 ")", f->func ? f->func : "??", f->pc);
+		snprintf(buf, cap, "%s", fr->func ? fr->func : "??");
+	return buf;
+}
+
+void ct_frame_write(FILE *f, const struct ct_frame *fr, unsigned how)
+{
+	char buf[1024];
+
+	fputs(ct_frame_str(fr, how, buf, sizeof(buf)), f);
+}
+
+void ct_frames_write(FILE *f, const struct ct_frame *fr, size_t n, const char *indent,
+		     size_t max, unsigned how)
+{
+	for (size_t i = 0; i < n && i < max; i++) {
+		fputs(indent, f);
+		ct_frame_write(f, &fr[i], how);
+		fputc('\n', f);
+	}
+	if (n > max)
+		fprintf(f, "%s... %zu more frames\n", indent, n - max);
 }
 
 const char *ct_frames_data_name(struct ct_frames *c, uint64_t addr, char *buf, size_t n)

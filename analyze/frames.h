@@ -2,7 +2,8 @@
 /*
  * Symbolized stacks for the reports: a per-stack-id cache over unwind/symbolize.h, built
  * lazily over the model's module map (only stacks that are printed are resolved). Inlined
- * frames are expanded innermost first. Used by report.c and the future exporters.
+ * frames are expanded innermost first; and the one way every output writes a frame, as
+ * text or as JSON. Used by the output formats (output.h), check.c and diff.c.
  */
 #ifndef CTRACE_FRAMES_H
 #define CTRACE_FRAMES_H
@@ -48,16 +49,41 @@ void ct_frames_fn(struct ct_frames *c, const struct ct_frame *f, const char **sy
  * when unknown. The string lives until ct_frames_free. */
 const char *ct_frames_func(struct ct_frames *c, uint64_t addr);
 
-struct ct_json;
-/* Writes frames f[0..n) as a JSON array value (func, file, line, module, offset; "??" for
- * an unknown function, null file and module when unknown; offset "0x..." is the address
- * in the module's ELF, null outside every module). */
-void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n);
+struct ct_pentry;
+/* The frames of a profile entry (analysis.h): its stack's, or for a remainder entry (calls
+ * without a recorded stack) its call site's alone. As ct_frames_stack; *truncated may be
+ * NULL. */
+size_t ct_frames_entry(struct ct_frames *c, const struct ct_pentry *e,
+		       const struct ct_frame **out, int *truncated);
 
-/* One frame as text, no newline: "func (file:line)", "func (module)", or for a frame
- * without a symbol "module+0xOFFSET" (the module's file name and the address in its ELF,
- * for addr2line), "func (0xPC)" outside every module. */
-void ct_frames_text(FILE *out, const struct ct_frame *f);
+/* ---- writing frames ---- */
+
+/* How a frame without a source file is written (ct_frame_write flags). */
+#define CT_FRAME_MODULE 0x1u /* "func (libfoo.so)": its module's basename, when known */
+#define CT_FRAME_PC 0x2u     /* "func (0x4011d6)": its address, when the module is unknown */
+
+/* One frame on one line's worth of text, no newline: "func (file.c:42)" (the file's
+ * basename); for a frame without a symbol in a known module "module+0xOFFSET" (the
+ * module's file name and the address in its ELF, for addr2line); else as the flags say,
+ * else "func". */
+void ct_frame_write(FILE *f, const struct ct_frame *fr, unsigned how);
+/* The same into buf (cap bytes, truncated to fit), for a table cell or a message; returns
+ * buf. */
+char *ct_frame_str(const struct ct_frame *fr, unsigned how, char *buf, size_t cap);
+/* The first max frames of fr[0..n), one per line after indent, then
+ * "<indent>... N more frames" when there are more. Nothing for n 0. */
+void ct_frames_write(FILE *f, const struct ct_frame *fr, size_t n, const char *indent,
+		     size_t max, unsigned how);
+
+struct ct_json;
+/* Writes frames f[0..n) as a JSON array value (analyze/README.md, "report --json": func,
+ * file, line, module, offset; "??" for an unknown function, null file and module when
+ * unknown; offset "0x..." is the address in the module's ELF, null outside every module). */
+void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n);
+/* The same as the object member key (e.g. "frames"). */
+void ct_frames_json_kv(struct ct_json *j, const char *key, const struct ct_frame *f, size_t n);
+/* The frames of stack id as the object member key. */
+void ct_frames_json_stack(struct ct_frames *c, struct ct_json *j, const char *key, uint32_t id);
 
 /*
  * The name of the data at address addr, into buf (n bytes): the global or static

@@ -39,6 +39,11 @@ void ct_json_double(struct ct_json *j, double v);
 void ct_json_null(struct ct_json *j);
 /* "0x..." lower-case hexadecimal string. */
 void ct_json_hex(struct ct_json *j, uint64_t v);
+/* An object member: its key and value in one call. */
+void ct_json_kv_u64(struct ct_json *j, const char *key, uint64_t v);
+void ct_json_kv_double(struct ct_json *j, const char *key, double v);
+void ct_json_kv_str(struct ct_json *j, const char *key, const char *s);
+void ct_json_kv_bool(struct ct_json *j, const char *key, int v);
 /* Ends the document with a newline. */
 void ct_json_end(struct ct_json *j);
 

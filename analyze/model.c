@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../format/events.h"
 #include "util.h"
 
 /*
@@ -254,17 +255,15 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 		m->end_ts = ev->ts;
 	if (ev->type == CT_EV_THREAD_NAME) {
 		struct pname *p;
-		uint32_t tid = ev->a ? (uint32_t)ev->a : rec->tid;
+		uint32_t tid = ct_ev_thread_name_tid(ev) ? (uint32_t)ct_ev_thread_name_tid(ev) :
+							   rec->tid;
 
 		get_bucket(l, tid); /* a thread named before any event of its own */
 		ct_grow(&l->names, &l->cap_names, l->nnames + 1, sizeof(*l->names));
 		p = &l->names[l->nnames++];
 		p->tid = tid;
 		p->ts = ev->ts;
-		/* name in b then c, 16 bytes NUL-padded: the in-memory layout of the two
-		 * fields, as the recorder copied it */
-		memcpy(p->name, &ev->b, 8);
-		memcpy(p->name + 8, &ev->c, 8);
+		ct_ev_thread_name_get(ev, p->name);
 	}
 }
 
@@ -294,21 +293,24 @@ static void scan_instance(struct ct_mthread *t)
 		case CT_EV_THREAD_START:
 			t->has_start = 1;
 			t->start_ts = ev->ts;
-			if (ev->a)
-				t->parent_tid = (uint32_t)ev->a;
-			if (ev->b)
-				t->start_func = ev->b;
+			if (ct_ev_thread_start_parent(ev))
+				t->parent_tid = (uint32_t)ct_ev_thread_start_parent(ev);
+			if (ct_ev_thread_start_start_func(ev))
+				t->start_func = ct_ev_thread_start_start_func(ev);
 			break;
 		case CT_EV_THREAD_END:
 			t->has_end = 1;
 			t->end_ts = ev->ts;
-			/* the sample at exit (a: cpu ns, b: run-queue ns; 0: not sampled) */
-			if (ev->a || ev->b) {
-				add_sample(t, ev->ts, ev->a, ev->b);
-				if (ev->a > t->cpu_ns)
-					t->cpu_ns = ev->a;
-				if (ev->b > t->runq_ns)
-					t->runq_ns = ev->b;
+			/* the sample at exit (both 0: not sampled) */
+			if (ct_ev_thread_end_cpu_ns(ev) || ct_ev_thread_end_runq_ns(ev)) {
+				uint64_t cpu = ct_ev_thread_end_cpu_ns(ev);
+				uint64_t runq = ct_ev_thread_end_runq_ns(ev);
+
+				add_sample(t, ev->ts, cpu, runq);
+				if (cpu > t->cpu_ns)
+					t->cpu_ns = cpu;
+				if (runq > t->runq_ns)
+					t->runq_ns = runq;
 			}
 			break;
 		default:

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,23 +13,29 @@
 
 #include "util.h"
 
-const char ct_filter_help[] =
-	"  --from D, --to D  only the time window [D, D] from the trace start (e.g. 150ms;\n"
-	"                  units ns us ms s); waits overlapping it are clipped to it\n"
-	"  --thread T      only the threads named T or with tid T (repeatable)\n";
+const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS] = {
+	{ "from", CT_OPT_FROM, 1, "D", "only the time window [D, D] from the trace start (e.g. "
+	  "150ms;\nunits ns us ms s); waits overlapping it are clipped to it",
+	  "--from D, --to D", NULL },
+	{ "to", CT_OPT_TO, 1, "D", NULL, NULL, NULL },
+	{ "thread", CT_OPT_THREAD, 1, "T", "only the threads named T or with tid T (repeatable)",
+	  NULL, NULL },
+};
 
-const char ct_convoy_help[] =
-	"convoy thresholds (see the README, \"Convoys\"):\n"
-	"  --convoy-window D       window width (default 100ms; a trace shorter than ten\n"
-	"                          windows gets ten windows of a tenth of its duration)\n"
-	"  --convoy-waiters Q      a queued window has on average at least Q waiters\n"
-	"                          (default 1) ...\n"
-	"  --convoy-empty F        ... and nobody waiting at most F of it (default 0.5)\n"
-	"  --convoy-run N          a convoy needs N queued windows in a row (default 3) ...\n"
-	"  --convoy-releases R     ... with on average R releases seen per window (made\n"
-	"                          while someone waited; default 2) ...\n"
-	"  --convoy-wait-hold X    ... and a median wait of X times the median hold\n"
-	"                          (default 2)\n";
+const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS] = {
+	{ "convoy-window", CT_OPT_CONVOY_WINDOW, 1, "D", "window width (default 100ms; a trace "
+	  "shorter than ten\nwindows gets ten windows of a tenth of its duration)", NULL, NULL },
+	{ "convoy-waiters", CT_OPT_CONVOY_WAITERS, 1, "Q", "a queued window has on average at "
+	  "least Q waiters\n(default 1) ...", NULL, NULL },
+	{ "convoy-empty", CT_OPT_CONVOY_EMPTY, 1, "F", "... and nobody waiting at most F of it "
+	  "(default 0.5)", NULL, NULL },
+	{ "convoy-run", CT_OPT_CONVOY_RUN, 1, "N", "a convoy needs N queued windows in a row "
+	  "(default 3) ...", NULL, NULL },
+	{ "convoy-releases", CT_OPT_CONVOY_RELEASES, 1, "R", "... with on average R releases seen "
+	  "per window (made\nwhile someone waited; default 2) ...", NULL, NULL },
+	{ "convoy-wait-hold", CT_OPT_CONVOY_WAIT_HOLD, 1, "X", "... and a median wait of X times "
+	  "the median hold\n(default 2)", NULL, NULL },
+};
 
 void ct_filter_args_init(struct ct_filter_args *fa)
 {
@@ -157,15 +164,196 @@ int ct_convoy_parse(struct ct_convoy_params *p, const char *opt, const char *val
 	return 1;
 }
 
-int ct_shared_option(const char *opt)
+int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
+		       const struct ct_opt *o, const char *opt, const char *val, char *err,
+		       size_t errlen)
 {
-	static const char *const names[] = {
-		"--from", "--to", "--thread", "--convoy-window", "--convoy-waiters",
-		"--convoy-empty", "--convoy-run", "--convoy-releases", "--convoy-wait-hold",
-	};
+	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_THREAD && fa)
+		return ct_filter_parse(fa, opt, val, err, errlen) < 0 ? -1 : 0;
+	if (o->key >= CT_OPT_CONVOY_WINDOW && o->key <= CT_OPT_CONVOY_WAIT_HOLD && cp)
+		return ct_convoy_parse(cp, opt, val, err, errlen) < 0 ? -1 : 0;
+	snprintf(err, errlen, "%s is not a filter or convoy option", opt);
+	return -1;
+}
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(opt, names[i]))
-			return 1;
-	return 0;
+/* ---- the parser and the help ------------------------------------------------------- */
+
+/* The row of key in c's tables, or NULL. */
+static const struct ct_opt *row_of(const struct ct_cmd_opts *c, int key)
+{
+	for (size_t t = 0; t < c->ntables; t++)
+		for (size_t i = 0; i < c->tables[t].n; i++)
+			if (c->tables[t].opts[i].name && c->tables[t].opts[i].key == key)
+				return &c->tables[t].opts[i];
+	return NULL;
+}
+
+/* a is "--name" or "--name=..." exactly (getopt_long also takes unique abbreviations,
+ * which ctrace does not: a later option would make them ambiguous). */
+static int full_name(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	return a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, n) &&
+	       (a[2 + n] == 0 || a[2 + n] == '=');
+}
+
+int ct_opts_parse(const struct ct_cmd_opts *c, int argc, char **argv, ct_opt_fn set, void *st,
+		  const char **operands, size_t *nops, char *err, size_t errlen)
+{
+	struct option *lo;
+	char shorts[64];
+	size_t n = 0, ns = 0;
+	int rc = 0;
+
+	for (size_t t = 0; t < c->ntables; t++)
+		n += c->tables[t].n;
+	lo = ct_xcalloc(n + 2, sizeof(*lo));
+	n = 0;
+	/* "+": stop at the first operand; "-": operands in order, among the options (neither
+	 * permutes argv, and both hold whatever POSIXLY_CORRECT says); ":": a missing value
+	 * is reported as ':' */
+	shorts[ns++] = c->stop_at_operand ? '+' : '-';
+	shorts[ns++] = ':';
+	shorts[ns++] = 'h';
+	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	for (size_t t = 0; t < c->ntables; t++) {
+		for (size_t i = 0; i < c->tables[t].n; i++) {
+			const struct ct_opt *o = &c->tables[t].opts[i];
+
+			if (!o->name)
+				continue;
+			lo[n++] = (struct option){ o->name, o->has_arg ? required_argument :
+					no_argument, NULL, o->key };
+			if (o->key < 256 && ns + 3 < sizeof(shorts)) {
+				shorts[ns++] = (char)o->key;
+				if (o->has_arg)
+					shorts[ns++] = ':';
+			}
+		}
+	}
+	shorts[ns] = 0;
+	*nops = 0;
+	optind = 0; /* glibc: start afresh (the parser may run more than once) */
+	opterr = 0;
+	for (;;) {
+		int li = -1, k = getopt_long(argc, argv, shorts, lo, &li);
+		const char *text, *val = NULL;
+		const struct ct_opt *o;
+		char opt[48];
+
+		if (k == -1)
+			break;
+		if (k == 1) { /* an operand */
+			operands[(*nops)++] = optarg;
+			continue;
+		}
+		/* the element the option came from: a separate value is the one before */
+		text = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] :
+		       argv[optind - 1];
+		if (k == '?' || k == ':' || (li >= 0 && !full_name(text, lo[li].name))) {
+			char unknown[8];
+
+			if (k != '?' && k != ':') {
+				/* an abbreviation: as unknown as any other name */
+			} else if (optopt && optopt < 256 && strncmp(text, "--", 2)) {
+				/* a short one: its element as written ("-xyz" stops at x
+				 * without moving on), else the letter */
+				if (optind < argc && argv[optind][0] == '-' &&
+				    argv[optind][1] == optopt) {
+					text = argv[optind];
+				} else if (argv[optind - 1][0] != '-' ||
+					   argv[optind - 1][1] != optopt) {
+					snprintf(unknown, sizeof(unknown), "-%c", optopt);
+					text = unknown;
+				}
+			}
+			o = k == ':' ? row_of(c, optopt) : NULL;
+			if (o && !strncmp(text, "--", 2) && !full_name(text, o->name))
+				o = NULL; /* an abbreviation without its value */
+			if (o) {
+				snprintf(err, errlen, "%.*s needs %s", (int)strcspn(text, "="), text,
+					 o->missing ? o->missing : "a value");
+			} else {
+				snprintf(err, errlen, "unknown option '%s' (see 'ctrace %s --help')",
+					 text, c->cmd);
+			}
+			rc = -1;
+			break;
+		}
+		if (k == 'h') {
+			rc = 1;
+			break;
+		}
+		o = row_of(c, k);
+		if (li >= 0)
+			snprintf(opt, sizeof(opt), "--%s", lo[li].name);
+		else
+			snprintf(opt, sizeof(opt), "-%c", k);
+		if (o && o->has_arg)
+			val = optarg;
+		if (!o) { /* a key no row has: the table is wrong */
+			snprintf(err, errlen, "%s: no such option in the table", opt);
+			rc = -1;
+			break;
+		}
+		if (set(st, o, opt, val, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0)
+		for (int i = optind; i < argc; i++)
+			operands[(*nops)++] = argv[i];
+	free(lo);
+	return rc;
+}
+
+/* One listed row: "  LABEL  help", LABEL padded to width; continuation lines indented. */
+static void help_row(FILE *f, const struct ct_opt *o, int width)
+{
+	char label[96];
+	const char *h = o->help;
+
+	if (o->label)
+		snprintf(label, sizeof(label), "%s", o->label);
+	else if (o->key < 256) /* a short option: "-o FILE" */
+		snprintf(label, sizeof(label), "-%c%s%s", o->key, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	else
+		snprintf(label, sizeof(label), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	fprintf(f, "  %-*s  ", width, label);
+	for (;;) {
+		size_t n = strcspn(h, "\n");
+
+		fprintf(f, "%.*s\n", (int)n, h);
+		if (!h[n])
+			break;
+		h += n + 1;
+		fprintf(f, "%*s", width + 4, "");
+	}
+}
+
+void ct_opts_help(const struct ct_cmd_opts *c, FILE *f)
+{
+	fputs(c->usage, f);
+	for (size_t t = 0; t < c->ntables; t++) {
+		const struct ct_opt_table *tab = &c->tables[t];
+
+		if (tab->title)
+			fprintf(f, "\n%s\n", tab->title);
+		for (size_t i = 0; i < tab->n; i++) {
+			const struct ct_opt *o = &tab->opts[i];
+
+			if (!o->help)
+				continue;
+			if (!o->name && !o->label)
+				fputs(o->help, f);
+			else
+				help_row(f, o, tab->width);
+		}
+	}
+	if (c->epilogue)
+		fputs(c->epilogue, f);
 }

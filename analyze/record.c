@@ -19,9 +19,9 @@
  * or a program it started dropped LD_PRELOAD.
  */
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -39,6 +39,7 @@
 #include "commands.h"
 #include "model.h"
 #include "util.h"
+#include "../format/events.h"
 #include "../format/reader.h"
 
 #define DEFAULT_OUT "ctrace.%p.ctr"
@@ -47,28 +48,39 @@
 
 static volatile pid_t child_pid;
 
-static void usage(FILE *f)
-{
-	fputs("usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
-		"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n"
-		"  -o FILE         trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
-		"                  existing file is never overwritten\n"
-		"  --check RULES   after PROGRAM exits, gate on its trace like 'ctrace check':\n"
-		"                  RULES is one argument holding check options, e.g.\n"
-		"                  --check \"--max-wait sync:100us --fail-on convoy\"\n"
-		"                  (repeatable; --junit FILE allowed; see 'ctrace check --help').\n"
-		"                  Exit status: PROGRAM's own when it is not 0, else check's:\n"
-		"                  0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
-		"                  The trace checked is the one of PROGRAM's own pid.\n\n"
-		"Afterwards every trace file the run created is named on stderr, one line\n"
-		"each (a program that forks or execs leaves several). A program LD_PRELOAD\n"
-		"cannot trace (statically linked, setuid/setgid or with file capabilities,\n"
-		"another architecture; a #! script by its interpreter) is named before it\n"
-		"runs, and runs anyway; when the program's own process leaves no trace of the\n"
-		"image it ended as, record says that it dropped LD_PRELOAD.\n\n"
-		"libctrace.so is taken from $CTRACE_LIB, else next to the ctrace binary, else\n"
-		"../lib/libctrace.so relative to it.\n", f);
-}
+enum { OPT_CHECK = CT_OPT_CMD };
+
+static const struct ct_opt record_opts[] = {
+	{ "output", 'o', 1, "FILE", "trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
+	  "existing file is never overwritten", "-o FILE", "a FILE" },
+	{ "check", OPT_CHECK, 1, "RULES", "after PROGRAM exits, gate on its trace like 'ctrace "
+	  "check':\nRULES is one argument holding check options, e.g.\n"
+	  "--check \"--max-wait sync:100us --fail-on convoy\"\n"
+	  "(repeatable; --junit FILE allowed; see 'ctrace check --help').\n"
+	  "Exit status: PROGRAM's own when it is not 0, else check's:\n"
+	  "0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
+	  "The trace checked is the one of PROGRAM's own pid.", NULL, "RULES" },
+};
+
+static const struct ct_opt_table record_tables[] = {
+	{ NULL, 14, record_opts, CT_OPTS_N(record_opts) },
+};
+
+static const struct ct_cmd_opts record_cmd = {
+	"record",
+	"usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
+	"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n",
+	record_tables, CT_OPTS_N(record_tables),
+	"\nAfterwards every trace file the run created is named on stderr, one line\n"
+	"each (a program that forks or execs leaves several). A program LD_PRELOAD\n"
+	"cannot trace (statically linked, setuid/setgid or with file capabilities,\n"
+	"another architecture; a #! script by its interpreter) is named before it\n"
+	"runs, and runs anyway; when the program's own process leaves no trace of the\n"
+	"image it ended as, record says that it dropped LD_PRELOAD.\n\n"
+	"libctrace.so is taken from $CTRACE_LIB, else next to the ctrace binary, else\n"
+	"../lib/libctrace.so relative to it.\n",
+	1, /* options end at PROGRAM: the rest is its own */
+};
 
 static int is_file(const char *p)
 {
@@ -144,69 +156,46 @@ struct elf_info {
 	int has_interp;   /* a PT_INTERP program header: dynamically linked */
 };
 
-static uint16_t rd16(const unsigned char *p, int le)
-{
-	return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const unsigned char *p, int le)
-{
-	return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		    (uint32_t)p[3] << 24 :
-		    (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[0] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p, int le)
-{
-	return le ? rd32(p, 1) | (uint64_t)rd32(p + 4, 1) << 32 :
-		    (uint64_t)rd32(p, 0) << 32 | rd32(p + 4, 0);
-}
-
-/* Reads the ELF identification and looks for PT_INTERP. Returns 0 (ei->is_elf 0 for a
- * file that is not ELF), or -1 when the file cannot be read. */
+/* Reads the ELF identification and looks for PT_INTERP, through libelf. Returns 0
+ * (ei->is_elf 0 for a file that is not ELF, or whose header libelf cannot read), or -1
+ * when the file cannot be opened. */
 static int elf_read(const char *path, struct elf_info *ei)
 {
-	unsigned char h[64], ph[56];
-	uint64_t phoff;
-	unsigned phentsize, phnum;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), le;
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+	GElf_Ehdr eh;
+	size_t phnum;
 
 	memset(ei, 0, sizeof(*ei));
 	if (fd < 0)
 		return -1;
-	n = pread(fd, h, sizeof(h), 0);
-	if (n < 52 || memcmp(h, ELFMAG, SELFMAG) ||
-	    (h[EI_CLASS] != ELFCLASS32 && h[EI_CLASS] != ELFCLASS64) ||
-	    (h[EI_CLASS] == ELFCLASS64 && n < 64)) {
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		close(fd);
+		return 0;
+	}
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh) ||
+	    (gelf_getclass(e) != ELFCLASS32 && gelf_getclass(e) != ELFCLASS64)) {
+		elf_end(e);
 		close(fd);
 		return 0;
 	}
 	ei->is_elf = 1;
-	ei->cls = h[EI_CLASS];
-	le = h[EI_DATA] != ELFDATA2MSB;
-	ei->machine = rd16(h + 18, le);
-	if (ei->cls == ELFCLASS64) {
-		phoff = rd64(h + 32, le);
-		phentsize = rd16(h + 54, le);
-		phnum = rd16(h + 56, le);
-	} else {
-		phoff = rd32(h + 28, le);
-		phentsize = rd16(h + 42, le);
-		phnum = rd16(h + 44, le);
-	}
-	if (phentsize < 4 || phentsize > sizeof(ph))
-		phnum = 0;
-	for (unsigned i = 0; i < phnum && i < 4096; i++) {
-		if (pread(fd, ph, phentsize, (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    (ssize_t)phentsize)
-			break;
-		if (rd32(ph, le) == PT_INTERP) {
-			ei->has_interp = 1;
-			break;
+	ei->cls = gelf_getclass(e);
+	ei->machine = eh.e_machine;
+	if (elf_getphdrnum(e, &phnum) == 0) {
+		for (size_t i = 0; i < phnum && i < 4096; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(e, (int)i, &ph))
+				break;
+			if (ph.p_type == PT_INTERP) {
+				ei->has_interp = 1;
+				break;
+			}
 		}
 	}
+	elf_end(e);
 	close(fd);
 	return 0;
 }
@@ -564,11 +553,11 @@ static int trace_is(const struct trace_file *t, const char *comm, uint64_t exit_
 			if (rec.ev.ts > end)
 				end = rec.ev.ts;
 			if (rec.ev.type == CT_EV_THREAD_NAME &&
-			    (rec.ev.a ? rec.ev.a : rec.tid) == t->h.pid) {
+			    (ct_ev_thread_name_tid(&rec.ev) ? ct_ev_thread_name_tid(&rec.ev) :
+							       rec.tid) == t->h.pid) {
 				char name[CT_NAME_LEN + 1] = "";
 
-				memcpy(name, &rec.ev.b, 8);
-				memcpy(name + 8, &rec.ev.c, 8);
+				ct_ev_thread_name_get(&rec.ev, name);
 				same = !strncmp(name, comm, 15);
 			}
 		} else if (rec.type == CT_REC_GEN_END && rec.end_ts > end) {
@@ -663,6 +652,25 @@ static void add_check(struct ct_check_opts *o, const char *rules)
 	ct_check_free_words(w);
 }
 
+struct rec_args {
+	const char *out;
+	const char **checks; /* the --check values, parsed once getopt_long is done with argv */
+	int nchecks;
+};
+
+static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
+	       size_t errlen)
+{
+	struct rec_args *x = st;
+
+	(void)opt, (void)err, (void)errlen;
+	if (row->key == 'o')
+		x->out = val;
+	else
+		x->checks[x->nchecks++] = val;
+	return 0;
+}
+
 static void forward(int sig)
 {
 	if (child_pid > 0)
@@ -686,36 +694,25 @@ int ct_cmd_record(int argc, char **argv)
 	struct timespec now;
 	uint64_t exit_ns;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	{
+		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
+		struct rec_args x = { NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0 };
+		size_t nops;
 
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
+		rc = ct_opts_parse(&record_cmd, argc, argv, set, &x, ops, &nops, why, sizeof(why));
+		free(ops);
+		if (rc > 0) {
+			ct_opts_help(&record_cmd, stdout);
+			free(x.checks);
 			return CT_EXIT_OK;
 		}
-		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "record: %s needs a FILE", a);
-			out = argv[++i];
-		} else if (!strncmp(a, "-o", 2) && a[2]) {
-			out = a + 2;
-		} else if (!strncmp(a, "--output=", 9)) {
-			out = a + 9;
-		} else if (!strcmp(a, "--check") || !strncmp(a, "--check=", 8)) {
-			if (!a[7] && i + 1 >= argc)
-				ct_die(CT_EXIT_USAGE, "record: --check needs RULES");
-			add_check(&chk, a[7] ? a + 8 : argv[++i]);
-			checks++;
-		} else if (a[0] == '-' && a[1]) {
-			ct_die(CT_EXIT_USAGE, "record: unknown option '%s' (see 'ctrace record --help')",
-			       a);
-		} else {
-			break;
-		}
+		if (rc < 0)
+			ct_die(CT_EXIT_USAGE, "record: %s", why);
+		i = argc - (int)nops; /* getopt_long stopped at PROGRAM: argv[i] */
+		out = x.out;
+		for (checks = 0; checks < x.nchecks; checks++)
+			add_check(&chk, x.checks[checks]); /* exits 2 on malformed rules */
+		free(x.checks);
 	}
 	if (i >= argc)
 		ct_die(CT_EXIT_USAGE, "record: no PROGRAM given (see 'ctrace record --help')");

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes of DESIGN.md section 7. */
+/* Exit codes (analyze/README.md, "The command-line contract"). */
 #define CT_EXIT_OK 0
 #define CT_EXIT_VIOLATION 1 /* ctrace check found a violation */
 #define CT_EXIT_USAGE 2     /* usage error or unreadable input */

@@ -21,64 +21,25 @@
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
 #define CT_NAME_LEN 16             /* thread names, as the kernel's comm */
 
-/* Event types. One fixed-size record each on the record path (struct ct_event). */
+/* Event types. One fixed-size record each on the record path (struct ct_event); what
+ * each field means per type, with the constructors and accessors, is in events.h. */
 enum ct_event_type {
 	CT_EV_NONE = 0,
-	/* A thread is about to block. obj: the object waited on; kind: enum ct_kind;
-	 * stack: waiter stack; a: owner tid for mutexes (0 unknown), the mutex address for
-	 * condition variables; b: the object's release sequence number seen at begin;
-	 * c: kind-specific (absolute deadline ns on the call's clock for timed waits, else 0). */
-	CT_EV_WAIT_BEGIN = 1,
-	/* The wait ended (same thread, pairs with the last WAIT_BEGIN). obj, kind as begin;
-	 * a: the object's release sequence number seen when the wait returned: for mutexes
-	 * exactly the release that ended it (0 or == begin's b: no recorded release);
-	 * b: enum ct_result; c: the call's return value (an errno number for pthread calls). */
-	CT_EV_WAIT_END = 2,
-	/* A release made while someone waited on obj (mutex unlock, cond signal/broadcast,
-	 * cond_wait's internal unlock of its mutex). ts is taken just before the real release;
-	 * stack: releaser stack; a: the new per-object sequence number; b: waiters counted at
-	 * release; flags: CT_EVF_BROADCAST for broadcast, CT_EVF_HANDOFF for a mutex unlocked
-	 * by a thread that did not own it (format 1.2). */
-	CT_EV_RELEASE = 3,
-	/* First event of a thread created through pthread_create. a: parent tid;
-	 * b: start routine address; stack: the creator's stack at pthread_create. */
-	CT_EV_THREAD_START = 4,
-	/* pthread_setname_np. a: the named thread's tid; name: in b and c (16 bytes,
-	 * NUL-padded, not necessarily NUL-terminated). */
-	CT_EV_THREAD_NAME = 5,
-	/* The thread exits (returned from its start routine, pthread_exit or cancel).
-	 * a: its on-CPU ns so far, b: its run-queue wait ns so far (kernel schedstat; 0: not
-	 * sampled). */
-	CT_EV_THREAD_END = 6,
-	/* A system call (I/O, poll, sleep, wait, ...) that took at least the stack threshold
-	 * (CTRACE_SYSCALL_THRESHOLD). ts: begin; kind: enum ct_kind; stack: captured after the
-	 * call (the same as before it); obj: the fd, or UINT64_MAX when the call has none;
-	 * a: end ts; b: the return value (int64); c: errno (low 16 bits; 0 on success) |
-	 * fd class << 16 (enum ct_fd_class). */
-	CT_EV_SYSCALL = 7,
-	/* Cumulative per-call-site counters of one thread's interposed system calls, every
-	 * call included (fast and slow). obj: the call site (return address into the caller,
-	 * the same value as pcs[0] of the stacks of that site's SYSCALL events; 0: the calls of
-	 * sites beyond the thread's table, one record per kind and class); kind;
-	 * flags: enum ct_fd_class of the (site, kind, class) key; a: calls; b: total ns;
-	 * c: the longest call in ns. Written by the writer at each generation end and by the
-	 * thread at exit; the last record of a (thread, site, kind, class) holds its totals. */
-	CT_EV_SITE = 8,
-	/* The thread holds a mutex (or a write-locked rwlock) it took earlier, recorded just
-	 * before its WAIT_BEGIN when it is about to block: what a deadlock or wait-chain
-	 * report needs to say where each holder took the lock the others wait for. ts: the
-	 * same as the WAIT_BEGIN that follows; obj: the held lock; kind: CT_K_MUTEX or
-	 * CT_K_RWLOCK_WR; stack: the call site that took it (a one-frame stack flagged
-	 * CT_STACKF_SITE: the return address into the caller of the lock function); a: 1 if
-	 * the lock was taken after a recorded wait (its full stack is that WAIT_BEGIN's),
-	 * else 0. */
-	CT_EV_HOLD = 9,
+	CT_EV_WAIT_BEGIN = 1,   /* a thread is about to block */
+	CT_EV_WAIT_END = 2,     /* the wait ended (pairs with the thread's last WAIT_BEGIN) */
+	CT_EV_RELEASE = 3,      /* a release made while someone waited */
+	CT_EV_THREAD_START = 4, /* first event of a thread made by pthread_create */
+	CT_EV_THREAD_NAME = 5,  /* pthread_setname_np */
+	CT_EV_THREAD_END = 6,   /* the thread exits */
+	CT_EV_SYSCALL = 7,      /* a system call of at least the stack threshold */
+	CT_EV_SITE = 8,         /* per-call-site system call counters of a thread */
+	CT_EV_HOLD = 9,         /* a lock the thread holds, just before it blocks */
 	CT_EV_MAX
 };
 
 /* Event flags (struct ct_event.flags). */
 #define CT_EVF_BROADCAST 0x0001u /* RELEASE by pthread_cond_broadcast */
-#define CT_EVF_TIMED     0x0002u /* WAIT_BEGIN of a timed call (deadline in c) */
+#define CT_EVF_TIMED     0x0002u /* WAIT_BEGIN of a timed call (with a deadline) */
 #define CT_EVF_CLOCK_RT  0x0004u /* ... whose deadline is on CLOCK_REALTIME */
 #define CT_EVF_OLD_ABI   0x0008u /* cond call bound to pthread_cond_*@GLIBC_2.2.5 */
 #define CT_EVF_HANDOFF   0x0010u /* RELEASE of a mutex by a thread that did not own it
@@ -106,10 +67,10 @@ enum ct_fd_class {
 	/* the call has no fd */, CT_FD_MAX
 };
 
-/* The four waiter profiles of DESIGN.md section 6. */
+/* The four waiter profiles (analyze/README.md, "Definitions"). */
 enum ct_profile { CT_P_NONE = 0, CT_P_SYNC, CT_P_NET, CT_P_SYSCALL, CT_P_SLEEP, CT_P_MAX };
 
-/* How a wait ended (CT_EV_WAIT_END.b). */
+/* How a wait ended (WAIT_END's result, events.h). */
 enum ct_result {
 	CT_R_ACQUIRED = 0,  /* got the object / was woken */
 	CT_R_TIMEDOUT = 1,  /* ETIMEDOUT */
@@ -130,7 +91,8 @@ enum ct_lost_cause {
 
 /*
  * The fixed-size record of the record path, 48 bytes. The thread id is not in the record:
- * buffers are per thread and the writer puts the tid in the chunk header.
+ * buffers are per thread and the writer puts the tid in the chunk header. The payload
+ * slots a, b, c are named per event type in events.h: build and read events through it.
  */
 struct ct_event {
 	uint64_t ts;    /* CLOCK_MONOTONIC, ns */
@@ -139,7 +101,7 @@ struct ct_event {
 	uint16_t flags; /* CT_EVF_* */
 	uint32_t stack; /* stack id, 0 = none */
 	uint64_t obj;
-	uint64_t a, b, c;
+	uint64_t a, b, c; /* the payload: see events.h */
 };
 
 /* A stack: raw return addresses, pcs[0] the caller of the interposed function. */

@@ -99,8 +99,8 @@ const char *ct_kind_name(unsigned kind)
 	return lookup(kind_names, NELEM(kind_names), kind);
 }
 
-/* The blocking profile (DESIGN.md section 6) a kind is charged to; CT_P_NONE for
- * CT_K_NONE and out-of-range values. */
+/* The blocking profile (analyze/README.md, "Definitions") a kind is charged to; CT_P_NONE
+ * for CT_K_NONE and out-of-range values. */
 enum ct_profile ct_kind_profile(unsigned kind)
 {
 	if ((kind >= CT_K_MUTEX && kind <= CT_K_FUTEX) ||

@@ -4,9 +4,9 @@
  * registry, per-thread buffers, stack and shadow tables, and the writer. Included by every
  * preload/ file; nothing here is exported from the shared object except through CT_EXPORT.
  *
- * Record-path rules (DESIGN.md section 4): no malloc, no lock the application could wait
- * on, no blocking on tracer I/O, async-signal-safe. Every function below says whether it
- * may run on the record path.
+ * Record-path rules (preload/README.md, "The record path"): no malloc, no lock the
+ * application could wait on, no blocking on tracer I/O, async-signal-safe. Every function
+ * below says whether it may run on the record path.
  */
 #ifndef CTRACE_PRELOAD_H
 #define CTRACE_PRELOAD_H

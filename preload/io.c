@@ -6,13 +6,14 @@
  * entry points, which programs call instead of the plain names. Also every call that
  * creates, closes or replaces an fd number, for the class cache.
  *
- * Policy (DESIGN.md section 4.3): every call is timed and counted in its thread's table
- * of call sites (ctrace.h: exact per call site, kind and fd class; an overflow entry per
- * kind and class beyond 224 sites), so totals are exact; only a call that took at least
- * CTRACE_SYSCALL_THRESHOLD captures a stack and emits an event, after the call (the stack
- * is the same as before it). A fast call costs two clock reads, one byte load for its fd's
- * class, a hash probe and three stores into the thread's own table: no system call, no
- * errno access, nothing shared between threads (README.md has the measurements).
+ * Policy (preload/README.md, record path rule 3): every call is timed and counted in its
+ * thread's table of call sites (ctrace.h: exact per call site, kind and fd class; an
+ * overflow entry per kind and class beyond 224 sites), so totals are exact; only a call
+ * that took at least CTRACE_SYSCALL_THRESHOLD captures a stack and emits an event, after
+ * the call (the stack is the same as before it). A fast call costs two clock reads, one
+ * byte load for its fd's class, a hash probe and three stores into the thread's own
+ * table: no system call, no errno access, nothing shared between threads (README.md has
+ * the measurements).
  *
  * fd classes (socket, pipe, file, event, tty, ...) are cached per fd number: set by the
  * calls that create fds of a known class (socket, socketpair, accept*, pipe*, eventfd,
@@ -44,6 +45,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "../format/events.h"
 #include "wait.h"
 
 /* glibc's fortified entry points and exported aliases have no public prototypes. */
@@ -489,11 +491,9 @@ static size_t sites_range(const struct ct_thread *th, unsigned *pos, unsigned en
 			kind = CT_K_EPOLL + (i - OVERFLOW) / CT_FD_MAX;
 			cls = (i - OVERFLOW) % CT_FD_MAX;
 		}
-		out[n++] = (struct ct_event){ .ts = ts, .type = CT_EV_SITE, .kind = (uint8_t)kind,
-					      .flags = (uint16_t)cls, .obj = pc, .a = count,
-					      .b = ticks_to_ns(__atomic_load_n(&s->total,
-									      __ATOMIC_RELAXED)),
-					      .c = ticks_to_ns(kcm >> 16) };
+		out[n++] = ct_ev_site(ts, kind, cls, pc, count,
+				      ticks_to_ns(__atomic_load_n(&s->total, __ATOMIC_RELAXED)),
+				      ticks_to_ns(kcm >> 16));
 	}
 	*pos = i;
 	return n;
@@ -559,12 +559,9 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 		site_add(site_get(th, (uint64_t)(uintptr_t)site, kind | cls << 8), d);
 		if (slow) {
 			tick_refine(t1, end);
-			struct ct_event ev = {
-				.ts = end - ticks_to_ns(d), .type = CT_EV_SYSCALL,
-				.kind = (uint8_t)kind, .stack = ct_stack_here(),
-				.obj = fd >= 0 ? (uint64_t)fd : UINT64_MAX, .a = end,
-				.b = (uint64_t)ret,
-				.c = (uint64_t)(ret < 0 ? (e & 0xffff) : 0) | ((uint64_t)cls << 16) };
+			struct ct_event ev = ct_ev_syscall(end - ticks_to_ns(d), kind, ct_stack_here(),
+							   fd >= 0 ? (uint64_t)fd : UINT64_MAX, end,
+							   ret, ret < 0 ? (unsigned)e : 0, cls);
 			ct_emit(th, &ev);
 			if (!ct_in_signal)
 				ct_writer_spawn();

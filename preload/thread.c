@@ -17,6 +17,7 @@
 #include <threads.h>
 #include <unistd.h>
 
+#include "../format/events.h"
 #include "wait.h"
 
 struct ct_thread *ct_threads;
@@ -157,8 +158,9 @@ static void thread_exit(void *p)
 		}
 		/* with the kernel's on-CPU and run-queue totals, so that a thread shorter than
 		 * a generation still has them */
-		struct ct_event ev = { .ts = now, .type = CT_EV_THREAD_END };
-		ct_schedstat_read("/proc/thread-self/schedstat", &ev.a, &ev.b);
+		uint64_t cpu_ns = 0, runq_ns = 0;
+		ct_schedstat_read("/proc/thread-self/schedstat", &cpu_ns, &runq_ns);
+		struct ct_event ev = ct_ev_thread_end(now, cpu_ns, runq_ns);
 		ct_emit(t, &ev);
 		ct_leave();
 	}
@@ -181,9 +183,7 @@ void ct_thread_reap(struct ct_thread *t)
 /* Records th's current name as a THREAD_NAME event in me's buffer. Record path. */
 static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 {
-	struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_NAME, .a = (uint64_t)th->tid };
-	memcpy(&ev.b, th->name, 8);
-	memcpy(&ev.c, th->name + 8, 8);
+	struct ct_event ev = ct_ev_thread_name(ct_now(), (uint32_t)th->tid, th->name);
 	ct_emit(me, &ev);
 }
 
@@ -193,9 +193,8 @@ static void thread_begin(struct ct_thread *t)
 	adopt(t);
 	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
-		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_START,
-				       .stack = t->creator_stack, .a = (uint64_t)t->parent,
-				       .b = t->start_func };
+		struct ct_event ev = ct_ev_thread_start(ct_now(), t->creator_stack,
+							(uint32_t)t->parent, t->start_func);
 		ct_emit(t, &ev);
 		/* The kernel gave the thread its creator's name; record it so the thread has a
 		 * name even if it never calls pthread_setname_np. */

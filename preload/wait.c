@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../format/events.h"
 #include "wait.h"
 
 CT_TLS struct ct_heldset ct_held;
@@ -75,9 +76,8 @@ static void emit_holds(struct ct_thread *th, uint64_t ts, uint64_t except)
 		const struct ct_held *h = &ct_held.e[i];
 		if (h->obj == except)
 			continue;
-		struct ct_event ev = { .ts = ts, .type = CT_EV_HOLD, .kind = (uint8_t)h->kind,
-				       .stack = ct_stack_site(h->pc), .obj = h->obj,
-				       .a = h->waited };
+		struct ct_event ev = ct_ev_hold(ts, h->kind, ct_stack_site(h->pc), h->obj,
+						h->waited);
 		ct_emit(th, &ev);
 	}
 }
@@ -110,17 +110,16 @@ void ct_wait_withdraw(struct ct_wait *w)
 	errno = w->saved_errno;
 }
 
-void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags)
+void ct_wait_record(struct ct_wait *w, uint64_t owner, uint64_t deadline, uint16_t flags)
 {
 	uint32_t stk = ct_stack_here();
 	w->stack = stk;
 	if (ct_held.n > 1 && w->kind == CT_K_MUTEX)
 		held_dedupe(w->obj);
 	if (ct_held.n)
-		emit_holds(w->th, w->t0, w->kind == CT_K_COND ? a : 0);
-	struct ct_event ev = { .ts = w->t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)w->kind,
-			       .flags = flags, .stack = stk, .obj = w->obj, .a = a, .b = w->seq0,
-			       .c = c };
+		emit_holds(w->th, w->t0, w->kind == CT_K_COND ? owner : 0);
+	struct ct_event ev = ct_ev_wait_begin(w->t0, w->kind, flags, stk, w->obj, owner, w->seq0,
+					      deadline);
 	ct_emit(w->th, &ev);
 	if (w->th) {
 		atomic_store_explicit(&w->th->wait_obj, w->obj, memory_order_relaxed);
@@ -131,11 +130,11 @@ void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags)
 	errno = w->saved_errno;
 }
 
-void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
-		   uint64_t c, uint16_t flags)
+void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t owner,
+		   uint64_t deadline, uint16_t flags)
 {
 	ct_wait_register(w, kind, obj);
-	ct_wait_record(w, a, c, flags);
+	ct_wait_record(w, owner, deadline, flags);
 }
 
 static unsigned result_of(unsigned kind, int ret)
@@ -167,9 +166,7 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 	atomic_fetch_sub_explicit(&ct_waiting, 1, memory_order_acq_rel);
 	if (w->th)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
-	struct ct_event ev = { .ts = t1, .type = CT_EV_WAIT_END, .kind = (uint8_t)w->kind,
-			       .obj = w->obj, .a = seq1, .b = result,
-			       .c = (uint64_t)(int64_t)ret };
+	struct ct_event ev = ct_ev_wait_end(t1, w->kind, w->obj, seq1, result, ret);
 	ct_emit(w->th, &ev);
 	if (!ct_in_signal)
 		ct_writer_spawn();
@@ -186,9 +183,10 @@ void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t
 {
 	int e = errno;
 	ct_enter();
-	struct ct_event ev = { .ts = ts, .type = CT_EV_RELEASE, .kind = (uint8_t)r->kind,
-			       .flags = flags, .stack = stack, .obj = r->obj,
-			       .a = r->seq, .b = (uint64_t)r->waiters, .c = r->c };
+	struct ct_event ev = ct_ev_release(ts, r->kind, flags, stack, r->obj, r->seq,
+					   (uint64_t)r->waiters);
+
+	ct_ev_release_set_owner(&ev, r->c);
 	ct_emit(ct_self(), &ev);
 	ct_leave();
 	errno = e;

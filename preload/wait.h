@@ -21,16 +21,17 @@ struct ct_wait {
 };
 
 /* Call when ct_on() and the call is about to block. Captures the waiter's stack, registers
- * it as a waiter of obj, records WAIT_BEGIN; a: owner tid / mutex, c: deadline. errno is
- * restored on return; the guard is not held during the real call. */
-void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t a,
-		   uint64_t c, uint16_t flags);
+ * it as a waiter of obj, records WAIT_BEGIN (format/events.h: owner is the mutex's owner
+ * tid, a condition variable's mutex or the joined tid; deadline a timed call's, else 0).
+ * errno is restored on return; the guard is not held during the real call. */
+void ct_wait_begin(struct ct_wait *w, unsigned kind, const void *obj, uint64_t owner,
+		   uint64_t deadline, uint16_t flags);
 /* ct_wait_begin in two steps, for the callers that probe again once registered:
  * ct_wait_register takes the timestamp and registers the waiter (the guard stays held);
  * then either ct_wait_record (stack, HOLD events, WAIT_BEGIN; the guard dropped) before
  * the real call, or ct_wait_withdraw when the second probe took the object (no events). */
 void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj);
-void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags);
+void ct_wait_record(struct ct_wait *w, uint64_t owner, uint64_t deadline, uint16_t flags);
 void ct_wait_withdraw(struct ct_wait *w);
 /* After the real call returned ret (a pthread-style error number, 0 on success): records
  * WAIT_END with the release sequence number seen now. Preserves errno. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# The analyses of DESIGN.md section 6 on programs that know the answer: threads, wake-ups,
-# objects, distributions, convoys, deadlocks, the CI gate (check), diff and filters.
+# The analyses of analyze/README.md ("Definitions") on programs that know the answer:
+# threads, wake-ups, objects, distributions, convoys, deadlocks, the CI gate (check), diff
+# and filters.
 
 load helpers
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# The command-line contract of DESIGN.md section 7 as a user meets it: exit statuses, one
+# The command-line contract of analyze/README.md as a user meets it: exit statuses, one
 # clear line on errors, files never overwritten, trace files private to their owner.
 
 load helpers

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# Loss accounting (DESIGN.md 4.4): when the tracer runs out of buffers, thread slots or room
-# for stacks it drops what does not fit and counts it by cause; the program never waits for
-# it and its results do not change. The counts are in the JSON report (trace.lost_events,
-# trace.lost.CAUSE), in the text report's first line, and `ctrace check --max-lost N` gates
-# on them. tests/progs/proc_flood.c makes the events: with CTRACE_SYSCALL_THRESHOLD=0ns
-# every write(2) is an event with a full stack.
+# Loss accounting (preload/README.md, record path rule 4): when the tracer runs out of
+# buffers, thread slots or room for stacks it drops what does not fit and counts it by
+# cause; the program never waits for it and its results do not change. The counts are in the
+# JSON report (trace.lost_events, trace.lost.CAUSE), in the text report's first line, and
+# `ctrace check --max-lost N` gates on them. tests/progs/proc_flood.c makes the events: with
+# CTRACE_SYSCALL_THRESHOLD=0ns every write(2) is an event with a full stack.
 
 load helpers
 
@@ -78,8 +78,8 @@ trace_json() {
 }
 
 @test "buffers: the per-call-site system call totals stay exact when events are dropped" {
-	# DESIGN.md 4.3: every call is counted per call site, exactly; the totals live in
-	# the thread's slot, not in the events that were dropped
+	# record path rule 3 (preload/README.md): every call is counted per call site,
+	# exactly; the totals live in the thread's slot, not in the events that were dropped
 	flood tiny CTRACE_BUFFER_SIZE=4k CTRACE_BUFFERS=2 -- calls 16 10000
 	assert_success
 	assert_output "calls=160000 bytes=160000"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# What a traced program and its users can rely on (DESIGN.md 4.8, 4.9, 4.10): the trace
-# file is private (0600 whatever the umask), close-on-exec, never written through a
-# symlink nor over an existing file; the tracer's fds stay out of the program's numbers;
-# setuid programs and static binaries are not traced and behave the same, and `ctrace
-# record` says so; CTRACE_* values that do not parse give one warning line and the
+# What a traced program and its users can rely on (preload/README.md, record path rules 8, 9
+# and 10): the trace file is private (0600 whatever the umask), close-on-exec, never written
+# through a symlink nor over an existing file; the tracer's fds stay out of the program's
+# numbers; setuid programs and static binaries are not traced and behave the same, and
+# `ctrace record` says so; CTRACE_* values that do not parse give one warning line and the
 # default. tests/progs/proc_sec.c shows the program's side (its fds, its environment).
 
 load helpers

@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# Signal handlers and reentrancy (DESIGN.md 4.5): handlers that interrupt libctrace's
-# wrappers while they wait and call wrapped functions themselves (write, read, sem_post,
-# nanosleep, pthread_mutex_lock on another mutex), and a storm of SIGALRM and SIGPROF every
-# millisecond while four threads contend on two mutexes and another dlopens and dlcloses in
-# a loop. The program's results are those of the untraced run, nothing hangs, and the trace
-# has the waits the program made (tests/progs/proc_signals.c).
+# Signal handlers and reentrancy (preload/README.md, record path rule 5): handlers that
+# interrupt libctrace's wrappers while they wait and call wrapped functions themselves
+# (write, read, sem_post, nanosleep, pthread_mutex_lock on another mutex), and a storm of
+# SIGALRM and SIGPROF every millisecond while four threads contend on two mutexes and
+# another dlopens and dlcloses in a loop. The program's results are those of the untraced
+# run, nothing hangs, and the trace has the waits the program made
+# (tests/progs/proc_signals.c).
 
 load helpers
 

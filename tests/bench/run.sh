@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # `make bench`: runs each record-path benchmark (build/bench/*) untraced and traced under
-# libctrace.so, interleaved, and prints traced/untraced ratios against the targets of
-# DESIGN.md section 4. Benchmarks inform, tests gate: a MISS does not fail the run (exit 0);
+# libctrace.so, interleaved, and prints traced/untraced ratios against the targets in
+# tests/bench/README.md. Benchmarks inform, tests gate: a MISS does not fail the run (exit 0);
 # an ERROR does (exit 1): a benchmark that crashed, printed no result, or a traced run that
 # left no trace, because then the comparison means nothing.
 #
@@ -79,7 +79,8 @@ run_one() {
 	[ "$mode" = traced ] || return 0
 
 	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
-	# program's own line (DESIGN.md 4.10). Traces are removed as soon as they are checked.
+	# program's own line (preload/README.md, record path rule 10). Traces are removed as
+	# soon as they are checked.
 	bytes=$(cat "$TMP/trace.$name.$i".* 2>/dev/null | wc -c)
 	rm -f "$TMP/trace.$name.$i".*
 	if [ "$bytes" -eq 0 ]; then

@@ -2,8 +2,8 @@
 /*
  * Benchmark: the uncontended mutex path. One thread, pinned to one CPU, locks and unlocks one
  * default mutex N times; reports ns per lock+unlock pair. Under libctrace this is the price of
- * the trylock-first wrapper pair (DESIGN.md section 4.1: "one extra call"). run.sh runs it
- * untraced and traced and compares.
+ * the trylock-first wrapper pair (preload/README.md, record path rule 1: "one extra call").
+ * run.sh runs it untraced and traced and compares.
  *
  * With IDLE > 0, that many extra threads sit blocked in read(2) on a pipe for the whole run.
  * They never touch the mutex, but they make the process multi-threaded: glibc (>= 2.34) locks

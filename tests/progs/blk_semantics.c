@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Semantics test program for the blocking system calls and semaphores: what a program sees
- * must not change under libctrace (DESIGN.md 4.6: results and errno are the real call's;
- * 4.5: signal handlers run normally while a wrapper waits). One line per check:
+ * must not change under libctrace (preload/README.md, record path rule 6: results and
+ * errno are the real call's; rule 5: signal handlers run normally while a wrapper
+ * waits). One line per check:
  *
  *     ok NAME: OBSERVED
  *     FAIL NAME: got OBSERVED, want EXPECTED

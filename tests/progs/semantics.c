@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Semantics test program: the return values and errno of the interposed pthread mutex and
- * condition-variable functions must be exactly those of glibc, traced or not (DESIGN.md 4.6).
+ * condition-variable functions must be exactly those of glibc, traced or not
+ * (preload/README.md, record path rule 6).
  * Each check prints one line, "ok NAME" or "FAIL NAME: got X (errno E), want Y"; the program
  * exits 1 if any check failed. Every call is made with errno set to a sentinel, and errno
  * must still hold the sentinel afterwards: pthread functions report through their return

@@ -19,6 +19,7 @@
 #include "../../analyze/model.h"
 #include "../../analyze/report.h"
 #include "../../analyze/util.h"
+#include "../../format/events.h"
 #include "../../format/writer.h"
 
 #define T0 1000000000ull
@@ -47,27 +48,18 @@ static void put(ssize_t n)
 	flen += (size_t)n;
 }
 
-static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
-			  uint64_t a, uint64_t b, uint64_t c, uint16_t flags)
-{
-	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
-			      .flags = flags, .stack = stack, .obj = obj, .a = a, .b = b, .c = c };
-	return e;
-}
-
-#define WB(ts, kind, stack, obj, a, b) ev(ts, CT_EV_WAIT_BEGIN, kind, stack, obj, a, b, 0, 0)
-#define WE(ts, kind, obj, seq) ev(ts, CT_EV_WAIT_END, kind, 0, obj, seq, CT_R_ACQUIRED, 0, 0)
-#define REL(ts, kind, stack, obj, seq, fl) ev(ts, CT_EV_RELEASE, kind, stack, obj, seq, 1, 0, fl)
+/* The events of the synthetic traces, through format/events.h's constructors. */
+#define WB(ts, kind, stack, obj, owner, seq) \
+	ct_ev_wait_begin(ts, kind, 0, stack, obj, owner, seq, 0)
+#define WE(ts, kind, obj, seq) ct_ev_wait_end(ts, kind, obj, seq, CT_R_ACQUIRED, 0)
+#define REL(ts, kind, stack, obj, seq, fl) ct_ev_release(ts, kind, fl, stack, obj, seq, 1)
 
 static struct ct_event name_ev(uint64_t ts, uint32_t tid, const char *name)
 {
-	struct ct_event e = ev(ts, CT_EV_THREAD_NAME, 0, 0, 0, tid, 0, 0, 0);
-	char buf[16] = { 0 };
+	char buf[CT_NAME_LEN] = { 0 };
 
 	strncpy(buf, name, sizeof(buf));
-	memcpy(&e.b, buf, 8);
-	memcpy(&e.c, buf + 8, 8);
-	return e;
+	return ct_ev_thread_name(ts, tid, buf);
 }
 
 static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 }, pcs3[] = { 0x3000 },
@@ -114,7 +106,7 @@ static void build(int truncate_last)
 		REL(T0 + 45 * MS, CT_K_COND, 4, C1, 3, CT_EVF_BROADCAST),
 	};
 	struct ct_event e101[] = {
-		ev(T0 + MS / 2, CT_EV_THREAD_START, 0, 0, 0, 100, 0x1234, 0, 0),
+		ct_ev_thread_start(T0 + MS / 2, 0, 100, 0x1234),
 		WB(T0 + 2 * MS, CT_K_MUTEX, 1, M1, 100, 0),
 		WE(T0 + 12 * MS + 50 * US, CT_K_MUTEX, M1, 1),
 		REL(T0 + 15 * MS, CT_K_MUTEX, 6, M1, 2, 0),
@@ -122,7 +114,7 @@ static void build(int truncate_last)
 		WE(T0 + 31 * MS + 200 * US, CT_K_COND, C1, 2),
 		WB(T0 + 40 * MS, CT_K_COND, 3, C1, M2, 2),
 		WE(T0 + 45 * MS + 100 * US, CT_K_COND, C1, 3),
-		ev(T0 + 55 * MS, CT_EV_THREAD_END, 0, 0, 0, 0, 0, 0, 0),
+		ct_ev_thread_end(T0 + 55 * MS, 0, 0),
 	};
 	struct ct_event e102[] = {
 		WB(T0 + 4 * MS, CT_K_MUTEX, 1, M1, 100, 0),
@@ -387,10 +379,9 @@ static void test_main_trace(void)
 /* ---- system calls ------------------------------------------------------------------ */
 
 #define SC(ts, dur, kind, stack, fd, cls, ret, err) \
-	ev(ts, CT_EV_SYSCALL, kind, stack, fd, (ts) + (dur), (uint64_t)(int64_t)(ret), \
-	   (uint64_t)(err) | ((uint64_t)(cls) << 16), 0)
+	ct_ev_syscall(ts, kind, stack, fd, (ts) + (dur), ret, err, cls)
 #define SITE(ts, kind, pc, cls, calls, total, max) \
-	ev(ts, CT_EV_SITE, kind, 0, pc, calls, total, max, cls)
+	ct_ev_site(ts, kind, cls, pc, calls, total, max)
 #define NOFD UINT64_MAX
 
 static void begin_file(uint32_t pid)
@@ -480,7 +471,7 @@ static void build_syscalls(void)
 		SITE(T0 + 40 * MS, CT_K_NANOSLEEP, PC_SLEEP, CT_FD_NONE, 1, 10 * MS, 10 * MS),
 		SITE(T0 + 40 * MS, CT_K_WRITE, PC_WRITE, CT_FD_FILE, 5, 104 * US, 100 * US),
 		SITE(T0 + 40 * MS, CT_K_FSYNC, 0, CT_FD_FILE, 3, 3 * MS, 2 * MS),
-		ev(T0 + 42 * MS, CT_EV_THREAD_END, 0, 0, 0, 0, 0, 0, 0),
+		ct_ev_thread_end(T0 + 42 * MS, 0, 0),
 	};
 	struct ct_event e202[] = { SC(T0 + 41 * MS, 30 * US, CT_K_READ, 11, 9, CT_FD_PIPE, -1,
 				      EAGAIN) };
@@ -1390,7 +1381,7 @@ static void test_convoy_barging(void)
 	ct_model_free(m);
 }
 
-#define HOLD(ts, obj, stack, after) ev(ts, CT_EV_HOLD, CT_K_MUTEX, stack, obj, after, 0, 0, 0)
+#define HOLD(ts, obj, stack, after) ct_ev_hold(ts, CT_K_MUTEX, stack, obj, after)
 
 /* 501 holds MA (taken without waiting), 502 took MB after waiting 1..2 ms (stack 41);
  * then 501 waits on MB and 502 on MA until the end: a cycle. 503 waits on MA too (a
@@ -1640,14 +1631,14 @@ static void test_tid_reuse(void)
 	};
 	struct ct_event e300a[] = { name_ev(T0 + 9 * MS, 301, "named") };
 	struct ct_event e301a[] = {
-		ev(T0 + 1 * MS, CT_EV_THREAD_START, 0, 0, 0, 300, 0x1234, 0, 0),
+		ct_ev_thread_start(T0 + 1 * MS, 0, 300, 0x1234),
 		WB(T0 + 2 * MS, CT_K_SEM, 1, S1, 0, 0),
 		WE(T0 + 5 * MS, CT_K_SEM, S1, 1),
 		SITE(T0 + 5 * MS + 500 * US, CT_K_READ, PC_RD, CT_FD_FILE, 3, 3 * MS, 2 * MS),
-		ev(T0 + 6 * MS, CT_EV_THREAD_END, 0, 0, 0, 4000, 500, 0, 0),
+		ct_ev_thread_end(T0 + 6 * MS, 4000, 500),
 	};
 	struct ct_event e301b[] = {
-		ev(T0 + 10 * MS, CT_EV_THREAD_START, 0, 0, 0, 300, 0x5678, 0, 0),
+		ct_ev_thread_start(T0 + 10 * MS, 0, 300, 0x5678),
 	};
 	struct ct_event e301c[] = {
 		WB(T0 + 13 * MS, CT_K_MUTEX, 2, M1, 300, 0),

@@ -2,8 +2,9 @@
 /*
  * Unit tests of `ctrace check` and `ctrace diff` (analyze/check.c, analyze/diff.c): rule
  * and duration parsing, the option splitter of `record --check`, JUnit XML escaping, the
- * diff keys (symbolized frames, not addresses) and matching, and both commands end to end
- * on synthetic traces written with format/writer.h (their stdout captured in a file).
+ * diff keys (symbolized frames, not addresses) and matching, the option tables of
+ * options.h (getopt_long over them, --help from them), and both commands end to end on
+ * synthetic traces written with format/writer.h (their stdout captured in a file).
  * Run by `make unit` (tests/run-unit.sh).
  */
 #include <fcntl.h>
@@ -15,7 +16,9 @@
 #include "../../analyze/analysis.h"
 #include "../../analyze/commands.h"
 #include "../../analyze/model.h"
+#include "../../analyze/options.h"
 #include "../../analyze/util.h"
+#include "../../format/events.h"
 #include "../../format/writer.h"
 #include "../../unwind/symbolize.h"
 
@@ -121,6 +124,155 @@ static void test_args(void)
 	TEST_EQ(ct_check_parse_args(&o, 1, bad3, NULL, NULL, err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_args(&o, 1, bad4, NULL, NULL, err, sizeof(err)), -1);
 	ct_check_opts_free(&o);
+}
+
+/* ---- option tables (options.h) */
+
+enum { K_FLAG = CT_OPT_CMD, K_VAL };
+
+static const struct ct_opt t_opts[] = {
+	{ "flag", K_FLAG, 0, NULL, "a flag", NULL, NULL },
+	{ "value", K_VAL, 1, "V", "takes V\nsecond line", NULL, NULL },
+	{ "output", 'o', 1, "FILE", "where", "-o FILE", "a FILE" },
+	{ NULL, 0, 0, NULL, "a paragraph\n", NULL, NULL },
+};
+static const struct ct_opt_table t_tables[] = {
+	{ NULL, 8, t_opts, CT_OPTS_N(t_opts) },
+	{ "filters:", 14, ct_filter_opts, CT_NFILTER_OPTS },
+};
+static const struct ct_cmd_opts t_cmd = { "tcmd", "usage: tcmd\n", t_tables, 2, "end\n", 0 };
+
+struct t_state {
+	char seen[256];
+	size_t len;
+	struct ct_filter_args fa;
+};
+
+static int t_set(void *st, const struct ct_opt *o, const char *opt, const char *val, char *err,
+		 size_t errlen)
+{
+	struct t_state *t = st;
+
+	t->len += (size_t)snprintf(t->seen + t->len, sizeof(t->seen) - t->len, "%s=%s;", opt,
+				   val ? val : "-");
+	if (o->key < CT_OPT_CMD && o->key >= 256)
+		return ct_opts_set_shared(&t->fa, NULL, o, opt, val, err, errlen);
+	return 0;
+}
+
+/* Parses the NULL-terminated words after argv[0]; returns ct_opts_parse's value. */
+static int t_parse(struct t_state *t, const char **ops, size_t *nops, char *err, size_t errlen,
+		   char **words)
+{
+	char *argv[16] = { (char *)"tcmd" };
+	int argc = 1;
+
+	while (words[argc - 1])
+		argv[argc] = words[argc - 1], argc++;
+	memset(t->seen, 0, sizeof(t->seen));
+	t->len = 0;
+	return ct_opts_parse(&t_cmd, argc, argv, t_set, t, ops, nops, err, errlen);
+}
+
+static void test_opt_tables(void)
+{
+	struct t_state t;
+	const char *ops[16];
+	size_t nops;
+	char err[256], *help = NULL;
+	size_t hlen = 0;
+	FILE *f;
+
+	ct_filter_args_init(&t.fa);
+	/* in order, values both ways, options after operands, "--" ends them */
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"a",
+		(char *)"--value=1", (char *)"-ox", (char *)"--flag", (char *)"--from", (char *)"2ms",
+		(char *)"b", (char *)"--", (char *)"--flag", NULL }), 0);
+	TEST_STREQ(t.seen, "--value=1;-o=x;--flag=-;--from=2ms;");
+	TEST_EQ(nops, 3);
+	TEST_STREQ(ops[0], "a");
+	TEST_STREQ(ops[2], "--flag");
+	TEST_EQ(t.fa.f.from_ns, 2000000);
+	/* names in full only: getopt_long's abbreviations are refused */
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--fl", NULL }), -1);
+	TEST_STREQ(err, "unknown option '--fl' (see 'ctrace tcmd --help')");
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--val",
+		(char *)"3", NULL }), -1);
+	TEST_STREQ(err, "unknown option '--val' (see 'ctrace tcmd --help')");
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--flag=1", NULL }),
+		-1);
+	TEST_STREQ(err, "unknown option '--flag=1' (see 'ctrace tcmd --help')");
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"-xyz", NULL }), -1);
+	TEST_STREQ(err, "unknown option '-xyz' (see 'ctrace tcmd --help')");
+	/* a missing value names what it needs */
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--value", NULL }),
+		-1);
+	TEST_STREQ(err, "--value needs a value");
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"-o", NULL }), -1);
+	TEST_STREQ(err, "-o needs a FILE");
+	/* a shared row's own check */
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--to=x", NULL }), -1);
+	TEST_TRUE(strstr(err, "--to wants a duration") != NULL);
+	/* --help stops the parse */
+	TEST_EQ(t_parse(&t, ops, &nops, err, sizeof(err), (char *[]){ (char *)"--flag",
+		(char *)"--help", (char *)"--bogus", NULL }), 1);
+	/* the help is the table: labels padded to the width, continuations indented, rows
+	 * without help left out (--to), paragraphs as they are, titles after a blank line */
+	f = open_memstream(&help, &hlen);
+	ct_opts_help(&t_cmd, f);
+	fclose(f);
+	TEST_STREQ(help, "usage: tcmd\n"
+		   "  --flag    a flag\n"
+		   "  --value V  takes V\n"
+		   "            second line\n"
+		   "  -o FILE   where\n"
+		   "a paragraph\n"
+		   "\nfilters:\n"
+		   "  --from D, --to D  only the time window [D, D] from the trace start (e.g. "
+		   "150ms;\n"
+		   "                  units ns us ms s); waits overlapping it are clipped to it\n"
+		   "  --thread T      only the threads named T or with tid T (repeatable)\n"
+		   "end\n");
+	free(help);
+	ct_filter_args_free(&t.fa);
+}
+
+/* ---- the table of output formats (output.h) */
+
+static void test_output_table(void)
+{
+	struct ct_verdict v[2] = {
+		{ "a.ctr", "fail-on deadlock", 0, "", "" },
+		{ "a&b.ctr", "max-wait sync:1us", 2, "2.00ms mutex <wait>",
+		  "FAIL max-wait sync:1us: 2.00ms mutex <wait>\n    f (x.c:1)\n" },
+	};
+	struct ct_output_ctx c = { .verdicts = v, .nverdicts = 2, .nfailed = 1 };
+	const struct ct_output *junit = ct_output_find("junit");
+	char *out = NULL;
+	size_t len = 0, named = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < ct_noutputs; i++) {
+		named += ct_outputs[i].name && ct_outputs[i].ext && ct_outputs[i].summary &&
+			 ct_outputs[i].write && ct_output_find(ct_outputs[i].name) == &ct_outputs[i];
+	}
+	TEST_EQ(named, ct_noutputs); /* every row complete, every name found, and first */
+	TEST_TRUE(ct_output_find("text") && ct_output_find("json") && junit);
+	TEST_TRUE(ct_output_find("nope") == NULL);
+	TEST_EQ(junit->input, CT_OUT_VERDICTS);
+	TEST_EQ(ct_output_find("json")->input, CT_OUT_TRACE);
+	f = open_memstream(&out, &len);
+	TEST_EQ(junit->write(&c, f), 0);
+	fclose(f);
+	TEST_STREQ(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<testsuite name=\"ctrace check\" tests=\"2\" failures=\"1\" errors=\"0\" "
+		   "skipped=\"0\">\n"
+		   "  <testcase classname=\"a.ctr\" name=\"fail-on deadlock\"/>\n"
+		   "  <testcase classname=\"a&amp;b.ctr\" name=\"max-wait sync:1us\">\n"
+		   "    <failure type=\"max-wait sync:1us\" message=\"2 violations: 2.00ms mutex "
+		   "&lt;wait&gt;\">FAIL max-wait sync:1us: 2.00ms mutex &lt;wait&gt;\n"
+		   "    f (x.c:1)\n</failure>\n  </testcase>\n</testsuite>\n");
+	free(out);
 }
 
 static void test_split(void)
@@ -285,14 +437,6 @@ static void put(ssize_t n)
 	flen += (size_t)n;
 }
 
-static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
-			  uint64_t a, uint64_t b)
-{
-	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
-			      .stack = stack, .obj = obj, .a = a, .b = b };
-	return e;
-}
-
 static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 };
 
 /* Thread 101 waits on mutex M1 for wait_ms (held by 100, released at stack 2); the
@@ -305,12 +449,12 @@ static int build(char *path, uint64_t wait_ms, uint64_t lost)
 	struct ct_stack st[] = { { 1, 2, 0, pcs1 }, { 2, 1, 0, pcs2 } };
 	struct ct_thread_state ts[2] = { { .tid = 100, .name = "app" },
 					 { .tid = 101, .parent_tid = 100, .name = "worker" } };
-	struct ct_event e100[] = { ev(T0 + (2 + wait_ms) * MS, CT_EV_RELEASE, CT_K_MUTEX, 2, M1,
-				      1, 1) };
+	struct ct_event e100[] = { ct_ev_release(T0 + (2 + wait_ms) * MS, CT_K_MUTEX, 0, 2, M1,
+						 1, 1) };
 	struct ct_event e101[] = {
-		ev(T0 + 2 * MS, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1, M1, 100, 0),
-		ev(T0 + (2 + wait_ms) * MS + 10 * US, CT_EV_WAIT_END, CT_K_MUTEX, 0, M1, 1,
-		   CT_R_ACQUIRED),
+		ct_ev_wait_begin(T0 + 2 * MS, CT_K_MUTEX, 0, 1, M1, 100, 0, 0),
+		ct_ev_wait_end(T0 + (2 + wait_ms) * MS + 10 * US, CT_K_MUTEX, M1, 1,
+			       CT_R_ACQUIRED, 0),
 	};
 	uint64_t lostv[CT_L_MAX] = { lost, 0, 0 };
 	int fd;
@@ -534,6 +678,8 @@ int main(void)
 {
 	test_rules();
 	test_args();
+	test_opt_tables();
+	test_output_table();
 	test_split();
 	test_xml();
 	test_diff_table();

@@ -16,6 +16,7 @@
 
 #include "tap.h"
 #include "../../format/ctrace_format.h"
+#include "../../format/events.h"
 #include "../../format/reader.h"
 #include "../../format/writer.h"
 
@@ -383,6 +384,67 @@ static int build_small(struct trace *t)
 }
 
 /* ---- tests */
+
+/* format/events.h puts every field in the slot FORMAT.md's table names (so records made
+ * by the constructors encode as before), and its accessors read back what was put. */
+static void test_events_h(void)
+{
+	struct ct_event e;
+	char name[CT_NAME_LEN] = "worker-012345678";
+
+	e = ct_ev_wait_begin(10, CT_K_COND, CT_EVF_TIMED, 7, 0x1000, 0x2000, 5, 99);
+	TAP_OK(e.ts == 10 && e.type == CT_EV_WAIT_BEGIN && e.kind == CT_K_COND &&
+	       e.flags == CT_EVF_TIMED && e.stack == 7 && e.obj == 0x1000 && e.a == 0x2000 &&
+	       e.b == 5 && e.c == 99, "WAIT_BEGIN: owner in a, seq in b, deadline in c");
+	TAP_OK(ct_ev_wait_begin_owner(&e) == 0x2000 && ct_ev_wait_begin_seq(&e) == 5 &&
+	       ct_ev_wait_begin_deadline(&e) == 99, "WAIT_BEGIN accessors");
+	e = ct_ev_wait_end(11, CT_K_MUTEX, 0x1000, 6, CT_R_ERROR, -22);
+	TAP_OK(e.type == CT_EV_WAIT_END && e.stack == 0 && e.flags == 0 && e.a == 6 &&
+	       e.b == CT_R_ERROR && e.c == (uint64_t)-22, "WAIT_END: seq, result, ret in a, b, c");
+	TAP_OK(ct_ev_wait_end_seq(&e) == 6 && ct_ev_wait_end_result(&e) == CT_R_ERROR &&
+	       ct_ev_wait_end_ret(&e) == -22, "WAIT_END accessors");
+	e = ct_ev_release(12, CT_K_COND, CT_EVF_BROADCAST, 3, 0x1000, 8, 4);
+	TAP_OK(e.type == CT_EV_RELEASE && e.flags == CT_EVF_BROADCAST && e.a == 8 && e.b == 4 &&
+	       e.c == 0, "RELEASE: seq in a, waiters in b");
+	TAP_OK(ct_ev_release_seq(&e) == 8 && ct_ev_release_waiters(&e) == 4, "RELEASE accessors");
+	e = ct_ev_thread_start(13, 2, 100, 0x401234);
+	TAP_OK(e.type == CT_EV_THREAD_START && e.stack == 2 && e.a == 100 && e.b == 0x401234 &&
+	       ct_ev_thread_start_parent(&e) == 100 &&
+	       ct_ev_thread_start_start_func(&e) == 0x401234, "THREAD_START: parent, start_func");
+	e = ct_ev_thread_name(14, 7, name);
+	{
+		char got[CT_NAME_LEN];
+
+		ct_ev_thread_name_get(&e, got);
+		TAP_OK(e.type == CT_EV_THREAD_NAME && e.a == 7 && !memcmp(&e.b, name, 8) &&
+		       !memcmp(&e.c, name + 8, 8) && !memcmp(got, name, CT_NAME_LEN) &&
+		       ct_ev_thread_name_tid(&e) == 7, "THREAD_NAME: tid in a, name in b then c");
+	}
+	e = ct_ev_thread_end(15, 4000, 500);
+	TAP_OK(e.type == CT_EV_THREAD_END && e.a == 4000 && e.b == 500 &&
+	       ct_ev_thread_end_cpu_ns(&e) == 4000 && ct_ev_thread_end_runq_ns(&e) == 500,
+	       "THREAD_END: cpu_ns, runq_ns");
+	e = ct_ev_syscall(16, CT_K_READ, 9, 5, 1016, -1, 11, CT_FD_PIPE);
+	TAP_OK(e.type == CT_EV_SYSCALL && e.obj == 5 && e.a == 1016 && e.b == (uint64_t)-1 &&
+	       e.c == (11 | (uint64_t)CT_FD_PIPE << 16), "SYSCALL: end, ret, errno | class << 16");
+	TAP_OK(ct_ev_syscall_fd(&e) == 5 && ct_ev_syscall_end(&e) == 1016 &&
+	       ct_ev_syscall_ret(&e) == -1 && ct_ev_syscall_err(&e) == 11 &&
+	       ct_ev_syscall_fd_class(&e) == CT_FD_PIPE && ct_ev_syscall_duration(&e) == 1000,
+	       "SYSCALL accessors");
+	ct_ev_syscall_set_err(&e, 0x12345); /* a packed field keeps to its bits */
+	TAP_OK(ct_ev_syscall_err(&e) == 0x2345 && ct_ev_syscall_fd_class(&e) == CT_FD_PIPE,
+	       "SYSCALL errno is 16 bits");
+	e = ct_ev_site(17, CT_K_WRITE, CT_FD_FILE, 0x4005, 1002, 3000000, 1000000);
+	TAP_OK(e.type == CT_EV_SITE && e.flags == CT_FD_FILE && e.obj == 0x4005 && e.a == 1002 &&
+	       e.b == 3000000 && e.c == 1000000 && ct_ev_site_fd_class(&e) == CT_FD_FILE &&
+	       ct_ev_site_pc(&e) == 0x4005 && ct_ev_site_calls(&e) == 1002 &&
+	       ct_ev_site_total_ns(&e) == 3000000 && ct_ev_site_max_ns(&e) == 1000000,
+	       "SITE: class in flags, pc in obj, calls, total, max in a, b, c");
+	e = ct_ev_hold(18, CT_K_RWLOCK_WR, 4, 0x3000, 1);
+	TAP_OK(e.type == CT_EV_HOLD && e.kind == CT_K_RWLOCK_WR && e.stack == 4 &&
+	       e.obj == 0x3000 && e.a == 1 && e.b == 0 && e.c == 0 &&
+	       ct_ev_hold_after_wait(&e) == 1, "HOLD: after_wait in a");
+}
 
 static void test_names(void)
 {
@@ -1028,6 +1090,7 @@ static void test_open_errors(void)
 int main(void)
 {
 	make_data();
+	test_events_h();
 	test_names();
 	test_crc();
 	test_encoders();

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "json" output format (output.h): the stable document of `ctrace report --json`,
+ * described field by field in analyze/README.md: trace, profiles, objects (with convoy
+ * evidence), threads, thread_groups, deadlocks and wait_chains. Compact, one document.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "output.h"
+#include "util.h"
+
+struct ctx {
+	const struct ct_report_opts *o;
+	const struct ct_model *m;
+	const struct ct_analysis *a;
+	struct ct_frames *fr;
+};
+
+static void json_trace(struct ctx *c, struct ct_json *j)
+{
+	const struct ct_model *m = c->m;
+
+	ct_json_key(j, "trace");
+	ct_json_obj_begin(j);
+	ct_json_kv_u64(j, "pid", m->hdr.pid);
+	ct_json_kv_str(j, "exe", m->hdr.exe);
+	ct_json_kv_u64(j, "duration_ns", ct_model_duration(m));
+	ct_json_kv_u64(j, "threads", m->nthreads);
+	ct_json_kv_u64(j, "events", m->nevents);
+	ct_json_kv_u64(j, "lost_events", m->lost_total);
+	ct_json_key(j, "lost");
+	ct_json_obj_begin(j);
+	for (int k = 0; k < CT_L_MAX; k++)
+		ct_json_kv_u64(j, ct_lost_name((unsigned)k), m->lost[k]);
+	ct_json_obj_end(j);
+	ct_json_kv_bool(j, "truncated", m->truncated);
+	ct_json_kv_bool(j, "spare", (m->hdr.flags & CT_HF_SPARE) != 0);
+	ct_json_kv_u64(j, "truncated_at", ct_model_truncated_at(m));
+	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
+	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);
+	ct_json_kv_bool(j, "filtered", c->a->filtered);
+	ct_json_key(j, "convoy_thresholds");
+	ct_json_obj_begin(j);
+	ct_json_kv_u64(j, "window_ns", c->a->convoy.window_ns);
+	ct_json_kv_double(j, "min_waiters", c->a->convoy.min_waiters);
+	ct_json_kv_double(j, "max_empty", c->a->convoy.max_empty);
+	ct_json_kv_u64(j, "min_run", c->a->convoy.min_run);
+	ct_json_kv_double(j, "min_releases", c->a->convoy.min_releases);
+	ct_json_kv_double(j, "wait_hold", c->a->convoy.wait_hold);
+	ct_json_obj_end(j);
+	ct_json_obj_end(j);
+}
+
+static void json_hist(struct ct_json *j, const struct ct_hist *h)
+{
+	ct_json_key(j, "histogram");
+	ct_json_arr_begin(j);
+	for (unsigned b = 0; b < CT_HIST_BUCKETS; b++) {
+		if (!h->count[b])
+			continue;
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "min_ns", 1ull << b);
+		ct_json_kv_u64(j, "count", h->count[b]);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry *e, int p)
+{
+	const struct ct_frame *f;
+	size_t n = ct_frames_entry(c->fr, e, &f, NULL);
+
+	ct_json_obj_begin(j);
+	ct_json_kv_str(j, "profile", ct_aprofile_name(p));
+	ct_json_kv_str(j, "kind", ct_kind_name(e->kind));
+	ct_json_kv_u64(j, "count", e->count);
+	ct_json_kv_u64(j, "total_ns", e->total_ns);
+	ct_json_kv_u64(j, "max_ns", e->max_ns);
+	ct_json_kv_u64(j, "p50_ns", e->p50_ns);
+	ct_json_kv_u64(j, "p99_ns", e->p99_ns);
+	if (ct_aprofile_is_call(p)) {
+		ct_json_kv_str(j, "fd_class", ct_fd_class_name(e->fd_class));
+		ct_json_kv_u64(j, "stack_calls", e->stack_calls);
+	}
+	ct_frames_json_kv(j, "frames", f, n);
+	json_hist(j, &e->hist);
+	ct_json_obj_end(j);
+}
+
+static void json_profiles(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "profiles");
+	ct_json_arr_begin(j);
+	for (int p = 1; p < CT_AP_MAX; p++) {
+		size_t n;
+		const struct ct_pentry *e;
+
+		if (!ct_output_wants(c->o, p))
+			continue;
+		e = ct_analysis_profile(c->a, p, &n);
+		for (size_t i = 0; i < n && (c->o->top < 0 || (long)i < c->o->top); i++)
+			json_entry(c, j, &e[i], p);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy *v)
+{
+	ct_json_obj_begin(j);
+	ct_json_kv_u64(j, "start_ns", v->start_ns);
+	ct_json_kv_u64(j, "end_ns", v->end_ns);
+	ct_json_kv_u64(j, "window_ns", v->window_ns);
+	ct_json_kv_u64(j, "windows", v->windows);
+	ct_json_kv_u64(j, "total_windows", v->total_windows);
+	ct_json_kv_u64(j, "longest_run", v->longest_run);
+	ct_json_kv_double(j, "mean_waiters", v->mean_waiters);
+	ct_json_kv_double(j, "empty_fraction", v->empty_fraction);
+	ct_json_kv_double(j, "hold_fraction", v->hold_fraction);
+	ct_json_kv_u64(j, "acquisitions", v->acquisitions);
+	ct_json_kv_u64(j, "releases", v->releases);
+	ct_json_kv_u64(j, "median_hold_ns", v->median_hold_ns);
+	ct_json_kv_u64(j, "median_wait_ns", v->median_wait_ns);
+	ct_json_kv_u64(j, "median_handoff_ns", v->median_handoff_ns);
+	ct_json_kv_u64(j, "p99_handoff_ns", v->p99_handoff_ns);
+	ct_json_kv_double(j, "throughput_cap_per_s", v->throughput_cap_per_s);
+	ct_json_kv_u64(j, "lost_ns", v->lost_ns);
+	ct_json_key(j, "series");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < v->nseries; i++) {
+		const struct ct_convoy_window *w = &v->series[i];
+
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "start_ns", w->start_ns);
+		ct_json_kv_double(j, "mean_waiters", w->mean_waiters);
+		ct_json_kv_double(j, "empty_fraction", w->empty_fraction);
+		ct_json_kv_double(j, "hold_fraction", w->held_fraction);
+		ct_json_kv_u64(j, "acquisitions", w->acquisitions);
+		ct_json_kv_u64(j, "releases", w->releases);
+		ct_json_kv_u64(j, "median_wait_ns", w->median_wait_ns);
+		ct_json_kv_u64(j, "median_hold_ns", w->median_hold_ns);
+		ct_json_kv_u64(j, "median_handoff_ns", w->median_handoff_ns);
+		ct_json_kv_bool(j, "queued", w->queued);
+		ct_json_kv_bool(j, "convoy", w->convoy);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	ct_frames_json_stack(c->fr, j, "waiter_frames", v->waiter_stack);
+	ct_frames_json_stack(c->fr, j, "holder_frames", v->holder_stack);
+	ct_json_obj_end(j);
+}
+
+static void json_objects(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "objects");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < c->a->nobjs; i++) {
+		const struct ct_object *o = &c->a->objs[i];
+		char name[256];
+
+		ct_json_obj_begin(j);
+		ct_json_key(j, "address");
+		ct_json_hex(j, o->addr);
+		ct_json_kv_str(j, "name", ct_frames_data_name(c->fr, o->addr, name, sizeof(name)));
+		ct_json_kv_str(j, "kind", ct_kind_name(o->kind));
+		ct_json_kv_u64(j, "contended", o->contended);
+		ct_json_kv_u64(j, "wait_total_ns", o->wait_total_ns);
+		ct_json_kv_u64(j, "wait_max_ns", o->wait_max_ns);
+		ct_json_kv_u64(j, "wait_p50_ns", o->wait_p50_ns);
+		ct_json_kv_u64(j, "wait_p99_ns", o->wait_p99_ns);
+		ct_json_kv_u64(j, "releases", o->releases);
+		ct_json_kv_u64(j, "wakeups", o->wakeups);
+		ct_json_kv_u64(j, "max_waiters", o->max_waiters);
+		ct_json_kv_u64(j, "unfinished", o->unfinished);
+		ct_json_kv_u64(j, "wakeup_p50_ns", o->wakeup_p50_ns);
+		ct_json_kv_u64(j, "wakeup_p99_ns", o->wakeup_p99_ns);
+		ct_json_kv_u64(j, "wakeup_max_ns", o->wakeup_max_ns);
+		ct_json_kv_u64(j, "holds", o->holds);
+		ct_json_kv_u64(j, "hold_total_ns", o->hold_total_ns);
+		ct_json_kv_u64(j, "hold_p50_ns", o->hold_p50_ns);
+		ct_json_kv_u64(j, "hold_p99_ns", o->hold_p99_ns);
+		ct_json_kv_u64(j, "hold_max_ns", o->hold_max_ns);
+		ct_json_kv_u64(j, "owner_changes", o->owner_changes);
+		json_hist(j, &o->hist);
+		ct_json_kv_bool(j, "convoy", o->convoy);
+		ct_json_key(j, "convoy_evidence");
+		if (o->convoy)
+			json_convoy(c, j, &o->convoy_ev);
+		else
+			ct_json_null(j);
+		ct_frames_json_stack(c->fr, j, "frames", o->first_stack);
+		ct_frames_json_stack(c->fr, j, "first_seen", o->first_stack);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_threads(struct ctx *c, struct ct_json *j)
+{
+	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
+					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
+
+	ct_json_key(j, "threads");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < c->a->nthreads; i++) {
+		const struct ct_thread_info *t = &c->a->threads[i];
+
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "tid", t->tid);
+		ct_json_kv_str(j, "name", t->name);
+		ct_json_kv_str(j, "start_func", ct_output_start_func(c->fr, t));
+		ct_json_kv_u64(j, "lifetime_ns", t->lifetime_ns);
+		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
+		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
+		ct_json_kv_u64(j, "other_ns", t->other_ns);
+		ct_json_key(j, "blocked_ns");
+		ct_json_obj_begin(j);
+		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
+		ct_json_obj_end(j);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+static void json_thread_groups(struct ctx *c, struct ct_json *j)
+{
+	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
+					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
+	const struct ct_thread_info **ord = ct_output_threads_by_group(c->a, c->fr);
+	size_t n = c->a->nthreads;
+
+	ct_json_key(j, "thread_groups");
+	ct_json_arr_begin(j);
+	for (size_t i = 0, k; i < n; i = k) {
+		const char *g = ct_output_start_func(c->fr, ord[i]);
+		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
+
+		for (k = i; k < n && ord[k]->is_main == ord[i]->is_main &&
+			    !strcmp(ct_output_group_name(c->fr, ord[k]),
+				    ct_output_group_name(c->fr, ord[i])); k++) {
+			life += ord[k]->lifetime_ns;
+			cpu += ord[k]->cpu_ns;
+			runq += ord[k]->runq_ns;
+			other += ord[k]->other_ns;
+			for (int p = 0; p < CT_P_MAX; p++)
+				blk[p] += ord[k]->blocked_ns[p];
+		}
+		ct_json_obj_begin(j);
+		ct_json_kv_str(j, "start_func", g);
+		ct_json_kv_u64(j, "threads", k - i);
+		ct_json_key(j, "tids");
+		ct_json_arr_begin(j);
+		for (size_t x = i; x < k; x++)
+			ct_json_u64(j, ord[x]->tid);
+		ct_json_arr_end(j);
+		ct_json_kv_u64(j, "lifetime_ns", life);
+		ct_json_kv_u64(j, "cpu_ns", cpu);
+		ct_json_kv_u64(j, "runqueue_ns", runq);
+		ct_json_kv_u64(j, "other_ns", other);
+		ct_json_key(j, "blocked_ns");
+		ct_json_obj_begin(j);
+		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+			ct_json_kv_u64(j, prof[p], blk[p]);
+		ct_json_obj_end(j);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	free(ord);
+}
+
+static const char *held_from_name(int from)
+{
+	switch (from) {
+	case CT_HELD_HOLD: return "hold";
+	case CT_HELD_WAIT: return "wait";
+	default: return NULL;
+	}
+}
+
+static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
+{
+	const struct ct_wait *w = &c->a->waits[l->wait];
+	const struct ct_mthread *t = &c->m->threads[w->thr];
+
+	ct_json_obj_begin(j);
+	ct_json_kv_u64(j, "tid", l->tid);
+	ct_json_kv_str(j, "name", t ? t->name : "");
+	ct_json_kv_str(j, "kind", ct_kind_name(w->kind));
+	ct_json_key(j, "waits_on");
+	ct_json_hex(j, l->obj);
+	ct_json_kv_u64(j, "held_by", l->held_by);
+	ct_json_kv_u64(j, "since_ns", w->begin - c->m->start_ts);
+	ct_frames_json_stack(c->fr, j, "frames", w->stack);
+	if (l->held_known)
+		ct_frames_json_stack(c->fr, j, "held_frames", l->held_stack);
+	else
+		ct_frames_json_kv(j, "held_frames", NULL, 0);
+	ct_json_kv_bool(j, "held_frames_recorded", l->held_known);
+	ct_json_kv_str(j, "held_frames_from",
+		       held_from_name(l->held_known ? l->held_from : CT_HELD_NONE));
+	ct_json_obj_end(j);
+}
+
+static void json_deadlocks(struct ctx *c, struct ct_json *j)
+{
+	const struct ct_analysis *a = c->a;
+
+	ct_json_key(j, "deadlocks");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->ndeadlocks; i++) {
+		const struct ct_deadlock *d = &a->deadlocks[i];
+
+		ct_json_arr_begin(j);
+		for (size_t k = 0; k < d->n; k++)
+			json_link(c, j, &d->links[k]);
+		ct_json_arr_end(j);
+	}
+	ct_json_arr_end(j);
+	ct_json_key(j, "wait_chains");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->nchains; i++)
+		json_link(c, j, &a->chains[i]);
+	ct_json_arr_end(j);
+}
+
+int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
+{
+	struct ctx c = { .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr };
+	struct ct_json j;
+
+	ct_json_init(&j, f);
+	ct_json_obj_begin(&j);
+	json_trace(&c, &j);
+	json_profiles(&c, &j);
+	json_objects(&c, &j);
+	json_threads(&c, &j);
+	json_thread_groups(&c, &j);
+	json_deadlocks(&c, &j);
+	ct_json_obj_end(&j);
+	ct_json_end(&j);
+	return 0;
+}

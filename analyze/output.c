@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of output.h: the table of output formats and the helpers they share.
+ */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const struct ct_output ct_outputs[] = {
+	{ "text", "txt", 0, CT_OUT_TRACE,
+	  "the report for people: profiles, objects, threads, deadlocks", ct_out_text },
+	{ "json", "json", 0, CT_OUT_TRACE,
+	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json },
+	{ "junit", "xml", 0, CT_OUT_VERDICTS,
+	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit },
+};
+const size_t ct_noutputs = sizeof(ct_outputs) / sizeof(ct_outputs[0]);
+
+const struct ct_output *ct_output_find(const char *name)
+{
+	for (size_t i = 0; i < ct_noutputs; i++)
+		if (!strcmp(ct_outputs[i].name, name))
+			return &ct_outputs[i];
+	return NULL;
+}
+
+const char *const ct_sort_names[CT_SORT_NKEYS] = {
+	[CT_SORT_WAIT] = "wait", [CT_SORT_COUNT] = "count", [CT_SORT_MAX] = "max",
+	[CT_SORT_P99] = "p99", [CT_SORT_HOLD] = "hold", [CT_SORT_WAITERS] = "waiters",
+};
+
+int ct_output_wants(const struct ct_report_opts *o, int p)
+{
+	return !o->profiles || (o->profiles & (1u << p));
+}
+
+int ct_aprofile_is_call(int p)
+{
+	return p == CT_AP_NET || p == CT_AP_SYSCALL || p == CT_AP_SLEEP;
+}
+
+void ct_pentry_kind(const struct ct_pentry *e, char *buf, size_t cap)
+{
+	if (ct_aprofile_is_call(e->profile) && e->fd_class != CT_FD_UNKNOWN &&
+	    e->fd_class != CT_FD_NONE)
+		snprintf(buf, cap, "%s %s", ct_kind_name(e->kind), ct_fd_class_name(e->fd_class));
+	else
+		snprintf(buf, cap, "%s", ct_kind_name(e->kind));
+}
+
+const char *ct_output_start_func(struct ct_frames *fr, const struct ct_thread_info *t)
+{
+	if (t->is_main)
+		return "main";
+	if (!t->start_func)
+		return NULL;
+	return ct_frames_func(fr, t->start_func);
+}
+
+const char *ct_output_group_name(struct ct_frames *fr, const struct ct_thread_info *t)
+{
+	const char *sf = ct_output_start_func(fr, t);
+
+	return sf ? sf : "?";
+}
+
+static int cmp_thread_group(const void *pa, const void *pb, void *arg)
+{
+	const struct ct_thread_info *x = *(const struct ct_thread_info *const *)pa;
+	const struct ct_thread_info *y = *(const struct ct_thread_info *const *)pb;
+	struct ct_frames *fr = arg;
+	int c;
+
+	if (x->is_main != y->is_main)
+		return x->is_main ? -1 : 1;
+	c = strcmp(ct_output_group_name(fr, x), ct_output_group_name(fr, y));
+	if (c)
+		return c;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->thr < y->thr ? -1 : x->thr > y->thr; /* a reused tid: in time order */
+}
+
+const struct ct_thread_info **ct_output_threads_by_group(const struct ct_analysis *a,
+							 struct ct_frames *fr)
+{
+	const struct ct_thread_info **ord = ct_xmalloc((a->nthreads + 1) * sizeof(*ord));
+
+	for (size_t i = 0; i < a->nthreads; i++)
+		ord[i] = &a->threads[i];
+	if (a->nthreads > 1)
+		qsort_r(ord, a->nthreads, sizeof(*ord), cmp_thread_group, fr);
+	return ord;
+}

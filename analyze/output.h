@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The output layer of analyze/: one table of output formats (ct_outputs), one file per
+ * format (out_text.c, out_json.c, out_junit.c), and the context every format is given.
+ * A command picks a row by name and calls its write function; a new format is one file
+ * and one row. The options that shape a report (struct ct_report_opts) and the helpers
+ * that several formats share (which profiles to show, an entry's kind cell, threads by
+ * start routine) are here too. Nothing here runs on the record path.
+ */
+#ifndef CTRACE_OUTPUT_H
+#define CTRACE_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analysis.h"
+#include "frames.h"
+#include "model.h"
+
+/* What a report shows: the options of `ctrace report` that the formats read. */
+struct ct_report_opts {
+	int json;          /* ct_report_write: the JSON document instead of text */
+	long top;          /* at most this many entries per profile; -1: text 10, JSON all */
+	unsigned profiles; /* (1u << enum ct_aprofile) bits of the profiles to show; 0: all */
+	const char *path;  /* the trace's name in the text header */
+	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
+	int convoy_windows;/* text: every lock's per-window convoy measurements */
+};
+
+/* Sort keys of the text objects table (--sort); ct_sort_names[k] is the option value. */
+enum ct_sort { CT_SORT_WAIT = 0, CT_SORT_COUNT, CT_SORT_MAX, CT_SORT_P99, CT_SORT_HOLD,
+	       CT_SORT_WAITERS, CT_SORT_NKEYS };
+extern const char *const ct_sort_names[CT_SORT_NKEYS];
+
+/* One rule on one trace, as `ctrace check` evaluated it (check.c). */
+struct ct_verdict {
+	const char *trace; /* the trace's path */
+	const char *rule;  /* the rule as written: "max-wait sync:100us" */
+	size_t nviol;      /* violations; 0: the rule holds */
+	const char *first; /* the first violation's line, without "FAIL rule: " */
+	const char *text;  /* every violation line with its frames, as printed */
+};
+
+/*
+ * What a format is given. A format whose input is CT_OUT_TRACE reads m, a, fr and o (one
+ * analysed trace, what `report --json` has); one whose input is CT_OUT_VERDICTS reads
+ * verdicts (check's, over every trace it was given) and may find m and a NULL.
+ */
+struct ct_output_ctx {
+	const struct ct_model *m;
+	const struct ct_analysis *a;  /* computed over m */
+	struct ct_frames *fr;         /* m's symbolized stacks (a cache, hence not const) */
+	const struct ct_report_opts *o;
+	const struct ct_verdict *verdicts;
+	size_t nverdicts, nfailed;    /* nfailed: verdicts with violations */
+};
+
+enum ct_output_input { CT_OUT_TRACE, CT_OUT_VERDICTS };
+
+struct ct_output {
+	const char *name;    /* the format's name (a future --format value): "text", "json" */
+	const char *ext;     /* default file extension, without the dot */
+	int binary;          /* 1: bytes for a program, never for a terminal */
+	enum ct_output_input input;
+	const char *summary; /* one line for --help */
+	/* Writes the output of c to f. Returns 0, or -1 when the format cannot describe
+	 * this input (a message on stderr). Write errors are the caller's to find (ferror,
+	 * fclose). */
+	int (*write)(const struct ct_output_ctx *c, FILE *f);
+};
+
+/* The formats, in --help order, and how many there are. */
+extern const struct ct_output ct_outputs[];
+extern const size_t ct_noutputs;
+/* The row named name, or NULL. */
+const struct ct_output *ct_output_find(const char *name);
+
+/* The formats' write functions (one file each). */
+int ct_out_text(const struct ct_output_ctx *c, FILE *f);  /* out_text.c */
+int ct_out_json(const struct ct_output_ctx *c, FILE *f);  /* out_json.c */
+int ct_out_junit(const struct ct_output_ctx *c, FILE *f); /* out_junit.c */
+
+/* out_junit.c: writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab
+ * and newline as &#9; and &#10; in an attribute value (attr != 0; kept as is in text),
+ * other control characters and invalid UTF-8 as U+FFFD (XML 1.0 cannot hold them). */
+void ct_xml_escape(FILE *f, const char *s, int attr);
+
+/* ---- helpers the formats share ---- */
+
+/* 1 if o shows profile p (enum ct_aprofile). */
+int ct_output_wants(const struct ct_report_opts *o, int p);
+/* 1 for the profiles of system calls (net, syscall, sleep), whose entries have an fd class
+ * and may be remainders. */
+int ct_aprofile_is_call(int p);
+/* The kind cell of an entry: "mutex"; for a system call on a known fd class "recv socket". */
+void ct_pentry_kind(const struct ct_pentry *e, char *buf, size_t cap);
+/* A thread's start routine by name: "main" for the main thread, NULL when unknown. */
+const char *ct_output_start_func(struct ct_frames *fr, const struct ct_thread_info *t);
+/* The same with "?" for NULL: the name threads are grouped under. */
+const char *ct_output_group_name(struct ct_frames *fr, const struct ct_thread_info *t);
+/* a's threads ordered by group (main first, then start routine name, tid, and time for a
+ * reused tid): a malloc'ed array of nthreads pointers. */
+const struct ct_thread_info **ct_output_threads_by_group(const struct ct_analysis *a,
+							 struct ct_frames *fr);
+
+#endif
