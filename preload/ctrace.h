@@ -12,6 +12,7 @@
 #define CTRACE_PRELOAD_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -327,15 +328,40 @@ void ct_fdclass_set(int fd, unsigned cls);
 void ct_process_init(void);
 
 /* ---- libctrace's own fds (fdguard.c) ---- */
+/* fd is libctrace's (the trace file, a spare): kept at its number for the program's
+ * calls; `fd` is the number flush.c passes to ct_fd_write/lseek/close from now on, even
+ * after the file was moved out of the program's way. */
 void ct_fd_protect(int fd);
-void ct_fd_unprotect(int fd);
 int ct_fd_is_protected(int fd);
-/* close(fd) must fail with EBADF: fd is libctrace's and the program closes it. */
+/* Writes, seeks, closes the file protected as orig (wherever it is now; orig itself when
+ * it is not protected). Return the real call's value, errno set. Not for the record path
+ * (they block signals around the call). */
+ssize_t ct_fd_write(int orig, const void *p, size_t n);
+off_t ct_fd_lseek(int orig, off_t off, int whence);
+void ct_fd_close(int orig);
+/* fork child handler: no thread of the parent holds the slots or the move lock here. */
+void ct_fd_after_fork(void);
+/* close(fd) must fail with EBADF: fd is libctrace's and the program closes it (or fd is
+ * one of libunwind's fake pipe numbers, CT_FD_FAKE_*: the caller checks). Record path. */
 int ct_fd_close_refused(int fd);
+/* Any other call on fd by the program must fail with EBADF (fcntl, dup). Record path. */
+int ct_fd_refused(int fd);
+/* The program's dup2 (flags < 0, real2) or dup3 (real3) onto new: libctrace's file there
+ * is moved away first. Returns the real call's result, errno set. */
+int ct_fd_dup_onto(int old, int new, int flags, int (*real2)(int, int),
+		   int (*real3)(int, int, int));
+/* After the program's dup/F_DUPFD* returned r (errno e0 before it): the number it gets
+ * untraced (see fdguard.c), errno as untraced. */
+int ct_fd_dup_lowest(int old, int min, int cloexec, int r, int e0);
 /* close_range with libctrace's fds left open. */
 int ct_close_range_guarded(unsigned first, unsigned last, int flags);
 /* fd moved to a number >= 900, close-on-exec (the old number closed). */
 int ct_fd_move_high(int fd);
+/* libunwind's validation pipe, without an fd: pipe2 called inside libctrace gets these
+ * two numbers, above any fd's; read/write on them (from inside) go to ct_fd_fake_io. */
+#define CT_FD_FAKE_RD (INT_MAX - 1)
+#define CT_FD_FAKE_WR INT_MAX
+ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

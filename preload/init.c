@@ -45,6 +45,7 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	ct_tls.nest++;
+	ct_fd_after_fork();
 	int traced = ct_writer_fork_child();
 	ct_threads_after_fork();
 	ct_threads_after_fork_count();
