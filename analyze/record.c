@@ -49,10 +49,13 @@ static volatile pid_t child_pid;
 
 static void usage(FILE *f)
 {
-	fputs("usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
+	fputs("usage: ctrace record [-o FILE] [--no-follow] [--check RULES]... [--] PROGRAM "
+		"[ARGS...]\n\n"
 		"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n"
 		"  -o FILE         trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
 		"                  existing file is never overwritten\n"
+		"  --no-follow     trace PROGRAM's process only (CTRACE_FOLLOW=none): it stays\n"
+		"                  traced across its own execs, the processes it starts do not\n"
 		"  --check RULES   after PROGRAM exits, gate on its trace like 'ctrace check':\n"
 		"                  RULES is one argument holding check options, e.g.\n"
 		"                  --check \"--max-wait sync:100us --fail-on convoy\"\n"
@@ -671,7 +674,7 @@ static void forward(int sig)
 
 int ct_cmd_record(int argc, char **argv)
 {
-	const char *out = NULL, *old;
+	const char *out = NULL, *old, *follow = NULL;
 	char lib[PATH_MAX + 64], path[PATH_MAX + 32], *preload;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward };
 	struct sigaction old_int, old_quit;
@@ -705,6 +708,8 @@ int ct_cmd_record(int argc, char **argv)
 			out = a + 2;
 		} else if (!strncmp(a, "--output=", 9)) {
 			out = a + 9;
+		} else if (!strcmp(a, "--no-follow")) {
+			follow = "none";
 		} else if (!strcmp(a, "--check") || !strncmp(a, "--check=", 8)) {
 			if (!a[7] && i + 1 >= argc)
 				ct_die(CT_EXIT_USAGE, "record: --check needs RULES");
@@ -764,7 +769,8 @@ int ct_cmd_record(int argc, char **argv)
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
 		close(pfd[0]);
-		if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("CTRACE_OUT", out, 1) < 0)
+		if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("CTRACE_OUT", out, 1) < 0 ||
+		    (follow && setenv("CTRACE_FOLLOW", follow, 1) < 0))
 			err = errno;
 		else {
 			execvp(argv[i], &argv[i]);

@@ -77,7 +77,9 @@ struct ct_config {
 	unsigned gen_ms;     /* CTRACE_GENERATION_MS: generation length, default 1000 */
 	uint64_t sc_threshold_ns; /* CTRACE_SYSCALL_THRESHOLD: stack for slower calls */
 	int disabled;        /* CTRACE_DISABLE=1 */
+	int follow;          /* CTRACE_FOLLOW: CT_FOLLOW_ALL (default), _EXEC, _NONE */
 };
+enum { CT_FOLLOW_ALL = 0, CT_FOLLOW_EXEC, CT_FOLLOW_NONE };
 extern struct ct_config ct_cfg;
 void ct_config_read(void);
 /* Is this environment entry (NAME=value) a CTRACE_ variable the constructor warned about?
@@ -324,8 +326,12 @@ void ct_fdclass_forget_range(unsigned first, unsigned last);
 void ct_fdclass_set(int fd, unsigned cls);
 
 /* ---- exec and spawn (process.c) ---- */
-/* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*). Constructor. */
+/* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*); with
+ * CTRACE_FOLLOW=none, takes libctrace out of environ's LD_PRELOAD. Constructor. */
 void ct_process_init(void);
+/* fork child handler: with CTRACE_FOLLOW=none the child is not the traced process (it
+ * records nothing; its execs drop libctrace). Returns 1 if the child may trace. */
+int ct_process_fork_child(void);
 
 /* ---- libctrace's own fds (fdguard.c) ---- */
 /* fd is libctrace's (the trace file, a spare): kept at its number for the program's

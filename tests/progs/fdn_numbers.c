@@ -20,6 +20,8 @@
  *               each, their FD_CLOEXEC flag.
  *   closerange  close_range(3, ~0U, 0), then FILE opened (its number printed), the
  *               sleeps of dup2 mode, a line written; prints sleeps=N.
+ *   list        the sleeps of dup2 mode (stacks are captured), then every open fd from 3
+ *               up but the listing's own: "fd N -> TARGET" (FILE unused).
  * Exit status 0; 2 on a usage error.
  */
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -113,7 +116,8 @@ int main(int argc, char **argv)
 	const char *mode = argv[1], *path = argv[2];
 	find_targets();
 	pthread_t th;
-	int threads = !strcmp(mode, "dup2") || !strcmp(mode, "dup3") || !strcmp(mode, "closerange");
+	int threads = !strcmp(mode, "dup2") || !strcmp(mode, "dup3") ||
+		      !strcmp(mode, "closerange") || !strcmp(mode, "list");
 	if (threads)
 		pthread_create(&th, NULL, sleeper, NULL);
 	if (!strcmp(mode, "dup2") || !strcmp(mode, "dup3")) {
@@ -181,6 +185,23 @@ int main(int argc, char **argv)
 		printf("opened %d\n", fd);
 		hold(fd);
 		say("close", fd, close(fd));
+	} else if (!strcmp(mode, "list")) {
+		for (int i = 0; i < 4; i++)
+			nap();
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			int n = atoi(e->d_name);
+			if (e->d_name[0] == '.' || n < 3 || n == dirfd(d))
+				continue;
+			char p[64], to[4096];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", n);
+			ssize_t l = readlink(p, to, sizeof(to) - 1);
+			to[l > 0 ? l : 0] = 0;
+			printf("fd %d -> %s\n", n, to);
+		}
+		if (d)
+			closedir(d);
 	} else {
 		fprintf(stderr, "fdn_numbers: unknown mode %s\n", mode);
 		return 2;
