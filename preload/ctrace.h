@@ -345,6 +345,8 @@ int ct_fd_is_protected(int fd);
 ssize_t ct_fd_write(int orig, const void *p, size_t n);
 off_t ct_fd_lseek(int orig, off_t off, int whence);
 void ct_fd_close(int orig);
+/* The calling thread (the writer) has every signal blocked for good. */
+void ct_fd_writer_thread(void);
 /* fork child handler: no thread of the parent holds the slots or the move lock here. */
 void ct_fd_after_fork(void);
 /* close(fd) must fail with EBADF: fd is libctrace's and the program closes it (or fd is

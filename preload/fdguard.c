@@ -20,7 +20,9 @@
  * protected file is a slot: the number it was given when protected (`orig`: the number
  * flush.c keeps, and always passes here) and the number it is at now (`num`). flush.c
  * writes, seeks and closes only through ct_fd_write, ct_fd_lseek and ct_fd_close, which
- * look `num` up while they hold the slots (`busy`, signals blocked). A move publishes the
+ * look `num` up while they hold the slots (`busy`, signals blocked: a program handler that
+ * moved the file while its own thread held the old number would wait for itself; the
+ * writer thread has every signal blocked anyway and skips that). A move publishes the
  * new number, then waits until no holder remains before the program's dup2 replaces the
  * old number: a write that loaded the old number has entered the kernel on libctrace's
  * file by then, and every later one loads the new number. Moves are serialised by a
@@ -29,10 +31,12 @@
  *
  * libunwind (1.6) validates addresses by writing a byte from them into a pipe it opens
  * with pipe2 through the PLT inside a capture. That pipe2 gets two numbers no fd can have
- * (above fs.nr_open's ceiling); read and write on them (io.c) do what the pipe did without
- * an fd: the read finds nothing (EAGAIN), the write reads the byte with process_vm_readv
- * on this process (1, or -1/EFAULT), close succeeds. No fd, and one system call per
- * validation instead of two.
+ * (above fs.nr_open's ceiling); read and write on them (io.c, and syscall() in futex.c,
+ * which Debian's libunwind writes through) do what the pipe did without an fd: the read
+ * finds nothing (EAGAIN), the write checks that the byte is readable (1, or -1/EFAULT)
+ * with an rt_sigprocmask that reads it and changes nothing, close succeeds. No fd, and
+ * one system call per validation instead of two: 0.4 us instead of 1.8-2.2 us measured
+ * (process_vm_readv, the other fd-less way, took 3.2-3.5 us).
  *
  * Calls made inside libctrace (the guard held, no program signal handler running) are
  * not changed. In a vfork child (getpid() != ct_pid, the parent's memory) nothing is
@@ -51,7 +55,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/uio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -68,6 +72,12 @@ static struct slot slots[PROT_MAX];
 static atomic_int nprot;  /* slots ever used: a bound for the scans */
 static atomic_int busy;   /* threads between hold() and unhold() */
 static atomic_int moving; /* the move lock */
+static CT_TLS int sigs_blocked; /* the writer thread: every signal blocked for good */
+
+void ct_fd_writer_thread(void)
+{
+	sigs_blocked = 1;
+}
 
 void ct_fd_after_fork(void)
 {
@@ -130,9 +140,11 @@ static int from_inside(void)
  * when it is no slot's (a file not protected yet); -1/EBADF when its slot was given up. */
 static int hold(int orig, sigset_t *old)
 {
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
+	if (!sigs_blocked) {
+		sigset_t all;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, old);
+	}
 	atomic_fetch_add(&busy, 1);
 	int i = slot_of(orig);
 	if (i < 0)
@@ -146,7 +158,8 @@ static int hold(int orig, sigset_t *old)
 static void unhold(const sigset_t *old)
 {
 	atomic_fetch_sub(&busy, 1);
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	if (!sigs_blocked)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 ssize_t ct_fd_write(int orig, const void *p, size_t n)
@@ -456,13 +469,13 @@ ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n)
 	}
 	if (n == 0)
 		return 0;
-	/* Is the byte at addr readable? What the write into the pipe found out. Any thread
-	 * id of the process names its memory. */
-	char byte;
-	struct iovec to = { &byte, 1 }, from = { (void *)addr, 1 };
-	pid_t self = ct_tls.tid ? ct_tls.tid : getpid();
-	if (process_vm_readv(self, &to, 1, &from, 1, 0) == 1)
-		return 1;
-	errno = EFAULT;
-	return -1;
+	/* Is the byte at addr readable? What the write into the pipe found out. The kernel
+	 * reads a signal set from the aligned 8 bytes around it (one page) and then refuses
+	 * the invalid `how`: EFAULT when they are not readable, else EINVAL, the mask
+	 * untouched. A raw system call: glibc's sigprocmask would read the set itself. */
+	uintptr_t at = addr & ~(uintptr_t)7;
+	long r = REAL(syscall)(SYS_rt_sigprocmask, -1L, at, 0L, 8L);
+	if (r == -1 && errno == EFAULT)
+		return -1;
+	return 1;
 }

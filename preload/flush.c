@@ -649,6 +649,7 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
+	ct_fd_writer_thread();  /* created with every signal blocked */
 	/* The writer is started by whichever program thread first needs it and inherits that
 	 * thread's CPU affinity: a program that pins its threads (one per core, or a
 	 * ping-pong on one CPU) would then have the tracer's compression run on the CPU it
