@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace record [-o FILE] [--check RULES]... -- PROGRAM [ARGS...]`: runs PROGRAM with
- * libctrace.so prepended to LD_PRELOAD and CTRACE_OUT set, waits for it like system() does
+ * `ctrace record [-o FILE] [--no-follow] [--check RULES]... -- PROGRAM [ARGS...]`: runs
+ * PROGRAM with libctrace.so prepended to LD_PRELOAD and CTRACE_OUT set (and
+ * CTRACE_FOLLOW=none with --no-follow), waits for it like system() does
  * (SIGINT and SIGQUIT go to the child only; SIGTERM and SIGHUP are forwarded), then says
  * where the traces went and exits with the child's status. With --check, the rules of
  * `ctrace check` (check.c) are applied to the trace afterwards, and a program that

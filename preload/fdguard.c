@@ -243,12 +243,21 @@ static int dup_high(int fd, int deep)
 	return hi;
 }
 
-/* Moves fd to a number >= 900, close-on-exec; returns the new number (or fd). */
+/* Moves fd to a number >= 900, close-on-exec; returns the new number (or fd). Never a
+ * number another slot was protected as and moved away from (then the program's): flush.c
+ * names files by that number. */
 int ct_fd_move_high(int fd)
 {
 	int hi = dup_high(fd, 0);
 	if (hi < 0)
 		return fd;
+	while (slot_of(hi) >= 0) {
+		int next = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, hi + 1);
+		REAL(close)(hi);
+		if (next < 0)
+			return fd;
+		hi = next;
+	}
 	REAL(close)(fd);
 	ct_fdclass_forget(fd);
 	ct_fdclass_forget(hi);
