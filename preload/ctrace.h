@@ -338,7 +338,6 @@ int ct_process_fork_child(void);
  * calls; `fd` is the number flush.c passes to ct_fd_write/lseek/close from now on, even
  * after the file was moved out of the program's way. */
 void ct_fd_protect(int fd);
-int ct_fd_is_protected(int fd);
 /* Writes, seeks, closes the file protected as orig (wherever it is now; orig itself when
  * it is not protected). Return the real call's value, errno set. Not for the record path
  * (they block signals around the call). */

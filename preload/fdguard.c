@@ -122,11 +122,6 @@ static int slot_of(int orig)
 	return -1;
 }
 
-int ct_fd_is_protected(int fd)
-{
-	return fd >= 0 && slot_at(fd) >= 0;
-}
-
 /* The call comes from libctrace itself or a library it runs (libunwind), not from the
  * program or a program signal handler. */
 static int from_inside(void)
