@@ -198,3 +198,50 @@ follow() {
 	follow --no-follow "$script"
 	assert_equal "$execs" "$(printf 'dash\nsleep')"
 }
+
+# pf MODE ARG: proc_fork ARG traced with CTRACE_FOLLOW=MODE into MODE.ARG.PID.ctr; $n:
+# how many traces proc_fork's images left (env's own trace, an exec'd image with no
+# event, is not counted).
+pf() {
+	run timeout 60 env CTRACE_FOLLOW="$1" LD_PRELOAD="$LIB" CTRACE_OUT="$1.$2.%p.ctr" \
+		"$PROGS/proc_fork" "$2"
+	n=$(for f in "$1.$2".*.ctr; do "$CT" report --json "$f" | jq -r .trace.exe; done |
+		grep -c '/proc_fork$' || true)
+}
+
+@test "CTRACE_FOLLOW with the program's own fork, exec and posix_spawn children" {
+	run timeout 60 "$PROGS/proc_fork" fork
+	assert_success
+	plain=$(printf '%s\n' "$output" | grep -o 'status=[0-9]*')
+	# none: the fork children run untraced (same statuses) and leave no file
+	pf none fork
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -o 'status=[0-9]*')" "$plain"
+	assert_equal "$n" 1
+	pf all fork
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -o 'status=[0-9]*')" "$plain"
+	assert_equal "$n" 3
+	# a child that execs with an envp of its own without LD_PRELOAD ({"FOO=1"}): put
+	# back with all, respected with exec (the child's image before the exec is traced)
+	pf all exec
+	assert_equal "$status" 5
+	assert_line --partial 'LD_PRELOAD=set CTRACE_OUT=set'
+	assert_equal "$n" 3
+	pf exec exec
+	assert_equal "$status" 5
+	assert_line --partial 'LD_PRELOAD=unset CTRACE_OUT=unset'
+	assert_equal "$n" 2
+	pf none exec
+	assert_equal "$status" 5
+	assert_line --partial 'LD_PRELOAD=unset CTRACE_OUT=unset'
+	assert_equal "$n" 1
+	# posix_spawn with the same envp
+	pf all spawn
+	assert_equal "$status" 5
+	assert_equal "$n" 2
+	pf exec spawn
+	assert_equal "$status" 5
+	assert_line --partial 'LD_PRELOAD=unset CTRACE_OUT=unset'
+	assert_equal "$n" 1
+}
