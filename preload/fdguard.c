@@ -8,8 +8,9 @@
  *    so the program's opens get the numbers they would get untraced;
  *  - close(fd) of one returns -1/EBADF without closing it; close_range(first, last, 0)
  *    and closefrom(low) close everything else and return what the real call returns;
- *  - fcntl(fd, ...) on one (F_GETFD, F_SETFD, F_GETFL, ...) and dup(fd), dup2(fd, x),
- *    dup3(fd, x, f) return -1/EBADF;
+ *  - fcntl(fd, ...) on one (F_GETFD, F_SETFD, F_GETFL, ...), dup(fd), dup2(fd, x),
+ *    dup3(fd, x, f) and the fstat family (fstat, fstatat and statx with AT_EMPTY_PATH,
+ *    __fxstat) return -1/EBADF;
  *  - dup2(x, fd) and dup3(x, fd, f) first move libctrace's file to another free number,
  *    then replace the number for the program: it gets what it asked for;
  *  - dup(x), fcntl(x, F_DUPFD[_CLOEXEC], min) return the lowest number >= min that is
@@ -43,7 +44,7 @@
  * moved: the child's copies are close-on-exec. Every close path here also forgets the
  * class io.c cached for the numbers it closes.
  *
- * Not covered: read, write, fstat, lseek, ioctl, mmap, ... on one of these numbers (what
+ * Not covered: read, write, lseek, ioctl, mmap, ... on one of these numbers (what
  * only a program with a bug does: untraced they fail with EBADF; traced they reach
  * libctrace's file); raw close/dup system calls other than through syscall(); opens that
  * get the lowest free number when every number below one of libctrace's is taken (they
@@ -482,4 +483,90 @@ ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n)
 	if (r == -1 && errno == EFAULT)
 		return -1;
 	return 1;
+}
+
+/* ---- "is this fd open?" probes ---- */
+
+/*
+ * fstat and its relatives on one of libctrace's numbers say EBADF, as untraced: after
+ * fcntl(F_GETFD), the way programs ask whether a number is open (CPython's subprocess
+ * tests list a child's fds with fstat over 0..SC_OPEN_MAX). The *at forms only with an
+ * empty path and AT_EMPTY_PATH, where they are an fstat.
+ */
+#define REFUSE(fd) \
+	do { \
+		if (unlikely(ct_fd_refused(fd))) { \
+			errno = EBADF; \
+			return -1; \
+		} \
+	} while (0)
+#define EMPTY_AT(path, flags) (((flags) & AT_EMPTY_PATH) && empty_path(path))
+
+/* path is NULL or "" (NULL with AT_EMPTY_PATH is accepted since Linux 6.11, whatever the
+ * prototype's nonnull says: the pointer is laundered so the test is kept). */
+static inline int empty_path(const char *path)
+{
+	__asm__("" : "+r"(path));
+	return !path || !*path;
+}
+
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
+
+CT_EXPORT int fstat(int fd, struct stat *st)
+{
+	REFUSE(fd);
+	return REAL(fstat)(fd, st);
+}
+
+CT_EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	REFUSE(fd);
+	return REAL(fstat64)(fd, st);
+}
+
+CT_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (EMPTY_AT(path, flags))
+		REFUSE(dirfd);
+	return REAL(fstatat)(dirfd, path, st, flags);
+}
+
+CT_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	if (EMPTY_AT(path, flags))
+		REFUSE(dirfd);
+	return REAL(fstatat64)(dirfd, path, st, flags);
+}
+
+CT_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
+		    struct statx *stx)
+{
+	if (EMPTY_AT(path, flags))
+		REFUSE(dirfd);
+	if (unlikely(!REAL(statx))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ct_real.statx(dirfd, path, flags, mask, stx);
+}
+
+CT_EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	REFUSE(fd);
+	if (unlikely(!REAL(__fxstat))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ct_real.__fxstat(ver, fd, st);
+}
+
+CT_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	REFUSE(fd);
+	if (unlikely(!REAL(__fxstat64))) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ct_real.__fxstat64(ver, fd, st);
 }

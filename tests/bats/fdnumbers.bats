@@ -82,12 +82,12 @@ sleeps_ok() {
 	sleeps_ok dup3
 }
 
-@test "fcntl F_GETFD/F_GETFL/F_SETFD/F_SETFL/F_DUPFD, dup, dup2, dup3 and close on a tracer number say EBADF" {
+@test "fcntl F_GETFD/F_GETFL/F_SETFD/F_SETFL/F_DUPFD, dup, dup2, dup3, fstat, statx and close on a tracer number say EBADF" {
 	for lim in "" 64; do
 		both getfd $lim
 		t=900
 		[ -z "$lim" ] || t=63
-		for call in F_GETFD F_GETFL F_SETFD F_SETFL F_DUPFD dup close; do
+		for call in F_GETFD F_GETFL F_SETFD F_SETFL F_DUPFD dup fstat fstatat statx close; do
 			assert_line "$call $t -> -1 EBADF"
 		done
 		assert_line "dup2 to 50 from $t -> -1 EBADF"

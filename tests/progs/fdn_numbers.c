@@ -14,7 +14,8 @@
  *               nanosleep calls of the marked line, both threads).
  *   dup3        the same with dup3(file, target, O_CLOEXEC), the flag checked.
  *   getfd       for each target: fcntl F_GETFD, F_GETFL, F_SETFD, F_DUPFD, dup, dup2 and
- *               dup3 from it, close: each result and errno.
+ *               dup3 from it, fstat, fstatat and statx with AT_EMPTY_PATH, close: each
+ *               result and errno.
  *   dupfd       fcntl(file, F_DUPFD / F_DUPFD_CLOEXEC, 900) four times, then from the
  *               limit's top 8, and dup(): the numbers returned, a line written through
  *               each, their FD_CLOEXEC flag.
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +148,11 @@ int main(int argc, char **argv)
 			say("dup2 to 50 from", t, dup2(t, 50));
 			say("dup2 to itself", t, dup2(t, t));
 			say("dup3 to 51 from", t, dup3(t, 51, 0));
+			struct stat st;
+			struct statx sx;
+			say("fstat", t, fstat(t, &st));
+			say("fstatat", t, fstatat(t, "", &st, AT_EMPTY_PATH));
+			say("statx", t, statx(t, "", AT_EMPTY_PATH, STATX_TYPE, &sx));
 			say("close", t, close(t));
 		}
 	} else if (!strcmp(mode, "dupfd")) {
