@@ -345,7 +345,7 @@ void ct_fd_protect(int fd);
 ssize_t ct_fd_write(int orig, const void *p, size_t n);
 off_t ct_fd_lseek(int orig, off_t off, int whence);
 void ct_fd_close(int orig);
-/* The calling thread (the writer) has every signal blocked for good. */
+/* The calling thread (the writer) has every signal blocked for good. Writer thread only. */
 void ct_fd_writer_thread(void);
 /* fork child handler: no thread of the parent holds the slots or the move lock here. */
 void ct_fd_after_fork(void);
@@ -355,11 +355,13 @@ int ct_fd_close_refused(int fd);
 /* Any other call on fd by the program must fail with EBADF (fcntl, dup). Record path. */
 int ct_fd_refused(int fd);
 /* The program's dup2 (flags < 0, real2) or dup3 (real3) onto new: libctrace's file there
- * is moved away first. Returns the real call's result, errno set. */
+ * is moved away first. Returns the real call's result, errno set. Program threads and
+ * handlers (async-signal-safe, no malloc); onto a libctrace number it takes the private
+ * move lock and may wait for one trace write to end. */
 int ct_fd_dup_onto(int old, int new, int flags, int (*real2)(int, int),
 		   int (*real3)(int, int, int));
 /* After the program's dup/F_DUPFD* returned r (errno e0 before it): the number it gets
- * untraced (see fdguard.c), errno as untraced. */
+ * untraced (see fdguard.c), errno as untraced. Like ct_fd_dup_onto. */
 int ct_fd_dup_lowest(int old, int min, int cloexec, int r, int e0);
 /* close_range with libctrace's fds left open. */
 int ct_close_range_guarded(unsigned first, unsigned last, int flags);
@@ -369,6 +371,8 @@ int ct_fd_move_high(int fd);
  * two numbers, above any fd's; read/write on them (from inside) go to ct_fd_fake_io. */
 #define CT_FD_FAKE_RD (INT_MAX - 1)
 #define CT_FD_FAKE_WR INT_MAX
+/* read (fd CT_FD_FAKE_RD) or write of n bytes at addr (CT_FD_FAKE_WR) on the fake pipe, as
+ * the pipe would answer. Inside libctrace only (the guard held); signal-safe. */
 ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
 
 /* ---- signal handler tracking (signal.c) ---- */
