@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace record [-o FILE] [--check RULES]... -- PROGRAM [ARGS...]`: runs PROGRAM with
- * libctrace.so prepended to LD_PRELOAD and CTRACE_OUT set, waits for it like system() does
+ * `ctrace record [-o FILE] [--no-follow] [--check RULES]... -- PROGRAM [ARGS...]`: runs
+ * PROGRAM with libctrace.so prepended to LD_PRELOAD and CTRACE_OUT set (and
+ * CTRACE_FOLLOW=none with --no-follow), waits for it like system() does
  * (SIGINT and SIGQUIT go to the child only; SIGTERM and SIGHUP are forwarded), then says
  * where the traces went and exits with the child's status. With --check, the rules of
  * `ctrace check` (check.c) are applied to the trace afterwards, and a program that
@@ -48,11 +49,13 @@
 
 static volatile pid_t child_pid;
 
-enum { OPT_CHECK = CT_OPT_CMD };
+enum { OPT_CHECK = CT_OPT_CMD, OPT_NO_FOLLOW };
 
 static const struct ct_opt record_opts[] = {
 	{ "output", 'o', 1, "FILE", "trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
 	  "existing file is never overwritten", "-o FILE", "a FILE" },
+	{ "no-follow", OPT_NO_FOLLOW, 0, NULL, "trace PROGRAM's process only (CTRACE_FOLLOW=none): "
+	  "it stays\ntraced across its own execs, the processes it starts do not", NULL, NULL },
 	{ "check", OPT_CHECK, 1, "RULES", "after PROGRAM exits, gate on its trace like 'ctrace "
 	  "check':\nRULES is one argument holding check options, e.g.\n"
 	  "--check \"--max-wait sync:100us --fail-on convoy\"\n"
@@ -68,7 +71,8 @@ static const struct ct_opt_table record_tables[] = {
 
 static const struct ct_cmd_opts record_cmd = {
 	"record",
-	"usage: ctrace record [-o FILE] [--check RULES]... [--] PROGRAM [ARGS...]\n\n"
+	"usage: ctrace record [-o FILE] [--no-follow] [--check RULES]... [--] PROGRAM\n"
+	"                     [ARGS...]\n\n"
 	"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n",
 	record_tables, CT_OPTS_N(record_tables),
 	"\nAfterwards every trace file the run created is named on stderr, one line\n"
@@ -654,6 +658,7 @@ static void add_check(struct ct_check_opts *o, const char *rules)
 
 struct rec_args {
 	const char *out;
+	const char *follow;  /* CTRACE_FOLLOW for PROGRAM: "none" with --no-follow */
 	const char **checks; /* the --check values, parsed once getopt_long is done with argv */
 	int nchecks;
 };
@@ -666,6 +671,8 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 	(void)opt, (void)err, (void)errlen;
 	if (row->key == 'o')
 		x->out = val;
+	else if (row->key == OPT_NO_FOLLOW)
+		x->follow = "none";
 	else
 		x->checks[x->nchecks++] = val;
 	return 0;
@@ -679,7 +686,7 @@ static void forward(int sig)
 
 int ct_cmd_record(int argc, char **argv)
 {
-	const char *out = NULL, *old;
+	const char *out = NULL, *old, *follow = NULL;
 	char lib[PATH_MAX + 64], path[PATH_MAX + 32], *preload;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, fwd = { .sa_handler = forward };
 	struct sigaction old_int, old_quit;
@@ -696,7 +703,7 @@ int ct_cmd_record(int argc, char **argv)
 
 	{
 		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
-		struct rec_args x = { NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0 };
+		struct rec_args x = { NULL, NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0 };
 		size_t nops;
 
 		rc = ct_opts_parse(&record_cmd, argc, argv, set, &x, ops, &nops, why, sizeof(why));
@@ -710,6 +717,7 @@ int ct_cmd_record(int argc, char **argv)
 			ct_die(CT_EXIT_USAGE, "record: %s", why);
 		i = argc - (int)nops; /* getopt_long stopped at PROGRAM: argv[i] */
 		out = x.out;
+		follow = x.follow;
 		for (checks = 0; checks < x.nchecks; checks++)
 			add_check(&chk, x.checks[checks]); /* exits 2 on malformed rules */
 		free(x.checks);
@@ -761,7 +769,8 @@ int ct_cmd_record(int argc, char **argv)
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
 		close(pfd[0]);
-		if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("CTRACE_OUT", out, 1) < 0)
+		if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("CTRACE_OUT", out, 1) < 0 ||
+		    (follow && setenv("CTRACE_FOLLOW", follow, 1) < 0))
 			err = errno;
 		else {
 			execvp(argv[i], &argv[i]);

@@ -15,6 +15,8 @@
  *                         event of their own; every call is counted per call site
  *                         (default 20us; ns/us/ms/s suffixes; 0: every call)
  *   CTRACE_DISABLE        1: load but record nothing (0 or empty: trace)
+ *   CTRACE_FOLLOW         all | exec | none (default all): which processes started from
+ *                         this one are traced (process.c)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ struct ct_config ct_cfg;
 static const char *const known[] = {
 	"CTRACE_OUT", "CTRACE_DEPTH", "CTRACE_BUFFER_SIZE", "CTRACE_BUFFERS",
 	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS",
-	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE",
+	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE", "CTRACE_FOLLOW",
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 /* Names warned about (malformed values, misspelled names): an image this process execs
@@ -216,6 +218,14 @@ void ct_config_read(void)
 			warn_value("CTRACE_SYSCALL_THRESHOLD", th, "a duration such as 20us",
 				   "20us");
 	}
+	const char *f = getenv("CTRACE_FOLLOW");
+	ct_cfg.follow = CT_FOLLOW_ALL;
+	if (f && !strcmp(f, "exec"))
+		ct_cfg.follow = CT_FOLLOW_EXEC;
+	else if (f && !strcmp(f, "none"))
+		ct_cfg.follow = CT_FOLLOW_NONE;
+	else if (f && *f && strcmp(f, "all"))
+		warn_value("CTRACE_FOLLOW", f, "all, exec or none", "all");
 	const char *d = getenv("CTRACE_DISABLE");
 	ct_cfg.disabled = 0;
 	if (d && !strcmp(d, "1"))

@@ -12,6 +12,7 @@
 #define CTRACE_PRELOAD_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <stddef.h>
@@ -76,7 +78,9 @@ struct ct_config {
 	unsigned gen_ms;     /* CTRACE_GENERATION_MS: generation length, default 1000 */
 	uint64_t sc_threshold_ns; /* CTRACE_SYSCALL_THRESHOLD: stack for slower calls */
 	int disabled;        /* CTRACE_DISABLE=1 */
+	int follow;          /* CTRACE_FOLLOW: CT_FOLLOW_ALL (default), _EXEC, _NONE */
 };
+enum { CT_FOLLOW_ALL = 0, CT_FOLLOW_EXEC, CT_FOLLOW_NONE };
 extern struct ct_config ct_cfg;
 void ct_config_read(void);
 /* Is this environment entry (NAME=value) a CTRACE_ variable the constructor warned about?
@@ -323,19 +327,53 @@ void ct_fdclass_forget_range(unsigned first, unsigned last);
 void ct_fdclass_set(int fd, unsigned cls);
 
 /* ---- exec and spawn (process.c) ---- */
-/* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*). Constructor. */
+/* Saves what a new image needs to keep tracing (libctrace's path, CTRACE_*); with
+ * CTRACE_FOLLOW=none, takes libctrace out of environ's LD_PRELOAD. Constructor. */
 void ct_process_init(void);
+/* fork child handler: with CTRACE_FOLLOW=none the child is not the traced process (it
+ * records nothing; its execs drop libctrace). Returns 1 if the child may trace. */
+int ct_process_fork_child(void);
 
 /* ---- libctrace's own fds (fdguard.c) ---- */
+/* fd is libctrace's (the trace file, a spare): kept at its number for the program's
+ * calls; `fd` is the number flush.c passes to ct_fd_write/lseek/close from now on, even
+ * after the file was moved out of the program's way. */
 void ct_fd_protect(int fd);
-void ct_fd_unprotect(int fd);
-int ct_fd_is_protected(int fd);
-/* close(fd) must fail with EBADF: fd is libctrace's and the program closes it. */
+/* Writes, seeks, closes the file protected as orig (wherever it is now; orig itself when
+ * it is not protected). Return the real call's value, errno set. Not for the record path
+ * (they block signals around the call). */
+ssize_t ct_fd_write(int orig, const void *p, size_t n);
+off_t ct_fd_lseek(int orig, off_t off, int whence);
+void ct_fd_close(int orig);
+/* The calling thread (the writer) has every signal blocked for good. Writer thread only. */
+void ct_fd_writer_thread(void);
+/* fork child handler: no thread of the parent holds the slots or the move lock here. */
+void ct_fd_after_fork(void);
+/* close(fd) must fail with EBADF: fd is libctrace's and the program closes it (or fd is
+ * one of libunwind's fake pipe numbers, CT_FD_FAKE_*: the caller checks). Record path. */
 int ct_fd_close_refused(int fd);
+/* Any other call on fd by the program must fail with EBADF (fcntl, dup). Record path. */
+int ct_fd_refused(int fd);
+/* The program's dup2 (flags < 0, real2) or dup3 (real3) onto new: libctrace's file there
+ * is moved away first. Returns the real call's result, errno set. Program threads and
+ * handlers (async-signal-safe, no malloc); onto a libctrace number it takes the private
+ * move lock and may wait for one trace write to end. */
+int ct_fd_dup_onto(int old, int new, int flags, int (*real2)(int, int),
+		   int (*real3)(int, int, int));
+/* After the program's dup/F_DUPFD* returned r (errno e0 before it): the number it gets
+ * untraced (see fdguard.c), errno as untraced. Like ct_fd_dup_onto. */
+int ct_fd_dup_lowest(int old, int min, int cloexec, int r, int e0);
 /* close_range with libctrace's fds left open. */
 int ct_close_range_guarded(unsigned first, unsigned last, int flags);
 /* fd moved to a number >= 900, close-on-exec (the old number closed). */
 int ct_fd_move_high(int fd);
+/* libunwind's validation pipe, without an fd: pipe2 called inside libctrace gets these
+ * two numbers, above any fd's; read/write on them (from inside) go to ct_fd_fake_io. */
+#define CT_FD_FAKE_RD (INT_MAX - 1)
+#define CT_FD_FAKE_WR INT_MAX
+/* read (fd CT_FD_FAKE_RD) or write of n bytes at addr (CT_FD_FAKE_WR) on the fake pipe, as
+ * the pipe would answer. Inside libctrace only (the guard held); signal-safe. */
+ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

@@ -94,8 +94,7 @@ static void close_trace(void)
 {
 	if (fd < 0)
 		return;
-	ct_fd_unprotect(fd);
-	REAL(close)(fd);
+	ct_fd_close(fd);
 	fd = -1;
 }
 
@@ -135,7 +134,7 @@ static int write_all(int f, size_t len)
 {
 	const uint8_t *p = wb.out;
 	while (len > 0) {
-		ssize_t w = REAL(write)(f, p, len);
+		ssize_t w = ct_fd_write(f, p, len); /* wherever fdguard.c moved f */
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -188,7 +187,7 @@ static int take_spare(void)
 		return -1;
 	memcpy(cur_path, spare->path, sizeof(cur_path));
 	wrote_events = 0;
-	lseek(spare->fd, 0, SEEK_SET); /* open_trace writes the taker's header over it */
+	ct_fd_lseek(spare->fd, 0, SEEK_SET); /* open_trace writes the taker's header over it */
 	return spare->fd;
 }
 
@@ -650,6 +649,7 @@ static void *writer_main(void *arg)
 {
 	(void)arg;
 	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
+	ct_fd_writer_thread();  /* created with every signal blocked */
 	/* The writer is started by whichever program thread first needs it and inherits that
 	 * thread's CPU affinity: a program that pins its threads (one per core, or a
 	 * ping-pong on one CPU) would then have the tracer's compression run on the CPU it

@@ -57,17 +57,38 @@ static int returns_fd(long nr)
 	}
 }
 
+/* dup2 and dup3 through syscall(), for ct_fd_dup_onto. */
+static int sys_dup3(int old, int new, int flags)
+{
+	return (int)REAL(syscall)(SYS_dup3, old, new, flags);
+}
+#ifdef SYS_dup2
+static int sys_dup2(int old, int new)
+{
+	return (int)REAL(syscall)(SYS_dup2, old, new);
+}
+#endif
+
 /* Every other system call than futex: libctrace's fds and the fd-class cache. */
 static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, long a4,
 		  long a5, long a6)
 {
 	long r;
+	int e0;
 	switch (nr) {
 	case SYS_exit_group:
 		ct_writer_finish();
 		return real(nr, a1, a2, a3, a4, a5, a6);
+	case SYS_read:
+	case SYS_write:
+		/* libunwind's validation pipe: Debian's libunwind writes through syscall() */
+		if (unlikely(a1 >= CT_FD_FAKE_RD && a1 <= INT_MAX) && ct_tls.nest > 0)
+			return ct_fd_fake_io((int)a1, (uintptr_t)a2, (size_t)a3);
+		return real(nr, a1, a2, a3, a4, a5, a6);
 	case SYS_close:
-		if (ct_fd_close_refused((int)a1)) {
+		if (a1 >= CT_FD_FAKE_RD && a1 <= INT_MAX && ct_tls.nest > 0)
+			return 0;
+		if (a1 >= 0 && a1 <= INT_MAX && ct_fd_close_refused((int)a1)) {
 			errno = EBADF;
 			return -1;
 		}
@@ -78,10 +99,22 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 		return ct_close_range_guarded((unsigned)a1, (unsigned)a2, (int)a3);
 #ifdef SYS_dup2
 	case SYS_dup2:
+		r = ct_fd_dup_onto((int)a1, (int)a2, -1, sys_dup2, NULL);
+		ct_fdclass_forget((int)a2);
+		return r;
 #endif
 	case SYS_dup3:
-		r = real(nr, a1, a2, a3, a4, a5, a6);
+		r = ct_fd_dup_onto((int)a1, (int)a2, (int)a3, NULL, sys_dup3);
 		ct_fdclass_forget((int)a2);
+		return r;
+	case SYS_dup:
+		if (ct_fd_refused((int)a1)) {
+			errno = EBADF;
+			return -1;
+		}
+		e0 = errno;
+		r = ct_fd_dup_lowest((int)a1, 0, 0, (int)real(nr, a1, a2, a3, a4, a5, a6), e0);
+		ct_fdclass_forget((int)r);
 		return r;
 #ifdef SYS_pipe
 	case SYS_pipe:
@@ -96,9 +129,16 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 		return r;
 	}
 	case SYS_fcntl:
+		if (ct_fd_refused((int)a1)) {
+			errno = EBADF;
+			return -1;
+		}
+		e0 = errno;
 		r = real(nr, a1, a2, a3, a4, a5, a6);
-		if (r >= 0 && (a2 == F_DUPFD || a2 == F_DUPFD_CLOEXEC))
+		if (a2 == F_DUPFD || a2 == F_DUPFD_CLOEXEC) {
+			r = ct_fd_dup_lowest((int)a1, (int)a3, a2 == F_DUPFD_CLOEXEC, (int)r, e0);
 			ct_fdclass_forget((int)r);
+		}
 		return r;
 	default:
 		r = real(nr, a1, a2, a3, a4, a5, a6);

@@ -45,6 +45,9 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	ct_tls.nest++;
+	ct_fd_after_fork();
+	if (!ct_process_fork_child())
+		atomic_store(&ct_active, 0); /* CTRACE_FOLLOW=none: the child makes no file */
 	int traced = ct_writer_fork_child();
 	ct_threads_after_fork();
 	ct_threads_after_fork_count();

@@ -606,10 +606,22 @@ static __attribute__((noinline)) void sc_end(uint64_t t0, unsigned kind, int fd,
 	}
 
 /* ---- reads and writes ---- */
-#define READ_WRAP(name) \
-	WRAP(ssize_t, name, CT_K_READ, fd, (int fd, void *b, size_t n), (fd, b, n))
-#define WRITE_WRAP(name) \
-	WRAP(ssize_t, name, CT_K_WRITE, fd, (int fd, const void *b, size_t n), (fd, b, n))
+/* read and write also stand in for libunwind's validation pipe (CT_FD_FAKE_*, fdguard.c):
+ * libunwind calls them inside libctrace, i.e. on the pass-through path. */
+#define RW_WRAP(name, kind, cv) \
+	CT_EXPORT ssize_t name(int fd, cv void *b, size_t n) \
+	{ \
+		SC_BEGIN(); \
+		ssize_t r_ = REAL(name)(fd, b, n); \
+		SC_END(kind, fd, r_); \
+		return r_; \
+	passthrough: \
+		if (unlikely(fd >= CT_FD_FAKE_RD) && ct_tls.nest > 0) \
+			return ct_fd_fake_io(fd, (uintptr_t)b, n); \
+		return REAL(name)(fd, b, n); \
+	}
+#define READ_WRAP(name) RW_WRAP(name, CT_K_READ, )
+#define WRITE_WRAP(name) RW_WRAP(name, CT_K_WRITE, const)
 #define PREAD64_WRAP(name) \
 	WRAP(ssize_t, name, CT_K_READ, fd, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))
 #define PWRITE64_WRAP(name) \
@@ -782,11 +794,19 @@ WRAP(int, pause, CT_K_SIGWAIT, -1, (void), ())
  * same class. */
 static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg, void *site)
 {
+	if (unlikely(ct_fd_refused(fd))) {
+		errno = EBADF; /* libctrace's: not open, as far as the program knows */
+		return -1;
+	}
 	int blocking = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
 	if (!blocking || !ct_on()) {
+		int e0 = errno;
 		int r = real(fd, cmd, arg);
-		if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-			fd_copy(r, fd);
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+			r = ct_fd_dup_lowest(fd, (int)(intptr_t)arg, cmd == F_DUPFD_CLOEXEC, r, e0);
+			if (r >= 0)
+				fd_copy(r, fd);
+		}
 		return r;
 	}
 	uint64_t t0 = ticks();
@@ -945,7 +965,12 @@ CREAT_WRAP(creat64)
 
 CT_EXPORT int dup(int old)
 {
-	int r = REAL(dup)(old);
+	if (unlikely(ct_fd_refused(old))) {
+		errno = EBADF;
+		return -1;
+	}
+	int e0 = errno;
+	int r = ct_fd_dup_lowest(old, 0, 0, REAL(dup)(old), e0);
 	if (r >= 0)
 		fd_copy(r, old);
 	return r;
@@ -954,10 +979,11 @@ CT_EXPORT int dup(int old)
 /* The target of dup2/dup3 is forgotten rather than given the source's class: a vfork
  * child's dup2(pipe, 1) before exec runs on the parent's memory, whose fd 1 stays what it
  * was. */
+/* A dup2/dup3 onto one of libctrace's numbers moves its file away first (fdguard.c). */
 #define DUP2_WRAP(name) \
 	CT_EXPORT int name(int old, int new) \
 	{ \
-		int r = REAL(name)(old, new); \
+		int r = ct_fd_dup_onto(old, new, -1, REAL(name), NULL); \
 		ct_fdclass_forget(new); \
 		return r; \
 	}
@@ -966,7 +992,7 @@ DUP2_WRAP(__dup2)
 
 CT_EXPORT int dup3(int old, int new, int flags)
 {
-	int r = REAL(dup3)(old, new, flags);
+	int r = ct_fd_dup_onto(old, new, flags, NULL, REAL(dup3));
 	ct_fdclass_forget(new);
 	return r;
 }
@@ -974,9 +1000,11 @@ CT_EXPORT int dup3(int old, int new, int flags)
 #define CLOSE_WRAP(name) \
 	CT_EXPORT int name(int fd) \
 	{ \
-		/* libctrace's own fds (trace file, libunwind's pipe) look closed to the program: \
-		 * see fdguard.c. */ \
+		/* libctrace's own fds (the trace file) look closed to the program; libunwind's \
+		 * pipe has no fd: see fdguard.c. */ \
 		if (unlikely(ct_fd_close_refused(fd))) { \
+			if (fd >= CT_FD_FAKE_RD && ct_tls.nest > 0) \
+				return 0; \
 			errno = EBADF; \
 			return -1; \
 		} \

@@ -16,6 +16,18 @@
  *    CTRACE_OUT is passed as an absolute path, so a daemon that changed directory still
  *    writes next to the first trace. posix_spawn and posix_spawnp get the same envp fix
  *    (the calling process goes on: nothing to flush).
+ *  - CTRACE_FOLLOW changes that rule (README.md):
+ *      all   (default) the above: every fork child, exec'd image and spawned child traces;
+ *      exec  fork children trace; an exec'd or spawned image traces only when the
+ *            environment it is given still names libctrace in LD_PRELOAD (then CTRACE_*
+ *            are carried as with all): env -i, env -u LD_PRELOAD and a program's own
+ *            clean envp are respected;
+ *      none  only the traced process, across its own execs (same pid, environment fixed
+ *            as with all): libctrace is taken out of environ's LD_PRELOAD at load, so
+ *            system(), popen() and every other child inherit an environment without it;
+ *            a fork child records nothing (no file) and its execs, posix_spawn and a
+ *            vfork child's execs get libctrace taken out of LD_PRELOAD (other preloads
+ *            stay).
  *
  * No malloc, no lock: the new envp lives on the caller's stack (so this is also safe in a
  * vfork child, whose memory is the parent's; there the flush is skipped, getpid() !=
@@ -49,6 +61,10 @@ static size_t nsaved;
 static const char *out_orig;     /* CTRACE_OUT's value at load, NULL if unset */
 static char *out_entry;          /* "CTRACE_OUT=<absolute path>" */
 static char *preload_entry;      /* "LD_PRELOAD=<lib>" */
+static int fork_child;           /* CTRACE_FOLLOW=none and a fork child: not traced */
+
+static int names_lib(const char *v);
+static size_t strip_lib(char *dst, const char *v);
 
 static char *region_copy(char **cur, char *end, const char *a, const char *b)
 {
@@ -94,6 +110,35 @@ void ct_process_init(void)
 			saved[nsaved++] = c;
 	}
 	inject_on = 1;
+	if (ct_cfg.follow != CT_FOLLOW_NONE)
+		return;
+	/* none: the children this process starts by any path inherit environ without
+	 * libctrace; its own execs put it back (fix_env) */
+	size_t k = 0;
+	for (size_t i = 0; environ && environ[i]; i++) {
+		char *e = environ[i];
+		if (strncmp(e, "LD_PRELOAD=", 11) == 0 && names_lib(e + 11)) {
+			size_t l = strlen(e) + 1;
+			if ((size_t)(end - cur) < l)
+				continue; /* no room: dropped whole */
+			memcpy(cur, "LD_PRELOAD=", 11);
+			if (strip_lib(cur + 11, e + 11) == 0)
+				continue;
+			e = cur;
+			cur += strlen(cur) + 1;
+		}
+		environ[k++] = e;
+	}
+	if (environ)
+		environ[k] = NULL;
+}
+
+int ct_process_fork_child(void)
+{
+	if (ct_cfg.follow != CT_FOLLOW_NONE)
+		return 1;
+	fork_child = 1;
+	return 0;
 }
 
 static size_t env_count(char *const *envp)
@@ -102,6 +147,16 @@ static size_t env_count(char *const *envp)
 	while (envp && envp[n])
 		n++;
 	return n;
+}
+
+/* The (last) LD_PRELOAD value in envp, "" if none. */
+static const char *preload_value(char *const *envp, size_t n)
+{
+	const char *v = "";
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+			v = envp[i] + 11;
+	return v;
 }
 
 /* Length of the (last) LD_PRELOAD value in envp, 0 if none. */
@@ -114,27 +169,52 @@ static size_t preload_len(char *const *envp, size_t n)
 	return l;
 }
 
-/* Does the LD_PRELOAD value v name libctrace (same path, or same file name)? */
+/* Is the LD_PRELOAD entry v[0..t) libctrace (same path, or same file name)? */
+static int is_lib(const char *v, size_t t)
+{
+	if (t == lib_len && memcmp(v, lib, t) == 0)
+		return 1;
+	const char *b = v;
+	for (size_t k = 0; k < t; k++)
+		if (v[k] == '/')
+			b = v + k + 1;
+	size_t bl = (size_t)(v + t - b);
+	return bl == strlen(lib_base) && memcmp(b, lib_base, bl) == 0;
+}
+
+/* Does the LD_PRELOAD value v name libctrace? */
 static int names_lib(const char *v)
 {
 	while (*v) {
 		size_t t = strcspn(v, ": ");
-		if (t) {
-			if (t == lib_len && memcmp(v, lib, t) == 0)
-				return 1;
-			const char *b = v;
-			for (size_t k = 0; k < t; k++)
-				if (v[k] == '/')
-					b = v + k + 1;
-			size_t bl = (size_t)(v + t - b);
-			if (bl == strlen(lib_base) && memcmp(b, lib_base, bl) == 0)
-				return 1;
-		}
+		if (t && is_lib(v, t))
+			return 1;
 		v += t;
 		if (*v)
 			v++;
 	}
 	return 0;
+}
+
+/* v without its libctrace entries into dst (strlen(v) + 1 bytes), ':'-separated; the
+ * length written. */
+static size_t strip_lib(char *dst, const char *v)
+{
+	size_t n = 0;
+	while (*v) {
+		size_t t = strcspn(v, ": ");
+		if (t && !is_lib(v, t)) {
+			if (n)
+				dst[n++] = ':';
+			memcpy(dst + n, v, t);
+			n += t;
+		}
+		v += t;
+		if (*v)
+			v++;
+	}
+	dst[n] = 0;
+	return n;
 }
 
 static int has_name(char *const *envp, size_t n, const char *entry)
@@ -200,14 +280,59 @@ static char *const *fix_env(char *const *envp, size_t n, char **vec, char *pre)
 	return changed ? vec : envp;
 }
 
+/* envp (n entries) without libctrace in LD_PRELOAD: in vec (n + 1 slots), the last
+ * LD_PRELOAD rewritten into pre (preload_len + 16 bytes), the others dropped. */
+static char *const *strip_env(char *const *envp, size_t n, char **vec, char *pre)
+{
+	size_t k = 0, last = (size_t)-1;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+			last = i;
+	if (last == (size_t)-1 || !names_lib(envp[last] + 11))
+		return envp;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0) {
+			if (i != last)
+				continue;
+			memcpy(pre, "LD_PRELOAD=", 11);
+			if (strip_lib(pre + 11, envp[i] + 11) == 0)
+				continue;
+			vec[k++] = pre;
+		} else {
+			vec[k++] = envp[i];
+		}
+	}
+	vec[k] = NULL;
+	return vec;
+}
+
+/* The environment of a new image by CTRACE_FOLLOW (the top of this file); spawn: a child
+ * process, not this one's own exec. */
+static char *const *new_env(char *const *envp, size_t n, size_t pl, char **vec, char *pre,
+			    int spawn)
+{
+	switch (ct_cfg.follow) {
+	case CT_FOLLOW_EXEC:
+		if (!pl || !names_lib(preload_value(envp, n)))
+			return envp;
+		break;
+	case CT_FOLLOW_NONE:
+		if (spawn || fork_child || getpid() != ct_pid)
+			return strip_env(envp, n, vec, pre);
+		break;
+	}
+	return fix_env(envp, n, vec, pre);
+}
+
 /* Declares `use`: envp fixed for the new image (on this stack frame). */
-#define FIX_ENV(envp, use) \
+#define FIX_ENV_(envp, use, spawn) \
 	char *const *env_ = (envp); \
 	size_t n_ = env_count(env_), pl_ = inject_on ? preload_len(env_, n_) : 0; \
 	int ok_ = inject_on && n_ <= ENV_MAX && pl_ <= PRELOAD_MAX; \
 	char *vec_[ok_ ? n_ + SAVE_MAX + 3 : 1]; \
 	char pre_[ok_ ? pl_ + lib_len + 16 : 1]; \
-	char *const *use = ok_ ? fix_env(env_, n_, vec_, pre_) : env_
+	char *const *use = ok_ ? new_env(env_, n_, pl_, vec_, pre_, (spawn)) : env_
+#define FIX_ENV(envp, use) FIX_ENV_(envp, use, 0)
 
 /* Runs the real exec with the flush around it; errno is the exec's. */
 #define EXEC(call) do { \
@@ -303,13 +428,13 @@ CT_EXPORT int execle(const char *path, const char *arg, ...)
 CT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	FIX_ENV(envp, use);
+	FIX_ENV_(envp, use, 1);
 	return REAL(posix_spawn)(pid, path, fa, attr, argv, use);
 }
 
 CT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	FIX_ENV(envp, use);
+	FIX_ENV_(envp, use, 1);
 	return REAL(posix_spawnp)(pid, file, fa, attr, argv, use);
 }

@@ -126,6 +126,15 @@ CT_SYM(int, dup3, (int, int, int))
 CT_SYM(int, close_range, (unsigned int, unsigned int, int))
 CT_SYM(int, pipe2, (int *, int))
 CT_SYM(void, closefrom, (int))
+/* "is this fd open?" probes (fdguard.c): EBADF on libctrace's numbers. __fxstat and
+ * __fxstat64 are what binaries built before glibc 2.33 call (compat symbols only) */
+CT_SYM(int, fstat, (int, struct stat *))
+CT_SYM(int, fstat64, (int, struct stat64 *))
+CT_SYM(int, fstatat, (int, const char *, struct stat *, int))
+CT_SYM(int, fstatat64, (int, const char *, struct stat64 *, int))
+CT_SYM(int, statx, (int, const char *, int, unsigned int, struct statx *))
+CT_VSYM(int, __fxstat, __fxstat, "GLIBC_2.2.5", (int, int, struct stat *))
+CT_VSYM(int, __fxstat64, __fxstat64, "GLIBC_2.2.5", (int, int, struct stat64 *))
 /* exec and spawn (process.c) */
 CT_SYM(int, execve, (const char *, char *const *, char *const *))
 CT_SYM(int, execvpe, (const char *, char *const *, char *const *))
