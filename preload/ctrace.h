@@ -161,6 +161,7 @@ struct ct_thread {
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
+	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
 	struct ct_site sites[CT_SITE_ENTRIES];
 };
 /* EXITED: the thread is gone but its call-site totals could not go into its buffer (no
@@ -336,6 +337,18 @@ int ct_fd_close_refused(int fd);
 int ct_close_range_guarded(unsigned first, unsigned last, int flags);
 /* fd moved to a number >= 900, close-on-exec (the old number closed). */
 int ct_fd_move_high(int fd);
+
+/* ---- libctrace's own stacks (ownstack.c) ---- */
+/* Maps the flush stack and the alternate signal stacks. Constructor; 0 or -ENOMEM. */
+int ct_ownstack_init(void);
+/* fn(arg) on the flush stack. The caller holds flush.c's flush lock, which makes the
+ * stack its own. Not for the record path, but signal-safe. */
+void ct_ownstack_run(void (*fn)(void *), void *arg);
+/* Gives the calling thread (slot t) libctrace's alternate signal stack; with check, only
+ * when it has none. Signal-safe, errno untouched. */
+void ct_altstack_install(struct ct_thread *t, int check);
+/* The calling thread gives libctrace's alternate stack back (thread exit). */
+void ct_altstack_remove(void);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

@@ -53,6 +53,7 @@
 #define STACKS_PER_CHUNK 256
 #define STACK_IDS (1u << 16) /* bitmap of ids already written in this generation */
 #define RAW_CAP (8u << 20)
+#define WRITER_STACK (512u << 10)
 
 /* Bounded waits for flush_mu outside the writer thread, in ms. */
 #define WAIT_FINISH_MS 5000
@@ -69,6 +70,7 @@ static int fork_file;          /* the file was created by the fork child handler
 static int wrote_events;       /* an EVENTS chunk has gone into the open file */
 static pthread_t writer;
 static atomic_int writer_stop, finished, finishing, spawned;
+static atomic_int finish_done; /* ct_writer_finish has flushed (or given up): futex word */
 static int writer_started;
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int flush_owner;      /* tid holding flush_mu, 0 if none */
@@ -215,13 +217,13 @@ static int may_create(const char *dir, uid_t uid)
 	return (st.stx_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
 }
 
-void ct_writer_user_switch(uid_t new_euid)
+/* On the flush stack (flush_mu held): makes the spare unless new_euid may create files. */
+static void make_spare(void *arg)
 {
-	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here())
-		return;
+	uid_t new_euid = *(uid_t *)arg;
 	char dir[sizeof(cur_path)];
 	dir_of(dir, sizeof(dir), cur_path[0] ? cur_path : ct_cfg.out);
-	if (may_create(dir, new_euid) || flush_lock(WAIT_EXEC_MS) != 0)
+	if (may_create(dir, new_euid))
 		return;
 	char keep[sizeof(cur_path)];
 	int keep_events = wrote_events;
@@ -236,6 +238,14 @@ void ct_writer_user_switch(uid_t new_euid)
 	}
 	memcpy(cur_path, keep, sizeof(cur_path));
 	wrote_events = keep_events;
+}
+
+void ct_writer_user_switch(uid_t new_euid)
+{
+	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here() ||
+	    flush_lock(WAIT_EXEC_MS) != 0)
+		return;
+	ct_ownstack_run(make_spare, &new_euid);
 	flush_unlock();
 }
 
@@ -693,6 +703,14 @@ static void *map(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+static void start_file(void *arg)
+{
+	(void)arg;
+	fd = open_trace(0);
+	if (fd >= 0)
+		gen_open(0);
+}
+
 int ct_writer_start(void)
 {
 	ct_pid = getpid();
@@ -709,7 +727,9 @@ int ct_writer_start(void)
 	mods = map(sizeof(*mods) * MAX_MODULES);
 	mod_str = map(MOD_STR_CAP);
 	pending = map(sizeof(*pending) * STACKS_PER_CHUNK);
-	if (!wb.raw || !wb.out || !stack_written || !tstates || !mods || !mod_str || !pending) {
+	wb.lz4_state = map(ct_w_lz4_state_size());
+	if (!wb.lz4_state ||
+	    !wb.raw || !wb.out || !stack_written || !tstates || !mods || !mod_str || !pending) {
 		ct_warn("cannot map the writer's buffers; not tracing", "", "");
 		return -ENOMEM;
 	}
@@ -719,15 +739,30 @@ int ct_writer_start(void)
 		spare = NULL;
 	else
 		spare->fd = -1;
-	fd = open_trace(0);
-	if (fd < 0)
-		return -EIO;
-	gen_open(0);
-	return 0;
+	ct_ownstack_run(start_file, NULL); /* the constructor may run on a small stack */
+	return fd < 0 ? -EIO : 0;
 }
 
-/* Creates the file when it is still to be made (need_open; flush_mu held). */
+/* Creates the file when it is still to be made (need_open; flush_mu held), on the flush
+ * stack (open_trace's names take 12 KiB). */
+static int lazy_open_now(int in_signal);
+struct lazy_arg { int in_signal, ret; };
+static void lazy_open_here(void *p)
+{
+	struct lazy_arg *a = p;
+	a->ret = lazy_open_now(a->in_signal);
+}
+
 static int lazy_open(int in_signal)
+{
+	if (fd >= 0)
+		return 0;
+	struct lazy_arg a = { in_signal, -1 };
+	ct_ownstack_run(lazy_open_here, &a);
+	return a.ret;
+}
+
+static int lazy_open_now(int in_signal)
 {
 	if (fd >= 0)
 		return 0;
@@ -781,6 +816,11 @@ static void final_flush(int in_signal)
 	drop_spare_at_exit();
 }
 
+static void final_flush_here(void *in_signal)
+{
+	final_flush(*(int *)in_signal);
+}
+
 /* This process traces and owns its trace state (not a vfork child, nor a child created
  * without fork's handlers). */
 static int tracing_here(void)
@@ -813,9 +853,16 @@ void ct_writer_spawn(void)
 	}
 	sigset_t all, old;
 	sigfillset(&all);
+	/* its own stack size: the program's default (pthread_setattr_default_np, RLIMIT_STACK)
+	 * may be anything */
+	pthread_attr_t attr;
+	int have_attr = pthread_attr_init(&attr) == 0 &&
+			pthread_attr_setstacksize(&attr, WRITER_STACK) == 0;
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = REAL(pthread_create)(&writer, NULL, writer_main, NULL);
+	int r = REAL(pthread_create)(&writer, have_attr ? &attr : NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (have_attr)
+		pthread_attr_destroy(&attr);
 	if (r != 0) {
 		ct_warn("cannot start the writer thread; events are written at exit only", "", "");
 		return;
@@ -829,13 +876,33 @@ static void wake_writer(void)
 	REAL(syscall)(SYS_futex, &ct_writer_kick, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
+/* Waits until ct_writer_finish's flush is over, at most timeout_ms. */
+static void wait_finish_done(int timeout_ms)
+{
+	uint64_t end = ct_now() + (uint64_t)timeout_ms * 1000000u;
+	while (!atomic_load(&finish_done)) {
+		uint64_t now = ct_now();
+		if (now >= end)
+			return;
+		struct timespec ts = { 0, 10000000L }; /* 10 ms: a lost wake costs no more */
+		REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAIT_PRIVATE, 0, &ts, 0, 0);
+	}
+}
+
 void ct_writer_finish(void)
 {
 	if (!tracing_here() || atomic_load(&flush_owner) == gettid())
 		return; /* not the tracing process, or exit from a handler inside a flush */
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&finishing, &expect, 1))
+	pid_t me = gettid();
+	if (!atomic_compare_exchange_strong(&finishing, &expect, me)) {
+		/* Another thread is flushing (a second exit, or _exit, while the first exit
+		 * runs): wait until its flush is complete, or the process would end with the
+		 * trace cut short. Bounded; not when this thread is the one finishing. */
+		if (expect != me)
+			wait_finish_done(WAIT_FINISH_MS);
 		return;
+	}
 	atomic_store(&ct_active, 0);
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
@@ -846,10 +913,12 @@ void ct_writer_finish(void)
 		writer_started = 0;
 	}
 	if (flush_lock(WAIT_FINISH_MS) == 0) {
-		final_flush(0);
+		ct_ownstack_run(final_flush_here, &(int){ 0 });
 		flush_unlock();
 	}
 	ct_tls.nest = self_nest;
+	atomic_store(&finish_done, 1);
+	REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
 void ct_writer_quiesce(void)
@@ -875,10 +944,33 @@ void ct_writer_fatal(void)
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
 	if (flush_lock(WAIT_FATAL_MS) == 0) {
-		final_flush(1);
+		ct_ownstack_run(final_flush_here, &(int){ 1 });
 		flush_unlock();
 	}
 	ct_tls.nest = self_nest;
+}
+
+/* exec_begin's flush, on the flush stack (flush_mu held); *held = 1 if it keeps it. */
+static void exec_flush(void *p)
+{
+	int *held = p;
+	{
+		if (!atomic_load(&finished) && fd >= 0 && fork_file && !wrote_events &&
+		    !has_data()) {
+			/* A fork child that only execs: its file holds no event. Removed, so the
+			 * new image (same pid) writes under the name the child had. */
+			close_trace();
+			unlink(cur_path);
+			need_open = 1;
+			*held = 1;
+		} else if (!atomic_load(&finished) &&
+			   (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
+			refresh_modules();
+			drain_all();
+			gen_close();
+			*held = 1;
+		}
+	}
 }
 
 int ct_writer_exec_begin(void)
@@ -888,26 +980,18 @@ int ct_writer_exec_begin(void)
 	int self_nest = ct_tls.nest, held = 0;
 	ct_tls.nest = 1 << 20;
 	if (flush_lock(WAIT_EXEC_MS) == 0) {
-		if (!atomic_load(&finished) && fd >= 0 && fork_file && !wrote_events &&
-		    !has_data()) {
-			/* A fork child that only execs: its file holds no event. Removed, so the
-			 * new image (same pid) writes under the name the child had. */
-			close_trace();
-			unlink(cur_path);
-			need_open = 1;
-			held = 1;
-		} else if (!atomic_load(&finished) &&
-			   (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
-			refresh_modules();
-			drain_all();
-			gen_close();
-			held = 1;
-		} else {
+		ct_ownstack_run(exec_flush, &held);
+		if (!held)
 			flush_unlock();
-		}
 	}
 	ct_tls.nest = self_nest;
 	return held;
+}
+
+static void gen_open_here(void *arg)
+{
+	(void)arg;
+	gen_open(0);
 }
 
 void ct_writer_exec_failed(int held)
@@ -917,7 +1001,7 @@ void ct_writer_exec_failed(int held)
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
 	if (fd >= 0)
-		gen_open(0);
+		ct_ownstack_run(gen_open_here, NULL);
 	flush_unlock();
 	ct_tls.nest = self_nest;
 }
@@ -954,6 +1038,7 @@ int ct_writer_fork_child(void)
 	atomic_store(&spawned, 0);
 	atomic_store(&finished, !traced);
 	atomic_store(&finishing, 0);
+	atomic_store(&finish_done, 0);
 	gen = 0;
 	site_seq = 1u << 31;
 	ct_pid = getpid();
@@ -968,6 +1053,9 @@ void ct_writer_fork_child_open(void)
 	 * switches user (memcached -u, nginx workers) could not create it later. gen_open
 	 * reuses the parent's last module map (the loader lock may be held by a parent
 	 * thread that does not exist here). */
+	if (flush_lock(0) != 0)
+		return;
 	if (lazy_open(1) == 0)
 		fork_file = 1;
+	flush_unlock();
 }

@@ -14,15 +14,19 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/single_threaded.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctrace.h"
 #include "../unwind/capture.h"
 
 atomic_int ct_active;
+static atomic_int exit_owner; /* see exit() below */
 
 static void before_fork(void)
 {
@@ -45,6 +49,7 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	ct_tls.nest++;
+	atomic_store(&exit_owner, 0);
 	int traced = ct_writer_fork_child();
 	ct_threads_after_fork();
 	ct_threads_after_fork_count();
@@ -71,7 +76,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	if (ct_cfg.disabled)
 		goto out;
 	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
-	    ct_fdclass_init()) {
+	    ct_fdclass_init() || ct_ownstack_init()) {
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
 		goto out;
 	}
@@ -82,6 +87,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	struct ct_thread *main_th = ct_self();
 	if (main_th)
 		prctl(PR_GET_NAME, main_th->name);
+	ct_altstack_install(main_th, 1);
 	if (ct_writer_start() < 0)
 		goto out; /* it said why */
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -96,6 +102,27 @@ out:
 __attribute__((destructor)) static void ct_fini(void)
 {
 	ct_writer_finish();
+}
+
+/*
+ * exit() from several threads at once: the first goes on, the others wait for the process
+ * to end (as glibc 2.41's exit does). Otherwise a second exit reaches _exit while the first
+ * still runs the program's atexit handlers and libctrace's final flush, and the process
+ * ends with the trace cut short and whichever status came last. A nested exit (from an
+ * atexit handler of the same thread) goes on as glibc lets it.
+ */
+/* exit_owner (above): tid of the thread inside exit(), futex word */
+
+CT_EXPORT void exit(int status)
+{
+	int me = (int)gettid(), expect = 0;
+	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me &&
+	    getpid() == ct_pid) {
+		for (;;) /* not a cancellation point; signals are handled meanwhile */
+			REAL(syscall)(SYS_futex, &exit_owner, FUTEX_WAIT_PRIVATE, expect, 0, 0, 0);
+	}
+	REAL(exit)(status);
+	__builtin_unreachable();
 }
 
 CT_EXPORT void _exit(int status)

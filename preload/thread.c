@@ -163,6 +163,7 @@ static void thread_exit(void *p)
 		ct_leave();
 	}
 	ct_buf_retire(t);
+	ct_altstack_remove(); /* the slot's stack may go to the next thread */
 	ct_tls.th = NULL;
 	ct_tls.nest = 1 << 20;
 	if (sites_kept)
@@ -191,6 +192,7 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 static void thread_begin(struct ct_thread *t)
 {
 	adopt(t);
+	ct_altstack_install(t, 0); /* a new thread has no sigaltstack */
 	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
 		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_START,
