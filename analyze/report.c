@@ -147,6 +147,9 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	if (m->hdr.flags & CT_HF_FSIZE)
+		fprintf(c->f, "note: the trace stopped at the process's file-size limit (ulimit -f): "
+			"events after the last chunk that fitted are missing\n");
 	if (m->hdr.flags & CT_HF_SPARE)
 		fprintf(c->f, "note: an unused spare file: pid %" PRIu32 " made it before switching "
 			"user, for a child process that could not create its own trace; none took it\n",
@@ -639,6 +642,8 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_bool(j, m->truncated);
 	ct_json_key(j, "spare");
 	ct_json_bool(j, (m->hdr.flags & CT_HF_SPARE) != 0);
+	ct_json_key(j, "fsize_limit");
+	ct_json_bool(j, (m->hdr.flags & CT_HF_FSIZE) != 0);
 	json_u64(j, "truncated_at", ct_model_truncated_at(m));
 	json_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	json_u64(j, "to_ns", c->a->to_ts - m->start_ts);

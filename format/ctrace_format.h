@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 1
+#define CT_VERSION_MINOR 2
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -175,6 +175,9 @@ struct ct_thread_state {
 #define CT_HF_SPARE 0x1u /* a spare file a process made before switching user, for a
 			  * descendant that may not create its own; never taken if this is
 			  * still set (the header is then the whole file) */
+#define CT_HF_FSIZE 0x2u /* (1.2) the trace stopped at the process's file-size limit
+			  * (RLIMIT_FSIZE): the events up to there are in the file, the last
+			  * generation has no end */
 
 /* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
 struct ct_file_header {

@@ -132,10 +132,9 @@ static void flush_unlock(void)
 	REAL(pthread_mutex_unlock)(&flush_mu);
 }
 
-/* Writes wb.out[0..len) to f; 0, or -1 with errno. */
-static int write_all(int f, size_t len)
+/* Writes p[0..len) to f, all of it; 0, or -1 with errno. */
+static int write_raw(int f, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = wb.out;
 	while (len > 0) {
 		ssize_t w = REAL(write)(f, p, len);
 		if (w < 0 && errno == EINTR)
@@ -148,11 +147,66 @@ static int write_all(int f, size_t len)
 	return 0;
 }
 
+/*
+ * Writes wb.out[0..len) to f; 0, or -1 with errno. Under a file-size limit (RLIMIT_FSIZE,
+ * `ulimit -f`) a write that would pass it is not made (EFBIG): the kernel would cut it
+ * short and send SIGXFSZ, whose default action kills the program. The limit can change
+ * between the check and the write (setrlimit in another thread): SIGXFSZ is then blocked
+ * around the write and taken back with sigtimedwait if the write raised it.
+ */
+static int write_all(int f, size_t len)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return write_raw(f, wb.out, len);
+	off_t off = lseek(f, 0, SEEK_CUR);
+	if (off < 0 || (uint64_t)off + len > (uint64_t)rl.rlim_cur) {
+		errno = EFBIG;
+		return -1;
+	}
+	sigset_t xfsz, old, pend;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	int was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ);
+	int r = write_raw(f, wb.out, len);
+	int e = errno;
+	if (r != 0 && !was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ)) {
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return r;
+}
+
+static struct ct_file_header cur_hdr; /* the open file's header, as written */
+
+/*
+ * The file reached the file-size limit: tracing stops, quietly (the program's stderr is
+ * its own), and the header is written again with CT_HF_FSIZE, in place (a write inside
+ * the file, which the limit allows), so that readers say why the trace ends there.
+ */
+static void fsize_stop(void)
+{
+	atomic_store(&ct_active, 0);
+	uint8_t h[CT_HEADER_LEN];
+	cur_hdr.flags |= CT_HF_FSIZE;
+	ssize_t n = ct_w_header(h, sizeof(h), &cur_hdr);
+	if (n > 0)
+		(void)!pwrite(fd, h, (size_t)n, 0);
+	close_trace();
+}
+
 static void put(ssize_t len)
 {
 	if (len <= 0 || fd < 0)
 		return;
 	if (write_all(fd, (size_t)len) != 0) {
+		if (errno == EFBIG) {
+			fsize_stop();
+			return;
+		}
 		ct_warn("cannot write the trace file: ", strerror(errno), "; tracing stops");
 		atomic_store(&ct_active, 0);
 		close_trace();
@@ -277,6 +331,7 @@ static ssize_t header_bytes(uint32_t flags)
 	size_t el = strlen(exe);
 	const char *tail = el >= sizeof(h.exe) ? exe + el - (sizeof(h.exe) - 1) : exe;
 	memcpy(h.exe, tail, strlen(tail) + 1);
+	cur_hdr = h;
 	return ct_w_header(wb.out, wb.out_cap, &h);
 }
 
@@ -366,6 +421,8 @@ static int open_trace(uint32_t header_flags)
 		}
 		e = errno;
 		close(t);
+		if (e == EFBIG)
+			return -1; /* not even the header fits under the file-size limit */
 		if (e == EEXIST) {
 			ct_warn("cannot find a free name for ", base, "; not tracing");
 			return -1;
@@ -377,8 +434,11 @@ static int open_trace(uint32_t header_flags)
 		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f >= 0) {
 			if (write_all(f, (size_t)hlen) != 0) {
+				e = errno;
 				close(f);
 				unlink(path);
+				if (e == EFBIG)
+					return -1;
 				ct_warn("cannot write ", path, "; not tracing");
 				return -1;
 			}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test program: what a program sees of its own process when it is single-threaded, when
+ * it writes under a file-size limit, and when it puts itself in a seccomp sandbox. Every
+ * mode's recorded waits are sleeps (nanosleep of SLEEP_US, each above the tracer's 20 us
+ * stack threshold) or mutex waits made deterministic as in proc_util.h.
+ *
+ * usage: law_solo MODE [N]
+ *   altstack    prints "altstack none" when sigaltstack reports no stack, sets one of its
+ *               own ("altstack own ok" when it is then reported), disables it ("altstack
+ *               after disable none")
+ *   status      N sleeps (default 20), then prints the "Threads:" line of /proc/self/status
+ *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
+ *               then the "Threads:" line
+ *   unshare_mt  starts a thread that makes N sleeps, joins it, then as unshare
+ *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
+ *               parent prints "child exit=7"
+ *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
+ *   kill9       sleeps every 10 ms forever, printing "slept=N" once a second (for kill -9)
+ *   seccomp     prints "sandbox" before each filter; starts 3 threads that wait for a go flag, installs (TSYNC: every thread)
+ *               a filter that kills the process on any system call but the program's own
+ *               (read, write, futex, nanosleep, clock_nanosleep, madvise, munmap,
+ *               rt_sigprocmask, exit, exit_group); then the threads contend for a mutex
+ *               N times each (default 200) and sleep; prints "count=3N"
+ *   seccomp1    single-threaded: N sleeps, then the same filter on the calling thread only
+ *               (no TSYNC), then N sleeps under it, prints "slept=2N"
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLEEP_US 100
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+	nanosleep(&ts, NULL);
+}
+
+static void sleeps(int n)
+{
+	for (int i = 0; i < n; i++)
+		sleep_us(SLEEP_US); /* SLEEP */
+}
+
+static void threads_line(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *t = strstr(buf, "\nThreads:");
+	if (!t) {
+		printf("no Threads line\n");
+		return;
+	}
+	t++;
+	char *e = strchr(t, '\n');
+	if (e)
+		*e = 0;
+	for (char *p = t; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	printf("%s\n", t);
+	fflush(stdout);
+}
+
+static void do_unshare(void)
+{
+	int r = unshare(CLONE_NEWUSER);
+	if (r == 0)
+		printf("unshare=0\n");
+	else
+		printf("unshare=-1 errno=%d\n", errno);
+	fflush(stdout);
+	threads_line();
+}
+
+static void *sleeper(void *arg)
+{
+	sleeps((int)(long)arg);
+	return NULL;
+}
+
+/* ---- seccomp ---- */
+
+#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+		  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+static int sandbox(unsigned flags)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		ALLOW(SYS_read), ALLOW(SYS_write), ALLOW(SYS_futex), ALLOW(SYS_nanosleep),
+		ALLOW(SYS_clock_nanosleep), ALLOW(SYS_madvise), ALLOW(SYS_munmap),
+		ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_exit), ALLOW(SYS_exit_group),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+	printf("sandbox\n"); /* stdio's first use of stdout (an fstat) before the filter */
+	fflush(stdout);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int go;
+static long count;
+static int rounds = 200;
+
+static void *contender(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&go))
+		sleep_us(SLEEP_US);
+	for (int i = 0; i < rounds; i++) {
+		pthread_mutex_lock(&mu);
+		count++;
+		sleep_us(20); /* held while asleep: the others wait */
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "status";
+	int n = argc > 2 ? atoi(argv[2]) : -1;
+	if (!strcmp(mode, "altstack")) {
+		stack_t ss;
+		sigaltstack(NULL, &ss);
+		printf("altstack %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
+		static char mine[65536];
+		stack_t own = { .ss_sp = mine, .ss_size = sizeof(mine), .ss_flags = 0 };
+		stack_t old;
+		if (sigaltstack(&own, &old) == 0 && sigaltstack(NULL, &ss) == 0 && ss.ss_sp == mine &&
+		    (old.ss_flags & SS_DISABLE))
+			printf("altstack own ok\n");
+		stack_t off = { .ss_flags = SS_DISABLE };
+		sigaltstack(&off, NULL);
+		sigaltstack(NULL, &ss);
+		printf("altstack after disable %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
+		return 0;
+	}
+	if (!strcmp(mode, "status")) {
+		sleeps(n < 0 ? 20 : n);
+		threads_line();
+		return 0;
+	}
+	if (!strcmp(mode, "unshare")) {
+		sleeps(n < 0 ? 20 : n);
+		do_unshare();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "unshare_mt")) {
+		pthread_t t;
+		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+		pthread_join(t, NULL);
+		do_unshare();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "fork")) {
+		sleeps(n < 0 ? 20 : n);
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0) {
+			threads_line();
+			sleeps(n < 0 ? 20 : n);
+			exit(7);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		printf("child exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return 0;
+	}
+	if (!strcmp(mode, "sleeps")) {
+		n = n < 0 ? 2000 : n;
+		sleeps(n);
+		printf("slept=%d\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "kill9")) {
+		for (long i = 1;; i++) {
+			sleep_us(10000);
+			if (i % 100 == 0) {
+				printf("slept=%ld\n", i);
+				fflush(stdout);
+			}
+		}
+	}
+	if (!strcmp(mode, "seccomp")) {
+		rounds = n < 0 ? 200 : n;
+		pthread_t t[3];
+		for (int i = 0; i < 3; i++)
+			pthread_create(&t[i], NULL, contender, NULL);
+		sleeps(5);
+		if (sandbox(SECCOMP_FILTER_FLAG_TSYNC) != 0) {
+			printf("seccomp failed errno=%d\n", errno);
+			return 2;
+		}
+		atomic_store(&go, 1);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		printf("count=%ld\n", count);
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(mode, "seccomp1")) {
+		n = n < 0 ? 50 : n;
+		sleeps(n);
+		if (sandbox(0) != 0) {
+			printf("seccomp failed errno=%d\n", errno);
+			return 2;
+		}
+		sleeps(n);
+		printf("slept=%d\n", 2 * n);
+		fflush(stdout);
+		return 0;
+	}
+	fprintf(stderr, "unknown mode %s\n", mode);
+	return 2;
+}
