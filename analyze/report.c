@@ -150,6 +150,9 @@ static void text_header(struct ctx *c)
 	if (m->hdr.flags & CT_HF_FSIZE)
 		fprintf(c->f, "note: the trace stopped at the process's file-size limit (ulimit -f): "
 			"events after the last chunk that fitted are missing\n");
+	if (m->hdr.flags & CT_HF_SECCOMP)
+		fprintf(c->f, "note: the trace ends where the program put itself under a seccomp "
+			"filter (no system call of the recorder's allowed after it)\n");
 	if (m->hdr.flags & CT_HF_SPARE)
 		fprintf(c->f, "note: an unused spare file: pid %" PRIu32 " made it before switching "
 			"user, for a child process that could not create its own trace; none took it\n",
@@ -644,6 +647,8 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_bool(j, (m->hdr.flags & CT_HF_SPARE) != 0);
 	ct_json_key(j, "fsize_limit");
 	ct_json_bool(j, (m->hdr.flags & CT_HF_FSIZE) != 0);
+	ct_json_key(j, "seccomp");
+	ct_json_bool(j, (m->hdr.flags & CT_HF_SECCOMP) != 0);
 	json_u64(j, "truncated_at", ct_model_truncated_at(m));
 	json_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	json_u64(j, "to_ns", c->a->to_ts - m->start_ts);

@@ -72,6 +72,7 @@ static pthread_t writer;
 static atomic_int writer_stop, finished, finishing, spawned;
 static atomic_int finish_done; /* ct_writer_finish has flushed (or given up): futex word */
 static int writer_started;
+atomic_int ct_writer_on; /* writer_started, for the record path */
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int flush_owner;      /* tid holding flush_mu, 0 if none */
 static CT_TLS int fork_locked;      /* this thread took flush_mu in the fork prepare handler */
@@ -187,14 +188,20 @@ static struct ct_file_header cur_hdr; /* the open file's header, as written */
  * its own), and the header is written again with CT_HF_FSIZE, in place (a write inside
  * the file, which the limit allows), so that readers say why the trace ends there.
  */
+/* The open file's header again, with flags added (in place: the file does not grow). */
+static void rewrite_header(uint32_t flags)
+{
+	uint8_t h[CT_HEADER_LEN];
+	cur_hdr.flags |= flags;
+	ssize_t n = ct_w_header(h, sizeof(h), &cur_hdr);
+	if (n > 0 && fd >= 0)
+		(void)!pwrite(fd, h, (size_t)n, 0);
+}
+
 static void fsize_stop(void)
 {
 	atomic_store(&ct_active, 0);
-	uint8_t h[CT_HEADER_LEN];
-	cur_hdr.flags |= CT_HF_FSIZE;
-	ssize_t n = ct_w_header(h, sizeof(h), &cur_hdr);
-	if (n > 0)
-		(void)!pwrite(fd, h, (size_t)n, 0);
+	rewrite_header(CT_HF_FSIZE);
 	close_trace();
 }
 
@@ -296,7 +303,7 @@ static void make_spare(void *arg)
 
 void ct_writer_user_switch(uid_t new_euid)
 {
-	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here() ||
+	if (ct_in_sandbox() || !spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here() ||
 	    flush_lock(WAIT_EXEC_MS) != 0)
 		return;
 	ct_ownstack_run(make_spare, &new_euid);
@@ -750,6 +757,7 @@ static void *writer_main(void *arg)
 			/* What glibc does when the last thread exits: exit(0), whose handlers
 			 * and libctrace's destructor (the final flush) run here. */
 			writer_started = 0;
+			atomic_store(&ct_writer_on, 0);
 			exit(0);
 		}
 	}
@@ -857,6 +865,8 @@ static int has_data(void)
 
 /* The last flush (flush_mu held): everything buffered, the generation closed, the file
  * closed. Nothing is written after it. */
+static uint32_t final_flags; /* header flags the final flush adds (CT_HF_SECCOMP) */
+
 static void final_flush(int in_signal)
 {
 	if (atomic_load(&finished))
@@ -866,6 +876,8 @@ static void final_flush(int in_signal)
 			refresh_modules();
 		drain_all();
 		gen_close();
+		if (final_flags)
+			rewrite_header(final_flags);
 	}
 	atomic_store(&finished, 1);
 	need_open = 0;
@@ -889,18 +901,21 @@ static int tracing_here(void)
 }
 
 /*
- * The writer thread starts lazily, when the process gets a second thread anyway or first
- * records an event: glibc (>= 2.34) runs private mutexes, stdio and malloc without atomic
- * instructions while a process has a single thread, and a tracer thread started at load
- * would take that away from every single-threaded program (measured: an uncontended
- * lock/unlock pair goes from 2.8 ns to 17 ns). Not from a signal handler: pthread_create
- * allocates. In a fork child this is also where its trace file is created.
+ * The writer thread starts when the program creates its first thread (pthread_create,
+ * thrd_create), never before: a single-threaded program stays single-threaded, as the
+ * kernel and the program see it (unshare(CLONE_NEWUSER) and setns need it, /proc says
+ * "Threads: 1", Python warns at fork() in a multi-threaded process, glibc (>= 2.34) runs
+ * private mutexes, stdio and malloc without atomic instructions while a process has a
+ * single thread: an uncontended lock/unlock pair goes from 2.8 ns to 17 ns with a second
+ * thread). Until then the program's thread writes the trace itself (ct_writer_tick).
+ * Not from a signal handler: pthread_create allocates.
  */
 void ct_writer_spawn(void)
 {
 	int expect = 0;
 	/* The flag first: this runs after every recorded wait. */
-	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || !tracing_here() ||
+	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || ct_in_sandbox() ||
+	    !tracing_here() ||
 	    atomic_load(&finished) || !atomic_compare_exchange_strong(&spawned, &expect, 1))
 		return;
 	if (fd < 0) {
@@ -928,6 +943,7 @@ void ct_writer_spawn(void)
 		return;
 	}
 	writer_started = 1;
+	atomic_store(&ct_writer_on, 1);
 }
 
 static void wake_writer(void)
@@ -951,7 +967,7 @@ static void wait_finish_done(int timeout_ms)
 
 void ct_writer_finish(void)
 {
-	if (!tracing_here() || atomic_load(&flush_owner) == gettid())
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&flush_owner) == gettid())
 		return; /* not the tracing process, or exit from a handler inside a flush */
 	int expect = 0;
 	pid_t me = gettid();
@@ -971,6 +987,7 @@ void ct_writer_finish(void)
 		wake_writer();
 		REAL(pthread_join)(writer, NULL);
 		writer_started = 0;
+		atomic_store(&ct_writer_on, 0);
 	}
 	if (flush_lock(WAIT_FINISH_MS) == 0) {
 		ct_ownstack_run(final_flush_here, &(int){ 0 });
@@ -981,9 +998,114 @@ void ct_writer_finish(void)
 	REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
+/* ---- no writer thread: the program's own thread writes ---- */
+
+static _Atomic uint64_t next_inline; /* CLOCK_MONOTONIC ns of the next periodic flush */
+
+/* On the flush stack, flush_mu held: what the writer thread's cycle does. */
+static void inline_here(void *arg)
+{
+	(void)arg;
+	if (atomic_load(&finished) || lazy_open(0) != 0)
+		return;
+	drain_all();
+	if (ct_now() - gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
+		gen_close();
+		gen_open(0);
+	} else {
+		refresh_modules();
+	}
+}
+
+/*
+ * A flush from a program thread while the process has no writer thread (a single-threaded
+ * program): bounded by what is buffered (a writer period's events; the buffer-full case
+ * one buffer), made on the flush stack. Never inside a program signal handler (the
+ * interrupted code may hold the loader lock the module map needs: the events wait for the
+ * next flush), never waiting for another flush.
+ */
+static void inline_flush(uint64_t now)
+{
+	if (ct_in_signal || !atomic_load_explicit(&ct_active, memory_order_relaxed) ||
+	    atomic_load(&finished) || ct_in_sandbox())
+		return;
+	atomic_store_explicit(&next_inline, now + (uint64_t)ct_cfg.flush_ms * 1000000u,
+			      memory_order_relaxed);
+	int e = errno;
+	if (ct_app_threads() > 1) {
+		ct_writer_spawn(); /* threads the writer missed (it could not start, or paused) */
+	} else if (tracing_here() && flush_lock(0) == 0) {
+		int self_nest = ct_tls.nest;
+		ct_tls.nest = 1 << 20;
+		ct_ownstack_run(inline_here, NULL);
+		ct_tls.nest = self_nest;
+		flush_unlock();
+	}
+	errno = e;
+}
+
+void ct_writer_tick(uint64_t now)
+{
+	if (likely(atomic_load_explicit(&ct_writer_on, memory_order_relaxed)) ||
+	    now < atomic_load_explicit(&next_inline, memory_order_relaxed))
+		return;
+	inline_flush(now);
+}
+
+void ct_writer_buffer_full(void)
+{
+	inline_flush(ct_now());
+}
+
+static void drain_here(void *arg)
+{
+	(void)arg;
+	drain_all();
+}
+
+int ct_writer_sandbox(int all)
+{
+	if (!tracing_here() || atomic_load(&finished))
+		return 1; /* nothing traces here any more */
+	if (!all && (writer_started || ct_app_threads() > 1)) {
+		/* this thread only: its events so far go out, its buffer to the writer */
+		if (ct_tls.th)
+			ct_buf_retire(ct_tls.th);
+		if (flush_lock(WAIT_EXEC_MS) == 0) {
+			ct_ownstack_run(drain_here, NULL);
+			flush_unlock();
+		}
+		return 0;
+	}
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&finishing, &expect, gettid()))
+		return 1;
+	atomic_store(&ct_active, 0);
+	if (writer_started) {
+		atomic_store(&writer_stop, 1);
+		wake_writer();
+		REAL(pthread_join)(writer, NULL);
+		writer_started = 0;
+		atomic_store(&ct_writer_on, 0);
+	}
+	if (flush_lock(WAIT_FINISH_MS) == 0) {
+		final_flags |= CT_HF_SECCOMP;
+		ct_ownstack_run(final_flush_here, &(int){ 0 });
+		flush_unlock();
+	}
+	atomic_store(&finish_done, 1);
+	return 1;
+}
+
+void ct_writer_pause_single(void)
+{
+	if (ct_app_threads() <= 1)
+		ct_writer_quiesce();
+}
+
 void ct_writer_quiesce(void)
 {
-	if (!writer_started || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
+	if (!writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
 	    atomic_load(&flush_owner) == gettid())
 		return;
 	int self_nest = ct_tls.nest;
@@ -992,6 +1114,7 @@ void ct_writer_quiesce(void)
 	wake_writer();
 	REAL(pthread_join)(writer, NULL);
 	writer_started = 0;
+	atomic_store(&ct_writer_on, 0);
 	atomic_store(&writer_stop, 0);
 	atomic_store(&spawned, 0);
 	ct_tls.nest = self_nest;
@@ -999,7 +1122,7 @@ void ct_writer_quiesce(void)
 
 void ct_writer_fatal(void)
 {
-	if (!tracing_here())
+	if (ct_in_sandbox() || !tracing_here())
 		return;
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
@@ -1035,7 +1158,7 @@ static void exec_flush(void *p)
 
 int ct_writer_exec_begin(void)
 {
-	if (!tracing_here() || atomic_load(&finished))
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&finished))
 		return 0;
 	int self_nest = ct_tls.nest, held = 0;
 	ct_tls.nest = 1 << 20;
@@ -1069,7 +1192,7 @@ void ct_writer_exec_failed(int held)
 void ct_writer_fork_prepare(void)
 {
 	fork_locked = 0;
-	if (!tracing_here() || atomic_load(&finished))
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&finished))
 		return;
 	/* The writer thread must not be inside a flush (the loader lock, the file) when the
 	 * fork copies the process. */
@@ -1087,6 +1210,8 @@ void ct_writer_fork_parent(void)
 
 int ct_writer_fork_child(void)
 {
+	if (ct_in_sandbox())
+		return 0; /* the child inherits the filter: it traces nothing */
 	int traced = fork_locked && (fd >= 0 || need_open) && !atomic_load(&finished) &&
 		     atomic_load(&ct_active);
 	fork_locked = 0;
@@ -1094,6 +1219,7 @@ int ct_writer_fork_child(void)
 	pthread_mutex_init(&flush_mu, NULL);
 	atomic_store(&flush_owner, 0);
 	writer_started = 0;
+	atomic_store(&ct_writer_on, 0);
 	atomic_store(&writer_stop, 0);
 	atomic_store(&spawned, 0);
 	atomic_store(&finished, !traced);

@@ -66,6 +66,8 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 	case SYS_exit_group:
 		ct_writer_finish();
 		return real(nr, a1, a2, a3, a4, a5, a6);
+	case SYS_seccomp:
+		return ct_sandbox_seccomp(real, nr, a1, a2, a3);
 	case SYS_close:
 		if (ct_fd_close_refused((int)a1)) {
 			errno = EBADF;

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/single_threaded.h>
@@ -50,6 +51,12 @@ static void after_fork_child(void)
 {
 	ct_tls.nest++;
 	atomic_store(&exit_owner, 0);
+	if (ct_in_sandbox()) {
+		/* the child inherits the filter: it traces nothing, makes no call of ours */
+		atomic_store(&ct_active, 0);
+		ct_tls.nest--;
+		return;
+	}
 	int traced = ct_writer_fork_child();
 	ct_threads_after_fork();
 	ct_threads_after_fork_count();
@@ -115,6 +122,8 @@ __attribute__((destructor)) static void ct_fini(void)
 
 CT_EXPORT void exit(int status)
 {
+	if (ct_in_sandbox())
+		REAL(exit)(status); /* no system call of libctrace's under a seccomp filter */
 	int me = (int)gettid(), expect = 0;
 	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me &&
 	    getpid() == ct_pid) {
@@ -123,6 +132,29 @@ CT_EXPORT void exit(int status)
 	}
 	REAL(exit)(status);
 	__builtin_unreachable();
+}
+
+/* unshare(CLONE_NEWUSER) and setns() into a user namespace fail with EINVAL in a
+ * multi-threaded process: the writer thread is stopped first when the program has one
+ * thread (ct_writer_pause_single); it comes back with the program's next thread. */
+CT_EXPORT int unshare(int flags)
+{
+	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
+		ct_tls.nest++;
+		ct_writer_pause_single();
+		ct_tls.nest--;
+	}
+	return REAL(unshare)(flags);
+}
+
+CT_EXPORT int setns(int fd, int nstype)
+{
+	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
+		ct_tls.nest++;
+		ct_writer_pause_single();
+		ct_tls.nest--;
+	}
+	return REAL(setns)(fd, nstype);
 }
 
 CT_EXPORT void _exit(int status)

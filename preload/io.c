@@ -566,8 +566,7 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 				.b = (uint64_t)ret,
 				.c = (uint64_t)(ret < 0 ? (e & 0xffff) : 0) | ((uint64_t)cls << 16) };
 			ct_emit(th, &ev);
-			if (!ct_in_signal)
-				ct_writer_spawn();
+			ct_writer_tick(end);
 		}
 	}
 	ct_leave();

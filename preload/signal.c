@@ -128,6 +128,23 @@ void ct_signals_init(void)
 	hooked = 1;
 }
 
+void ct_signals_release(void)
+{
+	if (!fatal_on)
+		return;
+	fatal_on = 0;
+	for (int sig = 1; sig < _NSIG; sig++) {
+		struct sigaction cur;
+		if (!is_fatal[sig] || REAL(sigaction)(sig, NULL, &cur) != 0 ||
+		    cur.sa_sigaction != fatal_handler)
+			continue;
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		REAL(sigaction)(sig, &dfl, NULL);
+	}
+}
+
 /* SA_RESETHAND's reset, done by the trampoline on the handler's entry (see the top). */
 static void reset_to_default(int sig)
 {

@@ -148,8 +148,7 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 			       .obj = w->obj, .a = seq1, .b = result,
 			       .c = (uint64_t)(int64_t)ret };
 	ct_emit(w->th, &ev);
-	if (!ct_in_signal)
-		ct_writer_spawn();
+	ct_writer_tick(t1);
 	ct_leave();
 	errno = e;
 }
