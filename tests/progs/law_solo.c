@@ -16,6 +16,13 @@
  *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
  *               parent prints "child exit=7"
  *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
+ *   cost        N sleeps (default 5000), the CPU time of each (CLOCK_THREAD_CPUTIME_ID):
+ *               prints "calls=N median_ns=M p99_ns=P max_ns=X slow=S slow_mean_ns=A",
+ *               S the calls above 10 times the median and A their mean (a flush made from
+ *               the program's thread lengthens the call it ends)
+ *   seccomp_thread  a second thread makes N sleeps, puts a filter on itself only (no
+ *               TSYNC; thread creation allowed), starts a third thread that sleeps N times
+ *               under it, and they end; main sleeps meanwhile: prints "slept=3N"
  *   kill9       sleeps every 10 ms forever, printing "slept=N" once a second (for kill -9)
  *   seccomp     prints "sandbox" before each filter; starts 3 threads that wait for a go flag, installs (TSYNC: every thread)
  *               a filter that kills the process on any system call but the program's own
@@ -45,6 +52,9 @@
 #include <unistd.h>
 
 #define SLEEP_US 100
+
+static int sandbox_flags(unsigned flags, int threads);
+static int thread_filter(void);
 
 static void sleep_us(long us)
 {
@@ -106,8 +116,23 @@ static void *sleeper(void *arg)
 
 static int sandbox(unsigned flags)
 {
+	return sandbox_flags(flags, 0);
+}
+
+/* The filter on the calling thread only, thread creation allowed. */
+static int thread_filter(void)
+{
+	return sandbox_flags(0, 1);
+}
+
+static int sandbox_flags(unsigned flags, int threads)
+{
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		ALLOW(threads ? SYS_clone3 : SYS_write), ALLOW(threads ? SYS_clone : SYS_write),
+		ALLOW(threads ? SYS_mmap : SYS_write), ALLOW(threads ? SYS_mprotect : SYS_write),
+		ALLOW(threads ? SYS_set_robust_list : SYS_write),
+		ALLOW(threads ? SYS_rseq : SYS_write),
 		ALLOW(SYS_read), ALLOW(SYS_write), ALLOW(SYS_futex), ALLOW(SYS_nanosleep),
 		ALLOW(SYS_clock_nanosleep), ALLOW(SYS_madvise), ALLOW(SYS_munmap),
 		ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_exit), ALLOW(SYS_exit_group),
@@ -119,6 +144,62 @@ static int sandbox(unsigned flags)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static long ns_of(struct timespec a, struct timespec b)
+{
+	return (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cost(int n)
+{
+	long *d = calloc((size_t)n, sizeof(long));
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+		sleep_us(SLEEP_US);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+		d[i] = ns_of(a, b);
+	}
+	qsort(d, (size_t)n, sizeof(long), cmp_long);
+	long slow = 0, slow_sum = 0;
+	for (int i = 0; i < n; i++)
+		if (d[i] > 10 * d[n / 2]) {
+			slow++;
+			slow_sum += d[i];
+		}
+	printf("calls=%d median_ns=%ld p99_ns=%ld max_ns=%ld slow=%ld slow_mean_ns=%ld\n", n,
+	       d[n / 2], d[n - n / 100 - 1], d[n - 1], slow, slow ? slow_sum / slow : 0);
+	free(d);
+	return 0;
+}
+
+
+static void *filtered_child(void *arg)
+{
+	sleeps((int)(long)arg);
+	return NULL;
+}
+
+static void *filtering_thread(void *arg)
+{
+	int n = (int)(long)arg;
+	sleeps(n);
+	if (thread_filter() != 0) {
+		printf("seccomp failed errno=%d\n", errno);
+		exit(2);
+	}
+	pthread_t t;
+	pthread_create(&t, NULL, filtered_child, arg);
+	sleeps(n);
+	pthread_join(t, NULL);
+	return NULL;
 }
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -222,6 +303,18 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 3; i++)
 			pthread_join(t[i], NULL);
 		printf("count=%ld\n", count);
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(mode, "cost"))
+		return cost(n < 0 ? 5000 : n);
+	if (!strcmp(mode, "seccomp_thread")) {
+		n = n < 0 ? 50 : n;
+		pthread_t t;
+		pthread_create(&t, NULL, filtering_thread, (void *)(long)n);
+		sleeps(n);
+		pthread_join(t, NULL);
+		printf("slept=%d\n", 3 * n);
 		fflush(stdout);
 		return 0;
 	}
