@@ -273,8 +273,8 @@ void ct_shadow_after_fork(void);
 /* ---- the writer (flush.c) ---- */
 /* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
 int ct_writer_start(void);
-/* Starts the writer thread if not yet running (see flush.c for why it is lazy). Not from
- * a signal handler. */
+/* Starts the writer thread if not yet running: when the program creates its first thread
+ * (see flush.c for why not before). Not from a signal handler. */
 void ct_writer_spawn(void);
 /* The writer thread runs. Until the program creates a thread it does not: the program's
  * own threads write the trace (ct_writer_tick, ct_writer_buffer_full). */

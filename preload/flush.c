@@ -8,7 +8,10 @@
  * so it decodes alone (format/FORMAT.md). One write(2) per chunk.
  *
  * The writer thread is libctrace's own: created with the real pthread_create, all signals
- * blocked, its guard set so nothing it calls is traced. It sleeps on a futex word for
+ * blocked, its guard set so nothing it calls is traced, its stack of its own size. It
+ * starts when the program creates its first thread; until then the program's thread
+ * writes (ct_writer_tick). Every flush made on a thread libctrace does not own runs on
+ * the flush stack (ownstack.c), which the flush lock makes its own. It sleeps on a futex word for
  * CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running low (buffer.c).
  * Only this file touches the file descriptor. flush_mu (a libctrace-private mutex, taken
  * through the real functions) serializes the writer thread with the flushes made by
