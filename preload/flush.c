@@ -11,8 +11,9 @@
  * blocked, its guard set so nothing it calls is traced, its stack of its own size. It
  * starts when the program creates its first thread; until then the program's thread
  * writes (ct_writer_tick). Every flush made on a thread libctrace does not own runs on
- * the flush stack (ownstack.c), which the flush lock makes its own. It sleeps on a futex word for
- * CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running low (buffer.c).
+ * the flush stack (ownstack.c), which the flush lock makes its own. The writer sleeps on
+ * a futex word for CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running
+ * low (buffer.c).
  * Only this file touches the file descriptor. flush_mu (a libctrace-private mutex, taken
  * through the real functions) serializes the writer thread with the flushes made by
  * other threads: at exit, before exec, on a fatal signal and around fork. Those take it
@@ -186,11 +187,6 @@ static int write_all(int f, size_t len)
 
 static struct ct_file_header cur_hdr; /* the open file's header, as written */
 
-/*
- * The file reached the file-size limit: tracing stops, quietly (the program's stderr is
- * its own), and the header is written again with CT_HF_FSIZE, in place (a write inside
- * the file, which the limit allows), so that readers say why the trace ends there.
- */
 /* The open file's header again, with flags added (in place: the file does not grow). */
 static void rewrite_header(uint32_t flags)
 {
@@ -201,6 +197,11 @@ static void rewrite_header(uint32_t flags)
 		(void)!pwrite(fd, h, (size_t)n, 0);
 }
 
+/*
+ * The file reached the file-size limit: tracing stops, quietly (the program's stderr is
+ * its own), and the header is written again with CT_HF_FSIZE, in place (a write inside
+ * the file, which the limit allows), so that readers say why the trace ends there.
+ */
 static void fsize_stop(void)
 {
 	atomic_store(&ct_active, 0);

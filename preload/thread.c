@@ -208,7 +208,6 @@ static void thread_begin(struct ct_thread *t)
 		return;
 	}
 	adopt(t);
-	ct_altstack_install(t, 0); /* a new thread has no sigaltstack */
 	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
 		struct ct_event ev = { .ts = ct_now(), .type = CT_EV_THREAD_START,
@@ -221,6 +220,9 @@ static void thread_begin(struct ct_thread *t)
 		emit_name(t, t);
 		ct_leave();
 	}
+	/* After THREAD_START: its time starts the thread's lifetime, which the kernel's
+	 * on-CPU and run-queue totals must fit in. A new thread has no sigaltstack. */
+	ct_altstack_install(t, 0);
 }
 
 static void *trampoline(void *p)
