@@ -106,8 +106,15 @@ out:
 	ct_tls.nest--;
 }
 
+/* Set when the destructor ran in a vfork child (getpid() != ct_pid): that child's exit()
+ * ran the parent's exit handlers and destructors in the parent's memory, which marks them
+ * done, so the parent's own exit() will not run them again (nor this destructor). */
+static int fini_in_child;
+
 __attribute__((destructor)) static void ct_fini(void)
 {
+	if (ct_pid && getpid() != ct_pid)
+		fini_in_child = 1;
 	ct_writer_finish();
 }
 
@@ -122,14 +129,17 @@ __attribute__((destructor)) static void ct_fini(void)
 
 CT_EXPORT void exit(int status)
 {
-	if (ct_in_sandbox())
-		REAL(exit)(status); /* no system call of libctrace's under a seccomp filter */
+	/* Not under a seccomp filter (no system call of libctrace's), nor in a vfork child
+	 * (whose exit_owner would be its parent's) nor an untraced process. */
+	if (ct_in_sandbox() || getpid() != ct_pid)
+		REAL(exit)(status);
 	int me = (int)gettid(), expect = 0;
-	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me &&
-	    getpid() == ct_pid) {
+	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me) {
 		for (;;) /* not a cancellation point; signals are handled meanwhile */
 			REAL(syscall)(SYS_futex, &exit_owner, FUTEX_WAIT_PRIVATE, expect, 0, 0, 0);
 	}
+	if (fini_in_child)
+		ct_writer_finish(); /* the handlers and destructors already ran (in the child) */
 	REAL(exit)(status);
 	__builtin_unreachable();
 }

@@ -123,6 +123,14 @@ same() {
 	done
 }
 
+@test "a vfork child that calls exit(): statuses 4 and 5, the parent not held up, its trace complete" {
+	same "$P" vfork_exit
+	assert_equal "$plain" "exit=5"
+	grep -qx 'child exit=4' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
 @test "the stack libctrace uses on a program thread (its waits, sleeps, start and exit): within the 8 KiB budget" {
 	run "$P" depth
 	assert_success

@@ -16,6 +16,8 @@
  *   exit4      four threads, released together by a barrier, call exit(10 + i); two
  *              atexit handlers and a destructor print their line ("atexit 2", "atexit 1",
  *              "destructor") as they run
+ *   vfork_exit a vfork child calls exit(4) (not _exit: undefined, but seen in programs);
+ *              the parent prints "child exit=4" and calls exit(5)
  *   depth      a thread on a 256 KiB stack of its own, filled with a pattern, makes the
  *              waits, a 2 ms sleep and a 2 ms timed condition wait, and returns; main
  *              prints "stack_used=N", the bytes of that stack the thread touched
@@ -169,6 +171,17 @@ int main(int argc, char **argv)
 	waits = argc > 2 ? atoi(argv[2]) : 3;
 	if (!strcmp(mode, "depth"))
 		return depth();
+	if (!strcmp(mode, "vfork_exit")) {
+		make_waits(waits);
+		say("ready\n");
+		pid_t c = vfork();
+		if (c == 0)
+			exit(4);
+		int st = 0;
+		waitpid(c, &st, 0);
+		printf("child exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		exit(5);
+	}
 	if (!strcmp(mode, "overflow")) {
 		make_waits(waits);
 		say("ready\n");
