@@ -1038,12 +1038,20 @@ static void inline_flush(uint64_t now)
 	int e = errno;
 	if (ct_app_threads() > 1) {
 		ct_writer_spawn(); /* threads the writer missed (it could not start, or paused) */
-	} else if (tracing_here() && flush_lock(0) == 0) {
-		int self_nest = ct_tls.nest;
-		ct_tls.nest = 1 << 20;
-		ct_ownstack_run(inline_here, NULL);
-		ct_tls.nest = self_nest;
-		flush_unlock();
+	} else if (tracing_here()) {
+		/* Signals wait until the flush is over (100 us or so): a program handler that
+		 * left with siglongjmp would leave the flush lock held for good. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (flush_lock(0) == 0) {
+			int self_nest = ct_tls.nest;
+			ct_tls.nest = 1 << 20;
+			ct_ownstack_run(inline_here, NULL);
+			ct_tls.nest = self_nest;
+			flush_unlock();
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	errno = e;
 }
