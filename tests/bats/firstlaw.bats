@@ -132,11 +132,11 @@ same() {
 }
 
 @test "the stack libctrace uses on a program thread (its waits, sleeps, start and exit): within the 8 KiB budget" {
-	run "$P" depth
+	run timeout 60 "$P" depth
 	assert_success
 	local plain_used traced_used
 	plain_used=$(value stack_used)
-	run env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" depth
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" depth
 	assert_success
 	traced_used=$(value stack_used)
 	echo "untraced $plain_used traced $traced_used"
