@@ -28,6 +28,7 @@
 
 atomic_int ct_active;
 static atomic_int exit_owner; /* see exit() below */
+#define EXIT_WAIT_S 10
 
 static void before_fork(void)
 {
@@ -120,10 +121,11 @@ __attribute__((destructor)) static void ct_fini(void)
 
 /*
  * exit() from several threads at once: the first goes on, the others wait for the process
- * to end (as glibc 2.41's exit does). Otherwise a second exit reaches _exit while the first
- * still runs the program's atexit handlers and libctrace's final flush, and the process
- * ends with the trace cut short and whichever status came last. A nested exit (from an
- * atexit handler of the same thread) goes on as glibc lets it.
+ * to end (as glibc 2.41's exit does; here for EXIT_WAIT_S seconds at most). Otherwise a
+ * second exit reaches _exit while the first still runs the program's atexit handlers and
+ * libctrace's final flush, and the process ends with the trace cut short and whichever
+ * status came last. A nested exit (from an atexit handler of the same thread) goes on as
+ * glibc lets it.
  */
 /* exit_owner (above): tid of the thread inside exit(), futex word */
 
@@ -135,8 +137,15 @@ CT_EXPORT void exit(int status)
 		REAL(exit)(status);
 	int me = (int)gettid(), expect = 0;
 	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me) {
-		for (;;) /* not a cancellation point; signals are handled meanwhile */
-			REAL(syscall)(SYS_futex, &exit_owner, FUTEX_WAIT_PRIVATE, expect, 0, 0, 0);
+		/* Not a cancellation point; signals are handled meanwhile. Bounded: an exit
+		 * handler of the first thread may wait for this one (joins it), which glibc
+		 * before 2.41 lets end by going on: so does this after EXIT_WAIT_S. */
+		uint64_t end = ct_now() + EXIT_WAIT_S * 1000000000ull;
+		for (uint64_t now = ct_now(); now < end; now = ct_now()) {
+			struct timespec ts = { (time_t)((end - now) / 1000000000u),
+					       (long)((end - now) % 1000000000u) };
+			REAL(syscall)(SYS_futex, &exit_owner, FUTEX_WAIT_PRIVATE, expect, &ts, 0, 0);
+		}
 	}
 	if (fini_in_child)
 		ct_writer_finish(); /* the handlers and destructors already ran (in the child) */

@@ -123,6 +123,13 @@ same() {
 	done
 }
 
+@test "an atexit handler joins a thread that then calls exit(): no hang, that thread's status 7 as untraced (after the 10 s wait), trace complete" {
+	same "$P" exit_join
+	assert_equal "$plain" "exit=7"
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
 @test "a vfork child that calls exit(): statuses 4 and 5, the parent not held up, its trace complete" {
 	same "$P" vfork_exit
 	assert_equal "$plain" "exit=5"

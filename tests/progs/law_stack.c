@@ -16,6 +16,9 @@
  *   exit4      four threads, released together by a barrier, call exit(10 + i); two
  *              atexit handlers and a destructor print their line ("atexit 2", "atexit 1",
  *              "destructor") as they run
+ *   exit_join  main calls exit(3); its atexit handler lets a second thread go and joins
+ *              it; that thread calls exit(7), which ends the process (glibc before 2.41:
+ *              status 7, the join never returns)
  *   vfork_exit a vfork child calls exit(4) (not _exit: undefined, but seen in programs);
  *              the parent prints "child exit=4" and calls exit(5)
  *   depth      a thread on a 256 KiB stack of its own, filled with a pattern, makes the
@@ -116,6 +119,24 @@ static void *exiter(void *arg)
 	exit(10 + (int)(intptr_t)arg);
 }
 
+static _Atomic int let_go;
+static pthread_t second;
+
+static void *second_exit(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&let_go))
+		usleep(1000);
+	exit(7);
+}
+
+static void join_second(void)
+{
+	atomic_store(&let_go, 1);
+	pthread_join(second, NULL);
+	say("joined\n"); /* not reached: the second exit ends the process */
+}
+
 static void atexit1(void) { say("atexit 1\n"); }
 static void atexit2(void) { say("atexit 2\n"); }
 __attribute__((destructor)) static void dtor(void)
@@ -171,6 +192,13 @@ int main(int argc, char **argv)
 	waits = argc > 2 ? atoi(argv[2]) : 3;
 	if (!strcmp(mode, "depth"))
 		return depth();
+	if (!strcmp(mode, "exit_join")) {
+		make_waits(waits);
+		say("ready\n");
+		pthread_create(&second, NULL, second_exit, NULL);
+		atexit(join_second);
+		exit(3);
+	}
 	if (!strcmp(mode, "vfork_exit")) {
 		make_waits(waits);
 		say("ready\n");
