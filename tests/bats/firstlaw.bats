@@ -210,6 +210,12 @@ one_trace() {
 	one_trace 40
 }
 
+@test "setns() into a mount namespace after the program's only other thread ended: the untraced result" {
+	same "$S" setns_mt 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 40
+}
+
 @test "a single-threaded program's fork child sees one thread; both traces complete" {
 	same "$S" fork 20
 	grep -qx 'Threads: 1' out.txt

@@ -13,6 +13,9 @@
  *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
  *               then the "Threads:" line
  *   unshare_mt  starts a thread that makes N sleeps, joins it, then as unshare
+ *   setns_mt    starts a thread that makes N sleeps, joins it, then setns() into its own
+ *               mount namespace (needs a single-threaded caller): "setns=0" or
+ *               "setns=-1 errno=E", then the "Threads:" line
  *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
  *               parent prints "child exit=7"
  *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
@@ -257,6 +260,22 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
 		pthread_join(t, NULL);
 		do_unshare();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "setns_mt")) {
+		pthread_t t;
+		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+		pthread_join(t, NULL);
+		int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		int r = setns(fd, CLONE_NEWNS);
+		if (r == 0)
+			printf("setns=0\n");
+		else
+			printf("setns=-1 errno=%d\n", errno);
+		close(fd);
+		fflush(stdout);
+		threads_line();
 		sleeps(n < 0 ? 20 : n);
 		return 0;
 	}
