@@ -17,9 +17,10 @@
  *
  * libctrace's fatal-signal handlers are taken out (SIG_DFL, which the program sees anyway)
  * before any filter: a handler's flush, in a covered thread, would turn a SIGSEGV into a
- * SIGSYS. If the filter call fails, a thread-only stop is undone; a process-wide one is
- * not (the trace has ended), but the call is checked first as the kernel does (no_new_privs
- * or root) so that a call bound to fail changes nothing.
+ * SIGSYS. If the filter call fails, a thread-only stop is undone (the fatal-signal handlers
+ * stay off); a process-wide one is not (the trace has ended), but the call is checked first
+ * as the kernel does (no_new_privs or root) so that a call bound to fail changes nothing.
+ * The threads that stopped recording are not counted in the file.
  */
 #include <errno.h>
 #include <linux/seccomp.h>
