@@ -114,7 +114,7 @@ static int fini_in_child;
 
 __attribute__((destructor)) static void ct_fini(void)
 {
-	if (ct_pid && getpid() != ct_pid)
+	if (ct_pid && !ct_in_sandbox() && getpid() != ct_pid)
 		fini_in_child = 1;
 	ct_writer_finish();
 }
