@@ -258,9 +258,11 @@ one_trace() {
 	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"
 }
 
-@test "seccomp filter on the only thread (no TSYNC), then sleeps: same output and status, the sleeps before it in the trace" {
+@test "seccomp filter on the only thread (no TSYNC), then sleeps and a one-shot handler: same output and status, the sleeps before it in the trace" {
 	same "$S" seccomp1 50
-	assert_equal "$plain" "exit=0"
+	# the SA_RESETHAND handler ran once, the second SIGUSR1 found SIG_DFL
+	assert_equal "$plain" "sig=10 core=0"
+	grep -qx 'usr1 handler' out.txt
 	grep -qx 'slept=100' out.txt
 	one_trace 50
 	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"

@@ -27,13 +27,16 @@
  *               TSYNC; thread creation allowed), starts a third thread that sleeps N times
  *               under it, and they end; main sleeps meanwhile: prints "slept=3N"
  *   kill9       sleeps every 10 ms forever, printing "slept=N" once a second (for kill -9)
- *   seccomp     prints "sandbox" before each filter; starts 3 threads that wait for a go flag, installs (TSYNC: every thread)
- *               a filter that kills the process on any system call but the program's own
- *               (read, write, futex, nanosleep, clock_nanosleep, madvise, munmap,
- *               rt_sigprocmask, exit, exit_group); then the threads contend for a mutex
- *               N times each (default 200) and sleep; prints "count=3N"
+ *   seccomp     prints "sandbox" before each filter; starts 3 threads that wait for a go
+ *               flag, installs (TSYNC: every thread) a filter that kills the process on
+ *               any system call but the program's own (read, write, futex, nanosleep,
+ *               clock_nanosleep, madvise, munmap, rt_sigprocmask, exit, exit_group,
+ *               tgkill, rt_sigreturn); then the threads contend for a mutex N times each
+ *               (default 200) and sleep; prints "count=3N"
  *   seccomp1    single-threaded: N sleeps, then the same filter on the calling thread only
- *               (no TSYNC), then N sleeps under it, prints "slept=2N"
+ *               (no TSYNC), then N sleeps under it, prints "slept=2N"; then SIGUSR1 twice:
+ *               its handler, installed before with SA_RESETHAND, runs once ("usr1
+ *               handler"), the second ends the process (SIGUSR1)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +60,7 @@
 #define SLEEP_US 100
 
 static int sandbox_flags(unsigned flags, int threads);
+static pid_t my_pid, my_tid; /* taken before the filter */
 static int thread_filter(void);
 
 static void sleep_us(long us)
@@ -139,9 +143,12 @@ static int sandbox_flags(unsigned flags, int threads)
 		ALLOW(SYS_read), ALLOW(SYS_write), ALLOW(SYS_futex), ALLOW(SYS_nanosleep),
 		ALLOW(SYS_clock_nanosleep), ALLOW(SYS_madvise), ALLOW(SYS_munmap),
 		ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_exit), ALLOW(SYS_exit_group),
+		ALLOW(SYS_tgkill), ALLOW(SYS_rt_sigreturn),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+	my_pid = getpid();
+	my_tid = gettid();
 	printf("sandbox\n"); /* stdio's first use of stdout (an fstat) before the filter */
 	fflush(stdout);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -203,6 +210,22 @@ static void *filtering_thread(void *arg)
 	sleeps(n);
 	pthread_join(t, NULL);
 	return NULL;
+}
+
+static void say_line(const char *s)
+{
+	write(1, s, strlen(s));
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	say_line("usr1 handler\n");
+}
+
+static void raise_usr1(void)
+{
+	syscall(SYS_tgkill, my_pid, my_tid, SIGUSR1);
 }
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -339,6 +362,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "seccomp1")) {
 		n = n < 0 ? 50 : n;
+		struct sigaction act;
+		memset(&act, 0, sizeof(act));
+		act.sa_handler = on_usr1;
+		act.sa_flags = SA_RESETHAND;
+		sigaction(SIGUSR1, &act, NULL);
 		sleeps(n);
 		if (sandbox(0) != 0) {
 			printf("seccomp failed errno=%d\n", errno);
@@ -347,6 +375,8 @@ int main(int argc, char **argv)
 		sleeps(n);
 		printf("slept=%d\n", 2 * n);
 		fflush(stdout);
+		raise_usr1(); /* the handler, reset to SIG_DFL on its way in */
+		raise_usr1(); /* SIG_DFL: the end */
 		return 0;
 	}
 	fprintf(stderr, "unknown mode %s\n", mode);
