@@ -55,7 +55,7 @@ CTRACE_OBJ  := $(O)/obj/analyze/ctrace.o $(ANALYZE_OBJ)
 # branch inside its 32-byte block.
 SO_ALIGN  ?= $(if $(filter x86_64,$(shell uname -m)),-Wa$(comma)-mbranches-within-32B-boundaries)
 comma     := ,
-SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec $(SO_ALIGN)
+SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec $(SO_ALIGN) -fstack-usage
 SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
              -Wl,-soname,libctrace.so
 SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread
@@ -64,7 +64,7 @@ PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wa
               -D_GNU_SOURCE -Wno-unused-result
 
 .PHONY: all test unit bats demo bench asan ubsan fuzz test-real install clean help deps deps-build progs examples
-all: $(SO) $(CTRACE)
+all: $(SO) $(CTRACE) $(O)/stack-budget.ok
 
 $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +91,11 @@ $(O)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
 $(SO): $(PRELOAD_OBJ) preload/ctrace.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SO_LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
+
+# Every preload function's stack against its budget (preload/README.md, "Stack budget").
+$(O)/stack-budget.ok: $(PRELOAD_OBJ) preload/stack-budget.sh
+	@$(if $(Q),echo "  CHECK   stack budget")
+	$(Q)preload/stack-budget.sh $(O)/pic && touch $@
 
 $(CTRACE): $(CTRACE_OBJ)
 	@$(if $(Q),echo "  LD      $@")

@@ -702,9 +702,14 @@ const char *ct_model_truncation(const struct ct_model *m, char *buf, size_t cap)
 			 m->trailing_bytes);
 	else
 		snprintf(part, sizeof(part), " (the last generation has no end)");
-	snprintf(buf, cap, "truncated%s: the process ended without its final flush (killed, "
-		 "or still running); events after the last complete chunk are missing%s",
-		 where, part);
+	if (m->hdr.flags & CT_HF_FSIZE)
+		snprintf(buf, cap, "truncated%s: the trace stopped at the process's file-size limit "
+			 "(ulimit -f); events after the last complete chunk are missing%s",
+			 where, part);
+	else
+		snprintf(buf, cap, "truncated%s: the process ended without its final flush (killed, "
+			 "or still running); events after the last complete chunk are missing%s",
+			 where, part);
 	return buf;
 }
 

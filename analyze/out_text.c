@@ -85,6 +85,12 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	if (m->hdr.flags & CT_HF_FSIZE)
+		fprintf(c->f, "note: the trace stopped at the process's file-size limit (ulimit -f): "
+			"events after the last chunk that fitted are missing\n");
+	if (m->hdr.flags & CT_HF_SECCOMP)
+		fprintf(c->f, "note: the trace ends where the program put itself under a seccomp "
+			"filter (no system call of the recorder's allowed after it)\n");
 	if (m->hdr.flags & CT_HF_SPARE)
 		fprintf(c->f, "note: an unused spare file: pid %" PRIu32 " made it before switching "
 			"user, for a child process that could not create its own trace; none took it\n",

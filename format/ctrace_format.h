@@ -143,6 +143,11 @@ struct ct_thread_state {
 #define CT_HF_SPARE 0x1u /* a spare file a process made before switching user, for a
 			  * descendant that may not create its own; never taken if this is
 			  * still set (the header is then the whole file) */
+#define CT_HF_FSIZE 0x2u /* (1.2) the trace stopped at the process's file-size limit
+			  * (RLIMIT_FSIZE): the events up to there are in the file, the last
+			  * generation has no end */
+#define CT_HF_SECCOMP 0x4u /* (1.2) the program put itself under a seccomp filter that
+			    * covers every thread: the trace ends there (complete) */
 
 /* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
 struct ct_file_header {

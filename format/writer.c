@@ -7,8 +7,9 @@
  *
  * Linked into libctrace.so (the preload writer thread, fatal-signal flush) and into ctrace
  * and the unit tests. No malloc, no locks, no global state: every byte goes to the buffers
- * of struct ct_wbuf. LZ4_compress_default keeps its ~16 KiB state on the stack
- * (LZ4_HEAPMODE 0), which is the only stack-hungry part.
+ * of struct ct_wbuf, LZ4's state included (ct_wbuf.lz4_state, given by the caller), so an
+ * encoder needs well under 1 KiB of stack. Without a state LZ4_compress_default keeps its
+ * ~16 KiB state on the stack (LZ4_HEAPMODE 0): fine for ctrace, not for the preload.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,6 +20,11 @@
 
 /* Payloads shorter than this are stored raw without trying LZ4 (it cannot win). */
 #define MIN_COMPRESS 32
+
+size_t ct_w_lz4_state_size(void)
+{
+	return (size_t)LZ4_sizeofState();
+}
 
 /* ---- little-endian and varint primitives (bounds are checked by the callers). */
 
@@ -115,7 +121,10 @@ static ssize_t finish(struct ct_wbuf *w, const struct out *o, unsigned kind, uin
 
 	if (raw_len >= MIN_COMPRESS) {
 		size_t lim = raw_len - 1 < room ? raw_len - 1 : room;
-		int n = LZ4_compress_default((const char *)w->raw, (char *)pay, (int)raw_len,
+		int n = w->lz4_state ?
+			LZ4_compress_fast_extState(w->lz4_state, (const char *)w->raw,
+						   (char *)pay, (int)raw_len, (int)lim, 1) :
+			LZ4_compress_default((const char *)w->raw, (char *)pay, (int)raw_len,
 					     (int)lim);
 		if (n > 0 && (size_t)n < raw_len) {
 			codec = CT_CODEC_LZ4;

@@ -18,7 +18,14 @@ struct ct_wbuf {
 	size_t raw_cap;
 	uint8_t *out;   /* receives one whole chunk: header + compressed payload */
 	size_t out_cap;
+	/* LZ4's compression state, LZ4_sizeofState() bytes (8-byte aligned) the caller owns,
+	 * or NULL: then LZ4 keeps its ~16 KiB state on the calling thread's stack. The
+	 * preload always gives one, so that no flush needs a large stack. */
+	void *lz4_state;
 };
+
+/* Bytes of LZ4 state for ct_wbuf.lz4_state. */
+size_t ct_w_lz4_state_size(void);
 
 /* Bytes of raw and out space that always suffice for a payload of at most n_events events
  * (or n_bytes of table data). Used to size struct ct_wbuf. */

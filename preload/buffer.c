@@ -159,6 +159,8 @@ int ct_emit(struct ct_thread *th, const struct ct_event *ev)
 	unsigned c = b ? atomic_load_explicit(&b->committed, memory_order_relaxed) : 0;
 	if (unlikely(!b || c >= b->cap)) {
 		ct_buf_retire(th);
+		if (b && !atomic_load_explicit(&ct_writer_on, memory_order_relaxed))
+			ct_writer_buffer_full(); /* no writer thread: written from here */
 		b = th->buf = claim(th);
 		if (!b) {
 			ct_count_lost(CT_L_NOBUF);

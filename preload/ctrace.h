@@ -100,6 +100,14 @@ struct ct_tls {
 extern CT_TLS struct ct_tls ct_tls;
 extern CT_TLS int ct_in_signal;   /* a program signal handler runs on this thread */
 extern atomic_int ct_active;      /* tracing on in this process */
+/* Seccomp (sandbox.c): a filter covers this thread / every thread; libctrace then makes
+ * no system call of its own there. */
+extern CT_TLS int ct_sandboxed;
+extern atomic_int ct_sandbox_all;
+static inline int ct_in_sandbox(void)
+{
+	return ct_sandboxed || atomic_load_explicit(&ct_sandbox_all, memory_order_relaxed);
+}
 
 /* May this call record? (tracing on, not re-entered). Then ct_enter() ... ct_leave(). */
 static inline int ct_on(void)
@@ -165,6 +173,8 @@ struct ct_thread {
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
+	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
+	int sandboxed;             /* made by a thread under a seccomp filter (sandbox.c) */
 	struct ct_site sites[CT_SITE_ENTRIES];
 };
 /* EXITED: the thread is gone but its call-site totals could not go into its buffer (no
@@ -267,9 +277,29 @@ void ct_shadow_after_fork(void);
 /* ---- the writer (flush.c) ---- */
 /* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
 int ct_writer_start(void);
-/* Starts the writer thread if not yet running (see flush.c for why it is lazy). Not from
- * a signal handler. */
+/* Starts the writer thread if not yet running: when the program creates its first thread
+ * (see flush.c for why not before). Not from a signal handler. */
 void ct_writer_spawn(void);
+/* The writer thread runs. Until the program creates a thread it does not: the program's
+ * own threads write the trace (ct_writer_tick, ct_writer_buffer_full). */
+extern atomic_int ct_writer_on;
+/* After a recorded event at time now (ns): with no writer thread, writes what is buffered
+ * when a writer period (CTRACE_FLUSH_MS) has passed since the last such flush; starts
+ * the writer if the program has threads. Record path (a load and a compare when the
+ * writer runs); the flush itself runs on the flush stack, never in a program signal
+ * handler, and gives up at once if another flush is under way. errno untouched. */
+void ct_writer_tick(uint64_t now);
+/* The calling thread's buffer is full and no writer thread runs: the same flush now. */
+void ct_writer_buffer_full(void);
+/* unshare/setns: the writer thread is stopped (joined) if the program has one thread, so
+ * that the kernel sees a single-threaded process; it starts again with the program's
+ * next thread. Not from a signal handler. */
+void ct_writer_pause_single(void);
+/* A seccomp filter is about to cover every thread (all), or the calling thread. If all, or
+ * the process has no writer thread and one program thread: the final flush now, the
+ * writer stopped, tracing off; returns 1. Else the caller's buffered events are written
+ * and its buffer handed over; returns 0. */
+int ct_writer_sandbox(int all);
 /* Reads a kernel schedstat file (/proc/.../schedstat): on-CPU and run-queue ns so far.
  * Returns 0 or -errno. Three system calls, no allocation; not for signal handlers. */
 int ct_schedstat_read(const char *path, uint64_t *cpu_ns, uint64_t *runq_ns);
@@ -375,7 +405,26 @@ int ct_fd_move_high(int fd);
  * the pipe would answer. Inside libctrace only (the guard held); signal-safe. */
 ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
 
+/* ---- libctrace's own stacks (ownstack.c) ---- */
+/* Maps the flush stack and the alternate signal stacks. Constructor; 0 or -ENOMEM. */
+int ct_ownstack_init(void);
+/* fn(arg) on the flush stack. The caller holds flush.c's flush lock, which makes the
+ * stack its own. Not for the record path, but signal-safe. */
+void ct_ownstack_run(void (*fn)(void *), void *arg);
+/* Gives the calling thread (slot t) libctrace's alternate signal stack; with check, only
+ * when it has none. Signal-safe, errno untouched. */
+void ct_altstack_install(struct ct_thread *t, int check);
+/* The calling thread gives libctrace's alternate stack back (thread exit). */
+void ct_altstack_remove(void);
+
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);
+/* libctrace's fatal-signal handlers back to SIG_DFL, for good (a seccomp filter is about
+ * to go in). */
+void ct_signals_release(void);
+
+/* ---- seccomp (sandbox.c) ---- */
+/* syscall(SYS_seccomp, op, flags, args) through real, with the flush before a filter. */
+long ct_sandbox_seccomp(long (*real)(long, ...), long nr, long op, long flags, long args);
 
 #endif

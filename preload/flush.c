@@ -8,8 +8,12 @@
  * so it decodes alone (format/FORMAT.md). One write(2) per chunk.
  *
  * The writer thread is libctrace's own: created with the real pthread_create, all signals
- * blocked, its guard set so nothing it calls is traced. It sleeps on a futex word for
- * CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running low (buffer.c).
+ * blocked, its guard set so nothing it calls is traced, its stack of its own size. It
+ * starts when the program creates its first thread; until then the program's thread
+ * writes (ct_writer_tick). Every flush made on a thread libctrace does not own runs on
+ * the flush stack (ownstack.c), which the flush lock makes its own. The writer sleeps on
+ * a futex word for CTRACE_FLUSH_MS, or less when a thread finds the buffer pools running
+ * low (buffer.c).
  * Only this file touches the file descriptor. flush_mu (a libctrace-private mutex, taken
  * through the real functions) serializes the writer thread with the flushes made by
  * other threads: at exit, before exec, on a fatal signal and around fork. Those take it
@@ -53,6 +57,7 @@
 #define STACKS_PER_CHUNK 256
 #define STACK_IDS (1u << 16) /* bitmap of ids already written in this generation */
 #define RAW_CAP (8u << 20)
+#define WRITER_STACK (512u << 10)
 
 /* Bounded waits for flush_mu outside the writer thread, in ms. */
 #define WAIT_FINISH_MS 5000
@@ -69,7 +74,9 @@ static int fork_file;          /* the file was created by the fork child handler
 static int wrote_events;       /* an EVENTS chunk has gone into the open file */
 static pthread_t writer;
 static atomic_int writer_stop, finished, finishing, spawned;
+static atomic_int finish_done; /* ct_writer_finish has flushed (or given up): futex word */
 static int writer_started;
+atomic_int ct_writer_on; /* writer_started, for the record path */
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int flush_owner;      /* tid holding flush_mu, 0 if none */
 static CT_TLS int fork_locked;      /* this thread took flush_mu in the fork prepare handler */
@@ -129,10 +136,9 @@ static void flush_unlock(void)
 	REAL(pthread_mutex_unlock)(&flush_mu);
 }
 
-/* Writes wb.out[0..len) to f; 0, or -1 with errno. */
-static int write_all(int f, size_t len)
+/* Writes p[0..len) to f, all of it; 0, or -1 with errno. */
+static int write_raw(int f, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = wb.out;
 	while (len > 0) {
 		ssize_t w = ct_fd_write(f, p, len); /* wherever fdguard.c moved f */
 		if (w < 0 && errno == EINTR)
@@ -145,11 +151,72 @@ static int write_all(int f, size_t len)
 	return 0;
 }
 
+/*
+ * Writes wb.out[0..len) to f; 0, or -1 with errno. Under a file-size limit (RLIMIT_FSIZE,
+ * `ulimit -f`) a write that would pass it is not made (EFBIG): the kernel would cut it
+ * short and send SIGXFSZ, whose default action kills the program. The limit can change
+ * between the check and the write (setrlimit in another thread): SIGXFSZ is then blocked
+ * around the write and taken back with sigtimedwait if the write raised it.
+ */
+static int write_all(int f, size_t len)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return write_raw(f, wb.out, len);
+	off_t off = lseek(f, 0, SEEK_CUR);
+	if (off < 0 || (uint64_t)off + len > (uint64_t)rl.rlim_cur) {
+		errno = EFBIG;
+		return -1;
+	}
+	sigset_t xfsz, old, pend;
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	int was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ);
+	int r = write_raw(f, wb.out, len);
+	int e = errno;
+	if (r != 0 && !was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ)) {
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return r;
+}
+
+static struct ct_file_header cur_hdr; /* the open file's header, as written */
+
+/* The open file's header again, with flags added (in place: the file does not grow). */
+static void rewrite_header(uint32_t flags)
+{
+	uint8_t h[CT_HEADER_LEN];
+	cur_hdr.flags |= flags;
+	ssize_t n = ct_w_header(h, sizeof(h), &cur_hdr);
+	if (n > 0 && fd >= 0)
+		(void)!pwrite(fd, h, (size_t)n, 0);
+}
+
+/*
+ * The file reached the file-size limit: tracing stops, quietly (the program's stderr is
+ * its own), and the header is written again with CT_HF_FSIZE, in place (a write inside
+ * the file, which the limit allows), so that readers say why the trace ends there.
+ */
+static void fsize_stop(void)
+{
+	atomic_store(&ct_active, 0);
+	rewrite_header(CT_HF_FSIZE);
+	close_trace();
+}
+
 static void put(ssize_t len)
 {
 	if (len <= 0 || fd < 0)
 		return;
 	if (write_all(fd, (size_t)len) != 0) {
+		if (errno == EFBIG) {
+			fsize_stop();
+			return;
+		}
 		ct_warn("cannot write the trace file: ", strerror(errno), "; tracing stops");
 		atomic_store(&ct_active, 0);
 		close_trace();
@@ -214,13 +281,13 @@ static int may_create(const char *dir, uid_t uid)
 	return (st.stx_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
 }
 
-void ct_writer_user_switch(uid_t new_euid)
+/* On the flush stack (flush_mu held): makes the spare unless new_euid may create files. */
+static void make_spare(void *arg)
 {
-	if (!spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here())
-		return;
+	uid_t new_euid = *(uid_t *)arg;
 	char dir[sizeof(cur_path)];
 	dir_of(dir, sizeof(dir), cur_path[0] ? cur_path : ct_cfg.out);
-	if (may_create(dir, new_euid) || flush_lock(WAIT_EXEC_MS) != 0)
+	if (may_create(dir, new_euid))
 		return;
 	char keep[sizeof(cur_path)];
 	int keep_events = wrote_events;
@@ -235,6 +302,14 @@ void ct_writer_user_switch(uid_t new_euid)
 	}
 	memcpy(cur_path, keep, sizeof(cur_path));
 	wrote_events = keep_events;
+}
+
+void ct_writer_user_switch(uid_t new_euid)
+{
+	if (ct_in_sandbox() || !spare || spare->fd >= 0 || geteuid() != 0 || new_euid == 0 || !tracing_here() ||
+	    flush_lock(WAIT_EXEC_MS) != 0)
+		return;
+	ct_ownstack_run(make_spare, &new_euid);
 	flush_unlock();
 }
 
@@ -266,6 +341,7 @@ static ssize_t header_bytes(uint32_t flags)
 	size_t el = strlen(exe);
 	const char *tail = el >= sizeof(h.exe) ? exe + el - (sizeof(h.exe) - 1) : exe;
 	memcpy(h.exe, tail, strlen(tail) + 1);
+	cur_hdr = h;
 	return ct_w_header(wb.out, wb.out_cap, &h);
 }
 
@@ -355,6 +431,8 @@ static int open_trace(uint32_t header_flags)
 		}
 		e = errno;
 		close(t);
+		if (e == EFBIG)
+			return -1; /* not even the header fits under the file-size limit */
 		if (e == EEXIST) {
 			ct_warn("cannot find a free name for ", base, "; not tracing");
 			return -1;
@@ -366,8 +444,11 @@ static int open_trace(uint32_t header_flags)
 		int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f >= 0) {
 			if (write_all(f, (size_t)hlen) != 0) {
+				e = errno;
 				close(f);
 				unlink(path);
+				if (e == EFBIG)
+					return -1;
 				ct_warn("cannot write ", path, "; not tracing");
 				return -1;
 			}
@@ -680,6 +761,7 @@ static void *writer_main(void *arg)
 			/* What glibc does when the last thread exits: exit(0), whose handlers
 			 * and libctrace's destructor (the final flush) run here. */
 			writer_started = 0;
+			atomic_store(&ct_writer_on, 0);
 			exit(0);
 		}
 	}
@@ -691,6 +773,14 @@ static void *map(size_t bytes)
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+static void start_file(void *arg)
+{
+	(void)arg;
+	fd = open_trace(0);
+	if (fd >= 0)
+		gen_open(0);
 }
 
 int ct_writer_start(void)
@@ -709,7 +799,9 @@ int ct_writer_start(void)
 	mods = map(sizeof(*mods) * MAX_MODULES);
 	mod_str = map(MOD_STR_CAP);
 	pending = map(sizeof(*pending) * STACKS_PER_CHUNK);
-	if (!wb.raw || !wb.out || !stack_written || !tstates || !mods || !mod_str || !pending) {
+	wb.lz4_state = map(ct_w_lz4_state_size());
+	if (!wb.lz4_state ||
+	    !wb.raw || !wb.out || !stack_written || !tstates || !mods || !mod_str || !pending) {
 		ct_warn("cannot map the writer's buffers; not tracing", "", "");
 		return -ENOMEM;
 	}
@@ -719,15 +811,30 @@ int ct_writer_start(void)
 		spare = NULL;
 	else
 		spare->fd = -1;
-	fd = open_trace(0);
-	if (fd < 0)
-		return -EIO;
-	gen_open(0);
-	return 0;
+	ct_ownstack_run(start_file, NULL); /* the constructor may run on a small stack */
+	return fd < 0 ? -EIO : 0;
 }
 
-/* Creates the file when it is still to be made (need_open; flush_mu held). */
+/* Creates the file when it is still to be made (need_open; flush_mu held), on the flush
+ * stack (open_trace's names take 12 KiB). */
+static int lazy_open_now(int in_signal);
+struct lazy_arg { int in_signal, ret; };
+static void lazy_open_here(void *p)
+{
+	struct lazy_arg *a = p;
+	a->ret = lazy_open_now(a->in_signal);
+}
+
 static int lazy_open(int in_signal)
+{
+	if (fd >= 0)
+		return 0;
+	struct lazy_arg a = { in_signal, -1 };
+	ct_ownstack_run(lazy_open_here, &a);
+	return a.ret;
+}
+
+static int lazy_open_now(int in_signal)
 {
 	if (fd >= 0)
 		return 0;
@@ -762,6 +869,8 @@ static int has_data(void)
 
 /* The last flush (flush_mu held): everything buffered, the generation closed, the file
  * closed. Nothing is written after it. */
+static uint32_t final_flags; /* header flags the final flush adds (CT_HF_SECCOMP) */
+
 static void final_flush(int in_signal)
 {
 	if (atomic_load(&finished))
@@ -771,6 +880,8 @@ static void final_flush(int in_signal)
 			refresh_modules();
 		drain_all();
 		gen_close();
+		if (final_flags)
+			rewrite_header(final_flags);
 	}
 	atomic_store(&finished, 1);
 	need_open = 0;
@@ -781,6 +892,11 @@ static void final_flush(int in_signal)
 	drop_spare_at_exit();
 }
 
+static void final_flush_here(void *in_signal)
+{
+	final_flush(*(int *)in_signal);
+}
+
 /* This process traces and owns its trace state (not a vfork child, nor a child created
  * without fork's handlers). */
 static int tracing_here(void)
@@ -789,18 +905,21 @@ static int tracing_here(void)
 }
 
 /*
- * The writer thread starts lazily, when the process gets a second thread anyway or first
- * records an event: glibc (>= 2.34) runs private mutexes, stdio and malloc without atomic
- * instructions while a process has a single thread, and a tracer thread started at load
- * would take that away from every single-threaded program (measured: an uncontended
- * lock/unlock pair goes from 2.8 ns to 17 ns). Not from a signal handler: pthread_create
- * allocates. In a fork child this is also where its trace file is created.
+ * The writer thread starts when the program creates its first thread (pthread_create,
+ * thrd_create), never before: a single-threaded program stays single-threaded, as the
+ * kernel and the program see it (unshare(CLONE_NEWUSER) and setns need it, /proc says
+ * "Threads: 1", Python warns at fork() in a multi-threaded process, glibc (>= 2.34) runs
+ * private mutexes, stdio and malloc without atomic instructions while a process has a
+ * single thread: an uncontended lock/unlock pair goes from 2.8 ns to 17 ns with a second
+ * thread). Until then the program's thread writes the trace itself (ct_writer_tick).
+ * Not from a signal handler: pthread_create allocates.
  */
 void ct_writer_spawn(void)
 {
 	int expect = 0;
 	/* The flag first: this runs after every recorded wait. */
-	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || !tracing_here() ||
+	if (likely(atomic_load_explicit(&spawned, memory_order_relaxed)) || ct_in_sandbox() ||
+	    !tracing_here() ||
 	    atomic_load(&finished) || !atomic_compare_exchange_strong(&spawned, &expect, 1))
 		return;
 	if (fd < 0) {
@@ -813,14 +932,22 @@ void ct_writer_spawn(void)
 	}
 	sigset_t all, old;
 	sigfillset(&all);
+	/* its own stack size: the program's default (pthread_setattr_default_np, RLIMIT_STACK)
+	 * may be anything */
+	pthread_attr_t attr;
+	int have_attr = pthread_attr_init(&attr) == 0 &&
+			pthread_attr_setstacksize(&attr, WRITER_STACK) == 0;
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = REAL(pthread_create)(&writer, NULL, writer_main, NULL);
+	int r = REAL(pthread_create)(&writer, have_attr ? &attr : NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (have_attr)
+		pthread_attr_destroy(&attr);
 	if (r != 0) {
 		ct_warn("cannot start the writer thread; events are written at exit only", "", "");
 		return;
 	}
 	writer_started = 1;
+	atomic_store(&ct_writer_on, 1);
 }
 
 static void wake_writer(void)
@@ -829,13 +956,33 @@ static void wake_writer(void)
 	REAL(syscall)(SYS_futex, &ct_writer_kick, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
+/* Waits until ct_writer_finish's flush is over, at most timeout_ms. */
+static void wait_finish_done(int timeout_ms)
+{
+	uint64_t end = ct_now() + (uint64_t)timeout_ms * 1000000u;
+	while (!atomic_load(&finish_done)) {
+		uint64_t now = ct_now();
+		if (now >= end)
+			return;
+		struct timespec ts = { 0, 10000000L }; /* 10 ms: a lost wake costs no more */
+		REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAIT_PRIVATE, 0, &ts, 0, 0);
+	}
+}
+
 void ct_writer_finish(void)
 {
-	if (!tracing_here() || atomic_load(&flush_owner) == gettid())
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&flush_owner) == gettid())
 		return; /* not the tracing process, or exit from a handler inside a flush */
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&finishing, &expect, 1))
+	pid_t me = gettid();
+	if (!atomic_compare_exchange_strong(&finishing, &expect, me)) {
+		/* Another thread is flushing (a second exit, or _exit, while the first exit
+		 * runs): wait until its flush is complete, or the process would end with the
+		 * trace cut short. Bounded; not when this thread is the one finishing. */
+		if (expect != me)
+			wait_finish_done(WAIT_FINISH_MS);
 		return;
+	}
 	atomic_store(&ct_active, 0);
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
@@ -844,17 +991,133 @@ void ct_writer_finish(void)
 		wake_writer();
 		REAL(pthread_join)(writer, NULL);
 		writer_started = 0;
+		atomic_store(&ct_writer_on, 0);
 	}
 	if (flush_lock(WAIT_FINISH_MS) == 0) {
-		final_flush(0);
+		ct_ownstack_run(final_flush_here, &(int){ 0 });
 		flush_unlock();
 	}
 	ct_tls.nest = self_nest;
+	atomic_store(&finish_done, 1);
+	REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
+}
+
+/* ---- no writer thread: the program's own thread writes ---- */
+
+static _Atomic uint64_t next_inline; /* CLOCK_MONOTONIC ns of the next periodic flush */
+
+/* On the flush stack, flush_mu held: what the writer thread's cycle does. */
+static void inline_here(void *arg)
+{
+	(void)arg;
+	if (atomic_load(&finished) || lazy_open(0) != 0)
+		return;
+	drain_all();
+	if (ct_now() - gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
+		gen_close();
+		gen_open(0);
+	} else {
+		refresh_modules();
+	}
+}
+
+/*
+ * A flush from a program thread while the process has no writer thread (a single-threaded
+ * program): bounded by what is buffered (a writer period's events; the buffer-full case
+ * one buffer), made on the flush stack. Never inside a program signal handler (the
+ * interrupted code may hold the loader lock the module map needs: the events wait for the
+ * next flush), never waiting for another flush.
+ */
+static void inline_flush(uint64_t now)
+{
+	if (ct_in_signal || !atomic_load_explicit(&ct_active, memory_order_relaxed) ||
+	    atomic_load(&finished) || ct_in_sandbox())
+		return;
+	atomic_store_explicit(&next_inline, now + (uint64_t)ct_cfg.flush_ms * 1000000u,
+			      memory_order_relaxed);
+	int e = errno;
+	if (ct_app_threads() > 1) {
+		ct_writer_spawn(); /* threads the writer missed (it could not start, or paused) */
+	} else if (tracing_here()) {
+		/* Signals wait until the flush is over (100 us or so): a program handler that
+		 * left with siglongjmp would leave the flush lock held for good. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (flush_lock(0) == 0) {
+			int self_nest = ct_tls.nest;
+			ct_tls.nest = 1 << 20;
+			ct_ownstack_run(inline_here, NULL);
+			ct_tls.nest = self_nest;
+			flush_unlock();
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	errno = e;
+}
+
+void ct_writer_tick(uint64_t now)
+{
+	if (likely(atomic_load_explicit(&ct_writer_on, memory_order_relaxed)) ||
+	    now < atomic_load_explicit(&next_inline, memory_order_relaxed))
+		return;
+	inline_flush(now);
+}
+
+void ct_writer_buffer_full(void)
+{
+	inline_flush(ct_now());
+}
+
+static void drain_here(void *arg)
+{
+	(void)arg;
+	drain_all();
+}
+
+int ct_writer_sandbox(int all)
+{
+	if (!tracing_here() || atomic_load(&finished))
+		return 1; /* nothing traces here any more */
+	if (!all && (writer_started || ct_app_threads() > 1)) {
+		/* this thread only: its events so far go out, its buffer to the writer */
+		if (ct_tls.th)
+			ct_buf_retire(ct_tls.th);
+		if (flush_lock(WAIT_EXEC_MS) == 0) {
+			ct_ownstack_run(drain_here, NULL);
+			flush_unlock();
+		}
+		return 0;
+	}
+	int expect = 0;
+	if (!atomic_compare_exchange_strong(&finishing, &expect, gettid()))
+		return 1;
+	atomic_store(&ct_active, 0);
+	if (writer_started) {
+		atomic_store(&writer_stop, 1);
+		wake_writer();
+		REAL(pthread_join)(writer, NULL);
+		writer_started = 0;
+		atomic_store(&ct_writer_on, 0);
+	}
+	if (flush_lock(WAIT_FINISH_MS) == 0) {
+		final_flags |= CT_HF_SECCOMP;
+		ct_ownstack_run(final_flush_here, &(int){ 0 });
+		flush_unlock();
+	}
+	atomic_store(&finish_done, 1);
+	return 1;
+}
+
+void ct_writer_pause_single(void)
+{
+	if (ct_app_threads() <= 1)
+		ct_writer_quiesce();
 }
 
 void ct_writer_quiesce(void)
 {
-	if (!writer_started || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
+	if (!writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
 	    atomic_load(&flush_owner) == gettid())
 		return;
 	int self_nest = ct_tls.nest;
@@ -863,6 +1126,7 @@ void ct_writer_quiesce(void)
 	wake_writer();
 	REAL(pthread_join)(writer, NULL);
 	writer_started = 0;
+	atomic_store(&ct_writer_on, 0);
 	atomic_store(&writer_stop, 0);
 	atomic_store(&spawned, 0);
 	ct_tls.nest = self_nest;
@@ -870,24 +1134,22 @@ void ct_writer_quiesce(void)
 
 void ct_writer_fatal(void)
 {
-	if (!tracing_here())
+	if (ct_in_sandbox() || !tracing_here())
 		return;
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
 	if (flush_lock(WAIT_FATAL_MS) == 0) {
-		final_flush(1);
+		ct_ownstack_run(final_flush_here, &(int){ 1 });
 		flush_unlock();
 	}
 	ct_tls.nest = self_nest;
 }
 
-int ct_writer_exec_begin(void)
+/* exec_begin's flush, on the flush stack (flush_mu held); *held = 1 if it keeps it. */
+static void exec_flush(void *p)
 {
-	if (!tracing_here() || atomic_load(&finished))
-		return 0;
-	int self_nest = ct_tls.nest, held = 0;
-	ct_tls.nest = 1 << 20;
-	if (flush_lock(WAIT_EXEC_MS) == 0) {
+	int *held = p;
+	{
 		if (!atomic_load(&finished) && fd >= 0 && fork_file && !wrote_events &&
 		    !has_data()) {
 			/* A fork child that only execs: its file holds no event. Removed, so the
@@ -895,19 +1157,36 @@ int ct_writer_exec_begin(void)
 			close_trace();
 			unlink(cur_path);
 			need_open = 1;
-			held = 1;
+			*held = 1;
 		} else if (!atomic_load(&finished) &&
 			   (fd >= 0 || (has_data() && lazy_open(0) == 0))) {
 			refresh_modules();
 			drain_all();
 			gen_close();
-			held = 1;
-		} else {
-			flush_unlock();
+			*held = 1;
 		}
+	}
+}
+
+int ct_writer_exec_begin(void)
+{
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&finished))
+		return 0;
+	int self_nest = ct_tls.nest, held = 0;
+	ct_tls.nest = 1 << 20;
+	if (flush_lock(WAIT_EXEC_MS) == 0) {
+		ct_ownstack_run(exec_flush, &held);
+		if (!held)
+			flush_unlock();
 	}
 	ct_tls.nest = self_nest;
 	return held;
+}
+
+static void gen_open_here(void *arg)
+{
+	(void)arg;
+	gen_open(0);
 }
 
 void ct_writer_exec_failed(int held)
@@ -917,7 +1196,7 @@ void ct_writer_exec_failed(int held)
 	int self_nest = ct_tls.nest;
 	ct_tls.nest = 1 << 20;
 	if (fd >= 0)
-		gen_open(0);
+		ct_ownstack_run(gen_open_here, NULL);
 	flush_unlock();
 	ct_tls.nest = self_nest;
 }
@@ -925,7 +1204,7 @@ void ct_writer_exec_failed(int held)
 void ct_writer_fork_prepare(void)
 {
 	fork_locked = 0;
-	if (!tracing_here() || atomic_load(&finished))
+	if (ct_in_sandbox() || !tracing_here() || atomic_load(&finished))
 		return;
 	/* The writer thread must not be inside a flush (the loader lock, the file) when the
 	 * fork copies the process. */
@@ -943,6 +1222,8 @@ void ct_writer_fork_parent(void)
 
 int ct_writer_fork_child(void)
 {
+	if (ct_in_sandbox())
+		return 0; /* the child inherits the filter: it traces nothing */
 	int traced = fork_locked && (fd >= 0 || need_open) && !atomic_load(&finished) &&
 		     atomic_load(&ct_active);
 	fork_locked = 0;
@@ -950,10 +1231,12 @@ int ct_writer_fork_child(void)
 	pthread_mutex_init(&flush_mu, NULL);
 	atomic_store(&flush_owner, 0);
 	writer_started = 0;
+	atomic_store(&ct_writer_on, 0);
 	atomic_store(&writer_stop, 0);
 	atomic_store(&spawned, 0);
 	atomic_store(&finished, !traced);
 	atomic_store(&finishing, 0);
+	atomic_store(&finish_done, 0);
 	gen = 0;
 	site_seq = 1u << 31;
 	ct_pid = getpid();
@@ -968,6 +1251,9 @@ void ct_writer_fork_child_open(void)
 	 * switches user (memcached -u, nginx workers) could not create it later. gen_open
 	 * reuses the parent's last module map (the loader lock may be held by a parent
 	 * thread that does not exist here). */
+	if (flush_lock(0) != 0)
+		return;
 	if (lazy_open(1) == 0)
 		fork_file = 1;
+	flush_unlock();
 }

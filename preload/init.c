@@ -14,15 +14,21 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sched.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/single_threaded.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ctrace.h"
 #include "../unwind/capture.h"
 
 atomic_int ct_active;
+static atomic_int exit_owner; /* see exit() below */
+#define EXIT_WAIT_S 10
 
 static void before_fork(void)
 {
@@ -46,6 +52,13 @@ static void after_fork_child(void)
 {
 	ct_tls.nest++;
 	ct_fd_after_fork();
+	atomic_store(&exit_owner, 0);
+	if (ct_in_sandbox()) {
+		/* the child inherits the filter: it traces nothing, makes no call of ours */
+		atomic_store(&ct_active, 0);
+		ct_tls.nest--;
+		return;
+	}
 	if (!ct_process_fork_child())
 		atomic_store(&ct_active, 0); /* CTRACE_FOLLOW=none: the child makes no file */
 	int traced = ct_writer_fork_child();
@@ -74,7 +87,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	if (ct_cfg.disabled)
 		goto out;
 	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
-	    ct_fdclass_init()) {
+	    ct_fdclass_init() || ct_ownstack_init()) {
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
 		goto out;
 	}
@@ -85,6 +98,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	struct ct_thread *main_th = ct_self();
 	if (main_th)
 		prctl(PR_GET_NAME, main_th->name);
+	ct_altstack_install(main_th, 1);
 	if (ct_writer_start() < 0)
 		goto out; /* it said why */
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -96,9 +110,73 @@ out:
 	ct_tls.nest--;
 }
 
+/* Set when the destructor ran in a vfork child (getpid() != ct_pid): that child's exit()
+ * ran the parent's exit handlers and destructors in the parent's memory, which marks them
+ * done, so the parent's own exit() will not run them again (nor this destructor). */
+static int fini_in_child;
+
 __attribute__((destructor)) static void ct_fini(void)
 {
+	if (ct_pid && !ct_in_sandbox() && getpid() != ct_pid)
+		fini_in_child = 1;
 	ct_writer_finish();
+}
+
+/*
+ * exit() from several threads at once: the first goes on, the others wait for the process
+ * to end (as glibc 2.41's exit does; here for EXIT_WAIT_S seconds at most). Otherwise a
+ * second exit reaches _exit while the first still runs the program's atexit handlers and
+ * libctrace's final flush, and the process ends with the trace cut short and whichever
+ * status came last. A nested exit (from an atexit handler of the same thread) goes on as
+ * glibc lets it.
+ */
+/* exit_owner (above): tid of the thread inside exit(), futex word */
+
+CT_EXPORT void exit(int status)
+{
+	/* Not under a seccomp filter (no system call of libctrace's), nor in a vfork child
+	 * (whose exit_owner would be its parent's) nor an untraced process. */
+	if (ct_in_sandbox() || getpid() != ct_pid)
+		REAL(exit)(status);
+	int me = (int)gettid(), expect = 0;
+	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me) {
+		/* Not a cancellation point; signals are handled meanwhile. Bounded: an exit
+		 * handler of the first thread may wait for this one (joins it), which glibc
+		 * before 2.41 lets end by going on: so does this after EXIT_WAIT_S. */
+		uint64_t end = ct_now() + EXIT_WAIT_S * 1000000000ull;
+		for (uint64_t now = ct_now(); now < end; now = ct_now()) {
+			struct timespec ts = { (time_t)((end - now) / 1000000000u),
+					       (long)((end - now) % 1000000000u) };
+			REAL(syscall)(SYS_futex, &exit_owner, FUTEX_WAIT_PRIVATE, expect, &ts, 0, 0);
+		}
+	}
+	if (fini_in_child)
+		ct_writer_finish(); /* the handlers and destructors already ran (in the child) */
+	REAL(exit)(status);
+	__builtin_unreachable();
+}
+
+/* unshare(CLONE_NEWUSER) and setns() into a user namespace fail with EINVAL in a
+ * multi-threaded process: the writer thread is stopped first when the program has one
+ * thread (ct_writer_pause_single); it comes back with the program's next thread. */
+CT_EXPORT int unshare(int flags)
+{
+	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
+		ct_tls.nest++;
+		ct_writer_pause_single();
+		ct_tls.nest--;
+	}
+	return REAL(unshare)(flags);
+}
+
+CT_EXPORT int setns(int fd, int nstype)
+{
+	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
+		ct_tls.nest++;
+		ct_writer_pause_single();
+		ct_tls.nest--;
+	}
+	return REAL(setns)(fd, nstype);
 }
 
 CT_EXPORT void _exit(int status)

@@ -528,11 +528,11 @@ void ct_sites_release(struct ct_thread *th)
 
 int ct_sites_exit(struct ct_thread *th, uint64_t ts)
 {
-	struct ct_event out[CT_SITES + 1];
+	struct ct_event out[8]; /* on the exiting thread's stack: a few records at a time */
 	unsigned pos = 0;
 	size_t n;
 	int all = 1;
-	while ((n = ct_sites_next(th, &pos, out, CT_SITES + 1, ts)))
+	while ((n = ct_sites_next(th, &pos, out, sizeof(out) / sizeof(out[0]), ts)))
 		for (size_t i = 0; i < n; i++)
 			all &= ct_emit(th, &out[i]) == 0;
 	if (all)
@@ -563,8 +563,7 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 							   fd >= 0 ? (uint64_t)fd : UINT64_MAX, end,
 							   ret, ret < 0 ? (unsigned)e : 0, cls);
 			ct_emit(th, &ev);
-			if (!ct_in_signal)
-				ct_writer_spawn();
+			ct_writer_tick(end);
 		}
 	}
 	ct_leave();

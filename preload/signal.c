@@ -15,6 +15,8 @@
  * signal) would end the process without the flush. The trampoline resets it instead, to
  * libctrace's fatal handler for a fatal signal, before calling the program's handler; the
  * program sees SIG_DFL, as after the kernel's reset.
+ * Under a seccomp filter (ct_signals_release) the fatal handlers are gone and the reset
+ * is the kernel's again: the trampoline's would be a system call the filter may refuse.
  *
  * Fatal signals: every signal whose default action ends the process (SIGSEGV, SIGBUS,
  * SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
@@ -50,6 +52,9 @@ static struct {
 } user[_NSIG];
 
 static void reset_to_default(int sig);
+static int native_resethand; /* SA_RESETHAND left to the kernel (ct_signals_release) */
+static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
+static struct sigaction reset_view[_NSIG]; /* what it sees after an SA_RESETHAND reset */
 
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
@@ -57,8 +62,15 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 	int flags = __atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED);
 	if (h == (void *)SIG_DFL || h == (void *)SIG_IGN || !h)
 		return;
-	if (flags & SA_RESETHAND)
-		reset_to_default(sig);
+	if (flags & SA_RESETHAND) {
+		if (__atomic_load_n(&native_resethand, __ATOMIC_ACQUIRE)) {
+			/* the kernel reset it (seccomp: no sigaction of ours) */
+			__atomic_store_n(&user[sig].handler, (void *)SIG_DFL, __ATOMIC_RELEASE);
+			dfl_view[sig] = reset_view[sig];
+		} else {
+			reset_to_default(sig);
+		}
+	}
 	ct_in_signal++;
 	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
@@ -75,8 +87,6 @@ static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGS
 				   SIGSTKFLT, SIGIO, SIGPWR, SIGTRAP };
 static int fatal_on;
 static unsigned char is_fatal[_NSIG];
-static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
-static struct sigaction reset_view[_NSIG]; /* what it sees after an SA_RESETHAND reset */
 
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -128,6 +138,31 @@ void ct_signals_init(void)
 	hooked = 1;
 }
 
+void ct_signals_release(void)
+{
+	if (!hooked || __atomic_load_n(&native_resethand, __ATOMIC_RELAXED))
+		return;
+	fatal_on = 0;
+	for (int sig = 1; sig < _NSIG; sig++) {
+		struct sigaction cur;
+		if (REAL(sigaction)(sig, NULL, &cur) != 0)
+			continue;
+		if (is_fatal[sig] && cur.sa_sigaction == fatal_handler) {
+			struct sigaction dfl;
+			memset(&dfl, 0, sizeof(dfl));
+			dfl.sa_handler = SIG_DFL;
+			REAL(sigaction)(sig, &dfl, NULL);
+		} else if (cur.sa_sigaction == trampoline &&
+			   (__atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED) & SA_RESETHAND)) {
+			/* the one-shot reset by the kernel from now on: the trampoline's own
+			 * reset would be a system call */
+			cur.sa_flags |= SA_RESETHAND;
+			REAL(sigaction)(sig, &cur, NULL);
+		}
+	}
+	__atomic_store_n(&native_resethand, 1, __ATOMIC_RELEASE);
+}
+
 /* SA_RESETHAND's reset, done by the trampoline on the handler's entry (see the top). */
 static void reset_to_default(int sig)
 {
@@ -163,7 +198,8 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		mine = *act;
 		mine.sa_sigaction = trampoline;
 		mine.sa_flags |= SA_SIGINFO;
-		mine.sa_flags &= ~SA_RESETHAND; /* emulated by the trampoline */
+		if (!__atomic_load_n(&native_resethand, __ATOMIC_ACQUIRE))
+			mine.sa_flags &= ~SA_RESETHAND; /* emulated by the trampoline */
 		use = &mine;
 		/* Publish before installing, so a signal right after finds the handler. */
 		__atomic_store_n(&user[sig].flags, act->sa_flags, __ATOMIC_RELAXED);

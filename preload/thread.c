@@ -76,6 +76,7 @@ static struct ct_thread *slot_claim(void)
 			t->creator_stack = 0;
 			t->claims = 0;
 			t->captures = 0;
+			t->sandboxed = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
 			memset(t->sites, 0, sizeof(t->sites));
@@ -147,6 +148,15 @@ static void thread_exit(void *p)
 	if (ct_release_begin(&rel, CT_K_JOIN, (const void *)pthread_self()))
 		ct_release_emit(&rel, t->creator_stack, rel.ts, 0);
 	int sites_kept = 0;
+	if (ct_in_sandbox()) {
+		/* under a seccomp filter: no system call of libctrace's; its events so far
+		 * were written when the filter went in. The slot is left claimed (the writer
+		 * may still read its call-site table). */
+		ct_tls.th = NULL;
+		ct_tls.nest = 1 << 20;
+		atomic_fetch_sub(&app_threads, 1);
+		return;
+	}
 	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
 		/* The thread's system-call totals per call site (exact even when its events
@@ -165,6 +175,7 @@ static void thread_exit(void *p)
 		ct_leave();
 	}
 	ct_buf_retire(t);
+	ct_altstack_remove(); /* the slot's stack may go to the next thread */
 	ct_tls.th = NULL;
 	ct_tls.nest = 1 << 20;
 	if (sites_kept)
@@ -190,6 +201,12 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 /* The new thread's first steps: its slot, THREAD_START and its name. */
 static void thread_begin(struct ct_thread *t)
 {
+	if (t->sandboxed || ct_in_sandbox()) {
+		/* made by a thread under a seccomp filter, which it inherits */
+		ct_sandboxed = 1;
+		ct_tls.nest = 1 << 20;
+		return;
+	}
 	adopt(t);
 	if (atomic_load_explicit(&ct_active, memory_order_relaxed)) {
 		ct_enter();
@@ -202,6 +219,9 @@ static void thread_begin(struct ct_thread *t)
 		emit_name(t, t);
 		ct_leave();
 	}
+	/* After THREAD_START: its time starts the thread's lifetime, which the kernel's
+	 * on-CPU and run-queue totals must fit in. A new thread has no sigaltstack. */
+	ct_altstack_install(t, 0);
 }
 
 static void *trampoline(void *p)
@@ -239,6 +259,16 @@ static int trampoline_c11(void *p)
  * untraced). Starts the writer thread: the process is about to have a second thread. */
 static struct ct_thread *child_slot(uint64_t start_func, void *arg)
 {
+	if (ct_sandboxed && ct_threads && atomic_load(&ct_active)) {
+		/* the caller is under a seccomp filter: so is the new thread, which records
+		 * nothing (thread_begin); a slot carries the mark there (no system call) */
+		struct ct_thread *t = slot_claim();
+		if (t) {
+			t->arg = arg;
+			t->sandboxed = 1;
+		}
+		return t;
+	}
 	if (!ct_on() || !ct_threads)
 		return NULL;
 	int saved = errno;
@@ -300,7 +330,7 @@ int ct_app_threads(void)
 /* pthread_exit from main: the process lives on while other threads run (see above). */
 CT_EXPORT void pthread_exit(void *ret)
 {
-	if (ct_threads && gettid() == getpid() && atomic_load(&ct_active)) {
+	if (ct_threads && atomic_load(&ct_active) && !ct_in_sandbox() && gettid() == getpid()) {
 		ct_tls.nest++;
 		app_thread_gone();
 		ct_tls.nest--;

@@ -168,8 +168,7 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
 	struct ct_event ev = ct_ev_wait_end(t1, w->kind, w->obj, seq1, result, ret);
 	ct_emit(w->th, &ev);
-	if (!ct_in_signal)
-		ct_writer_spawn();
+	ct_writer_tick(t1);
 	ct_leave();
 	errno = e;
 }

@@ -34,7 +34,7 @@
 /* ---- trace builder ---------------------------------------------------------------- */
 
 static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out) };
+static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
 static uint8_t file[1 << 18];
 static size_t flen;
 

@@ -423,7 +423,7 @@ static void test_diff_table(void)
 /* ---- end to end on synthetic traces ---------------------------------------------------- */
 
 static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out) };
+static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
 static uint8_t file[1 << 18];
 static size_t flen;
 

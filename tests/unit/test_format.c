@@ -510,7 +510,7 @@ static uint32_t le32(const uint8_t *p)
 static void test_encoders(void)
 {
 	uint8_t raw[64 * 1024], out[64 * 1024 + 64];
-	struct ct_wbuf w = { raw, sizeof(raw), out, sizeof(out) };
+	struct ct_wbuf w = { raw, sizeof(raw), out, sizeof(out), NULL };
 	struct ct_file_header h = { .pid = 1 };
 	uint8_t hb[CT_HEADER_LEN];
 
@@ -536,6 +536,15 @@ static void test_encoders(void)
 	TEST_EQ(out[5], CT_CODEC_LZ4);
 	TEST_TRUE(comp_len < raw_len);
 	TEST_EQ(n, CT_CHUNK_HDR_LEN + comp_len);
+
+	/* With LZ4's state in the caller's memory (as the preload does): the same chunk. */
+	static uint8_t out2[64 * 1024 + 64];
+	void *state = malloc(ct_w_lz4_state_size());
+	TEST_TRUE(state != NULL && ct_w_lz4_state_size() >= 1024);
+	struct ct_wbuf ws = { raw, sizeof(raw), out2, sizeof(out2), state };
+	TEST_EQ(ct_w_events(&ws, 0, 1, 0, big, 1000), n);
+	TEST_EQ(memcmp(out, out2, (size_t)n), 0);
+	free(state);
 
 	/* Identical events: delta coding makes them tiny, LZ4 tinier. */
 	static struct ct_event same[1000];
@@ -564,7 +573,7 @@ static void test_encoders(void)
 			.obj = i & 1 ? 0 : 1ull << 63, .a = UINT64_MAX, .b = UINT64_MAX,
 			.c = UINT64_MAX };
 	uint8_t *r2 = malloc(ct_w_raw_bound(100)), *o2 = malloc(ct_w_out_bound(ct_w_raw_bound(100)));
-	struct ct_wbuf w2 = { r2, ct_w_raw_bound(100), o2, ct_w_out_bound(ct_w_raw_bound(100)) };
+	struct ct_wbuf w2 = { r2, ct_w_raw_bound(100), o2, ct_w_out_bound(ct_w_raw_bound(100)), NULL };
 	n = ct_w_events(&w2, 0, 1, 0, worst, 100);
 	TEST_TRUE(n > 0);
 	TEST_TRUE(le32(o2 + 24) <= ct_w_raw_bound(100));
@@ -572,7 +581,7 @@ static void test_encoders(void)
 	TEST_EQ(ct_w_events(&w2, 0, 1, 0, worst, 100), -ENOSPC);
 	w2.raw_cap = ct_w_raw_bound(100);
 	/* out too small for a raw fallback of incompressible data */
-	struct ct_wbuf w3 = { raw, sizeof(raw), out, CT_CHUNK_HDR_LEN + 10 };
+	struct ct_wbuf w3 = { raw, sizeof(raw), out, CT_CHUNK_HDR_LEN + 10, NULL };
 	TEST_EQ(ct_w_stacks(&w3, 0, &ns, 1), -ENOSPC);
 	free(r2);
 	free(o2);

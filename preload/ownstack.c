@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libctrace's own stacks, so that nothing it does on a program thread depends on how big
+ * that thread's stack is (a thread made with PTHREAD_STACK_MIN has 16 KiB):
+ *
+ * - The flush stack: every flush made on a thread libctrace does not own (exit from any
+ *   thread, _exit, exec, the fork child's file creation, a fatal signal's handler, a
+ *   single-threaded program's periodic flush) runs on one mapped stack of FLUSH_STACK
+ *   bytes with a guard page below it, through a call-on-stack helper of a few
+ *   instructions (x86-64 and AArch64; elsewhere the call stays on the thread's stack).
+ *   The flush lock (flush.c) makes its use exclusive: only its holder switches to it.
+ *
+ * - Alternate signal stacks: each thread libctrace knows (main, and those made through
+ *   pthread_create/thrd_create) gets ALT_STACK bytes of a mapped region (one per thread
+ *   slot, with a guard page) as its sigaltstack, unless the program set one of its own,
+ *   so that libctrace's fatal-signal handler (SA_ONSTACK) runs even when the thread
+ *   overflowed its stack, and the trace keeps its events. The program sees its own
+ *   sigaltstack setting in every sigaltstack() call (SS_DISABLE while libctrace's is in
+ *   place); a stack it sets replaces libctrace's, and libctrace's comes back when it
+ *   disables its own. A program handler installed with SA_ONSTACK by a program that set
+ *   no stack runs on libctrace's (untraced: on the thread's own stack).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctrace.h"
+
+#define FLUSH_STACK (256u << 10)
+#define ALT_STACK (64u << 10)
+#define GUARD 4096u
+
+static char *flush_stack;   /* lowest usable byte; the guard page is below it */
+static char *alt_region;    /* ct_cfg.max_threads * ALT_STACK, a guard page in each */
+static CT_TLS int alt_ours; /* this thread's sigaltstack is libctrace's */
+
+/* fn(arg) with the stack pointer at top (16-byte aligned). */
+void ct_call_on_stack(void *arg, void (*fn)(void *), void *top);
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl ct_call_on_stack\n"
+	".hidden ct_call_on_stack\n"
+	".type ct_call_on_stack, @function\n"
+	"ct_call_on_stack:\n"
+	".cfi_startproc\n"
+	"	pushq %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset %rbp, -16\n"
+	"	movq %rsp, %rbp\n"
+	".cfi_def_cfa_register %rbp\n"
+	"	movq %rdx, %rsp\n"
+	"	callq *%rsi\n"
+	"	movq %rbp, %rsp\n"
+	"	popq %rbp\n"
+	".cfi_def_cfa %rsp, 8\n"
+	"	retq\n"
+	".cfi_endproc\n"
+	".size ct_call_on_stack, .-ct_call_on_stack\n");
+#define HAVE_CALL_ON_STACK 1
+#elif defined(__aarch64__)
+__asm__(".text\n"
+	".globl ct_call_on_stack\n"
+	".hidden ct_call_on_stack\n"
+	".type ct_call_on_stack, %function\n"
+	"ct_call_on_stack:\n"
+	".cfi_startproc\n"
+	"	stp x29, x30, [sp, #-16]!\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset x29, -16\n"
+	".cfi_offset x30, -8\n"
+	"	mov x29, sp\n"
+	".cfi_def_cfa_register x29\n"
+	"	mov sp, x2\n"
+	"	blr x1\n"
+	"	mov sp, x29\n"
+	"	ldp x29, x30, [sp], #16\n"
+	".cfi_def_cfa sp, 0\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size ct_call_on_stack, .-ct_call_on_stack\n");
+#define HAVE_CALL_ON_STACK 1
+#else
+void ct_call_on_stack(void *arg, void (*fn)(void *), void *top)
+{
+	(void)top;
+	fn(arg);
+}
+#define HAVE_CALL_ON_STACK 0
+#endif
+
+static void *map_guarded(size_t bytes)
+{
+	char *p = mmap(NULL, bytes + GUARD, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	mprotect(p, GUARD, PROT_NONE);
+	return p + GUARD;
+}
+
+int ct_ownstack_init(void)
+{
+	flush_stack = map_guarded(FLUSH_STACK);
+	if (!flush_stack)
+		return -ENOMEM;
+	/* The alternate stacks: reserved address space, pages only where a signal ran. */
+	char *p = mmap(NULL, (size_t)ct_cfg.max_threads * ALT_STACK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	alt_region = p == MAP_FAILED ? NULL : p;
+	return 0;
+}
+
+void ct_ownstack_run(void (*fn)(void *), void *arg)
+{
+	char *sp = __builtin_frame_address(0);
+	if (!HAVE_CALL_ON_STACK || !flush_stack ||
+	    (sp >= flush_stack && sp < flush_stack + FLUSH_STACK)) {
+		fn(arg); /* no such stack, or already on it (a flush that opens the file) */
+		return;
+	}
+	ct_call_on_stack(arg, fn, flush_stack + FLUSH_STACK);
+}
+
+static int alt_slot(const struct ct_thread *t)
+{
+	if (!alt_region || !t || !ct_threads)
+		return -1;
+	return (int)(t - ct_threads);
+}
+
+void ct_altstack_install(struct ct_thread *t, int check)
+{
+	int i = alt_slot(t);
+	if (i < 0)
+		return;
+	stack_t cur;
+	if (check && (REAL(sigaltstack)(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)))
+		return; /* the program's own (or ours already) */
+	char *base = alt_region + (size_t)i * ALT_STACK;
+	if (!t->alt_guarded) {
+		/* each slot's lowest page, once: an overflow of one faults, not the neighbour */
+		mprotect(base, GUARD, PROT_NONE);
+		t->alt_guarded = 1;
+	}
+	stack_t ss = { .ss_sp = base + GUARD, .ss_size = ALT_STACK - GUARD, .ss_flags = 0 };
+	int e = errno;
+	if (REAL(sigaltstack)(&ss, NULL) == 0)
+		alt_ours = 1;
+	errno = e;
+}
+
+void ct_altstack_remove(void)
+{
+	if (!alt_ours)
+		return;
+	stack_t ss = { .ss_flags = SS_DISABLE };
+	int e = errno;
+	if (REAL(sigaltstack)(&ss, NULL) == 0)
+		alt_ours = 0;
+	errno = e;
+}
+
+CT_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	if (!alt_ours) {
+		int r = REAL(sigaltstack)(ss, old);
+		/* the program gave up its own: libctrace's comes back */
+		if (r == 0 && ss && (ss->ss_flags & SS_DISABLE) && ct_tls.th &&
+		    atomic_load_explicit(&ct_active, memory_order_relaxed))
+			ct_altstack_install(ct_tls.th, 0);
+		return r;
+	}
+	/* libctrace's is in place: the program had none. */
+	if (ss && !(ss->ss_flags & SS_DISABLE)) {
+		stack_t kold;
+		int r = REAL(sigaltstack)(ss, &kold);
+		if (r != 0)
+			return r;
+		alt_ours = 0;
+	} else if (ss && (ss->ss_flags & ~SS_DISABLE) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->ss_flags = SS_DISABLE;
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# The traced program behaves as it does untraced in the corners: threads with the smallest
+# stack (exit, fork + pthread_exit, SIGSEGV), a main-thread stack overflow, four threads
+# calling exit() at once, a file-size limit (ulimit -f), a single-threaded program
+# (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter. Each case compares the
+# output, stderr and exit status with the untraced run and reads every trace file.
+
+load helpers
+
+setup() { common_setup; }
+
+P=$PROGS/law_stack
+
+# status_of [traced] PROGRAM ARGS...: "exit=N" or "sig=N core=0|1" from waitpid, stdout in
+# out.txt, stderr in err.txt; core dumps allowed (into this directory). A run still going
+# after 60 s is killed with SIGKILL and gives "hang".
+status_of() {
+	local pre=()
+	if [ "$1" = traced ]; then
+		pre=(env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr)
+		shift
+	fi
+	ulimit -c unlimited 2>/dev/null || ulimit -c 0
+	timeout -k 5 90 perl -e '
+		my $pid = fork();
+		if ($pid == 0) {
+			open(STDOUT, ">", "out.txt"); open(STDERR, ">", "err.txt");
+			exec @ARGV or exit 127;
+		}
+		my $hang = 0;
+		$SIG{ALRM} = sub { $hang = 1; kill "KILL", $pid };
+		alarm(60);
+		waitpid($pid, 0);
+		my $st = $?;
+		alarm(0);
+		if ($hang) { print "hang\n" }
+		elsif ($st & 127) { printf "sig=%d core=%d\n", $st & 127, ($st & 128) ? 1 : 0 }
+		else { printf "exit=%d\n", $st >> 8 }' "${pre[@]}" "$@"
+}
+
+# complete FILE N: readable, not truncated, nothing lost, with N mutex waits.
+complete() {
+	run --separate-stderr timeout 60 "$CT" report --json "$1"
+	assert_success
+	jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$output" ||
+		fail "$1: $(jq -c '.trace | {events, truncated, lost_events}' <<<"$output")"
+	run --separate-stderr timeout 60 "$CT" dump "$1"
+	assert_success
+	assert_equal "$(grep -c 'WAIT_BEGIN kind=mutex' <<<"$output")" "$2"
+}
+
+# same PROGRAM ARGS...: status, stdout and stderr traced equal the untraced ones; sets
+# $plain (the status).
+same() {
+	local traced
+	plain=$(status_of "$@")
+	mv out.txt plain.out
+	mv err.txt plain.err
+	rm -f core core.*
+	traced=$(status_of traced "$@")
+	echo "plain: $plain traced: $traced"
+	[ -n "$plain" ]
+	assert_equal "$traced" "$plain"
+	diff plain.out out.txt
+	diff plain.err err.txt
+}
+
+@test "a PTHREAD_STACK_MIN thread calls exit(3): status 3, the trace complete" {
+	same "$P" exit
+	assert_equal "$plain" "exit=3"
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
+@test "the fork child of a PTHREAD_STACK_MIN thread ends with pthread_exit as its last thread: status 0" {
+	same "$P" fork
+	assert_equal "$plain" "exit=0"
+	grep -qx 'child exit=0' out.txt
+	# the parent's file (3 waits) and the child's (1 wait), both complete
+	[ "$(ls t.*.ctr | wc -l)" = 2 ]
+	local n=()
+	for f in t.*.ctr; do
+		run --separate-stderr "$CT" dump "$f"
+		n+=("$(grep -c 'WAIT_BEGIN kind=mutex' <<<"$output")")
+		complete "$f" "${n[-1]}"
+	done
+	assert_equal "$(printf '%s\n' "${n[@]}" | sort -n | tr '\n' ' ')" "1 3 "
+}
+
+@test "SIGSEGV in a PTHREAD_STACK_MIN thread: same signal and core flag, the waits before it in the trace" {
+	same "$P" segv
+	[ "${plain%% *}" = "sig=11" ]
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
+@test "main's stack overflows: SIGSEGV with the same core flag, the waits before it in the trace" {
+	same "$P" overflow
+	[ "${plain%% *}" = "sig=11" ]
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
+@test "the program's sigaltstack is its own: none reported while libctrace's is in place" {
+	same "$PROGS/law_solo" altstack
+	grep -qx 'altstack none' out.txt
+	grep -qx 'altstack own ok' out.txt
+	grep -qx 'altstack after disable none' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 0
+}
+
+@test "four threads call exit() at once: one of their statuses, atexit and destructor order kept, the trace complete in 20 of 20 runs" {
+	for i in $(seq 20); do
+		rm -f t.*.ctr
+		traced=$(status_of traced "$P" exit4)
+		case $traced in exit=1[0-3]) ;; *) fail "run $i: status $traced" ;; esac
+		assert_equal "$(cat out.txt)" "$(printf 'ready\natexit 2\natexit 1\ndestructor')"
+		[ ! -s err.txt ]
+		[ "$(ls t.*.ctr | wc -l)" = 1 ]
+		complete t.*.ctr 3
+	done
+}
+
+@test "an atexit handler joins a thread that then calls exit(): no hang, that thread's status 7 as untraced (after the 10 s wait), trace complete" {
+	same "$P" exit_join
+	assert_equal "$plain" "exit=7"
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
+@test "a vfork child that calls exit(): statuses 4 and 5, the parent not held up, its trace complete" {
+	same "$P" vfork_exit
+	assert_equal "$plain" "exit=5"
+	grep -qx 'child exit=4' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 3
+}
+
+@test "the stack libctrace uses on a program thread (its waits, sleeps, start and exit): within the 8 KiB budget" {
+	run timeout 60 "$P" depth
+	assert_success
+	local plain_used traced_used
+	plain_used=$(value stack_used)
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" depth
+	assert_success
+	traced_used=$(value stack_used)
+	echo "untraced $plain_used traced $traced_used"
+	[ "$traced_used" -le $((plain_used + 8192)) ]
+	run --separate-stderr "$CT" dump t.*.ctr
+	assert_success
+	# the thread's sleep and timed wait were recorded with their stacks
+	grep -q 'WAIT_BEGIN kind=cond' <<<"$output"
+}
+
+S=$PROGS/law_solo
+
+# one_trace N: exactly one trace file, complete, with N SYSCALL events (the sleeps).
+one_trace() {
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 0
+	run --separate-stderr "$CT" dump t.*.ctr
+	assert_equal "$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")" "$1"
+}
+
+@test "under ulimit -f 16 (KiB): no SIGXFSZ, the program's status and stderr, the trace stops at the limit and says so" {
+	# in subshells: the limit is the program's, not this shell's (bats writes files too)
+	plain=$(ulimit -f 16; status_of "$S" sleeps 3000)
+	mv out.txt plain.out
+	mv err.txt plain.err
+	traced=$(ulimit -f 16; status_of traced "$S" sleeps 3000)
+	assert_equal "$traced" "$plain"
+	diff plain.out out.txt
+	diff plain.err err.txt
+	assert_equal "$plain" "exit=0"
+	grep -qx 'slept=3000' out.txt
+	[ ! -s err.txt ]
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	local f
+	f=$(ls t.*.ctr)
+	[ "$(stat -c %s "$f")" -le $((16 * 1024)) ]
+	run --separate-stderr "$CT" report --json "$f"
+	assert_success
+	jq -e '.trace.fsize_limit == true and .trace.events > 0' <<<"$output"
+	run --separate-stderr "$CT" report "$f"
+	assert_success
+	assert_line --partial "file-size limit (ulimit -f)"
+	# the events before the limit are readable: sleeps of the program's sleeps()
+	run --separate-stderr "$CT" dump "$f"
+	assert_success
+	grep -q 'SYSCALL kind=nanosleep' <<<"$output"
+}
+
+@test "a single-threaded program stays single-threaded: Threads: 1, all its sleeps in the trace" {
+	same "$S" status 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 20
+}
+
+@test "unshare(CLONE_NEWUSER) in a single-threaded program: the untraced result" {
+	same "$S" unshare 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 40
+}
+
+@test "unshare(CLONE_NEWUSER) after the program's only other thread ended: the untraced result" {
+	same "$S" unshare_mt 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 40
+}
+
+@test "setns() into a mount namespace after the program's only other thread ended: the untraced result" {
+	same "$S" setns_mt 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 40
+}
+
+@test "a single-threaded program's fork child sees one thread; both traces complete" {
+	same "$S" fork 20
+	grep -qx 'Threads: 1' out.txt
+	grep -qx 'child exit=7' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 2 ]
+	for f in t.*.ctr; do
+		complete "$f" 0
+		run --separate-stderr "$CT" dump "$f"
+		assert_equal "$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")" 20
+	done
+}
+
+@test "kill -9 of a single-threaded program: the trace keeps its sleeps up to about the last second" {
+	env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$S" kill9 >out.txt &
+	local pid=$! i
+	for i in $(seq 600); do
+		grep -q 'slept=300' out.txt && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	local said
+	said=$(sed -n 's/^slept=//p' out.txt | tail -n1)
+	[ "$said" -ge 300 ]
+	run --separate-stderr "$CT" dump t.*.ctr
+	assert_success
+	local got
+	got=$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")
+	echo "program: $said sleeps when it last said; trace: $got"
+	# each second the program says how many it made: at most a second's worth is missing
+	[ "$got" -ge $((said - 100)) ]
+}
+
+@test "seccomp filter over every thread (TSYNC), then contention and sleeps: same output and status, trace complete" {
+	same "$S" seccomp 200
+	assert_equal "$plain" "exit=0"
+	grep -qx 'count=600' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 1 ]
+	complete t.*.ctr 0
+	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"
+}
+
+@test "seccomp filter on the only thread (no TSYNC), then sleeps and a one-shot handler: same output and status, the sleeps before it in the trace" {
+	same "$S" seccomp1 50
+	# the SA_RESETHAND handler ran once, the second SIGUSR1 found SIG_DFL
+	assert_equal "$plain" "sig=10 core=0"
+	grep -qx 'usr1 handler' out.txt
+	grep -qx 'slept=100' out.txt
+	one_trace 50
+	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"
+}
+
+@test "seccomp filter on one thread of several: it and its child stop recording, the others go on" {
+	same "$S" seccomp_thread 50
+	assert_equal "$plain" "exit=0"
+	grep -qx 'slept=150' out.txt
+	# main's 50 and the filtering thread's 50 before its filter
+	one_trace 100
+	jq -e '.trace.seccomp == false' <<<"$("$CT" report --json t.*.ctr)"
+}

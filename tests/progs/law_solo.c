@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test program: what a program sees of its own process when it is single-threaded, when
+ * it writes under a file-size limit, and when it puts itself in a seccomp sandbox. Every
+ * mode's recorded waits are sleeps (nanosleep of SLEEP_US, each above the tracer's 20 us
+ * stack threshold) or mutex waits made deterministic as in proc_util.h.
+ *
+ * usage: law_solo MODE [N]
+ *   altstack    prints "altstack none" when sigaltstack reports no stack, sets one of its
+ *               own ("altstack own ok" when it is then reported), disables it ("altstack
+ *               after disable none")
+ *   status      N sleeps (default 20), then prints the "Threads:" line of /proc/self/status
+ *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
+ *               then the "Threads:" line
+ *   unshare_mt  starts a thread that makes N sleeps, joins it, then as unshare
+ *   setns_mt    starts a thread that makes N sleeps, joins it, then setns() into its own
+ *               mount namespace (needs a single-threaded caller): "setns=0" or
+ *               "setns=-1 errno=E", then the "Threads:" line
+ *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
+ *               parent prints "child exit=7"
+ *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
+ *   cost        N sleeps (default 5000), the CPU time of each (CLOCK_THREAD_CPUTIME_ID):
+ *               prints "calls=N median_ns=M p99_ns=P max_ns=X slow=S slow_mean_ns=A",
+ *               S the calls above 10 times the median and A their mean (a flush made from
+ *               the program's thread lengthens the call it ends)
+ *   seccomp_thread  a second thread makes N sleeps, puts a filter on itself only (no
+ *               TSYNC; thread creation allowed), starts a third thread that sleeps N times
+ *               under it, and they end; main sleeps meanwhile: prints "slept=3N"
+ *   kill9       sleeps every 10 ms forever, printing "slept=N" once a second (for kill -9)
+ *   seccomp     prints "sandbox" before each filter; starts 3 threads that wait for a go
+ *               flag, installs (TSYNC: every thread) a filter that kills the process on
+ *               any system call but the program's own (read, write, futex, nanosleep,
+ *               clock_nanosleep, madvise, munmap, rt_sigprocmask, exit, exit_group,
+ *               tgkill, rt_sigreturn); then the threads contend for a mutex N times each
+ *               (default 200) and sleep; prints "count=3N"
+ *   seccomp1    single-threaded: N sleeps, then the same filter on the calling thread only
+ *               (no TSYNC), then N sleeps under it, prints "slept=2N"; then SIGUSR1 twice:
+ *               its handler, installed before with SA_RESETHAND, runs once ("usr1
+ *               handler"), the second ends the process (SIGUSR1)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLEEP_US 100
+
+static int sandbox_flags(unsigned flags, int threads);
+static pid_t my_pid, my_tid; /* taken before the filter */
+static int thread_filter(void);
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+	nanosleep(&ts, NULL);
+}
+
+static void sleeps(int n)
+{
+	for (int i = 0; i < n; i++)
+		sleep_us(SLEEP_US); /* SLEEP */
+}
+
+static void threads_line(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *t = strstr(buf, "\nThreads:");
+	if (!t) {
+		printf("no Threads line\n");
+		return;
+	}
+	t++;
+	char *e = strchr(t, '\n');
+	if (e)
+		*e = 0;
+	for (char *p = t; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	printf("%s\n", t);
+	fflush(stdout);
+}
+
+static void do_unshare(void)
+{
+	int r = unshare(CLONE_NEWUSER);
+	if (r == 0)
+		printf("unshare=0\n");
+	else
+		printf("unshare=-1 errno=%d\n", errno);
+	fflush(stdout);
+	threads_line();
+}
+
+static void *sleeper(void *arg)
+{
+	sleeps((int)(long)arg);
+	return NULL;
+}
+
+/* ---- seccomp ---- */
+
+#define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+		  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+static int sandbox(unsigned flags)
+{
+	return sandbox_flags(flags, 0);
+}
+
+/* The filter on the calling thread only, thread creation allowed. */
+static int thread_filter(void)
+{
+	return sandbox_flags(0, 1);
+}
+
+static int sandbox_flags(unsigned flags, int threads)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		ALLOW(threads ? SYS_clone3 : SYS_write), ALLOW(threads ? SYS_clone : SYS_write),
+		ALLOW(threads ? SYS_mmap : SYS_write), ALLOW(threads ? SYS_mprotect : SYS_write),
+		ALLOW(threads ? SYS_set_robust_list : SYS_write),
+		ALLOW(threads ? SYS_rseq : SYS_write),
+		ALLOW(SYS_read), ALLOW(SYS_write), ALLOW(SYS_futex), ALLOW(SYS_nanosleep),
+		ALLOW(SYS_clock_nanosleep), ALLOW(SYS_madvise), ALLOW(SYS_munmap),
+		ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_exit), ALLOW(SYS_exit_group),
+		ALLOW(SYS_tgkill), ALLOW(SYS_rt_sigreturn),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+	my_pid = getpid();
+	my_tid = gettid();
+	printf("sandbox\n"); /* stdio's first use of stdout (an fstat) before the filter */
+	fflush(stdout);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static long ns_of(struct timespec a, struct timespec b)
+{
+	return (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cost(int n)
+{
+	long *d = calloc((size_t)n, sizeof(long));
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+		sleep_us(SLEEP_US);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+		d[i] = ns_of(a, b);
+	}
+	qsort(d, (size_t)n, sizeof(long), cmp_long);
+	long slow = 0, slow_sum = 0;
+	for (int i = 0; i < n; i++)
+		if (d[i] > 10 * d[n / 2]) {
+			slow++;
+			slow_sum += d[i];
+		}
+	printf("calls=%d median_ns=%ld p99_ns=%ld max_ns=%ld slow=%ld slow_mean_ns=%ld\n", n,
+	       d[n / 2], d[n - n / 100 - 1], d[n - 1], slow, slow ? slow_sum / slow : 0);
+	free(d);
+	return 0;
+}
+
+
+static void *filtered_child(void *arg)
+{
+	sleeps((int)(long)arg);
+	return NULL;
+}
+
+static void *filtering_thread(void *arg)
+{
+	int n = (int)(long)arg;
+	sleeps(n);
+	if (thread_filter() != 0) {
+		printf("seccomp failed errno=%d\n", errno);
+		exit(2);
+	}
+	pthread_t t;
+	pthread_create(&t, NULL, filtered_child, arg);
+	sleeps(n);
+	pthread_join(t, NULL);
+	return NULL;
+}
+
+static void say_line(const char *s)
+{
+	write(1, s, strlen(s));
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	say_line("usr1 handler\n");
+}
+
+static void raise_usr1(void)
+{
+	syscall(SYS_tgkill, my_pid, my_tid, SIGUSR1);
+}
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int go;
+static long count;
+static int rounds = 200;
+
+static void *contender(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&go))
+		sleep_us(SLEEP_US);
+	for (int i = 0; i < rounds; i++) {
+		pthread_mutex_lock(&mu);
+		count++;
+		sleep_us(20); /* held while asleep: the others wait */
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "status";
+	int n = argc > 2 ? atoi(argv[2]) : -1;
+	if (!strcmp(mode, "altstack")) {
+		stack_t ss;
+		sigaltstack(NULL, &ss);
+		printf("altstack %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
+		static char mine[65536];
+		stack_t own = { .ss_sp = mine, .ss_size = sizeof(mine), .ss_flags = 0 };
+		stack_t old;
+		if (sigaltstack(&own, &old) == 0 && sigaltstack(NULL, &ss) == 0 && ss.ss_sp == mine &&
+		    (old.ss_flags & SS_DISABLE))
+			printf("altstack own ok\n");
+		stack_t off = { .ss_flags = SS_DISABLE };
+		sigaltstack(&off, NULL);
+		sigaltstack(NULL, &ss);
+		printf("altstack after disable %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
+		return 0;
+	}
+	if (!strcmp(mode, "status")) {
+		sleeps(n < 0 ? 20 : n);
+		threads_line();
+		return 0;
+	}
+	if (!strcmp(mode, "unshare")) {
+		sleeps(n < 0 ? 20 : n);
+		do_unshare();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "unshare_mt")) {
+		pthread_t t;
+		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+		pthread_join(t, NULL);
+		do_unshare();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "setns_mt")) {
+		pthread_t t;
+		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+		pthread_join(t, NULL);
+		int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		int r = setns(fd, CLONE_NEWNS);
+		if (r == 0)
+			printf("setns=0\n");
+		else
+			printf("setns=-1 errno=%d\n", errno);
+		close(fd);
+		fflush(stdout);
+		threads_line();
+		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "fork")) {
+		sleeps(n < 0 ? 20 : n);
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0) {
+			threads_line();
+			sleeps(n < 0 ? 20 : n);
+			exit(7);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		printf("child exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return 0;
+	}
+	if (!strcmp(mode, "sleeps")) {
+		n = n < 0 ? 2000 : n;
+		sleeps(n);
+		printf("slept=%d\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "kill9")) {
+		for (long i = 1;; i++) {
+			sleep_us(10000);
+			if (i % 100 == 0) {
+				printf("slept=%ld\n", i);
+				fflush(stdout);
+			}
+		}
+	}
+	if (!strcmp(mode, "seccomp")) {
+		rounds = n < 0 ? 200 : n;
+		pthread_t t[3];
+		for (int i = 0; i < 3; i++)
+			pthread_create(&t[i], NULL, contender, NULL);
+		sleeps(5);
+		if (sandbox(SECCOMP_FILTER_FLAG_TSYNC) != 0) {
+			printf("seccomp failed errno=%d\n", errno);
+			return 2;
+		}
+		atomic_store(&go, 1);
+		for (int i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		printf("count=%ld\n", count);
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(mode, "cost"))
+		return cost(n < 0 ? 5000 : n);
+	if (!strcmp(mode, "seccomp_thread")) {
+		n = n < 0 ? 50 : n;
+		pthread_t t;
+		pthread_create(&t, NULL, filtering_thread, (void *)(long)n);
+		sleeps(n);
+		pthread_join(t, NULL);
+		printf("slept=%d\n", 3 * n);
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(mode, "seccomp1")) {
+		n = n < 0 ? 50 : n;
+		struct sigaction act;
+		memset(&act, 0, sizeof(act));
+		act.sa_handler = on_usr1;
+		act.sa_flags = SA_RESETHAND;
+		sigaction(SIGUSR1, &act, NULL);
+		sleeps(n);
+		if (sandbox(0) != 0) {
+			printf("seccomp failed errno=%d\n", errno);
+			return 2;
+		}
+		sleeps(n);
+		printf("slept=%d\n", 2 * n);
+		fflush(stdout);
+		raise_usr1(); /* the handler, reset to SIG_DFL on its way in */
+		raise_usr1(); /* SIG_DFL: the end */
+		return 0;
+	}
+	fprintf(stderr, "unknown mode %s\n", mode);
+	return 2;
+}
