@@ -16,7 +16,8 @@
  * address); the first holder waits until it sees one, unless no other thread has a lock
  * call left. A call that slept there failed the tracer's probes: it is a recorded wait.
  * `blocked=N` counts the distinct lock calls seen asleep (at least one when two threads or
- * more run), `lock_calls=N` all of them: the tracer's count of waits lies between the two.
+ * more run; 0 when /proc does not show another thread's system call, as in a setuid run),
+ * `lock_calls=N` all of them: the tracer's count of waits lies between the two.
  * The holds, from the lock's return to the unlock call, are measured too:
  * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`.
  *
@@ -74,19 +75,25 @@ static uint64_t contend_lock(void)
 /* Is thread w asleep in the kernel on lock, inside its lock call? in_lock is read first:
  * while the caller holds lock, a thread inside contend_lock cannot leave it, so a futex on
  * lock seen after that is its lock call's (not the wake of its previous unlock). */
+static _Atomic int unreadable; /* /proc/self/task/TID/syscall cannot be read (setuid) */
+
 static int asleep_in_lock(struct worker *w)
 {
 	long nr;
 	unsigned long long a1;
-	return atomic_load(&w->in_lock) &&
-	       task_syscall(atomic_load(&w->tid), &nr, &a1) == 1 && nr == SYS_futex &&
-	       a1 == (unsigned long long)(uintptr_t)&lock;
+	if (!atomic_load(&w->in_lock))
+		return 0;
+	int r = task_syscall(atomic_load(&w->tid), &nr, &a1);
+	if (r < 0)
+		atomic_store(&unreadable, 1);
+	return r == 1 && nr == SYS_futex && a1 == (unsigned long long)(uintptr_t)&lock;
 }
 
 /* With lock held by thread self, which has mine_left lock calls still to make: marks every
  * other thread asleep in its lock call. Until one has been seen so, it waits for one (the
  * others' calls cannot return while lock is held, so each of them ends up asleep on it),
- * unless no other thread has a lock call left; after that it only looks. */
+ * unless no other thread has a lock call left; after that it only looks. When /proc cannot
+ * tell (a setuid run), it does not wait and blocked stays 0. */
 static void note_waiters_asleep(int self, long mine_left)
 {
 	static _Atomic int one_seen;
@@ -96,7 +103,8 @@ static void note_waiters_asleep(int self, long mine_left)
 				atomic_store(&workers[i].seen_asleep, 1);
 				atomic_store(&one_seen, 1);
 			}
-		if (atomic_load(&one_seen) || atomic_load(&calls_left) == mine_left)
+		if (atomic_load(&one_seen) || atomic_load(&calls_left) == mine_left ||
+		    atomic_load(&unreadable))
 			return;
 	}
 }

@@ -3,11 +3,14 @@
  * Test program that knows the answer: a thread named "spinner" burns CPU for SPIN_MS
  * (measured with its own CLOCK_THREAD_CPUTIME_ID), then sleeps SLEEP_MS in nanosleep
  * (measured with CLOCK_MONOTONIC). It prints `spinner_tid=`, `spinner_cpu_ns=` and
- * `spinner_sleep_ns=`; the thread analysis must find the same cpu and sleep time.
+ * `spinner_sleep_ns=`; the thread analysis must find the same cpu and sleep time. main
+ * joins the spinner: `join_late_ns=` is how long after the spinner started main called
+ * pthread_join (0 if before), the part of the spinner's life main was not waiting for it.
  *
  * usage: spinsleep [SPIN_MS [SLEEP_MS]]    defaults: 200 300
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 static long spin_ms = 200, sleep_ms = 300;
 static uint64_t cpu_ns, slept_ns;
+static _Atomic uint64_t spinner_start_ns;
 static pid_t spinner_tid;
 
 static uint64_t clock_ns(clockid_t c)
@@ -28,6 +32,7 @@ static uint64_t clock_ns(clockid_t c)
 static void *spinner(void *arg)
 {
 	(void)arg;
+	atomic_store(&spinner_start_ns, clock_ns(CLOCK_MONOTONIC));
 	spinner_tid = gettid();
 	volatile uint64_t x = 0;
 	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < (uint64_t)spin_ms * 1000000u)
@@ -49,8 +54,11 @@ int main(int argc, char **argv)
 	pthread_t t;
 	pthread_create(&t, NULL, spinner, NULL);
 	pthread_setname_np(t, "spinner");
+	uint64_t join_at = clock_ns(CLOCK_MONOTONIC), started = atomic_load(&spinner_start_ns);
 	pthread_join(t, NULL);
 	printf("spinner_tid=%d\nspinner_cpu_ns=%llu\nspinner_sleep_ns=%llu\n", (int)spinner_tid,
 	       (unsigned long long)cpu_ns, (unsigned long long)slept_ns);
+	printf("join_late_ns=%llu\n",
+	       (unsigned long long)(started && join_at > started ? join_at - started : 0));
 	return 0;
 }
