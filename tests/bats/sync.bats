@@ -30,7 +30,7 @@ top_entry() {
 	# as many waits as lock calls the program saw asleep in the kernel at least, as many
 	# as it made at most; max and percentiles are consistent with the total
 	blocked=$(value blocked) calls=$(value lock_calls)
-	[ "$blocked" -ge 1 ] && [ "$calls" = 120 ]
+	[ "$blocked" -ge 5 ] && [ "$calls" = 120 ]
 	jq -e --argjson b "$blocked" --argjson c "$calls" '.count >= $b and .count <= $c and
 	       .max_ns >= .p99_ns and .p99_ns >= .p50_ns and .p50_ns > 0 and
 	       .max_ns * .count >= .total_ns' <<<"$top" ||
@@ -61,7 +61,7 @@ top_entry() {
 	# its waits: at least the lock calls the program saw asleep in the kernel (how many
 	# block depends on scheduling), at most all of its lock calls
 	blocked=$(value blocked) calls=$(value lock_calls)
-	[ "$blocked" -ge 1 ] && [ "$calls" = 100 ]
+	[ "$blocked" -ge 3 ] && [ "$calls" = 100 ]
 	jq -e --argjson b "$blocked" --argjson c "$calls" '.contended >= $b and .contended <= $c
 	       and .wait_max_ns > 0 and (.convoy | type) == "boolean"' <<<"$obj" ||
 		fail "contended $(jq .contended <<<"$obj"): the program saw $blocked of its $calls lock calls asleep"

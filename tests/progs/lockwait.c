@@ -13,10 +13,10 @@
  * again before the woken waiter runs), so the program counts the ones that certainly did:
  * before each release the holder looks for the threads asleep in the kernel on the mutex
  * inside their lock call (/proc/self/task/TID/syscall names futex with the mutex's
- * address); the first holder waits until it sees one, unless no other thread has a lock
- * call left. A call that slept there failed the tracer's probes: it is a recorded wait.
- * `blocked=N` counts the distinct lock calls seen asleep (at least one when two threads or
- * more run; 0 when /proc does not show another thread's system call, as in a setuid run),
+ * address); the first holder waits until it sees all the others so. A call that slept
+ * there failed the tracer's probes: it is a recorded wait. `blocked=N` counts the distinct
+ * lock calls seen asleep (at least THREADS - 1, with THREADS - 1 waits in progress at
+ * once; 0 when /proc does not show another thread's system call, as in a setuid run),
  * `lock_calls=N` all of them: the tracer's count of waits lies between the two.
  * The holds, from the lock's return to the unlock call, are measured too:
  * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`.
@@ -90,27 +90,31 @@ static int asleep_in_lock(struct worker *w)
 }
 
 /* With lock held by thread self, which has mine_left lock calls still to make: marks every
- * other thread asleep in its lock call. Until one has been seen so, it waits for one (the
- * others' calls cannot return while lock is held, so each of them ends up asleep on it),
- * unless no other thread has a lock call left; after that it only looks. When /proc cannot
- * tell (a setuid run), it does not wait and blocked stays 0. */
+ * other thread asleep in its lock call. The first holder waits until all the others are
+ * asleep so at once (their first calls cannot return while lock is held, so each of them
+ * ends up asleep on it: THREADS - 1 waits in progress together); after that a holder only
+ * looks. It does not wait when no other thread has a lock call left, or when /proc cannot
+ * tell (a setuid run: blocked stays 0). */
 static void note_waiters_asleep(int self, long mine_left)
 {
-	static _Atomic int one_seen;
+	static _Atomic int all_seen;
 	for (;;) {
+		int asleep = 0;
 		for (int i = 0; i < nthreads; i++)
 			if (i != self && asleep_in_lock(&workers[i])) {
 				atomic_store(&workers[i].seen_asleep, 1);
-				atomic_store(&one_seen, 1);
+				asleep++;
 			}
-		if (atomic_load(&one_seen) || atomic_load(&calls_left) == mine_left ||
+		if (asleep == nthreads - 1)
+			atomic_store(&all_seen, 1);
+		if (atomic_load(&all_seen) || atomic_load(&calls_left) == mine_left ||
 		    atomic_load(&unreadable))
 			return;
 	}
 }
 
-/* The critical section: holds the lock hold_us (the first time, also until another thread
- * sleeps on it), notes who sleeps on it, then releases it. taken: when the lock call
+/* The critical section: holds the lock hold_us (the first time, also until all the other
+ * threads sleep on it), notes who sleeps on it, then releases it. taken: when the lock call
  * returned. */
 static void hold_lock(int self, long mine_left, uint64_t taken)
 {
