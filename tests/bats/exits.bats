@@ -82,9 +82,10 @@ same() {
 }
 
 @test "pthread_exit from main with a C11 thrd_create'd thread still running: status 0, no hang" {
-	[ "$(TMO=10 status_of thrd_exit)" = "exit=0" ]
-	# bounded: a hang is killed after 10 s ("hang")
-	traced=$(TMO=10 status_of traced thrd_exit)
+	[ "$(status_of thrd_exit)" = "exit=0" ]
+	# bounded: a hang is killed after 60 s ("hang"), as every run here (a run that ends
+	# in well under a second idle can take seconds on a loaded machine)
+	traced=$(status_of traced thrd_exit)
 	assert_equal "$traced" "exit=0"
 	[ "$(ls t.*.ctr | wc -l)" = 1 ]
 	complete t.*.ctr 4
