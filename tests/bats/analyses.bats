@@ -241,7 +241,11 @@ deadlock_trace() {
 @test "check: wait, p99, total and lost rules; exit 0, 1, 2; JUnit XML that parses" {
 	trace lw.ctr "$PROGS/lockwait" 4 25 1000
 	assert_success
-	run "$CT" check --max-wait sync:1s --max-p99 sync:1s --max-total sync:100s --max-lost 0 lw.ctr
+	# no wait is longer than the program's run (it measured it), and the 4 threads and
+	# main wait 5 runs at most: rules at those bounds hold
+	run_us=$(($(value run_ns) / 1000 + 1))
+	run "$CT" check --max-wait "sync:${run_us}us" --max-p99 "sync:${run_us}us" \
+		--max-total "sync:$((5 * run_us))us" --max-lost 0 lw.ctr
 	assert_success
 	run "$CT" check --max-wait sync:100us lw.ctr
 	assert_failure 1

@@ -19,7 +19,8 @@
  * once; 0 when /proc does not show another thread's system call, as in a setuid run),
  * `lock_calls=N` all of them: the tracer's count of waits lies between the two.
  * The holds, from the lock's return to the unlock call, are measured too:
- * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`.
+ * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`; and `run_ns=...`,
+ * from before the first pthread_create to after the last join: no wait is longer.
  *
  * usage: lockwait [THREADS [ITERATIONS [HOLD_US]]]   defaults: 4 25 2000
  */
@@ -180,6 +181,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_t tids[64];
+	uint64_t start = now_ns();
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&tids[i], NULL, lock_worker, (void *)(intptr_t)i) != 0) {
 			perror("pthread_create");
@@ -187,6 +189,7 @@ int main(int argc, char **argv)
 		}
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(tids[i], NULL);
+	uint64_t run_ns = now_ns() - start;
 
 	printf("threads=%d iterations=%d hold_us=%ld\n", nthreads, iterations, hold_us);
 	printf("waits=%llu\n", (unsigned long long)atomic_load(&wait_count));
@@ -199,5 +202,6 @@ int main(int argc, char **argv)
 	printf("hold_min_ns=%llu\n", (unsigned long long)holds[0]);
 	printf("hold_p50_ns=%llu\n", (unsigned long long)holds[(n + 1) / 2 - 1]);
 	printf("hold_max_ns=%llu\n", (unsigned long long)holds[n - 1]);
+	printf("run_ns=%llu\n", (unsigned long long)run_ns);
 	return 0;
 }
