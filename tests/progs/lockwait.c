@@ -19,8 +19,10 @@
  * once; 0 when /proc does not show another thread's system call, as in a setuid run),
  * `lock_calls=N` all of them: the tracer's count of waits lies between the two.
  * The holds, from the lock's return to the unlock call, are measured too:
- * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`; and `run_ns=...`,
- * from before the first pthread_create to after the last join: no wait is longer.
+ * `hold_min_ns=...`, `hold_p50_ns=...` (nearest rank), `hold_max_ns=...`; and, as the
+ * analyzer picks them, the holds of the calls seen asleep during which other threads were
+ * in their lock calls all along: `covered_holds=N`, `covered_hold_p50_ns=...`. `run_ns=...`
+ * runs from before the first pthread_create to after the last join: no wait is longer.
  *
  * usage: lockwait [THREADS [ITERATIONS [HOLD_US]]]   defaults: 4 25 2000
  */
@@ -42,6 +44,12 @@ static _Atomic uint64_t wait_rq_ns;    /* run-queue time of the preempted lock c
 static _Atomic uint64_t blocked_calls; /* lock calls a holder saw asleep in the kernel */
 static uint64_t *holds;                /* every hold, in ns; nholds of them so far */
 static _Atomic long nholds;
+/* Every lock call, at [thread * iterations + i]: when it began, returned (the lock taken)
+ * and the unlock was called, and whether a holder saw it asleep. */
+static struct call {
+	uint64_t begin, taken, released;
+	int asleep;
+} *calls;
 static uint64_t shared_counter;        /* protected by lock */
 static int nthreads = 4;
 static int iterations = 25;
@@ -117,11 +125,12 @@ static void note_waiters_asleep(int self, long mine_left)
 /* The critical section: holds the lock hold_us (the first time, also until all the other
  * threads sleep on it), notes who sleeps on it, then releases it. taken: when the lock call
  * returned. */
-static void hold_lock(int self, long mine_left, uint64_t taken)
+static void hold_lock(int self, long mine_left, struct call *c)
 {
 	spin_for_us(hold_us);
 	note_waiters_asleep(self, mine_left);
-	holds[atomic_fetch_add(&nholds, 1)] = now_ns() - taken;
+	c->released = now_ns();
+	holds[atomic_fetch_add(&nholds, 1)] = c->released - c->taken;
 	pthread_mutex_unlock(&lock); /* UNLOCK-SITE */
 }
 
@@ -132,16 +141,20 @@ static void *lock_worker(void *arg)
 	atomic_store(&me->tid, gettid());
 	for (int i = 0; i < iterations; i++) {
 		long c0, c1;
+		struct call *c = &calls[self * iterations + i];
 		uint64_t r0 = rq_now(&c0);
+		c->begin = now_ns();
 		atomic_store(&me->in_lock, 1);
 		uint64_t waited = contend_lock();
-		uint64_t taken = now_ns();
+		c->taken = now_ns();
 		uint64_t r1 = rq_now(&c1);
 		atomic_store(&me->in_lock, 0);
 		atomic_fetch_sub(&calls_left, 1);
-		if (atomic_exchange(&me->seen_asleep, 0))
+		if (atomic_exchange(&me->seen_asleep, 0)) {
 			atomic_fetch_add(&blocked_calls, 1);
-		hold_lock(self, iterations - 1 - i, taken);
+			c->asleep = 1;
+		}
+		hold_lock(self, iterations - 1 - i, c);
 		if (c1 != c0)
 			atomic_fetch_add(&wait_rq_ns, r1 - r0);
 		atomic_fetch_add(&wait_total_ns, waited);
@@ -161,6 +174,22 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_begin(const void *a, const void *b)
+{
+	return cmp_u64(&((const struct call *)a)->begin, &((const struct call *)b)->begin);
+}
+
+/* Is [from, to] (a hold) inside the union of the lock calls [begin, taken]? byb: every call,
+ * sorted by begin (the holder's own calls end before from or begin after to). */
+static int covered(const struct call *byb, long n, uint64_t from, uint64_t to)
+{
+	uint64_t reach = from;
+	for (long k = 0; k < n && byb[k].begin <= reach; k++)
+		if (byb[k].taken > reach)
+			reach = byb[k].taken;
+	return reach >= to;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -175,7 +204,8 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&calls_left, (long)nthreads * iterations);
 	holds = calloc((size_t)nthreads * (size_t)iterations, sizeof(*holds));
-	if (!holds) {
+	calls = calloc((size_t)nthreads * (size_t)iterations, sizeof(*calls));
+	if (!holds || !calls) {
 		perror("calloc");
 		return 1;
 	}
@@ -202,6 +232,20 @@ int main(int argc, char **argv)
 	printf("hold_min_ns=%llu\n", (unsigned long long)holds[0]);
 	printf("hold_p50_ns=%llu\n", (unsigned long long)holds[(n + 1) / 2 - 1]);
 	printf("hold_max_ns=%llu\n", (unsigned long long)holds[n - 1]);
+	/* the analyzer's holds: of an acquisition that ended a wait, while waits covered it */
+	long nc = (long)nthreads * iterations, m = 0;
+	struct call *byb = calloc((size_t)nc, sizeof(*byb));
+	if (!byb)
+		return 1;
+	for (long k = 0; k < nc; k++)
+		byb[k] = calls[k];
+	qsort(byb, (size_t)nc, sizeof(*byb), cmp_begin);
+	for (long k = 0; k < nc; k++)
+		if (calls[k].asleep && covered(byb, nc, calls[k].taken, calls[k].released))
+			holds[m++] = calls[k].released - calls[k].taken;
+	qsort(holds, (size_t)m, sizeof(*holds), cmp_u64);
+	printf("covered_holds=%ld\n", m);
+	printf("covered_hold_p50_ns=%llu\n", m ? (unsigned long long)holds[(m + 1) / 2 - 1] : 0ull);
 	printf("run_ns=%llu\n", (unsigned long long)run_ns);
 	return 0;
 }
