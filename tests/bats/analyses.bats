@@ -312,21 +312,27 @@ deadlock_trace() {
 	jq -e '.trace.filtered and all(.objects[]; .contended == 0 and .releases == 1)' <<<"$output"
 	run jreport ss.ctr '[.objects[] | .kind] | join(",")'
 	assert_output join
-	# a window from the start to halfway between main's join and the spinner's sleep (the
-	# trace's own times: a loaded machine can delay either) holds no sleep: the spinner
-	# is still spinning
+	# the trace's own times (a loaded machine can delay either thread): main's join
+	# begins at join_ns and ends at the spinner's exit, release_ns; the spinner's sleep
+	# begins at sleep_ns (a SYSCALL record's ts is the call's begin)
 	"$CT" dump ss.ctr >dump.txt
 	join_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms WAIT_BEGIN kind=join .*/\1\2/p' dump.txt | head -n1)
-	sleep_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms SYSCALL kind=nanosleep .* dur=\([0-9]*\)\.\([0-9]\{6\}\)ms .*/\1\2 \3\4/p' dump.txt |
-		awk 'NR == 1 { printf "%d", $1 - $2 }')
-	[ -n "$join_ns" ] && [ -n "$sleep_ns" ] && [ "$((10#$join_ns))" -lt "$sleep_ns" ]
-	to=$(((10#$join_ns + sleep_ns) / 2))
-	run "$CT" report --json --from 0ms --to "${to}ns" ss.ctr
+	release_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms RELEASE kind=join .*/\1\2/p' dump.txt | head -n1)
+	sleep_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms SYSCALL kind=nanosleep .*/\1\2/p' dump.txt | head -n1)
+	[ -n "$join_ns" ] && [ -n "$release_ns" ] && [ -n "$sleep_ns" ] ||
+		fail "join at '$join_ns', its release at '$release_ns', sleep at '$sleep_ns' ns"
+	join_ns=$((10#$join_ns)) release_ns=$((10#$release_ns)) sleep_ns=$((10#$sleep_ns))
+	# up to just before the sleep there is no sleep: the spinner is still spinning
+	run "$CT" report --json --from 0ms --to "$((sleep_ns - 1))ns" ss.ctr
 	assert_success
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 0' <<<"$output"
-	# the join object is clipped to the window
-	jq -e --argjson to "$to" '.objects[0].kind == "join" and .objects[0].wait_total_ns > 0
-	       and .objects[0].wait_total_ns <= $to' <<<"$output"
+	# the join object is clipped to a window that ends halfway through the join: the wait
+	# counts from its begin to the window's end
+	to=$(((join_ns + release_ns) / 2))
+	run "$CT" report --json --from 0ms --to "${to}ns" ss.ctr
+	assert_success
+	jq -e --argjson w "$((to - join_ns))" '.objects[0].kind == "join"
+	       and .objects[0].wait_total_ns == $w' <<<"$output"
 	run "$CT" report --json --from 150ms ss.ctr
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 1' <<<"$output"
 	run "$CT" report --from notatime ss.ctr
