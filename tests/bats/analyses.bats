@@ -273,16 +273,18 @@ deadlock_trace() {
 }
 
 @test "diff: a longer critical section shows as growth at the lock site and the object" {
-	# 6 threads: the lock waits grow about 5x as much as main's join when the hold grows
-	trace base.ctr "$PROGS/lockwait" 6 20 300
+	# 6 threads: the lock waits grow about 5x as much as main's join when the hold grows;
+	# 100 us to 5 ms, so that the growth outweighs what a loaded machine adds to both runs
+	# (waits for a CPU: with 300 us to 2 ms, lockwait once measured less waiting with the
+	# longer hold)
+	trace base.ctr "$PROGS/lockwait" 6 20 100
 	assert_success
 	base_want=$(value wait_total_ns) base_rq=$(value wait_rq_ns)
-	trace new.ctr "$PROGS/lockwait" 6 20 2000
+	trace new.ctr "$PROGS/lockwait" 6 20 5000
 	assert_success
 	new_want=$(value wait_total_ns) new_rq=$(value wait_rq_ns)
-	# the programs measured the growth themselves (on a loaded machine the waits for a
-	# CPU add to both runs' waits, so by how much is theirs to say)
-	echo "lockwait measured $base_want ns of lock waits with 300 us holds, $new_want ns with 2 ms"
+	# the programs measured the growth themselves
+	echo "lockwait measured $base_want ns of lock waits with 100 us holds, $new_want ns with 5 ms"
 	[ "$new_want" -gt "$base_want" ]
 	run "$CT" diff --json base.ctr new.ctr
 	assert_success
