@@ -17,12 +17,17 @@ setup() { common_setup; }
 	[ "$(jq -r .start_func <<<"$t")" = spinner ]
 	assert_within 25 "$(jq -r .cpu_ns <<<"$t")" "$(value spinner_cpu_ns)"
 	assert_within 25 "$(jq -r .blocked_ns.sleep <<<"$t")" "$(value spinner_sleep_ns)"
-	# the parts do not overlap: blocked + cpu + runqueue fit in the lifetime
-	jq -e '.blocked_ns.sync + .blocked_ns.net + .blocked_ns.syscall + .blocked_ns.sleep
-	       + .cpu_ns + .runqueue_ns <= .lifetime_ns * 1.02' <<<"$t"
-	# main was blocked in the join the whole time the spinner lived
+	# the parts do not overlap: blocked + cpu + runqueue fit in the lifetime, but for the
+	# run-queue time the kernel counts before the thread first ran and inside its sleep
+	# (waking up), which the program measured
+	jq -e --argjson rq "$(value spinner_rq_ns)" '.blocked_ns.sync + .blocked_ns.net
+	       + .blocked_ns.syscall + .blocked_ns.sleep + .cpu_ns + .runqueue_ns
+	       <= .lifetime_ns * 1.02 + $rq' <<<"$t"
+	# main was blocked in the join the whole time the spinner lived, but for the time it
+	# took main to reach the join after the spinner started (the program measured it)
+	late=$(value join_late_ns)
 	run jreport ss.ctr '.threads[] | select(.start_func == "main") | .blocked_ns.sync'
-	assert_within 10 "$output" "$(jq -r .lifetime_ns <<<"$t")"
+	assert_within 10 "$output" "$(jq -r .lifetime_ns <<<"$t")" "$late"
 }
 
 @test "threads: 40,000 threads in waves (tids reused) are 40,001 threads, each with its own analysis" {
@@ -82,9 +87,16 @@ setup() { common_setup; }
 	trace lw.ctr "$PROGS/lockwait" 4 25 1000
 	assert_success
 	o=$(jreport lw.ctr '[.objects[] | select(.kind == "mutex")][0] | tojson')
-	# each contended acquisition held the lock about 1 ms (hold_lock spins HOLD_US)
-	jq -e '.hold_p50_ns > 900000 and .hold_p50_ns < 1500000' <<<"$o"
-	jq -e '.owner_changes >= .contended and .max_waiters >= 2 and .max_waiters <= 4' <<<"$o"
+	# each contended acquisition held the lock about 1 ms (hold_lock spins HOLD_US; the
+	# program measured every hold, from its lock's return to its unlock call): at least
+	# the spin, within the program's range, the median within 10% of the median of the
+	# holds the analyzer counts (a blocked call's, waited on all along) as the program
+	# picked them from its own times
+	jq -e --argjson lo "$(value hold_min_ns)" --argjson hi "$(value hold_max_ns)" \
+		'.holds > 0 and .hold_p50_ns >= 1000000 and .hold_p50_ns >= $lo and .hold_p50_ns <= $hi' <<<"$o"
+	assert_within 10 "$(jq .hold_p50_ns <<<"$o")" "$(value covered_hold_p50_ns)"
+	# the first holder waits until the 3 others sleep on the lock (lockwait.c)
+	jq -e '.owner_changes >= .contended and .max_waiters >= 3 and .max_waiters <= 4' <<<"$o"
 	[ "$(jq -r '.first_seen[0].func' <<<"$o")" = contend_lock ]
 	# text: sortable
 	run "$CT" report --sort max lw.ctr
@@ -125,10 +137,13 @@ setup() { common_setup; }
 	jq -e '(.series | length) == ((.end_ns - .start_ns) / .window_ns | round)
 	       and ([.series[] | select(.convoy)] | length) == .windows
 	       and all(.series[]; .mean_waiters >= 0 and .empty_fraction >= 0 and .empty_fraction <= 1)' <<<"$e"
-	# the hold is the 200 us the program spins with the lock held; the cap 1 / hold,
-	# which the program's own throughput does not exceed
-	assert_within 10 "$(jq -r .median_hold_ns <<<"$e")" 200000
-	assert_within 10 "$(jq -r '.throughput_cap_per_s | round' <<<"$e")" 5000
+	# the hold is the 200 us the program spins with the lock held, longer where a holder
+	# was preempted: the median the program measured itself; the cap 1 / hold, which the
+	# program's own throughput does not exceed
+	hold=$(sed -n 's/.* one per median hold of \([0-9.]*\) us).*/\1/p' <<<"$output")
+	[ -n "$hold" ] && awk -v h="$hold" 'BEGIN { exit !(h >= 200) }'
+	assert_within 10 "$(jq -r .median_hold_ns <<<"$e")" "$(awk -v h="$hold" 'BEGIN { printf "%d", h * 1000 }')"
+	assert_within 10 "$(jq -r '.throughput_cap_per_s | round' <<<"$e")" "$(awk -v h="$hold" 'BEGIN { printf "%d", 1e6 / h }')"
 	jq -e --argjson rps "$rps" '$rps <= .throughput_cap_per_s * 1.02' <<<"$e"
 	jq -e '.median_handoff_ns > 0 and .p99_handoff_ns >= .median_handoff_ns' <<<"$e"
 	[ "$(jq -r '.waiter_frames[0].func' <<<"$e")" = record_request ]
@@ -200,12 +215,17 @@ deadlock_trace() {
 	assert_output --partial "== wait chains"
 }
 
-# Needs the recorder's HOLD events (format 1.1): skipped on a recorder that writes none.
+# The recorder's HOLD events (format 1.1): a thread that waits while it holds locks records
+# them first. Both threads of tests/progs/deadlock.c wait for ever holding their first lock.
 @test "deadlock: the report names where each holder took the lock the other waits for (HOLD)" {
 	deadlock_trace dl.ctr
-	if ! "$CT" dump dl.ctr | grep -q ' HOLD '; then
-		skip "the recorder writes no HOLD events yet"
-	fi
+	a=$(sed -n 's/^lock_a=\(0x[0-9a-f]*\) .*/\1/p' dl.out)
+	b=$(sed -n 's/.* lock_b=\(0x[0-9a-f]*\)$/\1/p' dl.out)
+	[ -n "$a" ] && [ -n "$b" ]
+	"$CT" dump dl.ctr >dump.txt
+	# each held lock is in a HOLD record of the thread that took it, before its wait
+	grep -q " HOLD kind=mutex obj=$a site=" dump.txt || fail "no HOLD record of lock_a ($a)"
+	grep -q " HOLD kind=mutex obj=$b site=" dump.txt || fail "no HOLD record of lock_b ($b)"
 	la=$(marked_line "$SRC/tests/progs/deadlock.c" HOLD-A)
 	lb=$(marked_line "$SRC/tests/progs/deadlock.c" HOLD-B)
 	# ab waits for lock_b, which ba took in take_b_then_a (HOLD-B), and the reverse
@@ -227,7 +247,11 @@ deadlock_trace() {
 @test "check: wait, p99, total and lost rules; exit 0, 1, 2; JUnit XML that parses" {
 	trace lw.ctr "$PROGS/lockwait" 4 25 1000
 	assert_success
-	run "$CT" check --max-wait sync:1s --max-p99 sync:1s --max-total sync:100s --max-lost 0 lw.ctr
+	# no wait is longer than the program's run (it measured it), and the 4 threads and
+	# main wait 5 runs at most: rules at those bounds hold
+	run_us=$(($(value run_ns) / 1000 + 1))
+	run "$CT" check --max-wait "sync:${run_us}us" --max-p99 "sync:${run_us}us" \
+		--max-total "sync:$((5 * run_us))us" --max-lost 0 lw.ctr
 	assert_success
 	run "$CT" check --max-wait sync:100us lw.ctr
 	assert_failure 1
@@ -250,16 +274,27 @@ deadlock_trace() {
 }
 
 @test "diff: a longer critical section shows as growth at the lock site and the object" {
-	# 6 threads: the lock waits grow about 5x as much as main's join when the hold grows
-	trace base.ctr "$PROGS/lockwait" 6 20 300
+	# 6 threads: the lock waits grow about 5x as much as main's join when the hold grows;
+	# 100 us to 5 ms, so that the growth outweighs what a loaded machine adds to both runs
+	# (waits for a CPU: with 300 us to 2 ms, lockwait once measured less waiting with the
+	# longer hold)
+	trace base.ctr "$PROGS/lockwait" 6 20 100
 	assert_success
-	trace new.ctr "$PROGS/lockwait" 6 20 2000
+	base_want=$(value wait_total_ns) base_rq=$(value wait_rq_ns)
+	trace new.ctr "$PROGS/lockwait" 6 20 5000
 	assert_success
+	new_want=$(value wait_total_ns) new_rq=$(value wait_rq_ns)
+	# the programs measured the growth themselves
+	echo "lockwait measured $base_want ns of lock waits with 100 us holds, $new_want ns with 5 ms"
+	[ "$new_want" -gt "$base_want" ]
 	run "$CT" diff --json base.ctr new.ctr
 	assert_success
 	top=$(jq -c '[.sites[] | select(.profile == "sync")] | max_by(.delta_ns)' <<<"$output")
 	[ "$(jq -r '.frames[0].func' <<<"$top")" = contend_lock ]
-	jq -e '.delta_ns > 0 and .new_total_ns > 2 * .base_total_ns and .delta_ns == .new_total_ns - .base_total_ns' <<<"$top"
+	jq -e '.delta_ns > 0 and .delta_ns == .new_total_ns - .base_total_ns' <<<"$top"
+	# both sides are the programs' own totals (5%, plus their run-queue time, as in sync.bats)
+	assert_within 5 "$(jq .base_total_ns <<<"$top")" "$base_want" "$base_rq"
+	assert_within 5 "$(jq .new_total_ns <<<"$top")" "$new_want" "$new_rq"
 	jq -e '[.objects[] | select(.kind == "mutex")] | max_by(.delta_ns) | .delta_ns > 0' <<<"$output"
 	run "$CT" diff base.ctr new.ctr
 	assert_success
@@ -280,12 +315,27 @@ deadlock_trace() {
 	jq -e '.trace.filtered and all(.objects[]; .contended == 0 and .releases == 1)' <<<"$output"
 	run jreport ss.ctr '[.objects[] | .kind] | join(",")'
 	assert_output join
-	# the first 50 ms hold no sleep: the spinner is still spinning
-	run "$CT" report --json --from 0ms --to 50ms ss.ctr
+	# the trace's own times (a loaded machine can delay either thread): main's join
+	# begins at join_ns and ends at the spinner's exit, release_ns; the spinner's sleep
+	# begins at sleep_ns (a SYSCALL record's ts is the call's begin)
+	"$CT" dump ss.ctr >dump.txt
+	join_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms WAIT_BEGIN kind=join .*/\1\2/p' dump.txt | head -n1)
+	release_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms RELEASE kind=join .*/\1\2/p' dump.txt | head -n1)
+	sleep_ns=$(sed -n 's/.* ts=+\([0-9]*\)\.\([0-9]\{6\}\)ms SYSCALL kind=nanosleep .*/\1\2/p' dump.txt | head -n1)
+	[ -n "$join_ns" ] && [ -n "$release_ns" ] && [ -n "$sleep_ns" ] ||
+		fail "join at '$join_ns', its release at '$release_ns', sleep at '$sleep_ns' ns"
+	join_ns=$((10#$join_ns)) release_ns=$((10#$release_ns)) sleep_ns=$((10#$sleep_ns))
+	# up to just before the sleep there is no sleep: the spinner is still spinning
+	run "$CT" report --json --from 0ms --to "$((sleep_ns - 1))ns" ss.ctr
 	assert_success
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 0' <<<"$output"
-	# the join object is clipped to the window
-	jq -e '.objects[0].kind == "join" and .objects[0].wait_total_ns <= 50000000' <<<"$output"
+	# the join object is clipped to a window that ends halfway through the join: the wait
+	# counts from its begin to the window's end
+	to=$(((join_ns + release_ns) / 2))
+	run "$CT" report --json --from 0ms --to "${to}ns" ss.ctr
+	assert_success
+	jq -e --argjson w "$((to - join_ns))" '.objects[0].kind == "join"
+	       and .objects[0].wait_total_ns == $w' <<<"$output"
 	run "$CT" report --json --from 150ms ss.ctr
 	jq -e '[.profiles[] | select(.profile == "sleep")] | length == 1' <<<"$output"
 	run "$CT" report --from notatime ss.ctr

@@ -172,7 +172,7 @@ daemon() {
 	[ "${output% pid=*}" = "${plain% pid=*}" ]
 	pid=$(field pid)
 	# the file is where the program started, not in /
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[ -f "t.$pid.ctr" ] && "$CT" report --json "t.$pid.ctr" 2>/dev/null |
 			jq -e '.trace.truncated == false' >/dev/null && break
 		sleep 0.1
@@ -189,7 +189,7 @@ daemon() {
 	assert_success
 	[ "${output% pid=*}" = "${plain% pid=*}" ]
 	pid=$(field pid)
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[ -f "t.$pid.ctr" ] && "$CT" report --json "t.$pid.ctr" 2>/dev/null |
 			jq -e '.trace.truncated == false' >/dev/null && break
 		sleep 0.1
@@ -307,7 +307,7 @@ image2_trace() {
 	assert_success
 	[ "${output% pid=*}" = "${plain% pid=*}" ]
 	pid=$(field pid)
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[ -f "t.$pid.ctr" ] && "$CT" report --json "t.$pid.ctr" 2>/dev/null |
 			jq -e '.trace.truncated == false' >/dev/null && break
 		sleep 0.1

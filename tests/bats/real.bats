@@ -73,7 +73,7 @@ for cmd in sys.argv[2:]:
 	run timeout 30 env LD_PRELOAD="$LIB" CTRACE_OUT="$MCD_DIR/traces/mc.%p.ctr" \
 		memcached -d -u nobody -t 2 -l 127.0.0.1 -p "$port" -U 0 -P "$MCD_DIR/run/pid"
 	assert_success
-	for _ in $(seq 100); do [ -s "$MCD_DIR/run/pid" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -s "$MCD_DIR/run/pid" ] && break; sleep 0.05; done
 	MCD_PID=$(cat "$MCD_DIR/run/pid")
 	[ -n "$MCD_PID" ]
 	assert_equal "$(ps -o user= -p "$MCD_PID")" nobody
@@ -82,7 +82,7 @@ for cmd in sys.argv[2:]:
 	# a second of serving (its workers wait in epoll_wait), then stopped
 	sleep 1
 	kill -TERM "$MCD_PID"
-	for _ in $(seq 100); do kill -0 "$MCD_PID" 2>/dev/null || break; sleep 0.05; done
+	for _ in $(seq 600); do kill -0 "$MCD_PID" 2>/dev/null || break; sleep 0.05; done
 	! kill -0 "$MCD_PID" 2>/dev/null
 	pid=$MCD_PID
 	MCD_PID=

@@ -32,8 +32,9 @@
  * far below the 5% the test allows. They sleep in the kernel rather than copy: a call that
  * burns its time slice inside the kernel is often preempted on its way out, between the
  * tracer's clock and the program's, which a loaded machine turns into whole milliseconds.
- * A throwaway slow call first warms the main thread's stack capture. tmpfs has no disk to
- * wait for (fsync returns at once), so SYNC_DIR should be on a disk filesystem.
+ * A throwaway slow call (a 2 ms sleep, its time printed as warmup_total_ns: main's only
+ * sleep besides the measured ones) first warms the main thread's stack capture. tmpfs has
+ * no disk to wait for (fsync returns at once), so SYNC_DIR should be on a disk filesystem.
  *
  * Built twice: plain (-O1) and build/progs/blk_io.fortify (-O2 -D_FORTIFY_SOURCE=2), where
  * read, pread, pread64, open and openat become __read_chk, __pread_chk, __pread64_chk,
@@ -943,7 +944,9 @@ int main(int argc, char **argv)
 	snprintf(lock_path, sizeof(lock_path), "blk_io.lock.%d.tmp", pid);
 	snprintf(fifo_path, sizeof(fifo_path), "blk_io.fifo.%d.tmp", pid);
 	printf("reps=%d hold_ms=%ld\n", reps, hold_ms);
+	uint64_t w0 = now_ns();
 	warm_up();
+	printf("warmup_total_ns=%llu\n", (unsigned long long)(now_ns() - w0));
 	pipe_read_family("pipe_read", pipe_read_once);
 	pipe_read_family("pipe_readv", pipe_readv_once);
 	pipe_read_family("pipe_preadv2", pipe_preadv2_once);

@@ -29,7 +29,9 @@
  *   query                 prints "SIG=dfl" or "SIG=other" for each fatal signal as
  *                         sigaction(SIG, NULL, &old) and signal() report them, sets SIG_DFL
  *                         explicitly and queries again; exits 0
- *   forever               waits in a loop (for kill -9): one wait every 20 ms
+ *   forever               waits in a loop (for kill -9): one wait every 20 ms, each
+ *                         followed by "ran_ns=N", the time from main's start to the end
+ *                         of that wait (CLOCK_MONOTONIC), flushed
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +144,8 @@ static volatile int zero, one = 1;
 
 int main(int argc, char **argv)
 {
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char *mode = argc > 1 ? argv[1] : "exit";
 	int waits = argc > 2 ? atoi(argv[2]) : 3;
 	pthread_t idle;
@@ -232,6 +236,11 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "forever"))
 		for (;;) {
 			make_waits(1);
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			printf("ran_ns=%lld\n", (long long)(t.tv_sec - t0.tv_sec) * 1000000000LL +
+							 (t.tv_nsec - t0.tv_nsec));
+			fflush(stdout);
 			sleep_ms(20);
 		}
 	sleep_ms(1000);

@@ -53,7 +53,7 @@ run_one() {
 		memcached -t 4 -l 127.0.0.1 -p "$port" -U 0 -m 256 "${user[@]}" &
 	fi
 	SERVER=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		memcstat --servers="127.0.0.1:$port" >/dev/null 2>&1 && break
 		sleep 0.05
 	done

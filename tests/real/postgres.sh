@@ -104,7 +104,7 @@ run_one() { # run_one MODE TAG (pairs.sh): the cluster and traces in $PGDIR/TAG
 		"${AS[@]}" "$PGBIN/postgres" "${opts[@]}" >"$WORK/server.$mode.log" 2>&1 &
 	fi
 	SERVER=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 600); do
 		psql_q "$dir/sock" "$port" "select 1" >/dev/null 2>&1 && break
 		sleep 0.05
 	done

@@ -87,7 +87,7 @@ run_one() {
 		redis-server "${opts[@]}" &
 	fi
 	SERVER=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		[ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null)" = PONG ] && break
 		sleep 0.05
 	done
