@@ -3,7 +3,9 @@
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
  * dump.c, check.c, diff.c, export.c). Exit status: 0 success, 1 `check` violations, 2 usage
- * error or unreadable input.
+ * error or unreadable input. `ctrace version` (or --version) prints the project's version,
+ * CTRACE_VERSION, defined here and nowhere else, and the trace format versions this build
+ * writes and reads (format/ctrace_format.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,9 @@
 #include "commands.h"
 #include "export.h"
 #include "util.h"
+#include "../format/ctrace_format.h"
+
+#define CTRACE_VERSION "0.9.0"
 
 struct command {
 	const char *name;
@@ -32,6 +37,18 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The format versions come from the constants the writer and reader use: the reader takes
+ * every minor version of its major one, and a later minor's unknown events are skipped. */
+static int version(void)
+{
+	printf("ctrace %s\ntrace format: writes %d.%d; reads", CTRACE_VERSION, CT_VERSION_MAJOR,
+	       CT_VERSION_MINOR);
+	for (int m = 0; m <= CT_VERSION_MINOR; m++)
+		printf("%s %d.%d", m ? "," : "", CT_VERSION_MAJOR, m);
+	printf(" (a later %d.x: what it adds is skipped)\n", CT_VERSION_MAJOR);
+	return CT_EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ctrace COMMAND [ARGS...]\n\n"
@@ -39,6 +56,8 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-8s %s\n", "version", "the ctrace version and the trace format versions "
+		   "it reads (also --version)");
 	fprintf(f, "\n'ctrace COMMAND --help' describes one command.\n"
 		   "exit status: 0 success, 1 check violation, 2 usage error or unreadable input\n");
 }
@@ -71,6 +90,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CT_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return version();
 	if (!(c = find(argv[1])))
 		ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')", argv[1]);
 	return c->fn(argc - 1, argv + 1);
