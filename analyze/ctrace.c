@@ -39,8 +39,15 @@ static const struct command commands[] = {
 
 /* The format versions come from the constants the writer and reader use: the reader takes
  * every minor version of its major one, and a later minor's unknown events are skipped. */
-static int version(void)
+static int version(int argc, char **argv)
 {
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		printf("usage: ctrace version (or ctrace --version)\n\nPrints the ctrace version "
+		       "and the trace format versions it writes and reads.\n");
+		return CT_EXIT_OK;
+	}
+	if (argc > 2)
+		ct_die(CT_EXIT_USAGE, "version: unexpected argument '%s'", argv[2]);
 	printf("ctrace %s\ntrace format: writes %d.%d; reads", CTRACE_VERSION, CT_VERSION_MAJOR,
 	       CT_VERSION_MINOR);
 	for (int m = 0; m <= CT_VERSION_MINOR; m++)
@@ -82,6 +89,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "help") && argc > 2) {
 			char *hargv[] = { argv[2], (char *)"--help", NULL };
 
+			if (!strcmp(argv[2], "version"))
+				return version(3, (char *[]){ argv[0], argv[2], (char *)"--help", NULL });
 			if (!(c = find(argv[2])))
 				ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')",
 				       argv[2]);
@@ -91,7 +100,7 @@ int main(int argc, char **argv)
 		return CT_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
-		return version();
+		return version(argc, argv);
 	if (!(c = find(argv[1])))
 		ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')", argv[1]);
 	return c->fn(argc - 1, argv + 1);

@@ -192,6 +192,12 @@ setup() { common_setup; }
 	done
 	run "$CT" --help
 	assert_output --partial "version"
+	run "$CT" version --help
+	assert_success
+	assert_output --partial "usage: ctrace version"
+	run "$CT" version extra
+	assert_failure 2
+	assert_output "ctrace: version: unexpected argument 'extra'"
 }
 
 # make with only the variables given here (none from the make that runs the tests).
