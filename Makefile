@@ -3,18 +3,25 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
 O       ?= build
 V       ?= 0
 Q        = $(if $(filter 1,$(V)),,@)
 
-WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+# Warnings are errors where asked for (WERROR=1: make test, CI), not in a user's build with
+# a newer compiler. CPPFLAGS and LDFLAGS (a distribution's hardening flags) reach every
+# compile and link line.
+WERROR  ?= 0
+WERR     = $(if $(filter 1,$(WERROR)),-Werror)
+WARN     = -Wall -Wextra $(WERR) -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
            -Wundef -Wwrite-strings -Wno-format-nonliteral
 CSTD    := -std=gnu11
 CFLAGS  ?= -O2 -g
 PKGS    := liblz4 libunwind libdw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
+BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
 
 FORMAT_SRC  := $(wildcard format/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(filter-out format/reader.c,$(FORMAT_SRC))
@@ -60,10 +67,10 @@ SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=pre
              -Wl,-soname,libctrace.so
 SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread
 CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm
-PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
-              -D_GNU_SOURCE -Wno-unused-result
+PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra $(WERR) \
+              $(CPPFLAGS) -D_GNU_SOURCE -Wno-unused-result
 
-.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install clean help deps deps-build progs examples
+.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install uninstall clean help deps deps-build progs examples
 all: $(SO) $(CTRACE) $(O)/stack-budget.ok
 
 $(O)/pic/%.o: %.c
@@ -90,7 +97,7 @@ $(O)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
 
 $(SO): $(PRELOAD_OBJ) preload/ctrace.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SO_LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
+	$(Q)$(CC) $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
 
 # Every preload function's stack against its budget (preload/README.md, "Stack budget").
 $(O)/stack-budget.ok: $(PRELOAD_OBJ) preload/stack-budget.sh
@@ -99,12 +106,12 @@ $(O)/stack-budget.ok: $(PRELOAD_OBJ) preload/stack-budget.sh
 
 $(CTRACE): $(CTRACE_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $(CTRACE_OBJ) $(CLI_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTRACE_OBJ) $(CLI_LIBS)
 
 $(O)/unit/%: tests/unit/%.c $(ANALYZE_OBJ) tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -o $@ $< $(ANALYZE_OBJ) $(CLI_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(ANALYZE_OBJ) $(CLI_LIBS)
 
 # Test programs and examples are ordinary programs: -O1 -g, frame pointers, no inlining so
 # the functions and lines the tests expect stay where the source puts them.
@@ -112,13 +119,13 @@ PROG_H := $(wildcard tests/progs/*.h)
 $(O)/progs/%: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -o $@ $< -lm
 
 # OpenMP test programs (omp_*.c): libgomp, from gcc's -fopenmp.
 $(O)/progs/omp_%: tests/progs/omp_%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(omp) $<")
-	$(Q)$(CC) $(PROG_CFLAGS) -fopenmp -o $@ $< -lm
+	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -fopenmp -o $@ $< -lm
 
 # A test program without its symbol table (build/progs/NAME.stripped), for frames and
 # objects named module+offset.
@@ -129,17 +136,18 @@ $(O)/progs/%.stripped: $(O)/progs/%
 $(O)/progs/%.fortify: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fortify) $<")
-	$(Q)$(CC) $(filter-out -O1,$(PROG_CFLAGS)) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -o $@ $< -lm
+	$(Q)$(CC) $(filter-out -O1,$(PROG_CFLAGS)) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 $(LDFLAGS) -o $@ $< -lm
 
 $(O)/bench/%: tests/bench/%.c tests/bench/bench.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lm
+	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra $(WERR) $(CPPFLAGS) -D_GNU_SOURCE $(LDFLAGS) \
+		-o $@ $< -lm
 
 $(O)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $<
+	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -o $@ $<
 
 progs: $(PROGS)
 examples: $(EXAMPLES)
@@ -155,7 +163,9 @@ unit: all $(UNITS)
 bats: all $(PROGS) $(EXAMPLES)
 	$(Q)CTRACE_BUILD=$(abspath $(O)) tests/run-bats.sh
 
-# Every suite runs even when an earlier one failed; the last line sums them up.
+# Every suite runs even when an earlier one failed; the last line sums them up. Warnings
+# are errors here (WERROR=1 reaches the sub-makes through the environment).
+test: export WERROR = 1
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)rm -f $(O)/test-results; export FUZZ_SECONDS=20; \
@@ -195,8 +205,8 @@ FUZZ_CC      ?= clang
 $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")
-	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4 -lz
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 $(CPPFLAGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(LDFLAGS) -o $@ $< $(FORMAT_SRC) -llz4 -lz
 fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
 	$(Q)mkdir -p $(O)/fuzz/corpus; rm -f $(O)/fuzz/seed.ctr; \
 	$(CTRACE) record -o $(O)/fuzz/seed.ctr -- $(O)/examples/condvar >/dev/null 2>&1; \
@@ -213,10 +223,17 @@ test-real: all
 	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_REAL_SECONDS=10 CTRACE_REAL_PAIRS=5 bats --tap tests/bats/real.bats \
 		tests/bats/real-servers.bats
 
+# ctrace finds libctrace.so next to itself, in ../lib, or in the LIBDIR it was built with.
+$(O)/obj/analyze/record.o: BASE_CFLAGS += -DCT_LIBDIR='"$(LIBDIR)"'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(SO) $(DESTDIR)$(PREFIX)/lib/libctrace.so
-	install -m 0755 $(CTRACE) $(DESTDIR)$(PREFIX)/bin/ctrace
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libctrace.so
+	install -m 0755 $(CTRACE) $(DESTDIR)$(BINDIR)/ctrace
+
+# Removes what install installed (the directories stay: they may hold other files).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libctrace.so $(DESTDIR)$(BINDIR)/ctrace
 
 clean:
 	rm -rf $(O)
@@ -232,10 +249,13 @@ help:
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
 	@echo "  test-real real servers traced and untraced, long form (10 s of load; memcached and"
 	@echo "            postgres ratios are medians of 5 pairs of runs)"
-	@echo "  install   PREFIX=$(PREFIX) DESTDIR=   lib/libctrace.so and bin/ctrace"
+	@echo "  install   libctrace.so into DESTDIR+LIBDIR, ctrace into DESTDIR+BINDIR"
+	@echo "  uninstall remove the two files install installed (same PREFIX/LIBDIR/BINDIR/DESTDIR)"
 	@echo "  deps      install missing Debian packages for make test (as root) or print the"
 	@echo "            apt-get line; deps-build: only what building and make demo need"
 	@echo "  clean     remove $(O)/"
-	@echo "knobs: CC CFLAGS PREFIX DESTDIR O=build V=1"
+	@echo "knobs: CC CFLAGS CPPFLAGS LDFLAGS (on every compile and link line)"
+	@echo "       WERROR=$(WERROR) (1: warnings are errors; make test sets it) V=1 O=$(O)"
+	@echo "       PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) BINDIR=$(BINDIR) DESTDIR=$(DESTDIR)"
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -3,7 +3,9 @@
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
  * dump.c, check.c, diff.c, export.c). Exit status: 0 success, 1 `check` violations, 2 usage
- * error or unreadable input.
+ * error or unreadable input. `ctrace version` (or --version) prints the project's version,
+ * CTRACE_VERSION, defined here and nowhere else, and the trace format versions this build
+ * writes and reads (format/ctrace_format.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,9 @@
 #include "commands.h"
 #include "export.h"
 #include "util.h"
+#include "../format/ctrace_format.h"
+
+#define CTRACE_VERSION "0.9.0"
 
 struct command {
 	const char *name;
@@ -32,6 +37,25 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The format versions come from the constants the writer and reader use: the reader takes
+ * every minor version of its major one, and a later minor's unknown events are skipped. */
+static int version(int argc, char **argv)
+{
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		printf("usage: ctrace version (or ctrace --version)\n\nPrints the ctrace version "
+		       "and the trace format versions it writes and reads.\n");
+		return CT_EXIT_OK;
+	}
+	if (argc > 2)
+		ct_die(CT_EXIT_USAGE, "version: unexpected argument '%s'", argv[2]);
+	printf("ctrace %s\ntrace format: writes %d.%d; reads", CTRACE_VERSION, CT_VERSION_MAJOR,
+	       CT_VERSION_MINOR);
+	for (int m = 0; m <= CT_VERSION_MINOR; m++)
+		printf("%s %d.%d", m ? "," : "", CT_VERSION_MAJOR, m);
+	printf(" (a later %d.x: what it adds is skipped)\n", CT_VERSION_MAJOR);
+	return CT_EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ctrace COMMAND [ARGS...]\n\n"
@@ -39,6 +63,8 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-8s %s\n", "version", "the ctrace version and the trace format versions "
+		   "it reads (also --version)");
 	fprintf(f, "\n'ctrace COMMAND --help' describes one command.\n"
 		   "exit status: 0 success, 1 check violation, 2 usage error or unreadable input\n");
 }
@@ -63,6 +89,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], "help") && argc > 2) {
 			char *hargv[] = { argv[2], (char *)"--help", NULL };
 
+			if (!strcmp(argv[2], "version"))
+				return version(3, (char *[]){ argv[0], argv[2], (char *)"--help", NULL });
 			if (!(c = find(argv[2])))
 				ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')",
 				       argv[2]);
@@ -71,6 +99,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CT_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return version(argc, argv);
 	if (!(c = find(argv[1])))
 		ct_die(CT_EXIT_USAGE, "unknown command '%s' (see 'ctrace --help')", argv[1]);
 	return c->fn(argc - 1, argv + 1);

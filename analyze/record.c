@@ -17,7 +17,8 @@
  * trace file the run created (the names matching the CTRACE_OUT pattern that did not
  * exist before) is listed, and when the program's own process left none, or none of the
  * image it ended as (its name read from /proc before it is reaped), record says that it
- * or a program it started dropped LD_PRELOAD.
+ * or a program it started dropped LD_PRELOAD. An output directory that is missing or not
+ * writable is an error (exit 2) before PROGRAM runs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -93,7 +94,8 @@ static int is_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Where libctrace.so is; 0 and the path in buf, or -ENOENT. */
+/* Where libctrace.so is (CTRACE_LIB, next to ctrace, ../lib, then the LIBDIR it was built
+ * for); 0 and the path in buf, or -ENOENT. */
 static int find_lib(char *buf, size_t cap)
 {
 	const char *env = getenv("CTRACE_LIB");
@@ -126,6 +128,11 @@ static int find_lib(char *buf, size_t cap)
 			memcpy(buf, real, strlen(real) + 1);
 		return 0;
 	}
+#ifdef CT_LIBDIR /* the Makefile's LIBDIR, for an install whose lib is not ../lib */
+	snprintf(buf, cap, "%s/libctrace.so", CT_LIBDIR);
+	if (is_file(buf))
+		return 0;
+#endif
 	return -ENOENT;
 }
 
@@ -425,6 +432,54 @@ static void split_out(const char *out, char *dir, size_t dcap, const char **base
 		snprintf(dir, dcap, "%.*s", slash == out ? 1 : (int)(slash - out), out);
 		*base = slash + 1;
 	}
+}
+
+/* Whether the trace files can be created where out puts them: 0, or -1 with one sentence
+ * in why. Checked before PROGRAM runs, since a trace that cannot be created shows up only
+ * afterwards, as a program that seems to have dropped LD_PRELOAD. The directory must exist
+ * and be writable and searchable by this user (root passes those checks on any mode bits,
+ * so it is checked to be a directory first; a read-only file system still fails). A %p in
+ * the directory part is per process: then only the directories before it are checked. */
+static int out_dir_ok(const char *out, char *why, size_t cap)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	const char *base, *p;
+	struct stat st;
+	size_t n = 0;
+	int whole = 1;
+
+	split_out(out, dir, sizeof(dir), &base);
+	for (p = dir; *p && n + 1 < sizeof(path); p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			whole = 0;
+			break;
+		}
+		if (p[0] == '%' && p[1] == '%')
+			p++;
+		path[n++] = *p;
+	}
+	path[n] = 0;
+	if (!whole) {
+		char *slash = strrchr(path, '/');
+
+		if (!slash)
+			snprintf(path, sizeof(path), ".");
+		else
+			slash[slash == path] = 0;
+	}
+	if (stat(path, &st) < 0) {
+		snprintf(why, cap, "cannot create %s: directory %s: %s", out, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, cap, "cannot create %s: %s is not a directory", out, path);
+		return -1;
+	}
+	if (whole && faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) < 0) {
+		snprintf(why, cap, "cannot create %s: directory %s: %s", out, path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Every name in the directory of out that matches its pattern, sorted. */
@@ -730,10 +785,12 @@ int ct_cmd_record(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "record: %s exists, not overwriting it", out);
 	if (!out)
 		out = DEFAULT_OUT;
+	if (out_dir_ok(out, why, sizeof(why)) < 0)
+		ct_die(CT_EXIT_USAGE, "record: %s; not running %s", why, argv[i]);
 	if (find_lib(lib, sizeof(lib)) < 0)
 		ct_die(CT_EXIT_USAGE, "record: cannot find libctrace.so (%s); set CTRACE_LIB",
 		       getenv("CTRACE_LIB") && *getenv("CTRACE_LIB") ? getenv("CTRACE_LIB") :
-		       "not next to the ctrace binary nor in ../lib");
+		       "not next to the ctrace binary, in ../lib nor in its LIBDIR");
 
 	/* a program LD_PRELOAD cannot reach still runs (what it starts may be traceable),
 	 * but the user learns why before it does */

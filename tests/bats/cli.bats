@@ -182,3 +182,121 @@ setup() { common_setup; }
 	grep -q ' THREAD_START ' <<<"$output"
 	grep -q ' MODULE .*lockwait' <<<"$output"
 }
+
+@test "version: ctrace --version and ctrace version name the trace formats they read" {
+	for v in --version version; do
+		run "$CT" "$v"
+		assert_success
+		assert_line --index 0 --regexp '^ctrace [0-9]+\.[0-9]+\.[0-9]+$'
+		assert_line --index 1 --partial "reads 1.0, 1.1, 1.2"
+	done
+	run "$CT" --help
+	assert_output --partial "version"
+	run "$CT" version --help
+	assert_success
+	assert_output --partial "usage: ctrace version"
+	run "$CT" version extra
+	assert_failure 2
+	assert_output "ctrace: version: unexpected argument 'extra'"
+}
+
+# make with only the variables given here (none from the make that runs the tests).
+clean_make() {
+	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u WERROR -u CPPFLAGS -u LDFLAGS -u CFLAGS \
+		make --no-print-directory -C "$SRC" "$@"
+}
+
+@test "make: CPPFLAGS and LDFLAGS reach every compile and link line; -Werror only with WERROR=1" {
+	local o=$BATS_TEST_TMPDIR/b targets="all $BATS_TEST_TMPDIR/b/unit/test_format
+		$BATS_TEST_TMPDIR/b/progs/lockwait $BATS_TEST_TMPDIR/b/progs/blk_io.fortify"
+	[ -f "$SRC/tests/progs/lockwait.c" ] && [ -f "$SRC/tests/progs/blk_io.c" ]
+	# shellcheck disable=SC2086
+	run clean_make -n O="$o" CPPFLAGS=-DCT_HARDEN_CPP LDFLAGS="-Wl,-z,relro -Wl,-z,now" $targets
+	assert_success
+	local cc lines
+	cc=$(printf '%s\n' "$output" | grep -E '^\S*(cc|gcc|clang)\s' | grep -v -- '-fsanitize=fuzzer')
+	lines=$(printf '%s\n' "$cc" | wc -l)
+	[ "$lines" -gt 20 ]
+	# every compile line carries CPPFLAGS, every link line LDFLAGS
+	printf '%s\n' "$cc" | grep -v -- '-DCT_HARDEN_CPP' | grep -- ' -c ' &&
+		fail "a compile line without CPPFLAGS"
+	printf '%s\n' "$cc" | grep -v -- ' -c ' | grep -v -- '-Wl,-z,relro -Wl,-z,now' &&
+		fail "a link line without LDFLAGS"
+	printf '%s\n' "$cc" | grep -- "-o $o/libctrace.so" | grep -q -- '-Wl,-z,now'
+	printf '%s\n' "$cc" | grep -- "-o $o/ctrace " | grep -q -- '-Wl,-z,now'
+	printf '%s\n' "$cc" | grep -- "-o $o/unit/test_format " | grep -q -- '-DCT_HARDEN_CPP.*-Wl,-z,now'
+	printf '%s\n' "$cc" | grep -- "-o $o/progs/lockwait " | grep -q -- '-DCT_HARDEN_CPP.*-Wl,-z,now'
+	printf '%s\n' "$cc" | grep -- "-o $o/pic/preload/" | grep -q -- '-DCT_HARDEN_CPP'
+	# a user's build does not turn warnings into errors; WERROR=1 (make test, CI) does
+	printf '%s\n' "$cc" | grep -- '-Werror' && fail "-Werror without WERROR=1"
+	run clean_make -n O="$o" WERROR=1 all
+	assert_success
+	printf '%s\n' "$output" | grep -- ' -c ' | grep -v -- '-Werror' &&
+		fail "a compile line without -Werror under WERROR=1"
+	[ ! -e "$o" ] # make -n built nothing
+}
+
+@test "make install then make uninstall into a DESTDIR leaves no files; LIBDIR is honoured" {
+	local d=$BATS_TEST_TMPDIR/root
+	run clean_make O="$CTRACE_BUILD" DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu install
+	assert_success
+	[ -x "$d/usr/bin/ctrace" ]
+	[ -f "$d/usr/lib/x86_64-linux-gnu/libctrace.so" ]
+	cmp "$d/usr/bin/ctrace" "$CTRACE_BUILD/ctrace"
+	cmp "$d/usr/lib/x86_64-linux-gnu/libctrace.so" "$CTRACE_BUILD/libctrace.so"
+	[ "$(find "$d" ! -type d | wc -l)" = 2 ]
+	run clean_make O="$CTRACE_BUILD" DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu uninstall
+	assert_success
+	run find "$d" ! -type d
+	assert_success
+	assert_output ""
+}
+
+@test "record -o into a missing directory exits 2 in one line and does not run the program" {
+	run "$CT" record -o nodir/x.ctr -- touch ran
+	assert_failure 2
+	assert_output "ctrace: record: cannot create nodir/x.ctr: directory nodir: No such file or directory; not running touch"
+	[ ! -e ran ]
+	[ ! -e nodir ]
+	# a %p in the directory part: the directories before it must exist
+	run "$CT" record -o 'gone/%p/x.ctr' -- touch ran
+	assert_failure 2
+	assert_output --partial "directory gone: No such file or directory"
+	[ ! -e ran ]
+	# a file where the directory should be
+	echo data >plain
+	run "$CT" record -o plain/x.ctr -- touch ran
+	assert_failure 2
+	assert_output --partial "plain is not a directory"
+	[ ! -e ran ]
+	[ "$(cat plain)" = data ]
+	# the directory exists: the program runs and the trace is written there
+	mkdir there
+	run "$CT" record -o there/x-%p.ctr -- touch ran
+	assert_success
+	[ -e ran ]
+	ls there/x-*.ctr
+}
+
+@test "record -o into a directory the user cannot write exits 2 and does not run the program" {
+	local d
+	d=$(mktemp -d /tmp/ctrace-ro.XXXXXX)
+	chmod 755 "$d"
+	mkdir "$d/ro"
+	chmod 555 "$d/ro"
+	if [ "$(id -u)" = 0 ]; then
+		# root writes anywhere: run ctrace as nobody (setpriv, util-linux)
+		command -v setpriv >/dev/null || { rm -rf "$d"; skip "as root, needs setpriv"; }
+		run setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$CT" record -o "$d/ro/x.ctr" -- touch "$d/ran"
+	else
+		run "$CT" record -o "$d/ro/x.ctr" -- touch "$d/ran"
+	fi
+	local ran=0
+	[ -e "$d/ran" ] && ran=1
+	chmod 755 "$d/ro"
+	rm -rf "$d"
+	assert_failure 2
+	assert_output "ctrace: record: cannot create $d/ro/x.ctr: directory $d/ro: Permission denied; not running touch"
+	[ "$ran" = 0 ]
+}
