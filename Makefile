@@ -12,7 +12,7 @@ WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wform
            -Wundef -Wwrite-strings -Wno-format-nonliteral
 CSTD    := -std=gnu11
 CFLAGS  ?= -O2 -g
-PKGS    := liblz4 libunwind libdw
+PKGS    := liblz4 libunwind libdw libunwind-ptrace
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
 
@@ -56,7 +56,8 @@ SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec $
 SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
              -Wl,-soname,libctrace.so
 SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread
-CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm
+CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm \
+             $(shell pkg-config --libs libunwind-ptrace 2>/dev/null || echo -lunwind-ptrace -lunwind-generic -lunwind)
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra -Werror \
               -D_GNU_SOURCE -Wno-unused-result
 

@@ -2,7 +2,7 @@
 /*
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
- * dump.c, check.c, diff.c). Exit status: 0 success, 1 `check` violations, 2 usage
+ * dump.c, check.c, diff.c, attach.c). Exit status: 0 success, 1 `check` violations, 2 usage
  * error or unreadable input.
  */
 #include <stdio.h>
@@ -26,6 +26,9 @@ static const struct command commands[] = {
 		   "broken", ct_cmd_check },
 	{ "diff", "what grew and shrank between two traces, per wait site and object",
 	  ct_cmd_diff },
+	{ "attach", "trace a running process (ptrace, dlopen), then leave it running",
+	  ct_cmd_attach },
+	{ "detach", "stop the tracing 'ctrace attach' started", ct_cmd_detach },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -181,6 +181,8 @@ struct ct_thread_state {
 #define CT_HF_SPARE 0x1u /* a spare file a process made before switching user, for a
 			  * descendant that may not create its own; never taken if this is
 			  * still set (the header is then the whole file) */
+#define CT_HF_ATTACHED 0x2u /* 1.2: the process was started without libctrace and attached
+			     * (`ctrace attach`); start_mono_ns/start_real_ns are the attach */
 
 /* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
 struct ct_file_header {

@@ -251,7 +251,7 @@ static ssize_t header_bytes(uint32_t flags)
 {
 	struct ct_file_header h;
 	memset(&h, 0, sizeof(h));
-	h.flags = flags;
+	h.flags = flags | ct_attach_hflags;
 	h.version_major = CT_VERSION_MAJOR;
 	h.version_minor = CT_VERSION_MINOR;
 	h.pid = (uint32_t)ct_pid;
@@ -676,6 +676,7 @@ static void *writer_main(void *arg)
 			}
 		}
 		flush_unlock();
+		ct_attach_poll();
 		if (ct_app_threads() <= 0 && only_writer_left()) {
 			/* What glibc does when the last thread exits: exit(0), whose handlers
 			 * and libctrace's destructor (the final flush) run here. */
@@ -719,6 +720,25 @@ int ct_writer_start(void)
 		spare = NULL;
 	else
 		spare->fd = -1;
+	fd = open_trace(0);
+	if (fd < 0)
+		return -EIO;
+	gen_open(0);
+	return 0;
+}
+
+int ct_writer_restart(void)
+{
+	atomic_store(&writer_stop, 0);
+	atomic_store(&spawned, 0);
+	atomic_store(&finished, 0);
+	atomic_store(&finishing, 0);
+	writer_started = 0;
+	gen = 0;
+	site_seq = 1u << 31;
+	need_open = 0;
+	fork_file = 0;
+	ct_pid = getpid();
 	fd = open_trace(0);
 	if (fd < 0)
 		return -EIO;

@@ -170,7 +170,10 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 	struct ct_event ev = { .ts = t1, .type = CT_EV_WAIT_END, .kind = (uint8_t)w->kind,
 			       .obj = w->obj, .a = seq1, .b = result,
 			       .c = (uint64_t)(int64_t)ret };
-	ct_emit(w->th, &ev);
+	/* attach mode: a wait begun before this trace (a previous attach), or ending after
+	 * the detach, belongs to no open trace */
+	if (likely(w->t0 >= ct_attach_t0 && atomic_load_explicit(&ct_active, memory_order_relaxed)))
+		ct_emit(w->th, &ev);
 	if (!ct_in_signal)
 		ct_writer_spawn();
 	ct_leave();
