@@ -20,7 +20,8 @@ FORMAT_SRC  := $(wildcard format/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(filter-out format/reader.c,$(FORMAT_SRC))
 ANALYZE_LIB := $(filter-out analyze/ctrace.c,$(wildcard analyze/*.c)) unwind/symbolize.c $(FORMAT_SRC)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
-PROG_SRC    := $(wildcard tests/progs/*.c)
+# att_mod.c is a shared object (att_mod.so), att_static.c a static program (-static).
+PROG_SRC    := $(filter-out tests/progs/att_mod.c,$(wildcard tests/progs/*.c))
 BENCH_SRC   := $(wildcard tests/bench/*.c)
 EX_SRC      := $(wildcard examples/*.c)
 
@@ -34,6 +35,7 @@ FORTIFY := $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),blk_io blk_net blk
 PROGS   += $(patsubst %,$(O)/progs/%.fortify,$(FORTIFY))
 STRIPPED:= $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),nown_handoff)
 PROGS   += $(patsubst %,$(O)/progs/%.stripped,$(STRIPPED))
+PROGS   += $(O)/progs/att_mod.so
 BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
@@ -100,6 +102,17 @@ $(O)/progs/omp_%: tests/progs/omp_%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(omp) $<")
 	$(Q)$(CC) $(PROG_CFLAGS) -fopenmp -o $@ $< -lm
+
+# Attach tests: a module loaded with dlopen, a program without a dynamic loader.
+$(O)/progs/att_mod.so: tests/progs/att_mod.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(so)  $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -shared -fPIC -o $@ $<
+
+$(O)/progs/att_static: tests/progs/att_static.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(static) $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -static -o $@ $<
 
 # A test program without its symbol table (build/progs/NAME.stripped), for frames and
 # objects named module+offset.

@@ -80,7 +80,7 @@ static void *mutex_waiter(void *arg)
 	for (int r = 0; r <= rounds; r++) {
 		atomic_fetch_add(&blocked, 1);
 		long long t0 = now_ns();
-		pthread_mutex_lock(&mu);
+		pthread_mutex_lock(&mu); /* att mutex */
 		if (r) {
 			wait_ns[0] += now_ns() - t0;
 			waits[0]++;
@@ -102,7 +102,7 @@ static void *cond_waiter(void *arg)
 		atomic_fetch_add(&blocked, 1);
 		long long t0 = now_ns();
 		while (cond_gen == g)
-			pthread_cond_wait(&cv, &cmu);
+			pthread_cond_wait(&cv, &cmu); /* att cond */
 		if (r) {
 			wait_ns[1] += now_ns() - t0;
 			waits[1]++;
@@ -118,7 +118,7 @@ static void *sem_waiter(void *arg)
 	for (int r = 0; r <= rounds; r++) {
 		atomic_fetch_add(&blocked, 1);
 		long long t0 = now_ns();
-		while (sem_wait(&sem) != 0)
+		while (sem_wait(&sem) != 0) /* att sem */
 			if (errno == EINTR)
 				atomic_fetch_add(&eintr, 1);
 		if (r) {
@@ -137,7 +137,7 @@ static void *epoll_waiter(void *arg)
 		atomic_fetch_add(&blocked, 1);
 		long long t0 = now_ns();
 		int n;
-		while ((n = epoll_wait(ep, &ev, 1, -1)) < 0)
+		while ((n = epoll_wait(ep, &ev, 1, -1)) < 0) /* att epoll */
 			if (errno == EINTR)
 				atomic_fetch_add(&eintr, 1);
 		char c;
