@@ -9,7 +9,8 @@
  * then redirects the GOT entries of every loaded module that name a function libctrace
  * exports (R_X86_64_JUMP_SLOT and R_X86_64_GLOB_DAT relocations, matched by name and
  * symbol version against libctrace's own dynamic symbol table: exactly the functions
- * LD_PRELOAD would interpose) to the wrappers, and starts the writer thread. The writer
+ * LD_PRELOAD would interpose) to the wrappers; the writer thread starts at the first
+ * recorded event, as under LD_PRELOAD. The writer
  * calls ct_attach_poll after each flush: modules loaded since (dlopen) get the same
  * treatment, the same way the stack module map notices them (dl_iterate_phdr's adds
  * counter). ctrace_attach_stop puts back every entry that still holds a wrapper's
@@ -422,7 +423,8 @@ static int start(const char *out)
 	dl_iterate_phdr(patch_cb, NULL);
 	attached = 1;
 	ctrace_attach_state = 1;
-	ct_writer_spawn();
+	/* the writer thread starts as under LD_PRELOAD: at the first recorded event (a
+	 * single-threaded program keeps glibc's single-threaded fast paths until then) */
 	return 0;
 }
 
