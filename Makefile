@@ -76,9 +76,21 @@ $(O)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -c -o $@ $<
 
+# libctrace.so's initial-exec TLS block (PT_TLS memsz) must fit in what glibc keeps for
+# libraries loaded later (`ctrace attach` loads it with dlopen): that static TLS surplus
+# is 512 bytes by default (glibc.rtld.optional_static_tls), shared with every other
+# library loaded later with initial-exec TLS. The build fails above TLS_MAX bytes; the
+# block is 252 bytes now.
+TLS_MAX ?= 384
 $(SO): $(PRELOAD_OBJ) preload/ctrace.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SO_LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
+	$(Q)$(CC) $(SO_LDFLAGS) -o $@.tmp $(PRELOAD_OBJ) $(SO_LIBS)
+	$(Q)tls=$$(readelf -lW $@.tmp | awk '$$1 == "TLS" { print $$6 }'); \
+	if [ -n "$$tls" ] && [ $$(($$tls)) -gt $(TLS_MAX) ]; then \
+		echo "$@: initial-exec TLS block of $$(($$tls)) bytes > TLS_MAX=$(TLS_MAX) (glibc's 512-byte surplus for libraries loaded later, which ctrace attach needs)" >&2; \
+		rm -f $@.tmp; exit 1; \
+	fi
+	$(Q)mv -f $@.tmp $@
 
 $(CTRACE): $(CTRACE_OBJ)
 	@$(if $(Q),echo "  LD      $@")
