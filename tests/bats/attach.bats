@@ -316,3 +316,23 @@ one_line_refusal() {
 	[ "$STATUS" = 5 ]
 	rm -rf "$NB"
 }
+
+@test "attach: --help, and usage errors exit 2 with one line" {
+	run "$CT" attach --help
+	assert_success
+	assert_output --partial "usage: ctrace attach PID [--duration D] [-o FILE]"
+	run "$CT" detach --help
+	assert_success
+	assert_output --partial "usage: ctrace detach PID"
+	run "$CT" --help
+	assert_output --partial "attach"
+	assert_output --partial "detach"
+	run "$CT" attach
+	one_line_refusal "ctrace: attach: expects one process id"
+	run "$CT" attach 12x
+	one_line_refusal "ctrace: attach: '12x' is not a process id"
+	run "$CT" attach --duration 5parsecs 1
+	one_line_refusal "ctrace: attach: --duration '5parsecs' is not a duration"
+	run "$CT" detach
+	one_line_refusal "ctrace: detach: expects one process id"
+}

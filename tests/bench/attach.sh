@@ -24,6 +24,7 @@ while [ "$i" -lt "$RUNS" ]; do
 	timeout 120 "$BUILD/bench/$@" >"$TMP/u$i" || exit 1
 	timeout 120 env LD_PRELOAD="$BUILD/libctrace.so" CTRACE_OUT="$TMP/p$i.ctr" \
 		"$BUILD/bench/$@" >"$TMP/p$i" || exit 1
+	: >"$TMP/log$i"
 	BENCH_WAIT_FILE="$TMP/go$i" timeout 120 "$BUILD/bench/$@" >"$TMP/a$i" &
 	pid=$!
 	CTRACE_LIB="$BUILD/libctrace.so" timeout 120 "$BUILD/ctrace" attach "$pid" \
@@ -46,6 +47,7 @@ echo "ns_per_op median: untraced $(cut -d' ' -f1 "$TMP/runs" | median)" \
 echo "ratio to untraced (median of runs): LD_PRELOAD" \
 	"$(awk '{ printf "%.3f\n", $2 / $1 }' "$TMP/runs" | median)x attached" \
 	"$(awk '{ printf "%.3f\n", $3 / $1 }' "$TMP/runs" | median)x"
-echo "attach: threads stopped (ms) median $(cut -d' ' -f1 "$TMP/stops" | median)," \
-	"max $(cut -d' ' -f1 "$TMP/stops" | sort -n | tail -n1); loading and starting (ms)" \
-	"median $(cut -d' ' -f2 "$TMP/stops" | median)"
+stopped=$(cut -d' ' -f1 "$TMP/stops" | median)
+maxstop=$(cut -d' ' -f1 "$TMP/stops" | sort -n | tail -n1)
+call=$(cut -d' ' -f2 "$TMP/stops" | median)
+echo "attach: threads stopped median $stopped ms, max $maxstop ms; loading and starting median $call ms"
