@@ -397,11 +397,15 @@ static int mem_write(struct target *t, uintptr_t a, const void *buf, size_t n)
 	return pwrite(t->mem, buf, n, (off_t)a) == (ssize_t)n ? 0 : -1;
 }
 
+/* ctrace_attach_state in the target: 1 attached, 0 not, -1 unreadable (the process
+ * ended: gone, or a zombie). */
 static int attached_state(struct target *t)
 {
 	int v = 0;
-	if (!t->state_var || mem_read(t, t->state_var, &v, sizeof(v)) < 0)
+	if (!t->state_var)
 		return 0;
+	if (mem_read(t, t->state_var, &v, sizeof(v)) < 0)
+		return -1;
 	return v;
 }
 
@@ -1006,7 +1010,7 @@ int ct_cmd_attach(int argc, char **argv)
 		    a.st_ino != b.st_ino)
 			ct_die(CT_EXIT_USAGE, "attach: process %d already has another libctrace.so "
 			       "loaded (%s); this ctrace uses %s", (int)t.pid, t.ct_path, t.lib);
-		if (attached_state(&t))
+		if (attached_state(&t) > 0)
 			ct_die(CT_EXIT_USAGE, "attach: process %d is already traced by libctrace "
 			       "(attached; 'ctrace detach %d' ends it)", (int)t.pid, (int)t.pid);
 	}
@@ -1053,11 +1057,12 @@ int ct_cmd_attach(int argc, char **argv)
 			break;
 		if (have_dur && ms_since(&t0) * 1e6 >= (double)dur)
 			break;
-		if (kill(t.pid, 0) < 0 && errno == ESRCH) {
+		int st = attached_state(&t);
+		if (st < 0 || (kill(t.pid, 0) < 0 && errno == ESRCH)) {
 			fprintf(stderr, "ctrace: process %d ended; trace in %s\n", (int)t.pid, path);
 			return CT_EXIT_OK;
 		}
-		if (!attached_state(&t)) {
+		if (st == 0) {
 			fprintf(stderr, "ctrace: process %d was detached; trace in %s\n",
 				(int)t.pid, path);
 			return CT_EXIT_OK;
@@ -1065,7 +1070,7 @@ int ct_cmd_attach(int argc, char **argv)
 		struct timespec d = { 0, 20000000L };
 		nanosleep(&d, NULL);
 	}
-	if (!attached_state(&t)) {
+	if (attached_state(&t) <= 0) {
 		fprintf(stderr, "ctrace: trace in %s\n", path);
 		return CT_EXIT_OK;
 	}
@@ -1090,7 +1095,7 @@ int ct_cmd_detach(int argc, char **argv)
 	if (!t.ct_base || !t.stop_fn)
 		ct_die(CT_EXIT_USAGE, "detach: process %d is not attached (libctrace.so is not "
 		       "loaded in it)", (int)t.pid);
-	if (!attached_state(&t))
+	if (attached_state(&t) <= 0)
 		ct_die(CT_EXIT_USAGE, "detach: process %d is not attached (libctrace.so is "
 		       "loaded but not tracing)", (int)t.pid);
 	detach_now(&t, "detach");
