@@ -760,7 +760,7 @@ enum { OP_ATTACH, OP_DETACH };
 
 struct result {
 	int code;                 /* ATT_* or -1 */
-	char err[512];
+	char err[PATH_MAX + 1024];
 	double stopped_ms, call_ms;
 	size_t threads;
 	int tries;

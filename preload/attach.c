@@ -363,13 +363,14 @@ static int adds_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* Loaded late when the program's pthread_mutex_lock is the one libctrace would call
+ * itself (the next definition after libctrace: libc's), not libctrace's nor another
+ * preloaded interposer's. */
 int ct_attach_deferred(void)
 {
-	Dl_info self, def;
-	void *p = dlsym(RTLD_DEFAULT, "pthread_mutex_lock");
-	if (!dladdr((void *)ct_attach_deferred, &self) || !p || !dladdr(p, &def))
-		return 0;
-	loaded_late = self.dli_fbase != def.dli_fbase;
+	void *def = dlsym(RTLD_DEFAULT, "pthread_mutex_lock");
+	void *next = dlsym(RTLD_NEXT, "pthread_mutex_lock");
+	loaded_late = def && def == next;
 	return loaded_late;
 }
 

@@ -192,7 +192,9 @@ void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t
 	struct ct_event ev = { .ts = ts, .type = CT_EV_RELEASE, .kind = (uint8_t)r->kind,
 			       .flags = flags, .stack = stack, .obj = r->obj,
 			       .a = r->seq, .b = (uint64_t)r->waiters, .c = r->c };
-	ct_emit(ct_self(), &ev);
+	/* attach mode: a release that ends after the detach belongs to no open trace */
+	if (likely(atomic_load_explicit(&ct_active, memory_order_relaxed)))
+		ct_emit(ct_self(), &ev);
 	ct_leave();
 	errno = e;
 }
