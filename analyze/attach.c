@@ -929,6 +929,16 @@ static void detach_now(struct target *t, const char *cmd)
 		res.call_ms);
 }
 
+static void target_free(struct target *t)
+{
+	free(t->deny);
+	t->deny = NULL;
+	t->ndeny = t->capdeny = 0;
+	if (t->mem >= 0)
+		close(t->mem);
+	t->mem = -1;
+}
+
 static void usage_attach(FILE *f)
 {
 	fputs("usage: ctrace attach PID [--duration D] [-o FILE]\n\n"
@@ -1060,22 +1070,22 @@ int ct_cmd_attach(int argc, char **argv)
 		int st = attached_state(&t);
 		if (st < 0 || (kill(t.pid, 0) < 0 && errno == ESRCH)) {
 			fprintf(stderr, "ctrace: process %d ended; trace in %s\n", (int)t.pid, path);
+			target_free(&t);
 			return CT_EXIT_OK;
 		}
 		if (st == 0) {
 			fprintf(stderr, "ctrace: process %d was detached; trace in %s\n",
 				(int)t.pid, path);
+			target_free(&t);
 			return CT_EXIT_OK;
 		}
 		struct timespec d = { 0, 20000000L };
 		nanosleep(&d, NULL);
 	}
-	if (attached_state(&t) <= 0) {
-		fprintf(stderr, "ctrace: trace in %s\n", path);
-		return CT_EXIT_OK;
-	}
-	detach_now(&t, "attach");
+	if (attached_state(&t) > 0)
+		detach_now(&t, "attach");
 	fprintf(stderr, "ctrace: trace in %s\n", path);
+	target_free(&t);
 	return CT_EXIT_OK;
 }
 
@@ -1099,5 +1109,6 @@ int ct_cmd_detach(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "detach: process %d is not attached (libctrace.so is "
 		       "loaded but not tracing)", (int)t.pid);
 	detach_now(&t, "detach");
+	target_free(&t);
 	return CT_EXIT_OK;
 }
