@@ -622,14 +622,16 @@ static int stop_all(struct target *t, struct stop *s)
 	return 0;
 }
 
-/* Whether the thread's stack has no frame in a denied range. */
-static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th)
+/* Whether the thread's stack has no frame in a denied range. With strict, not a thread
+ * in a sleep that the kernel restarts through its restart block (nanosleep,
+ * clock_nanosleep, a timed futex wait, poll with a timeout): a timed wait of the call
+ * made on it, interrupted by a signal, would replace that block. Such a thread is taken
+ * only when no other is at a safe point (a program that sleeps in its only thread). */
+static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int strict)
 {
 	if (th->stopped != 1)
 		return 0;
-	/* a sleep that the kernel restarts through its restart block: the call we make
-	 * could replace that block */
-	if ((long)th->regs.orig_rax >= 0 && (long)th->regs.rax == -516)
+	if (strict && (long)th->regs.orig_rax >= 0 && (long)th->regs.rax == -516)
 		return 0;
 	void *ui = _UPT_create(th->tid);
 	if (!ui)
@@ -800,9 +802,10 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		read_maps(t); /* the module map of this stop */
 		unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
 		struct thr *pick = NULL;
-		for (size_t i = 0; i < s.n && !pick; i++)
-			if (safe_point(t, as, &s.th[i]))
-				pick = &s.th[i];
+		for (int strict = 1; strict >= 0 && !pick; strict--)
+			for (size_t i = 0; i < s.n && !pick; i++)
+				if (safe_point(t, as, &s.th[i], strict))
+					pick = &s.th[i];
 		unw_destroy_addr_space(as);
 		if (!pick) {
 			release_all(t, &s, 0);
@@ -925,8 +928,11 @@ static void detach_now(struct target *t, const char *cmd)
 	if (res.code == ATT_NOT)
 		ct_die(CT_EXIT_USAGE, "%s: process %d is not attached", cmd, (int)t->pid);
 	fprintf(stderr, "ctrace: detached from process %d: %zu threads stopped %.2f ms, "
-		"stopping the trace took %.2f ms\n", (int)t->pid, res.threads, res.stopped_ms,
+		"stopping the trace took %.2f ms", (int)t->pid, res.threads, res.stopped_ms,
 		res.call_ms);
+	if (res.tries > 1)
+		fprintf(stderr, " (%d stops until a thread was at a safe point)", res.tries);
+	fputc('\n', stderr);
 }
 
 static void target_free(struct target *t)
@@ -1056,8 +1062,11 @@ int ct_cmd_attach(int argc, char **argv)
 		       (int)t.pid, res.code);
 	}
 	fprintf(stderr, "ctrace: attached to process %d (%s): %zu threads stopped %.2f ms, "
-		"loading and starting took %.2f ms; tracing into %s\n", (int)t.pid, t.libc,
-		res.threads, res.stopped_ms, res.call_ms, path);
+		"loading and starting took %.2f ms", (int)t.pid, t.libc, res.threads,
+		res.stopped_ms, res.call_ms);
+	if (res.tries > 1)
+		fprintf(stderr, " (%d stops until a thread was at a safe point)", res.tries);
+	fprintf(stderr, "; tracing into %s\n", path);
 	fflush(stderr);
 
 	struct timespec t0;

@@ -195,6 +195,26 @@ one_line_refusal() {
 	done
 }
 
+@test "attach: threads that live in malloc and in the dynamic loader; the attach waits for a safe point" {
+	mkdir b
+	start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
+	await b/ready
+	local i
+	for i in $(seq 1 10); do
+		run timeout 60 "$CT" attach "$PID" --duration 50ms -o "t$i.ctr"
+		assert_success
+		assert_line --regexp "^ctrace: attached to process $PID .*: 4 threads stopped"
+	done
+	touch b/end
+	finish
+	[ "$STATUS" = 6 ]
+	[ "$(cat b.out)" = "bad=0" ]
+	for i in $(seq 1 10); do
+		run "$CT" check "t$i.ctr"
+		assert_success
+	done
+}
+
 @test "attach: modules loaded and unloaded, and children forked, while attached" {
 	mkdir plain d
 	start plain "$PROGS/att_dlfork" plain "$PROGS/att_mod.so"
