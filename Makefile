@@ -19,7 +19,7 @@ WARN     = -Wall -Wextra $(WERR) -Wstrict-prototypes -Wmissing-prototypes -Wform
            -Wundef -Wwrite-strings -Wno-format-nonliteral
 CSTD    := -std=gnu11
 CFLAGS  ?= -O2 -g
-PKGS    := liblz4 libunwind libdw
+PKGS    := liblz4 libunwind libdw libunwind-ptrace
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BASE_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -D_GNU_SOURCE -MMD -MP
 
@@ -27,7 +27,8 @@ FORMAT_SRC  := $(wildcard format/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c) unwind/capture.c $(filter-out format/reader.c,$(FORMAT_SRC))
 ANALYZE_LIB := $(filter-out analyze/ctrace.c,$(wildcard analyze/*.c)) unwind/symbolize.c $(FORMAT_SRC)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
-PROG_SRC    := $(wildcard tests/progs/*.c)
+# att_mod.c is a shared object (att_mod.so), att_static.c a static program (-static).
+PROG_SRC    := $(filter-out tests/progs/att_mod.c,$(wildcard tests/progs/*.c))
 BENCH_SRC   := $(wildcard tests/bench/*.c)
 EX_SRC      := $(wildcard examples/*.c)
 
@@ -41,6 +42,7 @@ FORTIFY := $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),blk_io blk_net blk
 PROGS   += $(patsubst %,$(O)/progs/%.fortify,$(FORTIFY))
 STRIPPED:= $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),nown_handoff)
 PROGS   += $(patsubst %,$(O)/progs/%.stripped,$(STRIPPED))
+PROGS   += $(O)/progs/att_mod.so
 BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
@@ -66,7 +68,8 @@ SO_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec $
 SO_LDFLAGS = -shared -Wl,--no-undefined -Wl,-z,nodelete -Wl,--version-script=preload/ctrace.map \
              -Wl,-soname,libctrace.so
 SO_LIBS    = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4) -lz -ldl -lpthread
-CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm
+CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -ldw -lelf) -lz -lm \
+             $(shell pkg-config --libs libunwind-ptrace 2>/dev/null || echo -lunwind-ptrace -lunwind-generic -lunwind)
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra $(WERR) \
               $(CPPFLAGS) -D_GNU_SOURCE -Wno-unused-result
 
@@ -95,9 +98,21 @@ $(O)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -c -o $@ $<
 
+# libctrace.so's initial-exec TLS block (PT_TLS memsz) must fit in what glibc keeps for
+# libraries loaded later (`ctrace attach` loads it with dlopen): that static TLS surplus
+# is 512 bytes by default (glibc.rtld.optional_static_tls), shared with every other
+# library loaded later with initial-exec TLS. The build fails above TLS_MAX bytes; the
+# block is 252 bytes now.
+TLS_MAX ?= 384
 $(SO): $(PRELOAD_OBJ) preload/ctrace.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SO_LIBS)
+	$(Q)$(CC) $(SO_LDFLAGS) $(LDFLAGS) -o $@.tmp $(PRELOAD_OBJ) $(SO_LIBS)
+	$(Q)tls=$$(readelf -lW $@.tmp | awk '$$1 == "TLS" { print $$6 }'); \
+	if [ -n "$$tls" ] && [ $$(($$tls)) -gt $(TLS_MAX) ]; then \
+		echo "$@: initial-exec TLS block of $$(($$tls)) bytes > TLS_MAX=$(TLS_MAX) (glibc's 512-byte surplus for libraries loaded later, which ctrace attach needs)" >&2; \
+		rm -f $@.tmp; exit 1; \
+	fi
+	$(Q)mv -f $@.tmp $@
 
 # Every preload function's stack against its budget (preload/README.md, "Stack budget").
 $(O)/stack-budget.ok: $(PRELOAD_OBJ) preload/stack-budget.sh
@@ -126,6 +141,17 @@ $(O)/progs/omp_%: tests/progs/omp_%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(omp) $<")
 	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -fopenmp -o $@ $< -lm
+
+# Attach tests: a module loaded with dlopen, a program without a dynamic loader.
+$(O)/progs/att_mod.so: tests/progs/att_mod.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(so)  $<")
+	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -shared -fPIC -o $@ $<
+
+$(O)/progs/att_static: tests/progs/att_static.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(static) $<")
+	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -static -o $@ $<
 
 # A test program without its symbol table (build/progs/NAME.stripped), for frames and
 # objects named module+offset.

@@ -30,6 +30,10 @@ int ct_cmd_dump(int argc, char **argv);
 int ct_cmd_check(int argc, char **argv);
 /* diff.c: what grew and shrank between two traces, per wait site and per object. */
 int ct_cmd_diff(int argc, char **argv);
+/* attach.c: load libctrace.so into a running process and trace it for a while. */
+int ct_cmd_attach(int argc, char **argv);
+/* attach.c: stop the tracing of an attached process. */
+int ct_cmd_detach(int argc, char **argv);
 
 /* ---- check.c ----------------------------------------------------------------------- */
 

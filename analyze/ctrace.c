@@ -2,7 +2,7 @@
 /*
  * The ctrace command: main() and the subcommand table {name, summary, fn} that also
  * prints `ctrace --help`. Each subcommand lives in its own file (record.c, report.c,
- * dump.c, check.c, diff.c, export.c). Exit status: 0 success, 1 `check` violations, 2 usage
+ * dump.c, check.c, diff.c, export.c, attach.c). Exit status: 0 success, 1 `check` violations, 2 usage
  * error or unreadable input. `ctrace version` (or --version) prints the project's version,
  * CTRACE_VERSION, defined here and nowhere else, and the trace format versions this build
  * writes and reads (format/ctrace_format.h).
@@ -34,6 +34,9 @@ static const struct command commands[] = {
 	  ct_cmd_diff },
 	{ "export", "write a trace for other tools: pprof, folded, chrome, perfetto, html",
 	  ct_cmd_export },
+	{ "attach", "trace a running process (ptrace, dlopen), then leave it running",
+	  ct_cmd_attach },
+	{ "detach", "stop the tracing 'ctrace attach' started", ct_cmd_detach },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -85,6 +85,9 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	if (m->hdr.flags & CT_HF_ATTACHED)
+		fprintf(c->f, "note: attached to a running process (ctrace attach): the trace starts "
+			"at the attach; waits in progress then are not in it\n");
 	if (m->hdr.flags & CT_HF_FSIZE)
 		fprintf(c->f, "note: the trace stopped at the process's file-size limit (ulimit -f): "
 			"events after the last chunk that fitted are missing\n");

@@ -148,6 +148,8 @@ struct ct_thread_state {
 			  * generation has no end */
 #define CT_HF_SECCOMP 0x4u /* (1.2) the program put itself under a seccomp filter that
 			    * covers every thread: the trace ends there (complete) */
+#define CT_HF_ATTACHED 0x8u /* 1.2: the process was started without libctrace and attached
+			     * (`ctrace attach`); start_mono_ns/start_real_ns are the attach */
 
 /* Fixed file header fields (the encoded header is CT_HEADER_LEN bytes, see FORMAT.md). */
 struct ct_file_header {

@@ -329,6 +329,33 @@ int ct_writer_fork_child(void);
 void ct_writer_user_switch(uid_t new_euid);
 /* Then, once the child's thread, buffer and table state is reset: creates its file. */
 void ct_writer_fork_child_open(void);
+/* Attach mode (attach.c): tracing again after ct_writer_finish, into a new file (the
+ * writer state reset, generation 0). 0, or -errno when the file cannot be created. */
+int ct_writer_restart(void);
+
+/* ---- attach mode (attach.c) ---- */
+/* Header flags added to every file this process opens (CT_HF_ATTACHED once attached). */
+extern uint32_t ct_attach_hflags;
+/* CLOCK_MONOTONIC of the last attach (0 when preloaded): a wait that began before it
+ * records no end. Record path: read only. */
+extern uint64_t ct_attach_t0;
+/* Constructor: 1 when libctrace was loaded by dlopen rather than LD_PRELOAD (its
+ * wrappers are not what the program's symbols resolve to): tracing waits for
+ * ctrace_attach_start. Takes the loader lock. */
+int ct_attach_deferred(void);
+/* Writer thread, after each flush: GOT entries of modules loaded since are redirected
+ * too. Takes the loader lock; not the record path. */
+void ct_attach_poll(void);
+/* init.c: the atfork handlers, registered once (constructor or first attach). */
+void ct_fork_handlers_install(void);
+/* Exported entry points, called by `ctrace attach` / `ctrace detach` on a thread they
+ * stopped at a safe point: start tracing into out (a path, %p expanded) / stop, drain,
+ * close, leave the library inert. Not the record path. */
+int ctrace_attach_start(const char *out);
+int ctrace_attach_stop(void);
+/* ctrace_attach_start / ctrace_attach_stop results (the injector reads them). */
+enum { CT_ATTACH_OK = 0, CT_ATTACH_BUSY = 1, CT_ATTACH_ENOMEM = 2, CT_ATTACH_EFILE = 3,
+       CT_ATTACH_NOT = 4 };
 extern pid_t ct_pid;
 
 /* ---- system calls (io.c) ---- */

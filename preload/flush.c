@@ -325,7 +325,7 @@ static ssize_t header_bytes(uint32_t flags)
 {
 	struct ct_file_header h;
 	memset(&h, 0, sizeof(h));
-	h.flags = flags;
+	h.flags = flags | ct_attach_hflags;
 	h.version_major = CT_VERSION_MAJOR;
 	h.version_minor = CT_VERSION_MINOR;
 	h.pid = (uint32_t)ct_pid;
@@ -757,6 +757,7 @@ static void *writer_main(void *arg)
 			}
 		}
 		flush_unlock();
+		ct_attach_poll();
 		if (ct_app_threads() <= 0 && only_writer_left()) {
 			/* What glibc does when the last thread exits: exit(0), whose handlers
 			 * and libctrace's destructor (the final flush) run here. */
@@ -823,6 +824,23 @@ static void lazy_open_here(void *p)
 {
 	struct lazy_arg *a = p;
 	a->ret = lazy_open_now(a->in_signal);
+}
+
+int ct_writer_restart(void)
+{
+	atomic_store(&writer_stop, 0);
+	atomic_store(&spawned, 0);
+	atomic_store(&finished, 0);
+	atomic_store(&finishing, 0);
+	writer_started = 0;
+	atomic_store(&ct_writer_on, 0);
+	gen = 0;
+	site_seq = 1u << 31;
+	need_open = 0;
+	fork_file = 0;
+	ct_pid = getpid();
+	ct_ownstack_run(start_file, NULL);
+	return fd < 0 ? -EIO : 0;
 }
 
 static int lazy_open(int in_signal)

@@ -75,6 +75,11 @@ static void after_fork_child(void)
 	ct_tls.nest--;
 }
 
+void ct_fork_handlers_install(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 __attribute__((constructor(101))) static void ct_init(void)
 {
 	ct_tls.nest++;
@@ -84,8 +89,8 @@ __attribute__((constructor(101))) static void ct_init(void)
 		ct_warn("not tracing a setuid, setgid or capability-raising program", "", "");
 		goto out;
 	}
-	if (ct_cfg.disabled)
-		goto out;
+	if (ct_cfg.disabled || ct_attach_deferred())
+		goto out; /* loaded by `ctrace attach`: it starts later (attach.c) */
 	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
 	    ct_fdclass_init() || ct_ownstack_init()) {
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
@@ -101,7 +106,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	ct_altstack_install(main_th, 1);
 	if (ct_writer_start() < 0)
 		goto out; /* it said why */
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	ct_fork_handlers_install();
 	ct_signals_init();
 	atomic_store(&ct_active, 1);
 	if (!__libc_single_threaded)

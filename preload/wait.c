@@ -167,7 +167,10 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 	if (w->th)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
 	struct ct_event ev = ct_ev_wait_end(t1, w->kind, w->obj, seq1, result, ret);
-	ct_emit(w->th, &ev);
+	/* attach mode: a wait begun before this trace (a previous attach), or ending after
+	 * the detach, belongs to no open trace */
+	if (likely(w->t0 >= ct_attach_t0 && atomic_load_explicit(&ct_active, memory_order_relaxed)))
+		ct_emit(w->th, &ev);
 	ct_writer_tick(t1);
 	ct_leave();
 	errno = e;
@@ -186,7 +189,9 @@ void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t
 					   (uint64_t)r->waiters);
 
 	ct_ev_release_set_owner(&ev, r->c);
-	ct_emit(ct_self(), &ev);
+	/* attach mode: a release that ends after the detach belongs to no open trace */
+	if (likely(atomic_load_explicit(&ct_active, memory_order_relaxed)))
+		ct_emit(ct_self(), &ev);
 	ct_leave();
 	errno = e;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Keeps the compiler from caching, merging or deleting memory accesses around this point. */
 #define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
@@ -99,6 +100,17 @@ static inline uint64_t bench_work(uint64_t *data, unsigned words)
 		BENCH_BARRIER();
 	}
 	return acc;
+}
+
+/* With BENCH_WAIT_FILE set: waits until that file exists before the measured phase (a
+ * tracer attaches meanwhile: tests/bench/attach.sh). */
+static inline void bench_wait_file(void)
+{
+	const char *f = getenv("BENCH_WAIT_FILE");
+	struct timespec ms = { 0, 1000000L };
+
+	while (f && *f && access(f, F_OK) != 0)
+		nanosleep(&ms, NULL);
 }
 
 /* The one result line run.sh reads. */

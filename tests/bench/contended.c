@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	w = calloc(nthreads, sizeof *w);
 	if (!w)
 		return 2;
+	bench_wait_file();
 	BENCH_CHECK(pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1));
 	for (i = 0; i < nthreads; i++)
 		BENCH_CHECK(pthread_create(&w[i].tid, NULL, worker_main, &w[i]));

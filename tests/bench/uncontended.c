@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 		return 2;
 	for (i = 0; i < idle; i++)
 		BENCH_CHECK(pthread_create(&tids[i], NULL, idle_main, NULL));
+	bench_wait_file();
 	bench_pin_self(0);
 	run(n / 20 + 1); /* warm-up: lazy binding, tracer thread-state setup, caches */
 	t0 = bench_now_ns();

@@ -1,0 +1,359 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# `ctrace attach` / `ctrace detach`: programs started without the tracer are attached,
+# traced and detached, and end with the output and status of an unattached run. The
+# programs wait for the test through files in their directory (tests/progs/att_*.c):
+# ready (they run, the test may attach), go, waited, end. Every background program is
+# bounded by timeout and killed at teardown.
+
+load helpers
+
+setup() {
+	common_setup
+	BG=()
+}
+
+teardown() {
+	[ -n "${NB:-}" ] && rm -rf "$NB"
+	local p
+	for p in "${BG[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
+# await FILE: waits (30 s at most) for FILE to exist.
+await() {
+	local i
+	for i in $(seq 1 600); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for $1"
+}
+
+# start NAME PROGRAM ARGS...: runs it in the background, bounded (stdout NAME.out, stderr
+# NAME.err); the program's pid in $PID, its timeout's in $TPID.
+start() {
+	local name=$1 i
+	shift
+	timeout 120 "$@" >"$name.out" 2>"$name.err" &
+	TPID=$!
+	BG+=("$TPID")
+	PID=
+	for i in $(seq 1 200); do
+		PID=$(pgrep -P "$TPID" | head -n1)
+		[ -n "$PID" ] && break
+		sleep 0.05
+	done
+	[ -n "$PID" ] || fail "cannot find the pid of $1"
+	BG+=("$PID")
+}
+
+# finish: waits for the program last started; its status in $STATUS.
+finish() {
+	STATUS=0
+	wait "$TPID" || STATUS=$?
+}
+
+# attach_bg PID FILE: `ctrace attach PID -o FILE` in the background (stderr attach.log),
+# returns once it is tracing; its pid in $APID.
+attach_bg() {
+	local i
+	timeout 60 "$CT" attach "$1" -o "$2" 2>attach.log &
+	APID=$!
+	BG+=("$APID")
+	for i in $(seq 1 600); do
+		grep -q 'tracing into' attach.log && break
+		grep -q 'ctrace: attach:' attach.log && break
+		sleep 0.05
+	done
+	grep -q "attached to process $1" attach.log || fail "$(cat attach.log)"
+}
+
+# header_flags FILE: the header's flags as ctrace dump prints them.
+header_flags() {
+	"$CT" dump "$1" | head -n1 | sed -n 's/.*flags=\(0x[0-9a-f]*\).*/\1/p'
+}
+
+# entry FILE PROFILE KIND FUNC: "count total_ns line" of the report entry whose innermost
+# frame is FUNC.
+entry() {
+	jreport "$1" "[.profiles[] | select(.profile == \"$2\" and .kind == \"$3\" and
+		.frames[0].func == \"$4\")] | first | \"\\(.count) \\(.total_ns) \\(.frames[0].line)\""
+}
+
+# one_line_refusal TEXT: the last run exited 2 with one line containing TEXT.
+one_line_refusal() {
+	[ "$status" = 2 ] || fail "status $status: $output"
+	[ "${#lines[@]}" = 1 ] || fail "more than one line: $output"
+	assert_output --partial "$1"
+}
+
+@test "attach: the waits of a running program at their functions and lines; output and status unchanged" {
+	mkdir plain att
+	start plain "$PROGS/att_waits" plain 5
+	await plain/ready
+	touch plain/go
+	await plain/waited
+	touch plain/end
+	finish
+	[ "$STATUS" = 3 ]
+	local plain_out
+	plain_out=$(cat plain.out)
+	[ "$plain_out" = "rounds=5 mutex=5 cond=5 sem=5 epoll=5 eintr=0" ]
+
+	start att "$PROGS/att_waits" att 5
+	await att/ready
+	attach_bg "$PID" t.ctr
+	touch att/go
+	await att/waited
+	run timeout 60 "$CT" detach "$PID"
+	assert_success
+	assert_output --regexp "^ctrace: detached from process $PID: [0-9]+ threads stopped [0-9.]+ ms"
+	wait "$APID"
+	grep -q "process $PID was detached; trace in $PWD/t.ctr" attach.log
+	touch att/end
+	finish
+	[ "$STATUS" = 3 ]
+	[ "$(cat att.out)" = "$plain_out" ]
+
+	[ "$(header_flags t.ctr)" = 0x8 ]
+	[ "$(jreport t.ctr .trace.attached)" = true ]
+	run "$CT" check t.ctr
+	assert_success
+	# each kind: the program's own count and total, at the marked line of its function
+	# (the waits in progress at the attach are not in the trace, nor in the counts)
+	local k prof count total line
+	for k in mutex cond sem epoll; do
+		prof=sync
+		[ $k = epoll ] && prof=net
+		read -r count total line <<<"$(entry t.ctr $prof $k ${k}_waiter)"
+		output=$(cat att.err)
+		[ "$count" = "$(value ${k}_waits)" ] ||
+			fail "$k: $count waits in the trace; the program: $output"
+		[ "$line" = "$(marked_line "$SRC/tests/progs/att_waits.c" "att $k")" ] ||
+			fail "$k: line $line"
+		assert_within 25 "$total" "$(value ${k}_ns)"
+	done
+}
+
+@test "attach: a single-threaded program, --duration, and the process ending while attached" {
+	mkdir d
+	start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
+	await d/ready
+	run timeout 60 "$CT" attach "$PID" --duration 300ms -o one.ctr
+	assert_success
+	assert_line --regexp "^ctrace: attached to process $PID .*: 1 threads stopped"
+	assert_line "ctrace: trace in $PWD/one.ctr"
+	# attached until the process ends: the library's destructor closes the trace
+	attach_bg "$PID" two.ctr
+	sleep 0.3
+	touch d/end
+	finish
+	[ "$STATUS" = 4 ]
+	wait "$APID"
+	grep -q "process $PID ended; trace in $PWD/two.ctr" attach.log
+	local f
+	for f in one.ctr two.ctr; do
+		run "$CT" check "$f"
+		assert_success
+		[ "$(jreport "$f" '.trace.events')" -gt 0 ]
+	done
+}
+
+@test "attach: attach and detach 20 times on one process; never stuck, results unchanged" {
+	mkdir plain loop
+	start plain "$PROGS/att_loop" plain
+	await plain/ready
+	sleep 0.5
+	touch plain/end
+	finish
+	[ "$STATUS" = 5 ]
+	local plain_out i
+	plain_out=$(cat plain.out)
+	[ "$plain_out" = "mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0" ]
+
+	start loop "$PROGS/att_loop" loop
+	await loop/ready
+	for i in $(seq 1 20); do
+		run timeout 60 "$CT" attach "$PID" --duration 100ms -o "t$i.ctr"
+		assert_success
+		# 8 threads and main; the writer thread while attached, gone after the detach
+		assert_line --regexp "^ctrace: attached to process $PID .*: 9 threads stopped [0-9.]+ ms"
+		assert_line --regexp "^ctrace: detached from process $PID: 10 threads stopped [0-9.]+ ms"
+	done
+	touch loop/end
+	finish
+	[ "$STATUS" = 5 ]
+	[ "$(cat loop.out)" = "$plain_out" ]
+	for i in $(seq 1 20); do
+		[ "$(header_flags "t$i.ctr")" = 0x8 ]
+		run "$CT" check "t$i.ctr"
+		assert_success
+		# every attach traced the contenders' lock calls
+		[ "$(jreport "t$i.ctr" '[.profiles[] | select(.profile == "sync" and
+			.frames[0].func == "contender")] | length')" -gt 0 ]
+	done
+}
+
+@test "attach: threads that live in malloc and in the dynamic loader; the attach waits for a safe point" {
+	mkdir b
+	start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
+	await b/ready
+	local i
+	for i in $(seq 1 10); do
+		run timeout 60 "$CT" attach "$PID" --duration 50ms -o "t$i.ctr"
+		assert_success
+		assert_line --regexp "^ctrace: attached to process $PID .*: 4 threads stopped"
+	done
+	touch b/end
+	finish
+	[ "$STATUS" = 6 ]
+	[ "$(cat b.out)" = "bad=0" ]
+	for i in $(seq 1 10); do
+		run "$CT" check "t$i.ctr"
+		assert_success
+	done
+}
+
+@test "attach: modules loaded and unloaded, and children forked, while attached" {
+	mkdir plain d
+	start plain "$PROGS/att_dlfork" plain "$PROGS/att_mod.so"
+	await plain/ready
+	sleep 0.3
+	touch plain/end
+	finish
+	[ "$STATUS" = 4 ]
+	local plain_out
+	plain_out=$(cat plain.out)
+	[ "$plain_out" = "dl_ok=1 fork_ok=1 bad=0" ]
+
+	start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
+	await d/ready
+	run timeout 60 "$CT" attach "$PID" --duration 1s -o t.ctr
+	assert_success
+	sleep 0.2
+	touch d/end
+	finish
+	[ "$STATUS" = 4 ]
+	[ "$(cat d.out)" = "$plain_out" ]
+	run "$CT" check t.ctr
+	assert_success
+	# the module's sleeps, through its own GOT entries, redirected after its dlopen
+	local count total line
+	read -r count total line <<<"$(entry t.ctr sleep nanosleep att_mod_wait)"
+	[ "$count" -gt 0 ]
+	[ "$line" = "$(marked_line "$SRC/tests/progs/att_mod.c" "module sleep")" ]
+	# the children forked while attached wrote traces of their own
+	local children=0 f
+	for f in t.*.ctr; do
+		[ -e "$f" ] || continue
+		[ "$(jreport "$f" .trace.pid)" != "$PID" ]
+		run "$CT" check "$f"
+		assert_success
+		children=$((children + 1))
+	done
+	[ "$children" -gt 0 ]
+}
+
+@test "attach: refusals say what is missing, exit 2, one line" {
+	# no such process: one that has just ended
+	sleep 0 &
+	local gone=$!
+	wait "$gone"
+	run timeout 60 "$CT" attach "$gone"
+	one_line_refusal "ctrace: attach: no process $gone"
+	run timeout 60 "$CT" detach "$gone"
+	one_line_refusal "ctrace: detach: no process $gone"
+
+	# a static binary
+	mkdir st
+	start st "$PROGS/att_static"
+	run timeout 60 "$CT" attach "$PID"
+	one_line_refusal "is statically linked: there is no dynamic loader to load libctrace.so with"
+
+	# Yama: this kernel may have no Yama and the test may not change it; ctrace reads
+	# ptrace_scope from the file CTRACE_ATTACH_YAMA_FILE names instead (scope 3 refuses
+	# even root)
+	mkdir y
+	start y "$PROGS/att_loop" y
+	await y/ready
+	echo 3 >scope
+	run env CTRACE_ATTACH_YAMA_FILE=scope timeout 60 "$CT" attach "$PID"
+	one_line_refusal "Yama's ptrace_scope is 3 (/proc/sys/kernel/yama/ptrace_scope): no process may attach"
+	# detach of a process that is not attached
+	run timeout 60 "$CT" detach "$PID"
+	one_line_refusal "ctrace: detach: process $PID is not attached (libctrace.so is not loaded in it)"
+	# attached twice
+	attach_bg "$PID" a.ctr
+	run timeout 60 "$CT" attach "$PID" -o b.ctr
+	one_line_refusal "process $PID is already traced by libctrace (attached; 'ctrace detach $PID' ends it)"
+	run timeout 60 "$CT" detach "$PID"
+	assert_success
+	wait "$APID"
+	touch y/end
+	finish
+	[ "$STATUS" = 5 ]
+
+	# by libctrace from its start (LD_PRELOAD)
+	mkdir pre
+	start pre env LD_PRELOAD="$LIB" CTRACE_OUT=pre.ctr "$PROGS/att_loop" pre
+	await pre/ready
+	run timeout 60 "$CT" attach "$PID"
+	one_line_refusal "is already traced by libctrace (it was started with LD_PRELOAD="
+	touch pre/end
+	finish
+	[ "$STATUS" = 5 ]
+}
+
+@test "attach: another user's process, and Yama scope 2 without CAP_SYS_PTRACE" {
+	[ "$(id -u)" = 0 ] || skip "needs root to run programs as another user"
+	command -v setpriv >/dev/null || skip "needs setpriv"
+	id nobody >/dev/null 2>&1 || skip "needs the user nobody"
+	# a directory the user nobody can reach (the test's own is private)
+	NB=$(mktemp -d /tmp/ctrace-attach.XXXXXX)
+	chmod 755 "$NB"
+	mkdir -m 777 "$NB/r" "$NB/n"
+	echo 2 >"$NB/scope"
+	chmod 644 "$NB/scope"
+	local as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+	# ctrace as nobody, the program as root
+	start r "$PROGS/att_loop" "$NB/r"
+	await "$NB/r/ready"
+	run timeout 60 "${as_nobody[@]}" "$CT" attach "$PID"
+	one_line_refusal "process $PID belongs to root (uid 0) and ctrace runs as nobody (uid 65534): ptrace needs the same user (or CAP_SYS_PTRACE)"
+	touch "$NB/r/end"
+	finish
+	[ "$STATUS" = 5 ]
+
+	# both as nobody, Yama at 2
+	start n "${as_nobody[@]}" "$PROGS/att_loop" "$NB/n"
+	await "$NB/n/ready"
+	run env CTRACE_ATTACH_YAMA_FILE="$NB/scope" timeout 60 "${as_nobody[@]}" "$CT" attach "$PID"
+	one_line_refusal "Yama's ptrace_scope is 2 (/proc/sys/kernel/yama/ptrace_scope): only a process with CAP_SYS_PTRACE may attach"
+	touch "$NB/n/end"
+	finish
+	[ "$STATUS" = 5 ]
+	rm -rf "$NB"
+}
+
+@test "attach: --help, and usage errors exit 2 with one line" {
+	run "$CT" attach --help
+	assert_success
+	assert_output --partial "usage: ctrace attach PID [--duration D] [-o FILE]"
+	run "$CT" detach --help
+	assert_success
+	assert_output --partial "usage: ctrace detach PID"
+	run "$CT" --help
+	assert_output --partial "attach"
+	assert_output --partial "detach"
+	run "$CT" attach
+	one_line_refusal "ctrace: attach: expects one process id"
+	run "$CT" attach 12x
+	one_line_refusal "ctrace: attach: '12x' is not a process id"
+	run "$CT" attach --duration 5parsecs 1
+	one_line_refusal "ctrace: attach: --duration '5parsecs' is not a duration"
+	run "$CT" detach
+	one_line_refusal "ctrace: detach: expects one process id"
+}
