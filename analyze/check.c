@@ -506,21 +506,8 @@ static int in_rule(const struct ct_rule *r, int p)
 /* The object of the longest sync wait of entry e (0 when none is found). */
 static uint64_t longest_wait_obj(const struct ct_analysis *a, const struct ct_pentry *e)
 {
-	uint64_t best = 0, obj = 0;
-
-	if (e->profile != CT_AP_SYNC)
-		return 0;
-	for (size_t i = 0; i < a->nwaits; i++) {
-		const struct ct_wait *w = &a->waits[i];
-		uint64_t d = w->end > w->begin ? w->end - w->begin : 0;
-
-		if (w->profile == CT_P_SYNC && w->stack == e->stack && w->kind == e->kind &&
-		    (d > best || !obj)) {
-			best = d;
-			obj = w->obj;
-		}
-	}
-	return obj;
+	(void)a;
+	return e->profile == CT_AP_SYNC ? e->max_obj : 0;
 }
 
 static int cmp_entry_max(const void *x, const void *y)
@@ -693,7 +680,8 @@ static void eval_convoy(struct result *res)
 /* The waiting stack of a wait-chain link (0 when unknown). */
 static uint32_t link_stack(const struct ct_analysis *a, const struct ct_chain_link *l)
 {
-	return l->wait < a->nwaits ? a->waits[l->wait].stack : 0;
+	(void)a;
+	return l->stack;
 }
 
 /* --fail-on deadlock: every wait cycle (analysis.h ct_analysis.deadlocks), one line that

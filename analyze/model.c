@@ -8,6 +8,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct bucket {
 	struct ct_mevent *ev;
 	size_t nev, cap;
 	size_t first, n; /* its instances: m->threads[first .. first + n) */
+	uint32_t *keys;  /* streaming: the key of each instance seen so far */
+	size_t nkeys, cap_keys;
 };
 
 /* A THREADS entry, with the start of its generation. */
@@ -61,6 +64,12 @@ struct loader {
 	size_t nnames, cap_names;
 	uint64_t cur_gen_ts; /* start of the generation being read */
 	int seen_gen;
+	/* streaming (ct_model_stream): events are not kept but batched per generation */
+	int stream;
+	struct ct_sevent *batch, *tmp;
+	size_t nbatch, cap_batch, cap_tmp;
+	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
+	size_t nkeys, cap_kb, cap_ki;
 };
 
 static uint64_t hash32(uint32_t x)
@@ -236,6 +245,28 @@ static void apply_thread_state(struct ct_model *m, struct ct_mthread *t, const s
 	}
 }
 
+/* Streaming: the key of the tid's current instance, a new one at a THREAD_START after
+ * its first event (or at its first event). */
+static uint32_t inst_key(struct loader *l, struct bucket *b, int start)
+{
+	if (!b->nkeys || (start && b->nev)) {
+		ct_grow(&b->keys, &b->cap_keys, b->nkeys + 1, sizeof(*b->keys));
+		ct_grow(&l->key_b, &l->cap_kb, l->nkeys + 1, sizeof(*l->key_b));
+		ct_grow(&l->key_i, &l->cap_ki, l->nkeys + 1, sizeof(*l->key_i));
+		l->key_b[l->nkeys] = (uint32_t)(b - l->b);
+		l->key_i[l->nkeys] = (uint32_t)b->nkeys;
+		b->keys[b->nkeys++] = (uint32_t)l->nkeys++;
+	}
+	return b->keys[b->nkeys - 1];
+}
+
+static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid, uint32_t key,
+		       uint64_t site)
+{
+	ct_grow(&l->batch, &l->cap_batch, l->nbatch + 1, sizeof(*l->batch));
+	l->batch[l->nbatch++] = (struct ct_sevent){ *ev, site, tid, key };
+}
+
 static void add_event(struct loader *l, const struct ct_record *rec)
 {
 	struct ct_model *m = l->m;
@@ -243,6 +274,25 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
+	if (l->stream) {
+		uint32_t key = inst_key(l, b, ev->type == CT_EV_THREAD_START);
+		uint64_t site = 0;
+
+		if (ev->type == CT_EV_SYSCALL) {
+			const struct ct_mstack *st = ct_model_stack(m, ev->stack);
+
+			site = st && st->nframes ? st->pcs[0] : 0;
+		}
+		batch_push(l, ev, rec->tid, key, site);
+		/* the model keeps what splits and names threads, and each tid's first event */
+		if (b->nev && ev->type != CT_EV_THREAD_START && ev->type != CT_EV_THREAD_END &&
+		    ev->type != CT_EV_THREAD_NAME) {
+			m->nevents++;
+			if (ev->ts > m->end_ts)
+				m->end_ts = ev->ts;
+			return;
+		}
+	}
 	ct_grow(&b->ev, &b->cap, b->nev + 1, sizeof(*b->ev));
 	me = &b->ev[b->nev];
 	me->ev = *ev;
@@ -272,12 +322,19 @@ static void add_thread_state(struct loader *l, const struct ct_record *rec)
 {
 	struct pstate *p;
 
-	get_bucket(l, rec->thread.tid);
+	struct bucket *b = get_bucket(l, rec->thread.tid);
+
 	ct_grow(&l->states, &l->cap_states, l->nstates + 1, sizeof(*l->states));
 	p = &l->states[l->nstates++];
 	p->s = rec->thread;
 	p->gen = rec->gen;
 	p->ts = l->cur_gen_ts;
+	if (l->stream && rec->gen == l->m->first_gen && p->s.blocked && p->s.since < p->ts) {
+		struct ct_event ev = { .ts = p->ts, .type = CT_SEV_INIT_BLOCKED,
+				       .kind = p->s.kind, .obj = p->s.obj, .a = p->s.since };
+
+		batch_push(l, &ev, rec->thread.tid, inst_key(l, b, 0), 0);
+	}
 }
 
 /* The fields of an instance that its own events give. */
@@ -461,6 +518,12 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
+	free(l->batch);
+	free(l->tmp);
+	free(l->key_b);
+	free(l->key_i);
+	for (size_t i = 0; i < l->nb; i++)
+		free(l->b[i].keys);
 	for (size_t i = 0; i < l->nb; i++)
 		free(l->b[i].ev);
 	free(l->b);
@@ -496,32 +559,119 @@ static void finish(struct loader *l)
 		m->lost_total += m->lost[c];
 }
 
-int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
-			 size_t errlen)
+/* Stable merge sort of a batch by ts (file order on ties). */
+static void sort_batch(struct loader *l)
 {
-	struct loader l = { 0 };
-	struct ct_model *m = ct_xcalloc(1, sizeof(*m));
+	size_t n = l->nbatch;
+	struct ct_sevent *a = l->batch, *t;
+	int sorted = 1;
+
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = a[i].ev.ts >= a[i - 1].ev.ts;
+	if (sorted)
+		return;
+	ct_grow(&l->tmp, &l->cap_tmp, n, sizeof(*l->tmp));
+	t = l->tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				t[k++] = a[j].ev.ts < a[i].ev.ts ? a[j++] : a[i++];
+			while (i < mid)
+				t[k++] = a[i++];
+			while (j < hi)
+				t[k++] = a[j++];
+		}
+		memcpy(a, t, n * sizeof(*a));
+	}
+}
+
+/* The reading side and the analysing side of ct_model_stream, one generation apart. */
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ct_sevent *work;
+	size_t nwork, cap_work;
+	int has_work, done, threaded;
+	void (*fn)(void *ctx, const struct ct_sevent *v, size_t n);
+	void *ctx;
+};
+
+static void flush(struct loader *l, struct pipe *p)
+{
+	struct ct_sevent *b;
+	size_t cap;
+
+	if (!p || !l->nbatch)
+		return;
+	sort_batch(l);
+	if (!p->threaded) {
+		p->fn(p->ctx, l->batch, l->nbatch);
+		l->nbatch = 0;
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (p->has_work)
+		pthread_cond_wait(&p->cv, &p->mu);
+	b = p->work;
+	cap = p->cap_work;
+	p->work = l->batch;
+	p->cap_work = l->cap_batch;
+	p->nwork = l->nbatch;
+	p->has_work = 1;
+	l->batch = b;
+	l->cap_batch = cap;
+	l->nbatch = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *consumer(void *arg)
+{
+	struct pipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->has_work && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->has_work)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		p->fn(p->ctx, p->work, p->nwork);
+		pthread_mutex_lock(&p->mu);
+		p->has_work = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char *err,
+		    size_t errlen)
+{
+	struct ct_model *m = l->m;
 	struct ct_record rec;
 	int rc;
 
-	*out = NULL;
-	l.m = m;
 	m->hdr = *ct_reader_header(r);
 	m->hdr.exe[sizeof(m->hdr.exe) - 1] = 0;
 	m->start_ts = m->hdr.start_mono_ns;
 	while ((rc = ct_reader_next(r, &rec)) == 1) {
 		switch (rec.type) {
 		case CT_REC_GEN_BEGIN:
-			if (!l.seen_gen) {
+			flush(l, p);
+			if (!l->seen_gen) {
 				m->first_gen = rec.gen;
 				m->first_gen_ts = rec.ts_mono;
-				l.seen_gen = 1;
+				l->seen_gen = 1;
 			}
 			if (rec.gen > m->last_gen || m->ngens == 0)
 				m->last_gen = rec.gen;
 			m->ngens++;
 			m->last_gen_open = 1;
-			l.cur_gen_ts = rec.ts_mono;
+			l->cur_gen_ts = rec.ts_mono;
 			if (rec.ts_mono > m->end_ts)
 				m->end_ts = rec.ts_mono;
 			break;
@@ -532,10 +682,10 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			add_stack(m, &rec);
 			break;
 		case CT_REC_THREAD:
-			add_thread_state(&l, &rec);
+			add_thread_state(l, &rec);
 			break;
 		case CT_REC_EVENT:
-			add_event(&l, &rec);
+			add_event(l, &rec);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)
@@ -544,18 +694,98 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;
+			flush(l, p);
 			break;
 		}
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", ct_reader_error(r));
+		return -1;
+	}
+	flush(l, p);
+	m->truncated = ct_reader_truncated(r);
+	m->trailing_bytes = ct_reader_trailing_bytes(r);
+	return 0;
+}
+
+int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
+			 size_t errlen)
+{
+	struct loader l = { 0 };
+	struct ct_model *m = ct_xcalloc(1, sizeof(*m));
+
+	*out = NULL;
+	l.m = m;
+	if (read_all(&l, r, NULL, err, errlen) < 0) {
 		loader_free(&l);
 		ct_model_free(m);
 		return -1;
 	}
-	m->truncated = ct_reader_truncated(r);
-	m->trailing_bytes = ct_reader_trailing_bytes(r);
 	finish(&l);
+	loader_free(&l);
+	*out = m;
+	return 0;
+}
+
+int ct_model_stream(const char *path, int threads,
+		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
+		    size_t errlen)
+{
+	struct loader l = { 0 };
+	struct ct_model *m;
+	struct ct_reader *r;
+	struct pipe p = { .fn = fn, .ctx = ctx, .threaded = threads > 1 };
+	pthread_t th;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	*key_to_thr = NULL;
+	*nkeys = 0;
+	rc = ct_reader_open(path, &r);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOENT || rc == -EACCES || rc == -EISDIR ?
+			 strerror(-rc) : ct_reader_open_error());
+		return -1;
+	}
+	m = ct_xcalloc(1, sizeof(*m));
+	l.m = m;
+	l.stream = 1;
+	if (p.threaded) {
+		pthread_mutex_init(&p.mu, NULL);
+		pthread_cond_init(&p.cv, NULL);
+		if (pthread_create(&th, NULL, consumer, &p) != 0)
+			p.threaded = 0;
+	}
+	rc = read_all(&l, r, &p, err, errlen);
+	if (p.threaded) {
+		pthread_mutex_lock(&p.mu);
+		p.done = 1;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+		pthread_join(th, NULL);
+		pthread_mutex_destroy(&p.mu);
+		pthread_cond_destroy(&p.cv);
+	}
+	free(p.work);
+	ct_reader_close(r);
+	if (rc < 0) {
+		loader_free(&l);
+		ct_model_free(m);
+		return -1;
+	}
+	if (stat(path, &st) == 0)
+		m->file_bytes = (uint64_t)st.st_size;
+	finish(&l);
+	*key_to_thr = ct_xmalloc((l.nkeys ? l.nkeys : 1) * sizeof(**key_to_thr));
+	for (size_t k = 0; k < l.nkeys; k++) {
+		const struct bucket *b = &l.b[l.key_b[k]];
+		size_t inst = l.key_i[k] < b->n ? l.key_i[k] : b->n - 1;
+
+		(*key_to_thr)[k] = (uint32_t)(b->first + inst);
+	}
+	*nkeys = l.nkeys;
 	loader_free(&l);
 	*out = m;
 	return 0;

@@ -93,6 +93,33 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			 size_t errlen);
 void ct_model_free(struct ct_model *m);
 
+/* Streamed event type beyond the file's: a thread blocked since before the file (thread
+ * state of the first generation): kind, obj, a = since. */
+#define CT_SEV_INIT_BLOCKED 200
+
+/* One event as ct_model_stream delivers it: the record, its thread (tid, and a key
+ * naming its thread instance: key_to_thr maps it to the model's threads at the end) and,
+ * for a system call, the PC of its call site (pcs[0] of its stack, 0 unknown). */
+struct ct_sevent {
+	struct ct_event ev;
+	uint64_t site;
+	uint32_t tid, key;
+};
+
+/*
+ * Reads the trace at path once without keeping its events: the model gets everything
+ * but them (header, modules, stacks, threads and their states, lost counts, truncation),
+ * and each generation's events are handed to fn in time order (ties in file order), in
+ * batches of one generation. With a second thread (threads > 1), reading and decoding
+ * run beside fn, one generation ahead. On success returns 0 with *out and *key_to_thr
+ * (nkeys entries, malloc'ed: thread key -> index in m->threads); on bad input -1 with the
+ * reader's one-line message in err. Batches are bounded by one generation's events.
+ */
+int ct_model_stream(const char *path, int threads,
+		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
+		    size_t errlen);
+
 /* The stack with this id, or NULL (id 0, or never defined). */
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);
 /* The thread with this tid, or NULL; of several (a reused tid), the latest. Pointers stay

@@ -526,8 +526,8 @@ static void text_held(struct ctx *c, const struct ct_chain_link *l)
 static void text_link(struct ctx *c, const struct ct_chain_link *l)
 {
 	const struct ct_analysis *a = c->a;
-	const struct ct_wait *w = &a->waits[l->wait];
-	const struct ct_mthread *t = &c->m->threads[w->thr];
+	const struct ct_chain_link *w = l;
+	const struct ct_mthread *t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
 	const struct ct_mthread *h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
 	const struct ct_frame *f;
 	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
@@ -913,8 +913,8 @@ static const char *held_from_name(int from)
 
 static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
 {
-	const struct ct_wait *w = &c->a->waits[l->wait];
-	const struct ct_mthread *t = &c->m->threads[w->thr];
+	const struct ct_chain_link *w = l;
+	const struct ct_mthread *t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
 
 	ct_json_obj_begin(j);
 	json_u64(j, "tid", l->tid);
@@ -1102,7 +1102,7 @@ int ct_cmd_report(int argc, char **argv)
 	char err[512];
 
 	parse(argc, argv, &o, &fa, &cp);
-	if (ct_model_load(o.path, &m, err, sizeof(err)) < 0)
+	if (ct_analyze_file(o.path, &fa.f, &cp, 2, &m, &a, err, sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
 	if (m->truncated) {
 		char t[256];
@@ -1111,7 +1111,6 @@ int ct_cmd_report(int argc, char **argv)
 		fflush(stdout);
 		fprintf(stderr, "warning: %s: %s\n", o.path, ct_model_truncation(m, t, sizeof(t)));
 	}
-	a = ct_analyze_with(m, &fa.f, &cp);
 	ct_report_write(stdout, &o, m, a);
 	ct_analysis_free(a);
 	ct_filter_args_free(&fa);
