@@ -212,6 +212,13 @@ static int cmp_replay(const void *pa, const void *pb)
 struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_filter *f,
 				    const struct ct_convoy_params *cp)
 {
+	return ct_analyze_observed(m, f, cp, NULL);
+}
+
+struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct ct_filter *f,
+					const struct ct_convoy_params *cp,
+					struct ct_observer *ob)
+{
 	struct ct_analysis *a = ct_xcalloc(1, sizeof(*a));
 	struct ct_filter ef;
 	struct ct_eng *e;
@@ -222,6 +229,7 @@ struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_fi
 	setup(a, m->start_ts, m->end_ts, f, cp);
 	ef = eng_filter(a, f);
 	e = ct_eng_new(a, &ef, m->start_ts, a->convoy_dw);
+	e->obs = ob;
 	if (f && f->nnames) {
 		sel = ct_xcalloc(m->nthreads + 1, 1);
 		for (size_t i = 0; i < m->nthreads; i++) {

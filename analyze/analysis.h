@@ -290,6 +290,30 @@ struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct c
 /* The same with the convoy detector's parameters (NULL: the defaults). */
 struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_filter *f,
 				    const struct ct_convoy_params *cp);
+
+/* What the engine saw, event by event, for the unit tests (never kept in the result). */
+struct ct_wait_seen {
+	uint32_t tid, stack;
+	uint8_t kind, unfinished;
+	uint64_t begin, end;  /* clipped to the window */
+	uint64_t waker_ts;    /* the release that ended it (0: none identified) */
+};
+struct ct_observer {
+	void (*wait)(void *ctx, const struct ct_wait_seen *w); /* every wait analysed */
+	void *ctx;
+	uint64_t waits, releases, syscalls; /* analysed (selected threads, window) */
+	uint64_t charged;     /* holder charges, one per waiter per release */
+	uint64_t self_charged;/* ... of them to the waiter's own release */
+	uint64_t sys_err;     /* recorded calls that failed; the last one: */
+	uint32_t err_tid;
+	uint16_t err;
+	int64_t err_ret;
+	uint64_t err_fd;
+};
+/* ct_analyze_with, telling ob (NULL: nobody) what it analyses. */
+struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct ct_filter *f,
+					const struct ct_convoy_params *cp,
+					struct ct_observer *ob);
 /*
  * Streams the trace at path through every analysis without keeping its events (memory
  * bounded by threads, objects, stacks, call sites and convoy windows): *mout gets the

@@ -108,8 +108,19 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
 			   w->profile == CT_P_SYNC ? w->obj : 0);
-	if (w->registered)
-		ct_obj_end(e, t, w, b, en, unfinished, end_seq, result);
+	{
+		uint64_t wts = w->registered ?
+			ct_obj_end(e, t, w, b, en, unfinished, end_seq, result) : 0;
+
+		if (e->obs) {
+			struct ct_wait_seen s = { t->tid, w->stack, w->kind, (uint8_t)unfinished,
+						  b, en, wts };
+
+			e->obs->waits++;
+			if (e->obs->wait)
+				e->obs->wait(e->obs->ctx, &s);
+		}
+	}
 }
 
 /* The window's start: waits in progress then enter it (their begin clipped). */
@@ -208,17 +219,11 @@ static void wait_end(struct ct_eng *e, struct eng_thread *t, const struct ct_eve
 
 static void release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
-	/* a barrier's last arrival: its own wait pair is no wait */
-	if (ev->kind == CT_K_BARRIER && t->nopen) {
-		struct eng_wait *w = &t->open[t->nopen - 1];
-
-		if (w->kind == CT_K_BARRIER && w->obj == ev->obj && w->registered) {
-			ct_obj_unregister(e, w);
-			w->registered = 0;
-		}
-	}
-	if (t->selected && ev->ts >= e->from)
+	if (t->selected && ev->ts >= e->from) {
+		if (e->obs)
+			e->obs->releases++;
 		ct_obj_release(e, t, ev);
+	}
 }
 
 static void thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts)

@@ -197,6 +197,7 @@ struct ct_eng {
 	struct ct_htab site_by_key;
 	struct eng_unplaced *unpl;
 	size_t nunpl, cunpl;
+	struct ct_observer *obs;       /* NULL, or the unit tests' */
 	struct ct_chain_link *links;   /* at the cut */
 	size_t nlinks, clinks;
 };
@@ -232,7 +233,7 @@ struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint3
 struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr);
 struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid);
 void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin);
-void ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin,
+uint64_t ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin,
 		uint64_t end, int unfinished, uint64_t end_seq, unsigned result);
 void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w);
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);

@@ -182,7 +182,8 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 	return NULL;
 }
 
-void ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t b,
+/* Returns the ts of the release that ended the wait, 0 when none is identified. */
+uint64_t ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t b,
 		uint64_t en, int unfinished, uint64_t end_seq, unsigned result)
 {
 	struct eng_obj *o = ct_obj_find(e, w->obj);
@@ -191,7 +192,7 @@ void ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint
 	int acq = !unfinished && (result == CT_R_ACQUIRED || result == CT_R_OWNERDEAD);
 
 	if (!o)
-		return;
+		return 0;
 	drop_inprog(o, w->id, en, 0);
 	one_less(e, o, en);
 	o->o.contended++;
@@ -210,7 +211,7 @@ void ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint
 		ct_ent_add(e, CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack, wake, 1, 0);
 	}
 	if (!acq)
-		return;
+		return r ? r->ts : 0;
 	{
 		struct eng_othr *h = ct_obj_thr(o, t->tid);
 
@@ -233,6 +234,7 @@ void ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint
 	if (o->cv)
 		ct_conv_acquire(e, o, en, d, r && r->tid != t->tid && b <= r->ts,
 				r && en > r->ts ? en - r->ts : 0, w->stack);
+	return r ? r->ts : 0;
 }
 
 /* Holder profile: each wait in progress at the release is charged the time since the
@@ -245,6 +247,11 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 	purge(o, ev->ts);
 	for (size_t i = 0; i < o->nip; i++)
 		nold += o->ip[i].old && o->ip[i].begin < ev->ts;
+	if (nold && e->obs)
+		e->obs->charged += nold;
+	for (size_t i = 0; e->obs && i < o->nip; i++)
+		e->obs->self_charged += o->ip[i].old && o->ip[i].begin < ev->ts &&
+					o->ip[i].tid == tid;
 	if (nold)
 		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
 			   ev->ts - o->prev_rel, nold, 0);
@@ -260,6 +267,10 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 			from = o->prev_rel;
 		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
 			   ev->ts > from ? ev->ts - from : 0, 1, 0);
+		if (e->obs) {
+			e->obs->charged++;
+			e->obs->self_charged += p->tid == tid;
+		}
 		p->old = 1;
 	}
 }

@@ -90,6 +90,16 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 		b = e->from;
 	if (en > e->to)
 		en = e->to;
+	if (e->obs) {
+		e->obs->syscalls++;
+		if (ev->c & 0xffff) {
+			e->obs->sys_err++;
+			e->obs->err_tid = t->tid;
+			e->obs->err = (uint16_t)(ev->c & 0xffff);
+			e->obs->err_ret = (int64_t)ev->b;
+			e->obs->err_fd = ev->obj;
+		}
+	}
 	if (prof > CT_P_NONE && prof < CT_P_MAX) {
 		ct_ent_add(e, (int)prof, ev->kind, cls, ev->stack, en - b, 1, 0);
 		t->blocked[prof] += en - b;
