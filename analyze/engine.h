@@ -130,6 +130,9 @@ struct eng_obj {
 	struct ct_object o;
 	int seen;
 	uint64_t cur;                   /* sync waits in progress */
+	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
+					 * maximum before it (a released barrier call is no
+					 * wait: its raise is undone) */
 	struct eng_inprog *ip;
 	size_t nip, cip;
 	struct eng_rel ring[ENG_RING];

@@ -34,6 +34,7 @@ struct bucket {
 	size_t first, n; /* its instances: m->threads[first .. first + n) */
 	uint32_t *keys;  /* streaming: the key of each instance seen so far */
 	size_t nkeys, cap_keys;
+	uint64_t last_ts;/* streaming: the latest event time of the tid so far */
 };
 
 /* A THREADS entry, with the start of its generation. */
@@ -66,8 +67,8 @@ struct loader {
 	int seen_gen;
 	/* streaming (ct_model_stream): events are not kept but batched per generation */
 	int stream;
-	struct ct_sevent *batch, *tmp;
-	size_t nbatch, cap_batch, cap_tmp;
+	struct ct_sevent *batch, *tmp, *held;
+	size_t nbatch, cap_batch, cap_tmp, nheld, cap_held;
 	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
 	size_t nkeys, cap_kb, cap_ki;
 };
@@ -245,11 +246,16 @@ static void apply_thread_state(struct ct_model *m, struct ct_mthread *t, const s
 	}
 }
 
-/* Streaming: the key of the tid's current instance, a new one at a THREAD_START after
- * its first event (or at its first event). */
-static uint32_t inst_key(struct loader *l, struct bucket *b, int start)
+/* Streaming: the key of the tid's current instance, a new one at its first event or at a
+ * THREAD_START later than every event of the tid so far (a thread's chunks may come out
+ * of time order: a THREAD_START older than what was seen opens no new thread). */
+static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t ts)
 {
-	if (!b->nkeys || (start && b->nev)) {
+	int fresh = !b->nkeys || (start && b->nev && ts > b->last_ts);
+
+	if (ts > b->last_ts)
+		b->last_ts = ts;
+	if (fresh) {
 		ct_grow(&b->keys, &b->cap_keys, b->nkeys + 1, sizeof(*b->keys));
 		ct_grow(&l->key_b, &l->cap_kb, l->nkeys + 1, sizeof(*l->key_b));
 		ct_grow(&l->key_i, &l->cap_ki, l->nkeys + 1, sizeof(*l->key_i));
@@ -275,7 +281,7 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 	struct ct_mevent *me;
 
 	if (l->stream) {
-		uint32_t key = inst_key(l, b, ev->type == CT_EV_THREAD_START);
+		uint32_t key = inst_key(l, b, ev->type == CT_EV_THREAD_START, ev->ts);
 		uint64_t site = 0;
 
 		if (ev->type == CT_EV_SYSCALL) {
@@ -333,7 +339,7 @@ static void add_thread_state(struct loader *l, const struct ct_record *rec)
 		struct ct_event ev = { .ts = p->ts, .type = CT_SEV_INIT_BLOCKED,
 				       .kind = p->s.kind, .obj = p->s.obj, .a = p->s.since };
 
-		batch_push(l, &ev, rec->thread.tid, inst_key(l, b, 0), 0);
+		batch_push(l, &ev, rec->thread.tid, inst_key(l, b, 0, 0), 0);
 	}
 }
 
@@ -520,6 +526,7 @@ static void loader_free(struct loader *l)
 {
 	free(l->batch);
 	free(l->tmp);
+	free(l->held);
 	free(l->key_b);
 	free(l->key_i);
 	for (size_t i = 0; i < l->nb; i++)
@@ -599,33 +606,89 @@ struct pipe {
 	void *ctx;
 };
 
-static void flush(struct loader *l, struct pipe *p)
+/* Hands buf[0..n) to fn; *buf (of capacity *cap) is then a buffer free for reuse. */
+static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
 {
 	struct ct_sevent *b;
-	size_t cap;
+	size_t c;
 
-	if (!p || !l->nbatch)
+	if (!n)
 		return;
-	sort_batch(l);
 	if (!p->threaded) {
-		p->fn(p->ctx, l->batch, l->nbatch);
-		l->nbatch = 0;
+		p->fn(p->ctx, *buf, n);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
 	while (p->has_work)
 		pthread_cond_wait(&p->cv, &p->mu);
 	b = p->work;
-	cap = p->cap_work;
-	p->work = l->batch;
-	p->cap_work = l->cap_batch;
-	p->nwork = l->nbatch;
+	c = p->cap_work;
+	p->work = *buf;
+	p->cap_work = *cap;
+	p->nwork = n;
 	p->has_work = 1;
-	l->batch = b;
-	l->cap_batch = cap;
-	l->nbatch = 0;
+	*buf = b;
+	*cap = c;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * A generation's events are sorted by time and held back one generation: events near a
+ * generation's end may be written in the next one (a thread's buffer flushed late), so
+ * the held events not later than the new generation's first are handed on, and the rest
+ * merged with it (held ones first on equal times, as in the file).
+ */
+static void flush(struct loader *l, struct pipe *p, int final)
+{
+	if (!p)
+		return;
+	if (l->nbatch)
+		sort_batch(l);
+	if (!l->nheld) {
+		struct ct_sevent *b = l->held;
+		size_t c = l->cap_held;
+
+		l->held = l->batch;
+		l->cap_held = l->cap_batch;
+		l->nheld = l->nbatch;
+		l->batch = b;
+		l->cap_batch = c;
+		l->nbatch = 0;
+	} else if (l->nbatch) {
+		uint64_t first = l->batch[0].ev.ts;
+		size_t k = l->nheld, lo = 0, hi = l->nheld, i, j, n = 0;
+		struct ct_sevent *t;
+		size_t c;
+
+		while (lo < hi) { /* the first held event later than first */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (l->held[mid].ev.ts <= first)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		k = lo;
+		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + l->nbatch, sizeof(*l->tmp));
+		for (i = k, j = 0; i < l->nheld || j < l->nbatch;)
+			l->tmp[n++] = j >= l->nbatch || (i < l->nheld &&
+				      l->held[i].ev.ts <= l->batch[j].ev.ts) ? l->held[i++] :
+				      l->batch[j++];
+		emit(p, &l->held, &l->cap_held, k);
+		t = l->held;
+		c = l->cap_held;
+		l->held = l->tmp;
+		l->cap_held = l->cap_tmp;
+		l->nheld = n;
+		l->tmp = t;
+		l->cap_tmp = c;
+		l->nbatch = 0;
+	}
+	if (final) {
+		emit(p, &l->held, &l->cap_held, l->nheld);
+		l->nheld = 0;
+	}
 }
 
 static void *consumer(void *arg)
@@ -661,7 +724,7 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 	while ((rc = ct_reader_next(r, &rec)) == 1) {
 		switch (rec.type) {
 		case CT_REC_GEN_BEGIN:
-			flush(l, p);
+			flush(l, p, 0);
 			if (!l->seen_gen) {
 				m->first_gen = rec.gen;
 				m->first_gen_ts = rec.ts_mono;
@@ -694,7 +757,7 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;
-			flush(l, p);
+			flush(l, p, 0);
 			break;
 		}
 	}
@@ -702,7 +765,7 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		snprintf(err, errlen, "%s", ct_reader_error(r));
 		return -1;
 	}
-	flush(l, p);
+	flush(l, p, 1);
 	m->truncated = ct_reader_truncated(r);
 	m->trailing_bytes = ct_reader_trailing_bytes(r);
 	return 0;

@@ -104,8 +104,11 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 			settle(o, begin);
 	}
 	o->cur++;
-	if (o->cur > o->o.max_waiters)
+	if (o->cur > o->o.max_waiters) {
+		o->max_by = w->id;
+		o->max_prev = o->o.max_waiters;
 		o->o.max_waiters = o->cur;
+	}
 	ct_obj_thr(o, t->tid)->has_pend = 0;
 	if (w->kind == CT_K_MUTEX && w->arg && !w->synthetic) {
 		owner_obs(o, (uint32_t)w->arg);
@@ -151,6 +154,8 @@ void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 	drop_inprog(o, w->id, 0, 1);
 	if (o->cur)
 		o->cur--;
+	if (o->max_by == w->id)
+		o->o.max_waiters = o->max_prev;
 	(void)e;
 }
 
