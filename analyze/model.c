@@ -51,6 +51,12 @@ struct pname {
 	char name[CT_NAME_LEN];
 };
 
+/* Streaming: one thread instance's events of the generation being read, in file order. */
+struct srun {
+	struct ct_sevent *v;
+	size_t n, cap;
+};
+
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
 struct loader {
 	struct ct_model *m;
@@ -67,8 +73,12 @@ struct loader {
 	int seen_gen;
 	/* streaming (ct_model_stream): events are not kept but batched per generation */
 	int stream;
-	struct ct_sevent *batch, *tmp, *held;
-	size_t nbatch, cap_batch, cap_tmp, nheld, cap_held;
+	struct srun *runs;       /* by key: the generation's events of each thread */
+	size_t cap_runs;
+	uint32_t *touched;       /* the keys with events in it, by first event */
+	size_t ntouched, cap_touched;
+	struct ct_sevent *tmp, *held;
+	size_t cap_tmp, nheld, cap_held;
 	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
 	size_t nkeys, cap_kb, cap_ki;
 };
@@ -269,8 +279,21 @@ static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t
 static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid, uint32_t key,
 		       uint64_t site)
 {
-	ct_grow(&l->batch, &l->cap_batch, l->nbatch + 1, sizeof(*l->batch));
-	l->batch[l->nbatch++] = (struct ct_sevent){ *ev, site, tid, key };
+	struct srun *r;
+
+	if (key >= l->cap_runs) {
+		size_t old = l->cap_runs;
+
+		ct_grow(&l->runs, &l->cap_runs, (size_t)key + 1, sizeof(*l->runs));
+		memset(l->runs + old, 0, (l->cap_runs - old) * sizeof(*l->runs));
+	}
+	r = &l->runs[key];
+	if (!r->n) {
+		ct_grow(&l->touched, &l->cap_touched, l->ntouched + 1, sizeof(*l->touched));
+		l->touched[l->ntouched++] = key;
+	}
+	ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
 static void add_event(struct loader *l, const struct ct_record *rec)
@@ -524,7 +547,10 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
-	free(l->batch);
+	for (size_t i = 0; i < l->cap_runs; i++)
+		free(l->runs[i].v);
+	free(l->runs);
+	free(l->touched);
 	free(l->tmp);
 	free(l->held);
 	free(l->key_b);
@@ -566,33 +592,106 @@ static void finish(struct loader *l)
 		m->lost_total += m->lost[c];
 }
 
-/* Stable merge sort of a batch by ts (file order on ties). */
-static void sort_batch(struct loader *l)
+/* Stable natural merge sort of a[0..n) by ts (file order on ties), with tmp as scratch:
+ * a thread's events come in a few ascending runs (chunks written out of order). */
+static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size_t *cap)
 {
-	size_t n = l->nbatch;
-	struct ct_sevent *a = l->batch, *t;
-	int sorted = 1;
+	size_t *st = NULL, nst = 0, cst = 0;
+	struct ct_sevent *src = a, *dst;
 
-	for (size_t i = 1; i < n && sorted; i++)
-		sorted = a[i].ev.ts >= a[i - 1].ev.ts;
-	if (sorted)
-		return;
-	ct_grow(&l->tmp, &l->cap_tmp, n, sizeof(*l->tmp));
-	t = l->tmp;
-	for (size_t w = 1; w < n; w *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * w) {
-			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-			size_t i = lo, j = mid, k = lo;
-
-			while (i < mid && j < hi)
-				t[k++] = a[j].ev.ts < a[i].ev.ts ? a[j++] : a[i++];
-			while (i < mid)
-				t[k++] = a[i++];
-			while (j < hi)
-				t[k++] = a[j++];
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || a[i].ev.ts < a[i - 1].ev.ts) {
+			ct_grow(&st, &cst, nst + 2, sizeof(*st));
+			st[nst++] = i;
 		}
-		memcpy(a, t, n * sizeof(*a));
+	if (nst <= 1) {
+		free(st);
+		return;
 	}
+	st[nst] = n; /* run r is [st[r], st[r + 1]) */
+	ct_grow(tmp, cap, n, sizeof(**tmp));
+	dst = *tmp;
+	while (nst > 1) {
+		size_t k = 0;
+
+		for (size_t r = 0; r < nst; r += 2) {
+			size_t lo = st[r], mid = st[r + 1], hi = r + 2 <= nst ? st[r + 2] : mid;
+			size_t i = lo, j = mid, o = lo;
+
+			if (r + 1 >= nst)
+				hi = mid = st[r + 1];
+			while (i < mid && j < hi)
+				dst[o++] = src[j].ev.ts < src[i].ev.ts ? src[j++] : src[i++];
+			while (i < mid)
+				dst[o++] = src[i++];
+			while (j < hi)
+				dst[o++] = src[j++];
+			st[k++] = lo;
+		}
+		st[k] = n;
+		nst = k;
+		{
+			struct ct_sevent *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	free(st);
+}
+
+/* A source of the k-way merge: a sorted run. */
+struct msrc {
+	const struct ct_sevent *v;
+	size_t i, n, ord;
+};
+
+static int src_less(const struct msrc *x, const struct msrc *y)
+{
+	uint64_t a = x->v[x->i].ev.ts, b = y->v[y->i].ev.ts;
+
+	return a < b || (a == b && x->ord < y->ord);
+}
+
+static void sift(struct msrc *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct msrc t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && src_less(&h[c + 1], &h[c]))
+			c++;
+		if (!src_less(&h[c], &h[i]))
+			return;
+		t = h[c];
+		h[c] = h[i];
+		h[i] = t;
+		i = c;
+	}
+}
+
+/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). */
+static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < ns; i++)
+		if (h[i].i < h[i].n)
+			h[k++] = h[i];
+	ns = k;
+	for (size_t i = ns / 2; i-- > 0;)
+		sift(h, ns, i);
+	while (ns) {
+		out[n++] = h[0].v[h[0].i++];
+		if (h[0].i == h[0].n)
+			h[0] = h[--ns];
+		sift(h, ns, 0);
+	}
+	return n;
 }
 
 /* The reading side and the analysing side of ct_model_stream, one generation apart. */
@@ -634,30 +733,30 @@ static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
 }
 
 /*
- * A generation's events are sorted by time and held back one generation: events near a
+ * A generation's events are merged in time order (each thread's run is already in order,
+ * but for chunks written out of order) and held back one generation: events near a
  * generation's end may be written in the next one (a thread's buffer flushed late), so
  * the held events not later than the new generation's first are handed on, and the rest
- * merged with it (held ones first on equal times, as in the file).
+ * merged into it (held ones first on equal times, as in the file).
  */
 static void flush(struct loader *l, struct pipe *p, int final)
 {
+	size_t total = 0, k = 0, ns = 0;
+	uint64_t first = UINT64_MAX;
+	struct msrc *src;
+
 	if (!p)
 		return;
-	if (l->nbatch)
-		sort_batch(l);
-	if (!l->nheld) {
-		struct ct_sevent *b = l->held;
-		size_t c = l->cap_held;
+	for (size_t i = 0; i < l->ntouched; i++) {
+		struct srun *r = &l->runs[l->touched[i]];
 
-		l->held = l->batch;
-		l->cap_held = l->cap_batch;
-		l->nheld = l->nbatch;
-		l->batch = b;
-		l->cap_batch = c;
-		l->nbatch = 0;
-	} else if (l->nbatch) {
-		uint64_t first = l->batch[0].ev.ts;
-		size_t k = l->nheld, lo = 0, hi = l->nheld, i, j, n = 0;
+		sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
+		total += r->n;
+		if (r->v[0].ev.ts < first)
+			first = r->v[0].ev.ts;
+	}
+	if (total) {
+		size_t lo = 0, hi = l->nheld;
 		struct ct_sevent *t;
 		size_t c;
 
@@ -670,20 +769,28 @@ static void flush(struct loader *l, struct pipe *p, int final)
 				hi = mid;
 		}
 		k = lo;
-		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + l->nbatch, sizeof(*l->tmp));
-		for (i = k, j = 0; i < l->nheld || j < l->nbatch;)
-			l->tmp[n++] = j >= l->nbatch || (i < l->nheld &&
-				      l->held[i].ev.ts <= l->batch[j].ev.ts) ? l->held[i++] :
-				      l->batch[j++];
+		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
+		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0 };
+		for (size_t i = 0; i < l->ntouched; i++) {
+			struct srun *r = &l->runs[l->touched[i]];
+
+			src[ns] = (struct msrc){ r->v, 0, r->n, ns };
+			ns++;
+		}
+		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));
+		total = kway(src, ns, l->tmp);
+		free(src);
+		for (size_t i = 0; i < l->ntouched; i++)
+			l->runs[l->touched[i]].n = 0;
+		l->ntouched = 0;
 		emit(p, &l->held, &l->cap_held, k);
 		t = l->held;
 		c = l->cap_held;
 		l->held = l->tmp;
 		l->cap_held = l->cap_tmp;
-		l->nheld = n;
+		l->nheld = total;
 		l->tmp = t;
 		l->cap_tmp = c;
-		l->nbatch = 0;
 	}
 	if (final) {
 		emit(p, &l->held, &l->cap_held, l->nheld);
