@@ -190,10 +190,11 @@ struct ct_eng {
 	size_t nth, cth;
 	struct ct_htab th_by_key;
 	struct eng_obj *obj;
-	size_t nobj, cobj;
+	size_t nobj, cobj, last_obj;  /* last_obj: the latest found (a one-entry cache) */
 	struct ct_htab obj_by_addr;
 	struct eng_entry *ent;
 	size_t nent, cent;
+	struct { uint64_t key; uint32_t ix; } ent_cache[256]; /* direct-mapped, key 0 empty */
 	struct ct_htab ent_by_key;
 	struct eng_site *site;
 	size_t nsite, csite;

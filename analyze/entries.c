@@ -15,13 +15,26 @@
 static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, unsigned cls,
 			       int rem, uint64_t id)
 {
-	uint64_t key = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) |
-				   (unsigned)rem, id, 0x11);
-	uint32_t ix = ct_htab_get(&e->ent_by_key, key);
+	/* a stack entry's fields fit one word: a cache in front of the table */
+	uint64_t packed = rem ? 0 : (id | (uint64_t)kind << 32 | (uint64_t)cls << 40 |
+				     (uint64_t)profile << 48 | 1ull << 63);
+	unsigned slot = (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
+	uint64_t key;
+	uint32_t ix;
 	struct eng_entry *x;
 
-	if (ix != UINT32_MAX)
+	if (packed && e->ent_cache[slot].key == packed)
+		return &e->ent[e->ent_cache[slot].ix];
+	key = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) | (unsigned)rem,
+			  id, 0x11);
+	ix = ct_htab_get(&e->ent_by_key, key);
+	if (ix != UINT32_MAX) {
+		if (packed) {
+			e->ent_cache[slot].key = packed;
+			e->ent_cache[slot].ix = ix;
+		}
 		return &e->ent[ix];
+	}
 	ct_grow(&e->ent, &e->cent, e->nent + 1, sizeof(*e->ent));
 	x = &e->ent[e->nent];
 	memset(x, 0, sizeof(*x));

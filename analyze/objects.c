@@ -17,9 +17,15 @@
 
 struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
 {
-	uint32_t ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
+	uint32_t ix;
 
-	return ix == UINT32_MAX ? NULL : &e->obj[ix];
+	if (e->nobj && e->last_obj < e->nobj && e->obj[e->last_obj].o.addr == addr)
+		return &e->obj[e->last_obj];
+	ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
+	if (ix == UINT32_MAX)
+		return NULL;
+	e->last_obj = ix;
+	return &e->obj[ix];
 }
 
 struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
@@ -159,29 +165,48 @@ void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 	(void)e;
 }
 
-/* The release that ended a wait, from the object's ring, or NULL. */
+/* The ring's i-th release from the oldest. */
+static struct eng_rel *ring_at(struct eng_obj *o, unsigned i)
+{
+	return &o->ring[(o->rhead + ENG_RING - o->rn + i) % ENG_RING];
+}
+
+/* The release that ended a wait, from the object's ring, or NULL: a barrier wait's is
+ * the first release by another thread while it waited; a cond wait's the earliest
+ * unassigned signal (or a broadcast) with seq in (begin.b, end.a]; any other's the one
+ * whose seq is end.a. */
 static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32_t tid,
 			     uint64_t b, uint64_t en, uint64_t end_seq, unsigned result)
 {
-	for (unsigned i = 0; i < o->rn; i++) {
-		struct eng_rel *r = &o->ring[(o->rhead + ENG_RING - o->rn + i) % ENG_RING];
+	unsigned i;
 
-		if (w->kind == CT_K_BARRIER) {
+	if (w->kind == CT_K_BARRIER) {
+		for (i = 0; i < o->rn; i++) {
+			struct eng_rel *r = ring_at(o, i);
+
 			if (r->ts >= b && r->ts <= en && r->tid != tid)
 				return r;
-			continue;
 		}
-		if (end_seq == 0 || end_seq == w->begin_seq)
-			return NULL;
-		if (w->kind == CT_K_COND) {
-			if (result != CT_R_ACQUIRED || end_seq <= w->begin_seq)
-				return NULL;
-			if (r->seq > w->begin_seq && r->seq <= end_seq &&
-			    ((r->flags & CT_EVF_BROADCAST) || r->woken == 0))
-				return r;
-			continue;
-		}
-		if (r->seq == end_seq)
+		return NULL;
+	}
+	if (end_seq == 0 || end_seq == w->begin_seq)
+		return NULL;
+	if (w->kind != CT_K_COND) {
+		for (i = o->rn; i-- > 0;)
+			if (ring_at(o, i)->seq == end_seq)
+				return ring_at(o, i);
+		return NULL;
+	}
+	if (result != CT_R_ACQUIRED || end_seq <= w->begin_seq)
+		return NULL;
+	/* back to the first release after begin.b, then forward */
+	for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)
+		;
+	for (; i < o->rn; i++) {
+		struct eng_rel *r = ring_at(o, i);
+
+		if (r->seq > w->begin_seq && r->seq <= end_seq &&
+		    ((r->flags & CT_EVF_BROADCAST) || r->woken == 0))
 			return r;
 	}
 	return NULL;

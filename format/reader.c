@@ -179,6 +179,11 @@ static ssize_t fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_
 static const char *var(struct ct_reader *r, uint64_t *v)
 {
 	uint64_t x = 0;
+
+	if (r->p < r->end && !(*r->p & 0x80)) { /* the common one-byte value */
+		*v = *r->p++;
+		return NULL;
+	}
 	for (unsigned i = 0; i < 10; i++) {
 		if (r->p >= r->end)
 			return "varint runs past the payload";
@@ -384,6 +389,16 @@ static const char *dec_gen_end(struct ct_reader *r, struct ct_record *rec)
 /* Decodes the entry at the cursor into rec (zeroed first); *skip as for dec_event. */
 static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *skip)
 {
+	if (r->kind == CT_CH_EVENTS) {
+		/* the hot path: an event record sets every field of ev; the rest of rec is
+		 * not cleared for it */
+		*skip = 0;
+		rec->type = CT_REC_EVENT;
+		rec->gen = r->gen;
+		rec->offset = r->chunk_off;
+		rec->tid = r->tid;
+		return dec_event(r, rec, skip);
+	}
 	memset(rec, 0, sizeof(*rec));
 	*skip = 0;
 	rec->gen = r->gen;
