@@ -325,12 +325,6 @@ static unsigned char *select_names(const char *path, const struct ct_filter *f, 
 	return sel;
 }
 
-static void nofeed(void *ctx, const struct ct_sevent *v, size_t n)
-{
-	(void)ctx;
-	(void)v;
-	(void)n;
-}
 
 int ct_analyze_file(const char *path, const struct ct_filter *f,
 		    const struct ct_convoy_params *cp, int threads, struct ct_model **mout,
@@ -368,7 +362,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 			uint64_t start;
 
 			if (ct_reader_open(path, &r) < 0) {
-				int rc = ct_model_stream(path, 1, nofeed, NULL, &m, &k2t, &nk,
+				int rc = ct_model_stream(path, 1, NULL, NULL, &m, &k2t, &nk,
 							 err, errlen);
 				if (rc == 0) {
 					ct_model_free(m);

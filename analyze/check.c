@@ -804,14 +804,18 @@ static void junit(FILE *f, const char *path, struct result *res, size_t nres,
 
 /* ---- command ------------------------------------------------------------------------- */
 
-static void load(struct trace *t, struct ct_model **m, const char *path)
+static void load(struct trace *t, struct ct_model **m, const char *path,
+		 const struct ct_check_opts *o, const struct ct_convoy_params *cp)
 {
 	char err[512];
+	struct ct_analysis *a;
 
 	t->path = path;
-	if (ct_model_load(path, m, err, sizeof(err)) < 0)
+	if (ct_analyze_file(path, o->have_filter ? &o->filter.f : NULL, cp, 2, m, &a, err,
+			    sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
 	t->m = *m;
+	t->a = a;
 }
 
 int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t nfiles)
@@ -830,7 +834,7 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 
 	/* every trace is read before anything is printed: unreadable input exits 2 alone */
 	for (size_t i = 0; i < nfiles; i++)
-		load(&t[i], &models[i], files[i]);
+		load(&t[i], &models[i], files[i], o, &cp);
 	if (o->junit && !(jf = fopen(o->junit, "w")))
 		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
 	for (size_t i = 0; i < nfiles; i++) {
@@ -840,7 +844,6 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 			ct_err("warning: %s: %s", t[i].path,
 			       ct_model_truncation(t[i].m, tr, sizeof(tr)));
 		}
-		t[i].a = ct_analyze_with(t[i].m, o->have_filter ? &o->filter.f : NULL, &cp);
 		t[i].fr = ct_frames_new(t[i].m);
 		for (size_t k = 0; k < o->nrules; k++) {
 			struct result *r = &res[nres++];

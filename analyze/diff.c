@@ -197,12 +197,12 @@ struct side {
 	struct ct_frames *fr;
 };
 
-static void load(struct side *s, const char *path)
+static void load(struct side *s, const char *path, const struct ct_filter *f)
 {
 	char err[512];
 
 	s->path = path;
-	if (ct_model_load(path, &s->m, err, sizeof(err)) < 0)
+	if (ct_analyze_file(path, f, NULL, 2, &s->m, &s->a, err, sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
 }
 
@@ -456,8 +456,8 @@ int ct_cmd_diff(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "diff: needs two traces, BASE and NEW (see 'ctrace diff "
 		       "--help')");
 	memset(s, 0, sizeof(s));
-	load(&s[0], paths[0]);
-	load(&s[1], paths[1]);
+	load(&s[0], paths[0], &fa.f);
+	load(&s[1], paths[1], &fa.f);
 	for (int k = 0; k < 2; k++) {
 		if (s[k].m->truncated) {
 			char tr[256];
@@ -465,7 +465,6 @@ int ct_cmd_diff(int argc, char **argv)
 			ct_err("warning: %s: %s", s[k].path,
 			       ct_model_truncation(s[k].m, tr, sizeof(tr)));
 		}
-		s[k].a = ct_analyze_filtered(s[k].m, &fa.f);
 		s[k].fr = ct_frames_new(s[k].m);
 		collect(&s[k], k, &sites, &objs);
 	}

@@ -281,6 +281,8 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 {
 	struct srun *r;
 
+	if (l->stream == 2)
+		return; /* nobody takes them */
 	if (key >= l->cap_runs) {
 		size_t old = l->cap_runs;
 
@@ -745,7 +747,7 @@ static void flush(struct loader *l, struct pipe *p, int final)
 	uint64_t first = UINT64_MAX;
 	struct msrc *src;
 
-	if (!p)
+	if (!p || !p->fn)
 		return;
 	for (size_t i = 0; i < l->ntouched; i++) {
 		struct srun *r = &l->runs[l->touched[i]];
@@ -921,7 +923,8 @@ int ct_model_stream(const char *path, int threads,
 	}
 	m = ct_xcalloc(1, sizeof(*m));
 	l.m = m;
-	l.stream = 1;
+	l.stream = fn ? 1 : 2;
+	p.threaded = p.threaded && fn;
 	if (p.threaded) {
 		pthread_mutex_init(&p.mu, NULL);
 		pthread_cond_init(&p.cv, NULL);

@@ -110,7 +110,7 @@ struct ct_sevent {
  * Reads the trace at path once without keeping its events: the model gets everything
  * but them (header, modules, stacks, threads and their states, lost counts, truncation),
  * and each generation's events are handed to fn in time order (ties in file order), in
- * batches of one generation. With a second thread (threads > 1), reading and decoding
+ * batches of one generation (fn NULL: the events are only counted). With a second thread (threads > 1), reading and decoding
  * run beside fn, one generation ahead. On success returns 0 with *out and *key_to_thr
  * (nkeys entries, malloc'ed: thread key -> index in m->threads); on bad input -1 with the
  * reader's one-line message in err. Batches are bounded by one generation's events.
