@@ -150,6 +150,8 @@ int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uin
 	return o->convoy;
 }
 
+static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc);
+
 /* The analysed window and the convoy window width for a trace [start, end]. */
 static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const struct ct_filter *f,
 		  const struct ct_convoy_params *cp)
@@ -277,6 +279,7 @@ struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct c
 	}
 	free(r);
 	ct_eng_finish(e, m, m->end_ts, NULL, 0);
+	set_proc(a, m->hdr.pid, 0);
 	free(sel);
 	return a;
 }
@@ -407,6 +410,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		}
 		a->convoy_dw = e->dw;
 		ct_eng_finish(e, m, m->end_ts, k2t, nk);
+		set_proc(a, m->hdr.pid, 0);
 		free(k2t);
 		free(sel);
 		*mout = m;
@@ -415,6 +419,78 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 	}
 	free(sel);
 	return -1;
+}
+
+/* Gives every result of a its process (pid 0: keeps theirs) and trace index. */
+#define SETP(x) do { if (pid) (x).pid = pid; (x).proc = proc; } while (0)
+static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
+{
+	for (size_t i = 0; i < a->nentries; i++)
+		SETP(a->entries[i]);
+	for (size_t i = 0; i < a->nobjs; i++)
+		SETP(a->objs[i]);
+	for (size_t i = 0; i < a->nthreads; i++)
+		SETP(a->threads[i]);
+	for (size_t i = 0; i < a->nchains; i++)
+		SETP(a->chains[i]);
+	for (size_t i = 0; i < a->ndeadlocks; i++)
+		for (size_t k = 0; k < a->deadlocks[i].n; k++)
+			SETP(a->deadlocks[i].links[k]);
+}
+#undef SETP
+
+/* Appends n elements of size sz from src to *dst (of *dn), then frees src. */
+static void append(void *dst, size_t *dn, void *src, size_t n, size_t sz)
+{
+	void **d = dst;
+
+	*d = ct_xrealloc(*d, (*dn + n + 1) * sz);
+	if (n)
+		memcpy((char *)*d + *dn * sz, src, n * sz);
+	*dn += n;
+	free(src);
+}
+
+struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
+{
+	struct ct_analysis *a = ct_xcalloc(1, sizeof(*a));
+
+	for (size_t i = 0; i < n; i++) {
+		struct ct_analysis *p = parts[i];
+
+		set_proc(p, 0, (uint32_t)i);
+		if (!i) {
+			a->start_ts = p->start_ts;
+			a->from_ts = p->from_ts;
+			a->to_ts = p->to_ts;
+			a->convoy = p->convoy;
+			a->convoy_dw = p->convoy_dw;
+		}
+		if (p->from_ts < a->from_ts)
+			a->from_ts = p->from_ts;
+		if (p->to_ts > a->to_ts)
+			a->to_ts = p->to_ts;
+		if (p->start_ts < a->start_ts)
+			a->start_ts = p->start_ts;
+		a->filtered |= p->filtered;
+		a->sys_nosite += p->sys_nosite;
+		a->unmatched_ends += p->unmatched_ends;
+		a->unfinished += p->unfinished;
+		a->nholds += p->nholds;
+		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
+		append(&a->entries, &a->nentries, p->entries, p->nentries, sizeof(*a->entries));
+		append(&a->objs, &a->nobjs, p->objs, p->nobjs, sizeof(*a->objs));
+		append(&a->threads, &a->nthreads, p->threads, p->nthreads, sizeof(*a->threads));
+		append(&a->deadlocks, &a->ndeadlocks, p->deadlocks, p->ndeadlocks,
+		       sizeof(*a->deadlocks));
+		append(&a->chains, &a->nchains, p->chains, p->nchains, sizeof(*a->chains));
+		free(p);
+	}
+	if (a->nentries > 1)
+		qsort(a->entries, a->nentries, sizeof(*a->entries), ct_ent_cmp);
+	if (a->nobjs > 1)
+		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
+	return a;
 }
 
 void ct_analysis_free(struct ct_analysis *a)

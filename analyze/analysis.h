@@ -84,6 +84,8 @@ struct ct_pentry {
 	uint64_t stack_calls;/* how many of count have a recorded stack (0 for a remainder) */
 	uint64_t max_obj;    /* sync entries: the object of its longest wait (the first of
 			      * equal ones), else 0 */
+	uint32_t pid;        /* the process (file header pid) */
+	uint32_t proc;       /* index of its trace among those analysed together */
 	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
 };
 
@@ -190,6 +192,7 @@ struct ct_object {
 	int convoy;          /* convoy verdict */
 	struct ct_convoy convoy_ev; /* valid when convoy */
 	int mutex_like;      /* mutex, rwlock or spin: the convoy detector applies */
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	struct ct_convoy_window *windows; /* owned: every window of the analysed time (the
 					   * detector's measurements), NULL when it does not
 					   * apply; see ct_convoy_detect */
@@ -213,6 +216,7 @@ struct ct_chain_link {
 	uint8_t kind;        /* kind of the wait */
 	uint32_t stack;      /* the waiting stack */
 	uint64_t begin;      /* the wait's begin (absolute ns, clipped to the window) */
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	uint32_t held_stack; /* where held_by took obj (README.md "Wait chains"): the call
 			      * site of its latest HOLD of obj at or before its own current
 			      * wait began (the full stack of the wait that acquired it when the
@@ -241,6 +245,7 @@ struct ct_filter {
 
 struct ct_thread_info {
 	uint32_t tid;
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	uint32_t thr;        /* index in the model's threads */
 	const char *name;    /* points into the model */
 	uint64_t start_func; /* address; 0 for the main thread or unknown */
@@ -331,6 +336,15 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
  */
 int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
 		     struct ct_convoy *ev);
+
+/*
+ * The analyses of several traces of one program (its processes) as one: parts[i] (each
+ * from ct_analyze_file, with proc 0) gets proc i; entries, objects, threads and wait
+ * chains of different processes stay apart (ordered as in one analysis, the trace index
+ * breaking ties), counters are summed and the window spans them all. Takes the parts
+ * (freed); never fails (exits on out-of-memory).
+ */
+struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n);
 
 /* "sync", "net", "syscall", "sleep", "holder", "wakeup"; "?" when out of range. */
 const char *ct_aprofile_name(int profile);

@@ -225,6 +225,10 @@ void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns);
 void ct_ent_finish(struct ct_eng *e);
+/* The order of entries in a result (qsort comparator over struct ct_pentry). */
+int ct_ent_cmp(const void *pa, const void *pb);
+/* The order of objects in a result (qsort comparator over struct ct_object). */
+int ct_obj_cmp(const void *pa, const void *pb);
 
 /* syscalls.c */
 void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev *x);

@@ -82,7 +82,7 @@ static int cmp_u64(uint64_t x, uint64_t y)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_entry(const void *pa, const void *pb)
+int ct_ent_cmp(const void *pa, const void *pb)
 {
 	const struct ct_pentry *x = pa, *y = pb;
 
@@ -100,7 +100,9 @@ static int cmp_entry(const void *pa, const void *pb)
 		return x->stack < y->stack ? -1 : 1;
 	if (x->remainder != y->remainder)
 		return x->remainder < y->remainder ? -1 : 1;
-	return cmp_u64(x->site, y->site);
+	if (x->site != y->site)
+		return cmp_u64(x->site, y->site);
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
 void ct_ent_finish(struct ct_eng *e)
@@ -122,7 +124,7 @@ void ct_ent_finish(struct ct_eng *e)
 		ct_lhist_reset(&x->h);
 	}
 	if (a->nentries > 1)
-		qsort(a->entries, a->nentries, sizeof(*a->entries), cmp_entry);
+		qsort(a->entries, a->nentries, sizeof(*a->entries), ct_ent_cmp);
 	free(e->ent);
 	ct_htab_free(&e->ent_by_key);
 }

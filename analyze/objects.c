@@ -384,7 +384,7 @@ void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *
 	h->hold_acq_end = h->any_acq_end;
 }
 
-static int cmp_object(const void *pa, const void *pb)
+int ct_obj_cmp(const void *pa, const void *pb)
 {
 	const struct ct_object *x = pa, *y = pb;
 
@@ -392,7 +392,9 @@ static int cmp_object(const void *pa, const void *pb)
 		return x->wait_total_ns > y->wait_total_ns ? -1 : 1;
 	if (x->contended != y->contended)
 		return x->contended > y->contended ? -1 : 1;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
 void ct_obj_finish(struct ct_eng *e)
@@ -428,7 +430,7 @@ void ct_obj_finish(struct ct_eng *e)
 		free(o->th);
 	}
 	if (a->nobjs > 1)
-		qsort(a->objs, a->nobjs, sizeof(*a->objs), cmp_object);
+		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
 	free(e->obj);
 	ct_htab_free(&e->obj_by_addr);
 }

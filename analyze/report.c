@@ -29,14 +29,28 @@ struct ctx {
 	const struct ct_model *m;
 	const struct ct_analysis *a;
 	struct ct_frames *fr;
+	/* several traces: each result's own model and frames (at() selects them) */
+	const struct ct_model *const *ms;
+	struct ct_frames **frs;
+	size_t nproc;
 };
+
+/* The model and frames of trace proc, for the results that come from it. */
+static void at(struct ctx *c, uint32_t proc)
+{
+	if (c->nproc > 1 && proc < c->nproc) {
+		c->m = c->ms[proc];
+		c->fr = c->frs[proc];
+	}
+}
 
 static void usage(FILE *f)
 {
 	fputs("usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
 	      "                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
-	      "                     [--convoy-* VALUE] FILE\n\n"
-	      "Where the threads of a traced program waited.\n\n"
+	      "                     [--convoy-* VALUE] FILE...\n\n"
+	      "Where the threads of a traced program waited. Several FILEs: the traces of one\n"
+	      "program's processes, analysed as one (each result names its process).\n\n"
 	      "  --json          the stable JSON document (see the README, \"report --json\")\n"
 	      "  --top N         at most N entries per profile (text default 10, JSON all)\n"
 	      "  --profile NAME  only these profiles (repeatable, or comma-separated):\n"
@@ -201,14 +215,19 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e, int p)
 	char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF], kind[64];
 	const struct ct_frame *f;
 	int trunc, rest = e->remainder;
-	size_t n = entry_frames(c, e, &f, &trunc);
+	size_t n;
 
+	at(c, e->proc);
+	n = entry_frames(c, e, &f, &trunc);
 	kind_cell(e, p, kind, sizeof(kind));
 	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", e->count,
 		ct_fmt_duration(e->total_ns, t),
 		rest && !e->max_ns ? "-" : ct_fmt_duration(e->max_ns, mx),
 		rest ? "-" : ct_fmt_duration(e->p50_ns, p50),
 		rest ? "-" : ct_fmt_duration(e->p99_ns, p99), kind);
+	if (c->nproc > 1)
+		fprintf(c->f, "    process %" PRIu32 " (%s)\n", e->pid,
+			c->ms[e->proc]->hdr.exe[0] ? c->ms[e->proc]->hdr.exe : "?");
 	if (rest)
 		fprintf(c->f, "    (calls without a recorded stack: %s)\n",
 			e->site ? "the call site only" : "sites beyond the per-thread table");
@@ -380,7 +399,11 @@ static void text_objects(struct ctx *c, long top)
 		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[24];
 
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
+		at(c, o->proc);
 		short_site(c, o->first_stack, site, sizeof(site));
+		if (c->nproc > 1)
+			snprintf(site + strlen(site), sizeof(site) - strlen(site),
+				 " [pid %" PRIu32 "]", o->pid);
 		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %10s %7" PRIu64
 			" %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind), o->contended,
 			ct_fmt_duration(o->wait_total_ns, t),
@@ -399,6 +422,7 @@ static void text_objects(struct ctx *c, long top)
 		if (a->objs[i].convoy) {
 			if (!nconvoy++)
 				fputc('\n', c->f);
+			at(c, a->objs[i].proc);
 			text_convoy(c, &a->objs[i]);
 		}
 	if (c->o->convoy_windows)
@@ -412,6 +436,7 @@ static const char *start_func(struct ctx *c, const struct ct_thread_info *t)
 		return "main";
 	if (!t->start_func)
 		return NULL;
+	at(c, t->proc);
 	return ct_frames_func(c->fr, t->start_func);
 }
 
@@ -486,9 +511,12 @@ static void text_threads(struct ctx *c)
 		for (j = i; j < a->nthreads && ord[j]->is_main == ord[i]->is_main &&
 			    !strcmp(group_name(c, ord[j]), g); j++) {
 			const struct ct_thread_info *t = ord[j];
-			char tid[16];
+			char tid[24];
 
-			snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
+			if (c->nproc > 1)
+				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
+			else
+				snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
 			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
 					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
 			life += t->lifetime_ns;
@@ -527,11 +555,17 @@ static void text_link(struct ctx *c, const struct ct_chain_link *l)
 {
 	const struct ct_analysis *a = c->a;
 	const struct ct_chain_link *w = l;
-	const struct ct_mthread *t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
-	const struct ct_mthread *h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
+	const struct ct_mthread *t, *h;
 	const struct ct_frame *f;
-	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
+	size_t n;
 	char d[CT_DUR_BUF];
+
+	at(c, l->proc);
+	t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
+	h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
+	n = ct_frames_stack(c->fr, w->stack, &f, NULL);
+	if (c->nproc > 1)
+		fprintf(c->f, "  process %" PRIu32 ":\n", l->pid);
 
 	fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64 " held by thread %" PRIu32
 		" (%s) since %s, waiting at:\n", l->tid, t && t->name[0] ? t->name : "-",
@@ -585,6 +619,16 @@ static void text(struct ctx *c)
 	long top = c->o->top >= 0 ? c->o->top : TEXT_TOP_DEFAULT;
 
 	text_header(c);
+	for (size_t i = 0; c->nproc > 1 && i < c->nproc; i++) {
+		const struct ct_model *m = c->ms[i];
+		char d[CT_DUR_BUF];
+
+		fprintf(c->f, "process %" PRIu32 " (%s): %s, duration %s, %zu threads, %" PRIu64
+			" events, %" PRIu64 " lost%s\n", m->hdr.pid, m->hdr.exe[0] ? m->hdr.exe : "?",
+			c->o->paths && i < c->o->npaths ? c->o->paths[i] : "-",
+			ct_fmt_duration(ct_model_duration(m), d), m->nthreads, m->nevents,
+			m->lost_total, m->truncated ? ", truncated" : "");
+	}
 	for (int p = 1; p < CT_AP_MAX; p++)
 		if (wanted(c->o, p))
 			text_profile(c, p, top);
@@ -678,8 +722,10 @@ static void json_hist(struct ct_json *j, const struct ct_hist *h)
 static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry *e, int p)
 {
 	const struct ct_frame *f;
-	size_t n = entry_frames(c, e, &f, NULL);
+	size_t n;
 
+	at(c, e->proc);
+	n = entry_frames(c, e, &f, NULL);
 	ct_json_obj_begin(j);
 	ct_json_key(j, "profile");
 	ct_json_str(j, ct_aprofile_name(p));
@@ -697,6 +743,7 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 	}
 	json_frames(j, f, n);
 	json_hist(j, &e->hist);
+	json_u64(j, "pid", e->pid);
 	ct_json_obj_end(j);
 }
 
@@ -787,6 +834,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 	for (size_t i = 0; i < c->a->nobjs; i++) {
 		const struct ct_object *o = &c->a->objs[i];
 
+		at(c, o->proc);
 		ct_json_obj_begin(j);
 		ct_json_key(j, "address");
 		ct_json_hex(j, o->addr);
@@ -821,6 +869,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		json_stack(c, j, o->first_stack);
 		ct_json_key(j, "first_seen");
 		json_stack_value(c, j, o->first_stack);
+		json_u64(j, "pid", o->pid);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -851,6 +900,7 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			json_u64(j, prof[p], t->blocked_ns[p]);
 		ct_json_obj_end(j);
+		json_u64(j, "pid", t->pid);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -914,8 +964,10 @@ static const char *held_from_name(int from)
 static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
 {
 	const struct ct_chain_link *w = l;
-	const struct ct_mthread *t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
+	const struct ct_mthread *t;
 
+	at(c, l->proc);
+	t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
 	ct_json_obj_begin(j);
 	json_u64(j, "tid", l->tid);
 	ct_json_key(j, "name");
@@ -926,6 +978,7 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 	ct_json_hex(j, l->obj);
 	json_u64(j, "held_by", l->held_by);
 	json_u64(j, "since_ns", w->begin - c->m->start_ts);
+	json_u64(j, "pid", l->pid);
 	json_stack(c, j, w->stack);
 	ct_json_key(j, "held_frames");
 	if (l->held_known)
@@ -961,13 +1014,40 @@ static void json_deadlocks(struct ctx *c, struct ct_json *j)
 	ct_json_arr_end(j);
 }
 
+/* Every trace analysed: one per process (or per image after an exec). */
+static void json_processes(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "processes");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < (c->nproc > 1 ? c->nproc : 1); i++) {
+		const struct ct_model *m = c->nproc > 1 ? c->ms[i] : c->m;
+		const char *path = c->o->paths && i < c->o->npaths ? c->o->paths[i] : c->o->path;
+
+		ct_json_obj_begin(j);
+		json_u64(j, "pid", m->hdr.pid);
+		ct_json_key(j, "exe");
+		ct_json_str(j, m->hdr.exe);
+		ct_json_key(j, "file");
+		ct_json_str(j, path ? path : "");
+		json_u64(j, "duration_ns", ct_model_duration(m));
+		json_u64(j, "events", m->nevents);
+		json_u64(j, "lost_events", m->lost_total);
+		ct_json_key(j, "truncated");
+		ct_json_bool(j, m->truncated);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
 static void json(struct ctx *c)
 {
 	struct ct_json j;
+	const struct ct_model *tot = c->m;
 
 	ct_json_init(&j, c->f);
 	ct_json_obj_begin(&j);
 	json_trace(c, &j);
+	json_processes(c, &j);
 	json_profiles(c, &j);
 	json_objects(c, &j);
 	json_threads(c, &j);
@@ -975,6 +1055,7 @@ static void json(struct ctx *c)
 	json_deadlocks(c, &j);
 	ct_json_obj_end(&j);
 	ct_json_end(&j);
+	c->m = tot;
 }
 
 void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_model *m,
@@ -987,6 +1068,51 @@ void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_mo
 	else
 		text(&c);
 	ct_frames_free(c.fr);
+}
+
+void ct_report_write_procs(FILE *f, const struct ct_report_opts *o,
+			   const struct ct_model *const *ms, size_t n, const struct ct_analysis *a)
+{
+	struct ct_model tot;
+	struct ctx c = { .f = f, .o = o, .a = a, .ms = ms, .nproc = n };
+
+	if (n == 1) {
+		ct_report_write(f, o, ms[0], a);
+		return;
+	}
+	/* the header's totals: counts summed, the time from the first start to the last end */
+	tot = *ms[0];
+	for (size_t i = 1; i < n; i++) {
+		const struct ct_model *m = ms[i];
+
+		tot.nthreads += m->nthreads;
+		tot.nevents += m->nevents;
+		tot.lost_total += m->lost_total;
+		for (int k = 0; k < CT_L_MAX; k++)
+			tot.lost[k] += m->lost[k];
+		if (m->start_ts < tot.start_ts)
+			tot.start_ts = m->start_ts;
+		if (m->end_ts > tot.end_ts)
+			tot.end_ts = m->end_ts;
+		if (m->truncated && !tot.truncated) {
+			tot.truncated = 1;
+			tot.last_gen_open = m->last_gen_open;
+			tot.trailing_bytes = m->trailing_bytes;
+			tot.file_bytes = m->file_bytes;
+		}
+	}
+	c.frs = ct_xcalloc(n, sizeof(*c.frs));
+	for (size_t i = 0; i < n; i++)
+		c.frs[i] = ct_frames_new(ms[i]);
+	c.m = &tot;
+	c.fr = c.frs[0];
+	if (o->json)
+		json(&c);
+	else
+		text(&c);
+	for (size_t i = 0; i < n; i++)
+		ct_frames_free(c.frs[i]);
+	free(c.frs);
 }
 
 /* ---- command --------------------------------------------------------------------- */
@@ -1017,11 +1143,14 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_fil
 	static const char *const valued[] = { "--top", "--profile", "--sort" };
 	int i, rest = 0;
 	char err[512];
+	const char **paths = ct_xcalloc((size_t)argc + 1, sizeof(*paths));
 
 	o->json = 0;
 	o->top = -1;
 	o->profiles = 0;
 	o->path = NULL;
+	o->paths = NULL;
+	o->npaths = 0;
 	o->sort = CT_SORT_WAIT;
 	o->convoy_windows = 0;
 	ct_filter_args_init(fa);
@@ -1084,12 +1213,13 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_fil
 		if (!rest && a[0] == '-' && a[1])
 			ct_die(CT_EXIT_USAGE, "report: unknown option '%s' (see 'ctrace report --help')",
 			       a);
-		if (o->path)
-			ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
-		o->path = a;
+		if (!o->path)
+			o->path = a;
+		paths[o->npaths++] = a;
 	}
 	if (!o->path)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
+	o->paths = paths;
 }
 
 int ct_cmd_report(int argc, char **argv)
@@ -1097,24 +1227,35 @@ int ct_cmd_report(int argc, char **argv)
 	struct ct_report_opts o;
 	struct ct_filter_args fa;
 	struct ct_convoy_params cp;
-	struct ct_model *m;
-	struct ct_analysis *a;
+	struct ct_model **m;
+	struct ct_analysis **as, *a;
 	char err[512];
 
 	parse(argc, argv, &o, &fa, &cp);
-	if (ct_analyze_file(o.path, &fa.f, &cp, 2, &m, &a, err, sizeof(err)) < 0)
-		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
-	if (m->truncated) {
-		char t[256];
+	m = ct_xcalloc(o.npaths, sizeof(*m));
+	as = ct_xcalloc(o.npaths, sizeof(*as));
+	/* one trace after the other, each streamed: several traces of one program */
+	for (size_t i = 0; i < o.npaths; i++) {
+		if (ct_analyze_file(o.paths[i], &fa.f, &cp, 2, &m[i], &as[i], err, sizeof(err)) < 0)
+			ct_die(CT_EXIT_USAGE, "%s: %s", o.paths[i], err);
+		if (m[i]->truncated) {
+			char t[256];
 
-		/* also in the text header; on stderr for the JSON reader's eyes */
-		fflush(stdout);
-		fprintf(stderr, "warning: %s: %s\n", o.path, ct_model_truncation(m, t, sizeof(t)));
+			/* also in the text header; on stderr for the JSON reader's eyes */
+			fflush(stdout);
+			fprintf(stderr, "warning: %s: %s\n", o.paths[i],
+				ct_model_truncation(m[i], t, sizeof(t)));
+		}
 	}
-	ct_report_write(stdout, &o, m, a);
+	a = o.npaths > 1 ? ct_analysis_merge(as, o.npaths) : as[0];
+	ct_report_write_procs(stdout, &o, (const struct ct_model *const *)m, o.npaths, a);
 	ct_analysis_free(a);
 	ct_filter_args_free(&fa);
-	ct_model_free(m);
+	for (size_t i = 0; i < o.npaths; i++)
+		ct_model_free(m[i]);
+	free(m);
+	free(as);
+	free((void *)o.paths);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "report: write error: %s", strerror(errno));
 	return CT_EXIT_OK;

@@ -19,6 +19,9 @@ struct ct_report_opts {
 	/* added with issue 4 (zero-initialised options keep the old behaviour) */
 	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
 	int convoy_windows;/* text: every lock's per-window convoy measurements */
+	const char *const *paths; /* several traces of one program: their names (npaths);
+				   * NULL: path alone */
+	size_t npaths;
 };
 
 /* Sort keys of the text objects table (--sort). */
@@ -28,5 +31,10 @@ enum ct_sort { CT_SORT_WAIT = 0, CT_SORT_COUNT, CT_SORT_MAX, CT_SORT_P99, CT_SOR
 /* Writes the report of a (computed over m) to f. Symbolizes with m's module map. */
 void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_model *m,
 		     const struct ct_analysis *a);
+/* The same for the n traces ms[0..n) of one program analysed as one (ct_analysis_merge):
+ * each result is symbolized with its own trace's model; the header gives the totals and
+ * the JSON lists the processes. */
+void ct_report_write_procs(FILE *f, const struct ct_report_opts *o,
+			   const struct ct_model *const *ms, size_t n, const struct ct_analysis *a);
 
 #endif
