@@ -1,28 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The analyses of DESIGN.md section 6 over a loaded model (model.h), as plain arrays so
- * that report, export, check and the unit tests share one computation:
+ * The analyses of a trace and their aggregated results, shared by report, check, diff,
+ * the exporters and the unit tests. The events stream through the engine (engine.h) once,
+ * in time order; the results hold what the trace contains (entries, objects, threads,
+ * call sites, wait chains), never its events:
  *   - waits: WAIT_BEGIN/WAIT_END pairs, matched per thread as a stack (a signal handler
  *     may nest a wait); a wait without its END lasts to the thread's or trace's end and is
  *     flagged unfinished;
- *   - releases and which release ended which wait (mutex: exact sequence number; cond:
- *     earliest unassigned SIGNAL, or a BROADCAST, with seq in (begin.b, end.a]);
+ *   - which release ended which wait (mutex: exact sequence number; cond: earliest
+ *     unassigned SIGNAL, or a BROADCAST, with seq in (begin.b, end.a]; barrier: the
+ *     round's release by another thread), from each object's ring of recent releases;
  *   - system calls: SYSCALL events (slow calls, with a stack) and the SITE counters (every
  *     call, per thread and call site), reconciled so that the net/syscall/sleep profiles
  *     and the threads' blocked time hold exact totals: what SITE counts beyond the
  *     recorded calls becomes a remainder entry at the call site (one frame);
- *   - barrier waits are matched to the round's release by time, never to the releasing
- *     thread's own wait;
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
- *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
+ *     (Go mutex-profile semantics, exact form) and the wake-up latency profile, with
+ *     percentiles from log-linear histograms (lhist.h: within 1/256);
  *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
  *     convoy verdict with evidence and a per-window series) and the per-thread table
  *     (non-overlapping blocked time per profile, schedstat cpu and run-queue time, the
  *     rest);
  *   - wait chains at the end of the trace and their cycles (deadlocks), with where each
  *     holder took the lock (HOLD events, else the wait that acquired it);
- *   - filters: a time window (waits clipped to it) and a set of threads.
- * Called by report.c and tests/unit/test_analyze.c.
+ *   - filters: a time window (waits clipped to it) and a set of threads;
+ *   - several traces of one program analysed as one (ct_analysis_merge).
  */
 #ifndef CTRACE_ANALYSIS_H
 #define CTRACE_ANALYSIS_H

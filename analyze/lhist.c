@@ -57,6 +57,33 @@ static void to_buckets(struct ct_lhist *h)
 		add_bucket(h, h->ex_v[i], h->ex_n[i]);
 }
 
+/* Sorts the exact pairs by value and merges equal ones. */
+static void compact(struct ct_lhist *h)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i < h->nex; i++) { /* insertion sort: at most CT_LH_EXACT */
+		uint64_t v = h->ex_v[i], c = h->ex_n[i];
+		uint32_t j = i;
+
+		for (; j > 0 && h->ex_v[j - 1] > v; j--) {
+			h->ex_v[j] = h->ex_v[j - 1];
+			h->ex_n[j] = h->ex_n[j - 1];
+		}
+		h->ex_v[j] = v;
+		h->ex_n[j] = c;
+	}
+	for (uint32_t i = 0; i < h->nex; i++) {
+		if (k && h->ex_v[k - 1] == h->ex_v[i]) {
+			h->ex_n[k - 1] += h->ex_n[i];
+			continue;
+		}
+		h->ex_v[k] = h->ex_v[i];
+		h->ex_n[k++] = h->ex_n[i];
+	}
+	h->nex = k;
+}
+
 void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
 {
 	if (!n)
@@ -67,11 +94,15 @@ void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
 		h->max = v;
 	h->n += n;
 	if (h->nex != UINT32_MAX) {
-		for (uint32_t i = 0; i < h->nex; i++)
-			if (h->ex_v[i] == v) {
-				h->ex_n[i] += n;
-				return;
-			}
+		/* pairs are appended; equal values merged only when the array is full */
+		if (h->nex == CT_LH_EXACT) {
+			for (uint32_t i = 0; i < h->nex; i++)
+				if (h->ex_v[i] == v) {
+					h->ex_n[i] += n;
+					return;
+				}
+			compact(h);
+		}
 		if (h->nex < CT_LH_EXACT) {
 			h->ex_v[h->nex] = v;
 			h->ex_n[h->nex++] = n;

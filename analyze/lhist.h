@@ -19,7 +19,8 @@
 
 struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
-	uint32_t nex;           /* exact pairs in use; UINT32_MAX once bucketed */
+	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
+				 * several; UINT32_MAX once bucketed */
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
 	uint64_t *lv[CT_LH_LEVELS]; /* owned: 128 counters each, NULL until used */
 };

@@ -689,9 +689,14 @@ static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
 		sift(h, ns, i);
 	while (ns) {
 		out[n++] = h[0].v[h[0].i++];
-		if (h[0].i == h[0].n)
+		if (h[0].i == h[0].n) {
 			h[0] = h[--ns];
-		sift(h, ns, 0);
+			sift(h, ns, 0);
+			continue;
+		}
+		/* the same run usually goes on: sift only when a child comes first */
+		if ((ns > 1 && src_less(&h[1], &h[0])) || (ns > 2 && src_less(&h[2], &h[0])))
+			sift(h, ns, 0);
 	}
 	return n;
 }

@@ -5,8 +5,11 @@
  * generation: the first definition is kept), the threads with their events in time order
  * (one struct ct_mthread per thread instance: the kernel reuses tids, and every
  * THREAD_START begins a new thread even when its tid was seen before), lost-event counts
- * and the truncation state. Built once from format/reader.h by
- * ct_model_load(); read by the analyses (analysis.h) and the report and export commands.
+ * and the truncation state. Built from format/reader.h either with the events
+ * (ct_model_load, for the unit tests and small traces) or without them
+ * (ct_model_stream, which hands them on generation by generation: the threads then have
+ * no events, only what splits and names them); read by the analyses (analysis.h) and the
+ * report and export commands.
  */
 #ifndef CTRACE_MODEL_H
 #define CTRACE_MODEL_H

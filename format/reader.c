@@ -184,6 +184,23 @@ static const char *var(struct ct_reader *r, uint64_t *v)
 		*v = *r->p++;
 		return NULL;
 	}
+	if (r->end - r->p >= 10) { /* room for any varint: no bound check per byte */
+		const uint8_t *p = r->p;
+
+		for (unsigned i = 0; i < 10; i++) {
+			uint8_t b = p[i];
+
+			if (i == 9 && b > 1)
+				return "varint longer than 64 bits";
+			x |= (uint64_t)(b & 0x7f) << (7 * i);
+			if (!(b & 0x80)) {
+				r->p = p + i + 1;
+				*v = x;
+				return NULL;
+			}
+		}
+		return "varint longer than 64 bits";
+	}
 	for (unsigned i = 0; i < 10; i++) {
 		if (r->p >= r->end)
 			return "varint runs past the payload";

@@ -30,7 +30,7 @@ for k in 1 4; do
 	mb=$(( $(stat -c %s "$f") / 1048576 ))
 	awk -v f="$(basename "$f")" -v e="$events" -v w="$wall" -v u="$user" -v s="$sys" \
 	    -v r="$rss" -v mb="$mb" 'BEGIN { c = u + s; printf "%-28s %10d %8.2f %8.2f %8d %12.1f %10.1f\n",
-	    f, e, w, c, mb, c > 0 ? e / c / 1e6 : 0, r / 1024 }'
+	    f, e, w, c, mb, (c > 0 ? e / c / 1e6 : 0), r / 1024 }'
 	[ -n "$rss1" ] || rss1=$rss
 	rss4=$rss
 done
