@@ -150,11 +150,11 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 	} else if (c->in_run) {
 		end_run(e, c, k);
 	}
-	ct_lhist_reset(&c->cw);
-	ct_lhist_reset(&c->ch);
-	ct_lhist_reset(&c->cx);
-	ct_stks_free(&c->cws);
-	ct_stks_free(&c->chs);
+	ct_lhist_clear(&c->cw);
+	ct_lhist_clear(&c->ch);
+	ct_lhist_clear(&c->cx);
+	c->cws.n = 0;
+	c->chs.n = 0;
 }
 
 void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)

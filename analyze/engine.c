@@ -34,7 +34,8 @@ static int tid_selected(const struct ct_eng *e, uint32_t key, uint32_t tid)
 
 struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
 {
-	uint32_t ix = ct_htab_get(&e->th_by_key, (uint64_t)key + 1);
+	uint32_t ix = key < e->nkeyix ? e->keyix[key] : ct_htab_get(&e->th_by_key,
+								   (uint64_t)key + 1);
 	struct eng_thread *t;
 
 	if (ix != UINT32_MAX)
@@ -46,6 +47,17 @@ struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
 	t->key = key;
 	t->selected = tid_selected(e, key, tid);
 	ct_htab_put(&e->th_by_key, (uint64_t)key + 1, (uint32_t)e->nth);
+	if (key < 1u << 20) { /* keys are small and dense: a direct index too */
+		if (key >= e->nkeyix) {
+			size_t old = e->nkeyix;
+
+			ct_grow(&e->keyix, &e->ckeyix, (size_t)key + 1, sizeof(*e->keyix));
+			for (size_t k = old; k < e->ckeyix; k++)
+				e->keyix[k] = UINT32_MAX;
+			e->nkeyix = e->ckeyix;
+		}
+		e->keyix[key] = (uint32_t)e->nth;
+	}
 	e->nth++;
 	return t;
 }
@@ -322,6 +334,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	for (size_t i = 0; i < e->nth; i++)
 		free(e->th[i].open);
 	free(e->th);
+	free(e->keyix);
 	ct_htab_free(&e->th_by_key);
 	free(e);
 	(void)a;

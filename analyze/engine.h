@@ -189,6 +189,8 @@ struct ct_eng {
 	struct eng_thread *th;
 	size_t nth, cth;
 	struct ct_htab th_by_key;
+	uint32_t *keyix;               /* key -> index in th (UINT32_MAX: none) */
+	size_t nkeyix, ckeyix;
 	struct eng_obj *obj;
 	size_t nobj, cobj, last_obj;  /* last_obj: the latest found (a one-entry cache) */
 	struct ct_htab obj_by_addr;

@@ -192,6 +192,19 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 	return h->max;
 }
 
+void ct_lhist_clear(struct ct_lhist *h)
+{
+	uint64_t *lv[CT_LH_LEVELS];
+
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		lv[l] = h->lv[l];
+		if (lv[l] && h->n)
+			memset(lv[l], 0, (1u << CT_LH_SUBBITS) * sizeof(uint64_t));
+	}
+	memset(h, 0, sizeof(*h));
+	memcpy(h->lv, lv, sizeof(lv));
+}
+
 void ct_lhist_reset(struct ct_lhist *h)
 {
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++)

@@ -32,6 +32,8 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src);
 /* Nearest-rank percentile: the value of rank ceil(pct * n / 100); 0 when empty. Exact
  * while at most CT_LH_EXACT distinct values were added, else within 1/256 relative. */
 uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct);
+/* Empties h, keeping its buckets' memory for the next samples. */
+void ct_lhist_clear(struct ct_lhist *h);
 /* Frees what h owns and empties it. */
 void ct_lhist_reset(struct ct_lhist *h);
 

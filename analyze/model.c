@@ -71,6 +71,7 @@ struct loader {
 	size_t nnames, cap_names;
 	uint64_t cur_gen_ts; /* start of the generation being read */
 	int seen_gen;
+	size_t last_b;       /* index of the bucket of the latest event */
 	/* streaming (ct_model_stream): events are not kept but batched per generation */
 	int stream;
 	struct srun *runs;       /* by key: the generation's events of each thread */
@@ -301,7 +302,15 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 static void add_event(struct loader *l, const struct ct_record *rec)
 {
 	struct ct_model *m = l->m;
-	struct bucket *b = get_bucket(l, rec->tid);
+	struct bucket *b;
+
+	/* a chunk holds one thread's events: the bucket of the previous event, mostly */
+	if (l->last_b < l->nb && l->b[l->last_b].tid == rec->tid) {
+		b = &l->b[l->last_b];
+	} else {
+		b = get_bucket(l, rec->tid);
+		l->last_b = (size_t)(b - l->b);
+	}
 	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
@@ -648,13 +657,12 @@ static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size
 struct msrc {
 	const struct ct_sevent *v;
 	size_t i, n, ord;
+	uint64_t ts; /* v[i].ev.ts */
 };
 
 static int src_less(const struct msrc *x, const struct msrc *y)
 {
-	uint64_t a = x->v[x->i].ev.ts, b = y->v[y->i].ev.ts;
-
-	return a < b || (a == b && x->ord < y->ord);
+	return x->ts < y->ts || (x->ts == y->ts && x->ord < y->ord);
 }
 
 static void sift(struct msrc *h, size_t n, size_t i)
@@ -682,8 +690,10 @@ static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < ns; i++)
-		if (h[i].i < h[i].n)
+		if (h[i].i < h[i].n) {
+			h[i].ts = h[i].v[h[i].i].ev.ts;
 			h[k++] = h[i];
+		}
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
 		sift(h, ns, i);
@@ -694,6 +704,7 @@ static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
 			sift(h, ns, 0);
 			continue;
 		}
+		h[0].ts = h[0].v[h[0].i].ev.ts;
 		/* the same run usually goes on: sift only when a child comes first */
 		if ((ns > 1 && src_less(&h[1], &h[0])) || (ns > 2 && src_less(&h[2], &h[0])))
 			sift(h, ns, 0);
@@ -777,11 +788,11 @@ static void flush(struct loader *l, struct pipe *p, int final)
 		}
 		k = lo;
 		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
-		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0 };
+		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0, 0 };
 		for (size_t i = 0; i < l->ntouched; i++) {
 			struct srun *r = &l->runs[l->touched[i]];
 
-			src[ns] = (struct msrc){ r->v, 0, r->n, ns };
+			src[ns] = (struct msrc){ r->v, 0, r->n, ns, 0 };
 			ns++;
 		}
 		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));

@@ -263,11 +263,63 @@ static const char *bytes(struct ct_reader *r, void *dst, size_t n)
 
 /* One EVENTS entry. *skip is set for events of types or kinds this reader does not know,
  * which are legal only in files of a newer minor version (FORMAT.md section 9). */
+/* A varint at *pp that is known to have 10 bytes of room: 0, or -1 when longer than 64
+ * bits. */
+static inline int uvar(const uint8_t **pp, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+
+	for (unsigned i = 0; i < 10; i++) {
+		uint8_t b = p[i];
+
+		if (i == 9 && b > 1)
+			return -1;
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*pp = p + i + 1;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *skip)
 {
 	struct ct_event *ev = &rec->ev;
 	uint64_t flags;
 
+	if (r->end - r->p >= 2 + 7 * 10) {
+		/* room for the longest event: one bound check for all its fields */
+		const uint8_t *p = r->p;
+		uint64_t z, st;
+
+		ev->type = *p++;
+		ev->kind = *p++;
+		if (uvar(&p, &flags) < 0)
+			return "varint longer than 64 bits";
+		if (flags > UINT16_MAX)
+			return "event flags out of range";
+		ev->flags = (uint16_t)flags;
+		if (uvar(&p, &z) < 0)
+			return "varint longer than 64 bits";
+		r->prev_ts += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+		ev->ts = r->prev_ts;
+		if (uvar(&p, &st) < 0)
+			return "varint longer than 64 bits";
+		if (st > UINT32_MAX)
+			return "32-bit field out of range";
+		ev->stack = (uint32_t)st;
+		if (uvar(&p, &z) < 0)
+			return "varint longer than 64 bits";
+		r->prev_obj += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+		ev->obj = r->prev_obj;
+		if (uvar(&p, &ev->a) < 0 || uvar(&p, &ev->b) < 0 || uvar(&p, &ev->c) < 0)
+			return "varint longer than 64 bits";
+		r->p = p;
+		goto check;
+	}
 	TRY(byte(r, &ev->type));
 	TRY(byte(r, &ev->kind));
 	TRY(var(r, &flags));
@@ -282,6 +334,7 @@ static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *sk
 	TRY(var(r, &ev->a));
 	TRY(var(r, &ev->b));
 	TRY(var(r, &ev->c));
+check:
 	*skip = 0;
 	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX || ev->kind >= CT_K_MAX) {
 		if (r->hdr.version_minor <= CT_VERSION_MINOR || ev->type == CT_EV_NONE)
