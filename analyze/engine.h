@@ -56,7 +56,8 @@ struct eng_inprog {
 	uint8_t kind, old;
 };
 
-/* A recorded release, kept in a per-object ring for matching. */
+/* A recorded release, kept in a per-object ring for matching: at least ENG_RING of the
+ * latest, more while many wait (a waiter may return long after its release). */
 struct eng_rel {
 	uint64_t ts, seq, woken;
 	uint32_t tid, stack;
@@ -126,8 +127,19 @@ struct eng_conv {
 	struct eng_stks ews, ehs;
 };
 
+/* A wait that ended before the release that woke it was seen (the release's time is
+ * taken before the real release, a waiter may return first): matched when it comes. */
+struct eng_early {
+	uint64_t begin_seq, end_seq;
+	uint32_t stack;
+	uint8_t kind;
+};
+#define ENG_EARLY 16
+
 struct eng_obj {
 	struct ct_object o;
+	struct eng_early early[ENG_EARLY];
+	unsigned nearly;
 	int seen;
 	uint64_t cur;                   /* sync waits in progress */
 	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
@@ -135,8 +147,8 @@ struct eng_obj {
 					 * wait: its raise is undone) */
 	struct eng_inprog *ip;
 	size_t nip, cip;
-	struct eng_rel ring[ENG_RING];
-	unsigned rhead, rn;
+	struct eng_rel *ring;           /* rcap (a power of two) entries */
+	unsigned rhead, rn, rcap;
 	uint64_t prev_rel;
 	int have_prev;
 	struct ct_lhist wait_h, wake_h, hold_h;

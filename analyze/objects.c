@@ -66,6 +66,31 @@ struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
 	return &o->th[o->nth++];
 }
 
+/* The ring's i-th release from the oldest. */
+static struct eng_rel *ring_at(struct eng_obj *o, unsigned i)
+{
+	return &o->ring[(o->rhead + o->rcap - o->rn + i) & (o->rcap - 1)];
+}
+
+/* Room for at least four releases per wait in progress (ENG_RING at least). */
+static void ring_fit(struct eng_obj *o)
+{
+	unsigned cap = o->rcap ? o->rcap : ENG_RING;
+	struct eng_rel *r;
+
+	while (cap < 4 * o->cur)
+		cap *= 2;
+	if (cap == o->rcap)
+		return;
+	r = ct_xcalloc(cap, sizeof(*r));
+	for (unsigned i = 0; i < o->rn; i++)
+		r[i] = *ring_at(o, i);
+	free(o->ring);
+	o->ring = r;
+	o->rcap = cap;
+	o->rhead = o->rn & (cap - 1);
+}
+
 static void owner_obs(struct eng_obj *o, uint32_t tid)
 {
 	if (o->last_owner_obs && tid != o->last_owner_obs)
@@ -110,6 +135,8 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 			settle(o, begin);
 	}
 	o->cur++;
+	if (4 * o->cur > o->rcap)
+		ring_fit(o);
 	if (o->cur > o->o.max_waiters) {
 		o->max_by = w->id;
 		o->max_prev = o->o.max_waiters;
@@ -165,12 +192,6 @@ void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 	(void)e;
 }
 
-/* The ring's i-th release from the oldest. */
-static struct eng_rel *ring_at(struct eng_obj *o, unsigned i)
-{
-	return &o->ring[(o->rhead + ENG_RING - o->rn + i) % ENG_RING];
-}
-
 /* The release that ended a wait, from the object's ring, or NULL: a barrier wait's is
  * the first release by another thread while it waited; a cond wait's the earliest
  * unassigned signal (or a broadcast) with seq in (begin.b, end.a]; any other's the one
@@ -192,6 +213,12 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 	if (end_seq == 0 || end_seq == w->begin_seq)
 		return NULL;
 	if (w->kind != CT_K_COND) {
+		/* sequence numbers mostly count the releases one by one: try its slot */
+		if (o->rn && ring_at(o, o->rn - 1)->seq >= end_seq &&
+		    ring_at(o, o->rn - 1)->seq - end_seq < o->rn &&
+		    ring_at(o, o->rn - 1 - (unsigned)(ring_at(o, o->rn - 1)->seq - end_seq))->seq ==
+		    end_seq)
+			return ring_at(o, o->rn - 1 - (unsigned)(ring_at(o, o->rn - 1)->seq - end_seq));
 		for (i = o->rn; i-- > 0;)
 			if (ring_at(o, i)->seq == end_seq)
 				return ring_at(o, i);
@@ -239,6 +266,16 @@ uint64_t ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, 
 		o->o.wakeups++;
 		ct_lhist_add(&o->wake_h, wake, 1);
 		ct_ent_add(e, CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack, wake, 1, 0);
+	} else if (!unfinished && w->kind != CT_K_BARRIER && end_seq && end_seq != w->begin_seq &&
+		   (!o->rn || ring_at(o, o->rn - 1)->seq < end_seq) &&
+		   (w->kind != CT_K_COND || (result == CT_R_ACQUIRED && end_seq > w->begin_seq))) {
+		/* its release is not seen yet: it comes next, at a later time */
+		if (o->nearly == ENG_EARLY)
+			memmove(o->early, o->early + 1, (ENG_EARLY - 1) * sizeof(*o->early));
+		else
+			o->nearly++;
+		o->early[o->nearly - 1] = (struct eng_early){ w->begin_seq, end_seq, w->stack,
+							      w->kind };
 	}
 	if (!acq)
 		return r ? r->ts : 0;
@@ -317,12 +354,33 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	if (o->cv)
 		ct_conv_advance(e, o, ev->ts);
 	o->o.releases++;
+	if (!o->rcap)
+		ring_fit(o);
 	r = &o->ring[o->rhead];
 	*r = (struct eng_rel){ ev->ts, ev->a, 0, t->tid, ev->stack, ev->flags };
-	o->rhead = (o->rhead + 1) % ENG_RING;
-	if (o->rn < ENG_RING)
+	o->rhead = (o->rhead + 1) & (o->rcap - 1);
+	if (o->rn < o->rcap)
 		o->rn++;
 	charge(e, o, ev, t->tid);
+	/* waits that ended before this release was seen and that it ended (wake-up 0) */
+	for (unsigned i = 0; i < o->nearly;) {
+		const struct eng_early *x = &o->early[i];
+		int match = x->kind == CT_K_COND ?
+			    ev->a > x->begin_seq && ev->a <= x->end_seq &&
+			    ((ev->flags & CT_EVF_BROADCAST) || r->woken == 0) :
+			    ev->a == x->end_seq;
+
+		if (match) {
+			r->woken++;
+			o->o.wakeups++;
+			ct_lhist_add(&o->wake_h, 0, 1);
+			ct_ent_add(e, CT_AP_WAKEUP, x->kind, CT_FD_UNKNOWN, x->stack, 0, 1, 0);
+		}
+		if (match || ev->a >= x->end_seq)
+			o->early[i] = o->early[--o->nearly];
+		else
+			i++;
+	}
 	/* the hold this release ends */
 	if (h->has_pend) {
 		held_from = h->pend_acq;
@@ -428,6 +486,7 @@ void ct_obj_finish(struct ct_eng *e)
 		ct_lhist_reset(&o->hold_h);
 		free(o->ip);
 		free(o->th);
+		free(o->ring);
 	}
 	if (a->nobjs > 1)
 		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
