@@ -32,6 +32,8 @@ PROGS   := $(patsubst tests/progs/%.c,$(O)/progs/%,$(PROG_SRC))
 # to glibc's __*_chk entry points (build/progs/NAME.fortify).
 FORTIFY := $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),blk_io blk_net blk_semantics)
 PROGS   += $(patsubst %,$(O)/progs/%.fortify,$(FORTIFY))
+STRIPPED:= $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),nown_handoff)
+PROGS   += $(patsubst %,$(O)/progs/%.stripped,$(STRIPPED))
 BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
@@ -91,6 +93,18 @@ $(O)/progs/%: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(PROG_CFLAGS) -o $@ $< -lm
+
+# OpenMP test programs (omp_*.c): libgomp, from gcc's -fopenmp.
+$(O)/progs/omp_%: tests/progs/omp_%.c $(PROG_H)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC(omp) $<")
+	$(Q)$(CC) $(PROG_CFLAGS) -fopenmp -o $@ $< -lm
+
+# A test program without its symbol table (build/progs/NAME.stripped), for frames and
+# objects named module+offset.
+$(O)/progs/%.stripped: $(O)/progs/%
+	@$(if $(Q),echo "  STRIP   $@")
+	$(Q)strip -o $@ $<
 
 $(O)/progs/%.fortify: tests/progs/%.c $(PROG_H)
 	@mkdir -p $(dir $@)

@@ -407,12 +407,7 @@ struct result {
 
 static void frame_line(FILE *f, const struct ct_frame *fr)
 {
-	if (fr->file)
-		fprintf(f, "%s (%s:%d)", fr->func, ct_basename(fr->file), fr->line);
-	else if (fr->module && strcmp(fr->module, "?"))
-		fprintf(f, "%s (%s)", fr->func, ct_basename(fr->module));
-	else
-		fprintf(f, "%s (0x%" PRIx64 ")", fr->func, fr->pc);
+	ct_frames_text(f, fr);
 }
 
 /* "func (file:line)" of frames[0], or "an unrecorded stack". */

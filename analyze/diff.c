@@ -327,12 +327,9 @@ static void text_frames(const struct ct_diff_row *r)
 	for (size_t i = 0; i < r->nframes && i < TEXT_FRAMES; i++) {
 		const struct ct_frame *f = &r->frames[i];
 
-		if (f->file)
-			printf("    %s (%s:%d)\n", f->func, ct_basename(f->file), f->line);
-		else if (f->module && strcmp(f->module, "?"))
-			printf("    %s (%s)\n", f->func, ct_basename(f->module));
-		else
-			printf("    %s\n", f->func);
+		fputs("    ", stdout);
+		ct_frames_text(stdout, f);
+		putchar('\n');
 	}
 	if (r->nframes > TEXT_FRAMES)
 		printf("    ... %zu more frames\n", r->nframes - TEXT_FRAMES);

@@ -214,6 +214,8 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 			fputs(",realtime", f);
 		if (e->flags & CT_EVF_OLD_ABI)
 			fputs(",old_abi", f);
+		if (e->flags & CT_EVF_HANDOFF)
+			fputs(",handoff", f);
 	}
 	fputc('\n', f);
 }

@@ -15,7 +15,7 @@
 int ct_eng_mutex_like(unsigned kind)
 {
 	return kind == CT_K_MUTEX || kind == CT_K_RWLOCK_WR || kind == CT_K_RWLOCK_RD ||
-	       kind == CT_K_SPIN;
+	       kind == CT_K_SPIN || kind == CT_K_OMP_CRITICAL || kind == CT_K_OMP_LOCK;
 }
 
 static int tid_selected(const struct ct_eng *e, uint32_t key, uint32_t tid)

@@ -5,6 +5,7 @@
  */
 #include "frames.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +102,7 @@ static struct slot *lookup(struct table *tab, uint64_t key)
 /* Stand-in for an unresolvable PC when there is no symbolizer. */
 static struct ct_frame unknown(uint64_t pc)
 {
-	return (struct ct_frame){ "??", NULL, 0, "?", pc, 0 };
+	return (struct ct_frame){ "??", NULL, 0, "?", pc, 0, 0 };
 }
 
 /* A frame inlined from a system header (/usr/include/...). */
@@ -205,7 +206,116 @@ void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n)
 		ct_json_i64(j, f[i].file ? f[i].line : 0);
 		ct_json_key(j, "module");
 		ct_json_str(j, f[i].module && strcmp(f[i].module, "?") ? f[i].module : NULL);
+		ct_json_key(j, "offset");
+		if (f[i].module && strcmp(f[i].module, "?"))
+			ct_json_hex(j, f[i].offset);
+		else
+			ct_json_null(j);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
+}
+
+void ct_frames_text(FILE *out, const struct ct_frame *f)
+{
+	int known = f->func && strcmp(f->func, "??");
+	int in_mod = f->module && strcmp(f->module, "?");
+
+	if (!known && in_mod)
+		fprintf(out, "%s+0x%" PRIx64, ct_basename(f->module), f->offset);
+	else if (f->file)
+		fprintf(out, "%s (%s:%d)", f->func, ct_basename(f->file), f->line);
+	else if (in_mod)
+		fprintf(out, "%s (%s)", f->func, ct_basename(f->module));
+	else
+		fprintf(out, "%s (0x%" PRIx64 ")", f->func ? f->func : "??", f->pc);
+}
+
+const char *ct_frames_data_name(struct ct_frames *c, uint64_t addr, char *buf, size_t n)
+{
+	uint64_t off = 0;
+	const char *name = ct_sym_data_name(sym(c), addr, &off);
+
+	if (!name || !n)
+		return NULL;
+	if (name[0] == '/') /* a module: its file name and the address in its ELF */
+		snprintf(buf, n, "%s+0x%" PRIx64, ct_basename(name), off);
+	else if (off)
+		snprintf(buf, n, "%s+0x%" PRIx64, name, off);
+	else
+		snprintf(buf, n, "%s", name);
+	return buf;
+}
+
+/* The Debian package that owns path (dpkg-query -S), into pkg; 0 if none. */
+static int query_owner(const char *path, char *pkg, size_t n)
+{
+	char cmd[CT_PATH_MAX + 64], line[1024];
+	FILE *p;
+	int ok = 0;
+
+	if (strchr(path, '\'') || snprintf(cmd, sizeof(cmd),
+			"dpkg-query -S '%s' 2>/dev/null", path) >= (int)sizeof(cmd))
+		return 0;
+	p = popen(cmd, "r");
+	if (!p)
+		return 0;
+	if (fgets(line, sizeof(line), p)) {
+		char *colon = strstr(line, ": ");
+		if (colon && !strchr(line, ',')) { /* "pkg[:arch]: path" */
+			*colon = 0;
+			char *arch = strchr(line, ':');
+			if (arch)
+				*arch = 0;
+			size_t len = strlen(line);
+			if (len && len < n) {
+				memcpy(pkg, line, len + 1);
+				ok = 1;
+			}
+		}
+	}
+	pclose(p);
+	return ok;
+}
+
+/* The same, for the path as the loader named it and, on a merged-/usr system where dpkg
+ * knows only /usr/lib/..., for the file it resolves to. */
+static int owning_package(const char *path, char *pkg, size_t n)
+{
+	char *real;
+	int ok;
+
+	if (query_owner(path, pkg, n))
+		return 1;
+	real = realpath(path, NULL);
+	ok = real && strcmp(real, path) && query_owner(real, pkg, n);
+	free(real);
+	return ok;
+}
+
+void ct_frames_debug_hints(struct ct_frames *c, FILE *out)
+{
+	const uint8_t *id;
+	size_t idlen, shown = 0;
+	const char *path;
+
+	if (!c->sym)
+		return;
+	for (size_t i = 0; (path = ct_sym_nodebug(c->sym, i, &id, &idlen)); i++) {
+		char pkg[256], bid[2 * CT_BUILD_ID_MAX + 1];
+
+		if (!shown++)
+			fprintf(out, "\nno debugging information (file and line) for:\n");
+		for (size_t k = 0; k < idlen; k++)
+			snprintf(bid + 2 * k, 3, "%02x", id[k]);
+		fprintf(out, "  %s: ", path);
+		if (idlen < 2)
+			fprintf(out, "no build-id: only an unstripped copy of the file would do\n");
+		else if (owning_package(path, pkg, sizeof(pkg)))
+			fprintf(out, "package %s-dbgsym (or %s-dbg) would supply "
+				"/usr/lib/debug/.build-id/%.2s/%s.debug\n", pkg, pkg, bid, bid + 2);
+		else
+			fprintf(out, "/usr/lib/debug/.build-id/%.2s/%s.debug would supply it\n", bid,
+				bid + 2);
+	}
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "../unwind/symbolize.h"
 #include "model.h"
 
@@ -42,8 +43,29 @@ size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **ou
 const char *ct_frames_func(struct ct_frames *c, uint64_t addr);
 
 struct ct_json;
-/* Writes frames f[0..n) as a JSON array value (DESIGN.md section 7: func, file, line,
- * module; "??" for an unknown function, null file and module when unknown). */
+/* Writes frames f[0..n) as a JSON array value (func, file, line, module, offset; "??" for
+ * an unknown function, null file and module when unknown; offset "0x..." is the address
+ * in the module's ELF, null outside every module). */
 void ct_frames_json(struct ct_json *j, const struct ct_frame *f, size_t n);
+
+/* One frame as text, no newline: "func (file:line)", "func (module)", or for a frame
+ * without a symbol "module+0xOFFSET" (the module's file name and the address in its ELF,
+ * for addr2line), "func (0xPC)" outside every module. */
+void ct_frames_text(FILE *out, const struct ct_frame *f);
+
+/*
+ * The name of the data at address addr, into buf (n bytes): the global or static
+ * variable there ("log_mu", "table+0x40" inside one), else "module+0xOFFSET" for an
+ * address in a module's data; NULL (buf untouched) for heap, stack and anonymous memory.
+ */
+const char *ct_frames_data_name(struct ct_frames *c, uint64_t addr, char *buf, size_t n);
+
+/*
+ * For the modules frames were resolved in that have no debugging information: one line
+ * each (after a heading) saying what would supply it: the Debian package's -dbgsym (the
+ * owner from dpkg-query -S) and the build-id path. Nothing when there are none. Runs
+ * dpkg-query, so only for text reports.
+ */
+void ct_frames_debug_hints(struct ct_frames *c, FILE *out);
 
 #endif

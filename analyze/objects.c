@@ -381,8 +381,10 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		else
 			i++;
 	}
-	/* the hold this release ends */
-	if (h->has_pend) {
+	/* the hold this release ends: the releaser's own since its acquisition, unless it
+	 * unlocked a mutex another thread took (a hand-off: that hold's start is found
+	 * below, and the releaser's own acquisition, if any, stays pending) */
+	if (h->has_pend && !(ev->flags & CT_EVF_HANDOFF)) {
 		held_from = h->pend_acq;
 		exact = h->pend_epoch == o->epoch;
 		if (exact && o->o.mutex_like) {
@@ -411,7 +413,8 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 
 		held_from = from > prev ? from : prev;
 	}
-	h->has_pend = 0;
+	if (!(ev->flags & CT_EVF_HANDOFF))
+		h->has_pend = 0;
 	h->acq_valid = 0;
 	if (h->hold_valid && ev->ts > h->hold_ts)
 		h->hold_stale = 1;

@@ -97,12 +97,9 @@ static size_t entry_frames(struct ctx *c, const struct ct_pentry *e,
 
 static void text_frame(struct ctx *c, const struct ct_frame *f)
 {
-	if (f->file)
-		fprintf(c->f, "    %s (%s:%d)\n", f->func, ct_basename(f->file), f->line);
-	else if (f->module && strcmp(f->module, "?"))
-		fprintf(c->f, "    %s (%s)\n", f->func, ct_basename(f->module));
-	else
-		fprintf(c->f, "    %s (0x%" PRIx64 ")\n", f->func, f->pc);
+	fputs("    ", c->f);
+	ct_frames_text(c->f, f);
+	fputc('\n', c->f);
 }
 
 static void text_frames(struct ctx *c, const struct ct_frame *f, size_t n, int trunc)
@@ -129,6 +126,8 @@ static void short_site(struct ctx *c, uint32_t stack, char *buf, size_t cap)
 		snprintf(buf, cap, "-");
 	else if (f[0].file)
 		snprintf(buf, cap, "%s (%s:%d)", f[0].func, ct_basename(f[0].file), f[0].line);
+	else if (!strcmp(f[0].func, "??") && f[0].module && strcmp(f[0].module, "?"))
+		snprintf(buf, cap, "%s+0x%" PRIx64, ct_basename(f[0].module), f[0].offset);
 	else
 		snprintf(buf, cap, "%s", f[0].func);
 }
@@ -390,16 +389,17 @@ static void text_objects(struct ctx *c, long top)
 	fprintf(c->f, "\n== objects: by %s ==\n", c->o->sort > 0 && c->o->sort < CT_SORT_NKEYS ?
 		sort_names[c->o->sort] : "total wait");
 	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %10s %10s %7s %7s %6s  %s\n",
-		"address", "kind", "waits", "total", "p50", "p99", "max", "hold p50", "wake p50",
+		"object", "kind", "waits", "total", "p50", "p99", "max", "hold p50", "wake p50",
 		"owners", "maxwait", "convoy", "first seen");
 	shown = top < 0 || (size_t)top > a->nobjs ? a->nobjs : (size_t)top;
 	for (size_t i = 0; i < shown; i++) {
 		const struct ct_object *o = ord[i];
 		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF];
-		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[24];
+		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[64];
 
-		snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
 		at(c, o->proc);
+		if (!ct_frames_data_name(c->fr, o->addr, addr, sizeof(addr)))
+			snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
 		short_site(c, o->first_stack, site, sizeof(site));
 		if (c->nproc > 1)
 			snprintf(site + strlen(site), sizeof(site) - strlen(site),
@@ -637,6 +637,7 @@ static void text(struct ctx *c)
 		text_threads(c);
 	}
 	text_deadlocks(c);
+	ct_frames_debug_hints(c->fr, c->f);
 }
 
 /* ---- JSON ------------------------------------------------------------------------ */
@@ -833,11 +834,14 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 	ct_json_arr_begin(j);
 	for (size_t i = 0; i < c->a->nobjs; i++) {
 		const struct ct_object *o = &c->a->objs[i];
+		char name[256];
 
 		at(c, o->proc);
 		ct_json_obj_begin(j);
 		ct_json_key(j, "address");
 		ct_json_hex(j, o->addr);
+		ct_json_key(j, "name");
+		ct_json_str(j, ct_frames_data_name(c->fr, o->addr, name, sizeof(name)));
 		ct_json_key(j, "kind");
 		ct_json_str(j, ct_kind_name(o->kind));
 		json_u64(j, "contended", o->contended);

@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 1
+#define CT_VERSION_MINOR 2
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -37,7 +37,8 @@ enum ct_event_type {
 	/* A release made while someone waited on obj (mutex unlock, cond signal/broadcast,
 	 * cond_wait's internal unlock of its mutex). ts is taken just before the real release;
 	 * stack: releaser stack; a: the new per-object sequence number; b: waiters counted at
-	 * release; flags: CT_EVF_BROADCAST for broadcast. */
+	 * release; flags: CT_EVF_BROADCAST for broadcast, CT_EVF_HANDOFF for a mutex unlocked
+	 * by a thread that did not own it (format 1.2). */
 	CT_EV_RELEASE = 3,
 	/* First event of a thread created through pthread_create. a: parent tid;
 	 * b: start routine address; stack: the creator's stack at pthread_create. */
@@ -80,15 +81,20 @@ enum ct_event_type {
 #define CT_EVF_TIMED     0x0002u /* WAIT_BEGIN of a timed call (deadline in c) */
 #define CT_EVF_CLOCK_RT  0x0004u /* ... whose deadline is on CLOCK_REALTIME */
 #define CT_EVF_OLD_ABI   0x0008u /* cond call bound to pthread_cond_*@GLIBC_2.2.5 */
+#define CT_EVF_HANDOFF   0x0010u /* RELEASE of a mutex by a thread that did not own it
+				  * (legal for normal and adaptive glibc mutexes): the hold
+				  * it ends began with another thread's acquisition (1.2) */
 
 /* What was waited on. Names (ct_kind_name) are the JSON "kind" values. */
-enum ct_kind {
+enum ct_kind { /* values are the file's: append only */
 	CT_K_NONE = 0,
 	CT_K_MUTEX, CT_K_COND, CT_K_RWLOCK_RD, CT_K_RWLOCK_WR, CT_K_SEM, CT_K_BARRIER,
 	CT_K_JOIN, CT_K_SPIN, CT_K_FUTEX,
 	CT_K_EPOLL, CT_K_POLL, CT_K_SELECT, CT_K_ACCEPT, CT_K_CONNECT, CT_K_RECV, CT_K_SEND,
 	CT_K_READ, CT_K_WRITE, CT_K_FSYNC, CT_K_WAIT, CT_K_FLOCK, CT_K_SIGWAIT, CT_K_OPEN,
 	CT_K_NANOSLEEP,
+	/* format 1.2: OpenMP (libgomp) synchronization, profile sync */
+	CT_K_OMP_BARRIER, CT_K_OMP_CRITICAL, CT_K_OMP_LOCK,
 	CT_K_MAX
 };
 

@@ -35,6 +35,9 @@ static const char *const kind_names[CT_K_MAX] = {
 	[CT_K_SIGWAIT] = "sigwait",
 	[CT_K_OPEN] = "open",
 	[CT_K_NANOSLEEP] = "nanosleep",
+	[CT_K_OMP_BARRIER] = "omp_barrier",
+	[CT_K_OMP_CRITICAL] = "omp_critical",
+	[CT_K_OMP_LOCK] = "omp_lock",
 };
 
 static const char *const profile_names[CT_P_MAX] = {
@@ -100,7 +103,8 @@ const char *ct_kind_name(unsigned kind)
  * CT_K_NONE and out-of-range values. */
 enum ct_profile ct_kind_profile(unsigned kind)
 {
-	if (kind >= CT_K_MUTEX && kind <= CT_K_FUTEX)
+	if ((kind >= CT_K_MUTEX && kind <= CT_K_FUTEX) ||
+	    (kind >= CT_K_OMP_BARRIER && kind <= CT_K_OMP_LOCK))
 		return CT_P_SYNC;
 	if (kind >= CT_K_EPOLL && kind <= CT_K_SEND)
 		return CT_P_NET;

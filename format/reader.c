@@ -261,6 +261,13 @@ static const char *bytes(struct ct_reader *r, void *dst, size_t n)
 
 /* ---- entry decoders: one entry at the cursor into rec; NULL or why the entry is bad */
 
+/* The end of the wait kinds a file of this minor version may use: the OpenMP kinds came
+ * with 1.2, so an older file holding one is corrupt. */
+static unsigned kind_end(unsigned minor)
+{
+	return minor >= 2 ? CT_K_MAX : CT_K_OMP_BARRIER;
+}
+
 /* One EVENTS entry. *skip is set for events of types or kinds this reader does not know,
  * which are legal only in files of a newer minor version (FORMAT.md section 9). */
 /* A varint at *pp that is known to have 10 bytes of room: 0, or -1 when longer than 64
@@ -336,7 +343,8 @@ static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *sk
 	TRY(var(r, &ev->c));
 check:
 	*skip = 0;
-	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX || ev->kind >= CT_K_MAX) {
+	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ||
+	    ev->kind >= kind_end(r->hdr.version_minor)) {
 		if (r->hdr.version_minor <= CT_VERSION_MINOR || ev->type == CT_EV_NONE)
 			return ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ?
 				"unknown event type" : "unknown wait kind";
@@ -418,7 +426,7 @@ static const char *dec_thread(struct ct_reader *r, struct ct_record *rec)
 	if (t->blocked > 1)
 		return "bad blocked flag";
 	TRY(byte(r, &t->kind));
-	if (t->kind >= CT_K_MAX) {
+	if (t->kind >= kind_end(r->hdr.version_minor)) {
 		/* a newer minor version's kind: reported as CT_K_NONE (FORMAT.md section 9) */
 		if (r->hdr.version_minor <= CT_VERSION_MINOR)
 			return "unknown wait kind";

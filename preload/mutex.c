@@ -6,8 +6,10 @@
  * traced path, every other result is returned as the real lock would return it
  * (EOWNERDEAD, EDEADLK comes from the real lock after EBUSY, EAGAIN, ...). So an
  * uncontended lock costs one extra call and records nothing. An unlock records a RELEASE
- * only when the calling thread owns the mutex, the unlock really releases it (not an
- * inner unlock of a recursive mutex) and someone waits on it.
+ * only when it really releases the mutex (not an inner unlock of a recursive mutex, not
+ * an EPERM unlock by a non-owner) and someone waits on it; an unlock of a normal mutex by
+ * a thread that does not own it (legal in glibc, used to hand a lock over) is flagged as
+ * a hand-off.
  *
  * Every lock the wrappers see taken (outside the single-threaded direct path) goes into
  * the thread's held set with its call site (wait.h), every unlock takes it out: that is
@@ -21,6 +23,7 @@
 #define PTHREAD_MUTEX_KIND_MASK 3      /* glibc: __kind low bits hold the mutex type */
 #define PTHREAD_MUTEX_PSHARED_BIT 128  /* glibc: __kind bit of process-shared mutexes */
 #define PTHREAD_MUTEX_ROBUST_BIT 16    /* glibc: __kind bit of robust mutexes */
+#define PTHREAD_MUTEX_ELISION_BITS 768 /* glibc: __kind elision / no-elision bits */
 
 /*
  * Can the real lock be called directly? glibc (>= 2.34) locks and unlocks a private
@@ -133,27 +136,43 @@ CT_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	return ct_real.pthread_mutex_clocklock(m, clk, abst);
 }
 
-/* Does unlocking m release it to others? (we own it and it is not nested) */
-static int releases(const pthread_mutex_t *m)
+/* What unlocking m does, judged before the real unlock. */
+enum { NO_RELEASE, RELEASE_OWN, RELEASE_HANDOFF };
+static int releases(const pthread_mutex_t *m, uint32_t *owner)
 {
-	if (ct_mutex_owner(m) != (uint32_t)(ct_tls.tid ? ct_tls.tid : gettid()))
-		return 0;
-	if ((m->__data.__kind & PTHREAD_MUTEX_KIND_MASK) == PTHREAD_MUTEX_RECURSIVE &&
-	    m->__data.__count > 1)
-		return 0;
-	return 1;
+	int kind = m->__data.__kind;
+	*owner = ct_mutex_owner(m);
+	if (*owner != (uint32_t)(ct_tls.tid ? ct_tls.tid : gettid())) {
+		/* glibc checks the owner of recursive, error-checking, robust, priority-
+		 * inheritance and priority-protect mutexes (EPERM, nothing released); a normal
+		 * or adaptive one (with or without its lock-elision bits) is released by
+		 * whoever unlocks it. */
+		int type = kind & ~(PTHREAD_MUTEX_PSHARED_BIT | PTHREAD_MUTEX_ELISION_BITS);
+		return (type == PTHREAD_MUTEX_NORMAL || type == PTHREAD_MUTEX_ADAPTIVE_NP) &&
+				       *owner != 0 && m->__data.__lock != 0
+			       ? RELEASE_HANDOFF : NO_RELEASE;
+	}
+	if ((kind & PTHREAD_MUTEX_KIND_MASK) == PTHREAD_MUTEX_RECURSIVE && m->__data.__count > 1)
+		return NO_RELEASE;
+	return RELEASE_OWN;
 }
 
 /* Only an unlock that really releases takes a sequence number: an EPERM unlock by a
- * non-owner or an inner unlock of a recursive mutex must not look like a hand-off. */
+ * non-owner or an inner unlock of a recursive mutex must not look like a hand-off. An
+ * unlock of a normal mutex by a thread that does not own it (hand-off code) is a release,
+ * flagged CT_EVF_HANDOFF with the owner's tid. */
 static __attribute__((noinline)) int traced_unlock(pthread_mutex_t *m)
 {
 	struct ct_release rel;
-	if (!releases(m) || !ct_release_begin(&rel, CT_K_MUTEX, m))
+	uint32_t owner;
+	int how = releases(m, &owner);
+	if (how == NO_RELEASE || !ct_release_begin(&rel, CT_K_MUTEX, m))
 		return REAL(pthread_mutex_unlock)(m);
+	if (how == RELEASE_HANDOFF)
+		rel.c = owner;
 	int r = REAL(pthread_mutex_unlock)(m);
 	if (r == 0)
-		ct_release_end(&rel, 0);
+		ct_release_end(&rel, how == RELEASE_HANDOFF ? CT_EVF_HANDOFF : 0);
 	return r;
 }
 

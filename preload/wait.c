@@ -46,6 +46,27 @@ void ct_held_remove(uint64_t obj)
 	}
 }
 
+/* A mutex handed over (unlocked by another thread, mutex.c) stays in its owner's set: the
+ * unlocking thread cannot reach the owner's thread-local set. A thread that takes a
+ * non-recursive mutex again after a hand-off then has it twice; when it waits on that
+ * mutex, only the newest entry is true. Waits only: the lock fast path stays a push. */
+static void held_dedupe(uint64_t obj)
+{
+	const pthread_mutex_t *m = (const pthread_mutex_t *)(uintptr_t)obj;
+	if ((m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE)
+		return;
+	unsigned k = 0, newest = ct_held.n;
+	for (unsigned i = ct_held.n; i-- > 0;)
+		if (ct_held.e[i].obj == obj) {
+			newest = i;
+			break;
+		}
+	for (unsigned i = 0; i < ct_held.n; i++)
+		if (ct_held.e[i].obj != obj || i == newest)
+			ct_held.e[k++] = ct_held.e[i];
+	ct_held.n = k;
+}
+
 /* HOLD events for the locks this thread holds, but `except` (a condition wait's mutex,
  * which the wait releases), just before its WAIT_BEGIN. */
 static void emit_holds(struct ct_thread *th, uint64_t ts, uint64_t except)
@@ -93,6 +114,8 @@ void ct_wait_record(struct ct_wait *w, uint64_t a, uint64_t c, uint16_t flags)
 {
 	uint32_t stk = ct_stack_here();
 	w->stack = stk;
+	if (ct_held.n > 1 && w->kind == CT_K_MUTEX)
+		held_dedupe(w->obj);
 	if (ct_held.n)
 		emit_holds(w->th, w->t0, w->kind == CT_K_COND ? a : 0);
 	struct ct_event ev = { .ts = w->t0, .type = CT_EV_WAIT_BEGIN, .kind = (uint8_t)w->kind,
@@ -165,7 +188,7 @@ void ct_release_emit(struct ct_release *r, uint32_t stack, uint64_t ts, uint16_t
 	ct_enter();
 	struct ct_event ev = { .ts = ts, .type = CT_EV_RELEASE, .kind = (uint8_t)r->kind,
 			       .flags = flags, .stack = stack, .obj = r->obj,
-			       .a = r->seq, .b = (uint64_t)r->waiters };
+			       .a = r->seq, .b = (uint64_t)r->waiters, .c = r->c };
 	ct_emit(ct_self(), &ev);
 	ct_leave();
 	errno = e;

@@ -52,6 +52,7 @@ void ct_wait_cancelled(void *w);
 struct ct_release {
 	struct ct_shadow *sh;
 	uint64_t obj, ts;
+	uint64_t c;      /* RELEASE's c: 0, or the owner's tid for a hand-off */
 	uint32_t seq;
 	int waiters;
 	unsigned kind;
@@ -72,6 +73,7 @@ static inline int ct_release_begin(struct ct_release *r, unsigned kind, const vo
 	r->sh = sh;
 	r->obj = (uint64_t)(uintptr_t)obj;
 	r->kind = kind;
+	r->c = 0;
 	r->waiters = w;
 	r->ts = ct_now();
 	r->seq = atomic_fetch_add_explicit(&sh->seq, 1, memory_order_acq_rel) + 1;

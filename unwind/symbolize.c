@@ -164,6 +164,11 @@ struct cuidx {
 	int files_state;    /* 0 not loaded, 1 loaded, -1 unavailable */
 };
 
+struct dsym {           /* one data (OBJECT/TLS) symbol, runtime addresses */
+	uint64_t addr, size;
+	const char *name;
+};
+
 struct mod {
 	uint64_t lo, hi, bias;
 	char *path;
@@ -173,6 +178,8 @@ struct mod {
 	int loaded;         /* symtab and Dwarf looked up */
 	struct fsym *syms;
 	size_t nsyms;
+	struct dsym *dsyms;  /* sorted by addr, loaded with syms */
+	size_t ndsyms;
 	Dwarf *dw;          /* NULL: no DWARF found (names from the symtab, no lines) */
 	Dwarf_Addr dwbias;  /* runtime address - DWARF address */
 	struct u64map cus;  /* CU DIE offset -> struct cuidx * */
@@ -188,6 +195,7 @@ struct rframe {         /* a cached frame; pc is filled in on copy-out */
 	const char *func, *file, *module;
 	int line;
 	int inlined;
+	uint64_t bias;      /* its module's load bias (offset = pc - bias) */
 };
 
 struct ct_sym {
@@ -368,13 +376,22 @@ static int sym_rank(const GElf_Sym *sym, const char *name)
 	return r + (4 - u);
 }
 
-/* Builds m->syms. On allocation failure the module simply has fewer (no) symbols. */
+static int dsym_cmp(const void *a, const void *b)
+{
+	const struct dsym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size; /* the smallest first */
+}
+
+/* Builds m->syms and m->dsyms. On allocation failure the module simply has fewer (no)
+ * symbols. */
 static void load_syms(struct mod *m)
 {
 	int n = dwfl_module_getsymtab(m->dm);
 	if (n <= 1)
 		return;
-	size_t cap = 0;
+	size_t cap = 0, dcap = 0;
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -382,6 +399,10 @@ static void load_syms(struct mod *m)
 		const char *name = dwfl_module_getsym_info(m->dm, i, &sym, &addr, &shndx, NULL,
 							   NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
+		if (name && name[0] && type == STT_OBJECT && shndx != SHN_UNDEF &&
+		    shndx != SHN_ABS && sym.st_value != 0 && sym.st_size &&
+		    !grow(&m->dsyms, &dcap, m->ndsyms + 1, sizeof(*m->dsyms)))
+			m->dsyms[m->ndsyms++] = (struct dsym){ addr, sym.st_size, name };
 		if (!name || !name[0] || (type != STT_FUNC && type != STT_GNU_IFUNC) ||
 		    shndx == SHN_UNDEF || sym.st_value == 0)
 			continue;
@@ -391,6 +412,8 @@ static void load_syms(struct mod *m)
 		m->syms[m->nsyms++] = (struct fsym){ addr, sym.st_size, name,
 						     sym_rank(&sym, name) };
 	}
+	if (m->ndsyms)
+		qsort(m->dsyms, m->ndsyms, sizeof(*m->dsyms), dsym_cmp);
 	if (!m->nsyms)
 		return;
 	qsort(m->syms, m->nsyms, sizeof(*m->syms), sym_cmp);
@@ -821,10 +844,11 @@ static struct mod *find_mod(struct ct_sym *s, uint64_t a)
 static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 {
 	struct mod *m = find_mod(s, a);
-	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0 };
+	fr[0] = (struct rframe){ "??", NULL, "?", 0, 0, 0 };
 	if (!m)
 		return 1;
 	fr[0].module = m->path;
+	fr[0].bias = m->bias;
 	mod_load(m);
 	const char *symname = demangle(s, sym_find(m, a));
 	if (symname)
@@ -871,7 +895,7 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 			nd = &ci->nodes[cur];
 		}
 		const char *name = demangle(s, node_name(nd));
-		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1 };
+		fr[n] = (struct rframe){ name ? name : "??", file, m->path, line, 1, m->bias };
 		n++;
 		if (nd->subprogram || nd->parent < 0)
 			break;
@@ -882,6 +906,65 @@ static int compute(struct ct_sym *s, uint64_t a, struct rframe *fr)
 	if (!node_name(&ci->nodes[cur]) && symname)
 		fr[n - 1].func = symname;
 	return n;
+}
+
+/*
+ * Code that is entered by a return rather than a call: the kernel returns from a signal
+ * handler into glibc's __restore_rt (the rt_sigreturn trampoline), and a makecontext
+ * function returns into __start_context. The return address is then the trampoline's
+ * first byte, so pc-1 lies in whatever precedes it and names nothing. Like gdb, the
+ * trampolines are recognised by their code bytes (x86-64 glibc), or by a symbol that
+ * starts exactly at the return address.
+ */
+static const struct tramp {
+	const char *name;
+	uint8_t len;
+	uint8_t code[12];
+} tramps[] = {
+	/* mov $0xf,%rax (rt_sigreturn); syscall */
+	{ "__restore_rt", 9, { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 } },
+	/* mov %rbx,%rsp; mov (%rsp),%rdi; test %rdi,%rdi */
+	{ "__start_context", 10, { 0x48, 0x89, 0xdc, 0x48, 0x8b, 0x3c, 0x24, 0x48, 0x85, 0xff } },
+};
+
+/* The bytes of the module's file image at runtime address a (len of them), or NULL. */
+static const uint8_t *code_at(struct mod *m, uint64_t a, size_t len)
+{
+	Dwarf_Addr bias;
+	Elf *elf = m->dm ? dwfl_module_getelf(m->dm, &bias) : NULL;
+	size_t nph;
+	if (!elf || elf_getphdrnum(elf, &nph) != 0)
+		return NULL;
+	uint64_t va = a - bias;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    !(ph.p_flags & PF_X) || va < ph.p_vaddr || va + len > ph.p_vaddr + ph.p_filesz)
+			continue;
+		Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)(ph.p_offset + (va - ph.p_vaddr)),
+						   len, ELF_T_BYTE);
+		return d && d->d_size == len ? d->d_buf : NULL;
+	}
+	return NULL;
+}
+
+/* The trampoline a return address pc is the entry of, or NULL. */
+static const char *tramp_name(struct mod *m, uint64_t pc)
+{
+	for (size_t i = 0; i < sizeof(tramps) / sizeof(tramps[0]); i++) {
+		const uint8_t *c = code_at(m, pc, tramps[i].len);
+		if (c && !memcmp(c, tramps[i].code, tramps[i].len))
+			return tramps[i].name;
+	}
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr < pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nsyms && m->syms[lo].addr == pc ? m->syms[lo].name : NULL;
 }
 
 int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *out, int max)
@@ -901,6 +984,12 @@ int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *ou
 		 * so its line and inline chain are the call's, even when the call is the last
 		 * instruction of a noreturn path or of an inlined block. */
 		n = compute(s, exact || !pc ? pc : pc - 1, tmp);
+		if (!exact && pc && n == 1 && !strcmp(tmp[0].func, "??")) {
+			struct mod *m = find_mod(s, pc);
+			const char *t = m ? tramp_name(m, pc) : NULL;
+			if (t)
+				tmp[0].func = demangle(s, t);
+		}
 		fr = tmp;
 		if (!grow(&s->frames, &s->cframes, s->nframes + (size_t)n, sizeof(*s->frames))) {
 			memcpy(&s->frames[s->nframes], tmp, (size_t)n * sizeof(*tmp));
@@ -913,9 +1002,50 @@ int ct_sym_resolve(struct ct_sym *s, uint64_t pc, int exact, struct ct_frame *ou
 	int k = n <= max ? n : max;
 	for (int i = 0; i < k; i++) {
 		const struct rframe *f = (i == k - 1) ? &fr[n - 1] : &fr[i];
-		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined };
+		out[i] = (struct ct_frame){ f->func, f->file, f->line, f->module, pc, f->inlined,
+					    strcmp(f->module, "?") ? pc - f->bias : 0 };
 	}
 	return k;
+}
+
+const char *ct_sym_data_name(struct ct_sym *s, uint64_t addr, uint64_t *off)
+{
+	struct mod *m = s ? find_mod(s, addr) : NULL;
+	if (!m)
+		return NULL;
+	mod_load(m);
+	size_t lo = 0, hi = m->ndsyms;
+	while (lo < hi) { /* first symbol with addr > a */
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->dsyms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* the nearest symbols starting at or before addr: the first that covers it */
+	for (size_t k = lo, seen = 0; k-- > 0 && seen < 16; seen++) {
+		const struct dsym *d = &m->dsyms[k];
+		if (addr - d->addr < d->size) {
+			*off = addr - d->addr;
+			return demangle(s, d->name);
+		}
+	}
+	*off = addr - m->bias;
+	return m->path;
+}
+
+const char *ct_sym_nodebug(struct ct_sym *s, size_t i, const uint8_t **build_id,
+			   size_t *build_id_len)
+{
+	for (size_t k = 0; s && k < s->nmods; k++) {
+		struct mod *m = &s->mods[k];
+		if (!m->loaded || m->dw || i-- > 0)
+			continue;
+		*build_id = m->build_id;
+		*build_id_len = m->build_id_len;
+		return m->path;
+	}
+	return NULL;
 }
 
 void ct_sym_free(struct ct_sym *s)
@@ -933,6 +1063,7 @@ void ct_sym_free(struct ct_sym *s)
 		free(m->cutab);
 		free(m->cudies);
 		free(m->syms);
+		free(m->dsyms);
 		free(m->path);
 	}
 	free(s->mods);

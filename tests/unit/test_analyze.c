@@ -1504,7 +1504,7 @@ static void test_deadlock(void)
 		TEST_TRUE(s && strstr(s, "\"deadlocks\":[[{\"tid\":501,"));
 		if (holds)
 			TEST_TRUE(s && strstr(s, "\"held_frames\":[{\"func\":\"??\",\"file\":null,"
-					      "\"line\":0,\"module\":null}],"
+					      "\"line\":0,\"module\":null,\"offset\":null}],"
 					      "\"held_frames_recorded\":true,"
 					      "\"held_frames_from\":\"hold\"}"));
 		else

@@ -182,20 +182,20 @@ static void test_xml(void)
 static void test_diff_table(void)
 {
 	struct ct_frame a1[] = {
-		{ "contend_lock", "/build/a/lockwait.c", 45, "/build/a/lockwait", 0x1045, 0 },
-		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0 },
-		{ "start_thread", NULL, 0, "/lib/libc.so.6", 0x7f01, 0 },
+		{ "contend_lock", "/build/a/lockwait.c", 45, "/build/a/lockwait", 0x1045, 0, 0 },
+		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0, 0 },
+		{ "start_thread", NULL, 0, "/lib/libc.so.6", 0x7f01, 0, 0 },
 	};
 	/* the same source stack in another build: other paths and addresses */
 	struct ct_frame a2[] = {
-		{ "contend_lock", "/build/b/lockwait.c", 45, "/build/b/lockwait", 0x2045, 0 },
-		{ "worker", "/build/b/lockwait.c", 60, "/build/b/lockwait", 0x2060, 0 },
-		{ "start_thread", NULL, 0, "/usr/lib/libc.so.6", 0x7f99, 0 },
+		{ "contend_lock", "/build/b/lockwait.c", 45, "/build/b/lockwait", 0x2045, 0, 0 },
+		{ "worker", "/build/b/lockwait.c", 60, "/build/b/lockwait", 0x2060, 0, 0 },
+		{ "start_thread", NULL, 0, "/usr/lib/libc.so.6", 0x7f99, 0, 0 },
 	};
 	/* another line in the same function */
 	struct ct_frame b[] = {
-		{ "contend_lock", "/build/a/lockwait.c", 47, "/build/a/lockwait", 0x1047, 0 },
-		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0 },
+		{ "contend_lock", "/build/a/lockwait.c", 47, "/build/a/lockwait", 0x1047, 0, 0 },
+		{ "worker", "/build/a/lockwait.c", 60, "/build/a/lockwait", 0x1060, 0, 0 },
 	};
 	struct ct_diff_table t = { 0 }, o = { 0 };
 	char *k1 = ct_diff_frames_key(a1, 3), *k2 = ct_diff_frames_key(a2, 3),
@@ -255,7 +255,7 @@ static void test_diff_table(void)
 
 	/* many rows: the hash index grows */
 	for (int i = 0; i < 1000; i++) {
-		struct ct_frame f = { "f", "x.c", i, NULL, 0, 0 };
+		struct ct_frame f = { "f", "x.c", i, NULL, 0, 0, 0 };
 
 		ct_diff_add(&t, i & 1, CT_AP_SYNC, CT_K_MUTEX, &f, 1, 1, 1, (uint64_t)i);
 		ct_diff_add(&t, 1, CT_AP_SYNC, CT_K_MUTEX, &f, 1, 1, 1, 1);

@@ -389,7 +389,7 @@ static void test_names(void)
 	static const char *const kinds[] = { "mutex", "cond", "rwlock_rd", "rwlock_wr", "sem",
 		"barrier", "join", "spin", "futex", "epoll", "poll", "select", "accept",
 		"connect", "recv", "send", "read", "write", "fsync", "wait", "flock", "sigwait",
-		"open", "nanosleep" };
+		"open", "nanosleep", "omp_barrier", "omp_critical", "omp_lock" };
 	int ok = 1;
 	for (unsigned k = CT_K_MUTEX; k < CT_K_MAX; k++)
 		if (strcmp(ct_kind_name(k), kinds[k - 1]) != 0)
@@ -405,6 +405,8 @@ static void test_names(void)
 	TEST_EQ(ct_kind_profile(CT_K_READ), CT_P_SYSCALL);
 	TEST_EQ(ct_kind_profile(CT_K_OPEN), CT_P_SYSCALL);
 	TEST_EQ(ct_kind_profile(CT_K_NANOSLEEP), CT_P_SLEEP);
+	TEST_EQ(ct_kind_profile(CT_K_OMP_BARRIER), CT_P_SYNC);
+	TEST_EQ(ct_kind_profile(CT_K_OMP_LOCK), CT_P_SYNC);
 	TEST_EQ(ct_kind_profile(CT_K_NONE), CT_P_NONE);
 	TEST_EQ(ct_kind_profile(CT_K_MAX), CT_P_NONE);
 	TEST_STREQ(ct_profile_name(CT_P_SYNC), "sync");
@@ -890,6 +892,13 @@ static void test_invalid_contents(void)
 	evt[0] = 1;
 	evt[1] = CT_K_MAX;
 	BAD(0, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9, "unknown wait kind");
+	/* the OpenMP kinds came with 1.2: corrupt in a 1.1 file, read from 1.2 on */
+	evt[1] = CT_K_OMP_BARRIER;
+	BAD(1, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9, "unknown wait kind");
+	rc = try_chunk(2, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9, &nrec, msg,
+		       sizeof(msg));
+	TEST_EQ(rc, 0);
+	TEST_EQ(nrec, 2);
 	static const uint8_t ev_long[] = { 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					   0xff, 0xff, 0x7f, 0, 0, 0, 0, 0 };
 	BAD(0, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, ev_long, 18, 18, "longer than 64 bits");
@@ -976,7 +985,7 @@ static void test_open_errors(void)
 	memcpy(b, t.buf, t.len);
 	b[8] = 2; /* major version 2 */
 	TEST_EQ(ct_reader_open_mem(b, t.len, &r), -EPROTO);
-	TEST_TRUE(strstr(ct_reader_open_error(), "version 2.1") != NULL);
+	TEST_TRUE(strstr(ct_reader_open_error(), "version 2.2") != NULL);
 
 	memcpy(b, t.buf, t.len);
 	b[50] ^= 1; /* inside exe: header checksum */

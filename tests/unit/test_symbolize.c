@@ -110,6 +110,7 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 #define NOIPA __attribute__((noipa))
 #endif
 
+int symtest_table[8]; /* a global object for ct_sym_data_name */
 static volatile uintptr_t got_ra;
 static volatile int line_known, line_inl, line_outer;
 
@@ -240,6 +241,16 @@ int main(void)
 	TEST_EQ(f[0].inlined, 0);
 	TEST_EQ(f[0].pc, ra_known);
 	TEST_STREQ(f[0].module, mods[0].path);
+	TEST_EQ(f[0].offset, ra_known - mods[0].bias);
+
+	/* 1b. Data: a global variable by name, with the offset inside it; the heap has none. */
+	uint64_t off = 99;
+	const char *dn = ct_sym_data_name(s, (uintptr_t)&symtest_table[2], &off);
+	TEST_STREQ(dn ? dn : "(null)", "symtest_table");
+	TEST_EQ(off, 2 * sizeof(symtest_table[0]));
+	void *heap = malloc(16);
+	TEST_TRUE(ct_sym_data_name(s, (uintptr_t)heap, &off) == NULL);
+	free(heap);
 
 	/* Cached: the same answer, the same strings. */
 	struct ct_frame g[16];
@@ -297,10 +308,19 @@ int main(void)
 		TEST_EQ(n, 1);
 		TEST_STREQ(f[0].func, "LZ4_versionNumber");
 		TEST_TRUE(strstr(f[0].module, "liblz4") != NULL);
-		if (f[0].file)
+		if (f[0].file) {
 			printf("# liblz4 has debug info here\n");
-		else
+		} else {
 			TEST_EQ(f[0].line, 0);
+			/* listed among the modules without debugging information */
+			const uint8_t *id;
+			size_t idlen;
+			const char *p;
+			int listed = 0;
+			for (size_t i = 0; (p = ct_sym_nodebug(s, i, &id, &idlen)); i++)
+				listed |= strstr(p, "liblz4") != NULL;
+			TEST_TRUE(listed);
+		}
 	} else {
 		printf("# liblz4.so.1 not loadable: stripped-library check skipped\n");
 	}
