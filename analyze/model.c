@@ -62,9 +62,7 @@ struct loader {
 	struct ct_model *m;
 	struct bucket *b;
 	size_t nb, cap_b;
-	uint32_t *tid_keys;
-	size_t *tid_idx;
-	size_t tid_slots;
+	struct ct_htab tids;  /* tid + 1 -> index in b */
 	struct pstate *states;
 	size_t nstates, cap_states;
 	struct pname *names;
@@ -84,52 +82,15 @@ struct loader {
 	size_t nkeys, cap_kb, cap_ki;
 };
 
-static uint64_t hash32(uint32_t x)
-{
-	uint64_t h = x * 0x9e3779b97f4a7c15ull;
-
-	return h ^ (h >> 29);
-}
-
-static void tid_rehash(struct loader *l)
-{
-	size_t n = l->tid_slots ? l->tid_slots * 2 : 64;
-	uint32_t *keys = ct_xcalloc(n, sizeof(*keys));
-	size_t *idx = ct_xcalloc(n, sizeof(*idx));
-
-	for (size_t i = 0; i < l->tid_slots; i++) {
-		size_t j;
-
-		if (!l->tid_keys[i])
-			continue;
-		for (j = hash32(l->tid_keys[i]) & (n - 1); keys[j]; j = (j + 1) & (n - 1))
-			;
-		keys[j] = l->tid_keys[i];
-		idx[j] = l->tid_idx[i];
-	}
-	free(l->tid_keys);
-	free(l->tid_idx);
-	l->tid_keys = keys;
-	l->tid_idx = idx;
-	l->tid_slots = n;
-}
-
-/* The bucket of this tid, created on first sight. tid 0 is mapped like any other. */
 static struct bucket *get_bucket(struct loader *l, uint32_t tid)
 {
-	uint32_t key = tid + 1; /* 0 marks an empty slot */
+	uint32_t ix = ct_htab_get(&l->tids, (uint64_t)tid + 1);
 	struct bucket *b;
-	size_t j;
 
-	if (l->tid_slots == 0 || (l->nb + 1) * 2 > l->tid_slots)
-		tid_rehash(l);
-	for (j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
-	     j = (j + 1) & (l->tid_slots - 1))
-		if (l->tid_keys[j] == key)
-			return &l->b[l->tid_idx[j]];
+	if (ix != UINT32_MAX)
+		return &l->b[ix];
 	ct_grow(&l->b, &l->cap_b, l->nb + 1, sizeof(*l->b));
-	l->tid_keys[j] = key;
-	l->tid_idx[j] = l->nb;
+	ct_htab_put(&l->tids, (uint64_t)tid + 1, (uint32_t)l->nb);
 	b = &l->b[l->nb++];
 	memset(b, 0, sizeof(*b));
 	b->tid = tid;
@@ -139,45 +100,20 @@ static struct bucket *get_bucket(struct loader *l, uint32_t tid)
 /* The bucket of tid, or NULL (after loading: no bucket is created any more). */
 static const struct bucket *find_bucket(const struct loader *l, uint32_t tid)
 {
-	uint32_t key = tid + 1;
+	uint32_t ix = ct_htab_get(&l->tids, (uint64_t)tid + 1);
 
-	if (!l->tid_slots)
-		return NULL;
-	for (size_t j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
-	     j = (j + 1) & (l->tid_slots - 1))
-		if (l->tid_keys[j] == key)
-			return &l->b[l->tid_idx[j]];
-	return NULL;
+	return ix == UINT32_MAX ? NULL : &l->b[ix];
 }
 
 static void add_stack(struct ct_model *m, const struct ct_record *rec)
 {
 	const struct ct_stack *s = &rec->stack;
 	struct ct_mstack *slot;
-	size_t j;
 
-	if (s->id == 0)
-		return;
-	if ((m->nstacks + 1) * 2 > m->stack_slots) {
-		size_t n = m->stack_slots ? m->stack_slots * 2 : 256;
-		struct ct_mstack *t = ct_xcalloc(n, sizeof(*t));
-
-		for (size_t i = 0; i < m->stack_slots; i++) {
-			if (!m->stacks[i].id)
-				continue;
-			for (j = hash32(m->stacks[i].id) & (n - 1); t[j].id; j = (j + 1) & (n - 1))
-				;
-			t[j] = m->stacks[i];
-		}
-		free(m->stacks);
-		m->stacks = t;
-		m->stack_slots = n;
-	}
-	for (j = hash32(s->id) & (m->stack_slots - 1); m->stacks[j].id;
-	     j = (j + 1) & (m->stack_slots - 1))
-		if (m->stacks[j].id == s->id)
-			return; /* repeated in a later generation: keep the first definition */
-	slot = &m->stacks[j];
+	if (s->id == 0 || ct_htab_get(&m->stack_by_id, s->id) != UINT32_MAX)
+		return; /* repeated in a later generation: keep the first definition */
+	ct_grow(&m->stacks, &m->stack_slots, m->nstacks + 1, sizeof(*m->stacks));
+	slot = &m->stacks[m->nstacks];
 	slot->id = s->id;
 	slot->nframes = s->nframes;
 	slot->flags = s->flags;
@@ -185,6 +121,7 @@ static void add_stack(struct ct_model *m, const struct ct_record *rec)
 	slot->pcs = ct_xmalloc((s->nframes ? s->nframes : 1) * sizeof(uint64_t));
 	if (s->nframes)
 		memcpy(slot->pcs, s->pcs, s->nframes * sizeof(uint64_t));
+	ct_htab_put(&m->stack_by_id, s->id, (uint32_t)m->nstacks);
 	m->nstacks++;
 }
 
@@ -571,8 +508,7 @@ static void loader_free(struct loader *l)
 	for (size_t i = 0; i < l->nb; i++)
 		free(l->b[i].ev);
 	free(l->b);
-	free(l->tid_keys);
-	free(l->tid_idx);
+	ct_htab_free(&l->tids);
 	free(l->states);
 	free(l->names);
 }
@@ -1007,7 +943,8 @@ void ct_model_free(struct ct_model *m)
 	for (size_t i = 0; i < m->nmods; i++)
 		free((char *)m->mods[i].path);
 	free(m->mods);
-	for (size_t i = 0; i < m->stack_slots; i++)
+	ct_htab_free(&m->stack_by_id);
+	for (size_t i = 0; i < m->nstacks; i++)
 		free(m->stacks[i].pcs);
 	free(m->stacks);
 	for (size_t i = 0; i < m->nthreads; i++) {
@@ -1020,13 +957,9 @@ void ct_model_free(struct ct_model *m)
 
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id)
 {
-	if (id == 0 || m->stack_slots == 0)
-		return NULL;
-	for (size_t j = hash32(id) & (m->stack_slots - 1); m->stacks[j].id;
-	     j = (j + 1) & (m->stack_slots - 1))
-		if (m->stacks[j].id == id)
-			return &m->stacks[j];
-	return NULL;
+	uint32_t ix = id ? ct_htab_get(&m->stack_by_id, id) : UINT32_MAX;
+
+	return ix == UINT32_MAX ? NULL : &m->stacks[ix];
 }
 
 /* The index of the first instance of tid in m->threads (nthreads when none). */

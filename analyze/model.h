@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "../format/ctrace_format.h"
 #include "../format/reader.h"
+#include "hashtab.h"
 
 /* An event of one thread, with the generation it came from. */
 struct ct_mevent {
@@ -67,8 +68,9 @@ struct ct_model {
 	struct ct_file_header hdr;
 	struct ct_module *mods;       /* owned (paths too); deduplicated across generations */
 	size_t nmods, cap_mods;
-	struct ct_mstack *stacks;     /* open-addressing table keyed by id (id 0 = empty slot) */
+	struct ct_mstack *stacks;     /* in order of definition (nstacks; stack_slots allocated) */
 	size_t stack_slots, nstacks;
+	struct ct_htab stack_by_id;   /* id -> index in stacks */
 	struct ct_mthread *threads;   /* thread instances, by tid, then in time order (a
 				       * reused tid has several) */
 	size_t nthreads, cap_threads;
