@@ -176,17 +176,19 @@ asan:
 		ASAN_OPTIONS=detect_leaks=1 tests/run-bats.sh
 ubsan: asan
 
-# The reader under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
+# The reader, and the streaming analyses over what it reads, under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
 # runs it for 20 s); a crash, leak, hang or sanitizer report fails it and leaves the input in
 # $(O)/fuzz/. The corpus starts from a trace of examples/condvar recorded here (and the
 # demo's, when present).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-$(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/*.h)
+FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
+                entries.c syscalls.c objects.c convoy.c chains.c threads.c)
+$(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(wildcard format/*.h analyze/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")
 	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) -llz4 -lz
+		-fno-sanitize-recover=all -o $@ $< $(FORMAT_SRC) $(FUZZ_ANALYZE) -llz4 -lz -lpthread
 fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
 	$(Q)mkdir -p $(O)/fuzz/corpus; rm -f $(O)/fuzz/seed.ctr; \
 	$(CTRACE) record -o $(O)/fuzz/seed.ctr -- $(O)/examples/condvar >/dev/null 2>&1; \

@@ -179,6 +179,8 @@ static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const str
 	dw = a->convoy.window_ns ? a->convoy.window_ns : CT_CONVOY_WINDOW_NS;
 	if ((a->to_ts - a->from_ts) / CT_CONVOY_MIN_WINDOWS < dw)
 		dw = (a->to_ts - a->from_ts) / CT_CONVOY_MIN_WINDOWS;
+	if (dw && (a->to_ts - a->from_ts) / dw > CT_CONVOY_MAX_WINDOWS)
+		dw = (a->to_ts - a->from_ts + CT_CONVOY_MAX_WINDOWS - 1) / CT_CONVOY_MAX_WINDOWS;
 	a->convoy_dw = dw;
 }
 
@@ -354,7 +356,8 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		 * the parameters; checked against the trace's length afterwards */
 		setup(&guess, 0, UINT64_MAX / 2, f, cp);
 		*a = guess;
-		a->convoy_dw = pass ? dw : guess.convoy_dw;
+		a->convoy_dw = pass ? dw : cp && cp->window_ns ? cp->window_ns :
+			       CT_CONVOY_WINDOW_NS;
 		if (f && f->to_ns != UINT64_MAX && f->to_ns > f->from_ns &&
 		    (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS < a->convoy_dw)
 			a->convoy_dw = (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS;
@@ -399,8 +402,9 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 			a->filtered = fin.filtered;
 			dw = fin.convoy_dw;
 		}
-		if (pass == 0 && dw != a->convoy_dw && e->convoy_used) {
-			/* a trace shorter than CT_CONVOY_MIN_WINDOWS windows: again, with the
+		if (pass == 0 && dw != a->convoy_dw && (e->convoy_used || e->convoy_overflow)) {
+			/* a trace shorter than CT_CONVOY_MIN_WINDOWS windows, or longer than
+			 * CT_CONVOY_MAX_WINDOWS: again, with the
 			 * width its length gives */
 			ct_eng_finish(e, m, m->end_ts, k2t, nk);
 			ct_analysis_free(a);

@@ -106,6 +106,9 @@ struct ct_pentry {
 #define CT_CONVOY_WINDOW_NS 100000000ull /* window width, shorter for short traces */
 #define CT_CONVOY_MIN_WINDOWS 10         /* traces shorter than this many windows use
 					  * duration / CT_CONVOY_MIN_WINDOWS */
+#define CT_CONVOY_MAX_WINDOWS 65536      /* traces longer than this many windows use
+					  * wider ones: duration / CT_CONVOY_MAX_WINDOWS
+					  * (memory per contended lock stays bounded) */
 #define CT_CONVOY_WAITERS 1.0            /* Q >= */
 #define CT_CONVOY_EMPTY 0.5              /* E <= */
 #define CT_CONVOY_RUN 3                  /* consecutive queued windows */

@@ -164,6 +164,12 @@ void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 
 	if (ts < t0)
 		ts = t0;
+	if (e->convoy_overflow || (c->nwin && (ts - t0) / dw - c->k0 >= CT_CONVOY_MAX_WINDOWS)) {
+		/* too many windows of this width: the driver reads the trace again with
+		 * wider ones (analysis.c) */
+		e->convoy_overflow = 1;
+		return;
+	}
 	if (!c->nwin) {
 		c->k0 = c->kcur = (ts - t0) / dw;
 		c->last_ts = ts;
@@ -237,8 +243,8 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	uint64_t all_hold = ct_lhist_pct(&o->hold_h, 50);
 
 	memset(ev, 0, sizeof(*ev));
-	if (!nw || !c->nwin)
-		return;
+	if (!nw || !c->nwin || e->convoy_overflow || nw > CT_CONVOY_MAX_WINDOWS + 1)
+		return; /* (a first pass whose width the trace's length proved wrong) */
 	if (c->kcur < nw)
 		ct_conv_advance(e, o, t0 + nw * dw);
 	if (c->in_run)

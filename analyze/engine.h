@@ -198,6 +198,8 @@ struct ct_eng {
 	uint64_t cut_ts;               /* where the analysed time ended */
 	uint64_t next_id;
 	int convoy_used;               /* some object has convoy windows */
+	int convoy_overflow;           /* an object reached CT_CONVOY_MAX_WINDOWS windows: the
+					* width was too small for the trace's length */
 	struct eng_thread *th;
 	size_t nth, cth;
 	struct ct_htab th_by_key;
