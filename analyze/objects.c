@@ -195,8 +195,8 @@ void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 
 /* The release that ended a wait, from the object's ring, or NULL: a barrier wait's is
  * the first release by another thread while it waited; a cond wait's the earliest
- * unassigned signal (or a broadcast) with seq in (begin.b, end.a]; any other's the one
- * whose seq is end.a. */
+ * unassigned signal (or a broadcast) with seq in (begin seq, end seq]; any other's the one
+ * whose seq is the end seq. */
 static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32_t tid,
 			     uint64_t b, uint64_t en, uint64_t end_seq, unsigned result)
 {
@@ -227,7 +227,7 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 	}
 	if (result != CT_R_ACQUIRED || end_seq <= w->begin_seq)
 		return NULL;
-	/* back to the first release after begin.b, then forward */
+	/* back to the first release after the begin seq, then forward */
 	for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)
 		;
 	for (; i < o->rn; i++) {
