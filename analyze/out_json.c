@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The "json" output format (output.h): the stable document of `ctrace report --json`,
- * described field by field in analyze/README.md: trace, profiles, objects (with convoy
- * evidence), threads, thread_groups, deadlocks and wait_chains. Compact, one document.
+ * described field by field in analyze/README.md: trace, processes, profiles, objects (with
+ * convoy evidence), threads, thread_groups, deadlocks and wait_chains, each result with
+ * its process's pid (several traces of one program: each symbolized with its own trace).
+ * Compact, one document.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,9 @@
  * of pprof -top and mutrace. A header (the trace, what was lost, filters, notes), then per
  * profile a table of entries with their frames and histograms, the objects table (sorted
  * by --sort) with convoy verdicts and, with --convoy-windows, each lock's windows, the
- * threads' lifetime split by start routine, and the deadlocks and wait chains.
+ * threads' lifetime split by start routine, and the deadlocks and wait chains. Several
+ * traces of one program: a line per process under the header, and each result names its
+ * process and is symbolized with its own trace.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -444,7 +446,6 @@ static void text_link(struct ctx *c, const struct ct_chain_link *l)
 	n = ct_frames_stack(c->fr, w->stack, &f, NULL);
 	if (c->nproc > 1)
 		fprintf(c->f, "  process %" PRIu32 ":\n", l->pid);
-
 	fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64 " held by thread %" PRIu32
 		" (%s) since %s, waiting at:\n", l->tid, t && t->name[0] ? t->name : "-",
 		ct_kind_name(w->kind), l->obj, l->held_by, h && h->name[0] ? h->name : "-",
