@@ -73,7 +73,7 @@ CLI_LIBS   = $(shell pkg-config --libs liblz4 libdw 2>/dev/null || echo -llz4 -l
 PROG_CFLAGS = -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -pthread -Wall -Wextra $(WERR) \
               $(CPPFLAGS) -D_GNU_SOURCE -Wno-unused-result
 
-.PHONY: all test unit bats demo bench asan ubsan fuzz test-real install uninstall clean help deps deps-build progs examples
+.PHONY: all test unit bats demo bench bench-analyze asan ubsan fuzz test-real install uninstall clean help deps deps-build progs examples
 all: $(SO) $(CTRACE) $(O)/stack-budget.ok
 
 $(O)/pic/%.o: %.c
@@ -209,6 +209,16 @@ demo: deps-build
 bench: all $(BENCHES)
 	$(Q)tests/bench/run.sh $(abspath $(O))
 
+# The analyzer's benchmark: a generated trace of BENCH_ANALYZE_EVENTS events (cached in
+# $(O)/bench/) reported as JSON; events/s, CPU time and peak RSS (tests/bench/README.md).
+BENCH_ANALYZE_EVENTS ?= 50000000
+$(O)/bench/gentrace: tests/bench/analyze/gentrace.c format/writer.c format/crc32.c format/names.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $^ $(SO_LIBS)
+bench-analyze: all $(O)/bench/gentrace
+	$(Q)tests/bench/analyze/run.sh $(abspath $(O)) $(BENCH_ANALYZE_EVENTS)
+
 # Sanitized ctrace and unit tests (the preload itself is not sanitized: an ASan runtime
 # would have to come first in LD_PRELOAD of every traced program).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -222,17 +232,19 @@ asan:
 		ASAN_OPTIONS=detect_leaks=1 tests/run-bats.sh
 ubsan: asan
 
-# The reader under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
+# The reader, and the streaming analyses over what it reads, under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
 # runs it for 20 s); a crash, leak, hang or sanitizer report fails it and leaves the input in
 # $(O)/fuzz/. The corpus starts from a trace of examples/condvar recorded here (and the
 # demo's, when present).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-$(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(wildcard format/*.h)
+FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
+                entries.c syscalls.c objects.c convoy.c chains.c threads.c)
+$(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(wildcard format/*.h analyze/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")
 	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 $(CPPFLAGS) -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all $(LDFLAGS) -o $@ $< $(FORMAT_SRC) -llz4 -lz
+		-fno-sanitize-recover=all $(LDFLAGS) -o $@ $< $(FORMAT_SRC) $(FUZZ_ANALYZE) -llz4 -lz -lpthread
 fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
 	$(Q)mkdir -p $(O)/fuzz/corpus; rm -f $(O)/fuzz/seed.ctr; \
 	$(CTRACE) record -o $(O)/fuzz/seed.ctr -- $(O)/examples/condvar >/dev/null 2>&1; \
@@ -271,6 +283,7 @@ help:
 	@echo "  test      install missing packages, build, run unit, bats and sanitized tests"
 	@echo "  unit      C unit tests only           bats   CLI tests only"
 	@echo "  bench     traced/untraced ratios of the record path, side by side"
+	@echo "  bench-analyze  ctrace report --json on a generated trace: events/s and peak RSS"
 	@echo "  asan      ctrace and unit tests under ASan+UBSan, bats with the sanitized ctrace"
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
 	@echo "  test-real real servers traced and untraced, long form (10 s of load; memcached and"

@@ -1,28 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The analyses of analyze/README.md ("Definitions") over a loaded model (model.h), as plain
- * arrays so that report, export, check and the unit tests share one computation:
+ * The analyses of a trace and their aggregated results, shared by report, check, diff,
+ * the exporters and the unit tests. The events stream through the engine (engine.h) once,
+ * in time order; the results hold what the trace contains (entries, objects, threads,
+ * call sites, wait chains), never its events:
  *   - waits: WAIT_BEGIN/WAIT_END pairs, matched per thread as a stack (a signal handler
  *     may nest a wait); a wait without its END lasts to the thread's or trace's end and is
  *     flagged unfinished;
- *   - releases and which release ended which wait (mutex: exact sequence number; cond:
- *     earliest unassigned SIGNAL, or a BROADCAST, with seq in (begin seq, end seq]);
+ *   - which release ended which wait (mutex: exact sequence number; cond: earliest
+ *     unassigned SIGNAL, or a BROADCAST, with seq in (begin seq, end seq]; barrier: the
+ *     round's release by another thread), from each object's ring of recent releases;
  *   - system calls: SYSCALL events (slow calls, with a stack) and the SITE counters (every
  *     call, per thread and call site), reconciled so that the net/syscall/sleep profiles
  *     and the threads' blocked time hold exact totals: what SITE counts beyond the
  *     recorded calls becomes a remainder entry at the call site (one frame);
- *   - barrier waits are matched to the round's release by time, never to the releasing
- *     thread's own wait;
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
- *     (Go mutex-profile semantics, exact form) and the wake-up latency profile;
+ *     (Go mutex-profile semantics, exact form) and the wake-up latency profile, with
+ *     percentiles from log-linear histograms (lhist.h: within 1/256);
  *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
  *     convoy verdict with evidence and a per-window series) and the per-thread table
  *     (non-overlapping blocked time per profile, schedstat cpu and run-queue time, the
  *     rest);
  *   - wait chains at the end of the trace and their cycles (deadlocks), with where each
  *     holder took the lock (HOLD events, else the wait that acquired it);
- *   - filters: a time window (waits clipped to it) and a set of threads.
- * Called by report.c and tests/unit/test_analyze.c.
+ *   - filters: a time window (waits clipped to it) and a set of threads;
+ *   - several traces of one program analysed as one (ct_analysis_merge).
  */
 #ifndef CTRACE_ANALYSIS_H
 #define CTRACE_ANALYSIS_H
@@ -42,62 +44,6 @@ enum ct_aprofile {
 	CT_AP_MAX
 };
 
-#define CT_NO_RELEASE ((size_t)-1)
-
-struct ct_wait {
-	uint32_t tid;
-	uint32_t thr;        /* the thread: index in the model's threads (tids are reused) */
-	uint8_t kind;        /* enum ct_kind */
-	uint8_t profile;     /* enum ct_profile (CT_P_NONE for an unknown kind) */
-	uint8_t result;      /* enum ct_result of the END (CT_R_ACQUIRED when unfinished) */
-	uint8_t unfinished;  /* no WAIT_END: ends at the thread's end or the trace end */
-	uint8_t synthetic;   /* begin taken from a thread state (WAIT_BEGIN not in the file) */
-	uint8_t released;    /* the pair was not a wait: the call released the others
-				(CT_R_RELEASED, a barrier's last arrival); dropped by build_waits */
-	uint16_t flags;      /* WAIT_BEGIN flags */
-	uint32_t stack;      /* waiter stack id */
-	uint64_t obj;
-	uint64_t arg;        /* WAIT_BEGIN owner: owner tid (mutex) or mutex address (cond) */
-	uint64_t begin, end; /* ns */
-	uint64_t begin_seq;  /* WAIT_BEGIN seq (format/events.h) */
-	uint64_t end_seq;    /* WAIT_END seq */
-	size_t waker;        /* index in releases of the release that ended it, or CT_NO_RELEASE */
-};
-
-struct ct_release {
-	uint32_t tid;
-	uint32_t thr;        /* index in the model's threads */
-	uint8_t kind;        /* the object's kind */
-	uint16_t flags;      /* CT_EVF_BROADCAST, CT_EVF_HANDOFF */
-	uint32_t stack;      /* releaser stack id */
-	uint64_t ts, obj;
-	uint64_t seq;        /* RELEASE seq */
-	uint64_t waiters;    /* RELEASE waiters */
-	uint64_t woken;      /* waits assigned to this release */
-	uint64_t charged_ns; /* holder time charged to it */
-	uint64_t ncharged;   /* waits charged */
-};
-
-/* A recorded system call (CT_EV_SYSCALL): one that took at least the recorder's stack
- * threshold. */
-struct ct_syscall {
-	uint32_t tid;
-	uint32_t thr;        /* index in the model's threads */
-	uint8_t kind;        /* enum ct_kind */
-	uint8_t fd_class;    /* enum ct_fd_class (CT_FD_UNKNOWN when out of range) */
-	uint8_t profile;     /* ct_syscall_profile(kind, fd_class) */
-	uint16_t err;        /* errno, 0 on success */
-	uint32_t stack;
-	uint64_t fd;         /* UINT64_MAX: the call has no fd */
-	uint64_t begin, end; /* ns */
-	int64_t ret;
-	uint64_t site;       /* pcs[0] of its stack (the call site), 0 when unknown */
-	size_t site_ix;      /* index in sites of the SITE counters it was matched to, or
-			      * CT_NO_SITE */
-};
-
-#define CT_NO_SITE ((size_t)-1)
-
 /* The totals of one (thread instance, call site, kind, fd class) from its last CT_EV_SITE record,
  * and how they split into recorded calls and the remainder. pc 0 is the thread's overflow
  * entry (calls at sites beyond the recorder's per-thread table; kind and class of its
@@ -113,15 +59,6 @@ struct ct_callsite {
 	uint64_t ev_max_ns;               /* the longest of them */
 	uint64_t rem_calls, rem_ns;       /* calls without a stack: the totals minus the events
 					   * that ended by the snapshot (never negative) */
-};
-
-/* One holder charge: release rel charged ns for each of n waits: wait alone (n == 1),
- * or n waits in progress since before the previous release on the object, wait one of
- * them (each is charged the time since that release). */
-struct ct_charge {
-	size_t rel, wait;
-	uint64_t ns;
-	uint64_t n;
 };
 
 /* Log2 histogram of durations: bucket i holds [2^i, 2^(i+1)) ns; bucket 0 also holds
@@ -147,6 +84,10 @@ struct ct_pentry {
 	uint64_t site;       /* remainder entry: the call site's PC (0: the overflow entry) */
 	uint64_t count, total_ns, max_ns, p50_ns, p99_ns;
 	uint64_t stack_calls;/* how many of count have a recorded stack (0 for a remainder) */
+	uint64_t max_obj;    /* sync entries: the object of its longest wait (the first of
+			      * equal ones), else 0 */
+	uint32_t pid;        /* the process (file header pid) */
+	uint32_t proc;       /* index of its trace among those analysed together */
 	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
 };
 
@@ -165,6 +106,9 @@ struct ct_pentry {
 #define CT_CONVOY_WINDOW_NS 100000000ull /* window width, shorter for short traces */
 #define CT_CONVOY_MIN_WINDOWS 10         /* traces shorter than this many windows use
 					  * duration / CT_CONVOY_MIN_WINDOWS */
+#define CT_CONVOY_MAX_WINDOWS 65536      /* traces longer than this many windows use
+					  * wider ones: duration / CT_CONVOY_MAX_WINDOWS
+					  * (memory per contended lock stays bounded) */
 #define CT_CONVOY_WAITERS 1.0            /* Q >= */
 #define CT_CONVOY_EMPTY 0.5              /* E <= */
 #define CT_CONVOY_RUN 3                  /* consecutive queued windows */
@@ -253,17 +197,11 @@ struct ct_object {
 	int convoy;          /* convoy verdict */
 	struct ct_convoy convoy_ev; /* valid when convoy */
 	int mutex_like;      /* mutex, rwlock or spin: the convoy detector applies */
-};
-
-/* A lock a thread held when it was about to block (CT_EV_HOLD): recorded just before its
- * WAIT_BEGIN, one per lock held. */
-struct ct_hold {
-	uint32_t tid;
-	uint32_t thr;        /* index in the model's threads */
-	uint8_t kind;        /* CT_K_MUTEX or CT_K_RWLOCK_WR */
-	uint8_t after_wait;  /* HOLD after_wait: taken after a recorded wait (whose stack is full) */
-	uint32_t stack;      /* one frame: the call site that took it (CT_STACKF_SITE) */
-	uint64_t obj, ts;
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
+	struct ct_convoy_window *windows; /* owned: every window of the analysed time (the
+					   * detector's measurements), NULL when it does not
+					   * apply; see ct_convoy_detect */
+	size_t nwindows;
 };
 
 /* Where a wait chain's holder took the object (ct_chain_link.held_from). */
@@ -273,13 +211,17 @@ enum ct_held_from {
 	CT_HELD_WAIT,        /* the stack of the holder's wait that acquired it */
 };
 
-/* One link of a wait chain at the end of the trace: tid waits (unfinished wait `wait`)
- * on obj, whose owner is held_by (from WAIT_BEGIN owner; 0 unknown). */
+/* One link of a wait chain at the end of the trace: tid waits (an unfinished wait) on
+ * obj, whose owner is held_by (from WAIT_BEGIN owner; 0 unknown). */
 struct ct_chain_link {
 	uint32_t tid;
 	uint32_t held_by;
 	uint64_t obj;
-	size_t wait;         /* index in waits */
+	uint32_t thr;        /* the waiting thread: index in the model's threads */
+	uint8_t kind;        /* kind of the wait */
+	uint32_t stack;      /* the waiting stack */
+	uint64_t begin;      /* the wait's begin (absolute ns, clipped to the window) */
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	uint32_t held_stack; /* where held_by took obj (README.md "Wait chains"): the call
 			      * site of its latest HOLD of obj at or before its own current
 			      * wait began (the full stack of the wait that acquired it when the
@@ -308,6 +250,7 @@ struct ct_filter {
 
 struct ct_thread_info {
 	uint32_t tid;
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	uint32_t thr;        /* index in the model's threads */
 	const char *name;    /* points into the model */
 	uint64_t start_func; /* address; 0 for the main thread or unknown */
@@ -323,18 +266,9 @@ struct ct_thread_info {
 };
 
 struct ct_analysis {
-	struct ct_wait *waits;         /* by thread, then begin */
-	size_t nwaits;
-	struct ct_release *rels;       /* by thread, then ts */
-	size_t nrels;
-	struct ct_syscall *sys;        /* by thread, then begin */
-	size_t nsys;
-	struct ct_callsite *sites;     /* by (thr, pc, kind, fd class) */
+	struct ct_callsite *sites;     /* SITE totals per (thread, pc, kind, fd class) */
 	size_t nsites;
 	uint64_t sys_nosite;           /* recorded calls no SITE record accounts for */
-	struct ct_charge *charges;     /* by object, then release ts; sum of n: the holder
-					* profile's count */
-	size_t ncharges;
 	struct ct_pentry *entries;     /* grouped by profile (enum order), each by total desc */
 	size_t nentries;
 	struct ct_object *objs;        /* by wait_total_ns desc */
@@ -343,21 +277,21 @@ struct ct_analysis {
 	size_t nthreads;
 	uint64_t unmatched_ends;       /* WAIT_END with no open wait (lost events) */
 	uint64_t unfinished;           /* waits without END */
-	/* added with issue 4 */
 	struct ct_deadlock *deadlocks; /* wait cycles at the end of the trace (or window) */
 	size_t ndeadlocks;
 	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end, by tid */
 	size_t nchains;
-	struct ct_hold *holds;         /* HOLD events, by (tid, obj, ts) */
-	size_t nholds;
+	uint64_t nholds;               /* HOLD events of the selected threads up to the end */
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
 	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */
 	struct ct_convoy_params convoy;/* the convoy detector's parameters used */
+	uint64_t convoy_dw;            /* the convoy window width used (0: none) */
 };
 
-/* Runs every analysis over m (which must outlive the result). Never fails (exits on
- * out-of-memory). Free with ct_analysis_free. */
+/* Runs every analysis over a loaded model m (which must outlive the result), its events
+ * merged in time order through the same engine as ct_analyze_file. Never fails (exits
+ * on out-of-memory). Free with ct_analysis_free. */
 struct ct_analysis *ct_analyze(const struct ct_model *m);
 void ct_analysis_free(struct ct_analysis *a);
 /* The same restricted by f (NULL: everything): waits and calls overlapping the window
@@ -366,13 +300,66 @@ struct ct_analysis *ct_analyze_filtered(const struct ct_model *m, const struct c
 /* The same with the convoy detector's parameters (NULL: the defaults). */
 struct ct_analysis *ct_analyze_with(const struct ct_model *m, const struct ct_filter *f,
 				    const struct ct_convoy_params *cp);
+
+/* What the engine saw, event by event, for the unit tests and the timeline (timeline.h)
+ * (never kept in the result). */
+struct ct_wait_seen {
+	uint32_t tid, stack;
+	uint8_t kind, unfinished;
+	uint64_t begin, end;  /* clipped to the window */
+	uint64_t waker_ts;    /* the release that ended it (0: none identified) */
+	uint32_t key;         /* the thread instance: its index in the model's threads
+			       * under ct_analyze_observed */
+	uint8_t profile;      /* enum ct_profile */
+	uint8_t fd_class;     /* a system call's (CT_FD_UNKNOWN for a wait) */
+	uint64_t obj;         /* the object waited on (a wait) */
+	uint32_t waker_tid, waker_stack; /* the release's thread and stack (waker_ts != 0) */
+};
+struct ct_observer {
+	void (*wait)(void *ctx, const struct ct_wait_seen *w); /* every wait analysed */
+	/* every recorded system call analysed (selected threads, clipped to the window):
+	 * tid, key, stack, kind, profile, fd_class, begin, end; NULL: not wanted */
+	void (*syscall)(void *ctx, const struct ct_wait_seen *s);
+	void *ctx;
+	uint64_t waits, releases, syscalls; /* analysed (selected threads, window) */
+	uint64_t charged;     /* holder charges, one per waiter per release */
+	uint64_t self_charged;/* ... of them to the waiter's own release */
+	uint64_t sys_err;     /* recorded calls that failed; the last one: */
+	uint32_t err_tid;
+	uint16_t err;
+	int64_t err_ret;
+	uint64_t err_fd;
+};
+/* ct_analyze_with, telling ob (NULL: nobody) what it analyses. */
+struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct ct_filter *f,
+					const struct ct_convoy_params *cp,
+					struct ct_observer *ob);
 /*
- * Convoy detection over the waits and releases of one object in [t0, t1) (absolute ns)
- * with the analysis' parameters. Returns the verdict and fills *ev, whose series then
- * holds every window of [t0, t1) (free with ct_convoy_release). Exits on out-of-memory.
+ * Streams the trace at path through every analysis without keeping its events (memory
+ * bounded by threads, objects, stacks, call sites and convoy windows): *mout gets the
+ * model without events (header, stacks, threads, lost counts, truncation), *aout the
+ * analysis. threads > 1 reads and decodes on a second thread. Returns 0, or -1 with the
+ * reader's one-line message (naming the byte offset when the file is corrupt) in err.
+ */
+int ct_analyze_file(const char *path, const struct ct_filter *f,
+		    const struct ct_convoy_params *cp, int threads, struct ct_model **mout,
+		    struct ct_analysis **aout, char *err, size_t errlen);
+/*
+ * The convoy detector's measurements of one object over the analysed time (t0, t1 are
+ * the analysis' from_ts and to_ts): returns the verdict and fills *ev, whose series then
+ * holds every window (free with ct_convoy_release). Exits on out-of-memory.
  */
 int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
 		     struct ct_convoy *ev);
+
+/*
+ * The analyses of several traces of one program (its processes) as one: parts[i] (each
+ * from ct_analyze_file, with proc 0) gets proc i; entries, objects, threads and wait
+ * chains of different processes stay apart (ordered as in one analysis, the trace index
+ * breaking ties), counters are summed and the window spans them all. Takes the parts
+ * (freed); never fails (exits on out-of-memory).
+ */
+struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n);
 
 /* "sync", "net", "syscall", "sleep", "holder", "wakeup"; "?" when out of range. */
 const char *ct_aprofile_name(int profile);

@@ -413,21 +413,8 @@ static int in_rule(const struct ct_rule *r, int p)
 /* The object of the longest sync wait of entry e (0 when none is found). */
 static uint64_t longest_wait_obj(const struct ct_analysis *a, const struct ct_pentry *e)
 {
-	uint64_t best = 0, obj = 0;
-
-	if (e->profile != CT_AP_SYNC)
-		return 0;
-	for (size_t i = 0; i < a->nwaits; i++) {
-		const struct ct_wait *w = &a->waits[i];
-		uint64_t d = w->end > w->begin ? w->end - w->begin : 0;
-
-		if (w->profile == CT_P_SYNC && w->stack == e->stack && w->kind == e->kind &&
-		    (d > best || !obj)) {
-			best = d;
-			obj = w->obj;
-		}
-	}
-	return obj;
+	(void)a;
+	return e->profile == CT_AP_SYNC ? e->max_obj : 0;
 }
 
 static int cmp_entry_max(const void *x, const void *y)
@@ -589,7 +576,8 @@ static void eval_convoy(struct result *res)
 /* The waiting stack of a wait-chain link (0 when unknown). */
 static uint32_t link_stack(const struct ct_analysis *a, const struct ct_chain_link *l)
 {
-	return l->wait < a->nwaits ? a->waits[l->wait].stack : 0;
+	(void)a;
+	return l->stack;
 }
 
 /* --fail-on deadlock: every wait cycle (analysis.h ct_analysis.deadlocks), one line that
@@ -680,14 +668,18 @@ size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_
 
 /* ---- command ------------------------------------------------------------------------- */
 
-static void load(struct trace *t, struct ct_model **m, const char *path)
+static void load(struct trace *t, struct ct_model **m, const char *path,
+		 const struct ct_check_opts *o, const struct ct_convoy_params *cp)
 {
 	char err[512];
+	struct ct_analysis *a;
 
 	t->path = path;
-	if (ct_model_load(path, m, err, sizeof(err)) < 0)
+	if (ct_analyze_file(path, o->have_filter ? &o->filter.f : NULL, cp, 2, m, &a, err,
+			    sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
 	t->m = *m;
+	t->a = a;
 }
 
 int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t nfiles)
@@ -706,7 +698,7 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 
 	/* every trace is read before anything is printed: unreadable input exits 2 alone */
 	for (size_t i = 0; i < nfiles; i++)
-		load(&t[i], &models[i], files[i]);
+		load(&t[i], &models[i], files[i], o, &cp);
 	if (o->junit && !(jf = fopen(o->junit, "w")))
 		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
 	for (size_t i = 0; i < nfiles; i++) {
@@ -716,7 +708,6 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 			ct_err("warning: %s: %s", t[i].path,
 			       ct_model_truncation(t[i].m, tr, sizeof(tr)));
 		}
-		t[i].a = ct_analyze_with(t[i].m, o->have_filter ? &o->filter.f : NULL, &cp);
 		t[i].fr = ct_frames_new(t[i].m);
 		for (size_t k = 0; k < o->nrules; k++) {
 			struct result *r = &res[nres++];

@@ -30,7 +30,8 @@
 enum { OPT_JSON = CT_OPT_CMD, OPT_TOP };
 
 static const struct ct_opt diff_opts[] = {
-	{ "json", OPT_JSON, 0, NULL, "one JSON object: {base: {file, duration_ns}, new: {...}, "
+	{ "json", OPT_JSON, 0, NULL, "one JSON object: {base: {file, duration_ns, files}, new: "
+	  "{...}, "
 	  "sites: [\n{profile, kind, frames, base_count, new_count, base_total_ns,\n"
 	  "new_total_ns, delta_ns}], objects: [{kind, frames,\n"
 	  "base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
@@ -47,8 +48,11 @@ static const struct ct_opt_table diff_tables[] = {
 
 static const struct ct_cmd_opts diff_cmd = {
 	"diff",
-	"usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n\n"
-	"What grew and what shrank from trace BASE to trace NEW (like pprof -base):\n"
+	"usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n"
+	"       ctrace diff [OPTIONS] BASE... : NEW...\n\n"
+	"What grew and what shrank from trace BASE to trace NEW (like pprof -base); a\n"
+	"side of several traces (the processes of one program, ':' between the sides)\n"
+	"is summed over them:\n"
 	"  sites    profile entries matched by profile, kind and the symbolized stack\n"
 	"           (function, file and line of every frame: addresses may move between\n"
 	"           builds); count and total wait on each side, delta = new - base\n"
@@ -201,38 +205,65 @@ void ct_diff_table_free(struct ct_diff_table *t)
 
 /* ---- the two traces ------------------------------------------------------------------ */
 
+/* One side: a trace, or several traces of one program (its processes), summed by site. */
 struct side {
-	const char *path;
-	struct ct_model *m;
-	struct ct_analysis *a;
-	struct ct_frames *fr;
+	const char *path;         /* the first trace's name */
+	size_t n;                 /* traces */
+	const char **paths;
+	struct ct_model **ms;
+	struct ct_analysis **as;
+	struct ct_frames **frs;
+	uint64_t duration_ns;     /* from the first trace's start to the last one's end */
 };
 
-static void load(struct side *s, const char *path)
+static void load(struct side *s, const char *const *paths, size_t n, const struct ct_filter *f)
 {
 	char err[512];
+	uint64_t t0 = UINT64_MAX, t1 = 0;
 
-	s->path = path;
-	if (ct_model_load(path, &s->m, err, sizeof(err)) < 0)
-		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
+	s->path = paths[0];
+	s->n = n;
+	s->paths = ct_xcalloc(n, sizeof(*s->paths));
+	s->ms = ct_xcalloc(n, sizeof(*s->ms));
+	s->as = ct_xcalloc(n, sizeof(*s->as));
+	s->frs = ct_xcalloc(n, sizeof(*s->frs));
+	for (size_t k = 0; k < n; k++) {
+		s->paths[k] = paths[k];
+		if (ct_analyze_file(paths[k], f, NULL, 2, &s->ms[k], &s->as[k], err,
+				    sizeof(err)) < 0)
+			ct_die(CT_EXIT_USAGE, "%s: %s", paths[k], err);
+		if (s->ms[k]->start_ts < t0)
+			t0 = s->ms[k]->start_ts;
+		if (s->ms[k]->end_ts > t1)
+			t1 = s->ms[k]->end_ts;
+	}
+	s->duration_ns = t1 > t0 ? t1 - t0 : 0;
 }
+
+static void collect_one(const struct ct_analysis *a, struct ct_frames *fr, int side,
+			struct ct_diff_table *sites, struct ct_diff_table *objs);
 
 static void collect(struct side *s, int side, struct ct_diff_table *sites,
 		    struct ct_diff_table *objs)
 {
-	const struct ct_analysis *a = s->a;
+	for (size_t k = 0; k < s->n; k++)
+		collect_one(s->as[k], s->frs[k], side, sites, objs);
+}
 
+static void collect_one(const struct ct_analysis *a, struct ct_frames *fr, int side,
+			struct ct_diff_table *sites, struct ct_diff_table *objs)
+{
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct ct_pentry *e = &a->entries[i];
 		const struct ct_frame *f;
-		size_t n = ct_frames_entry(s->fr, e, &f, NULL);
+		size_t n = ct_frames_entry(fr, e, &f, NULL);
 
 		ct_diff_add(sites, side, e->profile, e->kind, f, n, n, e->count, e->total_ns);
 	}
 	for (size_t i = 0; i < a->nobjs; i++) {
 		const struct ct_object *o = &a->objs[i];
 		const struct ct_frame *f;
-		size_t n = ct_frames_stack(s->fr, o->first_stack, &f, NULL);
+		size_t n = ct_frames_stack(fr, o->first_stack, &f, NULL);
 
 		ct_diff_add(objs, side, -1, o->kind, f, n, 1, o->contended, o->wait_total_ns);
 	}
@@ -245,7 +276,12 @@ static void json_side(struct ct_json *j, const char *key, const struct side *s)
 	ct_json_key(j, key);
 	ct_json_obj_begin(j);
 	ct_json_kv_str(j, "file", s->path);
-	ct_json_kv_u64(j, "duration_ns", ct_model_duration(s->m));
+	ct_json_kv_u64(j, "duration_ns", s->duration_ns);
+	ct_json_key(j, "files");
+	ct_json_arr_begin(j);
+	for (size_t k = 0; k < s->n; k++)
+		ct_json_str(j, s->paths[k]);
+	ct_json_arr_end(j);
 	ct_json_obj_end(j);
 }
 
@@ -365,9 +401,9 @@ static void text(const struct side *s, const struct ct_diff_table *sites,
 {
 	char d0[CT_DUR_BUF], d1[CT_DUR_BUF];
 
-	printf("diff: base %s (%s) -> new %s (%s); delta = new - base\n", s[0].path,
-	       ct_fmt_duration(ct_model_duration(s[0].m), d0), s[1].path,
-	       ct_fmt_duration(ct_model_duration(s[1].m), d1));
+	printf("diff: base %s%s (%s) -> new %s%s (%s); delta = new - base\n", s[0].path,
+	       s[0].n > 1 ? " and more" : "", ct_fmt_duration(s[0].duration_ns, d0), s[1].path,
+	       s[1].n > 1 ? " and more" : "", ct_fmt_duration(s[1].duration_ns, d1));
 	text_table(sites, top, 0);
 	text_table(objs, top, 1);
 }
@@ -403,7 +439,7 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 int ct_cmd_diff(int argc, char **argv)
 {
 	const char **paths = ct_xcalloc((size_t)argc + 1, sizeof(*paths));
-	size_t npaths = 0;
+	size_t npaths = 0, nbase = 0, nargs = 0;
 	struct side s[2];
 	struct ct_diff_table sites = { 0 }, objs = { 0 };
 	struct args x = { .top = -1 };
@@ -411,7 +447,7 @@ int ct_cmd_diff(int argc, char **argv)
 	int rc;
 
 	ct_filter_args_init(&x.fa);
-	rc = ct_opts_parse(&diff_cmd, argc, argv, set, &x, paths, &npaths, err, sizeof(err));
+	rc = ct_opts_parse(&diff_cmd, argc, argv, set, &x, paths, &nargs, err, sizeof(err));
 	if (rc > 0) {
 		ct_opts_help(&diff_cmd, stdout);
 		ct_filter_args_free(&x.fa);
@@ -420,24 +456,35 @@ int ct_cmd_diff(int argc, char **argv)
 	}
 	if (rc < 0)
 		ct_die(CT_EXIT_USAGE, "diff: %s", err);
-	if (npaths > 2)
-		ct_die(CT_EXIT_USAGE, "diff: two traces only, BASE and NEW (see 'ctrace diff "
-		       "--help')");
-	if (npaths != 2)
-		ct_die(CT_EXIT_USAGE, "diff: needs two traces, BASE and NEW (see 'ctrace diff "
-		       "--help')");
+	/* several traces a side: BASE... : NEW... */
+	for (size_t i = 0; i < nargs; i++) {
+		if (strcmp(paths[i], ":")) {
+			paths[npaths++] = paths[i];
+			continue;
+		}
+		if (nbase || !npaths)
+			ct_die(CT_EXIT_USAGE, "diff: ':' goes once between the BASE and NEW traces "
+			       "(see 'ctrace diff --help')");
+		nbase = npaths;
+	}
+	if (!nbase && npaths == 2)
+		nbase = 1;
+	if (!nbase || npaths == nbase)
+		ct_die(CT_EXIT_USAGE, npaths > 2 ? "diff: two traces only, BASE and NEW, or "
+		       "BASE... : NEW... (see 'ctrace diff --help')" : "diff: needs two traces, "
+		       "BASE and NEW (see 'ctrace diff --help')");
 	memset(s, 0, sizeof(s));
-	load(&s[0], paths[0]);
-	load(&s[1], paths[1]);
+	load(&s[0], paths, nbase, &x.fa.f);
+	load(&s[1], paths + nbase, npaths - nbase, &x.fa.f);
 	for (int k = 0; k < 2; k++) {
-		if (s[k].m->truncated) {
+		for (size_t i = 0; i < s[k].n; i++) {
 			char tr[256];
 
-			ct_err("warning: %s: %s", s[k].path,
-			       ct_model_truncation(s[k].m, tr, sizeof(tr)));
+			if (s[k].ms[i]->truncated)
+				ct_err("warning: %s: %s", s[k].paths[i],
+				       ct_model_truncation(s[k].ms[i], tr, sizeof(tr)));
+			s[k].frs[i] = ct_frames_new(s[k].ms[i]);
 		}
-		s[k].a = ct_analyze_filtered(s[k].m, &x.fa.f);
-		s[k].fr = ct_frames_new(s[k].m);
 		collect(&s[k], k, &sites, &objs);
 	}
 	ct_diff_finish(&sites);
@@ -450,9 +497,15 @@ int ct_cmd_diff(int argc, char **argv)
 	ct_diff_table_free(&objs);
 	ct_filter_args_free(&x.fa);
 	for (int k = 0; k < 2; k++) {
-		ct_frames_free(s[k].fr);
-		ct_analysis_free(s[k].a);
-		ct_model_free(s[k].m);
+		for (size_t i = 0; i < s[k].n; i++) {
+			ct_frames_free(s[k].frs[i]);
+			ct_analysis_free(s[k].as[i]);
+			ct_model_free(s[k].ms[i]);
+		}
+		free(s[k].paths);
+		free(s[k].frs);
+		free(s[k].as);
+		free(s[k].ms);
 	}
 	free(paths);
 	if (fflush(stdout) != 0 || ferror(stdout))

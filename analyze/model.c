@@ -8,6 +8,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ struct bucket {
 	struct ct_mevent *ev;
 	size_t nev, cap;
 	size_t first, n; /* its instances: m->threads[first .. first + n) */
+	uint32_t *keys;  /* streaming: the key of each instance seen so far */
+	size_t nkeys, cap_keys;
+	uint64_t last_ts;/* streaming: the latest event time of the tid so far */
 };
 
 /* A THREADS entry, with the start of its generation. */
@@ -48,68 +52,46 @@ struct pname {
 	char name[CT_NAME_LEN];
 };
 
+/* Streaming: one thread instance's events of the generation being read, in file order. */
+struct srun {
+	struct ct_sevent *v;
+	size_t n, cap;
+};
+
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
 struct loader {
 	struct ct_model *m;
 	struct bucket *b;
 	size_t nb, cap_b;
-	uint32_t *tid_keys;
-	size_t *tid_idx;
-	size_t tid_slots;
+	struct ct_htab tids;  /* tid + 1 -> index in b */
 	struct pstate *states;
 	size_t nstates, cap_states;
 	struct pname *names;
 	size_t nnames, cap_names;
 	uint64_t cur_gen_ts; /* start of the generation being read */
 	int seen_gen;
+	size_t last_b;       /* index of the bucket of the latest event */
+	/* streaming (ct_model_stream): events are not kept but batched per generation */
+	int stream;
+	struct srun *runs;       /* by key: the generation's events of each thread */
+	size_t cap_runs;
+	uint32_t *touched;       /* the keys with events in it, by first event */
+	size_t ntouched, cap_touched;
+	struct ct_sevent *tmp, *held;
+	size_t cap_tmp, nheld, cap_held;
+	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
+	size_t nkeys, cap_kb, cap_ki;
 };
 
-static uint64_t hash32(uint32_t x)
-{
-	uint64_t h = x * 0x9e3779b97f4a7c15ull;
-
-	return h ^ (h >> 29);
-}
-
-static void tid_rehash(struct loader *l)
-{
-	size_t n = l->tid_slots ? l->tid_slots * 2 : 64;
-	uint32_t *keys = ct_xcalloc(n, sizeof(*keys));
-	size_t *idx = ct_xcalloc(n, sizeof(*idx));
-
-	for (size_t i = 0; i < l->tid_slots; i++) {
-		size_t j;
-
-		if (!l->tid_keys[i])
-			continue;
-		for (j = hash32(l->tid_keys[i]) & (n - 1); keys[j]; j = (j + 1) & (n - 1))
-			;
-		keys[j] = l->tid_keys[i];
-		idx[j] = l->tid_idx[i];
-	}
-	free(l->tid_keys);
-	free(l->tid_idx);
-	l->tid_keys = keys;
-	l->tid_idx = idx;
-	l->tid_slots = n;
-}
-
-/* The bucket of this tid, created on first sight. tid 0 is mapped like any other. */
 static struct bucket *get_bucket(struct loader *l, uint32_t tid)
 {
-	uint32_t key = tid + 1; /* 0 marks an empty slot */
+	uint32_t ix = ct_htab_get(&l->tids, (uint64_t)tid + 1);
 	struct bucket *b;
-	size_t j;
 
-	if (l->tid_slots == 0 || (l->nb + 1) * 2 > l->tid_slots)
-		tid_rehash(l);
-	for (j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
-	     j = (j + 1) & (l->tid_slots - 1))
-		if (l->tid_keys[j] == key)
-			return &l->b[l->tid_idx[j]];
+	if (ix != UINT32_MAX)
+		return &l->b[ix];
 	ct_grow(&l->b, &l->cap_b, l->nb + 1, sizeof(*l->b));
-	l->tid_keys[j] = key;
-	l->tid_idx[j] = l->nb;
+	ct_htab_put(&l->tids, (uint64_t)tid + 1, (uint32_t)l->nb);
 	b = &l->b[l->nb++];
 	memset(b, 0, sizeof(*b));
 	b->tid = tid;
@@ -119,45 +101,20 @@ static struct bucket *get_bucket(struct loader *l, uint32_t tid)
 /* The bucket of tid, or NULL (after loading: no bucket is created any more). */
 static const struct bucket *find_bucket(const struct loader *l, uint32_t tid)
 {
-	uint32_t key = tid + 1;
+	uint32_t ix = ct_htab_get(&l->tids, (uint64_t)tid + 1);
 
-	if (!l->tid_slots)
-		return NULL;
-	for (size_t j = hash32(key) & (l->tid_slots - 1); l->tid_keys[j];
-	     j = (j + 1) & (l->tid_slots - 1))
-		if (l->tid_keys[j] == key)
-			return &l->b[l->tid_idx[j]];
-	return NULL;
+	return ix == UINT32_MAX ? NULL : &l->b[ix];
 }
 
 static void add_stack(struct ct_model *m, const struct ct_record *rec)
 {
 	const struct ct_stack *s = &rec->stack;
 	struct ct_mstack *slot;
-	size_t j;
 
-	if (s->id == 0)
-		return;
-	if ((m->nstacks + 1) * 2 > m->stack_slots) {
-		size_t n = m->stack_slots ? m->stack_slots * 2 : 256;
-		struct ct_mstack *t = ct_xcalloc(n, sizeof(*t));
-
-		for (size_t i = 0; i < m->stack_slots; i++) {
-			if (!m->stacks[i].id)
-				continue;
-			for (j = hash32(m->stacks[i].id) & (n - 1); t[j].id; j = (j + 1) & (n - 1))
-				;
-			t[j] = m->stacks[i];
-		}
-		free(m->stacks);
-		m->stacks = t;
-		m->stack_slots = n;
-	}
-	for (j = hash32(s->id) & (m->stack_slots - 1); m->stacks[j].id;
-	     j = (j + 1) & (m->stack_slots - 1))
-		if (m->stacks[j].id == s->id)
-			return; /* repeated in a later generation: keep the first definition */
-	slot = &m->stacks[j];
+	if (s->id == 0 || ct_htab_get(&m->stack_by_id, s->id) != UINT32_MAX)
+		return; /* repeated in a later generation: keep the first definition */
+	ct_grow(&m->stacks, &m->stack_slots, m->nstacks + 1, sizeof(*m->stacks));
+	slot = &m->stacks[m->nstacks];
 	slot->id = s->id;
 	slot->nframes = s->nframes;
 	slot->flags = s->flags;
@@ -165,6 +122,7 @@ static void add_stack(struct ct_model *m, const struct ct_record *rec)
 	slot->pcs = ct_xmalloc((s->nframes ? s->nframes : 1) * sizeof(uint64_t));
 	if (s->nframes)
 		memcpy(slot->pcs, s->pcs, s->nframes * sizeof(uint64_t));
+	ct_htab_put(&m->stack_by_id, s->id, (uint32_t)m->nstacks);
 	m->nstacks++;
 }
 
@@ -237,13 +195,82 @@ static void apply_thread_state(struct ct_model *m, struct ct_mthread *t, const s
 	}
 }
 
+/* Streaming: the key of the tid's current instance, a new one at its first event or at a
+ * THREAD_START later than every event of the tid so far (a thread's chunks may come out
+ * of time order: a THREAD_START older than what was seen opens no new thread). */
+static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t ts)
+{
+	int fresh = !b->nkeys || (start && b->nev && ts > b->last_ts);
+
+	if (ts > b->last_ts)
+		b->last_ts = ts;
+	if (fresh) {
+		ct_grow(&b->keys, &b->cap_keys, b->nkeys + 1, sizeof(*b->keys));
+		ct_grow(&l->key_b, &l->cap_kb, l->nkeys + 1, sizeof(*l->key_b));
+		ct_grow(&l->key_i, &l->cap_ki, l->nkeys + 1, sizeof(*l->key_i));
+		l->key_b[l->nkeys] = (uint32_t)(b - l->b);
+		l->key_i[l->nkeys] = (uint32_t)b->nkeys;
+		b->keys[b->nkeys++] = (uint32_t)l->nkeys++;
+	}
+	return b->keys[b->nkeys - 1];
+}
+
+static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid, uint32_t key,
+		       uint64_t site)
+{
+	struct srun *r;
+
+	if (l->stream == 2)
+		return; /* nobody takes them */
+	if (key >= l->cap_runs) {
+		size_t old = l->cap_runs;
+
+		ct_grow(&l->runs, &l->cap_runs, (size_t)key + 1, sizeof(*l->runs));
+		memset(l->runs + old, 0, (l->cap_runs - old) * sizeof(*l->runs));
+	}
+	r = &l->runs[key];
+	if (!r->n) {
+		ct_grow(&l->touched, &l->cap_touched, l->ntouched + 1, sizeof(*l->touched));
+		l->touched[l->ntouched++] = key;
+	}
+	ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
+}
+
 static void add_event(struct loader *l, const struct ct_record *rec)
 {
 	struct ct_model *m = l->m;
-	struct bucket *b = get_bucket(l, rec->tid);
+	struct bucket *b;
+
+	/* a chunk holds one thread's events: the bucket of the previous event, mostly */
+	if (l->last_b < l->nb && l->b[l->last_b].tid == rec->tid) {
+		b = &l->b[l->last_b];
+	} else {
+		b = get_bucket(l, rec->tid);
+		l->last_b = (size_t)(b - l->b);
+	}
 	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
+	if (l->stream) {
+		uint32_t key = inst_key(l, b, ev->type == CT_EV_THREAD_START, ev->ts);
+		uint64_t site = 0;
+
+		if (ev->type == CT_EV_SYSCALL) {
+			const struct ct_mstack *st = ct_model_stack(m, ev->stack);
+
+			site = st && st->nframes ? st->pcs[0] : 0;
+		}
+		batch_push(l, ev, rec->tid, key, site);
+		/* the model keeps what splits and names threads, and each tid's first event */
+		if (b->nev && ev->type != CT_EV_THREAD_START && ev->type != CT_EV_THREAD_END &&
+		    ev->type != CT_EV_THREAD_NAME) {
+			m->nevents++;
+			if (ev->ts > m->end_ts)
+				m->end_ts = ev->ts;
+			return;
+		}
+	}
 	ct_grow(&b->ev, &b->cap, b->nev + 1, sizeof(*b->ev));
 	me = &b->ev[b->nev];
 	me->ev = *ev;
@@ -271,12 +298,21 @@ static void add_thread_state(struct loader *l, const struct ct_record *rec)
 {
 	struct pstate *p;
 
-	get_bucket(l, rec->thread.tid);
+	struct bucket *b = get_bucket(l, rec->thread.tid);
+
 	ct_grow(&l->states, &l->cap_states, l->nstates + 1, sizeof(*l->states));
 	p = &l->states[l->nstates++];
 	p->s = rec->thread;
 	p->gen = rec->gen;
 	p->ts = l->cur_gen_ts;
+	if (l->stream && rec->gen == l->m->first_gen && p->s.blocked && p->s.since < p->ts) {
+		struct ct_event ev = { .ts = p->ts, .type = CT_SEV_INIT_BLOCKED,
+				       .kind = p->s.kind, .obj = p->s.obj };
+
+		ct_sev_set_init_since(&ev, p->s.since);
+
+		batch_push(l, &ev, rec->thread.tid, inst_key(l, b, 0, 0), 0);
+	}
 }
 
 /* The fields of an instance that its own events give. */
@@ -463,11 +499,20 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
+	for (size_t i = 0; i < l->cap_runs; i++)
+		free(l->runs[i].v);
+	free(l->runs);
+	free(l->touched);
+	free(l->tmp);
+	free(l->held);
+	free(l->key_b);
+	free(l->key_i);
+	for (size_t i = 0; i < l->nb; i++)
+		free(l->b[i].keys);
 	for (size_t i = 0; i < l->nb; i++)
 		free(l->b[i].ev);
 	free(l->b);
-	free(l->tid_keys);
-	free(l->tid_idx);
+	ct_htab_free(&l->tids);
 	free(l->states);
 	free(l->names);
 }
@@ -498,32 +543,263 @@ static void finish(struct loader *l)
 		m->lost_total += m->lost[c];
 }
 
-int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
-			 size_t errlen)
+/* Stable natural merge sort of a[0..n) by ts (file order on ties), with tmp as scratch:
+ * a thread's events come in a few ascending runs (chunks written out of order). */
+static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size_t *cap)
 {
-	struct loader l = { 0 };
-	struct ct_model *m = ct_xcalloc(1, sizeof(*m));
+	size_t *st = NULL, nst = 0, cst = 0;
+	struct ct_sevent *src = a, *dst;
+
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || a[i].ev.ts < a[i - 1].ev.ts) {
+			ct_grow(&st, &cst, nst + 2, sizeof(*st));
+			st[nst++] = i;
+		}
+	if (nst <= 1) {
+		free(st);
+		return;
+	}
+	st[nst] = n; /* run r is [st[r], st[r + 1]) */
+	ct_grow(tmp, cap, n, sizeof(**tmp));
+	dst = *tmp;
+	while (nst > 1) {
+		size_t k = 0;
+
+		for (size_t r = 0; r < nst; r += 2) {
+			size_t lo = st[r], mid = st[r + 1], hi = r + 2 <= nst ? st[r + 2] : mid;
+			size_t i = lo, j = mid, o = lo;
+
+			if (r + 1 >= nst)
+				hi = mid = st[r + 1];
+			while (i < mid && j < hi)
+				dst[o++] = src[j].ev.ts < src[i].ev.ts ? src[j++] : src[i++];
+			while (i < mid)
+				dst[o++] = src[i++];
+			while (j < hi)
+				dst[o++] = src[j++];
+			st[k++] = lo;
+		}
+		st[k] = n;
+		nst = k;
+		{
+			struct ct_sevent *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
+	free(st);
+}
+
+/* A source of the k-way merge: a sorted run. */
+struct msrc {
+	const struct ct_sevent *v;
+	size_t i, n, ord;
+	uint64_t ts; /* v[i].ev.ts */
+};
+
+static int src_less(const struct msrc *x, const struct msrc *y)
+{
+	return x->ts < y->ts || (x->ts == y->ts && x->ord < y->ord);
+}
+
+static void sift(struct msrc *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct msrc t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && src_less(&h[c + 1], &h[c]))
+			c++;
+		if (!src_less(&h[c], &h[i]))
+			return;
+		t = h[c];
+		h[c] = h[i];
+		h[i] = t;
+		i = c;
+	}
+}
+
+/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). */
+static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < ns; i++)
+		if (h[i].i < h[i].n) {
+			h[i].ts = h[i].v[h[i].i].ev.ts;
+			h[k++] = h[i];
+		}
+	ns = k;
+	for (size_t i = ns / 2; i-- > 0;)
+		sift(h, ns, i);
+	while (ns) {
+		out[n++] = h[0].v[h[0].i++];
+		if (h[0].i == h[0].n) {
+			h[0] = h[--ns];
+			sift(h, ns, 0);
+			continue;
+		}
+		h[0].ts = h[0].v[h[0].i].ev.ts;
+		/* the same run usually goes on: sift only when a child comes first */
+		if ((ns > 1 && src_less(&h[1], &h[0])) || (ns > 2 && src_less(&h[2], &h[0])))
+			sift(h, ns, 0);
+	}
+	return n;
+}
+
+/* The reading side and the analysing side of ct_model_stream, one generation apart. */
+struct pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ct_sevent *work;
+	size_t nwork, cap_work;
+	int has_work, done, threaded;
+	void (*fn)(void *ctx, const struct ct_sevent *v, size_t n);
+	void *ctx;
+};
+
+/* Hands buf[0..n) to fn; *buf (of capacity *cap) is then a buffer free for reuse. */
+static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
+{
+	struct ct_sevent *b;
+	size_t c;
+
+	if (!n)
+		return;
+	if (!p->threaded) {
+		p->fn(p->ctx, *buf, n);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (p->has_work)
+		pthread_cond_wait(&p->cv, &p->mu);
+	b = p->work;
+	c = p->cap_work;
+	p->work = *buf;
+	p->cap_work = *cap;
+	p->nwork = n;
+	p->has_work = 1;
+	*buf = b;
+	*cap = c;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * A generation's events are merged in time order (each thread's run is already in order,
+ * but for chunks written out of order) and held back one generation: events near a
+ * generation's end may be written in the next one (a thread's buffer flushed late), so
+ * the held events not later than the new generation's first are handed on, and the rest
+ * merged into it (held ones first on equal times, as in the file).
+ */
+static void flush(struct loader *l, struct pipe *p, int final)
+{
+	size_t total = 0, k = 0, ns = 0;
+	uint64_t first = UINT64_MAX;
+	struct msrc *src;
+
+	if (!p || !p->fn)
+		return;
+	for (size_t i = 0; i < l->ntouched; i++) {
+		struct srun *r = &l->runs[l->touched[i]];
+
+		sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
+		total += r->n;
+		if (r->v[0].ev.ts < first)
+			first = r->v[0].ev.ts;
+	}
+	if (total) {
+		size_t lo = 0, hi = l->nheld;
+		struct ct_sevent *t;
+		size_t c;
+
+		while (lo < hi) { /* the first held event later than first */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (l->held[mid].ev.ts <= first)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		k = lo;
+		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
+		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0, 0 };
+		for (size_t i = 0; i < l->ntouched; i++) {
+			struct srun *r = &l->runs[l->touched[i]];
+
+			src[ns] = (struct msrc){ r->v, 0, r->n, ns, 0 };
+			ns++;
+		}
+		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));
+		total = kway(src, ns, l->tmp);
+		free(src);
+		for (size_t i = 0; i < l->ntouched; i++)
+			l->runs[l->touched[i]].n = 0;
+		l->ntouched = 0;
+		emit(p, &l->held, &l->cap_held, k);
+		t = l->held;
+		c = l->cap_held;
+		l->held = l->tmp;
+		l->cap_held = l->cap_tmp;
+		l->nheld = total;
+		l->tmp = t;
+		l->cap_tmp = c;
+	}
+	if (final) {
+		emit(p, &l->held, &l->cap_held, l->nheld);
+		l->nheld = 0;
+	}
+}
+
+static void *consumer(void *arg)
+{
+	struct pipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->has_work && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->has_work)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		p->fn(p->ctx, p->work, p->nwork);
+		pthread_mutex_lock(&p->mu);
+		p->has_work = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char *err,
+		    size_t errlen)
+{
+	struct ct_model *m = l->m;
 	struct ct_record rec;
 	int rc;
 
-	*out = NULL;
-	l.m = m;
 	m->hdr = *ct_reader_header(r);
 	m->hdr.exe[sizeof(m->hdr.exe) - 1] = 0;
 	m->start_ts = m->hdr.start_mono_ns;
 	while ((rc = ct_reader_next(r, &rec)) == 1) {
 		switch (rec.type) {
 		case CT_REC_GEN_BEGIN:
-			if (!l.seen_gen) {
+			flush(l, p, 0);
+			if (!l->seen_gen) {
 				m->first_gen = rec.gen;
 				m->first_gen_ts = rec.ts_mono;
-				l.seen_gen = 1;
+				l->seen_gen = 1;
 			}
 			if (rec.gen > m->last_gen || m->ngens == 0)
 				m->last_gen = rec.gen;
 			m->ngens++;
 			m->last_gen_open = 1;
-			l.cur_gen_ts = rec.ts_mono;
+			l->cur_gen_ts = rec.ts_mono;
 			if (rec.ts_mono > m->end_ts)
 				m->end_ts = rec.ts_mono;
 			break;
@@ -534,10 +810,10 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			add_stack(m, &rec);
 			break;
 		case CT_REC_THREAD:
-			add_thread_state(&l, &rec);
+			add_thread_state(l, &rec);
 			break;
 		case CT_REC_EVENT:
-			add_event(&l, &rec);
+			add_event(l, &rec);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)
@@ -546,18 +822,99 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;
+			flush(l, p, 0);
 			break;
 		}
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", ct_reader_error(r));
+		return -1;
+	}
+	flush(l, p, 1);
+	m->truncated = ct_reader_truncated(r);
+	m->trailing_bytes = ct_reader_trailing_bytes(r);
+	return 0;
+}
+
+int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
+			 size_t errlen)
+{
+	struct loader l = { 0 };
+	struct ct_model *m = ct_xcalloc(1, sizeof(*m));
+
+	*out = NULL;
+	l.m = m;
+	if (read_all(&l, r, NULL, err, errlen) < 0) {
 		loader_free(&l);
 		ct_model_free(m);
 		return -1;
 	}
-	m->truncated = ct_reader_truncated(r);
-	m->trailing_bytes = ct_reader_trailing_bytes(r);
 	finish(&l);
+	loader_free(&l);
+	*out = m;
+	return 0;
+}
+
+int ct_model_stream(const char *path, int threads,
+		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
+		    size_t errlen)
+{
+	struct loader l = { 0 };
+	struct ct_model *m;
+	struct ct_reader *r;
+	struct pipe p = { .fn = fn, .ctx = ctx, .threaded = threads > 1 };
+	pthread_t th;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	*key_to_thr = NULL;
+	*nkeys = 0;
+	rc = ct_reader_open(path, &r);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOENT || rc == -EACCES || rc == -EISDIR ?
+			 strerror(-rc) : ct_reader_open_error());
+		return -1;
+	}
+	m = ct_xcalloc(1, sizeof(*m));
+	l.m = m;
+	l.stream = fn ? 1 : 2;
+	p.threaded = p.threaded && fn;
+	if (p.threaded) {
+		pthread_mutex_init(&p.mu, NULL);
+		pthread_cond_init(&p.cv, NULL);
+		if (pthread_create(&th, NULL, consumer, &p) != 0)
+			p.threaded = 0;
+	}
+	rc = read_all(&l, r, &p, err, errlen);
+	if (p.threaded) {
+		pthread_mutex_lock(&p.mu);
+		p.done = 1;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+		pthread_join(th, NULL);
+		pthread_mutex_destroy(&p.mu);
+		pthread_cond_destroy(&p.cv);
+	}
+	free(p.work);
+	ct_reader_close(r);
+	if (rc < 0) {
+		loader_free(&l);
+		ct_model_free(m);
+		return -1;
+	}
+	if (stat(path, &st) == 0)
+		m->file_bytes = (uint64_t)st.st_size;
+	finish(&l);
+	*key_to_thr = ct_xmalloc((l.nkeys ? l.nkeys : 1) * sizeof(**key_to_thr));
+	for (size_t k = 0; k < l.nkeys; k++) {
+		const struct bucket *b = &l.b[l.key_b[k]];
+		size_t inst = l.key_i[k] < b->n ? l.key_i[k] : b->n - 1;
+
+		(*key_to_thr)[k] = (uint32_t)(b->first + inst);
+	}
+	*nkeys = l.nkeys;
 	loader_free(&l);
 	*out = m;
 	return 0;
@@ -590,7 +947,8 @@ void ct_model_free(struct ct_model *m)
 	for (size_t i = 0; i < m->nmods; i++)
 		free((char *)m->mods[i].path);
 	free(m->mods);
-	for (size_t i = 0; i < m->stack_slots; i++)
+	ct_htab_free(&m->stack_by_id);
+	for (size_t i = 0; i < m->nstacks; i++)
 		free(m->stacks[i].pcs);
 	free(m->stacks);
 	for (size_t i = 0; i < m->nthreads; i++) {
@@ -603,13 +961,9 @@ void ct_model_free(struct ct_model *m)
 
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id)
 {
-	if (id == 0 || m->stack_slots == 0)
-		return NULL;
-	for (size_t j = hash32(id) & (m->stack_slots - 1); m->stacks[j].id;
-	     j = (j + 1) & (m->stack_slots - 1))
-		if (m->stacks[j].id == id)
-			return &m->stacks[j];
-	return NULL;
+	uint32_t ix = id ? ct_htab_get(&m->stack_by_id, id) : UINT32_MAX;
+
+	return ix == UINT32_MAX ? NULL : &m->stacks[ix];
 }
 
 /* The index of the first instance of tid in m->threads (nthreads when none). */

@@ -5,8 +5,11 @@
  * generation: the first definition is kept), the threads with their events in time order
  * (one struct ct_mthread per thread instance: the kernel reuses tids, and every
  * THREAD_START begins a new thread even when its tid was seen before), lost-event counts
- * and the truncation state. Built once from format/reader.h by
- * ct_model_load(); read by the analyses (analysis.h) and the report and export commands.
+ * and the truncation state. Built from format/reader.h either with the events
+ * (ct_model_load, for the unit tests and small traces) or without them
+ * (ct_model_stream, which hands them on generation by generation: the threads then have
+ * no events, only what splits and names them); read by the analyses (analysis.h) and the
+ * report and export commands.
  */
 #ifndef CTRACE_MODEL_H
 #define CTRACE_MODEL_H
@@ -15,6 +18,7 @@
 #include <stdint.h>
 #include "../format/ctrace_format.h"
 #include "../format/reader.h"
+#include "hashtab.h"
 
 /* An event of one thread, with the generation it came from. */
 struct ct_mevent {
@@ -64,8 +68,9 @@ struct ct_model {
 	struct ct_file_header hdr;
 	struct ct_module *mods;       /* owned (paths too); deduplicated across generations */
 	size_t nmods, cap_mods;
-	struct ct_mstack *stacks;     /* open-addressing table keyed by id (id 0 = empty slot) */
+	struct ct_mstack *stacks;     /* in order of definition (nstacks; stack_slots allocated) */
 	size_t stack_slots, nstacks;
+	struct ct_htab stack_by_id;   /* id -> index in stacks */
 	struct ct_mthread *threads;   /* thread instances, by tid, then in time order (a
 				       * reused tid has several) */
 	size_t nthreads, cap_threads;
@@ -92,6 +97,41 @@ int ct_model_load(const char *path, struct ct_model **out, char *err, size_t err
 int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			 size_t errlen);
 void ct_model_free(struct ct_model *m);
+
+/* Streamed event type beyond the file's: a thread blocked since before the file (thread
+ * state of the first generation): kind, obj, and since (its accessors below). */
+#define CT_SEV_INIT_BLOCKED 200
+static inline uint64_t ct_sev_init_since(const struct ct_event *e)
+{
+	return e->a;
+}
+static inline void ct_sev_set_init_since(struct ct_event *e, uint64_t since)
+{
+	e->a = since;
+}
+
+/* One event as ct_model_stream delivers it: the record, its thread (tid, and a key
+ * naming its thread instance: key_to_thr maps it to the model's threads at the end) and,
+ * for a system call, the PC of its call site (pcs[0] of its stack, 0 unknown). */
+struct ct_sevent {
+	struct ct_event ev;
+	uint64_t site;
+	uint32_t tid, key;
+};
+
+/*
+ * Reads the trace at path once without keeping its events: the model gets everything
+ * but them (header, modules, stacks, threads and their states, lost counts, truncation),
+ * and each generation's events are handed to fn in time order (ties in file order), in
+ * batches of one generation (fn NULL: the events are only counted). With a second thread (threads > 1), reading and decoding
+ * run beside fn, one generation ahead. On success returns 0 with *out and *key_to_thr
+ * (nkeys entries, malloc'ed: thread key -> index in m->threads); on bad input -1 with the
+ * reader's one-line message in err. Batches are bounded by one generation's events.
+ */
+int ct_model_stream(const char *path, int threads,
+		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
+		    size_t errlen);
 
 /* The stack with this id, or NULL (id 0, or never defined). */
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);

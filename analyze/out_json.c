@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The "json" output format (output.h): the stable document of `ctrace report --json`,
- * described field by field in analyze/README.md: trace, profiles, objects (with convoy
- * evidence), threads, thread_groups, deadlocks and wait_chains. Compact, one document.
+ * described field by field in analyze/README.md: trace, processes, profiles, objects (with
+ * convoy evidence), threads, thread_groups, deadlocks and wait_chains, each result with
+ * its process's pid (several traces of one program: each symbolized with its own trace).
+ * Compact, one document.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,18 @@ struct ctx {
 	const struct ct_model *m;
 	const struct ct_analysis *a;
 	struct ct_frames *fr;
+	const struct ct_output_ctx *oc;
+	size_t nproc;      /* several traces analysed as one: at() selects each one's m, fr */
 };
+
+/* The model and frames of trace proc, for the results that come from it. */
+static void at(struct ctx *c, uint32_t proc)
+{
+	if (c->nproc > 1) {
+		c->m = ct_output_model(c->oc, proc);
+		c->fr = ct_output_frames(c->oc, proc);
+	}
+}
 
 static void json_trace(struct ctx *c, struct ct_json *j)
 {
@@ -75,8 +88,10 @@ static void json_hist(struct ct_json *j, const struct ct_hist *h)
 static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry *e, int p)
 {
 	const struct ct_frame *f;
-	size_t n = ct_frames_entry(c->fr, e, &f, NULL);
+	size_t n;
 
+	at(c, e->proc);
+	n = ct_frames_entry(c->fr, e, &f, NULL);
 	ct_json_obj_begin(j);
 	ct_json_kv_str(j, "profile", ct_aprofile_name(p));
 	ct_json_kv_str(j, "kind", ct_kind_name(e->kind));
@@ -91,6 +106,7 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 	}
 	ct_frames_json_kv(j, "frames", f, n);
 	json_hist(j, &e->hist);
+	ct_json_kv_u64(j, "pid", e->pid);
 	ct_json_obj_end(j);
 }
 
@@ -164,6 +180,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		const struct ct_object *o = &c->a->objs[i];
 		char name[256];
 
+		at(c, o->proc);
 		ct_json_obj_begin(j);
 		ct_json_key(j, "address");
 		ct_json_hex(j, o->addr);
@@ -196,6 +213,7 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 			ct_json_null(j);
 		ct_frames_json_stack(c->fr, j, "frames", o->first_stack);
 		ct_frames_json_stack(c->fr, j, "first_seen", o->first_stack);
+		ct_json_kv_u64(j, "pid", o->pid);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -214,7 +232,7 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		ct_json_obj_begin(j);
 		ct_json_kv_u64(j, "tid", t->tid);
 		ct_json_kv_str(j, "name", t->name);
-		ct_json_kv_str(j, "start_func", ct_output_start_func(c->fr, t));
+		ct_json_kv_str(j, "start_func", ct_output_start_func(c->oc, t));
 		ct_json_kv_u64(j, "lifetime_ns", t->lifetime_ns);
 		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
@@ -224,6 +242,7 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
 		ct_json_obj_end(j);
+		ct_json_kv_u64(j, "pid", t->pid);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -233,18 +252,18 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 {
 	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
 					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
-	const struct ct_thread_info **ord = ct_output_threads_by_group(c->a, c->fr);
+	const struct ct_thread_info **ord = ct_output_threads_by_group(c->oc);
 	size_t n = c->a->nthreads;
 
 	ct_json_key(j, "thread_groups");
 	ct_json_arr_begin(j);
 	for (size_t i = 0, k; i < n; i = k) {
-		const char *g = ct_output_start_func(c->fr, ord[i]);
+		const char *g = ct_output_start_func(c->oc, ord[i]);
 		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
 
 		for (k = i; k < n && ord[k]->is_main == ord[i]->is_main &&
-			    !strcmp(ct_output_group_name(c->fr, ord[k]),
-				    ct_output_group_name(c->fr, ord[i])); k++) {
+			    !strcmp(ct_output_group_name(c->oc, ord[k]),
+				    ct_output_group_name(c->oc, ord[i])); k++) {
 			life += ord[k]->lifetime_ns;
 			cpu += ord[k]->cpu_ns;
 			runq += ord[k]->runq_ns;
@@ -286,9 +305,11 @@ static const char *held_from_name(int from)
 
 static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_link *l)
 {
-	const struct ct_wait *w = &c->a->waits[l->wait];
-	const struct ct_mthread *t = &c->m->threads[w->thr];
+	const struct ct_chain_link *w = l;
+	const struct ct_mthread *t;
 
+	at(c, l->proc);
+	t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
 	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "tid", l->tid);
 	ct_json_kv_str(j, "name", t ? t->name : "");
@@ -297,6 +318,7 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 	ct_json_hex(j, l->obj);
 	ct_json_kv_u64(j, "held_by", l->held_by);
 	ct_json_kv_u64(j, "since_ns", w->begin - c->m->start_ts);
+	ct_json_kv_u64(j, "pid", l->pid);
 	ct_frames_json_stack(c->fr, j, "frames", w->stack);
 	if (l->held_known)
 		ct_frames_json_stack(c->fr, j, "held_frames", l->held_stack);
@@ -330,14 +352,38 @@ static void json_deadlocks(struct ctx *c, struct ct_json *j)
 	ct_json_arr_end(j);
 }
 
+/* Every trace analysed: one per process (or per image after an exec). */
+static void json_processes(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "processes");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < (c->nproc > 1 ? c->nproc : 1); i++) {
+		const struct ct_model *m = c->nproc > 1 ? c->oc->ms[i] : c->m;
+		const char *path = c->o->paths && i < c->o->npaths ? c->o->paths[i] : c->o->path;
+
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "pid", m->hdr.pid);
+		ct_json_kv_str(j, "exe", m->hdr.exe);
+		ct_json_kv_str(j, "file", path ? path : "");
+		ct_json_kv_u64(j, "duration_ns", ct_model_duration(m));
+		ct_json_kv_u64(j, "events", m->nevents);
+		ct_json_kv_u64(j, "lost_events", m->lost_total);
+		ct_json_kv_bool(j, "truncated", m->truncated);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
 int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 {
-	struct ctx c = { .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr };
+	struct ctx c = { .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr, .oc = oc,
+			 .nproc = oc->nproc };
 	struct ct_json j;
 
 	ct_json_init(&j, f);
 	ct_json_obj_begin(&j);
 	json_trace(&c, &j);
+	json_processes(&c, &j);
 	json_profiles(&c, &j);
 	json_objects(&c, &j);
 	json_threads(&c, &j);

@@ -4,7 +4,9 @@
  * of pprof -top and mutrace. A header (the trace, what was lost, filters, notes), then per
  * profile a table of entries with their frames and histograms, the objects table (sorted
  * by --sort) with convoy verdicts and, with --convoy-windows, each lock's windows, the
- * threads' lifetime split by start routine, and the deadlocks and wait chains.
+ * threads' lifetime split by start routine, and the deadlocks and wait chains. Several
+ * traces of one program: a line per process under the header, and each result names its
+ * process and is symbolized with its own trace.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,7 +25,18 @@ struct ctx {
 	const struct ct_model *m;
 	const struct ct_analysis *a;
 	struct ct_frames *fr;
+	const struct ct_output_ctx *oc;
+	size_t nproc;      /* several traces analysed as one: at() selects each one's m, fr */
 };
+
+/* The model and frames of trace proc, for the results that come from it. */
+static void at(struct ctx *c, uint32_t proc)
+{
+	if (c->nproc > 1) {
+		c->m = ct_output_model(c->oc, proc);
+		c->fr = ct_output_frames(c->oc, proc);
+	}
+}
 
 static const char *const titles[CT_AP_MAX] = {
 	[CT_AP_SYNC] = "waits at the waiting stack",
@@ -139,14 +152,19 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e)
 	char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF], kind[64];
 	const struct ct_frame *f;
 	int trunc, rest = e->remainder;
-	size_t n = ct_frames_entry(c->fr, e, &f, &trunc);
+	size_t n;
 
+	at(c, e->proc);
+	n = ct_frames_entry(c->fr, e, &f, &trunc);
 	ct_pentry_kind(e, kind, sizeof(kind));
 	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", e->count,
 		ct_fmt_duration(e->total_ns, t),
 		rest && !e->max_ns ? "-" : ct_fmt_duration(e->max_ns, mx),
 		rest ? "-" : ct_fmt_duration(e->p50_ns, p50),
 		rest ? "-" : ct_fmt_duration(e->p99_ns, p99), kind);
+	if (c->nproc > 1)
+		fprintf(c->f, "    process %" PRIu32 " (%s)\n", e->pid,
+			c->m->hdr.exe[0] ? c->m->hdr.exe : "?");
 	if (rest)
 		fprintf(c->f, "    (calls without a recorded stack: %s)\n",
 			e->site ? "the call site only" : "sites beyond the per-thread table");
@@ -310,9 +328,13 @@ static void text_objects(struct ctx *c, long top)
 		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF];
 		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[64];
 
+		at(c, o->proc);
 		if (!ct_frames_data_name(c->fr, o->addr, addr, sizeof(addr)))
 			snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
 		short_site(c, o->first_stack, site, sizeof(site));
+		if (c->nproc > 1)
+			snprintf(site + strlen(site), sizeof(site) - strlen(site),
+				 " [pid %" PRIu32 "]", o->pid);
 		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %10s %7" PRIu64
 			" %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind), o->contended,
 			ct_fmt_duration(o->wait_total_ns, t),
@@ -331,6 +353,7 @@ static void text_objects(struct ctx *c, long top)
 		if (a->objs[i].convoy) {
 			if (!nconvoy++)
 				fputc('\n', c->f);
+			at(c, a->objs[i].proc);
 			text_convoy(c, &a->objs[i]);
 		}
 	if (c->o->convoy_windows)
@@ -359,21 +382,24 @@ static void text_threads(struct ctx *c)
 
 	if (!a->nthreads)
 		return;
-	ord = ct_output_threads_by_group(a, c->fr);
+	ord = ct_output_threads_by_group(c->oc);
 	fprintf(c->f, "\n== threads: lifetime split, by start routine ==\n");
 	fprintf(c->f, "%8s %-16s %-20s %10s %10s %10s %10s %10s %10s %10s %10s\n", "tid", "name",
 		"start", "lifetime", "cpu", "runqueue", "sync", "net", "syscall", "sleep", "other");
 	for (size_t i = 0, j; i < a->nthreads; i = j) {
-		const char *g = ct_output_group_name(c->fr, ord[i]);
+		const char *g = ct_output_group_name(c->oc, ord[i]);
 		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
 		char cnt[32];
 
 		for (j = i; j < a->nthreads && ord[j]->is_main == ord[i]->is_main &&
-			    !strcmp(ct_output_group_name(c->fr, ord[j]), g); j++) {
+			    !strcmp(ct_output_group_name(c->oc, ord[j]), g); j++) {
 			const struct ct_thread_info *t = ord[j];
-			char tid[16];
+			char tid[24];
 
-			snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
+			if (c->nproc > 1)
+				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
+			else
+				snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
 			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
 					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
 			life += t->lifetime_ns;
@@ -411,13 +437,18 @@ static void text_held(struct ctx *c, const struct ct_chain_link *l)
 static void text_link(struct ctx *c, const struct ct_chain_link *l)
 {
 	const struct ct_analysis *a = c->a;
-	const struct ct_wait *w = &a->waits[l->wait];
-	const struct ct_mthread *t = &c->m->threads[w->thr];
-	const struct ct_mthread *h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
+	const struct ct_chain_link *w = l;
+	const struct ct_mthread *t, *h;
 	const struct ct_frame *f;
-	size_t n = ct_frames_stack(c->fr, w->stack, &f, NULL);
+	size_t n;
 	char d[CT_DUR_BUF];
 
+	at(c, l->proc);
+	t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
+	h = ct_model_thread_at(c->m, l->held_by, a->to_ts);
+	n = ct_frames_stack(c->fr, w->stack, &f, NULL);
+	if (c->nproc > 1)
+		fprintf(c->f, "  process %" PRIu32 ":\n", l->pid);
 	fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64 " held by thread %" PRIu32
 		" (%s) since %s, waiting at:\n", l->tid, t && t->name[0] ? t->name : "-",
 		ct_kind_name(w->kind), l->obj, l->held_by, h && h->name[0] ? h->name : "-",
@@ -467,10 +498,21 @@ static void text_deadlocks(struct ctx *c)
 
 int ct_out_text(const struct ct_output_ctx *oc, FILE *f)
 {
-	struct ctx c = { .f = f, .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr };
+	struct ctx c = { .f = f, .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr, .oc = oc,
+			 .nproc = oc->nproc };
 	long top = c.o->top >= 0 ? c.o->top : TEXT_TOP_DEFAULT;
 
 	text_header(&c);
+	for (size_t i = 0; c.nproc > 1 && i < c.nproc; i++) {
+		const struct ct_model *m = oc->ms[i];
+		char d[CT_DUR_BUF];
+
+		fprintf(f, "process %" PRIu32 " (%s): %s, duration %s, %zu threads, %" PRIu64
+			" events, %" PRIu64 " lost%s\n", m->hdr.pid, m->hdr.exe[0] ? m->hdr.exe : "?",
+			c.o->paths && i < c.o->npaths ? c.o->paths[i] : "-",
+			ct_fmt_duration(ct_model_duration(m), d), m->nthreads, m->nevents,
+			m->lost_total, m->truncated ? ", truncated" : "");
+	}
 	for (int p = 1; p < CT_AP_MAX; p++)
 		if (ct_output_wants(c.o, p))
 			text_profile(&c, p, top);

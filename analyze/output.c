@@ -51,18 +51,28 @@ void ct_pentry_kind(const struct ct_pentry *e, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", ct_kind_name(e->kind));
 }
 
-const char *ct_output_start_func(struct ct_frames *fr, const struct ct_thread_info *t)
+struct ct_frames *ct_output_frames(const struct ct_output_ctx *c, uint32_t proc)
+{
+	return c->nproc > 1 && proc < c->nproc ? c->frs[proc] : c->fr;
+}
+
+const struct ct_model *ct_output_model(const struct ct_output_ctx *c, uint32_t proc)
+{
+	return c->nproc > 1 && proc < c->nproc ? c->ms[proc] : c->m;
+}
+
+const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_thread_info *t)
 {
 	if (t->is_main)
 		return "main";
 	if (!t->start_func)
 		return NULL;
-	return ct_frames_func(fr, t->start_func);
+	return ct_frames_func(ct_output_frames(c, t->proc), t->start_func);
 }
 
-const char *ct_output_group_name(struct ct_frames *fr, const struct ct_thread_info *t)
+const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_thread_info *t)
 {
-	const char *sf = ct_output_start_func(fr, t);
+	const char *sf = ct_output_start_func(c, t);
 
 	return sf ? sf : "?";
 }
@@ -71,12 +81,12 @@ static int cmp_thread_group(const void *pa, const void *pb, void *arg)
 {
 	const struct ct_thread_info *x = *(const struct ct_thread_info *const *)pa;
 	const struct ct_thread_info *y = *(const struct ct_thread_info *const *)pb;
-	struct ct_frames *fr = arg;
+	const struct ct_output_ctx *oc = arg;
 	int c;
 
 	if (x->is_main != y->is_main)
 		return x->is_main ? -1 : 1;
-	c = strcmp(ct_output_group_name(fr, x), ct_output_group_name(fr, y));
+	c = strcmp(ct_output_group_name(oc, x), ct_output_group_name(oc, y));
 	if (c)
 		return c;
 	if (x->tid != y->tid)
@@ -84,14 +94,14 @@ static int cmp_thread_group(const void *pa, const void *pb, void *arg)
 	return x->thr < y->thr ? -1 : x->thr > y->thr; /* a reused tid: in time order */
 }
 
-const struct ct_thread_info **ct_output_threads_by_group(const struct ct_analysis *a,
-							 struct ct_frames *fr)
+const struct ct_thread_info **ct_output_threads_by_group(const struct ct_output_ctx *c)
 {
+	const struct ct_analysis *a = c->a;
 	const struct ct_thread_info **ord = ct_xmalloc((a->nthreads + 1) * sizeof(*ord));
 
 	for (size_t i = 0; i < a->nthreads; i++)
 		ord[i] = &a->threads[i];
 	if (a->nthreads > 1)
-		qsort_r(ord, a->nthreads, sizeof(*ord), cmp_thread_group, fr);
+		qsort_r(ord, a->nthreads, sizeof(*ord), cmp_thread_group, (void *)c);
 	return ord;
 }

@@ -25,6 +25,9 @@ struct ct_report_opts {
 	const char *path;  /* the trace's name in the text header */
 	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
 	int convoy_windows;/* text: every lock's per-window convoy measurements */
+	const char *const *paths; /* several traces of one program: their names (npaths);
+				   * NULL: path alone */
+	size_t npaths;
 };
 
 /* Sort keys of the text objects table (--sort); ct_sort_names[k] is the option value. */
@@ -53,6 +56,12 @@ struct ct_output_ctx {
 	const struct ct_report_opts *o;
 	const struct ct_verdict *verdicts;
 	size_t nverdicts, nfailed;    /* nfailed: verdicts with violations */
+	/* several traces of one program analysed as one (ct_analysis_merge, nproc > 1): m
+	 * holds their totals, ms[i] and frs[i] trace i's model and stacks, which a result
+	 * whose proc is i is symbolized with; nproc 0 or 1: m and fr alone */
+	const struct ct_model *const *ms;
+	struct ct_frames **frs;
+	size_t nproc;
 };
 
 enum ct_output_input { CT_OUT_TRACE, CT_OUT_VERDICTS };
@@ -94,13 +103,16 @@ int ct_output_wants(const struct ct_report_opts *o, int p);
 int ct_aprofile_is_call(int p);
 /* The kind cell of an entry: "mutex"; for a system call on a known fd class "recv socket". */
 void ct_pentry_kind(const struct ct_pentry *e, char *buf, size_t cap);
+/* The stacks and the model a result from trace proc (its proc field) is read with: those
+ * of trace proc when c holds several traces, else c->fr and c->m. */
+struct ct_frames *ct_output_frames(const struct ct_output_ctx *c, uint32_t proc);
+const struct ct_model *ct_output_model(const struct ct_output_ctx *c, uint32_t proc);
 /* A thread's start routine by name: "main" for the main thread, NULL when unknown. */
-const char *ct_output_start_func(struct ct_frames *fr, const struct ct_thread_info *t);
+const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_thread_info *t);
 /* The same with "?" for NULL: the name threads are grouped under. */
-const char *ct_output_group_name(struct ct_frames *fr, const struct ct_thread_info *t);
-/* a's threads ordered by group (main first, then start routine name, tid, and time for a
+const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_thread_info *t);
+/* c's threads ordered by group (main first, then start routine name, tid, and time for a
  * reused tid): a malloc'ed array of nthreads pointers. */
-const struct ct_thread_info **ct_output_threads_by_group(const struct ct_analysis *a,
-							 struct ct_frames *fr);
+const struct ct_thread_info **ct_output_threads_by_group(const struct ct_output_ctx *c);
 
 #endif

@@ -890,13 +890,17 @@ int ct_cmd_record(int argc, char **argv)
 		if (rc) {
 			/* the program failed: its status wins, even over an unreadable trace */
 			struct ct_model *m;
+			uint32_t *k2t;
+			size_t nk;
 			char err[512];
 
-			if (ct_model_load(path, &m, err, sizeof(err)) < 0) {
+			if (ct_model_stream(path, 1, NULL, NULL, &m, &k2t, &nk, err,
+					    sizeof(err)) < 0) {
 				ct_err("record: --check: %s: %s", path, err);
 				ct_check_opts_free(&chk);
 				return rc;
 			}
+			free(k2t);
 			ct_model_free(m);
 		}
 		ct_check_defaults(&chk);

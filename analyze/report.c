@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace report [--json] [--top N] [--profile NAME[,NAME]] FILE`: loads a trace (model.h),
- * runs the analyses (analysis.h) and writes them through the "text" or "json" row of the
+ * `ctrace report [--json] [--top N] [--profile NAME[,NAME]] FILE...`: streams each trace
+ * through the analyses (analysis.h; several traces of one program are merged into one
+ * result, ct_analysis_merge) and writes them through the "text" or "json" row of the
  * output table (output.h): a pprof -top / mutrace-like text report, or the stable JSON
  * document described in analyze/README.md ("report --json").
  * Called from ctrace.c; ct_report_write (report.h) also from the unit tests.
@@ -46,8 +47,9 @@ static const struct ct_cmd_opts report_cmd = {
 	"report",
 	"usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
 	"                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
-	"                     [--convoy-* VALUE] FILE\n\n"
-	"Where the threads of a traced program waited.\n\n",
+	"                     [--convoy-* VALUE] FILE...\n\n"
+	"Where the threads of a traced program waited. Several FILEs: the traces of one\n"
+	"program's processes, analysed as one (each result names its process).\n\n",
 	report_tables, CT_OPTS_N(report_tables), NULL, 0,
 };
 
@@ -58,6 +60,48 @@ void ct_report_write(FILE *f, const struct ct_report_opts *o, const struct ct_mo
 
 	ct_output_find(o->json ? "json" : "text")->write(&c, f);
 	ct_frames_free(c.fr);
+}
+
+void ct_report_write_procs(FILE *f, const struct ct_report_opts *o,
+			   const struct ct_model *const *ms, size_t n, const struct ct_analysis *a)
+{
+	struct ct_model tot;
+	struct ct_output_ctx c = { .a = a, .o = o, .ms = ms, .nproc = n };
+
+	if (n == 1) {
+		ct_report_write(f, o, ms[0], a);
+		return;
+	}
+	/* the header's totals: counts summed, the time from the first start to the last end */
+	tot = *ms[0];
+	for (size_t i = 1; i < n; i++) {
+		const struct ct_model *m = ms[i];
+
+		tot.nthreads += m->nthreads;
+		tot.nevents += m->nevents;
+		tot.lost_total += m->lost_total;
+		for (int k = 0; k < CT_L_MAX; k++)
+			tot.lost[k] += m->lost[k];
+		if (m->start_ts < tot.start_ts)
+			tot.start_ts = m->start_ts;
+		if (m->end_ts > tot.end_ts)
+			tot.end_ts = m->end_ts;
+		if (m->truncated && !tot.truncated) {
+			tot.truncated = 1;
+			tot.last_gen_open = m->last_gen_open;
+			tot.trailing_bytes = m->trailing_bytes;
+			tot.file_bytes = m->file_bytes;
+		}
+	}
+	c.frs = ct_xcalloc(n, sizeof(*c.frs));
+	for (size_t i = 0; i < n; i++)
+		c.frs[i] = ct_frames_new(ms[i]);
+	c.m = &tot;
+	c.fr = c.frs[0];
+	ct_output_find(o->json ? "json" : "text")->write(&c, f);
+	for (size_t i = 0; i < n; i++)
+		ct_frames_free(c.frs[i]);
+	free(c.frs);
 }
 
 /* ---- command --------------------------------------------------------------------- */
@@ -129,12 +173,11 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_fil
 	}
 	if (rc < 0)
 		ct_die(CT_EXIT_USAGE, "report: %s", err);
-	if (nfiles > 1)
-		ct_die(CT_EXIT_USAGE, "report: one FILE only (see 'ctrace report --help')");
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
 	o->path = files[0];
-	free(files);
+	o->paths = files;
+	o->npaths = nfiles;
 }
 
 int ct_cmd_report(int argc, char **argv)
@@ -142,25 +185,35 @@ int ct_cmd_report(int argc, char **argv)
 	struct ct_report_opts o;
 	struct ct_filter_args fa;
 	struct ct_convoy_params cp;
-	struct ct_model *m;
-	struct ct_analysis *a;
+	struct ct_model **m;
+	struct ct_analysis **as, *a;
 	char err[512];
 
 	parse(argc, argv, &o, &fa, &cp);
-	if (ct_model_load(o.path, &m, err, sizeof(err)) < 0)
-		ct_die(CT_EXIT_USAGE, "%s: %s", o.path, err);
-	if (m->truncated) {
-		char t[256];
+	m = ct_xcalloc(o.npaths, sizeof(*m));
+	as = ct_xcalloc(o.npaths, sizeof(*as));
+	/* one trace after the other, each streamed: several traces of one program */
+	for (size_t i = 0; i < o.npaths; i++) {
+		if (ct_analyze_file(o.paths[i], &fa.f, &cp, 2, &m[i], &as[i], err, sizeof(err)) < 0)
+			ct_die(CT_EXIT_USAGE, "%s: %s", o.paths[i], err);
+		if (m[i]->truncated) {
+			char t[256];
 
-		/* also in the text header; on stderr for the JSON reader's eyes */
-		fflush(stdout);
-		fprintf(stderr, "warning: %s: %s\n", o.path, ct_model_truncation(m, t, sizeof(t)));
+			/* also in the text header; on stderr for the JSON reader's eyes */
+			fflush(stdout);
+			fprintf(stderr, "warning: %s: %s\n", o.paths[i],
+				ct_model_truncation(m[i], t, sizeof(t)));
+		}
 	}
-	a = ct_analyze_with(m, &fa.f, &cp);
-	ct_report_write(stdout, &o, m, a);
+	a = o.npaths > 1 ? ct_analysis_merge(as, o.npaths) : as[0];
+	ct_report_write_procs(stdout, &o, (const struct ct_model *const *)m, o.npaths, a);
 	ct_analysis_free(a);
 	ct_filter_args_free(&fa);
-	ct_model_free(m);
+	for (size_t i = 0; i < o.npaths; i++)
+		ct_model_free(m[i]);
+	free(m);
+	free(as);
+	free((void *)o.paths);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ct_die(CT_EXIT_USAGE, "report: write error: %s", strerror(errno));
 	return CT_EXIT_OK;

@@ -3,9 +3,10 @@
  * The one interface through which the timeline exporters (Perfetto, Chrome, the HTML
  * timeline) and folded's per-thread forms see individual waits: each recorded wait and
  * system call of an analysed trace, with the release that ended it, delivered thread by
- * thread (the model's thread order) and in begin order within a thread. It is the only
- * reader of the analysis' per-event arrays among the exporters, so that an analyzer that
- * keeps no such arrays re-implements this function alone. Not on the record path.
+ * thread (the model's thread order) and in begin order within a thread. The analysis keeps
+ * no per-event arrays: this function streams the model's events through the engine again
+ * (ct_analyze_observed) under the analysis' window and threads, so m must be a loaded
+ * model (ct_model_load), not a streamed one. Not on the record path.
  */
 #ifndef CTRACE_TIMELINE_H
 #define CTRACE_TIMELINE_H

@@ -179,6 +179,28 @@ static ssize_t fetch(struct ct_reader *r, uint64_t off, size_t len, const uint8_
 static const char *var(struct ct_reader *r, uint64_t *v)
 {
 	uint64_t x = 0;
+
+	if (r->p < r->end && !(*r->p & 0x80)) { /* the common one-byte value */
+		*v = *r->p++;
+		return NULL;
+	}
+	if (r->end - r->p >= 10) { /* room for any varint: no bound check per byte */
+		const uint8_t *p = r->p;
+
+		for (unsigned i = 0; i < 10; i++) {
+			uint8_t b = p[i];
+
+			if (i == 9 && b > 1)
+				return "varint longer than 64 bits";
+			x |= (uint64_t)(b & 0x7f) << (7 * i);
+			if (!(b & 0x80)) {
+				r->p = p + i + 1;
+				*v = x;
+				return NULL;
+			}
+		}
+		return "varint longer than 64 bits";
+	}
 	for (unsigned i = 0; i < 10; i++) {
 		if (r->p >= r->end)
 			return "varint runs past the payload";
@@ -248,11 +270,63 @@ static unsigned kind_end(unsigned minor)
 
 /* One EVENTS entry. *skip is set for events of types or kinds this reader does not know,
  * which are legal only in files of a newer minor version (FORMAT.md section 9). */
+/* A varint at *pp that is known to have 10 bytes of room: 0, or -1 when longer than 64
+ * bits. */
+static inline int uvar(const uint8_t **pp, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+
+	for (unsigned i = 0; i < 10; i++) {
+		uint8_t b = p[i];
+
+		if (i == 9 && b > 1)
+			return -1;
+		x |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*pp = p + i + 1;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *skip)
 {
 	struct ct_event *ev = &rec->ev;
 	uint64_t flags;
 
+	if (r->end - r->p >= 2 + 7 * 10) {
+		/* room for the longest event: one bound check for all its fields */
+		const uint8_t *p = r->p;
+		uint64_t z, st;
+
+		ev->type = *p++;
+		ev->kind = *p++;
+		if (uvar(&p, &flags) < 0)
+			return "varint longer than 64 bits";
+		if (flags > UINT16_MAX)
+			return "event flags out of range";
+		ev->flags = (uint16_t)flags;
+		if (uvar(&p, &z) < 0)
+			return "varint longer than 64 bits";
+		r->prev_ts += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+		ev->ts = r->prev_ts;
+		if (uvar(&p, &st) < 0)
+			return "varint longer than 64 bits";
+		if (st > UINT32_MAX)
+			return "32-bit field out of range";
+		ev->stack = (uint32_t)st;
+		if (uvar(&p, &z) < 0)
+			return "varint longer than 64 bits";
+		r->prev_obj += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+		ev->obj = r->prev_obj;
+		if (uvar(&p, &ev->a) < 0 || uvar(&p, &ev->b) < 0 || uvar(&p, &ev->c) < 0)
+			return "varint longer than 64 bits";
+		r->p = p;
+		goto check;
+	}
 	TRY(byte(r, &ev->type));
 	TRY(byte(r, &ev->kind));
 	TRY(var(r, &flags));
@@ -267,6 +341,7 @@ static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *sk
 	TRY(var(r, &ev->a));
 	TRY(var(r, &ev->b));
 	TRY(var(r, &ev->c));
+check:
 	*skip = 0;
 	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ||
 	    ev->kind >= kind_end(r->hdr.version_minor)) {
@@ -392,6 +467,16 @@ static const char *dec_gen_end(struct ct_reader *r, struct ct_record *rec)
 /* Decodes the entry at the cursor into rec (zeroed first); *skip as for dec_event. */
 static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *skip)
 {
+	if (r->kind == CT_CH_EVENTS) {
+		/* the hot path: an event record sets every field of ev; the rest of rec is
+		 * not cleared for it */
+		*skip = 0;
+		rec->type = CT_REC_EVENT;
+		rec->gen = r->gen;
+		rec->offset = r->chunk_off;
+		rec->tid = r->tid;
+		return dec_event(r, rec, skip);
+	}
 	memset(rec, 0, sizeof(*rec));
 	*skip = 0;
 	rec->gen = r->gen;

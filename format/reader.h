@@ -24,7 +24,9 @@ enum ct_rec_type {
 	CT_REC_GEN_END,       /* gen, end_ts, lost[] (cumulative since the process start) */
 };
 
-/* One record. Pointers inside (stack.pcs, module.path) stay valid until the next call. */
+/* One record. Pointers inside (stack.pcs, module.path) stay valid until the next call.
+ * Only the fields of its type are set: an event record sets type, gen, tid, ev and
+ * offset (the others keep what an earlier record left). */
 struct ct_record {
 	enum ct_rec_type type;
 	uint32_t gen;

@@ -79,6 +79,45 @@ readable() {
 	[ "$(for f in t.*.ctr; do waits_on "$f" "$pmu"; done | grep -c '^5$')" = 1 ]
 }
 
+@test "several traces: report and diff take a forking program's traces as one, each result with its pid" {
+	traced "$PROGS/proc_fork" fork
+	assert_success
+	pmu=$(field parent_mu)
+	cmu=$(field child_mu)
+	[ "$(ls t.*.ctr | wc -l)" = 3 ]
+	run "$CT" report --json t.*.ctr
+	assert_success
+	printf '%s\n' "$output" >all.json
+	# one process per file; the totals are their sums
+	[ "$(jq '.processes | length' all.json)" = 3 ]
+	[ "$(jq '[.processes[].events] | add' all.json)" = "$(jq .trace.events all.json)" ]
+	for f in t.*.ctr; do
+		pid=${f#t.}
+		pid=${pid%.ctr}
+		[ "$(jq --arg f "$f" '.processes[] | select(.file == $f) | .pid' all.json)" = "$pid" ]
+		# the same numbers as the file alone, under its pid
+		[ "$(jq --argjson p "$pid" '[.threads[] | select(.pid == $p)] | length' all.json)" = \
+		  "$("$CT" report --json "$f" | jq '.threads | length')" ]
+	done
+	# parent_mu: 5 waits in the parent; child_mu: 3 in each child, two objects apart
+	[ "$(jq --arg a "$pmu" '[.objects[] | select(.address == $a) | .contended] | add' all.json)" = 5 ]
+	[ "$(jq --arg a "$cmu" '[.objects[] | select(.address == $a)] | length' all.json)" = 2 ]
+	[ "$(jq --arg a "$cmu" '[.objects[] | select(.address == $a) | .contended] | add' all.json)" = 6 ]
+	[ "$(jq --arg a "$cmu" '[.objects[] | select(.address == $a) | .pid] | unique | length' all.json)" = 2 ]
+	jq -e 'all(.profiles[]; .pid > 0) and all(.threads[]; .pid > 0)' all.json
+	run "$CT" report t.*.ctr
+	assert_success
+	[ "$(grep -c '^process [0-9]* (' <<<"$output")" = 3 ]
+	# diff: the three traces against the parent's alone, summed by site
+	parent=$(for f in t.*.ctr; do if [ "$(waits_on "$f" "$pmu")" = 5 ]; then echo "$f"; fi; done)
+	run "$CT" diff --json t.*.ctr : "$parent"
+	assert_success
+	[ "$(jq '.base.files | length' <<<"$output")" = 3 ]
+	[ "$(jq '.new.files | length' <<<"$output")" = 1 ]
+	run "$CT" diff t.*.ctr :
+	assert_failure 2
+}
+
 @test "fork: children SIGKILLed at any moment of their start leave no empty or unreadable file" {
 	# the kills fall from before the child runs to 2 ms into it, across the creation of
 	# its file (written unnamed, then linked under its name with the header in it)

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness for the trace reader (format/reader.c): opens the input with
- * ct_reader_open_mem and reads every record. Not built by default (the unit-test wildcard
- * is test_*.c). Build and run:
+ * ct_reader_open_mem and reads every record; then, when the input opens, streams it
+ * through every analysis (analyze/analysis.h ct_analyze_file, from a memfd), with the
+ * reading thread when bit 2 of the first byte is set. Not built by default (the
+ * unit-test wildcard is test_*.c). `make fuzz` builds and runs it; by hand:
  *
  *   clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *         -o build/fuzz_reader tests/unit/fuzz_reader.c format/[a-z]*.c -llz4
+ *         -o build/fuzz_reader tests/unit/fuzz_reader.c format/[a-z]*.c \
+ *         analyze/{model,util,hashtab,lhist,analysis,engine,entries,syscalls,objects,convoy,chains,threads}.c \
+ *         -llz4 -lz -lpthread
  *   build/fuzz_reader -max_total_time=60 [corpus-dir]
  *
  * The first input byte selects helpers that get the fuzzer past the checksums, which it
@@ -18,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../analyze/analysis.h"
 #include "../../format/reader.h"
 #include "../../format/writer.h"
 
@@ -52,6 +60,34 @@ static void fix_checksums(uint8_t *b, size_t len)
 		      ct_crc32(ct_crc32(0, b + off, 32), b + off + CT_CHUNK_HDR_LEN, comp));
 		off += CT_CHUNK_HDR_LEN + comp;
 	}
+}
+
+/* The streaming analysis of the same bytes: it fails exactly when the reader does, with
+ * a message naming the byte offset, and never crashes. */
+static void analyze(const uint8_t *b, size_t len, int threads, int bad)
+{
+	char path[64], err[512];
+	struct ct_model *m;
+	struct ct_analysis *a;
+	int fd = memfd_create("fuzz.ctr", 0), rc;
+
+	if (fd < 0)
+		return;
+	if (write(fd, b, len) != (ssize_t)len) {
+		close(fd);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rc = ct_analyze_file(path, NULL, NULL, threads, &m, &a, err, sizeof(err));
+	if (rc == 0) {
+		if (bad)
+			abort();
+		ct_analysis_free(a);
+		ct_model_free(m);
+	} else if (!bad || !strstr(err, "offset")) {
+		abort();
+	}
+	close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)ct_reader_truncated(r);
 		(void)ct_reader_trailing_bytes(r);
 		ct_reader_close(r);
+		analyze(b, len, (mode & 4) ? 2 : 1, rc == -1);
 	} else if (!ct_reader_open_error()[0]) {
 		abort();
 	}

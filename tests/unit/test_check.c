@@ -571,11 +571,11 @@ static void test_verdicts(const char *path)
 	a->deadlocks[0].n = 2;
 	a->ndeadlocks = 1;
 	a->deadlocks[0].links[0] = (struct ct_chain_link){ .tid = 101, .held_by = 100,
-							   .obj = M1, .wait = 0, .held_known = 1,
+							   .obj = M1, .held_known = 1,
 							   .held_from = CT_HELD_HOLD,
 							   .held_stack = 2 };
 	a->deadlocks[0].links[1] = (struct ct_chain_link){ .tid = 100, .held_by = 101,
-							   .obj = 0x9000, .wait = (size_t)-1 };
+							   .obj = 0x9000 };
 	TEST_EQ(ct_check_eval(&o.rules[0], path, m, a, f), 1);
 	TEST_EQ(ct_check_eval(&o.rules[1], path, m, a, f), 1);
 	fclose(f);

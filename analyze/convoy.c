@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The convoy detector (analysis.h, README.md "Convoys") as windows go by: per object, the
+ * open window integrates the waiters (Q) and the time with none (E), counts acquisitions
+ * and releases and keeps the window's waits, holds and hand-offs in small histograms;
+ * when time passes its end it is closed (its medians and whether it is queued), and runs
+ * of queued windows are judged when they end (a run without a measured hold waits for
+ * the object's median hold at the end). Held time H is added to the stored windows.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].stack == stack) {
+			s->v[i].n += n;
+			return;
+		}
+	ct_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = (struct eng_stk){ stack, n };
+}
+
+static void stks_merge(struct eng_stks *d, const struct eng_stks *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		ct_stks_add(d, s->v[i].stack, s->v[i].n);
+}
+
+/* The stack with the most entries, the smallest id on a tie (0 if none). */
+uint32_t ct_stks_top(const struct eng_stks *s)
+{
+	uint32_t best = 0;
+	uint64_t bn = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].n > bn || (s->v[i].n == bn && s->v[i].stack < best)) {
+			best = s->v[i].stack;
+			bn = s->v[i].n;
+		}
+	return best;
+}
+
+void ct_stks_free(struct eng_stks *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static struct eng_win *win(struct eng_conv *c, size_t k)
+{
+	if (k < c->k0)
+		return NULL;
+	if (k - c->k0 >= c->nwin) {
+		ct_grow(&c->win, &c->cap, k - c->k0 + 1, sizeof(*c->win));
+		memset(c->win + c->nwin, 0, (k - c->k0 + 1 - c->nwin) * sizeof(*c->win));
+		c->nwin = k - c->k0 + 1;
+	}
+	return &c->win[k - c->k0];
+}
+
+static void mark(struct eng_conv *c, size_t k0, size_t k1, const struct ct_lhist *w,
+		 const struct ct_lhist *h, const struct ct_lhist *x, const struct eng_stks *ws,
+		 const struct eng_stks *hs)
+{
+	for (size_t k = k0; k < k1; k++)
+		win(c, k)->convoy = 1;
+	ct_lhist_merge(&c->ew, w);
+	ct_lhist_merge(&c->eh, h);
+	ct_lhist_merge(&c->ex, x);
+	stks_merge(&c->ews, ws);
+	stks_merge(&c->ehs, hs);
+}
+
+static void run_reset(struct eng_conv *c)
+{
+	ct_lhist_reset(&c->rw);
+	ct_lhist_reset(&c->rh);
+	ct_lhist_reset(&c->rx);
+	ct_stks_free(&c->rws);
+	ct_stks_free(&c->rhs);
+	c->in_run = 0;
+	c->run_rel = 0;
+}
+
+static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
+{
+	const struct ct_convoy_params *p = &e->a->convoy;
+	size_t len = k1 - c->run_k0;
+	uint64_t mwait, mhold;
+
+	if (len < p->min_run || (double)c->run_rel < p->min_releases * (double)len) {
+		run_reset(c);
+		return;
+	}
+	mwait = ct_lhist_pct(&c->rw, 50);
+	if (!c->rh.n) {
+		/* judged at the end, against the object's median hold */
+		struct eng_run *r;
+
+		ct_grow(&c->defer, &c->cdefer, c->ndefer + 1, sizeof(*c->defer));
+		r = &c->defer[c->ndefer++];
+		r->k0 = c->run_k0;
+		r->k1 = k1;
+		r->wait = c->rw;
+		r->hold = c->rh;
+		r->hand = c->rx;
+		r->ws = c->rws;
+		r->hs = c->rhs;
+		memset(&c->rw, 0, sizeof(c->rw));
+		memset(&c->rh, 0, sizeof(c->rh));
+		memset(&c->rx, 0, sizeof(c->rx));
+		memset(&c->rws, 0, sizeof(c->rws));
+		memset(&c->rhs, 0, sizeof(c->rhs));
+		run_reset(c);
+		return;
+	}
+	mhold = ct_lhist_pct(&c->rh, 50);
+	if (mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold)
+		mark(c, c->run_k0, k1, &c->rw, &c->rh, &c->rx, &c->rws, &c->rhs);
+	run_reset(c);
+}
+
+static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
+{
+	const struct ct_convoy_params *p = &e->a->convoy;
+	struct eng_win *w = win(c, k);
+	double q = w->q_int / (double)e->dw, em = 1.0 - w->busy / (double)e->dw;
+
+	w->mwait = ct_lhist_pct(&c->cw, 50);
+	w->mhold = ct_lhist_pct(&c->ch, 50);
+	w->mhand = ct_lhist_pct(&c->cx, 50);
+	w->queued = q >= p->min_waiters && (em < 0 ? 0 : em) <= p->max_empty;
+	if (w->queued) {
+		if (!c->in_run) {
+			c->in_run = 1;
+			c->run_k0 = k;
+			c->run_rel = 0;
+		}
+		ct_lhist_merge(&c->rw, &c->cw);
+		ct_lhist_merge(&c->rh, &c->ch);
+		ct_lhist_merge(&c->rx, &c->cx);
+		stks_merge(&c->rws, &c->cws);
+		stks_merge(&c->rhs, &c->chs);
+		c->run_rel += w->rel;
+	} else if (c->in_run) {
+		end_run(e, c, k);
+	}
+	ct_lhist_clear(&c->cw);
+	ct_lhist_clear(&c->ch);
+	ct_lhist_clear(&c->cx);
+	c->cws.n = 0;
+	c->chs.n = 0;
+}
+
+void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
+{
+	struct eng_conv *c = o->cv;
+	uint64_t t0 = e->from, dw = e->dw;
+
+	if (ts < t0)
+		ts = t0;
+	if (e->convoy_overflow || (c->nwin && (ts - t0) / dw - c->k0 >= CT_CONVOY_MAX_WINDOWS)) {
+		/* too many windows of this width: the driver reads the trace again with
+		 * wider ones (analysis.c) */
+		e->convoy_overflow = 1;
+		return;
+	}
+	if (!c->nwin) {
+		c->k0 = c->kcur = (ts - t0) / dw;
+		c->last_ts = ts;
+		win(c, c->kcur);
+		return;
+	}
+	for (;;) {
+		uint64_t wend = t0 + (c->kcur + 1) * dw, seg = ts < wend ? ts : wend;
+
+		if (seg > c->last_ts) {
+			struct eng_win *w = win(c, c->kcur);
+
+			w->q_int += (double)o->cur * (double)(seg - c->last_ts);
+			if (o->cur)
+				w->busy += (double)(seg - c->last_ts);
+			c->last_ts = seg;
+		}
+		if (ts < wend)
+			break;
+		close_window(e, c, c->kcur);
+		c->kcur++;
+		win(c, c->kcur);
+	}
+}
+
+void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,
+		     int handoff, uint64_t hand, uint32_t stack)
+{
+	struct eng_conv *c = o->cv;
+
+	ct_conv_advance(e, o, ts);
+	win(c, c->kcur)->acq++;
+	ct_lhist_add(&c->cw, wait, 1);
+	if (handoff)
+		ct_lhist_add(&c->cx, hand, 1);
+	ct_stks_add(&c->cws, stack, 1);
+}
+
+void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
+		     int exact, uint32_t stack)
+{
+	struct eng_conv *c = o->cv;
+	uint64_t t0 = e->from, dw = e->dw;
+
+	ct_conv_advance(e, o, ts);
+	win(c, c->kcur)->rel++;
+	ct_stks_add(&c->chs, stack, 1);
+	if (held_from == UINT64_MAX || held_from >= ts)
+		return;
+	if (exact)
+		ct_lhist_add(&c->ch, ts - held_from, 1);
+	if (held_from < t0 + c->k0 * dw)
+		held_from = t0 + c->k0 * dw;
+	for (size_t k = (held_from - t0) / dw; k <= c->kcur && held_from < ts; k++) {
+		uint64_t ws = t0 + k * dw, we = ws + dw;
+		uint64_t s = held_from > ws ? held_from : ws, x = ts < we ? ts : we;
+
+		if (x > s)
+			win(c, k)->h_ns += (double)(x - s);
+	}
+}
+
+void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
+{
+	struct eng_conv *c = o->cv;
+	struct ct_object *ob = &o->o;
+	struct ct_convoy *ev = &ob->convoy_ev;
+	const struct ct_convoy_params *p = &e->a->convoy;
+	uint64_t t0 = e->from, dw = e->dw, dur = e->cut_ts > t0 ? e->cut_ts - t0 : 0;
+	size_t nw = (size_t)(dur / dw), first = 0, last = 0, run = 0;
+	uint64_t all_hold = ct_lhist_pct(&o->hold_h, 50);
+
+	memset(ev, 0, sizeof(*ev));
+	if (!nw || !c->nwin || e->convoy_overflow || nw > CT_CONVOY_MAX_WINDOWS + 1)
+		return; /* (a first pass whose width the trace's length proved wrong) */
+	if (c->kcur < nw)
+		ct_conv_advance(e, o, t0 + nw * dw);
+	if (c->in_run)
+		end_run(e, c, c->kcur < nw ? c->kcur : nw);
+	for (size_t i = 0; i < c->ndefer; i++) {
+		struct eng_run *r = &c->defer[i];
+		uint64_t mwait = ct_lhist_pct(&r->wait, 50);
+
+		if (mwait && all_hold && (double)mwait >= p->wait_hold * (double)all_hold)
+			mark(c, r->k0, r->k1, &r->wait, &r->hold, &r->hand, &r->ws, &r->hs);
+		ct_lhist_reset(&r->wait);
+		ct_lhist_reset(&r->hold);
+		ct_lhist_reset(&r->hand);
+		ct_stks_free(&r->ws);
+		ct_stks_free(&r->hs);
+	}
+	ev->window_ns = dw;
+	ev->total_windows = nw;
+	ob->windows = ct_xcalloc(nw, sizeof(*ob->windows));
+	ob->nwindows = nw;
+	for (size_t k = 0; k < nw; k++) {
+		struct ct_convoy_window *s = &ob->windows[k];
+		struct eng_win *w = k >= c->k0 && k - c->k0 < c->nwin ? &c->win[k - c->k0] : NULL;
+		double em;
+
+		s->start_ns = k * dw + (t0 - e->start_ts);
+		if (!w) {
+			s->empty_fraction = 1;
+			run = 0;
+			continue;
+		}
+		s->mean_waiters = w->q_int / (double)dw;
+		em = 1.0 - w->busy / (double)dw;
+		s->empty_fraction = em < 0 ? 0 : em;
+		s->held_fraction = w->h_ns / (double)dw > 1 ? 1 : w->h_ns / (double)dw;
+		s->acquisitions = w->acq;
+		s->releases = w->rel;
+		s->median_wait_ns = w->mwait;
+		s->median_hold_ns = w->mhold;
+		s->median_handoff_ns = w->mhand;
+		s->queued = w->queued;
+		s->convoy = w->convoy;
+		if (!w->convoy) {
+			run = 0;
+			continue;
+		}
+		if (!ev->windows)
+			first = k;
+		last = k;
+		ev->windows++;
+		if (++run > ev->longest_run)
+			ev->longest_run = run;
+		ev->mean_waiters += s->mean_waiters;
+		ev->empty_fraction += s->empty_fraction;
+		ev->hold_fraction += s->held_fraction;
+		ev->acquisitions += s->acquisitions;
+		ev->releases += s->releases;
+		ev->lost_ns += (uint64_t)(s->mean_waiters * (double)dw);
+	}
+	if (!ev->windows)
+		return;
+	ob->convoy = 1;
+	ev->start_ns = first * dw + (t0 - e->start_ts);
+	ev->end_ns = (last + 1) * dw + (t0 - e->start_ts);
+	ev->mean_waiters /= (double)ev->windows;
+	ev->empty_fraction /= (double)ev->windows;
+	ev->hold_fraction /= (double)ev->windows;
+	ev->median_hold_ns = ct_lhist_pct(&c->eh, 50);
+	if (!ev->median_hold_ns)
+		ev->median_hold_ns = all_hold;
+	ev->median_wait_ns = ct_lhist_pct(&c->ew, 50);
+	ev->median_handoff_ns = ct_lhist_pct(&c->ex, 50);
+	ev->p99_handoff_ns = ct_lhist_pct(&c->ex, 99);
+	if (ev->median_hold_ns)
+		ev->throughput_cap_per_s = 1e9 / (double)ev->median_hold_ns;
+	ev->waiter_stack = ct_stks_top(&c->ews);
+	ev->holder_stack = ct_stks_top(&c->ehs);
+	ev->nseries = last + 1 - first;
+	ev->series = ct_xcalloc(ev->nseries, sizeof(*ev->series));
+	memcpy(ev->series, ob->windows + first, ev->nseries * sizeof(*ev->series));
+}
+
+void ct_conv_free(struct eng_conv *c)
+{
+	free(c->win);
+	ct_lhist_reset(&c->cw);
+	ct_lhist_reset(&c->ch);
+	ct_lhist_reset(&c->cx);
+	ct_stks_free(&c->cws);
+	ct_stks_free(&c->chs);
+	run_reset(c);
+	free(c->defer);
+	ct_lhist_reset(&c->ew);
+	ct_lhist_reset(&c->eh);
+	ct_lhist_reset(&c->ex);
+	ct_stks_free(&c->ews);
+	ct_stks_free(&c->ehs);
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The streaming analysis engine (internal to analyze/): the state that the analyses keep
+ * while events go by in time order, and the entry points of each analysis file. Memory is
+ * bounded by what the trace contains (threads, objects and the waits in progress on
+ * them, stacks, call sites, convoy windows of contended locks), never by its length:
+ *   engine.c   driver: threads, the wait stack of each thread, filters, dispatch;
+ *   entries.c  profile entries (waiter, holder and wake-up profiles);
+ *   syscalls.c recorded system calls and the SITE totals, remainders;
+ *   objects.c  objects: waits, release matching, holder charges, holds, owners;
+ *   convoy.c   convoy windows of mutex-like objects, accumulated as they pass;
+ *   chains.c   wait chains and deadlocks from the state at the end;
+ *   threads.c  the per-thread table.
+ * Not for the record path.
+ */
+#ifndef CTRACE_ENGINE_H
+#define CTRACE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis.h"
+#include "hashtab.h"
+#include "lhist.h"
+
+#define CT_ENG_INIT_BLOCKED CT_SEV_INIT_BLOCKED
+#define ct_eng_ev ct_sevent
+
+/* An open wait on a thread's stack. */
+struct eng_wait {
+	uint64_t id;
+	uint64_t begin, obj, arg, begin_seq;
+	uint64_t nested_ns;  /* blocked time of waits nested in it (counted there) */
+	uint32_t stack;
+	uint16_t flags;
+	uint8_t kind, profile, synthetic, registered;
+};
+
+struct eng_thread {
+	uint32_t tid, key;
+	int selected, seen, ended;
+	uint64_t end_ts;
+	int init_blocked;
+	uint8_t init_kind;
+	uint64_t init_obj, init_since;
+	int saw_wait;
+	struct eng_wait *open;
+	size_t nopen, cap;
+	uint64_t blocked[CT_P_MAX], waits, syscalls;
+};
+
+/* A wait in progress on an object (ended ones stay until a later event passes them). */
+struct eng_inprog {
+	uint64_t id, begin, end; /* end UINT64_MAX: in progress */
+	uint32_t tid;
+	uint8_t kind, old;
+};
+
+/* A recorded release, kept in a per-object ring for matching: at least ENG_RING of the
+ * latest, more while many wait (a waiter may return long after its release). */
+struct eng_rel {
+	uint64_t ts, seq, woken;
+	uint32_t tid, stack;
+	uint16_t flags;
+};
+#define ENG_RING 64
+
+/* Per (object, tid) state. */
+struct eng_othr {
+	uint32_t tid;
+	int has_pend;            /* an acquisition that ended a wait, not yet released */
+	uint64_t pend_acq, pend_epoch;
+	int acq_valid;           /* latest acquisition, not followed by its own release */
+	uint32_t acq_stack;
+	uint64_t acq_end;
+	int any_acq;             /* latest acquisition */
+	uint32_t any_acq_stack;
+	uint64_t any_acq_end;
+	int hold_valid, hold_stale, hold_after;
+	uint32_t hold_stack;
+	uint64_t hold_ts;
+	uint32_t hold_acq_stack; /* the latest acquisition when the HOLD came */
+	uint64_t hold_acq_end;
+	int hold_has_acq;
+};
+
+struct eng_stk {
+	uint32_t stack;
+	uint64_t n;
+};
+struct eng_stks {
+	struct eng_stk *v;
+	size_t n, cap;
+};
+
+/* One window of the convoy detector. */
+struct eng_win {
+	double q_int, busy, h_ns;
+	uint64_t acq, rel;
+	uint64_t mwait, mhold, mhand;
+	int queued, convoy;
+};
+
+/* A run of queued windows whose verdict waits for the object's median hold. */
+struct eng_run {
+	size_t k0, k1;
+	struct ct_lhist wait, hold, hand;
+	struct eng_stks ws, hs;
+};
+
+struct eng_conv {
+	size_t k0;                /* first stored window */
+	struct eng_win *win;
+	size_t nwin, cap;
+	size_t kcur;              /* the open window */
+	uint64_t last_ts;
+	struct ct_lhist cw, ch, cx; /* the open window's waits, holds, hand-offs */
+	struct eng_stks cws, chs;
+	int in_run;
+	size_t run_k0;
+	uint64_t run_rel;
+	struct ct_lhist rw, rh, rx;
+	struct eng_stks rws, rhs;
+	struct eng_run *defer;
+	size_t ndefer, cdefer;
+	struct ct_lhist ew, eh, ex;
+	struct eng_stks ews, ehs;
+};
+
+/* A wait that ended before the release that woke it was seen (the release's time is
+ * taken before the real release, a waiter may return first): matched when it comes. */
+struct eng_early {
+	uint64_t begin_seq, end_seq;
+	uint32_t stack;
+	uint8_t kind;
+};
+#define ENG_EARLY 16
+
+struct eng_obj {
+	struct ct_object o;
+	struct eng_early early[ENG_EARLY];
+	unsigned nearly;
+	int seen;
+	uint64_t cur;                   /* sync waits in progress */
+	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
+					 * maximum before it (a released barrier call is no
+					 * wait: its raise is undone) */
+	struct eng_inprog *ip;
+	size_t nip, cip;
+	struct eng_rel *ring;           /* rcap (a power of two) entries */
+	unsigned rhead, rn, rcap;
+	uint64_t prev_rel;
+	int have_prev;
+	struct ct_lhist wait_h, wake_h, hold_h;
+	uint32_t last_owner_obs;
+	uint32_t owner;                 /* owner at the end (0 unknown) */
+	uint64_t owner_ts;
+	int owner_acq;
+	uint32_t owner_acq_stack;
+	uint64_t owner_acq_end;
+	uint64_t epoch, zero_at;
+	int zero_armed;
+	struct eng_othr *th;
+	size_t nth, cth;
+	struct eng_conv *cv;
+};
+
+struct eng_entry {
+	struct ct_pentry e;
+	struct ct_lhist h;
+};
+
+struct eng_site {
+	struct ct_callsite c;
+	int has_snap;
+	uint64_t done_calls, done_ns; /* matched calls that ended by the latest snapshot */
+	uint64_t (*pend)[2];          /* matched calls ending after it: end, duration */
+	size_t npend, cpend;
+};
+
+/* A recorded call no call site of its thread's table names (yet). */
+struct eng_unplaced {
+	uint32_t key, tid;
+	uint8_t kind, fd_class, nosite;
+	uint64_t end, d;
+};
+
+struct ct_eng {
+	struct ct_analysis *a;
+	const struct ct_filter *f;
+	const unsigned char *sel_keys; /* by key: selected (NULL: by tid only) */
+	size_t nsel_keys;
+	uint64_t from, to;             /* window, absolute; to UINT64_MAX: the end */
+	int window;                    /* --from/--to given */
+	int crossed, cut;              /* the window's start passed; its end reached */
+	uint64_t dw;                   /* convoy window width used */
+	uint64_t start_ts;             /* the trace start */
+	uint64_t cut_ts;               /* where the analysed time ended */
+	uint64_t next_id;
+	int convoy_used;               /* some object has convoy windows */
+	int convoy_overflow;           /* an object reached CT_CONVOY_MAX_WINDOWS windows: the
+					* width was too small for the trace's length */
+	struct eng_thread *th;
+	size_t nth, cth;
+	struct ct_htab th_by_key;
+	uint32_t *keyix;               /* key -> index in th (UINT32_MAX: none) */
+	size_t nkeyix, ckeyix;
+	struct eng_obj *obj;
+	size_t nobj, cobj, last_obj;  /* last_obj: the latest found (a one-entry cache) */
+	struct ct_htab obj_by_addr;
+	struct eng_entry *ent;
+	size_t nent, cent;
+	struct { uint64_t key; uint32_t ix; } ent_cache[256]; /* direct-mapped, key 0 empty */
+	struct ct_htab ent_by_key;
+	struct eng_site *site;
+	size_t nsite, csite;
+	struct ct_htab site_by_key;
+	struct eng_unplaced *unpl;
+	size_t nunpl, cunpl;
+	struct ct_observer *obs;       /* NULL, or the unit tests' */
+	struct ct_chain_link *links;   /* at the cut */
+	size_t nlinks, clinks;
+};
+
+/* engine.c */
+struct ct_eng *ct_eng_new(struct ct_analysis *a, const struct ct_filter *f,
+			  uint64_t start_ts, uint64_t dw);
+void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x);
+/* Ends the pass at end_ts (the trace end); keys map to model thread indexes with
+ * key_to_thr (NULL: the same). Fills e->a; frees the engine. */
+void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
+		   const uint32_t *key_to_thr, size_t nkeys);
+struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid);
+int ct_eng_mutex_like(unsigned kind);
+
+/* entries.c */
+/* A sample of v (n times); obj: the object waited on, for max_obj (0 none). */
+void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj);
+/* A remainder entry's part: calls of one call site beyond its recorded ones. */
+void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns);
+void ct_ent_finish(struct ct_eng *e);
+/* The order of entries in a result (qsort comparator over struct ct_pentry). */
+int ct_ent_cmp(const void *pa, const void *pb);
+/* The order of objects in a result (qsort comparator over struct ct_object). */
+int ct_obj_cmp(const void *pa, const void *pb);
+
+/* syscalls.c */
+void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev *x);
+void ct_sys_site(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev *x);
+void ct_sys_finish(struct ct_eng *e);
+
+/* objects.c */
+struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
+			   uint64_t ts);
+struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr);
+struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid);
+void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin);
+/* Ends a registered wait on its object; returns the release that ended it (valid until the
+ * next event), NULL when none is identified. */
+const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
+				 uint64_t begin, uint64_t end, int unfinished, uint64_t end_seq,
+				 unsigned result);
+void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w);
+void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+void ct_obj_finish(struct ct_eng *e);
+
+/* convoy.c */
+void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
+void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,
+		     int handoff, uint64_t hand, uint32_t stack);
+void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
+		     int exact, uint32_t stack);
+void ct_conv_finish(struct ct_eng *e, struct eng_obj *o);
+void ct_conv_free(struct eng_conv *c);
+void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n);
+uint32_t ct_stks_top(const struct eng_stks *s);
+void ct_stks_free(struct eng_stks *s);
+
+/* chains.c */
+void ct_chain_cut(struct ct_eng *e, uint64_t to);
+void ct_chain_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
+
+/* threads.c */
+void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,
+		       size_t nkeys);
+
+#endif

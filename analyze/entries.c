@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Profile entries (engine.h): samples aggregated by (profile, kind, fd class, stack) as
+ * they come, with a log2 histogram and a log-linear one for the percentiles; remainder
+ * entries by (profile, kind, fd class, call site). At the end: sorted by profile, then
+ * total descending.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, unsigned cls,
+			       int rem, uint64_t id)
+{
+	/* a stack entry's fields fit one word: a cache in front of the table */
+	uint64_t packed = rem ? 0 : (id | (uint64_t)kind << 32 | (uint64_t)cls << 40 |
+				     (uint64_t)profile << 48 | 1ull << 63);
+	unsigned slot = (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
+	uint64_t key;
+	uint32_t ix;
+	struct eng_entry *x;
+
+	if (packed && e->ent_cache[slot].key == packed)
+		return &e->ent[e->ent_cache[slot].ix];
+	key = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) | (unsigned)rem,
+			  id, 0x11);
+	ix = ct_htab_get(&e->ent_by_key, key);
+	if (ix != UINT32_MAX) {
+		if (packed) {
+			e->ent_cache[slot].key = packed;
+			e->ent_cache[slot].ix = ix;
+		}
+		return &e->ent[ix];
+	}
+	ct_grow(&e->ent, &e->cent, e->nent + 1, sizeof(*e->ent));
+	x = &e->ent[e->nent];
+	memset(x, 0, sizeof(*x));
+	x->e.profile = profile;
+	x->e.kind = (uint8_t)kind;
+	x->e.fd_class = (uint8_t)cls;
+	x->e.remainder = (uint8_t)rem;
+	if (rem)
+		x->e.site = id;
+	else
+		x->e.stack = (uint32_t)id;
+	ct_htab_put(&e->ent_by_key, key, (uint32_t)e->nent);
+	e->nent++;
+	return x;
+}
+
+void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj)
+{
+	struct eng_entry *x = entry(e, profile, kind, fd_class, 0, stack);
+
+	if (!x->e.count || v > x->e.max_ns)
+		x->e.max_obj = obj;
+	x->e.count += n;
+	x->e.total_ns += v * n;
+	if (v > x->e.max_ns)
+		x->e.max_ns = v;
+	x->e.hist.count[ct_hist_bucket(v)] += n;
+	ct_lhist_add(&x->h, v, n);
+}
+
+void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns)
+{
+	struct eng_entry *x = entry(e, profile, kind, fd_class, 1, pc);
+
+	x->e.count += calls;
+	x->e.total_ns += ns;
+	if (max_ns > x->e.max_ns)
+		x->e.max_ns = max_ns;
+}
+
+static int cmp_u64(uint64_t x, uint64_t y)
+{
+	return x < y ? -1 : x > y;
+}
+
+int ct_ent_cmp(const void *pa, const void *pb)
+{
+	const struct ct_pentry *x = pa, *y = pb;
+
+	if (x->profile != y->profile)
+		return x->profile < y->profile ? -1 : 1;
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->fd_class != y->fd_class)
+		return x->fd_class < y->fd_class ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	if (x->remainder != y->remainder)
+		return x->remainder < y->remainder ? -1 : 1;
+	if (x->site != y->site)
+		return cmp_u64(x->site, y->site);
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+void ct_ent_finish(struct ct_eng *e)
+{
+	struct ct_analysis *a = e->a;
+
+	a->entries = ct_xcalloc(e->nent ? e->nent : 1, sizeof(*a->entries));
+	for (size_t i = 0; i < e->nent; i++) {
+		struct eng_entry *x = &e->ent[i];
+
+		if (x->e.remainder && !x->e.count)
+			continue;
+		if (!x->e.remainder) {
+			x->e.stack_calls = x->e.stack ? x->e.count : 0;
+			x->e.p50_ns = ct_lhist_pct(&x->h, 50);
+			x->e.p99_ns = ct_lhist_pct(&x->h, 99);
+		}
+		a->entries[a->nentries++] = x->e;
+		ct_lhist_reset(&x->h);
+	}
+	if (a->nentries > 1)
+		qsort(a->entries, a->nentries, sizeof(*a->entries), ct_ent_cmp);
+	free(e->ent);
+	ct_htab_free(&e->ent_by_key);
+}

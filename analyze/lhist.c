@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Implementation of lhist.h. Bucket of v: below 2^7 the value itself (level 0); else
+ * level o - 6 for the power of two 2^o holding v, index the next 7 bits below its top bit.
+ */
+#include "lhist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static void bucket_of(uint64_t v, unsigned *lvl, unsigned *ix)
+{
+	unsigned o;
+
+	if (v < (1u << CT_LH_SUBBITS)) {
+		*lvl = 0;
+		*ix = (unsigned)v;
+		return;
+	}
+	o = 63u - (unsigned)__builtin_clzll(v);
+	*lvl = o - CT_LH_SUBBITS + 1;
+	*ix = (unsigned)(v >> (o - CT_LH_SUBBITS)) & ((1u << CT_LH_SUBBITS) - 1);
+}
+
+/* The midpoint of a bucket. */
+static uint64_t bucket_mid(unsigned lvl, unsigned ix)
+{
+	unsigned o;
+	uint64_t lo, w;
+
+	if (lvl == 0)
+		return ix;
+	o = lvl + CT_LH_SUBBITS - 1;
+	w = 1ull << (o - CT_LH_SUBBITS);
+	lo = (1ull << o) + (uint64_t)ix * w;
+	return lo + w / 2;
+}
+
+static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
+{
+	unsigned lvl, ix;
+
+	bucket_of(v, &lvl, &ix);
+	if (!h->lv[lvl])
+		h->lv[lvl] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+	h->lv[lvl][ix] += n;
+}
+
+static void to_buckets(struct ct_lhist *h)
+{
+	uint32_t k = h->nex;
+
+	h->nex = UINT32_MAX;
+	for (uint32_t i = 0; i < k; i++)
+		add_bucket(h, h->ex_v[i], h->ex_n[i]);
+}
+
+/* Sorts the exact pairs by value and merges equal ones. */
+static void compact(struct ct_lhist *h)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i < h->nex; i++) { /* insertion sort: at most CT_LH_EXACT */
+		uint64_t v = h->ex_v[i], c = h->ex_n[i];
+		uint32_t j = i;
+
+		for (; j > 0 && h->ex_v[j - 1] > v; j--) {
+			h->ex_v[j] = h->ex_v[j - 1];
+			h->ex_n[j] = h->ex_n[j - 1];
+		}
+		h->ex_v[j] = v;
+		h->ex_n[j] = c;
+	}
+	for (uint32_t i = 0; i < h->nex; i++) {
+		if (k && h->ex_v[k - 1] == h->ex_v[i]) {
+			h->ex_n[k - 1] += h->ex_n[i];
+			continue;
+		}
+		h->ex_v[k] = h->ex_v[i];
+		h->ex_n[k++] = h->ex_n[i];
+	}
+	h->nex = k;
+}
+
+void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
+{
+	if (!n)
+		return;
+	if (!h->n || v < h->min)
+		h->min = v;
+	if (!h->n || v > h->max)
+		h->max = v;
+	h->n += n;
+	if (h->nex != UINT32_MAX) {
+		/* pairs are appended; equal values merged only when the array is full */
+		if (h->nex == CT_LH_EXACT) {
+			for (uint32_t i = 0; i < h->nex; i++)
+				if (h->ex_v[i] == v) {
+					h->ex_n[i] += n;
+					return;
+				}
+			compact(h);
+		}
+		if (h->nex < CT_LH_EXACT) {
+			h->ex_v[h->nex] = v;
+			h->ex_n[h->nex++] = n;
+			return;
+		}
+		to_buckets(h);
+	}
+	add_bucket(h, v, n);
+}
+
+void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
+{
+	if (!src->n)
+		return;
+	if (src->nex != UINT32_MAX) {
+		for (uint32_t i = 0; i < src->nex; i++)
+			ct_lhist_add(h, src->ex_v[i], src->ex_n[i]);
+		return;
+	}
+	if (!h->n || src->min < h->min)
+		h->min = src->min;
+	if (!h->n || src->max > h->max)
+		h->max = src->max;
+	h->n += src->n;
+	if (h->nex != UINT32_MAX)
+		to_buckets(h);
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		if (!src->lv[l])
+			continue;
+		if (!h->lv[l])
+			h->lv[l] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++)
+			h->lv[l][i] += src->lv[l][i];
+	}
+}
+
+static uint64_t rank_of(uint64_t n, unsigned pct)
+{
+	uint64_t r = (pct * n + 99) / 100; /* ceil(pct * n / 100) */
+
+	return r < 1 ? 1 : r > n ? n : r;
+}
+
+uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
+{
+	uint64_t rank, seen = 0;
+
+	if (!h->n)
+		return 0;
+	rank = rank_of(h->n, pct);
+	if (h->nex != UINT32_MAX) {
+		/* exact: walk the pairs in value order (at most CT_LH_EXACT of them) */
+		uint64_t last = 0;
+		int first = 1;
+
+		for (;;) {
+			uint64_t best = UINT64_MAX, cnt = 0;
+
+			for (uint32_t i = 0; i < h->nex; i++)
+				if ((first || h->ex_v[i] > last) && h->ex_v[i] <= best) {
+					if (h->ex_v[i] < best)
+						cnt = 0;
+					best = h->ex_v[i];
+					cnt += h->ex_n[i];
+				}
+			if (!cnt)
+				return h->max;
+			seen += cnt;
+			if (seen >= rank)
+				return best;
+			last = best;
+			first = 0;
+		}
+	}
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		if (!h->lv[l])
+			continue;
+		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++) {
+			seen += h->lv[l][i];
+			if (seen >= rank) {
+				uint64_t v = bucket_mid(l, i);
+
+				return v < h->min ? h->min : v > h->max ? h->max : v;
+			}
+		}
+	}
+	return h->max;
+}
+
+void ct_lhist_clear(struct ct_lhist *h)
+{
+	uint64_t *lv[CT_LH_LEVELS];
+
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		lv[l] = h->lv[l];
+		if (lv[l] && h->n)
+			memset(lv[l], 0, (1u << CT_LH_SUBBITS) * sizeof(uint64_t));
+	}
+	memset(h, 0, sizeof(*h));
+	memcpy(h->lv, lv, sizeof(lv));
+}
+
+void ct_lhist_reset(struct ct_lhist *h)
+{
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
+		free(h->lv[l]);
+	memset(h, 0, sizeof(*h));
+}

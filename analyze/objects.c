@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Objects (engine.h), fed in time order: the sync waits in progress on each object (for
+ * the most waiters at once, the holder charges and the convoy windows), the ring of its
+ * recent releases (a wait is matched to the release that ended it by sequence number,
+ * and a barrier wait by time), hold times (an acquisition that ended a wait to the same
+ * thread's next release, exact only when waits covered the whole interval), owner
+ * changes, and the state the wait chains read at the end: the owner, each thread's
+ * latest acquisition and HOLD record.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../format/events.h"
+#include "util.h"
+
+struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
+{
+	uint32_t ix;
+
+	if (e->nobj && e->last_obj < e->nobj && e->obj[e->last_obj].o.addr == addr)
+		return &e->obj[e->last_obj];
+	ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
+	if (ix == UINT32_MAX)
+		return NULL;
+	e->last_obj = ix;
+	return &e->obj[ix];
+}
+
+struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
+			   uint64_t ts)
+{
+	struct eng_obj *o = ct_obj_find(e, addr);
+
+	if (!o) {
+		ct_grow(&e->obj, &e->cobj, e->nobj + 1, sizeof(*e->obj));
+		o = &e->obj[e->nobj];
+		memset(o, 0, sizeof(*o));
+		o->o.addr = addr;
+		ct_htab_put(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0), (uint32_t)e->nobj);
+		e->nobj++;
+	}
+	if (!o->seen && kind) {
+		o->seen = 1;
+		o->o.kind = (uint8_t)kind;
+		o->o.first_stack = stack;
+		o->o.first_ts = ts;
+		o->o.mutex_like = ct_eng_mutex_like(kind);
+		if (o->o.mutex_like && e->dw) {
+			o->cv = ct_xcalloc(1, sizeof(*o->cv));
+			e->convoy_used = 1;
+		}
+	}
+	return o;
+}
+
+struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
+{
+	for (size_t i = 0; i < o->nth; i++)
+		if (o->th[i].tid == tid)
+			return &o->th[i];
+	ct_grow(&o->th, &o->cth, o->nth + 1, sizeof(*o->th));
+	memset(&o->th[o->nth], 0, sizeof(*o->th));
+	o->th[o->nth].tid = tid;
+	return &o->th[o->nth++];
+}
+
+/* The ring's i-th release from the oldest. */
+static struct eng_rel *ring_at(struct eng_obj *o, unsigned i)
+{
+	return &o->ring[(o->rhead + o->rcap - o->rn + i) & (o->rcap - 1)];
+}
+
+/* Room for at least four releases per wait in progress (ENG_RING at least). */
+static void ring_fit(struct eng_obj *o)
+{
+	unsigned cap = o->rcap ? o->rcap : ENG_RING;
+	struct eng_rel *r;
+
+	while (cap < 4 * o->cur)
+		cap *= 2;
+	if (cap == o->rcap)
+		return;
+	r = ct_xcalloc(cap, sizeof(*r));
+	for (unsigned i = 0; i < o->rn; i++)
+		r[i] = *ring_at(o, i);
+	free(o->ring);
+	o->ring = r;
+	o->rcap = cap;
+	o->rhead = o->rn & (cap - 1);
+}
+
+static void owner_obs(struct eng_obj *o, uint32_t tid)
+{
+	if (o->last_owner_obs && tid != o->last_owner_obs)
+		o->o.owner_changes++;
+	o->last_owner_obs = tid;
+}
+
+/* A moment with no wait in progress breaks a hold's cover, unless a wait begins at the
+ * same ns (closed intervals): the break counts once time moves on. */
+static void settle(struct eng_obj *o, uint64_t ts)
+{
+	if (o->zero_armed && ts > o->zero_at) {
+		o->epoch++;
+		o->zero_armed = 0;
+	}
+}
+
+static void purge(struct eng_obj *o, uint64_t ts)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < o->nip; i++)
+		if (o->ip[i].end == UINT64_MAX || o->ip[i].end >= ts)
+			o->ip[k++] = o->ip[i];
+	o->nip = k;
+}
+
+void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin)
+{
+	struct eng_obj *o = ct_obj_get(e, w->obj, w->kind, w->stack, begin);
+
+	w->registered = 1;
+	purge(o, begin);
+	ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
+	o->ip[o->nip++] = (struct eng_inprog){ w->id, begin, UINT64_MAX, t->tid, w->kind, 0 };
+	if (o->cv)
+		ct_conv_advance(e, o, begin);
+	if (!o->cur && o->zero_armed) {
+		if (begin == o->zero_at)
+			o->zero_armed = 0;
+		else
+			settle(o, begin);
+	}
+	o->cur++;
+	if (4 * o->cur > o->rcap)
+		ring_fit(o);
+	if (o->cur > o->o.max_waiters) {
+		o->max_by = w->id;
+		o->max_prev = o->o.max_waiters;
+		o->o.max_waiters = o->cur;
+	}
+	ct_obj_thr(o, t->tid)->has_pend = 0;
+	if (w->kind == CT_K_MUTEX && w->arg && !w->synthetic) {
+		owner_obs(o, (uint32_t)w->arg);
+		if ((uint32_t)w->arg != t->tid) {
+			o->owner = (uint32_t)w->arg;
+			o->owner_ts = begin;
+			o->owner_acq = 0;
+		}
+	}
+}
+
+static void drop_inprog(struct eng_obj *o, uint64_t id, uint64_t end, int remove)
+{
+	for (size_t i = 0; i < o->nip; i++)
+		if (o->ip[i].id == id) {
+			if (remove)
+				o->ip[i] = o->ip[--o->nip];
+			else
+				o->ip[i].end = end;
+			return;
+		}
+}
+
+static void one_less(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
+{
+	if (o->cv)
+		ct_conv_advance(e, o, ts);
+	if (o->cur)
+		o->cur--;
+	if (!o->cur) {
+		settle(o, ts);
+		o->zero_armed = 1;
+		o->zero_at = ts;
+	}
+}
+
+void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
+{
+	struct eng_obj *o = ct_obj_find(e, w->obj);
+
+	if (!o)
+		return;
+	drop_inprog(o, w->id, 0, 1);
+	if (o->cur)
+		o->cur--;
+	if (o->max_by == w->id)
+		o->o.max_waiters = o->max_prev;
+	(void)e;
+}
+
+/* The release that ended a wait, from the object's ring, or NULL: a barrier wait's is
+ * the first release by another thread while it waited; a cond wait's the earliest
+ * unassigned signal (or a broadcast) with seq in (begin seq, end seq]; any other's the one
+ * whose seq is the end seq. */
+static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32_t tid,
+			     uint64_t b, uint64_t en, uint64_t end_seq, unsigned result)
+{
+	unsigned i;
+
+	if (w->kind == CT_K_BARRIER) {
+		for (i = 0; i < o->rn; i++) {
+			struct eng_rel *r = ring_at(o, i);
+
+			if (r->ts >= b && r->ts <= en && r->tid != tid)
+				return r;
+		}
+		return NULL;
+	}
+	if (end_seq == 0 || end_seq == w->begin_seq)
+		return NULL;
+	if (w->kind != CT_K_COND) {
+		/* sequence numbers mostly count the releases one by one: try its slot */
+		if (o->rn && ring_at(o, o->rn - 1)->seq >= end_seq &&
+		    ring_at(o, o->rn - 1)->seq - end_seq < o->rn &&
+		    ring_at(o, o->rn - 1 - (unsigned)(ring_at(o, o->rn - 1)->seq - end_seq))->seq ==
+		    end_seq)
+			return ring_at(o, o->rn - 1 - (unsigned)(ring_at(o, o->rn - 1)->seq - end_seq));
+		for (i = o->rn; i-- > 0;)
+			if (ring_at(o, i)->seq == end_seq)
+				return ring_at(o, i);
+		return NULL;
+	}
+	if (result != CT_R_ACQUIRED || end_seq <= w->begin_seq)
+		return NULL;
+	/* back to the first release after the begin seq, then forward */
+	for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)
+		;
+	for (; i < o->rn; i++) {
+		struct eng_rel *r = ring_at(o, i);
+
+		if (r->seq > w->begin_seq && r->seq <= end_seq &&
+		    ((r->flags & CT_EVF_BROADCAST) || r->woken == 0))
+			return r;
+	}
+	return NULL;
+}
+
+/* Returns the release that ended the wait, NULL when none is identified. */
+const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
+				 uint64_t b, uint64_t en, int unfinished, uint64_t end_seq,
+				 unsigned result)
+{
+	struct eng_obj *o = ct_obj_find(e, w->obj);
+	struct eng_rel *r = NULL;
+	uint64_t d = en - b;
+	int acq = !unfinished && (result == CT_R_ACQUIRED || result == CT_R_OWNERDEAD);
+
+	if (!o)
+		return NULL;
+	drop_inprog(o, w->id, en, 0);
+	one_less(e, o, en);
+	o->o.contended++;
+	o->o.wait_total_ns += d;
+	if (d > o->o.wait_max_ns)
+		o->o.wait_max_ns = d;
+	ct_hist_add(&o->o.hist, d);
+	ct_lhist_add(&o->wait_h, d, 1);
+	o->o.unfinished += (uint64_t)unfinished;
+	if (!unfinished && (r = waker(o, w, t->tid, b, en, end_seq, result))) {
+		uint64_t wake = en > r->ts ? en - r->ts : 0;
+
+		r->woken++;
+		o->o.wakeups++;
+		ct_lhist_add(&o->wake_h, wake, 1);
+		ct_ent_add(e, CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack, wake, 1, 0);
+	} else if (!unfinished && w->kind != CT_K_BARRIER && end_seq && end_seq != w->begin_seq &&
+		   (!o->rn || ring_at(o, o->rn - 1)->seq < end_seq) &&
+		   (w->kind != CT_K_COND || (result == CT_R_ACQUIRED && end_seq > w->begin_seq))) {
+		/* its release is not seen yet: it comes next, at a later time */
+		if (o->nearly == ENG_EARLY)
+			memmove(o->early, o->early + 1, (ENG_EARLY - 1) * sizeof(*o->early));
+		else
+			o->nearly++;
+		o->early[o->nearly - 1] = (struct eng_early){ w->begin_seq, end_seq, w->stack,
+							      w->kind };
+	}
+	if (!acq)
+		return r;
+	{
+		struct eng_othr *h = ct_obj_thr(o, t->tid);
+
+		h->has_pend = 1;
+		h->pend_acq = en;
+		h->pend_epoch = o->epoch;
+		h->acq_valid = 1;
+		h->acq_stack = w->stack;
+		h->acq_end = en;
+		h->any_acq = 1;
+		h->any_acq_stack = w->stack;
+		h->any_acq_end = en;
+	}
+	owner_obs(o, t->tid);
+	o->owner = t->tid;
+	o->owner_ts = en;
+	o->owner_acq = 1;
+	o->owner_acq_stack = w->stack;
+	o->owner_acq_end = en;
+	if (o->cv)
+		ct_conv_acquire(e, o, en, d, r && r->tid != t->tid && b <= r->ts,
+				r && en > r->ts ? en - r->ts : 0, w->stack);
+	return r;
+}
+
+/* Holder profile: each wait in progress at the release is charged the time since the
+ * previous release on the object (or its begin, if later). */
+static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
+		   uint32_t tid)
+{
+	uint64_t nold = 0;
+
+	purge(o, ev->ts);
+	for (size_t i = 0; i < o->nip; i++)
+		nold += o->ip[i].old && o->ip[i].begin < ev->ts;
+	if (nold && e->obs)
+		e->obs->charged += nold;
+	for (size_t i = 0; e->obs && i < o->nip; i++)
+		e->obs->self_charged += o->ip[i].old && o->ip[i].begin < ev->ts &&
+					o->ip[i].tid == tid;
+	if (nold)
+		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
+			   ev->ts - o->prev_rel, nold, 0);
+	for (size_t i = 0; i < o->nip; i++) {
+		struct eng_inprog *p = &o->ip[i];
+		uint64_t from = p->begin;
+
+		if (p->old || p->begin >= ev->ts)
+			continue;
+		if (p->kind == CT_K_BARRIER && p->tid == tid)
+			continue; /* the round's last arrival released, did not wait */
+		if (o->have_prev && o->prev_rel > from)
+			from = o->prev_rel;
+		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
+			   ev->ts > from ? ev->ts - from : 0, 1, 0);
+		if (e->obs) {
+			e->obs->charged++;
+			e->obs->self_charged += p->tid == tid;
+		}
+		p->old = 1;
+	}
+}
+
+void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
+{
+	struct eng_obj *o = ct_obj_get(e, ev->obj, ev->kind, ev->stack, ev->ts);
+	struct eng_othr *h = ct_obj_thr(o, t->tid);
+	uint64_t held_from = UINT64_MAX, prev = o->have_prev ? o->prev_rel : 0;
+	uint64_t seq = ct_ev_release_seq(ev);
+	int exact = 0;
+	struct eng_rel *r;
+
+	settle(o, ev->ts);
+	if (o->cv)
+		ct_conv_advance(e, o, ev->ts);
+	o->o.releases++;
+	if (!o->rcap)
+		ring_fit(o);
+	r = &o->ring[o->rhead];
+	*r = (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags };
+	o->rhead = (o->rhead + 1) & (o->rcap - 1);
+	if (o->rn < o->rcap)
+		o->rn++;
+	charge(e, o, ev, t->tid);
+	/* waits that ended before this release was seen and that it ended (wake-up 0) */
+	for (unsigned i = 0; i < o->nearly;) {
+		const struct eng_early *x = &o->early[i];
+		int match = x->kind == CT_K_COND ?
+			    seq > x->begin_seq && seq <= x->end_seq &&
+			    ((ev->flags & CT_EVF_BROADCAST) || r->woken == 0) :
+			    seq == x->end_seq;
+
+		if (match) {
+			r->woken++;
+			o->o.wakeups++;
+			ct_lhist_add(&o->wake_h, 0, 1);
+			ct_ent_add(e, CT_AP_WAKEUP, x->kind, CT_FD_UNKNOWN, x->stack, 0, 1, 0);
+		}
+		if (match || seq >= x->end_seq)
+			o->early[i] = o->early[--o->nearly];
+		else
+			i++;
+	}
+	/* the hold this release ends: the releaser's own since its acquisition, unless it
+	 * unlocked a mutex another thread took (a hand-off: that hold's start is found
+	 * below, and the releaser's own acquisition, if any, stays pending) */
+	if (h->has_pend && !(ev->flags & CT_EVF_HANDOFF)) {
+		held_from = h->pend_acq;
+		exact = h->pend_epoch == o->epoch;
+		if (exact && o->o.mutex_like) {
+			uint64_t d = ev->ts > held_from ? ev->ts - held_from : 0;
+
+			o->o.holds++;
+			o->o.hold_total_ns += d;
+			ct_lhist_add(&o->hold_h, d, 1);
+		}
+		if (!exact)
+			held_from = UINT64_MAX;
+	}
+	if (held_from == UINT64_MAX) {
+		/* the earliest wait in progress that began after the previous release */
+		for (size_t i = 0; i < o->nip; i++) {
+			const struct eng_inprog *p = &o->ip[i];
+
+			if (p->begin > prev && p->begin <= ev->ts && p->end >= ev->ts &&
+			    p->tid != t->tid && p->begin < held_from)
+				held_from = p->begin;
+		}
+	}
+	if (held_from == UINT64_MAX && o->hold_h.n) {
+		uint64_t med = ct_lhist_pct(&o->hold_h, 50);
+		uint64_t from = ev->ts > med ? ev->ts - med : 0;
+
+		held_from = from > prev ? from : prev;
+	}
+	if (!(ev->flags & CT_EVF_HANDOFF))
+		h->has_pend = 0;
+	h->acq_valid = 0;
+	if (h->hold_valid && ev->ts > h->hold_ts)
+		h->hold_stale = 1;
+	owner_obs(o, t->tid);
+	if (ev->kind != CT_K_COND && o->owner == t->tid) {
+		o->owner = 0;
+		o->owner_acq = 0;
+	}
+	o->prev_rel = ev->ts;
+	o->have_prev = 1;
+	if (o->cv)
+		ct_conv_release(e, o, ev->ts, held_from, exact, ev->stack);
+}
+
+void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
+{
+	struct eng_obj *o = ct_obj_get(e, ev->obj, 0, 0, ev->ts);
+	struct eng_othr *h = ct_obj_thr(o, t->tid);
+
+	e->a->nholds++;
+	h->hold_valid = 1;
+	h->hold_stale = 0;
+	h->hold_ts = ev->ts;
+	h->hold_stack = ev->stack;
+	h->hold_after = ct_ev_hold_after_wait(ev) != 0;
+	h->hold_has_acq = h->any_acq;
+	h->hold_acq_stack = h->any_acq_stack;
+	h->hold_acq_end = h->any_acq_end;
+}
+
+int ct_obj_cmp(const void *pa, const void *pb)
+{
+	const struct ct_object *x = pa, *y = pb;
+
+	if (x->wait_total_ns != y->wait_total_ns)
+		return x->wait_total_ns > y->wait_total_ns ? -1 : 1;
+	if (x->contended != y->contended)
+		return x->contended > y->contended ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+void ct_obj_finish(struct ct_eng *e)
+{
+	struct ct_analysis *a = e->a;
+
+	a->objs = ct_xcalloc(e->nobj ? e->nobj : 1, sizeof(*a->objs));
+	for (size_t i = 0; i < e->nobj; i++) {
+		struct eng_obj *o = &e->obj[i];
+		struct ct_object *ob = &o->o;
+
+		if (o->seen && (ob->contended || ob->releases)) {
+			ob->wait_p50_ns = ct_lhist_pct(&o->wait_h, 50);
+			ob->wait_p99_ns = ct_lhist_pct(&o->wait_h, 99);
+			ob->wakeup_p50_ns = ct_lhist_pct(&o->wake_h, 50);
+			ob->wakeup_p99_ns = ct_lhist_pct(&o->wake_h, 99);
+			ob->wakeup_max_ns = o->wake_h.max;
+			ob->hold_p50_ns = ct_lhist_pct(&o->hold_h, 50);
+			ob->hold_p99_ns = ct_lhist_pct(&o->hold_h, 99);
+			ob->hold_max_ns = o->hold_h.n ? o->hold_h.max : 0;
+			if (o->cv && ob->contended)
+				ct_conv_finish(e, o);
+			a->objs[a->nobjs++] = *ob;
+		}
+		if (o->cv) {
+			ct_conv_free(o->cv);
+			free(o->cv);
+		}
+		ct_lhist_reset(&o->wait_h);
+		ct_lhist_reset(&o->wake_h);
+		ct_lhist_reset(&o->hold_h);
+		free(o->ip);
+		free(o->th);
+		free(o->ring);
+	}
+	if (a->nobjs > 1)
+		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
+	free(e->obj);
+	ct_htab_free(&e->obj_by_addr);
+}
