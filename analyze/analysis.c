@@ -480,6 +480,7 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		a->sys_nosite += p->sys_nosite;
 		a->unmatched_ends += p->unmatched_ends;
 		a->unfinished += p->unfinished;
+		a->seccomp_threads += p->seccomp_threads;
 		a->nholds += p->nholds;
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
 		append(&a->entries, &a->nentries, p->entries, p->nentries, sizeof(*a->entries));

@@ -277,6 +277,8 @@ struct ct_analysis {
 	size_t nthreads;
 	uint64_t unmatched_ends;       /* WAIT_END with no open wait (lost events) */
 	uint64_t unfinished;           /* waits without END */
+	uint64_t seccomp_threads;      /* threads that stopped recording under a seccomp
+					* filter of their own (THREAD_END flagged CT_EVF_SECCOMP) */
 	struct ct_deadlock *deadlocks; /* wait cycles at the end of the trace (or window) */
 	size_t ndeadlocks;
 	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end, by tid */

@@ -301,6 +301,8 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		ct_sys_site(e, t, x);
 		break;
 	case CT_EV_THREAD_END:
+		if ((ev->flags & CT_EVF_SECCOMP) && t->selected)
+			e->a->seccomp_threads++;
 		thread_end(e, t, ev->ts);
 		break;
 	default:

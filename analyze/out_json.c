@@ -53,6 +53,7 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_kv_bool(j, "spare", (m->hdr.flags & CT_HF_SPARE) != 0);
 	ct_json_kv_bool(j, "fsize_limit", (m->hdr.flags & CT_HF_FSIZE) != 0);
 	ct_json_kv_bool(j, "seccomp", (m->hdr.flags & CT_HF_SECCOMP) != 0);
+	ct_json_kv_u64(j, "seccomp_threads", c->a->seccomp_threads);
 	ct_json_kv_bool(j, "attached", (m->hdr.flags & CT_HF_ATTACHED) != 0);
 	ct_json_kv_u64(j, "truncated_at", ct_model_truncated_at(m));
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);

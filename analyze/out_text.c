@@ -107,6 +107,12 @@ static void text_header(struct ctx *c)
 	if (m->hdr.flags & CT_HF_SECCOMP)
 		fprintf(c->f, "note: the trace ends where the program put itself under a seccomp "
 			"filter (no system call of the recorder's allowed after it)\n");
+	if (c->a->seccomp_threads)
+		fprintf(c->f, "note: %" PRIu64 " thread%s stopped recording under a seccomp filter of "
+			"%s own (its events after the filter, and those of the threads it made "
+			"after it, are not in the trace)\n", c->a->seccomp_threads,
+			c->a->seccomp_threads == 1 ? "" : "s",
+			c->a->seccomp_threads == 1 ? "its" : "their");
 	if (m->hdr.flags & CT_HF_SPARE)
 		fprintf(c->f, "note: an unused spare file: pid %" PRIu32 " made it before switching "
 			"user, for a child process that could not create its own trace; none took it\n",

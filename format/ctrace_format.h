@@ -42,6 +42,9 @@ enum ct_event_type {
 #define CT_EVF_TIMED     0x0002u /* WAIT_BEGIN of a timed call (with a deadline) */
 #define CT_EVF_CLOCK_RT  0x0004u /* ... whose deadline is on CLOCK_REALTIME */
 #define CT_EVF_OLD_ABI   0x0008u /* cond call bound to pthread_cond_*@GLIBC_2.2.5 */
+#define CT_EVF_SECCOMP   0x0020u /* THREAD_END (1.2): not the thread's exit, the end of its
+				  * recording: a seccomp filter on it allows no system call of
+				  * the recorder's from here on */
 #define CT_EVF_HANDOFF   0x0010u /* RELEASE of a mutex by a thread that did not own it
 				  * (legal for normal and adaptive glibc mutexes): the hold
 				  * it ends began with another thread's acquisition (1.2) */

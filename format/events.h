@@ -66,8 +66,9 @@
 	 * name, NUL-padded and not necessarily NUL-terminated, fills b then c in memory    \
 	 * order (ct_ev_thread_name_get). */                                                 \
 	X(thread_name, tid, a, uint64_t, 0, 64)                                             \
-	/* The thread exits. cpu_ns, runq_ns: its on-CPU time and run-queue wait so far     \
-	 * (kernel schedstat; both 0: not sampled). */                                       \
+	/* The thread exits (flags CT_EVF_SECCOMP: its recording ends, a seccomp filter on  \
+	 * it allows no system call of the recorder's). cpu_ns, runq_ns: its on-CPU time and \
+	 * run-queue wait so far (kernel schedstat; both 0: not sampled). */                 \
 	X(thread_end, cpu_ns, a, uint64_t, 0, 64)                                           \
 	X(thread_end, runq_ns, b, uint64_t, 0, 64)                                          \
 	/* A system call of at least the stack threshold; ts: its begin; kind; stack:        \

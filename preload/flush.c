@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "ctrace.h"
+#include "../format/events.h"
 #include "../format/writer.h"
 #include "../unwind/capture.h"
 
@@ -1098,9 +1099,16 @@ int ct_writer_sandbox(int all)
 	if (!tracing_here() || atomic_load(&finished))
 		return 1; /* nothing traces here any more */
 	if (!all && (writer_started || ct_app_threads() > 1)) {
-		/* this thread only: its events so far go out, its buffer to the writer */
-		if (ct_tls.th)
+		/* this thread only: the end of its recording (counted by the analyzer), its
+		 * events so far go out, its buffer to the writer */
+		if (ct_tls.th) {
+			uint64_t cpu_ns = 0, runq_ns = 0;
+			ct_schedstat_read("/proc/thread-self/schedstat", &cpu_ns, &runq_ns);
+			struct ct_event ev = ct_ev_thread_end(ct_now(), cpu_ns, runq_ns);
+			ev.flags = CT_EVF_SECCOMP;
+			ct_emit(ct_tls.th, &ev);
 			ct_buf_retire(ct_tls.th);
+		}
 		if (flush_lock(WAIT_EXEC_MS) == 0) {
 			ct_ownstack_run(drain_here, NULL);
 			flush_unlock();

@@ -275,4 +275,7 @@ one_trace() {
 	# main's 50 and the filtering thread's 50 before its filter
 	one_trace 100
 	jq -e '.trace.seccomp == false' <<<"$("$CT" report --json t.*.ctr)"
+	# the filtering thread's recording ends there, counted: one thread, said in the text
+	jq -e '.trace.seccomp_threads == 1' <<<"$("$CT" report --json t.*.ctr)"
+	"$CT" report t.*.ctr | grep -q '^note: 1 thread stopped recording under a seccomp filter'
 }
