@@ -19,6 +19,8 @@
 atomic_uint_least64_t ct_lost[CT_L_MAX];
 CT_TLS struct ct_tls ct_tls;
 CT_TLS int ct_in_signal;
+CT_TLS int ct_sandboxed;
+atomic_int ct_sandbox_all;
 atomic_uint ct_capture_gen;
 
 static __thread const uint64_t *stub_pcs;
