@@ -261,7 +261,7 @@ nesting() {
 	"$CT" report --json dl.ctr >dl.json
 	[ "$(jq '.deadlocks | length' dl.json)" = 1 ]
 	"$CT" export --format html dl.ctr
-	run timeout 180 node "$SRC/tests/browser/html-report.mjs" dl.html dl.json dl.png
+	run timeout 180 env ARROWS_OPTIONAL=1 node "$SRC/tests/browser/html-report.mjs" dl.html dl.json dl.png
 	echo "$output"
 	assert_success
 	assert_line "ok: 1 deadlock(s) shown, the report has 1"

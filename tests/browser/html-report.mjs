@@ -77,7 +77,10 @@ try {
     return D.timeline.waits.filter(w => w[7] >= 0 && w[7] !== w[0]).length;
   });
   const arrows = Number(await page.$eval('#timeline-canvas', c => c.dataset.arrows));
-  check(arrows > 0 && arrows === expectArrows, `the timeline draws ${arrows} arrows (expected ${expectArrows})`);
+  // a trace with wake-ups across threads (the convoy example) must show them; whether a
+  // deadlocked program's few waits had one depends on scheduling (ARROWS_OPTIONAL=1)
+  check(arrows === expectArrows && (arrows > 0 || process.env.ARROWS_OPTIONAL === '1'),
+    `the timeline draws ${arrows} arrows (expected ${expectArrows})`);
 
   // convoy plots: one per convoyed object, with its convoy windows
   const convoys = report.objects.filter(o => o.convoy);
