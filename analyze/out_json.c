@@ -26,10 +26,7 @@ struct ctx {
 /* The model and frames of trace proc, for the results that come from it. */
 static void at(struct ctx *c, uint32_t proc)
 {
-	if (c->nproc > 1) {
-		c->m = ct_output_model(c->oc, proc);
-		c->fr = ct_output_frames(c->oc, proc);
-	}
+	ct_output_at(c->oc, c->nproc, proc, &c->m, &c->fr);
 }
 
 static void json_trace(struct ctx *c, struct ct_json *j)

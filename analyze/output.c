@@ -105,3 +105,12 @@ const struct ct_thread_info **ct_output_threads_by_group(const struct ct_output_
 		qsort_r(ord, a->nthreads, sizeof(*ord), cmp_thread_group, (void *)c);
 	return ord;
 }
+
+void ct_output_at(const struct ct_output_ctx *c, size_t nproc, uint32_t proc,
+		  const struct ct_model **m, struct ct_frames **fr)
+{
+	if (nproc > 1) {
+		*m = ct_output_model(c, proc);
+		*fr = ct_output_frames(c, proc);
+	}
+}

@@ -107,6 +107,10 @@ void ct_pentry_kind(const struct ct_pentry *e, char *buf, size_t cap);
  * of trace proc when c holds several traces, else c->fr and c->m. */
 struct ct_frames *ct_output_frames(const struct ct_output_ctx *c, uint32_t proc);
 const struct ct_model *ct_output_model(const struct ct_output_ctx *c, uint32_t proc);
+/* With several traces (nproc > 1), points *m and *fr at trace proc's model and frames, for
+ * the results that come from it; with one, leaves them as they are. */
+void ct_output_at(const struct ct_output_ctx *c, size_t nproc, uint32_t proc,
+		  const struct ct_model **m, struct ct_frames **fr);
 /* A thread's start routine by name: "main" for the main thread, NULL when unknown. */
 const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_thread_info *t);
 /* The same with "?" for NULL: the name threads are grouped under. */
