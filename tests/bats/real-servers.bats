@@ -28,7 +28,10 @@ teardown_file() { ratios_summary; }
 	assert_line "traced_exit=0"
 	assert_line "traced_init_exit=0"
 	assert_line "traced_pgbench_exit=0"
-	[ "$(value traced_txns)" -gt 1000 ]
+	# how many transactions ran depends on the machine: the traced run made some, and
+	# the waits below are compared with that count, not with a fixed number
+	txns=$(value traced_txns)
+	[ "$txns" -gt 0 ]
 	ratio_record postgres tps_ratio ">=" 0.9 0.3
 	ratio_record postgres cpu_per_txn_ratio "<=" 1.10 4
 	# the postmaster and every process it forked (backends, checkpointer, walwriter, ...)
@@ -40,7 +43,9 @@ teardown_file() { ratios_summary; }
 	# the backends' lightweight locks sleep on semaphores, the backends wait for their
 	# client in epoll_wait (WaitEventSetWait)
 	[ "$(value waits_sync_sem)" -gt 0 ]
-	[ "$(value waits_net_epoll)" -gt 100 ]
+	# pgbench sends a statement only once the previous result arrived, so every
+	# transaction makes its backend wait for the client at least once
+	[ "$(value waits_net_epoll)" -ge "$txns" ]
 	master=$(sed -n 's/^master_trace=//p' <<<"$output")
 	backend=$(sed -n 's/^backend_trace=//p' <<<"$output")
 	run "$CT" report --json "$master"
