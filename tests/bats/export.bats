@@ -36,8 +36,9 @@ raw_sums() {
 		assert_equal "$(raw_sums "$p.pb.gz")" \
 			"$(report_sum rep.json "$p" count) $(report_sum rep.json "$p" total_ns)"
 	done
-	# the top of the delay profile is the lock in record_request
-	run go tool pprof -top -sample_index=delay sync.pb.gz
+	# the top of the delay profile is the lock in record_request (in ms whatever the
+	# total: go tool pprof switches to seconds past one)
+	run go tool pprof -top -unit=ms -sample_index=delay sync.pb.gz
 	assert_success
 	assert_line --regexp '^Type: delay$'
 	total=$(report_sum rep.json sync total_ns)
