@@ -157,6 +157,28 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 	c->chs.n = 0;
 }
 
+int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, size_t *run)
+{
+	const struct ct_convoy_params *p = &e->a->convoy;
+	const struct eng_conv *c = o->cv;
+	size_t len;
+	uint64_t mwait, mhold;
+
+	*run = 0;
+	if (!c || !c->nwin)
+		return 0;
+	if (!c->in_run) /* a run that ended at the latest closed window, judged a convoy */
+		return c->kcur > c->k0 && c->kcur - 1 - c->k0 < c->nwin &&
+		       c->win[c->kcur - 1 - c->k0].convoy;
+	len = c->kcur - c->run_k0;
+	*run = len;
+	if (len < p->min_run || (double)c->run_rel < p->min_releases * (double)len)
+		return 0;
+	mwait = ct_lhist_pct(&c->rw, 50);
+	mhold = ct_lhist_pct(&c->rh, 50);
+	return mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold;
+}
+
 void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 {
 	struct eng_conv *c = o->cv;
