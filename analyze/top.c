@@ -123,14 +123,30 @@ static void set_name(struct top *t, uint32_t tid, const char *name)
 	snprintf(t->names[i].name, sizeof(t->names[i].name), "%.*s", CT_NAME_LEN, name);
 }
 
-static const char *name_of(const struct top *t, uint32_t tid)
+/* A thread's name: its latest THREAD_NAME event, else what the kernel says while the
+ * process runs (threads named before an attach), else the program's for the main thread. */
+static const char *name_of(struct top *t, uint32_t tid)
 {
+	char path[96], name[CT_NAME_LEN + 2] = { 0 };
+	FILE *f;
+
 	for (size_t i = 0; i < t->nnames; i++)
 		if (t->names[i].tid == tid)
 			return t->names[i].name;
-	if (t->m && tid == t->m->hdr.pid)
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/task/%" PRIu32 "/comm", t->m->hdr.pid,
+		 tid);
+	if (!t->finished && (f = fopen(path, "r"))) {
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = 0;
+			set_name(t, tid, name);
+		}
+		fclose(f);
+		if (name[0])
+			return name_of(t, tid);
+	}
+	if (tid == t->m->hdr.pid)
 		return ct_basename(t->m->hdr.exe);
-	return "";
+	return "-";
 }
 
 static void feed(void *ctx, const struct ct_sevent *v, size_t n)
