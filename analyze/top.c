@@ -418,6 +418,7 @@ static void render(struct top *t, FILE *f, size_t rows)
 {
 	char b1[CT_DUR_BUF], b2[CT_DUR_BUF];
 	size_t nsites = t->top > 0 ? (size_t)t->top : 10, nlocks = 8, nthreads = 64;
+	uint64_t lost = 0;
 
 	if (rows) { /* the terminal's: half to the sites, a quarter to each other section */
 		size_t body = rows > 12 ? rows - 12 : 3;
@@ -431,10 +432,11 @@ static void render(struct top *t, FILE *f, size_t rows)
 		t->m->hdr.pid, t->shown_name,
 		ct_fmt_duration(t->now > t->start ? t->now - t->start : 0, b1),
 		t->finished ? "finished" : t->now ? "running" : "waiting for the first generation");
+	for (int c = 0; c < CT_L_MAX; c++)
+		lost += t->m->lost[c];
 	fprintf(f, "profile %s (p)  sort %s (s)  interval %s  lost events %" PRIu64 "%s\n\n",
 		ct_profile_name((unsigned)profiles[t->pi]), sort_names[t->sort],
-		ct_fmt_duration(t->interval, b2), t->m->lost_total ? t->m->lost_total :
-		t->m->lost[0] + t->m->lost[1], t->batch ? "" : "  q quits");
+		ct_fmt_duration(t->interval, b2), lost, t->batch ? "" : "  q quits");
 	sites(t, f, nsites);
 	fputc('\n', f);
 	locks(t, f, nlocks);
