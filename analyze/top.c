@@ -342,7 +342,7 @@ static void locks(struct top *t, FILE *f, size_t max)
 	for (size_t i = 0; i < t->e->nobj && shown < max; i++) {
 		const struct eng_obj *o = &t->e->obj[i];
 		size_t run = 0, nw = 0;
-		int convoy = ct_eng_mutex_like(o->o.kind) && ct_conv_now(t->e, o, &run);
+		int convoy = ct_eng_mutex_like(o->o.kind) && ct_conv_now(t->e, o, t->shown_t0, &run);
 		uint32_t owner = o->owner;
 
 		if ((!o->cur && !convoy) || o->o.kind == CT_K_JOIN) /* a thread is no lock */
@@ -378,7 +378,7 @@ static void locks(struct top *t, FILE *f, size_t max)
 		if (nw > 8)
 			fprintf(f, " +%zu", nw - 8);
 		if (convoy)
-			fprintf(f, "  CONVOY%s", run ? "" : " (latest window)");
+			fprintf(f, "  CONVOY%s", run ? "" : " (in the last interval)");
 		if (convoy && run)
 			fprintf(f, " (%zu windows of %s)", run, ct_fmt_duration(t->e->dw, buf));
 		fputc('\n', f);
