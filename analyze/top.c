@@ -628,11 +628,11 @@ static const struct ct_cmd_opts top_cmd = {
 	"when the convoy detector's current windows say so) and the threads blocked now.\n"
 	"PID: the trace that process writes (exit status 2 when it is not traced); FILE: a\n"
 	"trace being written, followed until its writer is done. It only reads the trace:\n"
-	"the process is never slowed. Keys: q quits, s changes the sort, p the profile.\n"
+	"the process runs at the tracer's own cost. Keys: q quits, s sort, p profile.\n"
 	"Without a terminal, or with --batch, one block per interval on stdout; the last\n"
 	"block is the final state when the writer is done (exit status 0).\n\n",
 	top_tables, CT_OPTS_N(top_tables),
-	"The view trails the process by one or two generations (CTRACE_GENERATION_MS, 1s by\n"
+	"\nThe view trails the process by one or two generations (CTRACE_GENERATION_MS, 1s by\n"
 	"default): events are handed on once their generation has ended.\n", 0,
 };
 
