@@ -34,6 +34,8 @@ int ct_cmd_diff(int argc, char **argv);
 int ct_cmd_attach(int argc, char **argv);
 /* attach.c: stop the tracing of an attached process. */
 int ct_cmd_detach(int argc, char **argv);
+/* top.c: a live view of a traced process (its trace followed as it is written). */
+int ct_cmd_top(int argc, char **argv);
 
 /* ---- check.c ----------------------------------------------------------------------- */
 

@@ -157,6 +157,31 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 	c->chs.n = 0;
 }
 
+int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run)
+{
+	const struct ct_convoy_params *p = &e->a->convoy;
+	const struct eng_conv *c = o->cv;
+	size_t len;
+	uint64_t mwait, mhold;
+
+	*run = 0;
+	if (!c || !c->nwin)
+		return 0;
+	if (!c->in_run) { /* a run judged a convoy, with a window ending after since */
+		for (size_t k = c->kcur; k-- > c->k0 && e->from + (k + 1) * e->dw > since;)
+			if (k - c->k0 < c->nwin && c->win[k - c->k0].convoy)
+				return 1;
+		return 0;
+	}
+	len = c->kcur - c->run_k0;
+	*run = len;
+	if (len < p->min_run || (double)c->run_rel < p->min_releases * (double)len)
+		return 0;
+	mwait = ct_lhist_pct(&c->rw, 50);
+	mhold = ct_lhist_pct(&c->rh, 50);
+	return mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold;
+}
+
 void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 {
 	struct eng_conv *c = o->cv;

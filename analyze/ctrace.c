@@ -37,6 +37,7 @@ static const struct command commands[] = {
 	{ "attach", "trace a running process (ptrace, dlopen), then leave it running",
 	  ct_cmd_attach },
 	{ "detach", "stop the tracing 'ctrace attach' started", ct_cmd_detach },
+	{ "top", "live view of a traced process: wait sites, locks, blocked threads", ct_cmd_top },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

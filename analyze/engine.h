@@ -274,6 +274,10 @@ void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
 		     int exact, uint32_t stack);
 void ct_conv_finish(struct ct_eng *e, struct eng_obj *o);
+/* The detector's verdict on the object now (ctrace top): 1 when its run of queued windows
+ * in progress would be a convoy if it ended now (*run: its length in windows), or, with
+ * no run in progress (*run 0), when a window ending after since is a convoy window. */
+int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run);
 void ct_conv_free(struct eng_conv *c);
 void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n);
 uint32_t ct_stks_top(const struct eng_stks *s);

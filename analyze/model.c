@@ -81,6 +81,10 @@ struct loader {
 	size_t cap_tmp, nheld, cap_held;
 	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
 	size_t nkeys, cap_kb, cap_ki;
+	/* following a file being written (ct_model_follow_*): no final flush at its end,
+	 * and an empty generation lets the held events up to its start through */
+	int follow;
+	uint64_t safe_ts;        /* the events handed on reach this time */
 };
 
 static struct bucket *get_bucket(struct loader *l, uint32_t tid)
@@ -750,6 +754,28 @@ static void flush(struct loader *l, struct pipe *p, int final)
 		l->tmp = t;
 		l->cap_tmp = c;
 	}
+	if (total && first > l->safe_ts)
+		l->safe_ts = first;
+	if (!total && l->follow && !p->threaded) {
+		/* nothing new in a generation that ended: what was held up to its start */
+		size_t lo = 0, hi = l->nheld;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (l->held[mid].ev.ts <= l->cur_gen_ts)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo) {
+			p->fn(p->ctx, l->held, lo);
+			memmove(l->held, l->held + lo, (l->nheld - lo) * sizeof(*l->held));
+			l->nheld -= lo;
+		}
+		if (l->cur_gen_ts > l->safe_ts)
+			l->safe_ts = l->cur_gen_ts;
+	}
 	if (final) {
 		emit(p, &l->held, &l->cap_held, l->nheld);
 		l->nheld = 0;
@@ -830,7 +856,8 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		snprintf(err, errlen, "%s", ct_reader_error(r));
 		return -1;
 	}
-	flush(l, p, 1);
+	if (!l->follow)
+		flush(l, p, 1);
 	m->truncated = ct_reader_truncated(r);
 	m->trailing_bytes = ct_reader_trailing_bytes(r);
 	return 0;
@@ -918,6 +945,90 @@ int ct_model_stream(const char *path, int threads,
 	loader_free(&l);
 	*out = m;
 	return 0;
+}
+
+struct ct_model_follow {
+	struct loader l;
+	struct pipe p;
+	struct ct_reader *r;
+	char path[CT_PATH_MAX + 1];
+};
+
+int ct_model_follow_open(const char *path,
+			 void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+			 struct ct_model_follow **out, char *err, size_t errlen)
+{
+	struct ct_model_follow *f;
+	struct ct_reader *r;
+	int rc = ct_reader_open(path, &r);
+
+	*out = NULL;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOENT || rc == -EACCES || rc == -EISDIR ?
+			 strerror(-rc) : ct_reader_open_error());
+		return -1;
+	}
+	f = ct_xcalloc(1, sizeof(*f));
+	f->r = r;
+	f->l.m = ct_xcalloc(1, sizeof(*f->l.m));
+	f->l.stream = 1;
+	f->l.follow = 1;
+	f->l.m->hdr = *ct_reader_header(r);
+	f->l.m->hdr.exe[sizeof(f->l.m->hdr.exe) - 1] = 0;
+	f->l.m->start_ts = f->l.m->hdr.start_mono_ns;
+	f->p.fn = fn;
+	f->p.ctx = ctx;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	*out = f;
+	return 0;
+}
+
+int ct_model_follow_read(struct ct_model_follow *f, char *err, size_t errlen)
+{
+	struct ct_model *m = f->l.m;
+	uint64_t before = m->nevents + m->ngens + m->nstacks + m->nmods;
+
+	if (read_all(&f->l, f->r, &f->p, err, errlen) < 0)
+		return -1;
+	ct_reader_resume(f->r);
+	return m->nevents + m->ngens + m->nstacks + m->nmods != before;
+}
+
+const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f)
+{
+	return f->l.m;
+}
+
+uint64_t ct_model_follow_now(const struct ct_model_follow *f)
+{
+	return f->l.safe_ts;
+}
+
+void ct_model_follow_end(struct ct_model_follow *f, struct ct_model **out,
+			 uint32_t **key_to_thr, size_t *nkeys)
+{
+	struct loader *l = &f->l;
+	struct ct_model *m = l->m;
+	struct stat st;
+
+	flush(l, &f->p, 1);
+	m->truncated = ct_reader_truncated(f->r);
+	m->trailing_bytes = ct_reader_trailing_bytes(f->r);
+	ct_reader_close(f->r);
+	if (stat(f->path, &st) == 0)
+		m->file_bytes = (uint64_t)st.st_size;
+	finish(l);
+	*key_to_thr = ct_xmalloc((l->nkeys ? l->nkeys : 1) * sizeof(**key_to_thr));
+	for (size_t k = 0; k < l->nkeys; k++) {
+		const struct bucket *b = &l->b[l->key_b[k]];
+		size_t inst = l->key_i[k] < b->n ? l->key_i[k] : b->n - 1;
+
+		(*key_to_thr)[k] = (uint32_t)(b->first + inst);
+	}
+	*nkeys = l->nkeys;
+	loader_free(l);
+	free(f);
+	*out = m;
 }
 
 int ct_model_load(const char *path, struct ct_model **out, char *err, size_t errlen)

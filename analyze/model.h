@@ -133,6 +133,28 @@ int ct_model_stream(const char *path, int threads,
 		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
 		    size_t errlen);
 
+/*
+ * Following a trace while it is written (ctrace top): ct_model_stream in steps. open
+ * reads the header; each read takes the records of the complete chunks appended since
+ * the last one and hands every event whose generation has ended to fn, in time order,
+ * one generation behind as ct_model_stream does (a generation that ended with no event
+ * lets the held ones up to its start through: a program whose threads all block still
+ * advances). An incomplete chunk at the end is waited for, never an error. read returns
+ * 1 when something new was read, 0 when nothing, -1 on corrupt input (err gets the
+ * reader's line). The model is what was read so far (header, modules, stacks, lost
+ * counts; no threads until the end); now is the time the events handed on reach. end
+ * hands on what is held, gives the finished model as ct_model_stream does and frees f.
+ */
+struct ct_model_follow;
+int ct_model_follow_open(const char *path,
+			 void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
+			 struct ct_model_follow **out, char *err, size_t errlen);
+int ct_model_follow_read(struct ct_model_follow *f, char *err, size_t errlen);
+const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f);
+uint64_t ct_model_follow_now(const struct ct_model_follow *f);
+void ct_model_follow_end(struct ct_model_follow *f, struct ct_model **out,
+			 uint32_t **key_to_thr, size_t *nkeys);
+
 /* The stack with this id, or NULL (id 0, or never defined). */
 const struct ct_mstack *ct_model_stack(const struct ct_model *m, uint32_t id);
 /* The thread with this tid, or NULL; of several (a reused tid), the latest. Pointers stay

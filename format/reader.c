@@ -849,6 +849,18 @@ uint64_t ct_reader_trailing_bytes(const struct ct_reader *r)
 	return r ? r->trailing : 0;
 }
 
+/* Contract in reader.h: a file being written is read on from the end of its last complete
+ * chunk (pos stays there while a chunk is incomplete). */
+int ct_reader_resume(struct ct_reader *r)
+{
+	if (!r || r->fd < 0 || r->state != AT_END)
+		return -1;
+	r->state = RUNNING;
+	r->truncated = 0;
+	r->trailing = 0;
+	return 0;
+}
+
 /* Frees the reader and closes its file. NULL is ignored. */
 void ct_reader_close(struct ct_reader *r)
 {

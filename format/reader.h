@@ -62,6 +62,11 @@ const char *ct_reader_error(const struct ct_reader *r);
 int ct_reader_truncated(const struct ct_reader *r);
 /* Bytes of an incomplete trailing chunk that were not returned. */
 uint64_t ct_reader_trailing_bytes(const struct ct_reader *r);
+/* Following a file still being written (ctrace top): after 0 from next, lets next return
+ * the records of the chunks appended since, from the end of the last complete chunk (an
+ * incomplete one is read again whole). Returns 0, or -1 for a memory reader, after an
+ * error, or before next returned 0. */
+int ct_reader_resume(struct ct_reader *r);
 void ct_reader_close(struct ct_reader *r);
 
 #endif

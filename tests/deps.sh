@@ -15,6 +15,7 @@ set -e
 pkgs="build-essential pkg-config libunwind-dev liblz4-dev libdw-dev libelf-dev zlib1g-dev xxd"
 if [ "${1:-test}" = test ]; then
 	pkgs="$pkgs bats bats-assert bats-support jq python3 clang memcached libmemcached-tools postgresql redis-server redis-tools stress-ng libpython3.11-testsuite util-linux procps strace golang-go protobuf-compiler chromium"
+	pkgs="$pkgs tmux" # ctrace top on a terminal (tests/bats/top.bats)
 	# Node.js from Debian, unless a node and npm are installed already (a node that
 	# bundles its own npm conflicts with Debian's npm package)
 	command -v node >/dev/null && command -v npm >/dev/null || pkgs="$pkgs nodejs npm"
