@@ -61,8 +61,8 @@ static const struct ct_opt export_opts[] = {
 	  NULL },
 	{ "folded-roots", OPT_ROOTS, 0, NULL, "folded: the thread name and the wait kind as root "
 	  "frames", NULL, NULL },
-	{ "labels", OPT_LABELS, 1, "all", "pprof: also the numeric labels pid (always with several"
-	  "\nFILEs) and fd class", "--labels all", NULL },
+	{ "labels", OPT_LABELS, 1, "all", "pprof: also the numeric labels tid, object and pid\n"
+	  "(pid always with several FILEs)", "--labels all", NULL },
 	{ "split", OPT_SPLIT, 1, "SIZE", "chrome: a new file (FILE.1.json, ...) every SIZE of "
 	  "output,\nat a time boundary (e.g. 100MB)", NULL, NULL },
 };
@@ -404,6 +404,8 @@ int ct_cmd_export(int argc, char **argv)
 	if (strcmp(out, "-") && !o.force && access(out, F_OK) == 0)
 		ct_die(CT_EXIT_USAGE, "export: %s exists (--force overwrites it)", out);
 	o.out = out;
+	if (!strcmp(fmt->name, "pprof"))
+		fa.f.entry_keys = CT_EKEY_THREAD | (o.labels_all ? CT_EKEY_OBJECT : 0);
 
 	struct ct_export_input *in = ct_xcalloc(nfiles, sizeof(*in));
 

@@ -76,6 +76,41 @@ raw_sums() {
 	assert_output --partial "mutex"
 }
 
+@test "pprof labels: each sample's thread name, per-thread totals as the program measured them; tid and object only with --labels all" {
+	timeout 60 "$CT" record -o nap.ctr -- "$PROGS/exp_threads" 4 3 >nap.out 2>/dev/null
+	"$CT" export --format pprof --profile sleep -o nap.pb.gz nap.ctr
+	run go tool pprof -tags nap.pb.gz
+	assert_success
+	for i in 1 2 3; do assert_output --regexp "[0-9.]+ms .*: napper-$i"; done
+	for i in 1 2 3; do
+		read -r sleeps ns < <(awk -v n="napper-$i" '$1 == n { sub("sleeps=", "", $3); sub("sleep_ns=", "", $4); print $3, $4 }' nap.out)
+		read -r c t < <(go tool pprof -raw -tagfocus "thread=^napper-$i\$" nap.pb.gz 2>/dev/null |
+			awk '/^Samples:/ { s = 1; next } /^[A-Z][a-z]+$/ { s = 0 }
+			     s && /^ *[0-9]+ +[0-9]+:/ { c += $1; sub(":", "", $2); t += $2 }
+			     END { printf "%.0f %.0f\n", c, t }')
+		assert_equal "$c" "$sleeps"
+		assert_within 25 "$t" "$ns"
+	done
+	# the same stack in different threads: separate samples, one per thread
+	[ "$(go tool pprof -raw nap.pb.gz | grep -c 'thread:\[napper-')" -eq 3 ]
+	# numeric labels only when asked for
+	"$CT" export --format pprof -o sync.pb.gz nap.ctr
+	run go tool pprof -raw sync.pb.gz
+	assert_output --partial "thread:["
+	refute_output --partial "tid:["
+	refute_output --partial "object:["
+	"$CT" export --format pprof --labels all -o all.pb.gz nap.ctr
+	run go tool pprof -raw all.pb.gz
+	assert_output --partial "object:["
+	for i in 1 2 3; do
+		tid=$(awk -v n="napper-$i" '$1 == n { sub("tid=", "", $2); print $2 }' nap.out)
+		"$CT" export --format pprof --profile sleep --labels all -o "s$i.pb.gz" nap.ctr
+		run go tool pprof -raw -tagfocus "thread=^napper-$i\$" "s$i.pb.gz"
+		assert_output --partial "tid:[$tid]"
+		assert_equal "$(printf '%s\n' "$output" | grep -o 'tid:\[[0-9]*\]' | sort -u)" "tid:[$tid]"
+	done
+}
+
 @test "pprof: remainder entries (calls without a stack) and system-call profiles add up" {
 	CTRACE_SYSCALL_THRESHOLD=1s timeout 60 "$CT" record -o io.ctr -- "$PROGS/io_sites" >/dev/null 2>&1
 	"$CT" report --json io.ctr >io.json
