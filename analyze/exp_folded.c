@@ -51,7 +51,7 @@ static void put_thread(FILE *f, const struct ct_export_input *x, uint32_t thr, u
 }
 
 struct walk {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	const struct ct_export_input *x;
 	FILE *f;
 	int mode;  /* 0: roots for a waiter profile, 1: wakeup, 2: wakechain */
@@ -74,7 +74,7 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 		v = k->mode == 1 ? (w->end_ns > w->waker_ts ? w->end_ns - w->waker_ts : 0)
 				 : w->end_ns - w->begin_ns;
 	}
-	if (k->c->o->value_count)
+	if (k->c->xo->value_count)
 		v = 1;
 	put_thread(k->f, k->x, w->thr, w->tid);
 	if (k->mode != 2) {
@@ -93,9 +93,9 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	fprintf(k->f, " %" PRIu64 "\n", v);
 }
 
-int ct_export_folded(const struct ct_export_ctx *c, FILE *f)
+int ct_export_folded(const struct ct_output_ctx *c, FILE *f)
 {
-	const struct ct_export_opts *o = c->o;
+	const struct ct_export_opts *o = c->xo;
 
 	for (size_t k = 0; k < c->nin; k++) {
 		const struct ct_export_input *x = &c->in[k];

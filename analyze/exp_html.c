@@ -130,7 +130,7 @@ static uint64_t hbucket_min(unsigned b)
 
 /* A thread of the timeline: (input, thread index) -> row, or -1 when left out. */
 struct h {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	struct ct_json *j;
 	struct strtab st;
 	uint64_t t0;            /* the earliest analysed window start */
@@ -644,7 +644,7 @@ static void attempt_free(struct h *h)
 
 /* One attempt at the data document with the limits of shift (each halved shift times):
  * the JSON into *buf (malloc'ed), its length returned. */
-static size_t build_data(const struct ct_export_ctx *c, struct h *h, unsigned shift, char **buf)
+static size_t build_data(const struct ct_output_ctx *c, struct h *h, unsigned shift, char **buf)
 {
 	struct ct_json j;
 	size_t len = 0;
@@ -705,7 +705,7 @@ static size_t data_bytes(const char *buf, size_t n)
 	return out;
 }
 
-int ct_export_html(const struct ct_export_ctx *c, FILE *f)
+int ct_export_html(const struct ct_output_ctx *c, FILE *f)
 {
 	struct h h;
 	char *buf;

@@ -101,7 +101,7 @@ static void keymap_free(struct keymap *m)
 }
 
 struct pp {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	struct ct_pb out;       /* the Profile message */
 	struct ct_pb tmp;       /* a function or location being built */
 	struct keymap strs;     /* string -> index + 1 */
@@ -269,9 +269,9 @@ static void labels(struct pp *p, const struct ct_export_input *x, int prof,
 		label_str(p, "fd_class", ct_fd_class_name(e->fd_class));
 	if (e->remainder)
 		label_str(p, "stack", "call site only (calls below the stack threshold)");
-	if (p->c->nin > 1 || p->c->o->labels_all)
+	if (p->c->nin > 1 || p->c->xo->labels_all)
 		label_num(p, "pid", x->m->hdr.pid);
-	if (p->c->o->labels_all) {
+	if (p->c->xo->labels_all) {
 		if (t)
 			label_num(p, "tid", t->tid);
 		if (e->obj)
@@ -361,7 +361,7 @@ static int gzip_write(const struct ct_pb *a, const struct ct_pb *b, FILE *f)
 	return ret;
 }
 
-int ct_export_pprof(const struct ct_export_ctx *c, FILE *f)
+int ct_export_pprof(const struct ct_output_ctx *c, FILE *f)
 {
 	struct pp p = { .c = c };
 	uint64_t t0 = UINT64_MAX, t1 = 0;

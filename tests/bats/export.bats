@@ -37,7 +37,7 @@ raw_sums() {
 			"$(report_sum rep.json "$p" count) $(report_sum rep.json "$p" total_ns)"
 	done
 	# the top of the delay profile is the lock in record_request
-	run go tool pprof -top -sample_index=delay sync.pb.gz
+	run go tool pprof -top -sample_index=delay -unit=ms sync.pb.gz
 	assert_success
 	assert_line --regexp '^Type: delay$'
 	total=$(report_sum rep.json sync total_ns)
