@@ -29,6 +29,7 @@ struct ct_report_opts {
 	const char *const *paths; /* several traces of one program: their names (npaths);
 				   * NULL: path alone */
 	size_t npaths;
+	size_t max_series; /* JSON: at most this many windows of a convoy's series (0: all) */
 };
 
 /* Sort keys of the text objects table (--sort); ct_sort_names[k] is the option value. */
@@ -109,6 +110,18 @@ int ct_export_folded(const struct ct_output_ctx *c, FILE *f);   /* exp_folded.c 
 int ct_export_chrome(const struct ct_output_ctx *c, FILE *f);   /* exp_chrome.c */
 int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f); /* exp_perfetto.c */
 int ct_export_html(const struct ct_output_ctx *c, FILE *f);     /* exp_html.c */
+
+/* out_json.c: the records of the JSON document as `report --json` writes them, for the
+ * formats that embed them (analyze/README.md describes every field): a trace's members
+ * (inside an object the caller opens and may add to), the first max objects and threads
+ * (as elements of an array the caller opens), a wait-chain link. c holds one trace (or
+ * several analysed as one) as for ct_out_json. */
+struct ct_json;
+void ct_out_json_trace_members(const struct ct_output_ctx *c, struct ct_json *j);
+void ct_out_json_objects(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
+void ct_out_json_threads(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
+void ct_out_json_link(const struct ct_output_ctx *c, struct ct_json *j,
+		      const struct ct_chain_link *l);
 
 /* out_junit.c: writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab
  * and newline as &#9; and &#10; in an attribute value (attr != 0; kept as is in text),

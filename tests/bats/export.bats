@@ -318,7 +318,7 @@ nesting() {
 	"$CT" export --format chrome -o fl.json "$fl"
 	assert_equal "$(jq .otherData.traces[0].lost_events fl.json)" "$lost"
 	"$CT" export --format html -o fl.html "$fl"
-	grep -q "\"lost\":$lost" fl.html
+	grep -q "\"lost_events\":$lost" fl.html
 	grep -q "events lost" fl.html
 	# a truncated trace: the warning on stderr and in the export
 	size=$(stat -c %s cv.ctr)
@@ -381,6 +381,6 @@ html_data() {
 	[ "$(stat -c %s small.data)" -le $((full / 3)) ] || fail "$(stat -c %s small.data) > $((full / 3))"
 	jq -e '.limits.rows < 1001 and .limits.stacks < 1501' small.data
 	# what remains is the most waited-on: the convoyed lock is still the first object
-	assert_equal "$(jq -r '.objects[0].addr' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
+	assert_equal "$(jq -r '.objects[0].address' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
 	[ "$(jq '.timeline.rows | length' small.data)" -lt "$(jq '.timeline.rows | length' full.data)" ]
 }
