@@ -408,9 +408,13 @@ int ct_cmd_export(int argc, char **argv)
 	if (strcmp(out, "-") && !o.force && access(out, F_OK) == 0)
 		ct_die(CT_EXIT_USAGE, "export: %s exists (--force overwrites it)", out);
 	o.out = out;
+	/* the keys the entries are split by: the format's, objects for --labels all, threads
+	 * for --folded-roots */
 	fa.f.entry_keys = fmt->entry_keys;
 	if (fmt->entry_keys && o.labels_all)
 		fa.f.entry_keys |= CT_EKEY_OBJECT;
+	if (o.folded_roots)
+		fa.f.entry_keys |= CT_EKEY_THREAD;
 
 	struct ct_export_input *in = ct_xcalloc(nfiles, sizeof(*in));
 
