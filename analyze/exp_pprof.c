@@ -252,8 +252,10 @@ static void label_num(struct pp *p, const char *k, int64_t v)
 	ct_pb_end(&p->out, mk);
 }
 
-/* The labels of the sample of entry e (of profile prof, from input x): one line each; a
- * label that splits samples needs its key in the entries too (PPROF_KEYS). */
+/* The labels of the sample of entry e (of profile prof, from input x): a label is one line
+ * here. A label whose values differ within one entry needs the entries split by it: a
+ * CT_EKEY_* key (analysis.h, entries.c), asked for in the pprof row of ct_outputs[]
+ * (output.c) or by export.c for an option, as thread and object are. */
 static void labels(struct pp *p, const struct ct_export_input *x, int prof,
 		   const struct ct_pentry *e)
 {

@@ -2,9 +2,9 @@
 /*
  * `ctrace export --format FMT [-o FILE] [--profile P[,P...]] [FILTERS] FILE...`: loads and
  * analyses each trace (the filters and convoy options of options.h apply), then writes
- * them in one format: a row of the output table (output.h) whose input is CT_OUT_EXPORT. The output is
- * never an existing file unless --force; its default name is the first input's with the
- * format's extension. Called from ctrace.c.
+ * them in one format: a row of the output table (output.h) whose input is CT_OUT_EXPORT.
+ * The output is never an existing file unless --force; its default name is the first
+ * input's with the format's extension. Called from ctrace.c.
  */
 #include "export.h"
 
@@ -400,6 +400,8 @@ int ct_cmd_export(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "export: --profile wakechain goes alone");
 	if (o.split_bytes && strcmp(fmt->name, "chrome"))
 		ct_die(CT_EXIT_USAGE, "export: --split is for --format chrome");
+	if (o.folded_roots && strcmp(fmt->name, "folded"))
+		ct_die(CT_EXIT_USAGE, "export: --folded-roots is for --format folded");
 	if (!out)
 		out = out_owned = default_out(files[0], fmt->ext);
 	if (!strcmp(out, "-") && (fmt->binary || o.split_bytes))

@@ -4,9 +4,10 @@
  * format (out_text.c, out_json.c, out_junit.c for report and check; exp_pprof.c,
  * exp_folded.c, exp_chrome.c, exp_perfetto.c, exp_html.c for `ctrace export`), and the
  * context every format is given. A command picks a row by name among the rows of its
- * input kind and calls its write function; a new format is one file and one row. The options that shape a report (struct ct_report_opts) and the helpers
- * that several formats share (which profiles to show, an entry's kind cell, threads by
- * start routine) are here too. Nothing here runs on the record path.
+ * input kind and calls its write function; a new format is one file and one row. The
+ * options that shape a report (struct ct_report_opts) and the helpers that several
+ * formats share (which profiles to show, an entry's kind cell, threads by start routine,
+ * the JSON document's records) are here too. Nothing here runs on the record path.
  */
 #ifndef CTRACE_OUTPUT_H
 #define CTRACE_OUTPUT_H

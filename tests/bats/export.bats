@@ -355,7 +355,10 @@ nesting() {
 
 @test "usage: unknown format or profile exit 2; an existing file is kept unless --force" {
 	run -2 "$CT" export --format svg cv.ctr
-	assert_output --partial "unknown format 'svg'"
+	assert_output --partial "unknown format 'svg' (pprof folded chrome perfetto html)"
+	# report's formats are rows of the same table, not export's
+	run -2 "$CT" export --format json cv.ctr
+	run -2 "$CT" export --format pprof --folded-roots cv.ctr
 	run -2 "$CT" export --format pprof --profile nosuch cv.ctr
 	assert_output --partial "unknown profile 'nosuch'"
 	run -2 "$CT" export --format chrome --profile holder cv.ctr
@@ -370,7 +373,10 @@ nesting() {
 	grep -q record_request cv.folded
 	run "$CT" export --help
 	assert_success
-	assert_output --partial "perfetto"
+	for f in "pprof     .pb.gz" "folded    .folded" "chrome    .json" \
+		"perfetto  .perfetto-trace" "html      .html"; do
+		assert_output --partial "  $f"
+	done
 }
 
 @test "make demo's script also writes the HTML report and prints its path" {

@@ -8,7 +8,6 @@
  *
  * usage: exp_threads [ROUNDS [STEP_MS]]    defaults: 5 4
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
