@@ -71,10 +71,10 @@ struct ct_hist {
 unsigned ct_hist_bucket(uint64_t v);
 void ct_hist_add(struct ct_hist *h, uint64_t v);
 
-/* One entry of a profile: samples aggregated by (profile, kind, fd class, stack), or a
- * remainder entry: the calls a call site's SITE totals hold beyond its recorded calls
- * (count and total; max_ns the site's longest call when that one had no stack, else 0;
- * no samples, no percentiles). */
+/* One entry of a profile: samples aggregated by (profile, kind, fd class, stack, and the
+ * keys of the filter's entry_keys), or a remainder entry: the calls a call site's SITE
+ * totals hold beyond its recorded calls (count and total; max_ns the site's longest call
+ * when that one had no stack, else 0; no samples, no percentiles). */
 struct ct_pentry {
 	int profile;         /* enum ct_aprofile */
 	uint8_t kind;
@@ -89,6 +89,12 @@ struct ct_pentry {
 	uint32_t pid;        /* the process (file header pid) */
 	uint32_t proc;       /* index of its trace among those analysed together */
 	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
+	/* keys asked for by the filter's entry_keys (else 0): */
+	uint32_t thr;        /* CT_EKEY_THREAD: the thread instance whose samples these are
+			      * (waiter, wake-up, system call: the waiting thread; holder: the
+			      * releasing one), index in the model's threads */
+	uint64_t obj;        /* CT_EKEY_OBJECT: the object waited on or released (0: none,
+			      * system calls) */
 };
 
 /*
@@ -246,7 +252,12 @@ struct ct_filter {
 	size_t ntids;
 	const char *const *names; /* ... and the threads with these names; none: all */
 	size_t nnames;
+	unsigned entry_keys; /* CT_EKEY_* bits: profile entries also split by these keys
+			      * (the exports' labels; memory grows by that factor, never with
+			      * the trace's length); 0: by (profile, kind, fd class, stack) */
 };
+#define CT_EKEY_THREAD 1u /* by thread instance (ct_pentry.thr) */
+#define CT_EKEY_OBJECT 2u /* by object (ct_pentry.obj) */
 
 struct ct_thread_info {
 	uint32_t tid;

@@ -120,7 +120,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 		e->a->unfinished++;
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
-			   w->profile == CT_P_SYNC ? w->obj : 0);
+			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
 	{
 		const struct eng_rel *r = w->registered ?
 			ct_obj_end(e, t, w, b, en, unfinished, end_seq, result) : NULL;
@@ -335,7 +335,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 		cut(e, e->to < end_ts ? e->to : end_ts);
 	}
 	ct_sys_finish(e); /* adds the remainder entries */
-	ct_ent_finish(e);
+	ct_ent_finish(e, key_to_thr, nkeys);
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
 	ct_threads_finish(e, m, key_to_thr, nkeys);

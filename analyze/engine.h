@@ -133,6 +133,7 @@ struct eng_early {
 	uint64_t begin_seq, end_seq;
 	uint32_t stack;
 	uint8_t kind;
+	uint32_t key;             /* the waiting thread */
 };
 #define ENG_EARLY 16
 
@@ -234,13 +235,18 @@ struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid);
 int ct_eng_mutex_like(unsigned kind);
 
 /* entries.c */
-/* A sample of v (n times); obj: the object waited on, for max_obj (0 none). */
+/* A sample of v (n times) of thread key; obj: the object waited on or released (0 none),
+ * a sync entry's max_obj. key and obj split entries only when the filter's entry_keys
+ * asks for them. */
 void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj);
-/* A remainder entry's part: calls of one call site beyond its recorded ones. */
+		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key);
+/* A remainder entry's part: calls of one call site of thread key beyond its recorded
+ * ones. */
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns);
-void ct_ent_finish(struct ct_eng *e);
+		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns, uint32_t key);
+/* The entries into the result; thread keys map to model threads with key_to_thr (NULL:
+ * the same). */
+void ct_ent_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
 /* The order of entries in a result (qsort comparator over struct ct_pentry). */
 int ct_ent_cmp(const void *pa, const void *pb);
 /* The order of objects in a result (qsort comparator over struct ct_object). */

@@ -2,8 +2,9 @@
 /*
  * Profile entries (engine.h): samples aggregated by (profile, kind, fd class, stack) as
  * they come, with a log2 histogram and a log-linear one for the percentiles; remainder
- * entries by (profile, kind, fd class, call site). At the end: sorted by profile, then
- * total descending.
+ * entries by (profile, kind, fd class, call site). When the filter's entry_keys asks,
+ * also by thread and object (the exports' labels; a report never pays for them). At the
+ * end: sorted by profile, then total descending.
  */
 #include "engine.h"
 
@@ -12,22 +13,28 @@
 
 #include "util.h"
 
+/* The entry of (profile, kind, fd class, stack or call site) and of the keys asked for
+ * (thread key, object: UINT32_MAX and 0 when not asked). */
 static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, unsigned cls,
-			       int rem, uint64_t id)
+			       int rem, uint64_t id, uint32_t key, uint64_t obj)
 {
-	/* a stack entry's fields fit one word: a cache in front of the table */
-	uint64_t packed = rem ? 0 : (id | (uint64_t)kind << 32 | (uint64_t)cls << 40 |
-				     (uint64_t)profile << 48 | 1ull << 63);
+	/* a stack entry's fields fit one word: a cache in front of the table (not when
+	 * split by thread or object) */
+	int keyed = key != UINT32_MAX || obj;
+	uint64_t packed = rem || keyed ? 0 : (id | (uint64_t)kind << 32 | (uint64_t)cls << 40 |
+					      (uint64_t)profile << 48 | 1ull << 63);
 	unsigned slot = (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
-	uint64_t key;
+	uint64_t hkey;
 	uint32_t ix;
 	struct eng_entry *x;
 
 	if (packed && e->ent_cache[slot].key == packed)
 		return &e->ent[e->ent_cache[slot].ix];
-	key = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) | (unsigned)rem,
-			  id, 0x11);
-	ix = ct_htab_get(&e->ent_by_key, key);
+	hkey = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) | (unsigned)rem,
+			   id, 0x11);
+	if (keyed)
+		hkey = ct_htab_key(hkey, key, obj);
+	ix = ct_htab_get(&e->ent_by_key, hkey);
 	if (ix != UINT32_MAX) {
 		if (packed) {
 			e->ent_cache[slot].key = packed;
@@ -46,17 +53,28 @@ static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, uns
 		x->e.site = id;
 	else
 		x->e.stack = (uint32_t)id;
-	ct_htab_put(&e->ent_by_key, key, (uint32_t)e->nent);
+	x->e.thr = key; /* a key until ct_ent_finish */
+	x->e.obj = obj;
+	ct_htab_put(&e->ent_by_key, hkey, (uint32_t)e->nent);
 	e->nent++;
 	return x;
 }
 
-void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj)
+/* The keys of a sample that split entries: those the filter asks for. */
+static unsigned keys_asked(const struct ct_eng *e)
 {
-	struct eng_entry *x = entry(e, profile, kind, fd_class, 0, stack);
+	return e->f ? e->f->entry_keys : 0;
+}
 
-	if (!x->e.count || v > x->e.max_ns)
+void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
+{
+	unsigned ks = keys_asked(e);
+	struct eng_entry *x = entry(e, profile, kind, fd_class, 0, stack,
+				    ks & CT_EKEY_THREAD ? key : UINT32_MAX,
+				    ks & CT_EKEY_OBJECT ? obj : 0);
+
+	if (profile == CT_AP_SYNC && (!x->e.count || v > x->e.max_ns))
 		x->e.max_obj = obj;
 	x->e.count += n;
 	x->e.total_ns += v * n;
@@ -67,9 +85,10 @@ void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 }
 
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns)
+		      uint64_t pc, uint64_t calls, uint64_t ns, uint64_t max_ns, uint32_t key)
 {
-	struct eng_entry *x = entry(e, profile, kind, fd_class, 1, pc);
+	struct eng_entry *x = entry(e, profile, kind, fd_class, 1, pc,
+				    keys_asked(e) & CT_EKEY_THREAD ? key : UINT32_MAX, 0);
 
 	x->e.count += calls;
 	x->e.total_ns += ns;
@@ -102,10 +121,14 @@ int ct_ent_cmp(const void *pa, const void *pb)
 		return x->remainder < y->remainder ? -1 : 1;
 	if (x->site != y->site)
 		return cmp_u64(x->site, y->site);
+	if (x->thr != y->thr)
+		return x->thr < y->thr ? -1 : 1;
+	if (x->obj != y->obj)
+		return cmp_u64(x->obj, y->obj);
 	return x->proc < y->proc ? -1 : x->proc > y->proc;
 }
 
-void ct_ent_finish(struct ct_eng *e)
+void ct_ent_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 {
 	struct ct_analysis *a = e->a;
 
@@ -115,6 +138,10 @@ void ct_ent_finish(struct ct_eng *e)
 
 		if (x->e.remainder && !x->e.count)
 			continue;
+		if (x->e.thr == UINT32_MAX)
+			x->e.thr = 0; /* not split by thread */
+		else if (key_to_thr)
+			x->e.thr = x->e.thr < nkeys ? key_to_thr[x->e.thr] : UINT32_MAX;
 		if (!x->e.remainder) {
 			x->e.stack_calls = x->e.stack ? x->e.count : 0;
 			x->e.p50_ns = ct_lhist_pct(&x->h, 50);

@@ -80,7 +80,7 @@ static void bstr(struct buf *b, const char *s)
 }
 
 struct chrome {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	const struct ct_export_input *x;
 	uint64_t base;          /* the earliest trace start: ts 0 */
 	struct buf ev;          /* events of the current wait */
@@ -272,7 +272,7 @@ static char *part_name(const char *out, int part)
 	return s;
 }
 
-int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
+int ct_export_chrome(const struct ct_output_ctx *c, FILE *f)
 {
 	struct chrome h = { .c = c };
 	uint64_t t1 = 0;
@@ -285,7 +285,7 @@ int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
 		h.base = c->in[k].m->start_ts < h.base ? c->in[k].m->start_ts : h.base;
 		t1 = a->to_ts > t1 ? a->to_ts : t1;
 	}
-	if (!c->o->split_bytes) {
+	if (!c->xo->split_bytes) {
 		write_part(&h, f, 0, UINT64_MAX, 0, 1);
 		free(h.ev.p);
 		ct_export_site_cache_free(h.sites);
@@ -308,7 +308,7 @@ int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
 
 	cuts[nparts++] = 0;
 	for (int b = 0; b < BINS; b++) {
-		if (acc && acc + h.bin_bytes[b] > c->o->split_bytes) {
+		if (acc && acc + h.bin_bytes[b] > c->xo->split_bytes) {
 			cuts[nparts++] = (uint64_t)b;
 			acc = 0;
 		}
@@ -317,8 +317,8 @@ int ct_export_chrome(const struct ct_export_ctx *c, FILE *f)
 	for (int p = 0; p < nparts && !ret; p++) {
 		uint64_t lo = p == 0 ? 0 : h.t0 + cuts[p] * h.binw;
 		uint64_t hi = p + 1 < nparts ? h.t0 + cuts[p + 1] * h.binw : UINT64_MAX;
-		char *name = p ? part_name(c->o->out, p) : NULL;
-		FILE *pf = p ? ct_export_open(name, c->o->force) : f;
+		char *name = p ? part_name(c->xo->out, p) : NULL;
+		FILE *pf = p ? ct_export_open(name, c->xo->force) : f;
 
 		if (!pf) {
 			ret = -1;

@@ -6,6 +6,9 @@
  * <script type="application/json"> element, drawn by the script: the summary line and
  * warnings, a flame graph per profile, per-thread timelines with release->wait arrows, the
  * objects table with each convoy's windows, the threads table, deadlocks and wait chains.
+ * The traces, objects, threads and chain links are `report --json`'s records, written by
+ * out_json.c (analyze/README.md describes them); the flame graphs and the timeline have
+ * their own compact shapes (interned strings, arrays).
  *
  * The file stays under about 10 MB whatever the trace (sizes in the README):
  *   - profiles: the CT_HTML_STACKS entries of most wait time per profile, the rest summed
@@ -14,10 +17,10 @@
  *     there are at most CT_HTML_WAITS, else only the longest waits (those at least as long
  *     as a threshold chosen so that at most CT_HTML_WAITS remain, stated on the page) and,
  *     for every thread, its wait time per profile in CT_HTML_BINS time bins;
- *   - objects and threads tables: the first CT_HTML_ROWS of each (by wait time); convoy
- *     series of the CT_HTML_CONVOYS convoyed objects with most wait time;
+ *   - objects and threads tables: the first CT_HTML_ROWS of each (by wait time); each
+ *     convoy's series: its first CT_HTML_SERIES windows;
  *   - and when the data still exceeds CT_HTML_MAX_BYTES (deep, distinct stacks), every
- *     limit above but the convoys' is halved until it fits (the page states the limits).
+ *     limit above is halved until it fits (the page states the limits).
  * The time-range selection of the page filters the tables with the timeline's waits.
  */
 #include "export.h"
@@ -35,7 +38,6 @@
 #define CT_HTML_THREADS 200
 #define CT_HTML_BINS 400
 #define CT_HTML_ROWS 1000
-#define CT_HTML_CONVOYS 20
 #define CT_HTML_SERIES 2000
 #define CT_HTML_MAX_BYTES (9500u * 1000u) /* the data, escaped; the page adds ~40 kB.
 						   * CTRACE_EXPORT_HTML_MAX sets another (tests) */
@@ -130,7 +132,7 @@ static uint64_t hbucket_min(unsigned b)
 
 /* A thread of the timeline: (input, thread index) -> row, or -1 when left out. */
 struct h {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	struct ct_json *j;
 	struct strtab st;
 	uint64_t t0;            /* the earliest analysed window start */
@@ -149,7 +151,7 @@ struct h {
 	int pass;
 	/* the limits of this attempt: the CT_HTML_* values, halved per attempt that came out
 	 * over CT_HTML_MAX_BYTES */
-	size_t lim_stacks, lim_waits, lim_rows, lim_threads;
+	size_t lim_stacks, lim_waits, lim_rows, lim_threads, lim_series;
 };
 
 static uint64_t rel(const struct h *h, uint64_t t)
@@ -207,24 +209,17 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	ct_json_arr_end(h->j);
 }
 
-static void key_u64(struct ct_json *j, const char *k, uint64_t v)
+/* The output context of input k, for the JSON document's records (out_json.c), with the
+ * convoy series cut at lim_series windows. */
+static struct ct_output_ctx json_ctx(const struct h *h, size_t k, struct ct_report_opts *ro)
 {
-	ct_json_key(j, k);
-	ct_json_u64(j, v);
+	const struct ct_export_input *x = &h->c->in[k];
+
+	*ro = (struct ct_report_opts){ .top = -1, .path = x->path, .max_series = h->lim_series };
+	return (struct ct_output_ctx){ .m = x->m, .a = x->a, .fr = x->fr, .o = ro };
 }
 
-static void key_str(struct ct_json *j, const char *k, const char *v)
-{
-	ct_json_key(j, k);
-	ct_json_str(j, v);
-}
-
-static void key_dbl(struct ct_json *j, const char *k, double v)
-{
-	ct_json_key(j, k);
-	ct_json_double(j, v);
-}
-
+/* Each input's "trace" record of report --json, with its file name and warnings. */
 static void write_summary(struct h *h)
 {
 	struct ct_json *j = h->j;
@@ -233,24 +228,14 @@ static void write_summary(struct h *h)
 	ct_json_key(j, "traces");
 	ct_json_arr_begin(j);
 	for (size_t k = 0; k < h->c->nin; k++) {
-		const struct ct_export_input *x = &h->c->in[k];
-		const struct ct_model *m = x->m;
+		struct ct_report_opts ro;
+		struct ct_output_ctx oc = json_ctx(h, k, &ro);
 
 		ct_json_obj_begin(j);
-		key_str(j, "path", ct_basename(x->path));
-		key_u64(j, "pid", m->hdr.pid);
-		key_str(j, "exe", m->hdr.exe[0] ? ct_basename(m->hdr.exe) : "?");
-		key_u64(j, "duration_ns", ct_model_duration(m));
-		key_u64(j, "window_ns", x->a->to_ts - x->a->from_ts);
-		key_u64(j, "from_ns", x->a->from_ts - m->start_ts);
-		key_u64(j, "threads", m->nthreads);
-		key_u64(j, "events", m->nevents);
-		key_u64(j, "lost", m->lost_total);
-		ct_json_key(j, "truncated");
-		ct_json_bool(j, m->truncated);
-		ct_json_key(j, "filtered");
-		ct_json_bool(j, x->a->filtered);
-		key_str(j, "warning", *ct_export_warnings(x, warn, sizeof(warn)) ? warn : NULL);
+		ct_out_json_trace_members(&oc, j);
+		ct_json_kv_str(j, "path", ct_basename(h->c->in[k].path));
+		ct_json_kv_str(j, "warning", *ct_export_warnings(&h->c->in[k], warn, sizeof(warn)) ?
+			       warn : NULL);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -269,7 +254,7 @@ static void write_profiles(struct h *h)
 		if (!ct_export_wants(h->c, p))
 			continue;
 		ct_json_obj_begin(j);
-		key_str(j, "name", ct_aprofile_name(p));
+		ct_json_kv_str(j, "name", ct_aprofile_name(p));
 		ct_json_key(j, "stacks");
 		ct_json_arr_begin(j);
 		for (size_t k = 0; k < h->c->nin; k++) {
@@ -291,10 +276,10 @@ static void write_profiles(struct h *h)
 				kept++;
 				nf = ct_export_entry_frames(x, &e[i], &f);
 				ct_json_obj_begin(j);
-				key_u64(j, "v", e[i].total_ns);
-				key_u64(j, "c", e[i].count);
-				key_u64(j, "max", e[i].max_ns);
-				key_u64(j, "kind", intern(&h->st, ct_kind_name(e[i].kind)));
+				ct_json_kv_u64(j, "v", e[i].total_ns);
+				ct_json_kv_u64(j, "c", e[i].count);
+				ct_json_kv_u64(j, "max", e[i].max_ns);
+				ct_json_kv_u64(j, "kind", intern(&h->st, ct_kind_name(e[i].kind)));
 				ct_json_key(j, "f"); /* root first */
 				ct_json_arr_begin(j);
 				if (h->c->nin > 1) {
@@ -312,10 +297,10 @@ static void write_profiles(struct h *h)
 		}
 		if (other_c) {
 			ct_json_obj_begin(j);
-			key_u64(j, "v", other_t);
-			key_u64(j, "c", other_c);
-			key_u64(j, "max", 0);
-			key_u64(j, "kind", intern(&h->st, "?"));
+			ct_json_kv_u64(j, "v", other_t);
+			ct_json_kv_u64(j, "c", other_c);
+			ct_json_kv_u64(j, "max", 0);
+			ct_json_kv_u64(j, "kind", intern(&h->st, "?"));
 			ct_json_key(j, "f");
 			ct_json_arr_begin(j);
 			ct_json_u64(j, intern(&h->st, "(other stacks)"));
@@ -323,144 +308,49 @@ static void write_profiles(struct h *h)
 			ct_json_obj_end(j);
 		}
 		ct_json_arr_end(j);
-		key_u64(j, "total_ns", total);
-		key_u64(j, "count", count);
-		key_u64(j, "dropped_stacks", other_c ? 1 : 0);
+		ct_json_kv_u64(j, "total_ns", total);
+		ct_json_kv_u64(j, "count", count);
+		ct_json_kv_u64(j, "dropped_stacks", other_c ? 1 : 0);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
 }
 
-static void write_objects(struct h *h)
+/* The objects, threads, deadlocks and wait chains: report --json's records, the first
+ * lim_rows of each per input. */
+static void write_tables(struct h *h)
 {
 	struct ct_json *j = h->j;
-	char site[512];
-	size_t convoys = 0;
 
 	ct_json_key(j, "objects");
 	ct_json_arr_begin(j);
 	for (size_t k = 0; k < h->c->nin; k++) {
-		const struct ct_export_input *x = &h->c->in[k];
+		struct ct_report_opts ro;
+		struct ct_output_ctx oc = json_ctx(h, k, &ro);
 
-		for (size_t i = 0; i < x->a->nobjs && i < h->lim_rows; i++) {
-			const struct ct_object *o = &x->a->objs[i];
-
-			ct_json_obj_begin(j);
-			key_u64(j, "pid", x->m->hdr.pid);
-			ct_json_key(j, "addr");
-			ct_json_hex(j, o->addr);
-			key_str(j, "kind", ct_kind_name(o->kind));
-			key_str(j, "site", ct_export_site(x, o->first_stack, site, sizeof(site)));
-			key_u64(j, "waits", o->contended);
-			key_u64(j, "total_ns", o->wait_total_ns);
-			key_u64(j, "max_ns", o->wait_max_ns);
-			key_u64(j, "p50_ns", o->wait_p50_ns);
-			key_u64(j, "p99_ns", o->wait_p99_ns);
-			key_u64(j, "releases", o->releases);
-			key_u64(j, "max_waiters", o->max_waiters);
-			key_u64(j, "hold_p50_ns", o->hold_p50_ns);
-			key_u64(j, "owner_changes", o->owner_changes);
-			ct_json_key(j, "convoy");
-			ct_json_bool(j, o->convoy);
-			if (o->convoy && convoys++ < CT_HTML_CONVOYS) {
-				const struct ct_convoy *v = &o->convoy_ev;
-
-				ct_json_key(j, "convoy_ev");
-				ct_json_obj_begin(j);
-				key_u64(j, "start_ns", v->start_ns);
-				key_u64(j, "end_ns", v->end_ns);
-				key_u64(j, "window_ns", v->window_ns);
-				key_u64(j, "windows", v->windows);
-				key_dbl(j, "mean_waiters", v->mean_waiters);
-				key_u64(j, "median_hold_ns", v->median_hold_ns);
-				key_u64(j, "median_wait_ns", v->median_wait_ns);
-				key_dbl(j, "throughput_cap_per_s", v->throughput_cap_per_s);
-				ct_json_key(j, "series");
-				ct_json_arr_begin(j);
-				for (size_t s = 0; s < v->nseries && s < CT_HTML_SERIES; s++) {
-					const struct ct_convoy_window *w = &v->series[s];
-
-					ct_json_arr_begin(j);
-					ct_json_u64(j, w->start_ns);
-					ct_json_double(j, w->mean_waiters);
-					ct_json_double(j, w->empty_fraction);
-					ct_json_u64(j, (uint64_t)w->convoy);
-					ct_json_arr_end(j);
-				}
-				ct_json_arr_end(j);
-				ct_json_obj_end(j);
-			}
-			ct_json_obj_end(j);
-		}
+		ct_out_json_objects(&oc, j, h->lim_rows);
 	}
 	ct_json_arr_end(j);
-}
-
-static void write_threads(struct h *h)
-{
-	struct ct_json *j = h->j;
-
 	ct_json_key(j, "threads");
 	ct_json_arr_begin(j);
 	for (size_t k = 0; k < h->c->nin; k++) {
-		const struct ct_export_input *x = &h->c->in[k];
+		struct ct_report_opts ro;
+		struct ct_output_ctx oc = json_ctx(h, k, &ro);
 
-		for (size_t i = 0; i < x->a->nthreads && i < h->lim_rows; i++) {
-			const struct ct_thread_info *t = &x->a->threads[i];
-
-			ct_json_obj_begin(j);
-			key_u64(j, "pid", x->m->hdr.pid);
-			key_u64(j, "tid", t->tid);
-			key_str(j, "name", t->name ? t->name : "");
-			key_str(j, "start", t->start_func ? ct_frames_func(x->fr, t->start_func) :
-				t->is_main ? "main" : "?");
-			key_u64(j, "lifetime_ns", t->lifetime_ns);
-			key_u64(j, "cpu_ns", t->cpu_ns);
-			key_u64(j, "runq_ns", t->runq_ns);
-			key_u64(j, "other_ns", t->other_ns);
-			ct_json_key(j, "blocked");
-			ct_json_arr_begin(j);
-			for (int p = 0; p < CT_P_MAX; p++)
-				ct_json_u64(j, t->blocked_ns[p]);
-			ct_json_arr_end(j);
-			key_u64(j, "waits", t->waits);
-			key_u64(j, "syscalls", t->syscalls);
-			ct_json_obj_end(j);
-		}
+		ct_out_json_threads(&oc, j, h->lim_rows);
 	}
 	ct_json_arr_end(j);
-}
-
-static void chain_link(struct h *h, const struct ct_export_input *x,
-		       const struct ct_chain_link *l)
-{
-	struct ct_json *j = h->j;
-	char site[512];
-
-	ct_json_obj_begin(j);
-	key_u64(j, "pid", x->m->hdr.pid);
-	key_u64(j, "tid", l->tid);
-	key_u64(j, "held_by", l->held_by);
-	ct_json_key(j, "obj");
-	ct_json_hex(j, l->obj);
-	key_str(j, "held_at", l->held_known ? ct_export_site(x, l->held_stack, site, sizeof(site))
-					  : NULL);
-	ct_json_obj_end(j);
-}
-
-static void write_chains(struct h *h)
-{
-	struct ct_json *j = h->j;
-
 	ct_json_key(j, "deadlocks");
 	ct_json_arr_begin(j);
 	for (size_t k = 0; k < h->c->nin; k++) {
-		const struct ct_export_input *x = &h->c->in[k];
+		const struct ct_analysis *a = h->c->in[k].a;
+		struct ct_report_opts ro;
+		struct ct_output_ctx oc = json_ctx(h, k, &ro);
 
-		for (size_t d = 0; d < x->a->ndeadlocks && d < h->lim_rows; d++) {
+		for (size_t d = 0; d < a->ndeadlocks && d < h->lim_rows; d++) {
 			ct_json_arr_begin(j);
-			for (size_t i = 0; i < x->a->deadlocks[d].n; i++)
-				chain_link(h, x, &x->a->deadlocks[d].links[i]);
+			for (size_t i = 0; i < a->deadlocks[d].n; i++)
+				ct_out_json_link(&oc, j, &a->deadlocks[d].links[i]);
 			ct_json_arr_end(j);
 		}
 	}
@@ -468,10 +358,12 @@ static void write_chains(struct h *h)
 	ct_json_key(j, "chains");
 	ct_json_arr_begin(j);
 	for (size_t k = 0; k < h->c->nin; k++) {
-		const struct ct_export_input *x = &h->c->in[k];
+		const struct ct_analysis *a = h->c->in[k].a;
+		struct ct_report_opts ro;
+		struct ct_output_ctx oc = json_ctx(h, k, &ro);
 
-		for (size_t i = 0; i < x->a->nchains && i < h->lim_rows; i++)
-			chain_link(h, x, &x->a->chains[i]);
+		for (size_t i = 0; i < a->nchains && i < h->lim_rows; i++)
+			ct_out_json_link(&oc, j, &a->chains[i]);
 	}
 	ct_json_arr_end(j);
 }
@@ -558,7 +450,7 @@ static void write_timeline(struct h *h)
 	}
 	ct_json_key(j, "timeline");
 	ct_json_obj_begin(j);
-	key_u64(j, "span_ns", h->t1 - h->t0);
+	ct_json_kv_u64(j, "span_ns", h->t1 - h->t0);
 	ct_json_key(j, "rows");
 	ct_json_arr_begin(j);
 	for (size_t r = 0; r < h->nrows; r++)
@@ -575,22 +467,22 @@ static void write_timeline(struct h *h)
 				ct_json_arr_end(j);
 			}
 	ct_json_arr_end(j);
-	key_u64(j, "threads_total", nthr_total);
-	key_u64(j, "waits_total", h->nwaits);
+	ct_json_kv_u64(j, "threads_total", nthr_total);
+	ct_json_kv_u64(j, "waits_total", h->nwaits);
 	ct_json_key(j, "waits");
 	ct_json_arr_begin(j);
 	h->pass = 2;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
 		ct_timeline_foreach(h->c->in[h->k].m, h->c->in[h->k].a, on_wait, h);
 	ct_json_arr_end(j);
-	key_u64(j, "waits_kept", h->kept);
-	key_u64(j, "min_ns", h->decimated ? h->min_ns : 0);
+	ct_json_kv_u64(j, "waits_kept", h->kept);
+	ct_json_kv_u64(j, "min_ns", h->decimated ? h->min_ns : 0);
 	ct_json_key(j, "bins");
 	if (!h->decimated) {
 		ct_json_null(j);
 	} else {
 		ct_json_obj_begin(j);
-		key_u64(j, "n", CT_HTML_BINS);
+		ct_json_kv_u64(j, "n", CT_HTML_BINS);
 		ct_json_key(j, "ns");  /* [row][bin] -> [sync, net, syscall, sleep] ns */
 		ct_json_arr_begin(j);
 		for (size_t r = 0; r < h->nrows; r++) {
@@ -644,7 +536,7 @@ static void attempt_free(struct h *h)
 
 /* One attempt at the data document with the limits of shift (each halved shift times):
  * the JSON into *buf (malloc'ed), its length returned. */
-static size_t build_data(const struct ct_export_ctx *c, struct h *h, unsigned shift, char **buf)
+static size_t build_data(const struct ct_output_ctx *c, struct h *h, unsigned shift, char **buf)
 {
 	struct ct_json j;
 	size_t len = 0;
@@ -655,6 +547,7 @@ static size_t build_data(const struct ct_export_ctx *c, struct h *h, unsigned sh
 	h->lim_waits = (CT_HTML_WAITS >> shift) + 1;
 	h->lim_rows = (CT_HTML_ROWS >> shift) + 1;
 	h->lim_threads = (CT_HTML_THREADS >> shift) + 1;
+	h->lim_series = (CT_HTML_SERIES >> shift) + 1;
 	h->t0 = UINT64_MAX;
 	for (size_t k = 0; k < c->nin; k++) {
 		h->t0 = c->in[k].a->from_ts < h->t0 ? c->in[k].a->from_ts : h->t0;
@@ -668,20 +561,18 @@ static size_t build_data(const struct ct_export_ctx *c, struct h *h, unsigned sh
 	choose_rows(h);
 	ct_json_init(&j, mf);
 	ct_json_obj_begin(&j);
-	key_u64(&j, "version", 1);
+	ct_json_kv_u64(&j, "version", 1);
 	write_summary(h);
 	write_profiles(h);
-	write_objects(h);
-	write_threads(h);
-	write_chains(h);
+	write_tables(h);
 	write_timeline(h);
 	ct_json_key(&j, "limits");
 	ct_json_obj_begin(&j);
-	key_u64(&j, "stacks", h->lim_stacks);
-	key_u64(&j, "waits", h->lim_waits);
-	key_u64(&j, "threads", h->lim_threads);
-	key_u64(&j, "rows", h->lim_rows);
-	key_u64(&j, "convoys", CT_HTML_CONVOYS);
+	ct_json_kv_u64(&j, "stacks", h->lim_stacks);
+	ct_json_kv_u64(&j, "waits", h->lim_waits);
+	ct_json_kv_u64(&j, "threads", h->lim_threads);
+	ct_json_kv_u64(&j, "rows", h->lim_rows);
+	ct_json_kv_u64(&j, "series", h->lim_series);
 	ct_json_obj_end(&j);
 	ct_json_key(&j, "strings");
 	ct_json_arr_begin(&j);
@@ -705,7 +596,7 @@ static size_t data_bytes(const char *buf, size_t n)
 	return out;
 }
 
-int ct_export_html(const struct ct_export_ctx *c, FILE *f)
+int ct_export_html(const struct ct_output_ctx *c, FILE *f)
 {
 	struct h h;
 	char *buf;

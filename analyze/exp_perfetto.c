@@ -55,7 +55,7 @@ enum {
 #define SEQ_ID 1
 
 struct pf {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	const struct ct_export_input *x;
 	size_t k;               /* input index */
 	FILE *f;
@@ -359,7 +359,7 @@ static void descriptor(struct pf *p, uint64_t uuid, uint64_t parent, const char 
 	packet_end(p, mk);
 }
 
-int ct_export_perfetto(const struct ct_export_ctx *c, FILE *f)
+int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f)
 {
 	struct pf p = { .c = c, .f = f, .first_packet = 1 };
 

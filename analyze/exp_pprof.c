@@ -7,8 +7,11 @@
  * delay/nanoseconds, one sample per entry (values exact: count and total ns). Locations
  * are one per (input, PC) with every inlined frame (innermost first), functions one per
  * (name, system name, file, start line), mappings one per (input, module) with its path
- * and build id; ids count 1..N in the order written. Labels: profile and kind on every
- * sample, fd class on system calls, pid with several inputs (and with --labels all).
+ * and build id; ids count 1..N in the order written. Labels (labels()): profile, kind
+ * and thread (its name) on every sample, fd class on system calls, pid with several
+ * inputs; with --labels all also the numeric tid, object and pid. The entries are split by
+ * thread (and with --labels all by object) for this: samples with the same stack and
+ * different labels are separate samples.
  */
 #include "export.h"
 
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "output.h"
 #include "pb.h"
 #include "util.h"
 
@@ -97,7 +101,7 @@ static void keymap_free(struct keymap *m)
 }
 
 struct pp {
-	const struct ct_export_ctx *c;
+	const struct ct_output_ctx *c;
 	struct ct_pb out;       /* the Profile message */
 	struct ct_pb tmp;       /* a function or location being built */
 	struct keymap strs;     /* string -> index + 1 */
@@ -248,6 +252,35 @@ static void label_num(struct pp *p, const char *k, int64_t v)
 	ct_pb_end(&p->out, mk);
 }
 
+/* The labels of the sample of entry e (of profile prof, from input x): a label is one line
+ * here. A label whose values differ within one entry needs the entries split by it: a
+ * CT_EKEY_* key (analysis.h, entries.c), asked for in the pprof row of ct_outputs[]
+ * (output.c) or by export.c for an option, as thread and object are. */
+static void labels(struct pp *p, const struct ct_export_input *x, int prof,
+		   const struct ct_pentry *e)
+{
+	const struct ct_mthread *t = e->thr < x->m->nthreads ? &x->m->threads[e->thr] : NULL;
+	char tname[32];
+
+	label_str(p, "profile", ct_aprofile_name(prof));
+	label_str(p, "kind", ct_kind_name(e->kind));
+	if (t && !t->name[0])
+		snprintf(tname, sizeof(tname), "tid %" PRIu32, t->tid);
+	label_str(p, "thread", !t ? "?" : t->name[0] ? t->name : tname);
+	if (ct_aprofile_is_call(prof) && e->fd_class != CT_FD_UNKNOWN && e->fd_class != CT_FD_NONE)
+		label_str(p, "fd_class", ct_fd_class_name(e->fd_class));
+	if (e->remainder)
+		label_str(p, "stack", "call site only (calls below the stack threshold)");
+	if (p->c->nin > 1 || p->c->xo->labels_all)
+		label_num(p, "pid", x->m->hdr.pid);
+	if (p->c->xo->labels_all) {
+		if (t)
+			label_num(p, "tid", t->tid);
+		if (e->obj)
+			label_num(p, "object", (int64_t)e->obj);
+	}
+}
+
 static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
 {
 	const struct ct_export_input *x = &p->c->in[in];
@@ -279,15 +312,7 @@ static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
 		ct_pb_varint(&p->out, e->total_ns);
 		ct_pb_end(&p->out, pk);
 	}
-	label_str(p, "profile", ct_aprofile_name(prof));
-	label_str(p, "kind", ct_kind_name(e->kind));
-	if ((prof == CT_AP_NET || prof == CT_AP_SYSCALL || prof == CT_AP_SLEEP) &&
-	    e->fd_class != CT_FD_UNKNOWN && e->fd_class != CT_FD_NONE)
-		label_str(p, "fd_class", ct_fd_class_name(e->fd_class));
-	if (e->remainder)
-		label_str(p, "stack", "call site only (calls below the stack threshold)");
-	if (p->c->nin > 1 || p->c->o->labels_all)
-		label_num(p, "pid", x->m->hdr.pid);
+	labels(p, x, prof, e);
 	ct_pb_end(&p->out, mk);
 }
 
@@ -338,7 +363,7 @@ static int gzip_write(const struct ct_pb *a, const struct ct_pb *b, FILE *f)
 	return ret;
 }
 
-int ct_export_pprof(const struct ct_export_ctx *c, FILE *f)
+int ct_export_pprof(const struct ct_output_ctx *c, FILE *f)
 {
 	struct pp p = { .c = c };
 	uint64_t t0 = UINT64_MAX, t1 = 0;

@@ -2,9 +2,9 @@
 /*
  * `ctrace export --format FMT [-o FILE] [--profile P[,P...]] [FILTERS] FILE...`: loads and
  * analyses each trace (the filters and convoy options of options.h apply), then writes
- * them in one format of the table below through its exporter (export.h). The output is
- * never an existing file unless --force; its default name is the first input's with the
- * format's extension. Called from ctrace.c.
+ * them in one format: a row of the output table (output.h) whose input is CT_OUT_EXPORT.
+ * The output is never an existing file unless --force; its default name is the first
+ * input's with the format's extension. Called from ctrace.c.
  */
 #include "export.h"
 
@@ -20,36 +20,39 @@
 #include "options.h"
 #include "util.h"
 
-#define WAITERS ((1u << CT_AP_SYNC) | (1u << CT_AP_NET) | (1u << CT_AP_SYSCALL) | \
-		 (1u << CT_AP_SLEEP))
-#define ALL_AP (WAITERS | (1u << CT_AP_HOLDER) | (1u << CT_AP_WAKEUP))
-
-static const struct ct_export_format formats[] = {
-	{ "pprof", ".pb.gz", 1, 1u << CT_AP_SYNC, ALL_AP, ct_export_pprof,
-	  "gzipped profile.proto (go tool pprof, Pyroscope, Parca)" },
-	{ "folded", ".folded", 0, 1u << CT_AP_SYNC, ALL_AP | (1u << CT_EXPORT_WAKECHAIN),
-	  ct_export_folded, "collapsed stacks (flamegraph.pl, speedscope)" },
-	{ "chrome", ".json", 0, WAITERS, WAITERS, ct_export_chrome,
-	  "Trace Event Format JSON (chrome://tracing, ui.perfetto.dev)" },
-	{ "perfetto", ".perfetto-trace", 1, WAITERS, WAITERS, ct_export_perfetto,
-	  "Perfetto protobuf trace of TrackEvents (ui.perfetto.dev)" },
-	{ "html", ".html", 0, ALL_AP, ALL_AP, ct_export_html,
-	  "one self-contained HTML report (flame graphs, timelines, tables)" },
-};
-#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
-
-const struct ct_export_format *ct_export_formats(size_t *n)
+/* The rows of the output table (output.h) that export writes. */
+static int is_export(const struct ct_output *r)
 {
-	*n = NFORMATS;
-	return formats;
+	return r->input == CT_OUT_EXPORT;
+}
+
+/* The export format named name, or NULL. */
+static const struct ct_output *export_format(const char *name)
+{
+	const struct ct_output *r = ct_output_find(name);
+
+	return r && is_export(r) ? r : NULL;
+}
+
+/* Their names, "pprof folded ..." (built once). */
+static const char *format_names(void)
+{
+	static char buf[256];
+
+	if (buf[0])
+		return buf;
+	for (size_t k = 0, n = 0; k < ct_noutputs && n < sizeof(buf) - 1; k++)
+		if (is_export(&ct_outputs[k]))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
+					      ct_outputs[k].name);
+	return buf;
 }
 
 enum { OPT_FORMAT = CT_OPT_CMD, OPT_OUT, OPT_FORCE, OPT_PROFILE, OPT_VALUE, OPT_ROOTS,
        OPT_LABELS, OPT_SPLIT };
 
 static const struct ct_opt export_opts[] = {
-	{ "format", OPT_FORMAT, 1, "FORMAT", "pprof, folded, chrome, perfetto or html (above)",
-	  NULL, "a FORMAT" },
+	{ "format", OPT_FORMAT, 1, "FORMAT", "one of the formats above", NULL, "a FORMAT" },
 	{ "output", 'o', 1, "FILE", "output file (default: the first FILE with the format's\n"
 	  "extension; '-' standard output, text formats only)", "-o FILE", "a file" },
 	{ "force", OPT_FORCE, 0, NULL, "overwrite an existing output file", NULL, NULL },
@@ -61,8 +64,8 @@ static const struct ct_opt export_opts[] = {
 	  NULL },
 	{ "folded-roots", OPT_ROOTS, 0, NULL, "folded: the thread name and the wait kind as root "
 	  "frames", NULL, NULL },
-	{ "labels", OPT_LABELS, 1, "all", "pprof: also the numeric labels pid (always with several"
-	  "\nFILEs) and fd class", "--labels all", NULL },
+	{ "labels", OPT_LABELS, 1, "all", "pprof: also the numeric labels tid, object and pid\n"
+	  "(pid always with several FILEs)", "--labels all", NULL },
 	{ "split", OPT_SPLIT, 1, "SIZE", "chrome: a new file (FILE.1.json, ...) every SIZE of "
 	  "output,\nat a time boundary (e.g. 100MB)", NULL, NULL },
 };
@@ -88,9 +91,15 @@ static const char *usage_text(void)
 		"                     [--convoy-* VALUE] FILE...\n\n"
 		"Writes the traces (several: the processes of one program) for other tools.\n\n"
 		"formats:\n");
-	for (size_t i = 0; i < NFORMATS && n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-9s %-16s %s\n", formats[i].name,
-				      formats[i].ext, formats[i].summary);
+	for (size_t i = 0; i < ct_noutputs && n < sizeof(buf); i++) {
+		char ext[32];
+
+		if (!is_export(&ct_outputs[i]))
+			continue;
+		snprintf(ext, sizeof(ext), ".%s", ct_outputs[i].ext);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-9s %-16s %s\n",
+				      ct_outputs[i].name, ext, ct_outputs[i].summary);
+	}
 	if (n < sizeof(buf) - 1)
 		strcat(buf, "\n");
 	return buf;
@@ -189,7 +198,7 @@ int ct_export_close(FILE *f, const char *path)
 	return bad ? -1 : 0;
 }
 
-/* The default output: the input's name less ".ctr", plus ext. */
+/* The default output: the input's name less ".ctr", plus "." and ext. */
 static char *default_out(const char *in, const char *ext)
 {
 	size_t n = strlen(in);
@@ -197,9 +206,10 @@ static char *default_out(const char *in, const char *ext)
 
 	if (n > 4 && !strcmp(in + n - 4, ".ctr"))
 		n -= 4;
-	s = ct_xmalloc(n + strlen(ext) + 1);
+	s = ct_xmalloc(n + strlen(ext) + 2);
 	memcpy(s, in, n);
-	strcpy(s + n, ext);
+	s[n] = '.';
+	strcpy(s + n + 1, ext);
 	return s;
 }
 
@@ -291,7 +301,7 @@ void ct_export_site_cache_free(struct ct_site_cache *cache)
 }
 
 struct args {
-	const struct ct_export_format *fmt;
+	const struct ct_output *fmt;
 	struct ct_export_opts *o;
 	const char *out;
 	struct ct_filter_args *fa;
@@ -305,13 +315,8 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 
 	switch (row->key) {
 	case OPT_FORMAT:
-		x->fmt = NULL;
-		for (size_t k = 0; k < NFORMATS; k++)
-			if (!strcmp(formats[k].name, val))
-				x->fmt = &formats[k];
-		if (!x->fmt) {
-			snprintf(err, errlen, "unknown format '%s' (pprof folded chrome perfetto html)",
-				 val);
+		if (!(x->fmt = export_format(val))) {
+			snprintf(err, errlen, "unknown format '%s' (%s)", val, format_names());
 			return -1;
 		}
 		return 0;
@@ -353,7 +358,7 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 
 int ct_cmd_export(int argc, char **argv)
 {
-	const struct ct_export_format *fmt;
+	const struct ct_output *fmt;
 	struct ct_export_opts o = { 0 };
 	struct ct_filter_args fa;
 	struct ct_convoy_params cp;
@@ -380,8 +385,7 @@ int ct_cmd_export(int argc, char **argv)
 	fmt = x.fmt;
 	out = x.out;
 	if (!fmt)
-		ct_die(CT_EXIT_USAGE, "export: --format is required (pprof folded chrome perfetto "
-		       "html)");
+		ct_die(CT_EXIT_USAGE, "export: --format is required (%s)", format_names());
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "export: no FILE given (see 'ctrace export --help')");
 	if (!o.profiles)
@@ -396,6 +400,8 @@ int ct_cmd_export(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "export: --profile wakechain goes alone");
 	if (o.split_bytes && strcmp(fmt->name, "chrome"))
 		ct_die(CT_EXIT_USAGE, "export: --split is for --format chrome");
+	if (o.folded_roots && strcmp(fmt->name, "folded"))
+		ct_die(CT_EXIT_USAGE, "export: --folded-roots is for --format folded");
 	if (!out)
 		out = out_owned = default_out(files[0], fmt->ext);
 	if (!strcmp(out, "-") && (fmt->binary || o.split_bytes))
@@ -404,6 +410,13 @@ int ct_cmd_export(int argc, char **argv)
 	if (strcmp(out, "-") && !o.force && access(out, F_OK) == 0)
 		ct_die(CT_EXIT_USAGE, "export: %s exists (--force overwrites it)", out);
 	o.out = out;
+	/* the keys the entries are split by: the format's, objects for --labels all, threads
+	 * for --folded-roots */
+	fa.f.entry_keys = fmt->entry_keys;
+	if (fmt->entry_keys && o.labels_all)
+		fa.f.entry_keys |= CT_EKEY_OBJECT;
+	if (o.folded_roots)
+		fa.f.entry_keys |= CT_EKEY_THREAD;
 
 	struct ct_export_input *in = ct_xcalloc(nfiles, sizeof(*in));
 
@@ -421,13 +434,13 @@ int ct_cmd_export(int argc, char **argv)
 		in[k].fr = ct_frames_new(in[k].m);
 	}
 
-	struct ct_export_ctx c = { in, nfiles, &o };
+	struct ct_output_ctx c = { .in = in, .nin = nfiles, .xo = &o };
 	FILE *f = ct_export_open(out, o.force);
 
 	if (!f) {
 		rc = CT_EXIT_USAGE;
 	} else {
-		int r = fmt->fn(&c, f);
+		int r = fmt->write(&c, f);
 
 		if (ct_export_close(f, out) < 0 || r < 0) {
 			rc = CT_EXIT_USAGE;

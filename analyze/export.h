@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `ctrace export`: the analysed traces written for other tools. One exporter per format,
- * each in its own file (exp_pprof.c, exp_folded.c, exp_chrome.c, exp_perfetto.c,
- * exp_html.c), all with the signature of ct_export_fn over one context: the loaded and
- * analysed inputs (several for a multi-process program), their frame caches and the
- * options. export.c holds the command (option parsing, the table of formats, output
- * files). pprof and folded read only the aggregated results (profile entries, objects,
+ * `ctrace export`: the analysed traces written for other tools. Each format is a row of
+ * the output table (output.h, input CT_OUT_EXPORT) and one file (exp_pprof.c,
+ * exp_folded.c, exp_chrome.c, exp_perfetto.c, exp_html.c) whose write function reads the
+ * output context's in[0..nin) (the loaded and analysed inputs, several for a
+ * multi-process program, with their frame caches) and xo (the options below). export.c
+ * holds the command (option parsing, output files) and the helpers the exporters share. pprof and folded read only the aggregated results (profile entries, objects,
  * threads); the timelines read the waits through timeline.h. None of these functions runs
  * on the record path.
  */
@@ -19,6 +19,7 @@
 #include "analysis.h"
 #include "frames.h"
 #include "model.h"
+#include "output.h"
 
 /* One input trace, loaded and analysed (with the command's filter and convoy options). */
 struct ct_export_input {
@@ -42,36 +43,6 @@ struct ct_export_opts {
 	int force;            /* overwrite existing files */
 };
 
-struct ct_export_ctx {
-	const struct ct_export_input *in; /* nin inputs, in command-line order */
-	size_t nin;
-	const struct ct_export_opts *o;
-};
-
-/* Writes the export of c to f (opened by the caller). Returns 0, or -1 after printing a
- * message (ct_err). */
-typedef int (*ct_export_fn)(const struct ct_export_ctx *c, FILE *f);
-
-int ct_export_pprof(const struct ct_export_ctx *c, FILE *f);
-int ct_export_folded(const struct ct_export_ctx *c, FILE *f);
-int ct_export_chrome(const struct ct_export_ctx *c, FILE *f);
-int ct_export_perfetto(const struct ct_export_ctx *c, FILE *f);
-int ct_export_html(const struct ct_export_ctx *c, FILE *f);
-
-/* One row of the table of formats in export.c. */
-struct ct_export_format {
-	const char *name;      /* --format NAME */
-	const char *ext;       /* default extension of -o (".pb.gz") */
-	int binary;            /* never written to a terminal */
-	unsigned def_profiles; /* --profile default (bits as ct_export_opts.profiles) */
-	unsigned ok_profiles;  /* the profiles it accepts */
-	ct_export_fn fn;
-	const char *summary;
-};
-
-/* The formats (name order of the help text); *n set to their count. */
-const struct ct_export_format *ct_export_formats(size_t *n);
-
 /* `ctrace export`: see usage in export.c. */
 int ct_cmd_export(int argc, char **argv);
 
@@ -84,9 +55,9 @@ FILE *ct_export_open(const char *path, int force);
 int ct_export_close(FILE *f, const char *path);
 
 /* The profiles asked for, o->profiles. */
-static inline int ct_export_wants(const struct ct_export_ctx *c, int profile)
+static inline int ct_export_wants(const struct ct_output_ctx *c, int profile)
 {
-	return (c->o->profiles & (1u << profile)) != 0;
+	return (c->xo->profiles & (1u << profile)) != 0;
 }
 
 /* The frames of a profile entry: its stack, or for a remainder entry its call site. */

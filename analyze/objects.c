@@ -267,7 +267,8 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 		r->woken++;
 		o->o.wakeups++;
 		ct_lhist_add(&o->wake_h, wake, 1);
-		ct_ent_add(e, CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack, wake, 1, 0);
+		ct_ent_add(e, CT_AP_WAKEUP, w->kind, CT_FD_UNKNOWN, w->stack, wake, 1,
+			   o->o.addr, t->key);
 	} else if (!unfinished && w->kind != CT_K_BARRIER && end_seq && end_seq != w->begin_seq &&
 		   (!o->rn || ring_at(o, o->rn - 1)->seq < end_seq) &&
 		   (w->kind != CT_K_COND || (result == CT_R_ACQUIRED && end_seq > w->begin_seq))) {
@@ -277,7 +278,7 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 		else
 			o->nearly++;
 		o->early[o->nearly - 1] = (struct eng_early){ w->begin_seq, end_seq, w->stack,
-							      w->kind };
+							      w->kind, t->key };
 	}
 	if (!acq)
 		return r;
@@ -309,7 +310,7 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 /* Holder profile: each wait in progress at the release is charged the time since the
  * previous release on the object (or its begin, if later). */
 static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
-		   uint32_t tid)
+		   uint32_t tid, uint32_t key)
 {
 	uint64_t nold = 0;
 
@@ -323,7 +324,7 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 					o->ip[i].tid == tid;
 	if (nold)
 		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
-			   ev->ts - o->prev_rel, nold, 0);
+			   ev->ts - o->prev_rel, nold, o->o.addr, key);
 	for (size_t i = 0; i < o->nip; i++) {
 		struct eng_inprog *p = &o->ip[i];
 		uint64_t from = p->begin;
@@ -335,7 +336,7 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 		if (o->have_prev && o->prev_rel > from)
 			from = o->prev_rel;
 		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
-			   ev->ts > from ? ev->ts - from : 0, 1, 0);
+			   ev->ts > from ? ev->ts - from : 0, 1, o->o.addr, key);
 		if (e->obs) {
 			e->obs->charged++;
 			e->obs->self_charged += p->tid == tid;
@@ -364,7 +365,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	o->rhead = (o->rhead + 1) & (o->rcap - 1);
 	if (o->rn < o->rcap)
 		o->rn++;
-	charge(e, o, ev, t->tid);
+	charge(e, o, ev, t->tid, t->key);
 	/* waits that ended before this release was seen and that it ended (wake-up 0) */
 	for (unsigned i = 0; i < o->nearly;) {
 		const struct eng_early *x = &o->early[i];
@@ -377,7 +378,8 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 			r->woken++;
 			o->o.wakeups++;
 			ct_lhist_add(&o->wake_h, 0, 1);
-			ct_ent_add(e, CT_AP_WAKEUP, x->kind, CT_FD_UNKNOWN, x->stack, 0, 1, 0);
+			ct_ent_add(e, CT_AP_WAKEUP, x->kind, CT_FD_UNKNOWN, x->stack, 0, 1,
+				   o->o.addr, x->key);
 		}
 		if (match || seq >= x->end_seq)
 			o->early[i] = o->early[--o->nearly];

@@ -4,8 +4,10 @@
  * described field by field in analyze/README.md: trace, processes, profiles, objects (with
  * convoy evidence), threads, thread_groups, deadlocks and wait_chains, each result with
  * its process's pid (several traces of one program: each symbolized with its own trace).
- * Compact, one document.
+ * Compact, one document. Its records (a trace's members, objects, threads, a wait-chain
+ * link) are also written alone for the formats that embed them (the HTML report).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +31,11 @@ static void at(struct ctx *c, uint32_t proc)
 	ct_output_at(c->oc, c->nproc, proc, &c->m, &c->fr);
 }
 
-static void json_trace(struct ctx *c, struct ct_json *j)
+/* The members of the "trace" object. */
+static void json_trace_members(struct ctx *c, struct ct_json *j)
 {
 	const struct ct_model *m = c->m;
 
-	ct_json_key(j, "trace");
-	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "pid", m->hdr.pid);
 	ct_json_kv_str(j, "exe", m->hdr.exe);
 	ct_json_kv_u64(j, "duration_ns", ct_model_duration(m));
@@ -65,6 +66,13 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_kv_double(j, "min_releases", c->a->convoy.min_releases);
 	ct_json_kv_double(j, "wait_hold", c->a->convoy.wait_hold);
 	ct_json_obj_end(j);
+}
+
+static void json_trace(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "trace");
+	ct_json_obj_begin(j);
+	json_trace_members(c, j);
 	ct_json_obj_end(j);
 }
 
@@ -147,7 +155,7 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 	ct_json_kv_u64(j, "lost_ns", v->lost_ns);
 	ct_json_key(j, "series");
 	ct_json_arr_begin(j);
-	for (size_t i = 0; i < v->nseries; i++) {
+	for (size_t i = 0; i < v->nseries && (!c->o->max_series || i < c->o->max_series); i++) {
 		const struct ct_convoy_window *w = &v->series[i];
 
 		ct_json_obj_begin(j);
@@ -170,11 +178,10 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 	ct_json_obj_end(j);
 }
 
-static void json_objects(struct ctx *c, struct ct_json *j)
+/* The first max objects, as array elements. */
+static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 {
-	ct_json_key(j, "objects");
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < c->a->nobjs; i++) {
+	for (size_t i = 0; i < c->a->nobjs && i < max; i++) {
 		const struct ct_object *o = &c->a->objs[i];
 		char name[256];
 
@@ -214,17 +221,23 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "pid", o->pid);
 		ct_json_obj_end(j);
 	}
+}
+
+static void json_objects(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "objects");
+	ct_json_arr_begin(j);
+	json_object_list(c, j, SIZE_MAX);
 	ct_json_arr_end(j);
 }
 
-static void json_threads(struct ctx *c, struct ct_json *j)
+/* The first max threads, as array elements. */
+static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 {
 	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
 					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
 
-	ct_json_key(j, "threads");
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < c->a->nthreads; i++) {
+	for (size_t i = 0; i < c->a->nthreads && i < max; i++) {
 		const struct ct_thread_info *t = &c->a->threads[i];
 
 		ct_json_obj_begin(j);
@@ -240,9 +253,18 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
 		ct_json_obj_end(j);
+		ct_json_kv_u64(j, "waits", t->waits);
+		ct_json_kv_u64(j, "syscalls", t->syscalls);
 		ct_json_kv_u64(j, "pid", t->pid);
 		ct_json_obj_end(j);
 	}
+}
+
+static void json_threads(struct ctx *c, struct ct_json *j)
+{
+	ct_json_key(j, "threads");
+	ct_json_arr_begin(j);
+	json_thread_list(c, j, SIZE_MAX);
 	ct_json_arr_end(j);
 }
 
@@ -372,10 +394,44 @@ static void json_processes(struct ctx *c, struct ct_json *j)
 	ct_json_arr_end(j);
 }
 
+static struct ctx ctx_of(const struct ct_output_ctx *oc)
+{
+	return (struct ctx){ .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr, .oc = oc,
+			     .nproc = oc->nproc };
+}
+
+void ct_out_json_trace_members(const struct ct_output_ctx *oc, struct ct_json *j)
+{
+	struct ctx c = ctx_of(oc);
+
+	json_trace_members(&c, j);
+}
+
+void ct_out_json_objects(const struct ct_output_ctx *oc, struct ct_json *j, size_t max)
+{
+	struct ctx c = ctx_of(oc);
+
+	json_object_list(&c, j, max);
+}
+
+void ct_out_json_threads(const struct ct_output_ctx *oc, struct ct_json *j, size_t max)
+{
+	struct ctx c = ctx_of(oc);
+
+	json_thread_list(&c, j, max);
+}
+
+void ct_out_json_link(const struct ct_output_ctx *oc, struct ct_json *j,
+		      const struct ct_chain_link *l)
+{
+	struct ctx c = ctx_of(oc);
+
+	json_link(&c, j, l);
+}
+
 int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 {
-	struct ctx c = { .o = oc->o, .m = oc->m, .a = oc->a, .fr = oc->fr, .oc = oc,
-			 .nproc = oc->nproc };
+	struct ctx c = ctx_of(oc);
 	struct ct_json j;
 
 	ct_json_init(&j, f);

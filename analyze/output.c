@@ -7,15 +7,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export.h"
 #include "util.h"
+
+/* the profile sets of the export rows */
+#define EXP_WAITERS ((1u << CT_AP_SYNC) | (1u << CT_AP_NET) | (1u << CT_AP_SYSCALL) | \
+		     (1u << CT_AP_SLEEP))
+#define EXP_ALL (EXP_WAITERS | (1u << CT_AP_HOLDER) | (1u << CT_AP_WAKEUP))
 
 const struct ct_output ct_outputs[] = {
 	{ "text", "txt", 0, CT_OUT_TRACE,
-	  "the report for people: profiles, objects, threads, deadlocks", ct_out_text },
+	  "the report for people: profiles, objects, threads, deadlocks", ct_out_text, 0, 0, 0 },
 	{ "json", "json", 0, CT_OUT_TRACE,
-	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json },
+	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json, 0, 0, 0 },
 	{ "junit", "xml", 0, CT_OUT_VERDICTS,
-	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit },
+	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit, 0, 0, 0 },
+	/* ctrace export's, in its --help order */
+	{ "pprof", "pb.gz", 1, CT_OUT_EXPORT,
+	  "gzipped profile.proto (go tool pprof, Pyroscope, Parca)", ct_export_pprof,
+	  1u << CT_AP_SYNC, EXP_ALL, CT_EKEY_THREAD },
+	{ "folded", "folded", 0, CT_OUT_EXPORT,
+	  "collapsed stacks (flamegraph.pl, speedscope)", ct_export_folded,
+	  1u << CT_AP_SYNC, EXP_ALL | (1u << CT_EXPORT_WAKECHAIN), 0 },
+	{ "chrome", "json", 0, CT_OUT_EXPORT,
+	  "Trace Event Format JSON (chrome://tracing, ui.perfetto.dev)", ct_export_chrome,
+	  EXP_WAITERS, EXP_WAITERS, 0 },
+	{ "perfetto", "perfetto-trace", 1, CT_OUT_EXPORT,
+	  "Perfetto protobuf trace of TrackEvents (ui.perfetto.dev)", ct_export_perfetto,
+	  EXP_WAITERS, EXP_WAITERS, 0 },
+	{ "html", "html", 0, CT_OUT_EXPORT,
+	  "one self-contained HTML report (flame graphs, timelines, tables)", ct_export_html,
+	  EXP_ALL, EXP_ALL, 0 },
 };
 const size_t ct_noutputs = sizeof(ct_outputs) / sizeof(ct_outputs[0]);
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The output layer of analyze/: one table of output formats (ct_outputs), one file per
- * format (out_text.c, out_json.c, out_junit.c), and the context every format is given.
- * A command picks a row by name and calls its write function; a new format is one file
- * and one row. The options that shape a report (struct ct_report_opts) and the helpers
- * that several formats share (which profiles to show, an entry's kind cell, threads by
- * start routine) are here too. Nothing here runs on the record path.
+ * format (out_text.c, out_json.c, out_junit.c for report and check; exp_pprof.c,
+ * exp_folded.c, exp_chrome.c, exp_perfetto.c, exp_html.c for `ctrace export`), and the
+ * context every format is given. A command picks a row by name among the rows of its
+ * input kind and calls its write function; a new format is one file and one row. The
+ * options that shape a report (struct ct_report_opts) and the helpers that several
+ * formats share (which profiles to show, an entry's kind cell, threads by start routine,
+ * the JSON document's records) are here too. Nothing here runs on the record path.
  */
 #ifndef CTRACE_OUTPUT_H
 #define CTRACE_OUTPUT_H
@@ -28,6 +30,7 @@ struct ct_report_opts {
 	const char *const *paths; /* several traces of one program: their names (npaths);
 				   * NULL: path alone */
 	size_t npaths;
+	size_t max_series; /* JSON: at most this many windows of a convoy's series (0: all) */
 };
 
 /* Sort keys of the text objects table (--sort); ct_sort_names[k] is the option value. */
@@ -44,10 +47,16 @@ struct ct_verdict {
 	const char *text;  /* every violation line with its frames, as printed */
 };
 
+/* export.h: one trace as `ctrace export` loads it, and its options. */
+struct ct_export_input;
+struct ct_export_opts;
+
 /*
  * What a format is given. A format whose input is CT_OUT_TRACE reads m, a, fr and o (one
  * analysed trace, what `report --json` has); one whose input is CT_OUT_VERDICTS reads
- * verdicts (check's, over every trace it was given) and may find m and a NULL.
+ * verdicts (check's, over every trace it was given) and may find m and a NULL; one whose
+ * input is CT_OUT_EXPORT reads in[0..nin) (every trace loaded and analysed on its own,
+ * in command-line order) and xo, and finds the rest NULL.
  */
 struct ct_output_ctx {
 	const struct ct_model *m;
@@ -62,12 +71,16 @@ struct ct_output_ctx {
 	const struct ct_model *const *ms;
 	struct ct_frames **frs;
 	size_t nproc;
+	/* CT_OUT_EXPORT */
+	const struct ct_export_input *in;
+	size_t nin;
+	const struct ct_export_opts *xo;
 };
 
-enum ct_output_input { CT_OUT_TRACE, CT_OUT_VERDICTS };
+enum ct_output_input { CT_OUT_TRACE, CT_OUT_VERDICTS, CT_OUT_EXPORT };
 
 struct ct_output {
-	const char *name;    /* the format's name (a future --format value): "text", "json" */
+	const char *name;    /* the format's name: "text", "json"; export's --format value */
 	const char *ext;     /* default file extension, without the dot */
 	int binary;          /* 1: bytes for a program, never for a terminal */
 	enum ct_output_input input;
@@ -76,6 +89,11 @@ struct ct_output {
 	 * this input (a message on stderr). Write errors are the caller's to find (ferror,
 	 * fclose). */
 	int (*write)(const struct ct_output_ctx *c, FILE *f);
+	/* CT_OUT_EXPORT: the profiles (bits 1u << enum ct_aprofile, and export.h's
+	 * CT_EXPORT_WAKECHAIN) written by default and those accepted, and the CT_EKEY_* keys
+	 * its profile entries are split by (--labels all adds CT_EKEY_OBJECT to a format
+	 * with keys); 0 for the others */
+	unsigned def_profiles, ok_profiles, entry_keys;
 };
 
 /* The formats, in --help order, and how many there are. */
@@ -88,6 +106,23 @@ const struct ct_output *ct_output_find(const char *name);
 int ct_out_text(const struct ct_output_ctx *c, FILE *f);  /* out_text.c */
 int ct_out_json(const struct ct_output_ctx *c, FILE *f);  /* out_json.c */
 int ct_out_junit(const struct ct_output_ctx *c, FILE *f); /* out_junit.c */
+int ct_export_pprof(const struct ct_output_ctx *c, FILE *f);    /* exp_pprof.c */
+int ct_export_folded(const struct ct_output_ctx *c, FILE *f);   /* exp_folded.c */
+int ct_export_chrome(const struct ct_output_ctx *c, FILE *f);   /* exp_chrome.c */
+int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f); /* exp_perfetto.c */
+int ct_export_html(const struct ct_output_ctx *c, FILE *f);     /* exp_html.c */
+
+/* out_json.c: the records of the JSON document as `report --json` writes them, for the
+ * formats that embed them (analyze/README.md describes every field): a trace's members
+ * (inside an object the caller opens and may add to), the first max objects and threads
+ * (as elements of an array the caller opens), a wait-chain link. c holds one trace (or
+ * several analysed as one) as for ct_out_json. */
+struct ct_json;
+void ct_out_json_trace_members(const struct ct_output_ctx *c, struct ct_json *j);
+void ct_out_json_objects(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
+void ct_out_json_threads(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
+void ct_out_json_link(const struct ct_output_ctx *c, struct ct_json *j,
+		      const struct ct_chain_link *l);
 
 /* out_junit.c: writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab
  * and newline as &#9; and &#10; in an attribute value (attr != 0; kept as is in text),

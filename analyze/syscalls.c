@@ -111,7 +111,7 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 		}
 	}
 	if (prof > CT_P_NONE && prof < CT_P_MAX) {
-		ct_ent_add(e, (int)prof, ev->kind, cls, ev->stack, en - b, 1, 0);
+		ct_ent_add(e, (int)prof, ev->kind, cls, ev->stack, en - b, 1, 0, t->key);
 		t->blocked[prof] += en - b;
 	}
 	t->syscalls++;
@@ -241,7 +241,7 @@ void ct_sys_finish(struct ct_eng *e)
 		if (s->c.max_ns > s->c.ev_max_ns && s->c.max_ns <= s->c.rem_ns)
 			mx = s->c.max_ns;
 		ct_ent_remainder(e, s->c.profile, s->c.kind, s->c.fd_class, s->c.pc,
-				 s->c.rem_calls, s->c.rem_ns, mx);
+				 s->c.rem_calls, s->c.rem_ns, mx, s->c.thr);
 	}
 	free(e->site);
 	free(e->unpl);

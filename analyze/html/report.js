@@ -10,6 +10,33 @@
 (function () {
   const D = JSON.parse(document.getElementById('ctrace-data').textContent);
   const S = D.strings;
+  // The traces, objects, threads and chain links are report --json's records
+  // (analyze/README.md); the page reads a few of their fields under shorter names.
+  const base = p => String(p).split('/').pop();
+  const siteOf = fs => {
+    const f = fs && fs[0];
+    if (!f) return '-';
+    if (f.file) return f.func + ' (' + base(f.file) + ':' + f.line + ')';
+    if (f.module && f.func === '??') return base(f.module) + '+' + f.offset;
+    return f.func;
+  };
+  for (const x of D.traces) {
+    Object.assign(x, { exe: x.exe ? base(x.exe) : '?', lost: x.lost_events, window_ns: x.to_ns - x.from_ns });
+  }
+  for (const o of D.objects) {
+    Object.assign(o, { addr: o.address, waits: o.contended, total_ns: o.wait_total_ns, max_ns: o.wait_max_ns,
+      p50_ns: o.wait_p50_ns, p99_ns: o.wait_p99_ns, site: siteOf(o.frames) });
+    const v = o.convoy_evidence;
+    if (v) o.convoy_ev = Object.assign({}, v, { series: v.series.map(w => [w.start_ns, w.mean_waiters, w.empty_fraction, w.convoy]) });
+    delete o.histogram; delete o.frames; delete o.first_seen; delete o.convoy_evidence;
+  }
+  for (const t of D.threads) {
+    const b = t.blocked_ns;
+    Object.assign(t, { start: t.start_func || '?', runq_ns: t.runqueue_ns, blocked: [0, b.sync, b.net, b.syscall, b.sleep] });
+  }
+  const linkOf = l => Object.assign(l, { obj: l.waits_on, held_at: l.held_frames_recorded ? siteOf(l.held_frames) : null });
+  D.deadlocks.forEach(d => d.forEach(linkOf));
+  D.chains.forEach(linkOf);
   const PROFILES = ['none', 'sync', 'net', 'syscall', 'sleep'];
   const app = document.getElementById('app');
   // The state a test (or a curious reader) can look at.

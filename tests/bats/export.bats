@@ -11,11 +11,14 @@ setup_file() {
 	# the convoy example: mutex waits, joins, releases, one convoy
 	timeout 60 "$CT" record -o cv.ctr -- "$EXAMPLES/convoy" 6 150 200 50 >/dev/null 2>&1
 	"$CT" report --json cv.ctr >rep.json
+	# three named threads that measure their own sleeps
+	timeout 60 "$CT" record -o nap.ctr -- "$PROGS/exp_threads" 4 3 >nap.out 2>/dev/null
 }
 
 setup() {
 	common_setup
-	cp "$BATS_FILE_TMPDIR/cv.ctr" "$BATS_FILE_TMPDIR/rep.json" .
+	cp "$BATS_FILE_TMPDIR/cv.ctr" "$BATS_FILE_TMPDIR/rep.json" "$BATS_FILE_TMPDIR/nap.ctr" \
+		"$BATS_FILE_TMPDIR/nap.out" .
 }
 
 # report_sum FILE PROFILE FIELD: the sum of FIELD over the report's entries of PROFILE.
@@ -77,6 +80,40 @@ raw_sums() {
 	assert_output --partial "mutex"
 }
 
+@test "pprof labels: each sample's thread name, per-thread totals as the program measured them; tid and object only with --labels all" {
+	"$CT" export --format pprof --profile sleep -o nap.pb.gz nap.ctr
+	run go tool pprof -tags nap.pb.gz
+	assert_success
+	for i in 1 2 3; do assert_output --regexp "[0-9.]+ms .*: napper-$i"; done
+	for i in 1 2 3; do
+		read -r sleeps ns < <(awk -v n="napper-$i" '$1 == n { sub("sleeps=", "", $3); sub("sleep_ns=", "", $4); print $3, $4 }' nap.out)
+		read -r c t < <(go tool pprof -raw -tagfocus "thread=^napper-$i\$" nap.pb.gz 2>/dev/null |
+			awk '/^Samples:/ { s = 1; next } /^[A-Z][a-z]+$/ { s = 0 }
+			     s && /^ *[0-9]+ +[0-9]+:/ { c += $1; sub(":", "", $2); t += $2 }
+			     END { printf "%.0f %.0f\n", c, t }')
+		assert_equal "$c" "$sleeps"
+		assert_within 25 "$t" "$ns"
+	done
+	# the same stack in different threads: separate samples, one per thread
+	[ "$(go tool pprof -raw nap.pb.gz | grep -c 'thread:\[napper-')" -eq 3 ]
+	# numeric labels only when asked for
+	"$CT" export --format pprof -o sync.pb.gz nap.ctr
+	run go tool pprof -raw sync.pb.gz
+	assert_output --partial "thread:["
+	refute_output --partial "tid:["
+	refute_output --partial "object:["
+	"$CT" export --format pprof --labels all -o all.pb.gz nap.ctr
+	run go tool pprof -raw all.pb.gz
+	assert_output --partial "object:["
+	for i in 1 2 3; do
+		tid=$(awk -v n="napper-$i" '$1 == n { sub("tid=", "", $2); print $2 }' nap.out)
+		"$CT" export --format pprof --profile sleep --labels all -o "s$i.pb.gz" nap.ctr
+		run go tool pprof -raw -tagfocus "thread=^napper-$i\$" "s$i.pb.gz"
+		assert_output --partial "tid:[$tid]"
+		assert_equal "$(printf '%s\n' "$output" | grep -o 'tid:\[[0-9]*\]' | sort -u)" "tid:[$tid]"
+	done
+}
+
 @test "pprof: remainder entries (calls without a stack) and system-call profiles add up" {
 	CTRACE_SYSCALL_THRESHOLD=1s timeout 60 "$CT" record -o io.ctr -- "$PROGS/io_sites" >/dev/null 2>&1
 	"$CT" report --json io.ctr >io.json
@@ -121,12 +158,25 @@ raw_sums() {
 	run "$CT" export --format folded --value count -o - cv.ctr
 	assert_equal "$(printf '%s\n' "$output" | awk '{ s += $NF } END { print s }')" \
 		"$(report_sum rep.json sync count)"
-	# roots: the thread name, then the kind, one line per wait
+	# roots: the thread name, then the kind; one line per (thread, kind, stack), not per wait
 	run "$CT" export --format folded --folded-roots -o - cv.ctr
-	assert_equal "${#lines[@]}" "$(report_sum rep.json sync count)"
+	[ "${#lines[@]}" -lt "$(report_sum rep.json sync count)" ]
 	assert_equal "$(printf '%s\n' "$output" | awk '{ s += $NF } END { printf "%.0f", s }')" \
 		"$(report_sum rep.json sync total_ns)"
 	assert_equal "$(printf '%s\n' "$output" | cut -d';' -f1-2 | sort -u | tr '\n' ' ')" "convoy;join convoy;mutex "
+	# each named thread's line holds its sleeps as it measured them
+	for v in ns count; do
+		run "$CT" export --format folded --folded-roots --profile sleep --value "$v" -o - nap.ctr
+		for i in 1 2 3; do
+			read -r sleeps ns < <(awk -v n="napper-$i" '$1 == n { sub("sleeps=", "", $3); sub("sleep_ns=", "", $4); print $3, $4 }' nap.out)
+			line=$(printf '%s\n' "$output" | grep "^napper-$i;nanosleep;.*;nap ")
+			if [ "$v" = count ]; then
+				assert_equal "${line##* }" "$sleeps"
+			else
+				assert_within 25 "${line##* }" "$ns"
+			fi
+		done
+	done
 	# the file: the trace's name with .folded
 	"$CT" export --format folded cv.ctr
 	[ -s cv.folded ]
@@ -284,7 +334,7 @@ nesting() {
 	"$CT" export --format chrome -o fl.json "$fl"
 	assert_equal "$(jq .otherData.traces[0].lost_events fl.json)" "$lost"
 	"$CT" export --format html -o fl.html "$fl"
-	grep -q "\"lost\":$lost" fl.html
+	grep -q "\"lost_events\":$lost" fl.html
 	grep -q "events lost" fl.html
 	# a truncated trace: the warning on stderr and in the export
 	size=$(stat -c %s cv.ctr)
@@ -306,7 +356,10 @@ nesting() {
 
 @test "usage: unknown format or profile exit 2; an existing file is kept unless --force" {
 	run -2 "$CT" export --format svg cv.ctr
-	assert_output --partial "unknown format 'svg'"
+	assert_output --partial "unknown format 'svg' (pprof folded chrome perfetto html)"
+	# report's formats are rows of the same table, not export's
+	run -2 "$CT" export --format json cv.ctr
+	run -2 "$CT" export --format pprof --folded-roots cv.ctr
 	run -2 "$CT" export --format pprof --profile nosuch cv.ctr
 	assert_output --partial "unknown profile 'nosuch'"
 	run -2 "$CT" export --format chrome --profile holder cv.ctr
@@ -321,7 +374,10 @@ nesting() {
 	grep -q record_request cv.folded
 	run "$CT" export --help
 	assert_success
-	assert_output --partial "perfetto"
+	for f in "pprof     .pb.gz" "folded    .folded" "chrome    .json" \
+		"perfetto  .perfetto-trace" "html      .html"; do
+		assert_output --partial "  $f"
+	done
 }
 
 @test "make demo's script also writes the HTML report and prints its path" {
@@ -354,6 +410,6 @@ html_data() {
 	[ "$(stat -c %s small.data)" -le "$budget" ] || fail "$(stat -c %s small.data) > $budget"
 	jq -e '.limits.rows < 1001 and .limits.stacks < 1501' small.data
 	# what remains is the most waited-on: the convoyed lock is still the first object
-	assert_equal "$(jq -r '.objects[0].addr' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
+	assert_equal "$(jq -r '.objects[0].address' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
 	[ "$(jq '.timeline.rows | length' small.data)" -lt "$(jq '.timeline.rows | length' full.data)" ]
 }
