@@ -187,7 +187,7 @@ static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const str
 /* The filter an engine runs with: the window as the analysis resolved it. */
 static struct ct_filter eng_filter(const struct ct_analysis *a, const struct ct_filter *f)
 {
-	struct ct_filter ef = { 0, UINT64_MAX, NULL, 0, NULL, 0 };
+	struct ct_filter ef = { 0, UINT64_MAX, NULL, 0, NULL, 0, 0 };
 
 	if (f)
 		ef = *f;
@@ -361,7 +361,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		if (f && f->to_ns != UINT64_MAX && f->to_ns > f->from_ns &&
 		    (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS < a->convoy_dw)
 			a->convoy_dw = (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS;
-		ef = f ? *f : (struct ct_filter){ 0, UINT64_MAX, NULL, 0, NULL, 0 };
+		ef = f ? *f : (struct ct_filter){ 0, UINT64_MAX, NULL, 0, NULL, 0, 0 };
 		e = NULL;
 		{
 			struct ct_reader *r;
@@ -419,6 +419,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		free(sel);
 		*mout = m;
 		*aout = a;
+		ct_model_warn_damaged(m, path);
 		return 0;
 	}
 	free(sel);

@@ -246,7 +246,15 @@ struct ct_filter {
 	size_t ntids;
 	const char *const *names; /* ... and the threads with these names; none: all */
 	size_t nnames;
+	uint64_t kinds;      /* bit k: keep waits, calls and releases of enum ct_kind k;
+			      * 0: every kind (thread events are always kept) */
 };
+
+/* Whether f keeps events of kind (an enum ct_kind). */
+static inline int ct_filter_kind(const struct ct_filter *f, unsigned kind)
+{
+	return !f || !f->kinds || kind == 0 || kind >= 64 || ((f->kinds >> kind) & 1);
+}
 
 struct ct_thread_info {
 	uint32_t tid;

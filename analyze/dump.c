@@ -5,7 +5,8 @@
  * from format/reader.h without building the model. Timestamps are relative to the
  * header's start_mono_ns. A SYSCALL line names its call site (pcs[0] of its stack, from
  * the STACK records seen so far), and so does a HOLD line (the call site that took the
- * held lock). Called from ctrace.c.
+ * held lock). A damaged chunk is skipped (a last "# damaged" line counts them) unless
+ * --strict. Called from ctrace.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -76,19 +77,34 @@ static uint64_t sites_get(const struct sites *s, uint32_t id)
 	return s->ids[j] ? s->pcs[j] : 0;
 }
 
+enum { OPT_STRICT = CT_OPT_CMD };
+
+static const struct ct_opt dump_opts[] = {
+	{ "strict", OPT_STRICT, 0, NULL, "a damaged chunk is an error (exit 2); by default it "
+	  "is\nskipped, and counted in a last '# damaged' line", NULL, NULL },
+};
+
+static const struct ct_opt_table dump_tables[] = {
+	{ "options:", 10, dump_opts, CT_OPTS_N(dump_opts) },
+};
+
 static const struct ct_cmd_opts dump_cmd = {
 	"dump",
-	"usage: ctrace dump FILE\n\n"
+	"usage: ctrace dump [--strict] FILE\n\n"
 	"Prints every record of a trace, one per line: header, generation markers,\n"
 	"modules, stacks (PCs), thread states and events (ts relative to the start).\n",
-	NULL, 0, NULL, 0,
+	dump_tables, CT_OPTS_N(dump_tables), NULL, 0,
 };
 
 static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
 	       size_t errlen)
 {
-	(void)st, (void)row, (void)val;
-	snprintf(err, errlen, "unexpected option %s", opt); /* dump has no options */
+	(void)val;
+	if (row->key == OPT_STRICT) {
+		*(int *)st = 1;
+		return 0;
+	}
+	snprintf(err, errlen, "unexpected option %s", opt);
 	return -1;
 }
 
@@ -312,14 +328,14 @@ int ct_cmd_dump(int argc, char **argv)
 	struct ct_reader *r = NULL;
 	struct ct_record rec;
 	struct sites st = { 0 };
-	int rc;
+	int rc, strict = 0;
 
 	{
 		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
 		size_t nops;
 		char err[256];
 
-		rc = ct_opts_parse(&dump_cmd, argc, argv, set, NULL, ops, &nops, err, sizeof(err));
+		rc = ct_opts_parse(&dump_cmd, argc, argv, set, &strict, ops, &nops, err, sizeof(err));
 		if (rc > 0) {
 			ct_opts_help(&dump_cmd, stdout);
 			free(ops);
@@ -339,6 +355,7 @@ int ct_cmd_dump(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path,
 		       rc == -ENOENT || rc == -EACCES || rc == -EISDIR ? strerror(-rc) :
 		       ct_reader_open_error());
+	ct_reader_skip_damaged(r, !strict);
 	h = ct_reader_header(r);
 	printf("header version=%u.%u pid=%" PRIu32 " ppid=%" PRIu32 " exe=", h->version_major,
 	       h->version_minor, h->pid, h->ppid);
@@ -361,6 +378,15 @@ int ct_cmd_dump(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "%s", ct_reader_error(r));
 		ct_reader_close(r);
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, msg);
+	}
+	if (ct_reader_damaged(r)) {
+		uint64_t off;
+		const char *msg = ct_reader_damage(r, &off);
+
+		printf("# damaged: %" PRIu64 " damaged stretch%s skipped, the first at byte offset "
+		       "%" PRIu64 " (%s)\n", ct_reader_damaged(r),
+		       ct_reader_damaged(r) == 1 ? "" : "es", off, msg);
+		ct_err("warning: %s: %s; skipped (--strict fails instead)", path, msg);
 	}
 	if (ct_reader_truncated(r))
 		printf("# truncated: %" PRIu64 " trailing bytes not decoded%s\n",

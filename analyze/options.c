@@ -11,15 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "util.h"
 
 const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS] = {
-	{ "from", CT_OPT_FROM, 1, "D", "only the time window [D, D] from the trace start (e.g. "
-	  "150ms;\nunits ns us ms s); waits overlapping it are clipped to it",
-	  "--from D, --to D", NULL },
-	{ "to", CT_OPT_TO, 1, "D", NULL, NULL, NULL },
+	{ "from", CT_OPT_FROM, 1, "FROM", "only the time window [FROM, TO] from the trace start "
+	  "(e.g.\n150ms; units ns us ms s); waits overlapping it are clipped to it",
+	  "--from FROM, --to TO", NULL },
+	{ "to", CT_OPT_TO, 1, "TO", NULL, NULL, NULL },
 	{ "thread", CT_OPT_THREAD, 1, "T", "only the threads named T or with tid T (repeatable)",
 	  NULL, NULL },
+	{ "kind", CT_OPT_KIND, 1, "K[,K...]", "only waits and calls of these kinds (mutex, cond, "
+	  "epoll, ...)\nor profiles (sync, net, syscall, sleep); repeatable", NULL, NULL },
+	{ "exclude-kind", CT_OPT_EXCLUDE_KIND, 1, "K[,K...]", "leave out waits and calls of "
+	  "these kinds or profiles", NULL, NULL },
+	{ "strict", CT_OPT_STRICT, 0, NULL, "a damaged chunk in the trace is an error (exit 2);\n"
+	  "by default it is skipped with a warning", NULL, NULL },
 };
 
 const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS] = {
@@ -70,10 +77,80 @@ static void add_thread(struct ct_filter_args *fa, const char *val)
 	fa->f.names = (const char *const *)fa->names;
 }
 
+int ct_kind_parse_list(const char *list, uint64_t *mask, const char **bad)
+{
+	const char *p = list;
+
+	do {
+		size_t n = strcspn(p, ",");
+		uint64_t m = 0;
+
+		for (unsigned k = 1; k < CT_K_MAX && k < 64; k++) {
+			const char *name = ct_kind_name(k);
+
+			if (strlen(name) == n && !strncmp(p, name, n))
+				m |= 1ull << k;
+		}
+		for (unsigned pr = CT_P_NONE + 1; !m && pr < CT_P_MAX; pr++) {
+			const char *name = ct_profile_name(pr);
+
+			if (strlen(name) != n || strncmp(p, name, n))
+				continue;
+			for (unsigned k = 1; k < CT_K_MAX && k < 64; k++)
+				if (ct_kind_profile(k) == (enum ct_profile)pr ||
+				    (pr == CT_P_NET && (k == CT_K_READ || k == CT_K_WRITE)))
+					m |= 1ull << k;
+		}
+		if (!m) {
+			*bad = p;
+			return -1;
+		}
+		*mask |= m;
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
+/* "mutex cond ..." into buf: the kind names, for messages. */
+static const char *kind_names(char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned k = 1; k < CT_K_MAX && len < cap; k++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s", k > 1 ? " " : "",
+					ct_kind_name(k));
+	return buf;
+}
+
 int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val, char *err,
 		    size_t errlen)
 {
 	uint64_t ns;
+
+	if (!strcmp(opt, "--kind") || !strcmp(opt, "--exclude-kind")) {
+		uint64_t m = 0, all = (CT_K_MAX >= 64 ? ~0ull : (1ull << CT_K_MAX) - 1) & ~1ull;
+		const char *bad;
+		char names[512];
+
+		if (ct_kind_parse_list(val, &m, &bad) < 0) {
+			snprintf(err, errlen, "%s: unknown kind '%.*s' (kinds: %s; or a profile: "
+				 "sync net syscall sleep)", opt, (int)strcspn(bad, ","), bad,
+				 kind_names(names, sizeof(names)));
+			return -1;
+		}
+		if (!strcmp(opt, "--kind")) {
+			fa->include |= m;
+		} else {
+			fa->exclude |= m;
+		}
+		fa->f.kinds = (fa->include ? fa->include : all) & ~fa->exclude;
+		if (!fa->f.kinds) {
+			snprintf(err, errlen, "%s leaves no kind to look at", opt);
+			return -1;
+		}
+		return 0;
+	}
 
 	if (!strcmp(opt, "--thread")) {
 		if (!val[0]) {
@@ -168,7 +245,11 @@ int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
 		       const struct ct_opt *o, const char *opt, const char *val, char *err,
 		       size_t errlen)
 {
-	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_THREAD && fa)
+	if (o->key == CT_OPT_STRICT) {
+		ct_model_set_strict(1);
+		return 0;
+	}
+	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_EXCLUDE_KIND && fa)
 		return ct_filter_parse(fa, opt, val, err, errlen) < 0 ? -1 : 0;
 	if (o->key >= CT_OPT_CONVOY_WINDOW && o->key <= CT_OPT_CONVOY_WAIT_HOLD && cp)
 		return ct_convoy_parse(cp, opt, val, err, errlen) < 0 ? -1 : 0;

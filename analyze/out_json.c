@@ -53,6 +53,7 @@ static void json_trace(struct ctx *c, struct ct_json *j)
 	ct_json_kv_u64(j, "seccomp_threads", c->a->seccomp_threads);
 	ct_json_kv_bool(j, "attached", (m->hdr.flags & CT_HF_ATTACHED) != 0);
 	ct_json_kv_u64(j, "truncated_at", ct_model_truncated_at(m));
+	ct_json_kv_u64(j, "damaged", m->damaged);
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);
 	ct_json_kv_bool(j, "filtered", c->a->filtered);

@@ -95,6 +95,11 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	if (m->damaged)
+		fprintf(c->f, "note: %" PRIu64 " damaged stretch%s of the file skipped (the first at "
+			"byte offset %" PRIu64 "): the waits recorded in %s are missing\n",
+			m->damaged, m->damaged == 1 ? "" : "es", m->damage_off,
+			m->damaged == 1 ? "it" : "them");
 	if (m->hdr.flags & CT_HF_ATTACHED)
 		fprintf(c->f, "note: attached to a running process (ctrace attach): the trace starts "
 			"at the attach; waits in progress then are not in it\n");

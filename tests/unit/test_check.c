@@ -228,10 +228,18 @@ static void test_opt_tables(void)
 		   "  -o FILE   where\n"
 		   "a paragraph\n"
 		   "\nfilters:\n"
-		   "  --from D, --to D  only the time window [D, D] from the trace start (e.g. "
-		   "150ms;\n"
-		   "                  units ns us ms s); waits overlapping it are clipped to it\n"
+		   "  --from FROM, --to TO  only the time window [FROM, TO] from the trace start "
+		   "(e.g.\n"
+		   "                  150ms; units ns us ms s); waits overlapping it are clipped "
+		   "to it\n"
 		   "  --thread T      only the threads named T or with tid T (repeatable)\n"
+		   "  --kind K[,K...]  only waits and calls of these kinds (mutex, cond, epoll, "
+		   "...)\n"
+		   "                  or profiles (sync, net, syscall, sleep); repeatable\n"
+		   "  --exclude-kind K[,K...]  leave out waits and calls of these kinds or "
+		   "profiles\n"
+		   "  --strict        a damaged chunk in the trace is an error (exit 2);\n"
+		   "                  by default it is skipped with a warning\n"
 		   "end\n");
 	free(help);
 	ct_filter_args_free(&t.fa);
