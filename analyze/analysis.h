@@ -29,6 +29,7 @@
 #ifndef CTRACE_ANALYSIS_H
 #define CTRACE_ANALYSIS_H
 
+#include <fnmatch.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
@@ -249,6 +250,12 @@ struct ct_filter {
 	uint64_t kinds;      /* bit k: keep waits, calls and releases of enum ct_kind k;
 			      * 0: every kind (thread events are always kept) */
 };
+
+/* Whether a --thread pattern (a name, or a glob: fnmatch) names the thread called name. */
+static inline int ct_filter_name(const char *pattern, const char *name)
+{
+	return !fnmatch(pattern, name, 0);
+}
 
 /* Whether f keeps events of kind (an enum ct_kind). */
 static inline int ct_filter_kind(const struct ct_filter *f, unsigned kind)

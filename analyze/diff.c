@@ -476,6 +476,23 @@ int ct_cmd_diff(int argc, char **argv)
 	memset(s, 0, sizeof(s));
 	load(&s[0], paths, nbase, &x.fa.f);
 	load(&s[1], paths + nbase, npaths - nbase, &x.fa.f);
+	{
+		/* the filter must select something in one of the traces, either side */
+		struct ct_model **ms = ct_xcalloc(npaths, sizeof(*ms));
+		struct ct_analysis **as = ct_xcalloc(npaths, sizeof(*as));
+		int bad;
+
+		for (int k = 0, j = 0; k < 2; k++)
+			for (size_t i = 0; i < s[k].n; i++, j++) {
+				ms[j] = s[k].ms[i];
+				as[j] = s[k].as[i];
+			}
+		bad = ct_filter_verify(&x.fa, paths, ms, as, npaths, err, sizeof(err));
+		free(ms);
+		free(as);
+		if (bad < 0)
+			ct_die(CT_EXIT_USAGE, "diff: %s", err);
+	}
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < s[k].n; i++) {
 			char tr[256];

@@ -421,6 +421,21 @@ int ct_cmd_export(int argc, char **argv)
 		in[k].fr = ct_frames_new(in[k].m);
 	}
 
+	{
+		struct ct_model **ms = ct_xcalloc(nfiles, sizeof(*ms));
+		struct ct_analysis **as = ct_xcalloc(nfiles, sizeof(*as));
+		int bad;
+
+		for (size_t k = 0; k < nfiles; k++) {
+			ms[k] = in[k].m;
+			as[k] = in[k].a;
+		}
+		bad = ct_filter_verify(&fa, files, ms, as, nfiles, err, sizeof(err));
+		free(ms);
+		free(as);
+		if (bad < 0)
+			ct_die(CT_EXIT_USAGE, "export: %s", err);
+	}
 	struct ct_export_ctx c = { in, nfiles, &o };
 	FILE *f = ct_export_open(out, o.force);
 

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -144,6 +145,12 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
 		} else {
 			fa->exclude |= m;
 		}
+		{
+			size_t l = strlen(fa->kind_text);
+
+			snprintf(fa->kind_text + l, sizeof(fa->kind_text) - l, "%s%s %s",
+				 l ? " " : "", opt, val);
+		}
 		fa->f.kinds = (fa->include ? fa->include : all) & ~fa->exclude;
 		if (!fa->f.kinds) {
 			snprintf(err, errlen, "%s leaves no kind to look at", opt);
@@ -173,6 +180,119 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
 		fa->f.to_ns = ns;
 	if (fa->f.to_ns != UINT64_MAX && fa->f.to_ns < fa->f.from_ns) {
 		snprintf(err, errlen, "--to is before --from");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether thread t is one the filter names. */
+static int names_thread(const struct ct_filter *f, const struct ct_mthread *t)
+{
+	for (size_t i = 0; i < f->ntids; i++)
+		if (f->tids[i] == t->tid)
+			return 1;
+	for (size_t i = 0; i < f->nnames; i++)
+		if (ct_filter_name(f->names[i], t->name))
+			return 1;
+	return 0;
+}
+
+/* Appends "s" to buf[*len, cap), leaving room for "..." when it does not fit. */
+static void list_add(char *buf, size_t cap, size_t *len, const char *s)
+{
+	if (*len + strlen(s) + 8 >= cap) {
+		if (*len + 5 < cap && !strstr(buf, ", ..."))
+			*len += (size_t)snprintf(buf + *len, cap - *len, ", ...");
+		return;
+	}
+	*len += (size_t)snprintf(buf + *len, cap - *len, "%s%s", *len ? ", " : "", s);
+}
+
+int ct_filter_verify(const struct ct_filter_args *fa, const char *const *paths,
+		     struct ct_model *const *ms, struct ct_analysis *const *as, size_t n,
+		     char *err, size_t errlen)
+{
+	const struct ct_filter *f = &fa->f;
+	char list[400] = "";
+	size_t len = 0;
+
+	if (f->ntids || f->nnames) {
+		int any = 0;
+
+		for (size_t k = 0; k < n && !any; k++)
+			for (size_t i = 0; i < ms[k]->nthreads && !any; i++)
+				any = names_thread(f, &ms[k]->threads[i]);
+		if (!any) {
+			char one[64], shown[4096] = "";
+
+			for (size_t k = 0; k < n; k++)
+				for (size_t i = 0; i < ms[k]->nthreads; i++) {
+					const struct ct_mthread *t = &ms[k]->threads[i];
+					char key[CT_NAME_LEN + 3];
+
+					/* each name once, with the tid of its first thread */
+					snprintf(key, sizeof(key), "|%s|", t->name);
+					if (strstr(shown, key) || strlen(shown) + strlen(key) >=
+					    sizeof(shown))
+						continue;
+					strcat(shown, key);
+					snprintf(one, sizeof(one), "%s (tid %" PRIu32 ")",
+						 t->name[0] ? t->name : "-", t->tid);
+					list_add(list, sizeof(list), &len, one);
+				}
+			snprintf(err, errlen, "--thread %s%s%s matches no thread; the threads are: %s",
+				 f->nnames ? "'" : "", f->nnames ? f->names[0] : "",
+				 f->nnames ? "'" : "", len ? list : "none");
+			return -1;
+		}
+	}
+	if (f->from_ns) {
+		uint64_t longest = 0;
+		char d[CT_DUR_BUF], e[CT_DUR_BUF];
+
+		for (size_t k = 0; k < n; k++)
+			if (ct_model_duration(ms[k]) > longest)
+				longest = ct_model_duration(ms[k]);
+		if (f->from_ns >= longest) {
+			snprintf(err, errlen, "--from %s is past the end of the trace%s (%s long)",
+				 ct_fmt_duration(f->from_ns, d), n > 1 ? "s" : "",
+				 ct_fmt_duration(longest, e));
+			return -1;
+		}
+	}
+	if (f->kinds) {
+		uint64_t seen = 0;
+
+		for (size_t k = 0; k < n; k++) {
+			for (size_t i = 0; i < as[k]->nentries; i++)
+				seen |= 1ull << (as[k]->entries[i].kind & 63);
+			for (size_t i = 0; i < as[k]->nobjs; i++)
+				seen |= 1ull << (as[k]->objs[i].kind & 63);
+		}
+		if (seen & f->kinds)
+			return 0;
+		/* what there is: the traces again, without the kinds */
+		for (size_t k = 0; k < n; k++) {
+			struct ct_filter all = *f;
+			struct ct_model *m;
+			struct ct_analysis *a;
+			char e2[256];
+
+			all.kinds = 0;
+			if (ct_analyze_file(paths[k], &all, NULL, 1, &m, &a, e2, sizeof(e2)) < 0)
+				continue;
+			for (size_t i = 0; i < a->nentries; i++)
+				seen |= 1ull << (a->entries[i].kind & 63);
+			ct_analysis_free(a);
+			ct_model_free(m);
+		}
+		for (unsigned k = 1; k < CT_K_MAX && k < 64; k++)
+			if ((seen >> k) & 1)
+				list_add(list, sizeof(list), &len, ct_kind_name(k));
+		snprintf(err, errlen, "%s matches no wait or call; the kinds recorded%s are: %s",
+			 fa->kind_text, f->ntids || f->nnames ||
+			 f->from_ns || f->to_ns != UINT64_MAX ? " (in the threads and window "
+			 "chosen)" : "", len ? list : "none");
 		return -1;
 	}
 	return 0;

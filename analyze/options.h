@@ -21,6 +21,7 @@ struct ct_filter_args {
 	char **names;
 	size_t cap_tids, cap_names;
 	uint64_t include, exclude; /* --kind, --exclude-kind masks (f.kinds is the result) */
+	char kind_text[96];        /* their values as written, for messages */
 };
 
 /*
@@ -50,6 +51,18 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
  */
 int ct_convoy_parse(struct ct_convoy_params *p, const char *opt, const char *val, char *err,
 		    size_t errlen);
+
+/*
+ * After the traces are read: whether the filter selects anything in the n traces (paths,
+ * models and analyses under the filter). Returns 0, or -1 with one line in err naming
+ * what exists when --thread names no thread of any trace ("--thread 'x' matches no
+ * thread; the threads are: main (tid 10), mc-a, ..."), --from lies at or past the end of
+ * every trace, or --kind/--exclude-kind leave no wait or call (the kinds recorded are read
+ * again without the filter, for the message).
+ */
+int ct_filter_verify(const struct ct_filter_args *fa, const char *const *paths,
+		     struct ct_model *const *ms, struct ct_analysis *const *as, size_t n,
+		     char *err, size_t errlen);
 
 /* ---- one table of options per command ---------------------------------------------- */
 

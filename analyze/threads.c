@@ -20,7 +20,7 @@ static int model_selected(const struct ct_filter *f, const struct ct_mthread *t)
 		if (f->tids[i] == t->tid)
 			return 1;
 	for (size_t i = 0; i < f->nnames; i++)
-		if (!strcmp(f->names[i], t->name))
+		if (ct_filter_name(f->names[i], t->name))
 			return 1;
 	return 0;
 }

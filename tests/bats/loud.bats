@@ -74,3 +74,112 @@ flip() {
 	assert_success
 	assert_line --index $((${#lines[@]} - 1)) "# damaged: 1 damaged stretch skipped, the first at byte offset $at (corrupt chunk at byte offset $at: checksum mismatch)"
 }
+
+@test "--kind and --exclude-kind: report, check rules by kind (mutex:D next to sync:D), diff, export" {
+	trace k.ctr "$PROGS/loud_idle" 10 3000
+	assert_success
+	mutex=$(value mutex_wait_ns)
+	mutex_max=$(value mutex_max_ns)
+	mutex_rq=$(value mutex_rq_ns)
+	cond=$(value cond_wait_ns)
+	line=$(marked_line "$SRC/tests/progs/loud_idle.c" LOCK-SITE)
+	idle=$(marked_line "$SRC/tests/progs/loud_idle.c" IDLE-SITE)
+	# --kind mutex: the workers' lock waits only, as they measured them
+	run "$CT" report --json --kind mutex k.ctr
+	assert_success
+	jq -e '[.profiles[] | .kind] | unique == ["mutex"]' <<<"$output"
+	got=$(jq '[.profiles[] | select(.profile == "sync") | .total_ns] | add' <<<"$output")
+	assert_within 5 "$got" "$mutex" "$mutex_rq"
+	assert_equal "$(jq -r '[.profiles[] | select(.profile == "sync") | "\(.frames[0].func):\(.frames[0].line)"] | unique | join(",")' <<<"$output")" "contend:$line"
+	# a profile stands for its kinds; --exclude-kind leaves them out
+	run "$CT" report --json --kind sync k.ctr
+	jq -e '[.profiles[] | select(.profile == "sync") | .kind] | unique == ["cond", "join", "mutex"]' <<<"$output"
+	jq -e '[.profiles[] | select(.profile == "sleep" or .profile == "syscall")] | length == 0' <<<"$output"
+	run "$CT" report --json --exclude-kind cond,join k.ctr
+	jq -e '[.profiles[] | select(.profile == "sync") | .kind] | unique == ["mutex"]' <<<"$output"
+	assert_equal "$(jq '[.profiles[] | select(.profile == "sync") | .total_ns] | add' <<<"$output")" "$got"
+	# the idle thread's cond wait fails a sync rule; a rule on mutex waits does not see it
+	# a limit above every lock wait the workers measured, below the idler's one wait
+	ms=$(( mutex_max / 1000000 + 1 ))
+	[ "$cond" -gt $((ms * 1000000)) ]
+	run "$CT" check --max-wait "sync:${ms}ms" k.ctr
+	assert_failure 1
+	assert_line --partial "cond wait on 0x"
+	assert_line --partial "at idler (loud_idle.c:$idle)"
+	run "$CT" check --max-wait "mutex:${ms}ms" k.ctr
+	assert_success
+	assert_output "ok: 1 rule holds on k.ctr"
+	run "$CT" check --max-wait mutex:100us k.ctr
+	assert_failure 1
+	assert_line --index 0 --regexp "^FAIL max-wait mutex:100us: [0-9.]+ms mutex wait on 0x[0-9a-f]+ at contend \\(loud_idle.c:$line\\), longest of [0-9]+\$"
+	# the filter form of the same: --kind mutex with a sync rule
+	run "$CT" check --kind mutex --max-wait "sync:${ms}ms" k.ctr
+	assert_success
+	run "$CT" check --exclude-kind mutex --max-total "sync:$(( (cond / 1000000) - 1 ))ms" k.ctr
+	assert_failure 1
+	# diff and export take them too
+	run "$CT" diff --json --kind mutex k.ctr k.ctr
+	assert_success
+	jq -e '[.sites[] | .kind] | unique == ["mutex"]' <<<"$output"
+	run "$CT" export --format folded --kind cond -o - k.ctr
+	assert_success
+	assert_output --partial "idler"
+	refute_output --partial "contend"
+	# an unknown kind is a usage error naming the kinds
+	run -2 "$CT" report --kind mutx k.ctr
+	assert_output --partial "report: --kind: unknown kind 'mutx' (kinds: mutex cond"
+	run -2 "$CT" check --max-wait mutx:1ms k.ctr
+	assert_output --partial "unknown profile or kind 'mutx'"
+}
+
+@test "filters that select nothing exit 2 naming what exists; --thread takes globs" {
+	trace k.ctr "$PROGS/loud_idle" 4 1000
+	assert_success
+	pid=$(jreport k.ctr .trace.pid)
+	run -2 "$CT" report --thread mc-c k.ctr
+	assert_output --regexp "^ctrace: report: --thread 'mc-c' matches no thread; the threads are: loud_idle \\(tid $pid\\), idler \\(tid [0-9]+\\), mc-a \\(tid [0-9]+\\), mc-b \\(tid [0-9]+\\)\$"
+	run -2 "$CT" check --thread mc-c --max-wait sync:1ms k.ctr
+	assert_output --partial "check: --thread 'mc-c' matches no thread; the threads are: loud_idle"
+	run -2 "$CT" diff --thread mc-c k.ctr k.ctr
+	assert_output --partial "diff: --thread 'mc-c' matches no thread"
+	run -2 "$CT" export --format folded -o - --thread mc-c k.ctr
+	assert_output --partial "export: --thread 'mc-c' matches no thread"
+	# a glob: both workers, nothing else
+	run "$CT" report --json --thread 'mc-*' k.ctr
+	assert_success
+	jq -e '[.threads[] | .name] | sort == ["mc-a", "mc-b"]' <<<"$output"
+	jq -e '[.profiles[] | select(.profile == "sync") | .kind] | unique == ["mutex"]' <<<"$output"
+	# a kind the trace does not have
+	run -2 "$CT" report --kind epoll k.ctr
+	assert_output --partial "ctrace: report: --kind epoll matches no wait or call; the kinds recorded are: mutex, cond, join"
+	run -2 "$CT" check --kind epoll k.ctr
+	assert_output --partial "check: --kind epoll matches no wait or call"
+	# --from past the end
+	dur=$(jreport k.ctr .trace.duration_ns)
+	run -2 "$CT" report --from 60s k.ctr
+	assert_output --regexp "^ctrace: report: --from 60.0s is past the end of the trace \\([0-9.]+m?s long\\)\$"
+	run -2 "$CT" check --from 60s k.ctr
+	assert_output --partial "check: --from 60.0s is past the end"
+	run "$CT" report --from "$((dur / 2))ns" k.ctr
+	assert_success
+}
+
+@test "check: the ok line says when the trace is truncated or damaged chunks were skipped" {
+	trace l.ctr "$PROGS/lockwait" 2 10 200
+	assert_success
+	size=$(stat -c %s l.ctr)
+	head -c $((size - 20)) l.ctr >cut.ctr
+	run --separate-stderr "$CT" check cut.ctr
+	assert_success
+	assert_output "ok: 2 rules hold on cut.ctr, but the trace is truncated (--fail-on truncated fails on it)"
+	run --separate-stderr "$CT" check --fail-on truncated cut.ctr
+	assert_failure 1
+	at=$(chunks l.ctr | awk '$2 == 2 { print $1; exit }')
+	cp l.ctr bad.ctr
+	flip bad.ctr $((at + 40))
+	run --separate-stderr "$CT" check bad.ctr cut.ctr
+	assert_success
+	assert_output "ok: 2 rules hold on every trace, but 1 of 2 traces are truncated (--fail-on truncated fails on them); and 1 damaged stretch skipped (--strict fails on it)"
+	run --separate-stderr "$CT" check l.ctr
+	assert_output "ok: 2 rules hold on l.ctr"
+}
