@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frames.h"
 #include "model.h"
 #include "util.h"
 
@@ -28,6 +29,8 @@ const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS] = {
 	  "these kinds or profiles", NULL, NULL },
 	{ "strict", CT_OPT_STRICT, 0, NULL, "a damaged chunk in the trace is an error (exit 2);\n"
 	  "by default it is skipped with a warning", NULL, NULL },
+	{ "hide", CT_OPT_HIDE, 1, "REGEX", "leave out the frames whose function matches REGEX\n"
+	  "(extended regex, like pprof -hide; repeatable)", NULL, NULL },
 };
 
 const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS] = {
@@ -361,6 +364,51 @@ int ct_convoy_parse(struct ct_convoy_params *p, const char *opt, const char *val
 	return 1;
 }
 
+/* --hide: the patterns so far, as one alternation, compiled for frames.c. */
+static regex_t hide_re;
+static char *hide_all;
+
+static void hide_free(void)
+{
+	if (hide_all)
+		regfree(&hide_re);
+	free(hide_all);
+	hide_all = NULL;
+}
+
+static int hide_parse(const char *val, char *err, size_t errlen)
+{
+	regex_t one;
+	char *all;
+	int e;
+
+	if ((e = regcomp(&one, val, REG_EXTENDED | REG_NOSUB)) != 0) {
+		char why[128];
+
+		regerror(e, &one, why, sizeof(why));
+		snprintf(err, errlen, "--hide: '%s' is not a regular expression (%s)", val, why);
+		return -1;
+	}
+	regfree(&one);
+	all = ct_xmalloc((hide_all ? strlen(hide_all) : 0) + strlen(val) + 4);
+	sprintf(all, "%s%s(%s)", hide_all ? hide_all : "", hide_all ? "|" : "", val);
+	if (hide_all) {
+		regfree(&hide_re);
+		free(hide_all);
+	} else {
+		atexit(hide_free);
+	}
+	hide_all = all;
+	if (regcomp(&hide_re, hide_all, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(hide_all);
+		hide_all = NULL;
+		snprintf(err, errlen, "--hide: the patterns do not combine");
+		return -1;
+	}
+	ct_frames_set_hide(&hide_re);
+	return 0;
+}
+
 int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
 		       const struct ct_opt *o, const char *opt, const char *val, char *err,
 		       size_t errlen)
@@ -369,6 +417,8 @@ int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
 		ct_model_set_strict(1);
 		return 0;
 	}
+	if (o->key == CT_OPT_HIDE)
+		return hide_parse(val, err, errlen);
 	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_EXCLUDE_KIND && fa)
 		return ct_filter_parse(fa, opt, val, err, errlen) < 0 ? -1 : 0;
 	if (o->key >= CT_OPT_CONVOY_WINDOW && o->key <= CT_OPT_CONVOY_WAIT_HOLD && cp)

@@ -107,9 +107,10 @@ struct ct_cmd_opts {
 };
 
 /* The shared rows: the filters (--from, --to, --thread, --kind, --exclude-kind), --strict
- * (a damaged chunk fails the command: ct_model_set_strict) and the convoy thresholds, with
- * the title of the convoy section. */
-#define CT_NFILTER_OPTS 6
+ * (a damaged chunk fails the command: ct_model_set_strict), --hide REGEX (frames left out
+ * of stacks: ct_frames_set_hide) and the convoy thresholds, with the title of the convoy
+ * section. */
+#define CT_NFILTER_OPTS 7
 #define CT_NCONVOY_OPTS 6
 extern const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS];
 extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
@@ -119,7 +120,7 @@ extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
 /* Keys of the shared rows; command rows use keys from CT_OPT_CMD up. */
 enum {
 	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD, CT_OPT_KIND, CT_OPT_EXCLUDE_KIND,
-	CT_OPT_STRICT,
+	CT_OPT_STRICT, CT_OPT_HIDE,
 	CT_OPT_CONVOY_WINDOW, CT_OPT_CONVOY_WAITERS, CT_OPT_CONVOY_EMPTY, CT_OPT_CONVOY_RUN,
 	CT_OPT_CONVOY_RELEASES, CT_OPT_CONVOY_WAIT_HOLD,
 	CT_OPT_CMD = 300

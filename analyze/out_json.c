@@ -272,6 +272,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		}
 		ct_json_obj_begin(j);
 		ct_json_kv_str(j, "start_func", g);
+		/* grouped by start routine, or by name when it is not known */
+		ct_json_kv_str(j, "group", ct_output_group_name(c->oc, ord[i]));
 		ct_json_kv_u64(j, "threads", k - i);
 		ct_json_key(j, "tids");
 		ct_json_arr_begin(j);

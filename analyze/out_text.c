@@ -408,7 +408,8 @@ static void text_threads(struct ctx *c)
 				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
 			else
 				snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
-			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
+			text_thread_row(c, tid, t->name[0] ? t->name : "-",
+					ct_output_start_func(c->oc, t) ? g : "?", t->lifetime_ns,
 					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
 			life += t->lifetime_ns;
 			cpu += t->cpu_ns;
@@ -419,7 +420,8 @@ static void text_threads(struct ctx *c)
 		}
 		if (j - i > 1) {
 			snprintf(cnt, sizeof(cnt), "%zu threads", j - i);
-			text_thread_row(c, "=", cnt, g, life, cpu, runq, blk, other);
+			text_thread_row(c, "=", cnt, ct_output_start_func(c->oc, ord[i]) ? g :
+					"? (same name)", life, cpu, runq, blk, other);
 		}
 	}
 	free(ord);

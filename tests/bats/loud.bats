@@ -183,3 +183,57 @@ flip() {
 	run --separate-stderr "$CT" check l.ctr
 	assert_output "ok: 2 rules hold on l.ctr"
 }
+
+@test "diff: frames without symbols match by module and offset, a renamed binary is the same program" {
+	cp "$PROGS/nown_handoff.stripped" ./handoff_renamed
+	trace a.ctr "$PROGS/nown_handoff.stripped" 20 2000
+	assert_success
+	rounds=$(value rounds)
+	trace b.ctr ./handoff_renamed 20 2000
+	assert_success
+	assert_equal "$(value rounds)" "$rounds"
+	run "$CT" diff --json a.ctr b.ctr
+	assert_success
+	# the receiver's hand-off waits: one row, counted on both sides, at module+offset
+	run jq -r '[.sites[] | select(.profile == "sync" and .kind == "mutex"
+		and .base_count == '"$rounds"' and .new_count == '"$rounds"')
+		| "\(.frames[0].func) \(.frames[0].module | split("/") | last) \(.frames[0].offset)"]
+		| join(",")' <<<"$output"
+	assert_output --regexp "^\\?\\? nown_handoff.stripped 0x[0-9a-f]+\$"
+	# nothing of the program's own frames is only on one side
+	run "$CT" diff --json a.ctr b.ctr
+	jq -e '[.sites[] | select((.base_count == 0 or .new_count == 0) and .profile == "sync"
+		and .kind == "mutex")] | length == 0' <<<"$output"
+	jq -e '[.objects[] | select(.kind == "mutex" and .base_contended > 0)]
+		| all(.new_contended > 0)' <<<"$output"
+	# the text form: no (new) or (gone) mutex rows
+	run "$CT" diff a.ctr b.ctr
+	refute_output --partial "mutex (new)"
+	refute_output --partial "mutex (gone)"
+}
+
+@test "--hide REGEX drops matching frames; threads without a known start routine group by name" {
+	trace k.ctr "$PROGS/loud_idle" 4 1000
+	assert_success
+	# without: contend (LOCK-SITE) then worker; hidden: worker first
+	assert_equal "$(jreport k.ctr '[.profiles[] | select(.profile == "sync" and .kind == "mutex") | .frames[0].func] | unique | join(",")')" contend
+	run "$CT" report --json --hide '^cont' k.ctr
+	assert_success
+	assert_equal "$(jq -r '[.profiles[] | select(.profile == "sync" and .kind == "mutex") | .frames[0].func] | unique | join(",")' <<<"$output")" worker
+	jq -e '[.profiles[].frames[] | select(.func == "contend")] | length == 0' <<<"$output"
+	# repeatable; a stack entirely hidden keeps its frames
+	run "$CT" report --json --hide worker --hide contend --hide start_thread --hide clone3 k.ctr
+	assert_equal "$(jq -r '[.profiles[] | select(.profile == "sync" and .kind == "mutex") | .frames[0].func] | unique | join(",")' <<<"$output")" contend
+	run "$CT" diff --json --hide '^cont' k.ctr k.ctr
+	jq -e '[.sites[] | select(.kind == "mutex" and .profile == "sync") | .frames[0].func] | unique == ["worker"]' <<<"$output"
+	run -2 "$CT" report --hide '(' k.ctr
+	assert_output --partial "report: --hide: '(' is not a regular expression"
+	# a stripped binary's threads: no start routine by name, grouped by their name
+	trace s.ctr "$PROGS/nown_handoff.stripped" 5 1000
+	assert_success
+	run "$CT" report --json s.ctr
+	jq -e '[.thread_groups[] | select(.start_func == null)] | length == 1' <<<"$output"
+	jq -e '.thread_groups[] | select(.start_func == null) | .group == "nown_handoff.st" and .threads >= 2' <<<"$output"
+	run "$CT" report s.ctr
+	assert_output --regexp "= [0-9]+ threads +\\? \\(same name\\)"
+}
