@@ -270,6 +270,9 @@ struct ct_thread_info {
 	const char *name;    /* points into the model */
 	uint64_t start_func; /* address; 0 for the main thread or unknown */
 	int is_main;         /* tid == header pid */
+	int untraced;        /* began while the recorder had no slot for it (CTRACE_MAX_THREADS
+			      * alive at once): no THREAD_START, not in the first generation's
+			      * thread states, no name; only its later calls, if any, recorded */
 	uint64_t lifetime_ns;
 	uint64_t cpu_ns, runq_ns;
 	uint64_t other_ns;   /* lifetime - blocked - cpu - runq, never negative */

@@ -404,6 +404,16 @@ static void text_threads(struct ctx *c)
 			const struct ct_thread_info *t = ord[j];
 			char tid[24];
 
+			if (t->untraced) { /* summed into one line below */
+				life += t->lifetime_ns;
+				cpu += t->cpu_ns;
+				runq += t->runq_ns;
+				other += t->other_ns;
+				for (int p = 0; p < CT_P_MAX; p++)
+					blk[p] += t->blocked_ns[p];
+				continue;
+			}
+
 			if (c->nproc > 1)
 				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
 			else
@@ -418,7 +428,14 @@ static void text_threads(struct ctx *c)
 			for (int p = 0; p < CT_P_MAX; p++)
 				blk[p] += t->blocked_ns[p];
 		}
-		if (j - i > 1) {
+		if (ord[i]->untraced) {
+			/* begun without a recorder slot: nothing to tell them apart by */
+			snprintf(cnt, sizeof(cnt), "%zu untraced", j - i);
+			text_thread_row(c, "-", cnt, "-", life, cpu, runq, blk, other);
+			fprintf(c->f, "  (%zu untraced thread%s: begun while CTRACE_MAX_THREADS were "
+				"traced; counted in lost no_thread_slot)\n", j - i,
+				j - i == 1 ? "" : "s");
+		} else if (j - i > 1) {
 			snprintf(cnt, sizeof(cnt), "%zu threads", j - i);
 			text_thread_row(c, "=", cnt, ct_output_start_func(c->oc, ord[i]) ? g :
 					"? (same name)", life, cpu, runq, blk, other);

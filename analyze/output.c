@@ -77,6 +77,8 @@ const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_
 {
 	const char *sf = ct_output_start_func(c, t);
 
+	if (t->untraced)
+		return "(untraced)";
 	/* a start routine not known (a thread the trace began after, a stripped one): its
 	 * name groups it */
 	return sf ? sf : t->name && t->name[0] ? t->name : "?";
@@ -91,6 +93,8 @@ static int cmp_thread_group(const void *pa, const void *pb, void *arg)
 
 	if (x->is_main != y->is_main)
 		return x->is_main ? -1 : 1;
+	if (x->untraced != y->untraced) /* last, together */
+		return x->untraced ? 1 : -1;
 	c = strcmp(ct_output_group_name(oc, x), ct_output_group_name(oc, y));
 	if (c)
 		return c;

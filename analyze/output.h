@@ -115,7 +115,8 @@ void ct_output_at(const struct ct_output_ctx *c, size_t nproc, uint32_t proc,
  * without a symbol). */
 const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_thread_info *t);
 /* The name threads are grouped under: the start routine, or when it is not known the
- * thread's name ("?" when it has none). */
+ * thread's name ("?" when it has none); "(untraced)" for the untraced threads (sorted
+ * last). */
 const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_thread_info *t);
 /* c's threads ordered by group (main first, then start routine name, tid, and time for a
  * reused tid): a malloc'ed array of nthreads pointers. */

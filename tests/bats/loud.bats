@@ -237,3 +237,28 @@ flip() {
 	run "$CT" report s.ctr
 	assert_output --regexp "= [0-9]+ threads +\\? \\(same name\\)"
 }
+
+@test "threads beyond CTRACE_MAX_THREADS: one 'untraced threads' line and a JSON count, not rows named '-'" {
+	run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT="sl.%p.ctr" \
+		CTRACE_SYSCALL_THRESHOLD=0ns CTRACE_MAX_THREADS=16 "$PROGS/proc_flood" threads 64
+	assert_success
+	assert_output "calls=64 bytes=64"
+	f=$(ls sl.*.ctr)
+	run "$CT" report --json "$f"
+	assert_success
+	json=$output
+	n=$(jq .trace.untraced_threads <<<"$json")
+	assert_equal "$(jq '[.threads[] | select(.untraced)] | length' <<<"$json")" "$n"
+	# an untraced thread is one whose start the recorder did not see
+	jq -e '[.threads[] | select(.untraced) | select(.start_func != null or .name != "")] | length == 0' <<<"$json"
+	starts=$("$CT" dump "$f" | grep -c ' THREAD_START ')
+	[ $((starts + n)) -le 64 ]
+	[ "$(jq .trace.lost.no_thread_slot <<<"$json")" -gt 0 ]
+	run "$CT" report "$f"
+	refute_output --regexp $'\n +[0-9]+ -  +\\? '
+	if [ "$n" -gt 0 ]; then
+		assert_line --regexp "^ +- $n untraced +- "
+		assert_line "  ($n untraced thread$([ "$n" = 1 ] || echo s): begun while CTRACE_MAX_THREADS were traced; counted in lost no_thread_slot)"
+		jq -e '.thread_groups[] | select(.group == "(untraced)") | .threads == '"$n" <<<"$json"
+	fi
+}
