@@ -262,3 +262,44 @@ flip() {
 		jq -e '.thread_groups[] | select(.group == "(untraced)") | .threads == '"$n" <<<"$json"
 	fi
 }
+
+@test "README: check's rules table is the --help rule list; every option of every --help is in the README, every synopsis option in its --help" {
+	readme="$SRC/README.md"
+	# the rules table, both ways
+	diff <(sed -n 's/^  | `\(--[a-z0-9-]* [^`]*\)` |.*/\1/p' "$readme" | sort) \
+	     <("$CT" check --help | sed -n '/^rules/,/^$/s/^  \(--[a-z0-9-]* [^ ]*\) .*/\1/p' | sort) ||
+		fail "the README's rules table and 'ctrace check --help' differ"
+	# every option a command's --help lists is documented in the README
+	for c in record report dump check diff export attach detach version; do
+		for o in $("$CT" $c --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+			[ "$o" = --help ] && continue
+			grep -qF -- "$o" "$readme" || fail "ctrace $c --help lists $o, the README does not"
+		done
+	done
+	# every option of a command's synopsis line in the README exists in its --help
+	n=0
+	while read -r c rest; do
+		for o in $(grep -o -- '--[a-z][a-z0-9-]*' <<<"$rest" | sort -u); do
+			"$CT" "$c" --help | grep -qF -- "$o" ||
+				fail "the README's synopsis of ctrace $c names $o, its --help does not"
+			n=$((n + 1))
+		done
+	done < <(sed -n 's/^    ctrace \([a-z]*\) \(.*\)$/\1 \2/p' "$readme" | grep -E '^(record|report|dump|check|diff|export|attach|detach|version) ')
+	[ "$n" -gt 15 ]
+	# the FILTERS paragraph names every shared filter row
+	for o in --from --to --thread --kind --exclude-kind --hide --strict; do
+		sed -n '/^\*\*FILTERS\*\*/,/^$/p' "$readme" | grep -qF -- "$o" ||
+			fail "FILTERS does not name $o"
+		"$CT" report --help | grep -qF -- "$o" || fail "report --help does not list $o"
+	done
+}
+
+@test "dump: HOLD lines name the lock's variable and the symbolized call site that took it" {
+	trace nh.ctr "$PROGS/nown_handoff" 5 1000
+	assert_success
+	line=$(marked_line "$SRC/tests/progs/nown_handoff.c" RECEIVE-SITE)
+	run "$CT" dump nh.ctr
+	assert_success
+	assert_line --regexp "^gen=[0-9]+ tid=[0-9]+ ts=\\+[0-9.]+ms HOLD kind=mutex obj=0x[0-9a-f]+ site=0x[0-9a-f]+ stack=[0-9]+ taken=after_wait lock=handoff_mu at=receive \\(nown_handoff.c:$line\\)\$"
+	refute_line --regexp " HOLD .* at=\\?\\?"
+}
