@@ -84,7 +84,8 @@ static const struct ct_opt_table check_tables[] = {
 
 static const struct ct_cmd_opts check_cmd = {
 	"check",
-	"usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
+	"usage: ctrace check [RULES...] [--junit FILE] [--from FROM] [--to TO] [--thread T]\n"
+	"                    [--kind K] [--exclude-kind K] [--hide REGEX] [--strict]\n"
 	"                    [--convoy-* VALUE] FILE...\n\n"
 	"Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
 	"one is broken, 2 on a usage error or an unreadable trace.\n",

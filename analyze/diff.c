@@ -48,7 +48,7 @@ static const struct ct_opt_table diff_tables[] = {
 
 static const struct ct_cmd_opts diff_cmd = {
 	"diff",
-	"usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n"
+	"usage: ctrace diff [--json] [--top N] [--from FROM] [--to TO] [--thread T] BASE NEW\n"
 	"       ctrace diff [OPTIONS] BASE... : NEW...\n\n"
 	"What grew and what shrank from trace BASE to trace NEW (like pprof -base); a\n"
 	"side of several traces (the processes of one program, ':' between the sides)\n"

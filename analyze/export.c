@@ -84,7 +84,7 @@ static const char *usage_text(void)
 	n = (size_t)snprintf(buf, sizeof(buf),
 		"usage: ctrace export --format FORMAT [-o FILE] [--force] [--profile P[,P...]]\n"
 		"                     [--value ns|count] [--folded-roots] [--labels default|all]\n"
-		"                     [--split SIZE] [--from D] [--to D] [--thread NAME|TID]\n"
+		"                     [--split SIZE] [--from FROM] [--to TO] [--thread NAME|TID]\n"
 		"                     [--convoy-* VALUE] FILE...\n\n"
 		"Writes the traces (several: the processes of one program) for other tools.\n\n"
 		"formats:\n");

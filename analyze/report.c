@@ -46,7 +46,7 @@ static const struct ct_opt_table report_tables[] = {
 static const struct ct_cmd_opts report_cmd = {
 	"report",
 	"usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
-	"                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
+	"                     [--from FROM] [--to TO] [--thread NAME|TID] [--convoy-windows]\n"
 	"                     [--convoy-* VALUE] FILE...\n\n"
 	"Where the threads of a traced program waited. Several FILEs: the traces of one\n"
 	"program's processes, analysed as one (each result names its process).\n\n",
