@@ -240,7 +240,7 @@ struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct c
 			for (size_t k = 0; k < f->ntids; k++)
 				sel[i] |= f->tids[k] == m->threads[i].tid;
 			for (size_t k = 0; k < f->nnames; k++)
-				sel[i] |= !strcmp(f->names[k], m->threads[i].name);
+				sel[i] |= ct_filter_name(f->names[k], m->threads[i].name);
 		}
 		e->sel_keys = sel;
 		e->nsel_keys = m->nthreads;
@@ -322,7 +322,7 @@ static unsigned char *select_names(const char *path, const struct ct_filter *f, 
 		for (size_t i = 0; i < f->ntids; i++)
 			sel[k] |= f->tids[i] == t->tid;
 		for (size_t i = 0; i < f->nnames; i++)
-			sel[k] |= !strcmp(f->names[i], t->name);
+			sel[k] |= ct_filter_name(f->names[i], t->name);
 	}
 	*nsel = nk;
 	free(k2t);
@@ -419,6 +419,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		free(sel);
 		*mout = m;
 		*aout = a;
+		ct_model_warn_damaged(m, path);
 		return 0;
 	}
 	free(sel);

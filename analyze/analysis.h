@@ -29,6 +29,7 @@
 #ifndef CTRACE_ANALYSIS_H
 #define CTRACE_ANALYSIS_H
 
+#include <fnmatch.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
@@ -255,9 +256,23 @@ struct ct_filter {
 	unsigned entry_keys; /* CT_EKEY_* bits: profile entries also split by these keys
 			      * (the exports' labels; memory grows by that factor, never with
 			      * the trace's length); 0: by (profile, kind, fd class, stack) */
+	uint64_t kinds;      /* bit k: keep waits, calls and releases of enum ct_kind k;
+			      * 0: every kind (thread events are always kept) */
 };
 #define CT_EKEY_THREAD 1u /* by thread instance (ct_pentry.thr) */
 #define CT_EKEY_OBJECT 2u /* by object (ct_pentry.obj) */
+
+/* Whether a --thread pattern (a name, or a glob: fnmatch) names the thread called name. */
+static inline int ct_filter_name(const char *pattern, const char *name)
+{
+	return !fnmatch(pattern, name, 0);
+}
+
+/* Whether f keeps events of kind (an enum ct_kind). */
+static inline int ct_filter_kind(const struct ct_filter *f, unsigned kind)
+{
+	return !f || !f->kinds || kind == 0 || kind >= 64 || ((f->kinds >> kind) & 1);
+}
 
 struct ct_thread_info {
 	uint32_t tid;
@@ -266,6 +281,9 @@ struct ct_thread_info {
 	const char *name;    /* points into the model */
 	uint64_t start_func; /* address; 0 for the main thread or unknown */
 	int is_main;         /* tid == header pid */
+	int untraced;        /* began while the recorder had no slot for it (CTRACE_MAX_THREADS
+			      * alive at once): no THREAD_START, not in the first generation's
+			      * thread states, no name; only its later calls, if any, recorded */
 	uint64_t lifetime_ns;
 	uint64_t cpu_ns, runq_ns;
 	uint64_t other_ns;   /* lifetime - blocked - cpu - runq, never negative */

@@ -46,6 +46,8 @@ static const struct ct_opt check_opts[] = {
 	  "p99 of any one entry (wait site) of PROFILE", NULL, NULL },
 	{ "max-total", OPT_MAX_TOTAL, 1, "PROFILE:DURATION", "sum of all waits of PROFILE", NULL,
 	  NULL },
+	{ NULL, 0, 0, NULL, "the same rules for one wait kind (mutex, cond,\nepoll, read, ...: "
+	  "the kinds of --kind)", "--max-wait KIND:DURATION", NULL },
 	{ "max-lost", OPT_MAX_LOST, 1, "N", "events lost by the recorder (trace.lost_events)",
 	  NULL, NULL },
 };
@@ -53,7 +55,8 @@ static const struct ct_opt check_opts[] = {
 static const struct ct_opt check_output_opts[] = {
 	{ NULL, 0, 0, NULL,
 	  "\nPROFILE is sync, net, syscall, sleep, holder, wakeup, or any (the waiter\n"
-	  "profiles sync, net, syscall and sleep together).\n"
+	  "profiles sync, net, syscall and sleep together); in place of a PROFILE, a\n"
+	  "KIND (mutex, cond, epoll, ...) limits that kind's waits and calls.\n"
 	  "A value equal to its limit holds. With no rule, the defaults are:\n"
 	  "  --fail-on deadlock --max-lost 0\n\n", NULL, NULL },
 	{ "junit", OPT_JUNIT, 1, "FILE", "also write JUnit XML: one <testsuite name=\"ctrace "
@@ -81,7 +84,8 @@ static const struct ct_opt_table check_tables[] = {
 
 static const struct ct_cmd_opts check_cmd = {
 	"check",
-	"usage: ctrace check [RULES...] [--junit FILE] [--from D] [--to D] [--thread T]\n"
+	"usage: ctrace check [RULES...] [--junit FILE] [--from FROM] [--to TO] [--thread T]\n"
+	"                    [--kind K] [--exclude-kind K] [--hide REGEX] [--strict]\n"
 	"                    [--convoy-* VALUE] FILE...\n\n"
 	"Gates a CI job on traces: exit 0 when every rule holds on every FILE, 1 when\n"
 	"one is broken, 2 on a usage error or an unreadable trace.\n",
@@ -142,7 +146,7 @@ int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *va
 	char prof[32];
 	uint64_t ns;
 	long n;
-	int p;
+	int p, kind;
 
 	if (!strcmp(opt, "--fail-on"))
 		return fail_on(o, val, err, errlen);
@@ -172,12 +176,21 @@ int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *va
 		}
 		memcpy(prof, val, (size_t)(colon - val));
 		prof[colon - val] = 0;
+		kind = 0;
 		if (!strcmp(prof, "any"))
 			p = CT_RULE_ANY;
 		else if ((p = ct_aprofile_from_name(prof)) < 0) {
-			snprintf(err, errlen, "%s: unknown profile '%s' (sync net syscall sleep "
-				 "holder wakeup any)", opt, prof);
-			return -1;
+			/* a wait kind: its waits in whichever waiter profile they are */
+			for (unsigned k = 1; k < CT_K_MAX; k++)
+				if (!strcmp(prof, ct_kind_name(k)))
+					kind = (int)k;
+			if (!kind) {
+				snprintf(err, errlen, "%s: unknown profile or kind '%s' (profiles: "
+					 "sync net syscall sleep holder wakeup any; kinds: mutex "
+					 "cond epoll ..., see 'ctrace report --help')", opt, prof);
+				return -1;
+			}
+			p = CT_RULE_ANY;
 		}
 		if (ct_parse_duration(colon + 1, &ns) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not a duration (a number with a "
@@ -187,6 +200,7 @@ int ct_check_parse_rule(struct ct_check_opts *o, const char *opt, const char *va
 		r = new_rule(o);
 		r->type = dur[i].type;
 		r->profile = p;
+		r->kind = kind;
 		r->limit = ns;
 		snprintf(r->text, sizeof(r->text), "%s %.40s:%.40s", opt + 2, prof, colon + 1);
 		return 0;
@@ -403,8 +417,11 @@ static const char *sample_noun(int p)
 	}
 }
 
-static int in_rule(const struct ct_rule *r, int p)
+/* Whether the rule looks at entries of profile p and the given kind. */
+static int in_rule(const struct ct_rule *r, int p, unsigned kind)
 {
+	if (r->kind && kind != (unsigned)r->kind)
+		return 0;
 	if (r->profile == CT_RULE_ANY)
 		return p >= CT_AP_SYNC && p <= CT_AP_SLEEP;
 	return p == r->profile;
@@ -445,7 +462,7 @@ static void eval_entries(struct result *res, int p99)
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct ct_pentry *e = &a->entries[i];
 
-		if (in_rule(res->r, e->profile) && !e->remainder &&
+		if (in_rule(res->r, e->profile, e->kind) && !e->remainder &&
 		    (p99 ? e->p99_ns : e->max_ns) > res->r->limit)
 			over[nover++] = e;
 	}
@@ -490,7 +507,7 @@ static void eval_total(struct result *res)
 	for (size_t i = 0; i < a->nentries; i++) {
 		const struct ct_pentry *e = &a->entries[i];
 
-		if (!in_rule(res->r, e->profile))
+		if (!in_rule(res->r, e->profile, e->kind))
 			continue;
 		total += e->total_ns;
 		count += e->count;
@@ -505,7 +522,8 @@ static void eval_total(struct result *res)
 	site_str(f, n, site, sizeof(site));
 	violation(res, f, n, "%s in %" PRIu64 " %s%s over %zu site%s; largest %s %s at %s",
 		  ct_fmt_duration(total, d), count,
-		  res->r->profile == CT_RULE_ANY ? "wait" : sample_noun(res->r->profile),
+		  res->r->kind ? sample_noun(big->profile) : res->r->profile == CT_RULE_ANY ?
+		  "wait" : sample_noun(res->r->profile),
 		  count == 1 ? "" : "s", nent, nent == 1 ? "" : "s",
 		  ct_fmt_duration(big->total_ns, bd), kind, site);
 }
@@ -699,6 +717,18 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 	/* every trace is read before anything is printed: unreadable input exits 2 alone */
 	for (size_t i = 0; i < nfiles; i++)
 		load(&t[i], &models[i], files[i], o, &cp);
+	if (o->have_filter) {
+		struct ct_analysis **as = ct_xcalloc(nfiles, sizeof(*as));
+		char err[512];
+		int bad;
+
+		for (size_t i = 0; i < nfiles; i++)
+			as[i] = (struct ct_analysis *)t[i].a;
+		bad = ct_filter_verify(&o->filter, files, models, as, nfiles, err, sizeof(err));
+		free(as);
+		if (bad < 0)
+			ct_die(CT_EXIT_USAGE, "check: %s", err);
+	}
 	if (o->junit && !(jf = fopen(o->junit, "w")))
 		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
 	for (size_t i = 0; i < nfiles; i++) {
@@ -723,10 +753,28 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 			fwrite(r->text, 1, r->len, stdout);
 		}
 	}
-	if (!failed)
-		printf("ok: %zu rule%s hold%s on %s%s\n", o->nrules, o->nrules == 1 ? "" : "s",
-		       o->nrules == 1 ? "s" : "", nfiles == 1 ? files[0] : "every trace",
-		       nfiles == 1 ? "" : "");
+	if (!failed) {
+		size_t ntrunc = 0;
+		uint64_t ndamaged = 0;
+
+		for (size_t i = 0; i < nfiles; i++) {
+			ntrunc += t[i].m->truncated != 0;
+			ndamaged += t[i].m->damaged;
+		}
+		printf("ok: %zu rule%s hold%s on %s", o->nrules, o->nrules == 1 ? "" : "s",
+		       o->nrules == 1 ? "s" : "", nfiles == 1 ? files[0] : "every trace");
+		/* what the rules did not see */
+		if (ntrunc && nfiles == 1)
+			printf(", but the trace is truncated (--fail-on truncated fails on it)");
+		else if (ntrunc)
+			printf(", but %zu of %zu traces are truncated (--fail-on truncated fails on "
+			       "them)", ntrunc, nfiles);
+		if (ndamaged)
+			printf("%s %" PRIu64 " damaged stretch%s skipped (--strict fails on %s)",
+			       ntrunc ? "; and" : ", but", ndamaged, ndamaged == 1 ? "" : "es",
+			       ndamaged == 1 ? "it" : "them");
+		printf("\n");
+	}
 	else
 		printf("check: %zu of %zu rule check%s failed (%zu violation%s)\n", failed, nres,
 		       nres == 1 ? "" : "s", nviol, nviol == 1 ? "" : "s");

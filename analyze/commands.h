@@ -54,6 +54,7 @@ enum ct_rule_type {
 struct ct_rule {
 	int type;          /* enum ct_rule_type */
 	int profile;       /* enum ct_aprofile or CT_RULE_ANY (duration rules) */
+	int kind;          /* duration rules by kind ("mutex:1ms"): enum ct_kind; 0 any kind */
 	uint64_t limit;    /* ns, or a count for max-lost */
 	char text[96];     /* as written, canonical: "max-wait sync:100us", "fail-on convoy" */
 };

@@ -48,7 +48,7 @@ static const struct ct_opt_table diff_tables[] = {
 
 static const struct ct_cmd_opts diff_cmd = {
 	"diff",
-	"usage: ctrace diff [--json] [--top N] [--from D] [--to D] [--thread T] BASE NEW\n"
+	"usage: ctrace diff [--json] [--top N] [--from FROM] [--to TO] [--thread T] BASE NEW\n"
 	"       ctrace diff [OPTIONS] BASE... : NEW...\n\n"
 	"What grew and what shrank from trace BASE to trace NEW (like pprof -base); a\n"
 	"side of several traces (the processes of one program, ':' between the sides)\n"
@@ -65,13 +65,21 @@ static const struct ct_cmd_opts diff_cmd = {
 
 /* ---- keys and the table ------------------------------------------------------------ */
 
+/* The main executable of the trace whose frames are being keyed (NULL: unknown): its
+ * frames are keyed as "<exe>" whatever its file is called (./server vs ./server_fixed). */
+static const char *key_exe;
+
 static void key_frame(FILE *k, const struct ct_frame *f)
 {
+	const char *mod = !f->module ? "?" : key_exe && !strcmp(f->module, key_exe) ? "<exe>" :
+			  ct_basename(f->module);
+
 	if (f->file)
 		fprintf(k, "%s|%s:%d;", f->func ? f->func : "??", ct_basename(f->file), f->line);
-	else
-		fprintf(k, "%s@%s;", f->func ? f->func : "??",
-			f->module ? ct_basename(f->module) : "?");
+	else if (f->func && strcmp(f->func, "??"))
+		fprintf(k, "%s@%s;", f->func, mod);
+	else /* no symbol: the module and the offset in it */
+		fprintf(k, "%s+0x%" PRIx64 ";", mod, f->offset);
 }
 
 char *ct_diff_frames_key(const struct ct_frame *f, size_t n)
@@ -246,8 +254,14 @@ static void collect_one(const struct ct_analysis *a, struct ct_frames *fr, int s
 static void collect(struct side *s, int side, struct ct_diff_table *sites,
 		    struct ct_diff_table *objs)
 {
-	for (size_t k = 0; k < s->n; k++)
+	for (size_t k = 0; k < s->n; k++) {
+		key_exe = NULL;
+		for (size_t i = 0; i < s->ms[k]->nmods; i++)
+			if (s->ms[k]->mods[i].is_main)
+				key_exe = s->ms[k]->mods[i].path;
 		collect_one(s->as[k], s->frs[k], side, sites, objs);
+	}
+	key_exe = NULL;
 }
 
 static void collect_one(const struct ct_analysis *a, struct ct_frames *fr, int side,
@@ -476,6 +490,23 @@ int ct_cmd_diff(int argc, char **argv)
 	memset(s, 0, sizeof(s));
 	load(&s[0], paths, nbase, &x.fa.f);
 	load(&s[1], paths + nbase, npaths - nbase, &x.fa.f);
+	{
+		/* the filter must select something in one of the traces, either side */
+		struct ct_model **ms = ct_xcalloc(npaths, sizeof(*ms));
+		struct ct_analysis **as = ct_xcalloc(npaths, sizeof(*as));
+		int bad;
+
+		for (int k = 0, j = 0; k < 2; k++)
+			for (size_t i = 0; i < s[k].n; i++, j++) {
+				ms[j] = s[k].ms[i];
+				as[j] = s[k].as[i];
+			}
+		bad = ct_filter_verify(&x.fa, paths, ms, as, npaths, err, sizeof(err));
+		free(ms);
+		free(as);
+		if (bad < 0)
+			ct_die(CT_EXIT_USAGE, "diff: %s", err);
+	}
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < s[k].n; i++) {
 			char tr[256];

@@ -5,7 +5,9 @@
  * from format/reader.h without building the model. Timestamps are relative to the
  * header's start_mono_ns. A SYSCALL line names its call site (pcs[0] of its stack, from
  * the STACK records seen so far), and so does a HOLD line (the call site that took the
- * held lock). Called from ctrace.c.
+ * held lock, symbolized over the modules streamed so far, and the lock's variable when
+ * the symbol table has one). A damaged chunk is skipped (a last "# damaged" line counts them) unless
+ * --strict. Called from ctrace.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,10 +18,74 @@
 
 #include "../format/events.h"
 #include "../format/reader.h"
+#include "../unwind/symbolize.h"
 #include "commands.h"
+#include "frames.h"
 #include "json.h"
 #include "options.h"
 #include "util.h"
+
+/* The modules streamed so far (each once), and a symbolizer over them, remade when a new
+ * one arrives: HOLD lines name the lock and the call site that took it. */
+struct dsym {
+	struct ct_module *mods;
+	size_t n, cap;
+	struct ct_sym *sym;
+	int stale;
+};
+
+static void dsym_add(struct dsym *d, const struct ct_module *m)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->mods[i].lo == m->lo && d->mods[i].hi == m->hi &&
+		    !strcmp(d->mods[i].path, m->path ? m->path : ""))
+			return;
+	ct_grow(&d->mods, &d->cap, d->n + 1, sizeof(*d->mods));
+	d->mods[d->n] = *m;
+	d->mods[d->n].path = ct_xstrdup(m->path ? m->path : "");
+	d->n++;
+	d->stale = 1;
+}
+
+static struct ct_sym *dsym_get(struct dsym *d)
+{
+	if (d->stale || !d->sym) {
+		ct_sym_free(d->sym);
+		d->sym = ct_sym_new(d->mods, d->n);
+		d->stale = 0;
+	}
+	return d->sym;
+}
+
+static void dsym_free(struct dsym *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free((char *)d->mods[i].path);
+	free(d->mods);
+	ct_sym_free(d->sym);
+}
+
+/* " lock=NAME[+0xOFF] at=func (file:line)" for a HOLD: the variable the lock is (when the
+ * symbol table has it) and the symbolized call site. */
+static void hold_names(FILE *f, struct dsym *d, uint64_t obj, uint64_t site)
+{
+	struct ct_sym *sy = dsym_get(d);
+	struct ct_frame fr[8];
+	char buf[512];
+	uint64_t off = 0;
+	const char *var;
+
+	if (!sy)
+		return;
+	if ((var = ct_sym_data_name(sy, obj, &off)) != NULL) {
+		fprintf(f, " lock=%s", ct_basename(var));
+		if (off)
+			fprintf(f, "+0x%" PRIx64, off);
+	}
+	if (site && ct_sym_resolve(sy, site, 0, fr, 8) > 0)
+		fprintf(f, " at=%s", ct_frame_str(&fr[0], CT_FRAME_MODULE | CT_FRAME_PC, buf,
+						   sizeof(buf)));
+}
 
 /* Stack id -> pcs[0], from the STACK records streamed so far (open addressing). */
 struct sites {
@@ -76,19 +142,34 @@ static uint64_t sites_get(const struct sites *s, uint32_t id)
 	return s->ids[j] ? s->pcs[j] : 0;
 }
 
+enum { OPT_STRICT = CT_OPT_CMD };
+
+static const struct ct_opt dump_opts[] = {
+	{ "strict", OPT_STRICT, 0, NULL, "a damaged chunk is an error (exit 2); by default it "
+	  "is\nskipped, and counted in a last '# damaged' line", NULL, NULL },
+};
+
+static const struct ct_opt_table dump_tables[] = {
+	{ "options:", 10, dump_opts, CT_OPTS_N(dump_opts) },
+};
+
 static const struct ct_cmd_opts dump_cmd = {
 	"dump",
-	"usage: ctrace dump FILE\n\n"
+	"usage: ctrace dump [--strict] FILE\n\n"
 	"Prints every record of a trace, one per line: header, generation markers,\n"
 	"modules, stacks (PCs), thread states and events (ts relative to the start).\n",
-	NULL, 0, NULL, 0,
+	dump_tables, CT_OPTS_N(dump_tables), NULL, 0,
 };
 
 static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
 	       size_t errlen)
 {
-	(void)st, (void)row, (void)val;
-	snprintf(err, errlen, "unexpected option %s", opt); /* dump has no options */
+	(void)val;
+	if (row->key == OPT_STRICT) {
+		*(int *)st = 1;
+		return 0;
+	}
+	snprintf(err, errlen, "unexpected option %s", opt);
 	return -1;
 }
 
@@ -155,7 +236,7 @@ static void site_fields(FILE *f, const struct ct_event *e)
 }
 
 static void event(FILE *f, const struct ct_record *r, uint64_t start,
-		  const struct sites *st)
+		  const struct sites *st, struct dsym *d)
 {
 	const struct ct_event *e = &r->ev;
 
@@ -216,6 +297,7 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 		fprintf(f, " kind=%s obj=0x%" PRIx64 " site=0x%" PRIx64 " stack=%" PRIu32
 			" taken=%s", ct_kind_name(e->kind), e->obj, sites_get(st, e->stack), e->stack,
 			ct_ev_hold_after_wait(e) ? "after_wait" : "without_wait");
+		hold_names(f, d, e->obj, sites_get(st, e->stack));
 		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
@@ -239,7 +321,8 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 	fputc('\n', f);
 }
 
-static void record(FILE *f, const struct ct_record *r, uint64_t start, struct sites *st)
+static void record(FILE *f, const struct ct_record *r, uint64_t start, struct sites *st,
+		   struct dsym *d)
 {
 	switch (r->type) {
 	case CT_REC_GEN_BEGIN:
@@ -250,6 +333,7 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start, struct si
 	case CT_REC_MODULE: {
 		const struct ct_module *m = &r->module;
 
+		dsym_add(d, m);
 		fprintf(f, "gen=%" PRIu32 " MODULE lo=0x%" PRIx64 " hi=0x%" PRIx64 " bias=0x%" PRIx64
 			" main=%u build_id=", r->gen, m->lo, m->hi, m->bias, m->is_main);
 		for (unsigned i = 0; i < m->build_id_len && i < CT_BUILD_ID_MAX; i++)
@@ -289,7 +373,7 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start, struct si
 		break;
 	}
 	case CT_REC_EVENT:
-		event(f, r, start, st);
+		event(f, r, start, st, d);
 		break;
 	case CT_REC_GEN_END:
 		fprintf(f, "gen=%" PRIu32 " GEN_END ts=", r->gen);
@@ -312,14 +396,15 @@ int ct_cmd_dump(int argc, char **argv)
 	struct ct_reader *r = NULL;
 	struct ct_record rec;
 	struct sites st = { 0 };
-	int rc;
+	struct dsym ds = { 0 };
+	int rc, strict = 0;
 
 	{
 		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
 		size_t nops;
 		char err[256];
 
-		rc = ct_opts_parse(&dump_cmd, argc, argv, set, NULL, ops, &nops, err, sizeof(err));
+		rc = ct_opts_parse(&dump_cmd, argc, argv, set, &strict, ops, &nops, err, sizeof(err));
 		if (rc > 0) {
 			ct_opts_help(&dump_cmd, stdout);
 			free(ops);
@@ -339,6 +424,7 @@ int ct_cmd_dump(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path,
 		       rc == -ENOENT || rc == -EACCES || rc == -EISDIR ? strerror(-rc) :
 		       ct_reader_open_error());
+	ct_reader_skip_damaged(r, !strict);
 	h = ct_reader_header(r);
 	printf("header version=%u.%u pid=%" PRIu32 " ppid=%" PRIu32 " exe=", h->version_major,
 	       h->version_minor, h->pid, h->ppid);
@@ -352,7 +438,8 @@ int ct_cmd_dump(int argc, char **argv)
 	printf(" start_mono_ns=%" PRIu64 " start_real_ns=%" PRIu64 " flags=0x%" PRIx32 "\n",
 	       h->start_mono_ns, h->start_real_ns, h->flags);
 	while ((rc = ct_reader_next(r, &rec)) == 1)
-		record(stdout, &rec, h->start_mono_ns, &st);
+		record(stdout, &rec, h->start_mono_ns, &st, &ds);
+	dsym_free(&ds);
 	free(st.ids);
 	free(st.pcs);
 	if (rc < 0) {
@@ -361,6 +448,15 @@ int ct_cmd_dump(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "%s", ct_reader_error(r));
 		ct_reader_close(r);
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, msg);
+	}
+	if (ct_reader_damaged(r)) {
+		uint64_t off;
+		const char *msg = ct_reader_damage(r, &off);
+
+		printf("# damaged: %" PRIu64 " damaged stretch%s skipped, the first at byte offset "
+		       "%" PRIu64 " (%s)\n", ct_reader_damaged(r),
+		       ct_reader_damaged(r) == 1 ? "" : "es", off, msg);
+		ct_err("warning: %s: %s; skipped (--strict fails instead)", path, msg);
 	}
 	if (ct_reader_truncated(r))
 		printf("# truncated: %" PRIu64 " trailing bytes not decoded%s\n",

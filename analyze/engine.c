@@ -271,6 +271,8 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		cross(e);
 	t = ct_eng_thread(e, x->key, x->tid);
 	t->seen = 1;
+	if (!ct_filter_kind(e->f, ev->kind)) /* --kind, --exclude-kind */
+		return;
 	switch (ev->type) {
 	case CT_ENG_INIT_BLOCKED:
 		if (!t->saw_wait && !t->init_blocked) {

@@ -87,7 +87,7 @@ static const char *usage_text(void)
 	n = (size_t)snprintf(buf, sizeof(buf),
 		"usage: ctrace export --format FORMAT [-o FILE] [--force] [--profile P[,P...]]\n"
 		"                     [--value ns|count] [--folded-roots] [--labels default|all]\n"
-		"                     [--split SIZE] [--from D] [--to D] [--thread NAME|TID]\n"
+		"                     [--split SIZE] [--from FROM] [--to TO] [--thread NAME|TID]\n"
 		"                     [--convoy-* VALUE] FILE...\n\n"
 		"Writes the traces (several: the processes of one program) for other tools.\n\n"
 		"formats:\n");
@@ -434,6 +434,21 @@ int ct_cmd_export(int argc, char **argv)
 		in[k].fr = ct_frames_new(in[k].m);
 	}
 
+	{
+		struct ct_model **ms = ct_xcalloc(nfiles, sizeof(*ms));
+		struct ct_analysis **as = ct_xcalloc(nfiles, sizeof(*as));
+		int bad;
+
+		for (size_t k = 0; k < nfiles; k++) {
+			ms[k] = in[k].m;
+			as[k] = in[k].a;
+		}
+		bad = ct_filter_verify(&fa, files, ms, as, nfiles, err, sizeof(err));
+		free(ms);
+		free(as);
+		if (bad < 0)
+			ct_die(CT_EXIT_USAGE, "export: %s", err);
+	}
 	struct ct_output_ctx c = { .in = in, .nin = nfiles, .xo = &o };
 	FILE *f = ct_export_open(out, o.force);
 

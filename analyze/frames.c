@@ -6,6 +6,7 @@
 #include "frames.h"
 
 #include <inttypes.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,27 @@ struct ct_frames {
 	struct table stacks; /* by stack id */
 	struct table pcs;    /* single call sites, by PC */
 };
+
+static const regex_t *hide; /* --hide: frames whose function matches are dropped */
+
+void ct_frames_set_hide(const regex_t *re)
+{
+	hide = re;
+}
+
+/* --hide: drops the frames of s whose function matches, unless that leaves none. */
+static void hide_frames(struct slot *s)
+{
+	size_t k = 0;
+
+	if (!hide)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->f[i].func || regexec(hide, s->f[i].func, 0, NULL, 0) != 0)
+			s->f[k++] = s->f[i];
+	if (k)
+		s->n = k;
+}
 
 struct ct_frames *ct_frames_new(const struct ct_model *m)
 {
@@ -157,6 +179,7 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 		c->stacks.used++;
 		for (size_t i = 0; i < st->nframes; i++)
 			add_pc(c, s, &cap, st->pcs[i], i == 0);
+		hide_frames(s);
 	}
 	*out = s->f;
 	if (truncated)
@@ -177,6 +200,7 @@ size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **ou
 		s->key = pc;
 		c->pcs.used++;
 		add_pc(c, s, &cap, pc, 1);
+		hide_frames(s);
 	}
 	*out = s->f;
 	return s->n;

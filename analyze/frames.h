@@ -8,6 +8,7 @@
 #ifndef CTRACE_FRAMES_H
 #define CTRACE_FRAMES_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@ struct ct_frames;
 /* A cache over m (which must outlive it). The symbolizer is created on first use.
  * Never returns NULL (exits on out-of-memory). */
 struct ct_frames *ct_frames_new(const struct ct_model *m);
+/* --hide: from now on, frames whose function the regex matches are left out of every
+ * frame array (those of a stack or a call site), unless that would leave none; NULL: none
+ * are. Process-wide; re must outlive its use. */
+void ct_frames_set_hide(const regex_t *re);
 void ct_frames_free(struct ct_frames *c);
 
 /*

@@ -860,7 +860,36 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		flush(l, p, 1);
 	m->truncated = ct_reader_truncated(r);
 	m->trailing_bytes = ct_reader_trailing_bytes(r);
+	m->damaged = ct_reader_damaged(r);
+	if (m->damaged)
+		snprintf(m->damage, sizeof(m->damage), "%s", ct_reader_damage(r, &m->damage_off));
 	return 0;
+}
+
+static int strict_reading;
+
+void ct_model_set_strict(int strict)
+{
+	strict_reading = strict;
+}
+
+void ct_model_warn_damaged(const struct ct_model *m, const char *path)
+{
+	const char *why;
+
+	if (!m || !m->damaged)
+		return;
+	/* the reader's "corrupt chunk at byte offset N: why": the why */
+	why = strstr(m->damage, "offset ");
+	why = why && strchr(why, ':') ? strchr(why, ':') + 2 : m->damage;
+	if (m->damaged == 1)
+		fprintf(stderr, "ctrace: warning: %s: damaged chunk at byte offset %" PRIu64
+			" skipped (%s); the rest is reported (--strict fails instead)\n", path,
+			m->damage_off, why);
+	else
+		fprintf(stderr, "ctrace: warning: %s: %" PRIu64 " damaged stretches skipped, the "
+			"first at byte offset %" PRIu64 " (%s); the rest is reported (--strict "
+			"fails instead)\n", path, m->damaged, m->damage_off, why);
 }
 
 int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
@@ -871,6 +900,7 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 
 	*out = NULL;
 	l.m = m;
+	ct_reader_skip_damaged(r, !strict_reading);
 	if (read_all(&l, r, NULL, err, errlen) < 0) {
 		loader_free(&l);
 		ct_model_free(m);
@@ -904,6 +934,7 @@ int ct_model_stream(const char *path, int threads,
 			 strerror(-rc) : ct_reader_open_error());
 		return -1;
 	}
+	ct_reader_skip_damaged(r, !strict_reading);
 	m = ct_xcalloc(1, sizeof(*m));
 	l.m = m;
 	l.stream = fn ? 1 : 2;
@@ -1048,6 +1079,8 @@ int ct_model_load(const char *path, struct ct_model **out, char *err, size_t err
 	/* the size after reading: a file still being written may have grown meanwhile */
 	if (rc == 0 && stat(path, &st) == 0 && st.st_size > 0)
 		(*out)->file_bytes = (uint64_t)st.st_size;
+	if (rc == 0)
+		ct_model_warn_damaged(*out, path);
 	return rc;
 }
 

@@ -85,6 +85,9 @@ struct ct_model {
 	int last_gen_open;            /* the last generation has no GEN_END */
 	uint64_t trailing_bytes;      /* of an incomplete chunk at the end, not read */
 	uint64_t file_bytes;          /* size of the file read (0: unknown, a reader given) */
+	uint64_t damaged;             /* damaged stretches skipped (ct_reader_damaged) */
+	uint64_t damage_off;          /* ... the first one's byte offset, and its message */
+	char damage[256];
 };
 
 /*
@@ -97,6 +100,14 @@ int ct_model_load(const char *path, struct ct_model **out, char *err, size_t err
 int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 			 size_t errlen);
 void ct_model_free(struct ct_model *m);
+/* How the loaders treat a damaged chunk in the middle of a file: skipped, counted in
+ * m->damaged (strict 0, the default), or an error as for any corrupt input (strict 1:
+ * ctrace's --strict). Process-wide; set before loading. */
+void ct_model_set_strict(int strict);
+/* When m has damaged chunks skipped: one warning line on stderr naming path, the number
+ * of stretches and the first one's byte offset. ct_model_load and ct_analyze_file call it
+ * once per trace. */
+void ct_model_warn_damaged(const struct ct_model *m, const char *path);
 
 /* Streamed event type beyond the file's: a thread blocked since before the file (thread
  * state of the first generation): kind, obj, and since (its accessors below). */

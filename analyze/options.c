@@ -5,21 +5,32 @@
 #include "options.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "frames.h"
+#include "model.h"
 #include "util.h"
 
 const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS] = {
-	{ "from", CT_OPT_FROM, 1, "D", "only the time window [D, D] from the trace start (e.g. "
-	  "150ms;\nunits ns us ms s); waits overlapping it are clipped to it",
-	  "--from D, --to D", NULL },
-	{ "to", CT_OPT_TO, 1, "D", NULL, NULL, NULL },
+	{ "from", CT_OPT_FROM, 1, "FROM", "only the time window [FROM, TO] from the trace start "
+	  "(e.g.\n150ms; units ns us ms s); waits overlapping it are clipped to it",
+	  "--from FROM, --to TO", NULL },
+	{ "to", CT_OPT_TO, 1, "TO", NULL, NULL, NULL },
 	{ "thread", CT_OPT_THREAD, 1, "T", "only the threads named T or with tid T (repeatable)",
 	  NULL, NULL },
+	{ "kind", CT_OPT_KIND, 1, "K[,K...]", "only waits and calls of these kinds (mutex, cond, "
+	  "epoll, ...)\nor profiles (sync, net, syscall, sleep); repeatable", NULL, NULL },
+	{ "exclude-kind", CT_OPT_EXCLUDE_KIND, 1, "K[,K...]", "leave out waits and calls of "
+	  "these kinds or profiles", NULL, NULL },
+	{ "strict", CT_OPT_STRICT, 0, NULL, "a damaged chunk in the trace is an error (exit 2);\n"
+	  "by default it is skipped with a warning", NULL, NULL },
+	{ "hide", CT_OPT_HIDE, 1, "REGEX", "leave out the frames whose function matches REGEX\n"
+	  "(extended regex, like pprof -hide; repeatable)", NULL, NULL },
 };
 
 const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS] = {
@@ -70,10 +81,86 @@ static void add_thread(struct ct_filter_args *fa, const char *val)
 	fa->f.names = (const char *const *)fa->names;
 }
 
+int ct_kind_parse_list(const char *list, uint64_t *mask, const char **bad)
+{
+	const char *p = list;
+
+	do {
+		size_t n = strcspn(p, ",");
+		uint64_t m = 0;
+
+		for (unsigned k = 1; k < CT_K_MAX && k < 64; k++) {
+			const char *name = ct_kind_name(k);
+
+			if (strlen(name) == n && !strncmp(p, name, n))
+				m |= 1ull << k;
+		}
+		for (unsigned pr = CT_P_NONE + 1; !m && pr < CT_P_MAX; pr++) {
+			const char *name = ct_profile_name(pr);
+
+			if (strlen(name) != n || strncmp(p, name, n))
+				continue;
+			for (unsigned k = 1; k < CT_K_MAX && k < 64; k++)
+				if (ct_kind_profile(k) == (enum ct_profile)pr ||
+				    (pr == CT_P_NET && (k == CT_K_READ || k == CT_K_WRITE)))
+					m |= 1ull << k;
+		}
+		if (!m) {
+			*bad = p;
+			return -1;
+		}
+		*mask |= m;
+		p += n;
+	} while (*p++ == ',');
+	return 0;
+}
+
+/* "mutex cond ..." into buf: the kind names, for messages. */
+static const char *kind_names(char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned k = 1; k < CT_K_MAX && len < cap; k++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s", k > 1 ? " " : "",
+					ct_kind_name(k));
+	return buf;
+}
+
 int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val, char *err,
 		    size_t errlen)
 {
 	uint64_t ns;
+
+	if (!strcmp(opt, "--kind") || !strcmp(opt, "--exclude-kind")) {
+		uint64_t m = 0, all = (CT_K_MAX >= 64 ? ~0ull : (1ull << CT_K_MAX) - 1) & ~1ull;
+		const char *bad;
+		char names[512];
+
+		if (ct_kind_parse_list(val, &m, &bad) < 0) {
+			snprintf(err, errlen, "%s: unknown kind '%.*s' (kinds: %s; or a profile: "
+				 "sync net syscall sleep)", opt, (int)strcspn(bad, ","), bad,
+				 kind_names(names, sizeof(names)));
+			return -1;
+		}
+		if (!strcmp(opt, "--kind")) {
+			fa->include |= m;
+		} else {
+			fa->exclude |= m;
+		}
+		{
+			size_t l = strlen(fa->kind_text);
+
+			snprintf(fa->kind_text + l, sizeof(fa->kind_text) - l, "%s%s %s",
+				 l ? " " : "", opt, val);
+		}
+		fa->f.kinds = (fa->include ? fa->include : all) & ~fa->exclude;
+		if (!fa->f.kinds) {
+			snprintf(err, errlen, "%s leaves no kind to look at", opt);
+			return -1;
+		}
+		return 0;
+	}
 
 	if (!strcmp(opt, "--thread")) {
 		if (!val[0]) {
@@ -96,6 +183,119 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
 		fa->f.to_ns = ns;
 	if (fa->f.to_ns != UINT64_MAX && fa->f.to_ns < fa->f.from_ns) {
 		snprintf(err, errlen, "--to is before --from");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether thread t is one the filter names. */
+static int names_thread(const struct ct_filter *f, const struct ct_mthread *t)
+{
+	for (size_t i = 0; i < f->ntids; i++)
+		if (f->tids[i] == t->tid)
+			return 1;
+	for (size_t i = 0; i < f->nnames; i++)
+		if (ct_filter_name(f->names[i], t->name))
+			return 1;
+	return 0;
+}
+
+/* Appends "s" to buf[*len, cap), leaving room for "..." when it does not fit. */
+static void list_add(char *buf, size_t cap, size_t *len, const char *s)
+{
+	if (*len + strlen(s) + 8 >= cap) {
+		if (*len + 5 < cap && !strstr(buf, ", ..."))
+			*len += (size_t)snprintf(buf + *len, cap - *len, ", ...");
+		return;
+	}
+	*len += (size_t)snprintf(buf + *len, cap - *len, "%s%s", *len ? ", " : "", s);
+}
+
+int ct_filter_verify(const struct ct_filter_args *fa, const char *const *paths,
+		     struct ct_model *const *ms, struct ct_analysis *const *as, size_t n,
+		     char *err, size_t errlen)
+{
+	const struct ct_filter *f = &fa->f;
+	char list[400] = "";
+	size_t len = 0;
+
+	if (f->ntids || f->nnames) {
+		int any = 0;
+
+		for (size_t k = 0; k < n && !any; k++)
+			for (size_t i = 0; i < ms[k]->nthreads && !any; i++)
+				any = names_thread(f, &ms[k]->threads[i]);
+		if (!any) {
+			char one[64], shown[4096] = "";
+
+			for (size_t k = 0; k < n; k++)
+				for (size_t i = 0; i < ms[k]->nthreads; i++) {
+					const struct ct_mthread *t = &ms[k]->threads[i];
+					char key[CT_NAME_LEN + 3];
+
+					/* each name once, with the tid of its first thread */
+					snprintf(key, sizeof(key), "|%s|", t->name);
+					if (strstr(shown, key) || strlen(shown) + strlen(key) >=
+					    sizeof(shown))
+						continue;
+					strcat(shown, key);
+					snprintf(one, sizeof(one), "%s (tid %" PRIu32 ")",
+						 t->name[0] ? t->name : "-", t->tid);
+					list_add(list, sizeof(list), &len, one);
+				}
+			snprintf(err, errlen, "--thread %s%s%s matches no thread; the threads are: %s",
+				 f->nnames ? "'" : "", f->nnames ? f->names[0] : "",
+				 f->nnames ? "'" : "", len ? list : "none");
+			return -1;
+		}
+	}
+	if (f->from_ns) {
+		uint64_t longest = 0;
+		char d[CT_DUR_BUF], e[CT_DUR_BUF];
+
+		for (size_t k = 0; k < n; k++)
+			if (ct_model_duration(ms[k]) > longest)
+				longest = ct_model_duration(ms[k]);
+		if (f->from_ns >= longest) {
+			snprintf(err, errlen, "--from %s is past the end of the trace%s (%s long)",
+				 ct_fmt_duration(f->from_ns, d), n > 1 ? "s" : "",
+				 ct_fmt_duration(longest, e));
+			return -1;
+		}
+	}
+	if (f->kinds) {
+		uint64_t seen = 0;
+
+		for (size_t k = 0; k < n; k++) {
+			for (size_t i = 0; i < as[k]->nentries; i++)
+				seen |= 1ull << (as[k]->entries[i].kind & 63);
+			for (size_t i = 0; i < as[k]->nobjs; i++)
+				seen |= 1ull << (as[k]->objs[i].kind & 63);
+		}
+		if (seen & f->kinds)
+			return 0;
+		/* what there is: the traces again, without the kinds */
+		for (size_t k = 0; k < n; k++) {
+			struct ct_filter all = *f;
+			struct ct_model *m;
+			struct ct_analysis *a;
+			char e2[256];
+
+			all.kinds = 0;
+			if (ct_analyze_file(paths[k], &all, NULL, 1, &m, &a, e2, sizeof(e2)) < 0)
+				continue;
+			for (size_t i = 0; i < a->nentries; i++)
+				seen |= 1ull << (a->entries[i].kind & 63);
+			ct_analysis_free(a);
+			ct_model_free(m);
+		}
+		for (unsigned k = 1; k < CT_K_MAX && k < 64; k++)
+			if ((seen >> k) & 1)
+				list_add(list, sizeof(list), &len, ct_kind_name(k));
+		snprintf(err, errlen, "%s matches no wait or call; the kinds recorded%s are: %s",
+			 fa->kind_text, f->ntids || f->nnames ||
+			 f->from_ns || f->to_ns != UINT64_MAX ? " (in the threads and window "
+			 "chosen)" : "", len ? list : "none");
 		return -1;
 	}
 	return 0;
@@ -164,11 +364,62 @@ int ct_convoy_parse(struct ct_convoy_params *p, const char *opt, const char *val
 	return 1;
 }
 
+/* --hide: the patterns so far, as one alternation, compiled for frames.c. */
+static regex_t hide_re;
+static char *hide_all;
+
+static void hide_free(void)
+{
+	if (hide_all)
+		regfree(&hide_re);
+	free(hide_all);
+	hide_all = NULL;
+}
+
+static int hide_parse(const char *val, char *err, size_t errlen)
+{
+	regex_t one;
+	char *all;
+	int e;
+
+	if ((e = regcomp(&one, val, REG_EXTENDED | REG_NOSUB)) != 0) {
+		char why[128];
+
+		regerror(e, &one, why, sizeof(why));
+		snprintf(err, errlen, "--hide: '%s' is not a regular expression (%s)", val, why);
+		return -1;
+	}
+	regfree(&one);
+	all = ct_xmalloc((hide_all ? strlen(hide_all) : 0) + strlen(val) + 4);
+	sprintf(all, "%s%s(%s)", hide_all ? hide_all : "", hide_all ? "|" : "", val);
+	if (hide_all) {
+		regfree(&hide_re);
+		free(hide_all);
+	} else {
+		atexit(hide_free);
+	}
+	hide_all = all;
+	if (regcomp(&hide_re, hide_all, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(hide_all);
+		hide_all = NULL;
+		snprintf(err, errlen, "--hide: the patterns do not combine");
+		return -1;
+	}
+	ct_frames_set_hide(&hide_re);
+	return 0;
+}
+
 int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
 		       const struct ct_opt *o, const char *opt, const char *val, char *err,
 		       size_t errlen)
 {
-	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_THREAD && fa)
+	if (o->key == CT_OPT_STRICT) {
+		ct_model_set_strict(1);
+		return 0;
+	}
+	if (o->key == CT_OPT_HIDE)
+		return hide_parse(val, err, errlen);
+	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_EXCLUDE_KIND && fa)
 		return ct_filter_parse(fa, opt, val, err, errlen) < 0 ? -1 : 0;
 	if (o->key >= CT_OPT_CONVOY_WINDOW && o->key <= CT_OPT_CONVOY_WAIT_HOLD && cp)
 		return ct_convoy_parse(cp, opt, val, err, errlen) < 0 ? -1 : 0;

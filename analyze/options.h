@@ -20,16 +20,26 @@ struct ct_filter_args {
 	uint32_t *tids;
 	char **names;
 	size_t cap_tids, cap_names;
+	uint64_t include, exclude; /* --kind, --exclude-kind masks (f.kinds is the result) */
+	char kind_text[96];        /* their values as written, for messages */
 };
+
+/*
+ * Parses a comma-separated list of wait kinds ("mutex,cond") or profiles ("sync": every
+ * kind of it) into a mask of (1 << enum ct_kind) bits, or'ed into *mask. Returns 0, or -1
+ * with *bad pointing at the first unknown (or empty) name in list.
+ */
+int ct_kind_parse_list(const char *list, uint64_t *mask, const char **bad);
 
 /* An empty filter (everything). */
 void ct_filter_args_init(struct ct_filter_args *fa);
 void ct_filter_args_free(struct ct_filter_args *fa);
 
 /*
- * Parses one filter option opt ("--from", "--to", "--thread"; without "=VALUE") with its
- * value into fa. Returns 1 when opt is not a filter option, 0 when parsed, -1 with a
- * one-line message in err when val is malformed or --to ends before --from.
+ * Parses one filter option opt ("--from", "--to", "--thread", "--kind", "--exclude-kind";
+ * without "=VALUE") with its value into fa. Returns 1 when opt is not a filter option, 0
+ * when parsed, -1 with a one-line message in err when val is malformed or --to ends
+ * before --from.
  */
 int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val, char *err,
 		    size_t errlen);
@@ -41,6 +51,18 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
  */
 int ct_convoy_parse(struct ct_convoy_params *p, const char *opt, const char *val, char *err,
 		    size_t errlen);
+
+/*
+ * After the traces are read: whether the filter selects anything in the n traces (paths,
+ * models and analyses under the filter). Returns 0, or -1 with one line in err naming
+ * what exists when --thread names no thread of any trace ("--thread 'x' matches no
+ * thread; the threads are: main (tid 10), mc-a, ..."), --from lies at or past the end of
+ * every trace, or --kind/--exclude-kind leave no wait or call (the kinds recorded are read
+ * again without the filter, for the message).
+ */
+int ct_filter_verify(const struct ct_filter_args *fa, const char *const *paths,
+		     struct ct_model *const *ms, struct ct_analysis *const *as, size_t n,
+		     char *err, size_t errlen);
 
 /* ---- one table of options per command ---------------------------------------------- */
 
@@ -84,9 +106,11 @@ struct ct_cmd_opts {
 	int stop_at_operand;      /* 1: options end at the first operand (record's PROGRAM) */
 };
 
-/* The shared rows: the filters (--from, --to, --thread) and the convoy thresholds, with
- * the title of the convoy section. */
-#define CT_NFILTER_OPTS 3
+/* The shared rows: the filters (--from, --to, --thread, --kind, --exclude-kind), --strict
+ * (a damaged chunk fails the command: ct_model_set_strict), --hide REGEX (frames left out
+ * of stacks: ct_frames_set_hide) and the convoy thresholds, with the title of the convoy
+ * section. */
+#define CT_NFILTER_OPTS 7
 #define CT_NCONVOY_OPTS 6
 extern const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS];
 extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
@@ -95,7 +119,8 @@ extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
 
 /* Keys of the shared rows; command rows use keys from CT_OPT_CMD up. */
 enum {
-	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD,
+	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD, CT_OPT_KIND, CT_OPT_EXCLUDE_KIND,
+	CT_OPT_STRICT, CT_OPT_HIDE,
 	CT_OPT_CONVOY_WINDOW, CT_OPT_CONVOY_WAITERS, CT_OPT_CONVOY_EMPTY, CT_OPT_CONVOY_RUN,
 	CT_OPT_CONVOY_RELEASES, CT_OPT_CONVOY_WAIT_HOLD,
 	CT_OPT_CMD = 300

@@ -54,6 +54,14 @@ static void json_trace_members(struct ctx *c, struct ct_json *j)
 	ct_json_kv_u64(j, "seccomp_threads", c->a->seccomp_threads);
 	ct_json_kv_bool(j, "attached", (m->hdr.flags & CT_HF_ATTACHED) != 0);
 	ct_json_kv_u64(j, "truncated_at", ct_model_truncated_at(m));
+	ct_json_kv_u64(j, "damaged", m->damaged);
+	{
+		uint64_t n = 0;
+
+		for (size_t i = 0; i < c->a->nthreads; i++)
+			n += c->a->threads[i].untraced != 0;
+		ct_json_kv_u64(j, "untraced_threads", n);
+	}
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);
 	ct_json_kv_bool(j, "filtered", c->a->filtered);
@@ -243,6 +251,7 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_obj_begin(j);
 		ct_json_kv_u64(j, "tid", t->tid);
 		ct_json_kv_str(j, "name", t->name);
+		ct_json_kv_bool(j, "untraced", t->untraced != 0);
 		ct_json_kv_str(j, "start_func", ct_output_start_func(c->oc, t));
 		ct_json_kv_u64(j, "lifetime_ns", t->lifetime_ns);
 		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
@@ -293,6 +302,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		}
 		ct_json_obj_begin(j);
 		ct_json_kv_str(j, "start_func", g);
+		/* grouped by start routine, or by name when it is not known */
+		ct_json_kv_str(j, "group", ct_output_group_name(c->oc, ord[i]));
 		ct_json_kv_u64(j, "threads", k - i);
 		ct_json_key(j, "tids");
 		ct_json_arr_begin(j);

@@ -95,6 +95,11 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	if (m->damaged)
+		fprintf(c->f, "note: %" PRIu64 " damaged stretch%s of the file skipped (the first at "
+			"byte offset %" PRIu64 "): the waits recorded in %s are missing\n",
+			m->damaged, m->damaged == 1 ? "" : "es", m->damage_off,
+			m->damaged == 1 ? "it" : "them");
 	if (m->hdr.flags & CT_HF_ATTACHED)
 		fprintf(c->f, "note: attached to a running process (ctrace attach): the trace starts "
 			"at the attach; waits in progress then are not in it\n");
@@ -399,11 +404,22 @@ static void text_threads(struct ctx *c)
 			const struct ct_thread_info *t = ord[j];
 			char tid[24];
 
+			if (t->untraced) { /* summed into one line below */
+				life += t->lifetime_ns;
+				cpu += t->cpu_ns;
+				runq += t->runq_ns;
+				other += t->other_ns;
+				for (int p = 0; p < CT_P_MAX; p++)
+					blk[p] += t->blocked_ns[p];
+				continue;
+			}
+
 			if (c->nproc > 1)
 				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
 			else
 				snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
-			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
+			text_thread_row(c, tid, t->name[0] ? t->name : "-",
+					ct_output_start_func(c->oc, t) ? g : "?", t->lifetime_ns,
 					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
 			life += t->lifetime_ns;
 			cpu += t->cpu_ns;
@@ -412,9 +428,17 @@ static void text_threads(struct ctx *c)
 			for (int p = 0; p < CT_P_MAX; p++)
 				blk[p] += t->blocked_ns[p];
 		}
-		if (j - i > 1) {
+		if (ord[i]->untraced) {
+			/* begun without a recorder slot: nothing to tell them apart by */
+			snprintf(cnt, sizeof(cnt), "%zu untraced", j - i);
+			text_thread_row(c, "-", cnt, "-", life, cpu, runq, blk, other);
+			fprintf(c->f, "  (%zu untraced thread%s: begun while CTRACE_MAX_THREADS were "
+				"traced; counted in lost no_thread_slot)\n", j - i,
+				j - i == 1 ? "" : "s");
+		} else if (j - i > 1) {
 			snprintf(cnt, sizeof(cnt), "%zu threads", j - i);
-			text_thread_row(c, "=", cnt, g, life, cpu, runq, blk, other);
+			text_thread_row(c, "=", cnt, ct_output_start_func(c->oc, ord[i]) ? g :
+					"? (same name)", life, cpu, runq, blk, other);
 		}
 	}
 	free(ord);

@@ -87,16 +87,23 @@ const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_
 {
 	if (t->is_main)
 		return "main";
+	const char *f;
+
 	if (!t->start_func)
 		return NULL;
-	return ct_frames_func(ct_output_frames(c, t->proc), t->start_func);
+	f = ct_frames_func(ct_output_frames(c, t->proc), t->start_func);
+	return f && strcmp(f, "??") ? f : NULL; /* no symbol: not known by name */
 }
 
 const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_thread_info *t)
 {
 	const char *sf = ct_output_start_func(c, t);
 
-	return sf ? sf : "?";
+	if (t->untraced)
+		return "(untraced)";
+	/* a start routine not known (a thread the trace began after, a stripped one): its
+	 * name groups it */
+	return sf ? sf : t->name && t->name[0] ? t->name : "?";
 }
 
 static int cmp_thread_group(const void *pa, const void *pb, void *arg)
@@ -108,6 +115,8 @@ static int cmp_thread_group(const void *pa, const void *pb, void *arg)
 
 	if (x->is_main != y->is_main)
 		return x->is_main ? -1 : 1;
+	if (x->untraced != y->untraced) /* last, together */
+		return x->untraced ? 1 : -1;
 	c = strcmp(ct_output_group_name(oc, x), ct_output_group_name(oc, y));
 	if (c)
 		return c;

@@ -146,9 +146,12 @@ const struct ct_model *ct_output_model(const struct ct_output_ctx *c, uint32_t p
  * the results that come from it; with one, leaves them as they are. */
 void ct_output_at(const struct ct_output_ctx *c, size_t nproc, uint32_t proc,
 		  const struct ct_model **m, struct ct_frames **fr);
-/* A thread's start routine by name: "main" for the main thread, NULL when unknown. */
+/* A thread's start routine by name: "main" for the main thread, NULL when unknown (or
+ * without a symbol). */
 const char *ct_output_start_func(const struct ct_output_ctx *c, const struct ct_thread_info *t);
-/* The same with "?" for NULL: the name threads are grouped under. */
+/* The name threads are grouped under: the start routine, or when it is not known the
+ * thread's name ("?" when it has none); "(untraced)" for the untraced threads (sorted
+ * last). */
 const char *ct_output_group_name(const struct ct_output_ctx *c, const struct ct_thread_info *t);
 /* c's threads ordered by group (main first, then start routine name, tid, and time for a
  * reused tid): a malloc'ed array of nthreads pointers. */

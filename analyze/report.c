@@ -46,7 +46,7 @@ static const struct ct_opt_table report_tables[] = {
 static const struct ct_cmd_opts report_cmd = {
 	"report",
 	"usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
-	"                     [--from D] [--to D] [--thread NAME|TID] [--convoy-windows]\n"
+	"                     [--from FROM] [--to TO] [--thread NAME|TID] [--convoy-windows]\n"
 	"                     [--convoy-* VALUE] FILE...\n\n"
 	"Where the threads of a traced program waited. Several FILEs: the traces of one\n"
 	"program's processes, analysed as one (each result names its process).\n\n",
@@ -205,6 +205,8 @@ int ct_cmd_report(int argc, char **argv)
 				ct_model_truncation(m[i], t, sizeof(t)));
 		}
 	}
+	if (ct_filter_verify(&fa, o.paths, m, as, o.npaths, err, sizeof(err)) < 0)
+		ct_die(CT_EXIT_USAGE, "report: %s", err);
 	a = o.npaths > 1 ? ct_analysis_merge(as, o.npaths) : as[0];
 	ct_report_write_procs(stdout, &o, (const struct ct_model *const *)m, o.npaths, a);
 	ct_analysis_free(a);

@@ -20,7 +20,7 @@ static int model_selected(const struct ct_filter *f, const struct ct_mthread *t)
 		if (f->tids[i] == t->tid)
 			return 1;
 	for (size_t i = 0; i < f->nnames; i++)
-		if (!strcmp(f->names[i], t->name))
+		if (ct_filter_name(f->names[i], t->name))
 			return 1;
 	return 0;
 }
@@ -52,6 +52,7 @@ void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_
 		ti->name = t->name;
 		ti->is_main = t->tid == m->hdr.pid;
 		ti->start_func = ti->is_main ? 0 : t->start_func;
+		ti->untraced = !ti->is_main && !t->has_start && !t->in_first_gen && !t->name[0];
 		if (t->has_start)
 			start = t->start_ts;
 		else if (ti->is_main || t->in_first_gen)

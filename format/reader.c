@@ -18,7 +18,11 @@
  *    hand out records, so a chunk is accepted whole or not at all;
  *  - an incomplete trailing chunk is truncation (return 0, truncated == 1), anything
  *    inconsistent in complete bytes is corruption (return -1, a one-line message with the
- *    byte offset), and both are sticky.
+ *    byte offset), and both are sticky;
+ *  - unless damaged chunks are to be skipped: then reading resumes at the next chunk (found
+ *    by its magic) that passes every check, and a stretch of bad bytes only costs the
+ *    chunks in it (a generation, when its GEN_BEGIN was in it). Skipped chunks are counted,
+ *    never half handed out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +75,11 @@ struct ct_reader {
 	int state;
 	int truncated;
 	uint64_t trailing;
+
+	/* damaged chunks (ct_reader_skip_damaged) */
+	int skip_damaged, since_damage;
+	uint64_t damaged, damage_off;
+	char damage[256];
 
 	uint64_t pcs[CT_MAX_FRAMES];
 	char path[CT_PATH_MAX + 1];
@@ -519,147 +528,282 @@ static void rewind_payload(struct ct_reader *r, const uint8_t *p, size_t len, ui
 	r->prev_obj = 0;
 }
 
+/* What check_chunk found at an offset. */
+enum { CH_OK = 1, CH_END = 0, CH_BAD = -1, CH_PART = -2, CH_IO = -3 };
+
+/* A chunk that passed check_chunk. */
+struct chunk {
+	uint64_t off, total;
+	unsigned kind;
+	uint32_t gen, tid;
+};
+
+/* Records why the chunk at off is bad in r->err, without failing the reader. */
+static int bad(struct ct_reader *r, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int bad(struct ct_reader *r, uint64_t off, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof(r->err), "corrupt chunk at byte offset %llu: %s",
+		 (unsigned long long)off, why);
+	return CH_BAD;
+}
+
+/*
+ * Checks the chunk at off on its own (header, checksum, codec, entries; not the generation
+ * rules) and, when it passes, makes it the current chunk (cursor at its first entry).
+ * Returns CH_OK with *c filled; CH_END when the input ends at off; CH_PART when it ends
+ * inside the chunk (*avail bytes of it exist); CH_BAD (why in r->err) or CH_IO (r->err
+ * set, reader failed).
+ */
+static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint64_t *avail)
+{
+	const uint8_t *h;
+	ssize_t n = fetch(r, off, CT_CHUNK_HDR_LEN, &h);
+
+	if (n < 0)
+		return io_error(r, off, (int)-n), CH_IO;
+	if (n == 0)
+		return CH_END; /* ended on a chunk boundary */
+	if (n < CT_CHUNK_HDR_LEN) {
+		/* EOF inside a chunk header: a writer was cut off mid-write */
+		*avail = (uint64_t)n;
+		return CH_PART;
+	}
+
+	/* Header fields are checked for sanity before the checksum can be computed:
+	 * comp_len decides how much is read, so it is bounded first. */
+	uint32_t magic = get_u32(h);
+	unsigned kind = h[4], codec = h[5];
+	uint32_t gen = get_u32(h + 8), tid = get_u32(h + 12);
+	uint32_t count = get_u32(h + 20);
+	uint32_t raw_len = get_u32(h + 24), comp_len = get_u32(h + 28);
+	uint32_t crc = get_u32(h + 32);
+
+	if (magic != CT_CHUNK_MAGIC)
+		return bad(r, off, "bad chunk magic 0x%08x", magic);
+	if (kind == 0)
+		return bad(r, off, "bad chunk kind 0");
+	if (codec >= CT_CODEC_MAX)
+		return bad(r, off, "unknown codec %u", codec);
+	if (raw_len > CT_CHUNK_MAX_RAW)
+		return bad(r, off, "raw length %u exceeds %u", raw_len, CT_CHUNK_MAX_RAW);
+	if (codec == CT_CODEC_RAW && comp_len != raw_len)
+		return bad(r, off, "raw chunk with stored length %u != raw length %u",
+			   comp_len, raw_len);
+	if (codec == CT_CODEC_LZ4 &&
+	    (raw_len == 0 || comp_len == 0 ||
+	     comp_len > (uint64_t)LZ4_COMPRESSBOUND(raw_len)))
+		return bad(r, off, "bad lz4 lengths (stored %u, raw %u)", comp_len, raw_len);
+
+	size_t total = CT_CHUNK_HDR_LEN + (size_t)comp_len; /* <= 36 + MAX_COMP_LEN */
+	n = fetch(r, off, total, &h);
+	if (n < 0)
+		return io_error(r, off, (int)-n), CH_IO;
+	if ((size_t)n < total) {
+		/* EOF inside the payload. (A damaged comp_len in the last chunk looks the
+		 * same: without the bytes it claims, nothing can tell them apart.) */
+		*avail = (uint64_t)n;
+		snprintf(r->err, sizeof(r->err), "corrupt chunk at byte offset %llu: stored "
+			 "length %u runs past the end of the input", (unsigned long long)off,
+			 comp_len);
+		return CH_PART;
+	}
+	const uint8_t *stored = h + CT_CHUNK_HDR_LEN;
+	uint32_t want = ct_crc32(ct_crc32(0, h, 32), stored, comp_len);
+	if (want != crc)
+		return bad(r, off, "checksum mismatch");
+
+	*c = (struct chunk){ off, total, kind, gen, tid };
+	if (kind >= CT_CH_MAX)
+		return CH_OK; /* a newer minor version's chunk kind: checked, skipped */
+
+	/* Count against payload size before looping over count entries. */
+	uint64_t min = 0;
+	switch (kind) {
+	case CT_CH_GEN_BEGIN:
+	case CT_CH_GEN_END:
+		if (count != 1)
+			return bad(r, off, "%s chunk with %u entries", chunk_names[kind], count);
+		min = 2;
+		break;
+	case CT_CH_EVENTS: min = MIN_EVENT; break;
+	case CT_CH_STACKS: min = MIN_STACK; break;
+	case CT_CH_MODULES: min = MIN_MODULE; break;
+	case CT_CH_THREADS: min = MIN_THREAD; break;
+	}
+	if ((uint64_t)count * min > raw_len)
+		return bad(r, off, "%u entries cannot fit in %u bytes", count, raw_len);
+
+	const uint8_t *payload = stored;
+	if (codec == CT_CODEC_LZ4) {
+		if (reserve(&r->dbuf, &r->dbuf_cap, raw_len))
+			return fail(r, "out of memory", off, "%u-byte payload", raw_len), CH_IO;
+		int got = LZ4_decompress_safe((const char *)stored, (char *)r->dbuf,
+					      (int)comp_len, (int)raw_len);
+		if (got != (int)raw_len)
+			return bad(r, off, "lz4 payload does not decode to %u bytes", raw_len);
+		payload = r->dbuf;
+	}
+
+	r->kind = kind;
+	r->gen = gen;
+	r->tid = tid;
+	r->chunk_off = off;
+
+	/* Validation pass: decode every entry, require the payload to be consumed exactly.
+	 * Records are only handed out once the whole chunk is known good. */
+	struct ct_record scratch;
+	rewind_payload(r, payload, raw_len, count);
+	for (uint32_t i = 0; i < count; i++) {
+		int skip;
+		const char *why = dec_entry(r, &scratch, &skip);
+		if (why)
+			return bad(r, off, "%s entry %u: %s", chunk_names[kind], i, why);
+	}
+	if (r->p != r->end)
+		return bad(r, off, "%zu bytes after the last entry", (size_t)(r->end - r->p));
+	rewind_payload(r, payload, raw_len, count);
+	return CH_OK;
+}
+
+/* The magic's bytes in file order. */
+static const uint8_t chunk_magic[4] = {
+	CT_CHUNK_MAGIC & 0xff, (CT_CHUNK_MAGIC >> 8) & 0xff, (CT_CHUNK_MAGIC >> 16) & 0xff,
+	(uint8_t)(CT_CHUNK_MAGIC >> 24),
+};
+
+/*
+ * After damage: the first chunk at or after from that passes check_chunk (found by its
+ * magic, read in windows of 64 KiB), made current. Returns CH_OK with *c, CH_END when there
+ * is none, CH_IO on a read error.
+ */
+static int resync(struct ct_reader *r, uint64_t from, struct chunk *c)
+{
+	for (;;) {
+		const uint8_t *w;
+		ssize_t n = fetch(r, from, 65536, &w);
+		uint64_t avail;
+
+		if (n < 0)
+			return io_error(r, from, (int)-n), CH_IO;
+		if (n < (ssize_t)sizeof(chunk_magic))
+			return CH_END;
+		const uint8_t *m = memmem(w, (size_t)n, chunk_magic, sizeof(chunk_magic));
+		if (!m) {
+			from += (uint64_t)n - (sizeof(chunk_magic) - 1);
+			continue;
+		}
+		uint64_t at = from + (uint64_t)(m - w);
+		int k = check_chunk(r, at, c, &avail);
+		if (k == CH_OK || k == CH_IO)
+			return k;
+		from = at + 1;
+	}
+}
+
+/* Counts a damaged stretch that starts at off (its message kept when it is the first). */
+static void damaged(struct ct_reader *r, uint64_t off)
+{
+	if (r->damaged++ == 0) {
+		snprintf(r->damage, sizeof(r->damage), "%s", r->err);
+		r->damage_off = off;
+	}
+	r->err[0] = 0;
+	r->since_damage = 1;
+}
+
 /*
  * Reads, checks and decodes the chunk at r->pos and makes it current. Returns 1 when a
  * chunk is ready, 0 at the end of the input (clean or truncated: r->truncated says), -1
- * on corruption or I/O error (r->err set).
+ * on corruption or I/O error (r->err set). With skip_damaged, corruption is skipped up to
+ * the next good chunk (counted in r->damaged), and a chunk the generation rules reject is
+ * dropped: after damage, it belongs to a generation whose beginning was lost.
  */
 static int load_chunk(struct ct_reader *r)
 {
 	for (;;) {
-		uint64_t off = r->pos;
-		const uint8_t *h;
-		ssize_t n = fetch(r, off, CT_CHUNK_HDR_LEN, &h);
+		uint64_t off = r->pos, avail = 0;
+		struct chunk c;
+		int k = check_chunk(r, off, &c, &avail);
 
-		if (n < 0)
-			return io_error(r, off, (int)-n);
-		if (n == 0)
-			return 0; /* ended on a chunk boundary */
-		if (n < CT_CHUNK_HDR_LEN) {
-			/* EOF inside a chunk header: a writer was cut off mid-write */
-			r->truncated = 1;
-			r->trailing = (uint64_t)n;
+		if (k == CH_END)
 			return 0;
+		if (k == CH_IO)
+			return -1;
+		if (k == CH_BAD && !r->skip_damaged) {
+			r->state = FAILED;
+			return -1;
 		}
+		if (k == CH_BAD || k == CH_PART) {
+			int s = r->skip_damaged ? resync(r, off + 1, &c) : CH_END;
 
-		/* Header fields are checked for sanity before the checksum can be computed:
-		 * comp_len decides how much is read, so it is bounded first. */
-		uint32_t magic = get_u32(h);
-		unsigned kind = h[4], codec = h[5];
-		uint32_t gen = get_u32(h + 8), tid = get_u32(h + 12);
-		uint32_t count = get_u32(h + 20);
-		uint32_t raw_len = get_u32(h + 24), comp_len = get_u32(h + 28);
-		uint32_t crc = get_u32(h + 32);
-
-		if (magic != CT_CHUNK_MAGIC)
-			return corrupt(r, off, "bad chunk magic 0x%08x", magic);
-		if (kind == 0)
-			return corrupt(r, off, "bad chunk kind 0");
-		if (codec >= CT_CODEC_MAX)
-			return corrupt(r, off, "unknown codec %u", codec);
-		if (raw_len > CT_CHUNK_MAX_RAW)
-			return corrupt(r, off, "raw length %u exceeds %u", raw_len,
-				       CT_CHUNK_MAX_RAW);
-		if (codec == CT_CODEC_RAW && comp_len != raw_len)
-			return corrupt(r, off, "raw chunk with stored length %u != raw length %u",
-				       comp_len, raw_len);
-		if (codec == CT_CODEC_LZ4 &&
-		    (raw_len == 0 || comp_len == 0 ||
-		     comp_len > (uint64_t)LZ4_COMPRESSBOUND(raw_len)))
-			return corrupt(r, off, "bad lz4 lengths (stored %u, raw %u)", comp_len,
-				       raw_len);
-
-		size_t total = CT_CHUNK_HDR_LEN + (size_t)comp_len; /* <= 36 + MAX_COMP_LEN */
-		n = fetch(r, off, total, &h);
-		if (n < 0)
-			return io_error(r, off, (int)-n);
-		if ((size_t)n < total) {
-			/* EOF inside the payload. (A damaged comp_len in the last chunk looks
-			 * the same: without the bytes it claims, nothing can tell them apart.) */
-			r->truncated = 1;
-			r->trailing = (uint64_t)n;
-			return 0;
+			if (s == CH_IO)
+				return -1;
+			if (s == CH_END && k == CH_PART) {
+				/* nothing good follows: the file was cut there */
+				r->err[0] = 0;
+				r->truncated = 1;
+				r->trailing = avail;
+				return 0;
+			}
+			damaged(r, off);
+			if (s == CH_END)
+				return 0;
 		}
-		const uint8_t *stored = h + CT_CHUNK_HDR_LEN;
-		uint32_t want = ct_crc32(ct_crc32(0, h, 32), stored, comp_len);
-		if (want != crc)
-			return corrupt(r, off, "checksum mismatch");
-
-		r->pos = off + total;
-		if (kind >= CT_CH_MAX)
-			continue; /* a newer minor version's chunk kind: checked, skipped */
+		r->pos = c.off + c.total;
+		if (c.kind >= CT_CH_MAX)
+			continue;
 
 		/* Generation rules: chunks of generation g lie between GEN_BEGIN g and
 		 * GEN_END g, and generation numbers increase through the file. */
-		if (kind == CT_CH_GEN_BEGIN) {
-			if (r->gen_open)
-				return corrupt(r, off, "generation %u begins inside generation %u",
-					       gen, r->open_gen);
-			if (r->any_gen && gen <= r->last_gen)
-				return corrupt(r, off, "generation %u after generation %u", gen,
-					       r->last_gen);
-		} else if (!r->gen_open || gen != r->open_gen) {
-			return corrupt(r, off, "%s chunk of generation %u outside it",
-				       chunk_names[kind], gen);
+		const char *why = NULL;
+		char msg[96];
+		if (c.kind == CT_CH_GEN_BEGIN) {
+			if (r->any_gen && c.gen <= r->last_gen) {
+				snprintf(msg, sizeof(msg), "generation %u after generation %u", c.gen,
+					 r->last_gen);
+				why = msg;
+			} else if (r->gen_open && !r->skip_damaged) {
+				snprintf(msg, sizeof(msg), "generation %u begins inside generation %u",
+					 c.gen, r->open_gen);
+				why = msg;
+			} else if (r->gen_open && !r->since_damage) {
+				/* its GEN_END is missing: counted, and the generation closed */
+				bad(r, c.off, "generation %u begins inside generation %u", c.gen,
+				    r->open_gen);
+				damaged(r, c.off);
+			}
+		} else if (!r->gen_open || c.gen != r->open_gen) {
+			snprintf(msg, sizeof(msg), "%s chunk of generation %u outside it",
+				 chunk_names[c.kind], c.gen);
+			why = msg;
+		}
+		if (why) {
+			bad(r, c.off, "%s", why);
+			if (!r->skip_damaged) {
+				r->state = FAILED;
+				return -1;
+			}
+			if (r->since_damage)
+				r->err[0] = 0; /* part of a generation already lost */
+			else
+				damaged(r, c.off);
+			r->left = 0;
+			continue;
 		}
 
-		/* Count against payload size before looping over count entries. */
-		uint64_t min = 0;
-		switch (kind) {
-		case CT_CH_GEN_BEGIN:
-		case CT_CH_GEN_END:
-			if (count != 1)
-				return corrupt(r, off, "%s chunk with %u entries",
-					       chunk_names[kind], count);
-			min = 2;
-			break;
-		case CT_CH_EVENTS: min = MIN_EVENT; break;
-		case CT_CH_STACKS: min = MIN_STACK; break;
-		case CT_CH_MODULES: min = MIN_MODULE; break;
-		case CT_CH_THREADS: min = MIN_THREAD; break;
-		}
-		if ((uint64_t)count * min > raw_len)
-			return corrupt(r, off, "%u entries cannot fit in %u bytes", count,
-				       raw_len);
-
-		const uint8_t *payload = stored;
-		if (codec == CT_CODEC_LZ4) {
-			if (reserve(&r->dbuf, &r->dbuf_cap, raw_len))
-				return fail(r, "out of memory", off, "%u-byte payload", raw_len);
-			int got = LZ4_decompress_safe((const char *)stored, (char *)r->dbuf,
-						      (int)comp_len, (int)raw_len);
-			if (got != (int)raw_len)
-				return corrupt(r, off, "lz4 payload does not decode to %u bytes",
-					       raw_len);
-			payload = r->dbuf;
-		}
-
-		r->kind = kind;
-		r->gen = gen;
-		r->tid = tid;
-		r->chunk_off = off;
-
-		/* Validation pass: decode every entry, require the payload to be consumed
-		 * exactly. Records are only handed out once the whole chunk is known good. */
-		struct ct_record scratch;
-		rewind_payload(r, payload, raw_len, count);
-		for (uint32_t i = 0; i < count; i++) {
-			int skip;
-			const char *why = dec_entry(r, &scratch, &skip);
-			if (why)
-				return corrupt(r, off, "%s entry %u: %s", chunk_names[kind], i, why);
-		}
-		if (r->p != r->end)
-			return corrupt(r, off, "%zu bytes after the last entry",
-				       (size_t)(r->end - r->p));
-		rewind_payload(r, payload, raw_len, count);
-
-		if (kind == CT_CH_GEN_BEGIN) {
+		if (c.kind == CT_CH_GEN_BEGIN) {
 			r->gen_open = 1;
 			r->any_gen = 1;
-			r->open_gen = gen;
-			r->last_gen = gen;
-		} else if (kind == CT_CH_GEN_END) {
+			r->open_gen = c.gen;
+			r->last_gen = c.gen;
+			r->since_damage = 0;
+		} else if (c.kind == CT_CH_GEN_END) {
 			r->gen_open = 0;
 		}
 		return 1;
@@ -859,6 +1003,27 @@ int ct_reader_resume(struct ct_reader *r)
 	r->truncated = 0;
 	r->trailing = 0;
 	return 0;
+}
+
+/* Contract in reader.h. */
+void ct_reader_skip_damaged(struct ct_reader *r, int on)
+{
+	if (r)
+		r->skip_damaged = !!on;
+}
+
+/* Contract in reader.h. */
+uint64_t ct_reader_damaged(const struct ct_reader *r)
+{
+	return r ? r->damaged : 0;
+}
+
+/* Contract in reader.h. */
+const char *ct_reader_damage(const struct ct_reader *r, uint64_t *off)
+{
+	if (off)
+		*off = r ? r->damage_off : 0;
+	return r ? r->damage : "";
 }
 
 /* Frees the reader and closes its file. NULL is ignored. */

@@ -6,7 +6,8 @@
  * A truncated file is not an error: every complete chunk is returned and
  * ct_reader_truncated() says so. Corrupt input (bad magic, bad checksum, impossible
  * lengths, undecodable payload) ends iteration with an error whose message names the byte
- * offset. Never crashes, whatever the input.
+ * offset, or, after ct_reader_skip_damaged(), costs only the damaged chunks. Never crashes,
+ * whatever the input.
  */
 #ifndef CTRACE_READER_H
 #define CTRACE_READER_H
@@ -67,6 +68,20 @@ uint64_t ct_reader_trailing_bytes(const struct ct_reader *r);
  * incomplete one is read again whole). Returns 0, or -1 for a memory reader, after an
  * error, or before next returned 0. */
 int ct_reader_resume(struct ct_reader *r);
+/*
+ * on = 1: a damaged chunk in the middle of the file does not end iteration. It is skipped
+ * up to the next chunk that passes every check (found by its magic); chunks of a
+ * generation whose GEN_BEGIN was lost are skipped with it; a lost GEN_END closes its
+ * generation at the next GEN_BEGIN. Each stretch skipped counts once. A chunk is still
+ * handed out whole or not at all. A stored length running past the end of the file is
+ * truncation unless a good chunk follows. Call before the first ct_reader_next.
+ */
+void ct_reader_skip_damaged(struct ct_reader *r, int on);
+/* Damaged stretches skipped so far (0 unless skipping). */
+uint64_t ct_reader_damaged(const struct ct_reader *r);
+/* The first skipped stretch: its one-line message ("corrupt chunk at byte offset N:
+ * checksum mismatch"), and its offset in *off (when off is not NULL); "" when none. */
+const char *ct_reader_damage(const struct ct_reader *r, uint64_t *off);
 void ct_reader_close(struct ct_reader *r);
 
 #endif

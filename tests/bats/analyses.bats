@@ -267,9 +267,11 @@ deadlock_trace() {
 	run timeout 60 "$CT" record -o rc.ctr --check "--max-wait sync:100us" -- "$PROGS/lockwait" 4 10 1000
 	assert_failure 1
 	[ -s rc.ctr ]
-	# the filters and thresholds of check are accepted in record --check too
+	# the filters and thresholds of check are accepted in record --check too (a thread
+	# filter that selects nothing is a usage error, after the run)
 	run timeout 60 "$CT" record -o rc2.ctr --check "--max-wait sync:100us --thread nosuchthread --convoy-run 5" -- "$PROGS/lockwait" 4 10 1000
-	assert_success
+	assert_failure 2
+	assert_output --partial "check: --thread 'nosuchthread' matches no thread; the threads are: lockwait"
 	[ -s rc2.ctr ]
 }
 

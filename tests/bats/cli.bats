@@ -24,7 +24,7 @@ setup() { common_setup; }
 		assert_output --partial "--convoy-waiters Q"
 	done
 	run "$CT" diff --help
-	assert_output --partial "--from D, --to D"
+	assert_output --partial "--from FROM, --to TO"
 }
 
 @test "usage errors exit 2 with one line on stderr" {

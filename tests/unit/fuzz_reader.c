@@ -14,8 +14,11 @@
  *
  * The first input byte selects helpers that get the fuzzer past the checksums, which it
  * would almost never satisfy by mutation alone: bit 0 puts a valid file header in front
- * of the rest of the input, bit 1 recomputes the header and every chunk checksum. Any
- * crash, leak, hang, sanitizer report or a -1 without a byte offset is a bug.
+ * of the rest of the input, bit 1 recomputes the header and every chunk checksum. The
+ * records are read twice, failing at the first damage and skipping damage
+ * (ct_reader_skip_damaged); the analysis skips it too, or fails at it when bit 3 is set
+ * (--strict). Any crash, leak, hang, sanitizer report, a -1 without a byte offset or a -1
+ * while skipping damage is a bug.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "../../analyze/analysis.h"
+#include "../../analyze/model.h"
 #include "../../format/reader.h"
 #include "../../format/writer.h"
 
@@ -113,24 +117,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct ct_reader *r;
 	if (ct_reader_open_mem(b, len, &r) == 0) {
-		struct ct_record rec;
-		int rc;
-		(void)ct_reader_header(r);
-		while ((rc = ct_reader_next(r, &rec)) == 1) {
-			/* touch what the pointers promise */
-			if (rec.type == CT_REC_STACK && rec.stack.nframes)
-				(void)*(volatile const uint64_t *)&rec.stack.pcs[rec.stack.nframes - 1];
-			if (rec.type == CT_REC_MODULE)
-				(void)strlen(rec.module.path);
+		int rc[2];
+		for (int skip = 0; skip < 2; skip++) {
+			struct ct_record rec;
+			if (skip && ct_reader_open_mem(b, len, &r) != 0)
+				abort(); /* it opened the first time */
+			ct_reader_skip_damaged(r, skip);
+			(void)ct_reader_header(r);
+			while ((rc[skip] = ct_reader_next(r, &rec)) == 1) {
+				/* touch what the pointers promise */
+				if (rec.type == CT_REC_STACK && rec.stack.nframes)
+					(void)*(volatile const uint64_t *)
+						&rec.stack.pcs[rec.stack.nframes - 1];
+				if (rec.type == CT_REC_MODULE)
+					(void)strlen(rec.module.path);
+			}
+			if (rc[skip] == -1 && !strstr(ct_reader_error(r), "offset"))
+				abort();
+			if (rc[skip] != -1 && rc[skip] != 0)
+				abort();
+			/* skipping damage, only a failed allocation ends the read early; a
+			 * damaged stretch is counted with its offset */
+			if (skip && (rc[1] == -1 ||
+				     (ct_reader_damaged(r) &&
+				      !strstr(ct_reader_damage(r, NULL), "offset"))))
+				abort();
+			(void)ct_reader_truncated(r);
+			(void)ct_reader_trailing_bytes(r);
+			ct_reader_close(r);
 		}
-		if (rc == -1 && !strstr(ct_reader_error(r), "offset"))
-			abort();
-		if (rc != -1 && rc != 0)
-			abort();
-		(void)ct_reader_truncated(r);
-		(void)ct_reader_trailing_bytes(r);
-		ct_reader_close(r);
-		analyze(b, len, (mode & 4) ? 2 : 1, rc == -1);
+		/* the analyzer skips damage unless strict (bit 3) */
+		int strict = (mode & 8) != 0;
+		ct_model_set_strict(strict);
+		analyze(b, len, (mode & 4) ? 2 : 1, rc[!strict] == -1);
 	} else if (!ct_reader_open_error()[0]) {
 		abort();
 	}

@@ -73,8 +73,8 @@ static void test_rules(void)
 	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:1min", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:99999999999999999999s", err,
 				    sizeof(err)), -1);
-	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", "mutex:1ms", err, sizeof(err)), -1);
-	TEST_TRUE(strstr(err, "unknown profile 'mutex'") != NULL);
+	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", "mutx:1ms", err, sizeof(err)), -1);
+	TEST_TRUE(strstr(err, "unknown profile or kind 'mutx'") != NULL);
 	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", ":1ms", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "convoy,", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "cnvoy", err, sizeof(err)), -1);
@@ -87,6 +87,18 @@ static void test_rules(void)
 	TEST_TRUE(o.nrules >= 8);
 	ct_check_opts_free(&o);
 	TEST_EQ(o.nrules, 0);
+
+	/* a wait kind in place of a profile: the waiter profiles, that kind only */
+	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", "mutex:1ms", err, sizeof(err)), 0);
+	TEST_EQ(o.nrules, 1);
+	TEST_EQ(o.rules[0].type, CT_RULE_MAX_P99);
+	TEST_EQ(o.rules[0].profile, CT_RULE_ANY);
+	TEST_EQ(o.rules[0].kind, CT_K_MUTEX);
+	TEST_EQ(o.rules[0].limit, 1000000);
+	TEST_STREQ(o.rules[0].text, "max-p99 mutex:1ms");
+	TEST_EQ(ct_check_parse_rule(&o, "--max-wait", "sync:1ms", err, sizeof(err)), 0);
+	TEST_EQ(o.rules[1].kind, 0);
+	ct_check_opts_free(&o);
 
 	/* defaults when no rule is given */
 	ct_check_defaults(&o);
@@ -228,10 +240,20 @@ static void test_opt_tables(void)
 		   "  -o FILE   where\n"
 		   "a paragraph\n"
 		   "\nfilters:\n"
-		   "  --from D, --to D  only the time window [D, D] from the trace start (e.g. "
-		   "150ms;\n"
-		   "                  units ns us ms s); waits overlapping it are clipped to it\n"
+		   "  --from FROM, --to TO  only the time window [FROM, TO] from the trace start "
+		   "(e.g.\n"
+		   "                  150ms; units ns us ms s); waits overlapping it are clipped "
+		   "to it\n"
 		   "  --thread T      only the threads named T or with tid T (repeatable)\n"
+		   "  --kind K[,K...]  only waits and calls of these kinds (mutex, cond, epoll, "
+		   "...)\n"
+		   "                  or profiles (sync, net, syscall, sleep); repeatable\n"
+		   "  --exclude-kind K[,K...]  leave out waits and calls of these kinds or "
+		   "profiles\n"
+		   "  --strict        a damaged chunk in the trace is an error (exit 2);\n"
+		   "                  by default it is skipped with a warning\n"
+		   "  --hide REGEX    leave out the frames whose function matches REGEX\n"
+		   "                  (extended regex, like pprof -hide; repeatable)\n"
 		   "end\n");
 	free(help);
 	ct_filter_args_free(&t.fa);

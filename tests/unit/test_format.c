@@ -801,6 +801,154 @@ static void test_corruption(void)
 	trace_free(&t);
 }
 
+/* The chunk index of record j of t (chunk i holds records [nrec[i-1], nrec[i])). */
+static size_t chunk_of(const struct trace *t, size_t j)
+{
+	size_t i = 0;
+
+	while (i < t->nbound && t->nrec[i] <= j)
+		i++;
+	return i;
+}
+
+/* Bytes inserted into a copy of a trace (at ins_at): offsets past them are shifted back. */
+static uint64_t ins_at = UINT64_MAX, ins_len;
+
+/* Reads b[0, len) skipping damage; counts records into *nrec and those that are not the
+ * originals of the chunks kept (keep[chunk]) into *bad. Returns the last next() result. */
+static int drain_kept(const uint8_t *b, size_t len, const struct trace *t, const int *keep,
+		      size_t *nrec, size_t *bad, uint64_t *ndamaged, uint64_t *dmg_off,
+		      int *trunc)
+{
+	struct ct_reader *r;
+	struct ct_record rec;
+	size_t j = 0;
+	int rc;
+
+	*nrec = *bad = 0;
+	if (ct_reader_open_mem(b, len, &r))
+		return -2;
+	ct_reader_skip_damaged(r, 1);
+	while ((rc = ct_reader_next(r, &rec)) == 1) {
+		while (j < t->nexp && !keep[chunk_of(t, j)])
+			j++;
+		if (rec.offset >= ins_at)
+			rec.offset -= ins_len;
+		const char *why = j < t->nexp ? mismatch(&rec, &t->exp[j]) : "extra";
+		if (why && (*bad)++ == 0)
+			printf("# record %zu: %s differs\n", *nrec, why);
+		j++;
+		(*nrec)++;
+	}
+	*ndamaged = ct_reader_damaged(r);
+	(void)ct_reader_damage(r, dmg_off);
+	*trunc = ct_reader_truncated(r);
+	if (*ndamaged && !strstr(ct_reader_damage(r, NULL), "byte offset"))
+		(*bad)++;
+	ct_reader_close(r);
+	return rc;
+}
+
+/* Skipping damage: every byte of every chunk flipped in turn costs exactly that chunk (its
+ * generation for a GEN_BEGIN), counted once with the chunk's offset; the records of the
+ * other chunks come out unchanged; two damaged chunks count twice. */
+static void test_skip_damaged(void)
+{
+	struct trace t;
+	size_t fails = 0, tried = 0;
+
+	TEST_EQ(build_small(&t), 0);
+	uint8_t *b = malloc(t.len);
+	int keep[64];
+	TEST_TRUE(t.nbound <= 64);
+	for (size_t k = 0; k < t.nbound; k++) {
+		size_t from = k ? t.bound[k - 1] : CT_HEADER_LEN;
+		int want_trunc = k == t.nbound - 1; /* the last GEN_END */
+
+		for (size_t i = 0; i < t.nbound; i++)
+			keep[i] = i != k;
+		if (t.buf[from + 4] == CT_CH_GEN_BEGIN)
+			for (size_t i = k + 1; i < t.nbound && t.buf[(i ? t.bound[i - 1] :
+				     CT_HEADER_LEN) + 4] != CT_CH_GEN_BEGIN; i++)
+				keep[i] = 0;
+		for (size_t off = from; off < t.bound[k]; off++) {
+			size_t nrec, bad, want = 0;
+			uint64_t nd, doff;
+			int trunc;
+
+			memcpy(b, t.buf, t.len);
+			b[off] ^= 0x01;
+			for (size_t j = 0; j < t.nexp; j++)
+				want += keep[chunk_of(&t, j)];
+			int rc = drain_kept(b, t.len, &t, keep, &nrec, &bad, &nd, &doff, &trunc);
+			tried++;
+			/* a length grown past the end of the last chunk is truncation */
+			if (want_trunc && nd == 0 && trunc && rc == 0 && !bad && nrec == want)
+				continue;
+			if (rc != 0 || bad || nrec != want || nd != 1 || doff != from ||
+			    trunc != want_trunc) {
+				if (fails++ < 3)
+					printf("# chunk %zu byte %zu: rc %d records %zu/%zu bad %zu "
+					       "damaged %llu at %llu (want %zu) truncated %d\n", k,
+					       off, rc, nrec, want, bad, (unsigned long long)nd,
+					       (unsigned long long)doff, from, trunc);
+			}
+		}
+	}
+	printf("# %zu single flips read past\n", tried);
+	TEST_EQ(fails, 0);
+
+	/* two events chunks damaged: two stretches, the first one's offset */
+	{
+		size_t nrec, bad, want = 0;
+		uint64_t nd, doff;
+		int trunc;
+
+		memcpy(b, t.buf, t.len);
+		for (size_t i = 0; i < t.nbound; i++)
+			keep[i] = i != 3 && i != 8;
+		b[t.bound[2] + 40] ^= 0x80;
+		b[t.bound[7] + 40] ^= 0x80;
+		for (size_t j = 0; j < t.nexp; j++)
+			want += keep[chunk_of(&t, j)];
+		TEST_EQ(t.buf[t.bound[2] + 4], CT_CH_EVENTS);
+		TEST_EQ(t.buf[t.bound[7] + 4], CT_CH_EVENTS);
+		TEST_EQ(drain_kept(b, t.len, &t, keep, &nrec, &bad, &nd, &doff, &trunc), 0);
+		TEST_EQ(nrec, want);
+		TEST_EQ(bad, 0);
+		TEST_EQ(nd, 2);
+		TEST_EQ(doff, t.bound[2]);
+		TEST_EQ(trunc, 0);
+	}
+	/* garbage between two chunks: one stretch, nothing lost */
+	{
+		size_t nrec, bad, want = 0;
+		uint64_t nd, doff;
+		int trunc;
+		size_t at = t.bound[4], len = t.len + 100;
+		uint8_t *g = malloc(len);
+
+		memcpy(g, t.buf, at);
+		memset(g + at, 0x43, 100); /* 'C': near the magic, never it */
+		memcpy(g + at + 100, t.buf + at, t.len - at);
+		for (size_t i = 0; i < t.nbound; i++)
+			keep[i] = 1;
+		for (size_t j = 0; j < t.nexp; j++)
+			want += keep[chunk_of(&t, j)];
+		ins_at = at + 100;
+		ins_len = 100;
+		TEST_EQ(drain_kept(g, len, &t, keep, &nrec, &bad, &nd, &doff, &trunc), 0);
+		ins_at = UINT64_MAX;
+		TEST_EQ(nrec, want);
+		TEST_EQ(bad, 0);
+		TEST_EQ(nd, 1);
+		TEST_EQ(doff, at);
+		free(g);
+	}
+	free(b);
+	trace_free(&t);
+}
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (unsigned j = 0; j < 4; j++)
@@ -1106,6 +1254,7 @@ int main(void)
 	test_roundtrip();
 	test_truncation();
 	test_corruption();
+	test_skip_damaged();
 	test_random_damage();
 	test_invalid_contents();
 	test_open_errors();

@@ -361,7 +361,18 @@ static void test_corrupt(const char *p1)
 	f = fopen(p1, "w");
 	if (!f || fwrite(file, 1, flen, f) != flen || fclose(f) != 0)
 		exit(1);
+	/* skipped, counted; strict: an error naming the offset */
+	TEST_EQ(ct_analyze_file(p1, NULL, NULL, 2, &m, &a, err, sizeof(err)), 0);
+	TEST_TRUE(m != NULL && a != NULL);
+	if (m) {
+		TEST_EQ(m->damaged, 1);
+		TEST_EQ(m->damage_off, CT_HEADER_LEN);
+		ct_analysis_free(a);
+		ct_model_free(m);
+	}
+	ct_model_set_strict(1);
 	TEST_EQ(ct_analyze_file(p1, NULL, NULL, 2, &m, &a, err, sizeof(err)), -1);
+	ct_model_set_strict(0);
 	TEST_TRUE(m == NULL && a == NULL);
 	TEST_TRUE(strstr(err, "offset") != NULL);
 	TEST_EQ(ct_analyze_file("/nonexistent/x.ctr", NULL, NULL, 2, &m, &a, err, sizeof(err)),
