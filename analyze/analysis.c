@@ -507,6 +507,7 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->nobjs; i++) {
 		ct_convoy_release(&a->objs[i].convoy_ev);
 		free(a->objs[i].windows);
+		free(a->objs[i].under);
 	}
 	free(a->objs);
 	free(a->threads);

@@ -140,6 +140,10 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 	ct_json_kv_u64(j, "acquisitions", v->acquisitions);
 	ct_json_kv_u64(j, "releases", v->releases);
 	ct_json_kv_u64(j, "median_hold_ns", v->median_hold_ns);
+	ct_json_kv_u64(j, "mean_hold_ns", v->mean_hold_ns);
+	ct_json_kv_u64(j, "p99_hold_ns", v->p99_hold_ns);
+	ct_json_kv_u64(j, "max_hold_ns", v->max_hold_ns);
+	ct_json_kv_u64(j, "held_ns", v->held_ns);
 	ct_json_kv_u64(j, "median_wait_ns", v->median_wait_ns);
 	ct_json_kv_u64(j, "median_handoff_ns", v->median_handoff_ns);
 	ct_json_kv_u64(j, "p99_handoff_ns", v->p99_handoff_ns);
@@ -201,6 +205,9 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "hold_p50_ns", o->hold_p50_ns);
 		ct_json_kv_u64(j, "hold_p99_ns", o->hold_p99_ns);
 		ct_json_kv_u64(j, "hold_max_ns", o->hold_max_ns);
+		ct_json_kv_u64(j, "hold_mean_ns", o->hold_mean_ns);
+		ct_json_kv_u64(j, "held_ns", o->held_ns);
+		ct_json_kv_double(j, "held_share", o->held_share);
 		ct_json_kv_u64(j, "owner_changes", o->owner_changes);
 		json_hist(j, &o->hist);
 		ct_json_kv_bool(j, "convoy", o->convoy);

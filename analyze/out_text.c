@@ -253,24 +253,35 @@ static void text_window_header(struct ctx *c)
 		"empty", "held", "acq", "rel", "wait p50", "hold p50", "handoff");
 }
 
+/* The object's variable name, else its address. */
+static const char *obj_name(struct ctx *c, const struct ct_object *o, char *buf, size_t cap)
+{
+	if (!ct_frames_data_name(c->fr, o->addr, buf, cap))
+		snprintf(buf, cap, "0x%" PRIx64, o->addr);
+	return buf;
+}
+
 static void text_convoy(struct ctx *c, const struct ct_object *o)
 {
 	const struct ct_convoy *v = &o->convoy_ev;
-	char d[8][CT_DUR_BUF], site[256], hsite[256];
+	char d[11][CT_DUR_BUF], site[256], hsite[256], name[128];
 
 	short_site(c, v->waiter_stack ? v->waiter_stack : o->first_stack, site, sizeof(site));
 	short_site(c, v->holder_stack, hsite, sizeof(hsite));
-	fprintf(c->f, "convoy: %s 0x%" PRIx64 " from %s to %s (%" PRIu64 " of %" PRIu64
+	fprintf(c->f, "convoy: %s %s from %s to %s (%" PRIu64 " of %" PRIu64
 		" windows of %s, %" PRIu64 " in a row): %.1f waiters on average, queue empty "
-		"%.0f%% of the time, held %.0f%%, median hold %s, median hand-off %s (p99 %s), "
-		"median wait %s: at most %.0f acquisitions/s (1 / median hold); %s of thread time "
-		"queued; waiters at %s, released at %s\n", ct_kind_name(o->kind), o->addr,
+		"%.0f%% of the time, held %.0f%%, hold mean %s p50 %s p99 %s max %s, median "
+		"hand-off %s (p99 %s), median wait %s: at most %.0f acquisitions/s (1 / mean "
+		"hold); %s of thread time queued; waiters at %s, released at %s\n",
+		ct_kind_name(o->kind), obj_name(c, o, name, sizeof(name)),
 		ct_fmt_duration(v->start_ns, d[0]), ct_fmt_duration(v->end_ns, d[1]), v->windows,
 		v->total_windows, ct_fmt_duration(v->window_ns, d[2]), v->longest_run,
 		v->mean_waiters, v->empty_fraction * 100, v->hold_fraction * 100,
-		ct_fmt_duration(v->median_hold_ns, d[3]), ct_fmt_duration(v->median_handoff_ns, d[4]),
-		ct_fmt_duration(v->p99_handoff_ns, d[6]), ct_fmt_duration(v->median_wait_ns, d[5]),
-		v->throughput_cap_per_s, ct_fmt_duration(v->lost_ns, d[7]), site, hsite);
+		ct_fmt_duration(v->mean_hold_ns, d[8]), ct_fmt_duration(v->median_hold_ns, d[3]),
+		ct_fmt_duration(v->p99_hold_ns, d[9]), ct_fmt_duration(v->max_hold_ns, d[10]),
+		ct_fmt_duration(v->median_handoff_ns, d[4]), ct_fmt_duration(v->p99_handoff_ns, d[6]),
+		ct_fmt_duration(v->median_wait_ns, d[5]), v->throughput_cap_per_s,
+		ct_fmt_duration(v->lost_ns, d[7]), site, hsite);
 	fprintf(c->f, "  waiters per window:");
 	for (size_t i = 0; i < v->nseries; i++)
 		fprintf(c->f, " %.1f%s", v->series[i].mean_waiters, v->series[i].convoy ? "" : "*");
@@ -322,29 +333,37 @@ static void text_objects(struct ctx *c, long top)
 		qsort_r(ord, a->nobjs, sizeof(*ord), cmp_obj_ptr, (void *)&c->o->sort);
 	fprintf(c->f, "\n== objects: by %s ==\n", c->o->sort > 0 && c->o->sort < CT_SORT_NKEYS ?
 		ct_sort_names[c->o->sort] : "total wait");
-	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %10s %10s %7s %7s %6s  %s\n",
-		"object", "kind", "waits", "total", "p50", "p99", "max", "hold p50", "wake p50",
-		"owners", "maxwait", "convoy", "first seen");
+	fprintf(c->f, "%-18s %-9s %7s %10s %10s %10s %10s %5s %10s %10s %10s %10s %10s %7s "
+		"%7s %6s  %s\n", "object", "kind", "waits", "total", "p50", "p99", "max", "held",
+		"hold mean", "hold p50", "hold p99", "hold max", "wake p50", "owners", "waiters",
+		"convoy", "first seen");
 	shown = top < 0 || (size_t)top > a->nobjs ? a->nobjs : (size_t)top;
 	for (size_t i = 0; i < shown; i++) {
 		const struct ct_object *o = ord[i];
 		char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF];
-		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[64];
+		char h[CT_DUR_BUF], w[CT_DUR_BUF], site[256], addr[64], held[16];
+		char hm[CT_DUR_BUF], h99[CT_DUR_BUF], hmx[CT_DUR_BUF];
 
 		at(c, o->proc);
-		if (!ct_frames_data_name(c->fr, o->addr, addr, sizeof(addr)))
-			snprintf(addr, sizeof(addr), "0x%" PRIx64, o->addr);
+		obj_name(c, o, addr, sizeof(addr));
+		if (o->held_ns)
+			snprintf(held, sizeof(held), "%.0f%%", o->held_share * 100);
+		else
+			snprintf(held, sizeof(held), "-");
 		short_site(c, o->first_stack, site, sizeof(site));
 		if (c->nproc > 1)
 			snprintf(site + strlen(site), sizeof(site) - strlen(site),
 				 " [pid %" PRIu32 "]", o->pid);
-		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %10s %10s %7" PRIu64
-			" %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind), o->contended,
-			ct_fmt_duration(o->wait_total_ns, t),
+		fprintf(c->f, "%-18s %-9s %7" PRIu64 " %10s %10s %10s %10s %5s %10s %10s %10s %10s "
+			"%10s %7" PRIu64 " %7" PRIu64 " %6s  %s\n", addr, ct_kind_name(o->kind),
+			o->contended, ct_fmt_duration(o->wait_total_ns, t),
 			o->contended ? ct_fmt_duration(o->wait_p50_ns, p50) : "-",
 			o->contended ? ct_fmt_duration(o->wait_p99_ns, p99) : "-",
-			o->contended ? ct_fmt_duration(o->wait_max_ns, mx) : "-",
+			o->contended ? ct_fmt_duration(o->wait_max_ns, mx) : "-", held,
+			o->hold_mean_ns ? ct_fmt_duration(o->hold_mean_ns, hm) : "-",
 			o->holds ? ct_fmt_duration(o->hold_p50_ns, h) : "-",
+			o->holds ? ct_fmt_duration(o->hold_p99_ns, h99) : "-",
+			o->holds ? ct_fmt_duration(o->hold_max_ns, hmx) : "-",
 			o->wakeups ? ct_fmt_duration(o->wakeup_p50_ns, w) : "-", o->owner_changes,
 			o->max_waiters, !o->mutex_like ? "-" : o->convoy ? "yes" : "no", site);
 		if (i < 3 && o->contended)
