@@ -89,6 +89,9 @@ struct ct_pentry {
 	uint32_t pid;        /* the process (file header pid) */
 	uint32_t proc;       /* index of its trace among those analysed together */
 	struct ct_hist hist; /* of its samples (a remainder entry: empty) */
+	uint32_t taken_stack;/* holder entries: where the releasing threads took the lock
+			      * most often (a HOLD's call site or the wait that acquired it;
+			      * 0: not recorded) */
 };
 
 /*

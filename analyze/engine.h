@@ -247,6 +247,15 @@ struct ct_eng {
 	struct ct_observer *obs;       /* NULL, or the unit tests' */
 	struct ct_chain_link *links;   /* at the cut */
 	size_t nlinks, clinks;
+	struct eng_taken *taken;       /* objects.c: where the releasers took the lock, per
+					* (kind, releasing stack), for the holder entries */
+	size_t ntaken, ctaken;
+};
+
+struct eng_taken {
+	uint8_t kind;
+	uint32_t stack;
+	struct eng_stks at;
 };
 
 /* engine.c */
@@ -311,8 +320,8 @@ void ct_chain_cut(struct ct_eng *e, uint64_t to);
 void ct_chain_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
 
 /* underlock.c */
-/* A recorded system call of t (clipped to the window). */
-void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+/* A recorded system call of t at ts (clipped to the window: b, en). */
+void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t b, uint64_t en,
 		uint32_t stack, unsigned kind, unsigned profile);
 /* A HOLD of t: obj held across its next wait, taken at stack. */
 void ct_ul_hold(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t obj,

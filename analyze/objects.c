@@ -114,6 +114,8 @@ static void evidence(struct eng_obj *o, uint32_t tid, uint64_t ts, uint32_t take
 	}
 	if (taken && (!h->ev_stack || !h->ev_acq))
 		h->ev_stack = taken;
+	if (!h->ev_stack && h->any_acq)
+		h->ev_stack = h->any_acq_stack; /* where it last took it after a wait */
 }
 
 /* A moment with no wait in progress breaks a hold's cover, unless a wait begins at the
@@ -389,6 +391,23 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 	}
 }
 
+/* Where the releaser of (kind, stack) took the lock. */
+static void taken_add(struct ct_eng *e, unsigned kind, uint32_t stack, uint32_t at)
+{
+	if (!at)
+		return;
+	for (size_t i = 0; i < e->ntaken; i++)
+		if (e->taken[i].stack == stack && e->taken[i].kind == kind) {
+			ct_stks_add(&e->taken[i].at, at, 1);
+			return;
+		}
+	ct_grow(&e->taken, &e->ctaken, e->ntaken + 1, sizeof(*e->taken));
+	memset(&e->taken[e->ntaken], 0, sizeof(*e->taken));
+	e->taken[e->ntaken].kind = (uint8_t)kind;
+	e->taken[e->ntaken].stack = stack;
+	ct_stks_add(&e->taken[e->ntaken++].at, at, 1);
+}
+
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct eng_obj *o = ct_obj_get(e, ev->obj, ev->kind, ev->stack, ev->ts);
@@ -445,6 +464,9 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		if (!exact)
 			held_from = UINT64_MAX;
 	}
+	if (!(ev->flags & CT_EVF_HANDOFF) && (h->ev_valid || h->acq_valid))
+		taken_add(e, ev->kind, ev->stack,
+			  h->ev_valid && h->ev_stack ? h->ev_stack : h->acq_stack);
 	if (!(ev->flags & CT_EVF_HANDOFF) && h->ev_valid && h->ev_epoch == o->epoch &&
 	    h->ev_ts <= ev->ts && o->o.mutex_like) {
 		/* held at least from its first evidence: the calls in it were made under the
@@ -572,5 +594,13 @@ void ct_obj_finish(struct ct_eng *e)
 	if (a->nobjs > 1)
 		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
 	free(e->obj);
+	for (size_t i = 0; i < a->nentries; i++)
+		for (size_t k = 0; a->entries[i].profile == CT_AP_HOLDER && k < e->ntaken; k++)
+			if (e->taken[k].stack == a->entries[i].stack &&
+			    e->taken[k].kind == a->entries[i].kind)
+				a->entries[i].taken_stack = ct_stks_top(&e->taken[k].at);
+	for (size_t k = 0; k < e->ntaken; k++)
+		ct_stks_free(&e->taken[k].at);
+	free(e->taken);
 	ct_htab_free(&e->obj_by_addr);
 }

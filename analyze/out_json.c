@@ -103,6 +103,8 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 		ct_json_kv_u64(j, "stack_calls", e->stack_calls);
 	}
 	ct_frames_json_kv(j, "frames", f, n);
+	if (p == CT_AP_HOLDER)
+		ct_frames_json_stack(c->fr, j, "taken_frames", e->taken_stack);
 	json_hist(j, &e->hist);
 	ct_json_kv_u64(j, "pid", e->pid);
 	ct_json_obj_end(j);
@@ -218,6 +220,22 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 			ct_json_null(j);
 		ct_frames_json_stack(c->fr, j, "frames", o->first_stack);
 		ct_frames_json_stack(c->fr, j, "first_seen", o->first_stack);
+		ct_json_key(j, "under_lock");
+		ct_json_arr_begin(j);
+		for (size_t k = 0; k < o->nunder; k++) {
+			const struct ct_underlock *u = &o->under[k];
+
+			ct_json_obj_begin(j);
+			ct_json_kv_str(j, "profile", ct_aprofile_name(u->profile));
+			ct_json_kv_str(j, "kind", ct_kind_name(u->kind));
+			ct_json_kv_u64(j, "count", u->count);
+			ct_json_kv_u64(j, "total_ns", u->total_ns);
+			ct_json_kv_u64(j, "max_ns", u->max_ns);
+			ct_frames_json_stack(c->fr, j, "frames", u->stack);
+			ct_frames_json_stack(c->fr, j, "taken_frames", u->taken_stack);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
 		ct_json_kv_u64(j, "pid", o->pid);
 		ct_json_obj_end(j);
 	}

@@ -174,6 +174,17 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e)
 	if (rest && !e->site)
 		return;
 	text_frames(c, f, n, trunc);
+	if (e->profile == CT_AP_HOLDER && (e->taken_stack || e->kind == CT_K_MUTEX ||
+					   e->kind == CT_K_RWLOCK_WR || e->kind == CT_K_SPIN)) {
+		char site[256];
+
+		/* the release is the end of the critical section (a lock_guard's closing
+		 * brace): where it began is the acquisition */
+		if (e->taken_stack)
+			short_site(c, e->taken_stack, site, sizeof(site));
+		fprintf(c->f, "    the lock taken at: %s\n", e->taken_stack ? site :
+			"not recorded (no HOLD event and no wait that acquired it)");
+	}
 	if (!rest)
 		text_hist(c, &e->hist);
 }
@@ -383,6 +394,61 @@ static void text_objects(struct ctx *c, long top)
 	free(ord);
 }
 
+struct ul_ref {
+	const struct ct_object *o;
+	const struct ct_underlock *u;
+};
+
+static int cmp_ul_ref(const void *pa, const void *pb)
+{
+	const struct ul_ref *x = pa, *y = pb;
+
+	if (x->u->total_ns != y->u->total_ns)
+		return x->u->total_ns > y->u->total_ns ? -1 : 1;
+	if (x->u->count != y->u->count)
+		return x->u->count > y->u->count ? -1 : 1;
+	return x->o->addr < y->o->addr ? -1 : x->o->addr > y->o->addr;
+}
+
+/* The slow calls and waits made while a lock was held, longest total first. */
+static void text_under_locks(struct ctx *c, long top)
+{
+	const struct ct_analysis *a = c->a;
+	struct ul_ref *r;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < a->nobjs; i++)
+		n += a->objs[i].nunder;
+	if (!n)
+		return;
+	r = ct_xmalloc(n * sizeof(*r));
+	for (size_t i = 0; i < a->nobjs; i++)
+		for (size_t x = 0; x < a->objs[i].nunder; x++)
+			r[k++] = (struct ul_ref){ &a->objs[i], &a->objs[i].under[x] };
+	qsort(r, n, sizeof(*r), cmp_ul_ref);
+	fprintf(c->f, "\n== under locks: slow calls and waits made while a lock was held ==\n");
+	for (k = 0; k < n && (top < 0 || (long)k < top); k++) {
+		const struct ct_object *o = r[k].o;
+		const struct ct_underlock *u = r[k].u;
+		char site[256], taken[256], name[128], t[CT_DUR_BUF], mx[CT_DUR_BUF];
+
+		at(c, o->proc);
+		short_site(c, u->stack, site, sizeof(site));
+		if (u->taken_stack)
+			short_site(c, u->taken_stack, taken, sizeof(taken));
+		fprintf(c->f, "  %s %s at %s: %" PRIu64 " %s%s, %s (max %s), under %s %s (taken "
+			"at %s)\n", ct_aprofile_name(u->profile), ct_kind_name(u->kind), site,
+			u->count, u->profile == CT_AP_SYNC ? "wait" : "call",
+			u->count == 1 ? "" : "s", ct_fmt_duration(u->total_ns, t),
+			ct_fmt_duration(u->max_ns, mx), ct_kind_name(o->kind),
+			obj_name(c, o, name, sizeof(name)),
+			u->taken_stack ? taken : "a site not recorded");
+	}
+	if (top >= 0 && n > (size_t)top)
+		fprintf(c->f, "  ... %zu more (--top)\n", n - (size_t)top);
+	free(r);
+}
+
 static void text_thread_row(struct ctx *c, const char *tid, const char *name, const char *sf,
 			    uint64_t life, uint64_t cpu, uint64_t runq, const uint64_t *blk,
 			    uint64_t other)
@@ -540,6 +606,7 @@ int ct_out_text(const struct ct_output_ctx *oc, FILE *f)
 			text_profile(&c, p, top);
 	if (!c.o->profiles) {
 		text_objects(&c, top);
+		text_under_locks(&c, top);
 		text_threads(&c);
 	}
 	text_deadlocks(&c);

@@ -3,10 +3,10 @@
  * What each lock was held across (engine.h, README.md "Under locks"): the slow calls and
  * waits a thread made while it held a lock. A wait is charged to the locks of the HOLD
  * events just before it (the recorder writes one per lock the thread holds when it is
- * about to block). A recorded system call has no such record: each thread keeps its
- * latest calls, and when a hold of a lock by that thread is proven from its first
- * evidence to its release (objects.c), the calls in it are charged to the lock. No event
- * records an uncontended lock, so a hold nobody waited for is not seen.
+ * about to block), and so is a slow system call (SYSCALL, FORMAT.md). A call without
+ * HOLDs (an older recorder, or a lock the recorder's set of 8 forgot) is kept among
+ * its thread's latest calls, and when a hold of a lock by that thread is proven from its
+ * first evidence to its release (objects.c), the calls in it are charged to the lock.
  */
 #include "engine.h"
 
@@ -43,12 +43,23 @@ static void add(struct eng_obj *o, unsigned profile, unsigned kind, uint32_t sta
 		u->taken_stack = taken;
 }
 
-void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t b, uint64_t en,
 		uint32_t stack, unsigned kind, unsigned profile)
 {
 	struct eng_ulcall *c;
 
-	(void)e;
+	if (t->nulh && t->ulh[0].ts == ts) {
+		/* its HOLDs say what it was made under */
+		for (unsigned i = 0; i < t->nulh; i++) {
+			struct eng_obj *o = ct_obj_find(e, t->ulh[i].obj);
+
+			if (o)
+				add(o, profile, kind, stack, en - b, t->ulh[i].stack);
+		}
+		t->nulh = 0;
+		return;
+	}
+	t->nulh = 0;
 	if (!t->ulc)
 		t->ulc = ct_xcalloc(ENG_ULCALLS, sizeof(*t->ulc));
 	c = &t->ulc[t->ulc_head];

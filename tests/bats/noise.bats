@@ -46,3 +46,44 @@ setup() { common_setup; }
 	assert_line --regexp '^object +kind +waits +total +p50 +p99 +max +held +hold mean +hold p50 +hold p99 +hold max +wake p50 +owners +waiters +convoy'
 	assert_output --regexp 'convoy: mutex (lock|0x[0-9a-f]+) from .* held [0-9]+%, hold mean [0-9.]+[mun]?s p50 [0-9.]+[mun]?s p99 [0-9.]+[mun]?s max [0-9.]+ms, .* acquisitions/s \(1 / mean hold\)'
 }
+
+@test "under_lock: fdatasync and a condition wait under log_mu: counts, totals, lines and where it was taken" {
+	# every call recorded with its stack (the program's fdatasync may be fast on tmpfs)
+	CTRACE_SYSCALL_THRESHOLD=0 trace io.ctr "$PROGS/io_underlock" "$PWD/log.txt" 4 200 500
+	assert_success
+	syncs=$(value syncs)
+	[ "$syncs" -eq 800 ]
+	[ "$(value cond_waits)" -eq 80 ]
+	src=$SRC/tests/progs/io_underlock.c
+	take=$(marked_line "$src" TAKE-SITE)
+	o=$(jreport io.ctr '.objects[] | select(.name == "log_mu") | tojson')
+	# the fdatasyncs: each one (the recorder writes the locks held before a slow call),
+	# their time as the program measured it, at their line, the lock taken at its line
+	u=$(jq -c '.under_lock[] | select(.kind == "fsync")' <<<"$o")
+	jq -e --argjson n "$syncs" --argjson l "$(marked_line "$src" SYNC-SITE)" --argjson t "$take" \
+		'.profile == "syscall" and .count == $n and .frames[0].func == "access_log"
+		 and .frames[0].line == $l and .taken_frames[0].func == "access_log"
+		 and .taken_frames[0].line == $t' <<<"$u"
+	assert_within 10 "$(jq -r .total_ns <<<"$u")" "$(value sync_ns)"
+	# the condition waits made while it was held (on a mutex of their own)
+	u=$(jq -c '.under_lock[] | select(.kind == "cond")' <<<"$o")
+	jq -e --argjson l "$(marked_line "$src" WAIT-SITE)" --argjson t "$take" \
+		'.profile == "sync" and .count == 80 and .frames[0].line == $l
+		 and .taken_frames[0].line == $t' <<<"$u"
+	assert_within 10 "$(jq -r .total_ns <<<"$u")" "$(value cond_ns)"
+	# the writes too; nothing under the condition's own mutex
+	jq -e '[.under_lock[] | select(.kind == "write")] | length == 1' <<<"$o"
+	run jreport io.ctr '[.objects[] | select(.name != "log_mu") | .under_lock[]] | length'
+	assert_output 0
+	# the text: one line per call site, longest first
+	run "$CT" report io.ctr
+	assert_success
+	first=$(sed -n '/^== under locks/{n;p}' <<<"$output")
+	re="^  syscall fsync at access_log \\(io_underlock.c:$(marked_line "$src" SYNC-SITE)\\): 800 calls, [0-9.]+m?s \\(max [0-9.]+[mu]?s\\), under mutex log_mu \\(taken at access_log \\(io_underlock.c:$take\\)\\)\$"
+	[[ $first =~ $re ]] || fail "first line under locks: $first"
+	assert_output --regexp "  sync cond at access_log \\(io_underlock.c:[0-9]+\\): 80 waits, .* under mutex log_mu"
+	# the holder profile names the unlock, and next to it where the lock was taken
+	run "$CT" report --profile holder io.ctr
+	assert_success
+	assert_output --partial "the lock taken at: access_log (io_underlock.c:$take)"
+}
