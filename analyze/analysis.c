@@ -510,6 +510,8 @@ void ct_analysis_free(struct ct_analysis *a)
 		free(a->objs[i].under);
 	}
 	free(a->objs);
+	for (size_t i = 0; i < a->nthreads; i++)
+		free(a->threads[i].idle_ents);
 	free(a->threads);
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		free(a->deadlocks[i].links);

@@ -278,6 +278,14 @@ struct ct_filter {
 	size_t nnames;
 };
 
+/* A thread's idle waits of one (profile, kind, fd class, stack) (README.md "Idle threads"). */
+struct ct_idle_entry {
+	int profile;         /* enum ct_aprofile: sync, net or sleep */
+	uint8_t kind, fd_class;
+	uint32_t stack;
+	uint64_t count, total_ns;
+};
+
 struct ct_thread_info {
 	uint32_t tid;
 	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
@@ -293,6 +301,14 @@ struct ct_thread_info {
 	uint64_t blocked_ns[CT_P_MAX];
 	uint64_t waits;
 	uint64_t syscalls;   /* system calls counted the same way */
+	uint64_t overlap_ns; /* cpu and run-queue time inside its blocked time (the kernel
+			      * counts a blocking call's own running in cpu): lifetime = cpu +
+			      * runq + blocked + other - overlap */
+	uint64_t idle_ns;    /* blocked in idle waits: condition waits, readiness waits
+			      * (epoll, poll, select) and sleeps */
+	int idle;            /* idle_ns is more than half its lifetime */
+	struct ct_idle_entry *idle_ents; /* owned: its idle waits (those with a stack) */
+	size_t nidle_ents;
 };
 
 struct ct_analysis {

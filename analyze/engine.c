@@ -122,6 +122,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
 			   w->profile == CT_P_SYNC ? w->obj : 0);
 		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
+		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
 	}
 	{
 		const struct eng_rel *r = w->registered ?
@@ -344,6 +345,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	for (size_t i = 0; i < e->nth; i++) {
 		free(e->th[i].open);
 		free(e->th[i].ulc);
+		free(e->th[i].idle);
 		free(e->th[i].ulh);
 	}
 	free(e->th);

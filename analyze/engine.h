@@ -49,6 +49,9 @@ struct eng_thread {
 	uint64_t blocked[CT_P_MAX], waits, syscalls;
 	struct eng_ulcall *ulc;  /* underlock.c: its latest recorded calls (a ring) */
 	unsigned nulc, ulc_head;
+	struct ct_idle_entry *idle; /* idle.c: its idle waits */
+	size_t nidle, cidle;
+	uint64_t idle_ns;
 	struct eng_ulhold *ulh;  /* underlock.c: the HOLDs before its next wait */
 	unsigned nulh;
 	size_t culh;
@@ -334,6 +337,14 @@ void ct_ul_held(struct ct_eng *e, struct eng_thread *t, struct eng_obj *o, uint6
 		uint64_t t1, uint32_t taken);
 /* Moves o's entries into its result (sorted by total), or frees them. */
 void ct_ul_finish(struct eng_obj *o, int keep);
+
+/* idle.c */
+/* Is a wait or call of (profile, kind) an idle one (a cond, epoll, poll or select wait,
+ * a sleep)? */
+int ct_idle_kind(unsigned profile, unsigned kind);
+/* A wait or recorded call of t (clipped duration d): kept when idle. */
+void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile, unsigned kind,
+		 unsigned fd_class, uint32_t stack, uint64_t d);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

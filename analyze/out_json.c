@@ -110,6 +110,65 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 	ct_json_obj_end(j);
 }
 
+/* Totals per profile and kind, and the idle threads' part (README.md "Idle threads"). */
+static void json_summary(struct ctx *c, struct ct_json *j)
+{
+	const struct ct_analysis *a = c->a;
+
+	ct_json_key(j, "summary");
+	ct_json_obj_begin(j);
+	for (int p = CT_AP_SYNC; p < CT_AP_HOLDER; p++) {
+		size_t n;
+		const struct ct_pentry *e = ct_analysis_profile(a, p, &n);
+		uint64_t cnt[CT_K_MAX] = { 0 }, tot[CT_K_MAX] = { 0 }, itot[CT_K_MAX] = { 0 };
+		uint64_t all = 0, alln = 0, alli = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (e[i].kind < CT_K_MAX) {
+				cnt[e[i].kind] += e[i].count;
+				tot[e[i].kind] += e[i].total_ns;
+				alln += e[i].count;
+				all += e[i].total_ns;
+			}
+		for (size_t i = 0; i < a->nthreads; i++)
+			for (size_t k = 0; a->threads[i].idle && k < a->threads[i].nidle_ents; k++) {
+				const struct ct_idle_entry *x = &a->threads[i].idle_ents[k];
+
+				if (x->profile == p && x->kind < CT_K_MAX) {
+					itot[x->kind] += x->total_ns;
+					alli += x->total_ns;
+				}
+			}
+		ct_json_key(j, ct_aprofile_name(p));
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "count", alln);
+		ct_json_kv_u64(j, "total_ns", all);
+		ct_json_kv_u64(j, "idle_threads_ns", alli);
+		ct_json_key(j, "kinds");
+		ct_json_arr_begin(j);
+		for (unsigned k = 0; k < CT_K_MAX; k++) {
+			if (!cnt[k])
+				continue;
+			ct_json_obj_begin(j);
+			ct_json_kv_str(j, "kind", ct_kind_name(k));
+			ct_json_kv_u64(j, "count", cnt[k]);
+			ct_json_kv_u64(j, "total_ns", tot[k]);
+			ct_json_kv_u64(j, "idle_threads_ns", itot[k]);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
+		ct_json_obj_end(j);
+	}
+	{
+		uint64_t nidle = 0;
+
+		for (size_t i = 0; i < a->nthreads; i++)
+			nidle += (uint64_t)a->threads[i].idle;
+		ct_json_kv_u64(j, "idle_threads", nidle);
+	}
+	ct_json_obj_end(j);
+}
+
 static void json_profiles(struct ctx *c, struct ct_json *j)
 {
 	ct_json_key(j, "profiles");
@@ -260,11 +319,14 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
 		ct_json_kv_u64(j, "other_ns", t->other_ns);
+		ct_json_kv_u64(j, "overlap_ns", t->overlap_ns);
 		ct_json_key(j, "blocked_ns");
 		ct_json_obj_begin(j);
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
 		ct_json_obj_end(j);
+		ct_json_kv_u64(j, "idle_ns", t->idle_ns);
+		ct_json_kv_bool(j, "idle", t->idle);
 		ct_json_kv_u64(j, "pid", t->pid);
 		ct_json_obj_end(j);
 	}
@@ -282,7 +344,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 	ct_json_arr_begin(j);
 	for (size_t i = 0, k; i < n; i = k) {
 		const char *g = ct_output_start_func(c->oc, ord[i]);
-		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
+		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 }, ov = 0;
+		uint64_t nidle = 0;
 
 		for (k = i; k < n && ord[k]->is_main == ord[i]->is_main &&
 			    !strcmp(ct_output_group_name(c->oc, ord[k]),
@@ -291,6 +354,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 			cpu += ord[k]->cpu_ns;
 			runq += ord[k]->runq_ns;
 			other += ord[k]->other_ns;
+			ov += ord[k]->overlap_ns;
+			nidle += (uint64_t)ord[k]->idle;
 			for (int p = 0; p < CT_P_MAX; p++)
 				blk[p] += ord[k]->blocked_ns[p];
 		}
@@ -306,6 +371,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "cpu_ns", cpu);
 		ct_json_kv_u64(j, "runqueue_ns", runq);
 		ct_json_kv_u64(j, "other_ns", other);
+		ct_json_kv_u64(j, "overlap_ns", ov);
+		ct_json_kv_u64(j, "idle_threads", nidle);
 		ct_json_key(j, "blocked_ns");
 		ct_json_obj_begin(j);
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
@@ -407,6 +474,7 @@ int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 	ct_json_obj_begin(&j);
 	json_trace(&c, &j);
 	json_processes(&c, &j);
+	json_summary(&c, &j);
 	json_profiles(&c, &j);
 	json_objects(&c, &j);
 	json_threads(&c, &j);

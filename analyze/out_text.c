@@ -150,7 +150,10 @@ static void text_hist(struct ctx *c, const struct ct_hist *h)
 		fputc('\n', c->f);
 }
 
-static void text_entry(struct ctx *c, const struct ct_pentry *e)
+/* One entry: count and total are what is shown (the entry's less its idle threads' part,
+ * icount and itotal, when those are folded). */
+static void text_entry(struct ctx *c, const struct ct_pentry *e, uint64_t count, uint64_t total,
+		       uint64_t icount, uint64_t itotal)
 {
 	char t[CT_DUR_BUF], mx[CT_DUR_BUF], p50[CT_DUR_BUF], p99[CT_DUR_BUF], kind[64];
 	const struct ct_frame *f;
@@ -160,8 +163,8 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e)
 	at(c, e->proc);
 	n = ct_frames_entry(c->fr, e, &f, &trunc);
 	ct_pentry_kind(e, kind, sizeof(kind));
-	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", e->count,
-		ct_fmt_duration(e->total_ns, t),
+	fprintf(c->f, "%8" PRIu64 " %10s %10s %10s %10s  %s\n", count,
+		ct_fmt_duration(total, t),
 		rest && !e->max_ns ? "-" : ct_fmt_duration(e->max_ns, mx),
 		rest ? "-" : ct_fmt_duration(e->p50_ns, p50),
 		rest ? "-" : ct_fmt_duration(e->p99_ns, p99), kind);
@@ -171,6 +174,12 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e)
 	if (rest)
 		fprintf(c->f, "    (calls without a recorded stack: %s)\n",
 			e->site ? "the call site only" : "sites beyond the per-thread table");
+	if (icount) {
+		char it[CT_DUR_BUF];
+
+		fprintf(c->f, "    (and %" PRIu64 " of idle threads, %s, folded below; max, p50 and p99 "
+			"of all)\n", icount, ct_fmt_duration(itotal, it));
+	}
 	if (rest && !e->site)
 		return;
 	text_frames(c, f, n, trunc);
@@ -189,11 +198,105 @@ static void text_entry(struct ctx *c, const struct ct_pentry *e)
 		text_hist(c, &e->hist);
 }
 
+/* The idle threads' part of entry e (README.md "Idle threads"): their waits with its key. */
+static void idle_part(struct ctx *c, const struct ct_pentry *e, uint64_t *cnt, uint64_t *tot)
+{
+	*cnt = *tot = 0;
+	if (e->remainder)
+		return;
+	for (size_t i = 0; i < c->a->nthreads; i++) {
+		const struct ct_thread_info *t = &c->a->threads[i];
+
+		if (!t->idle || t->proc != e->proc)
+			continue;
+		for (size_t k = 0; k < t->nidle_ents; k++) {
+			const struct ct_idle_entry *x = &t->idle_ents[k];
+
+			if (x->profile == e->profile && x->kind == e->kind &&
+			    x->fd_class == e->fd_class && x->stack == e->stack) {
+				*cnt += x->count;
+				*tot += x->total_ns;
+			}
+		}
+	}
+}
+
+static size_t idle_threads(const struct ct_analysis *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nthreads; i++)
+		n += a->threads[i].idle;
+	return n;
+}
+
+struct shown {
+	const struct ct_pentry *e;
+	uint64_t count, total, icount, itotal;
+};
+
+static int cmp_shown(const void *pa, const void *pb)
+{
+	const struct shown *x = pa, *y = pb;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return x->e < y->e ? -1 : x->e > y->e;
+}
+
+/* One line per thread group of the idle threads' waits in profile p. */
+static void text_idle_folded(struct ctx *c, int p)
+{
+	const struct ct_thread_info **ord = ct_output_threads_by_group(c->oc);
+	const struct ct_analysis *a = c->a;
+
+	for (size_t i = 0, j; i < a->nthreads; i = j) {
+		const char *g = ct_output_group_name(c->oc, ord[i]);
+		uint64_t n = 0, tot = 0, kt[CT_K_MAX] = { 0 };
+		size_t nthr = 0;
+		char d[CT_DUR_BUF];
+
+		for (j = i; j < a->nthreads && ord[j]->is_main == ord[i]->is_main &&
+			    ord[j]->proc == ord[i]->proc &&
+			    !strcmp(ct_output_group_name(c->oc, ord[j]), g); j++) {
+			const struct ct_thread_info *t = ord[j];
+			int any = 0;
+
+			if (!t->idle)
+				continue;
+			for (size_t k = 0; k < t->nidle_ents; k++)
+				if (t->idle_ents[k].profile == p) {
+					n += t->idle_ents[k].count;
+					tot += t->idle_ents[k].total_ns;
+					if (t->idle_ents[k].kind < CT_K_MAX)
+						kt[t->idle_ents[k].kind] += t->idle_ents[k].total_ns;
+					any = 1;
+				}
+			nthr += (size_t)any;
+		}
+		if (!n)
+			continue;
+		fprintf(c->f, "  idle threads %s: %zu thread%s, %" PRIu64 " %s, %s (", g, nthr,
+			nthr == 1 ? "" : "s", n, p == CT_AP_SYNC ? "waits" : "calls",
+			ct_fmt_duration(tot, d));
+		for (unsigned k = 0, first = 1; k < CT_K_MAX; k++)
+			if (kt[k]) {
+				fprintf(c->f, "%s%s %s", first ? "" : ", ", ct_kind_name(k),
+					ct_fmt_duration(kt[k], d));
+				first = 0;
+			}
+		fprintf(c->f, "), folded (--all shows them)\n");
+	}
+	free(ord);
+}
+
 static void text_profile(struct ctx *c, int p, long top)
 {
-	size_t n;
+	size_t n, ns = 0;
 	const struct ct_pentry *e = ct_analysis_profile(c->a, p, &n);
 	uint64_t calls = 0, total = 0, stacked = 0;
+	int fold = !c->o->all && p < CT_AP_HOLDER && idle_threads(c->a);
+	struct shown *sh;
 	char t[CT_DUR_BUF];
 
 	fprintf(c->f, "\n== %s: %s ==\n", ct_aprofile_name(p), titles[p]);
@@ -210,12 +313,83 @@ static void text_profile(struct ctx *c, int p, long top)
 		fprintf(c->f, "  %s in %" PRIu64 " calls, %" PRIu64 " of them with a stack "
 			"(p50/p99/max from those)\n", ct_fmt_duration(total, t), calls, stacked);
 	}
-	fprintf(c->f, "%8s %10s %10s %10s %10s  %s\n", "count", "total", "max", "p50", "p99",
-		"kind");
-	for (size_t i = 0; i < n && (top < 0 || (long)i < top); i++)
-		text_entry(c, &e[i]);
-	if (top >= 0 && n > (size_t)top)
-		fprintf(c->f, "  ... %zu more entries (--top)\n", n - (size_t)top);
+	sh = ct_xmalloc(n * sizeof(*sh));
+	for (size_t i = 0; i < n; i++) {
+		struct shown x = { &e[i], e[i].count, e[i].total_ns, 0, 0 };
+
+		if (fold) {
+			idle_part(c, &e[i], &x.icount, &x.itotal);
+			x.count -= x.icount < x.count ? x.icount : x.count;
+			x.total -= x.itotal < x.total ? x.itotal : x.total;
+			if (!x.count)
+				continue; /* all of it idle threads' */
+		}
+		sh[ns++] = x;
+	}
+	if (fold && ns > 1)
+		qsort(sh, ns, sizeof(*sh), cmp_shown);
+	fprintf(c->f, "%8s %10s %10s %10s %10s  %s\n", p == CT_AP_HOLDER ? "charges" : "count",
+		"total", "max", "p50", "p99", "kind");
+	for (size_t i = 0; i < ns && (top < 0 || (long)i < top); i++)
+		text_entry(c, sh[i].e, sh[i].count, sh[i].total, sh[i].icount, sh[i].itotal);
+	if (top >= 0 && ns > (size_t)top)
+		fprintf(c->f, "  ... %zu more entries (--top)\n", ns - (size_t)top);
+	if (fold)
+		text_idle_folded(c, p);
+	free(sh);
+}
+
+/* Totals per profile and kind, the idle threads' part apart. */
+static void text_summary(struct ctx *c)
+{
+	const struct ct_analysis *a = c->a;
+	size_t nidle = idle_threads(a);
+
+	fprintf(c->f, "\n== summary: blocked time per profile and kind ==\n");
+	for (int p = CT_AP_SYNC; p < CT_AP_HOLDER; p++) {
+		size_t n;
+		const struct ct_pentry *e = ct_analysis_profile(a, p, &n);
+		uint64_t cnt[CT_K_MAX] = { 0 }, tot[CT_K_MAX] = { 0 }, icnt[CT_K_MAX] = { 0 };
+		uint64_t itot[CT_K_MAX] = { 0 }, all = 0, alln = 0;
+		char d[CT_DUR_BUF], d2[CT_DUR_BUF];
+		int first = 1;
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t ic, it;
+
+			if (e[i].kind >= CT_K_MAX)
+				continue;
+			cnt[e[i].kind] += e[i].count;
+			tot[e[i].kind] += e[i].total_ns;
+			all += e[i].total_ns;
+			alln += e[i].count;
+			idle_part(c, &e[i], &ic, &it);
+			icnt[e[i].kind] += ic;
+			itot[e[i].kind] += it;
+		}
+		fprintf(c->f, "  %-8s %10s", ct_aprofile_name(p), alln ? ct_fmt_duration(all, d) : "-");
+		for (;;) { /* kinds by total, longest first */
+			unsigned k = CT_K_MAX;
+
+			for (unsigned x = 0; x < CT_K_MAX; x++)
+				if (cnt[x] && (k == CT_K_MAX || tot[x] > tot[k]))
+					k = x;
+			if (k == CT_K_MAX)
+				break;
+			fprintf(c->f, "%s%s %s (%" PRIu64 ")", first ? "  " : ", ", ct_kind_name(k),
+				ct_fmt_duration(tot[k], d), cnt[k]);
+			if (itot[k])
+				fprintf(c->f, " of which idle threads %s", ct_fmt_duration(itot[k], d2));
+			cnt[k] = 0;
+			first = 0;
+		}
+		fputc('\n', c->f);
+	}
+	if (nidle)
+		fprintf(c->f, "  %zu of %zu threads idle most of their life (blocked in condition "
+			"waits, epoll, poll, select or sleeps):%s\n", nidle, a->nthreads,
+			c->o->all ? "" : " their idle waits are folded into one line per thread "
+			"group below (--all shows them)");
 }
 
 static uint64_t obj_key(const struct ct_object *o, int sort)
@@ -450,17 +624,19 @@ static void text_under_locks(struct ctx *c, long top)
 }
 
 static void text_thread_row(struct ctx *c, const char *tid, const char *name, const char *sf,
-			    uint64_t life, uint64_t cpu, uint64_t runq, const uint64_t *blk,
-			    uint64_t other)
+			    const struct ct_thread_info *t, const char *state)
 {
-	char b[9][CT_DUR_BUF];
+	char b[10][CT_DUR_BUF];
+	const uint64_t *blk = t->blocked_ns;
 
-	fprintf(c->f, "%8s %-16s %-20.20s %10s %10s %10s %10s %10s %10s %10s %10s\n", tid, name,
-		sf, ct_fmt_duration(life, b[0]), cpu ? ct_fmt_duration(cpu, b[1]) : "-",
-		cpu || runq ? ct_fmt_duration(runq, b[2]) : "-",
+	fprintf(c->f, "%8s %-16s %-20.20s %10s %10s %10s %10s %10s %10s %10s %10s %10s%s%s\n", tid,
+		name, sf, ct_fmt_duration(t->lifetime_ns, b[0]),
+		t->cpu_ns ? ct_fmt_duration(t->cpu_ns, b[1]) : "-",
+		t->cpu_ns || t->runq_ns ? ct_fmt_duration(t->runq_ns, b[2]) : "-",
 		ct_fmt_duration(blk[CT_P_SYNC], b[3]), ct_fmt_duration(blk[CT_P_NET], b[4]),
 		ct_fmt_duration(blk[CT_P_SYSCALL], b[5]), ct_fmt_duration(blk[CT_P_SLEEP], b[6]),
-		ct_fmt_duration(other, b[7]));
+		ct_fmt_duration(t->other_ns, b[7]),
+		t->overlap_ns ? ct_fmt_duration(t->overlap_ns, b[8]) : "-", *state ? "  " : "", state);
 }
 
 static void text_threads(struct ctx *c)
@@ -471,13 +647,16 @@ static void text_threads(struct ctx *c)
 	if (!a->nthreads)
 		return;
 	ord = ct_output_threads_by_group(c->oc);
-	fprintf(c->f, "\n== threads: lifetime split, by start routine ==\n");
-	fprintf(c->f, "%8s %-16s %-20s %10s %10s %10s %10s %10s %10s %10s %10s\n", "tid", "name",
-		"start", "lifetime", "cpu", "runqueue", "sync", "net", "syscall", "sleep", "other");
+	fprintf(c->f, "\n== threads: lifetime = cpu + runqueue + sync + net + syscall + sleep + "
+		"other - overlap, by start routine ==\n");
+	fprintf(c->f, "%8s %-16s %-20s %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "tid",
+		"name", "start", "lifetime", "cpu", "runqueue", "sync", "net", "syscall", "sleep",
+		"other", "overlap");
 	for (size_t i = 0, j; i < a->nthreads; i = j) {
 		const char *g = ct_output_group_name(c->oc, ord[i]);
-		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
-		char cnt[32];
+		struct ct_thread_info sum = { 0 };
+		size_t nidle = 0;
+		char cnt[32], st[32];
 
 		for (j = i; j < a->nthreads && ord[j]->is_main == ord[i]->is_main &&
 			    !strcmp(ct_output_group_name(c->oc, ord[j]), g); j++) {
@@ -488,18 +667,21 @@ static void text_threads(struct ctx *c)
 				snprintf(tid, sizeof(tid), "%" PRIu32 "/%" PRIu32, t->pid, t->tid);
 			else
 				snprintf(tid, sizeof(tid), "%" PRIu32, t->tid);
-			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t->lifetime_ns,
-					t->cpu_ns, t->runq_ns, t->blocked_ns, t->other_ns);
-			life += t->lifetime_ns;
-			cpu += t->cpu_ns;
-			runq += t->runq_ns;
-			other += t->other_ns;
+			text_thread_row(c, tid, t->name[0] ? t->name : "-", g, t,
+					t->idle ? "idle" : "");
+			sum.lifetime_ns += t->lifetime_ns;
+			sum.cpu_ns += t->cpu_ns;
+			sum.runq_ns += t->runq_ns;
+			sum.other_ns += t->other_ns;
+			sum.overlap_ns += t->overlap_ns;
+			nidle += (size_t)t->idle;
 			for (int p = 0; p < CT_P_MAX; p++)
-				blk[p] += t->blocked_ns[p];
+				sum.blocked_ns[p] += t->blocked_ns[p];
 		}
 		if (j - i > 1) {
 			snprintf(cnt, sizeof(cnt), "%zu threads", j - i);
-			text_thread_row(c, "=", cnt, g, life, cpu, runq, blk, other);
+			snprintf(st, sizeof(st), nidle ? "%zu idle" : "", nidle);
+			text_thread_row(c, "=", cnt, g, &sum, st);
 		}
 	}
 	free(ord);
@@ -601,6 +783,7 @@ int ct_out_text(const struct ct_output_ctx *oc, FILE *f)
 			ct_fmt_duration(ct_model_duration(m), d), m->nthreads, m->nevents,
 			m->lost_total, m->truncated ? ", truncated" : "");
 	}
+	text_summary(&c);
 	for (int p = 1; p < CT_AP_MAX; p++)
 		if (ct_output_wants(c.o, p))
 			text_profile(&c, p, top);

@@ -87,3 +87,72 @@ setup() { common_setup; }
 	assert_success
 	assert_output --partial "the lock taken at: access_log (io_underlock.c:$take)"
 }
+
+@test "idle: idle threads' waits are folded per thread group, the contended mutex leads; --all unfolds; the summary has both" {
+	trace im.ctr "$PROGS/idle_mix" 3 300 100
+	assert_success
+	lw=$(value lock_wait_ns)
+	src=$SRC/tests/progs/idle_mix.c
+	# the maintenance, poller and ticker threads are idle most of their life; the
+	# workers and main are not
+	run jreport im.ctr '[.threads[] | select(.idle) | .start_func] | sort | join(",")'
+	assert_output "maint,maint,poller,ticker"
+	run jreport im.ctr '[.threads[] | select(.idle) | .idle_ns * 2 > .lifetime_ns] | all'
+	assert_output true
+	[ "$(jreport im.ctr '.thread_groups[] | select(.start_func == "maint") | .idle_threads')" = 2 ]
+	# the summary: per profile and kind, the idle threads' part of each
+	jq -e '.summary | .idle_threads == 4
+	       and (.sync.kinds[] | select(.kind == "cond") | .idle_threads_ns == .total_ns)
+	       and (.sync.kinds[] | select(.kind == "mutex") | .idle_threads_ns == 0)
+	       and (.net.kinds[] | select(.kind == "epoll") | .idle_threads_ns == .total_ns)
+	       and .sync.total_ns == ([.sync.kinds[].total_ns] | add)' \
+		<<<"$("$CT" report --json im.ctr)"
+	mutex=$(jreport im.ctr '.summary.sync.kinds[] | select(.kind == "mutex") | .total_ns')
+	assert_within 25 "$mutex" "$lw"
+	run "$CT" report im.ctr
+	assert_success
+	assert_line --index 1 "== summary: blocked time per profile and kind =="
+	assert_output --regexp "  sync +[0-9.]+m?s  .*cond [0-9.]+m?s \\([0-9]+\\) of which idle threads [0-9.]+m?s"
+	assert_output --partial "4 of 8 threads idle most of their life"
+	# folded: no cond entry in the sync table, the mutex at its line; one line per group
+	sync=$(sed -n '/^== sync:/,/^== net:/p' <<<"$output")
+	! grep -q ' cond$' <<<"$sync"
+	grep -q "^ *[0-9]* .* mutex$" <<<"$sync"
+	grep -q "^    worker (idle_mix.c:$(marked_line "$src" HOT-LOCK))$" <<<"$sync"
+	grep -q "^  idle threads maint: 2 threads, [0-9]* waits, .* (cond .*), folded (--all shows them)$" <<<"$sync"
+	assert_output --regexp "  idle threads poller: 1 thread, [0-9]+ calls, .* \\(epoll .*\\), folded"
+	assert_output --regexp "  idle threads ticker: 1 thread, [0-9]+ calls, .* \\(nanosleep .*\\), folded"
+	assert_output --regexp " +[0-9]+ idle_mix +maint .*  idle"
+	# --all: the condition waits at their line, nothing folded
+	run "$CT" report --all im.ctr
+	assert_success
+	sync=$(sed -n '/^== sync:/,/^== net:/p' <<<"$output")
+	grep -q ' cond$' <<<"$sync"
+	grep -q "^    maint (idle_mix.c:$(marked_line "$src" IDLE-COND))$" <<<"$sync"
+	refute_output --partial "folded (--all"
+}
+
+@test "threads: the columns partition each thread's lifetime (overlap counted once); waiters, charges" {
+	CTRACE_SYSCALL_THRESHOLD=0 trace io.ctr "$PROGS/io_underlock" "$PWD/log.txt" 4 100 500
+	assert_success
+	# cpu + runqueue + blocked + other - overlap = lifetime, for every thread and group
+	run jreport io.ctr '[.threads[], .thread_groups[] | (.cpu_ns + .runqueue_ns + .blocked_ns.sync
+	       + .blocked_ns.net + .blocked_ns.syscall + .blocked_ns.sleep + .other_ns
+	       - .overlap_ns) == .lifetime_ns] | all'
+	assert_output true
+	# the text's columns add up as well, within the rounding of their 3 digits
+	run "$CT" report io.ctr
+	assert_success
+	assert_line --regexp '^ +tid name +start +lifetime +cpu +runqueue +sync +net +syscall +sleep +other +overlap$'
+	sed -n '/^== threads:/,/^$/p' <<<"$output" | awk '
+		function ns(s) { if (s == "-") return 0; v = s + 0
+			if (s ~ /ms$/) return v * 1e6; if (s ~ /us$/) return v * 1e3
+			if (s ~ /ns$/) return v; if (s ~ /s$/) return v * 1e9; return v }
+		$1 ~ /^[0-9]+$/ { life = ns($4); sum = ns($5) + ns($6) + ns($7) + ns($8) + ns($9) + ns($10) + ns($11) - ns($12)
+			d = sum - life; if (d < 0) d = -d; n++
+			if (d > 0.01 * life + 2e3) { print "row " $1 " adds up to " sum " of " life; bad = 1 } }
+		END { exit bad || !n }'
+	# the objects table's "waiters", the holder profile's "charges"
+	assert_line --regexp '^object .* owners waiters convoy  first seen$'
+	assert_output --regexp $'== holder: [^\n]*\n charges      total'
+}
