@@ -67,6 +67,12 @@ static void short_site(struct ctx *c, uint32_t stack, char *buf, size_t cap)
 		ct_frame_str(&f[0], 0, buf, cap);
 }
 
+/* The analysed time ends before the trace does (--to). */
+static int at_window_end(const struct ctx *c)
+{
+	return c->a->filtered && c->a->to_ts < c->m->end_ts;
+}
+
 static void text_header(struct ctx *c)
 {
 	const struct ct_model *m = c->m;
@@ -123,8 +129,9 @@ static void text_header(struct ctx *c)
 			c->a->nthreads < m->nthreads ? ", selected threads only" : "");
 	}
 	if (c->a->unfinished)
-		fprintf(c->f, "note: %" PRIu64 " wait(s) still in progress at the end of the trace "
-			"(counted up to the end)\n", c->a->unfinished);
+		fprintf(c->f, "note: %" PRIu64 " wait(s) still in progress at the end of the %s "
+			"(counted up to the end)\n", c->a->unfinished, at_window_end(c) ? "window" :
+			"trace");
 	if (c->a->unmatched_ends)
 		fprintf(c->f, "note: %" PRIu64 " wait end(s) without a begin (lost events?) "
 			"ignored\n", c->a->unmatched_ends);
@@ -704,14 +711,25 @@ static void text_held(struct ctx *c, const struct ct_chain_link *l)
 	text_frames(c, f, n, 0);
 }
 
-static void text_link(struct ctx *c, const struct ct_chain_link *l)
+/* Links waiting on the same object at the same stack: shown as one (their stack, and
+ * where each holder took the object, printed once). */
+static int same_wait(const struct ct_chain_link *x, const struct ct_chain_link *y)
+{
+	return x->proc == y->proc && x->obj == y->obj && x->stack == y->stack &&
+	       x->kind == y->kind;
+}
+
+/* Link l, and the nsame links of other threads that wait the same way. */
+static void text_link(struct ctx *c, const struct ct_chain_link *l,
+		      const struct ct_chain_link *const *same, size_t nsame)
 {
 	const struct ct_analysis *a = c->a;
 	const struct ct_chain_link *w = l;
 	const struct ct_mthread *t, *h;
 	const struct ct_frame *f;
-	size_t n;
-	char d[CT_DUR_BUF];
+	size_t n, nunk = 0, nheld = 1;
+	uint64_t since = w->begin;
+	char d[CT_DUR_BUF], name[128];
 
 	at(c, l->proc);
 	t = w->thr < c->m->nthreads ? &c->m->threads[w->thr] : NULL;
@@ -719,15 +737,67 @@ static void text_link(struct ctx *c, const struct ct_chain_link *l)
 	n = ct_frames_stack(c->fr, w->stack, &f, NULL);
 	if (c->nproc > 1)
 		fprintf(c->f, "  process %" PRIu32 ":\n", l->pid);
-	fprintf(c->f, "  thread %" PRIu32 " (%s) waits on %s 0x%" PRIx64 " held by thread %" PRIu32
-		" (%s) since %s, waiting at:\n", l->tid, t && t->name[0] ? t->name : "-",
-		ct_kind_name(w->kind), l->obj, l->held_by, h && h->name[0] ? h->name : "-",
-		ct_fmt_duration(w->begin - c->m->start_ts, d));
+	fprintf(c->f, "  thread %" PRIu32 " (%s)", l->tid, t && t->name[0] ? t->name : "-");
+	for (size_t i = 0; i < nsame; i++) {
+		const struct ct_mthread *o = same[i]->thr < c->m->nthreads ?
+					     &c->m->threads[same[i]->thr] : NULL;
+
+		fprintf(c->f, "%s thread %" PRIu32 " (%s)", i + 1 == nsame ? " and" : ",",
+			same[i]->tid, o && o->name[0] ? o->name : "-");
+		if (same[i]->begin < since)
+			since = same[i]->begin;
+	}
+	if (w->kind == CT_K_JOIN || !ct_frames_data_name(c->fr, l->obj, name, sizeof(name)))
+		snprintf(name, sizeof(name), "0x%" PRIx64, l->obj);
+	fprintf(c->f, " wait%s on %s %s held by thread %" PRIu32 " (%s)", nsame ? "" : "s",
+		ct_kind_name(w->kind), name, l->held_by, h && h->name[0] ? h->name : "-");
+	for (size_t i = 0; i < nsame; i++) {
+		int seen = same[i]->held_by == l->held_by;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = same[k]->held_by == same[i]->held_by;
+		if (!seen) {
+			fprintf(c->f, " or %" PRIu32, same[i]->held_by);
+			nheld++;
+		}
+	}
+	fprintf(c->f, "%s since %s, waiting at:\n", nheld > 1 ? " (as each wait began)" : "",
+		ct_fmt_duration(since - c->m->start_ts, d));
 	text_frames(c, f, n, 0);
-	if (w->kind == CT_K_JOIN)
+	if (w->kind == CT_K_JOIN) {
 		fprintf(c->f, "    (a join: thread %" PRIu32 " has not exited)\n", l->held_by);
-	else
-		text_held(c, l);
+		return;
+	}
+	/* where each holder took it; the holders not recorded on one line */
+	for (size_t i = 0; i <= nsame; i++) {
+		const struct ct_chain_link *x = i ? same[i - 1] : l;
+		int seen = 0;
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = (k ? same[k - 1] : l)->held_by == x->held_by;
+		if (seen)
+			continue;
+		if (x->held_known)
+			text_held(c, x);
+		else
+			nunk++;
+	}
+	if (nunk) {
+		fprintf(c->f, "    where thread");
+		for (size_t i = 0, shown = 0; i <= nsame; i++) {
+			const struct ct_chain_link *x = i ? same[i - 1] : l;
+			int seen = 0;
+
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = (k ? same[k - 1] : l)->held_by == x->held_by;
+			if (seen || x->held_known)
+				continue;
+			fprintf(c->f, "%s %" PRIu32, shown++ ? (shown == nunk ? " and" : ",") :
+				(nunk > 1 ? "s" : ""), x->held_by);
+		}
+		fprintf(c->f, " took it: not recorded (no HOLD event and no recorded wait that "
+			"acquired it)\n");
+	}
 }
 
 /* Is the chain link of tid part of a deadlock? */
@@ -747,23 +817,40 @@ static void text_deadlocks(struct ctx *c)
 
 	if (a->ndeadlocks)
 		fprintf(c->f, "\n== deadlocks: wait cycles at the end of the %s ==\n",
-			a->filtered ? "window" : "trace");
+			at_window_end(c) ? "window" : "trace");
 	for (size_t i = 0; i < a->ndeadlocks; i++) {
 		const struct ct_deadlock *d = &a->deadlocks[i];
 
 		fprintf(c->f, "deadlock %zu: %zu threads\n", i + 1, d->n);
 		for (size_t k = 0; k < d->n; k++)
-			text_link(c, &d->links[k]);
+			text_link(c, &d->links[k], NULL, 0);
 	}
 	for (size_t i = 0; i < a->nchains; i++)
 		other += !in_deadlock(a, a->chains[i].tid);
 	if (!other)
 		return;
 	fprintf(c->f, "\n== wait chains: threads blocked on a lock or join held by another "
-		"thread at the end of the %s ==\n", a->filtered ? "window" : "trace");
-	for (size_t i = 0; i < a->nchains; i++)
-		if (!in_deadlock(a, a->chains[i].tid))
-			text_link(c, &a->chains[i]);
+		"thread at the end of the %s ==\n", at_window_end(c) ? "window" : "trace");
+	{
+		const struct ct_chain_link **same = ct_xmalloc(a->nchains * sizeof(*same));
+		char *done = ct_xcalloc(a->nchains, 1);
+
+		for (size_t i = 0; i < a->nchains; i++) {
+			size_t ns = 0;
+
+			if (done[i] || in_deadlock(a, a->chains[i].tid))
+				continue;
+			for (size_t k = i + 1; k < a->nchains; k++)
+				if (!done[k] && same_wait(&a->chains[i], &a->chains[k]) &&
+				    !in_deadlock(a, a->chains[k].tid)) {
+					same[ns++] = &a->chains[k];
+					done[k] = 1;
+				}
+			text_link(c, &a->chains[i], same, ns);
+		}
+		free(same);
+		free(done);
+	}
 }
 
 int ct_out_text(const struct ct_output_ctx *oc, FILE *f)

@@ -156,3 +156,29 @@ setup() { common_setup; }
 	assert_line --regexp '^object .* owners waiters convoy  first seen$'
 	assert_output --regexp $'== holder: [^\n]*\n charges      total'
 }
+
+@test "diff: a summary of each profile's and kind's blocked time on both sides and its change" {
+	trace a.ctr "$PROGS/idle_mix" 3 200 100
+	assert_success
+	trace b.ctr "$PROGS/idle_mix" 1 200 100
+	assert_success
+	run "$CT" diff --json a.ctr b.ctr
+	assert_success
+	d=$output
+	# the sides' totals are their reports' summaries; the delta their difference
+	for side in a:base b:new; do
+		f=${side%%:*}.ctr k=${side##*:}
+		r=$(jreport "$f" '.summary | tojson')
+		jq -e --argjson r "$r" --arg k "$k" '.summary as $s | all(["sync", "net", "syscall", "sleep"][];
+		       $s[.]["\($k)_total_ns"] == $r[.].total_ns)
+		       and ([$s.sync.kinds[] | select(.["\($k)_count"] > 0) | .kind] | sort) ==
+		           ([$r.sync.kinds[].kind] | sort)' <<<"$d"
+	done
+	jq -e '.summary.sync.delta_ns == .summary.sync.new_total_ns - .summary.sync.base_total_ns
+	       and (.summary.sync.kinds[] | select(.kind == "mutex")
+	            | .delta_ns == .new_total_ns - .base_total_ns and .base_count > 0)' <<<"$d"
+	run "$CT" diff a.ctr b.ctr
+	assert_success
+	assert_line --index 1 "== summary: blocked time per profile and kind =="
+	assert_line --regexp '^ +[-+][0-9.]+[mun]?s +[0-9.]+[mun]?s +[-0-9.]+[mun]?s?    mutex \([0-9]+->[0-9]+\)$'
+}
