@@ -182,3 +182,25 @@ setup() { common_setup; }
 	assert_line --index 1 "== summary: blocked time per profile and kind =="
 	assert_line --regexp '^ +[-+][0-9.]+[mun]?s +[0-9.]+[mun]?s +[-0-9.]+[mun]?s?    mutex \([0-9]+->[0-9]+\)$'
 }
+
+@test "wait chains: threads waiting on one lock at one stack are one entry; --to says the window's end" {
+	trace cs.ctr "$PROGS/chain_same" 3 300
+	assert_success
+	src=$SRC/tests/progs/chain_same.c
+	run "$CT" report --to 200ms cs.ctr
+	assert_success
+	assert_output --partial "note: 3 wait(s) still in progress at the end of the window"
+	chains=$(sed -n '/^== wait chains: .* at the end of the window ==$/,$p' <<<"$output")
+	[ "$(grep -c "^    enter (chain_same.c:$(marked_line "$src" ENTER-LOCK))$" <<<"$chains")" = 1 ]
+	grep -Eq '^  thread [0-9]+ \(chain_same\), thread [0-9]+ \(chain_same\) and thread [0-9]+ \(chain_same\) wait on mutex gate held by thread [0-9]+ \(chain_same\) since [0-9.]+m?s, waiting at:$' <<<"$chains"
+	# where main took it: the HOLD the recorder wrote before main's sleep, once
+	grep -A1 '^    which thread [0-9]* took at (call site):$' <<<"$chains" |
+		grep -qx "    main (chain_same.c:$(marked_line "$src" GATE-LOCK))"
+	! grep -q "not recorded" <<<"$chains"
+	# the JSON keeps a chain per thread; without --to the notes speak of the trace
+	[ "$(jreport cs.ctr '[.wait_chains[] | select(.kind == "mutex")] | length')" = 0 ]
+	run "$CT" report --json --to 200ms cs.ctr
+	[ "$(jq '[.wait_chains[] | select(.kind == "mutex" and .held_frames[0].func == "main")] | length' <<<"$output")" = 3 ]
+	run "$CT" report cs.ctr
+	refute_output --partial "end of the window"
+}
