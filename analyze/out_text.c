@@ -237,6 +237,15 @@ static size_t idle_threads(const struct ct_analysis *a)
 	return n;
 }
 
+/* Idle threads' waits are folded when there are idle threads and others: with every
+ * thread idle (a program that sleeps, a lone event loop), the idle waits are the story. */
+static int folding(const struct ct_analysis *a)
+{
+	size_t n = idle_threads(a);
+
+	return n && n < a->nthreads;
+}
+
 struct shown {
 	const struct ct_pentry *e;
 	uint64_t count, total, icount, itotal;
@@ -302,7 +311,7 @@ static void text_profile(struct ctx *c, int p, long top)
 	size_t n, ns = 0;
 	const struct ct_pentry *e = ct_analysis_profile(c->a, p, &n);
 	uint64_t calls = 0, total = 0, stacked = 0;
-	int fold = !c->o->all && p < CT_AP_HOLDER && idle_threads(c->a);
+	int fold = !c->o->all && p < CT_AP_HOLDER && folding(c->a);
 	struct shown *sh;
 	char t[CT_DUR_BUF];
 
@@ -370,6 +379,8 @@ static void text_summary(struct ctx *c)
 			tot[e[i].kind] += e[i].total_ns;
 			all += e[i].total_ns;
 			alln += e[i].count;
+			if (!nidle)
+				continue;
 			idle_part(c, &e[i], &ic, &it);
 			icnt[e[i].kind] += ic;
 			itot[e[i].kind] += it;
@@ -394,9 +405,9 @@ static void text_summary(struct ctx *c)
 	}
 	if (nidle)
 		fprintf(c->f, "  %zu of %zu threads idle most of their life (blocked in condition "
-			"waits, epoll, poll, select or sleeps):%s\n", nidle, a->nthreads,
-			c->o->all ? "" : " their idle waits are folded into one line per thread "
-			"group below (--all shows them)");
+			"waits, epoll, poll, select or sleeps)%s\n", nidle, a->nthreads,
+			c->o->all || !folding(a) ? "" : ": their idle waits are folded into one line "
+			"per thread group below (--all shows them)");
 }
 
 static uint64_t obj_key(const struct ct_object *o, int sort)
