@@ -211,7 +211,9 @@ struct ct_object {
 	/* added with issue 4 */
 	struct ct_hist hist; /* of its waits' durations (counts add up to contended) */
 	uint64_t wakeup_p50_ns, wakeup_p99_ns, wakeup_max_ns; /* over its identified wakes */
-	uint64_t holds;      /* contended acquisitions whose next release was recorded */
+	uint64_t holds;      /* holds measured to a recorded release, from an acquisition
+			      * that ended a wait or from the hold's first evidence, with
+			      * waiters all along (README.md "Holds") */
 	uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
 	uint64_t held_ns;    /* time held over the analysed time: the sum of the convoy
 			      * windows' H (holds ending at recorded releases, exact or
