@@ -508,8 +508,11 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->nobjs; i++) {
 		ct_convoy_release(&a->objs[i].convoy_ev);
 		free(a->objs[i].windows);
+		free(a->objs[i].under);
 	}
 	free(a->objs);
+	for (size_t i = 0; i < a->nthreads; i++)
+		free(a->threads[i].idle_ents);
 	free(a->threads);
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		free(a->deadlocks[i].links);

@@ -96,6 +96,9 @@ struct ct_pentry {
 			      * releasing one), index in the model's threads */
 	uint64_t obj;        /* CT_EKEY_OBJECT: the object waited on or released (0: none,
 			      * system calls) */
+	uint32_t taken_stack;/* holder entries: where the releasing threads took the lock
+			      * most often (a HOLD's call site or the wait that acquired it;
+			      * 0: not recorded) */
 };
 
 /*
@@ -166,11 +169,18 @@ struct ct_convoy {
 	uint64_t acquisitions;       /* acquisitions that ended a wait, in them */
 	uint64_t median_hold_ns;     /* median measured hold ending in the convoy windows
 				      * (the object's when none ends there) */
+	uint64_t held_ns;            /* the lock's held time in the convoy windows: the sum of
+				      * H x window */
+	uint64_t mean_hold_ns;       /* held_ns / releases: the mean hold of the holds the
+				      * convoy windows' recorded releases ended */
+	uint64_t p99_hold_ns, max_hold_ns; /* of the measured holds in the convoy windows
+				      * (the object's when none ends there) */
 	uint64_t median_wait_ns;     /* median wait ending in the convoy windows */
 	uint64_t median_handoff_ns;  /* median release -> next owner running, same windows */
 	uint64_t p99_handoff_ns;     /* ... and its p99 */
-	double throughput_cap_per_s; /* 1 / median hold: the most acquisitions a second the
-				      * lock allows while it is held that long */
+	double throughput_cap_per_s; /* 1 / mean hold (releases / held time): the most
+				      * acquisitions a second the lock allows while it is held
+				      * that long on average (0: no held time) */
 	uint64_t lost_ns;            /* thread-time lost waiting: sum of Q x window */
 	uint32_t waiter_stack;       /* stack of the most waits in the run (0: none) */
 	uint32_t holder_stack;       /* stack of the most releases in the run (0: none) */
@@ -182,6 +192,17 @@ struct ct_convoy {
 
 /* Frees what ev owns (its series); ev itself is the caller's. */
 void ct_convoy_release(struct ct_convoy *ev);
+
+/* A slow call or a wait made while a lock was held, aggregated by (profile, kind, the
+ * call's stack) (README.md "Under locks"). */
+struct ct_underlock {
+	int profile;         /* enum ct_aprofile: sync, net, syscall or sleep */
+	uint8_t kind;
+	uint32_t stack;      /* the call's or wait's stack */
+	uint64_t count, total_ns, max_ns;
+	uint32_t taken_stack;/* where the lock was taken (a HOLD's call site or the stack of
+			      * the wait that acquired it; 0: not recorded) */
+};
 
 struct ct_object {
 	uint64_t addr;
@@ -197,13 +218,24 @@ struct ct_object {
 	/* added with issue 4 */
 	struct ct_hist hist; /* of its waits' durations (counts add up to contended) */
 	uint64_t wakeup_p50_ns, wakeup_p99_ns, wakeup_max_ns; /* over its identified wakes */
-	uint64_t holds;      /* contended acquisitions whose next release was recorded */
+	uint64_t holds;      /* holds measured to a recorded release, from an acquisition
+			      * that ended a wait or from the hold's first evidence, with
+			      * waiters all along (README.md "Holds") */
 	uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
+	uint64_t held_ns;    /* time held over the analysed time: the sum of the convoy
+			      * windows' H (holds ending at recorded releases, exact or
+			      * estimated); 0 when the detector does not apply */
+	double held_share;   /* held_ns / the analysed time */
+	uint64_t hold_mean_ns; /* held_ns / releases when held_ns is known, else
+				* hold_total_ns / holds (0: no hold measured) */
 	uint64_t owner_changes; /* acquisitions (ended waits) by a thread other than the
 				 * previous owner */
 	int convoy;          /* convoy verdict */
 	struct ct_convoy convoy_ev; /* valid when convoy */
 	int mutex_like;      /* mutex, rwlock or spin: the convoy detector applies */
+	struct ct_underlock *under; /* owned: slow calls and waits made while it was held,
+				     * by total_ns desc */
+	size_t nunder;
 	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
 	struct ct_convoy_window *windows; /* owned: every window of the analysed time (the
 					   * detector's measurements), NULL when it does not
@@ -274,6 +306,14 @@ static inline int ct_filter_kind(const struct ct_filter *f, unsigned kind)
 	return !f || !f->kinds || kind == 0 || kind >= 64 || ((f->kinds >> kind) & 1);
 }
 
+/* A thread's idle waits of one (profile, kind, fd class, stack) (README.md "Idle threads"). */
+struct ct_idle_entry {
+	int profile;         /* enum ct_aprofile: sync, net or sleep */
+	uint8_t kind, fd_class;
+	uint32_t stack;
+	uint64_t count, total_ns;
+};
+
 struct ct_thread_info {
 	uint32_t tid;
 	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
@@ -292,6 +332,14 @@ struct ct_thread_info {
 	uint64_t blocked_ns[CT_P_MAX];
 	uint64_t waits;
 	uint64_t syscalls;   /* system calls counted the same way */
+	uint64_t overlap_ns; /* cpu and run-queue time inside its blocked time (the kernel
+			      * counts a blocking call's own running in cpu): lifetime = cpu +
+			      * runq + blocked + other - overlap */
+	uint64_t idle_ns;    /* blocked in idle waits: condition waits, readiness waits
+			      * (epoll, poll, select) and sleeps */
+	int idle;            /* idle_ns is more than half its lifetime */
+	struct ct_idle_entry *idle_ents; /* owned: its idle waits (those with a stack) */
+	size_t nidle_ents;
 };
 
 struct ct_analysis {

@@ -266,6 +266,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	uint64_t t0 = e->from, dw = e->dw, dur = e->cut_ts > t0 ? e->cut_ts - t0 : 0;
 	size_t nw = (size_t)(dur / dw), first = 0, last = 0, run = 0;
 	uint64_t all_hold = ct_lhist_pct(&o->hold_h, 50);
+	double held = 0, ev_held = 0;
 
 	memset(ev, 0, sizeof(*ev));
 	if (!nw || !c->nwin || e->convoy_overflow || nw > CT_CONVOY_MAX_WINDOWS + 1)
@@ -305,6 +306,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 		em = 1.0 - w->busy / (double)dw;
 		s->empty_fraction = em < 0 ? 0 : em;
 		s->held_fraction = w->h_ns / (double)dw > 1 ? 1 : w->h_ns / (double)dw;
+		held += s->held_fraction * (double)dw;
 		s->acquisitions = w->acq;
 		s->releases = w->rel;
 		s->median_wait_ns = w->mwait;
@@ -325,10 +327,15 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 		ev->mean_waiters += s->mean_waiters;
 		ev->empty_fraction += s->empty_fraction;
 		ev->hold_fraction += s->held_fraction;
+		ev_held += s->held_fraction * (double)dw;
 		ev->acquisitions += s->acquisitions;
 		ev->releases += s->releases;
 		ev->lost_ns += (uint64_t)(s->mean_waiters * (double)dw);
 	}
+	ob->held_ns = (uint64_t)held;
+	ob->held_share = held / (double)(nw * dw);
+	if (ob->releases && ob->held_ns)
+		ob->hold_mean_ns = ob->held_ns / ob->releases;
 	if (!ev->windows)
 		return;
 	ob->convoy = 1;
@@ -343,8 +350,15 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	ev->median_wait_ns = ct_lhist_pct(&c->ew, 50);
 	ev->median_handoff_ns = ct_lhist_pct(&c->ex, 50);
 	ev->p99_handoff_ns = ct_lhist_pct(&c->ex, 99);
-	if (ev->median_hold_ns)
-		ev->throughput_cap_per_s = 1e9 / (double)ev->median_hold_ns;
+	ev->p99_hold_ns = c->eh.n ? ct_lhist_pct(&c->eh, 99) : ct_lhist_pct(&o->hold_h, 99);
+	ev->max_hold_ns = c->eh.n ? c->eh.max : o->hold_h.max;
+	ev->held_ns = (uint64_t)ev_held;
+	if (ev->releases && ev->held_ns) {
+		/* the mean, not the median: a few long holds (an fsync under the lock) take
+		 * most of the held time while most holds are short */
+		ev->mean_hold_ns = ev->held_ns / ev->releases;
+		ev->throughput_cap_per_s = (double)ev->releases * 1e9 / (double)ev->held_ns;
+	}
 	ev->waiter_stack = ct_stks_top(&c->ews);
 	ev->holder_stack = ct_stks_top(&c->ehs);
 	ev->nseries = last + 1 - first;

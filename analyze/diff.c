@@ -32,7 +32,9 @@ enum { OPT_JSON = CT_OPT_CMD, OPT_TOP };
 static const struct ct_opt diff_opts[] = {
 	{ "json", OPT_JSON, 0, NULL, "one JSON object: {base: {file, duration_ns, files}, new: "
 	  "{...}, "
-	  "sites: [\n{profile, kind, frames, base_count, new_count, base_total_ns,\n"
+	  "summary:\n{sync: {base_total_ns, new_total_ns, delta_ns, kinds: [{kind,\nbase_count, "
+	  "new_count, base_total_ns, new_total_ns, delta_ns}]},\nnet: ..., syscall: ..., "
+	  "sleep: ...}, sites: [\n{profile, kind, frames, base_count, new_count, base_total_ns,\n"
 	  "new_total_ns, delta_ns}], objects: [{kind, frames,\n"
 	  "base_wait_total_ns, new_wait_total_ns, delta_ns, base_contended,\n"
 	  "new_contended, base_objects, new_objects}]}", NULL, NULL },
@@ -53,6 +55,7 @@ static const struct ct_cmd_opts diff_cmd = {
 	"What grew and what shrank from trace BASE to trace NEW (like pprof -base); a\n"
 	"side of several traces (the processes of one program, ':' between the sides)\n"
 	"is summed over them:\n"
+	"  summary  blocked time per profile and kind on each side, and its change\n"
 	"  sites    profile entries matched by profile, kind and the symbolized stack\n"
 	"           (function, file and line of every frame: addresses may move between\n"
 	"           builds); count and total wait on each side, delta = new - base\n"
@@ -222,7 +225,33 @@ struct side {
 	struct ct_analysis **as;
 	struct ct_frames **frs;
 	uint64_t duration_ns;     /* from the first trace's start to the last one's end */
+	/* the summary: count and total per waiter profile and kind, over its traces */
+	uint64_t sum_count[CT_AP_HOLDER][CT_K_MAX], sum_total[CT_AP_HOLDER][CT_K_MAX];
 };
+
+/* The summary's totals of side s (every entry of its waiter profiles). */
+static void summarise(struct side *s)
+{
+	for (size_t k = 0; k < s->n; k++)
+		for (size_t i = 0; i < s->as[k]->nentries; i++) {
+			const struct ct_pentry *e = &s->as[k]->entries[i];
+
+			if (e->profile >= CT_AP_SYNC && e->profile < CT_AP_HOLDER &&
+			    e->kind < CT_K_MAX) {
+				s->sum_count[e->profile][e->kind] += e->count;
+				s->sum_total[e->profile][e->kind] += e->total_ns;
+			}
+		}
+}
+
+static uint64_t profile_total(const struct side *s, int p)
+{
+	uint64_t t = 0;
+
+	for (unsigned k = 0; k < CT_K_MAX; k++)
+		t += s->sum_total[p][k];
+	return t;
+}
 
 static void load(struct side *s, const char *const *paths, size_t n, const struct ct_filter *f)
 {
@@ -246,6 +275,7 @@ static void load(struct side *s, const char *const *paths, size_t n, const struc
 			t1 = s->ms[k]->end_ts;
 	}
 	s->duration_ns = t1 > t0 ? t1 - t0 : 0;
+	summarise(s);
 }
 
 static void collect_one(const struct ct_analysis *a, struct ct_frames *fr, int side,
@@ -308,6 +338,36 @@ static void json(const struct side *s, const struct ct_diff_table *sites,
 	ct_json_obj_begin(&j);
 	json_side(&j, "base", &s[0]);
 	json_side(&j, "new", &s[1]);
+	ct_json_key(&j, "summary");
+	ct_json_obj_begin(&j);
+	for (int p = CT_AP_SYNC; p < CT_AP_HOLDER; p++) {
+		uint64_t b = profile_total(&s[0], p), n = profile_total(&s[1], p);
+
+		ct_json_key(&j, ct_aprofile_name(p));
+		ct_json_obj_begin(&j);
+		ct_json_kv_u64(&j, "base_total_ns", b);
+		ct_json_kv_u64(&j, "new_total_ns", n);
+		ct_json_key(&j, "delta_ns");
+		ct_json_i64(&j, (int64_t)(n - b));
+		ct_json_key(&j, "kinds");
+		ct_json_arr_begin(&j);
+		for (unsigned k = 0; k < CT_K_MAX; k++) {
+			if (!s[0].sum_count[p][k] && !s[1].sum_count[p][k])
+				continue;
+			ct_json_obj_begin(&j);
+			ct_json_kv_str(&j, "kind", ct_kind_name(k));
+			ct_json_kv_u64(&j, "base_count", s[0].sum_count[p][k]);
+			ct_json_kv_u64(&j, "new_count", s[1].sum_count[p][k]);
+			ct_json_kv_u64(&j, "base_total_ns", s[0].sum_total[p][k]);
+			ct_json_kv_u64(&j, "new_total_ns", s[1].sum_total[p][k]);
+			ct_json_key(&j, "delta_ns");
+			ct_json_i64(&j, (int64_t)(s[1].sum_total[p][k] - s[0].sum_total[p][k]));
+			ct_json_obj_end(&j);
+		}
+		ct_json_arr_end(&j);
+		ct_json_obj_end(&j);
+	}
+	ct_json_obj_end(&j);
 	ct_json_key(&j, "sites");
 	ct_json_arr_begin(&j);
 	for (size_t i = 0; i < sites->n && (top < 0 || (long)i < top); i++) {
@@ -410,6 +470,34 @@ static void text_table(const struct ct_diff_table *t, long top, int objects)
 		printf("  ... %zu more (--top)\n", t->n - shown);
 }
 
+/* Blocked time per profile and kind on each side, and its change. */
+static void text_summary(const struct side *s)
+{
+	char d[3][CT_DUR_BUF + 2];
+
+	printf("\n== summary: blocked time per profile and kind ==\n%10s %10s %10s  %s\n", "delta",
+	       "base", "new", "profile, kind (count base->new)");
+	for (int p = CT_AP_SYNC; p < CT_AP_HOLDER; p++) {
+		uint64_t b = profile_total(&s[0], p), n = profile_total(&s[1], p);
+
+		printf("%10s %10s %10s  %s\n", fmt_delta((int64_t)(n - b), d[0]),
+		       b ? ct_fmt_duration(b, d[1]) : "-", n ? ct_fmt_duration(n, d[2]) : "-",
+		       ct_aprofile_name(p));
+		for (unsigned k = 0; k < CT_K_MAX; k++) {
+			const uint64_t *c0 = s[0].sum_count[p], *c1 = s[1].sum_count[p];
+			const uint64_t *t0 = s[0].sum_total[p], *t1 = s[1].sum_total[p];
+
+			if (!c0[k] && !c1[k])
+				continue;
+			printf("%10s %10s %10s    %s (%" PRIu64 "->%" PRIu64 ")\n",
+			       fmt_delta((int64_t)(t1[k] - t0[k]), d[0]),
+			       c0[k] ? ct_fmt_duration(t0[k], d[1]) : "-",
+			       c1[k] ? ct_fmt_duration(t1[k], d[2]) : "-", ct_kind_name(k), c0[k],
+			       c1[k]);
+		}
+	}
+}
+
 static void text(const struct side *s, const struct ct_diff_table *sites,
 		 const struct ct_diff_table *objs, long top)
 {
@@ -418,6 +506,7 @@ static void text(const struct side *s, const struct ct_diff_table *sites,
 	printf("diff: base %s%s (%s) -> new %s%s (%s); delta = new - base\n", s[0].path,
 	       s[0].n > 1 ? " and more" : "", ct_fmt_duration(s[0].duration_ns, d0), s[1].path,
 	       s[1].n > 1 ? " and more" : "", ct_fmt_duration(s[1].duration_ns, d1));
+	text_summary(s);
 	text_table(sites, top, 0);
 	text_table(objs, top, 1);
 }

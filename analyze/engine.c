@@ -118,9 +118,12 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	account(t, w, b, en);
 	if (unfinished)
 		e->a->unfinished++;
-	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
+	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX) {
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
 			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
+		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
+		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
+	}
 	{
 		const struct eng_rel *r = w->registered ?
 			ct_obj_end(e, t, w, b, en, unfinished, end_seq, result) : NULL;
@@ -341,8 +344,12 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
 	ct_threads_finish(e, m, key_to_thr, nkeys);
-	for (size_t i = 0; i < e->nth; i++)
+	for (size_t i = 0; i < e->nth; i++) {
 		free(e->th[i].open);
+		free(e->th[i].ulc);
+		free(e->th[i].idle);
+		free(e->th[i].ulh);
+	}
 	free(e->th);
 	free(e->keyix);
 	ct_htab_free(&e->th_by_key);

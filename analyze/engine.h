@@ -47,6 +47,27 @@ struct eng_thread {
 	struct eng_wait *open;
 	size_t nopen, cap;
 	uint64_t blocked[CT_P_MAX], waits, syscalls;
+	struct eng_ulcall *ulc;  /* underlock.c: its latest recorded calls (a ring) */
+	unsigned nulc, ulc_head;
+	struct ct_idle_entry *idle; /* idle.c: its idle waits */
+	size_t nidle, cidle;
+	uint64_t idle_ns;
+	struct eng_ulhold *ulh;  /* underlock.c: the HOLDs before its next wait */
+	unsigned nulh;
+	size_t culh;
+};
+
+/* A recorded system call kept for the locks found held around it (underlock.c). */
+struct eng_ulcall {
+	uint64_t begin, end;
+	uint32_t stack;
+	uint8_t kind, profile;
+};
+#define ENG_ULCALLS 32
+/* A HOLD event: the lock held across the wait that follows at the same time. */
+struct eng_ulhold {
+	uint64_t ts, obj;
+	uint32_t stack;
 };
 
 /* A wait in progress on an object (ended ones stay until a later event passes them). */
@@ -82,6 +103,13 @@ struct eng_othr {
 	uint32_t hold_acq_stack; /* the latest acquisition when the HOLD came */
 	uint64_t hold_acq_end;
 	int hold_has_acq;
+	/* the current hold as far as events prove it (underlock.c, holds): the earliest
+	 * moment it is known held (its acquisition ending a wait, a HOLD, or another thread's
+	 * wait naming it the owner), valid up to its release while ev_epoch is the object's
+	 * epoch (no moment without waiters, when a release goes unrecorded) */
+	int ev_valid, ev_acq;
+	uint64_t ev_ts, ev_epoch;
+	uint32_t ev_stack;       /* where it was taken (0 unknown) */
 };
 
 struct eng_stk {
@@ -164,6 +192,8 @@ struct eng_obj {
 	struct eng_othr *th;
 	size_t nth, cth;
 	struct eng_conv *cv;
+	struct ct_underlock *ul;        /* underlock.c: calls and waits made under it */
+	size_t nul, cul;
 };
 
 struct eng_entry {
@@ -221,6 +251,15 @@ struct ct_eng {
 	struct ct_observer *obs;       /* NULL, or the unit tests' */
 	struct ct_chain_link *links;   /* at the cut */
 	size_t nlinks, clinks;
+	struct eng_taken *taken;       /* objects.c: where the releasers took the lock, per
+					* (kind, releasing stack), for the holder entries */
+	size_t ntaken, ctaken;
+};
+
+struct eng_taken {
+	uint8_t kind;
+	uint32_t stack;
+	struct eng_stks at;
 };
 
 /* engine.c */
@@ -292,6 +331,30 @@ void ct_stks_free(struct eng_stks *s);
 /* chains.c */
 void ct_chain_cut(struct ct_eng *e, uint64_t to);
 void ct_chain_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
+
+/* underlock.c */
+/* A recorded system call of t at ts (clipped to the window: b, en). */
+void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t b, uint64_t en,
+		uint32_t stack, unsigned kind, unsigned profile);
+/* A HOLD of t: obj held across its next wait, taken at stack. */
+void ct_ul_hold(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t obj,
+		uint32_t stack);
+/* A wait of t that ended (clipped): charged to the locks its HOLDs named. */
+void ct_ul_wait(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+		uint32_t stack, unsigned kind, unsigned profile);
+/* t held o from h0 to t1 (proven): its recorded calls in it are charged to o. */
+void ct_ul_held(struct ct_eng *e, struct eng_thread *t, struct eng_obj *o, uint64_t h0,
+		uint64_t t1, uint32_t taken);
+/* Moves o's entries into its result (sorted by total), or frees them. */
+void ct_ul_finish(struct eng_obj *o, int keep);
+
+/* idle.c */
+/* Is a wait or call of (profile, kind) an idle one (a cond, epoll, poll or select wait,
+ * a sleep)? */
+int ct_idle_kind(unsigned profile, unsigned kind);
+/* A wait or recorded call of t (clipped duration d): kept when idle. */
+void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile, unsigned kind,
+		 unsigned fd_class, uint32_t stack, uint64_t d);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

@@ -99,6 +99,25 @@ static void owner_obs(struct eng_obj *o, uint32_t tid)
 	o->last_owner_obs = tid;
 }
 
+/* Evidence that tid holds o at ts (a HOLD, or another thread's wait naming it the owner):
+ * the start of its current hold as far as it is proven, unless an earlier one stands. */
+static void evidence(struct eng_obj *o, uint32_t tid, uint64_t ts, uint32_t taken)
+{
+	struct eng_othr *h = ct_obj_thr(o, tid);
+
+	if (!h->ev_valid || h->ev_epoch != o->epoch || h->ev_ts > ts) {
+		h->ev_valid = 1;
+		h->ev_acq = 0;
+		h->ev_ts = ts;
+		h->ev_epoch = o->epoch;
+		h->ev_stack = 0;
+	}
+	if (taken && (!h->ev_stack || !h->ev_acq))
+		h->ev_stack = taken;
+	if (!h->ev_stack && h->any_acq)
+		h->ev_stack = h->any_acq_stack; /* where it last took it after a wait */
+}
+
 /* A moment with no wait in progress breaks a hold's cover, unless a wait begins at the
  * same ns (closed intervals): the break counts once time moves on. */
 static void settle(struct eng_obj *o, uint64_t ts)
@@ -150,7 +169,18 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 			o->owner = (uint32_t)w->arg;
 			o->owner_ts = begin;
 			o->owner_acq = 0;
+			evidence(o, (uint32_t)w->arg, begin, 0);
 		}
+	}
+	if (w->kind == CT_K_COND && w->arg) {
+		/* the wait releases its mutex: the thread's hold of it ends here */
+		struct eng_obj *m = ct_obj_find(e, w->arg);
+		struct eng_othr *h = m ? ct_obj_thr(m, t->tid) : NULL;
+
+		if (h && h->ev_valid && h->ev_epoch == m->epoch)
+			ct_ul_held(e, t, m, h->ev_ts, begin, h->ev_stack);
+		if (h)
+			h->ev_valid = 0;
 	}
 }
 
@@ -282,8 +312,25 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 	}
 	if (!acq)
 		return r;
+	if (w->kind == CT_K_COND && w->arg) {
+		/* the wait took its mutex again */
+		struct eng_obj *m = ct_obj_find(e, w->arg);
+
+		if (m) {
+			evidence(m, t->tid, en, 0);
+			ct_obj_thr(m, t->tid)->ev_ts = en;
+		}
+	}
 	{
 		struct eng_othr *h = ct_obj_thr(o, t->tid);
+
+		if (o->o.mutex_like) {
+			h->ev_valid = 1;
+			h->ev_acq = 1;
+			h->ev_ts = en;
+			h->ev_epoch = o->epoch;
+			h->ev_stack = w->stack;
+		}
 
 		h->has_pend = 1;
 		h->pend_acq = en;
@@ -345,6 +392,23 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 	}
 }
 
+/* Where the releaser of (kind, stack) took the lock. */
+static void taken_add(struct ct_eng *e, unsigned kind, uint32_t stack, uint32_t at)
+{
+	if (!at)
+		return;
+	for (size_t i = 0; i < e->ntaken; i++)
+		if (e->taken[i].stack == stack && e->taken[i].kind == kind) {
+			ct_stks_add(&e->taken[i].at, at, 1);
+			return;
+		}
+	ct_grow(&e->taken, &e->ctaken, e->ntaken + 1, sizeof(*e->taken));
+	memset(&e->taken[e->ntaken], 0, sizeof(*e->taken));
+	e->taken[e->ntaken].kind = (uint8_t)kind;
+	e->taken[e->ntaken].stack = stack;
+	ct_stks_add(&e->taken[e->ntaken++].at, at, 1);
+}
+
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct eng_obj *o = ct_obj_get(e, ev->obj, ev->kind, ev->stack, ev->ts);
@@ -402,6 +466,26 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		if (!exact)
 			held_from = UINT64_MAX;
 	}
+	if (!(ev->flags & CT_EVF_HANDOFF) && (h->ev_valid || h->acq_valid))
+		taken_add(e, ev->kind, ev->stack,
+			  h->ev_valid && h->ev_stack ? h->ev_stack : h->acq_stack);
+	if (!(ev->flags & CT_EVF_HANDOFF) && h->ev_valid && h->ev_epoch == o->epoch &&
+	    h->ev_ts <= ev->ts && o->o.mutex_like) {
+		/* held at least from its first evidence: the calls in it were made under the
+		 * lock; a hold not measured from its acquisition counts from the evidence */
+		ct_ul_held(e, t, o, h->ev_ts, ev->ts, h->ev_stack);
+		if (held_from == UINT64_MAX) {
+			uint64_t d = ev->ts - h->ev_ts;
+
+			held_from = h->ev_ts;
+			exact = 1;
+			o->o.holds++;
+			o->o.hold_total_ns += d;
+			ct_lhist_add(&o->hold_h, d, 1);
+		}
+	}
+	if (!(ev->flags & CT_EVF_HANDOFF))
+		h->ev_valid = 0;
 	if (held_from == UINT64_MAX) {
 		/* the earliest wait in progress that began after the previous release */
 		for (size_t i = 0; i < o->nip; i++) {
@@ -440,6 +524,10 @@ void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *
 	struct eng_othr *h = ct_obj_thr(o, t->tid);
 
 	e->a->nholds++;
+	if (!o->seen)
+		o->o.kind = ev->kind; /* an object known from HOLDs only */
+	evidence(o, t->tid, ev->ts, ev->stack);
+	ct_ul_hold(e, t, ev->ts, ev->obj, ev->stack);
 	h->hold_valid = 1;
 	h->hold_stale = 0;
 	h->hold_ts = ev->ts;
@@ -483,7 +571,16 @@ void ct_obj_finish(struct ct_eng *e)
 			ob->hold_max_ns = o->hold_h.n ? o->hold_h.max : 0;
 			if (o->cv && ob->contended)
 				ct_conv_finish(e, o);
+			if (!ob->hold_mean_ns && ob->holds)
+				ob->hold_mean_ns = ob->hold_total_ns / ob->holds;
+			ct_ul_finish(o, 1);
 			a->objs[a->nobjs++] = *ob;
+		} else if (o->nul) {
+			/* held across calls but never contended: its own entry */
+			ct_ul_finish(o, 1);
+			a->objs[a->nobjs++] = *ob;
+		} else {
+			ct_ul_finish(o, 0);
 		}
 		if (o->cv) {
 			ct_conv_free(o->cv);
@@ -499,5 +596,13 @@ void ct_obj_finish(struct ct_eng *e)
 	if (a->nobjs > 1)
 		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
 	free(e->obj);
+	for (size_t i = 0; i < a->nentries; i++)
+		for (size_t k = 0; a->entries[i].profile == CT_AP_HOLDER && k < e->ntaken; k++)
+			if (e->taken[k].stack == a->entries[i].stack &&
+			    e->taken[k].kind == a->entries[i].kind)
+				a->entries[i].taken_stack = ct_stks_top(&e->taken[k].at);
+	for (size_t k = 0; k < e->ntaken; k++)
+		ct_stks_free(&e->taken[k].at);
+	free(e->taken);
 	ct_htab_free(&e->obj_by_addr);
 }

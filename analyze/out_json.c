@@ -119,8 +119,69 @@ static void json_entry(struct ctx *c, struct ct_json *j, const struct ct_pentry 
 		ct_json_kv_u64(j, "stack_calls", e->stack_calls);
 	}
 	ct_frames_json_kv(j, "frames", f, n);
+	if (p == CT_AP_HOLDER)
+		ct_frames_json_stack(c->fr, j, "taken_frames", e->taken_stack);
 	json_hist(j, &e->hist);
 	ct_json_kv_u64(j, "pid", e->pid);
+	ct_json_obj_end(j);
+}
+
+/* Totals per profile and kind, and the idle threads' part (README.md "Idle threads"). */
+static void json_summary(struct ctx *c, struct ct_json *j)
+{
+	const struct ct_analysis *a = c->a;
+
+	ct_json_key(j, "summary");
+	ct_json_obj_begin(j);
+	for (int p = CT_AP_SYNC; p < CT_AP_HOLDER; p++) {
+		size_t n;
+		const struct ct_pentry *e = ct_analysis_profile(a, p, &n);
+		uint64_t cnt[CT_K_MAX] = { 0 }, tot[CT_K_MAX] = { 0 }, itot[CT_K_MAX] = { 0 };
+		uint64_t all = 0, alln = 0, alli = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (e[i].kind < CT_K_MAX) {
+				cnt[e[i].kind] += e[i].count;
+				tot[e[i].kind] += e[i].total_ns;
+				alln += e[i].count;
+				all += e[i].total_ns;
+			}
+		for (size_t i = 0; i < a->nthreads; i++)
+			for (size_t k = 0; a->threads[i].idle && k < a->threads[i].nidle_ents; k++) {
+				const struct ct_idle_entry *x = &a->threads[i].idle_ents[k];
+
+				if (x->profile == p && x->kind < CT_K_MAX) {
+					itot[x->kind] += x->total_ns;
+					alli += x->total_ns;
+				}
+			}
+		ct_json_key(j, ct_aprofile_name(p));
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "count", alln);
+		ct_json_kv_u64(j, "total_ns", all);
+		ct_json_kv_u64(j, "idle_threads_ns", alli);
+		ct_json_key(j, "kinds");
+		ct_json_arr_begin(j);
+		for (unsigned k = 0; k < CT_K_MAX; k++) {
+			if (!cnt[k])
+				continue;
+			ct_json_obj_begin(j);
+			ct_json_kv_str(j, "kind", ct_kind_name(k));
+			ct_json_kv_u64(j, "count", cnt[k]);
+			ct_json_kv_u64(j, "total_ns", tot[k]);
+			ct_json_kv_u64(j, "idle_threads_ns", itot[k]);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
+		ct_json_obj_end(j);
+	}
+	{
+		uint64_t nidle = 0;
+
+		for (size_t i = 0; i < a->nthreads; i++)
+			nidle += (uint64_t)a->threads[i].idle;
+		ct_json_kv_u64(j, "idle_threads", nidle);
+	}
 	ct_json_obj_end(j);
 }
 
@@ -156,6 +217,10 @@ static void json_convoy(struct ctx *c, struct ct_json *j, const struct ct_convoy
 	ct_json_kv_u64(j, "acquisitions", v->acquisitions);
 	ct_json_kv_u64(j, "releases", v->releases);
 	ct_json_kv_u64(j, "median_hold_ns", v->median_hold_ns);
+	ct_json_kv_u64(j, "mean_hold_ns", v->mean_hold_ns);
+	ct_json_kv_u64(j, "p99_hold_ns", v->p99_hold_ns);
+	ct_json_kv_u64(j, "max_hold_ns", v->max_hold_ns);
+	ct_json_kv_u64(j, "held_ns", v->held_ns);
 	ct_json_kv_u64(j, "median_wait_ns", v->median_wait_ns);
 	ct_json_kv_u64(j, "median_handoff_ns", v->median_handoff_ns);
 	ct_json_kv_u64(j, "p99_handoff_ns", v->p99_handoff_ns);
@@ -216,6 +281,9 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_kv_u64(j, "hold_p50_ns", o->hold_p50_ns);
 		ct_json_kv_u64(j, "hold_p99_ns", o->hold_p99_ns);
 		ct_json_kv_u64(j, "hold_max_ns", o->hold_max_ns);
+		ct_json_kv_u64(j, "hold_mean_ns", o->hold_mean_ns);
+		ct_json_kv_u64(j, "held_ns", o->held_ns);
+		ct_json_kv_double(j, "held_share", o->held_share);
 		ct_json_kv_u64(j, "owner_changes", o->owner_changes);
 		json_hist(j, &o->hist);
 		ct_json_kv_bool(j, "convoy", o->convoy);
@@ -226,6 +294,22 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 			ct_json_null(j);
 		ct_frames_json_stack(c->fr, j, "frames", o->first_stack);
 		ct_frames_json_stack(c->fr, j, "first_seen", o->first_stack);
+		ct_json_key(j, "under_lock");
+		ct_json_arr_begin(j);
+		for (size_t k = 0; k < o->nunder; k++) {
+			const struct ct_underlock *u = &o->under[k];
+
+			ct_json_obj_begin(j);
+			ct_json_kv_str(j, "profile", ct_aprofile_name(u->profile));
+			ct_json_kv_str(j, "kind", ct_kind_name(u->kind));
+			ct_json_kv_u64(j, "count", u->count);
+			ct_json_kv_u64(j, "total_ns", u->total_ns);
+			ct_json_kv_u64(j, "max_ns", u->max_ns);
+			ct_frames_json_stack(c->fr, j, "frames", u->stack);
+			ct_frames_json_stack(c->fr, j, "taken_frames", u->taken_stack);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
 		ct_json_kv_u64(j, "pid", o->pid);
 		ct_json_obj_end(j);
 	}
@@ -257,6 +341,7 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_kv_u64(j, "cpu_ns", t->cpu_ns);
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
 		ct_json_kv_u64(j, "other_ns", t->other_ns);
+		ct_json_kv_u64(j, "overlap_ns", t->overlap_ns);
 		ct_json_key(j, "blocked_ns");
 		ct_json_obj_begin(j);
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
@@ -264,6 +349,8 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_obj_end(j);
 		ct_json_kv_u64(j, "waits", t->waits);
 		ct_json_kv_u64(j, "syscalls", t->syscalls);
+		ct_json_kv_u64(j, "idle_ns", t->idle_ns);
+		ct_json_kv_bool(j, "idle", t->idle);
 		ct_json_kv_u64(j, "pid", t->pid);
 		ct_json_obj_end(j);
 	}
@@ -288,7 +375,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 	ct_json_arr_begin(j);
 	for (size_t i = 0, k; i < n; i = k) {
 		const char *g = ct_output_start_func(c->oc, ord[i]);
-		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 };
+		uint64_t life = 0, cpu = 0, runq = 0, other = 0, blk[CT_P_MAX] = { 0 }, ov = 0;
+		uint64_t nidle = 0;
 
 		for (k = i; k < n && ord[k]->is_main == ord[i]->is_main &&
 			    !strcmp(ct_output_group_name(c->oc, ord[k]),
@@ -297,6 +385,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 			cpu += ord[k]->cpu_ns;
 			runq += ord[k]->runq_ns;
 			other += ord[k]->other_ns;
+			ov += ord[k]->overlap_ns;
+			nidle += (uint64_t)ord[k]->idle;
 			for (int p = 0; p < CT_P_MAX; p++)
 				blk[p] += ord[k]->blocked_ns[p];
 		}
@@ -314,6 +404,8 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "cpu_ns", cpu);
 		ct_json_kv_u64(j, "runqueue_ns", runq);
 		ct_json_kv_u64(j, "other_ns", other);
+		ct_json_kv_u64(j, "overlap_ns", ov);
+		ct_json_kv_u64(j, "idle_threads", nidle);
 		ct_json_key(j, "blocked_ns");
 		ct_json_obj_begin(j);
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
@@ -449,6 +541,7 @@ int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 	ct_json_obj_begin(&j);
 	json_trace(&c, &j);
 	json_processes(&c, &j);
+	json_summary(&c, &j);
 	json_profiles(&c, &j);
 	json_objects(&c, &j);
 	json_threads(&c, &j);

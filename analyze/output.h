@@ -27,6 +27,7 @@ struct ct_report_opts {
 	const char *path;  /* the trace's name in the text header */
 	int sort;          /* enum ct_sort: the text objects table's order (0: wait total) */
 	int convoy_windows;/* text: every lock's per-window convoy measurements */
+	int all;           /* text: idle threads' waits unfolded (README.md "Idle threads") */
 	const char *const *paths; /* several traces of one program: their names (npaths);
 				   * NULL: path alone */
 	size_t npaths;

@@ -22,7 +22,7 @@
 #include "report.h"
 #include "util.h"
 
-enum { OPT_JSON = CT_OPT_CMD, OPT_TOP, OPT_PROFILE, OPT_SORT, OPT_CONVOY_WINDOWS };
+enum { OPT_JSON = CT_OPT_CMD, OPT_TOP, OPT_PROFILE, OPT_SORT, OPT_CONVOY_WINDOWS, OPT_ALL };
 
 static const struct ct_opt report_opts[] = {
 	{ "json", OPT_JSON, 0, NULL, "the stable JSON document (see the README, \"report --json\")",
@@ -35,6 +35,8 @@ static const struct ct_opt report_opts[] = {
 	  "max,\np99, hold, waiters", NULL, NULL },
 	{ "convoy-windows", OPT_CONVOY_WINDOWS, 0, NULL, "text: each lock's convoy measurements, "
 	  "window by window", NULL, NULL },
+	{ "all", OPT_ALL, 0, NULL, "text: the idle threads' waits in the profiles too (folded\n"
+	  "into one line per thread group by default)", NULL, NULL },
 };
 
 static const struct ct_opt_table report_tables[] = {
@@ -47,7 +49,7 @@ static const struct ct_cmd_opts report_cmd = {
 	"report",
 	"usage: ctrace report [--json] [--top N] [--profile NAME[,NAME...]] [--sort KEY]\n"
 	"                     [--from FROM] [--to TO] [--thread NAME|TID] [--convoy-windows]\n"
-	"                     [--convoy-* VALUE] FILE...\n\n"
+	"                     [--all] [--convoy-* VALUE] FILE...\n\n"
 	"Where the threads of a traced program waited. Several FILEs: the traces of one\n"
 	"program's processes, analysed as one (each result names its process).\n\n",
 	report_tables, CT_OPTS_N(report_tables), NULL, 0,
@@ -124,6 +126,9 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 		return 0;
 	case OPT_CONVOY_WINDOWS:
 		x->o->convoy_windows = 1;
+		return 0;
+	case OPT_ALL:
+		x->o->all = 1;
 		return 0;
 	case OPT_TOP:
 		if (ct_parse_count(val, &x->o->top) < 0) {

@@ -83,11 +83,21 @@ void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_
 			memcpy(ti->blocked_ns, et->blocked, sizeof(ti->blocked_ns));
 			ti->waits = et->waits;
 			ti->syscalls = et->syscalls;
+			ti->idle_ns = et->idle_ns;
+			ti->idle = et->idle_ns * 2 > ti->lifetime_ns;
+			if (et->nidle) {
+				ti->idle_ents = ct_xmalloc(et->nidle * sizeof(*ti->idle_ents));
+				memcpy(ti->idle_ents, et->idle, et->nidle * sizeof(*ti->idle_ents));
+				ti->nidle_ents = et->nidle;
+			}
 		}
 		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
 			blocked += ti->blocked_ns[p];
 		blocked += ti->cpu_ns + ti->runq_ns;
+		/* the parts add up to the lifetime: what is counted twice (the cpu and
+		 * run-queue time the kernel counts inside a blocking call) is the overlap */
 		ti->other_ns = ti->lifetime_ns > blocked ? ti->lifetime_ns - blocked : 0;
+		ti->overlap_ns = blocked > ti->lifetime_ns ? blocked - ti->lifetime_ns : 0;
 		a->nthreads++;
 	}
 	free(by_thr);

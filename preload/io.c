@@ -564,6 +564,8 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 			struct ct_event ev = ct_ev_syscall(end - ticks_to_ns(d), kind, ct_stack_here(),
 							   fd >= 0 ? (uint64_t)fd : UINT64_MAX, end,
 							   ret, ret < 0 ? (unsigned)e : 0, cls);
+			if (ct_held.n) /* the locks the call was made under */
+				ct_held_emit(th, ev.ts, 0);
 			ct_emit(th, &ev);
 			ct_writer_tick(end);
 		}

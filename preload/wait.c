@@ -69,8 +69,8 @@ static void held_dedupe(uint64_t obj)
 }
 
 /* HOLD events for the locks this thread holds, but `except` (a condition wait's mutex,
- * which the wait releases), just before its WAIT_BEGIN. */
-static void emit_holds(struct ct_thread *th, uint64_t ts, uint64_t except)
+ * which the wait releases), just before its WAIT_BEGIN or a slow call's SYSCALL. */
+void ct_held_emit(struct ct_thread *th, uint64_t ts, uint64_t except)
 {
 	for (unsigned i = 0; i < ct_held.n && i < CT_HELD_MAX; i++) {
 		const struct ct_held *h = &ct_held.e[i];
@@ -117,7 +117,7 @@ void ct_wait_record(struct ct_wait *w, uint64_t owner, uint64_t deadline, uint16
 	if (ct_held.n > 1 && w->kind == CT_K_MUTEX)
 		held_dedupe(w->obj);
 	if (ct_held.n)
-		emit_holds(w->th, w->t0, w->kind == CT_K_COND ? owner : 0);
+		ct_held_emit(w->th, w->t0, w->kind == CT_K_COND ? owner : 0);
 	struct ct_event ev = ct_ev_wait_begin(w->t0, w->kind, flags, stk, w->obj, owner, w->seq0,
 					      deadline);
 	ct_emit(w->th, &ev);

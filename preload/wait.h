@@ -113,6 +113,11 @@ extern CT_TLS struct ct_heldset ct_held;
 extern int ct_held_on;
 void ct_held_forget_oldest(void);
 void ct_held_remove(uint64_t obj);
+/* Writes a HOLD event at ts for each lock in the set, but except (0: none), to th's
+ * buffer: before a WAIT_BEGIN (ct_wait_record) and before a slow call's SYSCALL (io.c),
+ * so that the analyzer knows what the call or wait was made under. Record path: no
+ * malloc, no lock, signal-safe (one-frame stacks of the call sites). */
+void ct_held_emit(struct ct_thread *th, uint64_t ts, uint64_t except);
 
 static inline void ct_held_push(const void *obj, const void *pc, unsigned kind, int waited)
 {

@@ -38,9 +38,9 @@ What to look at:
   objects  the stats mutex has nearly all the wait time and "convoy yes": its queue of
            waiters does not drain. The "convoy:" line below the table is the evidence:
            how many of the 8 threads wait on average, how rarely nobody waits, the
-           median hold (about the program's 200us) against the median wait, and the
-           throughput cap, 1 / median hold: about the 5000 requests/s the program
-           printed as its limit. More threads add no throughput.
+           hold mean and median (about the program's 200us) against the median wait,
+           and the throughput cap, 1 / mean hold: about the 5000 requests/s the
+           program printed as its limit. More threads add no throughput.
   check    `ctrace check --fail-on convoy` turns the verdict into exit status 1.
   html     the same in a browser: the flame graph of the waits, each thread's waits on
            the timeline with an arrow from the unlock that ended it, and the convoy's
