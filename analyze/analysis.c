@@ -440,6 +440,9 @@ static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		for (size_t k = 0; k < a->deadlocks[i].n; k++)
 			SETP(a->deadlocks[i].links[k]);
+	for (size_t i = 0; i < a->nlock_order; i++)
+		for (size_t k = 0; k < a->lock_order[i].n; k++)
+			SETP(a->lock_order[i].edges[k]);
 }
 #undef SETP
 
@@ -482,6 +485,9 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		a->unfinished += p->unfinished;
 		a->seccomp_threads += p->seccomp_threads;
 		a->nholds += p->nholds;
+		a->lo_edges += p->lo_edges;
+		append(&a->lock_order, &a->nlock_order, p->lock_order, p->nlock_order,
+		       sizeof(*a->lock_order));
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
 		append(&a->entries, &a->nentries, p->entries, p->nentries, sizeof(*a->entries));
 		append(&a->objs, &a->nobjs, p->objs, p->nobjs, sizeof(*a->objs));
@@ -513,6 +519,9 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		free(a->deadlocks[i].links);
 	free(a->deadlocks);
+	for (size_t i = 0; i < a->nlock_order; i++)
+		free(a->lock_order[i].edges);
+	free(a->lock_order);
 	free(a->chains);
 	free(a);
 }

@@ -238,6 +238,24 @@ struct ct_deadlock {
 	size_t n;
 };
 
+/* A lock-order edge (README.md "Lock order"): thread tid acquired lock (kind) at
+ * acquired_stack while it held `held` (held_kind), taken at held_stack (one-frame call-site
+ * stacks); ts: the first such acquisition of the trace. */
+struct ct_lo_edge {
+	uint64_t lock, held, ts;
+	uint8_t kind, held_kind;
+	uint32_t acquired_stack, held_stack;
+	uint32_t tid;
+	uint32_t thr;        /* the acquiring thread: index in the model's threads */
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
+};
+
+/* A cycle of the lock-order graph: edges[i].lock is edges[i + 1].held (cyclically). */
+struct ct_lo_cycle {
+	struct ct_lo_edge *edges; /* owned */
+	size_t n;
+};
+
 /* What the analyses look at: a time window (relative to the trace start) and threads. */
 struct ct_filter {
 	uint64_t from_ns;    /* 0: from the start */
@@ -284,6 +302,9 @@ struct ct_analysis {
 	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end, by tid */
 	size_t nchains;
 	uint64_t nholds;               /* HOLD events of the selected threads up to the end */
+	struct ct_lo_cycle *lock_order;/* lock-order cycles (potential deadlocks) */
+	size_t nlock_order;
+	uint64_t lo_edges;             /* distinct lock-order edges (LOCK_ORDER events) seen */
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
 	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */

@@ -217,6 +217,13 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 			" taken=%s", ct_kind_name(e->kind), e->obj, sites_get(st, e->stack), e->stack,
 			ct_ev_hold_after_wait(e) ? "after_wait" : "without_wait");
 		break;
+	case CT_EV_LOCK_ORDER:
+		/* obj taken (site: stack) while holding `held` (its site: held_stack) */
+		fprintf(f, " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32 " held=0x%" PRIx64
+			" held_kind=%s held_stack=%" PRIu32, ct_kind_name(e->kind), e->obj, e->stack,
+			ct_ev_lock_order_held(e), ct_kind_name(ct_ev_lock_order_held_kind(e)),
+			ct_ev_lock_order_held_stack(e));
+		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, e->kind, e->obj, e->stack, ct_ev_slot(e, 0), ct_ev_slot(e, 1),

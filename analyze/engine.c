@@ -293,6 +293,10 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		if (t->selected)
 			ct_obj_hold(e, t, ev);
 		break;
+	case CT_EV_LOCK_ORDER:
+		if (t->selected)
+			ct_lo_event(e, t, ev);
+		break;
 	case CT_EV_SYSCALL:
 		if (t->selected)
 			ct_sys_event(e, t, x);
@@ -338,6 +342,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	ct_ent_finish(e);
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
+	ct_lo_finish(e, key_to_thr, nkeys);
 	ct_threads_finish(e, m, key_to_thr, nkeys);
 	for (size_t i = 0; i < e->nth; i++)
 		free(e->th[i].open);

@@ -220,6 +220,7 @@ struct ct_eng {
 	struct ct_observer *obs;       /* NULL, or the unit tests' */
 	struct ct_chain_link *links;   /* at the cut */
 	size_t nlinks, clinks;
+	struct lo_state *lo;           /* lock-order edges (lockorder.c) */
 };
 
 /* engine.c */
@@ -282,6 +283,10 @@ void ct_stks_free(struct eng_stks *s);
 /* chains.c */
 void ct_chain_cut(struct ct_eng *e, uint64_t to);
 void ct_chain_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
+
+/* lockorder.c */
+void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "lockorder.h"
 #include "output.h"
 #include "util.h"
 
@@ -387,6 +388,7 @@ int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 	json_threads(&c, &j);
 	json_thread_groups(&c, &j);
 	json_deadlocks(&c, &j);
+	ct_lo_json(oc, &j);
 	ct_json_obj_end(&j);
 	ct_json_end(&j);
 	return 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lockorder.h"
 #include "output.h"
 #include "util.h"
 
@@ -524,6 +525,7 @@ int ct_out_text(const struct ct_output_ctx *oc, FILE *f)
 		text_threads(&c);
 	}
 	text_deadlocks(&c);
+	ct_lo_text(oc, f);
 	ct_frames_debug_hints(c.fr, f);
 	return 0;
 }

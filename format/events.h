@@ -91,11 +91,19 @@
 	X(site, calls, a, uint64_t, 0, 64)                                                  \
 	X(site, total_ns, b, uint64_t, 0, 64)                                               \
 	X(site, max_ns, c, uint64_t, 0, 64)                                                 \
-	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR) it took earlier,  \
+	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR; since 1.3 also    \
+	 * CT_K_RWLOCK_RD and CT_K_SPIN) it took earlier,                                   \
 	 * recorded just before the WAIT_BEGIN it is about to make (same ts); stack: the    \
 	 * call site that took it (a one-frame CT_STACKF_SITE stack). after_wait: 1 if it   \
 	 * was taken after a recorded wait (whose WAIT_BEGIN has the full stack). */         \
-	X(hold, after_wait, a, uint64_t, 0, 64)
+	X(hold, after_wait, a, uint64_t, 0, 64)                                             \
+	/* The thread acquired lock obj (kind: mutex, rwlock_rd, rwlock_wr, spin; not by a  \
+	 * trylock) while holding lock `held` (held_kind), for the first time this thread   \
+	 * did so (1.3); ts: after the acquisition; stack: the call site that took obj, and \
+	 * held_stack the one that took held (one-frame CT_STACKF_SITE stacks). */          \
+	X(lock_order, held, a, uint64_t, 0, 64)                                             \
+	X(lock_order, held_stack, b, uint32_t, 0, 32)                                       \
+	X(lock_order, held_kind, b, unsigned, 32, 8)
 
 #define CT_EV_MASK_(width) ((width) >= 64 ? ~0ull : (1ull << ((width) & 63)) - 1)
 
@@ -225,6 +233,18 @@ static inline struct ct_event ct_ev_hold(uint64_t ts, unsigned kind, uint32_t st
 	struct ct_event e = CT_EV_HEAD_(CT_EV_HOLD, ts, kind, 0, stack, obj);
 
 	ct_ev_hold_set_after_wait(&e, after_wait);
+	return e;
+}
+
+static inline struct ct_event ct_ev_lock_order(uint64_t ts, unsigned kind, uint32_t stack,
+					       uint64_t obj, uint64_t held, unsigned held_kind,
+					       uint32_t held_stack)
+{
+	struct ct_event e = CT_EV_HEAD_(CT_EV_LOCK_ORDER, ts, kind, 0, stack, obj);
+
+	ct_ev_lock_order_set_held(&e, held);
+	ct_ev_lock_order_set_held_kind(&e, held_kind);
+	ct_ev_lock_order_set_held_stack(&e, held_stack);
 	return e;
 }
 

@@ -67,6 +67,7 @@ static const char *const event_names[CT_EV_MAX] = {
 	[CT_EV_SYSCALL] = "syscall",
 	[CT_EV_SITE] = "site",
 	[CT_EV_HOLD] = "hold",
+	[CT_EV_LOCK_ORDER] = "lock_order",
 };
 
 static const char *const fd_class_names[CT_FD_MAX] = {
