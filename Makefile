@@ -5,6 +5,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 O       ?= build
 V       ?= 0
@@ -268,10 +269,13 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libctrace.so
 	install -m 0755 $(CTRACE) $(DESTDIR)$(BINDIR)/ctrace
+	install -d $(DESTDIR)$(INCLUDEDIR)
+	install -m 0644 preload/include/ctrace_annotate.h $(DESTDIR)$(INCLUDEDIR)/ctrace_annotate.h
 
 # Removes what install installed (the directories stay: they may hold other files).
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libctrace.so $(DESTDIR)$(BINDIR)/ctrace
+	rm -f $(DESTDIR)$(LIBDIR)/libctrace.so $(DESTDIR)$(BINDIR)/ctrace \
+	      $(DESTDIR)$(INCLUDEDIR)/ctrace_annotate.h
 
 clean:
 	rm -rf $(O)
@@ -288,8 +292,9 @@ help:
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
 	@echo "  test-real real servers traced and untraced, long form (10 s of load; memcached and"
 	@echo "            postgres ratios are medians of 5 pairs of runs)"
-	@echo "  install   libctrace.so into DESTDIR+LIBDIR, ctrace into DESTDIR+BINDIR"
-	@echo "  uninstall remove the two files install installed (same PREFIX/LIBDIR/BINDIR/DESTDIR)"
+	@echo "  install   libctrace.so into DESTDIR+LIBDIR, ctrace into DESTDIR+BINDIR,"
+	@echo "            ctrace_annotate.h into DESTDIR+INCLUDEDIR (PREFIX/include)"
+	@echo "  uninstall remove the files install installed (same PREFIX/LIBDIR/BINDIR/DESTDIR)"
 	@echo "  deps      install missing Debian packages for make test (as root) or print the"
 	@echo "            apt-get line; deps-build: only what building and make demo need"
 	@echo "  clean     remove $(O)/"

@@ -443,6 +443,10 @@ static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
 	for (size_t i = 0; i < a->nlock_order; i++)
 		for (size_t k = 0; k < a->lock_order[i].n; k++)
 			SETP(a->lock_order[i].edges[k]);
+	for (size_t i = 0; i < a->nregions; i++)
+		SETP(a->regions[i]);
+	for (size_t i = 0; i < a->ntasks; i++)
+		SETP(a->tasks[i]);
 }
 #undef SETP
 
@@ -486,6 +490,11 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		a->seccomp_threads += p->seccomp_threads;
 		a->nholds += p->nholds;
 		a->lo_edges += p->lo_edges;
+		a->region_unbalanced += p->region_unbalanced;
+		a->region_unfinished += p->region_unfinished;
+		a->annotations += p->annotations;
+		append(&a->regions, &a->nregions, p->regions, p->nregions, sizeof(*a->regions));
+		append(&a->tasks, &a->ntasks, p->tasks, p->ntasks, sizeof(*a->tasks));
 		append(&a->lock_order, &a->nlock_order, p->lock_order, p->nlock_order,
 		       sizeof(*a->lock_order));
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
@@ -522,6 +531,14 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->nlock_order; i++)
 		free(a->lock_order[i].edges);
 	free(a->lock_order);
+	for (size_t i = 0; i < a->nregions; i++) {
+		free(a->regions[i].name);
+		free(a->regions[i].task);
+	}
+	free(a->regions);
+	for (size_t i = 0; i < a->ntasks; i++)
+		free(a->tasks[i].name);
+	free(a->tasks);
 	free(a->chains);
 	free(a);
 }

@@ -256,6 +256,30 @@ struct ct_lo_cycle {
 	size_t n;
 };
 
+/* Regions of one name in one task name (README.md "Regions and tasks"): the time inside
+ * them and how much of it the thread spent waiting, by profile (waits and recorded
+ * system calls; nested regions each count their waits). */
+struct ct_region {
+	char *name;          /* owned */
+	char *task;          /* owned: the task's name, "" for none */
+	uint64_t count, total_ns, p50_ns, p99_ns, max_ns;
+	uint64_t blocked_ns[CT_P_MAX];
+	uint32_t stack;      /* the call site of its first begin (one frame) */
+	uint32_t pid, proc;
+};
+
+/* Tasks of one name: from begin to end (an unended task to the end of the trace). */
+struct ct_task_stat {
+	char *name;          /* owned */
+	uint64_t count, total_ns, p50_ns, p99_ns, max_ns;
+	uint64_t blocked_ns[CT_P_MAX]; /* waits inside its regions, each counted once */
+	uint64_t threads;    /* distinct threads that began, ended, logged to or had a region
+			      * of a task of this name */
+	uint64_t logs;
+	uint64_t unended;    /* tasks without ctrace_task_end */
+	uint32_t pid, proc;
+};
+
 /* What the analyses look at: a time window (relative to the trace start) and threads. */
 struct ct_filter {
 	uint64_t from_ns;    /* 0: from the start */
@@ -305,6 +329,13 @@ struct ct_analysis {
 	struct ct_lo_cycle *lock_order;/* lock-order cycles (potential deadlocks) */
 	size_t nlock_order;
 	uint64_t lo_edges;             /* distinct lock-order edges (LOCK_ORDER events) seen */
+	struct ct_region *regions;     /* by total_ns desc */
+	size_t nregions;
+	struct ct_task_stat *tasks;    /* by total_ns desc */
+	size_t ntasks;
+	uint64_t region_unbalanced;    /* region ends that matched no open region (ignored) */
+	uint64_t region_unfinished;    /* regions still open at their thread's or trace's end */
+	uint64_t annotations;          /* annotation events (tasks, regions, logs, labels) */
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
 	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */

@@ -116,6 +116,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (b > en)
 		b = en;
 	account(t, w, b, en);
+	ct_ann_blocked(e, t, w->profile, en - b > w->nested_ns ? en - b - w->nested_ns : 0);
 	if (unfinished)
 		e->a->unfinished++;
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
@@ -297,6 +298,10 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		if (t->selected)
 			ct_lo_event(e, t, ev);
 		break;
+	case CT_EV_TASK_BEGIN: case CT_EV_TASK_END: case CT_EV_REGION_BEGIN:
+	case CT_EV_REGION_END: case CT_EV_LOG: case CT_EV_LABEL: case CT_EV_TEXT:
+		ct_ann_event(e, t, ev);
+		break;
 	case CT_EV_SYSCALL:
 		if (t->selected)
 			ct_sys_event(e, t, x);
@@ -308,6 +313,7 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		if ((ev->flags & CT_EVF_SECCOMP) && t->selected)
 			e->a->seccomp_threads++;
 		thread_end(e, t, ev->ts);
+		ct_ann_thread_end(e, t, ev->ts);
 		break;
 	default:
 		break;
@@ -343,6 +349,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
 	ct_lo_finish(e, key_to_thr, nkeys);
+	ct_ann_finish(e, e->cut_ts ? e->cut_ts : end_ts);
 	ct_threads_finish(e, m, key_to_thr, nkeys);
 	for (size_t i = 0; i < e->nth; i++)
 		free(e->th[i].open);

@@ -221,6 +221,7 @@ struct ct_eng {
 	struct ct_chain_link *links;   /* at the cut */
 	size_t nlinks, clinks;
 	struct lo_state *lo;           /* lock-order edges (lockorder.c) */
+	struct ann_state *ann;         /* tasks, regions, logs, labels (regions.c) */
 };
 
 /* engine.c */
@@ -287,6 +288,14 @@ void ct_chain_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 /* lockorder.c */
 void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
 void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
+
+/* regions.c, tasks.c: annotations (ctrace_annotate.h) */
+void ct_ann_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+/* A wait or recorded call of t's ended: own ns of profile, for its open regions. */
+void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, uint64_t own);
+/* t ended at ts: its open regions end there (unfinished). */
+void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts);
+void ct_ann_finish(struct ct_eng *e, uint64_t end_ts);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

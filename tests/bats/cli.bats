@@ -244,7 +244,8 @@ clean_make() {
 	[ -f "$d/usr/lib/x86_64-linux-gnu/libctrace.so" ]
 	cmp "$d/usr/bin/ctrace" "$CTRACE_BUILD/ctrace"
 	cmp "$d/usr/lib/x86_64-linux-gnu/libctrace.so" "$CTRACE_BUILD/libctrace.so"
-	[ "$(find "$d" ! -type d | wc -l)" = 2 ]
+	cmp "$d/usr/include/ctrace_annotate.h" "$SRC/preload/include/ctrace_annotate.h"
+	[ "$(find "$d" ! -type d | wc -l)" = 3 ]
 	run clean_make O="$CTRACE_BUILD" DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu uninstall
 	assert_success
 	run find "$d" ! -type d

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Regions and labels (README.md, "Regions and tasks"): each thread's stack of open regions
+ * and its labels, rebuilt from the annotation events as they stream by (an annotation's
+ * text may continue in the TEXT events that follow it on its thread). A region ends at
+ * the REGION_END of the same name and task as the innermost open one; any other end is
+ * ignored and counted (ct_analysis.region_unbalanced), as Go's tracer does with
+ * unbalanced regions. Every wait and recorded system call that ends while regions are
+ * open on its thread adds its own time (nested waits counted once, as in the threads
+ * table) to each of them, by profile, and to their tasks (tasks.c), once per task. The
+ * regions are aggregated by (name, task name), with percentiles from the log-linear
+ * histograms (lhist.h). Also the outputs' regions sections.
+ */
+#include "regions.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../format/events.h"
+#include "frames.h"
+#include "json.h"
+#include "util.h"
+
+uint32_t ct_ann_intern(struct ann_state *s, const char *text, size_t len)
+{
+	uint64_t k = 1469598103934665603ull;
+	uint32_t v;
+
+	for (size_t i = 0; i < len; i++)
+		k = (k ^ (unsigned char)text[i]) * 1099511628211ull;
+	k = ct_htab_key(k, len, 0x7e57);
+	v = ct_htab_get(&s->name_by_key, k);
+	if (v != UINT32_MAX)
+		return v;
+	ct_grow(&s->names, &s->cnames, s->nnames + 1, sizeof(*s->names));
+	s->names[s->nnames] = ct_xmalloc(len + 1);
+	memcpy(s->names[s->nnames], text, len);
+	s->names[s->nnames][len] = 0;
+	ct_htab_put(&s->name_by_key, k, (uint32_t)s->nnames);
+	return (uint32_t)s->nnames++;
+}
+
+static struct ann_state *state(struct ct_eng *e)
+{
+	if (!e->ann)
+		e->ann = ct_xcalloc(1, sizeof(*e->ann));
+	return e->ann;
+}
+
+static struct ann_thread *thread_of(struct ann_state *s, const struct eng_thread *t, int make)
+{
+	uint64_t k = (uint64_t)t->key + 1;
+	uint32_t v = ct_htab_get(&s->th_by_key, k);
+
+	if (v != UINT32_MAX)
+		return &s->th[v];
+	if (!make)
+		return NULL;
+	ct_grow(&s->th, &s->cth, s->nth + 1, sizeof(*s->th));
+	memset(&s->th[s->nth], 0, sizeof(s->th[s->nth]));
+	s->th[s->nth].key = t->key;
+	s->th[s->nth].tid = t->tid;
+	ct_htab_put(&s->th_by_key, k, (uint32_t)s->nth);
+	return &s->th[s->nth++];
+}
+
+/* A region instance ends at ts: into its (name, task name) aggregate. */
+static void region_done(struct ct_eng *e, struct ann_state *s, const struct ann_open *op,
+			uint64_t ts)
+{
+	const char *tn = ct_ann_task_name(s, op->task);
+	uint32_t tni = ct_ann_intern(s, tn, strlen(tn));
+	uint64_t k = ct_htab_key((uint64_t)op->name + 1, (uint64_t)tni + 1, 0x5e61);
+	uint32_t v = ct_htab_get(&s->reg_by_key, k);
+	uint64_t d = ts > op->begin ? ts - op->begin : 0;
+	struct ann_region *r;
+
+	(void)e;
+	if (v == UINT32_MAX) {
+		ct_grow(&s->reg, &s->creg, s->nreg + 1, sizeof(*s->reg));
+		r = &s->reg[s->nreg];
+		memset(r, 0, sizeof(*r));
+		r->name = op->name;
+		r->task_name = tni;
+		r->r.stack = op->stack;
+		ct_htab_put(&s->reg_by_key, k, (uint32_t)s->nreg++);
+	} else {
+		r = &s->reg[v];
+	}
+	r->r.count++;
+	r->r.total_ns += d;
+	if (d > r->r.max_ns)
+		r->r.max_ns = d;
+	for (int p = 0; p < CT_P_MAX; p++)
+		r->r.blocked_ns[p] += op->blocked[p];
+	ct_lhist_add(&r->h, d, 1);
+}
+
+static void set_label(struct ann_thread *at, uint32_t key, uint32_t value, int removed)
+{
+	for (size_t i = 0; i < at->nlabels; i++) {
+		if (at->labels[i].key != key)
+			continue;
+		if (removed)
+			at->labels[i] = at->labels[--at->nlabels];
+		else
+			at->labels[i].value = value;
+		return;
+	}
+	if (removed)
+		return;
+	ct_grow(&at->labels, &at->clabels, at->nlabels + 1, sizeof(*at->labels));
+	at->labels[at->nlabels++] = (struct ann_label){ key, value };
+}
+
+/* An annotation with its whole text (text[0 .. len), NUL-padded). */
+static void apply(struct ct_eng *e, struct ann_state *s, struct ann_thread *at,
+		  const struct ct_event *ev, const char *text, size_t len)
+{
+	size_t n1 = strnlen(text, len);
+	const char *second = n1 < len ? text + n1 + 1 : text + len;
+	size_t n2 = n1 < len ? strnlen(second, len - n1 - 1) : 0;
+
+	switch (ev->type) {
+	case CT_EV_TASK_BEGIN:
+		ct_ann_task_begin(s, ev->obj, ct_ann_intern(s, text, n1), ev->ts, at->tid);
+		break;
+	case CT_EV_TASK_END:
+		ct_ann_task_end(s, ev->obj, ev->ts, at->tid);
+		break;
+	case CT_EV_REGION_BEGIN:
+		ct_grow(&at->open, &at->copen, at->nopen + 1, sizeof(*at->open));
+		at->open[at->nopen++] = (struct ann_open){ .name = ct_ann_intern(s, text, n1),
+							   .task = ev->obj, .begin = ev->ts,
+							   .stack = ev->stack };
+		if (ev->obj)
+			ct_ann_task_thread(ct_ann_task(s, ev->obj), at->tid);
+		break;
+	case CT_EV_REGION_END: {
+		uint32_t name = ct_ann_intern(s, text, n1);
+
+		if (at->nopen && at->open[at->nopen - 1].name == name &&
+		    at->open[at->nopen - 1].task == ev->obj) {
+			at->nopen--;
+			region_done(e, s, &at->open[at->nopen], ev->ts);
+		} else {
+			e->a->region_unbalanced++;
+		}
+		break;
+	}
+	case CT_EV_LOG:
+		ct_ann_task_log(s, ev->obj, at->tid);
+		break;
+	case CT_EV_LABEL:
+		set_label(at, ct_ann_intern(s, text, n1), ct_ann_intern(s, second, n2),
+			  ct_ev_label_removed(ev) != 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void flush_pending(struct ct_eng *e, struct ann_state *s, struct ann_thread *at)
+{
+	if (!at->pend_left)
+		return;
+	at->pend_left = 0;
+	apply(e, s, at, &at->pend, at->text, at->text_len);
+}
+
+void ct_ann_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
+{
+	struct ann_state *s;
+	struct ann_thread *at;
+
+	if (!t->selected)
+		return;
+	s = state(e);
+	at = thread_of(s, t, 1);
+	if (ev->type == CT_EV_TEXT) {
+		if (!at->pend_left)
+			return; /* its annotation was lost */
+		if (at->text_len + CT_TEXT_PART <= CT_TEXT_MAX)
+			at->text_len += ct_ev_text_get(ev, at->text + at->text_len);
+		if (--at->pend_left == 0)
+			apply(e, s, at, &at->pend, at->text, at->text_len);
+		return;
+	}
+	flush_pending(e, s, at);
+	e->a->annotations++;
+	at->text_len = ct_ev_text_get(ev, at->text);
+	if (ev->flags && ev->flags <= CT_TEXT_PARTS) {
+		at->pend = *ev;
+		at->pend_left = ev->flags;
+		return;
+	}
+	apply(e, s, at, ev, at->text, at->text_len);
+}
+
+void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, uint64_t own)
+{
+	struct ann_state *s = e->ann;
+	struct ann_thread *at;
+
+	if (!s || profile <= CT_P_NONE || profile >= CT_P_MAX || !own)
+		return;
+	at = thread_of(s, t, 0);
+	if (!at)
+		return;
+	for (size_t i = 0; i < at->nopen; i++) {
+		struct ann_open *op = &at->open[i];
+		int seen = 0;
+
+		op->blocked[profile] += own;
+		if (!op->task)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = at->open[k].task == op->task;
+		if (!seen)
+			ct_ann_task(s, op->task)->blocked[profile] += own;
+	}
+}
+
+static void close_all(struct ct_eng *e, struct ann_state *s, struct ann_thread *at, uint64_t ts)
+{
+	flush_pending(e, s, at);
+	while (at->nopen) {
+		at->nopen--;
+		e->a->region_unfinished++;
+		region_done(e, s, &at->open[at->nopen], ts);
+	}
+}
+
+void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts)
+{
+	struct ann_state *s = e->ann;
+	struct ann_thread *at = s ? thread_of(s, t, 0) : NULL;
+
+	if (at)
+		close_all(e, s, at, ts);
+}
+
+static int cmp_region(const void *pa, const void *pb)
+{
+	const struct ct_region *x = pa, *y = pb;
+
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void ct_ann_finish(struct ct_eng *e, uint64_t end)
+{
+	struct ann_state *s = e->ann;
+	struct ct_analysis *a = e->a;
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nth; i++)
+		close_all(e, s, &s->th[i], end);
+	a->regions = ct_xcalloc(s->nreg + 1, sizeof(*a->regions));
+	for (size_t i = 0; i < s->nreg; i++) {
+		struct ann_region *r = &s->reg[i];
+
+		r->r.p50_ns = ct_lhist_pct(&r->h, 50);
+		r->r.p99_ns = ct_lhist_pct(&r->h, 99);
+		ct_lhist_reset(&r->h);
+		r->r.name = ct_xstrdup(s->names[r->name]);
+		r->r.task = ct_xstrdup(s->names[r->task_name]);
+		a->regions[a->nregions++] = r->r;
+	}
+	if (a->nregions > 1)
+		qsort(a->regions, a->nregions, sizeof(*a->regions), cmp_region);
+	ct_ann_tasks_finish(s, a, end);
+	for (size_t i = 0; i < s->nth; i++) {
+		free(s->th[i].open);
+		free(s->th[i].labels);
+	}
+	free(s->th);
+	ct_htab_free(&s->th_by_key);
+	free(s->reg);
+	ct_htab_free(&s->reg_by_key);
+	for (size_t i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	free(s->names);
+	ct_htab_free(&s->name_by_key);
+	free(s);
+	e->ann = NULL;
+}
+
+/* ---- outputs ------------------------------------------------------------------------- */
+
+/* The frames of an annotation's call site, without the header's inlined wrapper. */
+static size_t site_frames(struct ct_frames *fr, uint32_t stack, const struct ct_frame **out)
+{
+	const struct ct_frame *f;
+	size_t n = ct_frames_stack(fr, stack, &f, NULL);
+
+	while (n > 1 && f[0].inlined && f[0].file && strstr(f[0].file, "ctrace_annotate.h")) {
+		f++;
+		n--;
+	}
+	*out = f;
+	return n;
+}
+
+/* Width of the name column: the longest name, 12 to 40. */
+static int name_width(const struct ct_analysis *a)
+{
+	size_t w = 12;
+
+	for (size_t i = 0; i < a->nregions; i++)
+		if (strlen(a->regions[i].name) > w)
+			w = strlen(a->regions[i].name);
+	return w > 40 ? 40 : (int)w;
+}
+
+static const char *const prof_keys[CT_P_MAX] = {
+	[CT_P_SYNC] = "sync", [CT_P_NET] = "net", [CT_P_SYSCALL] = "syscall",
+	[CT_P_SLEEP] = "sleep",
+};
+
+void ct_regions_text(const struct ct_output_ctx *oc, FILE *f)
+{
+	const struct ct_analysis *a = oc->a;
+	char d[8][CT_DUR_BUF];
+
+	if (!a->nregions && !a->region_unbalanced)
+		return;
+	fprintf(f, "\n== regions: time inside ctrace_region_begin .. end, and the waits in it ==\n");
+	int w = name_width(a);
+
+	fprintf(f, "%-*s %-12s %7s %9s %9s %9s %9s %9s %9s %9s %9s\n", w, "region", "task",
+		"count", "total", "p50", "p99", "max", "sync", "net", "syscall", "sleep");
+	for (size_t i = 0; i < a->nregions; i++) {
+		const struct ct_region *r = &a->regions[i];
+
+		fprintf(f, "%-*s %-12s %7" PRIu64 " %9s %9s %9s %9s %9s %9s %9s %9s\n",
+			w, r->name, r->task[0] ? r->task : "-", r->count,
+			ct_fmt_duration(r->total_ns, d[0]), ct_fmt_duration(r->p50_ns, d[1]),
+			ct_fmt_duration(r->p99_ns, d[2]), ct_fmt_duration(r->max_ns, d[3]),
+			ct_fmt_duration(r->blocked_ns[CT_P_SYNC], d[4]),
+			ct_fmt_duration(r->blocked_ns[CT_P_NET], d[5]),
+			ct_fmt_duration(r->blocked_ns[CT_P_SYSCALL], d[6]),
+			ct_fmt_duration(r->blocked_ns[CT_P_SLEEP], d[7]));
+	}
+	if (a->region_unbalanced || a->region_unfinished)
+		fprintf(f, "(%" PRIu64 " region ends matched no open region and were ignored; %" PRIu64
+			" regions were still open at their thread's end)\n", a->region_unbalanced,
+			a->region_unfinished);
+}
+
+void ct_regions_json(const struct ct_output_ctx *oc, struct ct_json *j)
+{
+	const struct ct_analysis *a = oc->a;
+
+	ct_json_key(j, "regions");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->nregions; i++) {
+		const struct ct_region *r = &a->regions[i];
+		const struct ct_model *m = oc->m;
+		struct ct_frames *fr = oc->fr;
+
+		ct_output_at(oc, oc->nproc, r->proc, &m, &fr);
+		ct_json_obj_begin(j);
+		ct_json_kv_str(j, "name", r->name);
+		ct_json_kv_str(j, "task", r->task);
+		ct_json_kv_u64(j, "count", r->count);
+		ct_json_kv_u64(j, "total_ns", r->total_ns);
+		ct_json_kv_u64(j, "p50_ns", r->p50_ns);
+		ct_json_kv_u64(j, "p99_ns", r->p99_ns);
+		ct_json_kv_u64(j, "max_ns", r->max_ns);
+		ct_json_key(j, "blocked_ns");
+		ct_json_obj_begin(j);
+		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+			ct_json_kv_u64(j, prof_keys[p], r->blocked_ns[p]);
+		ct_json_obj_end(j);
+		{
+			const struct ct_frame *sf;
+			size_t sn = site_frames(fr, r->stack, &sf);
+
+			ct_frames_json_kv(j, "frames", sf, sn);
+		}
+		ct_json_kv_u64(j, "pid", r->pid);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	ct_json_kv_u64(j, "region_unbalanced_ends", a->region_unbalanced);
+	ct_json_kv_u64(j, "region_unfinished", a->region_unfinished);
+}

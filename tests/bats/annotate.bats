@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Annotations (preload/include/ctrace_annotate.h): a program that measures its own waits
+# inside regions and tasks; the report's regions and tasks must agree with what it
+# measured, tasks must cross threads, nested regions each count their waits, unbalanced
+# ends are ignored and counted, and the program runs the same without libctrace.
+
+load helpers
+
+setup() { common_setup; }
+
+AR=$SRC/tests/progs/ann_regions.c
+
+@test "annotate: region blocked times equal the program's own measurements (5%)" {
+	trace ann.ctr "$PROGS/ann_regions" 20 3 2
+	assert_success
+	lock=$(value lock_ns) nap=$(value nap_ns)
+	r() { jreport ann.ctr ".regions[] | select(.name == \"$1\") | $2"; }
+	# the inner regions: lock waits in "lock", sleeps in "nap"
+	assert_within 5 "$(r lock .blocked_ns.sync)" "$lock"
+	assert_within 5 "$(r nap .blocked_ns.sleep)" "$nap"
+	[ "$(r lock .blocked_ns.sleep)" = 0 ] && [ "$(r nap .blocked_ns.sync)" = 0 ]
+	# the outer region holds both (nested regions each count the waits inside them)
+	assert_within 5 "$(r handle .blocked_ns.sync)" "$lock"
+	assert_within 5 "$(r handle .blocked_ns.sleep)" "$nap"
+	# counts, task name, a region's time covers its waits, percentiles are ordered
+	[ "$(r handle .count)" = 20 ] && [ "$(r lock .count)" = 20 ]
+	[ "$(r lock .task)" = request ]
+	jreport ann.ctr '.regions[] | select(.name == "handle") |
+		.total_ns >= .blocked_ns.sync + .blocked_ns.sleep and .max_ns >= .p99_ns and
+		.p99_ns >= .p50_ns and .p50_ns > 0' | grep -qx true
+	# the region's call site: the worker's line, not the header's wrapper
+	[ "$(r handle '.frames[0].func')" = worker ]
+	[ "$(r handle '.frames[0].line')" = "$(marked_line "$AR" REGION-HANDLE)" ]
+	# text sections
+	run "$CT" report ann.ctr
+	assert_output --partial "== regions: time inside ctrace_region_begin .. end"
+	assert_output --partial "== tasks: ctrace_task_begin .. end"
+}
+
+@test "annotate: a task begun by main and ended by the worker crosses two threads" {
+	trace ann.ctr "$PROGS/ann_regions" 10 2 1
+	assert_success
+	lock=$(value lock_ns) nap=$(value nap_ns)
+	t() { jreport ann.ctr ".tasks[] | select(.name == \"request\") | $1"; }
+	[ "$(t .count)" = 10 ] && [ "$(t .threads)" = 2 ] && [ "$(t .logs)" = 10 ]
+	[ "$(t .unended)" = 0 ]
+	# its waits are those of its regions, each counted once though the regions nest
+	assert_within 5 "$(t .blocked_ns.sync)" "$lock"
+	assert_within 5 "$(t .blocked_ns.sleep)" "$nap"
+}
+
+@test "annotate: unbalanced region ends are ignored and counted; long names survive" {
+	trace ann.ctr "$PROGS/ann_regions" 2 1 1
+	assert_success
+	[ "$(jreport ann.ctr .region_unbalanced_ends)" = "$(value unbalanced)" ]
+	[ "$(jreport ann.ctr '.regions[] | select(.name == "outer-with-a-very-long-name-that-needs-more-than-one-event") | .count')" = 1 ]
+	[ "$(jreport ann.ctr '.regions[] | select(.name == "inner") | .count')" = 1 ]
+	run "$CT" report ann.ctr
+	assert_output --partial "3 region ends matched no open region and were ignored"
+}
+
+@test "annotate: the program runs unchanged without libctrace" {
+	run timeout 60 "$PROGS/ann_regions" 3 1 1
+	assert_success
+	assert_output --regexp '^lock_ns=[0-9]+ nap_ns=[0-9]+ rounds=3 unbalanced=3$'
+	# and with tracing disabled
+	CTRACE_DISABLE=1 run timeout 60 env LD_PRELOAD="$LIB" "$PROGS/ann_regions" 3 1 1
+	assert_success
+	assert_output --regexp '^lock_ns=[0-9]+ nap_ns=[0-9]+ rounds=3 unbalanced=3$'
+}
