@@ -174,7 +174,8 @@ static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const str
 			a->to_ts = start + f->to_ns;
 		if (a->to_ts < a->from_ts)
 			a->to_ts = a->from_ts;
-		a->filtered = f->from_ns || f->to_ns != UINT64_MAX || f->ntids || f->nnames;
+		a->filtered = f->from_ns || f->to_ns != UINT64_MAX || f->ntids || f->nnames ||
+			      f->region || f->label_key;
 	}
 	dw = a->convoy.window_ns ? a->convoy.window_ns : CT_CONVOY_WINDOW_NS;
 	if ((a->to_ts - a->from_ts) / CT_CONVOY_MIN_WINDOWS < dw)
@@ -187,7 +188,7 @@ static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const str
 /* The filter an engine runs with: the window as the analysis resolved it. */
 static struct ct_filter eng_filter(const struct ct_analysis *a, const struct ct_filter *f)
 {
-	struct ct_filter ef = { 0, UINT64_MAX, NULL, 0, NULL, 0 };
+	struct ct_filter ef = { 0, UINT64_MAX, NULL, 0, NULL, 0, NULL, NULL, NULL };
 
 	if (f)
 		ef = *f;
@@ -361,7 +362,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		if (f && f->to_ns != UINT64_MAX && f->to_ns > f->from_ns &&
 		    (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS < a->convoy_dw)
 			a->convoy_dw = (f->to_ns - f->from_ns) / CT_CONVOY_MIN_WINDOWS;
-		ef = f ? *f : (struct ct_filter){ 0, UINT64_MAX, NULL, 0, NULL, 0 };
+		ef = f ? *f : (struct ct_filter){ 0, UINT64_MAX, NULL, 0, NULL, 0, NULL, NULL, NULL };
 		e = NULL;
 		{
 			struct ct_reader *r;

@@ -288,6 +288,9 @@ struct ct_filter {
 	size_t ntids;
 	const char *const *names; /* ... and the threads with these names; none: all */
 	size_t nnames;
+	const char *region;  /* only the waits and recorded calls inside a region of this
+			      * name (README.md "Regions and tasks"); NULL: all */
+	const char *label_key, *label_value; /* ... made while this label had this value */
 };
 
 struct ct_thread_info {

@@ -80,7 +80,9 @@ struct ct_eng *ct_eng_new(struct ct_analysis *a, const struct ct_filter *f,
 			e->to = start_ts + f->to_ns;
 		if (e->to < e->from)
 			e->to = e->from;
-		e->window = f->from_ns || f->to_ns != UINT64_MAX;
+		/* a region or label filter drops the call-site remainders as a window does:
+		 * they carry no time to place */
+		e->window = f->from_ns || f->to_ns != UINT64_MAX || f->region || f->label_key;
 	}
 	return e;
 }
@@ -109,6 +111,11 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 
 	if (!t->selected || en < e->from)
 		return;
+	if (!ct_ann_keep(e, t)) {
+		if (w->registered)
+			ct_obj_unregister(e, w);
+		return;
+	}
 	if (en > e->to) {
 		en = e->to;
 		unfinished = 1;

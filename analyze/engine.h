@@ -296,6 +296,8 @@ void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, ui
 /* t ended at ts: its open regions end there (unfinished). */
 void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts);
 void ct_ann_finish(struct ct_eng *e, uint64_t end_ts);
+/* Does the filter's --region / --label keep what t does now? (1 without them.) */
+int ct_ann_keep(struct ct_eng *e, struct eng_thread *t);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

@@ -20,6 +20,7 @@ struct ct_filter_args {
 	uint32_t *tids;
 	char **names;
 	size_t cap_tids, cap_names;
+	char *region, *label;  /* --region NAME, --label K=V (label: "K\0V") */
 };
 
 /* An empty filter (everything). */
@@ -86,7 +87,7 @@ struct ct_cmd_opts {
 
 /* The shared rows: the filters (--from, --to, --thread) and the convoy thresholds, with
  * the title of the convoy section. */
-#define CT_NFILTER_OPTS 3
+#define CT_NFILTER_OPTS 5
 #define CT_NCONVOY_OPTS 6
 extern const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS];
 extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
@@ -95,7 +96,7 @@ extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
 
 /* Keys of the shared rows; command rows use keys from CT_OPT_CMD up. */
 enum {
-	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD,
+	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD, CT_OPT_REGION, CT_OPT_LABEL,
 	CT_OPT_CONVOY_WINDOW, CT_OPT_CONVOY_WAITERS, CT_OPT_CONVOY_EMPTY, CT_OPT_CONVOY_RUN,
 	CT_OPT_CONVOY_RELEASES, CT_OPT_CONVOY_WAIT_HOLD,
 	CT_OPT_CMD = 300

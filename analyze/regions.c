@@ -389,3 +389,25 @@ void ct_regions_json(const struct ct_output_ctx *oc, struct ct_json *j)
 	ct_json_kv_u64(j, "region_unbalanced_ends", a->region_unbalanced);
 	ct_json_kv_u64(j, "region_unfinished", a->region_unfinished);
 }
+
+int ct_ann_keep(struct ct_eng *e, struct eng_thread *t)
+{
+	const struct ct_filter *f = e->f;
+	struct ann_state *s = e->ann;
+	struct ann_thread *at;
+	int in_region, labelled;
+
+	if (!f || (!f->region && !f->label_key))
+		return 1;
+	at = s ? thread_of(s, t, 0) : NULL;
+	if (!at)
+		return 0;
+	in_region = !f->region;
+	for (size_t i = 0; i < at->nopen && !in_region; i++)
+		in_region = !strcmp(s->names[at->open[i].name], f->region);
+	labelled = !f->label_key;
+	for (size_t i = 0; i < at->nlabels && !labelled; i++)
+		labelled = !strcmp(s->names[at->labels[i].key], f->label_key) &&
+			   !strcmp(s->names[at->labels[i].value], f->label_value);
+	return in_region && labelled;
+}

@@ -91,6 +91,8 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 		b = e->from;
 	if (en > e->to)
 		en = e->to;
+	if (!ct_ann_keep(e, t))
+		return;
 	if (e->obs) {
 		e->obs->syscalls++;
 		if (e->obs->syscall) {

@@ -102,7 +102,7 @@ size_t ct_timeline_foreach(const struct ct_model *m, const struct ct_analysis *a
 {
 	struct collect c = { .m = m };
 	struct ct_observer ob;
-	struct ct_filter f = { 0, UINT64_MAX, NULL, 0, NULL, 0 };
+	struct ct_filter f = { 0, UINT64_MAX, NULL, 0, NULL, 0, NULL, NULL, NULL };
 	struct ct_analysis *again;
 	const struct ct_tl_wait **ord;
 	uint32_t *tids = NULL;

@@ -69,3 +69,22 @@ AR=$SRC/tests/progs/ann_regions.c
 	assert_success
 	assert_output --regexp '^lock_ns=[0-9]+ nap_ns=[0-9]+ rounds=3 unbalanced=3$'
 }
+
+@test "annotate: --region and --label keep the waits made inside the region or under the label" {
+	trace ann.ctr "$PROGS/ann_regions" 20 3 2
+	assert_success
+	lock=$(value lock_ns) nap=$(value nap_ns)
+	total() { "$CT" report --json "$@" ann.ctr |
+		jq -r "[.profiles[] | select(.profile == \"$P\") | .total_ns] | add // 0"; }
+	P=sync assert_within 5 "$(P=sync total --region lock)" "$lock"
+	[ "$(P=sync total --region nap)" = 0 ]
+	assert_within 5 "$(P=sleep total --region nap)" "$nap"
+	# the label is set around the lock wait only, alice in even rounds and bob in odd ones
+	alice=$(P=sync total --label user=alice) bob=$(P=sync total --label user=bob)
+	assert_within 5 "$((alice + bob))" "$lock"
+	[ "$alice" -gt 0 ] && [ "$bob" -gt 0 ]
+	[ "$(P=sync total --label user=carol)" = 0 ]
+	run "$CT" report --json --label user ann.ctr
+	[ "$status" -eq 2 ]
+	assert_output --partial "--label wants KEY=VALUE"
+}

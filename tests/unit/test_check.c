@@ -232,6 +232,8 @@ static void test_opt_tables(void)
 		   "150ms;\n"
 		   "                  units ns us ms s); waits overlapping it are clipped to it\n"
 		   "  --thread T      only the threads named T or with tid T (repeatable)\n"
+		   "  --region NAME   only the waits inside a region NAME (ctrace_annotate.h)\n"
+		   "  --label K=V     only the waits made while the thread's label K was V\n"
 		   "end\n");
 	free(help);
 	ct_filter_args_free(&t.fa);
