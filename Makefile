@@ -31,7 +31,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 # att_mod.c is a shared object (att_mod.so), att_static.c a static program (-static).
 PROG_SRC    := $(filter-out tests/progs/att_mod.c,$(wildcard tests/progs/*.c))
 BENCH_SRC   := $(wildcard tests/bench/*.c)
-EX_SRC      := $(wildcard examples/*.c)
+EX_SRC      := $(wildcard examples/*.c) $(wildcard examples/*/*.c)
 
 SO      := $(O)/libctrace.so
 CTRACE  := $(O)/ctrace
@@ -171,10 +171,10 @@ $(O)/bench/%: tests/bench/%.c tests/bench/bench.h
 	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra $(WERR) $(CPPFLAGS) -D_GNU_SOURCE $(LDFLAGS) \
 		-o $@ $< -lm
 
-$(O)/examples/%: examples/%.c
+$(O)/examples/%: examples/%.c preload/include/ctrace_annotate.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(PROG_CFLAGS) -Ipreload/include $(LDFLAGS) -o $@ $<
 
 progs: $(PROGS)
 examples: $(EXAMPLES)

@@ -88,3 +88,19 @@ AR=$SRC/tests/progs/ann_regions.c
 	[ "$status" -eq 2 ]
 	assert_output --partial "--label wants KEY=VALUE"
 }
+
+@test "examples/reqserver: the regions table shows the lookups' lock waits, under route=/item" {
+	trace rq.ctr "$EXAMPLES/reqserver/reqserver" 3 100 10 2000
+	assert_success
+	assert_line --partial "answered=100 slow=10"
+	run jreport rq.ctr '[.regions[] | "\(.name):\(.count):\(.task)"] | sort | join(",")'
+	assert_output "lookup:100:request,parse:100:request,respond:100:request"
+	# every wait on the cache lock happened inside "lookup": the region's sync time is
+	# the lock waits at the lookup call
+	lock=$(jreport rq.ctr '[.profiles[] | select(.profile == "sync" and .kind == "mutex" and
+		.frames[0].func == "lookup") | .total_ns] | add // 0')
+	[ "$lock" -gt 0 ]
+	[ "$(jreport rq.ctr '.regions[] | select(.name == "lookup") | .blocked_ns.sync')" = "$lock" ]
+	[ "$(jreport rq.ctr '.regions[] | select(.name == "parse") | .blocked_ns.sync')" = 0 ]
+	[ "$(jreport rq.ctr '.tasks[0] | "\(.name) \(.count) \(.threads)"')" = "request 100 4" ]
+}
