@@ -448,6 +448,8 @@ static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
 		SETP(a->regions[i]);
 	for (size_t i = 0; i < a->ntasks; i++)
 		SETP(a->tasks[i]);
+	for (size_t i = 0; i < a->nlsamples; i++)
+		SETP(a->lsamples[i]);
 }
 #undef SETP
 
@@ -496,6 +498,8 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		a->annotations += p->annotations;
 		append(&a->regions, &a->nregions, p->regions, p->nregions, sizeof(*a->regions));
 		append(&a->tasks, &a->ntasks, p->tasks, p->ntasks, sizeof(*a->tasks));
+		append(&a->lsamples, &a->nlsamples, p->lsamples, p->nlsamples,
+		       sizeof(*a->lsamples));
 		append(&a->lock_order, &a->nlock_order, p->lock_order, p->nlock_order,
 		       sizeof(*a->lock_order));
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
@@ -540,6 +544,9 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->ntasks; i++)
 		free(a->tasks[i].name);
 	free(a->tasks);
+	for (size_t i = 0; i < a->nlsamples; i++)
+		free(a->lsamples[i].labels);
+	free(a->lsamples);
 	free(a->chains);
 	free(a);
 }

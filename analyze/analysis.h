@@ -280,6 +280,19 @@ struct ct_task_stat {
 	uint32_t pid, proc;
 };
 
+/* The part of a profile entry's samples made inside regions or under labels: the waits
+ * of (profile, kind, fd class, stack) whose thread had these labels when they ended
+ * (labels: "key\0value\0...\0": region (the innermost), task (its task's name) and the
+ * thread's labels). pprof samples carry them. */
+struct ct_lsample {
+	int profile;
+	uint8_t kind, fd_class;
+	uint32_t stack;
+	char *labels;        /* owned */
+	uint64_t count, total_ns;
+	uint32_t pid, proc;
+};
+
 /* What the analyses look at: a time window (relative to the trace start) and threads. */
 struct ct_filter {
 	uint64_t from_ns;    /* 0: from the start */
@@ -339,12 +352,18 @@ struct ct_analysis {
 	uint64_t region_unbalanced;    /* region ends that matched no open region (ignored) */
 	uint64_t region_unfinished;    /* regions still open at their thread's or trace's end */
 	uint64_t annotations;          /* annotation events (tasks, regions, logs, labels) */
+	struct ct_lsample *lsamples;   /* by (proc, profile, kind, fd class, stack) */
+	size_t nlsamples;
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
 	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */
 	struct ct_convoy_params convoy;/* the convoy detector's parameters used */
 	uint64_t convoy_dw;            /* the convoy window width used (0: none) */
 };
+
+/* The labelled parts of entry e (ct_lsample), *out the first; returns how many. */
+size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pentry *e,
+				const struct ct_lsample **out);
 
 /* Runs every analysis over a loaded model m (which must outlive the result), its events
  * merged in time order through the same engine as ct_analyze_file. Never fails (exits

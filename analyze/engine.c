@@ -129,6 +129,8 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
 			   w->profile == CT_P_SYNC ? w->obj : 0);
+	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX)
+		ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
 	{
 		const struct eng_rel *r = w->registered ?
 			ct_obj_end(e, t, w, b, en, unfinished, end_seq, result) : NULL;

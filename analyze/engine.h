@@ -296,6 +296,9 @@ void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, ui
 /* t ended at ts: its open regions end there (unfinished). */
 void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts);
 void ct_ann_finish(struct ct_eng *e, uint64_t end_ts);
+/* A sample of a waiter profile entry made by t now: its labelled part (ct_lsample). */
+void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
+		   unsigned fd_class, uint32_t stack, uint64_t d);
 /* Does the filter's --region / --label keep what t does now? (1 without them.) */
 int ct_ann_keep(struct ct_eng *e, struct eng_thread *t);
 

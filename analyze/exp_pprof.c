@@ -8,7 +8,9 @@
  * are one per (input, PC) with every inlined frame (innermost first), functions one per
  * (name, system name, file, start line), mappings one per (input, module) with its path
  * and build id; ids count 1..N in the order written. Labels: profile and kind on every
- * sample, fd class on system calls, pid with several inputs (and with --labels all).
+ * sample, fd class on system calls, pid with several inputs (and with --labels all);
+ * the waits made inside regions or under thread labels (ctrace_annotate.h) are samples of
+ * their own with the labels region, task and each thread label by its key.
  */
 #include "export.h"
 
@@ -248,7 +250,10 @@ static void label_num(struct pp *p, const char *k, int64_t v)
 	ct_pb_end(&p->out, mk);
 }
 
-static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
+/* One sample of entry e: count and total given (the entry's, or a labelled part's:
+ * labels "key\0value\0...\0", NULL for none, as ct_lsample). */
+static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e,
+		   uint64_t count, uint64_t total, const char *labels)
 {
 	const struct ct_export_input *x = &p->c->in[in];
 	const struct ct_frame *f;
@@ -275,8 +280,8 @@ static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
 			ct_pb_varint(&p->out, p->locids[i]);
 		ct_pb_end(&p->out, pk);
 		pk = ct_pb_begin(&p->out, S_VALUE);
-		ct_pb_varint(&p->out, e->count);
-		ct_pb_varint(&p->out, e->total_ns);
+		ct_pb_varint(&p->out, count);
+		ct_pb_varint(&p->out, total);
 		ct_pb_end(&p->out, pk);
 	}
 	label_str(p, "profile", ct_aprofile_name(prof));
@@ -288,6 +293,12 @@ static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
 		label_str(p, "stack", "call site only (calls below the stack threshold)");
 	if (p->c->nin > 1 || p->c->o->labels_all)
 		label_num(p, "pid", x->m->hdr.pid);
+	for (const char *l = labels; l && *l; l += strlen(l) + 1) { /* region, task, labels */
+		const char *v = l + strlen(l) + 1;
+
+		label_str(p, l, v);
+		l = v;
+	}
 	ct_pb_end(&p->out, mk);
 }
 
@@ -360,8 +371,21 @@ int ct_export_pprof(const struct ct_export_ctx *c, FILE *f)
 			if (!ct_export_wants(c, prof))
 				continue;
 			e = ct_analysis_profile(x->a, prof, &n);
-			for (size_t i = 0; i < n; i++)
-				sample(&p, k, prof, &e[i]);
+			for (size_t i = 0; i < n; i++) {
+				/* the parts made inside regions or under labels carry them */
+				const struct ct_lsample *ls;
+				size_t nls = ct_analysis_entry_labels(x->a, &e[i], &ls);
+				uint64_t cnt = e[i].count, tot = e[i].total_ns;
+
+				for (size_t j = 0; j < nls && ls[j].count <= cnt; j++) {
+					sample(&p, k, prof, &e[i], ls[j].count, ls[j].total_ns,
+					       ls[j].labels);
+					cnt -= ls[j].count;
+					tot -= ls[j].total_ns <= tot ? ls[j].total_ns : tot;
+				}
+				if (cnt || !nls)
+					sample(&p, k, prof, &e[i], cnt, tot, NULL);
+			}
 		}
 		/* the analysed window in wall-clock time */
 		{

@@ -241,6 +241,105 @@ void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts)
 		close_all(e, s, at, ts);
 }
 
+/* Appends "key\0value\0" to buf (of cap, at *n); 0 when it does not fit. */
+static int put_pair(char *buf, size_t cap, size_t *n, const char *k, const char *v)
+{
+	size_t kl = strlen(k) + 1, vl = strlen(v) + 1;
+
+	if (*n + kl + vl + 1 > cap)
+		return 0;
+	memcpy(buf + *n, k, kl);
+	memcpy(buf + *n + kl, v, vl);
+	*n += kl + vl;
+	return 1;
+}
+
+void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
+		   unsigned fd_class, uint32_t stack, uint64_t d)
+{
+	struct ann_state *s = e->ann;
+	struct ann_thread *at;
+	char buf[1024];
+	size_t n = 0;
+	uint32_t blob;
+	uint64_t k;
+	uint32_t v;
+
+	if (!s || !(at = thread_of(s, t, 0)) || (!at->nopen && !at->nlabels))
+		return;
+	if (at->nopen) {
+		const struct ann_open *op = &at->open[at->nopen - 1];
+		const char *tn = ct_ann_task_name(s, op->task);
+
+		put_pair(buf, sizeof(buf), &n, "region", s->names[op->name]);
+		if (tn[0])
+			put_pair(buf, sizeof(buf), &n, "task", tn);
+	}
+	for (size_t i = 0; i < at->nlabels; i++)
+		put_pair(buf, sizeof(buf), &n, s->names[at->labels[i].key],
+			 s->names[at->labels[i].value]);
+	buf[n++] = 0;
+	blob = ct_ann_intern(s, buf, n);
+	k = ct_htab_key((uint64_t)profile << 16 | kind << 8 | fd_class, stack, (uint64_t)blob + 1);
+	v = ct_htab_get(&s->ls_by_key, k);
+	if (v == UINT32_MAX) {
+		ct_grow(&s->ls, &s->cls, s->nls + 1, sizeof(*s->ls));
+		s->ls[s->nls] = (struct ann_lsample){ .l = { .profile = profile,
+							      .kind = (uint8_t)kind,
+							      .fd_class = (uint8_t)fd_class,
+							      .stack = stack },
+						      .labels = blob, .len = (uint32_t)n };
+		ct_htab_put(&s->ls_by_key, k, (uint32_t)s->nls);
+		v = (uint32_t)s->nls++;
+	}
+	s->ls[v].l.count++;
+	s->ls[v].l.total_ns += d;
+}
+
+static int cmp_ls(const void *pa, const void *pb)
+{
+	const struct ct_lsample *x = pa, *y = pb;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	if (x->profile != y->profile)
+		return x->profile < y->profile ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->fd_class != y->fd_class)
+		return x->fd_class < y->fd_class ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return strcmp(x->labels, y->labels);
+}
+
+size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pentry *e,
+				const struct ct_lsample **out)
+{
+	struct ct_lsample key = { .profile = e->profile, .kind = e->kind, .fd_class = e->fd_class,
+				  .stack = e->stack, .proc = e->proc, .labels = (char *)"" };
+	size_t lo = 0, hi = a->nlsamples, first;
+
+	*out = NULL;
+	if (e->remainder)
+		return 0;
+	while (lo < hi) { /* the first part not before key (labels "" sorts first) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_ls(&a->lsamples[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < a->nlsamples && a->lsamples[lo].proc == e->proc &&
+	       a->lsamples[lo].profile == e->profile && a->lsamples[lo].kind == e->kind &&
+	       a->lsamples[lo].fd_class == e->fd_class && a->lsamples[lo].stack == e->stack)
+		lo++;
+	*out = &a->lsamples[first];
+	return lo - first;
+}
+
 static int cmp_region(const void *pa, const void *pb)
 {
 	const struct ct_region *x = pa, *y = pb;
@@ -273,6 +372,18 @@ void ct_ann_finish(struct ct_eng *e, uint64_t end)
 	if (a->nregions > 1)
 		qsort(a->regions, a->nregions, sizeof(*a->regions), cmp_region);
 	ct_ann_tasks_finish(s, a, end);
+	a->lsamples = ct_xcalloc(s->nls + 1, sizeof(*a->lsamples));
+	for (size_t i = 0; i < s->nls; i++) {
+		struct ct_lsample l = s->ls[i].l;
+
+		l.labels = ct_xmalloc(s->ls[i].len);
+		memcpy(l.labels, s->names[s->ls[i].labels], s->ls[i].len);
+		a->lsamples[a->nlsamples++] = l;
+	}
+	if (a->nlsamples > 1)
+		qsort(a->lsamples, a->nlsamples, sizeof(*a->lsamples), cmp_ls);
+	free(s->ls);
+	ct_htab_free(&s->ls_by_key);
 	for (size_t i = 0; i < s->nth; i++) {
 		free(s->th[i].open);
 		free(s->th[i].labels);

@@ -57,6 +57,11 @@ struct ann_region {
 	struct ct_lhist h;
 };
 
+struct ann_lsample {
+	struct ct_lsample l;
+	uint32_t labels, len;        /* the label blob: index in names, its length */
+};
+
 struct ann_state {
 	char **names;                /* interned texts */
 	size_t nnames, cnames;
@@ -70,6 +75,9 @@ struct ann_state {
 	struct ann_region *reg;
 	size_t nreg, creg;
 	struct ct_htab reg_by_key;
+	struct ann_lsample *ls;
+	size_t nls, cls;
+	struct ct_htab ls_by_key;
 };
 
 /* regions.c */

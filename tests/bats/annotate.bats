@@ -104,3 +104,24 @@ AR=$SRC/tests/progs/ann_regions.c
 	[ "$(jreport rq.ctr '.regions[] | select(.name == "parse") | .blocked_ns.sync')" = 0 ]
 	[ "$(jreport rq.ctr '.tasks[0] | "\(.name) \(.count) \(.threads)"')" = "request 100 4" ]
 }
+
+@test "annotate: pprof samples carry the labels region, task and the thread's labels" {
+	command -v go >/dev/null || skip "go not installed (tests/deps.sh installs it)"
+	trace ann.ctr "$PROGS/ann_regions" 10 2 1
+	assert_success
+	lock=$(value lock_ns)
+	"$CT" export --format pprof --profile sync -o ann.pb.gz ann.ctr
+	run timeout 120 go tool pprof -raw ann.pb.gz
+	assert_success
+	# the lock waits: one sample per label set, all in region lock of task request
+	sums=$(awk '/^Samples:/ { s = 1; next } /^Locations/ { s = 0 }
+		s && $2 ~ /^[0-9]+:$/ { d = $2 + 0; getline; if ($0 ~ /region:\[lock\]/ && $0 ~ /task:\[request\]/) {
+			if ($0 ~ /user:\[alice\]/) a += d; else if ($0 ~ /user:\[bob\]/) b += d } }
+		END { print a + 0, b + 0 }' <<<"$output")
+	read -r alice bob <<<"$sums"
+	[ "$alice" -gt 0 ] && [ "$bob" -gt 0 ] || fail "no labelled samples: $output"
+	assert_within 5 "$((alice + bob))" "$lock"
+	# the unlabelled waits (the barriers) keep no region label
+	grep -A1 'kind:\[barrier\]' <<<"$output" | grep -q 'region:' && fail "barrier labelled"
+	true
+}
