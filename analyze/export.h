@@ -53,6 +53,14 @@ struct ct_export_ctx {
 typedef int (*ct_export_fn)(const struct ct_export_ctx *c, FILE *f);
 
 int ct_export_pprof(const struct ct_export_ctx *c, FILE *f);
+/* The annotations of a loaded model m (analyze/regions.c): every region instance, when it
+ * ends (nested ones before the region holding them; one still open ends with its thread),
+ * and every log, on thread m->threads[thr]. Unbalanced ends are skipped. */
+void ct_ann_walk(const struct ct_model *m, void *ctx,
+		 void (*region)(void *ctx, uint32_t thr, uint64_t begin, uint64_t end,
+				const char *name, const char *task),
+		 void (*log)(void *ctx, uint32_t thr, uint64_t ts, const char *category,
+			     const char *message));
 int ct_export_folded(const struct ct_export_ctx *c, FILE *f);
 int ct_export_chrome(const struct ct_export_ctx *c, FILE *f);
 int ct_export_perfetto(const struct ct_export_ctx *c, FILE *f);

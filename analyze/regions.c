@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../format/events.h"
+#include "export.h"
 #include "frames.h"
 #include "json.h"
 #include "util.h"
@@ -521,4 +522,98 @@ int ct_ann_keep(struct ct_eng *e, struct eng_thread *t)
 		labelled = !strcmp(s->names[at->labels[i].key], f->label_key) &&
 			   !strcmp(s->names[at->labels[i].value], f->label_value);
 	return in_region && labelled;
+}
+
+/* ---- the exporters' view: region instances and logs, from a loaded model ------------ */
+
+/* The text of th's annotation event i (its TEXT events after it) into buf (at least
+ * CT_TEXT_MAX + 1 bytes, NUL-terminated); returns its length with the padding. */
+static size_t text_at(const struct ct_mthread *th, size_t i, char *buf)
+{
+	size_t n = ct_ev_text_get(&th->ev[i].ev, buf);
+	unsigned parts = th->ev[i].ev.flags;
+
+	for (size_t k = i + 1; k < th->nev && parts && th->ev[k].ev.type == CT_EV_TEXT &&
+			       n + CT_TEXT_PART <= CT_TEXT_MAX; k++, parts--)
+		n += ct_ev_text_get(&th->ev[k].ev, buf + n);
+	buf[n] = 0;
+	return n;
+}
+
+void ct_ann_walk(const struct ct_model *m, void *ctx,
+		 void (*region)(void *ctx, uint32_t thr, uint64_t begin, uint64_t end,
+				const char *name, const char *task),
+		 void (*log)(void *ctx, uint32_t thr, uint64_t ts, const char *category,
+			     const char *message))
+{
+	struct ann_state s = { 0 };
+	char buf[CT_TEXT_MAX + 1];
+	struct { uint32_t name; uint64_t task, begin; } *open = NULL;
+	size_t nopen = 0, copen = 0;
+
+	/* the tasks' names first: a task may be begun on one thread and used on another */
+	for (size_t t = 0; t < m->nthreads; t++) {
+		const struct ct_mthread *th = &m->threads[t];
+
+		for (size_t i = 0; i < th->nev; i++)
+			if (th->ev[i].ev.type == CT_EV_TASK_BEGIN) {
+				size_t n = text_at(th, i, buf);
+
+				ct_ann_task_begin(&s, th->ev[i].ev.obj,
+						  ct_ann_intern(&s, buf, strnlen(buf, n)),
+						  th->ev[i].ev.ts, th->tid);
+			}
+	}
+	for (size_t t = 0; t < m->nthreads; t++) {
+		const struct ct_mthread *th = &m->threads[t];
+		uint64_t last = th->has_end ? th->end_ts : m->end_ts;
+
+		nopen = 0;
+		for (size_t i = 0; i < th->nev; i++) {
+			const struct ct_event *ev = &th->ev[i].ev;
+			size_t n;
+
+			if (ev->type != CT_EV_REGION_BEGIN && ev->type != CT_EV_REGION_END &&
+			    ev->type != CT_EV_LOG)
+				continue;
+			n = text_at(th, i, buf);
+			if (ev->type == CT_EV_LOG) {
+				size_t n1 = strnlen(buf, n);
+
+				if (log)
+					log(ctx, (uint32_t)t, ev->ts, buf, n1 < n ? buf + n1 + 1 : "");
+				continue;
+			}
+			{
+				uint32_t name = ct_ann_intern(&s, buf, strnlen(buf, n));
+
+				if (ev->type == CT_EV_REGION_BEGIN) {
+					ct_grow(&open, &copen, nopen + 1, sizeof(*open));
+					open[nopen].name = name;
+					open[nopen].task = ev->obj;
+					open[nopen++].begin = ev->ts;
+				} else if (nopen && open[nopen - 1].name == name &&
+					   open[nopen - 1].task == ev->obj) {
+					nopen--;
+					if (region)
+						region(ctx, (uint32_t)t, open[nopen].begin, ev->ts,
+						       s.names[name], ct_ann_task_name(&s, ev->obj));
+				}
+			}
+		}
+		while (nopen) { /* still open at the thread's end */
+			nopen--;
+			if (region)
+				region(ctx, (uint32_t)t, open[nopen].begin,
+				       last > open[nopen].begin ? last : open[nopen].begin,
+				       s.names[open[nopen].name],
+				       ct_ann_task_name(&s, open[nopen].task));
+		}
+	}
+	free(open);
+	ct_ann_tasks_finish_free(&s);
+	for (size_t i = 0; i < s.nnames; i++)
+		free(s.names[i]);
+	free(s.names);
+	ct_htab_free(&s.name_by_key);
 }

@@ -91,6 +91,8 @@ void ct_ann_task_end(struct ann_state *s, uint64_t id, uint64_t ts, uint32_t tid
 void ct_ann_task_log(struct ann_state *s, uint64_t id, uint32_t tid);
 /* The tasks of the trace aggregated by name into a (end: the end of the analysed time). */
 void ct_ann_tasks_finish(struct ann_state *s, struct ct_analysis *a, uint64_t end);
+/* Frees the task table without aggregating it. */
+void ct_ann_tasks_finish_free(struct ann_state *s);
 /* The name of task id ("" for 0 or unknown). */
 const char *ct_ann_task_name(struct ann_state *s, uint64_t id);
 

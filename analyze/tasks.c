@@ -167,6 +167,16 @@ void ct_ann_tasks_finish(struct ann_state *s, struct ct_analysis *a, uint64_t en
 	free(tids);
 }
 
+void ct_ann_tasks_finish_free(struct ann_state *s)
+{
+	for (size_t i = 0; i < s->ntasks; i++)
+		free(s->tasks[i].tids);
+	free(s->tasks);
+	ct_htab_free(&s->task_by_id);
+	s->tasks = NULL;
+	s->ntasks = s->ctasks = 0;
+}
+
 /* ---- outputs ------------------------------------------------------------------------- */
 
 void ct_tasks_text(const struct ct_output_ctx *oc, FILE *f)

@@ -125,3 +125,30 @@ AR=$SRC/tests/progs/ann_regions.c
 	grep -A1 'kind:\[barrier\]' <<<"$output" | grep -q 'region:' && fail "barrier labelled"
 	true
 }
+
+@test "annotate: Chrome and Perfetto draw regions as slices and logs as instants" {
+	trace ann.ctr "$PROGS/ann_regions" 10 1 1
+	assert_success
+	"$CT" export --format chrome -o ann.json ann.ctr
+	# 10 rounds of handle, lock and nap, then outer and inner; one log per round
+	run jq -r '[.traceEvents[] | select(.cat == "region") | .name] | group_by(.) |
+		map("\(.[0]):\(length)") | join(",")' ann.json
+	assert_output "handle:10,inner:1,lock:10,nap:10,outer-with-a-very-long-name-that-needs-more-than-one-event:1"
+	run jq -r '[.traceEvents[] | select(.cat == "log")] | "\(length) \(.[0].ph) \(.[0].name) \(.[0].args.message)"' ann.json
+	assert_output "10 i progress locked, now napping a while before the answer"
+	# a region holds the lock wait made in it (same thread, within its time)
+	run jq -e '[.traceEvents[] | select(.cat == "region" and .name == "lock")][0] as $r |
+		[.traceEvents[] | select(.cat == "sync" and .name == "mutex" and .tid == $r.tid and
+		 .ts >= $r.ts and .ts + .dur <= $r.ts + $r.dur + 0.002)] | length >= 1' ann.json
+	command -v protoc >/dev/null || skip "protoc not installed (tests/deps.sh installs it)"
+	"$CT" export --format perfetto -o ann.pftrace ann.ctr
+	protoc --decode=perfetto.protos.Trace -I"$SRC/tests" "$SRC/tests/perfetto.proto" \
+		<ann.pftrace >decoded.txt
+	run python3 "$SRC/tests/perfetto-summary.py" <decoded.txt
+	assert_line "begin lock 10"
+	assert_line "begin handle 10"
+	assert_line "category region 32"
+	assert_line "instant progress 10"
+	assert_line "annotation task=request"
+	grep -q 'name: "regions"' decoded.txt
+}
