@@ -98,6 +98,18 @@ site() {
 	assert_success
 }
 
+@test "lock order: an rwlock read-locked on both sides of a cycle breaks it (readers share)" {
+	trace rd.ctr "$PROGS/lo_order" readers
+	assert_success
+	# both edges are recorded ...
+	run "$CT" dump rd.ctr
+	assert_line --partial "LOCK_ORDER kind=mutex"
+	assert_line --partial "LOCK_ORDER kind=rwlock_rd"
+	# ... but a reader holding rw never blocks the other's read lock
+	run "$CT" check --fail-on lock-order rd.ctr
+	assert_success
+}
+
 @test "lock order: CTRACE_LOCK_ORDER=0 records no edge" {
 	CTRACE_LOCK_ORDER=0 trace off.ctr "$PROGS/lo_order" inversion
 	assert_success

@@ -15,6 +15,8 @@
  *               read-locks rw
  *   spin        "sp" takes spin then lock_a; "as" lock_a then spin
  *   trylock     "ab" a then b; "ba" holds b and only trylocks a (no edge)
+ *   readers     "r1" read-locks rw then takes lock_a; "r2" takes lock_a then read-locks
+ *               rw: readers do not wait for each other, so no cycle
  *
  * usage: lo_order MODE
  */
@@ -135,6 +137,16 @@ static void *a_then_spin(void *arg)
 	return NULL;
 }
 
+static void *rd_then_a(void *arg)
+{
+	(void)arg;
+	pthread_rwlock_rdlock(&rw);
+	pthread_mutex_lock(&lock_a);
+	pthread_mutex_unlock(&lock_a);
+	pthread_rwlock_unlock(&rw);
+	return NULL;
+}
+
 static void *b_then_try_a(void *arg)
 {
 	(void)arg;
@@ -193,11 +205,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "spin")) {
 		bad |= run("sp", spin_then_a);
 		bad |= run("as", a_then_spin);
+	} else if (!strcmp(mode, "readers")) {
+		bad |= run("r1", rd_then_a);
+		bad |= run("r2", a_then_rd);
 	} else if (!strcmp(mode, "trylock")) {
 		bad |= run("ab", take_a_then_b);
 		bad |= run("ba", b_then_try_a);
 	} else {
-		fprintf(stderr, "usage: lo_order inversion|consistent|three|retaken|rwlock|spin|trylock\n");
+		fprintf(stderr, "usage: lo_order inversion|consistent|three|retaken|rwlock|spin|trylock|readers\n");
 		return 2;
 	}
 	printf("done mode=%s\n", mode);
