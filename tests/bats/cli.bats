@@ -144,7 +144,7 @@ setup() { common_setup; }
 	assert_success
 	assert_output "ok: 2 rules hold on full.ctr"
 	run -2 "$CT" check --fail-on truncate full.ctr
-	assert_output --partial "convoy, deadlock or truncated"
+	assert_output --partial "convoy, deadlock, lock-order or truncated"
 	# a corrupt byte in the middle: still readable up to it, and the offset is named
 	cp full.ctr bad.ctr
 	printf '\377\377\377\377' | dd of=bad.ctr bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
