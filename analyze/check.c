@@ -2,8 +2,8 @@
 /*
  * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate (analyze/README.md). Loads
  * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
- * trace: --fail-on convoy|deadlock|lock-order|truncated, --max-wait / --max-p99 / --max-total
- * PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
+ * trace: --fail-on convoy|deadlock|lock-order|truncated, --max-wait / --max-p99 /
+ * --max-total PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
  * measured ... at func (file:line)") followed by a few indented frames; when every rule
  * holds, one "ok" line. --junit writes one <testsuite name="ctrace check"> with a
  * <testcase> per rule per trace, through the output table's "junit" row (out_junit.c).
