@@ -240,7 +240,8 @@ ubsan: asan
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
-                entries.c syscalls.c objects.c convoy.c chains.c threads.c)
+                entries.c syscalls.c objects.c convoy.c chains.c threads.c lockorder.c \
+                regions.c tasks.c)
 $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(wildcard format/*.h analyze/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")

@@ -5,7 +5,7 @@
  * analysed time and is counted as unended), the threads that began, ended, logged to or
  * ran a region of it, its logs, and the waits inside its regions (regions.c adds them,
  * once per task). At the end the tasks are aggregated by name, with percentiles of their
- * durations from the log-linear histograms (lhist.h). Also the outputs' tasks sections.
+ * durations from the log-linear histograms (lhist.h). The outputs are in regions_out.c.
  */
 #include "regions.h"
 
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "util.h"
 
 struct ann_task *ct_ann_task(struct ann_state *s, uint64_t id)
@@ -175,66 +174,4 @@ void ct_ann_tasks_finish_free(struct ann_state *s)
 	ct_htab_free(&s->task_by_id);
 	s->tasks = NULL;
 	s->ntasks = s->ctasks = 0;
-}
-
-/* ---- outputs ------------------------------------------------------------------------- */
-
-void ct_tasks_text(const struct ct_output_ctx *oc, FILE *f)
-{
-	const struct ct_analysis *a = oc->a;
-	char d[8][CT_DUR_BUF];
-
-	if (!a->ntasks)
-		return;
-	fprintf(f, "\n== tasks: ctrace_task_begin .. end, across threads, and the waits in their "
-		"regions ==\n");
-	fprintf(f, "%-16s %7s %9s %9s %9s %9s %9s %9s %9s %9s %7s %6s\n", "task", "count",
-		"total", "p50", "p99", "max", "sync", "net", "syscall", "sleep", "threads", "logs");
-	for (size_t i = 0; i < a->ntasks; i++) {
-		const struct ct_task_stat *t = &a->tasks[i];
-
-		fprintf(f, "%-16s %7" PRIu64 " %9s %9s %9s %9s %9s %9s %9s %9s %7" PRIu64
-			" %6" PRIu64 "%s\n", t->name, t->count, ct_fmt_duration(t->total_ns, d[0]),
-			ct_fmt_duration(t->p50_ns, d[1]), ct_fmt_duration(t->p99_ns, d[2]),
-			ct_fmt_duration(t->max_ns, d[3]),
-			ct_fmt_duration(t->blocked_ns[CT_P_SYNC], d[4]),
-			ct_fmt_duration(t->blocked_ns[CT_P_NET], d[5]),
-			ct_fmt_duration(t->blocked_ns[CT_P_SYSCALL], d[6]),
-			ct_fmt_duration(t->blocked_ns[CT_P_SLEEP], d[7]), t->threads, t->logs,
-			t->unended ? " (some not ended)" : "");
-	}
-}
-
-void ct_tasks_json(const struct ct_output_ctx *oc, struct ct_json *j)
-{
-	static const char *const keys[CT_P_MAX] = {
-		[CT_P_SYNC] = "sync", [CT_P_NET] = "net", [CT_P_SYSCALL] = "syscall",
-		[CT_P_SLEEP] = "sleep",
-	};
-	const struct ct_analysis *a = oc->a;
-
-	ct_json_key(j, "tasks");
-	ct_json_arr_begin(j);
-	for (size_t i = 0; i < a->ntasks; i++) {
-		const struct ct_task_stat *t = &a->tasks[i];
-
-		ct_json_obj_begin(j);
-		ct_json_kv_str(j, "name", t->name);
-		ct_json_kv_u64(j, "count", t->count);
-		ct_json_kv_u64(j, "total_ns", t->total_ns);
-		ct_json_kv_u64(j, "p50_ns", t->p50_ns);
-		ct_json_kv_u64(j, "p99_ns", t->p99_ns);
-		ct_json_kv_u64(j, "max_ns", t->max_ns);
-		ct_json_key(j, "blocked_ns");
-		ct_json_obj_begin(j);
-		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
-			ct_json_kv_u64(j, keys[p], t->blocked_ns[p]);
-		ct_json_obj_end(j);
-		ct_json_kv_u64(j, "threads", t->threads);
-		ct_json_kv_u64(j, "logs", t->logs);
-		ct_json_kv_u64(j, "unended", t->unended);
-		ct_json_kv_u64(j, "pid", t->pid);
-		ct_json_obj_end(j);
-	}
-	ct_json_arr_end(j);
 }
