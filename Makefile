@@ -5,6 +5,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 O       ?= build
 V       ?= 0
@@ -30,7 +31,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 # att_mod.c is a shared object (att_mod.so), att_static.c a static program (-static).
 PROG_SRC    := $(filter-out tests/progs/att_mod.c,$(wildcard tests/progs/*.c))
 BENCH_SRC   := $(wildcard tests/bench/*.c)
-EX_SRC      := $(wildcard examples/*.c)
+EX_SRC      := $(wildcard examples/*.c) $(wildcard examples/*/*.c)
 
 SO      := $(O)/libctrace.so
 CTRACE  := $(O)/ctrace
@@ -170,10 +171,10 @@ $(O)/bench/%: tests/bench/%.c tests/bench/bench.h
 	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra $(WERR) $(CPPFLAGS) -D_GNU_SOURCE $(LDFLAGS) \
 		-o $@ $< -lm
 
-$(O)/examples/%: examples/%.c
+$(O)/examples/%: examples/%.c preload/include/ctrace_annotate.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(PROG_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(PROG_CFLAGS) -Ipreload/include $(LDFLAGS) -o $@ $<
 
 progs: $(PROGS)
 examples: $(EXAMPLES)
@@ -239,7 +240,8 @@ ubsan: asan
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
-                entries.c syscalls.c objects.c convoy.c chains.c threads.c underlock.c idle.c)
+                entries.c syscalls.c objects.c convoy.c chains.c threads.c underlock.c idle.c \
+                lockorder.c regions.c tasks.c)
 $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(wildcard format/*.h analyze/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")
@@ -268,10 +270,13 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libctrace.so
 	install -m 0755 $(CTRACE) $(DESTDIR)$(BINDIR)/ctrace
+	install -d $(DESTDIR)$(INCLUDEDIR)
+	install -m 0644 preload/include/ctrace_annotate.h $(DESTDIR)$(INCLUDEDIR)/ctrace_annotate.h
 
 # Removes what install installed (the directories stay: they may hold other files).
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libctrace.so $(DESTDIR)$(BINDIR)/ctrace
+	rm -f $(DESTDIR)$(LIBDIR)/libctrace.so $(DESTDIR)$(BINDIR)/ctrace \
+	      $(DESTDIR)$(INCLUDEDIR)/ctrace_annotate.h
 
 clean:
 	rm -rf $(O)
@@ -288,8 +293,9 @@ help:
 	@echo "  fuzz      the trace reader under libFuzzer+ASan+UBSan for FUZZ_SECONDS=$(FUZZ_SECONDS)"
 	@echo "  test-real real servers traced and untraced, long form (10 s of load; memcached and"
 	@echo "            postgres ratios are medians of 5 pairs of runs)"
-	@echo "  install   libctrace.so into DESTDIR+LIBDIR, ctrace into DESTDIR+BINDIR"
-	@echo "  uninstall remove the two files install installed (same PREFIX/LIBDIR/BINDIR/DESTDIR)"
+	@echo "  install   libctrace.so into DESTDIR+LIBDIR, ctrace into DESTDIR+BINDIR,"
+	@echo "            ctrace_annotate.h into DESTDIR+INCLUDEDIR (PREFIX/include)"
+	@echo "  uninstall remove the files install installed (same PREFIX/LIBDIR/BINDIR/DESTDIR)"
 	@echo "  deps      install missing Debian packages for make test (as root) or print the"
 	@echo "            apt-get line; deps-build: only what building and make demo need"
 	@echo "  clean     remove $(O)/"

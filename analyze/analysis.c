@@ -174,7 +174,8 @@ static void setup(struct ct_analysis *a, uint64_t start, uint64_t end, const str
 			a->to_ts = start + f->to_ns;
 		if (a->to_ts < a->from_ts)
 			a->to_ts = a->from_ts;
-		a->filtered = f->from_ns || f->to_ns != UINT64_MAX || f->ntids || f->nnames;
+		a->filtered = f->from_ns || f->to_ns != UINT64_MAX || f->ntids || f->nnames ||
+			      f->region || f->label_key;
 	}
 	dw = a->convoy.window_ns ? a->convoy.window_ns : CT_CONVOY_WINDOW_NS;
 	if ((a->to_ts - a->from_ts) / CT_CONVOY_MIN_WINDOWS < dw)
@@ -441,6 +442,15 @@ static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		for (size_t k = 0; k < a->deadlocks[i].n; k++)
 			SETP(a->deadlocks[i].links[k]);
+	for (size_t i = 0; i < a->nlock_order; i++)
+		for (size_t k = 0; k < a->lock_order[i].n; k++)
+			SETP(a->lock_order[i].edges[k]);
+	for (size_t i = 0; i < a->nregions; i++)
+		SETP(a->regions[i]);
+	for (size_t i = 0; i < a->ntasks; i++)
+		SETP(a->tasks[i]);
+	for (size_t i = 0; i < a->nlsamples; i++)
+		SETP(a->lsamples[i]);
 }
 #undef SETP
 
@@ -483,6 +493,16 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		a->unfinished += p->unfinished;
 		a->seccomp_threads += p->seccomp_threads;
 		a->nholds += p->nholds;
+		a->lo_edges += p->lo_edges;
+		a->region_unbalanced += p->region_unbalanced;
+		a->region_unfinished += p->region_unfinished;
+		a->annotations += p->annotations;
+		append(&a->regions, &a->nregions, p->regions, p->nregions, sizeof(*a->regions));
+		append(&a->tasks, &a->ntasks, p->tasks, p->ntasks, sizeof(*a->tasks));
+		append(&a->lsamples, &a->nlsamples, p->lsamples, p->nlsamples,
+		       sizeof(*a->lsamples));
+		append(&a->lock_order, &a->nlock_order, p->lock_order, p->nlock_order,
+		       sizeof(*a->lock_order));
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
 		append(&a->entries, &a->nentries, p->entries, p->nentries, sizeof(*a->entries));
 		append(&a->objs, &a->nobjs, p->objs, p->nobjs, sizeof(*a->objs));
@@ -517,6 +537,20 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->ndeadlocks; i++)
 		free(a->deadlocks[i].links);
 	free(a->deadlocks);
+	for (size_t i = 0; i < a->nlock_order; i++)
+		free(a->lock_order[i].edges);
+	free(a->lock_order);
+	for (size_t i = 0; i < a->nregions; i++) {
+		free(a->regions[i].name);
+		free(a->regions[i].task);
+	}
+	free(a->regions);
+	for (size_t i = 0; i < a->ntasks; i++)
+		free(a->tasks[i].name);
+	free(a->tasks);
+	for (size_t i = 0; i < a->nlsamples; i++)
+		free(a->lsamples[i].labels);
+	free(a->lsamples);
 	free(a->chains);
 	free(a);
 }

@@ -277,6 +277,61 @@ struct ct_deadlock {
 	size_t n;
 };
 
+/* A lock-order edge (README.md "Lock order"): thread tid acquired lock (kind) at
+ * acquired_stack while it held `held` (held_kind), taken at held_stack (one-frame call-site
+ * stacks); ts: the first such acquisition of the trace. */
+struct ct_lo_edge {
+	uint64_t lock, held, ts;
+	uint8_t kind, held_kind;
+	uint32_t acquired_stack, held_stack;
+	uint32_t tid;
+	uint32_t thr;        /* the acquiring thread: index in the model's threads */
+	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
+};
+
+/* A cycle of the lock-order graph: edges[i].lock is edges[i + 1].held (cyclically). */
+struct ct_lo_cycle {
+	struct ct_lo_edge *edges; /* owned */
+	size_t n;
+};
+
+/* Regions of one name in one task name (README.md "Regions and tasks"): the time inside
+ * them and how much of it the thread spent waiting, by profile (waits and recorded
+ * system calls; nested regions each count their waits). */
+struct ct_region {
+	char *name;          /* owned */
+	char *task;          /* owned: the task's name, "" for none */
+	uint64_t count, total_ns, p50_ns, p99_ns, max_ns;
+	uint64_t blocked_ns[CT_P_MAX];
+	uint32_t stack;      /* the call site of its first begin (one frame) */
+	uint32_t pid, proc;
+};
+
+/* Tasks of one name: from begin to end (an unended task to the end of the trace). */
+struct ct_task_stat {
+	char *name;          /* owned */
+	uint64_t count, total_ns, p50_ns, p99_ns, max_ns;
+	uint64_t blocked_ns[CT_P_MAX]; /* waits inside its regions, each counted once */
+	uint64_t threads;    /* distinct threads that began, ended, logged to or had a region
+			      * of a task of this name */
+	uint64_t logs;
+	uint64_t unended;    /* tasks without ctrace_task_end */
+	uint32_t pid, proc;
+};
+
+/* The part of a profile entry's samples made inside regions or under labels: the waits
+ * of (profile, kind, fd class, stack) whose thread had these labels when they ended
+ * (labels: "key\0value\0...\0": region (the innermost), task (its task's name) and the
+ * thread's labels). pprof samples carry them. */
+struct ct_lsample {
+	int profile;
+	uint8_t kind, fd_class;
+	uint32_t stack;
+	char *labels;        /* owned */
+	uint64_t count, total_ns;
+	uint32_t pid, proc;
+};
+
 /* What the analyses look at: a time window (relative to the trace start) and threads. */
 struct ct_filter {
 	uint64_t from_ns;    /* 0: from the start */
@@ -290,6 +345,9 @@ struct ct_filter {
 			      * the trace's length); 0: by (profile, kind, fd class, stack) */
 	uint64_t kinds;      /* bit k: keep waits, calls and releases of enum ct_kind k;
 			      * 0: every kind (thread events are always kept) */
+	const char *region;  /* only the waits and recorded calls inside a region of this
+			      * name (README.md "Regions and tasks"); NULL: all */
+	const char *label_key, *label_value; /* ... made while this label had this value */
 };
 #define CT_EKEY_THREAD 1u /* by thread instance (ct_pentry.thr) */
 #define CT_EKEY_OBJECT 2u /* by object (ct_pentry.obj) */
@@ -361,12 +419,28 @@ struct ct_analysis {
 	struct ct_chain_link *chains;  /* every unfinished mutex-like wait at the end, by tid */
 	size_t nchains;
 	uint64_t nholds;               /* HOLD events of the selected threads up to the end */
+	struct ct_lo_cycle *lock_order;/* lock-order cycles (potential deadlocks) */
+	size_t nlock_order;
+	uint64_t lo_edges;             /* distinct lock-order edges (LOCK_ORDER events) seen */
+	struct ct_region *regions;     /* by total_ns desc */
+	size_t nregions;
+	struct ct_task_stat *tasks;    /* by total_ns desc */
+	size_t ntasks;
+	uint64_t region_unbalanced;    /* region ends that matched no open region (ignored) */
+	uint64_t region_unfinished;    /* regions still open at their thread's or trace's end */
+	uint64_t annotations;          /* annotation events (tasks, regions, logs, labels) */
+	struct ct_lsample *lsamples;   /* by (proc, profile, kind, fd class, stack) */
+	size_t nlsamples;
 	uint64_t from_ts, to_ts;       /* the analysed window, absolute (model) ns */
 	uint64_t start_ts;             /* the trace start (model start_ts) */
 	int filtered;                  /* a filter applied */
 	struct ct_convoy_params convoy;/* the convoy detector's parameters used */
 	uint64_t convoy_dw;            /* the convoy window width used (0: none) */
 };
+
+/* The labelled parts of entry e (ct_lsample), *out the first; returns how many. */
+size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pentry *e,
+				const struct ct_lsample **out);
 
 /* Runs every analysis over a loaded model m (which must outlive the result), its events
  * merged in time order through the same engine as ct_analyze_file. Never fails (exits

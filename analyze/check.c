@@ -2,8 +2,8 @@
 /*
  * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate (analyze/README.md). Loads
  * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
- * trace: --fail-on convoy|deadlock|truncated, --max-wait / --max-p99 / --max-total
- * PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
+ * trace: --fail-on convoy|deadlock|lock-order|truncated, --max-wait / --max-p99 /
+ * --max-total PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
  * measured ... at func (file:line)") followed by a few indented frames; when every rule
  * holds, one "ok" line. --junit writes one <testsuite name="ctrace check"> with a
  * <testcase> per rule per trace, through the output table's "junit" row (out_junit.c).
@@ -22,6 +22,7 @@
 #include "analysis.h"
 #include "commands.h"
 #include "frames.h"
+#include "lockorder.h"
 #include "model.h"
 #include "options.h"
 #include "output.h"
@@ -37,6 +38,8 @@ static const struct ct_opt check_opts[] = {
 	{ "fail-on", OPT_FAIL_ON, 1, "WHAT", NULL, NULL, NULL },
 	{ NULL, 0, 0, NULL, "a lock convoy was detected on some object", "--fail-on convoy", NULL },
 	{ NULL, 0, 0, NULL, "the trace holds a wait cycle (deadlock)", "--fail-on deadlock", NULL },
+	{ NULL, 0, 0, NULL, "locks were taken in orders that form a cycle\n(a deadlock that did "
+	  "not happen this time)", "--fail-on lock-order", NULL },
 	{ NULL, 0, 0, NULL, "the trace is truncated: the process ended\nwithout its final flush "
 	  "(crashed, killed)\n(--fail-on convoy,deadlock sets both)", "--fail-on truncated",
 	  NULL },
@@ -120,12 +123,17 @@ static int fail_on(struct ct_check_opts *o, const char *val, char *err, size_t e
 			r = new_rule(o);
 			r->type = CT_RULE_DEADLOCK;
 			snprintf(r->text, sizeof(r->text), "fail-on deadlock");
+		} else if (n == 10 && !strncmp(p, "lock-order", 10)) {
+			r = new_rule(o);
+			r->type = CT_RULE_LOCK_ORDER;
+			snprintf(r->text, sizeof(r->text), "fail-on lock-order");
 		} else if (n == 9 && !strncmp(p, "truncated", 9)) {
 			r = new_rule(o);
 			r->type = CT_RULE_TRUNCATED;
 			snprintf(r->text, sizeof(r->text), "fail-on truncated");
 		} else {
-			snprintf(err, errlen, "--fail-on wants convoy, deadlock or truncated, not "
+			snprintf(err, errlen, "--fail-on wants convoy, deadlock, lock-order or "
+				 "truncated, not "
 				 "'%.*s'", (int)n, p);
 			return -1;
 		}
@@ -651,6 +659,33 @@ static void eval_deadlock(struct result *res)
 	}
 }
 
+/* --fail-on lock-order: every cycle of the lock-order graph (ct_analysis.lock_order), one
+ * line naming each edge's lock, where it was taken and where the lock held then was
+ * taken. */
+static void eval_lock_order(struct result *res)
+{
+	const struct trace *t = res->t;
+	const struct ct_analysis *a = t->a;
+
+	for (size_t i = 0; i < a->nlock_order; i++) {
+		const struct ct_lo_cycle *cy = &a->lock_order[i];
+		char line[1024], edge[512];
+		size_t len = 0;
+		const struct ct_frame *f = NULL;
+		size_t n = 0;
+
+		if (!cy->n)
+			continue;
+		len += (size_t)snprintf(line, sizeof(line), "lock-order cycle of %zu locks:", cy->n);
+		for (size_t k = 0; k < cy->n && len < sizeof(line); k++)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s", k ? ";" : "",
+						ct_lo_edge_str(t->fr, t->m, &cy->edges[k], edge,
+							       sizeof(edge)));
+		n = ct_frames_stack(t->fr, cy->edges[0].acquired_stack, &f, NULL);
+		violation(res, f, n, "%s", line);
+	}
+}
+
 static void evaluate(struct result *res)
 {
 	res->f = open_memstream(&res->text, &res->len);
@@ -664,6 +699,7 @@ static void evaluate(struct result *res)
 	case CT_RULE_MAX_TOTAL: eval_total(res); break;
 	case CT_RULE_MAX_LOST: eval_lost(res); break;
 	case CT_RULE_TRUNCATED: eval_truncated(res); break;
+	case CT_RULE_LOCK_ORDER: eval_lock_order(res); break;
 	}
 	if (res->nviol > MAX_SHOWN)
 		fprintf(res->f, "    ... and %zu more over the limit\n", res->nviol - MAX_SHOWN);

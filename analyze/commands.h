@@ -47,6 +47,7 @@ enum ct_rule_type {
 	CT_RULE_MAX_TOTAL, /* --max-total PROFILE:DURATION: sum over the profile */
 	CT_RULE_MAX_LOST,  /* --max-lost N: trace.lost_events */
 	CT_RULE_TRUNCATED, /* --fail-on truncated: trace.truncated */
+	CT_RULE_LOCK_ORDER,/* --fail-on lock-order: a cycle of the lock-order graph */
 };
 
 #define CT_RULE_ANY (-1) /* profile "any": the waiter profiles sync, net, syscall, sleep */

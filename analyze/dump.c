@@ -299,13 +299,51 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 			ct_ev_hold_after_wait(e) ? "after_wait" : "without_wait");
 		hold_names(f, d, e->obj, sites_get(st, e->stack));
 		break;
+	case CT_EV_TASK_BEGIN: case CT_EV_TASK_END: case CT_EV_REGION_BEGIN:
+	case CT_EV_REGION_END: case CT_EV_LOG: case CT_EV_LABEL: case CT_EV_TEXT: {
+		/* annotations: task (obj), a, the bytes of the text this record holds (a NUL
+		 * separates a log's category and message, a label's key and value), and how
+		 * many TEXT records follow with the rest */
+		char text[CT_TEXT_PART];
+		size_t n = ct_ev_text_get(e, text);
+
+		fprintf(f, " task=%" PRIu64 " stack=%" PRIu32, e->obj, e->stack);
+		if (e->type != CT_EV_TEXT)
+			fprintf(f, " a=%" PRIu64, ct_ev_slot(e, 0));
+		fputs(" text=\"", f);
+		while (n && !text[n - 1])
+			n--;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)text[i];
+
+			if (!ch)
+				fputs("\\0", f);
+			else if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+				fprintf(f, "\\x%02x", ch);
+			else
+				fputc(ch, f);
+		}
+		fputc('"', f);
+		if (e->type != CT_EV_TEXT)
+			fprintf(f, " more=%u", (unsigned)e->flags);
+		break;
+	}
+	case CT_EV_LOCK_ORDER:
+		/* obj taken (site: stack) while holding `held` (its site: held_stack) */
+		fprintf(f, " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32 " held=0x%" PRIx64
+			" held_kind=%s held_stack=%" PRIu32, ct_kind_name(e->kind), e->obj, e->stack,
+			ct_ev_lock_order_held(e), ct_kind_name(ct_ev_lock_order_held_kind(e)),
+			ct_ev_lock_order_held_stack(e));
+		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, e->kind, e->obj, e->stack, ct_ev_slot(e, 0), ct_ev_slot(e, 1),
 			ct_ev_slot(e, 2));
 		break;
 	}
-	if (e->flags && e->type != CT_EV_SITE) {
+	/* SITE's flags hold a class, an annotation's its TEXT count: no CT_EVF_* there */
+	if (e->flags && e->type != CT_EV_SITE &&
+	    !(e->type >= CT_EV_TASK_BEGIN && e->type <= CT_EV_TEXT)) {
 		fprintf(f, " flags=0x%x", e->flags);
 		if (e->flags & CT_EVF_BROADCAST)
 			fputs(",broadcast", f);

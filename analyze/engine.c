@@ -80,7 +80,9 @@ struct ct_eng *ct_eng_new(struct ct_analysis *a, const struct ct_filter *f,
 			e->to = start_ts + f->to_ns;
 		if (e->to < e->from)
 			e->to = e->from;
-		e->window = f->from_ns || f->to_ns != UINT64_MAX;
+		/* a region or label filter drops the call-site remainders as a window does:
+		 * they carry no time to place */
+		e->window = f->from_ns || f->to_ns != UINT64_MAX || f->region || f->label_key;
 	}
 	return e;
 }
@@ -109,6 +111,11 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 
 	if (!t->selected || en < e->from)
 		return;
+	if (!ct_ann_keep(e, t)) {
+		if (w->registered)
+			ct_obj_unregister(e, w);
+		return;
+	}
 	if (en > e->to) {
 		en = e->to;
 		unfinished = 1;
@@ -116,6 +123,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (b > en)
 		b = en;
 	account(t, w, b, en);
+	ct_ann_blocked(e, t, w->profile, en - b > w->nested_ns ? en - b - w->nested_ns : 0);
 	if (unfinished)
 		e->a->unfinished++;
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX) {
@@ -123,6 +131,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
 		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
 		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
+		ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
 	}
 	{
 		const struct eng_rel *r = w->registered ?
@@ -298,6 +307,14 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		if (t->selected)
 			ct_obj_hold(e, t, ev);
 		break;
+	case CT_EV_LOCK_ORDER:
+		if (t->selected)
+			ct_lo_event(e, t, ev);
+		break;
+	case CT_EV_TASK_BEGIN: case CT_EV_TASK_END: case CT_EV_REGION_BEGIN:
+	case CT_EV_REGION_END: case CT_EV_LOG: case CT_EV_LABEL: case CT_EV_TEXT:
+		ct_ann_event(e, t, ev);
+		break;
 	case CT_EV_SYSCALL:
 		if (t->selected)
 			ct_sys_event(e, t, x);
@@ -309,6 +326,7 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 		if ((ev->flags & CT_EVF_SECCOMP) && t->selected)
 			e->a->seccomp_threads++;
 		thread_end(e, t, ev->ts);
+		ct_ann_thread_end(e, t, ev->ts);
 		break;
 	default:
 		break;
@@ -343,6 +361,8 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	ct_ent_finish(e, key_to_thr, nkeys);
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
+	ct_lo_finish(e, key_to_thr, nkeys);
+	ct_ann_finish(e, e->cut_ts ? e->cut_ts : end_ts);
 	ct_threads_finish(e, m, key_to_thr, nkeys);
 	for (size_t i = 0; i < e->nth; i++) {
 		free(e->th[i].open);

@@ -254,6 +254,8 @@ struct ct_eng {
 	struct eng_taken *taken;       /* objects.c: where the releasers took the lock, per
 					* (kind, releasing stack), for the holder entries */
 	size_t ntaken, ctaken;
+	struct lo_state *lo;           /* lock-order edges (lockorder.c) */
+	struct ann_state *ann;         /* tasks, regions, logs, labels (regions.c) */
 };
 
 struct eng_taken {
@@ -355,6 +357,22 @@ int ct_idle_kind(unsigned profile, unsigned kind);
 /* A wait or recorded call of t (clipped duration d): kept when idle. */
 void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile, unsigned kind,
 		 unsigned fd_class, uint32_t stack, uint64_t d);
+/* lockorder.c */
+void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);
+
+/* regions.c, tasks.c: annotations (ctrace_annotate.h) */
+void ct_ann_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
+/* A wait or recorded call of t's ended: own ns of profile, for its open regions. */
+void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, uint64_t own);
+/* t ended at ts: its open regions end there (unfinished). */
+void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts);
+void ct_ann_finish(struct ct_eng *e, uint64_t end_ts);
+/* A sample of a waiter profile entry made by t now: its labelled part (ct_lsample). */
+void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
+		   unsigned fd_class, uint32_t stack, uint64_t d);
+/* Does the filter's --region / --label keep what t does now? (1 without them.) */
+int ct_ann_keep(struct ct_eng *e, struct eng_thread *t);
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

@@ -179,6 +179,56 @@ static void on_wait(void *arg, const struct ct_tl_wait *w)
 	h->nflows += w->has_waker;
 }
 
+/* Annotations (ctrace_annotate.h): a region is a complete event of category "region" on
+ * its thread (it holds the waits made in it), a log an instant event of category "log". */
+static void emit_ann(struct chrome *h)
+{
+	fputs(h->first ? "\n" : ",\n", h->f);
+	h->first = 0;
+	fwrite(h->ev.p, 1, h->ev.n, h->f);
+}
+
+static void on_region(void *arg, uint32_t thr, uint64_t b, uint64_t e, const char *name,
+		      const char *task)
+{
+	struct chrome *h = arg;
+	const struct ct_model *m = h->x->m;
+
+	if (!h->f || b < h->lo || b >= h->hi)
+		return;
+	h->ev.n = 0;
+	bprintf(&h->ev, "{\"ph\":\"X\",\"name\":");
+	bstr(&h->ev, name);
+	bprintf(&h->ev, ",\"cat\":\"region\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32,
+		m->hdr.pid, m->threads[thr].tid);
+	ts(&h->ev, "ts", b - h->base);
+	ts(&h->ev, "dur", e - b);
+	bprintf(&h->ev, ",\"args\":{\"task\":");
+	bstr(&h->ev, task);
+	bprintf(&h->ev, "}}");
+	emit_ann(h);
+}
+
+static void on_log(void *arg, uint32_t thr, uint64_t t, const char *category,
+		   const char *message)
+{
+	struct chrome *h = arg;
+	const struct ct_model *m = h->x->m;
+
+	if (!h->f || t < h->lo || t >= h->hi)
+		return;
+	h->ev.n = 0;
+	bprintf(&h->ev, "{\"ph\":\"i\",\"s\":\"t\",\"name\":");
+	bstr(&h->ev, category);
+	bprintf(&h->ev, ",\"cat\":\"log\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32,
+		m->hdr.pid, m->threads[thr].tid);
+	ts(&h->ev, "ts", t - h->base);
+	bprintf(&h->ev, ",\"args\":{\"message\":");
+	bstr(&h->ev, message);
+	bprintf(&h->ev, "}}");
+	emit_ann(h);
+}
+
 static void meta(struct chrome *h, const char *what, uint32_t pid, uint32_t tid, const char *name)
 {
 	fprintf(h->f, "%s\n{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32
@@ -219,6 +269,7 @@ static void write_part(struct chrome *h, FILE *f, uint64_t lo, uint64_t hi, int 
 		h->have_thr = 0;
 		h->flow = (uint64_t)k << 40;
 		ct_timeline_foreach(m, x->a, on_wait, h);
+		ct_ann_walk(m, h, on_region, on_log);
 	}
 	fputs("\n],\"displayTimeUnit\":\"ns\",\"otherData\":", f);
 	ct_json_init(&j, f);

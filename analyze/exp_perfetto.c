@@ -75,6 +75,7 @@ struct pf {
 		size_t nslots, n;
 	} in_tab[INTERN_TABLES];
 	struct ct_pb pending;   /* InternedData entries for the next packet */
+	unsigned char *ann_seen; /* per thread of the input: its regions track described */
 };
 
 static const unsigned intern_field[INTERN_TABLES] = {
@@ -359,6 +360,65 @@ static void descriptor(struct pf *p, uint64_t uuid, uint64_t parent, const char 
 	packet_end(p, mk);
 }
 
+/* Annotations (ctrace_annotate.h): each thread's regions are slices on a child track of
+ * its own ("regions", so that they never interleave with the waits' nesting), category
+ * "region", annotated with the task; logs are instant events there, category "log". */
+static uint64_t region_uuid(size_t k, uint32_t thr)
+{
+	return thread_uuid(k, thr) | (1ull << 39);
+}
+
+static void ann_track(struct pf *p, uint32_t thr)
+{
+	size_t mk, td;
+
+	if (p->ann_seen[thr])
+		return;
+	p->ann_seen[thr] = 1;
+	mk = packet_begin(p, 0);
+	td = ct_pb_begin(&p->b, PKT_TRACK_DESCRIPTOR);
+	ct_pb_uint(&p->b, TD_UUID, region_uuid(p->k, thr));
+	ct_pb_uint(&p->b, TD_PARENT_UUID, thread_uuid(p->k, thr));
+	ct_pb_str(&p->b, TD_NAME, "regions");
+	ct_pb_end(&p->b, td);
+	packet_end(p, mk);
+}
+
+static void ann_event(struct pf *p, uint32_t thr, uint64_t ts, unsigned type, const char *cat,
+		      const char *name, const char *key, const char *value)
+{
+	size_t mk = packet_begin(p, ts), te = ct_pb_begin(&p->b, PKT_TRACK_EVENT);
+
+	ct_pb_uint(&p->b, TE_TYPE, type);
+	ct_pb_uint(&p->b, TE_TRACK_UUID, region_uuid(p->k, thr));
+	if (cat) {
+		ct_pb_str(&p->b, TE_CATEGORIES, cat);
+		ct_pb_str(&p->b, TE_NAME, name);
+		annot_str(p, key, value);
+	}
+	ct_pb_end(&p->b, te);
+	packet_end(p, mk);
+}
+
+static void on_region(void *arg, uint32_t thr, uint64_t b, uint64_t e, const char *name,
+		      const char *task)
+{
+	struct pf *p = arg;
+
+	ann_track(p, thr);
+	ann_event(p, thr, b, TYPE_SLICE_BEGIN, "region", name, "task", task);
+	ann_event(p, thr, e, TYPE_SLICE_END, NULL, NULL, NULL, NULL);
+}
+
+static void on_log(void *arg, uint32_t thr, uint64_t ts, const char *category,
+		   const char *message)
+{
+	struct pf *p = arg;
+
+	ann_track(p, thr);
+	ann_event(p, thr, ts, TYPE_INSTANT, "log", category, "message", message);
+}
+
 int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f)
 {
 	struct pf p = { .c = c, .f = f, .first_packet = 1 };
@@ -396,6 +456,10 @@ int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f)
 		ct_timeline_foreach(m, x->a, on_wait, &p);
 		if (p.have_thr)
 			close_until(&p, UINT64_MAX);
+		p.ann_seen = ct_xcalloc(m->nthreads + 1, 1);
+		ct_ann_walk(m, &p, on_region, on_log);
+		free(p.ann_seen);
+		p.ann_seen = NULL;
 	}
 	flush(&p, 1);
 	ct_pb_free(&p.b);

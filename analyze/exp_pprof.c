@@ -11,7 +11,9 @@
  * and thread (its name) on every sample, fd class on system calls, pid with several
  * inputs; with --labels all also the numeric tid, object and pid. The entries are split by
  * thread (and with --labels all by object) for this: samples with the same stack and
- * different labels are separate samples.
+ * different labels are separate samples. The waits made inside regions or under thread
+ * labels (ctrace_annotate.h) are samples of their own with the labels region, task and
+ * each thread label by its key.
  */
 #include "export.h"
 
@@ -257,7 +259,7 @@ static void label_num(struct pp *p, const char *k, int64_t v)
  * CT_EKEY_* key (analysis.h, entries.c), asked for in the pprof row of ct_outputs[]
  * (output.c) or by export.c for an option, as thread and object are. */
 static void labels(struct pp *p, const struct ct_export_input *x, int prof,
-		   const struct ct_pentry *e)
+		   const struct ct_pentry *e, const char *ann)
 {
 	const struct ct_mthread *t = e->thr < x->m->nthreads ? &x->m->threads[e->thr] : NULL;
 	char tname[32];
@@ -273,6 +275,12 @@ static void labels(struct pp *p, const struct ct_export_input *x, int prof,
 		label_str(p, "stack", "call site only (calls below the stack threshold)");
 	if (p->c->nin > 1 || p->c->xo->labels_all)
 		label_num(p, "pid", x->m->hdr.pid);
+	for (const char *l = ann; l && *l; l += strlen(l) + 1) { /* region, task, labels */
+		const char *v = l + strlen(l) + 1;
+
+		label_str(p, l, v);
+		l = v;
+	}
 	if (p->c->xo->labels_all) {
 		if (t)
 			label_num(p, "tid", t->tid);
@@ -281,7 +289,10 @@ static void labels(struct pp *p, const struct ct_export_input *x, int prof,
 	}
 }
 
-static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
+/* One sample of entry e: count and total given (the entry's, or a labelled part's:
+ * ann "key\0value\0...\0", NULL for none, as ct_lsample). */
+static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e,
+		   uint64_t count, uint64_t total, const char *ann)
 {
 	const struct ct_export_input *x = &p->c->in[in];
 	const struct ct_frame *f;
@@ -308,11 +319,11 @@ static void sample(struct pp *p, size_t in, int prof, const struct ct_pentry *e)
 			ct_pb_varint(&p->out, p->locids[i]);
 		ct_pb_end(&p->out, pk);
 		pk = ct_pb_begin(&p->out, S_VALUE);
-		ct_pb_varint(&p->out, e->count);
-		ct_pb_varint(&p->out, e->total_ns);
+		ct_pb_varint(&p->out, count);
+		ct_pb_varint(&p->out, total);
 		ct_pb_end(&p->out, pk);
 	}
-	labels(p, x, prof, e);
+	labels(p, x, prof, e, ann);
 	ct_pb_end(&p->out, mk);
 }
 
@@ -385,8 +396,21 @@ int ct_export_pprof(const struct ct_output_ctx *c, FILE *f)
 			if (!ct_export_wants(c, prof))
 				continue;
 			e = ct_analysis_profile(x->a, prof, &n);
-			for (size_t i = 0; i < n; i++)
-				sample(&p, k, prof, &e[i]);
+			for (size_t i = 0; i < n; i++) {
+				/* the parts made inside regions or under labels carry them */
+				const struct ct_lsample *ls;
+				size_t nls = ct_analysis_entry_labels(x->a, &e[i], &ls);
+				uint64_t cnt = e[i].count, tot = e[i].total_ns;
+
+				for (size_t j = 0; j < nls && ls[j].count <= cnt; j++) {
+					sample(&p, k, prof, &e[i], ls[j].count, ls[j].total_ns,
+					       ls[j].labels);
+					cnt -= ls[j].count;
+					tot -= ls[j].total_ns <= tot ? ls[j].total_ns : tot;
+				}
+				if (cnt || !nls)
+					sample(&p, k, prof, &e[i], cnt, tot, NULL);
+			}
 		}
 		/* the analysed window in wall-clock time */
 		{

@@ -43,6 +43,14 @@ struct ct_export_opts {
 	int force;            /* overwrite existing files */
 };
 
+/* The annotations of a loaded model m (analyze/regions.c): every region instance, when it
+ * ends (nested ones before the region holding them; one still open ends with its thread),
+ * and every log, on thread m->threads[thr]. Unbalanced ends are skipped. */
+void ct_ann_walk(const struct ct_model *m, void *ctx,
+		 void (*region)(void *ctx, uint32_t thr, uint64_t begin, uint64_t end,
+				const char *name, const char *task),
+		 void (*log)(void *ctx, uint32_t thr, uint64_t ts, const char *category,
+			     const char *message));
 /* `ctrace export`: see usage in export.c. */
 int ct_cmd_export(int argc, char **argv);
 

@@ -31,6 +31,10 @@ const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS] = {
 	  "by default it is skipped with a warning", NULL, NULL },
 	{ "hide", CT_OPT_HIDE, 1, "REGEX", "leave out the frames whose function matches REGEX\n"
 	  "(extended regex, like pprof -hide; repeatable)", NULL, NULL },
+	{ "region", CT_OPT_REGION, 1, "NAME", "only the waits inside a region NAME "
+	  "(ctrace_annotate.h)", NULL, NULL },
+	{ "label", CT_OPT_LABEL, 1, "K=V", "only the waits made while the thread's label K was V",
+	  NULL, NULL },
 };
 
 const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS] = {
@@ -60,6 +64,8 @@ void ct_filter_args_free(struct ct_filter_args *fa)
 		free(fa->names[i]);
 	free(fa->names);
 	free(fa->tids);
+	free(fa->region);
+	free(fa->label);
 	ct_filter_args_init(fa);
 }
 
@@ -168,6 +174,27 @@ int ct_filter_parse(struct ct_filter_args *fa, const char *opt, const char *val,
 			return -1;
 		}
 		add_thread(fa, val);
+		return 0;
+	}
+	if (!strcmp(opt, "--region") || !strcmp(opt, "--label")) {
+		char *eq;
+
+		if (!val[0] || (opt[2] == 'l' && (!(eq = strchr(val, '=')) || eq == val))) {
+			snprintf(err, errlen, "%s wants %s, not '%s'", opt,
+				 opt[2] == 'r' ? "a region name" : "KEY=VALUE", val);
+			return -1;
+		}
+		if (opt[2] == 'r') {
+			free(fa->region);
+			fa->f.region = fa->region = ct_xstrdup(val);
+		} else {
+			free(fa->label);
+			fa->label = ct_xstrdup(val);
+			eq = strchr(fa->label, '=');
+			*eq = 0;
+			fa->f.label_key = fa->label;
+			fa->f.label_value = eq + 1;
+		}
 		return 0;
 	}
 	if (strcmp(opt, "--from") && strcmp(opt, "--to"))
@@ -419,7 +446,7 @@ int ct_opts_set_shared(struct ct_filter_args *fa, struct ct_convoy_params *cp,
 	}
 	if (o->key == CT_OPT_HIDE)
 		return hide_parse(val, err, errlen);
-	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_EXCLUDE_KIND && fa)
+	if (o->key >= CT_OPT_FROM && o->key <= CT_OPT_LABEL && fa)
 		return ct_filter_parse(fa, opt, val, err, errlen) < 0 ? -1 : 0;
 	if (o->key >= CT_OPT_CONVOY_WINDOW && o->key <= CT_OPT_CONVOY_WAIT_HOLD && cp)
 		return ct_convoy_parse(cp, opt, val, err, errlen) < 0 ? -1 : 0;

@@ -22,6 +22,7 @@ struct ct_filter_args {
 	size_t cap_tids, cap_names;
 	uint64_t include, exclude; /* --kind, --exclude-kind masks (f.kinds is the result) */
 	char kind_text[96];        /* their values as written, for messages */
+	char *region, *label;  /* --region NAME, --label K=V (label: "K\0V") */
 };
 
 /*
@@ -106,11 +107,12 @@ struct ct_cmd_opts {
 	int stop_at_operand;      /* 1: options end at the first operand (record's PROGRAM) */
 };
 
-/* The shared rows: the filters (--from, --to, --thread, --kind, --exclude-kind), --strict
+/* The shared rows: the filters (--from, --to, --thread, --kind, --exclude-kind, --region,
+ * --label), --strict
  * (a damaged chunk fails the command: ct_model_set_strict), --hide REGEX (frames left out
  * of stacks: ct_frames_set_hide) and the convoy thresholds, with the title of the convoy
  * section. */
-#define CT_NFILTER_OPTS 7
+#define CT_NFILTER_OPTS 9
 #define CT_NCONVOY_OPTS 6
 extern const struct ct_opt ct_filter_opts[CT_NFILTER_OPTS];
 extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
@@ -120,7 +122,7 @@ extern const struct ct_opt ct_convoy_opts[CT_NCONVOY_OPTS];
 /* Keys of the shared rows; command rows use keys from CT_OPT_CMD up. */
 enum {
 	CT_OPT_FROM = 256, CT_OPT_TO, CT_OPT_THREAD, CT_OPT_KIND, CT_OPT_EXCLUDE_KIND,
-	CT_OPT_STRICT, CT_OPT_HIDE,
+	CT_OPT_REGION, CT_OPT_LABEL, CT_OPT_STRICT, CT_OPT_HIDE,
 	CT_OPT_CONVOY_WINDOW, CT_OPT_CONVOY_WAITERS, CT_OPT_CONVOY_EMPTY, CT_OPT_CONVOY_RUN,
 	CT_OPT_CONVOY_RELEASES, CT_OPT_CONVOY_WAIT_HOLD,
 	CT_OPT_CMD = 300

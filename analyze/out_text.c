@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lockorder.h"
+#include "regions.h"
 #include "output.h"
 #include "util.h"
 
@@ -916,6 +918,9 @@ int ct_out_text(const struct ct_output_ctx *oc, FILE *f)
 		text_threads(&c);
 	}
 	text_deadlocks(&c);
+	ct_lo_text(oc, f);
+	ct_regions_text(oc, f);
+	ct_tasks_text(oc, f);
 	ct_frames_debug_hints(c.fr, f);
 	return 0;
 }

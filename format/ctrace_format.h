@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 2
+#define CT_VERSION_MINOR 3
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -34,6 +34,14 @@ enum ct_event_type {
 	CT_EV_SYSCALL = 7,      /* a system call of at least the stack threshold */
 	CT_EV_SITE = 8,         /* per-call-site system call counters of a thread */
 	CT_EV_HOLD = 9,         /* a lock the thread holds, just before it blocks */
+	CT_EV_LOCK_ORDER = 10,  /* a lock taken while holding another, once per thread and pair */
+	CT_EV_TASK_BEGIN = 11,  /* ctrace_task_begin (ctrace_annotate.h) */
+	CT_EV_TASK_END = 12,    /* ctrace_task_end */
+	CT_EV_REGION_BEGIN = 13,/* ctrace_region_begin */
+	CT_EV_REGION_END = 14,  /* ctrace_region_end */
+	CT_EV_LOG = 15,         /* ctrace_log */
+	CT_EV_LABEL = 16,       /* ctrace_label */
+	CT_EV_TEXT = 17,        /* the rest of the previous event's text */
 	CT_EV_MAX
 };
 

@@ -91,11 +91,33 @@
 	X(site, calls, a, uint64_t, 0, 64)                                                  \
 	X(site, total_ns, b, uint64_t, 0, 64)                                               \
 	X(site, max_ns, c, uint64_t, 0, 64)                                                 \
-	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR) it took earlier,  \
+	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR; since 1.3 also    \
+	 * CT_K_RWLOCK_RD and CT_K_SPIN) it took earlier,                                   \
 	 * recorded just before the WAIT_BEGIN it is about to make (same ts); stack: the    \
 	 * call site that took it (a one-frame CT_STACKF_SITE stack). after_wait: 1 if it   \
 	 * was taken after a recorded wait (whose WAIT_BEGIN has the full stack). */         \
-	X(hold, after_wait, a, uint64_t, 0, 64)
+	X(hold, after_wait, a, uint64_t, 0, 64)                                             \
+	/* The thread acquired lock obj (kind: mutex, rwlock_rd, rwlock_wr, spin; not by a  \
+	 * trylock) while holding lock `held` (held_kind), for the first time this thread   \
+	 * did so (1.3); ts: after the acquisition; stack: the call site that took obj, and \
+	 * held_stack the one that took held (one-frame CT_STACKF_SITE stacks). */          \
+	X(lock_order, held, a, uint64_t, 0, 64)                                             \
+	X(lock_order, held_stack, b, uint32_t, 0, 32)                                       \
+	X(lock_order, held_kind, b, unsigned, 32, 8)                                        \
+	/* Annotations (1.3, ctrace_annotate.h). Each carries a text: its first 16 bytes in \
+	 * b then c (memory order, NUL-padded, like THREAD_NAME), the rest in the `flags`   \
+	 * TEXT events (24 bytes each, in a, b, c) that follow it at once in its thread's   \
+	 * events (ct_ev_text_put, ct_ev_text_get). Texts: a task's or region's name; a    \
+	 * log's category, a NUL, its message; a label's key, a NUL, its value. task: the   \
+	 * task id (0: none); parent: a new task's parent (0: none); removed: 1 when the    \
+	 * label was removed (value NULL). */                                                \
+	X(task_begin, task, obj, uint64_t, 0, 64)                                           \
+	X(task_begin, parent, a, uint64_t, 0, 64)                                           \
+	X(task_end, task, obj, uint64_t, 0, 64)                                             \
+	X(region_begin, task, obj, uint64_t, 0, 64)                                         \
+	X(region_end, task, obj, uint64_t, 0, 64)                                           \
+	X(log, task, obj, uint64_t, 0, 64)                                                  \
+	X(label, removed, a, uint64_t, 0, 64)
 
 #define CT_EV_MASK_(width) ((width) >= 64 ? ~0ull : (1ull << ((width) & 63)) - 1)
 
@@ -226,6 +248,70 @@ static inline struct ct_event ct_ev_hold(uint64_t ts, unsigned kind, uint32_t st
 
 	ct_ev_hold_set_after_wait(&e, after_wait);
 	return e;
+}
+
+static inline struct ct_event ct_ev_lock_order(uint64_t ts, unsigned kind, uint32_t stack,
+					       uint64_t obj, uint64_t held, unsigned held_kind,
+					       uint32_t held_stack)
+{
+	struct ct_event e = CT_EV_HEAD_(CT_EV_LOCK_ORDER, ts, kind, 0, stack, obj);
+
+	ct_ev_lock_order_set_held(&e, held);
+	ct_ev_lock_order_set_held_kind(&e, held_kind);
+	ct_ev_lock_order_set_held_stack(&e, held_stack);
+	return e;
+}
+
+/* ---- annotation texts ----------------------------------------------------------------- */
+
+#define CT_TEXT_INLINE 16u  /* bytes in the annotation event itself (b, c) */
+#define CT_TEXT_PART 24u    /* bytes per TEXT event (a, b, c) */
+#define CT_TEXT_PARTS 4u    /* TEXT events at most after one annotation */
+#define CT_TEXT_MAX (CT_TEXT_INLINE + CT_TEXT_PART * CT_TEXT_PARTS) /* 112 bytes */
+
+/* An annotation of type `type` (TASK_BEGIN ... LABEL) with text[0 .. len) (len at most
+ * CT_TEXT_MAX): the event into out[0] and its TEXT events after it; returns how many
+ * events (1 + the TEXT count, which the first one's flags hold). */
+static inline unsigned ct_ev_annotation(struct ct_event *out, unsigned type, uint64_t ts,
+					uint64_t obj, uint64_t a, const char *text, size_t len)
+{
+	char buf[CT_TEXT_MAX];
+	unsigned parts;
+
+	if (len > CT_TEXT_MAX)
+		len = CT_TEXT_MAX;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, text, len);
+	parts = len <= CT_TEXT_INLINE ? 0
+				      : (unsigned)((len - CT_TEXT_INLINE + CT_TEXT_PART - 1) / CT_TEXT_PART);
+	out[0] = (struct ct_event)CT_EV_HEAD_(type, ts, 0, parts, 0, obj);
+	out[0].a = a;
+	memcpy(&out[0].b, buf, 8);
+	memcpy(&out[0].c, buf + 8, 8);
+	for (unsigned i = 0; i < parts; i++) {
+		const char *p = buf + CT_TEXT_INLINE + i * CT_TEXT_PART;
+
+		out[1 + i] = (struct ct_event)CT_EV_HEAD_(CT_EV_TEXT, ts, 0, 0, 0, obj);
+		memcpy(&out[1 + i].a, p, 8);
+		memcpy(&out[1 + i].b, p + 8, 8);
+		memcpy(&out[1 + i].c, p + 16, 8);
+	}
+	return 1 + parts;
+}
+
+/* The text bytes of an annotation event (its first CT_TEXT_INLINE) or of a TEXT event
+ * (CT_TEXT_PART) into out; returns how many were copied (NULs included). */
+static inline size_t ct_ev_text_get(const struct ct_event *e, char *out)
+{
+	if (e->type == CT_EV_TEXT) {
+		memcpy(out, &e->a, 8);
+		memcpy(out + 8, &e->b, 8);
+		memcpy(out + 16, &e->c, 8);
+		return CT_TEXT_PART;
+	}
+	memcpy(out, &e->b, 8);
+	memcpy(out + 8, &e->c, 8);
+	return CT_TEXT_INLINE;
 }
 
 /* Payload slot i (0: a, 1: b, 2: c) as stored, for what has no field here: a record of a

@@ -67,6 +67,14 @@ static const char *const event_names[CT_EV_MAX] = {
 	[CT_EV_SYSCALL] = "syscall",
 	[CT_EV_SITE] = "site",
 	[CT_EV_HOLD] = "hold",
+	[CT_EV_LOCK_ORDER] = "lock_order",
+	[CT_EV_TASK_BEGIN] = "task_begin",
+	[CT_EV_TASK_END] = "task_end",
+	[CT_EV_REGION_BEGIN] = "region_begin",
+	[CT_EV_REGION_END] = "region_end",
+	[CT_EV_LOG] = "log",
+	[CT_EV_LABEL] = "label",
+	[CT_EV_TEXT] = "text",
 };
 
 static const char *const fd_class_names[CT_FD_MAX] = {

@@ -33,6 +33,7 @@ static const char *const known[] = {
 	"CTRACE_OUT", "CTRACE_DEPTH", "CTRACE_BUFFER_SIZE", "CTRACE_BUFFERS",
 	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS",
 	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE", "CTRACE_FOLLOW",
+	"CTRACE_LOCK_ORDER",
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 /* Names warned about (malformed values, misspelled names): an image this process execs

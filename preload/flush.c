@@ -640,8 +640,11 @@ static void drain(struct ct_buf *b)
 	if (c > b->flushed) {
 		const struct ct_event *ev = &b->ev[b->flushed];
 		size_t n = c - b->flushed;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			want_stack(ev[i].stack);
+			if (ev[i].type == CT_EV_LOCK_ORDER) /* its second site, in a payload slot */
+				want_stack(ct_ev_lock_order_held_stack(&ev[i]));
+		}
 		flush_pending();
 		if (b->gen != gen) {
 			b->gen = gen;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ctrace.h"
+#include "lockorder.h"
 #include "../unwind/capture.h"
 
 atomic_int ct_active;
@@ -92,7 +93,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	if (ct_cfg.disabled || ct_attach_deferred())
 		goto out; /* loaded by `ctrace attach`: it starts later (attach.c) */
 	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
-	    ct_fdclass_init() || ct_ownstack_init()) {
+	    ct_fdclass_init() || ct_ownstack_init() || ct_lockorder_init()) {
 		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
 		goto out;
 	}

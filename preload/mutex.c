@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <sys/single_threaded.h>
 
+#include "lockorder.h"
 #include "wait.h"
 
 #define PTHREAD_MUTEX_KIND_MASK 3      /* glibc: __kind low bits hold the mutex type */
@@ -73,7 +74,7 @@ static inline int probe(pthread_mutex_t *m, int which, clockid_t clk,
 		return 0;
 	}
 	if (taken(*r) && !__libc_single_threaded)
-		ct_held_push(m, pc, CT_K_MUTEX, 0);
+		ct_lock_taken(m, pc, CT_K_MUTEX, 0);
 	return 1;
 }
 
@@ -98,7 +99,7 @@ static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, 
 	r = real_lock(m, which, clk, abst);
 	ct_wait_end(&w, r);
 	if (taken(r) && !__libc_single_threaded)
-		ct_held_push(m, pc, CT_K_MUTEX, 1);
+		ct_lock_taken(m, pc, CT_K_MUTEX, 1);
 	return r;
 }
 

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 
+#include "lockorder.h"
 #include "wait.h"
 
 /* ---- semaphores ---- */
@@ -102,8 +103,7 @@ static inline int rw_probe(pthread_rwlock_t *l, int wr, const void *pc, int *r)
 	*r = wr ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
 	if (*r == EBUSY)
 		return 0;
-	if (wr && *r == 0)
-		ct_held_push(l, pc, CT_K_RWLOCK_WR, 0);
+	ct_lock_taken_r(*r, l, pc, wr ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD, 0);
 	return 1;
 }
 
@@ -134,9 +134,7 @@ static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int 
 		r = wr ? REAL(pthread_rwlock_clockwrlock)(l, clk, abst)
 		       : REAL(pthread_rwlock_clockrdlock)(l, clk, abst);
 	ct_wait_end(&w, r);
-	if (wr && r == 0)
-		ct_held_push(l, pc, CT_K_RWLOCK_WR, 1);
-	return r;
+	return ct_lock_taken_r(r, l, pc, wr ? CT_K_RWLOCK_WR : CT_K_RWLOCK_RD, 1);
 }
 
 CT_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -252,17 +250,17 @@ CT_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 		return REAL(pthread_spin_lock)(l);
 	int r = REAL(pthread_spin_trylock)(l);
 	if (likely(r != EBUSY))
-		return r;
+		return ct_lock_taken_r(r, (void *)l, __builtin_return_address(0), CT_K_SPIN, 0);
 	struct ct_wait w;
 	ct_wait_register(&w, CT_K_SPIN, (const void *)l);
 	if ((r = REAL(pthread_spin_trylock)(l)) != EBUSY) { /* released between the probes */
 		ct_wait_withdraw(&w);
-		return r;
+		return ct_lock_taken_r(r, (void *)l, __builtin_return_address(0), CT_K_SPIN, 0);
 	}
 	ct_wait_record(&w, 0, 0, 0);
 	r = REAL(pthread_spin_lock)(l);
 	ct_wait_end(&w, r);
-	return r;
+	return ct_lock_taken_r(r, (void *)l, __builtin_return_address(0), CT_K_SPIN, 1);
 }
 
 CT_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
@@ -273,6 +271,7 @@ CT_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 CT_EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
 {
 	struct ct_release rel;
+	ct_held_pop((void *)l);
 	if (likely(!ct_release_begin(&rel, CT_K_SPIN, (const void *)l)))
 		return REAL(pthread_spin_unlock)(l);
 	int r = REAL(pthread_spin_unlock)(l);

@@ -144,7 +144,7 @@ setup() { common_setup; }
 	assert_success
 	assert_output "ok: 2 rules hold on full.ctr"
 	run -2 "$CT" check --fail-on truncate full.ctr
-	assert_output --partial "convoy, deadlock or truncated"
+	assert_output --partial "convoy, deadlock, lock-order or truncated"
 	# a corrupt byte in the middle: still readable up to it, and the offset is named
 	cp full.ctr bad.ctr
 	printf '\377\377\377\377' | dd of=bad.ctr bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
@@ -188,7 +188,7 @@ setup() { common_setup; }
 		run "$CT" "$v"
 		assert_success
 		assert_line --index 0 --regexp '^ctrace [0-9]+\.[0-9]+\.[0-9]+$'
-		assert_line --index 1 --partial "reads 1.0, 1.1, 1.2"
+		assert_line --index 1 --partial "reads 1.0, 1.1, 1.2, 1.3"
 	done
 	run "$CT" --help
 	assert_output --partial "version"
@@ -244,7 +244,8 @@ clean_make() {
 	[ -f "$d/usr/lib/x86_64-linux-gnu/libctrace.so" ]
 	cmp "$d/usr/bin/ctrace" "$CTRACE_BUILD/ctrace"
 	cmp "$d/usr/lib/x86_64-linux-gnu/libctrace.so" "$CTRACE_BUILD/libctrace.so"
-	[ "$(find "$d" ! -type d | wc -l)" = 2 ]
+	cmp "$d/usr/include/ctrace_annotate.h" "$SRC/preload/include/ctrace_annotate.h"
+	[ "$(find "$d" ! -type d | wc -l)" = 3 ]
 	run clean_make O="$CTRACE_BUILD" DESTDIR="$d" PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu uninstall
 	assert_success
 	run find "$d" ! -type d

@@ -78,7 +78,7 @@ static void test_rules(void)
 	TEST_EQ(ct_check_parse_rule(&o, "--max-p99", ":1ms", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "convoy,", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--fail-on", "cnvoy", err, sizeof(err)), -1);
-	TEST_TRUE(strstr(err, "convoy, deadlock or truncated, not 'cnvoy'") != NULL);
+	TEST_TRUE(strstr(err, "convoy, deadlock, lock-order or truncated, not 'cnvoy'") != NULL);
 	TEST_EQ(ct_check_parse_rule(&o, "--max-lost", "-1", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--max-lost", "1ms", err, sizeof(err)), -1);
 	TEST_EQ(ct_check_parse_rule(&o, "--max-waits", "sync:1ms", err, sizeof(err)), 1);
@@ -254,6 +254,8 @@ static void test_opt_tables(void)
 		   "                  by default it is skipped with a warning\n"
 		   "  --hide REGEX    leave out the frames whose function matches REGEX\n"
 		   "                  (extended regex, like pprof -hide; repeatable)\n"
+		   "  --region NAME   only the waits inside a region NAME (ctrace_annotate.h)\n"
+		   "  --label K=V     only the waits made while the thread's label K was V\n"
 		   "end\n");
 	free(help);
 	ct_filter_args_free(&t.fa);

@@ -1204,7 +1204,7 @@ static void test_open_errors(void)
 	memcpy(b, t.buf, t.len);
 	b[8] = 2; /* major version 2 */
 	TEST_EQ(ct_reader_open_mem(b, t.len, &r), -EPROTO);
-	TEST_TRUE(strstr(ct_reader_open_error(), "version 2.2") != NULL);
+	TEST_TRUE(strstr(ct_reader_open_error(), "version 2.3") != NULL);
 
 	memcpy(b, t.buf, t.len);
 	b[50] ^= 1; /* inside exe: header checksum */

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lock-order cycles as the outputs show them (lockorder.h): the text report's section,
+ * the JSON `lock_order` array and one edge as a sentence for check's FAIL line and JUnit.
+ * Kept apart from lockorder.c, the analysis, which needs no symbolization.
+ */
+#include "lockorder.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "json.h"
+
+/* "mutex lock_a (0x...)" or "mutex 0x..." when the address names no variable. */
+static char *lock_str(struct ct_frames *fr, unsigned kind, uint64_t addr, char *buf,
+		      size_t cap)
+{
+	char name[128];
+
+	if (ct_frames_data_name(fr, addr, name, sizeof(name)))
+		snprintf(buf, cap, "%s %s (0x%" PRIx64 ")", ct_kind_name(kind), name, addr);
+	else
+		snprintf(buf, cap, "%s 0x%" PRIx64, ct_kind_name(kind), addr);
+	return buf;
+}
+
+static char *site_str(struct ct_frames *fr, uint32_t stack, char *buf, size_t cap)
+{
+	const struct ct_frame *f;
+
+	if (!ct_frames_stack(fr, stack, &f, NULL))
+		snprintf(buf, cap, "an unrecorded site");
+	else
+		ct_frame_str(&f[0], CT_FRAME_MODULE | CT_FRAME_PC, buf, cap);
+	return buf;
+}
+
+char *ct_lo_edge_str(struct ct_frames *fr, const struct ct_model *m,
+		     const struct ct_lo_edge *ed, char *buf, size_t cap)
+{
+	const struct ct_mthread *t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
+	char l[200], h[200], ls[256], hs[256];
+
+	snprintf(buf, cap, "thread %" PRIu32 " (%s) took %s at %s while holding %s taken at %s",
+		 ed->tid, t && t->name[0] ? t->name : "-", lock_str(fr, ed->kind, ed->lock, l, sizeof(l)),
+		 site_str(fr, ed->acquired_stack, ls, sizeof(ls)),
+		 lock_str(fr, ed->held_kind, ed->held, h, sizeof(h)),
+		 site_str(fr, ed->held_stack, hs, sizeof(hs)));
+	return buf;
+}
+
+void ct_lo_text(const struct ct_output_ctx *oc, FILE *f)
+{
+	const struct ct_analysis *a = oc->a;
+
+	if (!a->nlock_order)
+		return;
+	fprintf(f, "\n== lock order: cycles of the lock graph (locks taken in opposite orders: "
+		"a deadlock waiting to happen) ==\n");
+	for (size_t i = 0; i < a->nlock_order; i++) {
+		const struct ct_lo_cycle *cy = &a->lock_order[i];
+
+		fprintf(f, "cycle %zu: %zu locks\n", i + 1, cy->n);
+		for (size_t k = 0; k < cy->n; k++) {
+			const struct ct_model *m = oc->m;
+			struct ct_frames *fr = oc->fr;
+			char line[1024];
+
+			ct_output_at(oc, oc->nproc, cy->edges[k].proc, &m, &fr);
+			if (oc->nproc > 1)
+				fprintf(f, "  [pid %" PRIu32 "]", cy->edges[k].pid);
+			fprintf(f, "  %s\n", ct_lo_edge_str(fr, m, &cy->edges[k], line, sizeof(line)));
+		}
+	}
+}
+
+void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
+{
+	const struct ct_analysis *a = oc->a;
+
+	ct_json_key(j, "lock_order");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->nlock_order; i++) {
+		const struct ct_lo_cycle *cy = &a->lock_order[i];
+
+		ct_json_obj_begin(j);
+		ct_json_key(j, "cycle");
+		ct_json_arr_begin(j);
+		for (size_t k = 0; k < cy->n; k++) {
+			const struct ct_lo_edge *ed = &cy->edges[k];
+			const struct ct_model *m = oc->m;
+			struct ct_frames *fr = oc->fr;
+			const struct ct_mthread *t;
+			char name[128];
+
+			ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
+			t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
+			ct_json_obj_begin(j);
+			ct_json_key(j, "lock");
+			ct_json_hex(j, ed->lock);
+			ct_json_kv_str(j, "lock_name",
+				       ct_frames_data_name(fr, ed->lock, name, sizeof(name)) ? name : "");
+			ct_json_kv_str(j, "kind", ct_kind_name(ed->kind));
+			ct_frames_json_stack(fr, j, "acquired_at", ed->acquired_stack);
+			ct_json_key(j, "while_holding");
+			ct_json_hex(j, ed->held);
+			ct_json_kv_str(j, "while_holding_name",
+				       ct_frames_data_name(fr, ed->held, name, sizeof(name)) ? name : "");
+			ct_json_kv_str(j, "while_holding_kind", ct_kind_name(ed->held_kind));
+			ct_frames_json_stack(fr, j, "held_since", ed->held_stack);
+			ct_json_kv_u64(j, "tid", ed->tid);
+			ct_json_kv_str(j, "thread", t ? t->name : "");
+			ct_json_kv_u64(j, "pid", ed->pid);
+			ct_json_obj_end(j);
+		}
+		ct_json_arr_end(j);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	ct_json_kv_u64(j, "lock_order_edges", a->lo_edges);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The annotation entry points behind preload/include/ctrace_annotate.h: tasks, regions,
+ * logs and labels, each call one event (with up to CT_TEXT_PARTS TEXT events for a long
+ * text, format/events.h). The program reaches them through weak references, so it needs
+ * no link dependency and runs unchanged without libctrace.
+ *
+ * Record path: no malloc, no lock, async-signal-safe; the texts are copied into the
+ * events at the call (a bounded copy of at most CT_TEXT_MAX bytes, on the stack). Task ids
+ * come from one process-wide atomic counter. The calls record nothing, and
+ * ctrace_task_begin returns 0, when tracing is off or the call is re-entered.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../format/events.h"
+#include "ctrace.h"
+#include "include/ctrace_annotate.h"
+
+static atomic_uint_least64_t next_task;
+
+/* Copies s (NULL: empty) into buf at off, at most cap - off bytes; returns the new end. */
+static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
+{
+	size_t n = s ? strnlen(s, cap - off) : 0;
+	memcpy(buf + off, s ? s : "", n);
+	return off + n;
+}
+
+/* pc: the call site (the return address into the program), kept as a one-frame stack. */
+static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, size_t len,
+		   const void *pc)
+{
+	struct ct_event ev[1 + CT_TEXT_PARTS];
+	int saved = errno;
+	ct_enter();
+	struct ct_thread *th = ct_self();
+	if (th) {
+		unsigned n = ct_ev_annotation(ev, type, ct_now(), obj, a, text, len);
+		ev[0].stack = ct_stack_site((uint64_t)(uintptr_t)pc);
+		for (unsigned i = 0; i < n; i++)
+			ct_emit(th, &ev[i]);
+	}
+	ct_leave();
+	errno = saved;
+}
+
+CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char *name)
+{
+	if (!ct_on())
+		return 0;
+	char buf[CT_TEXT_MAX];
+	uint64_t id = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed) + 1;
+	record(CT_EV_TASK_BEGIN, id, parent, buf, put_text(buf, 0, sizeof(buf), name),
+	       __builtin_return_address(0));
+	return id;
+}
+
+CT_EXPORT void ctrace_annotate_task_end(ctrace_task task)
+{
+	if (ct_on() && task)
+		record(CT_EV_TASK_END, task, 0, "", 0, __builtin_return_address(0));
+}
+
+CT_EXPORT void ctrace_annotate_region(int end, ctrace_task task, const char *name)
+{
+	if (!ct_on())
+		return;
+	char buf[CT_TEXT_MAX];
+	record(end ? CT_EV_REGION_END : CT_EV_REGION_BEGIN, task, 0, buf,
+	       put_text(buf, 0, sizeof(buf), name), __builtin_return_address(0));
+}
+
+CT_EXPORT void ctrace_annotate_log(ctrace_task task, const char *category, const char *message)
+{
+	if (!ct_on())
+		return;
+	char buf[CT_TEXT_MAX];
+	size_t n = put_text(buf, 0, sizeof(buf) - 1, category);
+	buf[n++] = 0;
+	record(CT_EV_LOG, task, 0, buf, put_text(buf, n, sizeof(buf), message),
+	       __builtin_return_address(0));
+}
+
+CT_EXPORT void ctrace_annotate_label(const char *key, const char *value)
+{
+	if (!ct_on() || !key)
+		return;
+	char buf[CT_TEXT_MAX];
+	size_t n = put_text(buf, 0, sizeof(buf) - 1, key);
+	buf[n++] = 0;
+	record(CT_EV_LABEL, 0, value == NULL, buf, put_text(buf, n, sizeof(buf), value),
+	       __builtin_return_address(0));
+}
