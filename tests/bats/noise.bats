@@ -192,7 +192,7 @@ setup() { common_setup; }
 	assert_output --partial "note: 3 wait(s) still in progress at the end of the window"
 	chains=$(sed -n '/^== wait chains: .* at the end of the window ==$/,$p' <<<"$output")
 	[ "$(grep -c "^    enter (chain_same.c:$(marked_line "$src" ENTER-LOCK))$" <<<"$chains")" = 1 ]
-	grep -Eq '^  thread [0-9]+ \(chain_same\), thread [0-9]+ \(chain_same\) and thread [0-9]+ \(chain_same\) wait on mutex gate held by thread [0-9]+ \(chain_same\) since [0-9.]+m?s, waiting at:$' <<<"$chains"
+	grep -Eq '^  thread [0-9]+ \(chain_same\), thread [0-9]+ \(chain_same\) and thread [0-9]+ \(chain_same\) wait on mutex gate held by thread [0-9]+ \(chain_same\) since [0-9.]+[mun]?s, waiting at:$' <<<"$chains"
 	# where main took it: the HOLD the recorder wrote before main's sleep, once
 	grep -A1 '^    which thread [0-9]* took at (call site):$' <<<"$chains" |
 		grep -qx "    main (chain_same.c:$(marked_line "$src" GATE-LOCK))"
