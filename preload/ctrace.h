@@ -274,7 +274,7 @@ struct ct_shadow *ct_shadow_find(const void *obj);
 /* Fork child: the parent's waiters are gone. */
 void ct_shadow_after_fork(void);
 
-/* ---- the writer (flush.c) ---- */
+/* ---- the writer (flush.c, hooks.c; tracefile.c and generation.c behind flush.h) ---- */
 /* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
 int ct_writer_start(void);
 /* Starts the writer thread if not yet running: when the program creates its first thread
@@ -325,7 +325,7 @@ void ct_writer_fork_parent(void);
 int ct_writer_fork_child(void);
 /* A setuid-family call is about to make new_euid the effective user: from root to
  * another user, a spare trace file is made for descendants that could not create theirs
- * (flush.c). Not for signal handlers. */
+ * (tracefile.c). Not for signal handlers. */
 void ct_writer_user_switch(uid_t new_euid);
 /* Then, once the child's thread, buffer and table state is reset: creates its file. */
 void ct_writer_fork_child_open(void);

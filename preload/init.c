@@ -3,7 +3,7 @@
  * Load, exit and process lifecycle of libctrace.so: the constructor (configuration, real
  * symbols, tables, unwinder warm-up, writer thread), the destructor and _exit/_Exit (final
  * flush; exit_group through syscall() in futex.c, fatal signals in signal.c), fork (the
- * child traces into a file of its own: see flush.c), exec (process.c), dlclose (the
+ * child traces into a file of its own: see hooks.c), exec (process.c), dlclose (the
  * unwinder must not use stale rules).
  *
  * Exit paths: exit() and return from main run the destructor; the last thread's exit and
