@@ -85,6 +85,8 @@ struct ct_model {
 	int last_gen_open;            /* the last generation has no GEN_END */
 	uint64_t trailing_bytes;      /* of an incomplete chunk at the end, not read */
 	uint64_t file_bytes;          /* size of the file read (0: unknown, a reader given) */
+	struct ct_event trigger;      /* a flight-mode snapshot's TRIGGER event (has_trigger) */
+	int has_trigger;
 };
 
 /*

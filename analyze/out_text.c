@@ -95,6 +95,7 @@ static void text_header(struct ctx *c)
 		fprintf(c->f, ", truncated\n%s", ct_model_truncation(m, t, sizeof(t)));
 	}
 	fprintf(c->f, "\n");
+	ct_trigger_text(c->f, m, c->fr);
 	if (m->hdr.flags & CT_HF_ATTACHED)
 		fprintf(c->f, "note: attached to a running process (ctrace attach): the trace starts "
 			"at the attach; waits in progress then are not in it\n");

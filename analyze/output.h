@@ -88,6 +88,11 @@ const struct ct_output *ct_output_find(const char *name);
 int ct_out_text(const struct ct_output_ctx *c, FILE *f);  /* out_text.c */
 int ct_out_json(const struct ct_output_ctx *c, FILE *f);  /* out_json.c */
 int ct_out_junit(const struct ct_output_ctx *c, FILE *f); /* out_junit.c */
+/* A flight-mode snapshot's trigger (snapshot.c): JSON trace.trigger (nothing when m has
+ * none); in text, the lines after the report's first. */
+struct ct_json;
+void ct_trigger_json(struct ct_json *j, const struct ct_model *m, struct ct_frames *fr);
+void ct_trigger_text(FILE *f, const struct ct_model *m, struct ct_frames *fr);
 
 /* out_junit.c: writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab
  * and newline as &#9; and &#10; in an attribute value (attr != 0; kept as is in text),

@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 2
+#define CT_VERSION_MINOR 3
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -34,6 +34,7 @@ enum ct_event_type {
 	CT_EV_SYSCALL = 7,      /* a system call of at least the stack threshold */
 	CT_EV_SITE = 8,         /* per-call-site system call counters of a thread */
 	CT_EV_HOLD = 9,         /* a lock the thread holds, just before it blocks */
+	CT_EV_TRIGGER = 10,     /* 1.3: what made a flight-mode snapshot (its last generation) */
 	CT_EV_MAX
 };
 
@@ -168,6 +169,13 @@ struct ct_file_header {
 /* Names shared by recorder, reader and reports; never NULL ("?" when out of range). */
 const char *ct_kind_name(unsigned kind);
 enum ct_profile ct_kind_profile(unsigned kind);
+/* Why a flight-mode snapshot was written (a TRIGGER event's reason): the trigger signal, a
+ * fatal signal, the process's exit, a wait longer than CTRACE_TRIGGER's threshold (ended
+ * or still in progress), a `ctrace snapshot` request. */
+enum ct_trigger_reason { CT_TR_NONE = 0, CT_TR_SIGNAL, CT_TR_CRASH, CT_TR_EXIT, CT_TR_WAIT,
+			 CT_TR_REQUEST, CT_TR_MAX };
+/* "signal", "crash", "exit", "wait", "request"; "unknown" out of range. */
+const char *ct_trigger_name(unsigned reason);
 const char *ct_profile_name(unsigned profile);
 const char *ct_result_name(unsigned result);
 const char *ct_event_name(unsigned type);

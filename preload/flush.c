@@ -147,6 +147,8 @@ static void *writer_main(void *arg)
 		ct_flush_lock(-1);
 		if (!atomic_load(&ct_fl.finished)) {
 			ct_gen_drain_all();
+			if (ct_ctl_on || ct_cfg.flight)
+				ct_flight_cycle(ct_now());
 			if (ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
 				ct_gen_close();
 				ct_gen_open(0);
@@ -184,6 +186,11 @@ int ct_writer_start(void)
 		return -ENOMEM;
 	}
 	ct_trace_init();
+	if (ct_cfg.flight && ct_flight_init() != 0) {
+		ct_warn("cannot map CTRACE_FLIGHT_SIZE bytes for flight mode; not tracing", "", "");
+		return -ENOMEM;
+	}
+	ct_ctl_init();
 	ct_ownstack_run(start_file, NULL); /* the constructor may run on a small stack */
 	return ct_fl.fd < 0 ? -EIO : 0;
 }
@@ -249,14 +256,19 @@ void ct_flush_final(int in_signal)
 	if (ct_fl.fd >= 0 || (ct_fl.need_open && ct_gen_has_data() && ct_flush_lazy_open(in_signal) == 0)) {
 		if (!in_signal)
 			ct_gen_refresh_modules();
-		ct_gen_drain_all();
-		ct_gen_close();
-		if (ct_fl.final_flags)
-			ct_trace_rewrite_header(ct_fl.final_flags);
+		if (ct_fl.fd == CT_FLIGHT_FD) {
+			ct_flight_final(in_signal); /* a snapshot, or nothing */
+		} else {
+			ct_gen_drain_all();
+			ct_gen_close();
+			if (ct_fl.final_flags)
+				ct_trace_rewrite_header(ct_fl.final_flags);
+		}
 	}
+	ct_ctl_exit();
 	atomic_store(&ct_fl.finished, 1);
 	ct_fl.need_open = 0;
-	int empty = ct_fl.fd >= 0 && ct_fl.fork_file && !ct_fl.wrote_events;
+	int empty = ct_fl.fd >= 0 && ct_fl.fd != CT_FLIGHT_FD && ct_fl.fork_file && !ct_fl.wrote_events;
 	ct_trace_close();
 	if (empty)
 		unlink(ct_fl.cur_path); /* a fork child that recorded nothing leaves no file */
@@ -338,6 +350,8 @@ static void inline_here(void *arg)
 	if (atomic_load(&ct_fl.finished) || ct_flush_lazy_open(0) != 0)
 		return;
 	ct_gen_drain_all();
+	if (ct_ctl_on || ct_cfg.flight)
+		ct_flight_cycle(ct_now());
 	if (ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
 		ct_gen_close();
 		ct_gen_open(0);

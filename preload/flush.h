@@ -78,6 +78,13 @@ void ct_trace_rewrite_header(uint32_t flags);
 /* At exit: the spare this process made and nobody took is removed. */
 void ct_trace_drop_spare(void);
 
+/* A snapshot file for flight mode (flight.c): pattern (%p expanded) under the
+ * never-overwrite rule, its header's start times mono and real, its name into path
+ * (sizeof cur_path). Its fd (protected, high), or -1 (one line on stderr). */
+int ct_trace_create(const char *pattern, uint64_t mono, uint64_t real, char *path);
+/* Writes p[0 .. len) to f under the file-size limit rule; 0, or -1 with errno. */
+int ct_trace_write(int f, const void *p, size_t len);
+
 /* ---- generation.c ---- */
 /* Maps the writer's buffers and tables (constructor). 0, or -1 (no memory). */
 int ct_gen_init(void);
@@ -93,5 +100,29 @@ void ct_gen_drain_all(void);
 void ct_gen_refresh_modules(void);
 /* Something to write: buffered events, or call-site counts of a live thread. */
 int ct_gen_has_data(void);
+
+/* Queues ev for thread tid as an EVENTS chunk of its own in the open generation, its
+ * stack first. */
+void ct_gen_put_event(uint32_t tid, const struct ct_event *ev);
+
+/* ---- flight.c: flight mode (CTRACE_MODE=flight) ---- */
+/* ct_fl.fd in flight mode: chunks go to memory, not to a file. */
+#define CT_FLIGHT_FD (INT_MAX - 2)
+/* Maps the memory of the recent past (CTRACE_FLIGHT_SIZE, pages touched as used). 0 or -1. */
+int ct_flight_init(void);
+/* Generation boundaries and the chunks in between (ct_trace_put in flight mode). */
+void ct_flight_gen_begin(uint32_t gen, uint64_t mono, uint64_t real);
+void ct_flight_put(const uint8_t *p, size_t len);
+void ct_flight_gen_end(uint64_t end);
+/* Everything kept dropped (fork child, the file closed). */
+void ct_flight_reset(void);
+/* The writer's cycle after a drain: due triggers and requests, written as snapshots. */
+void ct_flight_cycle(uint64_t now);
+/* The final flush in flight mode (in_signal: a fatal signal's handler). */
+void ct_flight_final(int in_signal);
+
+/* ---- trigger.c ---- */
+/* A drained event of thread tid, seen by the slow-wait trigger (CT_TRIG_WAIT). */
+void ct_trigger_see(uint32_t tid, const struct ct_event *ev);
 
 #endif

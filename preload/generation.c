@@ -134,6 +134,9 @@ void ct_gen_open(int in_signal)
 	struct timespec real;
 	clock_gettime(CLOCK_REALTIME, &real);
 	ct_fl.gen_start = ct_now();
+	if (ct_fl.fd == CT_FLIGHT_FD)
+		ct_flight_gen_begin(ct_fl.gen, ct_fl.gen_start,
+				    (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec);
 	ct_trace_put(ct_w_gen_begin(&ct_fl.wb, ct_fl.gen, ct_fl.gen_start,
 			   (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec));
 	if (!in_signal && (nmods == 0 || ct_modules_changed()))
@@ -173,7 +176,10 @@ void ct_gen_close(void)
 	uint64_t lost[CT_L_MAX];
 	for (int i = 0; i < CT_L_MAX; i++)
 		lost[i] = atomic_load(&ct_lost[i]);
-	ct_trace_put(ct_w_gen_end(&ct_fl.wb, ct_fl.gen, ct_now(), lost));
+	uint64_t end = ct_now();
+	ct_trace_put(ct_w_gen_end(&ct_fl.wb, ct_fl.gen, end, lost));
+	if (ct_fl.fd == CT_FLIGHT_FD)
+		ct_flight_gen_end(end);
 }
 
 static void flush_pending(void)
@@ -210,6 +216,9 @@ static void drain(struct ct_buf *b)
 		size_t n = c - b->flushed;
 		for (size_t i = 0; i < n; i++)
 			want_stack(ev[i].stack);
+		if (ct_cfg.triggers & CT_TRIG_WAIT) /* the writer's work, not the program's */
+			for (size_t i = 0; i < n; i++)
+				ct_trigger_see(b->tid, &ev[i]);
 		flush_pending();
 		if (b->gen != ct_fl.gen) {
 			b->gen = ct_fl.gen;
@@ -231,6 +240,14 @@ static void drain_one(struct ct_buf *b, void *arg)
 {
 	(void)arg;
 	drain(b);
+}
+
+void ct_gen_put_event(uint32_t tid, const struct ct_event *ev)
+{
+	want_stack(ev->stack);
+	flush_pending();
+	ct_trace_put(ct_w_events(&ct_fl.wb, ct_fl.gen, tid, ct_fl.site_seq++, ev, 1));
+	ct_fl.wrote_events = 1;
 }
 
 void ct_gen_drain_all(void)

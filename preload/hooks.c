@@ -249,7 +249,9 @@ void ct_writer_fork_child_open(void)
 	if (ct_flush_lock(0) != 0)
 		return;
 	if (ct_flush_lazy_open(1) == 0)
-		ct_fl.fork_file = 1;
+		ct_fl.fork_file = ct_fl.fd != CT_FLIGHT_FD;
+	ct_ctl_on = 0;
+	ct_ctl_init(); /* the child answers under its own pid */
 	ct_flush_unlock();
 }
 

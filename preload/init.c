@@ -108,7 +108,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 		goto out; /* it said why */
 	ct_fork_handlers_install();
 	ct_signals_init();
-	atomic_store(&ct_active, 1);
+	atomic_store(&ct_active, !ct_cfg.start_paused); /* CTRACE_START=paused: ctrace resume */
 	if (!__libc_single_threaded)
 		ct_writer_spawn();
 out:

@@ -35,7 +35,10 @@ void ct_trace_close(void)
 {
 	if (ct_fl.fd < 0)
 		return;
-	ct_fd_close(ct_fl.fd);
+	if (ct_fl.fd == CT_FLIGHT_FD)
+		ct_flight_reset(); /* flight mode: the recent past is dropped with it */
+	else
+		ct_fd_close(ct_fl.fd);
 	ct_fl.fd = -1;
 }
 
@@ -61,11 +64,11 @@ static int write_raw(int f, const uint8_t *p, size_t len)
  * between the check and the write (setrlimit in another thread): SIGXFSZ is then blocked
  * around the write and taken back with sigtimedwait if the write raised it.
  */
-static int write_all(int f, size_t len)
+static int write_bytes(int f, const uint8_t *p, size_t len)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return write_raw(f, ct_fl.wb.out, len);
+		return write_raw(f, p, len);
 	off_t off = lseek(f, 0, SEEK_CUR);
 	if (off < 0 || (uint64_t)off + len > (uint64_t)rl.rlim_cur) {
 		errno = EFBIG;
@@ -76,7 +79,7 @@ static int write_all(int f, size_t len)
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
 	int was_pending = sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ);
-	int r = write_raw(f, ct_fl.wb.out, len);
+	int r = write_raw(f, p, len);
 	int e = errno;
 	if (r != 0 && !was_pending && sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ)) {
 		struct timespec zero = { 0, 0 };
@@ -87,6 +90,16 @@ static int write_all(int f, size_t len)
 	return r;
 }
 
+static int write_all(int f, size_t len)
+{
+	return write_bytes(f, ct_fl.wb.out, len);
+}
+
+int ct_trace_write(int f, const void *p, size_t len)
+{
+	return write_bytes(f, p, len);
+}
+
 static struct ct_file_header cur_hdr; /* the open file's header, as written */
 
 /* The open file's header again, with flags added (in place: the file does not grow). */
@@ -95,7 +108,7 @@ void ct_trace_rewrite_header(uint32_t flags)
 	uint8_t h[CT_HEADER_LEN];
 	cur_hdr.flags |= flags;
 	ssize_t n = ct_w_header(h, sizeof(h), &cur_hdr);
-	if (n > 0 && ct_fl.fd >= 0)
+	if (n > 0 && ct_fl.fd >= 0 && ct_fl.fd != CT_FLIGHT_FD)
 		(void)!pwrite(ct_fl.fd, h, (size_t)n, 0);
 }
 
@@ -115,6 +128,10 @@ void ct_trace_put(ssize_t len)
 {
 	if (len <= 0 || ct_fl.fd < 0)
 		return;
+	if (ct_fl.fd == CT_FLIGHT_FD) {
+		ct_flight_put(ct_fl.wb.out, (size_t)len);
+		return;
+	}
 	if (write_all(ct_fl.fd, (size_t)len) != 0) {
 		if (errno == EFBIG) {
 			fsize_stop();
@@ -229,6 +246,8 @@ void ct_trace_drop_spare(void)
 }
 
 /* The file header into wb.out; its length. */
+static uint64_t start_mono, start_real; /* non-zero: the header's start times */
+
 static ssize_t header_bytes(uint32_t flags)
 {
 	struct ct_file_header h;
@@ -243,6 +262,10 @@ static ssize_t header_bytes(uint32_t flags)
 	clock_gettime(CLOCK_REALTIME, &real);
 	h.start_mono_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
 	h.start_real_ns = (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec;
+	if (start_mono) { /* a snapshot: it starts with its oldest generation */
+		h.start_mono_ns = start_mono;
+		h.start_real_ns = start_real;
+	}
 	char exe[4096];
 	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[l > 0 ? l : 0] = 0;
@@ -267,13 +290,19 @@ static void candidate(char *path, size_t cap, const char *base, int i)
 		snprintf(path, cap, "%s.%d", base, i);
 }
 
+static char *snap_path; /* creating a snapshot: its name goes here, not into cur_path */
+
 /* The file is ours: a high fd, protected from the program's closes, its name kept. */
 static int adopt(int f, const char *path)
 {
 	f = ct_fd_move_high(f);
 	ct_fd_protect(f);
-	memcpy(ct_fl.cur_path, path, sizeof(ct_fl.cur_path));
-	ct_fl.wrote_events = 0;
+	if (!snap_path) {
+		memcpy(ct_fl.cur_path, path, sizeof(ct_fl.cur_path));
+		ct_fl.wrote_events = 0;
+	} else {
+		memcpy(snap_path, path, sizeof(ct_fl.cur_path));
+	}
 	return f;
 }
 
@@ -303,11 +332,35 @@ static int by_name(int t, const char *path)
  * appears with the header in it. Elsewhere, O_CREAT|O_EXCL|O_NOFOLLOW and the header
  * written at once.
  */
+static int create_trace(const char *pattern, uint32_t header_flags);
+
 int ct_trace_open(uint32_t header_flags)
+{
+	if (ct_cfg.flight) {
+		/* flight mode: the generations go to memory (flight.c), files are snapshots */
+		ct_fl.cur_path[0] = 0;
+		ct_fl.wrote_events = 0;
+		return CT_FLIGHT_FD;
+	}
+	return create_trace(ct_cfg.out, header_flags);
+}
+
+int ct_trace_create(const char *pattern, uint64_t mono, uint64_t real, char *path)
+{
+	snap_path = path;
+	start_mono = mono;
+	start_real = real;
+	int f = create_trace(pattern, 0);
+	snap_path = NULL;
+	start_mono = start_real = 0;
+	return f;
+}
+
+static int create_trace(const char *pattern, uint32_t header_flags)
 {
 	char base[4096 + 32], path[4096 + 64], dir[4096 + 32];
 	size_t n = 0;
-	for (const char *s = ct_cfg.out; *s && n < sizeof(base) - 24; s++) {
+	for (const char *s = pattern; *s && n < sizeof(base) - 24; s++) {
 		if (s[0] == '%' && s[1] == 'p') {
 			n += (size_t)snprintf(base + n, sizeof(base) - n, "%d", (int)ct_pid);
 			s++;
@@ -364,7 +417,7 @@ int ct_trace_open(uint32_t header_flags)
 		}
 		if (errno != EEXIST) {
 			e = errno;
-			if ((e == EACCES || e == EPERM) && (f = take_spare()) >= 0) {
+			if ((e == EACCES || e == EPERM) && !snap_path && (f = take_spare()) >= 0) {
 				/* at offset 0: the taker's header replaces the spare's */
 				if (write_all(f, (size_t)hlen) == 0)
 					return f;
