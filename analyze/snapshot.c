@@ -9,8 +9,8 @@
  * ($XDG_RUNTIME_DIR/ctrace of the process, else /tmp/ctrace-UID) where a controllable
  * process registered as PID. The request is written under a temporary name and renamed
  * to PID.req; the answer comes as PID.rep. The process's signals are used only when no
- * answer comes within a second to a pause or resume (a process with no writer thread):
- * then the trigger signal it registered rings it. Checks first, each an exit 2 with one
+ * answer to a pause or resume comes within 200 ms (two writer periods: a process with no
+ * writer thread): then the trigger signal it registered rings it. Checks first, each an exit 2 with one
  * line: the process exists and is this user's, libctrace.so is in its maps, it
  * registered (flight mode or CTRACE_START), and, for a snapshot, it is in flight mode.
  */
@@ -220,7 +220,7 @@ int ct_ctl_request(int pid, const char *req, char *reply, size_t cap, int quiet)
 				fprintf(stderr, "ctrace: process %d ended before it answered\n", pid);
 			return -1;
 		}
-		if (ms == 1000 && sig > 0 && strncmp(req, "snapshot", 8) && !rang) {
+		if (ms == 200 && sig > 0 && strncmp(req, "snapshot", 8) && !rang) {
 			rang = 1; /* no writer thread took it: the trigger signal rings */
 			kill(pid, sig);
 		}

@@ -152,3 +152,21 @@ sig_core() {
 	jreport "$f" '[.profiles[] | select(.profile == "sync") | {f: .frames[2].func, n: .count}] | group_by(.f) | map("\(.[0].f)=\(map(.n) | add)") | join(" ")' >t.txt
 	assert_equal "$(cat t.txt)" "phase_two=$n2"
 }
+
+@test "ctrace record --duration records the first D only; ctrace snapshot of a process not in flight mode exits 2" {
+	run timeout 60 "$CT" record --duration 300ms -o d.ctr -- "$F" slow 1500 10
+	assert_success
+	n=$(value short_waits)
+	got=$(jreport d.ctr '[.profiles[] | select(.frames[1].func == "short_wait") | .count] | add')
+	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ]
+	[ "$(jreport d.ctr '[.profiles[] | select(.frames[0].func == "slow_wait")] | length')" = 0 ]
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=running CTRACE_OUT="$PWD/s.%p.ctr" \
+		"$F" serve "$PWD/stop" >serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	run "$CT" snapshot "$pid"
+	assert_failure 2
+	assert_output "ctrace: process $pid is not in flight mode (CTRACE_MODE=flight)"
+	touch stop
+	wait
+}
