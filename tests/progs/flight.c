@@ -12,8 +12,8 @@
  *                                  more, by its own clock)
  *   flight crash                   a few waits in short_wait, then abort()
  *   flight busy SECS               four threads contend for one mutex for SECS seconds;
- *                                  prints rss_early_kb (after the first second) and
- *                                  rss_late_kb (at the end), run_ns
+ *                                  prints rss_early_kb (half-way) and rss_late_kb (at
+ *                                  the end), run_ns
  *   flight serve STOPFILE          short waits until STOPFILE exists; prints ready=1 first
  *   flight phases DIR              20 waits of 2 ms in phase_one, then (after DIR/go2
  *                                  exists) 20 in phase_two, then (after DIR/go3) 20 in
@@ -162,9 +162,9 @@ static int cmd_busy(long secs)
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, contend, NULL);
-	sleep(1);
+	sleep((unsigned)secs / 2);
 	long early = rss_kb();
-	sleep((unsigned)secs - 1);
+	sleep((unsigned)(secs - secs / 2));
 	long late = rss_kb();
 	stop = 1;
 	for (int i = 0; i < 4; i++)
