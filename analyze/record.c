@@ -670,7 +670,12 @@ static void report_traces(const char *prog, const char *out, const struct names 
 		if (n > MAX_LISTED)
 			ct_err("... and %zu more trace files matching %s", n - MAX_LISTED, out);
 	}
-	if (!n && known) {
+	if (getenv("CTRACE_MODE") && !strcmp(getenv("CTRACE_MODE"), "flight")) {
+		/* snapshots only: none is no sign of a lost LD_PRELOAD */
+		if (!n)
+			ct_err("no trace written: in flight mode (CTRACE_MODE=flight) a snapshot is "
+			       "written only when a trigger fires");
+	} else if (!n && known) {
 		ct_err("no trace written: %s", known);
 	} else if (!own && known) {
 		ct_err("%s left no trace: %s", prog, known);

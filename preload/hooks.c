@@ -221,6 +221,7 @@ int ct_writer_fork_child(void)
 		return 0; /* the child inherits the filter: it traces nothing */
 	int traced = fork_locked && (ct_fl.fd >= 0 || ct_fl.need_open) && !atomic_load(&ct_fl.finished) &&
 		     atomic_load(&ct_active);
+	ct_ctl_on = 0; /* the parent's control channel is not the child's */
 	fork_locked = 0;
 	ct_trace_close(); /* the parent's file */
 	pthread_mutex_init(&ct_fl.flush_mu, NULL);
@@ -250,7 +251,6 @@ void ct_writer_fork_child_open(void)
 		return;
 	if (ct_flush_lazy_open(1) == 0)
 		ct_fl.fork_file = ct_fl.fd != CT_FLIGHT_FD;
-	ct_ctl_on = 0;
 	ct_ctl_init(); /* the child answers under its own pid */
 	ct_flush_unlock();
 }
