@@ -36,6 +36,14 @@ int ct_cmd_attach(int argc, char **argv);
 int ct_cmd_detach(int argc, char **argv);
 /* top.c: a live view of a traced process (its trace followed as it is written). */
 int ct_cmd_top(int argc, char **argv);
+/* snapshot.c: a flight-mode snapshot of a running process now; pause and resume its
+ * recording. */
+int ct_cmd_snapshot(int argc, char **argv);
+int ct_cmd_pause(int argc, char **argv);
+int ct_cmd_resume(int argc, char **argv);
+/* snapshot.c: asks process pid over the control channel for req ("pause\n", ...); 0 and
+ * the reply's text after "ok " in reply, or -1 with one line on stderr. */
+int ct_ctl_request(int pid, const char *req, char *reply, size_t cap, int quiet);
 
 /* ---- check.c ----------------------------------------------------------------------- */
 

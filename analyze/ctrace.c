@@ -38,6 +38,10 @@ static const struct command commands[] = {
 	  ct_cmd_attach },
 	{ "detach", "stop the tracing 'ctrace attach' started", ct_cmd_detach },
 	{ "top", "live view of a traced process: wait sites, locks, blocked threads", ct_cmd_top },
+	{ "snapshot", "write a flight-mode process's recent past to a trace file now",
+	  ct_cmd_snapshot },
+	{ "pause", "stop recording in a running traced process (CTRACE_START)", ct_cmd_pause },
+	{ "resume", "record again in a paused traced process", ct_cmd_resume },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

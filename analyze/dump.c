@@ -335,6 +335,15 @@ static void event(FILE *f, const struct ct_record *r, uint64_t start,
 			ct_ev_lock_order_held(e), ct_kind_name(ct_ev_lock_order_held_kind(e)),
 			ct_ev_lock_order_held_stack(e));
 		break;
+	case CT_EV_TRIGGER:
+		/* what made this flight-mode snapshot */
+		fprintf(f, " reason=%s tid=%" PRIu32 " kind=%s obj=0x%" PRIx64 " stack=%" PRIu32
+			" profile=%s wait_ns=%" PRIu64 " signal=%u suppressed=%" PRIu64,
+			ct_trigger_name(ct_ev_trigger_reason(e)), ct_ev_trigger_tid(e),
+			ct_kind_name(e->kind), e->obj, e->stack,
+			ct_profile_name(ct_ev_trigger_profile(e)), ct_ev_trigger_wait_ns(e),
+			ct_ev_trigger_signo(e), ct_ev_trigger_suppressed(e));
+		break;
 	default:
 		fprintf(f, " kind=%u obj=0x%" PRIx64 " stack=%" PRIu32 " a=%" PRIu64 " b=%" PRIu64
 			" c=%" PRIu64, e->kind, e->obj, e->stack, ct_ev_slot(e, 0), ct_ev_slot(e, 1),

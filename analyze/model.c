@@ -839,6 +839,11 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			add_thread_state(l, &rec);
 			break;
 		case CT_REC_EVENT:
+			if (rec.ev.type == CT_EV_TRIGGER) { /* the snapshot's, not a thread's */
+				m->trigger = rec.ev;
+				m->has_trigger = 1;
+				break;
+			}
 			add_event(l, &rec);
 			break;
 		case CT_REC_GEN_END:

@@ -88,6 +88,8 @@ struct ct_model {
 	uint64_t damaged;             /* damaged stretches skipped (ct_reader_damaged) */
 	uint64_t damage_off;          /* ... the first one's byte offset, and its message */
 	char damage[256];
+	struct ct_event trigger;      /* a flight-mode snapshot's TRIGGER event (has_trigger) */
+	int has_trigger;
 };
 
 /*

@@ -67,6 +67,7 @@ static void json_trace_members(struct ctx *c, struct ct_json *j)
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);
 	ct_json_kv_bool(j, "filtered", c->a->filtered);
+	ct_trigger_json(j, m, c->fr);
 	ct_json_key(j, "convoy_thresholds");
 	ct_json_obj_begin(j);
 	ct_json_kv_u64(j, "window_ns", c->a->convoy.window_ns);

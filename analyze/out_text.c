@@ -108,6 +108,7 @@ static void text_header(struct ctx *c)
 			"byte offset %" PRIu64 "): the waits recorded in %s are missing\n",
 			m->damaged, m->damaged == 1 ? "" : "es", m->damage_off,
 			m->damaged == 1 ? "it" : "them");
+	ct_trigger_text(c->f, m, c->fr);
 	if (m->hdr.flags & CT_HF_ATTACHED)
 		fprintf(c->f, "note: attached to a running process (ctrace attach): the trace starts "
 			"at the attach; waits in progress then are not in it\n");

@@ -124,6 +124,10 @@ void ct_out_json_objects(const struct ct_output_ctx *c, struct ct_json *j, size_
 void ct_out_json_threads(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
 void ct_out_json_link(const struct ct_output_ctx *c, struct ct_json *j,
 		      const struct ct_chain_link *l);
+/* A flight-mode snapshot's trigger (snapshot.c): JSON trace.trigger (nothing when m has
+ * none); in text, the lines after the report's first. */
+void ct_trigger_json(struct ct_json *j, const struct ct_model *m, struct ct_frames *fr);
+void ct_trigger_text(FILE *f, const struct ct_model *m, struct ct_frames *fr);
 
 /* out_junit.c: writes s XML-escaped: & < > " ' as entities, carriage return as &#13;, tab
  * and newline as &#9; and &#10; in an attribute value (attr != 0; kept as is in text),

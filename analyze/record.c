@@ -50,7 +50,7 @@
 
 static volatile pid_t child_pid;
 
-enum { OPT_CHECK = CT_OPT_CMD, OPT_NO_FOLLOW };
+enum { OPT_CHECK = CT_OPT_CMD, OPT_NO_FOLLOW, OPT_DURATION };
 
 static const struct ct_opt record_opts[] = {
 	{ "output", 'o', 1, "FILE", "trace file (default " DEFAULT_OUT "; %p is the pid); an\n"
@@ -64,6 +64,10 @@ static const struct ct_opt record_opts[] = {
 	  "Exit status: PROGRAM's own when it is not 0, else check's:\n"
 	  "0 every rule holds, 1 a rule is broken, 2 no readable trace.\n"
 	  "The trace checked is the one of PROGRAM's own pid.", NULL, "RULES" },
+	{ "duration", OPT_DURATION, 1, "D", "record the first D only (e.g. 10s): PROGRAM's "
+	  "process then\n"
+	  "runs on with its recording paused ('ctrace pause'); the trace\n"
+	  "is complete when it exits", NULL, "D" },
 };
 
 static const struct ct_opt_table record_tables[] = {
@@ -72,7 +76,8 @@ static const struct ct_opt_table record_tables[] = {
 
 static const struct ct_cmd_opts record_cmd = {
 	"record",
-	"usage: ctrace record [-o FILE] [--no-follow] [--check RULES]... [--] PROGRAM\n"
+	"usage: ctrace record [-o FILE] [--no-follow] [--check RULES]... [--duration D]\n"
+	"                     [--] PROGRAM\n"
 	"                     [ARGS...]\n\n"
 	"Runs PROGRAM with libctrace.so preloaded; exits with its status.\n\n",
 	record_tables, CT_OPTS_N(record_tables),
@@ -665,7 +670,12 @@ static void report_traces(const char *prog, const char *out, const struct names 
 		if (n > MAX_LISTED)
 			ct_err("... and %zu more trace files matching %s", n - MAX_LISTED, out);
 	}
-	if (!n && known) {
+	if (getenv("CTRACE_MODE") && !strcmp(getenv("CTRACE_MODE"), "flight")) {
+		/* snapshots only: none is no sign of a lost LD_PRELOAD */
+		if (!n)
+			ct_err("no trace written: in flight mode (CTRACE_MODE=flight) a snapshot is "
+			       "written only when a trigger fires");
+	} else if (!n && known) {
 		ct_err("no trace written: %s", known);
 	} else if (!own && known) {
 		ct_err("%s left no trace: %s", prog, known);
@@ -716,6 +726,7 @@ struct rec_args {
 	const char *follow;  /* CTRACE_FOLLOW for PROGRAM: "none" with --no-follow */
 	const char **checks; /* the --check values, parsed once getopt_long is done with argv */
 	int nchecks;
+	const char *duration; /* --duration */
 };
 
 static int set(void *st, const struct ct_opt *row, const char *opt, const char *val, char *err,
@@ -726,11 +737,40 @@ static int set(void *st, const struct ct_opt *row, const char *opt, const char *
 	(void)opt, (void)err, (void)errlen;
 	if (row->key == 'o')
 		x->out = val;
+	else if (row->key == OPT_DURATION)
+		x->duration = val;
 	else if (row->key == OPT_NO_FOLLOW)
 		x->follow = "none";
 	else
 		x->checks[x->nchecks++] = val;
 	return 0;
+}
+
+/* --duration: PROGRAM's recording is paused once ns have passed (ctrace pause), unless it
+ * ended before. */
+static void pause_after(pid_t pid, uint64_t ns)
+{
+	struct timespec t0, t, tick = { 0, 10000000L };
+	siginfo_t si;
+	char reply[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid)
+			return; /* it ended */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t.tv_nsec -
+		    (uint64_t)t0.tv_nsec >= ns)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	if (ct_ctl_request((int)pid, "pause\n", reply, sizeof(reply), 1) != 0) {
+		memset(&si, 0, sizeof(si));
+		if (!(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid))
+			ct_err("record: --duration: could not pause %d; it is traced to its end",
+			       (int)pid);
+	}
 }
 
 static void forward(int sig)
@@ -754,11 +794,12 @@ int ct_cmd_record(int argc, char **argv)
 	struct names before = { 0 };
 	siginfo_t si;
 	struct timespec now;
-	uint64_t exit_ns;
+	uint64_t exit_ns, duration_ns = 0;
 
 	{
 		const char **ops = ct_xcalloc((size_t)argc + 1, sizeof(*ops));
-		struct rec_args x = { NULL, NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0 };
+		struct rec_args x = { NULL, NULL, ct_xcalloc((size_t)argc + 1, sizeof(char *)), 0,
+				      NULL };
 		size_t nops;
 
 		rc = ct_opts_parse(&record_cmd, argc, argv, set, &x, ops, &nops, why, sizeof(why));
@@ -773,6 +814,9 @@ int ct_cmd_record(int argc, char **argv)
 		i = argc - (int)nops; /* getopt_long stopped at PROGRAM: argv[i] */
 		out = x.out;
 		follow = x.follow;
+		if (x.duration && (ct_parse_duration(x.duration, &duration_ns) < 0 || !duration_ns))
+			ct_die(CT_EXIT_USAGE, "record: --duration: '%s' is not a duration such as 10s",
+			       x.duration);
 		for (checks = 0; checks < x.nchecks; checks++)
 			add_check(&chk, x.checks[checks]); /* exits 2 on malformed rules */
 		free(x.checks);
@@ -827,7 +871,8 @@ int ct_cmd_record(int argc, char **argv)
 		sigaction(SIGQUIT, &old_quit, NULL);
 		close(pfd[0]);
 		if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("CTRACE_OUT", out, 1) < 0 ||
-		    (follow && setenv("CTRACE_FOLLOW", follow, 1) < 0))
+		    (follow && setenv("CTRACE_FOLLOW", follow, 1) < 0) ||
+		    (duration_ns && setenv("CTRACE_START", "running", 1) < 0))
 			err = errno;
 		else {
 			execvp(argv[i], &argv[i]);
@@ -846,6 +891,8 @@ int ct_cmd_record(int argc, char **argv)
 		n = read(pfd[0], &err, sizeof(err));
 	while (n < 0 && errno == EINTR);
 	close(pfd[0]);
+	if (duration_ns && n != (ssize_t)sizeof(err))
+		pause_after(pid, duration_ns);
 	/* the name the process ends as, from /proc while it is a zombie: the image it
 	 * exec'd last, to tell whether that one was traced */
 	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)

@@ -42,6 +42,7 @@ enum ct_event_type {
 	CT_EV_LOG = 15,         /* ctrace_log */
 	CT_EV_LABEL = 16,       /* ctrace_label */
 	CT_EV_TEXT = 17,        /* the rest of the previous event's text */
+	CT_EV_TRIGGER = 18,     /* 1.3: what made a flight-mode snapshot (its last generation) */
 	CT_EV_MAX
 };
 
@@ -176,6 +177,13 @@ struct ct_file_header {
 /* Names shared by recorder, reader and reports; never NULL ("?" when out of range). */
 const char *ct_kind_name(unsigned kind);
 enum ct_profile ct_kind_profile(unsigned kind);
+/* Why a flight-mode snapshot was written (a TRIGGER event's reason): the trigger signal, a
+ * fatal signal, the process's exit, a wait longer than CTRACE_TRIGGER's threshold (ended
+ * or still in progress), a `ctrace snapshot` request. */
+enum ct_trigger_reason { CT_TR_NONE = 0, CT_TR_SIGNAL, CT_TR_CRASH, CT_TR_EXIT, CT_TR_WAIT,
+			 CT_TR_REQUEST, CT_TR_MAX };
+/* "signal", "crash", "exit", "wait", "request"; "unknown" out of range. */
+const char *ct_trigger_name(unsigned reason);
 const char *ct_profile_name(unsigned profile);
 const char *ct_result_name(unsigned result);
 const char *ct_event_name(unsigned type);

@@ -117,7 +117,19 @@
 	X(region_begin, task, obj, uint64_t, 0, 64)                                         \
 	X(region_end, task, obj, uint64_t, 0, 64)                                           \
 	X(log, task, obj, uint64_t, 0, 64)                                                  \
-	X(label, removed, a, uint64_t, 0, 64)
+	X(label, removed, a, uint64_t, 0, 64) \
+	/* What made a flight-mode snapshot (1.3), in its last generation, in an EVENTS     \
+	 * chunk of the thread concerned (the process's pid when none is); ts: the trigger; \
+	 * for a slow wait: kind, obj and stack of the wait. wait_ns: its length (so far,   \
+	 * for a wait still in progress). suppressed: triggers the rate limit suppressed    \
+	 * before this one. reason: enum ct_trigger_reason; profile: the threshold's        \
+	 * (enum ct_profile, 0 any); signo: the signal; tid: the thread concerned (0 none). */\
+	X(trigger, wait_ns, a, uint64_t, 0, 64)                                             \
+	X(trigger, suppressed, b, uint64_t, 0, 64)                                          \
+	X(trigger, reason, c, unsigned, 0, 8)                                               \
+	X(trigger, profile, c, unsigned, 8, 8)                                              \
+	X(trigger, signo, c, unsigned, 16, 8)                                               \
+	X(trigger, tid, c, uint32_t, 32, 32)
 
 #define CT_EV_MASK_(width) ((width) >= 64 ? ~0ull : (1ull << ((width) & 63)) - 1)
 
@@ -312,6 +324,22 @@ static inline size_t ct_ev_text_get(const struct ct_event *e, char *out)
 	memcpy(out, &e->b, 8);
 	memcpy(out + 8, &e->c, 8);
 	return CT_TEXT_INLINE;
+}
+
+static inline struct ct_event ct_ev_trigger(uint64_t ts, unsigned reason, uint32_t tid,
+					    unsigned kind, uint32_t stack, uint64_t obj,
+					    unsigned profile, uint64_t wait_ns, unsigned signo,
+					    uint64_t suppressed)
+{
+	struct ct_event e = CT_EV_HEAD_(CT_EV_TRIGGER, ts, kind, 0, stack, obj);
+
+	ct_ev_trigger_set_reason(&e, reason);
+	ct_ev_trigger_set_tid(&e, tid);
+	ct_ev_trigger_set_profile(&e, profile);
+	ct_ev_trigger_set_wait_ns(&e, wait_ns);
+	ct_ev_trigger_set_signo(&e, signo);
+	ct_ev_trigger_set_suppressed(&e, suppressed);
+	return e;
 }
 
 /* Payload slot i (0: a, 1: b, 2: c) as stored, for what has no field here: a record of a

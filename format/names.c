@@ -75,6 +75,16 @@ static const char *const event_names[CT_EV_MAX] = {
 	[CT_EV_LOG] = "log",
 	[CT_EV_LABEL] = "label",
 	[CT_EV_TEXT] = "text",
+	[CT_EV_TRIGGER] = "trigger",
+};
+
+static const char *const trigger_names[CT_TR_MAX] = {
+	[CT_TR_NONE] = "none",
+	[CT_TR_SIGNAL] = "signal",
+	[CT_TR_CRASH] = "crash",
+	[CT_TR_EXIT] = "exit",
+	[CT_TR_WAIT] = "wait",
+	[CT_TR_REQUEST] = "request",
 };
 
 static const char *const fd_class_names[CT_FD_MAX] = {
@@ -124,6 +134,11 @@ enum ct_profile ct_kind_profile(unsigned kind)
 }
 
 /* "sync", "net", "syscall", "sleep"; "?" when out of range. */
+const char *ct_trigger_name(unsigned reason)
+{
+	return lookup(trigger_names, NELEM(trigger_names), reason);
+}
+
 const char *ct_profile_name(unsigned profile)
 {
 	return lookup(profile_names, NELEM(profile_names), profile);

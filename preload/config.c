@@ -17,7 +17,19 @@
  *   CTRACE_DISABLE        1: load but record nothing (0 or empty: trace)
  *   CTRACE_FOLLOW         all | exec | none (default all): which processes started from
  *                         this one are traced (process.c)
+ *   CTRACE_MODE           stream | flight (default stream): flight keeps the recent past
+ *                         in memory and writes it only on a trigger (flight.c)
+ *   CTRACE_FLIGHT_SIZE    memory for the recent past, 1m..64g, k/m/g (default 16m)
+ *   CTRACE_FLIGHT_AGE     at least this much of the recent past, size allowing (10s)
+ *   CTRACE_TRIGGER        signal,crash,exit,PROFILE>DURATION (flight default signal,crash;
+ *                         PROFILE: sync, net, syscall, sleep or any)
+ *   CTRACE_TRIGGER_SIGNAL the signal trigger's signal, a number or a name (SIGUSR2)
+ *   CTRACE_TRIGGER_LIMIT  snapshots per minute, N/min (default 5/min)
+ *   CTRACE_TRIGGER_AFTER  recording goes on this long after a trigger (default 0)
+ *   CTRACE_START          running | paused (default running): paused records nothing
+ *                         until `ctrace resume PID` or the trigger signal
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +44,9 @@ struct ct_config ct_cfg;
 static const char *const known[] = {
 	"CTRACE_OUT", "CTRACE_DEPTH", "CTRACE_BUFFER_SIZE", "CTRACE_BUFFERS",
 	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS",
-	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE", "CTRACE_FOLLOW",
+	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE", "CTRACE_FOLLOW", "CTRACE_MODE",
+	"CTRACE_FLIGHT_SIZE", "CTRACE_FLIGHT_AGE", "CTRACE_TRIGGER", "CTRACE_TRIGGER_SIGNAL",
+	"CTRACE_TRIGGER_LIMIT", "CTRACE_TRIGGER_AFTER", "CTRACE_START",
 	"CTRACE_LOCK_ORDER",
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
@@ -143,6 +157,8 @@ static int parse_size(const char *s, unsigned long long lo, unsigned long long h
 		v <<= 10, end++;
 	else if (*end == 'm' || *end == 'M')
 		v <<= 20, end++;
+	else if ((*end == 'g' || *end == 'G') && v < (1ull << 33))
+		v <<= 30, end++;
 	if (*end || v < lo || v > hi)
 		return -1;
 	*out = v;
@@ -173,6 +189,138 @@ static unsigned long long env_num(const char *name, unsigned long long def,
 	snprintf(d, sizeof(d), "%llu", def);
 	warn_value(name, s, range, d);
 	return def;
+}
+
+/* Parses a duration "20us", "100ms", "10s" (ns, us, ms, s; a bare 0) into ns, at most an
+ * hour. Returns 0 or -1. */
+static int parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10), mul = 0;
+	if (end == s || *s == '-')
+		return -1;
+	if (!strcmp(end, "ns") || (v == 0 && !*end)) mul = 1; /* 0 needs no unit */
+	else if (!strcmp(end, "us")) mul = 1000;
+	else if (!strcmp(end, "ms")) mul = 1000000;
+	else if (!strcmp(end, "s")) mul = 1000000000;
+	else if (!strcmp(end, "min")) mul = 60000000000ull;
+	if (!mul || v > 3600ull * 1000000000 / mul)
+		return -1;
+	*ns = v * mul;
+	return 0;
+}
+
+static uint64_t env_duration(const char *name, uint64_t def, const char *defs)
+{
+	const char *s = getenv(name);
+	uint64_t v;
+	if (!s)
+		return def;
+	if (parse_duration(s, &v) == 0)
+		return v;
+	warn_value(name, s, "a duration such as 10s", defs);
+	return def;
+}
+
+/* A signal by number or name (SIGUSR2, USR2, 12, RTMIN+3); 0 if none. */
+static int parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "INT", SIGINT },
+		{ "QUIT", SIGQUIT }, { "TERM", SIGTERM }, { "ALRM", SIGALRM }, { "PWR", SIGPWR },
+		{ "URG", SIGURG }, { "WINCH", SIGWINCH },
+	};
+	char *end;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	long v = strtol(s, &end, 10);
+	if (end != s && !*end)
+		return v > 0 && v < NSIG && v != SIGKILL && v != SIGSTOP ? (int)v : 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].sig;
+	if (!strncmp(s, "RTMIN+", 6)) {
+		v = strtol(s + 6, &end, 10);
+		if (end != s + 6 && !*end && v >= 0 && SIGRTMIN + v <= SIGRTMAX)
+			return SIGRTMIN + (int)v;
+	}
+	return 0;
+}
+
+/* CTRACE_TRIGGER: comma-separated signal, crash, exit, PROFILE>DURATION. 0 or -1. */
+static int parse_triggers(const char *s)
+{
+	char item[128];
+	ct_cfg.triggers = 0;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		if (n == 0 || n >= sizeof(item))
+			return -1;
+		memcpy(item, s, n);
+		item[n] = 0;
+		s += n + (s[n] == ',');
+		char *gt = strchr(item, '>');
+		if (!strcmp(item, "signal")) {
+			ct_cfg.triggers |= CT_TRIG_SIGNAL;
+		} else if (!strcmp(item, "crash")) {
+			ct_cfg.triggers |= CT_TRIG_CRASH;
+		} else if (!strcmp(item, "exit")) {
+			ct_cfg.triggers |= CT_TRIG_EXIT;
+		} else if (gt) {
+			*gt = 0;
+			unsigned p = CT_P_MAX;
+			if (!strcmp(item, "any"))
+				p = CT_P_NONE;
+			for (unsigned i = CT_P_SYNC; i < CT_P_MAX; i++)
+				if (!strcmp(item, ct_profile_name(i)))
+					p = i;
+			if (p == CT_P_MAX || parse_duration(gt + 1, &ct_cfg.trig_wait_ns) != 0)
+				return -1;
+			ct_cfg.trig_profile = p;
+			ct_cfg.triggers |= CT_TRIG_WAIT;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void read_flight(void)
+{
+	const char *m = getenv("CTRACE_MODE");
+	ct_cfg.flight = m && !strcmp(m, "flight");
+	if (m && *m && strcmp(m, "flight") && strcmp(m, "stream"))
+		warn_value("CTRACE_MODE", m, "stream or flight", "stream");
+	ct_cfg.flight_size = env_num("CTRACE_FLIGHT_SIZE", 16 << 20, 1 << 20, 64ull << 30);
+	ct_cfg.flight_age_ns = env_duration("CTRACE_FLIGHT_AGE", 10000000000ull, "10s");
+	ct_cfg.triggers = ct_cfg.flight ? CT_TRIG_SIGNAL | CT_TRIG_CRASH : 0;
+	const char *t = getenv("CTRACE_TRIGGER");
+	if (t && parse_triggers(t) != 0) {
+		warn_value("CTRACE_TRIGGER", t, "signal, crash, exit or PROFILE>DURATION, comma-separated",
+			   ct_cfg.flight ? "signal,crash" : "none");
+		ct_cfg.triggers = ct_cfg.flight ? CT_TRIG_SIGNAL | CT_TRIG_CRASH : 0;
+	}
+	ct_cfg.trig_signal = SIGUSR2;
+	const char *sg = getenv("CTRACE_TRIGGER_SIGNAL");
+	if (sg && !(ct_cfg.trig_signal = parse_signal(sg))) {
+		warn_value("CTRACE_TRIGGER_SIGNAL", sg, "a signal name or number", "SIGUSR2");
+		ct_cfg.trig_signal = SIGUSR2;
+	}
+	ct_cfg.trig_limit = 5;
+	const char *l = getenv("CTRACE_TRIGGER_LIMIT");
+	if (l) {
+		char *end;
+		unsigned long v = strtoul(l, &end, 10);
+		if (end != l && *l != '-' && (!*end || !strcmp(end, "/min")) && v >= 1 && v <= 100000)
+			ct_cfg.trig_limit = (unsigned)v;
+		else
+			warn_value("CTRACE_TRIGGER_LIMIT", l, "N/min, N from 1", "5/min");
+	}
+	ct_cfg.trig_after_ns = env_duration("CTRACE_TRIGGER_AFTER", 0, "0");
+	const char *st = getenv("CTRACE_START");
+	ct_cfg.start_paused = st && !strcmp(st, "paused");
+	if (st && *st && strcmp(st, "paused") && strcmp(st, "running"))
+		warn_value("CTRACE_START", st, "running or paused", "running");
 }
 
 void ct_config_read(void)
@@ -233,4 +381,5 @@ void ct_config_read(void)
 		ct_cfg.disabled = 1;
 	else if (d && *d && strcmp(d, "0"))
 		warn_value("CTRACE_DISABLE", d, "0 or 1", "0 (tracing)");
+	read_flight();
 }

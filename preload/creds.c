@@ -2,7 +2,7 @@
 /*
  * The setuid family: a process that gives up root may no longer be able to create trace
  * files where it was told to, nor may the children it forks afterwards (a daemon that
- * drops privileges and then daemonizes). Before the real call, flush.c makes a spare file
+ * drops privileges and then daemonizes). Before the real call, tracefile.c makes a spare file
  * for them while the process still can. Nothing else changes: the real call's result and
  * errno are returned as they are.
  */

@@ -79,7 +79,19 @@ struct ct_config {
 	uint64_t sc_threshold_ns; /* CTRACE_SYSCALL_THRESHOLD: stack for slower calls */
 	int disabled;        /* CTRACE_DISABLE=1 */
 	int follow;          /* CTRACE_FOLLOW: CT_FOLLOW_ALL (default), _EXEC, _NONE */
+	/* flight recorder (flight.c, trigger.c) */
+	int flight;          /* CTRACE_MODE=flight */
+	size_t flight_size;  /* CTRACE_FLIGHT_SIZE: bytes of the recent past, default 16 MiB */
+	uint64_t flight_age_ns; /* CTRACE_FLIGHT_AGE: at least this much kept, default 10 s */
+	unsigned triggers;   /* CTRACE_TRIGGER: CT_TRIG_* bits */
+	unsigned trig_profile; /* PROFILE>DURATION: enum ct_profile, CT_P_NONE for any */
+	uint64_t trig_wait_ns; /* its DURATION */
+	int trig_signal;     /* CTRACE_TRIGGER_SIGNAL, default SIGUSR2 */
+	unsigned trig_limit; /* CTRACE_TRIGGER_LIMIT: snapshots per minute, default 5 */
+	uint64_t trig_after_ns; /* CTRACE_TRIGGER_AFTER */
+	int start_paused;    /* CTRACE_START=paused */
 };
+enum { CT_TRIG_SIGNAL = 1, CT_TRIG_CRASH = 2, CT_TRIG_EXIT = 4, CT_TRIG_WAIT = 8 };
 enum { CT_FOLLOW_ALL = 0, CT_FOLLOW_EXEC, CT_FOLLOW_NONE };
 extern struct ct_config ct_cfg;
 void ct_config_read(void);
@@ -274,7 +286,7 @@ struct ct_shadow *ct_shadow_find(const void *obj);
 /* Fork child: the parent's waiters are gone. */
 void ct_shadow_after_fork(void);
 
-/* ---- the writer (flush.c) ---- */
+/* ---- the writer (flush.c, hooks.c; tracefile.c and generation.c behind flush.h) ---- */
 /* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
 int ct_writer_start(void);
 /* Starts the writer thread if not yet running: when the program creates its first thread
@@ -325,13 +337,28 @@ void ct_writer_fork_parent(void);
 int ct_writer_fork_child(void);
 /* A setuid-family call is about to make new_euid the effective user: from root to
  * another user, a spare trace file is made for descendants that could not create theirs
- * (flush.c). Not for signal handlers. */
+ * (tracefile.c). Not for signal handlers. */
 void ct_writer_user_switch(uid_t new_euid);
 /* Then, once the child's thread, buffer and table state is reset: creates its file. */
 void ct_writer_fork_child_open(void);
 /* Attach mode (attach.c): tracing again after ct_writer_finish, into a new file (the
  * writer state reset, generation 0). 0, or -errno when the file cannot be created. */
 int ct_writer_restart(void);
+
+/* ---- flight mode and control (flight.c, trigger.c) ---- */
+/* The trigger signal arrived at libctrace's handler for it (its disposition is the
+ * program's default): a flight-mode snapshot is asked for, or a pause/resume request of
+ * `ctrace` is taken, or a paused tracer resumes. Returns 1 if the signal was libctrace's
+ * (the default action must not follow), else 0. Async-signal-safe. */
+int ct_trigger_signal(int sig);
+/* A fatal signal sig: flight mode's crash trigger notes it for the final flush.
+ * Async-signal-safe. */
+void ct_trigger_crash(int sig);
+/* The control channel of `ctrace snapshot/pause/resume` (trigger.c): registration at
+ * start (flight mode or CTRACE_START set) and removal at the final flush. */
+extern int ct_ctl_on;
+void ct_ctl_init(void);
+void ct_ctl_exit(void);
 
 /* ---- attach mode (attach.c) ---- */
 /* Header flags added to every file this process opens (CT_HF_ATTACHED once attached). */

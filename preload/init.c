@@ -3,7 +3,7 @@
  * Load, exit and process lifecycle of libctrace.so: the constructor (configuration, real
  * symbols, tables, unwinder warm-up, writer thread), the destructor and _exit/_Exit (final
  * flush; exit_group through syscall() in futex.c, fatal signals in signal.c), fork (the
- * child traces into a file of its own: see flush.c), exec (process.c), dlclose (the
+ * child traces into a file of its own: see hooks.c), exec (process.c), dlclose (the
  * unwinder must not use stale rules).
  *
  * Exit paths: exit() and return from main run the destructor; the last thread's exit and
@@ -109,7 +109,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 		goto out; /* it said why */
 	ct_fork_handlers_install();
 	ct_signals_init();
-	atomic_store(&ct_active, 1);
+	atomic_store(&ct_active, !ct_cfg.start_paused); /* CTRACE_START=paused: ctrace resume */
 	if (!__libc_single_threaded)
 		ct_writer_spawn();
 out:

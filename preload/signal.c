@@ -92,6 +92,11 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int e = errno;
+	if (ct_trigger_signal(sig)) {
+		errno = e; /* flight mode's trigger signal, or a ctrace request: libctrace's */
+		return;
+	}
+	ct_trigger_crash(sig);
 	ct_writer_fatal();
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));

@@ -15,7 +15,7 @@ app=${2:-1280}
 flush=${3:-16384}
 # Functions of the flush path (ownstack.c runs them on the flush stack, or the writer
 # thread does) and of the constructor (main thread, at load).
-own='open_trace make_spare only_writer_left write_sites snap_cb ct_config_read'
+own='ct_trace_open create_trace ct_flight_cycle ct_flight_final snapshot ct_ctl_poll ct_ctl_init ct_trigger_written make_spare only_writer_left write_sites snap_cb ct_config_read'
 dyn_ok='execl execle execlp execve execv execvp execvpe fexecve execveat posix_spawn posix_spawnp'
 files=$(find "$dir" -name '*.su')
 [ -n "$files" ] || { echo "stack-budget: no .su files under $dir" >&2; exit 1; }

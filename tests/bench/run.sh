@@ -12,6 +12,9 @@
 #   BENCH_ONLY=REGEX   run only the benchmarks whose name matches (grep -E)
 #   BENCH_PRELOAD=SO   preload to measure instead of BUILD_DIR/libctrace.so
 #   BENCH_TIMEOUT=60   seconds before one run is killed (a wrapper bug deadlocks, not fails)
+#   BENCH_MODE=stream  stream, or flight: the traced runs in flight mode (CTRACE_MODE=flight,
+#                      the recent past in memory), with a snapshot at exit (after the measured
+#                      phase) as the trace to check
 set -u
 
 # shellcheck disable=SC2016 # backquotes in the list's comment lines are prose
@@ -35,6 +38,12 @@ PAIRS=${BENCH_PAIRS:-7}
 ONLY=${BENCH_ONLY:-.}
 SO=${BENCH_PRELOAD:-$BUILD/libctrace.so}
 TMO=${BENCH_TIMEOUT:-60}
+MODE=${BENCH_MODE:-stream}
+case $MODE in
+stream) FLIGHT_ENV= ;;
+flight) FLIGHT_ENV="CTRACE_MODE=flight CTRACE_TRIGGER=exit" ;;
+*) echo "bench: ERROR: BENCH_MODE is stream or flight, not '$MODE'" >&2; exit 2 ;;
+esac
 
 case $SO in /*) ;; *) SO=$(pwd)/$SO ;; esac
 if [ ! -f "$SO" ]; then
@@ -63,7 +72,8 @@ run_one() {
 	out=$TMP/run.out err=$TMP/run.err msg=$TMP/$name.msg
 	if [ "$mode" = traced ]; then
 		# env after timeout: only the benchmark is traced, not timeout(1) itself.
-		timeout "$TMO" env LD_PRELOAD="$SO" CTRACE_OUT="$TMP/trace.$name.$i.%p.ctr" \
+		# shellcheck disable=SC2086 # FLIGHT_ENV is a word list by design
+		timeout "$TMO" env LD_PRELOAD="$SO" CTRACE_OUT="$TMP/trace.$name.$i.%p.ctr" $FLIGHT_ENV \
 			"$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
 	else
 		timeout "$TMO" "$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
@@ -95,7 +105,7 @@ run_one() {
 	return 0
 }
 
-echo "libctrace bench: $PAIRS interleaved untraced/traced pairs per benchmark"
+echo "libctrace bench: $PAIRS interleaved untraced/traced pairs per benchmark, $MODE mode"
 echo "preload: $SO   ($(nproc) CPUs; $(uname -r))"
 errors=0
 results=$TMP/results

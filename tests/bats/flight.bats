@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# Flight mode (CTRACE_MODE=flight): the recent past in memory, written as an ordinary trace
+# only on a trigger; the control channel (ctrace snapshot, pause, resume). The program
+# (tests/progs/flight.c) measures its own waits; the trace's figures are compared with
+# them. Every run is bounded by timeout.
+
+load helpers
+
+F=$PROGS/flight
+
+setup() { common_setup; }
+
+# flight ENV... -- ARGS: the program under libctrace, bounded; output and status as bats run.
+flight() {
+	local env=()
+	while [ "$1" != -- ]; do env+=("$1"); shift; done
+	shift
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_OUT="$PWD/fl.%p.ctr" \
+		"${env[@]}" "$F" "$@"
+}
+
+@test "a slow wait after seconds of short ones: exactly one snapshot, with the wait, its stack and the configured age before it" {
+	flight CTRACE_FLIGHT_AGE=2s CTRACE_TRIGGER='sync>300ms' CTRACE_TRIGGER_AFTER=1s -- slow 3500 800
+	assert_success
+	slow=$(value slow_ns)
+	[ "$(ls fl.*.ctr | wc -l)" = 1 ]
+	f=$(ls fl.*.ctr)
+	run "$CT" check "$f"
+	assert_success
+	jreport "$f" '.trace.trigger | [.reason, .profile, .kind, .frames[0].func] | join(" ")' >t.txt
+	assert_equal "$(cat t.txt)" "wait sync mutex slow_wait"
+	# it fired while the wait was in progress (AFTER 1s then recorded its end):
+	# at least the threshold, at most the whole wait
+	wait_ns=$(jreport "$f" .trace.trigger.wait_ns)
+	[ "$wait_ns" -ge 300000000 ] && [ "$wait_ns" -le "$slow" ]
+	# at least CTRACE_FLIGHT_AGE of history before the trigger
+	[ "$(jreport "$f" .trace.trigger.ns)" -ge 2000000000 ]
+	# the wait itself, as long as the program measured it (within 2%), at slow_wait
+	got=$(jreport "$f" '[.profiles[] | select(.profile == "sync" and .frames[0].func == "slow_wait")] | .[0].max_ns')
+	[ "$got" -le "$slow" ] && [ "$got" -ge $((slow * 98 / 100)) ]
+	# the text report and dump say it first
+	run "$CT" report "$f"
+	assert_line --index 1 --partial "flight-mode snapshot, trigger: wait at"
+	assert_line --index 2 --partial "slow_wait (flight.c:"
+	run "$CT" dump "$f"
+	assert_output --partial "TRIGGER reason=wait tid="
+}
+
+@test "a threshold that never fires leaves no file" {
+	flight CTRACE_TRIGGER='sync>10s' -- slow 500 300
+	assert_success
+	[ "$(value slow_ns)" -gt 0 ]
+	run ls fl.*.ctr
+	assert_failure
+}
+
+@test "ctrace snapshot of a running process: one complete snapshot, the program exits normally" {
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_OUT="$PWD/fl.%p.ctr" \
+		"$F" serve "$PWD/stop" >serve.out; echo "exit=$?" >>serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | grep -v "^$$\$" | tail -1)
+	run timeout 60 "$CT" snapshot "$pid" -o snap.ctr
+	assert_success
+	assert_output "$PWD/snap.ctr"
+	touch stop
+	wait
+	grep -q '^exit=0$' serve.out
+	run "$CT" check snap.ctr
+	assert_success
+	[ "$(jreport snap.ctr '.trace.truncated')" = false ]
+	[ "$(jreport snap.ctr '.trace.trigger.reason')" = request ]
+	[ "$(jreport snap.ctr '[.profiles[] | select(.frames[1].func == "short_wait")] | length')" -ge 1 ]
+	# nothing else: no trigger at exit
+	[ "$(ls ./*.ctr | wc -l)" = 1 ]
+	# a process that is not traced, or not in flight mode: exit 2, one line
+	run "$CT" snapshot $$
+	assert_failure 2
+	assert_output --partial "is not traced by libctrace"
+}
+
+@test "the rate limit counts the snapshots it suppressed" {
+	flight CTRACE_TRIGGER='sync>100ms,exit' CTRACE_TRIGGER_LIMIT=1/min -- rate 4 150
+	assert_success
+	n=$(value slow_waits)
+	[ "$n" -ge 2 ]
+	[ "$(ls fl.*.ctr | wc -l)" = 2 ]
+	for f in fl.*.ctr; do jreport "$f" '.trace.trigger | "\(.reason) \(.suppressed)"'; done | sort >t.txt
+	assert_equal "$(cat t.txt)" "$(printf 'exit %d\nwait 0' $((n - 1)))"
+}
+
+# sig_core PROGRAM...: "sig=N core=0|1" of a run (core dumps allowed, into this directory)
+sig_core() {
+	ulimit -c unlimited 2>/dev/null || ulimit -c 0
+	timeout 90 perl -e '
+		my $pid = fork();
+		if ($pid == 0) { exec @ARGV or exit 127; }
+		alarm(60);
+		waitpid($pid, 0);
+		my $st = $?;
+		if ($st & 127) { printf "sig=%d core=%d\n", $st & 127, ($st & 128) ? 1 : 0 }
+		else { printf "exit=%d\n", $st >> 8 }' "$@"
+}
+
+@test "a crash in flight mode leaves a snapshot and the program's own status" {
+	untraced=$(sig_core "$F" crash)
+	traced=$(sig_core env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_OUT="$PWD/fl.%p.ctr" "$F" crash)
+	assert_equal "$traced" "$untraced"
+	[[ "$traced" == sig=6* ]]
+	f=$(ls fl.*.ctr)
+	jreport "$f" '.trace.trigger | "\(.reason) \(.signal)"' >t.txt
+	assert_equal "$(cat t.txt)" "crash 6"
+	# the 50 waits before the abort
+	[ "$(jreport "$f" '[.profiles[] | select(.frames[1].func == "short_wait") | .count] | add')" = 50 ]
+}
+
+@test "memory stays within CTRACE_FLIGHT_SIZE plus the fixed buffers over a busy run (10 s)" {
+	flight CTRACE_FLIGHT_SIZE=2m CTRACE_FLIGHT_AGE=60s CTRACE_BUFFERS=16 CTRACE_TRIGGER=exit -- busy 10
+	assert_success
+	early=$(value rss_early_kb); late=$(value rss_late_kb); run_ns=$(value run_ns)
+	f=$(ls fl.*.ctr)
+	# the snapshot is what the ring held: at most CTRACE_FLIGHT_SIZE and the header
+	[ "$(stat -c %s "$f")" -le $((2 * 1048576 + 4096)) ]
+	# the ring recycled its oldest generations by size (the age would keep 60 s)
+	[ "$(jreport "$f" .trace.duration_ns)" -lt $((run_ns - 1000000000)) ]
+	# over the second half, no growth beyond the ring (full by then) and the 16 buffers
+	echo "rss: half-way $early KiB, end $late KiB" >&2
+	[ $((late - early)) -le $((2048 + 16 * 64)) ]
+	# and no more than streaming mode's with the ring and the buffers
+	out=$(timeout 60 env LD_PRELOAD="$LIB" CTRACE_BUFFERS=16 CTRACE_OUT="$PWD/st.%p.ctr" "$F" busy 4)
+	stream_late=$(sed -n 's/^rss_late_kb=//p' <<<"$out")
+	echo "rss: streaming mode $stream_late KiB" >&2
+	[ "$late" -le $((stream_late + 2048 + 16 * 64)) ]
+}
+
+@test "CTRACE_START=paused, ctrace resume and pause: the trace holds the waits of the resumed period only" {
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=paused CTRACE_OUT="$PWD/p.%p.ctr" \
+		"$F" phases "$PWD" >ph.out; echo "exit=$?" >>ph.out) &
+	for _ in $(seq 400); do [ -e p1 ] && break; sleep 0.05; done
+	pid=$(pgrep -f "flight phases $PWD" | tail -1)
+	run timeout 60 "$CT" resume "$pid"
+	assert_success
+	assert_output "$pid resumed"
+	touch go2
+	for _ in $(seq 400); do [ -e p2 ] && break; sleep 0.05; done
+	run timeout 60 "$CT" pause "$pid"
+	assert_success
+	assert_output "$pid paused"
+	touch go3
+	wait
+	grep -q '^exit=0$' ph.out
+	n2=$(sed -n 's/^phase_two_waits=//p' ph.out)
+	f=$(ls p.*.ctr)
+	jreport "$f" '[.profiles[] | select(.profile == "sync") | {f: .frames[2].func, n: .count}] | group_by(.f) | map("\(.[0].f)=\(map(.n) | add)") | join(" ")' >t.txt
+	assert_equal "$(cat t.txt)" "phase_two=$n2"
+}
+
+@test "ctrace record --duration records the first D only; ctrace snapshot of a process not in flight mode exits 2" {
+	run timeout 60 "$CT" record --duration 300ms -o d.ctr -- "$F" slow 1500 10
+	assert_success
+	n=$(value short_waits)
+	got=$(jreport d.ctr '[.profiles[] | select(.frames[1].func == "short_wait") | .count] | add')
+	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ]
+	[ "$(jreport d.ctr '[.profiles[] | select(.frames[0].func == "slow_wait")] | length')" = 0 ]
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=running CTRACE_OUT="$PWD/s.%p.ctr" \
+		"$F" serve "$PWD/stop" >serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	run "$CT" snapshot "$pid"
+	assert_failure 2
+	assert_output "ctrace: process $pid is not in flight mode (CTRACE_MODE=flight)"
+	touch stop
+	wait
+}
