@@ -206,7 +206,9 @@ struct ct_eng {
 	uint32_t *keyix;               /* key -> index in th (UINT32_MAX: none) */
 	size_t nkeyix, ckeyix;
 	struct eng_obj *obj;
-	size_t nobj, cobj, last_obj;  /* last_obj: the latest found (a one-entry cache) */
+	size_t nobj, cobj;
+	struct { uint64_t addr; uint32_t ix; } obj_cache[64]; /* direct-mapped by address,
+							       * ix + 1 (0 empty) */
 	struct ct_htab obj_by_addr;
 	struct eng_entry *ent;
 	size_t nent, cent;

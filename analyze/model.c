@@ -56,6 +56,7 @@ struct pname {
 struct srun {
 	struct ct_sevent *v;
 	size_t n, cap;
+	int unsorted; /* an event came earlier than the one before it */
 };
 
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
@@ -233,7 +234,10 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 		ct_grow(&l->touched, &l->cap_touched, l->ntouched + 1, sizeof(*l->touched));
 		l->touched[l->ntouched++] = key;
 	}
-	ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	if (r->n == r->cap)
+		ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	if (r->n && ev->ts < r->v[r->n - 1].ev.ts)
+		r->unsorted = 1;
 	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
@@ -596,59 +600,71 @@ static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size
 /* A source of the k-way merge: a sorted run. */
 struct msrc {
 	const struct ct_sevent *v;
-	size_t i, n, ord;
-	uint64_t ts; /* v[i].ev.ts */
+	size_t i, n;
 };
 
-static int src_less(const struct msrc *x, const struct msrc *y)
+/* A heap node of the merge: the time of a run's next event, and the run (its index is
+ * its rank on equal times). 16 bytes, so that sifting moves little. */
+struct mnode {
+	uint64_t ts;
+	size_t s;
+};
+
+static int node_less(const struct mnode *x, const struct mnode *y)
 {
-	return x->ts < y->ts || (x->ts == y->ts && x->ord < y->ord);
+	return x->ts < y->ts || (x->ts == y->ts && x->s < y->s);
 }
 
-static void sift(struct msrc *h, size_t n, size_t i)
+/* Sifts node x down from slot i of the n-node heap h (a hole moved down). */
+static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 {
 	for (;;) {
 		size_t c = 2 * i + 1;
-		struct msrc t;
 
 		if (c >= n)
-			return;
-		if (c + 1 < n && src_less(&h[c + 1], &h[c]))
+			break;
+		if (c + 1 < n && node_less(&h[c + 1], &h[c]))
 			c++;
-		if (!src_less(&h[c], &h[i]))
-			return;
-		t = h[c];
-		h[c] = h[i];
-		h[i] = t;
+		if (!node_less(&h[c], &x))
+			break;
+		h[i] = h[c];
 		i = c;
 	}
+	h[i] = x;
 }
 
-/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). */
-static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
+/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). The
+ * top run goes on without a sift while its next event still comes first. */
+static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
 {
+	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < ns; i++)
-		if (h[i].i < h[i].n) {
-			h[i].ts = h[i].v[h[i].i].ev.ts;
-			h[k++] = h[i];
-		}
+		if (src[i].i < src[i].n)
+			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts, i };
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
-		sift(h, ns, i);
+		sift(h, ns, i, h[i]);
 	while (ns) {
-		out[n++] = h[0].v[h[0].i++];
-		if (h[0].i == h[0].n) {
-			h[0] = h[--ns];
-			sift(h, ns, 0);
+		struct msrc *r = &src[h[0].s];
+		struct mnode top = h[0];
+
+		out[n++] = r->v[r->i++];
+		if (r->i == r->n) {
+			ns--;
+			if (ns)
+				sift(h, ns, 0, h[ns]);
 			continue;
 		}
-		h[0].ts = h[0].v[h[0].i].ev.ts;
-		/* the same run usually goes on: sift only when a child comes first */
-		if ((ns > 1 && src_less(&h[1], &h[0])) || (ns > 2 && src_less(&h[2], &h[0])))
-			sift(h, ns, 0);
+		top.ts = r->v[r->i].ev.ts;
+		/* the same run may go on: sift only when a child comes first */
+		if ((ns > 1 && node_less(&h[1], &top)) || (ns > 2 && node_less(&h[2], &top)))
+			sift(h, ns, 0, top);
+		else
+			h[0] = top;
 	}
+	free(h);
 	return n;
 }
 
@@ -708,7 +724,9 @@ static void flush(struct loader *l, struct pipe *p, int final)
 	for (size_t i = 0; i < l->ntouched; i++) {
 		struct srun *r = &l->runs[l->touched[i]];
 
-		sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
+		if (r->unsorted)
+			sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
+		r->unsorted = 0;
 		total += r->n;
 		if (r->v[0].ev.ts < first)
 			first = r->v[0].ev.ts;
@@ -728,11 +746,11 @@ static void flush(struct loader *l, struct pipe *p, int final)
 		}
 		k = lo;
 		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
-		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0, 0 };
+		src[ns++] = (struct msrc){ l->held, k, l->nheld };
 		for (size_t i = 0; i < l->ntouched; i++) {
 			struct srun *r = &l->runs[l->touched[i]];
 
-			src[ns] = (struct msrc){ r->v, 0, r->n, ns, 0 };
+			src[ns] = (struct msrc){ r->v, 0, r->n };
 			ns++;
 		}
 		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));

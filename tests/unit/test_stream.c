@@ -2,7 +2,7 @@
 /*
  * Unit tests of the streaming analysis (analyze/engine.h, lhist.h, hashtab.h):
  *   - the log-linear histogram: exact nearest-rank percentiles up to CT_LH_EXACT distinct
- *     values, and within its stated relative error (1/256) of the exact ones on
+ *     values, and within its stated relative error (CT_LH_REL_ERR, 1/128) of the exact ones on
  *     adversarial distributions (bucket edges, wide ranges, heavy tails, one huge
  *     outlier, weighted samples, merged histograms);
  *   - the hash table against a plain array;
@@ -64,7 +64,7 @@ static int check_pcts(const struct ct_lhist *h, uint64_t *v, size_t n, int exact
 		double err = truth ? (double)(got > truth ? got - truth : truth - got) /
 				     (double)truth : (double)got;
 
-		if (exact ? got != truth : err > 1.0 / 256) {
+		if (exact ? got != truth : err > CT_LH_REL_ERR) {
 			printf("#   p%u: got %llu, exact %llu (error %.5f)\n", pcts[k],
 			       (unsigned long long)got, (unsigned long long)truth, err);
 			bad++;
