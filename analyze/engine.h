@@ -162,6 +162,7 @@ struct eng_obj {
 	int zero_armed;
 	struct eng_othr *th;
 	size_t nth, cth;
+	uint32_t th_cache[16];         /* by tid % 16: index in th + 1 (0 none) */
 	struct eng_conv *cv;
 };
 

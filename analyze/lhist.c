@@ -45,9 +45,9 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 
 	bucket_of(v, &lvl, &ix);
 	if (!h->lv[lvl])
-		h->lv[lvl] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+		h->lv[lvl] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
 	h->lv[lvl][ix] += n;
-	h->lsum[lvl] += n;
+	h->lv[lvl][CT_LH_SUM] += n;
 }
 
 static void to_buckets(struct ct_lhist *h)
@@ -135,10 +135,10 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 		if (!src->lv[l])
 			continue;
 		if (!h->lv[l])
-			h->lv[l] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+			h->lv[l] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
 		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++)
 			h->lv[l][i] += src->lv[l][i];
-		h->lsum[l] += src->lsum[l];
+		h->lv[l][CT_LH_SUM] += src->lv[l][CT_LH_SUM];
 	}
 }
 
@@ -181,10 +181,10 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 		}
 	}
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!h->lsum[l])
+		if (!h->lv[l] || !h->lv[l][CT_LH_SUM])
 			continue;
-		if (seen + h->lsum[l] < rank) {
-			seen += h->lsum[l];
+		if (seen + h->lv[l][CT_LH_SUM] < rank) {
+			seen += h->lv[l][CT_LH_SUM];
 			continue;
 		}
 		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++) {
@@ -205,8 +205,8 @@ void ct_lhist_clear(struct ct_lhist *h)
 
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
 		lv[l] = h->lv[l];
-		if (lv[l] && h->lsum[l])
-			memset(lv[l], 0, (1u << CT_LH_SUBBITS) * sizeof(uint64_t));
+		if (lv[l] && lv[l][CT_LH_SUM])
+			memset(lv[l], 0, (CT_LH_SUM + 1) * sizeof(uint64_t));
 	}
 	memset(h, 0, sizeof(*h));
 	memcpy(h->lv, lv, sizeof(lv));

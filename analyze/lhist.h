@@ -19,14 +19,15 @@
 /* the bound on a bucketed percentile's relative error: half a bucket, 2^-(SUBBITS+1) */
 #define CT_LH_REL_ERR (1.0 / (2 << CT_LH_SUBBITS))
 #define CT_LH_LEVELS (64 - CT_LH_SUBBITS + 1)
+#define CT_LH_SUM (1u << CT_LH_SUBBITS) /* index of a level's total in its block */
 
 struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
 	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
 				 * several; UINT32_MAX once bucketed */
+	uint64_t *lv[CT_LH_LEVELS]; /* owned: 2^CT_LH_SUBBITS counters each and then the
+				     * level's total (CT_LH_SUM), NULL until used */
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
-	uint64_t *lv[CT_LH_LEVELS]; /* owned: 2^CT_LH_SUBBITS counters each, NULL until used */
-	uint64_t lsum[CT_LH_LEVELS]; /* the count of each level */
 };
 
 /* Adds n samples of value v. Exits on out-of-memory. */

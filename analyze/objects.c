@@ -65,12 +65,19 @@ struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint3
 
 struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
 {
+	uint32_t *c = &o->th_cache[tid & 15];
+
+	if (*c && o->th[*c - 1].tid == tid)
+		return &o->th[*c - 1];
 	for (size_t i = 0; i < o->nth; i++)
-		if (o->th[i].tid == tid)
+		if (o->th[i].tid == tid) {
+			*c = (uint32_t)i + 1;
 			return &o->th[i];
+		}
 	ct_grow(&o->th, &o->cth, o->nth + 1, sizeof(*o->th));
 	memset(&o->th[o->nth], 0, sizeof(*o->th));
 	o->th[o->nth].tid = tid;
+	*c = (uint32_t)o->nth + 1;
 	return &o->th[o->nth++];
 }
 
