@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Implementation of frames.h: stack id -> frame array and call-site PC -> frame array,
- * in two open-addressing tables.
+ * each an array of resolved entries found through a hashtab.h map.
  */
 #include "frames.h"
 
@@ -10,21 +10,23 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "hashtab.h"
 #include "json.h"
 #include "util.h"
 
 #define INLINE_MAX 8 /* inline chain depth kept per PC */
 
 struct slot {
-	uint64_t key; /* stack id or PC; 0 = empty */
+	uint64_t key; /* stack id or PC */
 	int truncated;
 	size_t n;
 	struct ct_frame *f;
 };
 
 struct table {
-	struct slot *slots;
-	size_t nslots, used;
+	struct slot *slots; /* in order of first use */
+	size_t nslots, cap;
+	struct ct_htab by_key; /* key -> index in slots */
 };
 
 struct ct_frames {
@@ -48,6 +50,7 @@ static void table_free(struct table *t)
 	for (size_t i = 0; i < t->nslots; i++)
 		free(t->slots[i].f);
 	free(t->slots);
+	ct_htab_free(&t->by_key);
 }
 
 void ct_frames_free(struct ct_frames *c)
@@ -69,35 +72,19 @@ static struct ct_sym *sym(struct ct_frames *c)
 	return c->sym;
 }
 
-static size_t hash(uint64_t key, size_t n)
+/* The slot of key (nonzero), found or added empty (n 0, f NULL); *fresh says which. A
+ * slot pointer is valid until the next lookup. */
+static struct slot *lookup(struct table *tab, uint64_t key, int *fresh)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (n - 1);
-}
+	uint32_t ix = ct_htab_get(&tab->by_key, key);
 
-/* The slot of key: filled (slot->key == key) or the empty one to fill. */
-static struct slot *lookup(struct table *tab, uint64_t key)
-{
-	size_t j;
-
-	if ((tab->used + 1) * 2 > tab->nslots) {
-		size_t n = tab->nslots ? tab->nslots * 2 : 64;
-		struct slot *t = ct_xcalloc(n, sizeof(*t));
-
-		for (size_t i = 0; i < tab->nslots; i++) {
-			if (!tab->slots[i].key)
-				continue;
-			for (j = hash(tab->slots[i].key, n); t[j].key; j = (j + 1) & (n - 1))
-				;
-			t[j] = tab->slots[i];
-		}
-		free(tab->slots);
-		tab->slots = t;
-		tab->nslots = n;
-	}
-	for (j = hash(key, tab->nslots); tab->slots[j].key; j = (j + 1) & (tab->nslots - 1))
-		if (tab->slots[j].key == key)
-			return &tab->slots[j];
-	return &tab->slots[j];
+	*fresh = ix == UINT32_MAX;
+	if (!*fresh)
+		return &tab->slots[ix];
+	ct_grow(&tab->slots, &tab->cap, tab->nslots + 1, sizeof(*tab->slots));
+	ct_htab_put(&tab->by_key, key, (uint32_t)tab->nslots);
+	tab->slots[tab->nslots] = (struct slot){ key, 0, 0, NULL };
+	return &tab->slots[tab->nslots++];
 }
 
 /* Stand-in for an unresolvable PC when there is no symbolizer. */
@@ -144,17 +131,16 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 	const struct ct_mstack *st;
 	struct slot *s;
 	size_t cap = 0;
+	int fresh;
 
 	*out = NULL;
 	if (truncated)
 		*truncated = 0;
 	if (id == 0 || !(st = ct_model_stack(c->m, id)))
 		return 0;
-	s = lookup(&c->stacks, id);
-	if (!s->key) {
-		s->key = id;
+	s = lookup(&c->stacks, id, &fresh);
+	if (fresh) {
 		s->truncated = !!(st->flags & CT_STACKF_TRUNCATED);
-		c->stacks.used++;
 		for (size_t i = 0; i < st->nframes; i++)
 			add_pc(c, s, &cap, st->pcs[i], i == 0);
 	}
@@ -168,16 +154,14 @@ size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **ou
 {
 	struct slot *s;
 	size_t cap = 0;
+	int fresh;
 
 	*out = NULL;
 	if (pc == 0)
 		return 0;
-	s = lookup(&c->pcs, pc);
-	if (!s->key) {
-		s->key = pc;
-		c->pcs.used++;
+	s = lookup(&c->pcs, pc, &fresh);
+	if (fresh)
 		add_pc(c, s, &cap, pc, 1);
-	}
 	*out = s->f;
 	return s->n;
 }
