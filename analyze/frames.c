@@ -16,15 +16,15 @@
 
 #define INLINE_MAX 8 /* inline chain depth kept per PC */
 
-struct slot {
+struct resolved {
 	uint64_t key; /* stack id or PC */
 	int truncated;
 	size_t n;
 	struct ct_frame *f;
 };
 
-struct table {
-	struct slot *slots; /* in order of first use */
+struct rtable {
+	struct resolved *slots; /* in order of first use */
 	size_t nslots, cap;
 	struct ct_htab by_key; /* key -> index in slots */
 };
@@ -33,8 +33,8 @@ struct ct_frames {
 	const struct ct_model *m;
 	struct ct_sym *sym;
 	int sym_tried;
-	struct table stacks; /* by stack id */
-	struct table pcs;    /* single call sites, by PC */
+	struct rtable stacks; /* by stack id */
+	struct rtable pcs;    /* single call sites, by PC */
 };
 
 struct ct_frames *ct_frames_new(const struct ct_model *m)
@@ -45,7 +45,7 @@ struct ct_frames *ct_frames_new(const struct ct_model *m)
 	return c;
 }
 
-static void table_free(struct table *t)
+static void table_free(struct rtable *t)
 {
 	for (size_t i = 0; i < t->nslots; i++)
 		free(t->slots[i].f);
@@ -74,7 +74,7 @@ static struct ct_sym *sym(struct ct_frames *c)
 
 /* The slot of key (nonzero), found or added empty (n 0, f NULL); *fresh says which. A
  * slot pointer is valid until the next lookup. */
-static struct slot *lookup(struct table *tab, uint64_t key, int *fresh)
+static struct resolved *lookup(struct rtable *tab, uint64_t key, int *fresh)
 {
 	uint32_t ix = ct_htab_get(&tab->by_key, key);
 
@@ -83,7 +83,7 @@ static struct slot *lookup(struct table *tab, uint64_t key, int *fresh)
 		return &tab->slots[ix];
 	ct_grow(&tab->slots, &tab->cap, tab->nslots + 1, sizeof(*tab->slots));
 	ct_htab_put(&tab->by_key, key, (uint32_t)tab->nslots);
-	tab->slots[tab->nslots] = (struct slot){ key, 0, 0, NULL };
+	tab->slots[tab->nslots] = (struct resolved){ key, 0, 0, NULL };
 	return &tab->slots[tab->nslots++];
 }
 
@@ -105,7 +105,7 @@ static int system_inline(const struct ct_frame *f)
  * wrappers (glibc's _FORTIFY_SOURCE read -> __read_chk in bits/unistd.h, ...), not its
  * caller: they are left out, so frames[0] is the program's function.
  */
-static void add_pc(struct ct_frames *c, struct slot *s, size_t *cap, uint64_t pc,
+static void add_pc(struct ct_frames *c, struct resolved *s, size_t *cap, uint64_t pc,
 		   int call_site)
 {
 	struct ct_sym *sy = sym(c);
@@ -129,7 +129,7 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 		       int *truncated)
 {
 	const struct ct_mstack *st;
-	struct slot *s;
+	struct resolved *s;
 	size_t cap = 0;
 	int fresh;
 
@@ -152,7 +152,7 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 
 size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **out)
 {
-	struct slot *s;
+	struct resolved *s;
 	size_t cap = 0;
 	int fresh;
 
