@@ -20,11 +20,9 @@
 #include "../../analyze/util.h"
 #include "../../format/events.h"
 #include "../../format/writer.h"
+#include "tracegen.h"
 #include "../../unwind/symbolize.h"
 
-#define T0 1000000000ull
-#define MS 1000000ull
-#define US 1000ull
 #define M1 0x5000ull
 
 /* ---- rules ------------------------------------------------------------------------- */
@@ -422,20 +420,6 @@ static void test_diff_table(void)
 
 /* ---- end to end on synthetic traces ---------------------------------------------------- */
 
-static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
-static uint8_t file[1 << 18];
-static size_t flen;
-
-static void put(ssize_t n)
-{
-	if (n < 0 || flen + (size_t)n > sizeof(file)) {
-		printf("Bail out! writer failed: %zd\n", n);
-		exit(1);
-	}
-	memcpy(file + flen, wb.out, (size_t)n);
-	flen += (size_t)n;
-}
 
 static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 };
 
@@ -457,27 +441,15 @@ static int build(char *path, uint64_t wait_ms, uint64_t lost)
 			       CT_R_ACQUIRED, 0),
 	};
 	uint64_t lostv[CT_L_MAX] = { lost, 0, 0 };
-	int fd;
 
-	flen = 0;
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN)
-		return -1;
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 2));
 	put(ct_w_threads(&wb, 1, ts, 2));
 	put(ct_w_events(&wb, 1, 100, 0, e100, 1));
 	put(ct_w_events(&wb, 1, 101, 0, e101, 2));
 	put(ct_w_gen_end(&wb, 1, T0 + (wait_ms + 10) * MS, lostv));
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	if (write(fd, file, flen) != (ssize_t)flen) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return tg_write_tmp(path);
 }
 
 /* Runs fn with stdout going to a file, whose text is returned (static buffer). */
