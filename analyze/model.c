@@ -56,7 +56,10 @@ struct pname {
 struct srun {
 	struct ct_sevent *v;
 	size_t n, cap;
-	int unsorted; /* an event came earlier than the one before it */
+	size_t *brk;  /* where it goes back in time: v[brk[i]] is earlier than the event
+		       * before it (chunks written out of order), so the run is several
+		       * ascending pieces, each a source of the merge */
+	size_t nbrk, cap_brk;
 };
 
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
@@ -236,8 +239,10 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 	}
 	if (r->n == r->cap)
 		ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
-	if (r->n && ev->ts < r->v[r->n - 1].ev.ts)
-		r->unsorted = 1;
+	if (r->n && ev->ts < r->v[r->n - 1].ev.ts) {
+		ct_grow(&r->brk, &r->cap_brk, r->nbrk + 1, sizeof(*r->brk));
+		r->brk[r->nbrk++] = r->n;
+	}
 	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
@@ -503,8 +508,10 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
-	for (size_t i = 0; i < l->cap_runs; i++)
+	for (size_t i = 0; i < l->cap_runs; i++) {
 		free(l->runs[i].v);
+		free(l->runs[i].brk);
+	}
 	free(l->runs);
 	free(l->touched);
 	free(l->tmp);
@@ -545,56 +552,6 @@ static void finish(struct loader *l)
 	m->lost_total = 0;
 	for (int c = 0; c < CT_L_MAX; c++)
 		m->lost_total += m->lost[c];
-}
-
-/* Stable natural merge sort of a[0..n) by ts (file order on ties), with tmp as scratch:
- * a thread's events come in a few ascending runs (chunks written out of order). */
-static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size_t *cap)
-{
-	size_t *st = NULL, nst = 0, cst = 0;
-	struct ct_sevent *src = a, *dst;
-
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || a[i].ev.ts < a[i - 1].ev.ts) {
-			ct_grow(&st, &cst, nst + 2, sizeof(*st));
-			st[nst++] = i;
-		}
-	if (nst <= 1) {
-		free(st);
-		return;
-	}
-	st[nst] = n; /* run r is [st[r], st[r + 1]) */
-	ct_grow(tmp, cap, n, sizeof(**tmp));
-	dst = *tmp;
-	while (nst > 1) {
-		size_t k = 0;
-
-		for (size_t r = 0; r < nst; r += 2) {
-			size_t lo = st[r], mid = st[r + 1], hi = r + 2 <= nst ? st[r + 2] : mid;
-			size_t i = lo, j = mid, o = lo;
-
-			if (r + 1 >= nst)
-				hi = mid = st[r + 1];
-			while (i < mid && j < hi)
-				dst[o++] = src[j].ev.ts < src[i].ev.ts ? src[j++] : src[i++];
-			while (i < mid)
-				dst[o++] = src[i++];
-			while (j < hi)
-				dst[o++] = src[j++];
-			st[k++] = lo;
-		}
-		st[k] = n;
-		nst = k;
-		{
-			struct ct_sevent *t = src;
-
-			src = dst;
-			dst = t;
-		}
-	}
-	if (src != a)
-		memcpy(a, src, n * sizeof(*a));
-	free(st);
 }
 
 /* A source of the k-way merge: a sorted run. */
@@ -715,7 +672,7 @@ static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
  */
 static void flush(struct loader *l, struct pipe *p, int final)
 {
-	size_t total = 0, k = 0, ns = 0;
+	size_t total = 0, k = 0, ns = 0, npieces = 0;
 	uint64_t first = UINT64_MAX;
 	struct msrc *src;
 
@@ -724,12 +681,13 @@ static void flush(struct loader *l, struct pipe *p, int final)
 	for (size_t i = 0; i < l->ntouched; i++) {
 		struct srun *r = &l->runs[l->touched[i]];
 
-		if (r->unsorted)
-			sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
-		r->unsorted = 0;
 		total += r->n;
+		npieces += 1 + r->nbrk;
 		if (r->v[0].ev.ts < first)
 			first = r->v[0].ev.ts;
+		for (size_t b = 0; b < r->nbrk; b++)
+			if (r->v[r->brk[b]].ev.ts < first)
+				first = r->v[r->brk[b]].ev.ts;
 	}
 	if (total) {
 		size_t lo = 0, hi = l->nheld;
@@ -745,13 +703,20 @@ static void flush(struct loader *l, struct pipe *p, int final)
 				hi = mid;
 		}
 		k = lo;
-		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
+		/* a thread's pieces in file order, next to each other: the merge's rank on
+		 * equal times (the source index) keeps file order within the thread */
+		src = ct_xmalloc((npieces + 1) * sizeof(*src));
 		src[ns++] = (struct msrc){ l->held, k, l->nheld };
 		for (size_t i = 0; i < l->ntouched; i++) {
 			struct srun *r = &l->runs[l->touched[i]];
+			size_t from = 0;
 
-			src[ns] = (struct msrc){ r->v, 0, r->n };
-			ns++;
+			for (size_t b = 0; b < r->nbrk; b++) {
+				src[ns++] = (struct msrc){ r->v, from, r->brk[b] };
+				from = r->brk[b];
+			}
+			src[ns++] = (struct msrc){ r->v, from, r->n };
+			r->nbrk = 0;
 		}
 		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));
 		total = kway(src, ns, l->tmp);
