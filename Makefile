@@ -124,7 +124,7 @@ $(CTRACE): $(CTRACE_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTRACE_OBJ) $(CLI_LIBS)
 
-$(O)/unit/%: tests/unit/%.c $(ANALYZE_OBJ) tests/unit/tap.h
+$(O)/unit/%: tests/unit/%.c $(ANALYZE_OBJ) tests/unit/tap.h tests/unit/tracegen.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE_CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(ANALYZE_OBJ) $(CLI_LIBS)

@@ -16,7 +16,7 @@
  *     recorded calls becomes a remainder entry at the call site (one frame);
  *   - profile entries: the waiter profiles sync/net/syscall/sleep, the holder profile
  *     (Go mutex-profile semantics, exact form) and the wake-up latency profile, with
- *     percentiles from log-linear histograms (lhist.h: within 1/256);
+ *     percentiles from log-linear histograms (lhist.h: within 1/128);
  *   - the per-object table (waits, log2 histogram, hold times, wake-ups, owner changes,
  *     convoy verdict with evidence and a per-window series) and the per-thread table
  *     (non-overlapping blocked time per profile, schedstat cpu and run-queue time, the

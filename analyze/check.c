@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `ctrace check [RULES] [--junit FILE] FILE...`: the CI gate (analyze/README.md). Loads
- * every trace (model.h), runs the analyses (analysis.h) and evaluates each rule on each
- * trace: --fail-on convoy|deadlock|lock-order|truncated, --max-wait / --max-p99 /
- * --max-total PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
- * measured ... at func (file:line)") followed by a few indented frames; when every rule
- * holds, one "ok" line. --junit writes one <testsuite name="ctrace check"> with a
- * <testcase> per rule per trace, through the output table's "junit" row (out_junit.c).
+ * every trace (model.h), runs the analyses (analysis.h; several traces of one program
+ * analysed as one, ct_analysis_merge) and evaluates each rule once over them all:
+ * --fail-on convoy|deadlock|lock-order|truncated, --max-wait / --max-p99 / --max-total
+ * PROFILE:DURATION, --max-lost N. Violations go to stdout, one line each ("FAIL RULE:
+ * [TRACE: ]measured ... at func (file:line)") followed by a few indented frames; when
+ * every rule holds, one "ok" line. --junit writes one <testsuite name="ctrace check">
+ * with a <testcase> per rule, through the output table's "junit" row (out_junit.c).
  * --from/--to/--thread restrict every analysis the rules look at, as in report;
  * --convoy-* set the convoy detector's thresholds. Exit 0 all rules hold, 1 a rule is
  * broken, 2 usage error or unreadable input.
@@ -354,12 +355,22 @@ void ct_check_free_words(char **w)
 
 /* ---- evaluation ---------------------------------------------------------------------- */
 
+/* What the rules look at: the traces (n of them, by the proc index of the analysis's
+ * entries, objects and links) and their one analysis. */
 struct trace {
-	const char *path;
-	const struct ct_model *m;
+	const char *name;               /* the file, or the files joined (JUnit) */
+	const char *const *paths;       /* each trace's file */
+	const struct ct_model *const *ms;
+	struct ct_frames **frs;
+	size_t n;
 	const struct ct_analysis *a;
-	struct ct_frames *fr;
 };
+
+/* The frames of trace proc (an index from the analysis). */
+static struct ct_frames *fr_at(const struct trace *t, uint32_t proc)
+{
+	return t->frs[proc < t->n ? proc : 0];
+}
 
 /* The output of one rule on one trace. */
 struct result {
@@ -370,7 +381,8 @@ struct result {
 	char first[1024];  /* the first violation's line, without "FAIL rule: " */
 	size_t nviol;
 	FILE *f;           /* open while evaluating */
-	int multi;         /* several traces: name the trace in each line */
+	uint32_t proc;     /* the trace the next violation is in (several traces: named in
+			    * its line), UINT32_MAX when it is in none alone */
 };
 
 #define FRAME_HOW (CT_FRAME_MODULE | CT_FRAME_PC)
@@ -406,8 +418,8 @@ static void violation(struct result *res, const struct ct_frame *f, size_t n,
 	if (res->nviol > MAX_SHOWN)
 		return;
 	fprintf(res->f, "FAIL %s: ", res->r->text);
-	if (res->multi)
-		fprintf(res->f, "%s: ", res->t->path);
+	if (res->t->n > 1 && res->proc < res->t->n)
+		fprintf(res->f, "%s: ", res->t->paths[res->proc]);
 	fprintf(res->f, "%s\n", line);
 	print_frames(res->f, f, n, "    ");
 }
@@ -478,12 +490,13 @@ static void eval_entries(struct result *res, int p99)
 	for (size_t i = 0; i < nover; i++) {
 		const struct ct_pentry *e = over[i];
 		const struct ct_frame *f;
-		size_t n = ct_frames_entry(t->fr, e, &f, NULL);
+		size_t n = ct_frames_entry(fr_at(t, e->proc), e, &f, NULL);
 		char d[CT_DUR_BUF], md[CT_DUR_BUF], site[256], kind[64], on[48] = "";
 		uint64_t obj;
 
 		ct_pentry_kind(e, kind, sizeof(kind));
 		site_str(f, n, site, sizeof(site));
+		res->proc = e->proc;
 		if (p99) {
 			violation(res, f, n, "p99 %s (max %s) of %" PRIu64 " %s %s%s at %s",
 				  ct_fmt_duration(e->p99_ns, d), ct_fmt_duration(e->max_ns, md),
@@ -525,7 +538,8 @@ static void eval_total(struct result *res)
 	}
 	if (total <= res->r->limit)
 		return;
-	n = ct_frames_entry(t->fr, big, &f, NULL);
+	n = ct_frames_entry(fr_at(t, big->proc), big, &f, NULL);
+	res->proc = t->n > 1 ? UINT32_MAX : 0; /* a sum over every trace */
 	ct_pentry_kind(big, kind, sizeof(kind));
 	site_str(f, n, site, sizeof(site));
 	violation(res, f, n, "%s in %" PRIu64 " %s%s over %zu site%s; largest %s %s at %s",
@@ -536,19 +550,27 @@ static void eval_total(struct result *res)
 		  ct_fmt_duration(big->total_ns, bd), kind, site);
 }
 
+/* --max-lost: the events lost by every trace together. */
 static void eval_lost(struct result *res)
 {
-	const struct ct_model *m = res->t->m;
+	const struct trace *t = res->t;
+	uint64_t lost[CT_L_MAX] = { 0 }, total = 0;
 	char causes[256] = "";
 	size_t len = 0;
 
-	if (m->lost_total <= res->r->limit)
+	for (size_t i = 0; i < t->n; i++) {
+		for (int k = 0; k < CT_L_MAX; k++)
+			lost[k] += t->ms[i]->lost[k];
+		total += t->ms[i]->lost_total;
+	}
+	if (total <= res->r->limit)
 		return;
 	for (int k = 0; k < CT_L_MAX && len < sizeof(causes); k++)
-		if (m->lost[k])
+		if (lost[k])
 			len += (size_t)snprintf(causes + len, sizeof(causes) - len, "%s%s %" PRIu64,
-						len ? ", " : "", ct_lost_name((unsigned)k), m->lost[k]);
-	violation(res, NULL, 0, "%" PRIu64 " events lost (%s)", m->lost_total, causes);
+						len ? ", " : "", ct_lost_name((unsigned)k), lost[k]);
+	res->proc = t->n > 1 ? UINT32_MAX : 0;
+	violation(res, NULL, 0, "%" PRIu64 " events lost (%s)", total, causes);
 }
 
 /* --fail-on truncated: the file ends inside a chunk or without its last GEN_END. */
@@ -556,8 +578,12 @@ static void eval_truncated(struct result *res)
 {
 	char t[256];
 
-	if (res->t->m->truncated)
-		violation(res, NULL, 0, "trace %s", ct_model_truncation(res->t->m, t, sizeof(t)));
+	for (size_t i = 0; i < res->t->n; i++)
+		if (res->t->ms[i]->truncated) {
+			res->proc = (uint32_t)i;
+			violation(res, NULL, 0, "trace %s",
+				  ct_model_truncation(res->t->ms[i], t, sizeof(t)));
+		}
 }
 
 /* --fail-on convoy: every object with the convoy verdict (analysis.h ct_object.convoy),
@@ -576,9 +602,10 @@ static void eval_convoy(struct result *res)
 
 		if (!o->convoy)
 			continue;
-		n = ct_frames_stack(t->fr, ev->waiter_stack ? ev->waiter_stack : o->first_stack,
-				    &f, NULL);
-		hn = ct_frames_stack(t->fr, ev->holder_stack, &hf, NULL);
+		n = ct_frames_stack(fr_at(t, o->proc),
+				    ev->waiter_stack ? ev->waiter_stack : o->first_stack, &f, NULL);
+		hn = ct_frames_stack(fr_at(t, o->proc), ev->holder_stack, &hf, NULL);
+		res->proc = o->proc;
 		site_str(f, n, site, sizeof(site));
 		site_str(hf, hn, hsite, sizeof(hsite));
 		violation(res, f, n, "convoy on %s 0x%" PRIx64 " from %s to %s (%" PRIu64
@@ -628,14 +655,14 @@ static void eval_deadlock(struct result *res)
 			const struct ct_chain_link *l = &dl->links[k];
 			const struct ct_object *o = ct_analysis_object(a, l->obj);
 
-			n = ct_frames_stack(t->fr, link_stack(a, l), &f, NULL);
+			n = ct_frames_stack(fr_at(t, l->proc), link_stack(a, l), &f, NULL);
 			if (!k) {
 				f0 = f;
 				n0 = n;
 			}
 			site_str(f, n, site, sizeof(site));
 			if (l->held_known) {
-				n = ct_frames_stack(t->fr, l->held_stack, &f, NULL);
+				n = ct_frames_stack(fr_at(t, l->proc), l->held_stack, &f, NULL);
 				site_str(f, n, hsite, sizeof(hsite));
 			} else {
 				snprintf(hsite, sizeof(hsite), "a site not recorded");
@@ -646,13 +673,14 @@ static void eval_deadlock(struct result *res)
 						l->tid, o ? ct_kind_name(o->kind) : "object", l->obj, site,
 						l->held_by, hsite);
 		}
+		res->proc = dl->links[0].proc;
 		violation(res, f0, n0, "%s", line);
 		if (res->nviol > MAX_SHOWN)
 			continue;
 		for (size_t k = 1; k < dl->n; k++) {
 			const struct ct_chain_link *l = &dl->links[k];
 
-			n = ct_frames_stack(t->fr, link_stack(a, l), &f, NULL);
+			n = ct_frames_stack(fr_at(t, l->proc), link_stack(a, l), &f, NULL);
 			fprintf(res->f, "  thread %" PRIu32 ":\n", l->tid);
 			print_frames(res->f, f, n, "    ");
 		}
@@ -679,9 +707,12 @@ static void eval_lock_order(struct result *res)
 		len += (size_t)snprintf(line, sizeof(line), "lock-order cycle of %zu locks:", cy->n);
 		for (size_t k = 0; k < cy->n && len < sizeof(line); k++)
 			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s", k ? ";" : "",
-						ct_lo_edge_str(t->fr, t->m, &cy->edges[k], edge,
-							       sizeof(edge)));
-		n = ct_frames_stack(t->fr, cy->edges[0].acquired_stack, &f, NULL);
+						ct_lo_edge_str(fr_at(t, cy->edges[k].proc),
+							       t->ms[cy->edges[k].proc < t->n ?
+								     cy->edges[k].proc : 0],
+							       &cy->edges[k], edge, sizeof(edge)));
+		n = ct_frames_stack(fr_at(t, cy->edges[0].proc), cy->edges[0].acquired_stack, &f,
+				    NULL);
 		violation(res, f, n, "%s", line);
 	}
 }
@@ -710,37 +741,57 @@ static void evaluate(struct result *res)
 size_t ct_check_eval(const struct ct_rule *r, const char *path, const struct ct_model *m,
 		     const struct ct_analysis *a, FILE *out)
 {
-	struct trace t = { .path = path, .m = m, .a = a, .fr = ct_frames_new(m) };
+	struct ct_frames *fr = ct_frames_new(m);
+	struct trace t = { .name = path, .paths = &path, .ms = &m, .frs = &fr, .n = 1, .a = a };
 	struct result res = { .r = r, .t = &t };
 
 	evaluate(&res);
 	fwrite(res.text, 1, res.len, out);
 	free(res.text);
-	ct_frames_free(t.fr);
+	ct_frames_free(fr);
 	return res.nviol;
 }
 
 /* ---- command ------------------------------------------------------------------------- */
 
-static void load(struct trace *t, struct ct_model **m, const char *path,
-		 const struct ct_check_opts *o, const struct ct_convoy_params *cp)
+static struct ct_analysis *load(struct ct_model **m, const char *path,
+				const struct ct_check_opts *o, const struct ct_convoy_params *cp)
 {
 	char err[512];
 	struct ct_analysis *a;
 
-	t->path = path;
 	if (ct_analyze_file(path, o->have_filter ? &o->filter.f : NULL, cp, 2, m, &a, err,
 			    sizeof(err)) < 0)
 		ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
-	t->m = *m;
-	t->a = a;
+	return a;
+}
+
+/* The files' names joined by ", " (malloc'ed). */
+static char *join(const char *const *files, size_t n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(files[i]) + 2;
+	s = ct_xmalloc(len);
+	s[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ", ");
+		strcat(s, files[i]);
+	}
+	return s;
 }
 
 int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t nfiles)
 {
-	struct trace *t = ct_xcalloc(nfiles, sizeof(*t));
 	struct ct_model **models = ct_xcalloc(nfiles, sizeof(*models));
-	struct result *res = ct_xcalloc(nfiles * o->nrules + 1, sizeof(*res));
+	struct ct_analysis **as = ct_xcalloc(nfiles, sizeof(*as));
+	struct ct_frames **frs = ct_xcalloc(nfiles, sizeof(*frs));
+	struct result *res = ct_xcalloc(o->nrules + 1, sizeof(*res));
+	char *name = join(files, nfiles);
+	struct trace t = { .name = name, .paths = files, .n = nfiles };
 	size_t nres = 0, failed = 0, nviol = 0;
 	FILE *jf = NULL;
 	struct ct_convoy_params cp;
@@ -750,52 +801,49 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 	else
 		ct_convoy_params_default(&cp);
 
-	/* every trace is read before anything is printed: unreadable input exits 2 alone */
+	/* every trace is read before anything is printed: unreadable input exits 2 alone;
+	 * several are analysed as one, so that a rule sees them all */
 	for (size_t i = 0; i < nfiles; i++)
-		load(&t[i], &models[i], files[i], o, &cp);
+		as[i] = load(&models[i], files[i], o, &cp);
 	if (o->have_filter) {
-		struct ct_analysis **as = ct_xcalloc(nfiles, sizeof(*as));
 		char err[512];
-		int bad;
 
-		for (size_t i = 0; i < nfiles; i++)
-			as[i] = (struct ct_analysis *)t[i].a;
-		bad = ct_filter_verify(&o->filter, files, models, as, nfiles, err, sizeof(err));
-		free(as);
-		if (bad < 0)
+		if (ct_filter_verify(&o->filter, files, models, as, nfiles, err, sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "check: %s", err);
 	}
+	t.a = nfiles > 1 ? ct_analysis_merge(as, nfiles) : as[0];
+	t.ms = (const struct ct_model *const *)models;
+	t.frs = frs;
 	if (o->junit && !(jf = fopen(o->junit, "w")))
 		ct_die(CT_EXIT_USAGE, "check: cannot write %s: %s", o->junit, strerror(errno));
 	for (size_t i = 0; i < nfiles; i++) {
-		if (t[i].m->truncated) {
+		if (models[i]->truncated) {
 			char tr[256];
 
-			ct_err("warning: %s: %s", t[i].path,
-			       ct_model_truncation(t[i].m, tr, sizeof(tr)));
+			ct_err("warning: %s: %s", files[i],
+			       ct_model_truncation(models[i], tr, sizeof(tr)));
 		}
-		t[i].fr = ct_frames_new(t[i].m);
-		for (size_t k = 0; k < o->nrules; k++) {
-			struct result *r = &res[nres++];
+		frs[i] = ct_frames_new(models[i]);
+	}
+	for (size_t k = 0; k < o->nrules; k++) {
+		struct result *r = &res[nres++];
 
-			r->r = &o->rules[k];
-			r->t = &t[i];
-			r->multi = nfiles > 1;
-			evaluate(r);
-			if (r->nviol) {
-				failed++;
-				nviol += r->nviol;
-			}
-			fwrite(r->text, 1, r->len, stdout);
+		r->r = &o->rules[k];
+		r->t = &t;
+		evaluate(r);
+		if (r->nviol) {
+			failed++;
+			nviol += r->nviol;
 		}
+		fwrite(r->text, 1, r->len, stdout);
 	}
 	if (!failed) {
 		size_t ntrunc = 0;
 		uint64_t ndamaged = 0;
 
 		for (size_t i = 0; i < nfiles; i++) {
-			ntrunc += t[i].m->truncated != 0;
-			ndamaged += t[i].m->damaged;
+			ntrunc += models[i]->truncated != 0;
+			ndamaged += models[i]->damaged;
 		}
 		printf("ok: %zu rule%s hold%s on %s", o->nrules, o->nrules == 1 ? "" : "s",
 		       o->nrules == 1 ? "s" : "", nfiles == 1 ? files[0] : "every trace");
@@ -821,7 +869,7 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 		struct ct_output_ctx oc = { .verdicts = v, .nverdicts = nres, .nfailed = failed };
 
 		for (size_t i = 0; i < nres; i++)
-			v[i] = (struct ct_verdict){ .trace = res[i].t->path, .rule = res[i].r->text,
+			v[i] = (struct ct_verdict){ .trace = t.name, .rule = res[i].r->text,
 						    .nviol = res[i].nviol, .first = res[i].first,
 						    .text = res[i].text };
 		ct_output_find("junit")->write(&oc, jf);
@@ -833,13 +881,15 @@ int ct_check_run(const struct ct_check_opts *o, const char *const *files, size_t
 	for (size_t i = 0; i < nres; i++)
 		free(res[i].text);
 	free(res);
+	ct_analysis_free((struct ct_analysis *)t.a);
 	for (size_t i = 0; i < nfiles; i++) {
-		ct_frames_free(t[i].fr);
-		ct_analysis_free((struct ct_analysis *)t[i].a);
+		ct_frames_free(frs[i]);
 		ct_model_free(models[i]);
 	}
+	free(frs);
+	free(as);
 	free(models);
-	free(t);
+	free(name);
 	return failed ? CT_EXIT_VIOLATION : CT_EXIT_OK;
 }
 

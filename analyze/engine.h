@@ -191,6 +191,7 @@ struct eng_obj {
 	int zero_armed;
 	struct eng_othr *th;
 	size_t nth, cth;
+	uint32_t th_cache[16];         /* by tid % 16: index in th + 1 (0 none) */
 	struct eng_conv *cv;
 	struct ct_underlock *ul;        /* underlock.c: calls and waits made under it */
 	size_t nul, cul;
@@ -237,7 +238,9 @@ struct ct_eng {
 	uint32_t *keyix;               /* key -> index in th (UINT32_MAX: none) */
 	size_t nkeyix, ckeyix;
 	struct eng_obj *obj;
-	size_t nobj, cobj, last_obj;  /* last_obj: the latest found (a one-entry cache) */
+	size_t nobj, cobj;
+	struct { uint64_t addr; uint32_t ix; } obj_cache[64]; /* direct-mapped by address,
+							       * ix + 1 (0 empty) */
 	struct ct_htab obj_by_addr;
 	struct eng_entry *ent;
 	size_t nent, cent;

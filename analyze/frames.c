@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Implementation of frames.h: stack id -> frame array and call-site PC -> frame array,
- * in two open-addressing tables.
+ * each an array of resolved entries found through a hashtab.h map.
  */
 #include "frames.h"
 
@@ -11,29 +11,31 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "hashtab.h"
 #include "json.h"
 #include "util.h"
 
 #define INLINE_MAX 8 /* inline chain depth kept per PC */
 
-struct slot {
-	uint64_t key; /* stack id or PC; 0 = empty */
+struct resolved {
+	uint64_t key; /* stack id or PC */
 	int truncated;
 	size_t n;
 	struct ct_frame *f;
 };
 
-struct table {
-	struct slot *slots;
-	size_t nslots, used;
+struct rtable {
+	struct resolved *slots; /* in order of first use */
+	size_t nslots, cap;
+	struct ct_htab by_key; /* key -> index in slots */
 };
 
 struct ct_frames {
 	const struct ct_model *m;
 	struct ct_sym *sym;
 	int sym_tried;
-	struct table stacks; /* by stack id */
-	struct table pcs;    /* single call sites, by PC */
+	struct rtable stacks; /* by stack id */
+	struct rtable pcs;    /* single call sites, by PC */
 };
 
 static const regex_t *hide; /* --hide: frames whose function matches are dropped */
@@ -44,7 +46,7 @@ void ct_frames_set_hide(const regex_t *re)
 }
 
 /* --hide: drops the frames of s whose function matches, unless that leaves none. */
-static void hide_frames(struct slot *s)
+static void hide_frames(struct resolved *s)
 {
 	size_t k = 0;
 
@@ -65,11 +67,12 @@ struct ct_frames *ct_frames_new(const struct ct_model *m)
 	return c;
 }
 
-static void table_free(struct table *t)
+static void table_free(struct rtable *t)
 {
 	for (size_t i = 0; i < t->nslots; i++)
 		free(t->slots[i].f);
 	free(t->slots);
+	ct_htab_free(&t->by_key);
 }
 
 void ct_frames_free(struct ct_frames *c)
@@ -91,35 +94,19 @@ static struct ct_sym *sym(struct ct_frames *c)
 	return c->sym;
 }
 
-static size_t hash(uint64_t key, size_t n)
+/* The slot of key (nonzero), found or added empty (n 0, f NULL); *fresh says which. A
+ * slot pointer is valid until the next lookup. */
+static struct resolved *lookup(struct rtable *tab, uint64_t key, int *fresh)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (n - 1);
-}
+	uint32_t ix = ct_htab_get(&tab->by_key, key);
 
-/* The slot of key: filled (slot->key == key) or the empty one to fill. */
-static struct slot *lookup(struct table *tab, uint64_t key)
-{
-	size_t j;
-
-	if ((tab->used + 1) * 2 > tab->nslots) {
-		size_t n = tab->nslots ? tab->nslots * 2 : 64;
-		struct slot *t = ct_xcalloc(n, sizeof(*t));
-
-		for (size_t i = 0; i < tab->nslots; i++) {
-			if (!tab->slots[i].key)
-				continue;
-			for (j = hash(tab->slots[i].key, n); t[j].key; j = (j + 1) & (n - 1))
-				;
-			t[j] = tab->slots[i];
-		}
-		free(tab->slots);
-		tab->slots = t;
-		tab->nslots = n;
-	}
-	for (j = hash(key, tab->nslots); tab->slots[j].key; j = (j + 1) & (tab->nslots - 1))
-		if (tab->slots[j].key == key)
-			return &tab->slots[j];
-	return &tab->slots[j];
+	*fresh = ix == UINT32_MAX;
+	if (!*fresh)
+		return &tab->slots[ix];
+	ct_grow(&tab->slots, &tab->cap, tab->nslots + 1, sizeof(*tab->slots));
+	ct_htab_put(&tab->by_key, key, (uint32_t)tab->nslots);
+	tab->slots[tab->nslots] = (struct resolved){ key, 0, 0, NULL };
+	return &tab->slots[tab->nslots++];
 }
 
 /* Stand-in for an unresolvable PC when there is no symbolizer. */
@@ -140,7 +127,7 @@ static int system_inline(const struct ct_frame *f)
  * wrappers (glibc's _FORTIFY_SOURCE read -> __read_chk in bits/unistd.h, ...), not its
  * caller: they are left out, so frames[0] is the program's function.
  */
-static void add_pc(struct ct_frames *c, struct slot *s, size_t *cap, uint64_t pc,
+static void add_pc(struct ct_frames *c, struct resolved *s, size_t *cap, uint64_t pc,
 		   int call_site)
 {
 	struct ct_sym *sy = sym(c);
@@ -164,19 +151,18 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 		       int *truncated)
 {
 	const struct ct_mstack *st;
-	struct slot *s;
+	struct resolved *s;
 	size_t cap = 0;
+	int fresh;
 
 	*out = NULL;
 	if (truncated)
 		*truncated = 0;
 	if (id == 0 || !(st = ct_model_stack(c->m, id)))
 		return 0;
-	s = lookup(&c->stacks, id);
-	if (!s->key) {
-		s->key = id;
+	s = lookup(&c->stacks, id, &fresh);
+	if (fresh) {
 		s->truncated = !!(st->flags & CT_STACKF_TRUNCATED);
-		c->stacks.used++;
 		for (size_t i = 0; i < st->nframes; i++)
 			add_pc(c, s, &cap, st->pcs[i], i == 0);
 		hide_frames(s);
@@ -189,16 +175,15 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 
 size_t ct_frames_pc(struct ct_frames *c, uint64_t pc, const struct ct_frame **out)
 {
-	struct slot *s;
+	struct resolved *s;
 	size_t cap = 0;
+	int fresh;
 
 	*out = NULL;
 	if (pc == 0)
 		return 0;
-	s = lookup(&c->pcs, pc);
-	if (!s->key) {
-		s->key = pc;
-		c->pcs.used++;
+	s = lookup(&c->pcs, pc, &fresh);
+	if (fresh) {
 		add_pc(c, s, &cap, pc, 1);
 		hide_frames(s);
 	}

@@ -2,8 +2,8 @@
 /*
  * An open-addressing hash map from a nonzero 64-bit key to a 32-bit value (an index into
  * the caller's array), linear probing, grown at half full. Used by the model (stack
- * ids) and the analyses (objects, profile entries, call sites, thread keys). Not for the
- * record path.
+ * ids), the analyses (objects, profile entries, call sites, thread keys) and the
+ * symbolized frames (frames.c: stack ids, call-site PCs). Not for the record path.
  */
 #ifndef CTRACE_HASHTAB_H
 #define CTRACE_HASHTAB_H

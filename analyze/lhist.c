@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Implementation of lhist.h. Bucket of v: below 2^7 the value itself (level 0); else
- * level o - 6 for the power of two 2^o holding v, index the next 7 bits below its top bit.
+ * Implementation of lhist.h. Bucket of v: below 2^SUBBITS the value itself (level 0);
+ * else level o - SUBBITS + 1 for the power of two 2^o holding v, index the next SUBBITS
+ * bits below its top bit.
  */
 #include "lhist.h"
 
@@ -44,8 +45,9 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 
 	bucket_of(v, &lvl, &ix);
 	if (!h->lv[lvl])
-		h->lv[lvl] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+		h->lv[lvl] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
 	h->lv[lvl][ix] += n;
+	h->lv[lvl][CT_LH_SUM] += n;
 }
 
 static void to_buckets(struct ct_lhist *h)
@@ -133,9 +135,10 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 		if (!src->lv[l])
 			continue;
 		if (!h->lv[l])
-			h->lv[l] = ct_xcalloc(1u << CT_LH_SUBBITS, sizeof(uint64_t));
+			h->lv[l] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
 		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++)
 			h->lv[l][i] += src->lv[l][i];
+		h->lv[l][CT_LH_SUM] += src->lv[l][CT_LH_SUM];
 	}
 }
 
@@ -178,8 +181,12 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 		}
 	}
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!h->lv[l])
+		if (!h->lv[l] || !h->lv[l][CT_LH_SUM])
 			continue;
+		if (seen + h->lv[l][CT_LH_SUM] < rank) {
+			seen += h->lv[l][CT_LH_SUM];
+			continue;
+		}
 		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++) {
 			seen += h->lv[l][i];
 			if (seen >= rank) {
@@ -198,8 +205,8 @@ void ct_lhist_clear(struct ct_lhist *h)
 
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
 		lv[l] = h->lv[l];
-		if (lv[l] && h->n)
-			memset(lv[l], 0, (1u << CT_LH_SUBBITS) * sizeof(uint64_t));
+		if (lv[l] && lv[l][CT_LH_SUM])
+			memset(lv[l], 0, (CT_LH_SUM + 1) * sizeof(uint64_t));
 	}
 	memset(h, 0, sizeof(*h));
 	memcpy(h->lv, lv, sizeof(lv));

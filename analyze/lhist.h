@@ -3,10 +3,11 @@
  * Log-linear histogram of durations for percentiles in bounded memory. The first
  * CT_LH_EXACT distinct values are kept exactly (so small profiles, and the unit tests'
  * synthetic traces, get exact nearest-rank percentiles); beyond that, values go to
- * buckets of 2^(o-7) ns inside each power of two 2^o (128 per octave; below 128 ns one
- * bucket per ns), allocated per octave on first use. A percentile from the buckets is its
- * bucket's midpoint clamped to [min, max]: the relative error is at most 1/256 (0.4%) of
- * the true nearest-rank value. Not for the record path.
+ * buckets of 2^(o-6) ns inside each power of two 2^o (64 per octave; below 64 ns one
+ * bucket per ns), allocated per octave on first use, with a count per octave so that a
+ * percentile walks octaves before buckets. A percentile from the buckets is its bucket's
+ * midpoint clamped to [min, max]: the relative error is at most 1/128 (0.8%) of the true
+ * nearest-rank value (CT_LH_REL_ERR). Not for the record path.
  */
 #ifndef CTRACE_LHIST_H
 #define CTRACE_LHIST_H
@@ -14,15 +15,19 @@
 #include <stdint.h>
 
 #define CT_LH_EXACT 32
-#define CT_LH_SUBBITS 7
+#define CT_LH_SUBBITS 6
+/* the bound on a bucketed percentile's relative error: half a bucket, 2^-(SUBBITS+1) */
+#define CT_LH_REL_ERR (1.0 / (2 << CT_LH_SUBBITS))
 #define CT_LH_LEVELS (64 - CT_LH_SUBBITS + 1)
+#define CT_LH_SUM (1u << CT_LH_SUBBITS) /* index of a level's total in its block */
 
 struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
 	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
 				 * several; UINT32_MAX once bucketed */
+	uint64_t *lv[CT_LH_LEVELS]; /* owned: 2^CT_LH_SUBBITS counters each and then the
+				     * level's total (CT_LH_SUM), NULL until used */
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
-	uint64_t *lv[CT_LH_LEVELS]; /* owned: 128 counters each, NULL until used */
 };
 
 /* Adds n samples of value v. Exits on out-of-memory. */
@@ -30,7 +35,7 @@ void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n);
 /* Adds every sample of src to h. */
 void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src);
 /* Nearest-rank percentile: the value of rank ceil(pct * n / 100); 0 when empty. Exact
- * while at most CT_LH_EXACT distinct values were added, else within 1/256 relative. */
+ * while at most CT_LH_EXACT distinct values were added, else within CT_LH_REL_ERR relative. */
 uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct);
 /* Empties h, keeping its buckets' memory for the next samples. */
 void ct_lhist_clear(struct ct_lhist *h);

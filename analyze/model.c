@@ -56,6 +56,10 @@ struct pname {
 struct srun {
 	struct ct_sevent *v;
 	size_t n, cap;
+	size_t *brk;  /* where it goes back in time: v[brk[i]] is earlier than the event
+		       * before it (chunks written out of order), so the run is several
+		       * ascending pieces, each a source of the merge */
+	size_t nbrk, cap_brk;
 };
 
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
@@ -237,7 +241,12 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 		ct_grow(&l->touched, &l->cap_touched, l->ntouched + 1, sizeof(*l->touched));
 		l->touched[l->ntouched++] = key;
 	}
-	ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	if (r->n == r->cap)
+		ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+	if (r->n && ev->ts < r->v[r->n - 1].ev.ts) {
+		ct_grow(&r->brk, &r->cap_brk, r->nbrk + 1, sizeof(*r->brk));
+		r->brk[r->nbrk++] = r->n;
+	}
 	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
@@ -503,8 +512,10 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
-	for (size_t i = 0; i < l->cap_runs; i++)
+	for (size_t i = 0; i < l->cap_runs; i++) {
 		free(l->runs[i].v);
+		free(l->runs[i].brk);
+	}
 	free(l->runs);
 	free(l->touched);
 	free(l->tmp);
@@ -547,112 +558,74 @@ static void finish(struct loader *l)
 		m->lost_total += m->lost[c];
 }
 
-/* Stable natural merge sort of a[0..n) by ts (file order on ties), with tmp as scratch:
- * a thread's events come in a few ascending runs (chunks written out of order). */
-static void sort_run(struct ct_sevent *a, size_t n, struct ct_sevent **tmp, size_t *cap)
-{
-	size_t *st = NULL, nst = 0, cst = 0;
-	struct ct_sevent *src = a, *dst;
-
-	for (size_t i = 0; i < n; i++)
-		if (i == 0 || a[i].ev.ts < a[i - 1].ev.ts) {
-			ct_grow(&st, &cst, nst + 2, sizeof(*st));
-			st[nst++] = i;
-		}
-	if (nst <= 1) {
-		free(st);
-		return;
-	}
-	st[nst] = n; /* run r is [st[r], st[r + 1]) */
-	ct_grow(tmp, cap, n, sizeof(**tmp));
-	dst = *tmp;
-	while (nst > 1) {
-		size_t k = 0;
-
-		for (size_t r = 0; r < nst; r += 2) {
-			size_t lo = st[r], mid = st[r + 1], hi = r + 2 <= nst ? st[r + 2] : mid;
-			size_t i = lo, j = mid, o = lo;
-
-			if (r + 1 >= nst)
-				hi = mid = st[r + 1];
-			while (i < mid && j < hi)
-				dst[o++] = src[j].ev.ts < src[i].ev.ts ? src[j++] : src[i++];
-			while (i < mid)
-				dst[o++] = src[i++];
-			while (j < hi)
-				dst[o++] = src[j++];
-			st[k++] = lo;
-		}
-		st[k] = n;
-		nst = k;
-		{
-			struct ct_sevent *t = src;
-
-			src = dst;
-			dst = t;
-		}
-	}
-	if (src != a)
-		memcpy(a, src, n * sizeof(*a));
-	free(st);
-}
-
 /* A source of the k-way merge: a sorted run. */
 struct msrc {
 	const struct ct_sevent *v;
-	size_t i, n, ord;
-	uint64_t ts; /* v[i].ev.ts */
+	size_t i, n;
 };
 
-static int src_less(const struct msrc *x, const struct msrc *y)
+/* A heap node of the merge: the time of a run's next event, and the run (its index is
+ * its rank on equal times). 16 bytes, so that sifting moves little. */
+struct mnode {
+	uint64_t ts;
+	size_t s;
+};
+
+static int node_less(const struct mnode *x, const struct mnode *y)
 {
-	return x->ts < y->ts || (x->ts == y->ts && x->ord < y->ord);
+	return x->ts < y->ts || (x->ts == y->ts && x->s < y->s);
 }
 
-static void sift(struct msrc *h, size_t n, size_t i)
+/* Sifts node x down from slot i of the n-node heap h (a hole moved down). */
+static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 {
 	for (;;) {
 		size_t c = 2 * i + 1;
-		struct msrc t;
 
 		if (c >= n)
-			return;
-		if (c + 1 < n && src_less(&h[c + 1], &h[c]))
+			break;
+		if (c + 1 < n && node_less(&h[c + 1], &h[c]))
 			c++;
-		if (!src_less(&h[c], &h[i]))
-			return;
-		t = h[c];
-		h[c] = h[i];
-		h[i] = t;
+		if (!node_less(&h[c], &x))
+			break;
+		h[i] = h[c];
 		i = c;
 	}
+	h[i] = x;
 }
 
-/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). */
-static size_t kway(struct msrc *h, size_t ns, struct ct_sevent *out)
+/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). The
+ * top run goes on without a sift while its next event still comes first. */
+static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
 {
+	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < ns; i++)
-		if (h[i].i < h[i].n) {
-			h[i].ts = h[i].v[h[i].i].ev.ts;
-			h[k++] = h[i];
-		}
+		if (src[i].i < src[i].n)
+			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts, i };
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
-		sift(h, ns, i);
+		sift(h, ns, i, h[i]);
 	while (ns) {
-		out[n++] = h[0].v[h[0].i++];
-		if (h[0].i == h[0].n) {
-			h[0] = h[--ns];
-			sift(h, ns, 0);
+		struct msrc *r = &src[h[0].s];
+		struct mnode top = h[0];
+
+		out[n++] = r->v[r->i++];
+		if (r->i == r->n) {
+			ns--;
+			if (ns)
+				sift(h, ns, 0, h[ns]);
 			continue;
 		}
-		h[0].ts = h[0].v[h[0].i].ev.ts;
-		/* the same run usually goes on: sift only when a child comes first */
-		if ((ns > 1 && src_less(&h[1], &h[0])) || (ns > 2 && src_less(&h[2], &h[0])))
-			sift(h, ns, 0);
+		top.ts = r->v[r->i].ev.ts;
+		/* the same run may go on: sift only when a child comes first */
+		if ((ns > 1 && node_less(&h[1], &top)) || (ns > 2 && node_less(&h[2], &top)))
+			sift(h, ns, 0, top);
+		else
+			h[0] = top;
 	}
+	free(h);
 	return n;
 }
 
@@ -703,7 +676,7 @@ static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
  */
 static void flush(struct loader *l, struct pipe *p, int final)
 {
-	size_t total = 0, k = 0, ns = 0;
+	size_t total = 0, k = 0, ns = 0, npieces = 0;
 	uint64_t first = UINT64_MAX;
 	struct msrc *src;
 
@@ -712,10 +685,13 @@ static void flush(struct loader *l, struct pipe *p, int final)
 	for (size_t i = 0; i < l->ntouched; i++) {
 		struct srun *r = &l->runs[l->touched[i]];
 
-		sort_run(r->v, r->n, &l->tmp, &l->cap_tmp);
 		total += r->n;
+		npieces += 1 + r->nbrk;
 		if (r->v[0].ev.ts < first)
 			first = r->v[0].ev.ts;
+		for (size_t b = 0; b < r->nbrk; b++)
+			if (r->v[r->brk[b]].ev.ts < first)
+				first = r->v[r->brk[b]].ev.ts;
 	}
 	if (total) {
 		size_t lo = 0, hi = l->nheld;
@@ -731,13 +707,20 @@ static void flush(struct loader *l, struct pipe *p, int final)
 				hi = mid;
 		}
 		k = lo;
-		src = ct_xmalloc((l->ntouched + 1) * sizeof(*src));
-		src[ns++] = (struct msrc){ l->held, k, l->nheld, 0, 0 };
+		/* a thread's pieces in file order, next to each other: the merge's rank on
+		 * equal times (the source index) keeps file order within the thread */
+		src = ct_xmalloc((npieces + 1) * sizeof(*src));
+		src[ns++] = (struct msrc){ l->held, k, l->nheld };
 		for (size_t i = 0; i < l->ntouched; i++) {
 			struct srun *r = &l->runs[l->touched[i]];
+			size_t from = 0;
 
-			src[ns] = (struct msrc){ r->v, 0, r->n, ns, 0 };
-			ns++;
+			for (size_t b = 0; b < r->nbrk; b++) {
+				src[ns++] = (struct msrc){ r->v, from, r->brk[b] };
+				from = r->brk[b];
+			}
+			src[ns++] = (struct msrc){ r->v, from, r->n };
+			r->nbrk = 0;
 		}
 		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));
 		total = kway(src, ns, l->tmp);

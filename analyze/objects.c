@@ -16,16 +16,23 @@
 #include "../format/events.h"
 #include "util.h"
 
+static unsigned obj_slot(uint64_t addr)
+{
+	return (unsigned)((addr * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
 struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
 {
+	unsigned slot = obj_slot(addr);
 	uint32_t ix;
 
-	if (e->nobj && e->last_obj < e->nobj && e->obj[e->last_obj].o.addr == addr)
-		return &e->obj[e->last_obj];
+	if (e->obj_cache[slot].ix && e->obj_cache[slot].addr == addr)
+		return &e->obj[e->obj_cache[slot].ix - 1];
 	ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
 	if (ix == UINT32_MAX)
 		return NULL;
-	e->last_obj = ix;
+	e->obj_cache[slot].addr = addr;
+	e->obj_cache[slot].ix = ix + 1;
 	return &e->obj[ix];
 }
 
@@ -58,12 +65,19 @@ struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint3
 
 struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
 {
+	uint32_t *c = &o->th_cache[tid & 15];
+
+	if (*c && o->th[*c - 1].tid == tid)
+		return &o->th[*c - 1];
 	for (size_t i = 0; i < o->nth; i++)
-		if (o->th[i].tid == tid)
+		if (o->th[i].tid == tid) {
+			*c = (uint32_t)i + 1;
 			return &o->th[i];
+		}
 	ct_grow(&o->th, &o->cth, o->nth + 1, sizeof(*o->th));
 	memset(&o->th[o->nth], 0, sizeof(*o->th));
 	o->th[o->nth].tid = tid;
+	*c = (uint32_t)o->nth + 1;
 	return &o->th[o->nth++];
 }
 

@@ -286,6 +286,11 @@ static inline int uvar(const uint8_t **pp, uint64_t *v)
 	const uint8_t *p = *pp;
 	uint64_t x = 0;
 
+	if (!(p[0] & 0x80)) { /* most fields fit in one byte */
+		*pp = p + 1;
+		*v = p[0];
+		return 0;
+	}
 	for (unsigned i = 0; i < 10; i++) {
 		uint8_t b = p[i];
 

@@ -21,10 +21,8 @@
 #include "../../analyze/util.h"
 #include "../../format/events.h"
 #include "../../format/writer.h"
+#include "tracegen.h"
 
-#define T0 1000000000ull
-#define MS 1000000ull
-#define US 1000ull
 
 #define M1 0x5000ull   /* contended mutex */
 #define C1 0x6000ull   /* condition variable */
@@ -33,26 +31,7 @@
 
 /* ---- trace builder ---------------------------------------------------------------- */
 
-static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
-static uint8_t file[1 << 18];
-static size_t flen;
 
-static void put(ssize_t n)
-{
-	if (n < 0 || flen + (size_t)n > sizeof(file)) {
-		printf("Bail out! writer failed: %zd\n", n);
-		exit(1);
-	}
-	memcpy(file + flen, wb.out, (size_t)n);
-	flen += (size_t)n;
-}
-
-/* The events of the synthetic traces, through format/events.h's constructors. */
-#define WB(ts, kind, stack, obj, owner, seq) \
-	ct_ev_wait_begin(ts, kind, 0, stack, obj, owner, seq, 0)
-#define WE(ts, kind, obj, seq) ct_ev_wait_end(ts, kind, obj, seq, CT_R_ACQUIRED, 0)
-#define REL(ts, kind, stack, obj, seq, fl) ct_ev_release(ts, kind, fl, stack, obj, seq, 1)
 
 static struct ct_event name_ev(uint64_t ts, uint32_t tid, const char *name)
 {
@@ -131,12 +110,7 @@ static void build(int truncate_last)
 	uint64_t lost1[CT_L_MAX] = { 1, 0, 0 }, lost2[CT_L_MAX] = { 3, 0, 2 };
 	size_t cut;
 
-	flen = 0;
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN) {
-		printf("Bail out! header\n");
-		exit(1);
-	}
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 6));
 	put(ct_w_threads(&wb, 1, ts, 4));
@@ -153,20 +127,6 @@ static void build(int truncate_last)
 	put(ct_w_gen_end(&wb, 2, T0 + 70 * MS, lost2));
 	if (truncate_last)
 		flen = cut + (flen - cut) / 2; /* half a GEN_END chunk */
-}
-
-static int write_tmp(char *path)
-{
-	int fd = mkstemp(path);
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, file, flen) != (ssize_t)flen) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
 }
 
 static const struct ct_pentry *entry(const struct ct_analysis *a, int profile, int kind,
@@ -244,7 +204,7 @@ static void test_main_trace(void)
 	size_t n;
 
 	build(0);
-	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(tg_write_tmp(path), 0);
 	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), 0);
 	unlink(path);
 	if (!m) {
@@ -415,11 +375,7 @@ static void begin_file(uint32_t pid)
 				    .version_minor = CT_VERSION_MINOR, .pid = pid, .ppid = 1,
 				    .start_mono_ns = T0, .start_real_ns = 42 };
 
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN) {
-		printf("Bail out! header\n");
-		exit(1);
-	}
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 }
 
 static struct ct_model *load_file(void)
@@ -427,7 +383,7 @@ static struct ct_model *load_file(void)
 	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
 	struct ct_model *m = NULL;
 
-	if (write_tmp(path) < 0 || ct_model_load(path, &m, err, sizeof(err)) < 0)
+	if (tg_write_tmp(path) < 0 || ct_model_load(path, &m, err, sizeof(err)) < 0)
 		printf("# load error: %s\n", err);
 	unlink(path);
 	return m;
@@ -910,7 +866,7 @@ static void test_truncated_and_corrupt(void)
 	struct ct_analysis *a;
 
 	build(1);
-	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(tg_write_tmp(path), 0);
 	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), 0);
 	unlink(path);
 	TEST_TRUE(m && m->truncated);
@@ -938,7 +894,7 @@ static void test_truncated_and_corrupt(void)
 	build(0);
 	file[CT_HEADER_LEN + 40] ^= 0x5a;
 	memcpy(path, "/tmp/ctrace-test-XXXXXX", sizeof(path));
-	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(tg_write_tmp(path), 0);
 	m = NULL;
 	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), 0);
 	TEST_TRUE(m != NULL);
@@ -960,7 +916,7 @@ static void test_truncated_and_corrupt(void)
 	flen = 256;
 	memcpy(path, "/tmp/ctrace-test-XXXXXX", sizeof(path));
 	unlink(path);
-	TEST_EQ(write_tmp(path), 0);
+	TEST_EQ(tg_write_tmp(path), 0);
 	TEST_EQ(ct_model_load(path, &m, err, sizeof(err)), -1);
 	printf("# garbage: %s\n", err);
 	unlink(path);

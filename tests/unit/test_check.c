@@ -20,11 +20,9 @@
 #include "../../analyze/util.h"
 #include "../../format/events.h"
 #include "../../format/writer.h"
+#include "tracegen.h"
 #include "../../unwind/symbolize.h"
 
-#define T0 1000000000ull
-#define MS 1000000ull
-#define US 1000ull
 #define M1 0x5000ull
 
 /* ---- rules ------------------------------------------------------------------------- */
@@ -446,20 +444,6 @@ static void test_diff_table(void)
 
 /* ---- end to end on synthetic traces ---------------------------------------------------- */
 
-static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
-static uint8_t file[1 << 18];
-static size_t flen;
-
-static void put(ssize_t n)
-{
-	if (n < 0 || flen + (size_t)n > sizeof(file)) {
-		printf("Bail out! writer failed: %zd\n", n);
-		exit(1);
-	}
-	memcpy(file + flen, wb.out, (size_t)n);
-	flen += (size_t)n;
-}
 
 static uint64_t pcs1[] = { 0x1000, 0x1100 }, pcs2[] = { 0x2000 };
 
@@ -481,33 +465,22 @@ static int build(char *path, uint64_t wait_ms, uint64_t lost)
 			       CT_R_ACQUIRED, 0),
 	};
 	uint64_t lostv[CT_L_MAX] = { lost, 0, 0 };
-	int fd;
 
-	flen = 0;
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN)
-		return -1;
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 2));
 	put(ct_w_threads(&wb, 1, ts, 2));
 	put(ct_w_events(&wb, 1, 100, 0, e100, 1));
 	put(ct_w_events(&wb, 1, 101, 0, e101, 2));
 	put(ct_w_gen_end(&wb, 1, T0 + (wait_ms + 10) * MS, lostv));
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	if (write(fd, file, flen) != (ssize_t)flen) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return tg_write_tmp(path);
 }
 
 /* Runs fn with stdout going to a file, whose text is returned (static buffer). */
 static char captured[1 << 16];
 
-static int capture_check(const struct ct_check_opts *o, const char *path)
+static int capture_check_files(const struct ct_check_opts *o, const char *const *paths,
+			       size_t npaths)
 {
 	char tmp[] = "/tmp/ct_check_outXXXXXX";
 	int fd = mkstemp(tmp), saved, rc;
@@ -516,7 +489,7 @@ static int capture_check(const struct ct_check_opts *o, const char *path)
 	fflush(stdout);
 	saved = dup(1);
 	dup2(fd, 1);
-	rc = ct_check_run(o, &path, 1);
+	rc = ct_check_run(o, paths, npaths);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -525,6 +498,50 @@ static int capture_check(const struct ct_check_opts *o, const char *path)
 	close(fd);
 	unlink(tmp);
 	return rc;
+}
+
+static int capture_check(const struct ct_check_opts *o, const char *path)
+{
+	return capture_check_files(o, &path, 1);
+}
+
+/* Several traces are checked as one: a rule sees them all. p1 waits 3.01 ms and lost
+ * nothing, p2 waits 9.01 ms and lost 4 events. */
+static void test_check_files(const char *p1, const char *p2)
+{
+	const char *both[] = { p1, p2 };
+	struct ct_check_opts o = { 0 };
+	char err[256], want[512];
+
+	ct_check_parse_rule(&o, "--max-total", "sync:10ms", err, sizeof(err));
+	TEST_EQ(capture_check(&o, p1), CT_EXIT_OK);
+	TEST_EQ(capture_check(&o, p2), CT_EXIT_OK);
+	/* 3.01 + 9.01 ms over both: one violation, of no trace alone */
+	TEST_EQ(capture_check_files(&o, both, 2), CT_EXIT_VIOLATION);
+	TEST_TRUE(strstr(captured, "FAIL max-total sync:10ms: 12.0ms in 2 waits over 2 sites; "
+			 "largest 9.01ms mutex at ") != NULL);
+	TEST_TRUE(strstr(captured, "check: 1 of 1 rule check failed (1 violation)") != NULL);
+	ct_check_opts_free(&o);
+
+	memset(&o, 0, sizeof(o));
+	ct_check_parse_rule(&o, "--max-wait", "sync:5ms", err, sizeof(err));
+	ct_check_parse_rule(&o, "--max-lost", "3", err, sizeof(err));
+	TEST_EQ(capture_check_files(&o, both, 2), CT_EXIT_VIOLATION);
+	/* the long wait is p2's and named so; the lost events are counted over both */
+	snprintf(want, sizeof(want), "FAIL max-wait sync:5ms: %s: 9.01ms mutex wait on 0x5000 at ",
+		 p2);
+	TEST_TRUE(strstr(captured, want) != NULL);
+	snprintf(want, sizeof(want), "%s: 3.01ms", p1);
+	TEST_TRUE(strstr(captured, want) == NULL);
+	TEST_TRUE(strstr(captured, "FAIL max-lost 3: 4 events lost (no_buffer 4)") != NULL);
+	TEST_TRUE(strstr(captured, "check: 2 of 2 rule checks failed (2 violations)") != NULL);
+	ct_check_opts_free(&o);
+
+	memset(&o, 0, sizeof(o));
+	ct_check_parse_rule(&o, "--max-wait", "sync:10ms", err, sizeof(err));
+	TEST_EQ(capture_check_files(&o, both, 2), CT_EXIT_OK);
+	TEST_TRUE(!strcmp(captured, "ok: 1 rule holds on every trace\n"));
+	ct_check_opts_free(&o);
 }
 
 static int capture_diff(int argc, char **argv)
@@ -694,6 +711,7 @@ static void test_end_to_end(void)
 		TEST_TRUE(strstr(captured, "+6.00ms") != NULL);
 	}
 	test_verdicts(p2);
+	test_check_files(p1, p2);
 	unlink(p1);
 	unlink(p2);
 }

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the streaming analysis (analyze/engine.h, lhist.h, hashtab.h):
  *   - the log-linear histogram: exact nearest-rank percentiles up to CT_LH_EXACT distinct
- *     values, and within its stated relative error (1/256) of the exact ones on
+ *     values, and within its stated relative error (CT_LH_REL_ERR, 1/128) of the exact ones on
  *     adversarial distributions (bucket edges, wide ranges, heavy tails, one huge
  *     outlier, weighted samples, merged histograms);
  *   - the hash table against a plain array;
@@ -27,10 +27,8 @@
 #include "../../analyze/report.h"
 #include "../../format/events.h"
 #include "../../format/writer.h"
+#include "tracegen.h"
 
-#define T0 1000000000ull
-#define MS 1000000ull
-#define US 1000ull
 
 /* ---- histogram ---------------------------------------------------------------------- */
 
@@ -64,7 +62,7 @@ static int check_pcts(const struct ct_lhist *h, uint64_t *v, size_t n, int exact
 		double err = truth ? (double)(got > truth ? got - truth : truth - got) /
 				     (double)truth : (double)got;
 
-		if (exact ? got != truth : err > 1.0 / 256) {
+		if (exact ? got != truth : err > CT_LH_REL_ERR) {
 			printf("#   p%u: got %llu, exact %llu (error %.5f)\n", pcts[k],
 			       (unsigned long long)got, (unsigned long long)truth, err);
 			bad++;
@@ -157,24 +155,7 @@ static void test_htab(void)
 
 /* ---- traces -------------------------------------------------------------------------- */
 
-static uint8_t raw[1 << 16], obuf[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), obuf, sizeof(obuf), NULL };
-static uint8_t file[1 << 18];
-static size_t flen;
 
-static void put(ssize_t n)
-{
-	if (n < 0 || flen + (size_t)n > sizeof(file)) {
-		printf("Bail out! writer failed: %zd\n", n);
-		exit(1);
-	}
-	memcpy(file + flen, wb.out, (size_t)n);
-	flen += (size_t)n;
-}
-
-#define WB(ts, st, obj, owner, seq) ct_ev_wait_begin(ts, CT_K_MUTEX, 0, st, obj, owner, seq, 0)
-#define WE(ts, obj, seq) ct_ev_wait_end(ts, CT_K_MUTEX, obj, seq, CT_R_ACQUIRED, 0)
-#define RL(ts, st, obj, seq) ct_ev_release(ts, CT_K_MUTEX, 0, st, obj, seq, 1)
 
 static uint64_t pc1[] = { 0x1000 }, pc2[] = { 0x2000 };
 
@@ -195,19 +176,16 @@ static void build(uint32_t pid, const char *path)
 	uint64_t seq = 0, t = T0 + MS, lost[CT_L_MAX] = { 0 };
 	FILE *f;
 
-	flen = 0;
 	snprintf(h.exe, sizeof(h.exe), "prog%u", pid);
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN)
-		exit(1);
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 	for (int r = 0; r < 200; r++) {
 		/* pid+1 waits for pid's release, then pid waits for pid+1's */
-		b[nb++] = WB(t, 1, 0x5000, pid, seq);
-		a[na++] = RL(t + 10 * US + (uint64_t)r, 2, 0x5000, ++seq);
-		b[nb++] = WE(t + 15 * US + (uint64_t)r, 0x5000, seq);
-		a[na++] = WB(t + 20 * US, 1, 0x5000, pid + 1, seq);
-		b[nb++] = RL(t + 40 * US + (uint64_t)r * 3, 2, 0x5000, ++seq);
-		a[na++] = WE(t + 41 * US + (uint64_t)r * 3, 0x5000, seq);
+		b[nb++] = WB(t, CT_K_MUTEX, 1, 0x5000, pid, seq);
+		a[na++] = REL(t + 10 * US + (uint64_t)r, CT_K_MUTEX, 2, 0x5000, ++seq, 0);
+		b[nb++] = WE(t + 15 * US + (uint64_t)r, CT_K_MUTEX, 0x5000, seq);
+		a[na++] = WB(t + 20 * US, CT_K_MUTEX, 1, 0x5000, pid + 1, seq);
+		b[nb++] = REL(t + 40 * US + (uint64_t)r * 3, CT_K_MUTEX, 2, 0x5000, ++seq, 0);
+		a[na++] = WE(t + 41 * US + (uint64_t)r * 3, CT_K_MUTEX, 0x5000, seq);
 		t += 100 * US;
 	}
 	half = nb / 2;

@@ -18,42 +18,15 @@
 #include "../../analyze/model.h"
 #include "../../analyze/timeline.h"
 #include "../../format/writer.h"
+#include "tracegen.h"
 
-#define T0 1000000000ull
-#define MS 1000000ull
-#define US 1000ull
 
 #define M1 0x5000ull /* mutex */
 #define C1 0x6000ull /* condition variable */
 #define M2 0x7000ull /* its mutex */
 #define M3 0x8000ull /* mutex with an unfinished wait */
 
-static uint8_t raw[1 << 16], out[1 << 17];
-static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
-static uint8_t file[1 << 18];
-static size_t flen;
 
-static void put(ssize_t n)
-{
-	if (n < 0 || flen + (size_t)n > sizeof(file)) {
-		printf("Bail out! writer failed: %zd\n", n);
-		exit(1);
-	}
-	memcpy(file + flen, wb.out, (size_t)n);
-	flen += (size_t)n;
-}
-
-static struct ct_event ev(uint64_t ts, int type, int kind, uint32_t stack, uint64_t obj,
-			  uint64_t a, uint64_t b, uint16_t flags)
-{
-	struct ct_event e = { .ts = ts, .type = (uint8_t)type, .kind = (uint8_t)kind,
-			      .flags = flags, .stack = stack, .obj = obj, .a = a, .b = b };
-	return e;
-}
-
-#define WB(ts, kind, stack, obj, a, b) ev(ts, CT_EV_WAIT_BEGIN, kind, stack, obj, a, b, 0)
-#define WE(ts, kind, obj, seq) ev(ts, CT_EV_WAIT_END, kind, 0, obj, seq, CT_R_ACQUIRED, 0)
-#define REL(ts, kind, stack, obj, seq, fl) ev(ts, CT_EV_RELEASE, kind, stack, obj, seq, 1, fl)
 
 static uint64_t pcs1[] = { 0x1000 }, pcs2[] = { 0x2000 }, pcs3[] = { 0x3000 },
 		pcs4[] = { 0x4000 }, pcs5[] = { 0x5000 }, pcs6[] = { 0x6000 };
@@ -111,11 +84,7 @@ static void build(void)
 	struct ct_event e103[] = { WB(T0 + 50 * MS, CT_K_MUTEX, 5, M3, 100, 0) };
 	uint64_t lost[CT_L_MAX] = { 0 };
 
-	if (ct_w_header(file, sizeof(file), &h) != CT_HEADER_LEN) {
-		printf("Bail out! header\n");
-		exit(1);
-	}
-	flen = CT_HEADER_LEN;
+	tg_begin(&h);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 6));
 	put(ct_w_threads(&wb, 1, ts, 4));
@@ -130,13 +99,11 @@ static struct ct_model *load(void)
 {
 	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
 	struct ct_model *m = NULL;
-	int fd = mkstemp(path);
 
-	if (fd < 0 || write(fd, file, flen) != (ssize_t)flen) {
+	if (tg_write_tmp(path) < 0) {
 		printf("Bail out! temporary file\n");
 		exit(1);
 	}
-	close(fd);
 	if (ct_model_load(path, &m, err, sizeof(err)) < 0)
 		printf("# load error: %s\n", err);
 	unlink(path);
