@@ -9,7 +9,7 @@
  * section 5.2 gives the encoding; its table follows this one.
  *
  * Everything here is static inline, allocation-free and async-signal-safe: the
- * constructors run on the record path (preload/wait.c, thread.c, io.c).
+ * constructors run on the record path (preload/wait.c, thread.c, sites.c).
  */
 #ifndef CTRACE_EVENTS_H
 #define CTRACE_EVENTS_H

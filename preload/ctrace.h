@@ -126,7 +126,7 @@ static inline uint64_t ct_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- per-call-site counters of system calls (io.c) ---- */
+/* ---- per-call-site counters of system calls (sites.c) ---- */
 /*
  * Each thread counts its system calls in its own table, exactly per (call site, kind, fd
  * class): CT_SITE_SLOTS entries hashed by all three (linear probing), of which at most
@@ -148,7 +148,7 @@ struct ct_site {
 	uint64_t pc;       /* call site; 0: free (always 0 in the overflow entries) */
 	uint64_t kcm;      /* kind | fd class << 8 | longest call << 16 (saturated) */
 	uint64_t count, total; /* written by the owner, read by the writer */
-	/* durations in io.c's ticks (TSC or ns), converted to ns by ct_sites_next */
+	/* durations in tick.c's ticks (TSC or ns), converted to ns by ct_sites_next */
 };
 
 /* ---- thread registry (thread.c) ---- */
@@ -358,7 +358,7 @@ enum { CT_ATTACH_OK = 0, CT_ATTACH_BUSY = 1, CT_ATTACH_ENOMEM = 2, CT_ATTACH_EFI
        CT_ATTACH_NOT = 4 };
 extern pid_t ct_pid;
 
-/* ---- system calls (io.c) ---- */
+/* ---- system calls (sites.c, fdclass.c; the wrappers in io.c) ---- */
 /* Fills out[0 .. cap) with CT_EV_SITE records (time ts) of th's used sites, from
  * position *pos on, and advances *pos; returns the number of records, 0 when there are no
  * more (start with *pos = 0). Cannot fail. Writer side, or the thread itself at exit; no
@@ -374,7 +374,8 @@ int ct_sites_exit(struct ct_thread *th, uint64_t ts);
  * kernel (madvise), so that memory follows the live threads, not every slot ever
  * claimed. Cannot fail; errno untouched. */
 void ct_sites_release(struct ct_thread *th);
-/* Sets up io.c (the clock, the fd classes' fork handler). Constructor. Returns 0. */
+/* Sets up the system-call files (tick.c's clock, the fd classes' fork handler).
+ * Constructor. Returns 0. */
 int ct_fdclass_init(void);
 /* fd is no longer what the class cache says (closed, replaced, or of unknown origin);
  * [first, last] likewise. Record path, signal-safe, errno untouched. */
