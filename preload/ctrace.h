@@ -118,6 +118,26 @@ static inline int ct_on(void)
 static inline void ct_enter(void) { ct_tls.nest++; atomic_signal_fence(memory_order_seq_cst); }
 static inline void ct_leave(void) { atomic_signal_fence(memory_order_seq_cst); ct_tls.nest--; }
 
+/* A nest no ct_enter/ct_leave pair can bring back to 0: the thread is off for good (the
+ * writer thread, a thread under a seccomp filter) or until ct_nest_restore. */
+#define CT_NEST_OFF (1 << 20)
+/* Turns tracing off on this thread, whatever its nest (a flush on a program thread, which
+ * may itself run inside a wrapper), until ct_nest_restore; returns the nest to restore.
+ * Record path: yes (a TLS load and store, async-signal-safe). */
+static inline int ct_nest_off(void)
+{
+	int saved = ct_tls.nest;
+	ct_tls.nest = CT_NEST_OFF;
+	atomic_signal_fence(memory_order_seq_cst);
+	return saved;
+}
+/* Puts back the nest ct_nest_off returned. Record path: yes. */
+static inline void ct_nest_restore(int saved)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	ct_tls.nest = saved;
+}
+
 /* CLOCK_MONOTONIC in ns (vDSO). Record path. */
 static inline uint64_t ct_now(void)
 {

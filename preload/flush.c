@@ -730,7 +730,7 @@ static int have_start_cpus;
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
+	ct_nest_off(); /* nothing this thread does is traced, for good */
 	ct_fd_writer_thread();  /* created with every signal blocked */
 	/* The writer is started by whichever program thread first needs it and inherits that
 	 * thread's CPU affinity: a program that pins its threads (one per core, or a
@@ -1003,8 +1003,7 @@ void ct_writer_finish(void)
 		return;
 	}
 	atomic_store(&ct_active, 0);
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (writer_started) {
 		atomic_store(&writer_stop, 1);
 		wake_writer();
@@ -1016,7 +1015,7 @@ void ct_writer_finish(void)
 		ct_ownstack_run(final_flush_here, &(int){ 0 });
 		flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 	atomic_store(&finish_done, 1);
 	REAL(syscall)(SYS_futex, &finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
@@ -1064,10 +1063,9 @@ static void inline_flush(uint64_t now)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		if (flush_lock(0) == 0) {
-			int self_nest = ct_tls.nest;
-			ct_tls.nest = 1 << 20;
+			int self_nest = ct_nest_off();
 			ct_ownstack_run(inline_here, NULL);
-			ct_tls.nest = self_nest;
+			ct_nest_restore(self_nest);
 			flush_unlock();
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1146,8 +1144,7 @@ void ct_writer_quiesce(void)
 	if (!writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), writer) ||
 	    atomic_load(&flush_owner) == gettid())
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	atomic_store(&writer_stop, 1);
 	wake_writer();
 	REAL(pthread_join)(writer, NULL);
@@ -1155,20 +1152,19 @@ void ct_writer_quiesce(void)
 	atomic_store(&ct_writer_on, 0);
 	atomic_store(&writer_stop, 0);
 	atomic_store(&spawned, 0);
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 
 void ct_writer_fatal(void)
 {
 	if (ct_in_sandbox() || !tracing_here())
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (flush_lock(WAIT_FATAL_MS) == 0) {
 		ct_ownstack_run(final_flush_here, &(int){ 1 });
 		flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 
 /* exec_begin's flush, on the flush stack (flush_mu held); *held = 1 if it keeps it. */
@@ -1198,14 +1194,13 @@ int ct_writer_exec_begin(void)
 {
 	if (ct_in_sandbox() || !tracing_here() || atomic_load(&finished))
 		return 0;
-	int self_nest = ct_tls.nest, held = 0;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off(), held = 0;
 	if (flush_lock(WAIT_EXEC_MS) == 0) {
 		ct_ownstack_run(exec_flush, &held);
 		if (!held)
 			flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 	return held;
 }
 
@@ -1219,12 +1214,11 @@ void ct_writer_exec_failed(int held)
 {
 	if (!held)
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (fd >= 0)
 		ct_ownstack_run(gen_open_here, NULL);
 	flush_unlock();
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 
 void ct_writer_fork_prepare(void)
