@@ -146,7 +146,7 @@ echo "$BENCHMARKS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name target
 	# bytes per event and events per second recorded: medians over the traced runs;
 	# lost: the most any traced run lost
 	bpe=$(paste "$TMP/$name.bytes" "$TMP/$name.events" 2>/dev/null |
-		awk 'NF == 4 && $2 > 0 { printf "%.3f\n", $1 / $2 }' | median | awk '{ printf "%.2f", $1 }')
+		awk 'NF == 4 && $2 > 0 { printf "%.3f\n", $1 / $2 }' | median | awk '$1 == "nan" { print "-"; next } { printf "%.2f", $1 }')
 	eps=$(awk '$3 > 0 { printf "%.0f\n", $1 / ($3 / 1e9) }' "$TMP/$name.events" 2>/dev/null | median |
 		awk '{ printf "%.0f", $1 }')
 	lost=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$TMP/$name.events" 2>/dev/null)
