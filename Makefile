@@ -235,8 +235,8 @@ ubsan: asan
 
 # The reader, and the streaming analyses over what it reads, under libFuzzer with ASan+UBSan (clang): FUZZ_SECONDS bounds the run (make test
 # runs it for 20 s); a crash, leak, hang or sanitizer report fails it and leaves the input in
-# $(O)/fuzz/. The corpus starts from a trace of examples/condvar recorded here (and the
-# demo's, when present).
+# $(O)/fuzz/. The corpus starts from a trace of examples/condvar recorded here, the stored
+# traces of earlier format versions (tests/traces/) and the demo's, when present.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
@@ -250,7 +250,7 @@ $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(
 fuzz: $(O)/fuzz/fuzz_reader all $(O)/examples/condvar
 	$(Q)mkdir -p $(O)/fuzz/corpus; rm -f $(O)/fuzz/seed.ctr; \
 	$(CTRACE) record -o $(O)/fuzz/seed.ctr -- $(O)/examples/condvar >/dev/null 2>&1; \
-	for f in $(O)/fuzz/seed.ctr $(O)/demo/*.ctr; do [ -f "$$f" ] && \
+	for f in $(O)/fuzz/seed.ctr $(O)/demo/*.ctr tests/traces/*.ctr; do [ -f "$$f" ] && \
 		head -c 65536 "$$f" >$(O)/fuzz/corpus/seed-$$(basename "$$f"); done; \
 	cd $(O)/fuzz && if ./fuzz_reader -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 corpus >fuzz.log 2>&1; then \

@@ -58,8 +58,10 @@ static int version(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "version: unexpected argument '%s'", argv[2]);
 	printf("ctrace %s\ntrace format: writes %d.%d; reads", CTRACE_VERSION, CT_VERSION_MAJOR,
 	       CT_VERSION_MINOR);
+	for (int m = 0; m <= CT_VERSION_1_MINOR; m++)
+		printf("%s 1.%d", m ? "," : "", m);
 	for (int m = 0; m <= CT_VERSION_MINOR; m++)
-		printf("%s %d.%d", m ? "," : "", CT_VERSION_MAJOR, m);
+		printf(", %d.%d", CT_VERSION_MAJOR, m);
 	printf(" (a later %d.x: what it adds is skipped)\n", CT_VERSION_MAJOR);
 	return CT_EXIT_OK;
 }

@@ -14,8 +14,10 @@
 
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
-#define CT_VERSION_MAJOR 1
-#define CT_VERSION_MINOR 3
+#define CT_VERSION_MAJOR 2
+#define CT_VERSION_MINOR 0
+/* Format 1 (1.0 .. 1.2) is still read: its EVENTS entries have the 1.x layout. */
+#define CT_VERSION_1_MINOR 2
 #define CT_HEADER_LEN 128
 #define CT_CHUNK_MAGIC 0x4b435443u /* "CTCK" little-endian */
 #define CT_MAX_FRAMES 128          /* hard cap on captured stack depth */
@@ -42,7 +44,7 @@ enum ct_event_type {
 	CT_EV_LOG = 15,         /* ctrace_log */
 	CT_EV_LABEL = 16,       /* ctrace_label */
 	CT_EV_TEXT = 17,        /* the rest of the previous event's text */
-	CT_EV_TRIGGER = 18,     /* 1.3: what made a flight-mode snapshot (its last generation) */
+	CT_EV_TRIGGER = 18,     /* 2.0: what made a flight-mode snapshot (its last generation) */
 	CT_EV_MAX
 };
 
@@ -114,6 +116,26 @@ struct ct_event {
 	uint32_t stack; /* stack id, 0 = none */
 	uint64_t obj;
 	uint64_t a, b, c; /* the payload: see events.h */
+};
+
+/* The EVENTS encoding of format 2 (FORMAT.md section 5.2): each event's fields that differ
+ * from the previous event of the same type class (type % CT_EV_PRED_SLOTS) in the chunk
+ * are written, marked in a mask byte; the others are predicted. Both the writer and the
+ * reader keep this state per chunk, starting from all zero. */
+#define CT_EVM_KIND  0x01u
+#define CT_EVM_FLAGS 0x02u
+#define CT_EVM_STACK 0x04u
+#define CT_EVM_OBJ   0x08u
+#define CT_EVM_A     0x10u
+#define CT_EVM_B     0x20u
+#define CT_EVM_C     0x40u
+#define CT_EVM_ALL   0x7fu /* bit 7 is reserved: corrupt when set */
+#define CT_EV_PRED_SLOTS 16
+struct ct_ev_pred {
+	uint64_t obj, a, b, c;
+	uint32_t stack;
+	uint16_t flags;
+	uint8_t kind;
 };
 
 /* A stack: raw return addresses, pcs[0] the caller of the interposed function. */

@@ -9,7 +9,7 @@
  * section 5.2 gives the encoding; its table follows this one.
  *
  * Everything here is static inline, allocation-free and async-signal-safe: the
- * constructors run on the record path (preload/wait.c, thread.c, io.c).
+ * constructors run on the record path (preload/wait.c, thread.c, sites.c).
  */
 #ifndef CTRACE_EVENTS_H
 #define CTRACE_EVENTS_H
@@ -91,7 +91,7 @@
 	X(site, calls, a, uint64_t, 0, 64)                                                  \
 	X(site, total_ns, b, uint64_t, 0, 64)                                               \
 	X(site, max_ns, c, uint64_t, 0, 64)                                                 \
-	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR; since 1.3 also    \
+	/* The thread holds lock obj (kind CT_K_MUTEX or CT_K_RWLOCK_WR; since 2.0 also    \
 	 * CT_K_RWLOCK_RD and CT_K_SPIN) it took earlier,                                   \
 	 * recorded just before the WAIT_BEGIN it is about to make (same ts); stack: the    \
 	 * call site that took it (a one-frame CT_STACKF_SITE stack). after_wait: 1 if it   \
@@ -99,12 +99,12 @@
 	X(hold, after_wait, a, uint64_t, 0, 64)                                             \
 	/* The thread acquired lock obj (kind: mutex, rwlock_rd, rwlock_wr, spin; not by a  \
 	 * trylock) while holding lock `held` (held_kind), for the first time this thread   \
-	 * did so (1.3); ts: after the acquisition; stack: the call site that took obj, and \
+	 * did so (2.0); ts: after the acquisition; stack: the call site that took obj, and \
 	 * held_stack the one that took held (one-frame CT_STACKF_SITE stacks). */          \
 	X(lock_order, held, a, uint64_t, 0, 64)                                             \
 	X(lock_order, held_stack, b, uint32_t, 0, 32)                                       \
 	X(lock_order, held_kind, b, unsigned, 32, 8)                                        \
-	/* Annotations (1.3, ctrace_annotate.h). Each carries a text: its first 16 bytes in \
+	/* Annotations (2.0, ctrace_annotate.h). Each carries a text: its first 16 bytes in \
 	 * b then c (memory order, NUL-padded, like THREAD_NAME), the rest in the `flags`   \
 	 * TEXT events (24 bytes each, in a, b, c) that follow it at once in its thread's   \
 	 * events (ct_ev_text_put, ct_ev_text_get). Texts: a task's or region's name; a    \
@@ -118,7 +118,7 @@
 	X(region_end, task, obj, uint64_t, 0, 64)                                           \
 	X(log, task, obj, uint64_t, 0, 64)                                                  \
 	X(label, removed, a, uint64_t, 0, 64) \
-	/* What made a flight-mode snapshot (1.3), in its last generation, in an EVENTS     \
+	/* What made a flight-mode snapshot (2.0), in its last generation, in an EVENTS     \
 	 * chunk of the thread concerned (the process's pid when none is); ts: the trigger; \
 	 * for a slow wait: kind, obj and stack of the wait. wait_ns: its length (so far,   \
 	 * for a wait still in progress). suppressed: triggers the rate limit suppressed    \

@@ -41,6 +41,7 @@
 /* Smallest encoded size of one entry of each kind (all varints 1 byte, strings empty):
  * count * min must fit in raw_len before any decoding is tried. */
 #define MIN_EVENT 9
+#define MIN_EVENT2 3 /* format 2: type, mask, a one-byte timestamp delta */
 #define MIN_STACK 3
 #define MIN_MODULE 6
 #define MIN_THREAD 10
@@ -67,6 +68,10 @@ struct ct_reader {
 	uint64_t chunk_off;
 	const uint8_t *p, *end; /* decode cursor over the raw payload */
 	uint64_t prev_ts, prev_obj;
+	/* format 2 EVENTS: [p, end) is the field stream, [tp, tend) the timestamp stream */
+	const uint8_t *tp, *tend;
+	struct ct_ev_pred pred[CT_EV_PRED_SLOTS];
+	int v2;                 /* the file is format 2 */
 
 	/* generation bookkeeping (FORMAT.md section 6) */
 	int gen_open, any_gen;
@@ -270,11 +275,18 @@ static const char *bytes(struct ct_reader *r, void *dst, size_t n)
 
 /* ---- entry decoders: one entry at the cursor into rec; NULL or why the entry is bad */
 
-/* The end of the wait kinds a file of this minor version may use: the OpenMP kinds came
- * with 1.2, so an older file holding one is corrupt. */
-static unsigned kind_end(unsigned minor)
+/* The end of the wait kinds a file of this version may use: the OpenMP kinds came with
+ * 1.2, so an older file holding one is corrupt. */
+static unsigned kind_end(const struct ct_reader *r)
 {
-	return minor >= 2 ? CT_K_MAX : CT_K_OMP_BARRIER;
+	return r->v2 || r->hdr.version_minor >= 2 ? CT_K_MAX : CT_K_OMP_BARRIER;
+}
+
+/* Is the file of a later minor version than this reader knows of its major version? Its
+ * unknown event types and kinds are skipped then (FORMAT.md section 9), else corrupt. */
+static int newer_minor(const struct ct_reader *r)
+{
+	return r->hdr.version_minor > (r->v2 ? CT_VERSION_MINOR : CT_VERSION_1_MINOR);
 }
 
 /* One EVENTS entry. *skip is set for events of types or kinds this reader does not know,
@@ -304,6 +316,20 @@ static inline int uvar(const uint8_t **pp, uint64_t *v)
 		}
 	}
 	return -1;
+}
+
+/* The type and kind of a decoded event: known, skipped (a newer minor version's), or
+ * corrupt. */
+static const char *check_event(const struct ct_reader *r, const struct ct_event *ev, int *skip)
+{
+	*skip = 0;
+	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX || ev->kind >= kind_end(r)) {
+		if (!newer_minor(r) || ev->type == CT_EV_NONE)
+			return ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ?
+				"unknown event type" : "unknown wait kind";
+		*skip = 1;
+	}
+	return NULL;
 }
 
 static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *skip)
@@ -356,15 +382,60 @@ static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *sk
 	TRY(var(r, &ev->b));
 	TRY(var(r, &ev->c));
 check:
-	*skip = 0;
-	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ||
-	    ev->kind >= kind_end(r->hdr.version_minor)) {
-		if (r->hdr.version_minor <= CT_VERSION_MINOR || ev->type == CT_EV_NONE)
-			return ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ?
-				"unknown event type" : "unknown wait kind";
-		*skip = 1;
+	return check_event(r, ev, skip);
+}
+
+/* One format-2 EVENTS entry (FORMAT.md section 5.2): type and mask from the field stream,
+ * the fields the mask names (the others as predicted by the previous event of the same
+ * type class), the timestamp from the timestamp stream. */
+static const char *dec_event2(struct ct_reader *r, struct ct_record *rec, int *skip)
+{
+	struct ct_event *ev = &rec->ev;
+	uint8_t mask;
+	uint64_t v;
+
+	TRY(byte(r, &ev->type));
+	TRY(byte(r, &mask));
+	if (mask & ~CT_EVM_ALL)
+		return "reserved event mask bit set";
+	struct ct_ev_pred *q = &r->pred[ev->type % CT_EV_PRED_SLOTS];
+	if (mask & CT_EVM_KIND)
+		TRY(byte(r, &q->kind));
+	if (mask & CT_EVM_FLAGS) {
+		TRY(var(r, &v));
+		if (v > UINT16_MAX)
+			return "event flags out of range";
+		q->flags = (uint16_t)v;
 	}
-	return NULL;
+	if (mask & CT_EVM_STACK)
+		TRY(var32(r, &q->stack));
+	if (mask & CT_EVM_OBJ)
+		TRY(delta(r, &q->obj));
+	if (mask & CT_EVM_A)
+		TRY(delta(r, &q->a));
+	if (mask & CT_EVM_B)
+		TRY(delta(r, &q->b));
+	if (mask & CT_EVM_C)
+		TRY(delta(r, &q->c));
+	ev->kind = q->kind;
+	ev->flags = q->flags;
+	ev->stack = q->stack;
+	ev->obj = q->obj;
+	ev->a = q->a;
+	ev->b = q->b;
+	ev->c = q->c;
+	/* the timestamp, from its own stream */
+	const uint8_t *p = r->p, *end = r->end;
+	r->p = r->tp;
+	r->end = r->tend;
+	const char *e = delta(r, &r->prev_ts);
+	r->tp = r->p;
+	r->p = p;
+	r->end = end;
+	if (e)
+		return e;
+	ev->ts = r->prev_ts;
+	return check_event(r, ev, skip);
 }
 
 static const char *dec_stack(struct ct_reader *r, struct ct_record *rec)
@@ -440,9 +511,9 @@ static const char *dec_thread(struct ct_reader *r, struct ct_record *rec)
 	if (t->blocked > 1)
 		return "bad blocked flag";
 	TRY(byte(r, &t->kind));
-	if (t->kind >= kind_end(r->hdr.version_minor)) {
+	if (t->kind >= kind_end(r)) {
 		/* a newer minor version's kind: reported as CT_K_NONE (FORMAT.md section 9) */
-		if (r->hdr.version_minor <= CT_VERSION_MINOR)
+		if (!newer_minor(r))
 			return "unknown wait kind";
 		t->kind = CT_K_NONE;
 	}
@@ -489,7 +560,7 @@ static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *sk
 		rec->gen = r->gen;
 		rec->offset = r->chunk_off;
 		rec->tid = r->tid;
-		return dec_event(r, rec, skip);
+		return r->v2 ? dec_event2(r, rec, skip) : dec_event(r, rec, skip);
 	}
 	memset(rec, 0, sizeof(*rec));
 	*skip = 0;
@@ -502,7 +573,7 @@ static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *sk
 	case CT_CH_EVENTS:
 		rec->type = CT_REC_EVENT;
 		rec->tid = r->tid;
-		return dec_event(r, rec, skip);
+		return r->v2 ? dec_event2(r, rec, skip) : dec_event(r, rec, skip);
 	case CT_CH_STACKS:
 		rec->type = CT_REC_STACK;
 		return dec_stack(r, rec);
@@ -523,14 +594,28 @@ static const char *const chunk_names[CT_CH_MAX] = {
 	"?", "GEN_BEGIN", "EVENTS", "STACKS", "MODULES", "THREADS", "GEN_END",
 };
 
-/* Puts the decode cursor at the start of the chunk payload [p, p + len). */
-static void rewind_payload(struct ct_reader *r, const uint8_t *p, size_t len, uint32_t count)
+/* Puts the decode cursor at the start of the chunk payload [p, p + len); for a format-2
+ * EVENTS chunk, the field stream after its length and the timestamp stream after it.
+ * NULL, or why the payload is bad. */
+static const char *rewind_payload(struct ct_reader *r, const uint8_t *p, size_t len,
+				  uint32_t count)
 {
 	r->p = p;
 	r->end = p + len;
 	r->left = count;
 	r->prev_ts = 0;
 	r->prev_obj = 0;
+	r->tp = r->tend = r->end;
+	if (r->v2 && r->kind == CT_CH_EVENTS && count > 0) {
+		memset(r->pred, 0, sizeof(r->pred));
+		uint64_t flen;
+		TRY(var(r, &flen));
+		if (flen > (uint64_t)(r->end - r->p))
+			return "field stream longer than the payload";
+		r->tp = r->p + flen;
+		r->end = r->tp;
+	}
+	return NULL;
 }
 
 /* What check_chunk found at an offset. */
@@ -636,7 +721,7 @@ static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint6
 			return bad(r, off, "%s chunk with %u entries", chunk_names[kind], count);
 		min = 2;
 		break;
-	case CT_CH_EVENTS: min = MIN_EVENT; break;
+	case CT_CH_EVENTS: min = r->v2 ? MIN_EVENT2 : MIN_EVENT; break;
 	case CT_CH_STACKS: min = MIN_STACK; break;
 	case CT_CH_MODULES: min = MIN_MODULE; break;
 	case CT_CH_THREADS: min = MIN_THREAD; break;
@@ -663,15 +748,18 @@ static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint6
 	/* Validation pass: decode every entry, require the payload to be consumed exactly.
 	 * Records are only handed out once the whole chunk is known good. */
 	struct ct_record scratch;
-	rewind_payload(r, payload, raw_len, count);
+	const char *unfit = rewind_payload(r, payload, raw_len, count);
+	if (unfit)
+		return bad(r, off, "%s: %s", chunk_names[kind], unfit);
 	for (uint32_t i = 0; i < count; i++) {
 		int skip;
 		const char *why = dec_entry(r, &scratch, &skip);
 		if (why)
 			return bad(r, off, "%s entry %u: %s", chunk_names[kind], i, why);
 	}
-	if (r->p != r->end)
-		return bad(r, off, "%zu bytes after the last entry", (size_t)(r->end - r->p));
+	if (r->p != r->end || r->tp != r->tend)
+		return bad(r, off, "%zu bytes after the last entry",
+			   (size_t)(r->end - r->p) + (size_t)(r->tend - r->tp));
 	rewind_payload(r, payload, raw_len, count);
 	return CH_OK;
 }
@@ -867,9 +955,9 @@ static int read_header(struct ct_reader *r)
 		set_open_err("not a ctrace file (bad magic at offset 0)");
 		return -EINVAL;
 	}
-	if (n >= 12 && get_u16(h + 8) != CT_VERSION_MAJOR) {
+	if (n >= 12 && get_u16(h + 8) != CT_VERSION_MAJOR && get_u16(h + 8) != 1) {
 		set_open_err("unsupported ctrace format version %u.%u at offset 8 "
-			     "(this reader reads %u.x)", get_u16(h + 8), get_u16(h + 10),
+			     "(this reader reads 1.x and %u.x)", get_u16(h + 8), get_u16(h + 10),
 			     CT_VERSION_MAJOR);
 		return -EPROTO;
 	}
@@ -898,6 +986,7 @@ static int read_header(struct ct_reader *r)
 	struct ct_file_header *fh = &r->hdr;
 	fh->version_major = get_u16(h + 8);
 	fh->version_minor = get_u16(h + 10);
+	r->v2 = fh->version_major == CT_VERSION_MAJOR;
 	fh->pid = get_u32(h + 16);
 	fh->ppid = get_u32(h + 20);
 	fh->start_mono_ns = get_u64(h + 24);

@@ -155,10 +155,11 @@ static ssize_t finish(struct ct_wbuf *w, const struct out *o, unsigned kind, uin
 	return (ssize_t)(CT_CHUNK_HDR_LEN + comp_len);
 }
 
-/* Contract in writer.h: n events need at most n * CT_W_EVENT_MAX raw bytes. */
+/* Contract in writer.h: n events need at most n * CT_W_EVENT_MAX raw bytes, and the
+ * gap left for the field stream's length while it is encoded. */
 size_t ct_w_raw_bound(size_t n_events)
 {
-	return n_events * CT_W_EVENT_MAX;
+	return n_events * CT_W_EVENT_MAX + CT_W_LEN_GAP;
 }
 
 /* Contract in writer.h: header plus the stored payload, which is never longer than raw. */
@@ -204,30 +205,77 @@ ssize_t ct_w_gen_begin(struct ct_wbuf *w, uint32_t gen, uint64_t mono_ns, uint64
 }
 
 /* Contract in writer.h. -EINVAL for an event whose type or kind a reader would refuse
- * (type 0 or >= CT_EV_MAX, kind >= CT_K_MAX). Entry layout in FORMAT.md section 5.2. */
+ * (type 0 or >= CT_EV_MAX, kind >= CT_K_MAX). Payload layout in FORMAT.md section 5.2:
+ * the length of the field stream, the field stream (type, mask, the fields that differ
+ * from the previous event of the same type class), then the timestamp stream. The two
+ * passes write into w->raw only; the field stream is moved once, behind its length. */
 ssize_t ct_w_events(struct ct_wbuf *w, uint32_t gen, uint32_t tid, uint32_t seq,
 		    const struct ct_event *ev, size_t n)
 {
 	if (!wbuf_ok(w) || (n && !ev) || n > UINT32_MAX)
 		return -EINVAL;
 	struct out o = raw_cursor(w);
-	uint64_t prev_ts = 0, prev_obj = 0;
+	if (n == 0)
+		return finish(w, &o, CT_CH_EVENTS, gen, tid, seq, 0);
+	struct ct_ev_pred pred[CT_EV_PRED_SLOTS];
+	memset(pred, 0, sizeof(pred));
 
+	/* the field stream, CT_W_LEN_GAP bytes in: room for its own length before it */
+	o.p += CT_W_LEN_GAP;
+	if (o.p > o.end)
+		return -ENOSPC;
 	for (size_t i = 0; i < n && o.ok; i++) {
 		const struct ct_event *e = &ev[i];
 		if (e->type == CT_EV_NONE || e->type >= CT_EV_MAX || e->kind >= CT_K_MAX)
 			return -EINVAL;
+		struct ct_ev_pred *q = &pred[e->type % CT_EV_PRED_SLOTS];
+		unsigned mask = (e->kind != q->kind ? CT_EVM_KIND : 0) |
+				(e->flags != q->flags ? CT_EVM_FLAGS : 0) |
+				(e->stack != q->stack ? CT_EVM_STACK : 0) |
+				(e->obj != q->obj ? CT_EVM_OBJ : 0) |
+				(e->a != q->a ? CT_EVM_A : 0) | (e->b != q->b ? CT_EVM_B : 0) |
+				(e->c != q->c ? CT_EVM_C : 0);
 		put_byte(&o, e->type);
-		put_byte(&o, e->kind);
-		put_var(&o, e->flags);
-		put_delta(&o, e->ts - prev_ts);
-		put_var(&o, e->stack);
-		put_delta(&o, e->obj - prev_obj);
-		put_var(&o, e->a);
-		put_var(&o, e->b);
-		put_var(&o, e->c);
-		prev_ts = e->ts;
-		prev_obj = e->obj;
+		put_byte(&o, (uint8_t)mask);
+		if (mask & CT_EVM_KIND)
+			put_byte(&o, e->kind);
+		if (mask & CT_EVM_FLAGS)
+			put_var(&o, e->flags);
+		if (mask & CT_EVM_STACK)
+			put_var(&o, e->stack);
+		if (mask & CT_EVM_OBJ)
+			put_delta(&o, e->obj - q->obj);
+		if (mask & CT_EVM_A)
+			put_delta(&o, e->a - q->a);
+		if (mask & CT_EVM_B)
+			put_delta(&o, e->b - q->b);
+		if (mask & CT_EVM_C)
+			put_delta(&o, e->c - q->c);
+		q->kind = e->kind;
+		q->flags = e->flags;
+		q->stack = e->stack;
+		q->obj = e->obj;
+		q->a = e->a;
+		q->b = e->b;
+		q->c = e->c;
+	}
+	if (!o.ok)
+		return -ENOSPC;
+	/* its length, right before it */
+	size_t flen = (size_t)(o.p - w->raw) - CT_W_LEN_GAP;
+	uint8_t len[CT_W_LEN_GAP];
+	struct out lo = { len, len + sizeof(len), 1 };
+	put_var(&lo, flen);
+	size_t llen = (size_t)(lo.p - len);
+	memmove(w->raw + llen, w->raw + CT_W_LEN_GAP, flen);
+	memcpy(w->raw, len, llen);
+	o.p = w->raw + llen + flen;
+
+	/* the timestamp stream */
+	uint64_t prev_ts = 0;
+	for (size_t i = 0; i < n && o.ok; i++) {
+		put_delta(&o, ev[i].ts - prev_ts);
+		prev_ts = ev[i].ts;
 	}
 	return finish(w, &o, CT_CH_EVENTS, gen, tid, seq, (uint32_t)n);
 }

@@ -56,9 +56,10 @@ ssize_t ct_w_gen_end(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
 		     const uint64_t lost[CT_L_MAX]);
 
 /* ---- Added by format/: worst-case encoded sizes of one payload entry (FORMAT.md), for
- * sizing ct_wbuf.raw before encoding tables; ct_w_raw_bound(n) == n * CT_W_EVENT_MAX. An
+ * sizing ct_wbuf.raw before encoding tables; ct_w_raw_bound(n) == n * CT_W_EVENT_MAX + CT_W_LEN_GAP. An
  * encoder returns -ENOSPC rather than overrun, so a caller may also halve n and retry. */
 #define CT_W_EVENT_MAX 64                               /* one EVENTS entry */
+#define CT_W_LEN_GAP 4     /* an EVENTS payload's field-stream length (a varint < 2^28) */
 #define CT_W_STACK_MAX(nframes) (16 + 10 * (size_t)(nframes)) /* one STACKS entry */
 #define CT_W_MODULE_MAX(path_len) (64 + (size_t)(path_len))   /* one MODULES entry */
 #define CT_W_THREAD_MAX 96                              /* one THREADS entry */

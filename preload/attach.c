@@ -434,9 +434,9 @@ static int start(const char *out)
 
 CT_EXPORT int ctrace_attach_start(const char *out)
 {
-	ct_tls.nest++;
+	ct_enter();
 	int r = start(out);
-	ct_tls.nest--;
+	ct_leave();
 	return r;
 }
 
@@ -444,12 +444,12 @@ CT_EXPORT int ctrace_attach_stop(void)
 {
 	if (!attached)
 		return CT_ATTACH_NOT;
-	ct_tls.nest++;
+	ct_enter();
 	unsigned restored = 0;
 	dl_iterate_phdr(unpatch_cb, &restored);
 	ct_writer_finish();
 	attached = 0;
 	ctrace_attach_state = 0;
-	ct_tls.nest--;
+	ct_leave();
 	return 0;
 }

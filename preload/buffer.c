@@ -34,7 +34,7 @@ atomic_int ct_writer_kick;
 static char *pool, *small;
 static size_t buf_bytes;
 static unsigned nsmall, small_cap;
-static atomic_uint hint, small_hint; /* where the next free-buffer scan starts */
+static atomic_uint small_hint; /* where the next free-buffer scan of the small pool starts */
 static atomic_uint hi_big, hi_small; /* one past the highest buffer ever claimed, per pool */
 static atomic_int nfree_big, nfree_small;
 
@@ -94,13 +94,18 @@ static void kick(void)
 }
 
 /* Claims a FREE buffer of one pool for the calling thread, or NULL. Record path: a
- * bounded scan. */
+ * bounded scan, from h (the small pool: spread over the pool, so that waves of new
+ * threads do not all race for the same entries) or, h NULL, from the first buffer (the big
+ * pool: the buffers the writer freed last are taken again, so a busy thread cycles through
+ * a few buffers that stay in the caches and mapped, not through the whole pool; measured on
+ * a semaphore ping-pong of 50000 round trips: 2470 page faults before, 1125 after; no
+ * CPU difference measurable on the busy 2-core VM). */
 static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic_int *nfree,
 			       atomic_uint *hi, uint32_t tid)
 {
 	if (n == 0 || atomic_load_explicit(nfree, memory_order_relaxed) <= 0)
 		return NULL;
-	unsigned start = atomic_fetch_add_explicit(h, 1, memory_order_relaxed);
+	unsigned start = h ? atomic_fetch_add_explicit(h, 1, memory_order_relaxed) : 0;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = (start + k) % n;
 		struct ct_buf *b = ct_buf_at(base + i);
@@ -131,7 +136,7 @@ static struct ct_buf *claim(struct ct_thread *th)
 	if (!th->claims++)
 		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
 	if (!b)
-		b = claim_in(0, ct_cfg.nbufs, &hint, &nfree_big, &hi_big, tid);
+		b = claim_in(0, ct_cfg.nbufs, NULL, &nfree_big, &hi_big, tid);
 	if (!b && th->claims > 1)
 		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
 	return b;

@@ -130,6 +130,26 @@ static inline int ct_on(void)
 static inline void ct_enter(void) { ct_tls.nest++; atomic_signal_fence(memory_order_seq_cst); }
 static inline void ct_leave(void) { atomic_signal_fence(memory_order_seq_cst); ct_tls.nest--; }
 
+/* A nest no ct_enter/ct_leave pair can bring back to 0: the thread is off for good (the
+ * writer thread, a thread under a seccomp filter) or until ct_nest_restore. */
+#define CT_NEST_OFF (1 << 20)
+/* Turns tracing off on this thread, whatever its nest (a flush on a program thread, which
+ * may itself run inside a wrapper), until ct_nest_restore; returns the nest to restore.
+ * Record path: yes (a TLS load and store, async-signal-safe). */
+static inline int ct_nest_off(void)
+{
+	int saved = ct_tls.nest;
+	ct_tls.nest = CT_NEST_OFF;
+	atomic_signal_fence(memory_order_seq_cst);
+	return saved;
+}
+/* Puts back the nest ct_nest_off returned. Record path: yes. */
+static inline void ct_nest_restore(int saved)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	ct_tls.nest = saved;
+}
+
 /* CLOCK_MONOTONIC in ns (vDSO). Record path. */
 static inline uint64_t ct_now(void)
 {
@@ -138,7 +158,7 @@ static inline uint64_t ct_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- per-call-site counters of system calls (io.c) ---- */
+/* ---- per-call-site counters of system calls (sites.c) ---- */
 /*
  * Each thread counts its system calls in its own table, exactly per (call site, kind, fd
  * class): CT_SITE_SLOTS entries hashed by all three (linear probing), of which at most
@@ -160,7 +180,7 @@ struct ct_site {
 	uint64_t pc;       /* call site; 0: free (always 0 in the overflow entries) */
 	uint64_t kcm;      /* kind | fd class << 8 | longest call << 16 (saturated) */
 	uint64_t count, total; /* written by the owner, read by the writer */
-	/* durations in io.c's ticks (TSC or ns), converted to ns by ct_sites_next */
+	/* durations in tick.c's ticks (TSC or ns), converted to ns by ct_sites_next */
 };
 
 /* ---- thread registry (thread.c) ---- */
@@ -385,7 +405,7 @@ enum { CT_ATTACH_OK = 0, CT_ATTACH_BUSY = 1, CT_ATTACH_ENOMEM = 2, CT_ATTACH_EFI
        CT_ATTACH_NOT = 4 };
 extern pid_t ct_pid;
 
-/* ---- system calls (io.c) ---- */
+/* ---- system calls (sites.c, fdclass.c; the wrappers in io.c) ---- */
 /* Fills out[0 .. cap) with CT_EV_SITE records (time ts) of th's used sites, from
  * position *pos on, and advances *pos; returns the number of records, 0 when there are no
  * more (start with *pos = 0). Cannot fail. Writer side, or the thread itself at exit; no
@@ -401,7 +421,8 @@ int ct_sites_exit(struct ct_thread *th, uint64_t ts);
  * kernel (madvise), so that memory follows the live threads, not every slot ever
  * claimed. Cannot fail; errno untouched. */
 void ct_sites_release(struct ct_thread *th);
-/* Sets up io.c (the clock, the fd classes' fork handler). Constructor. Returns 0. */
+/* Sets up the system-call files (tick.c's clock, the fd classes' fork handler).
+ * Constructor. Returns 0. */
 int ct_fdclass_init(void);
 /* fd is no longer what the class cache says (closed, replaced, or of unknown origin);
  * [first, last] likewise. Record path, signal-safe, errno untouched. */

@@ -42,7 +42,7 @@
  * Calls made inside libctrace (the guard held, no program signal handler running) are
  * not changed. In a vfork child (getpid() != ct_pid, the parent's memory) nothing is
  * moved: the child's copies are close-on-exec. Every close path here also forgets the
- * class io.c cached for the numbers it closes.
+ * class fdclass.c cached for the numbers it closes.
  *
  * Not covered: read, write, lseek, ioctl, mmap, ... on one of these numbers (what
  * only a program with a bug does: untraced they fail with EBADF; traced they reach

@@ -127,7 +127,7 @@ static int have_start_cpus;
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	ct_tls.nest = 1 << 20; /* nothing this thread does is traced */
+	ct_nest_off(); /* nothing this thread does is traced, for good */
 	ct_fd_writer_thread();  /* created with every signal blocked */
 	/* The writer is started by whichever program thread first needs it and inherits that
 	 * thread's CPU affinity: a program that pins its threads (one per core, or a
@@ -384,10 +384,9 @@ static void inline_flush(uint64_t now)
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		if (ct_flush_lock(0) == 0) {
-			int self_nest = ct_tls.nest;
-			ct_tls.nest = 1 << 20;
+			int self_nest = ct_nest_off();
 			ct_ownstack_run(inline_here, NULL);
-			ct_tls.nest = self_nest;
+			ct_nest_restore(self_nest);
 			ct_flush_unlock();
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -419,8 +418,7 @@ void ct_writer_quiesce(void)
 	if (!ct_fl.writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), ct_fl.writer) ||
 	    atomic_load(&ct_fl.flush_owner) == gettid())
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	atomic_store(&ct_fl.writer_stop, 1);
 	ct_flush_wake_writer();
 	REAL(pthread_join)(ct_fl.writer, NULL);
@@ -428,6 +426,6 @@ void ct_writer_quiesce(void)
 	atomic_store(&ct_writer_on, 0);
 	atomic_store(&ct_fl.writer_stop, 0);
 	atomic_store(&ct_fl.spawned, 0);
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 

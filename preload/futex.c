@@ -7,7 +7,7 @@
  * FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI) made while someone waits there are releases.
  * syscall(SYS_exit_group) flushes the trace first, as _exit does; syscall(SYS_close) and
  * syscall(SYS_close_range) leave libctrace's own fds open (fdguard.c); the calls that
- * close, replace or create fd numbers update io.c's fd-class cache after the real call.
+ * close, replace or create fd numbers update the fd-class cache (fdclass.c) after the real call.
  * Every other system call passes through untouched. Inline syscall instructions (Go's
  * runtime, some allocators) cannot be seen from here.
  *

@@ -62,8 +62,7 @@ void ct_writer_finish(void)
 		return;
 	}
 	atomic_store(&ct_active, 0);
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (ct_fl.writer_started) {
 		atomic_store(&ct_fl.writer_stop, 1);
 		ct_flush_wake_writer();
@@ -75,7 +74,7 @@ void ct_writer_finish(void)
 		ct_ownstack_run(ct_flush_final_here, &(int){ 0 });
 		ct_flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 	atomic_store(&ct_fl.finish_done, 1);
 	REAL(syscall)(SYS_futex, &ct_fl.finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
@@ -131,13 +130,12 @@ void ct_writer_fatal(void)
 {
 	if (ct_in_sandbox() || !ct_flush_tracing_here())
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (ct_flush_lock(WAIT_FATAL_MS) == 0) {
 		ct_ownstack_run(ct_flush_final_here, &(int){ 1 });
 		ct_flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 
 /* exec_begin's flush, on the flush stack (flush_mu held); *held = 1 if it keeps it. */
@@ -167,14 +165,13 @@ int ct_writer_exec_begin(void)
 {
 	if (ct_in_sandbox() || !ct_flush_tracing_here() || atomic_load(&ct_fl.finished))
 		return 0;
-	int self_nest = ct_tls.nest, held = 0;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off(), held = 0;
 	if (ct_flush_lock(WAIT_EXEC_MS) == 0) {
 		ct_ownstack_run(exec_flush, &held);
 		if (!held)
 			ct_flush_unlock();
 	}
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 	return held;
 }
 
@@ -188,12 +185,11 @@ void ct_writer_exec_failed(int held)
 {
 	if (!held)
 		return;
-	int self_nest = ct_tls.nest;
-	ct_tls.nest = 1 << 20;
+	int self_nest = ct_nest_off();
 	if (ct_fl.fd >= 0)
 		ct_ownstack_run(gen_open_here, NULL);
 	ct_flush_unlock();
-	ct_tls.nest = self_nest;
+	ct_nest_restore(self_nest);
 }
 
 void ct_writer_fork_prepare(void)

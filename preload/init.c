@@ -33,16 +33,16 @@ static atomic_int exit_owner; /* see exit() below */
 
 static void before_fork(void)
 {
-	ct_tls.nest++;
+	ct_enter();
 	ct_writer_fork_prepare();
-	ct_tls.nest--;
+	ct_leave();
 }
 
 static void after_fork_parent(void)
 {
-	ct_tls.nest++;
+	ct_enter();
 	ct_writer_fork_parent();
-	ct_tls.nest--;
+	ct_leave();
 }
 
 /* Runs first among the child's atfork handlers (registered first), before any of the
@@ -51,13 +51,13 @@ static void after_fork_parent(void)
  * those events into its own file) and the lost counts restart at 0. */
 static void after_fork_child(void)
 {
-	ct_tls.nest++;
+	ct_enter();
 	ct_fd_after_fork();
 	atomic_store(&exit_owner, 0);
 	if (ct_in_sandbox()) {
 		/* the child inherits the filter: it traces nothing, makes no call of ours */
 		atomic_store(&ct_active, 0);
-		ct_tls.nest--;
+		ct_leave();
 		return;
 	}
 	if (!ct_process_fork_child())
@@ -73,7 +73,7 @@ static void after_fork_child(void)
 	} else {
 		atomic_store(&ct_active, 0);
 	}
-	ct_tls.nest--;
+	ct_leave();
 }
 
 void ct_fork_handlers_install(void)
@@ -83,7 +83,7 @@ void ct_fork_handlers_install(void)
 
 __attribute__((constructor(101))) static void ct_init(void)
 {
-	ct_tls.nest++;
+	ct_enter();
 	ct_resolve();
 	ct_config_read();
 	if (getauxval(AT_SECURE)) {
@@ -113,7 +113,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 	if (!__libc_single_threaded)
 		ct_writer_spawn();
 out:
-	ct_tls.nest--;
+	ct_leave();
 }
 
 /* Set when the destructor ran in a vfork child (getpid() != ct_pid): that child's exit()
@@ -168,9 +168,9 @@ CT_EXPORT void exit(int status)
 CT_EXPORT int unshare(int flags)
 {
 	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
-		ct_tls.nest++;
+		ct_enter();
 		ct_writer_pause_single();
-		ct_tls.nest--;
+		ct_leave();
 	}
 	return REAL(unshare)(flags);
 }
@@ -178,9 +178,9 @@ CT_EXPORT int unshare(int flags)
 CT_EXPORT int setns(int fd, int nstype)
 {
 	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
-		ct_tls.nest++;
+		ct_enter();
 		ct_writer_pause_single();
-		ct_tls.nest--;
+		ct_leave();
 	}
 	return REAL(setns)(fd, nstype);
 }

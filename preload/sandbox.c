@@ -44,11 +44,10 @@ static int may_filter(int strict)
  * caller. Returns the caller's previous nest, to undo a thread-only stop. */
 static int before(int strict, int all)
 {
-	int nest = ct_tls.nest;
-	if (ct_in_sandbox() || !atomic_load(&ct_active) || nest != 0 || !may_filter(strict))
+	if (ct_in_sandbox() || !atomic_load(&ct_active) || ct_tls.nest != 0 || !may_filter(strict))
 		return -1;
 	int e = errno;
-	ct_tls.nest = 1 << 20;
+	int nest = ct_nest_off();
 	ct_signals_release();
 	if (ct_writer_sandbox(all))
 		atomic_store(&ct_sandbox_all, 1);
@@ -64,7 +63,7 @@ static void after(int prev_nest, int failed)
 	if (prev_nest < 0 || !failed || atomic_load(&ct_sandbox_all))
 		return;
 	ct_sandboxed = 0;
-	ct_tls.nest = prev_nest;
+	ct_nest_restore(prev_nest);
 }
 
 CT_EXPORT int prctl(int option, ...)

@@ -153,7 +153,7 @@ static void thread_exit(void *p)
 		 * were written when the filter went in. The slot is left claimed (the writer
 		 * may still read its call-site table). */
 		ct_tls.th = NULL;
-		ct_tls.nest = 1 << 20;
+		ct_nest_off();
 		atomic_fetch_sub(&app_threads, 1);
 		return;
 	}
@@ -177,7 +177,7 @@ static void thread_exit(void *p)
 	ct_buf_retire(t);
 	ct_altstack_remove(); /* the slot's stack may go to the next thread */
 	ct_tls.th = NULL;
-	ct_tls.nest = 1 << 20;
+	ct_nest_off();
 	if (sites_kept)
 		atomic_store_explicit(&t->state, CT_TH_EXITED, memory_order_release);
 	else
@@ -204,7 +204,7 @@ static void thread_begin(struct ct_thread *t)
 	if (t->sandboxed || ct_in_sandbox()) {
 		/* made by a thread under a seccomp filter, which it inherits */
 		ct_sandboxed = 1;
-		ct_tls.nest = 1 << 20;
+		ct_nest_off();
 		return;
 	}
 	adopt(t);
@@ -331,9 +331,9 @@ int ct_app_threads(void)
 CT_EXPORT void pthread_exit(void *ret)
 {
 	if (ct_threads && atomic_load(&ct_active) && !ct_in_sandbox() && gettid() == getpid()) {
-		ct_tls.nest++;
+		ct_enter();
 		app_thread_gone();
-		ct_tls.nest--;
+		ct_leave();
 	}
 	REAL(pthread_exit)(ret);
 	__builtin_unreachable();

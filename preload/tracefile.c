@@ -198,7 +198,7 @@ static void dir_of(char *dir, size_t cap, const char *path)
  * membership is not resolved here: a group-writable directory gets a spare too). */
 static int may_create(const char *dir, uid_t uid)
 {
-	struct statx st; /* not the timestamps: see classify in io.c */
+	struct statx st; /* not the timestamps: see fd_type in fdclass.c */
 	if (statx(AT_FDCWD, dir, 0, STATX_TYPE | STATX_MODE | STATX_UID, &st) != 0)
 		return 1;
 	if (st.stx_uid == uid)

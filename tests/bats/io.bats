@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# The system-call recorder's bookkeeping (preload/io.c): call sites counted exactly per
+# The system-call recorder's bookkeeping (preload/io.c and sites.c): call sites counted exactly per
 # (site, kind, fd class) well beyond a handful of sites, with overflow counted per kind and
 # class; the fd-class cache following fd numbers through every path that closes, replaces
 # or creates them (and the fork child); glibc's exported aliases (__read, __poll, ...)

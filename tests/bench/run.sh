@@ -23,14 +23,14 @@ BENCHMARKS='
 # command, relative to BUILD_DIR/bench/, whose stdout has one `ns_per_op=X ...` line.
 # To add one: add tests/bench/NAME.c using bench.h
 # (the Makefile builds every tests/bench/*.c) and one line here.
-uncontended     1.50  uncontended 100000000 0
-uncontended-mt  1.50  uncontended 20000000 1
-contended-2t    1.50  contended 2 250000
-contended-4t    1.50  contended 4 125000
-pingpong-cond   1.25  pingpong_cond 100000
-pingpong-pipe   1.25  pipe_pingpong 100000
-pingpong-epoll  1.25  epoll_pingpong 100000
-pingpong-sem    1.25  sem_pingpong 100000
+uncontended     1.20  uncontended 100000000 0
+uncontended-mt  1.20  uncontended 20000000 1
+contended-2t    1.15  contended 2 250000
+contended-4t    1.15  contended 4 125000
+pingpong-cond   1.10  pingpong_cond 100000
+pingpong-pipe   1.10  pipe_pingpong 100000
+pingpong-epoll  1.10  epoll_pingpong 100000
+pingpong-sem    1.10  sem_pingpong 100000
 '
 
 BUILD=${1:?usage: run.sh BUILD_DIR}
@@ -80,18 +80,26 @@ run_one() {
 	fi
 	rc=$?
 	ns=$(sed -n 's/^ns_per_op=\([0-9.]*\).*/\1/p' "$out" | head -1)
+	cpu=$(sed -n 's/^ns_per_op=.* cpu_ns_per_op=\([0-9.]*\).*/\1/p' "$out" | head -1)
 	if [ $rc != 0 ] || [ -z "$ns" ]; then
 		echo "bench: ERROR: $name ($mode, pair $i): exit $rc$([ $rc = 124 ] && echo ' (timeout)'), result '$ns'" >> "$msg"
 		head -5 "$err" | sed 's/^/    /' >> "$msg"
 		return 1
 	fi
 	echo "$ns" >> "$TMP/$name.$mode"
+	echo "${cpu:-0}" >> "$TMP/$name.$mode.cpu"
 	[ "$mode" = traced ] || return 0
 
 	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
 	# program's own line (preload/README.md, record path rule 10). Traces are removed as
 	# soon as they are checked.
 	bytes=$(cat "$TMP/trace.$name.$i".* 2>/dev/null | wc -c)
+	# What the trace holds, from the analyzer: events, events lost, the trace's span.
+	if [ "$bytes" -gt 0 ] && [ -x "$BUILD/ctrace" ]; then
+		"$BUILD/ctrace" report --json "$TMP/trace.$name.$i".* 2>/dev/null |
+			jq -r '.trace | "\(.events) \(.lost_events) \(.duration_ns)"' \
+			>> "$TMP/$name.events" 2>/dev/null
+	fi
 	rm -f "$TMP/trace.$name.$i".*
 	if [ "$bytes" -eq 0 ]; then
 		echo "bench: ERROR: $name (traced, pair $i): no trace or an empty one (CTRACE_OUT=$TMP/trace.$name.$i.%p.ctr)" >> "$msg"
@@ -139,25 +147,43 @@ echo "$BENCHMARKS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name target
 	t=$(median < "$TMP/$name.traced")
 	r=$(median < "$TMP/$name.ratio")
 	range=$(minmax < "$TMP/$name.ratio")
+	# the same pairs' ratio of CPU time (every thread of the process, the tracer's too)
+	paste "$TMP/$name.traced.cpu" "$TMP/$name.untraced.cpu" |
+		awk '$2 > 0 { printf "%.6f\n", $1 / $2 }' > "$TMP/$name.cpuratio"
+	cr=$(median < "$TMP/$name.cpuratio" | awk '{ printf "%.2f", $1 }')
+	crange=$(minmax < "$TMP/$name.cpuratio")
 	kb=$(median < "$TMP/$name.bytes" | awk '{ printf "%.1f", $1 / 1024 }')
+	# bytes per event and events per second recorded: medians over the traced runs;
+	# lost: the most any traced run lost
+	bpe=$(paste "$TMP/$name.bytes" "$TMP/$name.events" 2>/dev/null |
+		awk 'NF == 4 && $2 > 0 { printf "%.3f\n", $1 / $2 }' | median | awk '$1 == "nan" { print "-"; next } { printf "%.2f", $1 }')
+	eps=$(awk '$3 > 0 { printf "%.0f\n", $1 / ($3 / 1e9) }' "$TMP/$name.events" 2>/dev/null | median |
+		awk '{ printf "%.0f", $1 }')
+	lost=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$TMP/$name.events" 2>/dev/null)
 	verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }')
-	echo "$name $u $t $r $range $target $verdict $kb" >> "$results"
+	echo "$name $u $t $r $range $target $verdict $kb $bpe $eps ${lost:-?} $cr $crange" >> "$results"
 done
 
 echo
-printf '%-16s %12s %12s %8s %13s %7s %7s %9s\n' benchmark "untraced ns" "traced ns" ratio \
-	"ratio range" target result "trace KiB"
-while read -r name u t r range target verdict kb; do
+printf '%-16s %11s %11s %7s %11s %6s %6s %9s %8s %11s %7s %9s %5s\n' benchmark "untraced ns" \
+	"traced ns" ratio "ratio range" target result "cpu ratio" "cpu range" "trace KiB" \
+	"B/event" "events/s" lost
+while read -r name u t r range target verdict kb bpe eps lost cr crange; do
 	if [ "$u" = ERROR ]; then
-		printf '%-16s %12s %12s %8s %13s %7s %7s\n' "$name" - - - - - ERROR
+		printf '%-16s %11s %11s %7s %11s %6s %6s\n' "$name" - - - - - ERROR
 		errors=$((errors + 1))
 		continue
 	fi
-	printf '%-16s %12.2f %12.2f %7.2fx %13s %6.2fx %7s %9s\n' "$name" "$u" "$t" "$r" "$range" \
-		"$target" "$verdict" "$kb"
+	printf '%-16s %11.2f %11.2f %6.2fx %11s %5.2fx %6s %8sx %9s %9s %7s %11s %5s\n' "$name" \
+		"$u" "$t" "$r" "$range" "$target" "$verdict" "$cr" "$crange" "$kb" "$bpe" "$eps" \
+		"$lost"
 done < "$results"
 echo "(medians of $PAIRS runs; ratio = median of per-pair traced/untraced; ns per op: lock+unlock"
-echo " pair for uncontended and contended-*, round trip for pingpong-*)"
+echo " pair for uncontended and contended-*, round trip for pingpong-*; cpu ratio: the same"
+echo " pairs' ratio of the measured phase's process CPU time, the tracer's threads included,"
+echo " which a busy machine disturbs less than the wall time; B/event: trace bytes"
+echo " per event recorded, stacks and tables included; events/s: events recorded per second"
+echo " of the trace's span; lost: events dropped, the most of any traced run)"
 
 # Absolute cost of the uncontended wrapper pair: what "one extra call" costs in ns.
 # uncontended: a single-threaded process (glibc's non-atomic fast path when untraced);

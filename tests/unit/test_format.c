@@ -518,14 +518,17 @@ static void test_encoders(void)
 	TEST_EQ(ct_w_header(hb, sizeof(hb) - 1, &h), -ENOSPC);
 	TEST_EQ(memcmp(hb, CT_MAGIC, CT_MAGIC_LEN), 0);
 
-	/* One small event: type, kind, flags, ts, stack, obj, a, b, c = 9 bytes, raw codec. */
+	/* One small event: the field stream's length 3, then type, mask (the kind only: the
+	 * other fields are 0 as predicted), kind; the timestamp stream: zz(5) = 10. */
 	struct ct_event e1 = { .ts = 5, .type = CT_EV_WAIT_BEGIN, .kind = CT_K_MUTEX };
 	ssize_t n = ct_w_events(&w, 0, 1, 0, &e1, 1);
-	TEST_EQ(n, CT_CHUNK_HDR_LEN + 9);
+	TEST_EQ(n, CT_CHUNK_HDR_LEN + 5);
 	TEST_EQ(le32(out), CT_CHUNK_MAGIC);
 	TEST_EQ(out[4], CT_CH_EVENTS);
 	TEST_EQ(out[5], CT_CODEC_RAW);
-	TEST_EQ(le32(out + 24), 9);
+	TEST_EQ(le32(out + 24), 5);
+	static const uint8_t e1_bytes[] = { 3, CT_EV_WAIT_BEGIN, CT_EVM_KIND, CT_K_MUTEX, 10 };
+	TEST_EQ(memcmp(out + CT_CHUNK_HDR_LEN, e1_bytes, 5), 0);
 
 	/* Realistic events: small raw size per event, then LZ4 shrinks it further. */
 	n = ct_w_events(&w, 0, 1, 0, big, 1000);
@@ -1042,13 +1045,16 @@ static size_t mk_chunk(uint8_t *out, unsigned kind, unsigned codec, uint32_t gen
 
 /* Reads header + [GEN_BEGIN 1] + the given chunk; returns the final next() result and
  * copies the error message. minor: the header's minor version. */
-static int try_chunk(unsigned minor, int with_gen, unsigned kind, unsigned codec, uint32_t gen,
-		     uint32_t count, const void *payload, uint32_t len, uint32_t raw_len,
-		     size_t *nrec, char *msg, size_t msglen)
+/* A file of version major.minor with one chunk (after a GEN_BEGIN if with_gen), read
+ * whole: the reader's result, the records read and its message ("T": truncated). */
+static int try_chunk_v(unsigned major, unsigned minor, int with_gen, unsigned kind,
+		       unsigned codec, uint32_t gen, uint32_t count, const void *payload,
+		       uint32_t len, uint32_t raw_len, size_t *nrec, char *msg, size_t msglen)
 {
 	static uint8_t buf[1 << 16];
 	struct ct_file_header h = { .pid = 1 };
 	size_t n = (size_t)ct_w_header(buf, sizeof(buf), &h);
+	buf[8] = (uint8_t)major;
 	buf[10] = (uint8_t)minor;
 	uint32_t crc = ct_crc32(0, buf, CT_HEADER_LEN - 4);
 	for (unsigned j = 0; j < 4; j++)
@@ -1070,6 +1076,15 @@ static int try_chunk(unsigned minor, int with_gen, unsigned kind, unsigned codec
 	snprintf(msg, msglen, "%s", rc ? ct_reader_error(r) : (ct_reader_truncated(r) ? "T" : ""));
 	ct_reader_close(r);
 	return rc;
+}
+
+/* The hand-made EVENTS payloads below have the layout of format 1: a 1.minor file. */
+static int try_chunk(unsigned minor, int with_gen, unsigned kind, unsigned codec, uint32_t gen,
+		     uint32_t count, const void *payload, uint32_t len, uint32_t raw_len,
+		     size_t *nrec, char *msg, size_t msglen)
+{
+	return try_chunk_v(1, minor, with_gen, kind, codec, gen, count, payload, len, raw_len,
+			   nrec, msg, msglen);
 }
 
 static void test_invalid_contents(void)
@@ -1104,7 +1119,7 @@ static void test_invalid_contents(void)
 	evt[0] = CT_EV_MAX;
 	BAD(0, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9, "unknown event type");
 	/* ... but in a file of a newer minor version, such an event is skipped. */
-	rc = try_chunk(CT_VERSION_MINOR + 1, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9,
+	rc = try_chunk(CT_VERSION_1_MINOR + 1, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, evt, 9, 9,
 		       &nrec, msg, sizeof(msg));
 	TEST_EQ(rc, 0);
 	TEST_EQ(nrec, 1);
@@ -1182,6 +1197,85 @@ static void test_invalid_contents(void)
 #undef BAD
 }
 
+/* Format 2's EVENTS payload (FORMAT.md section 5.2): the field stream's length, the field
+ * stream (type, mask, the fields the mask names), the timestamp stream. */
+static void test_invalid_events2(void)
+{
+	char msg[256];
+	size_t nrec;
+	int rc;
+#define BAD2(count, pl, frag) do { \
+	rc = try_chunk_v(CT_VERSION_MAJOR, CT_VERSION_MINOR, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, \
+			 (count), (pl), sizeof(pl), sizeof(pl), &nrec, msg, sizeof(msg)); \
+	TEST_EQ(rc, -1); \
+	TAP_OK(strstr(msg, frag) && strstr(msg, "offset 166:"), "message \"%s\" names \"%s\"", \
+	       msg, frag); \
+} while (0)
+	/* two WAIT_BEGINs of a cond: the first gives kind, stack, obj (zz 128: 64) and b
+	 * (zz 8: 4), the second only b (zz 4: +2), the rest predicted; timestamps zz 2000
+	 * (1000) then zz 1000 (+500) */
+	static const uint8_t ok[] = { 10,
+		CT_EV_WAIT_BEGIN, CT_EVM_KIND | CT_EVM_STACK | CT_EVM_OBJ | CT_EVM_B, CT_K_COND, 3,
+		0x80, 0x01, 8,
+		CT_EV_WAIT_BEGIN, CT_EVM_B, 4,
+		0xd0, 0x0f, 0xe8, 0x07 };
+	struct ct_reader *r;
+	struct ct_record rec;
+	uint8_t buf[512];
+	struct ct_file_header h = { .pid = 1 };
+	size_t n = (size_t)ct_w_header(buf, sizeof(buf), &h);
+	static const uint8_t gb[] = { 1, 2 };
+	n += mk_chunk(buf + n, CT_CH_GEN_BEGIN, CT_CODEC_RAW, 1, 0, 1, gb, 2, 2);
+	n += mk_chunk(buf + n, CT_CH_EVENTS, CT_CODEC_RAW, 1, 5, 2, ok, sizeof(ok), sizeof(ok));
+	TEST_EQ(ct_reader_open_mem(buf, n, &r), 0);
+	TEST_EQ(ct_reader_next(r, &rec), 1); /* GEN_BEGIN */
+	TEST_EQ(ct_reader_next(r, &rec), 1);
+	TEST_EQ(rec.ev.type, CT_EV_WAIT_BEGIN);
+	TEST_EQ(rec.ev.kind, CT_K_COND);
+	TEST_EQ(rec.ev.stack, 3);
+	TEST_EQ(rec.ev.obj, 64);
+	TEST_EQ(rec.ev.b, 4);
+	TEST_EQ(rec.ev.ts, 1000);
+	TEST_EQ(ct_reader_next(r, &rec), 1);
+	TEST_EQ(rec.ev.kind, CT_K_COND); /* predicted */
+	TEST_EQ(rec.ev.stack, 3);
+	TEST_EQ(rec.ev.obj, 64);
+	TEST_EQ(rec.ev.b, 6);            /* 4 + zz(4) = 4 + 2 */
+	TEST_EQ(rec.ev.ts, 1500);
+	TEST_EQ(ct_reader_next(r, &rec), 0);
+	ct_reader_close(r);
+
+	static const uint8_t mask7[] = { 3, CT_EV_WAIT_END, 0x80, 0, 0 };
+	BAD2(1, mask7, "reserved event mask bit");
+	static const uint8_t flen[] = { 9, CT_EV_WAIT_END, 0, 0 };
+	BAD2(1, flen, "field stream longer than the payload");
+	static const uint8_t ts_short[] = { 2, CT_EV_WAIT_END, 0, 0x80 };
+	BAD2(1, ts_short, "runs past");
+	static const uint8_t ts_extra[] = { 2, CT_EV_WAIT_END, 0, 0, 0 };
+	BAD2(1, ts_extra, "bytes after the last entry");
+	static const uint8_t f_extra[] = { 3, CT_EV_WAIT_END, 0, 0, 0 };
+	BAD2(1, f_extra, "bytes after the last entry");
+	static const uint8_t fld_short[] = { 2, CT_EV_WAIT_END, CT_EVM_A, 0 };
+	BAD2(1, fld_short, "EVENTS entry 0");
+	static const uint8_t type0[] = { 2, 0, 0, 0 };
+	BAD2(1, type0, "unknown event type");
+	static const uint8_t kind_bad[] = { 3, CT_EV_WAIT_END, CT_EVM_KIND, CT_K_MAX, 0 };
+	BAD2(1, kind_bad, "unknown wait kind");
+	static const uint8_t few[] = { 2, CT_EV_WAIT_END, 0, 0 };
+	BAD2(2, few, "cannot fit");
+	/* in a file of a later 2.x, an unknown type is skipped */
+	static const uint8_t newer[] = { 2, CT_EV_MAX, 0, 0 };
+	rc = try_chunk_v(CT_VERSION_MAJOR, CT_VERSION_MINOR + 1, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1,
+			 1, newer, sizeof(newer), sizeof(newer), &nrec, msg, sizeof(msg));
+	TEST_EQ(rc, 0);
+	TEST_EQ(nrec, 1);
+	/* a major version this reader does not know */
+	rc = try_chunk_v(CT_VERSION_MAJOR + 1, 0, 1, CT_CH_EVENTS, CT_CODEC_RAW, 1, 1, newer,
+			 sizeof(newer), sizeof(newer), &nrec, msg, sizeof(msg));
+	TEST_TRUE(rc < -100);
+#undef BAD2
+}
+
 static void test_open_errors(void)
 {
 	struct ct_reader *r = (struct ct_reader *)1;
@@ -1202,14 +1296,11 @@ static void test_open_errors(void)
 	TEST_TRUE(strstr(ct_reader_open_error(), "empty") != NULL);
 
 	memcpy(b, t.buf, t.len);
-	b[8] = 2; /* major version 2 */
+	b[8] = CT_VERSION_MAJOR + 1; /* a major version after this reader's */
 	TEST_EQ(ct_reader_open_mem(b, t.len, &r), -EPROTO);
-	{
-		char v[32];
-
-		snprintf(v, sizeof(v), "version 2.%d", CT_VERSION_MINOR);
-		TEST_TRUE(strstr(ct_reader_open_error(), v) != NULL);
-	}
+	char want[32];
+	snprintf(want, sizeof(want), "version %d.%d", CT_VERSION_MAJOR + 1, CT_VERSION_MINOR);
+	TEST_TRUE(strstr(ct_reader_open_error(), want) != NULL);
 
 	memcpy(b, t.buf, t.len);
 	b[50] ^= 1; /* inside exe: header checksum */
@@ -1262,6 +1353,7 @@ int main(void)
 	test_skip_damaged();
 	test_random_damage();
 	test_invalid_contents();
+	test_invalid_events2();
 	test_open_errors();
 	return tap_done();
 }
