@@ -123,7 +123,7 @@ static __attribute__((noinline)) int lock_probe(pthread_mutex_t *m, const void *
 		int r = ct_hot.mutex_trylock(m);
 		if (likely(r != EBUSY)) {
 			if (taken(r) && !__libc_single_threaded)
-				ct_held_push(m, pc, CT_K_MUTEX, 0);
+				ct_lock_taken(m, pc, CT_K_MUTEX, 0);
 			return r;
 		}
 		return wait_lock(m, 0, CLOCK_REALTIME, NULL, pc);

@@ -17,7 +17,10 @@ setup() {
 
 @test "format 1.2 traces dump exactly as the 1.2 reader printed them" {
 	for t in lockwait cond sem omp deadlock; do
-		"$CT" dump "$TR/v1.2-$t.ctr" >"$t.dump"
+		# a HOLD line also names the lock and where it was taken when the traced
+		# program's file is still there to symbolize it (lock=, at=): not part of the
+		# record, so left out of the comparison
+		"$CT" dump "$TR/v1.2-$t.ctr" | sed -E '/ HOLD /s/ (lock=[^ ]+)?( ?at=.*)?$//' >"$t.dump"
 		gzip -dc "$TR/v1.2-$t.dump.gz" >"$t.want"
 		run cmp "$t.dump" "$t.want"
 		assert_success
