@@ -330,6 +330,8 @@ struct ct_lsample {
 	char *labels;        /* owned */
 	uint64_t count, total_ns;
 	uint32_t pid, proc;
+	uint32_t thr;        /* as the entry's thr and obj when the filter's entry_keys split */
+	uint64_t obj;        /* the entries by them (the exports' labels), else 0 */
 };
 
 /* What the analyses look at: a time window (relative to the trace start) and threads. */

@@ -131,7 +131,8 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
 		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
 		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
-		ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
+		ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b,
+			      w->profile == CT_P_SYNC ? w->obj : 0);
 	}
 	{
 		const struct eng_rel *r = w->registered ?
@@ -362,7 +363,7 @@ void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 	ct_obj_finish(e);
 	ct_chain_finish(e, key_to_thr, nkeys);
 	ct_lo_finish(e, key_to_thr, nkeys);
-	ct_ann_finish(e, e->cut_ts ? e->cut_ts : end_ts);
+	ct_ann_finish(e, e->cut_ts ? e->cut_ts : end_ts, key_to_thr, nkeys);
 	ct_threads_finish(e, m, key_to_thr, nkeys);
 	for (size_t i = 0; i < e->nth; i++) {
 		free(e->th[i].open);

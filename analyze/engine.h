@@ -370,10 +370,12 @@ void ct_ann_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event 
 void ct_ann_blocked(struct ct_eng *e, struct eng_thread *t, unsigned profile, uint64_t own);
 /* t ended at ts: its open regions end there (unfinished). */
 void ct_ann_thread_end(struct ct_eng *e, struct eng_thread *t, uint64_t ts);
-void ct_ann_finish(struct ct_eng *e, uint64_t end_ts);
-/* A sample of a waiter profile entry made by t now: its labelled part (ct_lsample). */
+void ct_ann_finish(struct ct_eng *e, uint64_t end_ts, const uint32_t *key_to_thr,
+		   size_t nkeys);
+/* A sample of a waiter profile entry made by t now (on obj, 0 none): its labelled part
+ * (ct_lsample), split by thread and object as the entries are. */
 void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
-		   unsigned fd_class, uint32_t stack, uint64_t d);
+		   unsigned fd_class, uint32_t stack, uint64_t d, uint64_t obj);
 /* Does the filter's --region / --label keep what t does now? (1 without them.) */
 int ct_ann_keep(struct ct_eng *e, struct eng_thread *t);
 

@@ -255,8 +255,10 @@ static int put_pair(char *buf, size_t cap, size_t *n, const char *k, const char 
 }
 
 void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
-		   unsigned fd_class, uint32_t stack, uint64_t d)
+		   unsigned fd_class, uint32_t stack, uint64_t d, uint64_t obj)
 {
+	unsigned ks = e->f ? e->f->entry_keys : 0;
+	uint32_t thr = ks & CT_EKEY_THREAD ? t->key : 0; /* a key until ct_ann_finish */
 	struct ann_state *s = e->ann;
 	struct ann_thread *at;
 	char buf[1024];
@@ -280,14 +282,18 @@ void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned
 			 s->names[at->labels[i].value]);
 	buf[n++] = 0;
 	blob = ct_ann_intern(s, buf, n);
-	k = ct_htab_key((uint64_t)profile << 16 | kind << 8 | fd_class, stack, (uint64_t)blob + 1);
+	if (!(ks & CT_EKEY_OBJECT))
+		obj = 0;
+	k = ct_htab_key(ct_htab_key((uint64_t)profile << 16 | kind << 8 | fd_class, stack,
+				    (uint64_t)blob + 1), thr, obj);
 	v = ct_htab_get(&s->ls_by_key, k);
 	if (v == UINT32_MAX) {
 		ct_grow(&s->ls, &s->cls, s->nls + 1, sizeof(*s->ls));
 		s->ls[s->nls] = (struct ann_lsample){ .l = { .profile = profile,
 							      .kind = (uint8_t)kind,
 							      .fd_class = (uint8_t)fd_class,
-							      .stack = stack },
+							      .stack = stack, .thr = thr,
+							      .obj = obj },
 						      .labels = blob, .len = (uint32_t)n };
 		ct_htab_put(&s->ls_by_key, k, (uint32_t)s->nls);
 		v = (uint32_t)s->nls++;
@@ -310,6 +316,10 @@ static int cmp_ls(const void *pa, const void *pb)
 		return x->fd_class < y->fd_class ? -1 : 1;
 	if (x->stack != y->stack)
 		return x->stack < y->stack ? -1 : 1;
+	if (x->thr != y->thr)
+		return x->thr < y->thr ? -1 : 1;
+	if (x->obj != y->obj)
+		return x->obj < y->obj ? -1 : 1;
 	return strcmp(x->labels, y->labels);
 }
 
@@ -317,7 +327,8 @@ size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pen
 				const struct ct_lsample **out)
 {
 	struct ct_lsample key = { .profile = e->profile, .kind = e->kind, .fd_class = e->fd_class,
-				  .stack = e->stack, .proc = e->proc, .labels = (char *)"" };
+				  .stack = e->stack, .proc = e->proc, .thr = e->thr, .obj = e->obj,
+				  .labels = (char *)"" };
 	size_t lo = 0, hi = a->nlsamples, first;
 
 	*out = NULL;
@@ -334,7 +345,8 @@ size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pen
 	first = lo;
 	while (lo < a->nlsamples && a->lsamples[lo].proc == e->proc &&
 	       a->lsamples[lo].profile == e->profile && a->lsamples[lo].kind == e->kind &&
-	       a->lsamples[lo].fd_class == e->fd_class && a->lsamples[lo].stack == e->stack)
+	       a->lsamples[lo].fd_class == e->fd_class && a->lsamples[lo].stack == e->stack &&
+	       a->lsamples[lo].thr == e->thr && a->lsamples[lo].obj == e->obj)
 		lo++;
 	*out = &a->lsamples[first];
 	return lo - first;
@@ -349,7 +361,7 @@ static int cmp_region(const void *pa, const void *pb)
 	return strcmp(x->name, y->name);
 }
 
-void ct_ann_finish(struct ct_eng *e, uint64_t end)
+void ct_ann_finish(struct ct_eng *e, uint64_t end, const uint32_t *key_to_thr, size_t nkeys)
 {
 	struct ann_state *s = e->ann;
 	struct ct_analysis *a = e->a;
@@ -375,6 +387,9 @@ void ct_ann_finish(struct ct_eng *e, uint64_t end)
 	a->lsamples = ct_xcalloc(s->nls + 1, sizeof(*a->lsamples));
 	for (size_t i = 0; i < s->nls; i++) {
 		struct ct_lsample l = s->ls[i].l;
+
+		if (key_to_thr && (e->f ? e->f->entry_keys : 0) & CT_EKEY_THREAD)
+			l.thr = l.thr < nkeys ? key_to_thr[l.thr] : UINT32_MAX;
 
 		l.labels = ct_xmalloc(s->ls[i].len);
 		memcpy(l.labels, s->names[s->ls[i].labels], s->ls[i].len);

@@ -114,7 +114,7 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 	}
 	if (prof > CT_P_NONE && prof < CT_P_MAX) {
 		ct_ent_add(e, (int)prof, ev->kind, cls, ev->stack, en - b, 1, 0, t->key);
-		ct_ann_sample(e, t, (int)prof, ev->kind, cls, ev->stack, en - b);
+		ct_ann_sample(e, t, (int)prof, ev->kind, cls, ev->stack, en - b, 0);
 		t->blocked[prof] += en - b;
 		ct_ann_blocked(e, t, prof, en - b);
 		ct_ul_call(e, t, ev->ts, b, en, ev->stack, ev->kind, prof);

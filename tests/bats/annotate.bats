@@ -123,7 +123,18 @@ AR=$SRC/tests/progs/ann_regions.c
 	assert_within 5 "$((alice + bob))" "$lock"
 	# the unlabelled waits (the barriers) keep no region label
 	grep -A1 'kind:\[barrier\]' <<<"$output" | grep -q 'region:' && fail "barrier labelled"
-	true
+	# split by thread and object too (--labels all), the labelled parts still add up: each
+	# thread's lock waits under each label are that thread's own
+	"$CT" export --format pprof --profile sync --labels all -o all.pb.gz ann.ctr
+	run timeout 120 go tool pprof -raw all.pb.gz
+	assert_success
+	sums=$(awk '/^Samples:/ { s = 1; next } /^Locations/ { s = 0 }
+		s && $2 ~ /^[0-9]+:$/ { d = $2 + 0; getline; l = $0; getline; $0 = l " " $0
+			if ($0 ~ /region:\[lock\]/ && $0 ~ /tid:\[[0-9]+\]/) {
+			if ($0 ~ /user:\[alice\]/) a += d; else if ($0 ~ /user:\[bob\]/) b += d } }
+		END { print a + 0, b + 0 }' <<<"$output")
+	read -r alice2 bob2 <<<"$sums"
+	assert_equal "$alice2 $bob2" "$alice $bob"
 }
 
 @test "annotate: Chrome and Perfetto draw regions as slices and logs as instants" {
