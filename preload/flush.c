@@ -358,6 +358,7 @@ static void inline_here(void *arg)
 	} else {
 		ct_gen_refresh_modules();
 	}
+	ct_attach_poll(); /* attach mode: modules loaded since, redirected (no writer to) */
 }
 
 /*

@@ -2,9 +2,9 @@
 /*
  * Test program for `ctrace attach` with modules loaded and unloaded and processes forked
  * while attached: until DIR/end exists (DIR/ready once it runs), it loads MODULE
- * (att_mod.so) with dlopen, calls its att_mod_wait(10) ten times, unloads it, and forks a
- * child that sleeps 5 ms and exits 11 (the parent checks the status). Prints its books
- * (stdout: the same whatever the tracer did) and exits 4.
+ * (att_mod.so) with dlopen, sleeps 110 ms, calls its att_mod_wait(10) ten times, unloads
+ * it, and forks a child that sleeps 5 ms and exits 11 (the parent checks the status).
+ * Prints its books (stdout: the same whatever the tracer did) and exits 4.
  *
  * usage: att_dlfork DIR MODULE
  */
@@ -33,6 +33,11 @@ int main(int argc, char **argv)
 			bad++;
 			break;
 		}
+		/* a sleep of the program's own, longer than a writer period: attached, its end
+		 * is a recorded event at which this single-threaded process flushes and the
+		 * module just loaded is redirected (preload/README.md, attach limits) */
+		struct timespec settle = { 0, 110000000L };
+		nanosleep(&settle, NULL);
 		for (int i = 0; i < 10; i++)
 			bad += fn(10) != 0;
 		if (dlclose(h) != 0)
