@@ -19,6 +19,34 @@
 
 static atomic_uint_least64_t next_task;
 
+/*
+ * The call sites' one-frame stacks: ct_stack_site hashes the pc and compares it in the
+ * process-wide stack table (about a fifth of a traced call). A call site's id never changes
+ * (the table is insert-only and kept across fork), so a small direct-mapped cache of
+ * (pc, id) pairs answers the calls of a loop with one load. An entry is one 64-bit word
+ * (pc << SITE_ID_BITS | id), so racing threads and signal handlers read and write whole
+ * entries, never a pc with another's id. pcs beyond 47 bits and ids beyond SITE_ID_BITS are
+ * not cached (looked up every time).
+ */
+#define SITE_CACHE 64u
+#define SITE_ID_BITS 17u
+static atomic_uint_least64_t site_cache[SITE_CACHE];
+
+static uint32_t site_stack(uint64_t pc)
+{
+	if (pc >> (64 - SITE_ID_BITS))
+		return ct_stack_site(pc);
+	atomic_uint_least64_t *c = &site_cache[(pc ^ pc >> 7 ^ pc >> 14) & (SITE_CACHE - 1)];
+	uint64_t v = atomic_load_explicit(c, memory_order_acquire);
+	uint32_t id = (uint32_t)(v & ((1u << SITE_ID_BITS) - 1));
+	if (likely(v >> SITE_ID_BITS == pc && id))
+		return id;
+	id = ct_stack_site(pc);
+	if (id && id < (1u << SITE_ID_BITS))
+		atomic_store_explicit(c, pc << SITE_ID_BITS | id, memory_order_release);
+	return id;
+}
+
 /* Copies s (NULL: empty) into buf at off, at most cap - off bytes; returns the new end. */
 static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
 {
@@ -27,7 +55,8 @@ static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
 	return off + n;
 }
 
-/* pc: the call site (the return address into the program), kept as a one-frame stack. */
+/* pc: the call site (the return address into the program), kept as a one-frame stack.
+ * text[0 .. len), len at most CT_TEXT_MAX. */
 static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, size_t len,
 		   const void *pc)
 {
@@ -35,9 +64,9 @@ static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, si
 	int saved = errno;
 	ct_enter();
 	struct ct_thread *th = ct_self();
-	if (th) {
+	if (likely(th != NULL)) {
 		unsigned n = ct_ev_annotation(ev, type, ct_now(), obj, a, text, len);
-		ev[0].stack = ct_stack_site((uint64_t)(uintptr_t)pc);
+		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
 		for (unsigned i = 0; i < n; i++)
 			ct_emit(th, &ev[i]);
 	}
@@ -45,14 +74,22 @@ static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, si
 	errno = saved;
 }
 
+/* A name: recorded from where it is (no copy), its length bounded. */
+static void record_name(unsigned type, uint64_t obj, uint64_t a, const char *name,
+			const void *pc)
+{
+	if (name)
+		record(type, obj, a, name, strnlen(name, CT_TEXT_MAX), pc);
+	else
+		record(type, obj, a, "", 0, pc);
+}
+
 CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char *name)
 {
 	if (!ct_on())
 		return 0;
-	char buf[CT_TEXT_MAX];
 	uint64_t id = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed) + 1;
-	record(CT_EV_TASK_BEGIN, id, parent, buf, put_text(buf, 0, sizeof(buf), name),
-	       __builtin_return_address(0));
+	record_name(CT_EV_TASK_BEGIN, id, parent, name, __builtin_return_address(0));
 	return id;
 }
 
@@ -66,9 +103,8 @@ CT_EXPORT void ctrace_annotate_region(int end, ctrace_task task, const char *nam
 {
 	if (!ct_on())
 		return;
-	char buf[CT_TEXT_MAX];
-	record(end ? CT_EV_REGION_END : CT_EV_REGION_BEGIN, task, 0, buf,
-	       put_text(buf, 0, sizeof(buf), name), __builtin_return_address(0));
+	record_name(end ? CT_EV_REGION_END : CT_EV_REGION_BEGIN, task, 0, name,
+		    __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_log(ctrace_task task, const char *category, const char *message)
