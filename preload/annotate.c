@@ -47,6 +47,45 @@ static uint32_t site_stack(uint64_t pc)
 	return id;
 }
 
+/*
+ * Texts. Most names, and most log and label pairs, fit in the CT_TEXT_INLINE (16) bytes
+ * the event itself carries: those are gathered a byte at a time into two registers, never
+ * read beyond their NUL and never stored to memory but in the event (a bounded copy
+ * through a stack buffer, then 8-byte loads of it, stalled store forwarding and cost a
+ * third of a traced call). Longer texts take the general path: copied into a buffer on the
+ * stack, then ct_ev_annotation's TEXT events.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SHORT_TEXTS 1
+#else
+#define SHORT_TEXTS 0
+#endif
+
+/* Appends s (NULL: empty) at byte pos of w (CT_TEXT_INLINE bytes, little-endian); returns
+ * the new end, or CT_TEXT_INLINE + 1 when it does not fit. Inlined, so that w stays in
+ * registers. */
+static inline __attribute__((always_inline)) size_t put_short(uint64_t w[2], size_t pos,
+							      const char *s)
+{
+	uint64_t lo = w[0], hi = w[1];
+	if (!s)
+		return pos;
+	for (;; s++, pos++) {
+		uint64_t ch = (unsigned char)*s;
+		if (!ch)
+			break;
+		if (pos >= CT_TEXT_INLINE)
+			return CT_TEXT_INLINE + 1;
+		if (pos < 8)
+			lo |= ch << (8 * pos);
+		else
+			hi |= ch << (8 * (pos - 8));
+	}
+	w[0] = lo;
+	w[1] = hi;
+	return pos;
+}
+
 /* Copies s (NULL: empty) into buf at off, at most cap - off bytes; returns the new end. */
 static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
 {
@@ -56,16 +95,25 @@ static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
 }
 
 /* pc: the call site (the return address into the program), kept as a one-frame stack.
- * text[0 .. len), len at most CT_TEXT_MAX. */
-static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, size_t len,
-		   const void *pc)
+ * One annotation event whose text is w (short), or text[0 .. len) (len at most
+ * CT_TEXT_MAX) when w is NULL. */
+static void record(unsigned type, uint64_t obj, uint64_t a, const uint64_t *w,
+		   const char *text, size_t len, const void *pc)
 {
 	struct ct_event ev[1 + CT_TEXT_PARTS];
 	int saved = errno;
 	ct_enter();
 	struct ct_thread *th = ct_self();
 	if (likely(th != NULL)) {
-		unsigned n = ct_ev_annotation(ev, type, ct_now(), obj, a, text, len);
+		unsigned n = 1;
+		if (w) {
+			ev[0] = (struct ct_event)CT_EV_HEAD_(type, ct_now(), 0, 0, 0, obj);
+			ev[0].a = a;
+			ev[0].b = w[0];
+			ev[0].c = w[1];
+		} else {
+			n = ct_ev_annotation(ev, type, ct_now(), obj, a, text, len);
+		}
 		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
 		for (unsigned i = 0; i < n; i++)
 			ct_emit(th, &ev[i]);
@@ -74,14 +122,33 @@ static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, si
 	errno = saved;
 }
 
-/* A name: recorded from where it is (no copy), its length bounded. */
+/* A name: in the event when short, else recorded from where it is, its length bounded. */
 static void record_name(unsigned type, uint64_t obj, uint64_t a, const char *name,
 			const void *pc)
 {
-	if (name)
-		record(type, obj, a, name, strnlen(name, CT_TEXT_MAX), pc);
+	uint64_t w[2] = { 0, 0 };
+	if (SHORT_TEXTS && put_short(w, 0, name) <= CT_TEXT_INLINE)
+		record(type, obj, a, w, NULL, 0, pc);
 	else
-		record(type, obj, a, "", 0, pc);
+		record(type, obj, a, NULL, name ? name : "", name ? strnlen(name, CT_TEXT_MAX) : 0,
+		       pc);
+}
+
+/* Two texts, each NUL-terminated but the last (a log's category and message, a label's
+ * key and value). */
+static void record_pair(unsigned type, uint64_t obj, uint64_t a, const char *s1,
+			const char *s2, const void *pc)
+{
+	uint64_t w[2] = { 0, 0 };
+	size_t n = put_short(w, 0, s1) + 1;
+	if (SHORT_TEXTS && n <= CT_TEXT_INLINE && put_short(w, n, s2) <= CT_TEXT_INLINE) {
+		record(type, obj, a, w, NULL, 0, pc);
+		return;
+	}
+	char buf[CT_TEXT_MAX];
+	n = put_text(buf, 0, sizeof(buf) - 1, s1);
+	buf[n++] = 0;
+	record(type, obj, a, NULL, buf, put_text(buf, n, sizeof(buf), s2), pc);
 }
 
 CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char *name)
@@ -96,7 +163,7 @@ CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char 
 CT_EXPORT void ctrace_annotate_task_end(ctrace_task task)
 {
 	if (ct_on() && task)
-		record(CT_EV_TASK_END, task, 0, "", 0, __builtin_return_address(0));
+		record_name(CT_EV_TASK_END, task, 0, NULL, __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_region(int end, ctrace_task task, const char *name)
@@ -109,22 +176,13 @@ CT_EXPORT void ctrace_annotate_region(int end, ctrace_task task, const char *nam
 
 CT_EXPORT void ctrace_annotate_log(ctrace_task task, const char *category, const char *message)
 {
-	if (!ct_on())
-		return;
-	char buf[CT_TEXT_MAX];
-	size_t n = put_text(buf, 0, sizeof(buf) - 1, category);
-	buf[n++] = 0;
-	record(CT_EV_LOG, task, 0, buf, put_text(buf, n, sizeof(buf), message),
-	       __builtin_return_address(0));
+	if (ct_on())
+		record_pair(CT_EV_LOG, task, 0, category, message, __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_label(const char *key, const char *value)
 {
-	if (!ct_on() || !key)
-		return;
-	char buf[CT_TEXT_MAX];
-	size_t n = put_text(buf, 0, sizeof(buf) - 1, key);
-	buf[n++] = 0;
-	record(CT_EV_LABEL, 0, value == NULL, buf, put_text(buf, n, sizeof(buf), value),
-	       __builtin_return_address(0));
+	if (ct_on() && key)
+		record_pair(CT_EV_LABEL, 0, value == NULL, key, value,
+			    __builtin_return_address(0));
 }

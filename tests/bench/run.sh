@@ -102,6 +102,8 @@ run_one() {
 	fi
 	echo "$ns" >> "$TMP/$name.$mode"
 	echo "${cpu:-0}" >> "$TMP/$name.$mode.cpu"
+	sed -n 's/^ns_per_op=.* thread_cpu_ns_per_op=\([0-9.]*\).*/\1/p' "$out" | head -1 \
+		>> "$TMP/$name.$mode.tcpu"
 	[ "$mode" = traced ] || return 0
 
 	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
@@ -235,26 +237,29 @@ echo "$ANNOTATIONS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name cmd; 
 	dd=$(paste "$TMP/$name.disabled" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | median)
 	td=$(paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | median)
 	trange=$(paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | minmax)
-	tc=$(median < "$TMP/$name.traced.cpu")
+	tc=$(median < "$TMP/$name.traced.tcpu")
+	dc=$(median < "$TMP/$name.disabled.tcpu")
 	lost=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$TMP/$name.events" 2>/dev/null)
-	echo "$name $u $d $t $dd $td $trange $tc ${lost:-?}" >> "$annot"
+	echo "$name $u $d $t $dd $td $trange $dc $tc ${lost:-?}" >> "$annot"
 done
 if [ -s "$annot" ]; then
 	echo
-	printf '%-16s %11s %11s %11s %9s %9s %13s %10s %7s\n' "annotation" "untraced ns" \
-		"disabled ns" "traced ns" "+disabled" "+traced" "+traced range" "traced cpu" lost
-	while read -r name u d t dd td trange tc lost; do
+	printf '%-16s %11s %11s %11s %9s %9s %13s %12s %10s %7s\n' "annotation" "untraced ns" \
+		"disabled ns" "traced ns" "+disabled" "+traced" "+traced range" "disabled cpu" \
+		"traced cpu" lost
+	while read -r name u d t dd td trange dc tc lost; do
 		if [ "$u" = ERROR ]; then
-			printf '%-16s %11s %11s %11s %9s %9s %13s %10s %7s\n' "$name" - - - - - - - ERROR
+			printf '%-16s %11s %11s %11s %9s %9s %13s %12s %10s %7s\n' "$name" - - - - - - - - ERROR
 			continue
 		fi
-		printf '%-16s %11.2f %11.2f %11.2f %9.2f %9.2f %13s %10.2f %7s\n' "$name" "$u" "$d" \
-			"$t" "$dd" "$td" "$trange" "$tc" "$lost"
+		printf '%-16s %11.2f %11.2f %11.2f %9.2f %9.2f %13s %12.2f %10.2f %7s\n' "$name" "$u" \
+			"$d" "$t" "$dd" "$td" "$trange" "$dc" "$tc" "$lost"
 	done < "$annot"
 	echo "(ns per call, medians of $PAIRS runs; +disabled, +traced: the median of each triple's"
 	echo " difference with the untraced run, what libctrace adds per call when loaded with"
-	echo " CTRACE_DISABLE=1 and when tracing; traced cpu: the traced runs' process CPU time per"
-	echo " call, the writer's included; lost: events dropped, the most of any traced run)"
+	echo " CTRACE_DISABLE=1 and when tracing; disabled cpu, traced cpu: the calling thread's own"
+	echo " CPU time per call, steadier than the wall time on a busy machine (the writer's work"
+	echo " is not in it); lost: events dropped, the most of any traced run)"
 fi
 
 # Absolute cost of the uncontended wrapper pair: what "one extra call" costs in ns.
