@@ -6,7 +6,7 @@
  * no link dependency and runs unchanged without libctrace.
  *
  * Record path: no malloc, no lock, async-signal-safe; the texts are copied into the
- * events at the call (a bounded copy of at most CT_TEXT_MAX bytes, on the stack). Task ids
+ * events at the call (at most CT_TEXT_MAX bytes, through words on the stack). Task ids
  * come from one process-wide atomic counter. The calls record nothing, and
  * ctrace_task_begin returns 0, when tracing is off or the call is re-entered.
  */
@@ -117,107 +117,124 @@ static uint32_t site_stack(uint64_t pc)
 }
 
 /*
- * Texts. Most names, and most log and label pairs, fit in the CT_TEXT_INLINE (16) bytes
- * the event itself carries: those are gathered a byte at a time into two registers, never
- * read beyond their NUL and never stored to memory but in the event (a bounded copy
- * through a stack buffer, then 8-byte loads of it, stalled store forwarding and cost a
- * third of a traced call). Longer texts take the general path: copied into a buffer on the
- * stack, then ct_ev_annotation's TEXT events.
+ * Texts. An annotation's text (a name; a log's category, NUL, message; a label's key, NUL,
+ * value) is gathered a byte at a time into 8-byte words, each stored once, whole, in a
+ * small array on the stack; the events take their text fields from those words: the
+ * layout of ct_ev_annotation (format/events.h), the first CT_TEXT_INLINE bytes in the
+ * event's b and c, then CT_TEXT_PART bytes in each TEXT event's a, b and c. The strings
+ * are never read beyond their NUL or CT_TEXT_MAX bytes. (A bounded copy into a byte
+ * buffer, then 8-byte loads of it, was a third of a traced call: rep stos/movs and stalled
+ * store forwarding.)
  */
+_Static_assert(CT_TEXT_INLINE == 16 && CT_TEXT_PART == 24 && CT_TEXT_MAX % 8 == 0,
+	       "the text words below follow ct_ev_annotation's layout");
+
+struct text {
+	uint64_t w[CT_TEXT_MAX / 8];
+	size_t len;   /* bytes gathered */
+	uint64_t cur; /* the word being gathered: bytes len & ~7 .. len */
+};
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SHORT_TEXTS 1
+#define TEXT_SHIFT(pos) (8 * ((pos) & 7))
 #else
-#define SHORT_TEXTS 0
+#define TEXT_SHIFT(pos) (56 - 8 * ((pos) & 7))
 #endif
 
-/* Appends s (NULL: empty) at byte pos of w (CT_TEXT_INLINE bytes, little-endian); returns
- * the new end, or CT_TEXT_INLINE + 1 when it does not fit. Inlined, so that w stays in
- * registers. */
-static inline __attribute__((always_inline)) size_t put_short(uint64_t w[2], size_t pos,
-							      const char *s)
+/* Appends s (NULL: nothing) to t, up to t->len == cap. Inlined, so that len and cur stay
+ * in registers. */
+static inline __attribute__((always_inline)) void text_put(struct text *t, const char *s,
+							   size_t cap)
 {
-	uint64_t lo = w[0], hi = w[1];
-	if (!s)
-		return pos;
-	for (;; s++, pos++) {
+	size_t pos = t->len;
+	uint64_t cur = t->cur;
+	for (; s && pos < cap; s++) {
 		uint64_t ch = (unsigned char)*s;
 		if (!ch)
 			break;
-		if (pos >= CT_TEXT_INLINE)
-			return CT_TEXT_INLINE + 1;
-		if (pos < 8)
-			lo |= ch << (8 * pos);
-		else
-			hi |= ch << (8 * (pos - 8));
+		cur |= ch << TEXT_SHIFT(pos);
+		if ((++pos & 7) == 0) {
+			t->w[pos / 8 - 1] = cur;
+			cur = 0;
+		}
 	}
-	w[0] = lo;
-	w[1] = hi;
-	return pos;
+	t->len = pos;
+	t->cur = cur;
 }
 
-/* Copies s (NULL: empty) into buf at off, at most cap - off bytes; returns the new end. */
-static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
+/* Appends a NUL (the separator of two texts). */
+static inline __attribute__((always_inline)) void text_nul(struct text *t)
 {
-	size_t n = s ? strnlen(s, cap - off) : 0;
-	memcpy(buf + off, s ? s : "", n);
-	return off + n;
+	if ((++t->len & 7) == 0) {
+		t->w[t->len / 8 - 1] = t->cur;
+		t->cur = 0;
+	}
 }
 
 /* pc: the call site (the return address into the program), kept as a one-frame stack.
- * One annotation event whose text is w (short), or text[0 .. len) (len at most
- * CT_TEXT_MAX) when w is NULL. */
-static void record(unsigned type, uint64_t obj, uint64_t a, const uint64_t *w,
-		   const char *text, size_t len, const void *pc)
+ * One annotation event, and the TEXT events its text needs. */
+static void record(unsigned type, uint64_t obj, uint64_t a, struct text *t, const void *pc)
 {
 	struct ct_event ev[1 + CT_TEXT_PARTS];
 	int saved = errno;
 	ct_enter();
 	struct ct_thread *th = ct_self();
 	if (likely(th != NULL)) {
-		unsigned n = 1;
-		if (w) {
-			ev[0] = (struct ct_event)CT_EV_HEAD_(type, ann_now(), 0, 0, 0, obj);
-			ev[0].a = a;
-			ev[0].b = w[0];
-			ev[0].c = w[1];
-		} else {
-			n = ct_ev_annotation(ev, type, ann_now(), obj, a, text, len);
+		size_t len = t->len;
+		unsigned parts = len <= CT_TEXT_INLINE
+					 ? 0
+					 : (unsigned)((len - CT_TEXT_INLINE + CT_TEXT_PART - 1) /
+						      CT_TEXT_PART);
+		/* the partial word, then zeros up to the last TEXT event's end */
+		size_t words = (len + 7) / 8;
+		if (len & 7)
+			t->w[len / 8] = t->cur;
+		for (size_t k = words; k < 2 + 3 * (size_t)parts; k++)
+			t->w[k] = 0;
+		uint64_t ts = ann_now();
+		ev[0] = (struct ct_event)CT_EV_HEAD_(type, ts, 0, parts, 0, obj);
+		ev[0].a = a;
+		ev[0].b = t->w[0];
+		ev[0].c = t->w[1];
+		for (unsigned i = 0; i < parts; i++) {
+			ev[1 + i] = (struct ct_event)CT_EV_HEAD_(CT_EV_TEXT, ts, 0, 0, 0, obj);
+			ev[1 + i].a = t->w[2 + 3 * i];
+			ev[1 + i].b = t->w[3 + 3 * i];
+			ev[1 + i].c = t->w[4 + 3 * i];
 		}
 		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i <= parts; i++)
 			ct_emit(th, &ev[i]);
 	}
 	ct_leave();
 	errno = saved;
 }
 
-/* A name: in the event when short, else recorded from where it is, its length bounded. */
+/* A name (NULL: empty), up to CT_TEXT_MAX bytes. */
 static void record_name(unsigned type, uint64_t obj, uint64_t a, const char *name,
 			const void *pc)
 {
-	uint64_t w[2] = { 0, 0 };
-	if (SHORT_TEXTS && put_short(w, 0, name) <= CT_TEXT_INLINE)
-		record(type, obj, a, w, NULL, 0, pc);
-	else
-		record(type, obj, a, NULL, name ? name : "", name ? strnlen(name, CT_TEXT_MAX) : 0,
-		       pc);
+	struct text t;
+	t.len = 0;
+	t.cur = 0;
+	t.w[0] = t.w[1] = 0;
+	text_put(&t, name, CT_TEXT_MAX);
+	record(type, obj, a, &t, pc);
 }
 
-/* Two texts, each NUL-terminated but the last (a log's category and message, a label's
- * key and value). */
+/* Two texts (NULL: empty) and a NUL between them (a log's category and message, a label's
+ * key and value): up to CT_TEXT_MAX - 1 bytes of the first, CT_TEXT_MAX in all. */
 static void record_pair(unsigned type, uint64_t obj, uint64_t a, const char *s1,
 			const char *s2, const void *pc)
 {
-	uint64_t w[2] = { 0, 0 };
-	size_t n = put_short(w, 0, s1) + 1;
-	if (SHORT_TEXTS && n <= CT_TEXT_INLINE && put_short(w, n, s2) <= CT_TEXT_INLINE) {
-		record(type, obj, a, w, NULL, 0, pc);
-		return;
-	}
-	char buf[CT_TEXT_MAX];
-	n = put_text(buf, 0, sizeof(buf) - 1, s1);
-	buf[n++] = 0;
-	record(type, obj, a, NULL, buf, put_text(buf, n, sizeof(buf), s2), pc);
+	struct text t;
+	t.len = 0;
+	t.cur = 0;
+	t.w[0] = t.w[1] = 0;
+	text_put(&t, s1, CT_TEXT_MAX - 1);
+	text_nul(&t);
+	text_put(&t, s2, CT_TEXT_MAX);
+	record(type, obj, a, &t, pc);
 }
 
 CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char *name)
