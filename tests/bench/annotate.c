@@ -4,7 +4,7 @@
  * to one CPU, makes N calls of one kind and reports ns per call:
  *
  *   region  ctrace_region_begin + ctrace_region_end pairs with a short name (N/2 pairs)
- *   long    the same with a 60-byte name (each call one event and 2 TEXT events)
+ *   long    the same with a 55-byte name (each call one event and 2 TEXT events)
  *   log     ctrace_log, category and message 17 bytes together (one event and one TEXT)
  *   label   ctrace_label set and removed (N/2 pairs)
  *
@@ -24,7 +24,7 @@
 #include "bench.h"
 #include "ctrace_annotate.h"
 
-static const char long_name[] = "a region name of sixty bytes, long enough for two TEXTs";
+static const char long_name[] = "a region name of 55 bytes, long enough for two TEXTs...";
 
 static void run(unsigned long n, int kind)
 {

@@ -39,9 +39,9 @@ pingpong-sem    1.10  sem_pingpong 100000
 # libctrace adds. One benchmark per line: name, the command as above.
 ANNOTATIONS='
 annotate-region annotate 2000000 region
-annotate-long   annotate 600000 long
-annotate-log    annotate 2000000 log
-annotate-label  annotate 2000000 label
+annotate-long   annotate 300000 long
+annotate-log    annotate 1000000 log
+annotate-label  annotate 1000000 label
 '
 
 BUILD=${1:?usage: run.sh BUILD_DIR}
