@@ -171,6 +171,13 @@ $(O)/bench/%: tests/bench/%.c tests/bench/bench.h
 	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra $(WERR) $(CPPFLAGS) -D_GNU_SOURCE $(LDFLAGS) \
 		-o $@ $< -lm
 
+# The annotation benchmark includes the public header (weak references: a PIE program).
+$(O)/bench/annotate: tests/bench/annotate.c tests/bench/bench.h preload/include/ctrace_annotate.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=gnu11 -O2 -g -pthread -Wall -Wextra $(WERR) $(CPPFLAGS) -D_GNU_SOURCE \
+		-Ipreload/include $(LDFLAGS) -o $@ $< -lm
+
 $(O)/examples/%: examples/%.c preload/include/ctrace_annotate.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

@@ -6,7 +6,7 @@
  * no link dependency and runs unchanged without libctrace.
  *
  * Record path: no malloc, no lock, async-signal-safe; the texts are copied into the
- * events at the call (a bounded copy of at most CT_TEXT_MAX bytes, on the stack). Task ids
+ * events at the call (at most CT_TEXT_MAX bytes, through words on the stack). Task ids
  * come from one process-wide atomic counter. The calls record nothing, and
  * ctrace_task_begin returns 0, when tracing is off or the call is re-entered.
  */
@@ -16,79 +16,263 @@
 #include "../format/events.h"
 #include "ctrace.h"
 #include "include/ctrace_annotate.h"
+#include "io.h"
 
 static atomic_uint_least64_t next_task;
 
-/* Copies s (NULL: empty) into buf at off, at most cap - off bytes; returns the new end. */
-static size_t put_text(char *buf, size_t off, size_t cap, const char *s)
+/*
+ * The clock. An event's ts is CLOCK_MONOTONIC ns (format/FORMAT.md), and the vDSO's
+ * clock_gettime was more than half of a traced call. Where ticks are the TSC (tick.c: the
+ * kernel's own clocksource), a call reads the TSC and converts it from an anchor, a
+ * (tick, CLOCK_MONOTONIC ns) pair read together and shared by the process: ts = anchor ns
+ * + the ticks since the anchor at tick.c's rate. A call more than ANCHOR_SPAN ticks past
+ * the anchor (about 25 us at 2.6 GHz), before it (another CPU's TSC, a newer anchor), or
+ * that finds the anchor being replaced reads CLOCK_MONOTONIC and takes that reading as
+ * its ts and as the new anchor, which also refines tick.c's rate. So a converted ts is
+ * within the rate's error over at most ANCHOR_SPAN ticks of the clock (0.2% of 25 us at
+ * load, under a nanosecond once the rate is refined a millisecond later) plus half the
+ * anchor's read (ANCHOR_READ ticks at most, ~100 ns at 2.6 GHz; a slower read is not
+ * taken); a thread's consecutive annotations may step back by that much where the anchor
+ * changes. (With a read of up to 2000 ticks allowed, region ends came up to 280 ns after
+ * the lock release that followed them; with 256, no annotation was out of order with the
+ * wrappers' events of its thread in 480k events.)
+ *
+ * The anchor is a sequence lock without waiting: its one writer at a time is whoever wins
+ * a compare-and-swap of the sequence to odd; a reader that sees it odd or changed reads
+ * the clock instead. Async-signal-safe (a handler that interrupts an update reads the
+ * clock), no lock, no system call but the vDSO. A fork child whose parent had another
+ * thread inside an update keeps an odd sequence: it reads the clock at every call.
+ */
+#define ANCHOR_SPAN (1u << 16)
+#define ANCHOR_READ 256u
+static atomic_uint anchor_seq;
+static uint64_t anchor_tick, anchor_ns; /* __atomic builtins, relaxed, under anchor_seq */
+
+/* Reads CLOCK_MONOTONIC and makes it the anchor if the read was quick and no other
+ * update is under way. Returns the reading. */
+static __attribute__((noinline)) uint64_t anchor_take(void)
 {
-	size_t n = s ? strnlen(s, cap - off) : 0;
-	memcpy(buf + off, s ? s : "", n);
-	return off + n;
+	uint64_t ns;
+#if defined(__x86_64__)
+	uint64_t a = __rdtsc();
+	ns = ct_now();
+	uint64_t b = __rdtsc();
+	unsigned s = atomic_load_explicit(&anchor_seq, memory_order_relaxed);
+	if (b - a > ANCHOR_READ || (s & 1) ||
+	    !atomic_compare_exchange_strong(&anchor_seq, &s, s + 1))
+		return ns;
+	atomic_thread_fence(memory_order_release);
+	__atomic_store_n(&anchor_tick, a + (b - a) / 2, __ATOMIC_RELAXED);
+	__atomic_store_n(&anchor_ns, ns, __ATOMIC_RELAXED);
+	atomic_store_explicit(&anchor_seq, s + 2, memory_order_release);
+	ct_tick_refine(a + (b - a) / 2, ns);
+#else
+	ns = ct_now();
+#endif
+	return ns;
 }
 
-/* pc: the call site (the return address into the program), kept as a one-frame stack. */
-static void record(unsigned type, uint64_t obj, uint64_t a, const char *text, size_t len,
-		   const void *pc)
+/* CLOCK_MONOTONIC ns now (see above). */
+static inline uint64_t ann_now(void)
+{
+#if defined(__x86_64__)
+	if (likely(ct_tick_tsc)) {
+		unsigned s = atomic_load_explicit(&anchor_seq, memory_order_acquire);
+		uint64_t at = __atomic_load_n(&anchor_tick, __ATOMIC_RELAXED);
+		uint64_t an = __atomic_load_n(&anchor_ns, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t t = __rdtsc();
+		if (likely(!(s & 1) && an &&
+			   atomic_load_explicit(&anchor_seq, memory_order_relaxed) == s &&
+			   t >= at && t - at < ANCHOR_SPAN))
+			return an + ct_tick_to_ns(t - at);
+		return anchor_take();
+	}
+#endif
+	return ct_now();
+}
+
+/*
+ * The call sites' one-frame stacks: ct_stack_site hashes the pc and compares it in the
+ * process-wide stack table (about a fifth of a traced call). A call site's id never changes
+ * (the table is insert-only and kept across fork), so a small direct-mapped cache of
+ * (pc, id) pairs answers the calls of a loop with one load. An entry is one 64-bit word
+ * (pc << SITE_ID_BITS | id), so racing threads and signal handlers read and write whole
+ * entries, never a pc with another's id. pcs beyond 47 bits and ids beyond SITE_ID_BITS are
+ * not cached (looked up every time).
+ */
+#define SITE_CACHE 64u
+#define SITE_ID_BITS 17u
+static atomic_uint_least64_t site_cache[SITE_CACHE];
+
+static uint32_t site_stack(uint64_t pc)
+{
+	if (pc >> (64 - SITE_ID_BITS))
+		return ct_stack_site(pc);
+	atomic_uint_least64_t *c = &site_cache[(pc ^ pc >> 7 ^ pc >> 14) & (SITE_CACHE - 1)];
+	uint64_t v = atomic_load_explicit(c, memory_order_acquire);
+	uint32_t id = (uint32_t)(v & ((1u << SITE_ID_BITS) - 1));
+	if (likely(v >> SITE_ID_BITS == pc && id))
+		return id;
+	id = ct_stack_site(pc);
+	if (id && id < (1u << SITE_ID_BITS))
+		atomic_store_explicit(c, pc << SITE_ID_BITS | id, memory_order_release);
+	return id;
+}
+
+/*
+ * Texts. An annotation's text (a name; a log's category, NUL, message; a label's key, NUL,
+ * value) is gathered a byte at a time into 8-byte words, each stored once, whole, in a
+ * small array on the stack; the events take their text fields from those words: the
+ * layout of ct_ev_annotation (format/events.h), the first CT_TEXT_INLINE bytes in the
+ * event's b and c, then CT_TEXT_PART bytes in each TEXT event's a, b and c. The strings
+ * are never read beyond their NUL or CT_TEXT_MAX bytes. (A bounded copy into a byte
+ * buffer, then 8-byte loads of it, was a third of a traced call: rep stos/movs and stalled
+ * store forwarding.)
+ */
+_Static_assert(CT_TEXT_INLINE == 16 && CT_TEXT_PART == 24 && CT_TEXT_MAX % 8 == 0,
+	       "the text words below follow ct_ev_annotation's layout");
+
+struct text {
+	uint64_t w[CT_TEXT_MAX / 8];
+	size_t len;   /* bytes gathered */
+	uint64_t cur; /* the word being gathered: bytes len & ~7 .. len */
+};
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TEXT_SHIFT(pos) (8 * ((pos) & 7))
+#else
+#define TEXT_SHIFT(pos) (56 - 8 * ((pos) & 7))
+#endif
+
+/* Appends s (NULL: nothing) to t, up to t->len == cap. Inlined, so that len and cur stay
+ * in registers. */
+static inline __attribute__((always_inline)) void text_put(struct text *t, const char *s,
+							   size_t cap)
+{
+	size_t pos = t->len;
+	uint64_t cur = t->cur;
+	for (; s && pos < cap; s++) {
+		uint64_t ch = (unsigned char)*s;
+		if (!ch)
+			break;
+		cur |= ch << TEXT_SHIFT(pos);
+		if ((++pos & 7) == 0) {
+			t->w[pos / 8 - 1] = cur;
+			cur = 0;
+		}
+	}
+	t->len = pos;
+	t->cur = cur;
+}
+
+/* Appends a NUL (the separator of two texts). */
+static inline __attribute__((always_inline)) void text_nul(struct text *t)
+{
+	if ((++t->len & 7) == 0) {
+		t->w[t->len / 8 - 1] = t->cur;
+		t->cur = 0;
+	}
+}
+
+/* pc: the call site (the return address into the program), kept as a one-frame stack.
+ * One annotation event, and the TEXT events its text needs. */
+static void record(unsigned type, uint64_t obj, uint64_t a, struct text *t, const void *pc)
 {
 	struct ct_event ev[1 + CT_TEXT_PARTS];
 	int saved = errno;
 	ct_enter();
 	struct ct_thread *th = ct_self();
-	if (th) {
-		unsigned n = ct_ev_annotation(ev, type, ct_now(), obj, a, text, len);
-		ev[0].stack = ct_stack_site((uint64_t)(uintptr_t)pc);
-		for (unsigned i = 0; i < n; i++)
+	if (likely(th != NULL)) {
+		size_t len = t->len;
+		unsigned parts = len <= CT_TEXT_INLINE
+					 ? 0
+					 : (unsigned)((len - CT_TEXT_INLINE + CT_TEXT_PART - 1) /
+						      CT_TEXT_PART);
+		/* the partial word, then zeros up to the last TEXT event's end */
+		size_t words = (len + 7) / 8;
+		if (len & 7)
+			t->w[len / 8] = t->cur;
+		for (size_t k = words; k < 2 + 3 * (size_t)parts; k++)
+			t->w[k] = 0;
+		uint64_t ts = ann_now();
+		ev[0] = (struct ct_event)CT_EV_HEAD_(type, ts, 0, parts, 0, obj);
+		ev[0].a = a;
+		ev[0].b = t->w[0];
+		ev[0].c = t->w[1];
+		for (unsigned i = 0; i < parts; i++) {
+			ev[1 + i] = (struct ct_event)CT_EV_HEAD_(CT_EV_TEXT, ts, 0, 0, 0, obj);
+			ev[1 + i].a = t->w[2 + 3 * i];
+			ev[1 + i].b = t->w[3 + 3 * i];
+			ev[1 + i].c = t->w[4 + 3 * i];
+		}
+		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
+		for (unsigned i = 0; i <= parts; i++)
 			ct_emit(th, &ev[i]);
 	}
 	ct_leave();
 	errno = saved;
 }
 
+/* A name (NULL: empty), up to CT_TEXT_MAX bytes. */
+static void record_name(unsigned type, uint64_t obj, uint64_t a, const char *name,
+			const void *pc)
+{
+	struct text t;
+	t.len = 0;
+	t.cur = 0;
+	t.w[0] = t.w[1] = 0;
+	text_put(&t, name, CT_TEXT_MAX);
+	record(type, obj, a, &t, pc);
+}
+
+/* Two texts (NULL: empty) and a NUL between them (a log's category and message, a label's
+ * key and value): up to CT_TEXT_MAX - 1 bytes of the first, CT_TEXT_MAX in all. */
+static void record_pair(unsigned type, uint64_t obj, uint64_t a, const char *s1,
+			const char *s2, const void *pc)
+{
+	struct text t;
+	t.len = 0;
+	t.cur = 0;
+	t.w[0] = t.w[1] = 0;
+	text_put(&t, s1, CT_TEXT_MAX - 1);
+	text_nul(&t);
+	text_put(&t, s2, CT_TEXT_MAX);
+	record(type, obj, a, &t, pc);
+}
+
 CT_EXPORT ctrace_task ctrace_annotate_task_begin(ctrace_task parent, const char *name)
 {
 	if (!ct_on())
 		return 0;
-	char buf[CT_TEXT_MAX];
 	uint64_t id = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed) + 1;
-	record(CT_EV_TASK_BEGIN, id, parent, buf, put_text(buf, 0, sizeof(buf), name),
-	       __builtin_return_address(0));
+	record_name(CT_EV_TASK_BEGIN, id, parent, name, __builtin_return_address(0));
 	return id;
 }
 
 CT_EXPORT void ctrace_annotate_task_end(ctrace_task task)
 {
 	if (ct_on() && task)
-		record(CT_EV_TASK_END, task, 0, "", 0, __builtin_return_address(0));
+		record_name(CT_EV_TASK_END, task, 0, NULL, __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_region(int end, ctrace_task task, const char *name)
 {
 	if (!ct_on())
 		return;
-	char buf[CT_TEXT_MAX];
-	record(end ? CT_EV_REGION_END : CT_EV_REGION_BEGIN, task, 0, buf,
-	       put_text(buf, 0, sizeof(buf), name), __builtin_return_address(0));
+	record_name(end ? CT_EV_REGION_END : CT_EV_REGION_BEGIN, task, 0, name,
+		    __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_log(ctrace_task task, const char *category, const char *message)
 {
-	if (!ct_on())
-		return;
-	char buf[CT_TEXT_MAX];
-	size_t n = put_text(buf, 0, sizeof(buf) - 1, category);
-	buf[n++] = 0;
-	record(CT_EV_LOG, task, 0, buf, put_text(buf, n, sizeof(buf), message),
-	       __builtin_return_address(0));
+	if (ct_on())
+		record_pair(CT_EV_LOG, task, 0, category, message, __builtin_return_address(0));
 }
 
 CT_EXPORT void ctrace_annotate_label(const char *key, const char *value)
 {
-	if (!ct_on() || !key)
-		return;
-	char buf[CT_TEXT_MAX];
-	size_t n = put_text(buf, 0, sizeof(buf) - 1, key);
-	buf[n++] = 0;
-	record(CT_EV_LABEL, 0, value == NULL, buf, put_text(buf, n, sizeof(buf), value),
-	       __builtin_return_address(0));
+	if (ct_on() && key)
+		record_pair(CT_EV_LABEL, 0, value == NULL, key, value,
+			    __builtin_return_address(0));
 }

@@ -33,6 +33,17 @@ pingpong-epoll  1.10  epoll_pingpong 100000
 pingpong-sem    1.10  sem_pingpong 100000
 '
 
+# The annotation calls (preload/include/ctrace_annotate.h), run in triples: untraced (the
+# header's weak references are null), under libctrace with CTRACE_DISABLE=1, and traced.
+# No ratio (the untraced call is a load and a test): ns per call of each, and what
+# libctrace adds. One benchmark per line: name, the command as above.
+ANNOTATIONS='
+annotate-region annotate 2000000 region
+annotate-long   annotate 300000 long
+annotate-log    annotate 1000000 log
+annotate-label  annotate 1000000 label
+'
+
 BUILD=${1:?usage: run.sh BUILD_DIR}
 PAIRS=${BENCH_PAIRS:-7}
 ONLY=${BENCH_ONLY:-.}
@@ -75,6 +86,9 @@ run_one() {
 		# shellcheck disable=SC2086 # FLIGHT_ENV is a word list by design
 		timeout "$TMO" env LD_PRELOAD="$SO" CTRACE_OUT="$TMP/trace.$name.$i.%p.ctr" $FLIGHT_ENV \
 			"$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
+	elif [ "$mode" = disabled ]; then
+		timeout "$TMO" env LD_PRELOAD="$SO" CTRACE_DISABLE=1 \
+			"$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
 	else
 		timeout "$TMO" "$BUILD/bench/$prog" "$@" > "$out" 2> "$err"
 	fi
@@ -88,6 +102,8 @@ run_one() {
 	fi
 	echo "$ns" >> "$TMP/$name.$mode"
 	echo "${cpu:-0}" >> "$TMP/$name.$mode.cpu"
+	sed -n 's/^ns_per_op=.* thread_cpu_ns_per_op=\([0-9.]*\).*/\1/p' "$out" | head -1 \
+		>> "$TMP/$name.$mode.tcpu"
 	[ "$mode" = traced ] || return 0
 
 	# A traced run must have written a non-empty trace, and nothing on stdout/stderr but the
@@ -185,6 +201,67 @@ echo " which a busy machine disturbs less than the wall time; B/event: trace byt
 echo " per event recorded, stacks and tables included; events/s: events recorded per second"
 echo " of the trace's span; lost: events dropped, the most of any traced run)"
 
+# The annotation calls: triples untraced / disabled / traced, the order rotated each time.
+annot=$TMP/annot
+: > "$annot"
+echo "$ANNOTATIONS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name cmd; do
+	echo "$name" | grep -Eq -- "$ONLY" || continue
+	rm -f "$TMP/$name".*
+	[ -s "$annot" ] || { echo; echo "annotation calls, $PAIRS untraced/disabled/traced triples each:"; }
+	printf '  %-16s' "$name"
+	bad=0 i=1
+	while [ $i -le "$PAIRS" ]; do
+		case $((i % 3)) in
+		1) order="untraced disabled traced" ;;
+		2) order="disabled traced untraced" ;;
+		0) order="traced untraced disabled" ;;
+		esac
+		for mode in $order; do
+			# shellcheck disable=SC2086 # cmd is a word list by design
+			run_one "$name" "$mode" "$i" $cmd || bad=1
+		done
+		[ $bad = 0 ] || break
+		printf '.'
+		i=$((i + 1))
+	done
+	echo
+	[ -f "$TMP/$name.msg" ] && cat "$TMP/$name.msg"
+	if [ $bad != 0 ]; then
+		echo "$name ERROR" >> "$annot"
+		continue
+	fi
+	u=$(median < "$TMP/$name.untraced")
+	d=$(median < "$TMP/$name.disabled")
+	t=$(median < "$TMP/$name.traced")
+	# what libctrace adds per call: the median of each triple's difference
+	dd=$(paste "$TMP/$name.disabled" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | median)
+	td=$(paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | median)
+	trange=$(paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.4f\n", $1 - $2 }' | minmax)
+	tc=$(median < "$TMP/$name.traced.tcpu")
+	dc=$(median < "$TMP/$name.disabled.tcpu")
+	lost=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$TMP/$name.events" 2>/dev/null)
+	echo "$name $u $d $t $dd $td $trange $dc $tc ${lost:-?}" >> "$annot"
+done
+if [ -s "$annot" ]; then
+	echo
+	printf '%-16s %11s %11s %11s %9s %9s %13s %12s %10s %7s\n' "annotation" "untraced ns" \
+		"disabled ns" "traced ns" "+disabled" "+traced" "+traced range" "disabled cpu" \
+		"traced cpu" lost
+	while read -r name u d t dd td trange dc tc lost; do
+		if [ "$u" = ERROR ]; then
+			printf '%-16s %11s %11s %11s %9s %9s %13s %12s %10s %7s\n' "$name" - - - - - - - - ERROR
+			continue
+		fi
+		printf '%-16s %11.2f %11.2f %11.2f %9.2f %9.2f %13s %12.2f %10.2f %7s\n' "$name" "$u" \
+			"$d" "$t" "$dd" "$td" "$trange" "$dc" "$tc" "$lost"
+	done < "$annot"
+	echo "(ns per call, medians of $PAIRS runs; +disabled, +traced: the median of each triple's"
+	echo " difference with the untraced run, what libctrace adds per call when loaded with"
+	echo " CTRACE_DISABLE=1 and when tracing; disabled cpu, traced cpu: the calling thread's own"
+	echo " CPU time per call, steadier than the wall time on a busy machine (the writer's work"
+	echo " is not in it); lost: events dropped, the most of any traced run)"
+fi
+
 # Absolute cost of the uncontended wrapper pair: what "one extra call" costs in ns.
 # uncontended: a single-threaded process (glibc's non-atomic fast path when untraced);
 # uncontended-mt: the same loop with one idle extra thread, so both runs use atomics.
@@ -193,7 +270,7 @@ awk '$1 ~ /^uncontended/ && $2 != "ERROR" {
 		$1, $3 - $2, $2, $3 }' "$results"
 
 misses=$(grep -c ' MISS ' "$results")
-errors=$(grep -c ' ERROR$' "$results")
+errors=$(cat "$results" "$annot" | grep -c ' ERROR$')
 if [ "$errors" != 0 ]; then
 	echo "bench: $errors benchmark(s) in ERROR: see the messages above; the comparison is void"
 	exit 1
