@@ -2,7 +2,8 @@
 /*
  * `ctrace top PID|FILE`: a live view of a process being traced. Its events go through the
  * streaming analyzer's engine (engine.h) as its trace grows, a generation at a time (a
- * source, top_source.h: the file followed, top_file.c); every interval the view shows
+ * source, top_source.h: the file followed, top_file.c, or a flight-mode process asked
+ * for a snapshot each interval, top_flight.c); every interval the view shows
  * the wait sites with the most time in the interval and since the start (the engine's
  * observer sees each wait and recorded call as it ends; waits still in progress count up
  * to now), the locks with waiters now (with a convoy marker when the convoy detector's
@@ -712,6 +713,14 @@ static struct ct_top_source *open_source(struct top *t, const char *what, char *
 	if (*what && !*end && access(what, F_OK) < 0) {
 		if (pid <= 0 || pid > 0x7fffffff)
 			ct_die(CT_EXIT_USAGE, "top: bad PID '%s'", what);
+		/* registered on the control channel in flight mode: no trace file to follow
+		 * (the one a trigger's snapshot writes is open only while it is written) */
+		if (ct_ctl_mode((int)pid) == 1) {
+			if (!(s = ct_top_flight_source((pid_t)pid, feed, t, err, sizeof(err))))
+				ct_die(CT_EXIT_USAGE, "top: %s", err);
+			snprintf(shown, scap, "flight mode");
+			return s;
+		}
 		if (ct_top_find_trace((pid_t)pid, path, sizeof(path), shown, scap, err,
 				      sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "top: %s", err);

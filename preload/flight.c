@@ -171,9 +171,12 @@ static int snapshot(const struct ct_trig *t, const char *pattern, char *path, in
 		    int in_signal)
 {
 	ct_gen_drain_all();
-	struct ct_event ev = ct_ev_trigger(t->ts, t->reason, t->tid, t->kind, t->stack, t->obj,
-					   t->profile, t->wait_ns, t->signo, t->suppressed);
-	ct_gen_put_event(t->tid ? t->tid : (uint32_t)ct_pid, &ev);
+	if (!t->live) { /* `ctrace top`'s snapshots are no triggers */
+		struct ct_event ev = ct_ev_trigger(t->ts, t->reason, t->tid, t->kind, t->stack,
+						   t->obj, t->profile, t->wait_ns, t->signo,
+						   t->suppressed);
+		ct_gen_put_event(t->tid ? t->tid : (uint32_t)ct_pid, &ev);
+	}
 	in_snapshot = t->ts ? t->ts : 1;
 	ct_gen_close();
 	in_snapshot = 0;
