@@ -33,6 +33,7 @@ struct flight_source {
 	struct ct_model_follow *f;
 	int pid;
 	int unread;           /* the first snapshot (opened by the constructor) not read yet */
+	int failed;           /* requests without a snapshot in a row */
 	char dir[4096];       /* the private directory of the snapshots */
 	char pattern[4200];   /* the name asked for in it */
 };
@@ -61,8 +62,14 @@ static int fl_poll(struct ct_top_source *s, char *err, size_t errlen)
 		fs->unread = 0;
 		return ct_model_follow_read(fs->f, err, errlen);
 	}
-	if (take(fs, path, sizeof(path), err, errlen) < 0)
-		return kill(fs->pid, 0) < 0 && errno == ESRCH ? 0 : -1; /* gone: finished says */
+	if (take(fs, path, sizeof(path), err, errlen) < 0) {
+		if (kill(fs->pid, 0) < 0 && errno == ESRCH)
+			return 0; /* gone: finished says so */
+		/* another client's request crossed ours (the channel takes one at a time):
+		 * nothing new this time; three in a row is an error */
+		return ++fs->failed >= 3 ? -1 : 0;
+	}
+	fs->failed = 0;
 	r = ct_model_follow_next(fs->f, path, err, errlen);
 	unlink(path);
 	return r;

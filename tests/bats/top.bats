@@ -201,3 +201,50 @@ last_block() {
 	await st
 	[ "$(cat st)" = status=0 ]
 }
+
+@test "top --batch PID on a flight-mode process: its waits from live snapshots, no file left, its own status" {
+	line=$(marked_line "$SRC/tests/progs/top_flight.c" WAIT-SITE)
+	mkdir tmp
+	CTRACE_MODE=flight CTRACE_TRIGGER=exit traced_bg tf "$PWD/fl.%p.ctr" \
+		"$PROGS/top_flight" "$PWD" 2 20 10
+	await tf.out ready=1
+	# a view that asks it while it waits (a snapshot each interval, only the generations
+	# not read yet), until the row has all of its waits
+	TMPDIR="$PWD/tmp" timeout 60 "$CT" top --batch --interval 200ms "$PID" >live.out 2>&1 &
+	BG+=("$!")
+	await live.out "^ctrace top - top_flight pid $PID - flight mode - at .* - running$"
+	touch go
+	await done
+	output=$(cat tf.out)
+	want=$(value wait_total_ns) waits=$(value waits)
+	row_re=" cond +timed_site \(top_flight.c:$line\) <- worker$"
+	await live.out "^ *[0-9.]*[mun]*s  *[0-9]*  *[0-9.]*[mun]*s  *$waits  cond  *timed_site (top_flight.c:$line) <- worker\$"
+	kill "$!"
+	wait "$!" || true # one view at a time: the channel takes one request at a time
+	# each wait once: the count since the start never went beyond the program's
+	grep -E "$row_re" live.out | awk -v w="$waits" '$4 > w { exit 1 }' ||
+		fail "counted twice: $(grep -E "$row_re" live.out)"
+	# a view of the process when it is done: --iterations blocks, the last with its total
+	run timeout 60 env TMPDIR="$PWD/tmp" "$CT" top --batch --iterations 3 --interval 200ms "$PID"
+	assert_success
+	printf '%s\n' "$output" >top.out
+	[ "$(grep -c "^ctrace top - top_flight pid $PID - flight mode - at .* - running$" top.out)" = 3 ]
+	last_block top.out >b3.txt
+	row=$(grep -E "$row_re" b3.txt) || fail "no timed_site row in: $(cat b3.txt)"
+	read -r _last lastn total count _ <<<"$row"
+	[ "$count" = "$waits" ] && [ "$lastn" = 0 ]
+	assert_within 5 "$(ns "$total")" "$want"
+	# no snapshot file left: neither in the private directories nor next to CTRACE_OUT
+	[ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
+	[ -z "$(ls fl.* 2>/dev/null)" ] || fail "left: $(ls fl.*)"
+	# the program ends with its own status; its exit snapshot holds one TRIGGER record,
+	# its own, with no trigger suppressed: top's snapshots were no triggers
+	touch stop
+	st=0
+	wait "$TPID" || st=$?
+	[ "$st" = 7 ] || fail "exit status $st: $(cat tf.err)"
+	f=$(ls fl.*.ctr)
+	"$CT" dump "$f" | grep -c 'reason=' >n.txt
+	[ "$(cat n.txt)" = 1 ]
+	"$CT" dump "$f" | grep -q 'reason=exit .*suppressed=0$'
+}
