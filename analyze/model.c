@@ -1040,6 +1040,11 @@ int ct_model_follow_next(struct ct_model_follow *f, const char *path, char *err,
 	return ct_model_follow_read(f, err, errlen);
 }
 
+uint32_t ct_model_follow_last_gen(const struct ct_model_follow *f)
+{
+	return f->l.has_done ? f->l.done_gen : 0;
+}
+
 const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f)
 {
 	return f->l.m;

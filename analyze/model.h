@@ -170,6 +170,8 @@ int ct_model_follow_read(struct ct_model_follow *f, char *err, size_t errlen);
  * The header stays the first file's. On an unreadable path: -1 with err, f unchanged. */
 int ct_model_follow_next(struct ct_model_follow *f, const char *path, char *err,
 			 size_t errlen);
+/* The last generation read to its end (its GEN_END), 0 when none was. */
+uint32_t ct_model_follow_last_gen(const struct ct_model_follow *f);
 const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f);
 uint64_t ct_model_follow_now(const struct ct_model_follow *f);
 void ct_model_follow_end(struct ct_model_follow *f, struct ct_model **out,

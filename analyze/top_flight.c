@@ -3,18 +3,23 @@
  * The flight-mode source of `ctrace top` (top_source.h): a process under
  * CTRACE_MODE=flight writes no trace file, so every poll asks it (the control channel of
  * `ctrace snapshot`, ct_ctl_request) for a snapshot into a private temporary directory
- * (mkdtemp under $TMPDIR, else /tmp), reads from it only the generations newer than the
- * last one read (ct_model_follow_next) and deletes it. The request is marked "live": the
- * snapshot gets no TRIGGER record, leaves the count of triggers suppressed by
- * CTRACE_TRIGGER_LIMIT to the next real snapshot, and, as every request, is not
- * counted against that limit; nothing is written next to CTRACE_OUT.
+ * (mkdtemp under $TMPDIR, else /tmp) of the generations after the last one it read
+ * ("live G": ct_model_follow_last_gen), reads it (ct_model_follow_next, which skips any
+ * generation read before) and deletes it. The request is marked "live": the snapshot
+ * gets no TRIGGER record, leaves the count of triggers suppressed by
+ * CTRACE_TRIGGER_LIMIT to the next real snapshot, and, as every request, is not counted
+ * against that limit; nothing is written next to CTRACE_OUT.
  *
- * What it costs the process: its writer thread, at its next period (100 ms at most),
- * closes the open generation and writes the closed ones (the whole ring's content, up to
- * CTRACE_FLIGHT_SIZE, already encoded and compressed: one write per contiguous run) with
- * the flush lock held; the application's threads go on recording into their buffers
- * meanwhile and only lose events if those fill up before the write ends. Nothing runs on
- * the application's threads. The generations then are about one interval long.
+ * What it costs the process: at its next period (100 ms at most) its writer thread,
+ * with the flush lock held, closes the open generation (as it does every
+ * CTRACE_GENERATION_MS anyway) and writes the generations closed since the previous
+ * request, already encoded and compressed in its ring: one interval's worth, the bytes
+ * streaming mode would have written meanwhile (the first request: the whole ring).
+ * Nothing runs on the application's threads; they go on recording into their buffers,
+ * which the writer drains again once the write is done. Generations are then one interval
+ * long at most. The channel takes one request at a time: a request that crosses another
+ * client's (`ctrace snapshot`, a second top) may go unanswered (ct_ctl_request gives up
+ * after a minute); the next interval asks again (three failures in a row: an error).
  */
 #include "top_source.h"
 
@@ -43,7 +48,8 @@ static int take(struct flight_source *fs, char *path, size_t cap, char *err, siz
 {
 	char req[4400];
 
-	snprintf(req, sizeof(req), "snapshot\n%s\nlive\n", fs->pattern);
+	snprintf(req, sizeof(req), "snapshot\n%s\nlive %u\n", fs->pattern,
+		 fs->f ? (unsigned)ct_model_follow_last_gen(fs->f) : 0u);
 	if (ct_ctl_request(fs->pid, req, path, cap, 1) != 0) {
 		snprintf(err, errlen, "process %d gave no snapshot%s", fs->pid,
 			 kill(fs->pid, 0) < 0 && errno == ESRCH ? " (it ended)" : "");
