@@ -4,7 +4,8 @@
 # what scripts read) against programs with known waits, and on a terminal under tmux
 # (send-keys, capture-pane). The programs run traced in the background, with short
 # generations (CTRACE_GENERATION_MS) so that the view trails them little; every one is
-# bounded by timeout and killed at teardown.
+# bounded by timeout and killed at teardown. A flight-mode process writes no trace: top
+# asks it for snapshots (tests/progs/top_flight.c).
 
 load helpers
 
