@@ -131,7 +131,8 @@ static int gen_full(void)
 }
 
 /* The closed generations (those after after_gen) into a new file named from pattern; 0
- * and its name in path, or -1. Async-signal-safe (the file's name is built with snprintf, as every trace file's). */
+ * and its name in path, or -1. Async-signal-safe (the file's name is built with
+ * snprintf, as every trace file's). */
 static int write_file(const char *pattern, char *path, uint32_t after_gen)
 {
 	unsigned n = ngens, i0 = 0;
