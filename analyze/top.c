@@ -624,12 +624,16 @@ static const struct ct_cmd_opts top_cmd = {
 	"top",
 	"usage: ctrace top [--batch] [--interval D] [--iterations N] [--profile NAME]\n"
 	"                  [--sort KEY] [--top N] PID|FILE\n\n"
-	"A live view of a traced process (recorded or attached): the wait sites with the most\n"
-	"time in the last interval and since the start, the locks with waiters now (CONVOY\n"
-	"when the convoy detector's current windows say so) and the threads blocked now.\n"
-	"PID: the trace that process writes (exit status 2 when it is not traced); FILE: a\n"
-	"trace being written, followed until its writer is done. It only reads the trace:\n"
-	"the process runs at the tracer's own cost. Keys: q quits, s sort, p profile.\n"
+	"A live view of a traced process (recorded, flight or attached): the wait sites\n"
+	"with the most time in the last interval and since the start, the locks with\n"
+	"waiters now (CONVOY when the convoy detector's current windows say so) and the\n"
+	"threads blocked now.\n"
+	"PID: the trace that process writes (exit status 2 when it is not traced), or, in\n"
+	"flight mode, a snapshot of its new generations asked for every interval (into a\n"
+	"temporary file deleted once read; no trigger); FILE: a trace being written,\n"
+	"followed until its writer is done. It only reads the trace (or has the writer\n"
+	"thread write what streaming would): the process runs at the tracer's own cost.\n"
+	"Keys: q quits, s sort, p profile.\n"
 	"Without a terminal, or with --batch, one block per interval on stdout; the last\n"
 	"block is the final state when the writer is done (exit status 0).\n\n",
 	top_tables, CT_OPTS_N(top_tables),
