@@ -44,6 +44,10 @@ int ct_cmd_resume(int argc, char **argv);
 /* snapshot.c: asks process pid over the control channel for req ("pause\n", ...); 0 and
  * the reply's text after "ok " in reply, or -1 with one line on stderr. */
 int ct_ctl_request(int pid, const char *req, char *reply, size_t cap, int quiet);
+/* snapshot.c: how process pid registered on the control channel: 1 flight mode, 0
+ * controllable in streaming mode (CTRACE_START), -1 not at all (or not traced, not
+ * ours, gone). Reads /proc and the channel's directory only: the process is not asked. */
+int ct_ctl_mode(int pid);
 
 /* ---- check.c ----------------------------------------------------------------------- */
 

@@ -89,6 +89,10 @@ struct loader {
 	 * and an empty generation lets the held events up to its start through */
 	int follow;
 	uint64_t safe_ts;        /* the events handed on reach this time */
+	/* following a process's successive snapshots (ct_model_follow_next): the records of
+	 * generations up to done_gen (the last one read to its end) are skipped */
+	int skip_done, has_done;
+	uint32_t done_gen;
 };
 
 static struct bucket *get_bucket(struct loader *l, uint32_t tid)
@@ -796,6 +800,8 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 	m->hdr.exe[sizeof(m->hdr.exe) - 1] = 0;
 	m->start_ts = m->hdr.start_mono_ns;
 	while ((rc = ct_reader_next(r, &rec)) == 1) {
+		if (l->skip_done && l->has_done && rec.gen <= l->done_gen)
+			continue; /* read from an earlier snapshot already */
 		switch (rec.type) {
 		case CT_REC_GEN_BEGIN:
 			flush(l, p, 0);
@@ -836,6 +842,9 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;
+			if (!l->has_done || rec.gen > l->done_gen)
+				l->done_gen = rec.gen;
+			l->has_done = 1;
 			flush(l, p, 0);
 			break;
 		}
@@ -1011,6 +1020,29 @@ int ct_model_follow_read(struct ct_model_follow *f, char *err, size_t errlen)
 		return -1;
 	ct_reader_resume(f->r);
 	return m->nevents + m->ngens + m->nstacks + m->nmods != before;
+}
+
+int ct_model_follow_next(struct ct_model_follow *f, const char *path, char *err,
+			 size_t errlen)
+{
+	struct ct_reader *r;
+	int rc = ct_reader_open(path, &r);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -ENOENT || rc == -EACCES || rc == -EISDIR ?
+			 strerror(-rc) : ct_reader_open_error());
+		return -1;
+	}
+	ct_reader_close(f->r);
+	f->r = r;
+	f->l.skip_done = 1;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	return ct_model_follow_read(f, err, errlen);
+}
+
+uint32_t ct_model_follow_last_gen(const struct ct_model_follow *f)
+{
+	return f->l.has_done ? f->l.done_gen : 0;
 }
 
 const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f)

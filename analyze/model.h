@@ -163,6 +163,15 @@ int ct_model_follow_open(const char *path,
 			 void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
 			 struct ct_model_follow **out, char *err, size_t errlen);
 int ct_model_follow_read(struct ct_model_follow *f, char *err, size_t errlen);
+/* The same process's next trace file (a flight-mode process's snapshots, each a run of
+ * its most recent generations): f reads path instead of its file, skipping the records of
+ * every generation up to the last one it read to its end (generation numbers only
+ * increase within a process), then reads it as ct_model_follow_read does (same return).
+ * The header stays the first file's. On an unreadable path: -1 with err, f unchanged. */
+int ct_model_follow_next(struct ct_model_follow *f, const char *path, char *err,
+			 size_t errlen);
+/* The last generation read to its end (its GEN_END), 0 when none was. */
+uint32_t ct_model_follow_last_gen(const struct ct_model_follow *f);
 const struct ct_model *ct_model_follow_model(const struct ct_model_follow *f);
 uint64_t ct_model_follow_now(const struct ct_model_follow *f);
 void ct_model_follow_end(struct ct_model_follow *f, struct ct_model **out,

@@ -143,6 +143,21 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+int ct_ctl_mode(int pid)
+{
+	char rt[3000], reg[3100], text[256];
+
+	if (pid <= 0 || !traced(pid))
+		return -1;
+	if (proc_runtime_dir(pid, rt, sizeof(rt)) == 0)
+		snprintf(reg, sizeof(reg), "%s/ctrace/%d", rt, pid);
+	else
+		snprintf(reg, sizeof(reg), "/tmp/ctrace-%u/%d", (unsigned)geteuid(), pid);
+	if (read_text(reg, text, sizeof(text)) != 0)
+		return -1;
+	return strstr(text, "mode flight") != NULL;
+}
+
 int ct_ctl_request(int pid, const char *req, char *reply, size_t cap, int quiet)
 {
 	char proc[64], rt[3000], dir[3100], reg[3200], rq[3200], rp[3200], tmp[3200];

@@ -2,7 +2,8 @@
 /*
  * `ctrace top PID|FILE`: a live view of a process being traced. Its events go through the
  * streaming analyzer's engine (engine.h) as its trace grows, a generation at a time (a
- * source, top_source.h: the file followed, top_file.c); every interval the view shows
+ * source, top_source.h: the file followed, top_file.c, or a flight-mode process asked
+ * for a snapshot each interval, top_flight.c); every interval the view shows
  * the wait sites with the most time in the interval and since the start (the engine's
  * observer sees each wait and recorded call as it ends; waits still in progress count up
  * to now), the locks with waiters now (with a convoy marker when the convoy detector's
@@ -623,12 +624,16 @@ static const struct ct_cmd_opts top_cmd = {
 	"top",
 	"usage: ctrace top [--batch] [--interval D] [--iterations N] [--profile NAME]\n"
 	"                  [--sort KEY] [--top N] PID|FILE\n\n"
-	"A live view of a traced process (recorded or attached): the wait sites with the most\n"
-	"time in the last interval and since the start, the locks with waiters now (CONVOY\n"
-	"when the convoy detector's current windows say so) and the threads blocked now.\n"
-	"PID: the trace that process writes (exit status 2 when it is not traced); FILE: a\n"
-	"trace being written, followed until its writer is done. It only reads the trace:\n"
-	"the process runs at the tracer's own cost. Keys: q quits, s sort, p profile.\n"
+	"A live view of a traced process (recorded, flight or attached): the wait sites\n"
+	"with the most time in the last interval and since the start, the locks with\n"
+	"waiters now (CONVOY when the convoy detector's current windows say so) and the\n"
+	"threads blocked now.\n"
+	"PID: the trace that process writes (exit status 2 when it is not traced), or, in\n"
+	"flight mode, a snapshot of its new generations asked for every interval (into a\n"
+	"temporary file deleted once read; no trigger); FILE: a trace being written,\n"
+	"followed until its writer is done. It only reads the trace (or has the writer\n"
+	"thread write what streaming would): the process runs at the tracer's own cost.\n"
+	"Keys: q quits, s sort, p profile.\n"
 	"Without a terminal, or with --batch, one block per interval on stdout; the last\n"
 	"block is the final state when the writer is done (exit status 0).\n\n",
 	top_tables, CT_OPTS_N(top_tables),
@@ -712,6 +717,14 @@ static struct ct_top_source *open_source(struct top *t, const char *what, char *
 	if (*what && !*end && access(what, F_OK) < 0) {
 		if (pid <= 0 || pid > 0x7fffffff)
 			ct_die(CT_EXIT_USAGE, "top: bad PID '%s'", what);
+		/* registered on the control channel in flight mode: no trace file to follow
+		 * (the one a trigger's snapshot writes is open only while it is written) */
+		if (ct_ctl_mode((int)pid) == 1) {
+			if (!(s = ct_top_flight_source((pid_t)pid, feed, t, err, sizeof(err))))
+				ct_die(CT_EXIT_USAGE, "top: %s", err);
+			snprintf(shown, scap, "flight mode");
+			return s;
+		}
 		if (ct_top_find_trace((pid_t)pid, path, sizeof(path), shown, scap, err,
 				      sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "top: %s", err);

@@ -3,8 +3,8 @@
  * Where `ctrace top` gets its events: one small interface (struct ct_top_source) that a
  * source of a traced process implements. top_file.c implements it over a trace file being
  * written (streaming or attached processes), read as it grows through
- * ct_model_follow_* (model.h); a source that asks a flight-mode process for its recent
- * generations implements the same five calls. Not for the record path.
+ * ct_model_follow_* (model.h); top_flight.c implements it by asking a flight-mode process
+ * for a snapshot of its recent generations every interval. Not for the record path.
  */
 #ifndef CTRACE_TOP_SOURCE_H
 #define CTRACE_TOP_SOURCE_H
@@ -41,6 +41,13 @@ struct ct_top_source {
  * Returns NULL with a one-line message in err when it is no trace. */
 struct ct_top_source *ct_top_file_source(const char *path, ct_top_feed feed, void *ctx,
 					 char *err, size_t errlen);
+
+/* A source asking process pid, in flight mode (CTRACE_MODE=flight), for a snapshot every
+ * poll (top_flight.c): each read for its generations newer than the last one read, then
+ * deleted. The first snapshot is taken now. Returns NULL with a one-line message in err
+ * when the process gives none. */
+struct ct_top_source *ct_top_flight_source(pid_t pid, ct_top_feed feed, void *ctx, char *err,
+					   size_t errlen);
 
 /* The trace process pid writes: the first of its open files (/proc/PID/fd) that is a
  * ctrace trace whose header names pid. Sets path (a /proc/PID/fd/N link, readable while

@@ -130,20 +130,23 @@ static int gen_full(void)
 	return ngens && g_at(ngens - 1)->open && head - g_at(ngens - 1)->pos0 > cap / 4;
 }
 
-/* The closed generations into a new file named from pattern; 0 and its name in path, or
- * -1. Async-signal-safe (the file's name is built with snprintf, as every trace file's). */
-static int write_file(const char *pattern, char *path)
+/* The closed generations (those after after_gen) into a new file named from pattern; 0
+ * and its name in path, or -1. Async-signal-safe (the file's name is built with
+ * snprintf, as every trace file's). */
+static int write_file(const char *pattern, char *path, uint32_t after_gen)
 {
-	unsigned n = ngens;
+	unsigned n = ngens, i0 = 0;
 	while (n && g_at(n - 1)->open)
 		n--;
-	if (!n)
+	while (i0 < n && after_gen && g_at(i0)->gen <= after_gen)
+		i0++; /* `ctrace top` has read them */
+	if (i0 == n)
 		return -1;
-	int f = ct_trace_create(pattern, g_at(0)->t0, g_at(0)->real0, path);
+	int f = ct_trace_create(pattern, g_at(i0)->t0, g_at(i0)->real0, path);
 	if (f < 0)
 		return -1;
 	int r = 0;
-	for (unsigned i = 0; i < n && r == 0; i++) {
+	for (unsigned i = i0; i < n && r == 0; i++) {
 		const struct fgen *g = g_at(i);
 		uint64_t pos = g->pos0;
 		while (pos < g->pos1 && r == 0) {
@@ -171,14 +174,17 @@ static int snapshot(const struct ct_trig *t, const char *pattern, char *path, in
 		    int in_signal)
 {
 	ct_gen_drain_all();
-	struct ct_event ev = ct_ev_trigger(t->ts, t->reason, t->tid, t->kind, t->stack, t->obj,
-					   t->profile, t->wait_ns, t->signo, t->suppressed);
-	ct_gen_put_event(t->tid ? t->tid : (uint32_t)ct_pid, &ev);
+	if (!t->live) { /* `ctrace top`'s snapshots are no triggers */
+		struct ct_event ev = ct_ev_trigger(t->ts, t->reason, t->tid, t->kind, t->stack,
+						   t->obj, t->profile, t->wait_ns, t->signo,
+						   t->suppressed);
+		ct_gen_put_event(t->tid ? t->tid : (uint32_t)ct_pid, &ev);
+	}
 	in_snapshot = t->ts ? t->ts : 1;
 	ct_gen_close();
 	in_snapshot = 0;
 	path[0] = 0;
-	int r = write_file(pattern ? pattern : ct_cfg.out, path);
+	int r = write_file(pattern ? pattern : ct_cfg.out, path, t->live ? t->after_gen : 0);
 	if (!final)
 		ct_gen_open(in_signal);
 	return r;

@@ -23,7 +23,10 @@
  * flight mode, or started with CTRACE_START, registers there as PID (its mode and its
  * trigger signal). `ctrace` writes a request as PID.req (renamed into place whole); the
  * writer looks for it every period, removes it, acts and answers in PID.rep (renamed into
- * place whole): "ok PATH" for a snapshot, "ok paused", "ok resumed", or "error WHY". A
+ * place whole): "ok PATH" for a snapshot (a request "snapshot\nPATH\nlive G\n", `ctrace
+ * top`'s, gets one of the generations after G only, with no TRIGGER record, that leaves
+ * the count of suppressed triggers alone; no snapshot request counts against
+ * CTRACE_TRIGGER_LIMIT), "ok paused", "ok resumed", or "error WHY". A
  * process with no writer thread (single-threaded, or paused before it made one) is rung
  * with the trigger signal by `ctrace` when no answer comes: the handler then takes a
  * pause or resume request itself (open, read, unlink, rename: async-signal-safe calls).
@@ -138,6 +141,8 @@ static int pause_resume(const char *req)
 }
 
 static int req_pending;                 /* a snapshot request waits for the writer */
+static int req_live;                    /* ... from `ctrace top` (a third line "live G") */
+static uint32_t req_after_gen;
 static char req_pattern[4096 + 64];
 
 void ct_ctl_poll(uint64_t now)
@@ -160,6 +165,8 @@ void ct_ctl_poll(uint64_t now)
 	char *pat = buf + 9, *nl = strchr(pat, '\n');
 	if (nl)
 		*nl = 0;
+	req_live = nl && !strncmp(nl + 1, "live", 4);
+	req_after_gen = req_live ? (uint32_t)strtoul(nl + 5, NULL, 10) : 0;
 	size_t pl = strlen(pat) < sizeof(req_pattern) - 1 ? strlen(pat) : sizeof(req_pattern) - 1;
 	memcpy(req_pattern, pat, pl);
 	req_pattern[pl] = 0;
@@ -371,8 +378,10 @@ int ct_trigger_due(uint64_t now, struct ct_trig *t, char *pattern, size_t cap,
 	if (req_pending) {
 		req_pending = 0;
 		*t = (struct ct_trig){ .ts = now, .reason = CT_TR_REQUEST, .request = 1,
-				       .suppressed = suppressed };
-		suppressed = 0;
+				       .live = req_live, .after_gen = req_after_gen,
+				       .suppressed = req_live ? 0 : suppressed };
+		if (!req_live)
+			suppressed = 0;
 		if (req_pattern[0]) {
 			snprintf(pattern, cap, "%s", req_pattern);
 			*have_pattern = 1;

@@ -20,6 +20,10 @@ struct ct_trig {
 	uint64_t obj, wait_ns;
 	uint64_t suppressed;   /* by the rate limit since the last snapshot */
 	int request;           /* a `ctrace snapshot` request: it gets a reply */
+	int live;              /* ... of `ctrace top`: no TRIGGER record, the count of
+				* suppressed triggers left for the next real snapshot, and only
+				* the generations after after_gen written */
+	uint32_t after_gen;
 };
 
 /* A snapshot is due now: 1 with *t, and with *have_pattern and pattern (cap bytes) the

@@ -4,7 +4,8 @@
 # what scripts read) against programs with known waits, and on a terminal under tmux
 # (send-keys, capture-pane). The programs run traced in the background, with short
 # generations (CTRACE_GENERATION_MS) so that the view trails them little; every one is
-# bounded by timeout and killed at teardown.
+# bounded by timeout and killed at teardown. A flight-mode process writes no trace: top
+# asks it for snapshots (tests/progs/top_flight.c).
 
 load helpers
 
@@ -200,4 +201,55 @@ last_block() {
 	tmux -L "$SOCK" send-keys -t top q
 	await st
 	[ "$(cat st)" = status=0 ]
+}
+
+@test "top --batch PID on a flight-mode process: its waits from live snapshots, no file left, its own status" {
+	line=$(marked_line "$SRC/tests/progs/top_flight.c" WAIT-SITE)
+	mkdir tmp
+	CTRACE_MODE=flight CTRACE_TRIGGER=signal CTRACE_TRIGGER_LIMIT=1/min \
+		traced_bg tf "$PWD/fl.%p.ctr" \
+		"$PROGS/top_flight" "$PWD" 2 20 10
+	await tf.out ready=1
+	# a view that asks it while it waits (a snapshot each interval, only the generations
+	# not read yet), until the row has all of its waits
+	TMPDIR="$PWD/tmp" timeout 60 "$CT" top --batch --interval 200ms "$PID" >live.out 2>&1 &
+	BG+=("$!")
+	await live.out "^ctrace top - top_flight pid $PID - flight mode - at .* - running$"
+	touch go
+	await done
+	output=$(cat tf.out)
+	want=$(value wait_total_ns) waits=$(value waits)
+	row_re=" cond +timed_site \(top_flight.c:$line\) <- worker$"
+	await live.out "^ *[0-9.]*[mun]*s  *[0-9]*  *[0-9.]*[mun]*s  *$waits  cond  *timed_site (top_flight.c:$line) <- worker\$"
+	kill "$!"
+	wait "$!" || true # one view at a time: the channel takes one request at a time
+	# each wait once: the count since the start never went beyond the program's
+	grep -E "$row_re" live.out | awk -v w="$waits" '$4 > w { exit 1 }' ||
+		fail "counted twice: $(grep -E "$row_re" live.out)"
+	# a view of the process when it is done: --iterations blocks, the last with its total
+	run timeout 60 env TMPDIR="$PWD/tmp" "$CT" top --batch --iterations 3 --interval 200ms "$PID"
+	assert_success
+	printf '%s\n' "$output" >top.out
+	[ "$(grep -c "^ctrace top - top_flight pid $PID - flight mode - at .* - running$" top.out)" = 3 ]
+	last_block top.out >b3.txt
+	row=$(grep -E "$row_re" b3.txt) || fail "no timed_site row in: $(cat b3.txt)"
+	read -r _last lastn total count _ <<<"$row"
+	[ "$count" = "$waits" ] && [ "$lastn" = 0 ]
+	assert_within 5 "$(ns "$total")" "$want"
+	# no snapshot file left: neither in the private directories nor next to CTRACE_OUT
+	[ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
+	[ -z "$(ls fl.* 2>/dev/null)" ] || fail "left: $(ls fl.*)"
+	# top's snapshots were no triggers: the trigger signal still gets the one snapshot
+	# CTRACE_TRIGGER_LIMIT=1/min allows, with its TRIGGER record only and none
+	# suppressed; the program ends with its own status
+	kill -USR2 "$PID"
+	touch stop
+	st=0
+	wait "$TPID" || st=$?
+	[ "$st" = 7 ] || fail "exit status $st: $(cat tf.err)"
+	f=$(ls fl.*)
+	[ "$f" = "fl.$PID.ctr" ]
+	"$CT" dump "$f" | grep -c 'reason=' >n.txt
+	[ "$(cat n.txt)" = 1 ]
+	"$CT" dump "$f" | grep -q 'reason=signal .*suppressed=0$'
 }

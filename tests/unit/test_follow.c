@@ -6,7 +6,8 @@
  * each write. Every read succeeds whatever the cut (inside a chunk header, a payload, a
  * generation), the events handed on are exactly those ct_model_stream hands on for the
  * whole file, in the same order, and a generation without events lets the held ones up
- * to its start through (a program whose threads all block still advances).
+ * to its start through (a program whose threads all block still advances). And a
+ * process's successive snapshots, overlapping, read with ct_model_follow_next.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@
 static uint8_t raw[1 << 16], out[1 << 17];
 static struct ct_wbuf wb = { raw, sizeof(raw), out, sizeof(out), NULL };
 static uint8_t file[1 << 18];
-static size_t flen, gen3_end;
+static size_t flen, gen3_end, gen_off[7];
 
 static void put(ssize_t n)
 {
@@ -82,6 +83,7 @@ static void build(void)
 	for (uint32_t g = 1; g <= 5; g++) {
 		uint64_t b = T0 + (g - 1) * 100 * MS;
 
+		gen_off[g] = flen;
 		put(ct_w_gen_begin(&wb, g, b, 42));
 		put(ct_w_stacks(&wb, g, st, 2));
 		put(ct_w_threads(&wb, g, ts, 2));
@@ -100,6 +102,20 @@ static void build(void)
 		put(ct_w_gen_end(&wb, g, b + 100 * MS, lost));
 		if (g == 3)
 			gen3_end = flen;
+	}
+	gen_off[6] = flen;
+}
+
+/* path: the header and generations [g0, g1]. */
+static void part(const char *path, uint32_t g0, uint32_t g1)
+{
+	FILE *w = fopen(path, "w");
+
+	if (!w || fwrite(file, 1, CT_HEADER_LEN, w) != CT_HEADER_LEN ||
+	    fwrite(file + gen_off[g0], 1, gen_off[g1 + 1] - gen_off[g0], w) !=
+		    gen_off[g1 + 1] - gen_off[g0] || fclose(w)) {
+		printf("Bail out! %s\n", path);
+		exit(1);
 	}
 }
 
@@ -185,6 +201,54 @@ static void follow(const char *path, size_t step, const struct seen *ref)
 	ct_model_free(m);
 }
 
+static void collect(void *ctx, const struct ct_sevent *v, size_t n);
+static int same(const struct ct_sevent *a, const struct ct_sevent *b);
+
+/*
+ * Successive snapshots of one process (a flight-mode process asked by `ctrace top`): files
+ * of generations 1-3, 2-5 (two read already) and 5 (nothing new), followed with
+ * ct_model_follow_next: each event is handed on once, as ct_model_stream hands on the
+ * whole trace.
+ */
+static void snapshots(const char *dir, const struct seen *ref)
+{
+	char p1[256], p2[256], p3[256], err[256] = "";
+	struct seen got = { .n = 0 };
+	struct ct_model_follow *f;
+	struct ct_model *m;
+	uint32_t *k2t;
+	size_t nk, diff;
+
+	snprintf(p1, sizeof(p1), "%s.s1", dir);
+	snprintf(p2, sizeof(p2), "%s.s2", dir);
+	snprintf(p3, sizeof(p3), "%s.s3", dir);
+	part(p1, 1, 3);
+	part(p2, 2, 5);
+	part(p3, 5, 5);
+	TEST_EQ(ct_model_follow_open(p1, collect, &got, &f, err, sizeof(err)), 0);
+	TEST_EQ(ct_model_follow_last_gen(f), 0);
+	TEST_EQ(ct_model_follow_read(f, err, sizeof(err)), 1);
+	TEST_EQ(ct_model_follow_last_gen(f), 3);
+	TEST_EQ(ct_model_follow_next(f, p2, err, sizeof(err)), 1);
+	TEST_EQ(ct_model_follow_last_gen(f), 5);
+	TEST_EQ(ct_model_follow_next(f, p3, err, sizeof(err)), 0);
+	TEST_EQ(ct_model_follow_next(f, "/nonexistent/ctrace-snapshot", err, sizeof(err)), -1);
+	ct_model_follow_end(f, &m, &k2t, &nk);
+	TEST_EQ(got.n, ref->n);
+	diff = got.n == ref->n ? 0 : 1;
+	for (size_t i = 0; i < got.n && i < ref->n; i++)
+		diff += !same(&got.v[i], &ref->v[i]);
+	TAP_OK(!diff, "snapshots: each event once, in ct_model_stream's order");
+	TEST_EQ(m->ngens, 5);
+	TEST_EQ(m->last_gen, 5);
+	TEST_EQ(nk, 2);
+	free(k2t);
+	ct_model_free(m);
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/ctrace-follow-XXXXXX", err[256] = "";
@@ -222,6 +286,7 @@ int main(void)
 		TEST_EQ(ct_reader_resume(r), -1); /* memory: nothing can be appended */
 		ct_reader_close(r);
 	}
+	snapshots(path, &ref);
 	unlink(path);
 	return tap_done();
 }
