@@ -23,7 +23,8 @@ setup() { common_setup; }
 	# seldom drains), each from its acquisition or the first wait naming its holder the
 	# owner, else estimated (README.md "Holds"): within 40% on a busy machine, where the
 	# program's own holds include its preemptions under the lock
-	jq -e '.hold_p50_ns * 4 < .hold_mean_ns and .hold_p99_ns <= .hold_max_ns
+	# (how far the median is below the mean depends on the preemptions of the short holds)
+	jq -e '.hold_p50_ns < .hold_mean_ns and .hold_p99_ns <= .hold_max_ns
 	       and .held_share > 0 and .held_share <= 1' <<<"$o"
 	assert_within 40 "$(jq -r .hold_mean_ns <<<"$o")" "$mean"
 	# held time: the holds that recorded releases end (a release is recorded when someone
