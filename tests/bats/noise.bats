@@ -26,19 +26,33 @@ setup() { common_setup; }
 	# (how far the median is below the mean depends on the preemptions of the short holds)
 	jq -e '.hold_p50_ns < .hold_mean_ns and .hold_p99_ns <= .hold_max_ns
 	       and .held_share > 0 and .held_share <= 1' <<<"$o"
-	assert_within 40 "$(jq -r .hold_mean_ns <<<"$o")" "$mean"
-	# held time: the holds that recorded releases end (a release is recorded when someone
-	# waits for it): the program's held time in that proportion
+	# the mean is over the holds that recorded releases end (a release is recorded when
+	# someone waits for it): every long hold has waiters, many short ones have none, so
+	# it lies above the program's mean over all acquisitions (about 1.5x on an idle
+	# machine, less when preemption lengthens the short holds), far from 1 / median
+	hm=$(jq -r .hold_mean_ns <<<"$o")
+	[ $((hm * 10)) -ge $((mean * 6)) ] && [ "$hm" -le $((mean * 2)) ] ||
+		fail "hold mean $hm against the program's $mean"
+	# held time: those holds, between the program's share of them and its whole held time
 	rel=$(jq -r .releases <<<"$o")
-	assert_within 40 "$(jq -r .held_ns <<<"$o")" "$((held * rel / acq))"
-	jq -e --argjson mx "$maxh" '.hold_max_ns >= 2000000 and .hold_max_ns <= $mx * 1.1 + 200000' <<<"$o"
-	# a convoy whose cap is 1 / mean hold: about what the program measured, never below
-	# the throughput it achieved (1 / median hold would be many times higher)
+	hn=$(jq -r .held_ns <<<"$o")
+	[ $((hn * 10)) -ge $((held * rel / acq * 6)) ] && [ $((hn * 100)) -le $((held * 105)) ] ||
+		fail "held $hn against the program's $held ($rel of $acq releases recorded)"
+	# (a hold not begun by a recorded wait is estimated: README "Holds")
+	jq -e --argjson mx "$maxh" '.hold_max_ns >= 2000000 and .hold_max_ns <= $mx * 1.5 + 200000' <<<"$o"
+	# a convoy whose cap is 1 / mean hold: near 1 / the program's mean hold and the
+	# throughput it achieved (1 / median hold would be many times higher)
 	[ "$(jq -r .convoy <<<"$o")" = true ]
 	e=$(jq -c .convoy_evidence <<<"$o")
-	assert_within 40 "$(jq -r .mean_hold_ns <<<"$e")" "$mean"
-	assert_within 40 "$(jq -r '.throughput_cap_per_s | round' <<<"$e")" "$((1000000000 / mean))"
-	jq -e --argjson rate "$rate" '$rate <= .throughput_cap_per_s * 1.02
+	em=$(jq -r .mean_hold_ns <<<"$e")
+	[ $((em * 10)) -ge $((mean * 6)) ] && [ "$em" -le $((mean * 2)) ] ||
+		fail "convoy mean hold $em against the program's $mean"
+	cap=$(jq -r '.throughput_cap_per_s | round' <<<"$e")
+	[ $((cap * 2)) -ge $((1000000000 / mean)) ] && [ $((cap * 6)) -le $((10000000000 / mean)) ] ||
+		fail "cap $cap against 1 / the program's mean hold $((1000000000 / mean))"
+	# the cap, from the holds that recorded releases end, may be below the rate achieved
+	# by as much as the mean is above the program's (README "Convoys")
+	jq -e --argjson rate "$rate" '$rate <= .throughput_cap_per_s * 1.5
 	       and .throughput_cap_per_s * .median_hold_ns < 1e9 / 4
 	       and .max_hold_ns >= .p99_hold_ns and .held_ns > 0' <<<"$e"
 	# the text: the objects table's held share and hold columns, the convoy line's
