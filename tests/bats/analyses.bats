@@ -92,13 +92,18 @@ setup() { common_setup; }
 	assert_success
 	o=$(jreport lw.ctr '[.objects[] | select(.kind == "mutex")][0] | tojson')
 	# each contended acquisition held the lock about 1 ms (hold_lock spins HOLD_US; the
-	# program measured every hold, from its lock's return to its unlock call): at least
-	# the spin, within the program's range, the median within 10% of the median of the
-	# holds the analyzer counts (a blocked call's, waited on all along) as the program
-	# picked them from its own times
+	# program measured every hold, from its lock's return to its unlock call): the
+	# longest at least the spin, none beyond the program's longest; the median at most
+	# 10% above the median of the holds the analyzer counts (a blocked call's, waited on
+	# all along) as the program picked them from its own times, and at least half of it:
+	# a hold not begun by a recorded wait counts from the first wait naming its holder,
+	# a lower bound (README "Holds"), and how many there are depends on scheduling
 	jq -e --argjson lo "$(value hold_min_ns)" --argjson hi "$(value hold_max_ns)" \
-		'.holds > 0 and .hold_p50_ns >= 1000000 and .hold_p50_ns >= $lo and .hold_p50_ns <= $hi' <<<"$o"
-	assert_within 10 "$(jq .hold_p50_ns <<<"$o")" "$(value covered_hold_p50_ns)"
+		'.holds > 0 and .hold_max_ns >= 1000000 and .hold_max_ns >= $lo and .hold_p50_ns <= $hi' <<<"$o"
+	p50=$(jq .hold_p50_ns <<<"$o")
+	covered=$(value covered_hold_p50_ns)
+	[ $((p50 * 100)) -le $((covered * 110)) ] && [ $((p50 * 2)) -ge "$covered" ] ||
+		fail "hold p50 $p50 against the program's $covered"
 	# the first holder waits until the 3 others sleep on the lock (lockwait.c)
 	jq -e '.owner_changes >= .contended and .max_waiters >= 3 and .max_waiters <= 4' <<<"$o"
 	[ "$(jq -r '.first_seen[0].func' <<<"$o")" = contend_lock ]
