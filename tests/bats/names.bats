@@ -47,7 +47,7 @@ sum() {
 	# the receiver holds it (glibc's owner) each time it waits for the next hand-off: one
 	# HOLD per wait, not one per earlier acquisition the sender's unlocks could not remove
 	# (the HOLDs before a slow system call made under the lock are that call's: not counted)
-	holds=$("$CT" dump nh.ctr | awk -v mu="$mu" 'h && !/ SYSCALL / { n++ } { h = index($0, " HOLD kind=mutex obj=" mu " ") > 0 } END { print n + 0 }')
+	holds=$("$CT" dump nh.ctr | awk -v mu="$mu" 'h && / WAIT_BEGIN / { n++ } { h = index($0, " HOLD kind=mutex obj=" mu " ") > 0 } END { print n + 0 }')
 	[ "$holds" -le "$rounds" ]
 }
 
