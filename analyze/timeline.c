@@ -31,23 +31,35 @@ static struct ct_tl_wait *push(struct collect *c)
 	return t;
 }
 
-static void on_wait(void *arg, const struct ct_wait_seen *s)
+/* A slice for what the engine saw (a wait or a recorded call), or NULL when it belongs
+ * to no profile. */
+static struct ct_tl_wait *push_seen(struct collect *c, const struct ct_wait_seen *s,
+				    unsigned fd_class)
 {
-	struct collect *c = arg;
 	struct ct_tl_wait *t;
 
 	if (s->profile <= CT_P_NONE || s->profile >= CT_P_MAX)
-		return;
+		return NULL;
 	t = push(c);
 	t->tid = s->tid;
 	t->thr = s->key;
 	t->profile = s->profile;
 	t->kind = s->kind;
-	t->fd_class = CT_FD_UNKNOWN;
-	t->obj = s->obj;
+	t->fd_class = (uint8_t)fd_class;
 	t->begin_ns = s->begin;
 	t->end_ns = s->end;
 	t->stack = s->stack;
+	return t;
+}
+
+static void on_wait(void *arg, const struct ct_wait_seen *s)
+{
+	struct collect *c = arg;
+	struct ct_tl_wait *t = push_seen(c, s, CT_FD_UNKNOWN);
+
+	if (!t)
+		return;
+	t->obj = s->obj;
 	t->unfinished = s->unfinished;
 	if (s->waker_ts) {
 		const struct ct_mthread *h = ct_model_thread_at(c->m, s->waker_tid, s->waker_ts);
@@ -62,21 +74,10 @@ static void on_wait(void *arg, const struct ct_wait_seen *s)
 
 static void on_syscall(void *arg, const struct ct_wait_seen *s)
 {
-	struct collect *c = arg;
-	struct ct_tl_wait *t;
+	struct ct_tl_wait *t = push_seen(arg, s, s->fd_class);
 
-	if (s->profile <= CT_P_NONE || s->profile >= CT_P_MAX)
-		return;
-	t = push(c);
-	t->tid = s->tid;
-	t->thr = s->key;
-	t->profile = s->profile;
-	t->kind = s->kind;
-	t->fd_class = s->fd_class;
-	t->syscall = 1;
-	t->begin_ns = s->begin;
-	t->end_ns = s->end;
-	t->stack = s->stack;
+	if (t)
+		t->syscall = 1;
 }
 
 /* By thread, then begin; at the same begin the longer first (a nested wait, a signal
