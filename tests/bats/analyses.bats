@@ -40,9 +40,15 @@ setup() { common_setup; }
 	run timeout 60 "$CT" report --json churn.ctr
 	assert_success
 	printf '%s\n' "$output" >churn.json
-	[ "$(jq .trace.threads churn.json)" -eq $((created + 1)) ]
-	[ "$(jq '.threads | length' churn.json)" -eq $((created + 1)) ]
-	[ "$(jq '[.thread_groups[] | select(.start_func == "worker") | .threads] | add' churn.json)" -eq "$created" ]
+	# every thread is there, unless the writer fell so far behind that a thread found no
+	# free buffer or slot: its events were dropped, and counted, and it is missing (each
+	# missing thread lost at least its THREAD_START)
+	n=$(jq .trace.threads churn.json)
+	missed=$(jq '.trace.lost.no_buffer + .trace.lost.no_thread_slot' churn.json)
+	[ "$n" -le $((created + 1)) ] && [ "$n" -ge $((created + 1 - missed)) ] ||
+		fail "$n threads of $((created + 1)), $missed events lost for want of a buffer or a slot"
+	[ "$(jq '.threads | length' churn.json)" -eq "$n" ]
+	[ "$(jq '[.thread_groups[] | select(.start_func == "worker") | .threads] | add' churn.json)" -eq $((n - 1)) ]
 	tids=$(jq '[.threads[].tid] | unique | length' churn.json)
 	if [ "$(cat /proc/sys/kernel/pid_max)" -lt "$created" ]; then
 		[ "$tids" -lt "$created" ] # reuse happened, and was seen through
@@ -53,16 +59,17 @@ setup() { common_setup; }
 	# up to the semaphore's waits, and main's to its joins
 	jq -e '[.threads[] | select(.start_func == "worker")] | all(.lifetime_ns > 0)' churn.json
 	sampled=$(jq '[.threads[] | select(.start_func == "worker" and .cpu_ns + .runqueue_ns > 0)] | length' churn.json)
-	[ "$sampled" -ge $((created * 99 / 100)) ]
+	[ "$sampled" -ge $(((n - 1) * 99 / 100)) ]
 	jq -e '([.threads[] | select(.start_func == "worker") | .blocked_ns.sync] | add) ==
 	       ([.profiles[] | select(.profile == "sync" and .kind == "sem") | .total_ns] | add)' churn.json
 	jq -e '([.threads[] | select(.start_func == "main") | .blocked_ns.sync] | add) ==
 	       ([.profiles[] | select(.profile == "sync" and .kind == "join") | .total_ns] | add)' churn.json
-	[ "$(jq '[.profiles[] | select(.profile == "sync" and .kind == "join") | .count] | add' churn.json)" -eq "$created" ]
+	joins=$(jq '[.profiles[] | select(.profile == "sync" and .kind == "join") | .count] | add' churn.json)
+	[ "$joins" -eq "$created" ] || { [ "$missed" -gt 0 ] && [ "$joins" -le "$created" ]; }
 	# the text header counts them the same way
 	run timeout 60 "$CT" report --profile sync churn.ctr
 	assert_success
-	assert_line --index 0 --partial ", $((created + 1)) threads,"
+	assert_line --index 0 --partial ", $n threads,"
 }
 
 @test "wakeup: every wait ended by a recorded release has a wake-up latency" {
