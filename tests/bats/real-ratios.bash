@@ -12,13 +12,16 @@ ratio_of() {
 }
 
 # ratio_record PROGRAM KEY OP TARGET FLOOR: records KEY=X of $output with its target
-# (OP is >= or <=) for the summary, and fails only when X is beyond FLOOR, the loose
-# bound that catches a pathological slowdown on a loaded machine.
+# (OP is >= or <=) for the summary. In the long form (make test-real: medians of several
+# pairs of runs) it fails when X is beyond FLOOR, the loose bound that catches a
+# pathological slowdown; the short form of make test measures one pair while the rest of
+# the machine does what it does, so there the ratio is reported, never judged.
 ratio_record() {
 	local prog=$1 key=$2 op=$3 target=$4 floor=$5 v
 	v=$(ratio_of "$key")
 	[ -n "$v" ] || fail "no $key in the output of $prog"
 	printf '%s %s %s %s %s\n' "$prog" "$key" "$v" "$op" "$target" >>"$RATIOS_FILE"
+	[ "${CTRACE_REAL_PAIRS:-1}" -ge 3 ] || return 0
 	if [ "$op" = ">=" ]; then
 		awk -v v="$v" -v m="$floor" 'BEGIN { exit !(v >= m) }' || fail "$prog $key=$v is below $floor"
 	else
