@@ -263,8 +263,7 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 
 		at(c, o->proc);
 		ct_json_obj_begin(j);
-		ct_json_key(j, "address");
-		ct_json_hex(j, o->addr);
+		ct_json_kv_hex(j, "address", o->addr);
 		ct_json_kv_str(j, "name", ct_frames_data_name(c->fr, o->addr, name, sizeof(name)));
 		ct_json_kv_str(j, "kind", ct_kind_name(o->kind));
 		ct_json_kv_u64(j, "contended", o->contended);
@@ -326,12 +325,18 @@ static void json_objects(struct ctx *c, struct ct_json *j)
 	ct_json_arr_end(j);
 }
 
+void ct_out_json_blocked(struct ct_json *j, const uint64_t blocked_ns[CT_P_MAX])
+{
+	ct_json_key(j, "blocked_ns");
+	ct_json_obj_begin(j);
+	for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+		ct_json_kv_u64(j, ct_aprofile_name(p), blocked_ns[p]);
+	ct_json_obj_end(j);
+}
+
 /* The first max threads, as array elements. */
 static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 {
-	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
-					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
-
 	for (size_t i = 0; i < c->a->nthreads && i < max; i++) {
 		const struct ct_thread_info *t = &c->a->threads[i];
 
@@ -345,11 +350,7 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
 		ct_json_kv_u64(j, "other_ns", t->other_ns);
 		ct_json_kv_u64(j, "overlap_ns", t->overlap_ns);
-		ct_json_key(j, "blocked_ns");
-		ct_json_obj_begin(j);
-		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
-			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
-		ct_json_obj_end(j);
+		ct_out_json_blocked(j, t->blocked_ns);
 		ct_json_kv_u64(j, "waits", t->waits);
 		ct_json_kv_u64(j, "syscalls", t->syscalls);
 		ct_json_kv_u64(j, "idle_ns", t->idle_ns);
@@ -369,8 +370,6 @@ static void json_threads(struct ctx *c, struct ct_json *j)
 
 static void json_thread_groups(struct ctx *c, struct ct_json *j)
 {
-	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
-					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
 	const struct ct_thread_info **ord = ct_output_threads_by_group(c->oc);
 	size_t n = c->a->nthreads;
 
@@ -409,11 +408,7 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "other_ns", other);
 		ct_json_kv_u64(j, "overlap_ns", ov);
 		ct_json_kv_u64(j, "idle_threads", nidle);
-		ct_json_key(j, "blocked_ns");
-		ct_json_obj_begin(j);
-		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
-			ct_json_kv_u64(j, prof[p], blk[p]);
-		ct_json_obj_end(j);
+		ct_out_json_blocked(j, blk);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -440,8 +435,7 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 	ct_json_kv_u64(j, "tid", l->tid);
 	ct_json_kv_str(j, "name", t ? t->name : "");
 	ct_json_kv_str(j, "kind", ct_kind_name(w->kind));
-	ct_json_key(j, "waits_on");
-	ct_json_hex(j, l->obj);
+	ct_json_kv_hex(j, "waits_on", l->obj);
 	ct_json_kv_u64(j, "held_by", l->held_by);
 	ct_json_kv_u64(j, "since_ns", w->begin - c->m->start_ts);
 	ct_json_kv_u64(j, "pid", l->pid);
