@@ -317,14 +317,6 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 	}
 }
 
-static void json_objects(struct ctx *c, struct ct_json *j)
-{
-	ct_json_key(j, "objects");
-	ct_json_arr_begin(j);
-	json_object_list(c, j, SIZE_MAX);
-	ct_json_arr_end(j);
-}
-
 void ct_out_json_blocked(struct ct_json *j, const uint64_t blocked_ns[CT_P_MAX])
 {
 	ct_json_key(j, "blocked_ns");
@@ -360,11 +352,13 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 	}
 }
 
-static void json_threads(struct ctx *c, struct ct_json *j)
+/* The member key: an array of every element list writes (json_object_list's, ...). */
+static void json_all(struct ctx *c, struct ct_json *j, const char *key,
+		     void (*list)(struct ctx *, struct ct_json *, size_t))
 {
-	ct_json_key(j, "threads");
+	ct_json_key(j, key);
 	ct_json_arr_begin(j);
-	json_thread_list(c, j, SIZE_MAX);
+	list(c, j, SIZE_MAX);
 	ct_json_arr_end(j);
 }
 
@@ -540,8 +534,8 @@ int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 	json_processes(&c, &j);
 	json_summary(&c, &j);
 	json_profiles(&c, &j);
-	json_objects(&c, &j);
-	json_threads(&c, &j);
+	json_all(&c, &j, "objects", json_object_list);
+	json_all(&c, &j, "threads", json_thread_list);
 	json_thread_groups(&c, &j);
 	json_deadlocks(&c, &j);
 	ct_lo_json(oc, &j);
