@@ -202,3 +202,9 @@ void ct_json_kv_bool(struct ct_json *j, const char *key, int v)
 	ct_json_key(j, key);
 	ct_json_bool(j, v);
 }
+
+void ct_json_kv_hex(struct ct_json *j, const char *key, uint64_t v)
+{
+	ct_json_key(j, key);
+	ct_json_hex(j, v);
+}

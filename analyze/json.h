@@ -44,6 +44,7 @@ void ct_json_kv_u64(struct ct_json *j, const char *key, uint64_t v);
 void ct_json_kv_double(struct ct_json *j, const char *key, double v);
 void ct_json_kv_str(struct ct_json *j, const char *key, const char *s);
 void ct_json_kv_bool(struct ct_json *j, const char *key, int v);
+void ct_json_kv_hex(struct ct_json *j, const char *key, uint64_t v);
 /* Ends the document with a newline. */
 void ct_json_end(struct ct_json *j);
 

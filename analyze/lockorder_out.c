@@ -74,6 +74,24 @@ void ct_lo_text(const struct ct_output_ctx *oc, FILE *f)
 	}
 }
 
+/* The keys of an edge's two locks in JSON: address, name, kind, the stack it was taken at. */
+static const char *const took_keys[4] = { "lock", "lock_name", "kind", "acquired_at" };
+static const char *const held_keys[4] = { "while_holding", "while_holding_name",
+					  "while_holding_kind", "held_since" };
+
+/* One of an edge's locks as the members keys[0..4): its address, its variable's name ("" for
+ * none), its kind and the stack it was taken at. */
+static void json_lock(struct ct_json *j, struct ct_frames *fr, const char *const keys[4],
+		      uint64_t addr, unsigned kind, uint32_t stack)
+{
+	char name[128];
+
+	ct_json_kv_hex(j, keys[0], addr);
+	ct_json_kv_str(j, keys[1], ct_frames_data_name(fr, addr, name, sizeof(name)) ? name : "");
+	ct_json_kv_str(j, keys[2], ct_kind_name(kind));
+	ct_frames_json_stack(fr, j, keys[3], stack);
+}
+
 void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
 {
 	const struct ct_analysis *a = oc->a;
@@ -91,23 +109,12 @@ void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
 			const struct ct_model *m = oc->m;
 			struct ct_frames *fr = oc->fr;
 			const struct ct_mthread *t;
-			char name[128];
 
 			ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
 			t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
 			ct_json_obj_begin(j);
-			ct_json_key(j, "lock");
-			ct_json_hex(j, ed->lock);
-			ct_json_kv_str(j, "lock_name",
-				       ct_frames_data_name(fr, ed->lock, name, sizeof(name)) ? name : "");
-			ct_json_kv_str(j, "kind", ct_kind_name(ed->kind));
-			ct_frames_json_stack(fr, j, "acquired_at", ed->acquired_stack);
-			ct_json_key(j, "while_holding");
-			ct_json_hex(j, ed->held);
-			ct_json_kv_str(j, "while_holding_name",
-				       ct_frames_data_name(fr, ed->held, name, sizeof(name)) ? name : "");
-			ct_json_kv_str(j, "while_holding_kind", ct_kind_name(ed->held_kind));
-			ct_frames_json_stack(fr, j, "held_since", ed->held_stack);
+			json_lock(j, fr, took_keys, ed->lock, ed->kind, ed->acquired_stack);
+			json_lock(j, fr, held_keys, ed->held, ed->held_kind, ed->held_stack);
 			ct_json_kv_u64(j, "tid", ed->tid);
 			ct_json_kv_str(j, "thread", t ? t->name : "");
 			ct_json_kv_u64(j, "pid", ed->pid);

@@ -263,8 +263,7 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 
 		at(c, o->proc);
 		ct_json_obj_begin(j);
-		ct_json_key(j, "address");
-		ct_json_hex(j, o->addr);
+		ct_json_kv_hex(j, "address", o->addr);
 		ct_json_kv_str(j, "name", ct_frames_data_name(c->fr, o->addr, name, sizeof(name)));
 		ct_json_kv_str(j, "kind", ct_kind_name(o->kind));
 		ct_json_kv_u64(j, "contended", o->contended);
@@ -318,20 +317,18 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 	}
 }
 
-static void json_objects(struct ctx *c, struct ct_json *j)
+void ct_out_json_blocked(struct ct_json *j, const uint64_t blocked_ns[CT_P_MAX])
 {
-	ct_json_key(j, "objects");
-	ct_json_arr_begin(j);
-	json_object_list(c, j, SIZE_MAX);
-	ct_json_arr_end(j);
+	ct_json_key(j, "blocked_ns");
+	ct_json_obj_begin(j);
+	for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
+		ct_json_kv_u64(j, ct_aprofile_name(p), blocked_ns[p]);
+	ct_json_obj_end(j);
 }
 
 /* The first max threads, as array elements. */
 static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 {
-	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
-					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
-
 	for (size_t i = 0; i < c->a->nthreads && i < max; i++) {
 		const struct ct_thread_info *t = &c->a->threads[i];
 
@@ -345,11 +342,7 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_kv_u64(j, "runqueue_ns", t->runq_ns);
 		ct_json_kv_u64(j, "other_ns", t->other_ns);
 		ct_json_kv_u64(j, "overlap_ns", t->overlap_ns);
-		ct_json_key(j, "blocked_ns");
-		ct_json_obj_begin(j);
-		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
-			ct_json_kv_u64(j, prof[p], t->blocked_ns[p]);
-		ct_json_obj_end(j);
+		ct_out_json_blocked(j, t->blocked_ns);
 		ct_json_kv_u64(j, "waits", t->waits);
 		ct_json_kv_u64(j, "syscalls", t->syscalls);
 		ct_json_kv_u64(j, "idle_ns", t->idle_ns);
@@ -359,18 +352,18 @@ static void json_thread_list(struct ctx *c, struct ct_json *j, size_t max)
 	}
 }
 
-static void json_threads(struct ctx *c, struct ct_json *j)
+/* The member key: an array of every element list writes (json_object_list's, ...). */
+static void json_all(struct ctx *c, struct ct_json *j, const char *key,
+		     void (*list)(struct ctx *, struct ct_json *, size_t))
 {
-	ct_json_key(j, "threads");
+	ct_json_key(j, key);
 	ct_json_arr_begin(j);
-	json_thread_list(c, j, SIZE_MAX);
+	list(c, j, SIZE_MAX);
 	ct_json_arr_end(j);
 }
 
 static void json_thread_groups(struct ctx *c, struct ct_json *j)
 {
-	static const char *const prof[] = { [CT_P_SYNC] = "sync", [CT_P_NET] = "net",
-					    [CT_P_SYSCALL] = "syscall", [CT_P_SLEEP] = "sleep" };
 	const struct ct_thread_info **ord = ct_output_threads_by_group(c->oc);
 	size_t n = c->a->nthreads;
 
@@ -409,11 +402,7 @@ static void json_thread_groups(struct ctx *c, struct ct_json *j)
 		ct_json_kv_u64(j, "other_ns", other);
 		ct_json_kv_u64(j, "overlap_ns", ov);
 		ct_json_kv_u64(j, "idle_threads", nidle);
-		ct_json_key(j, "blocked_ns");
-		ct_json_obj_begin(j);
-		for (int p = CT_P_SYNC; p < CT_P_MAX; p++)
-			ct_json_kv_u64(j, prof[p], blk[p]);
-		ct_json_obj_end(j);
+		ct_out_json_blocked(j, blk);
 		ct_json_obj_end(j);
 	}
 	ct_json_arr_end(j);
@@ -440,8 +429,7 @@ static void json_link(struct ctx *c, struct ct_json *j, const struct ct_chain_li
 	ct_json_kv_u64(j, "tid", l->tid);
 	ct_json_kv_str(j, "name", t ? t->name : "");
 	ct_json_kv_str(j, "kind", ct_kind_name(w->kind));
-	ct_json_key(j, "waits_on");
-	ct_json_hex(j, l->obj);
+	ct_json_kv_hex(j, "waits_on", l->obj);
 	ct_json_kv_u64(j, "held_by", l->held_by);
 	ct_json_kv_u64(j, "since_ns", w->begin - c->m->start_ts);
 	ct_json_kv_u64(j, "pid", l->pid);
@@ -546,8 +534,8 @@ int ct_out_json(const struct ct_output_ctx *oc, FILE *f)
 	json_processes(&c, &j);
 	json_summary(&c, &j);
 	json_profiles(&c, &j);
-	json_objects(&c, &j);
-	json_threads(&c, &j);
+	json_all(&c, &j, "objects", json_object_list);
+	json_all(&c, &j, "threads", json_thread_list);
 	json_thread_groups(&c, &j);
 	json_deadlocks(&c, &j);
 	ct_lo_json(oc, &j);

@@ -124,6 +124,9 @@ void ct_out_json_objects(const struct ct_output_ctx *c, struct ct_json *j, size_
 void ct_out_json_threads(const struct ct_output_ctx *c, struct ct_json *j, size_t max);
 void ct_out_json_link(const struct ct_output_ctx *c, struct ct_json *j,
 		      const struct ct_chain_link *l);
+/* The member "blocked_ns" of a thread, group, region or task: an object of the time blocked
+ * in each waiter profile, {"sync", "net", "syscall", "sleep"}. */
+void ct_out_json_blocked(struct ct_json *j, const uint64_t blocked_ns[CT_P_MAX]);
 /* A flight-mode snapshot's trigger (snapshot.c): JSON trace.trigger (nothing when m has
  * none); in text, the lines after the report's first. */
 void ct_trigger_json(struct ct_json *j, const struct ct_model *m, struct ct_frames *fr);

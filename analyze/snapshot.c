@@ -10,9 +10,10 @@
  * process registered as PID. The request is written under a temporary name and renamed
  * to PID.req; the answer comes as PID.rep. The process's signals are used only when no
  * answer to a pause or resume comes within 200 ms (two writer periods: a process with no
- * writer thread): then the trigger signal it registered rings it. Checks first, each an exit 2 with one
- * line: the process exists and is this user's, libctrace.so is in its maps, it
- * registered (flight mode or CTRACE_START), and, for a snapshot, it is in flight mode.
+ * writer thread): then the trigger signal it registered rings it. Checks first, each an
+ * exit 2 with one line: the process exists and is this user's, libctrace.so is in its
+ * maps, it registered (flight mode or CTRACE_START), and, for a snapshot, it is in flight
+ * mode.
  */
 #include <errno.h>
 #include <getopt.h>

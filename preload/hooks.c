@@ -9,10 +9,9 @@
  * and creates its own file, with CTRACE_OUT's %p expanded to its pid, in its atfork
  * handler (while it still has the parent's credentials); a child that exits or execs
  * before it recorded anything removes that empty file (the new image then takes its
- * name). exec
- * flushes and closes the generation first and reopens one if exec fails; a fatal signal flushes
- * what is buffered (signal.c). A vfork child (getpid() != ct_pid, the parent's memory)
- * never touches any of it.
+ * name). exec flushes and closes the generation first and reopens one if exec fails; a
+ * fatal signal flushes what is buffered (signal.c). A vfork child (getpid() != ct_pid,
+ * the parent's memory) never touches any of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +46,38 @@ static void wait_finish_done(int timeout_ms)
 	}
 }
 
+/* The final flush from this thread, flush_mu taken within wait_ms: the header flags gain
+ * flags, then what is buffered and the end of the trace go out on the flush stack. From a
+ * fatal signal's handler (in_signal 1) or an exit. This and finish_here are inlined: a
+ * flush entry takes one frame of the program's stack until the switch (README.md, "Stack
+ * budget"). */
+static inline __attribute__((always_inline)) void final_flush(int wait_ms, uint32_t flags,
+							      int in_signal)
+{
+	if (ct_flush_lock(wait_ms) == 0) {
+		ct_fl.final_flags |= flags;
+		ct_ownstack_run(ct_flush_final_here, &in_signal);
+		ct_flush_unlock();
+	}
+}
+
+/* The end of the trace, by the thread that won ct_fl.finishing: recording stops in every
+ * thread, the writer thread is joined (its last flush done), this thread writes the rest
+ * (header flags | flags), and ct_fl.finish_done is set. */
+static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
+{
+	atomic_store(&ct_active, 0);
+	if (ct_fl.writer_started) {
+		atomic_store(&ct_fl.writer_stop, 1);
+		ct_flush_wake_writer();
+		REAL(pthread_join)(ct_fl.writer, NULL);
+		ct_fl.writer_started = 0;
+		atomic_store(&ct_writer_on, 0);
+	}
+	final_flush(WAIT_FINISH_MS, flags, 0);
+	atomic_store(&ct_fl.finish_done, 1);
+}
+
 void ct_writer_finish(void)
 {
 	if (ct_in_sandbox() || !ct_flush_tracing_here() || atomic_load(&ct_fl.flush_owner) == gettid())
@@ -61,21 +92,9 @@ void ct_writer_finish(void)
 			wait_finish_done(WAIT_FINISH_MS);
 		return;
 	}
-	atomic_store(&ct_active, 0);
 	int self_nest = ct_nest_off();
-	if (ct_fl.writer_started) {
-		atomic_store(&ct_fl.writer_stop, 1);
-		ct_flush_wake_writer();
-		REAL(pthread_join)(ct_fl.writer, NULL);
-		ct_fl.writer_started = 0;
-		atomic_store(&ct_writer_on, 0);
-	}
-	if (ct_flush_lock(WAIT_FINISH_MS) == 0) {
-		ct_ownstack_run(ct_flush_final_here, &(int){ 0 });
-		ct_flush_unlock();
-	}
+	finish_here(0);
 	ct_nest_restore(self_nest);
-	atomic_store(&ct_fl.finish_done, 1);
 	REAL(syscall)(SYS_futex, &ct_fl.finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
@@ -109,20 +128,7 @@ int ct_writer_sandbox(int all)
 	int expect = 0;
 	if (!atomic_compare_exchange_strong(&ct_fl.finishing, &expect, gettid()))
 		return 1;
-	atomic_store(&ct_active, 0);
-	if (ct_fl.writer_started) {
-		atomic_store(&ct_fl.writer_stop, 1);
-		ct_flush_wake_writer();
-		REAL(pthread_join)(ct_fl.writer, NULL);
-		ct_fl.writer_started = 0;
-		atomic_store(&ct_writer_on, 0);
-	}
-	if (ct_flush_lock(WAIT_FINISH_MS) == 0) {
-		ct_fl.final_flags |= CT_HF_SECCOMP;
-		ct_ownstack_run(ct_flush_final_here, &(int){ 0 });
-		ct_flush_unlock();
-	}
-	atomic_store(&ct_fl.finish_done, 1);
+	finish_here(CT_HF_SECCOMP);
 	return 1;
 }
 
@@ -131,10 +137,7 @@ void ct_writer_fatal(void)
 	if (ct_in_sandbox() || !ct_flush_tracing_here())
 		return;
 	int self_nest = ct_nest_off();
-	if (ct_flush_lock(WAIT_FATAL_MS) == 0) {
-		ct_ownstack_run(ct_flush_final_here, &(int){ 1 });
-		ct_flush_unlock();
-	}
+	final_flush(WAIT_FATAL_MS, 0, 1);
 	ct_nest_restore(self_nest);
 }
 

@@ -15,38 +15,7 @@ setup() {
 
 teardown() {
 	[ -n "${NB:-}" ] && rm -rf "$NB"
-	local p
-	for p in "${BG[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-}
-
-# await FILE: waits (30 s at most) for FILE to exist.
-await() {
-	local i
-	for i in $(seq 1 600); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $1"
-}
-
-# start NAME PROGRAM ARGS...: runs it in the background, bounded (stdout NAME.out, stderr
-# NAME.err); the program's pid in $PID, its timeout's in $TPID.
-start() {
-	local name=$1 i
-	shift
-	timeout 120 "$@" >"$name.out" 2>"$name.err" &
-	TPID=$!
-	BG+=("$TPID")
-	PID=
-	for i in $(seq 1 200); do
-		PID=$(pgrep -P "$TPID" | head -n1)
-		[ -n "$PID" ] && break
-		sleep 0.05
-	done
-	[ -n "$PID" ] || fail "cannot find the pid of $1"
-	BG+=("$PID")
+	bg_kill
 }
 
 # finish: waits for the program last started; its status in $STATUS.
@@ -91,7 +60,7 @@ one_line_refusal() {
 
 @test "attach: the waits of a running program at their functions and lines; output and status unchanged" {
 	mkdir plain att
-	start plain "$PROGS/att_waits" plain 5
+	bg_start plain "$PROGS/att_waits" plain 5
 	await plain/ready
 	touch plain/go
 	await plain/waited
@@ -102,7 +71,7 @@ one_line_refusal() {
 	plain_out=$(cat plain.out)
 	[ "$plain_out" = "rounds=5 mutex=5 cond=5 sem=5 epoll=5 eintr=0" ]
 
-	start att "$PROGS/att_waits" att 5
+	bg_start att "$PROGS/att_waits" att 5
 	await att/ready
 	attach_bg "$PID" t.ctr
 	touch att/go
@@ -139,7 +108,7 @@ one_line_refusal() {
 
 @test "attach: a single-threaded program, --duration, and the process ending while attached" {
 	mkdir d
-	start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
+	bg_start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
 	await d/ready
 	run timeout 60 "$CT" attach "$PID" --duration 300ms -o one.ctr
 	assert_success
@@ -163,7 +132,7 @@ one_line_refusal() {
 
 @test "attach: attach and detach 20 times on one process; never stuck, results unchanged" {
 	mkdir plain loop
-	start plain "$PROGS/att_loop" plain
+	bg_start plain "$PROGS/att_loop" plain
 	await plain/ready
 	sleep 0.5
 	touch plain/end
@@ -173,7 +142,7 @@ one_line_refusal() {
 	plain_out=$(cat plain.out)
 	[ "$plain_out" = "mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0" ]
 
-	start loop "$PROGS/att_loop" loop
+	bg_start loop "$PROGS/att_loop" loop
 	await loop/ready
 	for i in $(seq 1 20); do
 		run timeout 60 "$CT" attach "$PID" --duration 100ms -o "t$i.ctr"
@@ -198,7 +167,7 @@ one_line_refusal() {
 
 @test "attach: threads that live in malloc and in the dynamic loader; the attach waits for a safe point" {
 	mkdir b
-	start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
+	bg_start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
 	await b/ready
 	local i
 	for i in $(seq 1 10); do
@@ -218,7 +187,7 @@ one_line_refusal() {
 
 @test "attach: modules loaded and unloaded, and children forked, while attached" {
 	mkdir plain d
-	start plain "$PROGS/att_dlfork" plain "$PROGS/att_mod.so"
+	bg_start plain "$PROGS/att_dlfork" plain "$PROGS/att_mod.so"
 	await plain/ready
 	sleep 0.3
 	touch plain/end
@@ -228,7 +197,7 @@ one_line_refusal() {
 	plain_out=$(cat plain.out)
 	[ "$plain_out" = "dl_ok=1 fork_ok=1 bad=0" ]
 
-	start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
+	bg_start d "$PROGS/att_dlfork" d "$PROGS/att_mod.so"
 	await d/ready
 	run timeout 60 "$CT" attach "$PID" --duration 1s -o t.ctr
 	assert_success
@@ -268,7 +237,7 @@ one_line_refusal() {
 
 	# a static binary
 	mkdir st
-	start st "$PROGS/att_static"
+	bg_start st "$PROGS/att_static"
 	run timeout 60 "$CT" attach "$PID"
 	one_line_refusal "is statically linked: there is no dynamic loader to load libctrace.so with"
 
@@ -276,7 +245,7 @@ one_line_refusal() {
 	# ptrace_scope from the file CTRACE_ATTACH_YAMA_FILE names instead (scope 3 refuses
 	# even root)
 	mkdir y
-	start y "$PROGS/att_loop" y
+	bg_start y "$PROGS/att_loop" y
 	await y/ready
 	echo 3 >scope
 	run env CTRACE_ATTACH_YAMA_FILE=scope timeout 60 "$CT" attach "$PID"
@@ -297,7 +266,7 @@ one_line_refusal() {
 
 	# by libctrace from its start (LD_PRELOAD)
 	mkdir pre
-	start pre env LD_PRELOAD="$LIB" CTRACE_OUT=pre.ctr "$PROGS/att_loop" pre
+	bg_start pre env LD_PRELOAD="$LIB" CTRACE_OUT=pre.ctr "$PROGS/att_loop" pre
 	await pre/ready
 	run timeout 60 "$CT" attach "$PID"
 	one_line_refusal "is already traced by libctrace (it was started with LD_PRELOAD="
@@ -319,7 +288,7 @@ one_line_refusal() {
 	local as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 
 	# ctrace as nobody, the program as root
-	start r "$PROGS/att_loop" "$NB/r"
+	bg_start r "$PROGS/att_loop" "$NB/r"
 	await "$NB/r/ready"
 	run timeout 60 "${as_nobody[@]}" "$CT" attach "$PID"
 	one_line_refusal "process $PID belongs to root (uid 0) and ctrace runs as nobody (uid 65534): ptrace needs the same user (or CAP_SYS_PTRACE)"
@@ -328,7 +297,7 @@ one_line_refusal() {
 	[ "$STATUS" = 5 ]
 
 	# both as nobody, Yama at 2
-	start n "${as_nobody[@]}" "$PROGS/att_loop" "$NB/n"
+	bg_start n "${as_nobody[@]}" "$PROGS/att_loop" "$NB/n"
 	await "$NB/n/ready"
 	run env CTRACE_ATTACH_YAMA_FILE="$NB/scope" timeout 60 "${as_nobody[@]}" "$CT" attach "$PID"
 	one_line_refusal "Yama's ptrace_scope is 2 (/proc/sys/kernel/yama/ptrace_scope): only a process with CAP_SYS_PTRACE may attach"

@@ -54,3 +54,45 @@ assert_within() {
 		fail "$got is not within $pct% of $want${4:+ + $extra} ($(awk -v g="$got" -v w="$want" \
 			'BEGIN { printf "%+.2f%%", (g - w) * 100 / w }'))"
 }
+
+# ---- programs in the background (top.bats, attach.bats): a test's setup sets BG=() and
+# its teardown calls bg_kill.
+
+# bg_start NAME COMMAND ARGS...: runs COMMAND in the background, bounded by a 120 s timeout
+# (stdout NAME.out, stderr NAME.err); the pid of COMMAND (its process under timeout) in
+# $PID, the timeout's in $TPID, both added to BG.
+bg_start() {
+	local name=$1 i
+	shift
+	timeout 120 "$@" >"$name.out" 2>"$name.err" &
+	TPID=$!
+	BG+=("$TPID")
+	PID=
+	for i in $(seq 1 200); do
+		PID=$(pgrep -P "$TPID" | head -n1)
+		[ -n "$PID" ] && break
+		sleep 0.05
+	done
+	[ -n "$PID" ] || fail "cannot find the pid of $*"
+	BG+=("$PID")
+}
+
+# bg_kill: kills every process in BG and reaps those that are this shell's children.
+bg_kill() {
+	local p
+	for p in "${BG[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# await FILE [TEXT]: waits (30 s at most) for FILE to exist (and to hold TEXT, a grep
+# pattern).
+await() {
+	local i
+	for i in $(seq 1 600); do
+		[ -e "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; } && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for $1${2:+ to say $2}"
+}

@@ -16,41 +16,16 @@ setup() {
 }
 
 teardown() {
-	local p
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
-	for p in "${BG[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	bg_kill
 }
 
-# await FILE [TEXT]: waits (30 s at most) for FILE to exist (and to hold TEXT).
-await() {
-	local i
-	for i in $(seq 1 600); do
-		[ -e "$1" ] && { [ -z "${2:-}" ] || grep -q -- "$2" "$1"; } && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $1${2:+ to say $2}"
-}
-
-# traced_bg NAME TRACE PROGRAM ARGS...: runs PROGRAM under the preload in the background
-# (stdout NAME.out), writing TRACE; the program's pid in $PID, its timeout's in $TPID.
+# traced_bg NAME TRACE PROGRAM ARGS...: bg_start NAME with PROGRAM under the preload,
+# writing TRACE (short generations, so that the view trails the program little).
 traced_bg() {
-	local name=$1 out=$2 i
+	local name=$1 out=$2
 	shift 2
-	timeout 120 env LD_PRELOAD="$LIB" CTRACE_OUT="$out" CTRACE_GENERATION_MS=100 \
-		"$@" >"$name.out" 2>"$name.err" &
-	TPID=$!
-	BG+=("$TPID")
-	PID=
-	for i in $(seq 1 200); do
-		PID=$(pgrep -P "$TPID" | head -n1)
-		[ -n "$PID" ] && break
-		sleep 0.05
-	done
-	[ -n "$PID" ] || fail "cannot find the pid of $3"
-	BG+=("$PID")
+	bg_start "$name" env LD_PRELOAD="$LIB" CTRACE_OUT="$out" CTRACE_GENERATION_MS=100 "$@"
 }
 
 # ns DURATION: ct_fmt_duration's "616ms", "1.42s", "58.8us", "850ns" in ns.
