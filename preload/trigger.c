@@ -371,6 +371,17 @@ static void take(struct ct_trig *t)
 	have_pend = 0;
 }
 
+/* The trigger signal arrived since the last look: it fires (the signal handler only notes
+ * it). Writer thread, or the final flush. */
+static void signal_fired(void)
+{
+	if (atomic_exchange(&sig_pending, 0)) {
+		struct ct_trig s = { .ts = atomic_load(&sig_ts), .reason = CT_TR_SIGNAL,
+				     .signo = (unsigned)ct_cfg.trig_signal };
+		fire(&s);
+	}
+}
+
 int ct_trigger_due(uint64_t now, struct ct_trig *t, char *pattern, size_t cap,
 		   int *have_pattern)
 {
@@ -388,11 +399,7 @@ int ct_trigger_due(uint64_t now, struct ct_trig *t, char *pattern, size_t cap,
 		}
 		return 1;
 	}
-	if (atomic_exchange(&sig_pending, 0)) {
-		struct ct_trig s = { .ts = atomic_load(&sig_ts), .reason = CT_TR_SIGNAL,
-				     .signo = (unsigned)ct_cfg.trig_signal };
-		fire(&s);
-	}
+	signal_fired();
 	if (ct_cfg.triggers & CT_TRIG_WAIT)
 		scan_waits(now);
 	if (have_pend && now >= pend_at) {
@@ -414,6 +421,7 @@ int ct_trigger_final(int in_signal, uint64_t now, struct ct_trig *t, char *patte
 	}
 	if (in_signal)
 		return 0;
+	signal_fired(); /* a trigger signal the writer had no cycle left to see */
 	if (have_pend || req_pending) {
 		if (!have_pend)
 			return ct_trigger_due(now, t, pattern, cap, have_pattern);

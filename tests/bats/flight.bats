@@ -89,6 +89,19 @@ flight() {
 	assert_equal "$(cat t.txt)" "$(printf 'exit %d\nwait 0' $((n - 1)))"
 }
 
+@test "the trigger signal just before the program exits: the exit writes its snapshot" {
+	# the handler only notes the signal for the writer's next cycle; this program exits
+	# before one comes (it has no writer thread at all), so the exit must take it
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_TRIGGER=signal \
+		CTRACE_OUT="$PWD/fl.%p.ctr" sh -c 'kill -USR2 $$; exit 3'
+	[ "$status" = 3 ]
+	f=$(ls fl.*.ctr)
+	run "$CT" dump "$f"
+	assert_success
+	[ "$(grep -c 'TRIGGER reason=' <<<"$output")" = 1 ]
+	assert_output --regexp 'TRIGGER reason=signal .* signal=12 suppressed=0'
+}
+
 # sig_core PROGRAM...: "sig=N core=0|1" of a run (core dumps allowed, into this directory)
 sig_core() {
 	ulimit -c unlimited 2>/dev/null || ulimit -c 0
