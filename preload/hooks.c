@@ -63,7 +63,7 @@ static inline __attribute__((always_inline)) void final_flush(int wait_ms, uint3
 
 /* The end of the trace, by the thread that won ct_fl.finishing: recording stops in every
  * thread, the writer thread is joined (its last flush done), this thread writes the rest
- * (header flags | flags), and ct_fl.finish_done is set. */
+ * (header flags | flags), and ct_fl.finish_done is set and its waiters woken. */
 static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
 {
 	atomic_store(&ct_active, 0);
@@ -76,6 +76,7 @@ static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
 	}
 	final_flush(WAIT_FINISH_MS, flags, 0);
 	atomic_store(&ct_fl.finish_done, 1);
+	REAL(syscall)(SYS_futex, &ct_fl.finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
 void ct_writer_finish(void)
@@ -95,7 +96,6 @@ void ct_writer_finish(void)
 	int self_nest = ct_nest_off();
 	finish_here(0);
 	ct_nest_restore(self_nest);
-	REAL(syscall)(SYS_futex, &ct_fl.finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
 static void drain_here(void *arg)
