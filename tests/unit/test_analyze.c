@@ -1425,6 +1425,26 @@ static void build_bimodal(void)
 	put(ct_w_gen_end(&wb, 1, T0 + 42 * MS, lost));
 }
 
+/* No exact hold ever: 912 waits on MC from 1 us to the end, 911 releases it at 10 us
+ * (proven from 912's wait: 9 us) and then every 20 us, taking it back unseen. */
+static void build_no_exact(unsigned n)
+{
+	static struct ct_event evs[2][1200];
+	size_t nev[2] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(910);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	evs[1][nev[1]++] = WB(T0 + 1 * US, CT_K_MUTEX, 30, MC, 911, 0);
+	for (unsigned k = 0; k <= n; k++)
+		evs[0][nev[0]++] = REL(T0 + 10 * US + k * 20 * US, CT_K_MUTEX, 31, MC, k + 1, 0);
+	for (unsigned j = 0; j < 2; j++)
+		put(ct_w_events(&wb, 1, 911 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + 30 * MS, lost));
+}
+
 /* The holds of the bimodal trace, one per recorded release: exact (902's two, 3 us),
  * bounded (proven in part: 901's first, 9 us; 903's in rounds 4 and 14, proven from
  * 902's wait, 2 us before any exact hold, then the median exact 3 us; 901's long ones,
@@ -1465,6 +1485,46 @@ static void test_hold_estimate(void)
 			      "\"holds_estimated\":17,\"hold_total_ns\":2069000,"
 			      "\"hold_p50_ns\":3000,"));
 	free(s);
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* without an exact hold, the first 1024 unproven releases wait for one; then they
+	 * and the rest are estimated from the holds there are (the proven 9 us, no more than
+	 * the 20 us since the previous release) */
+	build_no_exact(1100);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->releases, 1101u);
+		TEST_EQ(o->holds, 1101u);
+		TEST_EQ(o->holds_exact, 0u);
+		TEST_EQ(o->holds_bounded, 1u);
+		TEST_EQ(o->holds_estimated, 1100u);
+		TEST_EQ(o->hold_total_ns, 1101 * 9 * US);
+		TEST_EQ(o->hold_max_ns, 9 * US);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* fewer: they wait to the end, then the same */
+	build_no_exact(100);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->holds, 101u);
+		TEST_EQ(o->holds_estimated, 100u);
+		TEST_EQ(o->hold_total_ns, 101 * 9 * US);
+	}
 	ct_analysis_free(a);
 	ct_model_free(m);
 }
