@@ -218,16 +218,18 @@ struct ct_object {
 	/* added with issue 4 */
 	struct ct_hist hist; /* of its waits' durations (counts add up to contended) */
 	uint64_t wakeup_p50_ns, wakeup_p99_ns, wakeup_max_ns; /* over its identified wakes */
-	uint64_t holds;      /* holds measured to a recorded release, from an acquisition
-			      * that ended a wait or from the hold's first evidence, with
-			      * waiters all along (README.md "Holds") */
+	uint64_t holds;      /* recorded releases whose hold is known or estimated
+			      * (README.md "Holds"): holds_exact + holds_bounded +
+			      * holds_estimated; the p50, p99, max and mean are over them */
 	uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
+	uint64_t holds_exact;     /* from an acquisition that ended a wait, waiters all along */
+	uint64_t holds_bounded;   /* part of it proven (evidence, a wait begun in it) */
+	uint64_t holds_estimated; /* nothing proven: the median exact hold, capped */
 	uint64_t held_ns;    /* time held over the analysed time: the sum of the convoy
 			      * windows' H (holds ending at recorded releases, exact or
 			      * estimated); 0 when the detector does not apply */
 	double held_share;   /* held_ns / the analysed time */
-	uint64_t hold_mean_ns; /* held_ns / releases when held_ns is known, else
-				* hold_total_ns / holds (0: no hold measured) */
+	uint64_t hold_mean_ns; /* hold_total_ns / holds (0: none) */
 	uint64_t owner_changes; /* acquisitions (ended waits) by a thread other than the
 				 * previous owner */
 	int convoy;          /* convoy verdict */

@@ -234,18 +234,26 @@ void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 }
 
 void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
-		     int exact, uint32_t stack)
+		     uint32_t stack)
 {
 	struct eng_conv *c = o->cv;
-	uint64_t t0 = e->from, dw = e->dw;
 
 	ct_conv_advance(e, o, ts);
 	win(c, c->kcur)->rel++;
 	ct_stks_add(&c->chs, stack, 1);
 	if (held_from == UINT64_MAX || held_from >= ts)
 		return;
-	if (exact)
-		ct_lhist_add(&c->ch, ts - held_from, 1);
+	ct_lhist_add(&c->ch, ts - held_from, 1);
+	ct_conv_held(e, o, held_from, ts);
+}
+
+void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint64_t ts)
+{
+	struct eng_conv *c = o->cv;
+	uint64_t t0 = e->from, dw = e->dw;
+
+	if (!c->nwin || held_from >= ts || e->convoy_overflow)
+		return;
 	if (held_from < t0 + c->k0 * dw)
 		held_from = t0 + c->k0 * dw;
 	for (size_t k = (held_from - t0) / dw; k <= c->kcur && held_from < ts; k++) {
@@ -334,8 +342,6 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	}
 	ob->held_ns = (uint64_t)held;
 	ob->held_share = held / (double)(nw * dw);
-	if (ob->releases && ob->held_ns)
-		ob->hold_mean_ns = ob->held_ns / ob->releases;
 	if (!ev->windows)
 		return;
 	ob->convoy = 1;

@@ -164,6 +164,7 @@ struct eng_early {
 	uint32_t key;             /* the waiting thread */
 };
 #define ENG_EARLY 16
+#define ENG_UNK 1024
 
 struct eng_obj {
 	struct ct_object o;
@@ -181,6 +182,14 @@ struct eng_obj {
 	uint64_t prev_rel;
 	int have_prev;
 	struct ct_lhist wait_h, wake_h, hold_h;
+	struct ct_lhist acq_h;          /* the exact holds (from an acquisition that ended a
+					 * wait): the sample an estimated hold is drawn from */
+	uint64_t acq_med, acq_med_n;    /* its median, when it had acq_med_n holds */
+	uint64_t *unk;                  /* releases with nothing proven before the first exact
+					 * hold: (ts, earliest start) pairs, estimated when it
+					 * comes (at most ENG_UNK, then unk_fallback) */
+	size_t nunk, cunk;
+	int unk_fallback;               /* estimates may use the median of all holds */
 	uint32_t last_owner_obs;
 	uint32_t owner;                 /* owner at the end (0 unknown) */
 	uint64_t owner_ts;
@@ -322,7 +331,9 @@ void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
 void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,
 		     int handoff, uint64_t hand, uint32_t stack);
 void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
-		     int exact, uint32_t stack);
+		     uint32_t stack);
+/* Adds a hold [from, ts] estimated late (its release is past) to the windows' held time. */
+void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t from, uint64_t ts);
 void ct_conv_finish(struct ct_eng *e, struct eng_obj *o);
 /* The detector's verdict on the object now (ctrace top): 1 when its run of queued windows
  * in progress would be a convoy if it ended now (*run: its length in windows), or, with

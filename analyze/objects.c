@@ -3,10 +3,11 @@
  * Objects (engine.h), fed in time order: the sync waits in progress on each object (for
  * the most waiters at once, the holder charges and the convoy windows), the ring of its
  * recent releases (a wait is matched to the release that ended it by sequence number,
- * and a barrier wait by time), hold times (an acquisition that ended a wait to the same
- * thread's next release, exact only when waits covered the whole interval), owner
- * changes, and the state the wait chains read at the end: the owner, each thread's
- * latest acquisition and HOLD record.
+ * and a barrier wait by time), the hold each recorded release ends (exact from an
+ * acquisition that ended a wait when waits covered it, else the median exact hold
+ * clamped to what the events prove and allow: README.md "Holds"), owner changes, and
+ * the state the wait chains read at the end: the owner, each thread's latest
+ * acquisition and HOLD record.
  */
 #include "engine.h"
 
@@ -423,13 +424,94 @@ static void taken_add(struct ct_eng *e, unsigned kind, uint32_t stack, uint32_t 
 	ct_stks_add(&e->taken[e->ntaken++].at, at, 1);
 }
 
+/* How a recorded release's hold is known (README.md "Holds"). */
+enum { HOLD_NONE, HOLD_EXACT, HOLD_BOUNDED, HOLD_ESTIMATED };
+
+/* The typical hold an estimate takes, in *m: the median of the object's exact holds
+ * (recomputed when their number changed); without any, once the object stopped waiting
+ * for one (unk_fallback), the median of its holds so far (proven ones: biased toward
+ * long holds). 0 when there is none. */
+static int typical_hold(struct eng_obj *o, uint64_t *m)
+{
+	if (o->acq_h.n) {
+		if (o->acq_med_n != o->acq_h.n) {
+			o->acq_med = ct_lhist_pct(&o->acq_h, 50);
+			o->acq_med_n = o->acq_h.n;
+		}
+		*m = o->acq_med;
+		return 1;
+	}
+	if (!o->unk_fallback || !o->hold_h.n)
+		return 0;
+	*m = ct_lhist_pct(&o->hold_h, 50);
+	return 1;
+}
+
+/* The hold a release ends whose start is not known from the releaser's acquisition:
+ * it began after floor (the previous release, or the releaser's own acquisition that
+ * waiters did not cover) and, when proven != UINT64_MAX, by proven (the lock was held
+ * from there on). Estimated as the typical hold clamped to what is proven and to the
+ * time since floor; proven alone without a typical hold. Returns the estimated start,
+ * UINT64_MAX when there is nothing to go on, and the class in *cls. */
+static uint64_t estimate_start(struct eng_obj *o, uint64_t ts, uint64_t floor, uint64_t proven,
+			       int *cls)
+{
+	uint64_t lo = proven < ts ? ts - proven : 0, hi = ts > floor ? ts - floor : 0, d;
+
+	*cls = proven != UINT64_MAX ? HOLD_BOUNDED : HOLD_ESTIMATED;
+	if (!typical_hold(o, &d)) {
+		if (proven == UINT64_MAX)
+			*cls = HOLD_NONE;
+		return proven;
+	}
+	if (d > hi)
+		d = hi;
+	if (d < lo)
+		d = lo;
+	return ts - d;
+}
+
+static void hold_add(struct eng_obj *o, uint64_t d, int cls)
+{
+	o->o.holds++;
+	o->o.hold_total_ns += d;
+	ct_lhist_add(&o->hold_h, d, 1);
+	if (cls == HOLD_EXACT)
+		o->o.holds_exact++;
+	else if (cls == HOLD_BOUNDED)
+		o->o.holds_bounded++;
+	else
+		o->o.holds_estimated++;
+}
+
+/* The releases kept while there was nothing to go on, estimated now (left out if there
+ * still is nothing). */
+static void unknown_flush(struct ct_eng *e, struct eng_obj *o)
+{
+	for (size_t i = 0; i < o->nunk; i++) {
+		uint64_t ts = o->unk[2 * i], from;
+		int cls;
+
+		from = estimate_start(o, ts, o->unk[2 * i + 1], UINT64_MAX, &cls);
+		if (cls == HOLD_NONE)
+			continue;
+		hold_add(o, ts - from, cls);
+		if (o->cv)
+			ct_conv_held(e, o, from, ts);
+	}
+	free(o->unk);
+	o->unk = NULL;
+	o->nunk = o->cunk = 0;
+}
+
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct eng_obj *o = ct_obj_get(e, ev->obj, ev->kind, ev->stack, ev->ts);
 	struct eng_othr *h = ct_obj_thr(o, t->tid);
 	uint64_t held_from = UINT64_MAX, prev = o->have_prev ? o->prev_rel : 0;
+	uint64_t floor = o->have_prev ? o->prev_rel : e->from, proven = UINT64_MAX;
 	uint64_t seq = ct_ev_release_seq(ev);
-	int exact = 0;
+	int cls = HOLD_NONE;
 	struct eng_rel *r;
 
 	settle(o, ev->ts);
@@ -464,21 +546,17 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		else
 			i++;
 	}
-	/* the hold this release ends: the releaser's own since its acquisition, unless it
+	/* the hold this release ends: the releaser's own since its acquisition, exact when
+	 * waiters covered it (else it began at or after that acquisition), unless it
 	 * unlocked a mutex another thread took (a hand-off: that hold's start is found
 	 * below, and the releaser's own acquisition, if any, stays pending) */
 	if (h->has_pend && !(ev->flags & CT_EVF_HANDOFF)) {
-		held_from = h->pend_acq;
-		exact = h->pend_epoch == o->epoch;
-		if (exact && o->o.mutex_like) {
-			uint64_t d = ev->ts > held_from ? ev->ts - held_from : 0;
-
-			o->o.holds++;
-			o->o.hold_total_ns += d;
-			ct_lhist_add(&o->hold_h, d, 1);
+		if (h->pend_epoch == o->epoch) {
+			held_from = h->pend_acq;
+			cls = HOLD_EXACT;
+		} else if (h->pend_acq > floor && h->pend_acq <= ev->ts) {
+			floor = h->pend_acq;
 		}
-		if (!exact)
-			held_from = UINT64_MAX;
 	}
 	if (!(ev->flags & CT_EVF_HANDOFF) && (h->ev_valid || h->acq_valid))
 		taken_add(e, ev->kind, ev->stack,
@@ -486,35 +564,46 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	if (!(ev->flags & CT_EVF_HANDOFF) && h->ev_valid && h->ev_epoch == o->epoch &&
 	    h->ev_ts <= ev->ts && o->o.mutex_like) {
 		/* held at least from its first evidence: the calls in it were made under the
-		 * lock; a hold not measured from its acquisition counts from the evidence */
+		 * lock; a hold not measured from its acquisition is proven from there */
 		ct_ul_held(e, t, o, h->ev_ts, ev->ts, h->ev_stack);
-		if (held_from == UINT64_MAX) {
-			uint64_t d = ev->ts - h->ev_ts;
-
-			held_from = h->ev_ts;
-			exact = 1;
-			o->o.holds++;
-			o->o.hold_total_ns += d;
-			ct_lhist_add(&o->hold_h, d, 1);
-		}
+		proven = h->ev_ts;
 	}
 	if (!(ev->flags & CT_EVF_HANDOFF))
 		h->ev_valid = 0;
-	if (held_from == UINT64_MAX) {
-		/* the earliest wait in progress that began after the previous release */
+	if (cls == HOLD_NONE) {
+		/* and held since the begin of any wait in progress that began after the
+		 * previous release (the lock was taken then, and not released since) */
 		for (size_t i = 0; i < o->nip; i++) {
 			const struct eng_inprog *p = &o->ip[i];
 
 			if (p->begin > prev && p->begin <= ev->ts && p->end >= ev->ts &&
-			    p->tid != t->tid && p->begin < held_from)
-				held_from = p->begin;
+			    p->tid != t->tid && p->begin < proven)
+				proven = p->begin;
+		}
+		held_from = estimate_start(o, ev->ts, floor, proven, &cls);
+	}
+	if (cls == HOLD_NONE && o->o.mutex_like && !o->unk_fallback) {
+		if (o->nunk < ENG_UNK) {
+			/* nothing to go on yet: estimated when the first exact hold comes */
+			ct_grow(&o->unk, &o->cunk, 2 * (o->nunk + 1), sizeof(*o->unk));
+			o->unk[2 * o->nunk] = ev->ts;
+			o->unk[2 * o->nunk++ + 1] = floor;
+		} else {
+			/* too long without one: from the holds there are */
+			o->unk_fallback = 1;
+			unknown_flush(e, o);
+			held_from = estimate_start(o, ev->ts, floor, proven, &cls);
 		}
 	}
-	if (held_from == UINT64_MAX && o->hold_h.n) {
-		uint64_t med = ct_lhist_pct(&o->hold_h, 50);
-		uint64_t from = ev->ts > med ? ev->ts - med : 0;
+	if (cls != HOLD_NONE && o->o.mutex_like) {
+		uint64_t d = ev->ts > held_from ? ev->ts - held_from : 0;
 
-		held_from = from > prev ? from : prev;
+		hold_add(o, d, cls);
+		if (cls == HOLD_EXACT) {
+			ct_lhist_add(&o->acq_h, d, 1);
+			if (o->acq_h.n == 1 && o->nunk)
+				unknown_flush(e, o);
+		}
 	}
 	if (!(ev->flags & CT_EVF_HANDOFF))
 		h->has_pend = 0;
@@ -529,7 +618,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	o->prev_rel = ev->ts;
 	o->have_prev = 1;
 	if (o->cv)
-		ct_conv_release(e, o, ev->ts, held_from, exact, ev->stack);
+		ct_conv_release(e, o, ev->ts, held_from, ev->stack);
 }
 
 void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
@@ -574,6 +663,11 @@ void ct_obj_finish(struct ct_eng *e)
 		struct eng_obj *o = &e->obj[i];
 		struct ct_object *ob = &o->o;
 
+		if (o->nunk) {
+			/* no exact hold came: from the holds there are */
+			o->unk_fallback = 1;
+			unknown_flush(e, o);
+		}
 		if (o->seen && (ob->contended || ob->releases)) {
 			ob->wait_p50_ns = ct_lhist_pct(&o->wait_h, 50);
 			ob->wait_p99_ns = ct_lhist_pct(&o->wait_h, 99);
@@ -585,7 +679,7 @@ void ct_obj_finish(struct ct_eng *e)
 			ob->hold_max_ns = o->hold_h.n ? o->hold_h.max : 0;
 			if (o->cv && ob->contended)
 				ct_conv_finish(e, o);
-			if (!ob->hold_mean_ns && ob->holds)
+			if (ob->holds)
 				ob->hold_mean_ns = ob->hold_total_ns / ob->holds;
 			ct_ul_finish(o, 1);
 			a->objs[a->nobjs++] = *ob;
@@ -603,6 +697,8 @@ void ct_obj_finish(struct ct_eng *e)
 		ct_lhist_reset(&o->wait_h);
 		ct_lhist_reset(&o->wake_h);
 		ct_lhist_reset(&o->hold_h);
+		ct_lhist_reset(&o->acq_h);
+		free(o->unk);
 		free(o->ip);
 		free(o->th);
 		free(o->ring);

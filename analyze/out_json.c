@@ -279,6 +279,9 @@ static void json_object_list(struct ctx *c, struct ct_json *j, size_t max)
 		ct_json_kv_u64(j, "wakeup_p99_ns", o->wakeup_p99_ns);
 		ct_json_kv_u64(j, "wakeup_max_ns", o->wakeup_max_ns);
 		ct_json_kv_u64(j, "holds", o->holds);
+		ct_json_kv_u64(j, "holds_exact", o->holds_exact);
+		ct_json_kv_u64(j, "holds_bounded", o->holds_bounded);
+		ct_json_kv_u64(j, "holds_estimated", o->holds_estimated);
 		ct_json_kv_u64(j, "hold_total_ns", o->hold_total_ns);
 		ct_json_kv_u64(j, "hold_p50_ns", o->hold_p50_ns);
 		ct_json_kv_u64(j, "hold_p99_ns", o->hold_p99_ns);

@@ -8,7 +8,7 @@ load helpers
 
 setup() { common_setup; }
 
-@test "holds: 99% short and 1% long holds: hold mean, held time and the cap 1 / mean hold as the program measured" {
+@test "holds: 99% short and 1% long holds: median, hold mean, held time and the cap 1 / mean hold as the program measured" {
 	trace hb.ctr "$PROGS/hold_bimodal" 4 1500 2 2000 20
 	assert_success
 	acq=$(value acquisitions)
@@ -16,54 +16,70 @@ setup() { common_setup; }
 	held=$(value held_ns)
 	maxh=$(value max_hold_ns)
 	rate=$(value rate)
-	outer=$(value outer_held_ns)
 	outer_max=$(value outer_max_ns)
+	p50=$(value p50_hold_ns)
+	outer_p50=$(value outer_p50_ns)
 	[ "$acq" -eq 6000 ]
 	o=$(jreport hb.ctr '[.objects[] | select(.kind == "mutex")] | max_by(.wait_total_ns) | tojson')
-	# the median hold is a short one; the mean, the held time and the longest are the
-	# program's: the holds the recorded releases end (nearly all of them, the queue
-	# seldom drains), each from its acquisition or the first wait naming its holder the
-	# owner, else estimated (README.md "Holds"): within 40% on a busy machine, where the
-	# program's own holds include its preemptions under the lock
-	# (how far the median is below the mean depends on the preemptions of the short holds)
-	jq -e '.hold_p50_ns < .hold_mean_ns and .hold_p99_ns <= .hold_max_ns
+	# one hold per recorded release (README.md "Holds"): exact from an acquisition that
+	# ended a wait, proven in part (the long ones: the HOLD before the sleep), or
+	# estimated from the exact ones (most: acquisitions that did not wait)
+	jq -e '.holds <= .releases and .holds * 100 >= .releases * 98
+	       and .holds == .holds_exact + .holds_bounded + .holds_estimated
+	       and .holds_exact > 0 and .holds_bounded >= 50 and .holds_estimated > .holds / 2
+	       and .hold_p50_ns < .hold_mean_ns and .hold_p99_ns <= .hold_max_ns
 	       and .held_share > 0 and .held_share <= 1' <<<"$o" || fail "$o"
-	# the mean is over the holds that recorded releases end (a release is recorded when
-	# someone waits for it): every long hold has waiters, many short ones have none, so
-	# it lies above the program's mean over all acquisitions (about 1.5x on an idle
-	# machine, less when preemption lengthens the short holds), far from 1 / median
-	hm=$(jq -r .hold_mean_ns <<<"$o")
-	[ $((hm * 10)) -ge $((mean * 6)) ] && [ "$hm" -le $((mean * 2)) ] ||
-		fail "hold mean $hm against the program's $mean"
-	# held time: those holds, between the program's share of them and its whole held time
-	# to the unlocks' returns (a release is recorded inside the unlock, and a preemption
-	# there lengthens the hold the program sees end at its unlock call)
+	# the median is a short hold, as the program's: at least its median, at most three
+	# times its median to the unlock's return (the recorder's own time around the lock
+	# calls lengthens a recorded hold by a few microseconds); not the long hold
+	hp=$(jq -r .hold_p50_ns <<<"$o")
+	[ $((hp * 10)) -ge $((p50 * 9)) ] && [ "$hp" -le $((outer_p50 * 3)) ] ||
+		fail "hold p50 $hp against the program's $p50, $outer_p50 to the unlocks' returns"
+	# a release is recorded when someone waits for it: the program counts the holds at
+	# whose end another thread was in its lock call, the same ones but for the races
+	# at their edges, and sums them
+	wrel=$(value waited_releases)
+	wheld=$(value waited_held_ns)
 	rel=$(jq -r .releases <<<"$o")
+	[ $((rel * 100)) -ge $((wrel * 95)) ] && [ $((rel * 100)) -le $((wrel * 105)) ] ||
+		fail "$rel releases recorded, the program saw $wrel with a waiter"
+	# held time and mean hold: those holds' (79-102% of them in 42 runs next to a busy
+	# loop on a loaded 2-core machine): below when preemption lengthened holds before
+	# anything proves them (README.md "Holds"), above by the recorder's time in the
+	# lock calls
 	hn=$(jq -r .held_ns <<<"$o")
-	[ $((hn * 10)) -ge $((held * rel / acq * 6)) ] && [ $((hn * 100)) -le $((outer * 105)) ] ||
-		fail "held $hn against the program's $held, $outer to the unlocks' returns ($rel of $acq releases recorded)"
-	# (a hold not begun by a recorded wait is estimated: README "Holds")
+	[ $((hn * 10)) -ge $((wheld * 7)) ] && [ $((hn * 100)) -le $((wheld * 125)) ] ||
+		fail "held $hn against the program's $wheld over the $wrel holds waited for ($held over all $acq)"
+	hm=$(jq -r .hold_mean_ns <<<"$o")
+	wmean=$((wheld / wrel))
+	[ $((hm * 10)) -ge $((wmean * 7)) ] && [ $((hm * 100)) -le $((wmean * 125)) ] ||
+		fail "hold mean $hm against the program's $wmean over the holds waited for ($mean over all)"
+	# the longest: a long hold, proven from the HOLD before its sleep, no longer than the
+	# program's longest to the unlock's return (with the recorder's time in the lock call)
 	jq -e --argjson mx "$outer_max" '.hold_max_ns >= 2000000 and .hold_max_ns <= $mx * 1.5 + 200000' <<<"$o"
 	# a convoy whose cap is 1 / mean hold: near 1 / the program's mean hold and the
-	# throughput it achieved (1 / median hold would be many times higher)
+	# throughput it achieved (1 / median hold would be many times higher); the convoy
+	# windows' mean, 63-109% of the program's in those 30 runs
 	[ "$(jq -r .convoy <<<"$o")" = true ]
 	e=$(jq -c .convoy_evidence <<<"$o")
 	em=$(jq -r .mean_hold_ns <<<"$e")
-	[ $((em * 10)) -ge $((mean * 6)) ] && [ "$em" -le $((mean * 2)) ] ||
-		fail "convoy mean hold $em against the program's $mean"
+	[ $((em * 100)) -ge $((wmean * 55)) ] && [ $((em * 10)) -le $((wmean * 13)) ] ||
+		fail "convoy mean hold $em against the program's $wmean"
 	cap=$(jq -r '.throughput_cap_per_s | round' <<<"$e")
-	[ $((cap * 2)) -ge $((1000000000 / mean)) ] && [ $((cap * 6)) -le $((10000000000 / mean)) ] ||
-		fail "cap $cap against 1 / the program's mean hold $((1000000000 / mean))"
-	# the cap, from the holds that recorded releases end, may be below the rate achieved
-	# by as much as the mean is above the program's (README "Convoys")
-	jq -e --argjson rate "$rate" '$rate <= .throughput_cap_per_s * 1.5
+	[ $((cap * 13)) -ge $((10000000000 / wmean)) ] && [ $((cap * 55)) -le $((100000000000 / wmean)) ] ||
+		fail "cap $cap against 1 / the program's mean hold $((1000000000 / wmean))"
+	# the program achieved less than its 1 / mean hold (the lock was free part of the
+	# time); the cap, from the holds that recorded releases end, may be below that by
+	# as much as the mean is above the program's (README "Convoys")
+	jq -e --argjson rate "$rate" '$rate <= .throughput_cap_per_s * 1.2
 	       and .throughput_cap_per_s * .median_hold_ns < 1e9 / 4
 	       and .max_hold_ns >= .p99_hold_ns and .held_ns > 0' <<<"$e"
-	# the text: the objects table's held share and hold columns, the convoy line's
+	# the text: the objects table's held share and hold columns, the convoy line's (the
+	# longest hold is seconds when the machine left the sleeping holder off the CPU)
 	run "$CT" report hb.ctr
 	assert_success
 	assert_line --regexp '^object +kind +waits +total +p50 +p99 +max +held +hold mean +hold p50 +hold p99 +hold max +wake p50 +owners +waiters +convoy'
-	assert_output --regexp 'convoy: mutex (lock|0x[0-9a-f]+) from .* held [0-9]+%, hold mean [0-9.]+[mun]?s p50 [0-9.]+[mun]?s p99 [0-9.]+[mun]?s max [0-9.]+ms, .* acquisitions/s \(1 / mean hold\)'
+	assert_output --regexp 'convoy: mutex (lock|0x[0-9a-f]+) from .* held [0-9]+%, hold mean [0-9.]+[mun]?s p50 [0-9.]+[mun]?s p99 [0-9.]+[mun]?s max [0-9.]+m?s, .* acquisitions/s \(1 / mean hold\)'
 }
 
 @test "under_lock: fdatasync and a condition wait under log_mu: counts, totals, lines and where it was taken" {

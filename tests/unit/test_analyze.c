@@ -1081,13 +1081,17 @@ static void test_convoy(void)
 		TEST_EQ(sum, o->contended);
 		TEST_EQ(o->contended, 299u);
 		/* each contended acquisition held it 990 us, to its own release; the last
-		 * one is not counted: nobody waited during it, so an unrecorded release and
-		 * re-acquisition cannot be ruled out; turn 0's counts from the first wait
-		 * that named its holder the owner (1 us) */
-		TEST_EQ(o->holds, 299u);
+		 * one is estimated: nobody waited during it, so an unrecorded release and
+		 * re-acquisition cannot be ruled out (the median exact hold, 990 us, no more
+		 * than the time since that acquisition); turn 0's is proven from the first
+		 * wait that named its holder the owner (1 us) */
+		TEST_EQ(o->holds, 300u);
+		TEST_EQ(o->holds_exact, 298u);
+		TEST_EQ(o->holds_bounded, 1u);
+		TEST_EQ(o->holds_estimated, 1u);
 		TEST_EQ(o->hold_p50_ns, 990 * US);
 		TEST_EQ(o->hold_max_ns, 999 * US);
-		TEST_EQ(o->hold_total_ns, 298 * 990 * US + 999 * US);
+		TEST_EQ(o->hold_total_ns, 299 * 990 * US + 999 * US);
 		TEST_EQ(o->wakeup_p50_ns, 10 * US);
 		TEST_TRUE(o->owner_changes >= o->contended);
 		TEST_EQ(o->max_waiters, 3u);
@@ -1379,6 +1383,151 @@ static void test_convoy_barging(void)
 }
 
 #define HOLD(ts, obj, stack, after) ct_ev_hold(ts, CT_K_MUTEX, stack, obj, after)
+
+/* Bimodal holds, most of them taken without a wait (README.md "Holds"): 904 waits on MC
+ * from 1 us to the end, so every release is recorded. 901 holds MC until 10 us (proven
+ * from 904's wait naming it the owner at 1 us). Then a round every 2 ms: 903 takes it
+ * unseen and releases it 2 us later (nothing proven); in rounds 4 and 14, 902's wait
+ * begins 1 us into 903's hold, and 902 takes it at +4 us and holds it 3 us (the exact
+ * holds); in rounds 9 and 19, 901 holds it 1000 us with a HOLD at its first us (as before
+ * a slow call); in round 7, 901 takes it straight after 903, for 1 us. */
+static void build_bimodal(void)
+{
+	static struct ct_event evs[4][64];
+	size_t nev[4] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 }, { 32, 1, 0, pcs3 } };
+	uint64_t lost[CT_L_MAX] = { 0 }, seq = 0;
+
+	begin_file(900);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 3));
+	evs[3][nev[3]++] = WB(T0 + 1 * US, CT_K_MUTEX, 30, MC, 901, 0);
+	evs[0][nev[0]++] = REL(T0 + 10 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+	for (unsigned k = 0; k < 20; k++) {
+		uint64_t b = T0 + (k + 1) * 2 * MS;
+
+		if (k % 10 == 9) {
+			evs[0][nev[0]++] = HOLD(b + 1 * US, MC, 32, 0);
+			evs[0][nev[0]++] = REL(b + 1001 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+		} else if (k % 5 == 4) {
+			evs[1][nev[1]++] = WB(b + 1 * US, CT_K_MUTEX, 30, MC, 903, seq);
+			evs[2][nev[2]++] = REL(b + 3 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+			evs[1][nev[1]++] = WE(b + 4 * US, CT_K_MUTEX, MC, seq);
+			evs[1][nev[1]++] = REL(b + 7 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+		} else {
+			evs[2][nev[2]++] = REL(b + 2 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+			if (k == 7)
+				evs[0][nev[0]++] = REL(b + 3 * US, CT_K_MUTEX, 31, MC, ++seq, 0);
+		}
+	}
+	for (unsigned j = 0; j < 4; j++)
+		put(ct_w_events(&wb, 1, 901 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + 42 * MS, lost));
+}
+
+/* No exact hold ever: 912 waits on MC from 1 us to the end, 911 releases it at 10 us
+ * (proven from 912's wait: 9 us) and then every 20 us, taking it back unseen. */
+static void build_no_exact(unsigned n)
+{
+	static struct ct_event evs[2][1200];
+	size_t nev[2] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(910);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	evs[1][nev[1]++] = WB(T0 + 1 * US, CT_K_MUTEX, 30, MC, 911, 0);
+	for (unsigned k = 0; k <= n; k++)
+		evs[0][nev[0]++] = REL(T0 + 10 * US + k * 20 * US, CT_K_MUTEX, 31, MC, k + 1, 0);
+	for (unsigned j = 0; j < 2; j++)
+		put(ct_w_events(&wb, 1, 911 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + 30 * MS, lost));
+}
+
+/* The holds of the bimodal trace, one per recorded release: exact (902's two, 3 us),
+ * bounded (proven in part: 901's first, 9 us; 903's in rounds 4 and 14, proven from
+ * 902's wait, 2 us before any exact hold, then the median exact 3 us; 901's long ones,
+ * 1000 us), estimated (903's others: the median exact hold, 3 us, those before the first
+ * exact hold too; 901's in round 7: capped at the 1 us since the previous release). */
+static void test_hold_estimate(void)
+{
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_object *o;
+	char *s;
+
+	build_bimodal();
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->releases, 24u);
+		TEST_EQ(o->holds, 24u);
+		TEST_EQ(o->holds_exact, 2u);
+		TEST_EQ(o->holds_bounded, 5u);
+		TEST_EQ(o->holds_estimated, 17u);
+		TEST_EQ(o->hold_total_ns, (2 * 3 + 9 + 2 + 3 + 2 * 1000 + 16 * 3 + 1) * US);
+		/* the median is a short hold, below the mean; the long ones are the p99 */
+		TEST_EQ(o->hold_p50_ns, 3 * US);
+		TEST_EQ(o->hold_mean_ns, 2069 * US / 24);
+		TEST_EQ(o->hold_p99_ns, 1000 * US);
+		TEST_EQ(o->hold_max_ns, 1000 * US);
+		/* the held time over the windows is those holds' */
+		TEST_TRUE(o->held_ns + 1 >= 2069 * US && o->held_ns <= 2069 * US);
+	}
+	s = report_string(m, a, 1, 0);
+	TEST_TRUE(s && strstr(s, "\"holds\":24,\"holds_exact\":2,\"holds_bounded\":5,"
+			      "\"holds_estimated\":17,\"hold_total_ns\":2069000,"
+			      "\"hold_p50_ns\":3000,"));
+	free(s);
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* without an exact hold, the first 1024 unproven releases wait for one; then they
+	 * and the rest are estimated from the holds there are (the proven 9 us, no more than
+	 * the 20 us since the previous release) */
+	build_no_exact(1100);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->releases, 1101u);
+		TEST_EQ(o->holds, 1101u);
+		TEST_EQ(o->holds_exact, 0u);
+		TEST_EQ(o->holds_bounded, 1u);
+		TEST_EQ(o->holds_estimated, 1100u);
+		TEST_EQ(o->hold_total_ns, 1101 * 9 * US);
+		TEST_EQ(o->hold_max_ns, 9 * US);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+
+	/* fewer: they wait to the end, then the same */
+	build_no_exact(100);
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (o) {
+		TEST_EQ(o->holds, 101u);
+		TEST_EQ(o->holds_estimated, 100u);
+		TEST_EQ(o->hold_total_ns, 101 * 9 * US);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
 
 /* 501 holds MA (taken without waiting), 502 took MB after waiting 1..2 ms (stack 41);
  * then 501 waits on MB and 502 on MA until the end: a cycle. 503 waits on MA too (a
@@ -1752,6 +1901,7 @@ int main(void)
 	test_hist();
 	test_convoy();
 	test_convoy_barging();
+	test_hold_estimate();
 	test_deadlock();
 	test_stale_hold();
 	test_filters();
