@@ -4,7 +4,8 @@
 # and traced. The tests start subprocesses (python -c ...) that inherit LD_PRELOAD: each
 # process writes its own trace (CTRACE_OUT=WORKDIR/traces/py.%p.ctr), and some tests check
 # that a subprocess wrote nothing on stderr. Prints key=value lines: each run's exit status,
-# verdict and counts of test cases (ok, skipped, failed), whether the per-test-case result
+# verdict and counts of test cases (ok, skipped, failed), its stderr (bytes, bytes besides
+# regrtest's timing warnings, lines naming libctrace, and its start), whether the per-test-case result
 # lines (-v, timings removed) are the same, the wall time of each run and their ratio, and
 # the trace files (how many, how many `ctrace report` reads, the main process's trace).
 # Exits non-zero when a run failed or the results differ.
@@ -81,6 +82,11 @@ run_one() {
 	echo "${mode}_cases_skipped=$(grep -c ' \.\.\. skipped' "$WORK/results.$mode")"
 	echo "${mode}_cases_failed=$(grep -Ec ' \.\.\. (FAIL|ERROR)$' "$WORK/results.$mode")"
 	echo "${mode}_stderr_bytes=$(wc -c <"$WORK/err.$mode")"
+	# regrtest's own "Warning -- " lines (a thread or process of a test still running
+	# when its check came, on a slow or busy machine) are apart from the rest
+	echo "${mode}_stderr_other_bytes=$(grep -v '^Warning -- ' "$WORK/err.$mode" | wc -c)"
+	echo "${mode}_stderr_libctrace_lines=$(grep -c 'libctrace' "$WORK/err.$mode")"
+	head -c 2000 "$WORK/err.$mode" | sed "s/^/${mode}_stderr: /"
 	echo "${mode}_ms=$(((t1 - t0) / 1000000))"
 }
 
