@@ -141,7 +141,9 @@ stress() {
 	[ "$(value pthread_waits_sync_join)" -gt 0 ]
 	[ "$(value mutex_waits_sync_mutex)" -gt 0 ]
 	[ "$(value futex_waits_sync_futex)" -gt 100 ]
-	[ "$(value sem_waits_sync_sem)" -gt 0 ]
+	# the sem stressor's sem_wait blocks only when it finds the count at zero: a 3 s run
+	# on a busy machine may never (seen at load 70); the long form's 10 s always did
+	[ "$(value sem_waits_sync_sem)" -gt 0 ] || [ "$SECS" -lt 10 ]
 }
 
 @test "stress-ng epoll, pipe (--verify): same exit statuses traced, every trace readable, their epoll and pipe waits" {
