@@ -254,19 +254,19 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
-static void add_event(struct loader *l, const struct ct_record *rec)
+/* One event of thread tid from generation gen. */
+static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct ct_event *ev)
 {
 	struct ct_model *m = l->m;
 	struct bucket *b;
 
 	/* a chunk holds one thread's events: the bucket of the previous event, mostly */
-	if (l->last_b < l->nb && l->b[l->last_b].tid == rec->tid) {
+	if (l->last_b < l->nb && l->b[l->last_b].tid == tid) {
 		b = &l->b[l->last_b];
 	} else {
-		b = get_bucket(l, rec->tid);
+		b = get_bucket(l, tid);
 		l->last_b = (size_t)(b - l->b);
 	}
-	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
 	if (l->stream) {
@@ -278,7 +278,7 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 
 			site = st && st->nframes ? st->pcs[0] : 0;
 		}
-		batch_push(l, ev, rec->tid, key, site);
+		batch_push(l, ev, tid, key, site);
 		/* the model keeps what splits and names threads, and each tid's first event */
 		if (b->nev && ev->type != CT_EV_THREAD_START && ev->type != CT_EV_THREAD_END &&
 		    ev->type != CT_EV_THREAD_NAME) {
@@ -291,7 +291,7 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 	ct_grow(&b->ev, &b->cap, b->nev + 1, sizeof(*b->ev));
 	me = &b->ev[b->nev];
 	me->ev = *ev;
-	me->gen = rec->gen;
+	me->gen = gen;
 	me->ord = (uint32_t)b->nev;
 	b->nev++;
 	m->nevents++;
@@ -299,13 +299,13 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 		m->end_ts = ev->ts;
 	if (ev->type == CT_EV_THREAD_NAME) {
 		struct pname *p;
-		uint32_t tid = ct_ev_thread_name_tid(ev) ? (uint32_t)ct_ev_thread_name_tid(ev) :
-							   rec->tid;
+		uint32_t ntid = ct_ev_thread_name_tid(ev) ? (uint32_t)ct_ev_thread_name_tid(ev) :
+							    tid;
 
-		get_bucket(l, tid); /* a thread named before any event of its own */
+		get_bucket(l, ntid); /* a thread named before any event of its own */
 		ct_grow(&l->names, &l->cap_names, l->nnames + 1, sizeof(*l->names));
 		p = &l->names[l->nnames++];
-		p->tid = tid;
+		p->tid = ntid;
 		p->ts = ev->ts;
 		ct_ev_thread_name_get(ev, p->name);
 	}
@@ -794,12 +794,14 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 {
 	struct ct_model *m = l->m;
 	struct ct_record rec;
+	const struct ct_event *evs;
+	size_t nev;
 	int rc;
 
 	m->hdr = *ct_reader_header(r);
 	m->hdr.exe[sizeof(m->hdr.exe) - 1] = 0;
 	m->start_ts = m->hdr.start_mono_ns;
-	while ((rc = ct_reader_next(r, &rec)) == 1) {
+	while ((rc = ct_reader_next_batch(r, &rec, &evs, &nev)) == 1) {
 		if (l->skip_done && l->has_done && rec.gen <= l->done_gen)
 			continue; /* read from an earlier snapshot already */
 		switch (rec.type) {
@@ -827,13 +829,15 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		case CT_REC_THREAD:
 			add_thread_state(l, &rec);
 			break;
-		case CT_REC_EVENT:
-			if (rec.ev.type == CT_EV_TRIGGER) { /* the snapshot's, not a thread's */
-				m->trigger = rec.ev;
-				m->has_trigger = 1;
-				break;
+		case CT_REC_EVENT: /* a chunk's events: nev of them at evs */
+			for (size_t i = 0; i < nev; i++) {
+				if (evs[i].type == CT_EV_TRIGGER) { /* the snapshot's */
+					m->trigger = evs[i];
+					m->has_trigger = 1;
+					continue;
+				}
+				add_event(l, rec.tid, rec.gen, &evs[i]);
 			}
-			add_event(l, &rec);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)
