@@ -45,9 +45,19 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 
 	bucket_of(v, &lvl, &ix);
 	if (!h->lv[lvl])
-		h->lv[lvl] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
+		h->lv[lvl] = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
 	h->lv[lvl][ix] += n;
-	h->lv[lvl][CT_LH_SUM] += n;
+	h->used |= 1ull << lvl;
+}
+
+/* The samples level l holds. */
+static uint64_t level_sum(const struct ct_lhist *h, unsigned l)
+{
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i < CT_LH_BUCKETS; i++)
+		s += h->lv[l][i];
+	return s;
 }
 
 static void to_buckets(struct ct_lhist *h)
@@ -131,15 +141,15 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 	h->n += src->n;
 	if (h->nex != UINT32_MAX)
 		to_buckets(h);
-	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!src->lv[l])
-			continue;
+	for (uint64_t m = src->used; m; m &= m - 1) {
+		unsigned l = (unsigned)__builtin_ctzll(m);
+
 		if (!h->lv[l])
-			h->lv[l] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
-		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++)
+			h->lv[l] = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
+		for (unsigned i = 0; i < CT_LH_BUCKETS; i++)
 			h->lv[l][i] += src->lv[l][i];
-		h->lv[l][CT_LH_SUM] += src->lv[l][CT_LH_SUM];
 	}
+	h->used |= src->used;
 }
 
 static uint64_t rank_of(uint64_t n, unsigned pct)
@@ -180,14 +190,15 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 			first = 0;
 		}
 	}
-	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!h->lv[l] || !h->lv[l][CT_LH_SUM])
-			continue;
-		if (seen + h->lv[l][CT_LH_SUM] < rank) {
-			seen += h->lv[l][CT_LH_SUM];
+	for (uint64_t m = h->used; m; m &= m - 1) {
+		unsigned l = (unsigned)__builtin_ctzll(m);
+		uint64_t sum = level_sum(h, l);
+
+		if (seen + sum < rank) {
+			seen += sum;
 			continue;
 		}
-		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++) {
+		for (unsigned i = 0; i < CT_LH_BUCKETS; i++) {
 			seen += h->lv[l][i];
 			if (seen >= rank) {
 				uint64_t v = bucket_mid(l, i);
@@ -205,8 +216,8 @@ void ct_lhist_clear(struct ct_lhist *h)
 
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
 		lv[l] = h->lv[l];
-		if (lv[l] && lv[l][CT_LH_SUM])
-			memset(lv[l], 0, (CT_LH_SUM + 1) * sizeof(uint64_t));
+		if (h->used >> l & 1)
+			memset(lv[l], 0, CT_LH_BUCKETS * sizeof(uint64_t));
 	}
 	memset(h, 0, sizeof(*h));
 	memcpy(h->lv, lv, sizeof(lv));
