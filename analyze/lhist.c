@@ -44,20 +44,10 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 	unsigned lvl, ix;
 
 	bucket_of(v, &lvl, &ix);
-	if (!h->lv[lvl])
-		h->lv[lvl] = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
-	h->lv[lvl][ix] += n;
-	h->used |= 1ull << lvl;
-}
-
-/* The samples level l holds. */
-static uint64_t level_sum(const struct ct_lhist *h, unsigned l)
-{
-	uint64_t s = 0;
-
-	for (unsigned i = 0; i < CT_LH_BUCKETS; i++)
-		s += h->lv[l][i];
-	return s;
+	if (!h->lv[lvl].b)
+		h->lv[lvl].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
+	h->lv[lvl].b[ix] += n;
+	h->lv[lvl].n += n;
 }
 
 static void to_buckets(struct ct_lhist *h)
@@ -141,15 +131,15 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 	h->n += src->n;
 	if (h->nex != UINT32_MAX)
 		to_buckets(h);
-	for (uint64_t m = src->used; m; m &= m - 1) {
-		unsigned l = (unsigned)__builtin_ctzll(m);
-
-		if (!h->lv[l])
-			h->lv[l] = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		if (!src->lv[l].n)
+			continue;
+		if (!h->lv[l].b)
+			h->lv[l].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
 		for (unsigned i = 0; i < CT_LH_BUCKETS; i++)
-			h->lv[l][i] += src->lv[l][i];
+			h->lv[l].b[i] += src->lv[l].b[i];
+		h->lv[l].n += src->lv[l].n;
 	}
-	h->used |= src->used;
 }
 
 static uint64_t rank_of(uint64_t n, unsigned pct)
@@ -190,16 +180,17 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 			first = 0;
 		}
 	}
-	for (uint64_t m = h->used; m; m &= m - 1) {
-		unsigned l = (unsigned)__builtin_ctzll(m);
-		uint64_t sum = level_sum(h, l);
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
+		uint64_t sum = h->lv[l].n;
 
+		if (!sum)
+			continue;
 		if (seen + sum < rank) {
 			seen += sum;
 			continue;
 		}
 		for (unsigned i = 0; i < CT_LH_BUCKETS; i++) {
-			seen += h->lv[l][i];
+			seen += h->lv[l].b[i];
 			if (seen >= rank) {
 				uint64_t v = bucket_mid(l, i);
 
@@ -215,17 +206,18 @@ void ct_lhist_clear(struct ct_lhist *h)
 	uint64_t *lv[CT_LH_LEVELS];
 
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		lv[l] = h->lv[l];
-		if (h->used >> l & 1)
+		lv[l] = h->lv[l].b;
+		if (h->lv[l].n)
 			memset(lv[l], 0, CT_LH_BUCKETS * sizeof(uint64_t));
 	}
 	memset(h, 0, sizeof(*h));
-	memcpy(h->lv, lv, sizeof(lv));
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
+		h->lv[l].b = lv[l];
 }
 
 void ct_lhist_reset(struct ct_lhist *h)
 {
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
-		free(h->lv[l]);
+		free(h->lv[l].b);
 	memset(h, 0, sizeof(*h));
 }

@@ -4,9 +4,9 @@
  * CT_LH_EXACT distinct values are kept exactly (so small profiles, and the unit tests'
  * synthetic traces, get exact nearest-rank percentiles); beyond that, values go to
  * buckets of 2^(o-6) ns inside each power of two 2^o (64 per octave; below 64 ns one
- * bucket per ns), allocated per octave on first use, with a bit per octave in use so that
- * a percentile and a clear visit only those (an octave's count is summed when a percentile
- * needs it: adding a sample touches one counter). A percentile from the buckets is its bucket's
+ * bucket per ns), allocated per octave on first use, with a count per octave (next to the
+ * pointer to its buckets, in the same cache line) so that a percentile walks octaves
+ * before buckets. A percentile from the buckets is its bucket's
  * midpoint clamped to [min, max]: the relative error is at most 1/128 (0.8%) of the true
  * nearest-rank value (CT_LH_REL_ERR). Not for the record path.
  */
@@ -26,8 +26,10 @@ struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
 	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
 				 * several; UINT32_MAX once bucketed */
-	uint64_t used;          /* bit l: level l has counted a sample since the last clear */
-	uint64_t *lv[CT_LH_LEVELS]; /* owned: CT_LH_BUCKETS counters each, NULL until used */
+	struct {
+		uint64_t *b;    /* owned: CT_LH_BUCKETS counters, NULL until used */
+		uint64_t n;     /* their total */
+	} lv[CT_LH_LEVELS];
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
 };
 
