@@ -261,6 +261,35 @@ static int drain(struct ct_reader *r, const struct trace *t, size_t *nrec, size_
 	return rc;
 }
 
+/* The same through ct_reader_next_batch: each batch's events checked one by one as
+ * records; *nbig counts the batches of more than one event. */
+static int drain_batch(struct ct_reader *r, const struct trace *t, size_t *nrec, size_t *bad,
+		       size_t *nbig)
+{
+	struct ct_record rec;
+	const struct ct_event *evs;
+	size_t n;
+	int rc;
+
+	*nrec = *bad = *nbig = 0;
+	while ((rc = ct_reader_next_batch(r, &rec, &evs, &n)) == 1) {
+		size_t k = n ? n : 1;
+
+		*nbig += n > 1;
+		if ((rec.type == CT_REC_EVENT) != (n > 0) && (*bad)++ == 0)
+			printf("# record %zu: batch of %zu for type %d\n", *nrec, n, rec.type);
+		for (size_t i = 0; i < k; i++) {
+			if (n)
+				rec.ev = evs[i];
+			const char *why = *nrec < t->nexp ? mismatch(&rec, &t->exp[*nrec]) : "extra";
+			if (why && (*bad)++ == 0)
+				printf("# record %zu: %s differs\n", *nrec, why);
+			(*nrec)++;
+		}
+	}
+	return rc;
+}
+
 /* ---- the data */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -674,6 +703,50 @@ static void test_roundtrip(void)
 	TEST_EQ(ct_reader_open(path, &r), -ENOENT);
 	TEST_TRUE(r == NULL);
 	TEST_TRUE(strstr(ct_reader_open_error(), path) != NULL);
+	trace_free(&t);
+}
+
+/* A chunk's events at once: the same records as one at a time, for chunks decoded once
+ * (the big trace's) and for one too large for that (decoded twice, handed out singly). */
+static void test_batch(void)
+{
+	struct trace t;
+	size_t nrec, bad, nbig;
+	struct ct_reader *r;
+
+	TEST_EQ(build_big(&t), 0);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain_batch(r, &t, &nrec, &bad, &nbig), 0);
+	TEST_EQ(nrec, t.nexp);
+	TEST_EQ(bad, 0);
+	TEST_TRUE(nbig >= NBIG / 500);
+	ct_reader_close(r);
+	trace_free(&t);
+
+	/* 70000 events in one chunk: more than the reader decodes at once */
+	enum { NHUGE = 70000 };
+	static struct ct_event huge[NHUGE];
+	static const uint64_t lost[CT_L_MAX];
+	for (unsigned i = 0; i < NHUGE; i++)
+		huge[i] = big[i % NBIG];
+	for (unsigned i = 0; i < NHUGE; i++)
+		huge[i].ts = 1000 + i; /* any order is legal; ascending keeps it simple */
+	trace_init(&t, ct_w_raw_bound(NHUGE));
+	int e = gen_begin(&t, 1, 1000, 1);
+	e |= events(&t, 1, 100, 0, huge, NHUGE);
+	e |= gen_end(&t, 1, 2000, lost);
+	TEST_EQ(e, 0);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain_batch(r, &t, &nrec, &bad, &nbig), 0);
+	TEST_EQ(nrec, t.nexp);
+	TEST_EQ(bad, 0);
+	TEST_EQ(nbig, 0);
+	ct_reader_close(r);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain(r, &t, &nrec, &bad), 0);
+	TEST_EQ(nrec, NHUGE + 2);
+	TEST_EQ(bad, 0);
+	ct_reader_close(r);
 	trace_free(&t);
 }
 
@@ -1348,6 +1421,7 @@ int main(void)
 	test_crc();
 	test_encoders();
 	test_roundtrip();
+	test_batch();
 	test_truncation();
 	test_corruption();
 	test_skip_damaged();
