@@ -935,6 +935,9 @@ static int load_chunk(struct ct_reader *r)
 			return -1;
 		}
 		if (k == CH_BAD || k == CH_PART) {
+			/* nothing of the bad chunk is handed out, even after ct_reader_resume
+			 * (its cursor may point into a buffer the search below reallocates) */
+			r->left = 0;
 			int s = r->skip_damaged ? resync(r, off + 1, &c) : CH_END;
 
 			if (s == CH_IO)

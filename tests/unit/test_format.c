@@ -1160,6 +1160,45 @@ static int try_chunk(unsigned minor, int with_gen, unsigned kind, unsigned codec
 			   nrec, msg, msglen);
 }
 
+/* A damaged last chunk, skipped, is not handed out after ct_reader_resume either (a file
+ * being followed): its entries decoded before the damage showed are not records. */
+static void test_resume_after_damage(void)
+{
+	static uint8_t buf[4096];
+	static const uint8_t gb[] = { 1, 2 };
+	/* one good format-1 event, then two bytes too many */
+	static const uint8_t ev[] = { 1, 1, 0, 2, 0, 0, 0, 0, 0, 5, 5 };
+	struct ct_file_header h = { .pid = 1 };
+	size_t n = (size_t)ct_w_header(buf, sizeof(buf), &h);
+	buf[8] = 1;
+	buf[10] = 2;
+	uint32_t crc = ct_crc32(0, buf, CT_HEADER_LEN - 4);
+	for (unsigned j = 0; j < 4; j++)
+		buf[CT_HEADER_LEN - 4 + j] = (uint8_t)(crc >> (8 * j));
+	n += mk_chunk(buf + n, CT_CH_GEN_BEGIN, CT_CODEC_RAW, 1, 0, 1, gb, 2, 2);
+	n += mk_chunk(buf + n, CT_CH_EVENTS, CT_CODEC_RAW, 1, 5, 1, ev, sizeof(ev), sizeof(ev));
+
+	char path[] = "/tmp/ct_test_format_XXXXXX";
+	int fd = mkstemp(path);
+	TEST_TRUE(fd >= 0);
+	TEST_EQ(write(fd, buf, n), (ssize_t)n);
+	struct ct_reader *r;
+	struct ct_record rec;
+	TEST_EQ(ct_reader_open(path, &r), 0);
+	if (r) {
+		ct_reader_skip_damaged(r, 1);
+		TEST_EQ(ct_reader_next(r, &rec), 1);
+		TEST_EQ(rec.type, CT_REC_GEN_BEGIN);
+		TEST_EQ(ct_reader_next(r, &rec), 0);
+		TEST_EQ(ct_reader_damaged(r), 1);
+		TEST_EQ(ct_reader_resume(r), 0);
+		TEST_EQ(ct_reader_next(r, &rec), 0);
+		ct_reader_close(r);
+	}
+	close(fd);
+	unlink(path);
+}
+
 static void test_invalid_contents(void)
 {
 	char msg[256];
@@ -1427,6 +1466,7 @@ int main(void)
 	test_skip_damaged();
 	test_random_damage();
 	test_invalid_contents();
+	test_resume_after_damage();
 	test_invalid_events2();
 	test_open_errors();
 	return tap_done();
