@@ -44,10 +44,10 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 	unsigned lvl, ix;
 
 	bucket_of(v, &lvl, &ix);
-	if (!h->lv[lvl])
-		h->lv[lvl] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
-	h->lv[lvl][ix] += n;
-	h->lv[lvl][CT_LH_SUM] += n;
+	if (!h->lv[lvl].b)
+		h->lv[lvl].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
+	h->lv[lvl].b[ix] += n;
+	h->lv[lvl].n += n;
 }
 
 static void to_buckets(struct ct_lhist *h)
@@ -132,13 +132,13 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 	if (h->nex != UINT32_MAX)
 		to_buckets(h);
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!src->lv[l])
+		if (!src->lv[l].n)
 			continue;
-		if (!h->lv[l])
-			h->lv[l] = ct_xcalloc(CT_LH_SUM + 1, sizeof(uint64_t));
-		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++)
-			h->lv[l][i] += src->lv[l][i];
-		h->lv[l][CT_LH_SUM] += src->lv[l][CT_LH_SUM];
+		if (!h->lv[l].b)
+			h->lv[l].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
+		for (unsigned i = 0; i < CT_LH_BUCKETS; i++)
+			h->lv[l].b[i] += src->lv[l].b[i];
+		h->lv[l].n += src->lv[l].n;
 	}
 }
 
@@ -181,14 +181,16 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 		}
 	}
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		if (!h->lv[l] || !h->lv[l][CT_LH_SUM])
+		uint64_t sum = h->lv[l].n;
+
+		if (!sum)
 			continue;
-		if (seen + h->lv[l][CT_LH_SUM] < rank) {
-			seen += h->lv[l][CT_LH_SUM];
+		if (seen + sum < rank) {
+			seen += sum;
 			continue;
 		}
-		for (unsigned i = 0; i < (1u << CT_LH_SUBBITS); i++) {
-			seen += h->lv[l][i];
+		for (unsigned i = 0; i < CT_LH_BUCKETS; i++) {
+			seen += h->lv[l].b[i];
 			if (seen >= rank) {
 				uint64_t v = bucket_mid(l, i);
 
@@ -204,17 +206,18 @@ void ct_lhist_clear(struct ct_lhist *h)
 	uint64_t *lv[CT_LH_LEVELS];
 
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		lv[l] = h->lv[l];
-		if (lv[l] && lv[l][CT_LH_SUM])
-			memset(lv[l], 0, (CT_LH_SUM + 1) * sizeof(uint64_t));
+		lv[l] = h->lv[l].b;
+		if (h->lv[l].n)
+			memset(lv[l], 0, CT_LH_BUCKETS * sizeof(uint64_t));
 	}
 	memset(h, 0, sizeof(*h));
-	memcpy(h->lv, lv, sizeof(lv));
+	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
+		h->lv[l].b = lv[l];
 }
 
 void ct_lhist_reset(struct ct_lhist *h)
 {
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
-		free(h->lv[l]);
+		free(h->lv[l].b);
 	memset(h, 0, sizeof(*h));
 }

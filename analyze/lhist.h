@@ -4,8 +4,9 @@
  * CT_LH_EXACT distinct values are kept exactly (so small profiles, and the unit tests'
  * synthetic traces, get exact nearest-rank percentiles); beyond that, values go to
  * buckets of 2^(o-6) ns inside each power of two 2^o (64 per octave; below 64 ns one
- * bucket per ns), allocated per octave on first use, with a count per octave so that a
- * percentile walks octaves before buckets. A percentile from the buckets is its bucket's
+ * bucket per ns), allocated per octave on first use, with a count per octave (next to the
+ * pointer to its buckets, in the same cache line) so that a percentile walks octaves
+ * before buckets. A percentile from the buckets is its bucket's
  * midpoint clamped to [min, max]: the relative error is at most 1/128 (0.8%) of the true
  * nearest-rank value (CT_LH_REL_ERR). Not for the record path.
  */
@@ -19,14 +20,16 @@
 /* the bound on a bucketed percentile's relative error: half a bucket, 2^-(SUBBITS+1) */
 #define CT_LH_REL_ERR (1.0 / (2 << CT_LH_SUBBITS))
 #define CT_LH_LEVELS (64 - CT_LH_SUBBITS + 1)
-#define CT_LH_SUM (1u << CT_LH_SUBBITS) /* index of a level's total in its block */
+#define CT_LH_BUCKETS (1u << CT_LH_SUBBITS) /* counters per level */
 
 struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
 	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
 				 * several; UINT32_MAX once bucketed */
-	uint64_t *lv[CT_LH_LEVELS]; /* owned: 2^CT_LH_SUBBITS counters each and then the
-				     * level's total (CT_LH_SUM), NULL until used */
+	struct {
+		uint64_t *b;    /* owned: CT_LH_BUCKETS counters, NULL until used */
+		uint64_t n;     /* their total */
+	} lv[CT_LH_LEVELS];
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
 };
 

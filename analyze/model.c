@@ -254,19 +254,19 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
 }
 
-static void add_event(struct loader *l, const struct ct_record *rec)
+/* One event of thread tid from generation gen. */
+static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct ct_event *ev)
 {
 	struct ct_model *m = l->m;
 	struct bucket *b;
 
 	/* a chunk holds one thread's events: the bucket of the previous event, mostly */
-	if (l->last_b < l->nb && l->b[l->last_b].tid == rec->tid) {
+	if (l->last_b < l->nb && l->b[l->last_b].tid == tid) {
 		b = &l->b[l->last_b];
 	} else {
-		b = get_bucket(l, rec->tid);
+		b = get_bucket(l, tid);
 		l->last_b = (size_t)(b - l->b);
 	}
-	const struct ct_event *ev = &rec->ev;
 	struct ct_mevent *me;
 
 	if (l->stream) {
@@ -278,7 +278,7 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 
 			site = st && st->nframes ? st->pcs[0] : 0;
 		}
-		batch_push(l, ev, rec->tid, key, site);
+		batch_push(l, ev, tid, key, site);
 		/* the model keeps what splits and names threads, and each tid's first event */
 		if (b->nev && ev->type != CT_EV_THREAD_START && ev->type != CT_EV_THREAD_END &&
 		    ev->type != CT_EV_THREAD_NAME) {
@@ -291,7 +291,7 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 	ct_grow(&b->ev, &b->cap, b->nev + 1, sizeof(*b->ev));
 	me = &b->ev[b->nev];
 	me->ev = *ev;
-	me->gen = rec->gen;
+	me->gen = gen;
 	me->ord = (uint32_t)b->nev;
 	b->nev++;
 	m->nevents++;
@@ -299,13 +299,13 @@ static void add_event(struct loader *l, const struct ct_record *rec)
 		m->end_ts = ev->ts;
 	if (ev->type == CT_EV_THREAD_NAME) {
 		struct pname *p;
-		uint32_t tid = ct_ev_thread_name_tid(ev) ? (uint32_t)ct_ev_thread_name_tid(ev) :
-							   rec->tid;
+		uint32_t ntid = ct_ev_thread_name_tid(ev) ? (uint32_t)ct_ev_thread_name_tid(ev) :
+							    tid;
 
-		get_bucket(l, tid); /* a thread named before any event of its own */
+		get_bucket(l, ntid); /* a thread named before any event of its own */
 		ct_grow(&l->names, &l->cap_names, l->nnames + 1, sizeof(*l->names));
 		p = &l->names[l->nnames++];
-		p->tid = tid;
+		p->tid = ntid;
 		p->ts = ev->ts;
 		ct_ev_thread_name_get(ev, p->name);
 	}
@@ -598,10 +598,53 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 	h[i] = x;
 }
 
+/* Sources merged by a scan for the earliest rather than a heap: for a few runs that take
+ * turns (a generation's threads), a scan without branches to mispredict is cheaper than
+ * a sift per event. */
+#define KWAY_SCAN 16
+
+/* kway for ns <= KWAY_SCAN: the next times of the runs not yet drained, in source order,
+ * so that the first earliest is the earliest run on equal times. */
+static size_t kway_scan(struct msrc *src, size_t ns, struct ct_sevent *out)
+{
+	uint64_t ts[KWAY_SCAN];
+	size_t id[KWAY_SCAN], k = 0, n = 0;
+
+	for (size_t i = 0; i < ns; i++)
+		if (src[i].i < src[i].n) {
+			ts[k] = src[i].v[src[i].i].ev.ts;
+			id[k++] = i;
+		}
+	while (k) {
+		uint64_t min = ts[0];
+		size_t j = 0;
+
+		for (size_t q = 1; q < k; q++)
+			if (ts[q] < min) {
+				min = ts[q];
+				j = q;
+			}
+		struct msrc *r = &src[id[j]];
+
+		out[n++] = r->v[r->i++];
+		if (r->i < r->n) {
+			ts[j] = r->v[r->i].ev.ts;
+			continue;
+		}
+		k--;
+		memmove(ts + j, ts + j + 1, (k - j) * sizeof(*ts));
+		memmove(id + j, id + j + 1, (k - j) * sizeof(*id));
+	}
+	return n;
+}
+
 /* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). The
  * top run goes on without a sift while its next event still comes first. */
 static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
 {
+	if (ns <= KWAY_SCAN)
+		return kway_scan(src, ns, out);
+
 	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
 
@@ -794,12 +837,14 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 {
 	struct ct_model *m = l->m;
 	struct ct_record rec;
+	const struct ct_event *evs;
+	size_t nev;
 	int rc;
 
 	m->hdr = *ct_reader_header(r);
 	m->hdr.exe[sizeof(m->hdr.exe) - 1] = 0;
 	m->start_ts = m->hdr.start_mono_ns;
-	while ((rc = ct_reader_next(r, &rec)) == 1) {
+	while ((rc = ct_reader_next_batch(r, &rec, &evs, &nev)) == 1) {
 		if (l->skip_done && l->has_done && rec.gen <= l->done_gen)
 			continue; /* read from an earlier snapshot already */
 		switch (rec.type) {
@@ -827,13 +872,15 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		case CT_REC_THREAD:
 			add_thread_state(l, &rec);
 			break;
-		case CT_REC_EVENT:
-			if (rec.ev.type == CT_EV_TRIGGER) { /* the snapshot's, not a thread's */
-				m->trigger = rec.ev;
-				m->has_trigger = 1;
-				break;
+		case CT_REC_EVENT: /* a chunk's events: nev of them at evs */
+			for (size_t i = 0; i < nev; i++) {
+				if (evs[i].type == CT_EV_TRIGGER) { /* the snapshot's */
+					m->trigger = evs[i];
+					m->has_trigger = 1;
+					continue;
+				}
+				add_event(l, rec.tid, rec.gen, &evs[i]);
 			}
-			add_event(l, &rec);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)

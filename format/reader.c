@@ -13,9 +13,12 @@
  *    never by the file size; a file is read with pread, one chunk at a time;
  *  - every length is checked against its bound before it sizes a copy or a loop, and all
  *    offset arithmetic is done in uint64_t so that it cannot wrap;
- *  - a chunk's entries are decoded twice: once to validate the whole payload (every varint,
- *    count, string and frame count, and exact consumption of the payload) and only then to
- *    hand out records, so a chunk is accepted whole or not at all;
+ *  - a chunk is accepted whole or not at all: every entry is decoded (every varint, count,
+ *    string and frame count, and exact consumption of the payload) before the first is
+ *    handed out. An EVENTS chunk of up to BATCH_MAX events is decoded once, into an array
+ *    of events that its records then come from (ct_reader_next) or that is handed out
+ *    whole (ct_reader_next_batch); other chunks, and larger EVENTS chunks (so that the
+ *    array stays bounded), are decoded twice, a validation pass and then the records;
  *  - an incomplete trailing chunk is truncation (return 0, truncated == 1), anything
  *    inconsistent in complete bytes is corruption (return -1, a one-line message with the
  *    byte offset), and both are sticky;
@@ -45,6 +48,9 @@
 #define MIN_STACK 3
 #define MIN_MODULE 6
 #define MIN_THREAD 10
+/* The most events an EVENTS chunk may have to be decoded once, into r->evs (48 bytes
+ * each): the writer's chunks hold far fewer; a larger one is decoded twice. */
+#define BATCH_MAX 65536
 
 enum { RUNNING = 0, AT_END = 1, FAILED = -1 };
 
@@ -72,6 +78,10 @@ struct ct_reader {
 	const uint8_t *tp, *tend;
 	struct ct_ev_pred pred[CT_EV_PRED_SLOTS];
 	int v2;                 /* the file is format 2 */
+	/* an EVENTS chunk decoded once: its known events (the skipped ones left out), handed
+	 * out from evs[ev_i] on (ev_i < ev_n only while such a chunk is current) */
+	struct ct_event *evs;
+	size_t ev_i, ev_n, ev_cap;
 
 	/* generation bookkeeping (FORMAT.md section 6) */
 	int gen_open, any_gen;
@@ -332,9 +342,8 @@ static const char *check_event(const struct ct_reader *r, const struct ct_event 
 	return NULL;
 }
 
-static const char *dec_event(struct ct_reader *r, struct ct_record *rec, int *skip)
+static const char *dec_event(struct ct_reader *r, struct ct_event *ev, int *skip)
 {
-	struct ct_event *ev = &rec->ev;
 	uint64_t flags;
 
 	if (r->end - r->p >= 2 + 7 * 10) {
@@ -388,12 +397,68 @@ check:
 /* One format-2 EVENTS entry (FORMAT.md section 5.2): type and mask from the field stream,
  * the fields the mask names (the others as predicted by the previous event of the same
  * type class), the timestamp from the timestamp stream. */
-static const char *dec_event2(struct ct_reader *r, struct ct_record *rec, int *skip)
+static const char *dec_event2(struct ct_reader *r, struct ct_event *ev, int *skip)
 {
-	struct ct_event *ev = &rec->ev;
 	uint8_t mask;
 	uint64_t v;
 
+	if (r->end - r->p >= 3 + 6 * 10 && r->tend - r->tp >= 10) {
+		/* room for the longest event in both streams: one bound check for all */
+		const uint8_t *p = r->p;
+		struct ct_ev_pred *q;
+		uint64_t z;
+
+		ev->type = p[0];
+		mask = p[1];
+		p += 2;
+		if (mask & ~CT_EVM_ALL)
+			return "reserved event mask bit set";
+		q = &r->pred[ev->type % CT_EV_PRED_SLOTS];
+		if (mask & CT_EVM_KIND)
+			q->kind = *p++;
+		if (mask & CT_EVM_FLAGS) {
+			if (uvar(&p, &v) < 0)
+				return "varint longer than 64 bits";
+			if (v > UINT16_MAX)
+				return "event flags out of range";
+			q->flags = (uint16_t)v;
+		}
+		if (mask & CT_EVM_STACK) {
+			if (uvar(&p, &v) < 0)
+				return "varint longer than 64 bits";
+			if (v > UINT32_MAX)
+				return "32-bit field out of range";
+			q->stack = (uint32_t)v;
+		}
+#define DELTA(field)                                                                   \
+	do {                                                                           \
+		if (uvar(&p, &z) < 0)                                                  \
+			return "varint longer than 64 bits";                           \
+		(field) += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));                   \
+	} while (0)
+		if (mask & CT_EVM_OBJ)
+			DELTA(q->obj);
+		if (mask & CT_EVM_A)
+			DELTA(q->a);
+		if (mask & CT_EVM_B)
+			DELTA(q->b);
+		if (mask & CT_EVM_C)
+			DELTA(q->c);
+		r->p = p;
+		p = r->tp;
+		DELTA(r->prev_ts);
+		r->tp = p;
+#undef DELTA
+		ev->kind = q->kind;
+		ev->flags = q->flags;
+		ev->stack = q->stack;
+		ev->obj = q->obj;
+		ev->a = q->a;
+		ev->b = q->b;
+		ev->c = q->c;
+		ev->ts = r->prev_ts;
+		return check_event(r, ev, skip);
+	}
 	TRY(byte(r, &ev->type));
 	TRY(byte(r, &mask));
 	if (mask & ~CT_EVM_ALL)
@@ -560,7 +625,7 @@ static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *sk
 		rec->gen = r->gen;
 		rec->offset = r->chunk_off;
 		rec->tid = r->tid;
-		return r->v2 ? dec_event2(r, rec, skip) : dec_event(r, rec, skip);
+		return r->v2 ? dec_event2(r, &rec->ev, skip) : dec_event(r, &rec->ev, skip);
 	}
 	memset(rec, 0, sizeof(*rec));
 	*skip = 0;
@@ -573,7 +638,7 @@ static const char *dec_entry(struct ct_reader *r, struct ct_record *rec, int *sk
 	case CT_CH_EVENTS:
 		rec->type = CT_REC_EVENT;
 		rec->tid = r->tid;
-		return r->v2 ? dec_event2(r, rec, skip) : dec_event(r, rec, skip);
+		return r->v2 ? dec_event2(r, &rec->ev, skip) : dec_event(r, &rec->ev, skip);
 	case CT_CH_STACKS:
 		rec->type = CT_REC_STACK;
 		return dec_stack(r, rec);
@@ -655,6 +720,7 @@ static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint6
 	const uint8_t *h;
 	ssize_t n = fetch(r, off, CT_CHUNK_HDR_LEN, &h);
 
+	r->ev_i = r->ev_n = 0; /* nothing is handed out of a chunk until it passed */
 	if (n < 0)
 		return io_error(r, off, (int)-n), CH_IO;
 	if (n == 0)
@@ -746,11 +812,47 @@ static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint6
 	r->chunk_off = off;
 
 	/* Validation pass: decode every entry, require the payload to be consumed exactly.
-	 * Records are only handed out once the whole chunk is known good. */
+	 * Records are only handed out once the whole chunk is known good. The events of an
+	 * EVENTS chunk of up to BATCH_MAX are kept as they are decoded: handed out from
+	 * r->evs, they are not decoded again. */
 	struct ct_record scratch;
 	const char *unfit = rewind_payload(r, payload, raw_len, count);
 	if (unfit)
 		return bad(r, off, "%s: %s", chunk_names[kind], unfit);
+	if (kind == CT_CH_EVENTS && count <= BATCH_MAX) {
+		const char *why = NULL;
+		size_t n = 0;
+		uint32_t i;
+
+		if (count > r->ev_cap) {
+			size_t cap = r->ev_cap ? r->ev_cap : 1024;
+			struct ct_event *nv;
+
+			while (cap < count)
+				cap *= 2;
+			nv = realloc(r->evs, cap * sizeof(*nv));
+			if (!nv)
+				return fail(r, "out of memory", off, "%u events", count), CH_IO;
+			r->evs = nv;
+			r->ev_cap = cap;
+		}
+		for (i = 0; i < count && !why; i++) {
+			int skip;
+
+			why = r->v2 ? dec_event2(r, &r->evs[n], &skip) :
+				      dec_event(r, &r->evs[n], &skip);
+			n += !skip;
+		}
+		if (why)
+			return bad(r, off, "%s entry %u: %s", chunk_names[kind], i - 1, why);
+		if (r->p != r->end || r->tp != r->tend)
+			return bad(r, off, "%zu bytes after the last entry",
+				   (size_t)(r->end - r->p) + (size_t)(r->tend - r->tp));
+		r->ev_i = 0;
+		r->ev_n = n;
+		r->left = 0;
+		return CH_OK;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		int skip;
 		const char *why = dec_entry(r, &scratch, &skip);
@@ -833,6 +935,9 @@ static int load_chunk(struct ct_reader *r)
 			return -1;
 		}
 		if (k == CH_BAD || k == CH_PART) {
+			/* nothing of the bad chunk is handed out, even after ct_reader_resume
+			 * (its cursor may point into a buffer the search below reallocates) */
+			r->left = 0;
 			int s = r->skip_damaged ? resync(r, off + 1, &c) : CH_END;
 
 			if (s == CH_IO)
@@ -887,6 +992,7 @@ static int load_chunk(struct ct_reader *r)
 			else
 				damaged(r, c.off);
 			r->left = 0;
+			r->ev_i = r->ev_n = 0;
 			continue;
 		}
 
@@ -903,6 +1009,23 @@ static int load_chunk(struct ct_reader *r)
 	}
 }
 
+/* Makes the next chunk current: 1, or 0 at the end of the input (the reader is AT_END
+ * then), or -1 (failed). */
+static int advance(struct ct_reader *r)
+{
+	int c = load_chunk(r);
+
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		r->state = AT_END;
+		if (r->gen_open)
+			r->truncated = 1; /* the last generation never ended */
+		return 0;
+	}
+	return 1;
+}
+
 /* Contract in reader.h. */
 int ct_reader_next(struct ct_reader *r, struct ct_record *rec)
 {
@@ -913,6 +1036,14 @@ int ct_reader_next(struct ct_reader *r, struct ct_record *rec)
 			return -1;
 		if (r->state == AT_END)
 			return 0;
+		if (r->ev_i < r->ev_n) { /* a chunk decoded once */
+			rec->type = CT_REC_EVENT;
+			rec->gen = r->gen;
+			rec->offset = r->chunk_off;
+			rec->tid = r->tid;
+			rec->ev = r->evs[r->ev_i++];
+			return 1;
+		}
 		while (r->left > 0) {
 			int skip;
 			r->left--;
@@ -923,15 +1054,49 @@ int ct_reader_next(struct ct_reader *r, struct ct_record *rec)
 			if (!skip)
 				return 1;
 		}
-		int c = load_chunk(r);
-		if (c < 0)
+		int c = advance(r);
+		if (c <= 0)
+			return c;
+	}
+}
+
+/* Contract in reader.h. */
+int ct_reader_next_batch(struct ct_reader *r, struct ct_record *rec,
+			 const struct ct_event **evs, size_t *nev)
+{
+	if (evs)
+		*evs = NULL;
+	if (nev)
+		*nev = 0;
+	if (!r || !rec || !evs || !nev)
+		return -1;
+	for (;;) {
+		if (r->state == FAILED)
 			return -1;
-		if (c == 0) {
-			r->state = AT_END;
-			if (r->gen_open)
-				r->truncated = 1; /* the last generation never ended */
+		if (r->state == AT_END)
 			return 0;
+		if (r->ev_i < r->ev_n) {
+			rec->type = CT_REC_EVENT;
+			rec->gen = r->gen;
+			rec->offset = r->chunk_off;
+			rec->tid = r->tid;
+			*evs = r->evs + r->ev_i;
+			*nev = r->ev_n - r->ev_i;
+			r->ev_i = r->ev_n;
+			return 1;
 		}
+		if (r->left > 0) { /* a chunk decoded twice: one record at a time */
+			int rc = ct_reader_next(r, rec);
+
+			if (rc == 1 && rec->type == CT_REC_EVENT) {
+				*evs = &rec->ev;
+				*nev = 1;
+			}
+			return rc;
+		}
+		int c = advance(r);
+		if (c <= 0)
+			return c;
 	}
 }
 
@@ -1129,5 +1294,6 @@ void ct_reader_close(struct ct_reader *r)
 		close(r->fd);
 	free(r->cbuf);
 	free(r->dbuf);
+	free(r->evs);
 	free(r);
 }

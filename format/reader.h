@@ -58,6 +58,14 @@ const struct ct_file_header *ct_reader_header(const struct ct_reader *r);
  * on corrupt input (ct_reader_error gives one line naming the byte offset). */
 int ct_reader_next(struct ct_reader *r, struct ct_record *rec);
 const char *ct_reader_error(const struct ct_reader *r);
+/* ct_reader_next with the events of a chunk at once: returns 1 with *nev >= 1 events at
+ * *evs (valid until the next call on r) for an event record (rec has its type, gen, tid
+ * and offset; rec->ev is not set), or with *nev 0 for any other record, which rec holds
+ * as ct_reader_next gives it; 0 and -1 as ct_reader_next. The events are those
+ * ct_reader_next would return one by one, in the same order, and calls of the two may
+ * be mixed. */
+int ct_reader_next_batch(struct ct_reader *r, struct ct_record *rec,
+			 const struct ct_event **evs, size_t *nev);
 /* After 0 from next: 1 if the file ended inside a chunk or the last generation has no
  * GEN_END (the process was killed or is still running), else 0. */
 int ct_reader_truncated(const struct ct_reader *r);

@@ -16,7 +16,8 @@
  * would almost never satisfy by mutation alone: bit 0 puts a valid file header in front
  * of the rest of the input, bit 1 recomputes the header and every chunk checksum. The
  * records are read twice, failing at the first damage and skipping damage
- * (ct_reader_skip_damaged); the analysis skips it too, or fails at it when bit 3 is set
+ * (ct_reader_skip_damaged), each time also a chunk's events at once (ct_reader_next_batch,
+ * which must give as many events and end the same way); the analysis skips it too, or fails at it when bit 3 is set
  * (--strict). Any crash, leak, hang, sanitizer report, a -1 without a byte offset or a -1
  * while skipping damage is a bug.
  */
@@ -124,7 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* it opened the first time */
 			ct_reader_skip_damaged(r, skip);
 			(void)ct_reader_header(r);
+			uint64_t nev = 0;
 			while ((rc[skip] = ct_reader_next(r, &rec)) == 1) {
+				nev += rec.type == CT_REC_EVENT;
 				/* touch what the pointers promise */
 				if (rec.type == CT_REC_STACK && rec.stack.nframes)
 					(void)*(volatile const uint64_t *)
@@ -144,6 +147,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			(void)ct_reader_truncated(r);
 			(void)ct_reader_trailing_bytes(r);
+			ct_reader_close(r);
+			/* a chunk's events at once: the same events, the same end */
+			if (ct_reader_open_mem(b, len, &r) != 0)
+				abort();
+			ct_reader_skip_damaged(r, skip);
+			const struct ct_event *evs;
+			size_t n;
+			uint64_t nb = 0;
+			int rcb;
+			while ((rcb = ct_reader_next_batch(r, &rec, &evs, &n)) == 1) {
+				if ((rec.type == CT_REC_EVENT) != (n > 0))
+					abort();
+				if (n)
+					(void)*(volatile const uint8_t *)&evs[n - 1].type;
+				nb += n;
+			}
+			if (rcb != rc[skip] || nb != nev)
+				abort();
 			ct_reader_close(r);
 		}
 		/* the analyzer skips damage unless strict (bit 3) */

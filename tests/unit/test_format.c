@@ -261,6 +261,35 @@ static int drain(struct ct_reader *r, const struct trace *t, size_t *nrec, size_
 	return rc;
 }
 
+/* The same through ct_reader_next_batch: each batch's events checked one by one as
+ * records; *nbig counts the batches of more than one event. */
+static int drain_batch(struct ct_reader *r, const struct trace *t, size_t *nrec, size_t *bad,
+		       size_t *nbig)
+{
+	struct ct_record rec;
+	const struct ct_event *evs;
+	size_t n;
+	int rc;
+
+	*nrec = *bad = *nbig = 0;
+	while ((rc = ct_reader_next_batch(r, &rec, &evs, &n)) == 1) {
+		size_t k = n ? n : 1;
+
+		*nbig += n > 1;
+		if ((rec.type == CT_REC_EVENT) != (n > 0) && (*bad)++ == 0)
+			printf("# record %zu: batch of %zu for type %d\n", *nrec, n, rec.type);
+		for (size_t i = 0; i < k; i++) {
+			if (n)
+				rec.ev = evs[i];
+			const char *why = *nrec < t->nexp ? mismatch(&rec, &t->exp[*nrec]) : "extra";
+			if (why && (*bad)++ == 0)
+				printf("# record %zu: %s differs\n", *nrec, why);
+			(*nrec)++;
+		}
+	}
+	return rc;
+}
+
 /* ---- the data */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -677,6 +706,50 @@ static void test_roundtrip(void)
 	trace_free(&t);
 }
 
+/* A chunk's events at once: the same records as one at a time, for chunks decoded once
+ * (the big trace's) and for one too large for that (decoded twice, handed out singly). */
+static void test_batch(void)
+{
+	struct trace t;
+	size_t nrec, bad, nbig;
+	struct ct_reader *r;
+
+	TEST_EQ(build_big(&t), 0);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain_batch(r, &t, &nrec, &bad, &nbig), 0);
+	TEST_EQ(nrec, t.nexp);
+	TEST_EQ(bad, 0);
+	TEST_TRUE(nbig >= NBIG / 500);
+	ct_reader_close(r);
+	trace_free(&t);
+
+	/* 70000 events in one chunk: more than the reader decodes at once */
+	enum { NHUGE = 70000 };
+	static struct ct_event huge[NHUGE];
+	static const uint64_t lost[CT_L_MAX];
+	for (unsigned i = 0; i < NHUGE; i++)
+		huge[i] = big[i % NBIG];
+	for (unsigned i = 0; i < NHUGE; i++)
+		huge[i].ts = 1000 + i; /* any order is legal; ascending keeps it simple */
+	trace_init(&t, ct_w_raw_bound(NHUGE));
+	int e = gen_begin(&t, 1, 1000, 1);
+	e |= events(&t, 1, 100, 0, huge, NHUGE);
+	e |= gen_end(&t, 1, 2000, lost);
+	TEST_EQ(e, 0);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain_batch(r, &t, &nrec, &bad, &nbig), 0);
+	TEST_EQ(nrec, t.nexp);
+	TEST_EQ(bad, 0);
+	TEST_EQ(nbig, 0);
+	ct_reader_close(r);
+	TEST_EQ(ct_reader_open_mem(t.buf, t.len, &r), 0);
+	TEST_EQ(drain(r, &t, &nrec, &bad), 0);
+	TEST_EQ(nrec, NHUGE + 2);
+	TEST_EQ(bad, 0);
+	ct_reader_close(r);
+	trace_free(&t);
+}
+
 /* Index of the last chunk boundary <= cut, or -1 when none (only the header). */
 static long last_bound(const struct trace *t, size_t cut)
 {
@@ -1087,6 +1160,45 @@ static int try_chunk(unsigned minor, int with_gen, unsigned kind, unsigned codec
 			   nrec, msg, msglen);
 }
 
+/* A damaged last chunk, skipped, is not handed out after ct_reader_resume either (a file
+ * being followed): its entries decoded before the damage showed are not records. */
+static void test_resume_after_damage(void)
+{
+	static uint8_t buf[4096];
+	static const uint8_t gb[] = { 1, 2 };
+	/* one good format-1 event, then two bytes too many */
+	static const uint8_t ev[] = { 1, 1, 0, 2, 0, 0, 0, 0, 0, 5, 5 };
+	struct ct_file_header h = { .pid = 1 };
+	size_t n = (size_t)ct_w_header(buf, sizeof(buf), &h);
+	buf[8] = 1;
+	buf[10] = 2;
+	uint32_t crc = ct_crc32(0, buf, CT_HEADER_LEN - 4);
+	for (unsigned j = 0; j < 4; j++)
+		buf[CT_HEADER_LEN - 4 + j] = (uint8_t)(crc >> (8 * j));
+	n += mk_chunk(buf + n, CT_CH_GEN_BEGIN, CT_CODEC_RAW, 1, 0, 1, gb, 2, 2);
+	n += mk_chunk(buf + n, CT_CH_EVENTS, CT_CODEC_RAW, 1, 5, 1, ev, sizeof(ev), sizeof(ev));
+
+	char path[] = "/tmp/ct_test_format_XXXXXX";
+	int fd = mkstemp(path);
+	TEST_TRUE(fd >= 0);
+	TEST_EQ(write(fd, buf, n), (ssize_t)n);
+	struct ct_reader *r;
+	struct ct_record rec;
+	TEST_EQ(ct_reader_open(path, &r), 0);
+	if (r) {
+		ct_reader_skip_damaged(r, 1);
+		TEST_EQ(ct_reader_next(r, &rec), 1);
+		TEST_EQ(rec.type, CT_REC_GEN_BEGIN);
+		TEST_EQ(ct_reader_next(r, &rec), 0);
+		TEST_EQ(ct_reader_damaged(r), 1);
+		TEST_EQ(ct_reader_resume(r), 0);
+		TEST_EQ(ct_reader_next(r, &rec), 0);
+		ct_reader_close(r);
+	}
+	close(fd);
+	unlink(path);
+}
+
 static void test_invalid_contents(void)
 {
 	char msg[256];
@@ -1348,11 +1460,13 @@ int main(void)
 	test_crc();
 	test_encoders();
 	test_roundtrip();
+	test_batch();
 	test_truncation();
 	test_corruption();
 	test_skip_damaged();
 	test_random_damage();
 	test_invalid_contents();
+	test_resume_after_damage();
 	test_invalid_events2();
 	test_open_errors();
 	return tap_done();
