@@ -54,3 +54,11 @@ assert_within() {
 		fail "$got is not within $pct% of $want${4:+ + $extra} ($(awk -v g="$got" -v w="$want" \
 			'BEGIN { printf "%+.2f%%", (g - w) * 100 / w }'))"
 }
+
+# preload_only: the sanitized pass (CTRACE_CLI set by `make asan`) skips the calling test.
+# For tests that check the traced program and libctrace (its behaviour, memory, stress)
+# and spend their time there, and whose use of ctrace's analyzer other tests of the
+# sanitized pass make too; tests/README.md lists them. tests/run-bats.sh counts the skips.
+preload_only() {
+	[ -z "${CTRACE_CLI:-}" ] || skip "preload only: not run again with the sanitized ctrace"
+}
