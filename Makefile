@@ -202,11 +202,13 @@ bats: all $(PROGS) $(EXAMPLES)
 test: export WERROR = 1
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)rm -f $(O)/test-results; export FUZZ_SECONDS=20; \
+	$(Q)rm -f $(O)/test-results $(O)/test-times; export FUZZ_SECONDS=20; \
 	for t in unit bats asan fuzz; do \
+		t0=$$(date +%s); \
 		$(MAKE) --no-print-directory $$t 2>&1 | tee $(O)/test-$$t.log; \
 		grep -E '^[a-z() -]+: [0-9]+ passed, [0-9]+ failed' $(O)/test-$$t.log >> $(O)/test-results; \
-	done; \
+		echo "$$t took $$(($$(date +%s) - t0)) s" >> $(O)/test-times; \
+	done; cat $(O)/test-times; rm -f $(O)/test-times; \
 	awk '{ for (i = 1; i < NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } \
 	     END { printf "test: %d passed, %d failed\n", p, f; exit (f > 0 || NR < 5) }' $(O)/test-results
 

@@ -18,8 +18,12 @@
 # and reports. Environment: CTRACE_BUILD (absolute build dir), optionally CTRACE_CLI
 # (another ctrace, e.g. the sanitized one).
 
-load /usr/lib/bats/bats-support/load
-load /usr/lib/bats/bats-assert/load
+# bats-support, then bats-assert: their files, sourced here directly (bats sources this file
+# again for each of its tests, and their load.bash forks a dirname for each file it sources)
+for blk_lib in /usr/lib/bats/bats-support/src/*.bash /usr/lib/bats/bats-assert/src/*.bash; do
+	# shellcheck disable=SC1090 # the libraries' own files
+	source "$blk_lib"
+done
 bats_require_minimum_version 1.5.0
 
 : "${CTRACE_BUILD:?set CTRACE_BUILD to the absolute build directory (make bats does)}"
@@ -27,7 +31,7 @@ BLK_CT=${CTRACE_CLI:-$CTRACE_BUILD/ctrace}
 # ctrace record finds the preload next to itself; another ctrace (the sanitized one) needs this.
 export CTRACE_LIB=${CTRACE_LIB:-$CTRACE_BUILD/libctrace.so}
 BLK_PROGS=$CTRACE_BUILD/progs
-BLK_SRC=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BLK_SRC=${BATS_TEST_DIRNAME%/tests/bats}
 
 # The programs, as RUN=PROGRAM: the plain and fortified builds of each.
 BLK_RUNS="sync=blk_sync net=blk_net net.fortify=blk_net.fortify io=blk_io
@@ -91,19 +95,38 @@ setup() {
 }
 
 # blk_marked_line FILE MARK: the number of the line carrying the comment /* MARK */.
+# (The helpers here run a few hundred times per pass: they fork as little as they can.)
 blk_marked_line() {
-	grep -n "/\\* $2 \\*/" "$1" | cut -d: -f1 | head -n1
+	local l
+	l=$(grep -n -m1 "/\\* $2 \\*/" "$1") || return 0
+	echo "${l%%:*}"
+}
+
+# blk_values FILE KEY...: sets BLK_V to N of the first line KEY=N of FILE, for each KEY in
+# order (an empty element when there is none).
+blk_values() {
+	local f=$1 l k
+	local -A seen=()
+	shift
+	while IFS= read -r l; do
+		[[ $l =~ ^([A-Za-z0-9_.]+)=([0-9]+)$ ]] && [ -z "${seen[${BASH_REMATCH[1]}]+x}" ] &&
+			seen[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+	done <"$f"
+	BLK_V=()
+	for k; do BLK_V+=("${seen[$k]:-}"); done
 }
 
 # blk_value FILE KEY: N from the line KEY=N of FILE.
 blk_value() {
-	sed -n "s/^$2=\\([0-9][0-9]*\\)\$/\\1/p" "$1" | head -n1
+	blk_values "$1" "$2"
+	echo "${BLK_V[0]}"
 }
 
 # blk_ran RUN: the traced run exited 0 and its report is there.
 blk_ran() {
-	local rc jrc
-	rc=$(cat "$BLK_DIR/$1.rc") jrc=$(cat "$BLK_DIR/$1.json.rc")
+	local rc= jrc=
+	read -r rc <"$BLK_DIR/$1.rc"
+	read -r jrc <"$BLK_DIR/$1.json.rc"
 	[ "$rc" = 0 ] || fail "$1: ctrace record exited $rc; stderr: $(head -c 600 "$BLK_DIR/$1.err")"
 	[ "$jrc" = 0 ] || fail "$1: ctrace report --json exited $jrc: $(head -c 600 "$BLK_DIR/$1.json.err")"
 }
@@ -111,11 +134,14 @@ blk_ran() {
 # blk_close PCT SLACK GOT WANT [RQ]: |GOT - WANT| <= max(PCT% of WANT, SLACK) + RQ (integers,
 # ns). RQ is the time the program's thread waited for a CPU in the measured calls it was
 # preempted in: preempted right after a call returned, it waits between the tracer's clock
-# and its own.
+# and its own. (In hundredths of a ns, exact in shell integers.)
 blk_close() {
-	awk -v g="$3" -v w="$4" -v p="$1" -v s="$2" -v q="${5:-0}" 'BEGIN {
-		d = g - w; if (d < 0) d = -d; lim = w * p / 100; if (lim < s) lim = s
-		exit !(w > 0 && d <= lim + q) }'
+	local p=$1 s=$2 g=$3 w=$4 q=${5:-0} d lim
+	d=$((g - w))
+	[ "$d" -ge 0 ] || d=$((-d))
+	lim=$((w * p))
+	[ "$lim" -ge $((s * 100)) ] || lim=$((s * 100))
+	[ "$w" -gt 0 ] && [ $((d * 100)) -le $((lim + q * 100)) ]
 }
 
 # blk_site RUN SOURCE PROFILE KIND MARK FUNC KEY [FD_CLASS]
@@ -133,16 +159,17 @@ blk_site() {
 	local line want calls rq
 	line=$(blk_marked_line "$BLK_SRC/tests/progs/$src" "$mark")
 	[ -n "$line" ] || fail "no /* $mark */ in tests/progs/$src"
-	want=$(blk_value "$out" "${key}_total_ns")
-	calls=$(blk_value "$out" "${key}_calls")
-	rq=$(blk_value "$out" "${key}_rq_ns")
+	blk_values "$out" "${key}_total_ns" "${key}_calls" "${key}_rq_ns"
+	want=${BLK_V[0]} calls=${BLK_V[1]} rq=${BLK_V[2]}
 	[ -n "$want" ] && [ -n "$calls" ] && [ -n "$rq" ] ||
 		fail "$rn printed no ${key}_total_ns / ${key}_calls / ${key}_rq_ns"
 
 	# One query: the waiter-profile entries whose innermost frame is the marked line, those
-	# of PROFILE/KIND among them ("mine"), and what the checks below need to know of them.
+	# of PROFILE/KIND among them ("mine"), and what the checks below need to know of them;
+	# the first line is the figures the checks compare, the second the details their
+	# messages show.
 	local v
-	v=$(jq -c --arg f "$func" --argjson l "$line" --arg p "$profile" --arg k "$kind" \
+	v=$(jq -r --arg f "$func" --argjson l "$line" --arg p "$profile" --arg k "$kind" \
 		--arg s "tests/progs/$src" --arg c "$cls" '
 		[.profiles[] | select((.profile == "sync" or .profile == "net"
 			or .profile == "syscall" or .profile == "sleep")
@@ -162,14 +189,15 @@ blk_site() {
 		    mine: $mine,
 		    there: [$at[] | {profile, kind, count, total_ns}],
 		    profile: [.profiles[] | select(.profile == $p) | {kind, count, total_ns,
-			at: "\(.frames[0].func // "-"):\(.frames[0].line // 0)"}] | .[:12] }' "$json")
-	local n count got shape stacks clsok
-	IFS=$'\t' read -r n count got shape stacks clsok < <(jq -r \
-		'[.n, .count, .total, .shape, .stacks, .cls] | @tsv' <<<"$v")
+			at: "\(.frames[0].func // "-"):\(.frames[0].line // 0)"}] | .[:12] }
+		| ([.n, .count, .total, .shape, .stacks, .cls, (.others | tojson)] | @tsv), tojson' "$json")
+	local n count got shape stacks clsok others
+	IFS=$'\t' read -r n count got shape stacks clsok others <<<"${v%%$'\n'*}"
+	v=${v#*$'\n'}
 	[ "$n" != 0 ] || fail "$rn: no $profile/$kind entry at $func ($src:$line); entries there: \
 $(jq -c .there <<<"$v"); $profile profile: $(jq -c .profile <<<"$v")"
-	[ "$(jq -c .others <<<"$v")" = "[]" ] ||
-		fail "$rn: $func ($src:$line) is also charged to $(jq -c .others <<<"$v")"
+	[ "$others" = "[]" ] ||
+		fail "$rn: $func ($src:$line) is also charged to $others"
 	[ "$count" = "$calls" ] || fail "$rn: $profile/$kind at $func:$line: count $count, the program made $calls calls"
 	blk_close 5 $((calls * 20000)) "$got" "$want" "$rq" ||
 		fail "$rn: $profile/$kind at $func:$line: total_ns $got is not within 5% (+ ${rq} ns of run-queue wait) of the measured $want ($(awk \

@@ -128,6 +128,7 @@ sig_core() {
 }
 
 @test "memory stays within CTRACE_FLIGHT_SIZE plus the fixed buffers over a busy run (10 s)" {
+	preload_only # the traced program's memory; flight snapshots are read in the other tests
 	flight CTRACE_FLIGHT_SIZE=2m CTRACE_FLIGHT_AGE=60s CTRACE_BUFFERS=16 CTRACE_TRIGGER=exit -- busy 10
 	assert_success
 	early=$(value rss_early_kb); late=$(value rss_late_kb); run_ns=$(value run_ns)

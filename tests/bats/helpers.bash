@@ -96,3 +96,11 @@ await() {
 	done
 	fail "timed out waiting for $1${2:+ to say $2}"
 }
+
+# preload_only: the sanitized pass (CTRACE_CLI set by `make asan`) skips the calling test.
+# For tests that check the traced program and libctrace (its behaviour, memory, stress)
+# and spend their time there, and whose use of ctrace's analyzer other tests of the
+# sanitized pass make too; tests/README.md lists them. tests/run-bats.sh counts the skips.
+preload_only() {
+	[ -z "${CTRACE_CLI:-}" ] || skip "preload only: not run again with the sanitized ctrace"
+}
