@@ -23,34 +23,6 @@ static atomic_uint_least64_t next_task;
 /* The clock: ct_tick_now_ns (tick.c), CLOCK_MONOTONIC ns converted from the TSC. */
 
 /*
- * The call sites' one-frame stacks: ct_stack_site hashes the pc and compares it in the
- * process-wide stack table (about a fifth of a traced call). A call site's id never changes
- * (the table is insert-only and kept across fork), so a small direct-mapped cache of
- * (pc, id) pairs answers the calls of a loop with one load. An entry is one 64-bit word
- * (pc << SITE_ID_BITS | id), so racing threads and signal handlers read and write whole
- * entries, never a pc with another's id. pcs beyond 47 bits and ids beyond SITE_ID_BITS are
- * not cached (looked up every time).
- */
-#define SITE_CACHE 64u
-#define SITE_ID_BITS 17u
-static atomic_uint_least64_t site_cache[SITE_CACHE];
-
-static uint32_t site_stack(uint64_t pc)
-{
-	if (pc >> (64 - SITE_ID_BITS))
-		return ct_stack_site(pc);
-	atomic_uint_least64_t *c = &site_cache[(pc ^ pc >> 7 ^ pc >> 14) & (SITE_CACHE - 1)];
-	uint64_t v = atomic_load_explicit(c, memory_order_acquire);
-	uint32_t id = (uint32_t)(v & ((1u << SITE_ID_BITS) - 1));
-	if (likely(v >> SITE_ID_BITS == pc && id))
-		return id;
-	id = ct_stack_site(pc);
-	if (id && id < (1u << SITE_ID_BITS))
-		atomic_store_explicit(c, pc << SITE_ID_BITS | id, memory_order_release);
-	return id;
-}
-
-/*
  * Texts. An annotation's text (a name; a log's category, NUL, message; a label's key, NUL,
  * value) is gathered a byte at a time into 8-byte words, each stored once, whole, in a
  * small array on the stack; the events take their text fields from those words: the
@@ -136,7 +108,7 @@ static void record(unsigned type, uint64_t obj, uint64_t a, struct text *t, cons
 			ev[1 + i].b = t->w[3 + 3 * i];
 			ev[1 + i].c = t->w[4 + 3 * i];
 		}
-		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
+		ev[0].stack = ct_stack_site((uint64_t)(uintptr_t)pc);
 		for (unsigned i = 0; i <= parts; i++)
 			ct_emit(th, &ev[i]);
 	}

@@ -7,10 +7,9 @@
  * The table belongs to the tid that filled it: a slot reused by another thread, or the
  * forked child's thread, starts with it empty, so every trace gets the edges of its own
  * threads. In front of the table, each thread remembers its latest edge taken with one
- * lock held (ct_lo_recent, a few keyed with its tid, so a fork child's copy does not
- * match): a repeated nested pair is then checked inline, without a call. A full table
- * (LO_CAP edges) records the edges it cannot keep every time they are taken: more events,
- * never a missed edge.
+ * lock held (ct_lo_last, keyed with its tid, so a fork child's copy does not match):
+ * a repeated nested pair is then checked inline, without a call. A full table (LO_CAP edges) records the edges it cannot keep every time they
+ * are taken: more events, never a missed edge.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@ struct lo_tab {
 };
 
 int ct_lockorder_on;
-CT_TLS uint64_t ct_lo_recent[CT_LO_RECENT];
+CT_TLS uint64_t ct_lo_last;
 static struct lo_tab *tabs;
 
 int ct_lockorder_init(void)
@@ -107,11 +106,9 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 							      ct_stack_site(h->pc));
 			ct_emit(th, &ev);
 		}
-		if (ct_held.n == 1) {
-			uint64_t k = ct_lo_quick(ct_held.e[0].obj, ct_held.e[0].kind, obj, kind,
+		if (ct_held.n == 1)
+			ct_lo_last = ct_lo_quick(ct_held.e[0].obj, ct_held.e[0].kind, obj, kind,
 						 ct_tls.tid);
-			*ct_lo_slot(k) = k;
-		}
 	}
 	ct_leave();
 	errno = saved;

@@ -24,38 +24,24 @@ int ct_lockorder_init(void);
 /* Records the edges held -> obj not yet recorded by this thread. Record path. */
 void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind);
 
-/* The calling thread's latest edges with one lock held, as ct_lo_quick keys them, one per
- * slot of CT_LO_RECENT (by the key's top bits): the common nested pairs repeat them, and
- * then cost two multiplications and no call. Several, not one: a thread that takes one of
- * a few locks under each of several others (memcached's LRU maintainer: perf gave
- * ct_lockorder_edges a tenth of libctrace's samples with one) still finds its pairs. */
-#define CT_LO_RECENT 8u
-extern CT_TLS uint64_t ct_lo_recent[CT_LO_RECENT];
+/* The calling thread's latest edge with one lock held, as ct_lo_quick keys it: the
+ * common nested pair repeats it, and then costs two multiplications and no call. */
+extern CT_TLS uint64_t ct_lo_last;
 static inline uint64_t ct_lo_quick(uint64_t held, unsigned hkind, const void *obj,
 				   unsigned kind, pid_t tid)
 {
 	return (held * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uintptr_t)obj * 0xbf58476d1ce4e5b9ull) ^
 	       ((uint64_t)(hkind << 8 | kind) << 48) ^ (uint64_t)(uint32_t)tid;
 }
-static inline uint64_t *ct_lo_slot(uint64_t key)
-{
-	return &ct_lo_recent[key >> 61 & (CT_LO_RECENT - 1)];
-}
 
 /* A blocking acquisition of obj (kind CT_K_MUTEX, CT_K_RWLOCK_RD/WR, CT_K_SPIN) from call
  * site pc succeeded: its edges, then the held set. */
 static inline void ct_lock_taken(const void *obj, const void *pc, unsigned kind, int waited)
 {
-	if (unlikely(ct_held.n != 0) && ct_lockorder_on) {
-		if (ct_held.n != 1)
-			ct_lockorder_edges(obj, pc, kind);
-		else {
-			uint64_t k = ct_lo_quick(ct_held.e[0].obj, ct_held.e[0].kind, obj, kind,
-						 ct_tls.tid);
-			if (*ct_lo_slot(k) != k)
-				ct_lockorder_edges(obj, pc, kind);
-		}
-	}
+	if (unlikely(ct_held.n != 0) && ct_lockorder_on &&
+	    (ct_held.n != 1 || ct_lo_last != ct_lo_quick(ct_held.e[0].obj, ct_held.e[0].kind, obj,
+							  kind, ct_tls.tid)))
+		ct_lockorder_edges(obj, pc, kind);
 	ct_held_push(obj, pc, kind, waited);
 }
 
