@@ -119,8 +119,6 @@ static __attribute__((noinline)) int traced_lock(pthread_mutex_t *m, int which, 
  * prologue drew a fifth of traced_lock's samples on an uncontended loop). */
 static __attribute__((noinline)) int lock_probe(pthread_mutex_t *m, const void *pc)
 {
-	/* the line exclusive before the kind's read: one miss, not two (wait.h) */
-	ct_prefetch_for_write(m);
 	if (likely(!(m->__data.__kind & PTHREAD_MUTEX_ROBUST_BIT))) {
 		int r = ct_hot.mutex_trylock(m);
 		if (likely(r != EBUSY)) {

@@ -53,7 +53,6 @@ static __attribute__((noinline)) int traced_sem(sem_t *s, int op, clockid_t clk,
 
 CT_EXPORT int sem_wait(sem_t *s)
 {
-	ct_prefetch_for_write(s); /* one miss for the value's read and the real wait's atomic */
 	if (sem_value(s) == 0 && ct_on())
 		return traced_sem(s, SEM_WAIT, CLOCK_REALTIME, NULL);
 	return REAL(sem_wait)(s);

@@ -24,25 +24,12 @@
  */
 #include <errno.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 
 #include "../format/events.h"
 #include "wait.h"
 
 CT_TLS struct ct_heldset ct_held;
 _Alignas(64) atomic_int ct_wait_buckets[CT_WAIT_BUCKETS];
-int ct_have_prefetchw;
-
-#if defined(__x86_64__)
-/* Does the CPU have PREFETCHW (wait.h)? CPUID leaf 0x80000001, ECX bit 8. */
-__attribute__((constructor)) static void wait_cpu_init(void)
-{
-	unsigned a, b, c, d;
-	ct_have_prefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
-}
-#endif
 
 void ct_held_forget_oldest(void)
 {

@@ -172,27 +172,6 @@ static inline void ct_held_pop(const void *obj)
 		ct_held_remove((uint64_t)(uintptr_t)obj);
 }
 
-/*
- * A wrapper that reads an object (a mutex's kind, a semaphore's value) before the real
- * call's atomic instruction on it: for an object last used on another CPU, the read
- * fetches its cache line shared and the atomic then fetches it again for writing, two
- * coherence misses where the untraced call takes one (perf on memcached -t 4: seven in
- * eight of the mutex probe's samples on the instruction after that read). PREFETCHW asks
- * for the line in the exclusive state first, so the read and the atomic share one miss.
- * Only where the CPU has it (CPUID PRFCHW, set by a constructor in wait.c); a prefetch
- * never faults and changes no memory. Record path.
- */
-extern int ct_have_prefetchw;
-static inline void ct_prefetch_for_write(const void *p)
-{
-#if defined(__x86_64__)
-	if (likely(ct_have_prefetchw))
-		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-	__builtin_prefetch(p, 1);
-#endif
-}
-
 /* glibc keeps the owner's tid in the mutex (robust/PI flag bits masked off). */
 static inline uint32_t ct_mutex_owner(const pthread_mutex_t *m)
 {
