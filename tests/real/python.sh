@@ -98,7 +98,7 @@ echo "tests=$(echo $TESTS)"
 
 # every trace must be readable; the main process is the one whose parent is this shell's
 # subshell, i.e. the trace with the most threads is reported as main_trace.
-files=0 readable=0 best=-1 main= lost=0
+files=0 readable=0 best=-1 lost=0 main=
 for f in "$WORK"/traces/*.ctr; do
 	[ -f "$f" ] || continue
 	files=$((files + 1))
