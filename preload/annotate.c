@@ -20,105 +20,7 @@
 
 static atomic_uint_least64_t next_task;
 
-/*
- * The clock. An event's ts is CLOCK_MONOTONIC ns (format/FORMAT.md), and the vDSO's
- * clock_gettime was more than half of a traced call. Where ticks are the TSC (tick.c: the
- * kernel's own clocksource), a call reads the TSC and converts it from an anchor, a
- * (tick, CLOCK_MONOTONIC ns) pair read together and shared by the process: ts = anchor ns
- * + the ticks since the anchor at tick.c's rate. A call more than ANCHOR_SPAN ticks past
- * the anchor (about 25 us at 2.6 GHz), before it (another CPU's TSC, a newer anchor), or
- * that finds the anchor being replaced reads CLOCK_MONOTONIC and takes that reading as
- * its ts and as the new anchor, which also refines tick.c's rate. So a converted ts is
- * within the rate's error over at most ANCHOR_SPAN ticks of the clock (0.2% of 25 us at
- * load, under a nanosecond once the rate is refined a millisecond later) plus half the
- * anchor's read (ANCHOR_READ ticks at most, ~100 ns at 2.6 GHz; a slower read is not
- * taken); a thread's consecutive annotations may step back by that much where the anchor
- * changes. (With a read of up to 2000 ticks allowed, region ends came up to 280 ns after
- * the lock release that followed them; with 256, no annotation was out of order with the
- * wrappers' events of its thread in 480k events.)
- *
- * The anchor is a sequence lock without waiting: its one writer at a time is whoever wins
- * a compare-and-swap of the sequence to odd; a reader that sees it odd or changed reads
- * the clock instead. Async-signal-safe (a handler that interrupts an update reads the
- * clock), no lock, no system call but the vDSO. A fork child whose parent had another
- * thread inside an update keeps an odd sequence: it reads the clock at every call.
- */
-#define ANCHOR_SPAN (1u << 16)
-#define ANCHOR_READ 256u
-static atomic_uint anchor_seq;
-static uint64_t anchor_tick, anchor_ns; /* __atomic builtins, relaxed, under anchor_seq */
-
-/* Reads CLOCK_MONOTONIC and makes it the anchor if the read was quick and no other
- * update is under way. Returns the reading. */
-static __attribute__((noinline)) uint64_t anchor_take(void)
-{
-	uint64_t ns;
-#if defined(__x86_64__)
-	uint64_t a = __rdtsc();
-	ns = ct_now();
-	uint64_t b = __rdtsc();
-	unsigned s = atomic_load_explicit(&anchor_seq, memory_order_relaxed);
-	if (b - a > ANCHOR_READ || (s & 1) ||
-	    !atomic_compare_exchange_strong(&anchor_seq, &s, s + 1))
-		return ns;
-	atomic_thread_fence(memory_order_release);
-	__atomic_store_n(&anchor_tick, a + (b - a) / 2, __ATOMIC_RELAXED);
-	__atomic_store_n(&anchor_ns, ns, __ATOMIC_RELAXED);
-	atomic_store_explicit(&anchor_seq, s + 2, memory_order_release);
-	ct_tick_refine(a + (b - a) / 2, ns);
-#else
-	ns = ct_now();
-#endif
-	return ns;
-}
-
-/* CLOCK_MONOTONIC ns now (see above). */
-static inline uint64_t ann_now(void)
-{
-#if defined(__x86_64__)
-	if (likely(ct_tick_tsc)) {
-		unsigned s = atomic_load_explicit(&anchor_seq, memory_order_acquire);
-		uint64_t at = __atomic_load_n(&anchor_tick, __ATOMIC_RELAXED);
-		uint64_t an = __atomic_load_n(&anchor_ns, __ATOMIC_RELAXED);
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t t = __rdtsc();
-		if (likely(!(s & 1) && an &&
-			   atomic_load_explicit(&anchor_seq, memory_order_relaxed) == s &&
-			   t >= at && t - at < ANCHOR_SPAN))
-			return an + ct_tick_to_ns(t - at);
-		return anchor_take();
-	}
-#endif
-	return ct_now();
-}
-
-/*
- * The call sites' one-frame stacks: ct_stack_site hashes the pc and compares it in the
- * process-wide stack table (about a fifth of a traced call). A call site's id never changes
- * (the table is insert-only and kept across fork), so a small direct-mapped cache of
- * (pc, id) pairs answers the calls of a loop with one load. An entry is one 64-bit word
- * (pc << SITE_ID_BITS | id), so racing threads and signal handlers read and write whole
- * entries, never a pc with another's id. pcs beyond 47 bits and ids beyond SITE_ID_BITS are
- * not cached (looked up every time).
- */
-#define SITE_CACHE 64u
-#define SITE_ID_BITS 17u
-static atomic_uint_least64_t site_cache[SITE_CACHE];
-
-static uint32_t site_stack(uint64_t pc)
-{
-	if (pc >> (64 - SITE_ID_BITS))
-		return ct_stack_site(pc);
-	atomic_uint_least64_t *c = &site_cache[(pc ^ pc >> 7 ^ pc >> 14) & (SITE_CACHE - 1)];
-	uint64_t v = atomic_load_explicit(c, memory_order_acquire);
-	uint32_t id = (uint32_t)(v & ((1u << SITE_ID_BITS) - 1));
-	if (likely(v >> SITE_ID_BITS == pc && id))
-		return id;
-	id = ct_stack_site(pc);
-	if (id && id < (1u << SITE_ID_BITS))
-		atomic_store_explicit(c, pc << SITE_ID_BITS | id, memory_order_release);
-	return id;
-}
+/* The clock: ct_tick_now_ns (tick.c), CLOCK_MONOTONIC ns converted from the TSC. */
 
 /*
  * Texts. An annotation's text (a name; a log's category, NUL, message; a label's key, NUL,
@@ -195,7 +97,7 @@ static void record(unsigned type, uint64_t obj, uint64_t a, struct text *t, cons
 			t->w[len / 8] = t->cur;
 		for (size_t k = words; k < 2 + 3 * (size_t)parts; k++)
 			t->w[k] = 0;
-		uint64_t ts = ann_now();
+		uint64_t ts = ct_tick_now_ns();
 		ev[0] = (struct ct_event)CT_EV_HEAD_(type, ts, 0, parts, 0, obj);
 		ev[0].a = a;
 		ev[0].b = t->w[0];
@@ -206,7 +108,7 @@ static void record(unsigned type, uint64_t obj, uint64_t a, struct text *t, cons
 			ev[1 + i].b = t->w[3 + 3 * i];
 			ev[1 + i].c = t->w[4 + 3 * i];
 		}
-		ev[0].stack = site_stack((uint64_t)(uintptr_t)pc);
+		ev[0].stack = ct_stack_site((uint64_t)(uintptr_t)pc);
 		for (unsigned i = 0; i <= parts; i++)
 			ct_emit(th, &ev[i]);
 	}

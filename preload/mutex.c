@@ -205,10 +205,27 @@ static __attribute__((noinline)) int traced_unlock(pthread_mutex_t *m)
 	return r;
 }
 
+/* The unlock of a mutex that is not the innermost held (out of order): taken out of the
+ * held set (a call, so its own function: slow_unlock keeps no frame). */
+static __attribute__((noinline, cold)) int unlock_unordered(pthread_mutex_t *m)
+{
+	ct_held_remove((uint64_t)(uintptr_t)m);
+	if (ct_wait_maybe(m))
+		return traced_unlock(m);
+	return ct_hot.mutex_unlock(m);
+}
+
+/* ct_held_pop, with the rare removal out of line: the common unlock (the innermost lock,
+ * no waiter on its bucket) saves no register and ends in a tail jump. */
 static __attribute__((noinline)) int slow_unlock(pthread_mutex_t *m)
 {
-	ct_held_pop(m);
-	if (atomic_load_explicit(&ct_waiting, memory_order_relaxed) != 0)
+	unsigned n = ct_held.n;
+	if (likely(n != 0)) {
+		if (unlikely(ct_held.e[n - 1].obj != (uint64_t)(uintptr_t)m))
+			return unlock_unordered(m);
+		ct_held.n = n - 1;
+	}
+	if (unlikely(ct_wait_maybe(m)))
 		return traced_unlock(m);
 	return ct_hot.mutex_unlock(m);
 }

@@ -288,11 +288,35 @@ uint32_t ct_stack_here(void)
 	return id;
 }
 
+/*
+ * The call sites' one-frame stacks (annotations, HOLD events, lock-order edges): intern
+ * hashes the pc and compares it in the process-wide table, a probe into a table of 2 MiB
+ * (about a fifth of a traced annotation call). A call site's id never changes (the table
+ * is insert-only and kept across fork), so a small direct-mapped cache of (pc, id) pairs
+ * answers the calls of a loop with one load. An entry is one 64-bit word
+ * (pc << SITE_ID_BITS | id), so racing threads and signal handlers read and write whole
+ * entries, never a pc with another's id. pcs beyond 47 bits and ids beyond SITE_ID_BITS
+ * are not cached (looked up every time).
+ */
+#define SITE_CACHE 64u
+#define SITE_ID_BITS 17u
+static atomic_uint_least64_t site_cache[SITE_CACHE];
+
 uint32_t ct_stack_site(uint64_t pc)
 {
 	if (!slots || !pc)
 		return 0;
-	return intern(&pc, 1, CT_STACKF_SITE);
+	if (pc >> (64 - SITE_ID_BITS))
+		return intern(&pc, 1, CT_STACKF_SITE);
+	atomic_uint_least64_t *c = &site_cache[(pc ^ pc >> 7 ^ pc >> 14) & (SITE_CACHE - 1)];
+	uint64_t v = atomic_load_explicit(c, memory_order_acquire);
+	uint32_t id = (uint32_t)(v & ((1u << SITE_ID_BITS) - 1));
+	if (likely(v >> SITE_ID_BITS == pc && id))
+		return id;
+	id = intern(&pc, 1, CT_STACKF_SITE);
+	if (id && id < (1u << SITE_ID_BITS))
+		atomic_store_explicit(c, pc << SITE_ID_BITS | id, memory_order_release);
+	return id;
 }
 
 uint32_t ct_stacks_count(void)

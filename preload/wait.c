@@ -29,6 +29,7 @@
 #include "wait.h"
 
 CT_TLS struct ct_heldset ct_held;
+_Alignas(64) atomic_int ct_wait_buckets[CT_WAIT_BUCKETS];
 
 void ct_held_forget_oldest(void)
 {
@@ -86,7 +87,7 @@ void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj)
 {
 	w->saved_errno = errno;
 	ct_enter();
-	w->t0 = ct_now();
+	w->t0 = ct_tick_now_ns();
 	w->th = ct_self();
 	w->obj = (uint64_t)(uintptr_t)obj;
 	w->kind = kind;
@@ -94,6 +95,7 @@ void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj)
 	 * microseconds, and a release in that time must already see this waiter. */
 	w->sh = ct_shadow_get(obj);
 	w->seq0 = 0;
+	atomic_fetch_add_explicit(ct_wait_bucket(obj), 1, memory_order_acq_rel);
 	if (w->sh) {
 		atomic_fetch_add_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
 		w->seq0 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
@@ -105,6 +107,8 @@ void ct_wait_withdraw(struct ct_wait *w)
 {
 	if (w->sh)
 		atomic_fetch_sub_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
+	atomic_fetch_sub_explicit(ct_wait_bucket((const void *)(uintptr_t)w->obj), 1,
+				  memory_order_acq_rel);
 	atomic_fetch_sub_explicit(&ct_waiting, 1, memory_order_acq_rel);
 	ct_leave();
 	errno = w->saved_errno;
@@ -157,12 +161,14 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 {
 	int e = errno;
 	ct_enter();
-	uint64_t t1 = ct_now();
+	uint64_t t1 = ct_tick_now_ns();
 	uint32_t seq1 = 0;
 	if (w->sh) {
 		seq1 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);
 		atomic_fetch_sub_explicit(&w->sh->waiters, 1, memory_order_acq_rel);
 	}
+	atomic_fetch_sub_explicit(ct_wait_bucket((const void *)(uintptr_t)w->obj), 1,
+				  memory_order_acq_rel);
 	atomic_fetch_sub_explicit(&ct_waiting, 1, memory_order_acq_rel);
 	if (w->th)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);

@@ -108,6 +108,8 @@ teardown_file() { ratios_summary; }
 	files=$(value trace_files)
 	[ "$files" -gt 5 ]
 	[ "$(value traces_readable)" = "$files" ]
+	# at default settings the writer keeps up: no process's trace lost an event
+	assert_line "traces_lost_events=0"
 	main=$(sed -n 's/^main_trace=//p' <<<"$output")
 	run "$CT" report --json "$main"
 	assert_success
@@ -132,6 +134,8 @@ stress() {
 		[ "$(value "${s}_trace_files")" -ge 3 ]
 		[ "$(value "${s}_traces_readable")" = "$(value "${s}_trace_files")" ]
 		[ "$(value "${s}_traced_ops")" -gt 0 ]
+		# at default settings the writer keeps up: no trace lost an event
+		assert_line "${s}_lost_events=0"
 		ratio_record stress-ng "${s}_ops_ratio" ">=" 0.9 0.1
 	done
 }

@@ -15,6 +15,9 @@
 #   BENCH_MODE=stream  stream, or flight: the traced runs in flight mode (CTRACE_MODE=flight,
 #                      the recent past in memory), with a snapshot at exit (after the measured
 #                      phase) as the trace to check
+#   BENCH_MEMCACHED_PAIRS=5, BENCH_MEMCACHED_SECONDS=5: the memcached server's CPU per
+#                      request (tests/real/memcached.sh), pairs of runs and seconds of load
+#                      each; skipped with a message when memcached is not installed
 set -u
 
 # shellcheck disable=SC2016 # backquotes in the list's comment lines are prose
@@ -269,7 +272,61 @@ awk '$1 ~ /^uncontended/ && $2 != "ERROR" {
 	printf "%s: libctrace adds %.2f ns per lock+unlock pair (%.2f -> %.2f ns)\n",
 		$1, $3 - $2, $2, $3 }' "$results"
 
-misses=$(grep -c ' MISS ' "$results")
+# A real server: memcached -t 4 under memcaslap over loopback (tests/real/memcached.sh),
+# untraced and traced in alternating pairs; the median of the pairs' ratios of the server's
+# CPU time per request (target 1.05) and of throughput, and the events lost in every
+# traced run's trace.
+MC_TARGET=1.05
+if echo memcached | grep -Eq -- "$ONLY"; then
+	echo
+	if ! command -v memcached >/dev/null || ! command -v memcaslap >/dev/null ||
+		! command -v memccapable >/dev/null; then
+		echo "memcached: skipped (memcached or libmemcached-tools not installed; tests/deps.sh installs them)"
+	else
+		mcp=${BENCH_MEMCACHED_PAIRS:-5} mcs=${BENCH_MEMCACHED_SECONDS:-5}
+		echo "memcached -t 4, $mcp untraced/traced pairs of ${mcs} s of memcaslap load each:"
+		src=$(cd "$(dirname "$0")/../.." && pwd)
+		# memcached.sh preloads BUILD/libctrace.so: a directory holding $SO under that name
+		mkdir -p "$TMP/mcbuild" && ln -sf "$SO" "$TMP/mcbuild/libctrace.so"
+		if ! CTRACE_REAL_PAIRS=$mcp timeout $(((mcs + 75) * 2 * mcp)) \
+			"$src/tests/real/memcached.sh" "$TMP/mcbuild" "$TMP/mc" "$mcs" > "$TMP/mc.out" 2>&1; then
+			echo "bench: ERROR: memcached: tests/real/memcached.sh failed:"
+			tail -5 "$TMP/mc.out" | sed 's/^/    /'
+			echo "memcached ERROR" >> "$annot"
+		else
+			mcv() { sed -n "s/^$1=//p" "$TMP/mc.out" | head -1; }
+			# the traced servers' own traces (a spare file left by the switch of user
+			# from root holds no events)
+			mclost=0 mcfiles=0
+			for f in "$TMP"/mc/memcached.*.ctr "$TMP"/mc/traced*/memcached.*.ctr; do
+				[ -f "$f" ] || continue
+				l=$("$BUILD/ctrace" report --json "$f" 2>/dev/null |
+					jq -r 'if .trace.events > 0 then .trace.lost_events else "none" end' 2>/dev/null)
+				[ "$l" = none ] && continue
+				mcfiles=$((mcfiles + 1))
+				case $l in
+				'' | *[!0-9]*) mclost='?' ;;
+				*) [ "$mclost" = '?' ] || [ "$l" -le "$mclost" ] || mclost=$l ;;
+				esac
+			done
+			[ "$mcfiles" -ge "$mcp" ] || mclost='?'
+			cr=$(mcv cpu_per_op_ratio) tr=$(mcv tps_ratio)
+			crange=$(sed -n 's/^pair[0-9]*_cpu_per_op_ratio=//p' "$TMP/mc.out" | minmax)
+			verdict=$(awk -v r="$cr" -v t="$MC_TARGET" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }')
+			printf '%-16s %9s %11s %7s %6s %9s %11s %5s\n' benchmark "cpu/req" "cpu range" \
+				target result "tps ratio" "untraced us" lost
+			printf '%-16s %8.3fx %11s %6.2fx %6s %8.3fx %11s %5s\n' memcached "$cr" "$crange" \
+				"$MC_TARGET" "$verdict" "$tr" "$(mcv untraced_cpu_us_per_op)" "$mclost"
+			echo "(cpu/req: the median of the pairs' ratios of the server's CPU time per request,"
+			echo " traced/untraced; tps ratio: the same for requests per second; untraced us: the"
+			echo " first untraced run's server CPU us per request; lost: the most of any traced run,"
+			echo " ? when a traced run left no readable trace)"
+			[ "$verdict" = PASS ] || echo "memcached MISS" >> "$results"
+		fi
+	fi
+fi
+
+misses=$(grep -c ' MISS' "$results")
 errors=$(cat "$results" "$annot" | grep -c ' ERROR$')
 if [ "$errors" != 0 ]; then
 	echo "bench: $errors benchmark(s) in ERROR: see the messages above; the comparison is void"

@@ -7,7 +7,8 @@
 # verdict and counts of test cases (ok, skipped, failed), its stderr (bytes, bytes besides
 # regrtest's timing warnings, lines naming libctrace, and its start), whether the per-test-case result
 # lines (-v, timings removed) are the same, the wall time of each run and their ratio, and
-# the trace files (how many, how many `ctrace report` reads, the main process's trace).
+# the trace files (how many, how many `ctrace report` reads, the events they lost in all,
+# the main process's trace).
 # Exits non-zero when a run failed or the results differ.
 #
 # usage: tests/real/python.sh BUILD_DIR WORKDIR [short|long|TEST...]   (default long)
@@ -103,7 +104,7 @@ echo "tests=$(echo $TESTS)"
 
 # every trace must be readable; the main process is the one whose parent is this shell's
 # subshell, i.e. the trace with the most threads is reported as main_trace.
-files=0 readable=0 best=-1 main=
+files=0 readable=0 best=-1 lost=0 main=
 for f in "$WORK"/traces/*.ctr; do
 	[ -f "$f" ] || continue
 	files=$((files + 1))
@@ -111,12 +112,14 @@ for f in "$WORK"/traces/*.ctr; do
 		readable=$((readable + 1))
 		n=$(jq '.trace.threads' "$f.json")
 		[ "$n" -gt "$best" ] && best=$n main=$f
+		lost=$((lost + $(jq '.trace.lost_events' "$f.json")))
 	else
 		echo "unreadable trace: $f: $(cat "$f.err")" >&2
 	fi
 done
 echo "trace_files=$files"
 echo "traces_readable=$readable"
+echo "traces_lost_events=$lost"
 echo "main_trace=$main"
 echo "main_trace_threads=$best"
 if cmp -s "$WORK/results.untraced" "$WORK/results.traced"; then

@@ -6,9 +6,10 @@
 # client and a server): with CTRACE_OUT=WORKDIR/traces/STRESSOR/sng.%p.ctr every traced
 # process writes its own file. Prints key=value lines per stressor S: S_untraced_exit,
 # S_traced_exit, S_untraced_ops and S_traced_ops (bogo ops) and S_ops_ratio, S_trace_files,
-# S_traces_readable, S_traces_with_waits, S_waits (waits summed over its traces, holder and
-# wakeup profiles excluded), S_waits_<profile>_<kind>; then stressors=, exits=same|differ,
-# traces_unreadable=N. Exits non-zero when an exit status differs or a trace is unreadable.
+# S_traces_readable, S_traces_with_waits, S_lost_events (summed over its traces), S_waits
+# (waits summed over its traces, holder and wakeup profiles excluded),
+# S_waits_<profile>_<kind>; then stressors=, exits=same|differ, traces_unreadable=N.
+# Exits non-zero when an exit status differs or a trace is unreadable.
 #
 # usage: tests/real/stressng.sh BUILD_DIR WORKDIR [SECONDS] [STRESSOR...]
 #   default 10 s per stressor and run; stressors: pthread mutex futex sem sem-sysv fifo mq
@@ -83,7 +84,7 @@ for s in $STRESSORS; do
 		'BEGIN { printf "%s_ops_ratio=%.3f\n", s, u ? t / u : 0 }'
 	[ "$(sed -n "s/^${s}_untraced_exit=//p" "$WORK/$s.kv")" = \
 		"$(sed -n "s/^${s}_traced_exit=//p" "$WORK/$s.kv")" ] || exits=differ
-	files=0 readable=0 with_waits=0
+	files=0 readable=0 with_waits=0 lost=0
 	: >"$WORK/$s.waits"
 	for f in "$WORK/traces/$s"/*.ctr; do
 		[ -f "$f" ] || continue
@@ -93,6 +94,7 @@ for s in $STRESSORS; do
 			continue
 		fi
 		readable=$((readable + 1))
+		lost=$((lost + $(jq '.trace.lost_events' "$f.json")))
 		jq -r '.profiles[] | select(.profile != "holder" and .profile != "wakeup") |
 			"\(.profile)_\(.kind)\t\(.count)"' "$f.json" >"$f.waits"
 		[ -s "$f.waits" ] && with_waits=$((with_waits + 1))
@@ -102,6 +104,7 @@ for s in $STRESSORS; do
 	echo "${s}_trace_files=$files"
 	echo "${s}_traces_readable=$readable"
 	echo "${s}_traces_with_waits=$with_waits"
+	echo "${s}_lost_events=$lost"
 	awk -F'\t' -v s="$s" '{ n[$1] += $2; all += $2 }
 		END { printf "%s_waits=%d\n", s, all; for (k in n) printf "%s_waits_%s=%d\n", s, k, n[k] }' \
 		"$WORK/$s.waits" | sort
