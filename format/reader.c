@@ -394,6 +394,18 @@ check:
 	return check_event(r, ev, skip);
 }
 
+/* The fields of a format-2 event: its type class's prediction, updated by the entry. */
+static inline void pred_fields(struct ct_event *ev, const struct ct_ev_pred *q)
+{
+	ev->kind = q->kind;
+	ev->flags = q->flags;
+	ev->stack = q->stack;
+	ev->obj = q->obj;
+	ev->a = q->a;
+	ev->b = q->b;
+	ev->c = q->c;
+}
+
 /* One format-2 EVENTS entry (FORMAT.md section 5.2): type and mask from the field stream,
  * the fields the mask names (the others as predicted by the previous event of the same
  * type class), the timestamp from the timestamp stream. */
@@ -449,13 +461,7 @@ static const char *dec_event2(struct ct_reader *r, struct ct_event *ev, int *ski
 		DELTA(r->prev_ts);
 		r->tp = p;
 #undef DELTA
-		ev->kind = q->kind;
-		ev->flags = q->flags;
-		ev->stack = q->stack;
-		ev->obj = q->obj;
-		ev->a = q->a;
-		ev->b = q->b;
-		ev->c = q->c;
+		pred_fields(ev, q);
 		ev->ts = r->prev_ts;
 		return check_event(r, ev, skip);
 	}
@@ -482,13 +488,7 @@ static const char *dec_event2(struct ct_reader *r, struct ct_event *ev, int *ski
 		TRY(delta(r, &q->b));
 	if (mask & CT_EVM_C)
 		TRY(delta(r, &q->c));
-	ev->kind = q->kind;
-	ev->flags = q->flags;
-	ev->stack = q->stack;
-	ev->obj = q->obj;
-	ev->a = q->a;
-	ev->b = q->b;
-	ev->c = q->c;
+	pred_fields(ev, q);
 	/* the timestamp, from its own stream */
 	const uint8_t *p = r->p, *end = r->end;
 	r->p = r->tp;
