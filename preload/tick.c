@@ -4,7 +4,7 @@
  * says it is invariant, else CLOCK_MONOTONIC ns), their calibration against
  * CLOCK_MONOTONIC and the slow-call threshold in ticks, for the system-call wrappers'
  * durations; and ct_tick_now_ns, CLOCK_MONOTONIC ns converted from the TSC, the
- * timestamps of the wait, release and annotation events. Contracts in io.h and wait.h.
+ * timestamps of the annotation events. Contracts in io.h and wait.h.
  */
 #include <string.h>
 #include <unistd.h>

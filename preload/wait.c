@@ -87,7 +87,7 @@ void ct_wait_register(struct ct_wait *w, unsigned kind, const void *obj)
 {
 	w->saved_errno = errno;
 	ct_enter();
-	w->t0 = ct_tick_now_ns();
+	w->t0 = ct_now();
 	w->th = ct_self();
 	w->obj = (uint64_t)(uintptr_t)obj;
 	w->kind = kind;
@@ -161,7 +161,7 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 {
 	int e = errno;
 	ct_enter();
-	uint64_t t1 = ct_tick_now_ns();
+	uint64_t t1 = ct_now();
 	uint32_t seq1 = 0;
 	if (w->sh) {
 		seq1 = atomic_load_explicit(&w->sh->seq, memory_order_acquire);

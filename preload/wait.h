@@ -11,8 +11,10 @@
 
 /* CLOCK_MONOTONIC ns now (tick.c): converted from the TSC where the record path's ticks
  * are the TSC (io.h), within ~100 ns of ct_now() and never below the calling thread's
- * previous value; else ct_now(). The timestamp of wait, release and annotation events.
- * Record path: no lock, no system call, async-signal-safe. */
+ * previous value; else ct_now(). The timestamp of annotation events only: a wait's,
+ * release's or call's events read ct_now(), so that the events of one thread, which the
+ * analyzer orders by time, are all on one clock. Record path: no lock, no system call,
+ * async-signal-safe. */
 uint64_t ct_tick_now_ns(void);
 
 struct ct_wait {
@@ -106,7 +108,7 @@ static inline int ct_release_begin(struct ct_release *r, unsigned kind, const vo
 	r->kind = kind;
 	r->c = 0;
 	r->waiters = w;
-	r->ts = ct_tick_now_ns();
+	r->ts = ct_now();
 	r->seq = atomic_fetch_add_explicit(&sh->seq, 1, memory_order_acq_rel) + 1;
 	return 1;
 }
