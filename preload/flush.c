@@ -123,10 +123,12 @@ static int only_writer_left(void)
 /* The CPUs the process could run on when libctrace was loaded. */
 static cpu_set_t start_cpus;
 static int have_start_cpus;
+static atomic_int writer_tid; /* the writer thread's kernel tid, once it runs */
 
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	atomic_store(&writer_tid, (int)gettid());
 	ct_nest_off(); /* nothing this thread does is traced, for good */
 	ct_fd_writer_thread();  /* created with every signal blocked */
 	/* The writer is started by whichever program thread first needs it and inherits that
@@ -414,6 +416,20 @@ void ct_writer_pause_single(void)
 		ct_writer_quiesce();
 }
 
+/* pthread_join returns when the kernel clears the thread's tid, a moment before the
+ * thread leaves the thread group; until then unshare(CLONE_NEWUSER) and setns still see
+ * two threads and fail with EINVAL. Waits until the kernel no longer finds the writer's
+ * tid (tgkill's signal 0: ESRCH), 100 ms at most, in steps of 20 us. errno kept. */
+static void writer_gone(void)
+{
+	int tid = atomic_exchange(&writer_tid, 0), e = errno;
+	struct timespec step = { 0, 20000 };
+	for (int i = 0; tid > 0 && i < 5000 &&
+			REAL(syscall)(SYS_tgkill, (long)ct_pid, (long)tid, 0L) == 0; i++)
+		REAL(syscall)(SYS_nanosleep, &step, NULL);
+	errno = e;
+}
+
 void ct_writer_quiesce(void)
 {
 	if (!ct_fl.writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), ct_fl.writer) ||
@@ -427,6 +443,7 @@ void ct_writer_quiesce(void)
 	atomic_store(&ct_writer_on, 0);
 	atomic_store(&ct_fl.writer_stop, 0);
 	atomic_store(&ct_fl.spawned, 0);
+	writer_gone();
 	ct_nest_restore(self_nest);
 }
 
