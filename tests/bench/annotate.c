@@ -74,16 +74,6 @@ static uint64_t thread_cpu_ns(void)
 
 static int idle_pipe[2];
 
-static void *idle_main(void *arg)
-{
-	char c;
-
-	(void)arg;
-	while (read(idle_pipe[0], &c, 1) < 0) /* returns 0 when main closes the write end */
-		;
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const kinds[] = { "region", "long", "log", "label" };
@@ -103,7 +93,7 @@ int main(int argc, char **argv)
 	}
 	if (pipe(idle_pipe) != 0)
 		return 2;
-	BENCH_CHECK(pthread_create(&idle, NULL, idle_main, NULL));
+	BENCH_CHECK(pthread_create(&idle, NULL, bench_idle_main, (void *)(intptr_t)idle_pipe[0]));
 	bench_wait_file();
 	bench_pin_self(0);
 	run(n / 20 + 2, kind); /* warm-up: lazy binding, the thread's buffer, the call sites */

@@ -110,6 +110,17 @@ static inline uint64_t bench_work(uint64_t *data, unsigned words)
 	return acc;
 }
 
+/* An idle thread: blocks reading the pipe's read end (arg, an fd cast to a pointer) until
+ * the write end is closed. A traced process with one is multi-threaded, as servers are. */
+static inline void *bench_idle_main(void *arg)
+{
+	char c;
+
+	while (read((int)(intptr_t)arg, &c, 1) < 0) /* returns 0 when the write end closes */
+		;
+	return NULL;
+}
+
 /* With BENCH_WAIT_FILE set: waits until that file exists before the measured phase (a
  * tracer attaches meanwhile: tests/bench/attach.sh). */
 static inline void bench_wait_file(void)

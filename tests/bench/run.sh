@@ -78,6 +78,31 @@ median() {
 }
 minmax() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 
+# run_rounds NAME MODES RESULTS CMD...: PAIRS rounds of NAME, each running every mode of the
+# word list MODES once, the order rotated by one each round (ABAB..., ABC BCA CAB...), so a
+# slow drift of the machine favours no mode; a dot per round, then the messages. Returns
+# 1, with "NAME ERROR" in RESULTS, when a run was unusable.
+run_rounds() {
+	name=$1 modes=$2 res=$3; shift 3
+	printf '  %-16s' "$name"
+	bad=0 i=1
+	while [ $i -le "$PAIRS" ]; do
+		order=$(echo "$modes" | awk -v k=$((i - 1)) \
+			'{ for (j = 0; j < NF; j++) printf "%s ", $((j + k) % NF + 1) }')
+		for mode in $order; do
+			run_one "$name" "$mode" "$i" "$@" || bad=1
+		done
+		[ $bad = 0 ] || break
+		printf '.'
+		i=$((i + 1))
+	done
+	echo
+	[ -f "$TMP/$name.msg" ] && cat "$TMP/$name.msg"
+	[ $bad = 0 ] && return 0
+	echo "$name ERROR" >> "$res"
+	return 1
+}
+
 # run_one NAME MODE I CMD...: runs one measurement, appends ns_per_op to $TMP/NAME.MODE;
 # returns non-zero if the run is unusable. Errors and warnings go to $TMP/NAME.msg, printed
 # after the benchmark's progress line.
@@ -140,26 +165,8 @@ results=$TMP/results
 echo "$BENCHMARKS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name target cmd; do
 	echo "$name" | grep -Eq -- "$ONLY" || continue
 	rm -f "$TMP/$name".*
-	printf '  %-16s' "$name"
-	bad=0 i=1
-	while [ $i -le "$PAIRS" ]; do
-		# Alternate which mode goes first (ABBA...), so a slow drift of the machine does not
-		# favour one side.
-		if [ $((i % 2)) = 1 ]; then order="untraced traced"; else order="traced untraced"; fi
-		for mode in $order; do
-			# shellcheck disable=SC2086 # cmd is a word list by design
-			run_one "$name" "$mode" "$i" $cmd || bad=1
-		done
-		[ $bad = 0 ] || break
-		printf '.'
-		i=$((i + 1))
-	done
-	echo
-	[ -f "$TMP/$name.msg" ] && cat "$TMP/$name.msg"
-	if [ $bad != 0 ]; then
-		echo "$name ERROR" >> "$results"
-		continue
-	fi
+	# shellcheck disable=SC2086 # cmd is a word list by design
+	run_rounds "$name" "untraced traced" "$results" $cmd || continue
 	paste "$TMP/$name.traced" "$TMP/$name.untraced" | awk '{ printf "%.6f\n", $1 / $2 }' \
 		> "$TMP/$name.ratio"
 	u=$(median < "$TMP/$name.untraced")
@@ -211,28 +218,8 @@ echo "$ANNOTATIONS" | grep -v '^[[:space:]]*\(#\|$\)' | while read -r name cmd; 
 	echo "$name" | grep -Eq -- "$ONLY" || continue
 	rm -f "$TMP/$name".*
 	[ -s "$annot" ] || { echo; echo "annotation calls, $PAIRS untraced/disabled/traced triples each:"; }
-	printf '  %-16s' "$name"
-	bad=0 i=1
-	while [ $i -le "$PAIRS" ]; do
-		case $((i % 3)) in
-		1) order="untraced disabled traced" ;;
-		2) order="disabled traced untraced" ;;
-		0) order="traced untraced disabled" ;;
-		esac
-		for mode in $order; do
-			# shellcheck disable=SC2086 # cmd is a word list by design
-			run_one "$name" "$mode" "$i" $cmd || bad=1
-		done
-		[ $bad = 0 ] || break
-		printf '.'
-		i=$((i + 1))
-	done
-	echo
-	[ -f "$TMP/$name.msg" ] && cat "$TMP/$name.msg"
-	if [ $bad != 0 ]; then
-		echo "$name ERROR" >> "$annot"
-		continue
-	fi
+	# shellcheck disable=SC2086 # cmd is a word list by design
+	run_rounds "$name" "untraced disabled traced" "$annot" $cmd || continue
 	u=$(median < "$TMP/$name.untraced")
 	d=$(median < "$TMP/$name.disabled")
 	t=$(median < "$TMP/$name.traced")

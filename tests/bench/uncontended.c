@@ -34,16 +34,6 @@ static void run(unsigned long n)
 
 static int idle_pipe[2];
 
-static void *idle_main(void *arg)
-{
-	char c;
-
-	(void)arg;
-	while (read(idle_pipe[0], &c, 1) < 0) /* returns 0 when main closes the write end */
-		;
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long n = bench_arg(argc, argv, 1, 100000000);
@@ -56,7 +46,8 @@ int main(int argc, char **argv)
 	if (!tids || pipe(idle_pipe) != 0)
 		return 2;
 	for (i = 0; i < idle; i++)
-		BENCH_CHECK(pthread_create(&tids[i], NULL, idle_main, NULL));
+		BENCH_CHECK(pthread_create(&tids[i], NULL, bench_idle_main,
+					   (void *)(intptr_t)idle_pipe[0]));
 	bench_wait_file();
 	bench_pin_self(0);
 	run(n / 20 + 1); /* warm-up: lazy binding, tracer thread-state setup, caches */
