@@ -419,7 +419,8 @@ void ct_writer_pause_single(void)
 /* pthread_join returns when the kernel clears the thread's tid, a moment before the
  * thread leaves the thread group; until then unshare(CLONE_NEWUSER) and setns still see
  * two threads and fail with EINVAL. Waits until the kernel no longer finds the writer's
- * tid (tgkill's signal 0: ESRCH), 100 ms at most, in steps of 20 us. errno kept. */
+ * tid (tgkill's signal 0: ESRCH), at most 5000 sleeps of 20 us (each a little longer:
+ * the timer's slack). errno kept. */
 static void writer_gone(void)
 {
 	int tid = atomic_exchange(&writer_tid, 0), e = errno;
