@@ -445,6 +445,8 @@ static void set_proc(struct ct_analysis *a, uint32_t pid, uint32_t proc)
 	for (size_t i = 0; i < a->nlock_order; i++)
 		for (size_t k = 0; k < a->lock_order[i].n; k++)
 			SETP(a->lock_order[i].edges[k]);
+	for (size_t i = 0; i < a->nlo_full; i++)
+		SETP(a->lo_full[i]);
 	for (size_t i = 0; i < a->nregions; i++)
 		SETP(a->regions[i]);
 	for (size_t i = 0; i < a->ntasks; i++)
@@ -503,6 +505,7 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 		       sizeof(*a->lsamples));
 		append(&a->lock_order, &a->nlock_order, p->lock_order, p->nlock_order,
 		       sizeof(*a->lock_order));
+		append(&a->lo_full, &a->nlo_full, p->lo_full, p->nlo_full, sizeof(*a->lo_full));
 		append(&a->sites, &a->nsites, p->sites, p->nsites, sizeof(*a->sites));
 		append(&a->entries, &a->nentries, p->entries, p->nentries, sizeof(*a->entries));
 		append(&a->objs, &a->nobjs, p->objs, p->nobjs, sizeof(*a->objs));
@@ -540,6 +543,7 @@ void ct_analysis_free(struct ct_analysis *a)
 	for (size_t i = 0; i < a->nlock_order; i++)
 		free(a->lock_order[i].edges);
 	free(a->lock_order);
+	free(a->lo_full);
 	for (size_t i = 0; i < a->nregions; i++) {
 		free(a->regions[i].name);
 		free(a->regions[i].task);

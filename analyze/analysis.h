@@ -426,6 +426,8 @@ struct ct_analysis {
 	struct ct_lo_cycle *lock_order;/* lock-order cycles (potential deadlocks) */
 	size_t nlock_order;
 	uint64_t lo_edges;             /* distinct lock-order edges (LOCK_ORDER events) seen */
+	struct ct_lo_edge *lo_full;    /* per thread whose edge table filled: its last edge */
+	size_t nlo_full;
 	struct ct_region *regions;     /* by total_ns desc */
 	size_t nregions;
 	struct ct_task_stat *tasks;    /* by total_ns desc */

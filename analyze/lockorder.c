@@ -23,6 +23,8 @@
 struct lo_state {
 	struct ct_lo_edge *ed;
 	size_t n, cap;
+	struct ct_lo_edge *full;     /* the edges flagged CT_EVF_LO_FULL, one per thread */
+	size_t nfull, capfull;
 	struct ct_htab by_key;
 };
 
@@ -38,10 +40,18 @@ void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *
 	unsigned hk = ct_ev_lock_order_held_kind(ev);
 	uint64_t key;
 
-	if (held == ev->obj)
-		return;
 	if (!s)
 		s = e->lo = ct_xcalloc(1, sizeof(*s));
+	if (ev->flags & CT_EVF_LO_FULL) {
+		ct_grow(&s->full, &s->capfull, s->nfull + 1, sizeof(*s->full));
+		s->full[s->nfull++] = (struct ct_lo_edge){
+			.lock = ev->obj, .held = held, .ts = ev->ts, .kind = ev->kind,
+			.held_kind = (uint8_t)hk, .acquired_stack = ev->stack,
+			.held_stack = ct_ev_lock_order_held_stack(ev), .tid = t->tid, .thr = t->key
+		};
+	}
+	if (held == ev->obj)
+		return;
 	key = ct_htab_key(held, ev->obj, (uint64_t)is_rd(hk) << 1 | (uint64_t)is_rd(ev->kind));
 	if (ct_htab_get(&s->by_key, key) != UINT32_MAX)
 		return;
@@ -241,6 +251,11 @@ void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 	for (size_t i = 0; i < s->n; i++)
 		if (key_to_thr && s->ed[i].thr < nkeys)
 			s->ed[i].thr = key_to_thr[s->ed[i].thr];
+	for (size_t i = 0; i < s->nfull; i++)
+		if (key_to_thr && s->full[i].thr < nkeys)
+			s->full[i].thr = key_to_thr[s->full[i].thr];
+	a->lo_full = s->full;
+	a->nlo_full = s->nfull;
 	build(&g, s);
 	components(&g);
 	covered = ct_xcalloc(s->n + 1, 1);

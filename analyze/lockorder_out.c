@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "util.h"
 
 /* "mutex lock_a (0x...)" or "mutex 0x..." when the address names no variable. */
 static char *lock_str(struct ct_frames *fr, unsigned kind, uint64_t addr, char *buf,
@@ -49,10 +50,37 @@ char *ct_lo_edge_str(struct ct_frames *fr, const struct ct_model *m,
 	return buf;
 }
 
+/* The threads whose edge table filled (CT_EVF_LO_FULL): their graph stops there. */
+static void full_text(const struct ct_output_ctx *oc, FILE *f)
+{
+	const struct ct_analysis *a = oc->a;
+
+	if (!a->nlo_full)
+		return;
+	fprintf(f, "\nlock order: %zu thread%s took more distinct nested lock pairs than the "
+		"recorder keeps per thread;\nthe pairs each took first after the time shown are "
+		"not in the lock graph:\n", a->nlo_full, a->nlo_full == 1 ? "" : "s");
+	for (size_t i = 0; i < a->nlo_full; i++) {
+		const struct ct_lo_edge *ed = &a->lo_full[i];
+		const struct ct_model *m = oc->m;
+		struct ct_frames *fr = oc->fr;
+		const struct ct_mthread *t;
+		char d[CT_DUR_BUF];
+
+		ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
+		t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
+		if (oc->nproc > 1)
+			fprintf(f, "  [pid %" PRIu32 "]", ed->pid);
+		fprintf(f, "  thread %" PRIu32 " (%s) from +%s\n", ed->tid,
+			t && t->name[0] ? t->name : "-", ct_fmt_duration(ed->ts - m->start_ts, d));
+	}
+}
+
 void ct_lo_text(const struct ct_output_ctx *oc, FILE *f)
 {
 	const struct ct_analysis *a = oc->a;
 
+	full_text(oc, f);
 	if (!a->nlock_order)
 		return;
 	fprintf(f, "\n== lock order: cycles of the lock graph (locks taken in opposite orders: "
@@ -125,4 +153,22 @@ void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
 	}
 	ct_json_arr_end(j);
 	ct_json_kv_u64(j, "lock_order_edges", a->lo_edges);
+	ct_json_key(j, "lock_order_full");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < a->nlo_full; i++) {
+		const struct ct_lo_edge *ed = &a->lo_full[i];
+		const struct ct_model *m = oc->m;
+		struct ct_frames *fr = oc->fr;
+		const struct ct_mthread *t;
+
+		ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
+		t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
+		ct_json_obj_begin(j);
+		ct_json_kv_u64(j, "tid", ed->tid);
+		ct_json_kv_str(j, "thread", t ? t->name : "");
+		ct_json_kv_u64(j, "pid", ed->pid);
+		ct_json_kv_u64(j, "since_ns", ed->ts - m->start_ts);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
 }

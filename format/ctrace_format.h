@@ -15,7 +15,7 @@
 #define CT_MAGIC "\x89" "CTRACE\n" /* 8 bytes, the PNG trick */
 #define CT_MAGIC_LEN 8
 #define CT_VERSION_MAJOR 2
-#define CT_VERSION_MINOR 0
+#define CT_VERSION_MINOR 1
 /* Format 1 (1.0 .. 1.2) is still read: its EVENTS entries have the 1.x layout. */
 #define CT_VERSION_1_MINOR 2
 #define CT_HEADER_LEN 128
@@ -59,6 +59,8 @@ enum ct_event_type {
 #define CT_EVF_HANDOFF   0x0010u /* RELEASE of a mutex by a thread that did not own it
 				  * (legal for normal and adaptive glibc mutexes): the hold
 				  * it ends began with another thread's acquisition (1.2) */
+#define CT_EVF_LO_FULL   0x0040u /* LOCK_ORDER (2.1): the recording thread's edge table is
+				  * full; this is the last edge it records */
 
 /* What was waited on. Names (ct_kind_name) are the JSON "kind" values. */
 enum ct_kind { /* values are the file's: append only */

@@ -100,7 +100,9 @@
 	/* The thread acquired lock obj (kind: mutex, rwlock_rd, rwlock_wr, spin; not by a  \
 	 * trylock) while holding lock `held` (held_kind), for the first time this thread   \
 	 * did so (2.0); ts: after the acquisition; stack: the call site that took obj, and \
-	 * held_stack the one that took held (one-frame CT_STACKF_SITE stacks). */          \
+	 * held_stack the one that took held (one-frame CT_STACKF_SITE stacks). Flag        \
+	 * CT_EVF_LO_FULL (2.1): the thread's table of edges is full, it records no more.   \
+	 */                                                                                 \
 	X(lock_order, held, a, uint64_t, 0, 64)                                             \
 	X(lock_order, held_stack, b, uint32_t, 0, 32)                                       \
 	X(lock_order, held_kind, b, unsigned, 32, 8)                                        \

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Lock-order edges (lockorder.h): acquiring lock B while holding lock A records A -> B
- * once per thread. Each thread slot has an edge table of its own (one page, mapped for
- * every slot at start with MAP_NORESERVE: a slot's page is touched only when its thread
+ * once per thread. Each thread slot has an edge table of its own (32 KiB, mapped for
+ * every slot at start with MAP_NORESERVE: a slot's pages are touched only when its thread
  * first takes a lock while holding another), an open-addressing set of 64-bit edge keys.
  * The table belongs to the tid that filled it: a slot reused by another thread, or the
  * forked child's thread, starts with it empty, so every trace gets the edges of its own
  * threads. In front of the table, each thread remembers its latest edge taken with one
  * lock held (ct_lo_last, keyed with its tid, so a fork child's copy does not match):
- * a repeated nested pair is then checked inline, without a call. A full table (LO_CAP edges) records the edges it cannot keep every time they
- * are taken: more events, never a missed edge.
+ * a repeated nested pair is then checked inline, without a call.
+ *
+ * The table is bounded (LO_CAP edges), and so is what a thread records: a program that
+ * nests locks of a lock array (memcached's item locks under its LRU and slab locks: some
+ * 15,000 distinct pairs per worker in five seconds) would otherwise record an event at
+ * nearly every nested acquisition, most of its trace. The edge that finds the table full
+ * is recorded flagged CT_EVF_LO_FULL, and from then on the thread records no edge; the
+ * analyzer says which threads' graphs stop where (analyze/README.md, "Lock order").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +25,7 @@
 #include "../format/events.h"
 #include "lockorder.h"
 
-#define LO_SLOTS 512u               /* keys per thread: 4 KiB */
+#define LO_SLOTS 4096u              /* keys per thread: 32 KiB */
 #define LO_CAP (LO_SLOTS / 4 * 3)   /* used at most: probes stay short */
 
 struct lo_tab {
@@ -30,6 +36,8 @@ struct lo_tab {
 
 int ct_lockorder_on;
 CT_TLS uint64_t ct_lo_last;
+/* The tid of the thread when its table is full (0: not full): it records no more edges. */
+static CT_TLS pid_t lo_full;
 static struct lo_tab *tabs;
 
 int ct_lockorder_init(void)
@@ -60,7 +68,8 @@ static uint64_t edge_key(uint64_t held, unsigned hkind, uint64_t obj, unsigned k
 	return x ? x : 1;
 }
 
-/* 1 when the edge is new to the thread (and now in its table, if there is room). */
+/* 1 when the edge is new to the thread and now in its table, 2 when it is new and the
+ * table is full, 0 when the table has it. */
 static int edge_new(struct lo_tab *t, uint64_t k)
 {
 	unsigned i = (unsigned)(k ^ k >> 32) & (LO_SLOTS - 1);
@@ -71,16 +80,16 @@ static int edge_new(struct lo_tab *t, uint64_t k)
 			break;
 		i = (i + 1) & (LO_SLOTS - 1);
 	}
-	if (t->used < LO_CAP) {
-		t->key[i] = k;
-		t->used++;
-	}
+	if (t->used >= LO_CAP)
+		return 2;
+	t->key[i] = k;
+	t->used++;
 	return 1;
 }
 
 void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 {
-	if (!tabs || !ct_on())
+	if (!tabs || (lo_full && lo_full == ct_tls.tid) || !ct_on())
 		return;
 	int saved = errno;
 	ct_enter();
@@ -88,7 +97,8 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 	if (th) {
 		struct lo_tab *t = &tabs[th - ct_threads];
 		if (t->tid != th->tid) {
-			memset(t->key, 0, sizeof(t->key));
+			if (t->used) /* a fresh slot's pages are still untouched zeros */
+				memset(t->key, 0, sizeof(t->key));
 			t->used = 0;
 			t->tid = th->tid;
 		}
@@ -96,7 +106,8 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 		uint32_t stk = 0;
 		for (unsigned i = 0; i < ct_held.n && i < CT_HELD_MAX; i++) {
 			const struct ct_held *h = &ct_held.e[i];
-			if (h->obj == o || !edge_new(t, edge_key(h->obj, h->kind, o, kind)))
+			int fresh;
+			if (h->obj == o || !(fresh = edge_new(t, edge_key(h->obj, h->kind, o, kind))))
 				continue;
 			if (!ts) {
 				ts = ct_now();
@@ -104,6 +115,13 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 			}
 			struct ct_event ev = ct_ev_lock_order(ts, kind, stk, o, h->obj, h->kind,
 							      ct_stack_site(h->pc));
+			if (fresh == 2) {
+				/* the last edge this thread records: it says the table is full */
+				ev.flags |= CT_EVF_LO_FULL;
+				lo_full = th->tid;
+				ct_emit(th, &ev);
+				break;
+			}
 			ct_emit(th, &ev);
 		}
 		if (ct_held.n == 1)

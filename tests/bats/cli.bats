@@ -188,7 +188,7 @@ setup() { common_setup; }
 		run "$CT" "$v"
 		assert_success
 		assert_line --index 0 --regexp '^ctrace [0-9]+\.[0-9]+\.[0-9]+$'
-		assert_line --index 1 --partial "reads 1.0, 1.1, 1.2, 2.0"
+		assert_line --index 1 --partial "reads 1.0, 1.1, 1.2, 2.0, 2.1"
 	done
 	run "$CT" --help
 	assert_output --partial "version"

@@ -117,3 +117,33 @@ site() {
 	run "$CT" check --fail-on lock-order off.ctr
 	assert_success
 }
+
+@test "lock order: a thread with more distinct nested pairs than its table records them up to the cap, says so, and cycles among them are still found" {
+	trace wide.ctr "$PROGS/lo_order" wide
+	assert_success
+	"$CT" dump wide.ctr >d
+	wide_tid=$(jreport wide.ctr '.threads[] | select(.name == "wide") | .tid')
+	[ -n "$wide_tid" ]
+	# the thread took 4000 distinct edges lock_a -> wide[i]: it records the 3072 of its
+	# table and the one that found it full (flagged 0x40), then nothing more
+	[ "$(grep -c "tid=$wide_tid .* LOCK_ORDER " d)" = 3073 ]
+	[ "$(grep -c "tid=$wide_tid .* LOCK_ORDER .*flags=0x40" d)" = 1 ]
+	# the analyzer names the thread and when its graph stops
+	run jreport wide.ctr '.lock_order_full | map("\(.thread) \(.tid)") | join(",")'
+	[ "$output" = "wide $wide_tid" ]
+	run "$CT" report wide.ctr
+	assert_output --partial "lock order: 1 thread took more distinct nested lock pairs than the recorder keeps per thread"
+	assert_output --regexp "  thread $wide_tid \\(wide\\) from \\+[0-9.]+(ns|us|ms|s)"
+	# "back" takes wide[0] then lock_a: against the first edge "wide" recorded, a cycle
+	run "$CT" check --fail-on lock-order wide.ctr
+	[ "$status" -eq 1 ]
+	assert_output --partial "took mutex lock_a (0x"
+	assert_output --partial "at $(site wide0_then_a back-takes-a) while holding mutex wide (0x"
+	assert_output --partial "at $(site a_then_wide wide-takes-i) while holding mutex lock_a"
+	# a thread under the cap says nothing of the kind
+	trace inv.ctr "$PROGS/lo_order" inversion
+	run jreport inv.ctr '.lock_order_full | length'
+	[ "$output" = 0 ]
+	run "$CT" report inv.ctr
+	refute_output --partial "recorder keeps per thread"
+}

@@ -17,6 +17,9 @@
  *   trylock     "ab" a then b; "ba" holds b and only trylocks a (no edge)
  *   readers     "r1" read-locks rw then takes lock_a; "r2" takes lock_a then read-locks
  *               rw: readers do not wait for each other, so no cycle
+ *   wide        "wide" holds lock_a and takes each of the NWIDE locks of an array in turn
+ *               (NWIDE distinct edges: more than the recorder keeps per thread); then
+ *               "back" takes the array's first lock, then lock_a
  *
  * usage: lo_order MODE
  */
@@ -29,6 +32,8 @@ static pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_c = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_spinlock_t spin;
+#define NWIDE 4000
+static pthread_mutex_t wide[NWIDE]; /* all zero: default mutexes */
 
 static void *take_a_then_b(void *arg)
 {
@@ -157,6 +162,28 @@ static void *b_then_try_a(void *arg)
 	return NULL;
 }
 
+static void *a_then_wide(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock_a); /* wide-holds-a */
+	for (int i = 0; i < NWIDE; i++) {
+		pthread_mutex_lock(&wide[i]); /* wide-takes-i */
+		pthread_mutex_unlock(&wide[i]);
+	}
+	pthread_mutex_unlock(&lock_a);
+	return NULL;
+}
+
+static void *wide0_then_a(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&wide[0]); /* back-holds-0 */
+	pthread_mutex_lock(&lock_a); /* back-takes-a */
+	pthread_mutex_unlock(&lock_a);
+	pthread_mutex_unlock(&wide[0]);
+	return NULL;
+}
+
 struct job {
 	const char *name;
 	void *(*fn)(void *);
@@ -211,8 +238,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "trylock")) {
 		bad |= run("ab", take_a_then_b);
 		bad |= run("ba", b_then_try_a);
+	} else if (!strcmp(mode, "wide")) {
+		bad |= run("wide", a_then_wide);
+		bad |= run("back", wide0_then_a);
 	} else {
-		fprintf(stderr, "usage: lo_order inversion|consistent|three|retaken|rwlock|spin|trylock|readers\n");
+		fprintf(stderr, "usage: lo_order inversion|consistent|three|retaken|rwlock|spin|trylock|readers|wide\n");
 		return 2;
 	}
 	printf("done mode=%s\n", mode);
