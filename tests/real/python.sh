@@ -5,7 +5,7 @@
 # process writes its own trace (CTRACE_OUT=WORKDIR/traces/py.%p.ctr), and some tests check
 # that a subprocess wrote nothing on stderr. Prints key=value lines: each run's exit status,
 # verdict and counts of test cases (ok, skipped, failed), its stderr (bytes, bytes besides
-# regrtest's timing warnings, lines naming libctrace, and its start), whether the per-test-case result
+# regrtest's and asyncio's timing warnings, lines naming libctrace, and its start), whether the per-test-case result
 # lines (-v, timings removed) are the same, the wall time of each run and their ratio, and
 # the trace files (how many, how many `ctrace report` reads, the events they lost in all,
 # the main process's trace).
@@ -84,8 +84,12 @@ run_one() {
 	echo "${mode}_cases_failed=$(grep -Ec ' \.\.\. (FAIL|ERROR)$' "$WORK/results.$mode")"
 	echo "${mode}_stderr_bytes=$(wc -c <"$WORK/err.$mode")"
 	# regrtest's own "Warning -- " lines (a thread or process of a test still running
-	# when its check came, on a slow or busy machine) are apart from the rest
-	echo "${mode}_stderr_other_bytes=$(grep -v '^Warning -- ' "$WORK/err.$mode" | wc -c)"
+	# when its check came, on a slow or busy machine) are apart from the rest, and so are
+	# the two lines asyncio's child watcher logs when test_asyncio.test_subprocess closes
+	# a loop before the child it watches is reaped (seen untraced in 1 of 3 runs of that
+	# test with two busy loops on the 2-core VM)
+	echo "${mode}_stderr_other_bytes=$(grep -Ev '^Warning -- |^Unknown child process pid [0-9]+, will report returncode 255$|^Loop <.*> that handles pid [0-9]+ is closed$' \
+		"$WORK/err.$mode" | wc -c)"
 	echo "${mode}_stderr_libctrace_lines=$(grep -c 'libctrace' "$WORK/err.$mode")"
 	head -c 2000 "$WORK/err.$mode" | sed "s/^/${mode}_stderr: /"
 	echo "${mode}_ms=$(((t1 - t0) / 1000000))"
