@@ -311,6 +311,97 @@ static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct
 	}
 }
 
+/* The site of a SYSCALL event: its stack's one frame (0 none). */
+static uint64_t syscall_site(const struct ct_model *m, uint32_t stack)
+{
+	const struct ct_mstack *st = ct_model_stack(m, stack);
+
+	return st && st->nframes ? st->pcs[0] : 0;
+}
+
+/* Does the model keep ev (add_event's slow path), or is it only counted and batched? */
+static int kept_event(const struct ct_event *ev)
+{
+	return ev->type == CT_EV_THREAD_START || ev->type == CT_EV_THREAD_END ||
+	       ev->type == CT_EV_THREAD_NAME || ev->type == CT_EV_TRIGGER;
+}
+
+/*
+ * One EVENTS chunk of thread tid: the snapshot's trigger kept aside, every other event
+ * through add_event. When streaming, the events between the ones the model keeps (most
+ * of them) are batched in one go: add_event's work for each, with the bucket, the
+ * thread instance and its run looked up once and room made once.
+ */
+static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struct ct_event *evs,
+		       size_t n)
+{
+	struct ct_model *m = l->m;
+	size_t i = 0;
+
+	while (i < n) {
+		const struct ct_event *ev = &evs[i];
+		struct bucket *b = l->last_b < l->nb && l->b[l->last_b].tid == tid ?
+					   &l->b[l->last_b] : NULL;
+
+		if (ev->type == CT_EV_TRIGGER) { /* the snapshot's */
+			m->trigger = *ev;
+			m->has_trigger = 1;
+			i++;
+			continue;
+		}
+		if (!l->stream || !b || !b->nev || !b->nkeys || kept_event(ev)) {
+			add_event(l, tid, gen, ev);
+			i++;
+			continue;
+		}
+		/* a span of events the model only counts: same bucket, same instance */
+		size_t j = i;
+		uint64_t last_ts = b->last_ts, end_ts = m->end_ts;
+
+		while (j < n && !kept_event(&evs[j]))
+			j++;
+		if (l->stream == 1) {
+			uint32_t key = b->keys[b->nkeys - 1], site_stack = 0;
+			uint64_t site = 0, prev;
+			struct srun *r;
+
+			batch_push(l, ev, tid, key, ev->type == CT_EV_SYSCALL ?
+				   syscall_site(m, ev->stack) : 0);
+			r = &l->runs[key];
+			ct_grow(&r->v, &r->cap, r->n + (j - i - 1), sizeof(*r->v));
+			prev = ev->ts;
+			for (size_t k = i + 1; k < j; k++) {
+				const struct ct_event *x = &evs[k];
+				uint64_t s = 0;
+
+				if (x->type == CT_EV_SYSCALL) {
+					if (x->stack != site_stack || !site_stack) {
+						site_stack = x->stack;
+						site = syscall_site(m, x->stack);
+					}
+					s = site;
+				}
+				if (x->ts < prev) {
+					ct_grow(&r->brk, &r->cap_brk, r->nbrk + 1, sizeof(*r->brk));
+					r->brk[r->nbrk++] = r->n;
+				}
+				prev = x->ts;
+				r->v[r->n++] = (struct ct_sevent){ *x, s, tid, key };
+			}
+		}
+		for (size_t k = i; k < j; k++) {
+			if (evs[k].ts > last_ts)
+				last_ts = evs[k].ts;
+			if (evs[k].ts > end_ts)
+				end_ts = evs[k].ts;
+		}
+		b->last_ts = last_ts;
+		m->end_ts = end_ts;
+		m->nevents += j - i;
+		i = j;
+	}
+}
+
 static void add_thread_state(struct loader *l, const struct ct_record *rec)
 {
 	struct pstate *p;
@@ -873,14 +964,7 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			add_thread_state(l, &rec);
 			break;
 		case CT_REC_EVENT: /* a chunk's events: nev of them at evs */
-			for (size_t i = 0; i < nev; i++) {
-				if (evs[i].type == CT_EV_TRIGGER) { /* the snapshot's */
-					m->trigger = evs[i];
-					m->has_trigger = 1;
-					continue;
-				}
-				add_event(l, rec.tid, rec.gen, &evs[i]);
-			}
+			add_events(l, rec.tid, rec.gen, evs, nev);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)
