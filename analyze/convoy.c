@@ -189,14 +189,23 @@ void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 
 	if (ts < t0)
 		ts = t0;
-	if (e->convoy_overflow || (c->nwin && (ts - t0) / dw - c->k0 >= CT_CONVOY_MAX_WINDOWS)) {
+	/* past the last window allowed, (ts - t0) / dw - k0 >= CT_CONVOY_MAX_WINDOWS, checked
+	 * without a division against the bounds of the windows allowed */
+	if (e->convoy_overflow ||
+	    (c->nwin && (ts - t0 < c->lo ? (ts - t0) / dw - c->k0 >= CT_CONVOY_MAX_WINDOWS :
+				       c->hi_set && ts - t0 >= c->hi))) {
 		/* too many windows of this width: the driver reads the trace again with
 		 * wider ones (analysis.c) */
 		e->convoy_overflow = 1;
 		return;
 	}
 	if (!c->nwin) {
+		uint64_t k1;
+
 		c->k0 = c->kcur = (ts - t0) / dw;
+		c->lo = c->k0 * dw;
+		c->hi_set = !__builtin_add_overflow(c->k0, (uint64_t)CT_CONVOY_MAX_WINDOWS, &k1) &&
+			    !__builtin_mul_overflow(k1, dw, &c->hi);
 		c->last_ts = ts;
 		win(c, c->kcur);
 		return;

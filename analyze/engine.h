@@ -138,6 +138,9 @@ struct eng_run {
 
 struct eng_conv {
 	size_t k0;                /* first stored window */
+	uint64_t lo, hi;          /* the windows allowed, k0 .. k0 + CT_CONVOY_MAX_WINDOWS,
+				   * span [lo, hi) from the window start (hi_set: hi fits) */
+	int hi_set;
 	struct eng_win *win;
 	size_t nwin, cap;
 	size_t kcur;              /* the open window */

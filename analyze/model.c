@@ -18,6 +18,10 @@
 #include "../format/events.h"
 #include "util.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /*
  * Threads and reused tids. The kernel reuses the tid of a thread that has exited, so a
  * tid names several threads over a long trace. Loading collects every event of a tid in
@@ -62,6 +66,16 @@ struct srun {
 	size_t nbrk, cap_brk;
 };
 
+/* Streaming: a generation's runs. */
+struct rset {
+	struct srun *runs;       /* by key: the generation's events of each thread */
+	size_t cap_runs;
+	uint32_t *touched;       /* the keys with events in it, by first event */
+	size_t ntouched, cap_touched;
+};
+
+struct msrc;
+
 /* Load-time state: a tid -> bucket index hash (buckets move while the array grows). */
 struct loader {
 	struct ct_model *m;
@@ -75,14 +89,13 @@ struct loader {
 	uint64_t cur_gen_ts; /* start of the generation being read */
 	int seen_gen;
 	size_t last_b;       /* index of the bucket of the latest event */
-	/* streaming (ct_model_stream): events are not kept but batched per generation */
+	/* streaming (ct_model_stream): events are not kept but batched per generation, in
+	 * one of three sets of runs in turn (flush) */
 	int stream;
-	struct srun *runs;       /* by key: the generation's events of each thread */
-	size_t cap_runs;
-	uint32_t *touched;       /* the keys with events in it, by first event */
-	size_t ntouched, cap_touched;
-	struct ct_sevent *tmp, *held;
-	size_t cap_tmp, nheld, cap_held;
+	struct rset set[3];
+	unsigned cur;            /* the set being filled */
+	struct msrc *pieces;     /* flush: the runs' pieces handed over */
+	size_t cap_pieces;
 	uint32_t *key_b, *key_i; /* key -> bucket index, instance in it */
 	size_t nkeys, cap_kb, cap_ki;
 	/* following a file being written (ct_model_follow_*): no final flush at its end,
@@ -227,23 +240,44 @@ static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t
 	return b->keys[b->nkeys - 1];
 }
 
+/* *dst = { *ev, site, tid, key }, written past the cache where it can be: the runs are
+ * read once, a generation later, by the analysing thread. */
+static inline void put_sevent(struct ct_sevent *dst, const struct ct_event *ev, uint64_t site,
+			      uint32_t tid, uint32_t key)
+{
+#ifdef __SSE2__
+	_Static_assert(sizeof(struct ct_sevent) == 64 && sizeof(struct ct_event) == 48,
+		       "a streamed event is four 16-byte stores");
+	__m128i *d = (__m128i *)(void *)dst;
+	const __m128i *s = (const __m128i *)(const void *)ev;
+
+	_mm_stream_si128(d, _mm_loadu_si128(s));
+	_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
+	_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
+	_mm_stream_si128(d + 3, _mm_set_epi32((int)key, (int)tid, (int)(site >> 32), (int)site));
+#else
+	*dst = (struct ct_sevent){ *ev, site, tid, key };
+#endif
+}
+
 static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid, uint32_t key,
 		       uint64_t site)
 {
+	struct rset *s = &l->set[l->cur];
 	struct srun *r;
 
 	if (l->stream == 2)
 		return; /* nobody takes them */
-	if (key >= l->cap_runs) {
-		size_t old = l->cap_runs;
+	if (key >= s->cap_runs) {
+		size_t old = s->cap_runs;
 
-		ct_grow(&l->runs, &l->cap_runs, (size_t)key + 1, sizeof(*l->runs));
-		memset(l->runs + old, 0, (l->cap_runs - old) * sizeof(*l->runs));
+		ct_grow(&s->runs, &s->cap_runs, (size_t)key + 1, sizeof(*s->runs));
+		memset(s->runs + old, 0, (s->cap_runs - old) * sizeof(*s->runs));
 	}
-	r = &l->runs[key];
+	r = &s->runs[key];
 	if (!r->n) {
-		ct_grow(&l->touched, &l->cap_touched, l->ntouched + 1, sizeof(*l->touched));
-		l->touched[l->ntouched++] = key;
+		ct_grow(&s->touched, &s->cap_touched, s->ntouched + 1, sizeof(*s->touched));
+		s->touched[s->ntouched++] = key;
 	}
 	if (r->n == r->cap)
 		ct_grow(&r->v, &r->cap, r->n + 1, sizeof(*r->v));
@@ -251,7 +285,7 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 		ct_grow(&r->brk, &r->cap_brk, r->nbrk + 1, sizeof(*r->brk));
 		r->brk[r->nbrk++] = r->n;
 	}
-	r->v[r->n++] = (struct ct_sevent){ *ev, site, tid, key };
+	put_sevent(&r->v[r->n++], ev, site, tid, key);
 }
 
 /* One event of thread tid from generation gen. */
@@ -308,6 +342,97 @@ static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct
 		p->tid = ntid;
 		p->ts = ev->ts;
 		ct_ev_thread_name_get(ev, p->name);
+	}
+}
+
+/* The site of a SYSCALL event: its stack's one frame (0 none). */
+static uint64_t syscall_site(const struct ct_model *m, uint32_t stack)
+{
+	const struct ct_mstack *st = ct_model_stack(m, stack);
+
+	return st && st->nframes ? st->pcs[0] : 0;
+}
+
+/* Does the model keep ev (add_event's slow path), or is it only counted and batched? */
+static int kept_event(const struct ct_event *ev)
+{
+	return ev->type == CT_EV_THREAD_START || ev->type == CT_EV_THREAD_END ||
+	       ev->type == CT_EV_THREAD_NAME || ev->type == CT_EV_TRIGGER;
+}
+
+/*
+ * One EVENTS chunk of thread tid: the snapshot's trigger kept aside, every other event
+ * through add_event. When streaming, the events between the ones the model keeps (most
+ * of them) are batched in one go: add_event's work for each, with the bucket, the
+ * thread instance and its run looked up once and room made once.
+ */
+static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struct ct_event *evs,
+		       size_t n)
+{
+	struct ct_model *m = l->m;
+	size_t i = 0;
+
+	while (i < n) {
+		const struct ct_event *ev = &evs[i];
+		struct bucket *b = l->last_b < l->nb && l->b[l->last_b].tid == tid ?
+					   &l->b[l->last_b] : NULL;
+
+		if (ev->type == CT_EV_TRIGGER) { /* the snapshot's */
+			m->trigger = *ev;
+			m->has_trigger = 1;
+			i++;
+			continue;
+		}
+		if (!l->stream || !b || !b->nev || !b->nkeys || kept_event(ev)) {
+			add_event(l, tid, gen, ev);
+			i++;
+			continue;
+		}
+		/* a span of events the model only counts: same bucket, same instance */
+		size_t j = i;
+		uint64_t last_ts = b->last_ts, end_ts = m->end_ts;
+
+		while (j < n && !kept_event(&evs[j]))
+			j++;
+		if (l->stream == 1) {
+			uint32_t key = b->keys[b->nkeys - 1], site_stack = 0;
+			uint64_t site = 0, prev;
+			struct srun *r;
+
+			batch_push(l, ev, tid, key, ev->type == CT_EV_SYSCALL ?
+				   syscall_site(m, ev->stack) : 0);
+			r = &l->set[l->cur].runs[key];
+			ct_grow(&r->v, &r->cap, r->n + (j - i - 1), sizeof(*r->v));
+			prev = ev->ts;
+			for (size_t k = i + 1; k < j; k++) {
+				const struct ct_event *x = &evs[k];
+				uint64_t s = 0;
+
+				if (x->type == CT_EV_SYSCALL) {
+					if (x->stack != site_stack || !site_stack) {
+						site_stack = x->stack;
+						site = syscall_site(m, x->stack);
+					}
+					s = site;
+				}
+				if (x->ts < prev) {
+					ct_grow(&r->brk, &r->cap_brk, r->nbrk + 1, sizeof(*r->brk));
+					r->brk[r->nbrk++] = r->n;
+				}
+				prev = x->ts;
+				put_sevent(&r->v[r->n++], x, s, tid, key);
+			}
+		}
+		for (size_t k = i; k < j; k++) {
+			if (evs[k].ts > last_ts)
+				last_ts = evs[k].ts;
+			if (evs[k].ts > end_ts)
+				end_ts = evs[k].ts;
+		}
+		b->last_ts = last_ts;
+		m->end_ts = end_ts;
+		m->nevents += j - i;
+		i = j;
 	}
 }
 
@@ -516,14 +641,17 @@ static void build_threads(struct loader *l)
 
 static void loader_free(struct loader *l)
 {
-	for (size_t i = 0; i < l->cap_runs; i++) {
-		free(l->runs[i].v);
-		free(l->runs[i].brk);
+	for (int k = 0; k < 3; k++) {
+		struct rset *s = &l->set[k];
+
+		for (size_t i = 0; i < s->cap_runs; i++) {
+			free(s->runs[i].v);
+			free(s->runs[i].brk);
+		}
+		free(s->runs);
+		free(s->touched);
 	}
-	free(l->runs);
-	free(l->touched);
-	free(l->tmp);
-	free(l->held);
+	free(l->pieces);
 	free(l->key_b);
 	free(l->key_i);
 	for (size_t i = 0; i < l->nb; i++)
@@ -605,7 +733,8 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 
 /* kway for ns <= KWAY_SCAN: the next times of the runs not yet drained, in source order,
  * so that the first earliest is the earliest run on equal times. */
-static size_t kway_scan(struct msrc *src, size_t ns, struct ct_sevent *out)
+static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
+			size_t max)
 {
 	uint64_t ts[KWAY_SCAN];
 	size_t id[KWAY_SCAN], k = 0, n = 0;
@@ -615,15 +744,18 @@ static size_t kway_scan(struct msrc *src, size_t ns, struct ct_sevent *out)
 			ts[k] = src[i].v[src[i].i].ev.ts;
 			id[k++] = i;
 		}
-	while (k) {
+	while (k && n < max) {
 		uint64_t min = ts[0];
 		size_t j = 0;
 
-		for (size_t q = 1; q < k; q++)
-			if (ts[q] < min) {
-				min = ts[q];
-				j = q;
-			}
+		for (size_t q = 1; q < k; q++) {
+			int lt = ts[q] < min;
+
+			min = lt ? ts[q] : min;
+			j = lt ? q : j;
+		}
+		if (min > cut)
+			break;
 		struct msrc *r = &src[id[j]];
 
 		out[n++] = r->v[r->i++];
@@ -638,12 +770,15 @@ static size_t kway_scan(struct msrc *src, size_t ns, struct ct_sevent *out)
 	return n;
 }
 
-/* Merges the sorted runs src[0..ns) into out (earlier runs first on equal times). The
- * top run goes on without a sift while its next event still comes first. */
-static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
+/* Merges the sorted runs src[0..ns) (earlier runs first on equal times) into out, at most
+ * max events and those not later than cut; the runs advance past what was taken, so that
+ * a later call goes on. The top run goes on without a sift while its next event still
+ * comes first. */
+static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
+		   size_t max)
 {
 	if (ns <= KWAY_SCAN)
-		return kway_scan(src, ns, out);
+		return kway_scan(src, ns, cut, out, max);
 
 	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
@@ -654,7 +789,7 @@ static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
 		sift(h, ns, i, h[i]);
-	while (ns) {
+	while (ns && n < max && h[0].ts <= cut) {
 		struct msrc *r = &src[h[0].s];
 		struct mnode top = h[0];
 
@@ -676,27 +811,109 @@ static size_t kway(struct msrc *src, size_t ns, struct ct_sevent *out)
 	return n;
 }
 
-/* The reading side and the analysing side of ct_model_stream, one generation apart. */
+/*
+ * The merging side of ct_model_stream. A generation's events are merged in time order
+ * (each thread's run is already in order, but for chunks written out of order) and held
+ * back one generation: events near a generation's end may be written in the next one (a
+ * thread's buffer flushed late). So when generation g is read, its runs (its pieces: the
+ * ascending stretches of each thread's events, in file order) are handed over, and what
+ * was handed before is merged: the events kept back (held, sorted) and generation g-1's
+ * pieces, held ones first on equal times. Those not later than g's first event go to fn
+ * as they come, in small blocks (no copy of the generation is made), the rest are kept
+ * back, sorted, for the next step; g's pieces wait for it.
+ *
+ * A generation's runs stay untouched while pending here: the reading side fills one of
+ * three sets of runs in turn (one being filled, one pending here, one being merged).
+ */
+#define MERGE_BLOCK 256
+
 struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct ct_sevent *work;
-	size_t nwork, cap_work;
 	int has_work, done, threaded;
 	void (*fn)(void *ctx, const struct ct_sevent *v, size_t n);
 	void *ctx;
+	/* the work handed over: new pieces, the cut, the last one */
+	struct msrc *work;
+	size_t nwork, cap_work;
+	uint64_t work_cut;
+	int work_final;
+	/* the merging side's own state */
+	struct ct_sevent *held, *tmp;   /* held: the events kept back, sorted */
+	size_t nheld, cap_held, cap_tmp;
+	struct msrc *pend;              /* the previous generation's pieces */
+	size_t npend, cap_pend;
+	struct msrc *src;
+	size_t cap_src;
+	struct ct_sevent blk[MERGE_BLOCK];
 };
 
-/* Hands buf[0..n) to fn; *buf (of capacity *cap) is then a buffer free for reuse. */
-static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
+/* Hands the merge of the held events and the pending pieces to fn, up to cut. */
+static void merge_out(struct pipe *p, struct msrc *src, size_t ns, uint64_t cut)
 {
-	struct ct_sevent *b;
+	size_t n;
+
+	do {
+		n = kway(src, ns, cut, p->blk, MERGE_BLOCK);
+		if (n)
+			p->fn(p->ctx, p->blk, n);
+	} while (n == MERGE_BLOCK);
+}
+
+/* One step of the merging side: events up to cut handed on, the rest held back, the new
+ * pieces (nnew of them at newp) pending; with final, everything handed on. */
+static void merge_step(struct pipe *p, const struct msrc *newp, size_t nnew, uint64_t cut,
+		       int final)
+{
+	size_t ns = 0, rest = 0;
+
+	ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
+	p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
+	for (size_t i = 0; i < p->npend; i++)
+		p->src[ns++] = p->pend[i];
+	merge_out(p, p->src, ns, cut);
+	for (size_t i = 0; i < ns; i++)
+		rest += p->src[i].n - p->src[i].i;
+	if (rest) {
+		struct ct_sevent *t;
+		size_t c;
+
+		ct_grow(&p->tmp, &p->cap_tmp, rest, sizeof(*p->tmp));
+		kway(p->src, ns, UINT64_MAX, p->tmp, rest);
+		t = p->held;
+		c = p->cap_held;
+		p->held = p->tmp;
+		p->cap_held = p->cap_tmp;
+		p->tmp = t;
+		p->cap_tmp = c;
+	}
+	p->nheld = rest;
+	ct_grow(&p->pend, &p->cap_pend, nnew, sizeof(*p->pend));
+	if (nnew)
+		memcpy(p->pend, newp, nnew * sizeof(*p->pend));
+	p->npend = nnew;
+	if (final) {
+		ns = 0;
+		ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
+		p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
+		for (size_t i = 0; i < p->npend; i++)
+			p->src[ns++] = p->pend[i];
+		merge_out(p, p->src, ns, UINT64_MAX);
+		p->nheld = 0;
+		p->npend = 0;
+	}
+}
+
+/* Hands pieces (*buf, n of them, of capacity *cap) over to the merging side, with the cut
+ * for what came before; *buf is then a buffer free for reuse. */
+static void hand_over(struct pipe *p, struct msrc **buf, size_t *cap, size_t n, uint64_t cut,
+		      int final)
+{
+	struct msrc *b;
 	size_t c;
 
-	if (!n)
-		return;
 	if (!p->threaded) {
-		p->fn(p->ctx, *buf, n);
+		merge_step(p, *buf, n, cut, final);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -707,6 +924,8 @@ static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
 	p->work = *buf;
 	p->cap_work = *cap;
 	p->nwork = n;
+	p->work_cut = cut;
+	p->work_final = final;
 	p->has_work = 1;
 	*buf = b;
 	*cap = c;
@@ -714,101 +933,76 @@ static void emit(struct pipe *p, struct ct_sevent **buf, size_t *cap, size_t n)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/*
- * A generation's events are merged in time order (each thread's run is already in order,
- * but for chunks written out of order) and held back one generation: events near a
- * generation's end may be written in the next one (a thread's buffer flushed late), so
- * the held events not later than the new generation's first are handed on, and the rest
- * merged into it (held ones first on equal times, as in the file).
- */
+static void pipe_free(struct pipe *p)
+{
+	free(p->work);
+	free(p->held);
+	free(p->tmp);
+	free(p->pend);
+	free(p->src);
+}
+
+/* Makes the next set of runs the one being filled (the merging side is done with it). */
+static void next_set(struct loader *l)
+{
+	struct rset *s;
+
+	l->cur = (l->cur + 1) % 3;
+	s = &l->set[l->cur];
+	for (size_t i = 0; i < s->ntouched; i++) {
+		s->runs[s->touched[i]].n = 0;
+		s->runs[s->touched[i]].nbrk = 0;
+	}
+	s->ntouched = 0;
+}
+
+/* The end of a generation (or of the input, final): its runs handed to the merging side
+ * with its first event as the cut for what was handed before. */
 static void flush(struct loader *l, struct pipe *p, int final)
 {
-	size_t total = 0, k = 0, ns = 0, npieces = 0;
+	struct rset *s = &l->set[l->cur];
+	size_t total = 0, ns = 0;
 	uint64_t first = UINT64_MAX;
-	struct msrc *src;
 
 	if (!p || !p->fn)
 		return;
-	for (size_t i = 0; i < l->ntouched; i++) {
-		struct srun *r = &l->runs[l->touched[i]];
+	for (size_t i = 0; i < s->ntouched; i++) {
+		struct srun *r = &s->runs[s->touched[i]];
+		size_t from = 0;
 
 		total += r->n;
-		npieces += 1 + r->nbrk;
 		if (r->v[0].ev.ts < first)
 			first = r->v[0].ev.ts;
-		for (size_t b = 0; b < r->nbrk; b++)
-			if (r->v[r->brk[b]].ev.ts < first)
-				first = r->v[r->brk[b]].ev.ts;
-	}
-	if (total) {
-		size_t lo = 0, hi = l->nheld;
-		struct ct_sevent *t;
-		size_t c;
-
-		while (lo < hi) { /* the first held event later than first */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (l->held[mid].ev.ts <= first)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		k = lo;
 		/* a thread's pieces in file order, next to each other: the merge's rank on
 		 * equal times (the source index) keeps file order within the thread */
-		src = ct_xmalloc((npieces + 1) * sizeof(*src));
-		src[ns++] = (struct msrc){ l->held, k, l->nheld };
-		for (size_t i = 0; i < l->ntouched; i++) {
-			struct srun *r = &l->runs[l->touched[i]];
-			size_t from = 0;
-
-			for (size_t b = 0; b < r->nbrk; b++) {
-				src[ns++] = (struct msrc){ r->v, from, r->brk[b] };
-				from = r->brk[b];
-			}
-			src[ns++] = (struct msrc){ r->v, from, r->n };
-			r->nbrk = 0;
+		ct_grow(&l->pieces, &l->cap_pieces, ns + r->nbrk + 1, sizeof(*l->pieces));
+		for (size_t b = 0; b < r->nbrk; b++) {
+			if (r->v[r->brk[b]].ev.ts < first)
+				first = r->v[r->brk[b]].ev.ts;
+			l->pieces[ns++] = (struct msrc){ r->v, from, r->brk[b] };
+			from = r->brk[b];
 		}
-		ct_grow(&l->tmp, &l->cap_tmp, l->nheld - k + total, sizeof(*l->tmp));
-		total = kway(src, ns, l->tmp);
-		free(src);
-		for (size_t i = 0; i < l->ntouched; i++)
-			l->runs[l->touched[i]].n = 0;
-		l->ntouched = 0;
-		emit(p, &l->held, &l->cap_held, k);
-		t = l->held;
-		c = l->cap_held;
-		l->held = l->tmp;
-		l->cap_held = l->cap_tmp;
-		l->nheld = total;
-		l->tmp = t;
-		l->cap_tmp = c;
+		l->pieces[ns++] = (struct msrc){ r->v, from, r->n };
 	}
-	if (total && first > l->safe_ts)
-		l->safe_ts = first;
-	if (!total && l->follow && !p->threaded) {
-		/* nothing new in a generation that ended: what was held up to its start */
-		size_t lo = 0, hi = l->nheld;
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (l->held[mid].ev.ts <= l->cur_gen_ts)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo) {
-			p->fn(p->ctx, l->held, lo);
-			memmove(l->held, l->held + lo, (l->nheld - lo) * sizeof(*l->held));
-			l->nheld -= lo;
-		}
-		if (l->cur_gen_ts > l->safe_ts)
-			l->safe_ts = l->cur_gen_ts;
+	if (total) {
+#ifdef __SSE2__
+		_mm_sfence(); /* the runs' streamed stores, before the other thread reads them */
+#endif
+		hand_over(p, &l->pieces, &l->cap_pieces, ns, first, final);
+		next_set(l);
+		if (first > l->safe_ts)
+			l->safe_ts = first;
+		return;
 	}
 	if (final) {
-		emit(p, &l->held, &l->cap_held, l->nheld);
-		l->nheld = 0;
+		hand_over(p, &l->pieces, &l->cap_pieces, 0, UINT64_MAX, 1);
+		return;
+	}
+	if (l->follow && !p->threaded) {
+		/* nothing new in a generation that ended: what was held up to its start */
+		merge_step(p, NULL, 0, l->cur_gen_ts, 0);
+		if (l->cur_gen_ts > l->safe_ts)
+			l->safe_ts = l->cur_gen_ts;
 	}
 }
 
@@ -823,7 +1017,7 @@ static void *consumer(void *arg)
 		if (!p->has_work)
 			break;
 		pthread_mutex_unlock(&p->mu);
-		p->fn(p->ctx, p->work, p->nwork);
+		merge_step(p, p->work, p->nwork, p->work_cut, p->work_final);
 		pthread_mutex_lock(&p->mu);
 		p->has_work = 0;
 		pthread_cond_broadcast(&p->cv);
@@ -873,14 +1067,7 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			add_thread_state(l, &rec);
 			break;
 		case CT_REC_EVENT: /* a chunk's events: nev of them at evs */
-			for (size_t i = 0; i < nev; i++) {
-				if (evs[i].type == CT_EV_TRIGGER) { /* the snapshot's */
-					m->trigger = evs[i];
-					m->has_trigger = 1;
-					continue;
-				}
-				add_event(l, rec.tid, rec.gen, &evs[i]);
-			}
+			add_events(l, rec.tid, rec.gen, evs, nev);
 			break;
 		case CT_REC_GEN_END:
 			for (int c = 0; c < CT_L_MAX; c++)
@@ -999,7 +1186,7 @@ int ct_model_stream(const char *path, int threads,
 		pthread_mutex_destroy(&p.mu);
 		pthread_cond_destroy(&p.cv);
 	}
-	free(p.work);
+	pipe_free(&p);
 	ct_reader_close(r);
 	if (rc < 0) {
 		loader_free(&l);
@@ -1110,6 +1297,7 @@ void ct_model_follow_end(struct ct_model_follow *f, struct ct_model **out,
 	struct stat st;
 
 	flush(l, &f->p, 1);
+	pipe_free(&f->p);
 	m->truncated = ct_reader_truncated(f->r);
 	m->trailing_bytes = ct_reader_trailing_bytes(f->r);
 	ct_reader_close(f->r);

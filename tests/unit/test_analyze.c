@@ -1887,6 +1887,114 @@ static void test_tid_reuse(void)
 	ct_model_free(m);
 }
 
+/* ---- the stream's merge ---------------------------------------------------------- */
+
+struct seen_ev {
+	uint32_t tid;
+	uint64_t ts;
+};
+
+struct seen_seq {
+	struct seen_ev v[1024];
+	size_t n;
+};
+
+static void seen_add(void *ctx, const struct ct_sevent *v, size_t n)
+{
+	struct seen_seq *s = ctx;
+
+	for (size_t i = 0; i < n && s->n < 1024; i++)
+		s->v[s->n++] = (struct seen_ev){ v[i].tid, v[i].ev.ts };
+}
+
+#define RELT(ms_x10, seq) REL(T0 + (uint64_t)(ms_x10) * MS / 10, CT_K_MUTEX, 1, M1, seq, 0)
+
+/*
+ * ct_model_stream's order, with one thread and with two (the analysing thread merging):
+ * generation 1 has thread 10's events in two chunks written out of time order (1, 3, 5
+ * ms, then 4 ms: two pieces of its run) and thread 20's (2, 3, 6 ms); generation 2 holds
+ * an event of thread 20 at 5.5 ms (written late: generation 1's events up to it are handed
+ * on, its 6 ms one held back and merged with generation 2) and thread 30's at 6, 7, 8 ms;
+ * generation 3 has 600 events taking turns (several blocks handed on). Time order; equal
+ * times: held events first, then the threads in the order their events came in the
+ * generation, each thread's in file order.
+ */
+static void test_stream_merge(void)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 10, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
+	struct ct_event a1[] = { RELT(10, 1), RELT(30, 2), RELT(50, 3) };
+	struct ct_event a2[] = { RELT(40, 4) };
+	struct ct_event b1[] = { RELT(20, 5), RELT(30, 6), RELT(60, 7) };
+	struct ct_event b2[] = { RELT(55, 8), RELT(80, 9) };
+	struct ct_event c2[] = { RELT(60, 10), RELT(70, 11), RELT(80, 12) };
+	static struct ct_event g3a[300], g3b[300];
+	static const struct seen_ev want[] = {
+		{ 10, 10 }, { 20, 20 }, { 10, 30 }, { 20, 30 }, { 10, 40 }, { 10, 50 },
+		{ 20, 55 }, { 20, 60 }, { 30, 60 }, { 30, 70 }, { 20, 80 }, { 30, 80 },
+	};
+	static struct seen_seq got[2];
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	for (size_t i = 0; i < 300; i++) {
+		/* 10 at 100 ms + 2i, 20 at 100 ms + 2i and + 2i + 1: ties and turns */
+		g3a[i] = RELT(1000 + 20 * i, 100 + i);
+		g3b[i] = RELT(1000 + 20 * i + 10 * (i % 2), 400 + i);
+	}
+	tg_begin(&h);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 1));
+	put(ct_w_events(&wb, 1, 10, 0, a1, 3));
+	put(ct_w_events(&wb, 1, 20, 0, b1, 3));
+	put(ct_w_events(&wb, 1, 10, 1, a2, 1));
+	put(ct_w_gen_end(&wb, 1, T0 + 7 * MS, lost));
+	put(ct_w_gen_begin(&wb, 2, T0 + 7 * MS, 43));
+	put(ct_w_events(&wb, 2, 20, 0, b2, 2));
+	put(ct_w_events(&wb, 2, 30, 0, c2, 3));
+	put(ct_w_gen_end(&wb, 2, T0 + 9 * MS, lost));
+	put(ct_w_gen_begin(&wb, 3, T0 + 9 * MS, 44));
+	put(ct_w_events(&wb, 3, 10, 0, g3a, 300));
+	put(ct_w_events(&wb, 3, 20, 0, g3b, 300));
+	put(ct_w_gen_end(&wb, 3, T0 + 800 * MS, lost));
+	TEST_EQ(tg_write_tmp(path), 0);
+	for (int k = 0; k < 2; k++) {
+		struct ct_model *m = NULL;
+		uint32_t *k2t = NULL;
+		size_t nk = 0;
+
+		TEST_EQ(ct_model_stream(path, k + 1, seen_add, &got[k], &m, &k2t, &nk, err,
+					sizeof(err)), 0);
+		free(k2t);
+		ct_model_free(m);
+	}
+	unlink(path);
+	TEST_EQ(got[0].n, (size_t)612);
+	TAP_OK(got[0].n == got[1].n &&
+	       !memcmp(got[0].v, got[1].v, got[0].n * sizeof(got[0].v[0])),
+	       "the analysing thread's merge hands on what one thread does");
+	int ok = 1;
+
+	for (size_t i = 0; i < 12; i++)
+		ok &= got[0].v[i].tid == want[i].tid && got[0].v[i].ts == T0 + want[i].ts * MS / 10;
+	TAP_OK(ok, "generations 1 and 2: time order, held events first, then threads in turn");
+	ok = 1;
+	for (size_t i = 0; i < 600; i++) {
+		/* at 100 ms + 2j: 10's, then 20's when j is even; 20's alone at + 1 ms */
+		size_t j = i / 2;
+		const struct seen_ev *e = &got[0].v[12 + i];
+
+		if (j % 2 == 0)
+			ok &= e->ts == T0 + (1000 + 20 * j) * MS / 10 && e->tid == (i % 2 ? 20u : 10u);
+		else
+			ok &= i % 2 ? e->tid == 20 && e->ts == T0 + (1000 + 20 * j + 10) * MS / 10 :
+				      e->tid == 10 && e->ts == T0 + (1000 + 20 * j) * MS / 10;
+	}
+	TAP_OK(ok, "generation 3: 600 events in several blocks, in time order");
+}
+
 int main(void)
 {
 	test_main_trace();
@@ -1906,5 +2014,6 @@ int main(void)
 	test_stale_hold();
 	test_filters();
 	test_tid_reuse();
+	test_stream_merge();
 	return tap_done();
 }
