@@ -6,7 +6,8 @@
  *   flight slow SHORT_MS SLOW_MS   short timed condition waits (2 ms each, in short_wait)
  *                                  for SHORT_MS, then one mutex wait of about SLOW_MS in
  *                                  slow_wait (a second thread holds it); prints
- *                                  slow_ns=N (that wait) and short_waits=N
+ *                                  slow_ns=N (that wait), short_waits=N and
+ *                                  short_max_ns=N (the longest short one)
  *   flight rate N SLOW_MS          N timed condition waits of SLOW_MS in rate_wait, 50 ms
  *                                  apart; prints slow_waits=N (those that took SLOW_MS or
  *                                  more, by its own clock)
@@ -86,10 +87,12 @@ __attribute__((noinline)) static uint64_t slow_wait(void)
 
 static int cmd_slow(long short_ms, long slow)
 {
-	uint64_t end = now_ns() + (uint64_t)short_ms * 1000000u;
+	uint64_t end = now_ns() + (uint64_t)short_ms * 1000000u, longest = 0;
 	long n = 0;
 	while (now_ns() < end) {
-		short_wait();
+		uint64_t d = short_wait();
+		if (d > longest)
+			longest = d;
 		n++;
 	}
 	slow_ms = slow;
@@ -99,7 +102,8 @@ static int cmd_slow(long short_ms, long slow)
 		usleep(1000);
 	uint64_t d = slow_wait();
 	pthread_join(t, NULL);
-	printf("short_waits=%ld\nslow_ns=%llu\n", n, (unsigned long long)d);
+	printf("short_waits=%ld\nshort_max_ns=%llu\nslow_ns=%llu\n", n,
+	       (unsigned long long)longest, (unsigned long long)d);
 	return 0;
 }
 
