@@ -420,9 +420,17 @@ int ct_cmd_export(int argc, char **argv)
 
 	struct ct_export_input *in = ct_xcalloc(nfiles, sizeof(*in));
 
+	/* a format that reads only the analysis gets it streamed, as report does: memory
+	 * bounded by what the trace contains, not by its events */
+	int events = fmt->events || (o.profiles & (1u << CT_EXPORT_WAKECHAIN));
+
 	for (size_t k = 0; k < nfiles; k++) {
 		in[k].path = files[k];
-		if (ct_model_load(files[k], &in[k].m, err, sizeof(err)) < 0)
+		int r = events ? ct_model_load(files[k], &in[k].m, err, sizeof(err))
+			       : ct_analyze_file(files[k], &fa.f, &cp, 2, &in[k].m, &in[k].a,
+						 err, sizeof(err));
+
+		if (r < 0)
 			ct_die(CT_EXIT_USAGE, "%s: %s", files[k], err);
 		if (in[k].m->truncated) {
 			char t[256];
@@ -430,7 +438,8 @@ int ct_cmd_export(int argc, char **argv)
 			fprintf(stderr, "warning: %s: %s\n", files[k],
 				ct_model_truncation(in[k].m, t, sizeof(t)));
 		}
-		in[k].a = ct_analyze_with(in[k].m, &fa.f, &cp);
+		if (events)
+			in[k].a = ct_analyze_with(in[k].m, &fa.f, &cp);
 		in[k].fr = ct_frames_new(in[k].m);
 	}
 

@@ -17,27 +17,27 @@
 
 const struct ct_output ct_outputs[] = {
 	{ "text", "txt", 0, CT_OUT_TRACE,
-	  "the report for people: profiles, objects, threads, deadlocks", ct_out_text, 0, 0, 0 },
+	  "the report for people: profiles, objects, threads, deadlocks", ct_out_text, 0, 0, 0, 0 },
 	{ "json", "json", 0, CT_OUT_TRACE,
-	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json, 0, 0, 0 },
+	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json, 0, 0, 0, 0 },
 	{ "junit", "xml", 0, CT_OUT_VERDICTS,
-	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit, 0, 0, 0 },
+	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit, 0, 0, 0, 0 },
 	/* ctrace export's, in its --help order */
 	{ "pprof", "pb.gz", 1, CT_OUT_EXPORT,
 	  "gzipped profile.proto (go tool pprof, Pyroscope, Parca)", ct_export_pprof,
-	  1u << CT_AP_SYNC, EXP_ALL, CT_EKEY_THREAD },
+	  1u << CT_AP_SYNC, EXP_ALL, CT_EKEY_THREAD, 0 },
 	{ "folded", "folded", 0, CT_OUT_EXPORT,
 	  "collapsed stacks (flamegraph.pl, speedscope)", ct_export_folded,
-	  1u << CT_AP_SYNC, EXP_ALL | (1u << CT_EXPORT_WAKECHAIN), 0 },
+	  1u << CT_AP_SYNC, EXP_ALL | (1u << CT_EXPORT_WAKECHAIN), 0, 0 },
 	{ "chrome", "json", 0, CT_OUT_EXPORT,
 	  "Trace Event Format JSON (chrome://tracing, ui.perfetto.dev)", ct_export_chrome,
-	  EXP_WAITERS, EXP_WAITERS, 0 },
+	  EXP_WAITERS, EXP_WAITERS, 0, 1 },
 	{ "perfetto", "perfetto-trace", 1, CT_OUT_EXPORT,
 	  "Perfetto protobuf trace of TrackEvents (ui.perfetto.dev)", ct_export_perfetto,
-	  EXP_WAITERS, EXP_WAITERS, 0 },
+	  EXP_WAITERS, EXP_WAITERS, 0, 1 },
 	{ "html", "html", 0, CT_OUT_EXPORT,
 	  "one self-contained HTML report (flame graphs, timelines, tables)", ct_export_html,
-	  EXP_ALL, EXP_ALL, 0 },
+	  EXP_ALL, EXP_ALL, 0, 1 },
 };
 const size_t ct_noutputs = sizeof(ct_outputs) / sizeof(ct_outputs[0]);
 

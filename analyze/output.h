@@ -95,6 +95,10 @@ struct ct_output {
 	 * its profile entries are split by (--labels all adds CT_EKEY_OBJECT to a format
 	 * with keys); 0 for the others */
 	unsigned def_profiles, ok_profiles, entry_keys;
+	/* CT_OUT_EXPORT: 1 when the writer walks the trace's events (timelines), so that
+	 * export loads them all; 0 when the streamed analysis is all it reads (export's
+	 * memory then stays bounded as report's does), but for --profile wakechain */
+	int events;
 };
 
 /* The formats, in --help order, and how many there are. */

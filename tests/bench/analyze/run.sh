@@ -5,7 +5,8 @@
 # with /usr/bin/time: wall and CPU seconds, events per CPU second, peak RSS and RSS per GB
 # of trace, and the RSS ratio of the longer trace to the shorter, each beside its target
 # (>= 20 M events per CPU second, <= 512 MB of RSS for a 1 GB trace, <= 1.3 for 4x the
-# length). Informs, never fails on a figure; exits 1 only when a step fails.
+# length); then the CPU time and peak RSS of `ctrace export --format pprof` of the first.
+# Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
 build=$1
@@ -38,4 +39,12 @@ for k in 1 4; do
 	rss4=$rss
 done
 awk -v a="$rss1" -v b="$rss4" 'BEGIN { printf "RSS 4x / 1x: %.2f\n", b / a }'
+# the exports that read only the analysis stream their input as report does
+t=$(mktemp)
+o=$(mktemp -u)
+/usr/bin/time -f '%e %U %S %M' -o "$t" "$ctrace" export --format pprof -o "$o" \
+	"$build/bench/analyze-$n.ctr" 2>/dev/null
+read -r wall user sys rss <"$t"
+rm -f "$t" "$o"
+awk -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN { printf "export --format pprof of the first: %.2f cpu_s, %.1f MB RSS\n", u + s, r / 1024 }'
 echo "targets: Mevents/cpu_s >= 20; RSS_MB/GB <= 512 (a 1 GB trace in 512 MB); RSS 4x / 1x <= 1.3"
