@@ -696,16 +696,29 @@ struct msrc {
 	size_t i, n;
 };
 
-/* A heap node of the merge: the time of a run's next event, and the run (its index is
- * its rank on equal times). 16 bytes, so that sifting moves little. */
+/*
+ * Events of equal times from different threads are merged in the order of their threads'
+ * tids (then instances), the order the loaded model's threads have (build_threads), so
+ * that a streamed analysis and one of the loaded model see ties alike (which release a
+ * wait ending at the same nanosecond is matched with can depend on it); pieces of one
+ * thread keep their file order. rank() is that order's key for a run's next event.
+ */
+static inline uint64_t rank(const struct ct_sevent *v)
+{
+	return (uint64_t)v->tid << 32 | v->key;
+}
+
+/* A heap node of the merge: the time and rank of a run's next event, and the run (its
+ * index decides between pieces of one thread). */
 struct mnode {
-	uint64_t ts;
+	uint64_t ts, rk;
 	size_t s;
 };
 
 static int node_less(const struct mnode *x, const struct mnode *y)
 {
-	return x->ts < y->ts || (x->ts == y->ts && x->s < y->s);
+	return x->ts < y->ts ||
+	       (x->ts == y->ts && (x->rk < y->rk || (x->rk == y->rk && x->s < y->s)));
 }
 
 /* Sifts node x down from slot i of the n-node heap h (a hole moved down). */
@@ -731,27 +744,29 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
  * a sift per event. */
 #define KWAY_SCAN 16
 
-/* kway for ns <= KWAY_SCAN: the next times of the runs not yet drained, in source order,
- * so that the first earliest is the earliest run on equal times. */
+/* kway for ns <= KWAY_SCAN: the next times and ranks of the runs not yet drained, in
+ * source order, so that the first earliest is the earliest run on equal times and ranks. */
 static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 			size_t max)
 {
-	uint64_t ts[KWAY_SCAN];
+	uint64_t ts[KWAY_SCAN], rk[KWAY_SCAN];
 	size_t id[KWAY_SCAN], k = 0, n = 0;
 
 	for (size_t i = 0; i < ns; i++)
 		if (src[i].i < src[i].n) {
 			ts[k] = src[i].v[src[i].i].ev.ts;
+			rk[k] = rank(&src[i].v[src[i].i]);
 			id[k++] = i;
 		}
 	while (k && n < max) {
-		uint64_t min = ts[0];
+		uint64_t min = ts[0], mrk = rk[0];
 		size_t j = 0;
 
 		for (size_t q = 1; q < k; q++) {
-			int lt = ts[q] < min;
+			int lt = ts[q] < min || (ts[q] == min && rk[q] < mrk);
 
 			min = lt ? ts[q] : min;
+			mrk = lt ? rk[q] : mrk;
 			j = lt ? q : j;
 		}
 		if (min > cut)
@@ -761,18 +776,20 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 		out[n++] = r->v[r->i++];
 		if (r->i < r->n) {
 			ts[j] = r->v[r->i].ev.ts;
+			rk[j] = rank(&r->v[r->i]);
 			continue;
 		}
 		k--;
 		memmove(ts + j, ts + j + 1, (k - j) * sizeof(*ts));
+		memmove(rk + j, rk + j + 1, (k - j) * sizeof(*rk));
 		memmove(id + j, id + j + 1, (k - j) * sizeof(*id));
 	}
 	return n;
 }
 
-/* Merges the sorted runs src[0..ns) (earlier runs first on equal times) into out, at most
- * max events and those not later than cut; the runs advance past what was taken, so that
- * a later call goes on. The top run goes on without a sift while its next event still
+/* Merges the sorted runs src[0..ns) (on equal times: by rank, then earlier runs first)
+ * into out, at most max events and those not later than cut; the runs advance past what
+ * was taken, so that a later call goes on. The top run goes on without a sift while its next event still
  * comes first. */
 static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 		   size_t max)
@@ -785,7 +802,8 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
 
 	for (size_t i = 0; i < ns; i++)
 		if (src[i].i < src[i].n)
-			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts, i };
+			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts,
+						 rank(&src[i].v[src[i].i]), i };
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
 		sift(h, ns, i, h[i]);
@@ -801,6 +819,7 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
 			continue;
 		}
 		top.ts = r->v[r->i].ev.ts;
+		top.rk = rank(&r->v[r->i]);
 		/* the same run may go on: sift only when a child comes first */
 		if ((ns > 1 && node_less(&h[1], &top)) || (ns > 2 && node_less(&h[2], &top)))
 			sift(h, ns, 0, top);

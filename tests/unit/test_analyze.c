@@ -1915,9 +1915,11 @@ static void seen_add(void *ctx, const struct ct_sevent *v, size_t n)
  * ms, then 4 ms: two pieces of its run) and thread 20's (2, 3, 6 ms); generation 2 holds
  * an event of thread 20 at 5.5 ms (written late: generation 1's events up to it are handed
  * on, its 6 ms one held back and merged with generation 2) and thread 30's at 6, 7, 8 ms;
- * generation 3 has 600 events taking turns (several blocks handed on). Time order; equal
- * times: held events first, then the threads in the order their events came in the
- * generation, each thread's in file order.
+ * generation 3 has 600 events taking turns (several blocks handed on), thread 20's chunk
+ * written before thread 10's; generation 4 one event of each of 20 threads (more runs
+ * than the merge scans: its heap) at one time, written in descending tid order. Time
+ * order; equal times: by tid (the loaded model's thread order, so that both analyses see
+ * ties alike), each thread's events in file order (held ones first).
  */
 static void test_stream_merge(void)
 {
@@ -1930,7 +1932,7 @@ static void test_stream_merge(void)
 	struct ct_event b1[] = { RELT(20, 5), RELT(30, 6), RELT(60, 7) };
 	struct ct_event b2[] = { RELT(55, 8), RELT(80, 9) };
 	struct ct_event c2[] = { RELT(60, 10), RELT(70, 11), RELT(80, 12) };
-	static struct ct_event g3a[300], g3b[300];
+	static struct ct_event g3a[300], g3b[300], g4[1];
 	static const struct seen_ev want[] = {
 		{ 10, 10 }, { 20, 20 }, { 10, 30 }, { 20, 30 }, { 10, 40 }, { 10, 50 },
 		{ 20, 55 }, { 20, 60 }, { 30, 60 }, { 30, 70 }, { 20, 80 }, { 30, 80 },
@@ -1956,9 +1958,14 @@ static void test_stream_merge(void)
 	put(ct_w_events(&wb, 2, 30, 0, c2, 3));
 	put(ct_w_gen_end(&wb, 2, T0 + 9 * MS, lost));
 	put(ct_w_gen_begin(&wb, 3, T0 + 9 * MS, 44));
-	put(ct_w_events(&wb, 3, 10, 0, g3a, 300));
 	put(ct_w_events(&wb, 3, 20, 0, g3b, 300));
+	put(ct_w_events(&wb, 3, 10, 0, g3a, 300));
 	put(ct_w_gen_end(&wb, 3, T0 + 800 * MS, lost));
+	put(ct_w_gen_begin(&wb, 4, T0 + 800 * MS, 45));
+	g4[0] = RELT(8500, 1000);
+	for (uint32_t tid = 119; tid >= 100; tid--)
+		put(ct_w_events(&wb, 4, tid, 0, g4, 1));
+	put(ct_w_gen_end(&wb, 4, T0 + 900 * MS, lost));
 	TEST_EQ(tg_write_tmp(path), 0);
 	for (int k = 0; k < 2; k++) {
 		struct ct_model *m = NULL;
@@ -1971,7 +1978,7 @@ static void test_stream_merge(void)
 		ct_model_free(m);
 	}
 	unlink(path);
-	TEST_EQ(got[0].n, (size_t)612);
+	TEST_EQ(got[0].n, (size_t)632);
 	TAP_OK(got[0].n == got[1].n &&
 	       !memcmp(got[0].v, got[1].v, got[0].n * sizeof(got[0].v[0])),
 	       "the analysing thread's merge hands on what one thread does");
@@ -1992,7 +1999,11 @@ static void test_stream_merge(void)
 			ok &= i % 2 ? e->tid == 20 && e->ts == T0 + (1000 + 20 * j + 10) * MS / 10 :
 				      e->tid == 10 && e->ts == T0 + (1000 + 20 * j) * MS / 10;
 	}
-	TAP_OK(ok, "generation 3: 600 events in several blocks, in time order");
+	TAP_OK(ok, "generation 3: 600 events in several blocks, in time order, ties by tid");
+	ok = 1;
+	for (size_t i = 0; i < 20; i++)
+		ok &= got[0].v[612 + i].tid == 100 + i && got[0].v[612 + i].ts == T0 + 850 * MS;
+	TAP_OK(ok, "generation 4: 20 threads at one time come in tid order (the heap's merge)");
 }
 
 int main(void)
