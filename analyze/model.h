@@ -135,7 +135,8 @@ struct ct_sevent {
 /*
  * Reads the trace at path once without keeping its events: the model gets everything
  * but them (header, modules, stacks, threads and their states, lost counts, truncation),
- * and each generation's events are handed to fn in time order (ties in file order), in
+ * and each generation's events are handed to fn in time order (ties: by tid, then the
+ * thread's instances, then file order), in
  * batches of at most 256 events, a generation's once the next one is read (fn NULL: the
  * events are only counted). With a second thread (threads > 1), reading and decoding run
  * beside fn, one generation ahead, and fn is called on the second thread, which merges
