@@ -36,31 +36,27 @@ static int is_rd(unsigned kind)
 void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct lo_state *s = e->lo;
-	uint64_t held = ct_ev_lock_order_held(ev);
-	unsigned hk = ct_ev_lock_order_held_kind(ev);
+	const struct ct_lo_edge ed = {
+		.lock = ev->obj, .held = ct_ev_lock_order_held(ev), .ts = ev->ts, .kind = ev->kind,
+		.held_kind = (uint8_t)ct_ev_lock_order_held_kind(ev), .acquired_stack = ev->stack,
+		.held_stack = ct_ev_lock_order_held_stack(ev), .tid = t->tid, .thr = t->key
+	};
 	uint64_t key;
 
 	if (!s)
 		s = e->lo = ct_xcalloc(1, sizeof(*s));
 	if (ev->flags & CT_EVF_LO_FULL) {
 		ct_grow(&s->full, &s->capfull, s->nfull + 1, sizeof(*s->full));
-		s->full[s->nfull++] = (struct ct_lo_edge){
-			.lock = ev->obj, .held = held, .ts = ev->ts, .kind = ev->kind,
-			.held_kind = (uint8_t)hk, .acquired_stack = ev->stack,
-			.held_stack = ct_ev_lock_order_held_stack(ev), .tid = t->tid, .thr = t->key
-		};
+		s->full[s->nfull++] = ed;
 	}
-	if (held == ev->obj)
+	if (ed.held == ed.lock)
 		return;
-	key = ct_htab_key(held, ev->obj, (uint64_t)is_rd(hk) << 1 | (uint64_t)is_rd(ev->kind));
+	key = ct_htab_key(ed.held, ed.lock,
+			  (uint64_t)is_rd(ed.held_kind) << 1 | (uint64_t)is_rd(ed.kind));
 	if (ct_htab_get(&s->by_key, key) != UINT32_MAX)
 		return;
 	ct_grow(&s->ed, &s->cap, s->n + 1, sizeof(*s->ed));
-	s->ed[s->n] = (struct ct_lo_edge){ .lock = ev->obj, .held = held, .ts = ev->ts,
-					    .kind = ev->kind, .held_kind = (uint8_t)hk,
-					    .acquired_stack = ev->stack,
-					    .held_stack = ct_ev_lock_order_held_stack(ev),
-					    .tid = t->tid, .thr = t->key };
+	s->ed[s->n] = ed;
 	ct_htab_put(&s->by_key, key, (uint32_t)s->n);
 	s->n++;
 }
@@ -236,6 +232,15 @@ static size_t shortest_cycle(const struct graph *g, const struct lo_state *s, ui
 	return len;
 }
 
+/* The edges' thread keys as indexes in the model's threads (key_to_thr NULL: they are). */
+static void thr_of_keys(struct ct_lo_edge *ed, size_t n, const uint32_t *key_to_thr,
+			size_t nkeys)
+{
+	for (size_t i = 0; key_to_thr && i < n; i++)
+		if (ed[i].thr < nkeys)
+			ed[i].thr = key_to_thr[ed[i].thr];
+}
+
 void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 {
 	struct lo_state *s = e->lo;
@@ -248,12 +253,8 @@ void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 	if (!s)
 		return;
 	a->lo_edges = s->n;
-	for (size_t i = 0; i < s->n; i++)
-		if (key_to_thr && s->ed[i].thr < nkeys)
-			s->ed[i].thr = key_to_thr[s->ed[i].thr];
-	for (size_t i = 0; i < s->nfull; i++)
-		if (key_to_thr && s->full[i].thr < nkeys)
-			s->full[i].thr = key_to_thr[s->full[i].thr];
+	thr_of_keys(s->ed, s->n, key_to_thr, nkeys);
+	thr_of_keys(s->full, s->nfull, key_to_thr, nkeys);
 	a->lo_full = s->full;
 	a->nlo_full = s->nfull;
 	build(&g, s);

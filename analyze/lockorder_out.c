@@ -36,6 +36,27 @@ static char *site_str(struct ct_frames *fr, uint32_t stack, char *buf, size_t ca
 	return buf;
 }
 
+/* The model and frames of ed's process (*m, *fr), and the thread that recorded ed (NULL
+ * when unknown). */
+static const struct ct_mthread *edge_thread(const struct ct_output_ctx *oc,
+					    const struct ct_lo_edge *ed, const struct ct_model **m,
+					    struct ct_frames **fr)
+{
+	*m = oc->m;
+	*fr = oc->fr;
+	ct_output_at(oc, oc->nproc, ed->proc, m, fr);
+	return ed->thr < (*m)->nthreads ? &(*m)->threads[ed->thr] : NULL;
+}
+
+/* The members naming the thread that recorded ed: tid, thread (its name), pid. */
+static void json_thread(struct ct_json *j, const struct ct_lo_edge *ed,
+			const struct ct_mthread *t)
+{
+	ct_json_kv_u64(j, "tid", ed->tid);
+	ct_json_kv_str(j, "thread", t ? t->name : "");
+	ct_json_kv_u64(j, "pid", ed->pid);
+}
+
 char *ct_lo_edge_str(struct ct_frames *fr, const struct ct_model *m,
 		     const struct ct_lo_edge *ed, char *buf, size_t cap)
 {
@@ -62,13 +83,11 @@ static void full_text(const struct ct_output_ctx *oc, FILE *f)
 		"not in the lock graph:\n", a->nlo_full, a->nlo_full == 1 ? "" : "s");
 	for (size_t i = 0; i < a->nlo_full; i++) {
 		const struct ct_lo_edge *ed = &a->lo_full[i];
-		const struct ct_model *m = oc->m;
-		struct ct_frames *fr = oc->fr;
-		const struct ct_mthread *t;
+		const struct ct_model *m;
+		struct ct_frames *fr;
+		const struct ct_mthread *t = edge_thread(oc, ed, &m, &fr);
 		char d[CT_DUR_BUF];
 
-		ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
-		t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
 		if (oc->nproc > 1)
 			fprintf(f, "  [pid %" PRIu32 "]", ed->pid);
 		fprintf(f, "  thread %" PRIu32 " (%s) from +%s\n", ed->tid,
@@ -90,11 +109,11 @@ void ct_lo_text(const struct ct_output_ctx *oc, FILE *f)
 
 		fprintf(f, "cycle %zu: %zu locks\n", i + 1, cy->n);
 		for (size_t k = 0; k < cy->n; k++) {
-			const struct ct_model *m = oc->m;
-			struct ct_frames *fr = oc->fr;
+			const struct ct_model *m;
+			struct ct_frames *fr;
 			char line[1024];
 
-			ct_output_at(oc, oc->nproc, cy->edges[k].proc, &m, &fr);
+			edge_thread(oc, &cy->edges[k], &m, &fr);
 			if (oc->nproc > 1)
 				fprintf(f, "  [pid %" PRIu32 "]", cy->edges[k].pid);
 			fprintf(f, "  %s\n", ct_lo_edge_str(fr, m, &cy->edges[k], line, sizeof(line)));
@@ -134,18 +153,14 @@ void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
 		ct_json_arr_begin(j);
 		for (size_t k = 0; k < cy->n; k++) {
 			const struct ct_lo_edge *ed = &cy->edges[k];
-			const struct ct_model *m = oc->m;
-			struct ct_frames *fr = oc->fr;
-			const struct ct_mthread *t;
+			const struct ct_model *m;
+			struct ct_frames *fr;
+			const struct ct_mthread *t = edge_thread(oc, ed, &m, &fr);
 
-			ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
-			t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
 			ct_json_obj_begin(j);
 			json_lock(j, fr, took_keys, ed->lock, ed->kind, ed->acquired_stack);
 			json_lock(j, fr, held_keys, ed->held, ed->held_kind, ed->held_stack);
-			ct_json_kv_u64(j, "tid", ed->tid);
-			ct_json_kv_str(j, "thread", t ? t->name : "");
-			ct_json_kv_u64(j, "pid", ed->pid);
+			json_thread(j, ed, t);
 			ct_json_obj_end(j);
 		}
 		ct_json_arr_end(j);
@@ -157,16 +172,12 @@ void ct_lo_json(const struct ct_output_ctx *oc, struct ct_json *j)
 	ct_json_arr_begin(j);
 	for (size_t i = 0; i < a->nlo_full; i++) {
 		const struct ct_lo_edge *ed = &a->lo_full[i];
-		const struct ct_model *m = oc->m;
-		struct ct_frames *fr = oc->fr;
-		const struct ct_mthread *t;
+		const struct ct_model *m;
+		struct ct_frames *fr;
+		const struct ct_mthread *t = edge_thread(oc, ed, &m, &fr);
 
-		ct_output_at(oc, oc->nproc, ed->proc, &m, &fr);
-		t = ed->thr < m->nthreads ? &m->threads[ed->thr] : NULL;
 		ct_json_obj_begin(j);
-		ct_json_kv_u64(j, "tid", ed->tid);
-		ct_json_kv_str(j, "thread", t ? t->name : "");
-		ct_json_kv_u64(j, "pid", ed->pid);
+		json_thread(j, ed, t);
 		ct_json_kv_u64(j, "since_ns", ed->ts - m->start_ts);
 		ct_json_obj_end(j);
 	}

@@ -789,8 +789,8 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 
 /* Merges the sorted runs src[0..ns) (on equal times: by rank, then earlier runs first)
  * into out, at most max events and those not later than cut; the runs advance past what
- * was taken, so that a later call goes on. The top run goes on without a sift while its next event still
- * comes first. */
+ * was taken, so that a later call goes on. The top run goes on without a sift while its
+ * next event still comes first. */
 static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 		   size_t max)
 {
@@ -837,7 +837,8 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * thread's buffer flushed late). So when generation g is read, its runs (its pieces: the
  * ascending stretches of each thread's events, in file order) are handed over, and what
  * was handed before is merged: the events kept back (held, sorted) and generation g-1's
- * pieces, held ones first on equal times. Those not later than g's first event go to fn
+ * pieces (equal times by rank, a thread's held ones first). Those not later than g's
+ * first event go to fn
  * as they come, in small blocks (no copy of the generation is made), the rest are kept
  * back, sorted, for the next step; g's pieces wait for it.
  *
@@ -867,16 +868,29 @@ struct pipe {
 	struct ct_sevent blk[MERGE_BLOCK];
 };
 
-/* Hands the merge of the held events and the pending pieces to fn, up to cut. */
-static void merge_out(struct pipe *p, struct msrc *src, size_t ns, uint64_t cut)
+/* Hands the merge of the sources p->src[0..ns) to fn, up to cut. */
+static void merge_out(struct pipe *p, size_t ns, uint64_t cut)
 {
 	size_t n;
 
 	do {
-		n = kway(src, ns, cut, p->blk, MERGE_BLOCK);
+		n = kway(p->src, ns, cut, p->blk, MERGE_BLOCK);
 		if (n)
 			p->fn(p->ctx, p->blk, n);
 	} while (n == MERGE_BLOCK);
+}
+
+/* The merge's sources, in p->src: the held events first, then the pending pieces.
+ * Returns their number. */
+static size_t merge_sources(struct pipe *p)
+{
+	size_t ns = 0;
+
+	ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
+	p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
+	for (size_t i = 0; i < p->npend; i++)
+		p->src[ns++] = p->pend[i];
+	return ns;
 }
 
 /* One step of the merging side: events up to cut handed on, the rest held back, the new
@@ -884,13 +898,9 @@ static void merge_out(struct pipe *p, struct msrc *src, size_t ns, uint64_t cut)
 static void merge_step(struct pipe *p, const struct msrc *newp, size_t nnew, uint64_t cut,
 		       int final)
 {
-	size_t ns = 0, rest = 0;
+	size_t ns = merge_sources(p), rest = 0;
 
-	ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
-	p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
-	for (size_t i = 0; i < p->npend; i++)
-		p->src[ns++] = p->pend[i];
-	merge_out(p, p->src, ns, cut);
+	merge_out(p, ns, cut);
 	for (size_t i = 0; i < ns; i++)
 		rest += p->src[i].n - p->src[i].i;
 	if (rest) {
@@ -912,12 +922,8 @@ static void merge_step(struct pipe *p, const struct msrc *newp, size_t nnew, uin
 		memcpy(p->pend, newp, nnew * sizeof(*p->pend));
 	p->npend = nnew;
 	if (final) {
-		ns = 0;
-		ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
-		p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
-		for (size_t i = 0; i < p->npend; i++)
-			p->src[ns++] = p->pend[i];
-		merge_out(p, p->src, ns, UINT64_MAX);
+		ns = merge_sources(p);
+		merge_out(p, ns, UINT64_MAX);
 		p->nheld = 0;
 		p->npend = 0;
 	}

@@ -115,14 +115,13 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 			}
 			struct ct_event ev = ct_ev_lock_order(ts, kind, stk, o, h->obj, h->kind,
 							      ct_stack_site(h->pc));
-			if (fresh == 2) {
-				/* the last edge this thread records: it says the table is full */
+			if (fresh == 2) { /* the last edge this thread records: the table is full */
 				ev.flags |= CT_EVF_LO_FULL;
 				lo_full = th->tid;
-				ct_emit(th, &ev);
-				break;
 			}
 			ct_emit(th, &ev);
+			if (fresh == 2)
+				break;
 		}
 		if (ct_held.n == 1)
 			ct_lo_last = ct_lo_quick(ct_held.e[0].obj, ct_held.e[0].kind, obj, kind,
