@@ -87,6 +87,16 @@ static void run_reset(struct eng_conv *c)
 	c->run_rel = 0;
 }
 
+/* Frees what a deferred run holds (it may be freed again). */
+static void defer_free(struct eng_run *r)
+{
+	ct_lhist_reset(&r->wait);
+	ct_lhist_reset(&r->hold);
+	ct_lhist_reset(&r->hand);
+	ct_stks_free(&r->ws);
+	ct_stks_free(&r->hs);
+}
+
 static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
 {
 	const struct ct_convoy_params *p = &e->a->convoy;
@@ -298,11 +308,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 
 		if (mwait && all_hold && (double)mwait >= p->wait_hold * (double)all_hold)
 			mark(c, r->k0, r->k1, &r->wait, &r->hold, &r->hand, &r->ws, &r->hs);
-		ct_lhist_reset(&r->wait);
-		ct_lhist_reset(&r->hold);
-		ct_lhist_reset(&r->hand);
-		ct_stks_free(&r->ws);
-		ct_stks_free(&r->hs);
+		defer_free(r);
 	}
 	ev->window_ns = dw;
 	ev->total_windows = nw;
@@ -390,6 +396,10 @@ void ct_conv_free(struct eng_conv *c)
 	ct_stks_free(&c->cws);
 	ct_stks_free(&c->chs);
 	run_reset(c);
+	/* runs still deferred when the analysis ended early (a first pass whose windows
+	 * were too narrow) */
+	for (size_t i = 0; i < c->ndefer; i++)
+		defer_free(&c->defer[i]);
 	free(c->defer);
 	ct_lhist_reset(&c->ew);
 	ct_lhist_reset(&c->eh);
