@@ -68,16 +68,6 @@ uint64_t ct_percentile(const uint64_t *sorted, size_t n, unsigned pct)
 	return sorted[rank - 1];
 }
 
-unsigned ct_hist_bucket(uint64_t v)
-{
-	return v <= 1 ? 0 : 63u - (unsigned)__builtin_clzll(v);
-}
-
-void ct_hist_add(struct ct_hist *h, uint64_t v)
-{
-	h->count[ct_hist_bucket(v)]++;
-}
-
 void ct_convoy_params_default(struct ct_convoy_params *p)
 {
 	p->window_ns = CT_CONVOY_WINDOW_NS;

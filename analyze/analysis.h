@@ -69,8 +69,15 @@ struct ct_hist {
 	uint64_t count[CT_HIST_BUCKETS];
 };
 /* The bucket of v: floor(log2(v)), 0 for v <= 1. */
-unsigned ct_hist_bucket(uint64_t v);
-void ct_hist_add(struct ct_hist *h, uint64_t v);
+static inline unsigned ct_hist_bucket(uint64_t v)
+{
+	return v <= 1 ? 0 : 63u - (unsigned)__builtin_clzll(v);
+}
+
+static inline void ct_hist_add(struct ct_hist *h, uint64_t v)
+{
+	h->count[ct_hist_bucket(v)]++;
+}
 
 /* One entry of a profile: samples aggregated by (profile, kind, fd class, stack, and the
  * keys of the filter's entry_keys), or a remainder entry: the calls a call site's SITE

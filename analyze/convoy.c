@@ -192,13 +192,13 @@ int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since,
 	return mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold;
 }
 
-void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
+/* ct_conv_advance past the current window, or the first time (ts >= e->from). */
+__attribute__((noinline)) static void advance(struct ct_eng *e, struct eng_obj *o,
+					      uint64_t ts)
 {
 	struct eng_conv *c = o->cv;
 	uint64_t t0 = e->from, dw = e->dw;
 
-	if (ts < t0)
-		ts = t0;
 	/* past the last window allowed, (ts - t0) / dw - k0 >= CT_CONVOY_MAX_WINDOWS, checked
 	 * without a division against the bounds of the windows allowed */
 	if (e->convoy_overflow ||
@@ -237,6 +237,28 @@ void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 		c->kcur++;
 		win(c, c->kcur);
 	}
+}
+
+void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
+{
+	struct eng_conv *c = o->cv;
+	uint64_t t0 = e->from;
+
+	if (ts < t0)
+		ts = t0;
+	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < t0 + (c->kcur + 1) * e->dw) {
+		/* in the current window (allowed, as it is open): most calls */
+		struct eng_win *w = &c->win[c->kcur - c->k0];
+
+		if (ts > c->last_ts) {
+			w->q_int += (double)o->cur * (double)(ts - c->last_ts);
+			if (o->cur)
+				w->busy += (double)(ts - c->last_ts);
+			c->last_ts = ts;
+		}
+		return;
+	}
+	advance(e, o, ts);
 }
 
 void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,

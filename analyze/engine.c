@@ -33,14 +33,11 @@ static int tid_selected(const struct ct_eng *e, uint32_t key, uint32_t tid)
 	return 0;
 }
 
-struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
+/* A thread not seen before. */
+static struct eng_thread *thread_new(struct ct_eng *e, uint32_t key, uint32_t tid)
 {
-	uint32_t ix = key < e->nkeyix ? e->keyix[key] : ct_htab_get(&e->th_by_key,
-								   (uint64_t)key + 1);
 	struct eng_thread *t;
 
-	if (ix != UINT32_MAX)
-		return &e->th[ix];
 	ct_grow(&e->th, &e->cth, e->nth + 1, sizeof(*e->th));
 	t = &e->th[e->nth];
 	memset(t, 0, sizeof(*t));
@@ -61,6 +58,16 @@ struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
 	}
 	e->nth++;
 	return t;
+}
+
+struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
+{
+	uint32_t ix = key < e->nkeyix ? e->keyix[key] : ct_htab_get(&e->th_by_key,
+								   (uint64_t)key + 1);
+
+	if (ix != UINT32_MAX)
+		return &e->th[ix];
+	return thread_new(e, key, tid);
 }
 
 struct ct_eng *ct_eng_new(struct ct_analysis *a, const struct ct_filter *f,
@@ -282,7 +289,11 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 	}
 	if (!e->crossed && ev->ts >= e->from)
 		cross(e);
-	t = ct_eng_thread(e, x->key, x->tid);
+	/* a thread's events come together: its index by key, inline */
+	if (x->key < e->nkeyix && e->keyix[x->key] != UINT32_MAX)
+		t = &e->th[e->keyix[x->key]];
+	else
+		t = ct_eng_thread(e, x->key, x->tid);
 	t->seen = 1;
 	if (!ct_filter_kind(e->f, ev->kind)) /* --kind, --exclude-kind */
 		return;

@@ -13,51 +13,59 @@
 
 #include "util.h"
 
+/* The word a stack entry of no split keys is cached under (its fields fit one word), and
+ * its slot in the cache in front of the table. */
+static inline uint64_t ent_word(int profile, unsigned kind, unsigned cls, uint64_t stack)
+{
+	return stack | (uint64_t)kind << 32 | (uint64_t)cls << 40 | (uint64_t)profile << 48 |
+	       1ull << 63;
+}
+
+static inline unsigned ent_slot(int profile, unsigned kind, uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
+}
+
 /* The entry of (profile, kind, fd class, stack or call site) and of the keys asked for
- * (thread key, object: UINT32_MAX and 0 when not asked). */
+ * (thread key, object: UINT32_MAX and 0 when not asked), from the table (and cached when
+ * it can be). */
 static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, unsigned cls,
 			       int rem, uint64_t id, uint32_t key, uint64_t obj)
 {
-	/* a stack entry's fields fit one word: a cache in front of the table (not when
-	 * split by thread or object) */
 	int keyed = key != UINT32_MAX || obj;
-	uint64_t packed = rem || keyed ? 0 : (id | (uint64_t)kind << 32 | (uint64_t)cls << 40 |
-					      (uint64_t)profile << 48 | 1ull << 63);
-	unsigned slot = (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
 	uint64_t hkey;
 	uint32_t ix;
 	struct eng_entry *x;
 
-	if (packed && e->ent_cache[slot].key == packed)
-		return &e->ent[e->ent_cache[slot].ix];
 	hkey = ct_htab_key(((uint64_t)profile << 32) | (kind << 16) | (cls << 1) | (unsigned)rem,
 			   id, 0x11);
 	if (keyed)
 		hkey = ct_htab_key(hkey, key, obj);
 	ix = ct_htab_get(&e->ent_by_key, hkey);
-	if (ix != UINT32_MAX) {
-		if (packed) {
-			e->ent_cache[slot].key = packed;
-			e->ent_cache[slot].ix = ix;
-		}
-		return &e->ent[ix];
+	if (ix == UINT32_MAX) {
+		ct_grow(&e->ent, &e->cent, e->nent + 1, sizeof(*e->ent));
+		ix = (uint32_t)e->nent++;
+		x = &e->ent[ix];
+		memset(x, 0, sizeof(*x));
+		x->e.profile = profile;
+		x->e.kind = (uint8_t)kind;
+		x->e.fd_class = (uint8_t)cls;
+		x->e.remainder = (uint8_t)rem;
+		if (rem)
+			x->e.site = id;
+		else
+			x->e.stack = (uint32_t)id;
+		x->e.thr = key; /* a key until ct_ent_finish */
+		x->e.obj = obj;
+		ct_htab_put(&e->ent_by_key, hkey, ix);
 	}
-	ct_grow(&e->ent, &e->cent, e->nent + 1, sizeof(*e->ent));
-	x = &e->ent[e->nent];
-	memset(x, 0, sizeof(*x));
-	x->e.profile = profile;
-	x->e.kind = (uint8_t)kind;
-	x->e.fd_class = (uint8_t)cls;
-	x->e.remainder = (uint8_t)rem;
-	if (rem)
-		x->e.site = id;
-	else
-		x->e.stack = (uint32_t)id;
-	x->e.thr = key; /* a key until ct_ent_finish */
-	x->e.obj = obj;
-	ct_htab_put(&e->ent_by_key, hkey, (uint32_t)e->nent);
-	e->nent++;
-	return x;
+	if (!rem && !keyed) {
+		unsigned slot = ent_slot(profile, kind, id);
+
+		e->ent_cache[slot].key = ent_word(profile, kind, cls, id);
+		e->ent_cache[slot].ix = ix;
+	}
+	return &e->ent[ix];
 }
 
 /* The keys of a sample that split entries: those the filter asks for. */
@@ -69,11 +77,14 @@ static unsigned keys_asked(const struct ct_eng *e)
 void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
 {
-	unsigned ks = keys_asked(e);
-	struct eng_entry *x = entry(e, profile, kind, fd_class, 0, stack,
-				    ks & CT_EKEY_THREAD ? key : UINT32_MAX,
-				    ks & CT_EKEY_OBJECT ? obj : 0);
+	unsigned ks = keys_asked(e), slot = ent_slot(profile, kind, stack);
+	struct eng_entry *x;
 
+	if (!ks && e->ent_cache[slot].key == ent_word(profile, kind, fd_class, stack))
+		x = &e->ent[e->ent_cache[slot].ix];
+	else
+		x = entry(e, profile, kind, fd_class, 0, stack,
+			  ks & CT_EKEY_THREAD ? key : UINT32_MAX, ks & CT_EKEY_OBJECT ? obj : 0);
 	if (profile == CT_AP_SYNC && (!x->e.count || v > x->e.max_ns))
 		x->e.max_obj = obj;
 	x->e.count += n;

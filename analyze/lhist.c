@@ -1,29 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * Implementation of lhist.h. Bucket of v: below 2^SUBBITS the value itself (level 0);
- * else level o - SUBBITS + 1 for the power of two 2^o holding v, index the next SUBBITS
- * bits below its top bit.
- */
+/* Implementation of lhist.h. */
 #include "lhist.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
-
-static void bucket_of(uint64_t v, unsigned *lvl, unsigned *ix)
-{
-	unsigned o;
-
-	if (v < (1u << CT_LH_SUBBITS)) {
-		*lvl = 0;
-		*ix = (unsigned)v;
-		return;
-	}
-	o = 63u - (unsigned)__builtin_clzll(v);
-	*lvl = o - CT_LH_SUBBITS + 1;
-	*ix = (unsigned)(v >> (o - CT_LH_SUBBITS)) & ((1u << CT_LH_SUBBITS) - 1);
-}
 
 /* The midpoint of a bucket. */
 static uint64_t bucket_mid(unsigned lvl, unsigned ix)
@@ -43,7 +25,7 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 {
 	unsigned lvl, ix;
 
-	bucket_of(v, &lvl, &ix);
+	ct_lhist_bucket(v, &lvl, &ix);
 	if (!h->lv[lvl].b)
 		h->lv[lvl].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
 	h->lv[lvl].b[ix] += n;
@@ -86,7 +68,7 @@ static void compact(struct ct_lhist *h)
 	h->nex = k;
 }
 
-void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
+void ct_lhist_add_slow(struct ct_lhist *h, uint64_t v, uint64_t n)
 {
 	if (!n)
 		return;

@@ -33,8 +33,47 @@ struct ct_lhist {
 	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
 };
 
-/* Adds n samples of value v. Exits on out-of-memory. */
-void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n);
+/* The bucket of v: below 2^SUBBITS the value itself (level 0); else level o - SUBBITS + 1
+ * for the power of two 2^o holding v, index the next SUBBITS bits below its top bit. */
+static inline void ct_lhist_bucket(uint64_t v, unsigned *lvl, unsigned *ix)
+{
+	unsigned o;
+
+	if (v < CT_LH_BUCKETS) {
+		*lvl = 0;
+		*ix = (unsigned)v;
+		return;
+	}
+	o = 63u - (unsigned)__builtin_clzll(v);
+	*lvl = o - CT_LH_SUBBITS + 1;
+	*ix = (unsigned)(v >> (o - CT_LH_SUBBITS)) & (CT_LH_BUCKETS - 1);
+}
+
+/* ct_lhist_add but for its common case. */
+void ct_lhist_add_slow(struct ct_lhist *h, uint64_t v, uint64_t n);
+
+/* Adds n samples of value v. Exits on out-of-memory. Inline for the common case, a sample
+ * of a bucketed histogram (which holds samples) whose level has its counters: the analyses
+ * add several per wait. */
+static inline void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
+{
+	if (h->nex == UINT32_MAX && n) {
+		unsigned lvl, ix;
+
+		ct_lhist_bucket(v, &lvl, &ix);
+		if (h->lv[lvl].b) {
+			if (v < h->min)
+				h->min = v;
+			if (v > h->max)
+				h->max = v;
+			h->n += n;
+			h->lv[lvl].b[ix] += n;
+			h->lv[lvl].n += n;
+			return;
+		}
+	}
+	ct_lhist_add_slow(h, v, n);
+}
 /* Adds every sample of src to h. */
 void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src);
 /* Nearest-rank percentile: the value of rank ceil(pct * n / 100); 0 when empty. Exact

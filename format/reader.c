@@ -313,7 +313,21 @@ static inline int uvar(const uint8_t **pp, uint64_t *v)
 		*v = p[0];
 		return 0;
 	}
-	for (unsigned i = 0; i < 10; i++) {
+	/* and most others in two or three (the timestamps' deltas) */
+	x = p[0] & 0x7f;
+	if (!(p[1] & 0x80)) {
+		*pp = p + 2;
+		*v = x | (uint64_t)p[1] << 7;
+		return 0;
+	}
+	x |= (uint64_t)(p[1] & 0x7f) << 7;
+	if (!(p[2] & 0x80)) {
+		*pp = p + 3;
+		*v = x | (uint64_t)p[2] << 14;
+		return 0;
+	}
+	x |= (uint64_t)(p[2] & 0x7f) << 14;
+	for (unsigned i = 3; i < 10; i++) {
 		uint8_t b = p[i];
 
 		if (i == 9 && b > 1)
