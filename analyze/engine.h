@@ -252,7 +252,8 @@ struct ct_eng {
 	struct eng_obj *obj;
 	size_t nobj, cobj;
 	struct { uint64_t addr; uint32_t ix; } obj_cache[64]; /* direct-mapped by address,
-							       * ix + 1 (0 empty) */
+							       * ix + 1 (0 empty, UINT32_MAX
+							       * no object) */
 	struct ct_htab obj_by_addr;
 	struct eng_entry *ent;
 	size_t nent, cent;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Profile entries (engine.h): samples aggregated by (profile, kind, fd class, stack) as
- * they come, with a log2 histogram and a log-linear one for the percentiles; remainder
- * entries by (profile, kind, fd class, call site). When the filter's entry_keys asks,
- * also by thread and object (the exports' labels; a report never pays for them). At the
- * end: sorted by profile, then total descending.
+ * they come, with a log-linear histogram for the percentiles (the log2 one is made from
+ * it at the end); remainder entries by (profile, kind, fd class, call site). When the
+ * filter's entry_keys asks, also by thread and object (the exports' labels; a report
+ * never pays for them). At the end: sorted by profile, then total descending.
  */
 #include "engine.h"
 
@@ -91,8 +91,7 @@ void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 	x->e.total_ns += v * n;
 	if (v > x->e.max_ns)
 		x->e.max_ns = v;
-	x->e.hist.count[ct_hist_bucket(v)] += n;
-	ct_lhist_add(&x->h, v, n);
+	ct_lhist_add(&x->h, v, n); /* and the log2 histogram from it at the end */
 }
 
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
@@ -157,6 +156,7 @@ void ct_ent_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 			x->e.stack_calls = x->e.stack ? x->e.count : 0;
 			x->e.p50_ns = ct_lhist_pct(&x->h, 50);
 			x->e.p99_ns = ct_lhist_pct(&x->h, 99);
+			ct_lhist_log2(&x->h, x->e.hist.count);
 		}
 		a->entries[a->nentries++] = x->e;
 		ct_lhist_reset(&x->h);

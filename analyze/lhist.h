@@ -79,6 +79,10 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src);
 /* Nearest-rank percentile: the value of rank ceil(pct * n / 100); 0 when empty. Exact
  * while at most CT_LH_EXACT distinct values were added, else within CT_LH_REL_ERR relative. */
 uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct);
+/* Adds h's samples to a log2 histogram: count[i] gets those in [2^i, 2^(i+1)), count[0]
+ * also 0 (the same as samples added to struct ct_hist, exactly: a bucketed level lies in
+ * one power of two). */
+void ct_lhist_log2(const struct ct_lhist *h, uint64_t count[64]);
 /* Empties h, keeping its buckets' memory for the next samples. */
 void ct_lhist_clear(struct ct_lhist *h);
 /* Frees what h owns and empties it. */

@@ -28,13 +28,14 @@ struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
 	uint32_t ix;
 
 	if (e->obj_cache[slot].ix && e->obj_cache[slot].addr == addr)
-		return &e->obj[e->obj_cache[slot].ix - 1];
+		return e->obj_cache[slot].ix == UINT32_MAX ? NULL :
+		       &e->obj[e->obj_cache[slot].ix - 1];
 	ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
-	if (ix == UINT32_MAX)
-		return NULL;
+	/* an address that is no object is cached too (a condition variable's mutex
+	 * that is never waited for), until ct_obj_get makes it one */
 	e->obj_cache[slot].addr = addr;
-	e->obj_cache[slot].ix = ix + 1;
-	return &e->obj[ix];
+	e->obj_cache[slot].ix = ix == UINT32_MAX ? UINT32_MAX : ix + 1;
+	return ix == UINT32_MAX ? NULL : &e->obj[ix];
 }
 
 struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
@@ -48,7 +49,8 @@ struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint3
 		memset(o, 0, sizeof(*o));
 		o->o.addr = addr;
 		ct_htab_put(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0), (uint32_t)e->nobj);
-		e->nobj++;
+		e->obj_cache[obj_slot(addr)].addr = addr;
+		e->obj_cache[obj_slot(addr)].ix = (uint32_t)++e->nobj;
 	}
 	if (!o->seen && kind) {
 		o->seen = 1;
@@ -303,8 +305,7 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 	o->o.wait_total_ns += d;
 	if (d > o->o.wait_max_ns)
 		o->o.wait_max_ns = d;
-	ct_hist_add(&o->o.hist, d);
-	ct_lhist_add(&o->wait_h, d, 1);
+	ct_lhist_add(&o->wait_h, d, 1); /* and o->o.hist from it at the end */
 	o->o.unfinished += (uint64_t)unfinished;
 	if (!unfinished && (r = waker(o, w, t->tid, b, en, end_seq, result))) {
 		uint64_t wake = en > r->ts ? en - r->ts : 0;
@@ -671,6 +672,7 @@ void ct_obj_finish(struct ct_eng *e)
 		if (o->seen && (ob->contended || ob->releases)) {
 			ob->wait_p50_ns = ct_lhist_pct(&o->wait_h, 50);
 			ob->wait_p99_ns = ct_lhist_pct(&o->wait_h, 99);
+			ct_lhist_log2(&o->wait_h, ob->hist.count);
 			ob->wakeup_p50_ns = ct_lhist_pct(&o->wake_h, 50);
 			ob->wakeup_p99_ns = ct_lhist_pct(&o->wake_h, 99);
 			ob->wakeup_max_ns = o->wake_h.max;

@@ -344,10 +344,12 @@ static inline int uvar(const uint8_t **pp, uint64_t *v)
 
 /* The type and kind of a decoded event: known, skipped (a newer minor version's), or
  * corrupt. */
-static const char *check_event(const struct ct_reader *r, const struct ct_event *ev, int *skip)
+static inline const char *check_event(const struct ct_reader *r, const struct ct_event *ev,
+				      int *skip)
 {
 	*skip = 0;
-	if (ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX || ev->kind >= kind_end(r)) {
+	if (__builtin_expect(ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ||
+			     ev->kind >= kind_end(r), 0)) {
 		if (!newer_minor(r) || ev->type == CT_EV_NONE)
 			return ev->type == CT_EV_NONE || ev->type >= CT_EV_MAX ?
 				"unknown event type" : "unknown wait kind";
@@ -423,7 +425,8 @@ static inline void pred_fields(struct ct_event *ev, const struct ct_ev_pred *q)
 /* One format-2 EVENTS entry (FORMAT.md section 5.2): type and mask from the field stream,
  * the fields the mask names (the others as predicted by the previous event of the same
  * type class), the timestamp from the timestamp stream. */
-static const char *dec_event2(struct ct_reader *r, struct ct_event *ev, int *skip)
+static inline __attribute__((always_inline)) const char *dec_event2(struct ct_reader *r,
+								  struct ct_event *ev, int *skip)
 {
 	uint8_t mask;
 	uint64_t v;
