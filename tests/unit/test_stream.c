@@ -4,7 +4,8 @@
  *   - the log-linear histogram: exact nearest-rank percentiles up to CT_LH_EXACT distinct
  *     values, and within its stated relative error (CT_LH_REL_ERR, 1/128) of the exact ones on
  *     adversarial distributions (bucket edges, wide ranges, heavy tails, one huge
- *     outlier, weighted samples, merged histograms);
+ *     outlier, weighted samples, merged histograms), and the log2 histogram made from it
+ *     exactly that of its samples;
  *   - the hash table against a plain array;
  *   - streaming a file (ct_analyze_file, generations merged in time order, a thread's
  *     chunk written out of order, an event of one generation written in the next) gives
@@ -50,11 +51,23 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Checks p1..p100 of h against the exact nearest-rank values of v[0..n) (sorted here):
- * returns how many exceed the relative error bound (exact: any difference). */
+ * returns how many exceed the relative error bound (exact: any difference). Also checks
+ * the log2 histogram made from h (ct_lhist_log2) against v's own: any difference counts. */
 static int check_pcts(const struct ct_lhist *h, uint64_t *v, size_t n, int exact)
 {
 	static const unsigned pcts[] = { 1, 10, 25, 50, 75, 90, 99, 100 };
+	uint64_t want[CT_HIST_BUCKETS] = { 0 }, got[CT_HIST_BUCKETS] = { 0 };
 	int bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		want[ct_hist_bucket(v[i])]++;
+	ct_lhist_log2(h, got);
+	for (unsigned i = 0; i < CT_HIST_BUCKETS; i++)
+		if (got[i] != want[i]) {
+			printf("#   log2 bucket %u: got %llu, exact %llu\n", i,
+			       (unsigned long long)got[i], (unsigned long long)want[i]);
+			bad++;
+		}
 
 	qsort(v, n, sizeof(*v), cmp_u64);
 	for (size_t k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++) {
@@ -109,6 +122,13 @@ static void test_lhist(void)
 	}
 	TEST_EQ(check_pcts(&h, v, n, 0), 0);
 	TEST_EQ(ct_lhist_pct(&h, 100), 1ull << 62); /* the maximum is exact */
+	ct_lhist_reset(&h);
+	/* small values, 0 and 1 among them (level 0 holds each value below 64 alone) */
+	for (n = 0; n < N; n++) {
+		v[n] = rnd() % 300;
+		ct_lhist_add(&h, v[n], 1);
+	}
+	TEST_EQ(check_pcts(&h, v, n, 0), 0);
 	ct_lhist_reset(&h);
 	/* values just under 128 and just over (the exact and the first log-linear level) */
 	for (n = 0; n < N; n++) {
