@@ -89,8 +89,10 @@ void ct_bufs_each(void (*fn)(struct ct_buf *b, void *arg), void *arg)
 static void kick(void)
 {
 	if (atomic_exchange_explicit(&ct_writer_kick, 1, memory_order_acq_rel) == 0 &&
-	    ct_real.syscall && !ct_in_sandbox())
+	    ct_real.syscall && ct_sys_begin() == 0) {
 		ct_real.syscall(SYS_futex, &ct_writer_kick, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+		ct_sys_end();
+	}
 }
 
 /* Claims a FREE buffer of one pool for the calling thread, or NULL. Record path: a

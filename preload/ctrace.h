@@ -120,6 +120,32 @@ static inline int ct_in_sandbox(void)
 {
 	return ct_sandboxed || atomic_load_explicit(&ct_sandbox_all, memory_order_relaxed);
 }
+/*
+ * A system call of libctrace's own on a program thread (a lazy mapping, a wake of the
+ * writer, an fd's type, a thread's start and end) is bracketed by these: ct_sys_begin()
+ * returns 0 (make it, then ct_sys_end()) or -1 when a filter covers the thread or one for
+ * every thread is going in (make none). A filter for every thread goes in only once the
+ * calls begun before it have ended (sandbox.c), so that a thread that passed its check
+ * before the filter does not make its call after it. Async-signal-safe: two atomic
+ * operations on a shared counter, so only around calls that are rare (not in the fast
+ * path of a wrapper).
+ */
+extern atomic_int ct_sys_inflight;
+static inline int ct_sys_begin(void)
+{
+	if (ct_sandboxed)
+		return -1;
+	atomic_fetch_add(&ct_sys_inflight, 1);
+	if (atomic_load(&ct_sandbox_all)) { /* after the add: see sandbox.c, quiesce */
+		atomic_fetch_sub(&ct_sys_inflight, 1);
+		return -1;
+	}
+	return 0;
+}
+static inline void ct_sys_end(void)
+{
+	atomic_fetch_sub_explicit(&ct_sys_inflight, 1, memory_order_release);
+}
 
 /* May this call record? (tracing on, not re-entered). Then ct_enter() ... ct_leave(). */
 static inline int ct_on(void)

@@ -86,11 +86,9 @@ int ct_fdclass_init(void)
  * multigrain timestamps).
  */
 #define NOT_OPEN CT_FD_MAX
-static int fd_type(int fd, unsigned *mode, unsigned *rdev_major)
+static int fd_type_now(int fd, unsigned *mode, unsigned *rdev_major)
 {
 	struct statx sx;
-	if (ct_in_sandbox()) /* no system call of ours under a seccomp filter */
-		return -1;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &sx) == 0) {
 		*mode = sx.stx_mode;
 		*rdev_major = sx.stx_rdev_major;
@@ -104,6 +102,15 @@ static int fd_type(int fd, unsigned *mode, unsigned *rdev_major)
 	*mode = st.st_mode;
 	*rdev_major = major(st.st_rdev);
 	return 0;
+}
+
+static int fd_type(int fd, unsigned *mode, unsigned *rdev_major)
+{
+	if (ct_sys_begin() != 0) /* no system call of ours under a seccomp filter */
+		return -1;
+	int r = fd_type_now(fd, mode, rdev_major);
+	ct_sys_end();
+	return r;
 }
 
 static unsigned classify(int fd)

@@ -222,6 +222,7 @@ int ct_writer_fork_child(void)
 		     atomic_load(&ct_active);
 	ct_ctl_on = 0; /* the parent's control channel is not the child's */
 	fork_locked = 0;
+	atomic_store(&ct_sys_inflight, 0); /* the calls of the parent's other threads */
 	ct_trace_close(); /* the parent's file */
 	pthread_mutex_init(&ct_fl.flush_mu, NULL);
 	atomic_store(&ct_fl.flush_owner, 0);

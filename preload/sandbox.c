@@ -21,17 +21,40 @@
  * stay off); a process-wide one is not (the trace has ended), but the call is checked first
  * as the kernel does (no_new_privs or root) so that a call bound to fail changes nothing.
  * The threads that stopped recording are not counted in the file.
+ *
+ * A thread may be inside a wrapper while another puts in a filter for every thread (a
+ * wrapper around a blocking call, which ends after the filter). Every system call
+ * libctrace makes on a program thread is therefore bracketed by ct_sys_begin/ct_sys_end
+ * (ctrace.h), and the filter goes in only once those in progress have ended.
  */
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctrace.h"
 
 CT_TLS int ct_sandboxed;
 atomic_int ct_sandbox_all;
+atomic_int ct_sys_inflight;
+
+/* How long a filter for every thread waits for the system calls of libctrace's in
+ * progress on other threads (each one short: a mapping, a futex wake, a statx, a /proc
+ * read), at most. */
+#define QUIESCE_MS 1000
+
+/* ct_sandbox_all is set: waits until no thread is between ct_sys_begin and ct_sys_end.
+ * With both sides' operations sequentially consistent, a thread either added itself to
+ * the count before the flag was set (and is waited for here) or sees the flag. */
+static void quiesce(void)
+{
+	struct timespec ts = { 0, 100000 };
+
+	for (int i = 0; i < QUIESCE_MS * 10 && atomic_load(&ct_sys_inflight) > 0; i++)
+		REAL(nanosleep)(&ts, NULL);
+}
 
 /* Would the kernel accept a filter from this thread (no_new_privs, or CAP_SYS_ADMIN: root
  * is taken as having it)? A strict-mode request needs neither. */
@@ -49,10 +72,12 @@ static int before(int strict, int all)
 	int e = errno;
 	int nest = ct_nest_off();
 	ct_signals_release();
-	if (ct_writer_sandbox(all))
+	if (ct_writer_sandbox(all)) {
 		atomic_store(&ct_sandbox_all, 1);
-	else
+		quiesce();
+	} else {
 		ct_sandboxed = 1;
+	}
 	/* the thread's nest stays set: nothing it calls from now on is traced */
 	errno = e;
 	return nest;

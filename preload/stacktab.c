@@ -166,9 +166,10 @@ static struct sc_entry *sc_of(struct ct_thread *th)
 	if (!th)
 		return NULL;
 	if (unlikely(!th->scache)) {
-		if (++th->captures < SC_AFTER)
+		if (++th->captures < SC_AFTER || ct_sys_begin() != 0)
 			return NULL;
 		void *p = map(sizeof(struct sc_entry) * SC_WAYS);
+		ct_sys_end();
 		th->scache = p ? p : (void *)1;
 	}
 	return th->scache == (void *)1 ? NULL : th->scache;
@@ -252,6 +253,10 @@ uint32_t ct_stack_here(void)
 	uint64_t cfa0 = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
 	uint32_t gen = atomic_load_explicit(&ct_capture_gen, memory_order_relaxed);
 	struct sc_entry *e = NULL;
+	/* Under a seccomp filter no system call of ours (the cache's mapping, an unwinder's
+	 * own: a wrapper that passed its checks before the filter went in ends after it) */
+	if (unlikely(ct_in_sandbox()))
+		return 0;
 	struct sc_entry *c = ct_in_signal ? NULL : sc_of(ct_tls.th);
 	if (c) {
 		e = sc_slot(c, ra, cfa0);
@@ -269,11 +274,10 @@ uint32_t ct_stack_here(void)
 			e->state = SC_EMPTY;
 		}
 	}
-	/* Under a seccomp filter no system call of ours: an unwinder may map its caches (a
-	 * wrapper that passed its checks before the filter went in ends after it). */
-	if (unlikely(ct_in_sandbox()))
+	if (ct_sys_begin() != 0) /* the unwinder may map its caches */
 		return 0;
 	int n = ct_capture(pcs, &trunc);
+	ct_sys_end();
 	if (n <= 0)
 		return 0;
 	uint32_t id = intern(pcs, n, trunc ? CT_STACKF_TRUNCATED : 0);

@@ -148,7 +148,7 @@ static void thread_exit(void *p)
 	if (ct_release_begin(&rel, CT_K_JOIN, (const void *)pthread_self()))
 		ct_release_emit(&rel, t->creator_stack, rel.ts, 0);
 	int sites_kept = 0;
-	if (ct_in_sandbox()) {
+	if (ct_sys_begin() != 0) {
 		/* under a seccomp filter: no system call of libctrace's; its events so far
 		 * were written when the filter went in. The slot is left claimed (the writer
 		 * may still read its call-site table). */
@@ -183,6 +183,7 @@ static void thread_exit(void *p)
 	else
 		slot_release(t);
 	app_thread_gone();
+	ct_sys_end();
 }
 
 void ct_thread_reap(struct ct_thread *t)
@@ -201,8 +202,9 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 /* The new thread's first steps: its slot, THREAD_START and its name. */
 static void thread_begin(struct ct_thread *t)
 {
-	if (t->sandboxed || ct_in_sandbox()) {
-		/* made by a thread under a seccomp filter, which it inherits */
+	if (t->sandboxed || ct_sys_begin() != 0) {
+		/* made by a thread under a seccomp filter, which it inherits (or one for every
+		 * thread went in since) */
 		ct_sandboxed = 1;
 		ct_nest_off();
 		return;
@@ -222,6 +224,7 @@ static void thread_begin(struct ct_thread *t)
 	/* After THREAD_START: its time starts the thread's lifetime, which the kernel's
 	 * on-CPU and run-queue totals must fit in. A new thread has no sigaltstack. */
 	ct_altstack_install(t, 0);
+	ct_sys_end();
 }
 
 static void *trampoline(void *p)

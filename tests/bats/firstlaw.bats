@@ -260,6 +260,21 @@ one_trace() {
 	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"
 }
 
+@test "seccomp filter over every thread while another thread blocks in a traced call: the call ends under the filter, same output and status, its sleeps before it in the trace" {
+	same "$S" seccomp_late
+	assert_equal "$plain" "exit=0"
+	grep -qx 'slept=28' out.txt
+	complete t.*.ctr 0
+	jq -e '.trace.seccomp == true' <<<"$("$CT" report --json t.*.ctr)"
+	# the thread's 7 sleeps before the filter; its long one ended after the trace did
+	run --separate-stderr "$CT" dump t.*.ctr
+	assert_success
+	local tid
+	tid=$(sed -n 's/.* THREAD_NAME tid=\([0-9]*\) name="late".*/\1/p' <<<"$output" | head -n1)
+	[ -n "$tid" ]
+	assert_equal "$(grep -c "tid=$tid .*SYSCALL kind=nanosleep" <<<"$output")" 7
+}
+
 @test "seccomp filter on the only thread (no TSYNC), then sleeps and a one-shot handler: same output and status, the sleeps before it in the trace" {
 	same "$S" seccomp1 50
 	# the SA_RESETHAND handler ran once, the second SIGUSR1 found SIG_DFL

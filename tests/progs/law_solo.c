@@ -33,6 +33,12 @@
  *               clock_nanosleep, madvise, munmap, rt_sigprocmask, exit, exit_group,
  *               tgkill, rt_sigreturn); then the threads contend for a mutex N times each
  *               (default 200) and sleep; prints "count=3N"
+ *   seccomp_late  a thread makes 7 sleeps, then one of 300 ms; while it sleeps, main puts
+ *               in the filter of "seccomp" for every thread (TSYNC), and the thread's long
+ *               sleep ends under it: its call would be the thread's 8th with a stack, the
+ *               one libctrace maps the thread's stack cache at (preload/stacktab.c,
+ *               SC_AFTER); then 20 more sleeps. The thread is named "late"; prints
+ *               "slept=28"
  *   seccomp1    single-threaded: N sleeps, then the same filter on the calling thread only
  *               (no TSYNC), then N sleeps under it, prints "slept=2N"; then SIGUSR1 twice:
  *               its handler, installed before with SA_RESETHAND, runs once ("usr1
@@ -248,6 +254,19 @@ static void *contender(void *arg)
 	return NULL;
 }
 
+static _Atomic int in_long_sleep;
+
+static void *late_sleeper(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "late");
+	sleeps(7);
+	atomic_store(&in_long_sleep, 1);
+	sleep_us(300000); /* ends under the filter */
+	sleeps(20);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "status";
@@ -362,6 +381,21 @@ int main(int argc, char **argv)
 		sleeps(n);
 		pthread_join(t, NULL);
 		printf("slept=%d\n", 3 * n);
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(mode, "seccomp_late")) {
+		pthread_t t;
+		pthread_create(&t, NULL, late_sleeper, NULL);
+		while (!atomic_load(&in_long_sleep))
+			sleep_us(1000);
+		sleep_us(50000); /* well into its long sleep */
+		if (sandbox(SECCOMP_FILTER_FLAG_TSYNC) != 0) {
+			printf("seccomp failed errno=%d\n", errno);
+			return 2;
+		}
+		pthread_join(t, NULL);
+		printf("slept=28\n");
 		fflush(stdout);
 		return 0;
 	}
