@@ -74,6 +74,7 @@ static inline void ct_lhist_add(struct ct_lhist *h, uint64_t v, uint64_t n)
 	}
 	ct_lhist_add_slow(h, v, n);
 }
+
 /* Adds every sample of src to h. */
 void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src);
 /* Nearest-rank percentile: the value of rank ceil(pct * n / 100); 0 when empty. Exact

@@ -21,6 +21,7 @@ CT_TLS struct ct_tls ct_tls;
 CT_TLS int ct_in_signal;
 CT_TLS int ct_sandboxed;
 atomic_int ct_sandbox_all;
+atomic_int ct_sys_inflight;
 atomic_uint ct_capture_gen;
 
 static __thread const uint64_t *stub_pcs;
