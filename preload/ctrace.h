@@ -122,21 +122,22 @@ static inline int ct_in_sandbox(void)
 }
 /*
  * A system call of libctrace's own on a program thread (a lazy mapping, a wake of the
- * writer, an fd's type, a thread's start and end) is bracketed by these: ct_sys_begin()
- * returns 0 (make it, then ct_sys_end()) or -1 when a filter covers the thread or one for
- * every thread is going in (make none). A filter for every thread goes in only once the
- * calls begun before it have ended (sandbox.c), so that a thread that passed its check
- * before the filter does not make its call after it. Async-signal-safe: two atomic
- * operations on a shared counter, so only around calls that are rare (not in the fast
- * path of a wrapper).
+ * writer, an fd's type, a thread's start and end, the writer's start) is bracketed by
+ * these: ct_sys_begin() returns 0 (make it, then ct_sys_end()) or -1 when a filter covers
+ * the thread or one for every thread is going in (make none). A filter for every thread
+ * goes in only once the calls begun before it have ended (sandbox.c), so that a thread
+ * that passed its check before the filter does not make its call after it.
+ * Async-signal-safe: two atomic operations on a shared counter, so only around calls that
+ * are rare (not in the fast path of a wrapper).
  */
 extern atomic_int ct_sys_inflight;
+extern atomic_int ct_sys_closing; /* a filter for every thread is going in, or is in */
 static inline int ct_sys_begin(void)
 {
 	if (ct_sandboxed)
 		return -1;
 	atomic_fetch_add(&ct_sys_inflight, 1);
-	if (atomic_load(&ct_sandbox_all)) { /* after the add: see sandbox.c, quiesce */
+	if (atomic_load(&ct_sys_closing)) { /* after the add: see sandbox.c, quiesce */
 		atomic_fetch_sub(&ct_sys_inflight, 1);
 		return -1;
 	}

@@ -299,6 +299,8 @@ int ct_flush_tracing_here(void)
  * thread). Until then the program's thread writes the trace itself (ct_writer_tick).
  * Not from a signal handler: pthread_create allocates.
  */
+static void spawn(void);
+
 void ct_writer_spawn(void)
 {
 	int expect = 0;
@@ -307,6 +309,17 @@ void ct_writer_spawn(void)
 	    !ct_flush_tracing_here() ||
 	    atomic_load(&ct_fl.finished) || !atomic_compare_exchange_strong(&ct_fl.spawned, &expect, 1))
 		return;
+	if (ct_sys_begin() != 0) { /* a filter for every thread is going in */
+		atomic_store(&ct_fl.spawned, 0);
+		return;
+	}
+	spawn();
+	ct_sys_end();
+}
+
+/* ct_writer_spawn's work, once it has the right to. */
+static void spawn(void)
+{
 	if (ct_fl.fd < 0) {
 		if (ct_flush_lock(WAIT_SPAWN_MS) != 0)
 			return;

@@ -25,7 +25,8 @@
  * A thread may be inside a wrapper while another puts in a filter for every thread (a
  * wrapper around a blocking call, which ends after the filter). Every system call
  * libctrace makes on a program thread is therefore bracketed by ct_sys_begin/ct_sys_end
- * (ctrace.h), and the filter goes in only once those in progress have ended.
+ * (ctrace.h): before the final flush for such a filter, no new one begins and those in
+ * progress are waited for.
  */
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -39,13 +40,14 @@
 CT_TLS int ct_sandboxed;
 atomic_int ct_sandbox_all;
 atomic_int ct_sys_inflight;
+atomic_int ct_sys_closing;
 
 /* How long a filter for every thread waits for the system calls of libctrace's in
  * progress on other threads (each one short: a mapping, a futex wake, a statx, a /proc
  * read), at most. */
 #define QUIESCE_MS 1000
 
-/* ct_sandbox_all is set: waits until no thread is between ct_sys_begin and ct_sys_end.
+/* ct_sys_closing is set: waits until no thread is between ct_sys_begin and ct_sys_end.
  * With both sides' operations sequentially consistent, a thread either added itself to
  * the count before the flag was set (and is waited for here) or sees the flag. */
 static void quiesce(void)
@@ -72,9 +74,16 @@ static int before(int strict, int all)
 	int e = errno;
 	int nest = ct_nest_off();
 	ct_signals_release();
-	if (ct_writer_sandbox(all)) {
-		atomic_store(&ct_sandbox_all, 1);
+	if (all) {
+		/* no system call of libctrace's begins on another thread from here on, and
+		 * those begun end first: the final flush then finds the writer thread started
+		 * or not (not starting), and nothing of libctrace's meets the filter */
+		atomic_store(&ct_sys_closing, 1);
 		quiesce();
+	}
+	if (ct_writer_sandbox(all)) {
+		atomic_store(&ct_sys_closing, 1);
+		atomic_store(&ct_sandbox_all, 1);
 	} else {
 		ct_sandboxed = 1;
 	}

@@ -22,6 +22,7 @@ CT_TLS int ct_in_signal;
 CT_TLS int ct_sandboxed;
 atomic_int ct_sandbox_all;
 atomic_int ct_sys_inflight;
+atomic_int ct_sys_closing;
 atomic_uint ct_capture_gen;
 
 static __thread const uint64_t *stub_pcs;
