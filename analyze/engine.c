@@ -130,7 +130,9 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (b > en)
 		b = en;
 	account(t, w, b, en);
-	ct_ann_blocked(e, t, w->profile, en - b > w->nested_ns ? en - b - w->nested_ns : 0);
+	if (e->ann) /* the trace has annotations */
+		ct_ann_blocked(e, t, w->profile,
+			       en - b > w->nested_ns ? en - b - w->nested_ns : 0);
 	if (unfinished)
 		e->a->unfinished++;
 	if (w->profile > CT_P_NONE && w->profile < CT_P_MAX) {
@@ -138,8 +140,9 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
 		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
 		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
-		ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b,
-			      w->profile == CT_P_SYNC ? w->obj : 0);
+		if (e->ann)
+			ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b,
+				      w->profile == CT_P_SYNC ? w->obj : 0);
 	}
 	{
 		const struct eng_rel *r = w->registered ?

@@ -84,7 +84,7 @@ char *ct_xstrdup(const char *s)
 	return d;
 }
 
-void ct_grow(void *p, size_t *cap, size_t need, size_t elem)
+void ct_grow_to(void *p, size_t *cap, size_t need, size_t elem)
 {
 	void **pp = p;
 	size_t c = *cap;

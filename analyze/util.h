@@ -29,9 +29,17 @@ void *ct_xcalloc(size_t n, size_t size);
 void *ct_xrealloc(void *p, size_t n);
 char *ct_xstrdup(const char *s);
 
+/* ct_grow when it must grow. */
+void ct_grow_to(void *p, size_t *cap, size_t need, size_t elem);
+
 /* Grows *p (an array of elem-byte items, capacity *cap) so that it holds at least need
- * items; doubling. Exits on out-of-memory. */
-void ct_grow(void *p, size_t *cap, size_t need, size_t elem);
+ * items; doubling. Exits on out-of-memory. Inline when there is room (the analyses call it
+ * per event). */
+static inline void ct_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need > *cap)
+		ct_grow_to(p, cap, need, elem);
+}
 
 /*
  * Parses a duration with a mandatory unit, "ns", "us", "ms" or "s" (e.g. "250us",
