@@ -126,8 +126,14 @@ int ct_writer_sandbox(int all)
 		return 0;
 	}
 	int expect = 0;
-	if (!atomic_compare_exchange_strong(&ct_fl.finishing, &expect, gettid()))
+	pid_t me = gettid();
+	if (!atomic_compare_exchange_strong(&ct_fl.finishing, &expect, me)) {
+		/* another thread makes the final flush (an exit): the filter goes in once it
+		 * is over, or it would meet the filter halfway. Bounded. */
+		if (expect != me)
+			wait_finish_done(WAIT_FINISH_MS);
 		return 1;
+	}
 	finish_here(CT_HF_SECCOMP);
 	return 1;
 }
