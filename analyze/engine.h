@@ -210,8 +210,11 @@ struct eng_obj {
 };
 
 struct eng_entry {
-	struct ct_pentry e;
+	/* what a sample changes, together: its total and the object of the longest next to
+	 * the histogram's head (n and max: the entry's count and maximum); in e at the end */
+	uint64_t total_ns, max_obj;
 	struct ct_lhist h;
+	struct ct_pentry e;
 };
 
 struct eng_site {
@@ -292,9 +295,9 @@ struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid);
 int ct_eng_mutex_like(unsigned kind);
 
 /* entries.c */
-/* A sample of v (n times) of thread key; obj: the object waited on or released (0 none),
- * a sync entry's max_obj. key and obj split entries only when the filter's entry_keys
- * asks for them. */
+/* A sample of v (n >= 1 times) of thread key; obj: the object waited on or released (0
+ * none), a sync entry's max_obj. key and obj split entries only when the filter's
+ * entry_keys asks for them. */
 void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key);
 /* A remainder entry's part: calls of one call site of thread key beyond its recorded

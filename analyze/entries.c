@@ -85,13 +85,10 @@ void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 	else
 		x = entry(e, profile, kind, fd_class, 0, stack,
 			  ks & CT_EKEY_THREAD ? key : UINT32_MAX, ks & CT_EKEY_OBJECT ? obj : 0);
-	if (profile == CT_AP_SYNC && (!x->e.count || v > x->e.max_ns))
-		x->e.max_obj = obj;
-	x->e.count += n;
-	x->e.total_ns += v * n;
-	if (v > x->e.max_ns)
-		x->e.max_ns = v;
-	ct_lhist_add(&x->h, v, n); /* and the log2 histogram from it at the end */
+	if (profile == CT_AP_SYNC && (!x->h.n || v > x->h.max))
+		x->max_obj = obj;
+	x->total_ns += v * n;
+	ct_lhist_add(&x->h, v, n); /* count, max and the log2 histogram from it at the end */
 }
 
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
@@ -146,6 +143,12 @@ void ct_ent_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys)
 	for (size_t i = 0; i < e->nent; i++) {
 		struct eng_entry *x = &e->ent[i];
 
+		if (!x->e.remainder) { /* the samples' (n >= 1 each) */
+			x->e.count = x->h.n;
+			x->e.total_ns = x->total_ns;
+			x->e.max_ns = x->h.n ? x->h.max : 0;
+			x->e.max_obj = x->max_obj;
+		}
 		if (x->e.remainder && !x->e.count)
 			continue;
 		if (x->e.thr == UINT32_MAX)
