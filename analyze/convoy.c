@@ -63,38 +63,38 @@ static struct eng_win *win(struct eng_conv *c, size_t k)
 	return &c->win[k - c->k0];
 }
 
-static void mark(struct eng_conv *c, size_t k0, size_t k1, const struct ct_lhist *w,
-		 const struct ct_lhist *h, const struct ct_lhist *x, const struct eng_stks *ws,
-		 const struct eng_stks *hs)
+static void samples_merge(struct eng_csamples *d, const struct eng_csamples *s)
+{
+	ct_lhist_merge(&d->wait, &s->wait);
+	ct_lhist_merge(&d->hold, &s->hold);
+	ct_lhist_merge(&d->hand, &s->hand);
+	stks_merge(&d->ws, &s->ws);
+	stks_merge(&d->hs, &s->hs);
+}
+
+/* Frees what s holds and empties it (it may be freed again). */
+static void samples_free(struct eng_csamples *s)
+{
+	ct_lhist_reset(&s->wait);
+	ct_lhist_reset(&s->hold);
+	ct_lhist_reset(&s->hand);
+	ct_stks_free(&s->ws);
+	ct_stks_free(&s->hs);
+}
+
+/* Windows k0..k1 are a convoy, with samples s. */
+static void mark(struct eng_conv *c, size_t k0, size_t k1, const struct eng_csamples *s)
 {
 	for (size_t k = k0; k < k1; k++)
 		win(c, k)->convoy = 1;
-	ct_lhist_merge(&c->ew, w);
-	ct_lhist_merge(&c->eh, h);
-	ct_lhist_merge(&c->ex, x);
-	stks_merge(&c->ews, ws);
-	stks_merge(&c->ehs, hs);
+	samples_merge(&c->ev, s);
 }
 
 static void run_reset(struct eng_conv *c)
 {
-	ct_lhist_reset(&c->rw);
-	ct_lhist_reset(&c->rh);
-	ct_lhist_reset(&c->rx);
-	ct_stks_free(&c->rws);
-	ct_stks_free(&c->rhs);
+	samples_free(&c->run);
 	c->in_run = 0;
 	c->run_rel = 0;
-}
-
-/* Frees what a deferred run holds (it may be freed again). */
-static void defer_free(struct eng_run *r)
-{
-	ct_lhist_reset(&r->wait);
-	ct_lhist_reset(&r->hold);
-	ct_lhist_reset(&r->hand);
-	ct_stks_free(&r->ws);
-	ct_stks_free(&r->hs);
 }
 
 static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
@@ -107,8 +107,8 @@ static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
 		run_reset(c);
 		return;
 	}
-	mwait = ct_lhist_pct(&c->rw, 50);
-	if (!c->rh.n) {
+	mwait = ct_lhist_pct(&c->run.wait, 50);
+	if (!c->run.hold.n) {
 		/* judged at the end, against the object's median hold */
 		struct eng_run *r;
 
@@ -116,22 +116,14 @@ static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
 		r = &c->defer[c->ndefer++];
 		r->k0 = c->run_k0;
 		r->k1 = k1;
-		r->wait = c->rw;
-		r->hold = c->rh;
-		r->hand = c->rx;
-		r->ws = c->rws;
-		r->hs = c->rhs;
-		memset(&c->rw, 0, sizeof(c->rw));
-		memset(&c->rh, 0, sizeof(c->rh));
-		memset(&c->rx, 0, sizeof(c->rx));
-		memset(&c->rws, 0, sizeof(c->rws));
-		memset(&c->rhs, 0, sizeof(c->rhs));
+		r->s = c->run; /* taken over */
+		memset(&c->run, 0, sizeof(c->run));
 		run_reset(c);
 		return;
 	}
-	mhold = ct_lhist_pct(&c->rh, 50);
+	mhold = ct_lhist_pct(&c->run.hold, 50);
 	if (mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold)
-		mark(c, c->run_k0, k1, &c->rw, &c->rh, &c->rx, &c->rws, &c->rhs);
+		mark(c, c->run_k0, k1, &c->run);
 	run_reset(c);
 }
 
@@ -141,9 +133,9 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 	struct eng_win *w = win(c, k);
 	double q = w->q_int / (double)e->dw, em = 1.0 - w->busy / (double)e->dw;
 
-	w->mwait = ct_lhist_pct(&c->cw, 50);
-	w->mhold = ct_lhist_pct(&c->ch, 50);
-	w->mhand = ct_lhist_pct(&c->cx, 50);
+	w->mwait = ct_lhist_pct(&c->cur.wait, 50);
+	w->mhold = ct_lhist_pct(&c->cur.hold, 50);
+	w->mhand = ct_lhist_pct(&c->cur.hand, 50);
 	w->queued = q >= p->min_waiters && (em < 0 ? 0 : em) <= p->max_empty;
 	if (w->queued) {
 		if (!c->in_run) {
@@ -151,20 +143,17 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 			c->run_k0 = k;
 			c->run_rel = 0;
 		}
-		ct_lhist_merge(&c->rw, &c->cw);
-		ct_lhist_merge(&c->rh, &c->ch);
-		ct_lhist_merge(&c->rx, &c->cx);
-		stks_merge(&c->rws, &c->cws);
-		stks_merge(&c->rhs, &c->chs);
+		samples_merge(&c->run, &c->cur);
 		c->run_rel += w->rel;
 	} else if (c->in_run) {
 		end_run(e, c, k);
 	}
-	ct_lhist_clear(&c->cw);
-	ct_lhist_clear(&c->ch);
-	ct_lhist_clear(&c->cx);
-	c->cws.n = 0;
-	c->chs.n = 0;
+	/* emptied, its memory kept for the next window */
+	ct_lhist_clear(&c->cur.wait);
+	ct_lhist_clear(&c->cur.hold);
+	ct_lhist_clear(&c->cur.hand);
+	c->cur.ws.n = 0;
+	c->cur.hs.n = 0;
 }
 
 int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run)
@@ -187,9 +176,19 @@ int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since,
 	*run = len;
 	if (len < p->min_run || (double)c->run_rel < p->min_releases * (double)len)
 		return 0;
-	mwait = ct_lhist_pct(&c->rw, 50);
-	mhold = ct_lhist_pct(&c->rh, 50);
+	mwait = ct_lhist_pct(&c->run.wait, 50);
+	mhold = ct_lhist_pct(&c->run.hold, 50);
 	return mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold;
+}
+
+/* The time from c->last_ts to `to` (later), with o->cur waiters, into window w. */
+static inline void queue_time(struct eng_conv *c, const struct eng_obj *o, struct eng_win *w,
+			      uint64_t to)
+{
+	w->q_int += (double)o->cur * (double)(to - c->last_ts);
+	if (o->cur)
+		w->busy += (double)(to - c->last_ts);
+	c->last_ts = to;
 }
 
 /* ct_conv_advance past the current window, or the first time (ts >= e->from). */
@@ -223,14 +222,8 @@ __attribute__((noinline)) static void advance(struct ct_eng *e, struct eng_obj *
 	for (;;) {
 		uint64_t wend = t0 + (c->kcur + 1) * dw, seg = ts < wend ? ts : wend;
 
-		if (seg > c->last_ts) {
-			struct eng_win *w = win(c, c->kcur);
-
-			w->q_int += (double)o->cur * (double)(seg - c->last_ts);
-			if (o->cur)
-				w->busy += (double)(seg - c->last_ts);
-			c->last_ts = seg;
-		}
+		if (seg > c->last_ts)
+			queue_time(c, o, win(c, c->kcur), seg);
 		if (ts < wend)
 			break;
 		close_window(e, c, c->kcur);
@@ -248,14 +241,8 @@ void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 		ts = t0;
 	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < t0 + (c->kcur + 1) * e->dw) {
 		/* in the current window (allowed, as it is open): most calls */
-		struct eng_win *w = &c->win[c->kcur - c->k0];
-
-		if (ts > c->last_ts) {
-			w->q_int += (double)o->cur * (double)(ts - c->last_ts);
-			if (o->cur)
-				w->busy += (double)(ts - c->last_ts);
-			c->last_ts = ts;
-		}
+		if (ts > c->last_ts)
+			queue_time(c, o, &c->win[c->kcur - c->k0], ts);
 		return;
 	}
 	advance(e, o, ts);
@@ -268,10 +255,10 @@ void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 
 	ct_conv_advance(e, o, ts);
 	win(c, c->kcur)->acq++;
-	ct_lhist_add(&c->cw, wait, 1);
+	ct_lhist_add(&c->cur.wait, wait, 1);
 	if (handoff)
-		ct_lhist_add(&c->cx, hand, 1);
-	ct_stks_add(&c->cws, stack, 1);
+		ct_lhist_add(&c->cur.hand, hand, 1);
+	ct_stks_add(&c->cur.ws, stack, 1);
 }
 
 void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,
@@ -281,10 +268,10 @@ void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 
 	ct_conv_advance(e, o, ts);
 	win(c, c->kcur)->rel++;
-	ct_stks_add(&c->chs, stack, 1);
+	ct_stks_add(&c->cur.hs, stack, 1);
 	if (held_from == UINT64_MAX || held_from >= ts)
 		return;
-	ct_lhist_add(&c->ch, ts - held_from, 1);
+	ct_lhist_add(&c->cur.hold, ts - held_from, 1);
 	ct_conv_held(e, o, held_from, ts);
 }
 
@@ -326,11 +313,11 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 		end_run(e, c, c->kcur < nw ? c->kcur : nw);
 	for (size_t i = 0; i < c->ndefer; i++) {
 		struct eng_run *r = &c->defer[i];
-		uint64_t mwait = ct_lhist_pct(&r->wait, 50);
+		uint64_t mwait = ct_lhist_pct(&r->s.wait, 50);
 
 		if (mwait && all_hold && (double)mwait >= p->wait_hold * (double)all_hold)
-			mark(c, r->k0, r->k1, &r->wait, &r->hold, &r->hand, &r->ws, &r->hs);
-		defer_free(r);
+			mark(c, r->k0, r->k1, &r->s);
+		samples_free(&r->s);
 	}
 	ev->window_ns = dw;
 	ev->total_windows = nw;
@@ -387,14 +374,15 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	ev->mean_waiters /= (double)ev->windows;
 	ev->empty_fraction /= (double)ev->windows;
 	ev->hold_fraction /= (double)ev->windows;
-	ev->median_hold_ns = ct_lhist_pct(&c->eh, 50);
+	ev->median_hold_ns = ct_lhist_pct(&c->ev.hold, 50);
 	if (!ev->median_hold_ns)
 		ev->median_hold_ns = all_hold;
-	ev->median_wait_ns = ct_lhist_pct(&c->ew, 50);
-	ev->median_handoff_ns = ct_lhist_pct(&c->ex, 50);
-	ev->p99_handoff_ns = ct_lhist_pct(&c->ex, 99);
-	ev->p99_hold_ns = c->eh.n ? ct_lhist_pct(&c->eh, 99) : ct_lhist_pct(&o->hold_h, 99);
-	ev->max_hold_ns = c->eh.n ? c->eh.max : o->hold_h.max;
+	ev->median_wait_ns = ct_lhist_pct(&c->ev.wait, 50);
+	ev->median_handoff_ns = ct_lhist_pct(&c->ev.hand, 50);
+	ev->p99_handoff_ns = ct_lhist_pct(&c->ev.hand, 99);
+	ev->p99_hold_ns = c->ev.hold.n ? ct_lhist_pct(&c->ev.hold, 99) :
+					 ct_lhist_pct(&o->hold_h, 99);
+	ev->max_hold_ns = c->ev.hold.n ? c->ev.hold.max : o->hold_h.max;
 	ev->held_ns = (uint64_t)ev_held;
 	if (ev->releases && ev->held_ns) {
 		/* the mean, not the median: a few long holds (an fsync under the lock) take
@@ -402,8 +390,8 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 		ev->mean_hold_ns = ev->held_ns / ev->releases;
 		ev->throughput_cap_per_s = (double)ev->releases * 1e9 / (double)ev->held_ns;
 	}
-	ev->waiter_stack = ct_stks_top(&c->ews);
-	ev->holder_stack = ct_stks_top(&c->ehs);
+	ev->waiter_stack = ct_stks_top(&c->ev.ws);
+	ev->holder_stack = ct_stks_top(&c->ev.hs);
 	ev->nseries = last + 1 - first;
 	ev->series = ct_xcalloc(ev->nseries, sizeof(*ev->series));
 	memcpy(ev->series, ob->windows + first, ev->nseries * sizeof(*ev->series));
@@ -412,20 +400,12 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 void ct_conv_free(struct eng_conv *c)
 {
 	free(c->win);
-	ct_lhist_reset(&c->cw);
-	ct_lhist_reset(&c->ch);
-	ct_lhist_reset(&c->cx);
-	ct_stks_free(&c->cws);
-	ct_stks_free(&c->chs);
+	samples_free(&c->cur);
 	run_reset(c);
 	/* runs still deferred when the analysis ended early (a first pass whose windows
 	 * were too narrow) */
 	for (size_t i = 0; i < c->ndefer; i++)
-		defer_free(&c->defer[i]);
+		samples_free(&c->defer[i].s);
 	free(c->defer);
-	ct_lhist_reset(&c->ew);
-	ct_lhist_reset(&c->eh);
-	ct_lhist_reset(&c->ex);
-	ct_stks_free(&c->ews);
-	ct_stks_free(&c->ehs);
+	samples_free(&c->ev);
 }

@@ -60,7 +60,7 @@ static struct eng_thread *thread_new(struct ct_eng *e, uint32_t key, uint32_t ti
 	return t;
 }
 
-struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
+struct eng_thread *ct_eng_thread_slow(struct ct_eng *e, uint32_t key, uint32_t tid)
 {
 	uint32_t ix = key < e->nkeyix ? e->keyix[key] : ct_htab_get(&e->th_by_key,
 								   (uint64_t)key + 1);
@@ -292,11 +292,7 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x)
 	}
 	if (!e->crossed && ev->ts >= e->from)
 		cross(e);
-	/* a thread's events come together: its index by key, inline */
-	if (x->key < e->nkeyix && e->keyix[x->key] != UINT32_MAX)
-		t = &e->th[e->keyix[x->key]];
-	else
-		t = ct_eng_thread(e, x->key, x->tid);
+	t = ct_eng_thread(e, x->key, x->tid);
 	t->seen = 1;
 	if (!ct_filter_kind(e->f, ev->kind)) /* --kind, --exclude-kind */
 		return;

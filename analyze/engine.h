@@ -129,11 +129,17 @@ struct eng_win {
 	int queued, convoy;
 };
 
+/* What the convoy detector keeps of a span of windows (the open one, a run, the runs
+ * judged convoys): its waits, holds and hand-offs, the waiters' and holders' stacks. */
+struct eng_csamples {
+	struct ct_lhist wait, hold, hand;
+	struct eng_stks ws, hs;
+};
+
 /* A run of queued windows whose verdict waits for the object's median hold. */
 struct eng_run {
 	size_t k0, k1;
-	struct ct_lhist wait, hold, hand;
-	struct eng_stks ws, hs;
+	struct eng_csamples s;
 };
 
 struct eng_conv {
@@ -145,17 +151,14 @@ struct eng_conv {
 	size_t nwin, cap;
 	size_t kcur;              /* the open window */
 	uint64_t last_ts;
-	struct ct_lhist cw, ch, cx; /* the open window's waits, holds, hand-offs */
-	struct eng_stks cws, chs;
+	struct eng_csamples cur;  /* the open window's */
 	int in_run;
 	size_t run_k0;
 	uint64_t run_rel;
-	struct ct_lhist rw, rh, rx;
-	struct eng_stks rws, rhs;
+	struct eng_csamples run;  /* the run's so far */
 	struct eng_run *defer;
 	size_t ndefer, cdefer;
-	struct ct_lhist ew, eh, ex;
-	struct eng_stks ews, ehs;
+	struct eng_csamples ev;   /* the runs judged convoys: the evidence */
 };
 
 /* A wait that ended before the release that woke it was seen (the release's time is
@@ -291,7 +294,16 @@ void ct_eng_event(struct ct_eng *e, const struct ct_eng_ev *x);
  * key_to_thr (NULL: the same). Fills e->a; frees the engine. */
 void ct_eng_finish(struct ct_eng *e, const struct ct_model *m, uint64_t end_ts,
 		   const uint32_t *key_to_thr, size_t nkeys);
-struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid);
+/* ct_eng_thread past the direct index: by the table, or a thread not seen before. */
+struct eng_thread *ct_eng_thread_slow(struct ct_eng *e, uint32_t key, uint32_t tid);
+/* The thread of key (tid: its tid, for one not seen before). Inline for the direct index
+ * (a thread's events come together). */
+static inline struct eng_thread *ct_eng_thread(struct ct_eng *e, uint32_t key, uint32_t tid)
+{
+	if (key < e->nkeyix && e->keyix[key] != UINT32_MAX)
+		return &e->th[e->keyix[key]];
+	return ct_eng_thread_slow(e, key, tid);
+}
 int ct_eng_mutex_like(unsigned kind);
 
 /* entries.c */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h" /* ct_hist_bucket */
 #include "util.h"
 
 /* The midpoint of a bucket. */
@@ -183,21 +184,15 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 	return h->max;
 }
 
-/* floor(log2(v)), 0 for v <= 1 */
-static unsigned log2_of(uint64_t v)
-{
-	return v <= 1 ? 0 : 63u - (unsigned)__builtin_clzll(v);
-}
-
 void ct_lhist_log2(const struct ct_lhist *h, uint64_t count[64])
 {
 	if (h->nex != UINT32_MAX) {
 		for (uint32_t i = 0; i < h->nex; i++)
-			count[log2_of(h->ex_v[i])] += h->ex_n[i];
+			count[ct_hist_bucket(h->ex_v[i])] += h->ex_n[i];
 		return;
 	}
 	for (unsigned v = 0; v < CT_LH_BUCKETS && h->lv[0].n; v++)
-		count[log2_of(v)] += h->lv[0].b[v];
+		count[ct_hist_bucket(v)] += h->lv[0].b[v];
 	for (unsigned l = 1; l < CT_LH_LEVELS; l++)
 		count[l + CT_LH_SUBBITS - 1] += h->lv[l].n;
 }
