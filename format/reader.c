@@ -443,21 +443,29 @@ static inline __attribute__((always_inline)) const char *dec_event2(struct ct_re
 		if (mask & ~CT_EVM_ALL)
 			return "reserved event mask bit set";
 		q = &r->pred[ev->type % CT_EV_PRED_SLOTS];
+		/* the fields in registers, stored once to the prediction and to the event:
+		 * copying the prediction after updating it field by field would load what was
+		 * just stored, in wider loads than the stores (a stall per event) */
+		uint64_t obj = q->obj, a = q->a, b = q->b, c = q->c;
+		uint32_t stack = q->stack;
+		uint16_t flags = q->flags;
+		uint8_t kind = q->kind;
+
 		if (mask & CT_EVM_KIND)
-			q->kind = *p++;
+			kind = *p++;
 		if (mask & CT_EVM_FLAGS) {
 			if (uvar(&p, &v) < 0)
 				return "varint longer than 64 bits";
 			if (v > UINT16_MAX)
 				return "event flags out of range";
-			q->flags = (uint16_t)v;
+			flags = (uint16_t)v;
 		}
 		if (mask & CT_EVM_STACK) {
 			if (uvar(&p, &v) < 0)
 				return "varint longer than 64 bits";
 			if (v > UINT32_MAX)
 				return "32-bit field out of range";
-			q->stack = (uint32_t)v;
+			stack = (uint32_t)v;
 		}
 #define DELTA(field)                                                                   \
 	do {                                                                           \
@@ -466,19 +474,25 @@ static inline __attribute__((always_inline)) const char *dec_event2(struct ct_re
 		(field) += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));                   \
 	} while (0)
 		if (mask & CT_EVM_OBJ)
-			DELTA(q->obj);
+			DELTA(obj);
 		if (mask & CT_EVM_A)
-			DELTA(q->a);
+			DELTA(a);
 		if (mask & CT_EVM_B)
-			DELTA(q->b);
+			DELTA(b);
 		if (mask & CT_EVM_C)
-			DELTA(q->c);
+			DELTA(c);
 		r->p = p;
 		p = r->tp;
 		DELTA(r->prev_ts);
 		r->tp = p;
 #undef DELTA
-		pred_fields(ev, q);
+		q->kind = ev->kind = kind;
+		q->flags = ev->flags = flags;
+		q->stack = ev->stack = stack;
+		q->obj = ev->obj = obj;
+		q->a = ev->a = a;
+		q->b = ev->b = b;
+		q->c = ev->c = c;
 		ev->ts = r->prev_ts;
 		return check_event(r, ev, skip);
 	}
