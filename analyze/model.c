@@ -708,6 +708,26 @@ static inline uint64_t rank(const struct ct_sevent *v)
 	return (uint64_t)v->tid << 32 | v->key;
 }
 
+/* *d = *s, with streaming stores when nt (d is read next by another thread: its lines
+ * are not taken back from that thread's cache one by one). */
+static inline void copy_sevent(struct ct_sevent *d, const struct ct_sevent *s, int nt)
+{
+#ifdef __SSE2__
+	if (nt) {
+		__m128i *o = (__m128i *)(void *)d;
+		const __m128i *i = (const __m128i *)(const void *)s;
+
+		_mm_stream_si128(o, _mm_loadu_si128(i));
+		_mm_stream_si128(o + 1, _mm_loadu_si128(i + 1));
+		_mm_stream_si128(o + 2, _mm_loadu_si128(i + 2));
+		_mm_stream_si128(o + 3, _mm_loadu_si128(i + 3));
+		return;
+	}
+#endif
+	(void)nt;
+	*d = *s;
+}
+
 /* A heap node of the merge: the time and rank of a run's next event, and the run (its
  * index decides between pieces of one thread). */
 struct mnode {
@@ -747,7 +767,7 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 /* kway for ns <= KWAY_SCAN: the next times and ranks of the runs not yet drained, in
  * source order, so that the first earliest is the earliest run on equal times and ranks. */
 static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
-			size_t max)
+			size_t max, int nt)
 {
 	uint64_t ts[KWAY_SCAN], rk[KWAY_SCAN];
 	size_t id[KWAY_SCAN], k = 0, n = 0;
@@ -773,7 +793,7 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 			break;
 		struct msrc *r = &src[id[j]];
 
-		out[n++] = r->v[r->i++];
+		copy_sevent(&out[n++], &r->v[r->i++], nt);
 		if (r->i < r->n) {
 			ts[j] = r->v[r->i].ev.ts;
 			rk[j] = rank(&r->v[r->i]);
@@ -792,10 +812,10 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
  * was taken, so that a later call goes on. The top run goes on without a sift while its
  * next event still comes first. */
 static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
-		   size_t max)
+		   size_t max, int nt)
 {
 	if (ns <= KWAY_SCAN)
-		return kway_scan(src, ns, cut, out, max);
+		return kway_scan(src, ns, cut, out, max, nt);
 
 	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
 	size_t n = 0, k = 0;
@@ -811,7 +831,7 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
 		struct msrc *r = &src[h[0].s];
 		struct mnode top = h[0];
 
-		out[n++] = r->v[r->i++];
+		copy_sevent(&out[n++], &r->v[r->i++], nt);
 		if (r->i == r->n) {
 			ns--;
 			if (ns)
@@ -838,51 +858,159 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * ascending stretches of each thread's events, in file order) are handed over, and what
  * was handed before is merged: the events kept back (held, sorted) and generation g-1's
  * pieces (equal times by rank, a thread's held ones first). Those not later than g's
- * first event go to fn
- * as they come, in small blocks (no copy of the generation is made), the rest are kept
- * back, sorted, for the next step; g's pieces wait for it.
+ * first event go to fn as they come, in blocks (no copy of the generation is made), the
+ * rest are kept back, sorted, for the next step; g's pieces wait for it. That is one step.
  *
- * A generation's runs stay untouched while pending here: the reading side fills one of
- * three sets of runs in turn (one being filled, one pending here, one being merged).
+ * With a second thread (threaded), fn runs there, the analysing thread: the busiest one,
+ * as the analyses cost more than reading, decoding and merging together. The reading
+ * thread merges into a ring of RING_N blocks of RING_BLOCK events that the analysing
+ * thread empties, and it merges while it reads: a step begun at the end of generation g
+ * fills the ring's free blocks after each record of generation g+1 that is read, and is
+ * finished (waiting for free blocks) only at the end of g+1. So the analysing thread has
+ * work while generation g+1 is read, and neither thread waits while a block is free and
+ * one full.
+ *
+ * A generation's runs stay untouched while their step runs: the reading side fills one of
+ * three sets of runs in turn (one being filled, one pending, one being merged).
  */
 #define MERGE_BLOCK 256
+#define RING_BLOCK 1024
+#define RING_N 16
 
 struct pipe {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int has_work, done, threaded;
 	void (*fn)(void *ctx, const struct ct_sevent *v, size_t n);
 	void *ctx;
-	/* the work handed over: new pieces, the cut, the last one */
-	struct msrc *work;
-	size_t nwork, cap_work;
-	uint64_t work_cut;
-	int work_final;
-	/* the merging side's own state */
-	struct ct_sevent *held, *tmp;   /* held: the events kept back, sorted */
+	int threaded;
+	/* the events kept back (held, sorted), the previous generation's pieces (pend) */
+	struct ct_sevent *held, *tmp;
 	size_t nheld, cap_held, cap_tmp;
-	struct msrc *pend;              /* the previous generation's pieces */
+	struct msrc *pend;
 	size_t npend, cap_pend;
+	/* the sources of the step (threaded: the one in progress, if stepping) */
 	struct msrc *src;
-	size_t cap_src;
+	size_t nsrc, cap_src;
+	uint64_t cut;
+	int stepping;
 	struct ct_sevent blk[MERGE_BLOCK];
+	/* threaded: the ring; blocks [tail, head) are full, the others free */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ct_sevent *ring;
+	size_t ring_n[RING_N];
+	uint64_t head, tail;
+	int merger_waits, analyser_waits, done;
 };
 
-/* Hands the merge of the sources p->src[0..ns) to fn, up to cut. */
-static void merge_out(struct pipe *p, size_t ns, uint64_t cut)
+/* The ring's next free block; NULL, when none is free, unless wait (then it waits). Only
+ * the reading side moves head, and tail only grows: a free block seen stays free. */
+static struct ct_sevent *ring_free(struct pipe *p, int wait)
+{
+	if (p->head - __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) == RING_N) {
+		if (!wait)
+			return NULL;
+		pthread_mutex_lock(&p->mu);
+		while (p->head - __atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) == RING_N) {
+			p->merger_waits = 1;
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	return p->ring + (p->head % RING_N) * RING_BLOCK;
+}
+
+/* Wakes the analysing thread if it waits for blocks and should go on: with half the ring
+ * full, or when no more are coming for a while (wake: a step ended, or the input). */
+static void ring_wake(struct pipe *p, int wake)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->analyser_waits && (wake || p->head - p->tail >= RING_N / 2)) {
+		p->analyser_waits = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The block ring_free gave, with n events, handed to the analysing thread; with done, the
+ * last one (n may be 0 then). */
+static void ring_push(struct pipe *p, size_t n, int done)
+{
+	if (n) {
+#ifdef __SSE2__
+		_mm_sfence(); /* the block's streamed stores, before head says it is full */
+#endif
+		p->ring_n[p->head % RING_N] = n;
+		__atomic_store_n(&p->head, p->head + 1, __ATOMIC_RELEASE);
+	}
+	if (done) {
+		pthread_mutex_lock(&p->mu);
+		p->done = 1;
+		pthread_mutex_unlock(&p->mu);
+	}
+	ring_wake(p, done);
+}
+
+/* The analysing thread: fn over the ring's blocks in order, until the reading side is
+ * done and the ring empty. */
+static void *analyser(void *arg)
+{
+	struct pipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (__atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == p->tail && !p->done) {
+			p->analyser_waits = 1;
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		if (__atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == p->tail)
+			break;
+		size_t i = p->tail % RING_N;
+
+		pthread_mutex_unlock(&p->mu);
+		p->fn(p->ctx, p->ring + i * RING_BLOCK, p->ring_n[i]);
+		pthread_mutex_lock(&p->mu);
+		__atomic_store_n(&p->tail, p->tail + 1, __ATOMIC_RELEASE);
+		if (p->merger_waits &&
+		    __atomic_load_n(&p->head, __ATOMIC_ACQUIRE) - p->tail <= RING_N / 2) {
+			/* the reading side goes on once half the ring is free, not at every
+			 * block: fewer sleeps and wake-ups */
+			p->merger_waits = 0;
+			pthread_cond_broadcast(&p->cv);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* The merge of the step's sources up to its cut, handed on: unthreaded, to fn, all of it;
+ * threaded, into the ring, as far as it has free blocks (all of it with wait). Returns 1
+ * when the merge up to the cut is done. */
+static int merge_out(struct pipe *p, int wait)
 {
 	size_t n;
 
-	do {
-		n = kway(p->src, ns, cut, p->blk, MERGE_BLOCK);
+	if (!p->threaded) {
+		do {
+			n = kway(p->src, p->nsrc, p->cut, p->blk, MERGE_BLOCK, 0);
+			if (n)
+				p->fn(p->ctx, p->blk, n);
+		} while (n == MERGE_BLOCK);
+		return 1;
+	}
+	for (;;) {
+		struct ct_sevent *b = ring_free(p, wait);
+
+		if (!b)
+			return 0;
+		n = kway(p->src, p->nsrc, p->cut, b, RING_BLOCK, 1);
 		if (n)
-			p->fn(p->ctx, p->blk, n);
-	} while (n == MERGE_BLOCK);
+			ring_push(p, n, 0);
+		if (n < RING_BLOCK)
+			return 1;
+	}
 }
 
-/* The merge's sources, in p->src: the held events first, then the pending pieces.
- * Returns their number. */
-static size_t merge_sources(struct pipe *p)
+/* Makes the held events and the pending pieces the step's sources, with its cut. */
+static void step_begin(struct pipe *p, uint64_t cut)
 {
 	size_t ns = 0;
 
@@ -890,25 +1018,25 @@ static size_t merge_sources(struct pipe *p)
 	p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
 	for (size_t i = 0; i < p->npend; i++)
 		p->src[ns++] = p->pend[i];
-	return ns;
+	p->nsrc = ns;
+	p->cut = cut;
+	p->stepping = 1;
 }
 
-/* One step of the merging side: events up to cut handed on, the rest held back, the new
- * pieces (nnew of them at newp) pending; with final, everything handed on. */
-static void merge_step(struct pipe *p, const struct msrc *newp, size_t nnew, uint64_t cut,
-		       int final)
+/* The step's end, once its merge up to the cut is handed on: the rest of its sources
+ * kept back, sorted. */
+static void step_end(struct pipe *p)
 {
-	size_t ns = merge_sources(p), rest = 0;
+	size_t rest = 0;
 
-	merge_out(p, ns, cut);
-	for (size_t i = 0; i < ns; i++)
+	for (size_t i = 0; i < p->nsrc; i++)
 		rest += p->src[i].n - p->src[i].i;
 	if (rest) {
 		struct ct_sevent *t;
 		size_t c;
 
 		ct_grow(&p->tmp, &p->cap_tmp, rest, sizeof(*p->tmp));
-		kway(p->src, ns, UINT64_MAX, p->tmp, rest);
+		kway(p->src, p->nsrc, UINT64_MAX, p->tmp, rest, 0);
 		t = p->held;
 		c = p->cap_held;
 		p->held = p->tmp;
@@ -917,50 +1045,44 @@ static void merge_step(struct pipe *p, const struct msrc *newp, size_t nnew, uin
 		p->cap_tmp = c;
 	}
 	p->nheld = rest;
+	p->stepping = 0;
+	if (p->threaded)
+		ring_wake(p, 1); /* reading comes next: what is in the ring, analysed meanwhile */
+}
+
+/* Goes on with the step in progress, as far as the ring has room; with wait, to its end. */
+static void step_more(struct pipe *p, int wait)
+{
+	if (p->stepping && merge_out(p, wait))
+		step_end(p);
+}
+
+/* Hands over a generation's pieces (nnew of them at newp), with its first event as the
+ * cut for what came before: the step in progress finished, the next one begun (and, when
+ * unthreaded, done); with final, everything handed on. */
+static void hand_over(struct pipe *p, const struct msrc *newp, size_t nnew, uint64_t cut,
+		      int final)
+{
+	step_more(p, 1);
+	step_begin(p, cut);
 	ct_grow(&p->pend, &p->cap_pend, nnew, sizeof(*p->pend));
 	if (nnew)
 		memcpy(p->pend, newp, nnew * sizeof(*p->pend));
 	p->npend = nnew;
+	step_more(p, !p->threaded || final);
 	if (final) {
-		ns = merge_sources(p);
-		merge_out(p, ns, UINT64_MAX);
+		step_begin(p, UINT64_MAX);
+		step_more(p, 1);
 		p->nheld = 0;
 		p->npend = 0;
+		if (p->threaded)
+			ring_push(p, 0, 1);
 	}
-}
-
-/* Hands pieces (*buf, n of them, of capacity *cap) over to the merging side, with the cut
- * for what came before; *buf is then a buffer free for reuse. */
-static void hand_over(struct pipe *p, struct msrc **buf, size_t *cap, size_t n, uint64_t cut,
-		      int final)
-{
-	struct msrc *b;
-	size_t c;
-
-	if (!p->threaded) {
-		merge_step(p, *buf, n, cut, final);
-		return;
-	}
-	pthread_mutex_lock(&p->mu);
-	while (p->has_work)
-		pthread_cond_wait(&p->cv, &p->mu);
-	b = p->work;
-	c = p->cap_work;
-	p->work = *buf;
-	p->cap_work = *cap;
-	p->nwork = n;
-	p->work_cut = cut;
-	p->work_final = final;
-	p->has_work = 1;
-	*buf = b;
-	*cap = c;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
 }
 
 static void pipe_free(struct pipe *p)
 {
-	free(p->work);
+	free(p->ring);
 	free(p->held);
 	free(p->tmp);
 	free(p->pend);
@@ -1011,44 +1133,24 @@ static void flush(struct loader *l, struct pipe *p, int final)
 	}
 	if (total) {
 #ifdef __SSE2__
-		_mm_sfence(); /* the runs' streamed stores, before the other thread reads them */
+		_mm_sfence(); /* the runs' streamed stores, before they are read */
 #endif
-		hand_over(p, &l->pieces, &l->cap_pieces, ns, first, final);
+		hand_over(p, l->pieces, ns, first, final);
 		next_set(l);
 		if (first > l->safe_ts)
 			l->safe_ts = first;
 		return;
 	}
 	if (final) {
-		hand_over(p, &l->pieces, &l->cap_pieces, 0, UINT64_MAX, 1);
+		hand_over(p, l->pieces, 0, UINT64_MAX, 1);
 		return;
 	}
 	if (l->follow && !p->threaded) {
 		/* nothing new in a generation that ended: what was held up to its start */
-		merge_step(p, NULL, 0, l->cur_gen_ts, 0);
+		hand_over(p, NULL, 0, l->cur_gen_ts, 0);
 		if (l->cur_gen_ts > l->safe_ts)
 			l->safe_ts = l->cur_gen_ts;
 	}
-}
-
-static void *consumer(void *arg)
-{
-	struct pipe *p = arg;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->has_work && !p->done)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (!p->has_work)
-			break;
-		pthread_mutex_unlock(&p->mu);
-		merge_step(p, p->work, p->nwork, p->work_cut, p->work_final);
-		pthread_mutex_lock(&p->mu);
-		p->has_work = 0;
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
 }
 
 static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char *err,
@@ -1107,6 +1209,8 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			flush(l, p, 0);
 			break;
 		}
+		if (p && p->stepping)
+			step_more(p, 0); /* the previous generation's merge, as the ring allows */
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", ct_reader_error(r));
@@ -1198,15 +1302,13 @@ int ct_model_stream(const char *path, int threads,
 	if (p.threaded) {
 		pthread_mutex_init(&p.mu, NULL);
 		pthread_cond_init(&p.cv, NULL);
-		if (pthread_create(&th, NULL, consumer, &p) != 0)
+		p.ring = ct_xmalloc(RING_N * RING_BLOCK * sizeof(*p.ring));
+		if (pthread_create(&th, NULL, analyser, &p) != 0)
 			p.threaded = 0;
 	}
 	rc = read_all(&l, r, &p, err, errlen);
 	if (p.threaded) {
-		pthread_mutex_lock(&p.mu);
-		p.done = 1;
-		pthread_cond_broadcast(&p.cv);
-		pthread_mutex_unlock(&p.mu);
+		ring_push(&p, 0, 1); /* also when reading failed before the end */
 		pthread_join(th, NULL);
 		pthread_mutex_destroy(&p.mu);
 		pthread_cond_destroy(&p.cv);

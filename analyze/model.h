@@ -136,12 +136,12 @@ struct ct_sevent {
  * Reads the trace at path once without keeping its events: the model gets everything
  * but them (header, modules, stacks, threads and their states, lost counts, truncation),
  * and each generation's events are handed to fn in time order (ties: by tid, then the
- * thread's instances, then file order), in
- * batches of at most 256 events, a generation's once the next one is read (fn NULL: the
- * events are only counted). With a second thread (threads > 1), reading and decoding run
- * beside fn, one generation ahead, and fn is called on the second thread, which merges
- * the generations' runs. On success returns 0 with *out and *key_to_thr (nkeys entries,
- * malloc'ed: thread key -> index in m->threads); on bad input -1 with the reader's
+ * thread's instances, then file order), in batches of at most 1,024 events, a
+ * generation's once the next one is read (fn NULL: the events are only counted). With a
+ * second thread (threads > 1), fn is called on it, and reading, decoding and merging run
+ * beside it on the calling thread, which merges a generation while it reads the next.
+ * On success returns 0 with *out and *key_to_thr (nkeys entries, malloc'ed: thread key
+ * -> index in m->threads); on bad input -1 with the reader's
  * one-line message in err.
  */
 int ct_model_stream(const char *path, int threads,

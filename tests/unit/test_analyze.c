@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -2006,6 +2007,137 @@ static void test_stream_merge(void)
 	TAP_OK(ok, "generation 4: 20 threads at one time come in tid order (the heap's merge)");
 }
 
+/*
+ * The ring between the reading and the analysing thread (ct_model_stream with two
+ * threads): generations of 24,000 events, more than the ring holds, so that each
+ * generation's merge fills it many times over, while the next generation is read. Threads
+ * 10 and 20 take turns (20's times tie with 10's every fifth event), 10's chunks written
+ * out of time order; thread 30's events of each generation are written late, in the next
+ * one (most of a generation is held back then). The analysing side is fast (it waits for
+ * blocks) or slow (the reading side waits for free blocks): either way it is handed exactly
+ * what one thread hands on, every event once, in time order, ties by tid.
+ */
+struct seen_all {
+	struct seen_ev *v;
+	size_t n, cap;
+	int slow;
+};
+
+static void seen_all_add(void *ctx, const struct ct_sevent *v, size_t n)
+{
+	struct seen_all *s = ctx;
+
+	if (s->n + n > s->cap) {
+		s->cap = 2 * (s->n + n);
+		s->v = realloc(s->v, s->cap * sizeof(*s->v));
+		if (!s->v)
+			abort();
+	}
+	for (size_t i = 0; i < n; i++)
+		s->v[s->n++] = (struct seen_ev){ v[i].tid, v[i].ev.ts };
+	if (s->slow) {
+		struct timespec d = { 0, 200 * 1000 };
+
+		nanosleep(&d, NULL);
+	}
+}
+
+#define RING_GENS 5
+#define RING_PER 8000  /* events per thread and generation */
+#define RING_CHUNK 2000
+
+/* Thread tid's events of generation g (times from T0). */
+static uint64_t ring_ts(uint32_t tid, unsigned g, size_t i)
+{
+	uint64_t t = T0 + g * 100 * MS + i * 10 * US;
+
+	return tid == 10 ? t : tid == 20 ? t + (i % 5 ? 5 * US : 0) : t + 3 * US;
+}
+
+static void ring_chunk(int fd, unsigned gen, uint32_t tid, unsigned g, size_t c, uint32_t seq)
+{
+	static struct ct_event ev[RING_CHUNK];
+	ssize_t n;
+
+	for (size_t i = 0; i < RING_CHUNK; i++)
+		ev[i] = REL(ring_ts(tid, g, c * RING_CHUNK + i), CT_K_MUTEX, 1, M1,
+			    1 + c * RING_CHUNK + i, 0);
+	n = ct_w_events(&wb, gen, tid, seq, ev, RING_CHUNK);
+	if (n < 0 || write(fd, wb.out, (size_t)n) != n) {
+		printf("Bail out! ring trace\n");
+		exit(1);
+	}
+}
+
+static void test_stream_ring(void)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 10, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct seen_all got[3] = { { 0 }, { 0 }, { .slow = 1 } };
+	static const size_t order10[] = { 0, 1, 3, 2 };
+	int fd = mkstemp(path), ok = 1;
+
+	TEST_TRUE(fd >= 0);
+	if (fd < 0)
+		return;
+	tg_begin(&h);
+	TEST_EQ(write(fd, file, flen), (ssize_t)flen);
+	for (unsigned g = 0; g <= RING_GENS; g++) {
+		uint32_t gen = g + 1, seq30 = 0;
+		ssize_t n;
+
+		flen = 0;
+		put(ct_w_gen_begin(&wb, gen, T0 + g * 100 * MS, 42 + g));
+		if (g == 0)
+			put(ct_w_stacks(&wb, gen, st, 1));
+		TEST_EQ(write(fd, file, flen), (ssize_t)flen);
+		if (g > 0) /* thread 30's events of the generation before, late */
+			for (size_t c = 0; c < RING_PER / RING_CHUNK; c++)
+				ring_chunk(fd, gen, 30, g - 1, c, seq30++);
+		if (g < RING_GENS)
+			for (size_t c = 0; c < RING_PER / RING_CHUNK; c++) {
+				ring_chunk(fd, gen, 10, g, order10[c], (uint32_t)c);
+				ring_chunk(fd, gen, 20, g, c, (uint32_t)c);
+			}
+		n = ct_w_gen_end(&wb, gen, T0 + (g + 1) * 100 * MS, lost);
+		TEST_TRUE(n > 0 && write(fd, wb.out, (size_t)n) == n);
+	}
+	close(fd);
+	for (int k = 0; k < 3; k++) {
+		struct ct_model *m = NULL;
+		uint32_t *k2t = NULL;
+		size_t nk = 0;
+
+		TEST_EQ(ct_model_stream(path, k ? 2 : 1, seen_all_add, &got[k], &m, &k2t, &nk, err,
+					sizeof(err)), 0);
+		free(k2t);
+		ct_model_free(m);
+	}
+	unlink(path);
+	TEST_EQ(got[0].n, (size_t)RING_GENS * 3 * RING_PER);
+	for (size_t i = 1; i < got[0].n; i++)
+		ok &= got[0].v[i - 1].ts < got[0].v[i].ts ||
+		      (got[0].v[i - 1].ts == got[0].v[i].ts && got[0].v[i - 1].tid < got[0].v[i].tid);
+	TAP_OK(ok && got[0].n, "one thread: every event once, in time order, ties by tid");
+	for (int k = 1; k < 3; k++) {
+		size_t i = 0;
+
+		while (i < got[0].n && i < got[k].n && got[k].v[i].tid == got[0].v[i].tid &&
+		       got[k].v[i].ts == got[0].v[i].ts)
+			i++;
+		TAP_OK(got[k].n == got[0].n && i == got[0].n,
+		       "two threads, the analysing one %s: the same events in the same order "
+		       "(%zu of %zu alike)", got[k].slow ? "slow (the ring fills)" :
+		       "fast (it waits for blocks)", i, got[0].n);
+	}
+	for (int k = 0; k < 3; k++)
+		free(got[k].v);
+}
+
 int main(void)
 {
 	test_main_trace();
@@ -2026,5 +2158,6 @@ int main(void)
 	test_filters();
 	test_tid_reuse();
 	test_stream_merge();
+	test_stream_ring();
 	return tap_done();
 }
