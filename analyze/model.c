@@ -861,8 +861,8 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * first event go to fn as they come, in blocks (no copy of the generation is made), the
  * rest are kept back, sorted, for the next step; g's pieces wait for it. That is one step.
  *
- * With a second thread (threaded), fn runs there, the analysing thread: the busiest one,
- * as the analyses cost more than reading, decoding and merging together. The reading
+ * With a second thread (threaded), fn runs there, the analysing thread: mostly the busier
+ * one, as the analyses tend to cost more than reading, decoding and merging. The reading
  * thread merges into a ring of RING_N blocks of RING_BLOCK events that the analysing
  * thread empties, and it merges while it reads: a step begun at the end of generation g
  * fills the ring's free blocks after each record of generation g+1 that is read, and is
