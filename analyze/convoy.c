@@ -51,7 +51,8 @@ void ct_stks_free(struct eng_stks *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static struct eng_win *win(struct eng_conv *c, size_t k)
+/* Window k (NULL before the first), made when it is new. */
+static struct eng_win *win_slow(struct eng_conv *c, size_t k)
 {
 	if (k < c->k0)
 		return NULL;
@@ -61,6 +62,14 @@ static struct eng_win *win(struct eng_conv *c, size_t k)
 		c->nwin = k - c->k0 + 1;
 	}
 	return &c->win[k - c->k0];
+}
+
+/* win_slow, inline when window k exists: the current window at each sample. */
+static inline struct eng_win *win(struct eng_conv *c, size_t k)
+{
+	if (k >= c->k0 && k - c->k0 < c->nwin)
+		return &c->win[k - c->k0];
+	return win_slow(c, k);
 }
 
 static void samples_merge(struct eng_csamples *d, const struct eng_csamples *s)
@@ -282,9 +291,14 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 
 	if (!c->nwin || held_from >= ts || e->convoy_overflow)
 		return;
+	uint64_t wcur = t0 + c->kcur * dw;
+
 	if (held_from < t0 + c->k0 * dw)
 		held_from = t0 + c->k0 * dw;
-	for (size_t k = (held_from - t0) / dw; k <= c->kcur && held_from < ts; k++) {
+	/* the hold's first window: mostly the current one, known without a division */
+	for (size_t k = held_from >= wcur && held_from - wcur < dw ? c->kcur :
+			(held_from - t0) / dw;
+	     k <= c->kcur && held_from < ts; k++) {
 		uint64_t ws = t0 + k * dw, we = ws + dw;
 		uint64_t s = held_from > ws ? held_from : ws, x = ts < we ? ts : we;
 
