@@ -34,6 +34,7 @@ struct eng_wait {
 	uint32_t stack;
 	uint16_t flags;
 	uint8_t kind, profile, synthetic, registered;
+	uint32_t oix;        /* registered: its object's index in e->obj, plus 1 */
 };
 
 struct eng_thread {
@@ -183,6 +184,7 @@ struct eng_obj {
 					 * wait: its raise is undone) */
 	struct eng_inprog *ip;
 	size_t nip, cip;
+	size_t nip_ended;               /* of them, ended (kept until time passes their end) */
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;
 	uint64_t prev_rel;

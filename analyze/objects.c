@@ -147,12 +147,17 @@ static void settle(struct eng_obj *o, uint64_t ts)
 
 static void purge(struct eng_obj *o, uint64_t ts)
 {
-	size_t k = 0;
+	size_t k = 0, ended = 0;
 
+	if (!o->nip_ended)
+		return; /* all still waiting: all kept */
 	for (size_t i = 0; i < o->nip; i++)
-		if (o->ip[i].end == UINT64_MAX || o->ip[i].end >= ts)
+		if (o->ip[i].end == UINT64_MAX || o->ip[i].end >= ts) {
+			ended += o->ip[i].end != UINT64_MAX;
 			o->ip[k++] = o->ip[i];
+		}
 	o->nip = k;
+	o->nip_ended = ended;
 }
 
 void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin)
@@ -160,6 +165,7 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 	struct eng_obj *o = ct_obj_get(e, w->obj, w->kind, w->stack, begin);
 
 	w->registered = 1;
+	w->oix = (uint32_t)(o - e->obj) + 1;
 	purge(o, begin);
 	ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
 	o->ip[o->nip++] = (struct eng_inprog){ w->id, begin, UINT64_MAX, t->tid, w->kind, 0 };
@@ -205,10 +211,13 @@ static void drop_inprog(struct eng_obj *o, uint64_t id, uint64_t end, int remove
 {
 	for (size_t i = 0; i < o->nip; i++)
 		if (o->ip[i].id == id) {
-			if (remove)
+			o->nip_ended -= o->ip[i].end != UINT64_MAX;
+			if (remove) {
 				o->ip[i] = o->ip[--o->nip];
-			else
+			} else {
 				o->ip[i].end = end;
+				o->nip_ended += end != UINT64_MAX;
+			}
 			return;
 		}
 }
@@ -292,7 +301,7 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 				 uint64_t b, uint64_t en, int unfinished, uint64_t end_seq,
 				 unsigned result)
 {
-	struct eng_obj *o = ct_obj_find(e, w->obj);
+	struct eng_obj *o = w->oix ? &e->obj[w->oix - 1] : ct_obj_find(e, w->obj);
 	struct eng_rel *r = NULL;
 	uint64_t d = en - b;
 	int acq = !unfinished && (result == CT_R_ACQUIRED || result == CT_R_OWNERDEAD);
