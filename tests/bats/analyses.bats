@@ -192,12 +192,28 @@ setup() { common_setup; }
 }
 
 @test "convoy: noconvoy (contended now and then, the queue empty most of the time) is not a convoy" {
+	# A run the machine's load turns into a queue (holders preempted for milliseconds,
+	# in a trace of a few tenths of a second) can be a convoy for real: each setting gets
+	# three runs, and one of them must be judged no convoy. A detector that calls this
+	# program a convoy fails all three. Each run judged a convoy prints the program's own
+	# count of calls that queued (at least two holds in the lock call); the windows table
+	# is printed when all three are.
 	for args in "" "8 400 5 500" "4 400 50 500" "8 400 20 200"; do
-		# shellcheck disable=SC2086
-		trace "nc.ctr" "$PROGS/noconvoy" $args
-		assert_success
-		run jreport nc.ctr '[.objects[] | select(.convoy)] | length'
-		assert_output 0
+		local n=
+		for attempt in 1 2 3; do
+			rm -f nc.ctr
+			# shellcheck disable=SC2086
+			trace "nc.ctr" "$PROGS/noconvoy" $args
+			assert_success
+			n=$(jreport nc.ctr '[.objects[] | select(.convoy)] | length')
+			[ "$n" != 0 ] || break
+			echo "# noconvoy $args: judged a convoy in run $attempt ($(value queued) of" \
+				"$(value calls) calls queued)" >&3
+		done
+		[ "$n" = 0 ] || {
+			"$CT" report --convoy-windows nc.ctr
+			fail "noconvoy $args: a convoy in all 3 runs"
+		}
 		run "$CT" check --fail-on convoy nc.ctr
 		assert_success
 		rm nc.ctr

@@ -3,7 +3,8 @@
  * Test program that knows the answer: a lock that is contended now and then but is NOT a
  * convoy. THREADS threads take one mutex for HOLD_US and then sleep SLEEP_US outside it, so
  * the lock is free most of the time and its queue of waiters is empty most of the time.
- * tests/bats/analyses.bats expects `ctrace check --fail-on convoy` to pass on its trace.
+ * tests/bats/analyses.bats expects `ctrace check --fail-on convoy` to pass on its trace. It
+ * prints queued=N calls=M: of its lock calls, those that took at least two holds.
  *
  * usage: noconvoy [THREADS [ITERATIONS [HOLD_US [SLEEP_US]]]]   defaults: 4 400 5 500
  */
@@ -25,10 +26,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Lock calls that took at least two holds: the caller queued behind others (or behind a
+ * holder the scheduler preempted), counted to tell a run the machine's load turned into a
+ * queue from one that stayed as meant. */
+static uint64_t queued, calls;
+
 static void short_critical_section(void)
 {
+	uint64_t t0 = now_ns();
+
 	pthread_mutex_lock(&lock); /* WAIT-SITE */
-	uint64_t end = now_ns() + (uint64_t)hold_us * 1000u;
+	uint64_t t1 = now_ns(), end = t1 + (uint64_t)hold_us * 1000u;
+
+	calls++;
+	queued += t1 - t0 >= 2 * (uint64_t)(hold_us > 0 ? hold_us : 1) * 1000u;
 	while (now_ns() < end)
 		counter++;
 	pthread_mutex_unlock(&lock);
@@ -63,6 +74,7 @@ int main(int argc, char **argv)
 		pthread_create(&t[i], NULL, worker, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
-	printf("noconvoy: %d threads x %d sections\n", n, iterations);
+	printf("noconvoy: %d threads x %d sections queued=%llu calls=%llu\n", n, iterations,
+	       (unsigned long long)queued, (unsigned long long)calls);
 	return 0;
 }
