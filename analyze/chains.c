@@ -64,7 +64,7 @@ void ct_chain_cut(struct ct_eng *e, uint64_t to)
 					continue;
 				l.held_by = (uint32_t)w->arg;
 			} else if (ct_eng_mutex_like(w->kind)) {
-				struct eng_obj *o = w->registered ? ct_obj_find(e, w->obj) : NULL;
+				struct eng_obj *o = w->oix ? ct_obj_of(e, w) : NULL;
 
 				if (o && o->owner) {
 					l.held_by = o->owner;

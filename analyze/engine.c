@@ -119,7 +119,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 	if (!t->selected || en < e->from)
 		return;
 	if (!ct_ann_keep(e, t)) {
-		if (w->registered)
+		if (w->oix)
 			ct_obj_unregister(e, w);
 		return;
 	}
@@ -145,7 +145,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 				      w->profile == CT_P_SYNC ? w->obj : 0);
 	}
 	{
-		const struct eng_rel *r = w->registered ?
+		const struct eng_rel *r = w->oix ?
 			ct_obj_end(e, t, w, b, en, unfinished, end_seq, result) : NULL;
 
 		if (e->obs) {
@@ -172,7 +172,7 @@ static void cross(struct ct_eng *e)
 		struct eng_thread *t = &e->th[i];
 
 		for (size_t k = 0; k < t->nopen; k++)
-			if (t->selected && t->open[k].profile == CT_P_SYNC && !t->open[k].registered)
+			if (t->selected && t->open[k].profile == CT_P_SYNC && !t->open[k].oix)
 				ct_obj_begin(e, t, &t->open[k], e->from);
 	}
 }
@@ -234,7 +234,7 @@ static void wait_end(struct ct_eng *e, struct eng_thread *t, const struct ct_eve
 		w = t->open[--t->nopen];
 		if (ct_ev_wait_end_result(ev) == CT_R_RELEASED) {
 			/* the pair was no wait: the call released the others */
-			if (w.registered)
+			if (w.oix)
 				ct_obj_unregister(e, &w);
 			return;
 		}

@@ -33,8 +33,8 @@ struct eng_wait {
 	uint64_t nested_ns;  /* blocked time of waits nested in it (counted there) */
 	uint32_t stack;
 	uint16_t flags;
-	uint8_t kind, profile, synthetic, registered;
-	uint32_t oix;        /* registered: its object's index in e->obj, plus 1 */
+	uint8_t kind, profile, synthetic;
+	uint32_t oix;        /* registered on its object (ct_obj_begin): its index + 1, else 0 */
 };
 
 struct eng_thread {
@@ -337,11 +337,17 @@ struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint3
 struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr);
 struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid);
 void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin);
-/* Ends a registered wait on its object; returns the release that ended it (valid until the
- * next event), NULL when none is identified. */
+/* Ends a registered wait (oix) on its object; returns the release that ended it (valid
+ * until the next event), NULL when none is identified. */
 const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 				 uint64_t begin, uint64_t end, int unfinished, uint64_t end_seq,
 				 unsigned result);
+/* A registered wait's object (w->oix != 0). */
+static inline struct eng_obj *ct_obj_of(struct ct_eng *e, const struct eng_wait *w)
+{
+	return &e->obj[w->oix - 1];
+}
+/* A registered wait's registration undone (a pair that was no wait). */
 void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w);
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
 void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);

@@ -242,19 +242,27 @@ static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t
 
 /* *dst = { *ev, site, tid, key }, written past the cache where it can be: the runs are
  * read once, a generation later, by the analysing thread. */
+#ifdef __SSE2__
+/* A streamed event's four 16-byte streaming stores: the event's 48 bytes at s, then last. */
+static inline void stream_sevent(struct ct_sevent *dst, const void *s, __m128i last)
+{
+	_Static_assert(sizeof(struct ct_sevent) == 64 && sizeof(struct ct_event) == 48,
+		       "a streamed event is four 16-byte stores");
+	__m128i *d = (__m128i *)(void *)dst;
+	const __m128i *v = s;
+
+	_mm_stream_si128(d, _mm_loadu_si128(v));
+	_mm_stream_si128(d + 1, _mm_loadu_si128(v + 1));
+	_mm_stream_si128(d + 2, _mm_loadu_si128(v + 2));
+	_mm_stream_si128(d + 3, last);
+}
+#endif
+
 static inline void put_sevent(struct ct_sevent *dst, const struct ct_event *ev, uint64_t site,
 			      uint32_t tid, uint32_t key)
 {
 #ifdef __SSE2__
-	_Static_assert(sizeof(struct ct_sevent) == 64 && sizeof(struct ct_event) == 48,
-		       "a streamed event is four 16-byte stores");
-	__m128i *d = (__m128i *)(void *)dst;
-	const __m128i *s = (const __m128i *)(const void *)ev;
-
-	_mm_stream_si128(d, _mm_loadu_si128(s));
-	_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
-	_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
-	_mm_stream_si128(d + 3, _mm_set_epi32((int)key, (int)tid, (int)(site >> 32), (int)site));
+	stream_sevent(dst, ev, _mm_set_epi32((int)key, (int)tid, (int)(site >> 32), (int)site));
 #else
 	*dst = (struct ct_sevent){ *ev, site, tid, key };
 #endif
@@ -708,19 +716,13 @@ static inline uint64_t rank(const struct ct_sevent *v)
 	return (uint64_t)v->tid << 32 | v->key;
 }
 
-/* *d = *s, with streaming stores when nt (d is read next by another thread: its lines
- * are not taken back from that thread's cache one by one). */
+/* *d = *s; with nt, in streaming stores as put_sevent's (d is read next by the other
+ * thread: its lines are not taken back from that thread's cache one by one). */
 static inline void copy_sevent(struct ct_sevent *d, const struct ct_sevent *s, int nt)
 {
 #ifdef __SSE2__
 	if (nt) {
-		__m128i *o = (__m128i *)(void *)d;
-		const __m128i *i = (const __m128i *)(const void *)s;
-
-		_mm_stream_si128(o, _mm_loadu_si128(i));
-		_mm_stream_si128(o + 1, _mm_loadu_si128(i + 1));
-		_mm_stream_si128(o + 2, _mm_loadu_si128(i + 2));
-		_mm_stream_si128(o + 3, _mm_loadu_si128(i + 3));
+		stream_sevent(d, s, _mm_loadu_si128((const __m128i *)(const void *)s + 3));
 		return;
 	}
 #endif
@@ -930,23 +932,24 @@ static void ring_wake(struct pipe *p, int wake)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* The block ring_free gave, with n events, handed to the analysing thread; with done, the
- * last one (n may be 0 then). */
-static void ring_push(struct pipe *p, size_t n, int done)
+/* The block ring_free gave, with n (> 0) events, handed to the analysing thread. */
+static void ring_push(struct pipe *p, size_t n)
 {
-	if (n) {
 #ifdef __SSE2__
-		_mm_sfence(); /* the block's streamed stores, before head says it is full */
+	_mm_sfence(); /* the block's streamed stores, before head says it is full */
 #endif
-		p->ring_n[p->head % RING_N] = n;
-		__atomic_store_n(&p->head, p->head + 1, __ATOMIC_RELEASE);
-	}
-	if (done) {
-		pthread_mutex_lock(&p->mu);
-		p->done = 1;
-		pthread_mutex_unlock(&p->mu);
-	}
-	ring_wake(p, done);
+	p->ring_n[p->head % RING_N] = n;
+	__atomic_store_n(&p->head, p->head + 1, __ATOMIC_RELEASE);
+	ring_wake(p, 0);
+}
+
+/* No block comes after those pushed: the analysing thread ends once they are analysed. */
+static void ring_done(struct pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	pthread_mutex_unlock(&p->mu);
+	ring_wake(p, 1);
 }
 
 /* The analysing thread: fn over the ring's blocks in order, until the reading side is
@@ -1003,7 +1006,7 @@ static int merge_out(struct pipe *p, int wait)
 			return 0;
 		n = kway(p->src, p->nsrc, p->cut, b, RING_BLOCK, 1);
 		if (n)
-			ring_push(p, n, 0);
+			ring_push(p, n);
 		if (n < RING_BLOCK)
 			return 1;
 	}
@@ -1073,10 +1076,7 @@ static void hand_over(struct pipe *p, const struct msrc *newp, size_t nnew, uint
 	if (final) {
 		step_begin(p, UINT64_MAX);
 		step_more(p, 1);
-		p->nheld = 0;
 		p->npend = 0;
-		if (p->threaded)
-			ring_push(p, 0, 1);
 	}
 }
 
@@ -1308,7 +1308,7 @@ int ct_model_stream(const char *path, int threads,
 	}
 	rc = read_all(&l, r, &p, err, errlen);
 	if (p.threaded) {
-		ring_push(&p, 0, 1); /* also when reading failed before the end */
+		ring_done(&p); /* also when reading failed before the end */
 		pthread_join(th, NULL);
 		pthread_mutex_destroy(&p.mu);
 		pthread_cond_destroy(&p.cv);

@@ -164,7 +164,6 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 {
 	struct eng_obj *o = ct_obj_get(e, w->obj, w->kind, w->stack, begin);
 
-	w->registered = 1;
 	w->oix = (uint32_t)(o - e->obj) + 1;
 	purge(o, begin);
 	ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
@@ -237,16 +236,13 @@ static void one_less(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 
 void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 {
-	struct eng_obj *o = ct_obj_find(e, w->obj);
+	struct eng_obj *o = ct_obj_of(e, w);
 
-	if (!o)
-		return;
 	drop_inprog(o, w->id, 0, 1);
 	if (o->cur)
 		o->cur--;
 	if (o->max_by == w->id)
 		o->o.max_waiters = o->max_prev;
-	(void)e;
 }
 
 /* The release that ended a wait, from the object's ring, or NULL: a barrier wait's is
@@ -301,13 +297,11 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 				 uint64_t b, uint64_t en, int unfinished, uint64_t end_seq,
 				 unsigned result)
 {
-	struct eng_obj *o = w->oix ? &e->obj[w->oix - 1] : ct_obj_find(e, w->obj);
+	struct eng_obj *o = ct_obj_of(e, w);
 	struct eng_rel *r = NULL;
 	uint64_t d = en - b;
 	int acq = !unfinished && (result == CT_R_ACQUIRED || result == CT_R_OWNERDEAD);
 
-	if (!o)
-		return NULL;
 	drop_inprog(o, w->id, en, 0);
 	one_less(e, o, en);
 	o->o.contended++;
