@@ -140,7 +140,7 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 {
 	const struct ct_convoy_params *p = &e->a->convoy;
 	struct eng_win *w = win(c, k);
-	double q = w->q_int / (double)e->dw, em = 1.0 - w->busy / (double)e->dw;
+	double q = (double)w->q_int / (double)e->dw, em = 1.0 - (double)w->busy / (double)e->dw;
 
 	w->mwait = ct_lhist_pct(&c->cur.wait, 50);
 	w->mhold = ct_lhist_pct(&c->cur.hold, 50);
@@ -194,15 +194,13 @@ int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since,
 static inline void queue_time(struct eng_conv *c, const struct eng_obj *o, struct eng_win *w,
 			      uint64_t to)
 {
-	w->q_int += (double)o->cur * (double)(to - c->last_ts);
+	w->q_int += o->cur * (to - c->last_ts);
 	if (o->cur)
-		w->busy += (double)(to - c->last_ts);
+		w->busy += to - c->last_ts;
 	c->last_ts = to;
 }
 
-/* ct_conv_advance past the current window, or the first time (ts >= e->from). */
-__attribute__((noinline)) static void advance(struct ct_eng *e, struct eng_obj *o,
-					      uint64_t ts)
+void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 {
 	struct eng_conv *c = o->cv;
 	uint64_t t0 = e->from, dw = e->dw;
@@ -221,6 +219,7 @@ __attribute__((noinline)) static void advance(struct ct_eng *e, struct eng_obj *
 		uint64_t k1;
 
 		c->k0 = c->kcur = (ts - t0) / dw;
+		c->wend = t0 + (c->kcur + 1) * dw;
 		c->lo = c->k0 * dw;
 		c->hi_set = !__builtin_add_overflow(c->k0, (uint64_t)CT_CONVOY_MAX_WINDOWS, &k1) &&
 			    !__builtin_mul_overflow(k1, dw, &c->hi);
@@ -237,24 +236,9 @@ __attribute__((noinline)) static void advance(struct ct_eng *e, struct eng_obj *
 			break;
 		close_window(e, c, c->kcur);
 		c->kcur++;
+		c->wend = t0 + (c->kcur + 1) * dw;
 		win(c, c->kcur);
 	}
-}
-
-void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
-{
-	struct eng_conv *c = o->cv;
-	uint64_t t0 = e->from;
-
-	if (ts < t0)
-		ts = t0;
-	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < t0 + (c->kcur + 1) * e->dw) {
-		/* in the current window (allowed, as it is open): most calls */
-		if (ts > c->last_ts)
-			queue_time(c, o, &c->win[c->kcur - c->k0], ts);
-		return;
-	}
-	advance(e, o, ts);
 }
 
 void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,
@@ -348,8 +332,8 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 			run = 0;
 			continue;
 		}
-		s->mean_waiters = w->q_int / (double)dw;
-		em = 1.0 - w->busy / (double)dw;
+		s->mean_waiters = (double)w->q_int / (double)dw;
+		em = 1.0 - (double)w->busy / (double)dw;
 		s->empty_fraction = em < 0 ? 0 : em;
 		s->held_fraction = w->h_ns / (double)dw > 1 ? 1 : w->h_ns / (double)dw;
 		held += s->held_fraction * (double)dw;

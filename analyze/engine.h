@@ -124,7 +124,8 @@ struct eng_stks {
 
 /* One window of the convoy detector. */
 struct eng_win {
-	double q_int, busy, h_ns;
+	uint64_t q_int, busy;     /* waiter-ns, and ns with a waiter (exact sums) */
+	double h_ns;
 	uint64_t acq, rel;
 	uint64_t mwait, mhold, mhand;
 	int queued, convoy;
@@ -151,6 +152,7 @@ struct eng_conv {
 	struct eng_win *win;
 	size_t nwin, cap;
 	size_t kcur;              /* the open window */
+	uint64_t wend;            /* its end, t0 + (kcur + 1) * dw */
 	uint64_t last_ts;
 	struct eng_csamples cur;  /* the open window's */
 	int in_run;
@@ -312,8 +314,43 @@ int ct_eng_mutex_like(unsigned kind);
 /* A sample of v (n >= 1 times) of thread key; obj: the object waited on or released (0
  * none), a sync entry's max_obj. key and obj split entries only when the filter's
  * entry_keys asks for them. */
-void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key);
+void ct_ent_add_slow(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		     uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key);
+/* The word a stack entry of no split keys is cached under (its fields fit one word), and
+ * its slot in the cache in front of the table. */
+static inline uint64_t ct_ent_word(int profile, unsigned kind, unsigned cls, uint64_t stack)
+{
+	return stack | (uint64_t)kind << 32 | (uint64_t)cls << 40 | (uint64_t)profile << 48 |
+	       1ull << 63;
+}
+
+static inline unsigned ct_ent_slot(int profile, unsigned kind, uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
+}
+
+/* The sample's part of ct_ent_add once its entry is found. */
+static inline void ct_ent_sample(struct eng_entry *x, int profile, uint64_t v, uint64_t n,
+				 uint64_t obj)
+{
+	if (profile == CT_AP_SYNC && (!x->h.n || v > x->h.max))
+		x->max_obj = obj;
+	x->total_ns += v * n;
+	ct_lhist_add(&x->h, v, n); /* count, max and the log2 histogram from it at the end */
+}
+
+/* Inline for the common case, an entry of no split keys in the cache: several per wait. */
+static inline void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+			      uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
+{
+	unsigned slot = ct_ent_slot(profile, kind, stack);
+
+	if ((!e->f || !e->f->entry_keys) &&
+	    e->ent_cache[slot].key == ct_ent_word(profile, kind, fd_class, stack))
+		ct_ent_sample(&e->ent[e->ent_cache[slot].ix], profile, v, n, obj);
+	else
+		ct_ent_add_slow(e, profile, kind, fd_class, stack, v, n, obj, key);
+}
 /* A remainder entry's part: calls of one call site of thread key beyond its recorded
  * ones. */
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
@@ -354,7 +391,30 @@ void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *
 void ct_obj_finish(struct ct_eng *e);
 
 /* convoy.c */
-void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
+/* ct_conv_advance past the open window, or the first time. */
+void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
+/* Time moves on to ts on o: the waiters since the last call counted into the open window
+ * (windows that ended closed and judged). Inline for the common case, a time in the open
+ * window: several per wait. */
+static inline void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
+{
+	struct eng_conv *c = o->cv;
+
+	if (ts < e->from)
+		ts = e->from;
+	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < c->wend) {
+		if (ts > c->last_ts) {
+			struct eng_win *w = &c->win[c->kcur - c->k0];
+
+			w->q_int += o->cur * (ts - c->last_ts);
+			if (o->cur)
+				w->busy += ts - c->last_ts;
+			c->last_ts = ts;
+		}
+		return;
+	}
+	ct_conv_advance_slow(e, o, ts);
+}
 void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t wait,
 		     int handoff, uint64_t hand, uint32_t stack);
 void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t held_from,

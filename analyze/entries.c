@@ -13,19 +13,6 @@
 
 #include "util.h"
 
-/* The word a stack entry of no split keys is cached under (its fields fit one word), and
- * its slot in the cache in front of the table. */
-static inline uint64_t ent_word(int profile, unsigned kind, unsigned cls, uint64_t stack)
-{
-	return stack | (uint64_t)kind << 32 | (uint64_t)cls << 40 | (uint64_t)profile << 48 |
-	       1ull << 63;
-}
-
-static inline unsigned ent_slot(int profile, unsigned kind, uint64_t id)
-{
-	return (unsigned)((id * 0x9e3779b1u) >> 24 ^ kind ^ (unsigned)profile << 4) & 255;
-}
-
 /* The entry of (profile, kind, fd class, stack or call site) and of the keys asked for
  * (thread key, object: UINT32_MAX and 0 when not asked), from the table (and cached when
  * it can be). */
@@ -60,9 +47,9 @@ static struct eng_entry *entry(struct ct_eng *e, int profile, unsigned kind, uns
 		ct_htab_put(&e->ent_by_key, hkey, ix);
 	}
 	if (!rem && !keyed) {
-		unsigned slot = ent_slot(profile, kind, id);
+		unsigned slot = ct_ent_slot(profile, kind, id);
 
-		e->ent_cache[slot].key = ent_word(profile, kind, cls, id);
+		e->ent_cache[slot].key = ct_ent_word(profile, kind, cls, id);
 		e->ent_cache[slot].ix = ix;
 	}
 	return &e->ent[ix];
@@ -74,21 +61,14 @@ static unsigned keys_asked(const struct ct_eng *e)
 	return e->f ? e->f->entry_keys : 0;
 }
 
-void ct_ent_add(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
-		uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
+void ct_ent_add_slow(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
+		     uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
 {
-	unsigned ks = keys_asked(e), slot = ent_slot(profile, kind, stack);
-	struct eng_entry *x;
+	unsigned ks = keys_asked(e);
 
-	if (!ks && e->ent_cache[slot].key == ent_word(profile, kind, fd_class, stack))
-		x = &e->ent[e->ent_cache[slot].ix];
-	else
-		x = entry(e, profile, kind, fd_class, 0, stack,
-			  ks & CT_EKEY_THREAD ? key : UINT32_MAX, ks & CT_EKEY_OBJECT ? obj : 0);
-	if (profile == CT_AP_SYNC && (!x->h.n || v > x->h.max))
-		x->max_obj = obj;
-	x->total_ns += v * n;
-	ct_lhist_add(&x->h, v, n); /* count, max and the log2 histogram from it at the end */
+	ct_ent_sample(entry(e, profile, kind, fd_class, 0, stack,
+			    ks & CT_EKEY_THREAD ? key : UINT32_MAX, ks & CT_EKEY_OBJECT ? obj : 0),
+		      profile, v, n, obj);
 }
 
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
