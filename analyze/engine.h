@@ -474,8 +474,14 @@ void ct_ann_finish(struct ct_eng *e, uint64_t end_ts, const uint32_t *key_to_thr
  * (ct_lsample), split by thread and object as the entries are. */
 void ct_ann_sample(struct ct_eng *e, struct eng_thread *t, int profile, unsigned kind,
 		   unsigned fd_class, uint32_t stack, uint64_t d, uint64_t obj);
-/* Does the filter's --region / --label keep what t does now? (1 without them.) */
-int ct_ann_keep(struct ct_eng *e, struct eng_thread *t);
+/* ct_ann_keep with a --region or --label filter. */
+int ct_ann_keep_slow(struct ct_eng *e, struct eng_thread *t);
+/* Does the filter's --region / --label keep what t does now? (1 without them: inline, as
+ * it is asked at every wait.) */
+static inline int ct_ann_keep(struct ct_eng *e, struct eng_thread *t)
+{
+	return !e->f || (!e->f->region && !e->f->label_key) || ct_ann_keep_slow(e, t);
+}
 
 /* threads.c */
 void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_t *key_to_thr,

@@ -415,15 +415,13 @@ void ct_ann_finish(struct ct_eng *e, uint64_t end, const uint32_t *key_to_thr, s
 	e->ann = NULL;
 }
 
-int ct_ann_keep(struct ct_eng *e, struct eng_thread *t)
+int ct_ann_keep_slow(struct ct_eng *e, struct eng_thread *t)
 {
 	const struct ct_filter *f = e->f;
 	struct ann_state *s = e->ann;
 	struct ann_thread *at;
 	int in_region, labelled;
 
-	if (!f || (!f->region && !f->label_key))
-		return 1;
 	at = s ? thread_of(s, t, 0) : NULL;
 	if (!at)
 		return 0;
