@@ -730,17 +730,16 @@ static inline void copy_sevent(struct ct_sevent *d, const struct ct_sevent *s, i
 	*d = *s;
 }
 
-/* A heap node of the merge: the time and rank of a run's next event, and the run (its
- * index decides between pieces of one thread). */
+/* A heap node of the merge: the time of a run's next event, and the run (the runs are in
+ * rank order: its index decides on equal times). */
 struct mnode {
-	uint64_t ts, rk;
+	uint64_t ts;
 	size_t s;
 };
 
 static int node_less(const struct mnode *x, const struct mnode *y)
 {
-	return x->ts < y->ts ||
-	       (x->ts == y->ts && (x->rk < y->rk || (x->rk == y->rk && x->s < y->s)));
+	return x->ts < y->ts || (x->ts == y->ts && x->s < y->s);
 }
 
 /* Sifts node x down from slot i of the n-node heap h (a hole moved down). */
@@ -766,66 +765,105 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
  * a sift per event. */
 #define KWAY_SCAN 16
 
-/* kway for ns <= KWAY_SCAN: the next times and ranks of the runs not yet drained, in
- * source order, so that the first earliest is the earliest run on equal times and ranks. */
+/* A source's place in kway_scan's keys: KWAY_SCAN (16) sources fit in 4 bits. */
+#define KWAY_IX_BITS 4
+#define KWAY_IX_MASK ((1u << KWAY_IX_BITS) - 1)
+/* The latest time a key holds above its index (UINT64_MAX is no key): later times go to
+ * the heap (not CLOCK_MONOTONIC since boot, which stays below this for 36 years). */
+#define KWAY_TS_MAX ((UINT64_MAX >> KWAY_IX_BITS) - 1)
+#define KWAY_NONE UINT64_MAX
+
+static inline uint64_t min2(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The least of key[0..w), w 4, 8 or 16: a tree of comparisons without branches. */
+static inline uint64_t least(const uint64_t *key, size_t w)
+{
+	uint64_t m = min2(min2(key[0], key[1]), min2(key[2], key[3]));
+
+	if (w > 4)
+		m = min2(m, min2(min2(key[4], key[5]), min2(key[6], key[7])));
+	if (w > 8)
+		m = min2(m, min2(min2(min2(key[8], key[9]), min2(key[10], key[11])),
+				 min2(min2(key[12], key[13]), min2(key[14], key[15]))));
+	return m;
+}
+
+/* kway for ns <= KWAY_SCAN and times up to KWAY_TS_MAX: each source's next time, above its
+ * index, is its key (KWAY_NONE once drained), so that the least key is the earliest run,
+ * the first on equal times (the sources are in rank order: sort_sources). Returns
+ * SIZE_MAX, having merged nothing, when a time does not fit; stops early (for the heap
+ * to go on) at one that comes later. */
 static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 			size_t max, int nt)
 {
-	uint64_t ts[KWAY_SCAN], rk[KWAY_SCAN];
-	size_t id[KWAY_SCAN], k = 0, n = 0;
+	uint64_t key[KWAY_SCAN];
+	size_t w = ns <= 4 ? 4 : ns <= 8 ? 8 : 16, n = 0;
 
-	for (size_t i = 0; i < ns; i++)
-		if (src[i].i < src[i].n) {
-			ts[k] = src[i].v[src[i].i].ev.ts;
-			rk[k] = rank(&src[i].v[src[i].i]);
-			id[k++] = i;
+	for (size_t i = 0; i < KWAY_SCAN; i++) {
+		key[i] = KWAY_NONE;
+		if (i < ns && src[i].i < src[i].n) {
+			uint64_t ts = src[i].v[src[i].i].ev.ts;
+
+			if (ts > KWAY_TS_MAX)
+				return SIZE_MAX;
+			key[i] = ts << KWAY_IX_BITS | i;
 		}
-	while (k && n < max) {
-		uint64_t min = ts[0], mrk = rk[0];
-		size_t j = 0;
+	}
+	while (n < max) {
+		uint64_t min = least(key, w);
 
-		for (size_t q = 1; q < k; q++) {
-			int lt = ts[q] < min || (ts[q] == min && rk[q] < mrk);
-
-			min = lt ? ts[q] : min;
-			mrk = lt ? rk[q] : mrk;
-			j = lt ? q : j;
-		}
-		if (min > cut)
+		if (min == KWAY_NONE || min >> KWAY_IX_BITS > cut)
 			break;
-		struct msrc *r = &src[id[j]];
+		unsigned i = (unsigned)(min & KWAY_IX_MASK);
+		struct msrc *r = &src[i];
 
 		copy_sevent(&out[n++], &r->v[r->i++], nt);
+		key[i] = KWAY_NONE;
 		if (r->i < r->n) {
-			ts[j] = r->v[r->i].ev.ts;
-			rk[j] = rank(&r->v[r->i]);
-			continue;
+			uint64_t ts = r->v[r->i].ev.ts;
+
+			if (ts > KWAY_TS_MAX)
+				break; /* the heap goes on */
+			key[i] = ts << KWAY_IX_BITS | i;
 		}
-		k--;
-		memmove(ts + j, ts + j + 1, (k - j) * sizeof(*ts));
-		memmove(rk + j, rk + j + 1, (k - j) * sizeof(*rk));
-		memmove(id + j, id + j + 1, (k - j) * sizeof(*id));
 	}
 	return n;
 }
 
-/* Merges the sorted runs src[0..ns) (on equal times: by rank, then earlier runs first)
- * into out, at most max events and those not later than cut; the runs advance past what
+/* Whether a source has an event not later than cut. */
+static int more(const struct msrc *src, size_t ns, uint64_t cut)
+{
+	for (size_t i = 0; i < ns; i++)
+		if (src[i].i < src[i].n && src[i].v[src[i].i].ev.ts <= cut)
+			return 1;
+	return 0;
+}
+
+/* Merges the sorted runs src[0..ns) (each of one thread instance, in rank order:
+ * sort_sources; on equal times, earlier runs first) into out, at most max events and those not later than cut; the runs advance past what
  * was taken, so that a later call goes on. The top run goes on without a sift while its
  * next event still comes first. */
 static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 		   size_t max, int nt)
 {
-	if (ns <= KWAY_SCAN)
-		return kway_scan(src, ns, cut, out, max, nt);
+	size_t n = 0, k = 0;
+
+	if (ns <= KWAY_SCAN) {
+		n = kway_scan(src, ns, cut, out, max, nt);
+		if (n == SIZE_MAX)
+			n = 0;
+		else if (n == max || !more(src, ns, cut))
+			return n;
+	}
 
 	struct mnode *h = ct_xmalloc((ns ? ns : 1) * sizeof(*h));
-	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < ns; i++)
 		if (src[i].i < src[i].n)
-			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts,
-						 rank(&src[i].v[src[i].i]), i };
+			h[k++] = (struct mnode){ src[i].v[src[i].i].ev.ts, i };
 	ns = k;
 	for (size_t i = ns / 2; i-- > 0;)
 		sift(h, ns, i, h[i]);
@@ -841,7 +879,6 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
 			continue;
 		}
 		top.ts = r->v[r->i].ev.ts;
-		top.rk = rank(&r->v[r->i]);
 		/* the same run may go on: sift only when a child comes first */
 		if ((ns > 1 && node_less(&h[1], &top)) || (ns > 2 && node_less(&h[2], &top)))
 			sift(h, ns, 0, top);
@@ -858,10 +895,12 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * back one generation: events near a generation's end may be written in the next one (a
  * thread's buffer flushed late). So when generation g is read, its runs (its pieces: the
  * ascending stretches of each thread's events, in file order) are handed over, and what
- * was handed before is merged: the events kept back (held, sorted) and generation g-1's
- * pieces (equal times by rank, a thread's held ones first). Those not later than g's
- * first event go to fn as they come, in blocks (no copy of the generation is made), the
- * rest are kept back, sorted, for the next step; g's pieces wait for it. That is one step.
+ * was handed before is merged: the events kept back (held) and generation g-1's pieces
+ * (equal times by rank, a thread's held ones first). Those not later than g's first event
+ * go to fn as they come, in blocks (no copy of the generation is made), the rest of each
+ * piece is kept back, copied, as a piece of the next step; g's pieces wait for it. That
+ * is one step. A piece is of one thread instance: the pieces are put in rank order once
+ * per step (sort_sources), and the merge compares times only.
  *
  * With a second thread (threaded), fn runs there, the analysing thread: mostly the busier
  * one, as the analyses tend to cost more than reading, decoding and merging. The reading
@@ -883,9 +922,12 @@ struct pipe {
 	void (*fn)(void *ctx, const struct ct_sevent *v, size_t n);
 	void *ctx;
 	int threaded;
-	/* the events kept back (held, sorted), the previous generation's pieces (pend) */
+	/* the events kept back (held: the pieces hp into it), the previous generation's
+	 * pieces (pend) */
 	struct ct_sevent *held, *tmp;
-	size_t nheld, cap_held, cap_tmp;
+	size_t cap_held, cap_tmp;
+	struct msrc *hp;
+	size_t nhp, cap_hp;
 	struct msrc *pend;
 	size_t npend, cap_pend;
 	/* the sources of the step (threaded: the one in progress, if stepping) */
@@ -1012,34 +1054,61 @@ static int merge_out(struct pipe *p, int wait)
 	}
 }
 
-/* Makes the held events and the pending pieces the step's sources, with its cut. */
+/* Puts the pieces src[0..ns) (none empty) in rank order, keeping the order of those of
+ * one thread instance (an insertion sort: a few dozen pieces, mostly in order). */
+static void sort_sources(struct msrc *src, size_t ns)
+{
+	for (size_t i = 1; i < ns; i++) {
+		struct msrc x = src[i];
+		uint64_t rk = rank(&x.v[x.i]);
+		size_t j = i;
+
+		for (; j > 0 && rank(&src[j - 1].v[src[j - 1].i]) > rk; j--)
+			src[j] = src[j - 1];
+		src[j] = x;
+	}
+}
+
+/* Makes the held pieces and the pending ones the step's sources, with its cut. */
 static void step_begin(struct pipe *p, uint64_t cut)
 {
 	size_t ns = 0;
 
-	ct_grow(&p->src, &p->cap_src, p->npend + 1, sizeof(*p->src));
-	p->src[ns++] = (struct msrc){ p->held, 0, p->nheld };
+	ct_grow(&p->src, &p->cap_src, p->nhp + p->npend + 1, sizeof(*p->src));
+	for (size_t i = 0; i < p->nhp; i++)
+		p->src[ns++] = p->hp[i];
 	for (size_t i = 0; i < p->npend; i++)
-		p->src[ns++] = p->pend[i];
+		if (p->pend[i].i < p->pend[i].n)
+			p->src[ns++] = p->pend[i];
+	sort_sources(p->src, ns);
 	p->nsrc = ns;
 	p->cut = cut;
 	p->stepping = 1;
 }
 
-/* The step's end, once its merge up to the cut is handed on: the rest of its sources
- * kept back, sorted. */
+/* The step's end, once its merge up to the cut is handed on: the rest of each of its
+ * sources kept back, a held piece each, in the sources' order. */
 static void step_end(struct pipe *p)
 {
-	size_t rest = 0;
+	size_t rest = 0, nh = 0;
 
 	for (size_t i = 0; i < p->nsrc; i++)
 		rest += p->src[i].n - p->src[i].i;
 	if (rest) {
 		struct ct_sevent *t;
-		size_t c;
+		size_t c, at = 0;
 
 		ct_grow(&p->tmp, &p->cap_tmp, rest, sizeof(*p->tmp));
-		kway(p->src, p->nsrc, UINT64_MAX, p->tmp, rest, 0);
+		ct_grow(&p->hp, &p->cap_hp, p->nsrc, sizeof(*p->hp));
+		for (size_t i = 0; i < p->nsrc; i++) {
+			size_t m = p->src[i].n - p->src[i].i;
+
+			if (!m)
+				continue;
+			memcpy(p->tmp + at, p->src[i].v + p->src[i].i, m * sizeof(*p->tmp));
+			p->hp[nh++] = (struct msrc){ p->tmp, at, at + m };
+			at += m;
+		}
 		t = p->held;
 		c = p->cap_held;
 		p->held = p->tmp;
@@ -1047,7 +1116,7 @@ static void step_end(struct pipe *p)
 		p->tmp = t;
 		p->cap_tmp = c;
 	}
-	p->nheld = rest;
+	p->nhp = nh;
 	p->stepping = 0;
 	if (p->threaded)
 		ring_wake(p, 1); /* reading comes next: what is in the ring, analysed meanwhile */
@@ -1085,6 +1154,7 @@ static void pipe_free(struct pipe *p)
 	free(p->ring);
 	free(p->held);
 	free(p->tmp);
+	free(p->hp);
 	free(p->pend);
 	free(p->src);
 }

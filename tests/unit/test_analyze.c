@@ -2032,6 +2032,64 @@ static void test_stream_merge(void)
 }
 
 /*
+ * Times past what the merge's scan keys hold (after 2^60 - 2 ns: not a clock since boot,
+ * but a file may say so): threads 10 and 20 take turns up to and across that time, with
+ * ties, and 5 threads have one event each before it, so that the scan begins and the heap
+ * takes over midway. Handed on in time order, ties by tid, alike with one thread and with
+ * two.
+ */
+static void test_stream_late_times(void)
+{
+	const uint64_t big = (1ull << 60) - 6;
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 10, .ppid = 1,
+				    .start_mono_ns = big - 100, .start_real_ns = 42 };
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
+	struct ct_event a[8], b[8], one[1];
+	struct seen_seq got[2] = { { 0 } };
+	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	uint64_t lost[CT_L_MAX] = { 0 };
+	int ok = 1;
+
+	for (size_t i = 0; i < 8; i++) {
+		/* 10 at big - 8 + 2i, 20 at big - 8 + 2i + (i odd): ties at even i */
+		a[i] = REL(big - 8 + 2 * i, CT_K_MUTEX, 1, M1, 1 + i, 0);
+		b[i] = REL(big - 8 + 2 * i + i % 2, CT_K_MUTEX, 1, M1, 20 + i, 0);
+	}
+	tg_begin(&h);
+	put(ct_w_gen_begin(&wb, 1, big - 100, 42));
+	put(ct_w_stacks(&wb, 1, st, 1));
+	put(ct_w_events(&wb, 1, 20, 0, b, 8));
+	put(ct_w_events(&wb, 1, 10, 0, a, 8));
+	for (uint32_t tid = 104; tid >= 100; tid--) {
+		one[0] = REL(big - 5 + (tid % 2) * 4, CT_K_MUTEX, 1, M1, 40 + tid, 0);
+		put(ct_w_events(&wb, 1, tid, 0, one, 1));
+	}
+	put(ct_w_gen_end(&wb, 1, big + 100, lost));
+	TEST_EQ(tg_write_tmp(path), 0);
+	for (int k = 0; k < 2; k++) {
+		struct ct_model *m = NULL;
+		uint32_t *k2t = NULL;
+		size_t nk = 0;
+
+		TEST_EQ(ct_model_stream(path, k + 1, seen_add, &got[k], &m, &k2t, &nk, err,
+					sizeof(err)), 0);
+		free(k2t);
+		ct_model_free(m);
+	}
+	unlink(path);
+	TEST_EQ(got[0].n, (size_t)21);
+	for (size_t i = 1; i < got[0].n; i++)
+		ok &= got[0].v[i - 1].ts < got[0].v[i].ts ||
+		      (got[0].v[i - 1].ts == got[0].v[i].ts && got[0].v[i - 1].tid < got[0].v[i].tid);
+	TAP_OK(ok && got[0].n == 21, "times past 2^60 - 2 ns: in time order, ties by tid");
+	TAP_OK(got[1].n == got[0].n && seen_alike(&got[0], &got[1]) == got[0].n,
+	       "times past 2^60 - 2 ns: the analysing thread's merge hands on the same");
+	free(got[0].v);
+	free(got[1].v);
+}
+
+/*
  * The ring between the reading and the analysing thread (ct_model_stream with two
  * threads): generations of 24,000 events, more than the ring holds, so that each
  * generation's merge fills it many times over, while the next generation is read. Threads
@@ -2154,6 +2212,7 @@ int main(void)
 	test_filters();
 	test_tid_reuse();
 	test_stream_merge();
+	test_stream_late_times();
 	test_stream_ring();
 	return tap_done();
 }
