@@ -897,9 +897,9 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * ascending stretches of each thread's events, in file order) are handed over, and what
  * was handed before is merged: the events kept back (held) and generation g-1's pieces
  * (equal times by rank, a thread's held ones first). Those not later than g's first event
- * go to fn as they come, in blocks (no copy of the generation is made), the rest of each
- * piece is kept back, copied, as a piece of the next step; g's pieces wait for it. That
- * is one step. A piece is of one thread instance: the pieces are put in rank order once
+ * go to fn as they come, in blocks (no copy of the generation is made), the rest is kept
+ * back, copied, a piece per thread instance for the next step; g's pieces wait for it.
+ * That is one step. A piece is of one thread instance: the pieces are put in rank order once
  * per step (sort_sources), and the merge compares times only.
  *
  * With a second thread (threaded), fn runs there, the analysing thread: mostly the busier
@@ -1086,8 +1086,8 @@ static void step_begin(struct pipe *p, uint64_t cut)
 	p->stepping = 1;
 }
 
-/* The step's end, once its merge up to the cut is handed on: the rest of each of its
- * sources kept back, a held piece each, in the sources' order. */
+/* The step's end, once its merge up to the cut is handed on: the rest of its sources kept
+ * back, a held piece per thread instance, in the sources' order. */
 static void step_end(struct pipe *p)
 {
 	size_t rest = 0, nh = 0;
@@ -1100,12 +1100,24 @@ static void step_end(struct pipe *p)
 
 		ct_grow(&p->tmp, &p->cap_tmp, rest, sizeof(*p->tmp));
 		ct_grow(&p->hp, &p->cap_hp, p->nsrc, sizeof(*p->hp));
-		for (size_t i = 0; i < p->nsrc; i++) {
-			size_t m = p->src[i].n - p->src[i].i;
+		for (size_t i = 0, j; i < p->nsrc; i = j) {
+			const struct msrc *x = &p->src[i];
+			size_t m = x->n - x->i;
+			uint64_t rk;
 
+			j = i + 1;
 			if (!m)
 				continue;
-			memcpy(p->tmp + at, p->src[i].v + p->src[i].i, m * sizeof(*p->tmp));
+			/* a thread instance's pieces (next to each other) kept as one: pieces
+			 * never pile up, however late its events are */
+			rk = rank(&x->v[x->i]);
+			for (; j < p->nsrc && (p->src[j].i == p->src[j].n ||
+					       rank(&p->src[j].v[p->src[j].i]) == rk); j++)
+				m += p->src[j].n - p->src[j].i;
+			if (j - i == 1)
+				memcpy(p->tmp + at, x->v + x->i, m * sizeof(*p->tmp));
+			else
+				kway(p->src + i, j - i, UINT64_MAX, p->tmp + at, m, 0);
 			p->hp[nh++] = (struct msrc){ p->tmp, at, at + m };
 			at += m;
 		}
