@@ -176,44 +176,46 @@ struct eng_early {
 #define ENG_UNK 1024
 
 struct eng_obj {
-	struct ct_object o;
-	struct eng_early early[ENG_EARLY];
-	unsigned nearly;
+	/* what most events change, together in the first lines (the histograms and the
+	 * result are large) */
 	int seen;
+	unsigned nearly;
 	uint64_t cur;                   /* sync waits in progress */
-	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
-					 * maximum before it (a released barrier call is no
-					 * wait: its raise is undone) */
 	struct eng_inprog *ip;
 	size_t nip, cip;
 	size_t nip_ended;               /* of them, ended (kept until time passes their end) */
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;
-	uint64_t prev_rel;
 	int have_prev;
-	struct ct_lhist wait_h, wake_h, hold_h;
-	struct ct_lhist acq_h;          /* the exact holds (from an acquisition that ended a
-					 * wait): the sample an estimated hold is drawn from */
-	uint64_t acq_med, acq_med_n;    /* its median, when it had acq_med_n holds */
-	uint64_t *unk;                  /* releases with nothing proven before the first exact
-					 * hold: (ts, earliest start) pairs, estimated when it
-					 * comes (at most ENG_UNK, then unk_fallback) */
-	size_t nunk, cunk;
-	int unk_fallback;               /* estimates may use the median of all holds */
-	uint32_t last_owner_obs;
-	uint32_t owner;                 /* owner at the end (0 unknown) */
-	uint64_t owner_ts;
-	int owner_acq;
-	uint32_t owner_acq_stack;
-	uint64_t owner_acq_end;
+	uint64_t prev_rel;
 	uint64_t epoch, zero_at;
 	int zero_armed;
+	uint32_t last_owner_obs;
+	uint32_t owner;                 /* owner at the end (0 unknown) */
+	int owner_acq;
+	uint64_t owner_ts;
+	uint64_t owner_acq_end;
+	uint32_t owner_acq_stack;
+	int unk_fallback;               /* estimates may use the median of all holds */
 	struct eng_othr *th;
 	size_t nth, cth;
 	uint32_t th_cache[16];         /* by tid % 16: index in th + 1 (0 none) */
 	struct eng_conv *cv;
+	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
+					 * maximum before it (a released barrier call is no
+					 * wait: its raise is undone) */
+	uint64_t acq_med, acq_med_n;    /* the median of acq_h, when it had acq_med_n holds */
+	uint64_t *unk;                  /* releases with nothing proven before the first exact
+					 * hold: (ts, earliest start) pairs, estimated when it
+					 * comes (at most ENG_UNK, then unk_fallback) */
+	size_t nunk, cunk;
 	struct ct_underlock *ul;        /* underlock.c: calls and waits made under it */
 	size_t nul, cul;
+	struct ct_object o;
+	struct eng_early early[ENG_EARLY];
+	struct ct_lhist wait_h, wake_h, hold_h;
+	struct ct_lhist acq_h;          /* the exact holds (from an acquisition that ended a
+					 * wait): the sample an estimated hold is drawn from */
 };
 
 struct eng_entry {
