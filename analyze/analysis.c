@@ -293,8 +293,9 @@ static void feed(void *ctx, const struct ct_sevent *v, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		/* the block was written past the cache (by the other thread): its next
-		 * lines asked for ahead (past its end is harmless) */
-		__builtin_prefetch(&v[i + 8], 0, 0);
+		 * lines asked for ahead */
+		if (i + 8 < n)
+			__builtin_prefetch(&v[i + 8], 0, 0);
 		ct_eng_event(e, &v[i]);
 	}
 }

@@ -190,16 +190,6 @@ int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since,
 	return mwait && mhold && (double)mwait >= p->wait_hold * (double)mhold;
 }
 
-/* The time from c->last_ts to `to` (later), with o->cur waiters, into window w. */
-static inline void queue_time(struct eng_conv *c, const struct eng_obj *o, struct eng_win *w,
-			      uint64_t to)
-{
-	w->q_int += o->cur * (to - c->last_ts);
-	if (o->cur)
-		w->busy += to - c->last_ts;
-	c->last_ts = to;
-}
-
 void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 {
 	struct eng_conv *c = o->cv;
@@ -231,7 +221,7 @@ void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 		uint64_t wend = t0 + (c->kcur + 1) * dw, seg = ts < wend ? ts : wend;
 
 		if (seg > c->last_ts)
-			queue_time(c, o, win(c, c->kcur), seg);
+			ct_conv_queue_time(c, o, win(c, c->kcur), seg);
 		if (ts < wend)
 			break;
 		close_window(e, c, c->kcur);

@@ -393,6 +393,16 @@ void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *
 void ct_obj_finish(struct ct_eng *e);
 
 /* convoy.c */
+/* The time from c->last_ts to `to` (later), with o's waiters, into window w. */
+static inline void ct_conv_queue_time(struct eng_conv *c, const struct eng_obj *o,
+				      struct eng_win *w, uint64_t to)
+{
+	w->q_int += o->cur * (to - c->last_ts);
+	if (o->cur)
+		w->busy += to - c->last_ts;
+	c->last_ts = to;
+}
+
 /* ct_conv_advance past the open window, or the first time. */
 void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
 /* Time moves on to ts on o: the waiters since the last call counted into the open window
@@ -405,14 +415,8 @@ static inline void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t
 	if (ts < e->from)
 		ts = e->from;
 	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < c->wend) {
-		if (ts > c->last_ts) {
-			struct eng_win *w = &c->win[c->kcur - c->k0];
-
-			w->q_int += o->cur * (ts - c->last_ts);
-			if (o->cur)
-				w->busy += ts - c->last_ts;
-			c->last_ts = ts;
-		}
+		if (ts > c->last_ts)
+			ct_conv_queue_time(c, o, &c->win[c->kcur - c->k0], ts);
 		return;
 	}
 	ct_conv_advance_slow(e, o, ts);

@@ -843,9 +843,10 @@ static int more(const struct msrc *src, size_t ns, uint64_t cut)
 }
 
 /* Merges the sorted runs src[0..ns) (each of one thread instance, in rank order:
- * sort_sources; on equal times, earlier runs first) into out, at most max events and those not later than cut; the runs advance past what
- * was taken, so that a later call goes on. The top run goes on without a sift while its
- * next event still comes first. */
+ * sort_sources; on equal times, earlier runs first) into out, at most max events and
+ * those not later than cut; the runs advance past what was taken, so that a later call
+ * goes on. Beyond the scan, a heap whose top run goes on without a sift while its next
+ * event still comes first. */
 static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 		   size_t max, int nt)
 {
@@ -899,8 +900,8 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
  * (equal times by rank, a thread's held ones first). Those not later than g's first event
  * go to fn as they come, in blocks (no copy of the generation is made), the rest is kept
  * back, copied, a piece per thread instance for the next step; g's pieces wait for it.
- * That is one step. A piece is of one thread instance: the pieces are put in rank order once
- * per step (sort_sources), and the merge compares times only.
+ * That is one step. A piece is of one thread instance: the pieces are put in rank order
+ * once per step (sort_sources), and the merge compares times only.
  *
  * With a second thread (threaded), fn runs there, the analysing thread: mostly the busier
  * one, as the analyses tend to cost more than reading, decoding and merging. The reading
