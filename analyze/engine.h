@@ -270,6 +270,10 @@ struct ct_eng {
 	struct eng_entry *ent;
 	size_t nent, cent;
 	struct { uint64_t key; uint32_t ix; } ent_cache[256]; /* direct-mapped, key 0 empty */
+	struct {                       /* the same for entries split by thread or object */
+		uint64_t word, obj;    /* word 0: empty */
+		uint32_t key, ix;
+	} kent_cache[1024];
 	struct ct_htab ent_by_key;
 	struct eng_site *site;
 	size_t nsite, csite;

@@ -64,11 +64,32 @@ static unsigned keys_asked(const struct ct_eng *e)
 void ct_ent_add_slow(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
 		     uint32_t stack, uint64_t v, uint64_t n, uint64_t obj, uint32_t key)
 {
-	unsigned ks = keys_asked(e);
+	unsigned ks = keys_asked(e), slot;
+	uint32_t k = ks & CT_EKEY_THREAD ? key : UINT32_MAX;
+	uint64_t o = ks & CT_EKEY_OBJECT ? obj : 0, w;
+	struct eng_entry *x;
 
-	ct_ent_sample(entry(e, profile, kind, fd_class, 0, stack,
-			    ks & CT_EKEY_THREAD ? key : UINT32_MAX, ks & CT_EKEY_OBJECT ? obj : 0),
-		      profile, v, n, obj);
+	if (!ks) {
+		ct_ent_sample(entry(e, profile, kind, fd_class, 0, stack, k, o), profile, v, n,
+			      obj);
+		return;
+	}
+	/* split by thread or object (an export's labels): cached too, every sample of a
+	 * profile that is exported has them */
+	w = ct_ent_word(profile, kind, fd_class, stack);
+	slot = (unsigned)(((w ^ (uint64_t)k * 0x9e3779b97f4a7c15ull ^ o * 0xc2b2ae3d27d4eb4full) *
+			   0xff51afd7ed558ccdull) >> 54);
+	if (e->kent_cache[slot].word == w && e->kent_cache[slot].key == k &&
+	    e->kent_cache[slot].obj == o) {
+		x = &e->ent[e->kent_cache[slot].ix];
+	} else {
+		x = entry(e, profile, kind, fd_class, 0, stack, k, o);
+		e->kent_cache[slot].word = w;
+		e->kent_cache[slot].obj = o;
+		e->kent_cache[slot].key = k;
+		e->kent_cache[slot].ix = (uint32_t)(x - e->ent);
+	}
+	ct_ent_sample(x, profile, v, n, obj);
 }
 
 void ct_ent_remainder(struct ct_eng *e, int profile, unsigned kind, unsigned fd_class,
