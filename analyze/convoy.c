@@ -265,7 +265,13 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 
 	if (!c->nwin || held_from >= ts || e->convoy_overflow)
 		return;
-	uint64_t wcur = t0 + c->kcur * dw;
+	uint64_t wcur = c->wend - dw;
+
+	if (held_from >= wcur && ts <= c->wend) {
+		/* within the open window: most holds */
+		c->win[c->kcur - c->k0].h_ns += ts - held_from;
+		return;
+	}
 
 	if (held_from < t0 + c->k0 * dw)
 		held_from = t0 + c->k0 * dw;
@@ -277,7 +283,7 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 		uint64_t s = held_from > ws ? held_from : ws, x = ts < we ? ts : we;
 
 		if (x > s)
-			win(c, k)->h_ns += (double)(x - s);
+			win(c, k)->h_ns += x - s;
 	}
 }
 
@@ -325,7 +331,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 		s->mean_waiters = (double)w->q_int / (double)dw;
 		em = 1.0 - (double)w->busy / (double)dw;
 		s->empty_fraction = em < 0 ? 0 : em;
-		s->held_fraction = w->h_ns / (double)dw > 1 ? 1 : w->h_ns / (double)dw;
+		s->held_fraction = w->h_ns > dw ? 1 : (double)w->h_ns / (double)dw;
 		held += s->held_fraction * (double)dw;
 		s->acquisitions = w->acq;
 		s->releases = w->rel;

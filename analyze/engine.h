@@ -125,7 +125,7 @@ struct eng_stks {
 /* One window of the convoy detector. */
 struct eng_win {
 	uint64_t q_int, busy;     /* waiter-ns, and ns with a waiter (exact sums) */
-	double h_ns;
+	uint64_t h_ns;            /* ns held */
 	uint64_t acq, rel;
 	uint64_t mwait, mhold, mhand;
 	int queued, convoy;
