@@ -452,9 +452,17 @@ void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t b,
 /* A HOLD of t: obj held across its next wait, taken at stack. */
 void ct_ul_hold(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t obj,
 		uint32_t stack);
-/* A wait of t that ended (clipped): charged to the locks its HOLDs named. */
-void ct_ul_wait(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
-		uint32_t stack, unsigned kind, unsigned profile);
+/* ct_ul_wait for a thread with HOLDs. */
+void ct_ul_wait_held(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+		     uint32_t stack, unsigned kind, unsigned profile);
+/* A wait of t that ended (clipped): charged to the locks its HOLDs named. Inline for the
+ * common case, none. */
+static inline void ct_ul_wait(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+			      uint32_t stack, unsigned kind, unsigned profile)
+{
+	if (t->nulh)
+		ct_ul_wait_held(e, t, b, en, stack, kind, profile);
+}
 /* t held o from h0 to t1 (proven): its recorded calls in it are charged to o. */
 void ct_ul_held(struct ct_eng *e, struct eng_thread *t, struct eng_obj *o, uint64_t h0,
 		uint64_t t1, uint32_t taken);
@@ -464,10 +472,24 @@ void ct_ul_finish(struct eng_obj *o, int keep);
 /* idle.c */
 /* Is a wait or call of (profile, kind) an idle one (a cond, epoll, poll or select wait,
  * a sleep)? */
-int ct_idle_kind(unsigned profile, unsigned kind);
-/* A wait or recorded call of t (clipped duration d): kept when idle. */
-void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile, unsigned kind,
-		 unsigned fd_class, uint32_t stack, uint64_t d);
+static inline int ct_idle_kind(unsigned profile, unsigned kind)
+{
+	return kind == CT_K_COND || kind == CT_K_EPOLL || kind == CT_K_POLL ||
+	       kind == CT_K_SELECT || profile == CT_P_SLEEP;
+}
+
+/* ct_idle_add for an idle one. */
+void ct_idle_keep(struct eng_thread *t, unsigned profile, unsigned kind, unsigned fd_class,
+		  uint32_t stack, uint64_t d);
+/* A wait or recorded call of t (clipped duration d): kept when idle (the check inline, as
+ * it is made at every wait). */
+static inline void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile,
+			       unsigned kind, unsigned fd_class, uint32_t stack, uint64_t d)
+{
+	(void)e;
+	if (ct_idle_kind(profile, kind))
+		ct_idle_keep(t, profile, kind, fd_class, stack, d);
+}
 /* lockorder.c */
 void ct_lo_event(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev);
 void ct_lo_finish(struct ct_eng *e, const uint32_t *key_to_thr, size_t nkeys);

@@ -15,20 +15,11 @@
 #include "../format/events.h"
 #include "util.h"
 
-int ct_idle_kind(unsigned profile, unsigned kind)
-{
-	return kind == CT_K_COND || kind == CT_K_EPOLL || kind == CT_K_POLL ||
-	       kind == CT_K_SELECT || profile == CT_P_SLEEP;
-}
-
-void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile, unsigned kind,
-		 unsigned fd_class, uint32_t stack, uint64_t d)
+void ct_idle_keep(struct eng_thread *t, unsigned profile, unsigned kind, unsigned fd_class,
+		  uint32_t stack, uint64_t d)
 {
 	struct ct_idle_entry *x = NULL;
 
-	(void)e;
-	if (!ct_idle_kind(profile, kind))
-		return;
 	t->idle_ns += d;
 	for (size_t i = t->nidle; i-- > 0;)
 		if (t->idle[i].stack == stack && t->idle[i].kind == kind &&

@@ -79,11 +79,9 @@ void ct_ul_hold(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t ob
 	t->ulh[t->nulh++] = (struct eng_ulhold){ ts, obj, stack };
 }
 
-void ct_ul_wait(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
-		uint32_t stack, unsigned kind, unsigned profile)
+void ct_ul_wait_held(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_t en,
+		     uint32_t stack, unsigned kind, unsigned profile)
 {
-	if (!t->nulh)
-		return;
 	if (t->ulh[0].ts == b)
 		for (unsigned i = 0; i < t->nulh; i++) {
 			struct eng_obj *o = ct_obj_find(e, t->ulh[i].obj);
