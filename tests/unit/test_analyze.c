@@ -1921,6 +1921,19 @@ static void seen_add(void *ctx, const struct ct_sevent *v, size_t n)
 	}
 }
 
+/* The events ct_model_stream hands on from the trace at path, with threads threads, into s. */
+static void stream_seen(const char *path, int threads, struct seen_seq *s)
+{
+	struct ct_model *m = NULL;
+	uint32_t *k2t = NULL;
+	size_t nk = 0;
+	char err[256] = "";
+
+	TEST_EQ(ct_model_stream(path, threads, seen_add, s, &m, &k2t, &nk, err, sizeof(err)), 0);
+	free(k2t);
+	ct_model_free(m);
+}
+
 /* How many events from the first are alike in a and b (tid and time). */
 static size_t seen_alike(const struct seen_seq *a, const struct seen_seq *b)
 {
@@ -1962,7 +1975,7 @@ static void test_stream_merge(void)
 		{ 20, 55 }, { 20, 60 }, { 30, 60 }, { 30, 70 }, { 20, 80 }, { 30, 80 },
 	};
 	struct seen_seq got[2] = { { 0 } };
-	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	char path[] = "/tmp/ctrace-test-XXXXXX";
 	uint64_t lost[CT_L_MAX] = { 0 };
 
 	for (size_t i = 0; i < 300; i++) {
@@ -1991,16 +2004,8 @@ static void test_stream_merge(void)
 		put(ct_w_events(&wb, 4, tid, 0, g4, 1));
 	put(ct_w_gen_end(&wb, 4, T0 + 900 * MS, lost));
 	TEST_EQ(tg_write_tmp(path), 0);
-	for (int k = 0; k < 2; k++) {
-		struct ct_model *m = NULL;
-		uint32_t *k2t = NULL;
-		size_t nk = 0;
-
-		TEST_EQ(ct_model_stream(path, k + 1, seen_add, &got[k], &m, &k2t, &nk, err,
-					sizeof(err)), 0);
-		free(k2t);
-		ct_model_free(m);
-	}
+	for (int k = 0; k < 2; k++)
+		stream_seen(path, k + 1, &got[k]);
 	unlink(path);
 	TEST_EQ(got[0].n, (size_t)632);
 	TAP_OK(got[0].n == got[1].n && seen_alike(&got[0], &got[1]) == got[0].n,
@@ -2047,7 +2052,7 @@ static void test_stream_late_times(void)
 	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
 	struct ct_event a[8], b[8], one[1];
 	struct seen_seq got[2] = { { 0 } };
-	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	char path[] = "/tmp/ctrace-test-XXXXXX";
 	uint64_t lost[CT_L_MAX] = { 0 };
 	int ok = 1;
 
@@ -2067,16 +2072,8 @@ static void test_stream_late_times(void)
 	}
 	put(ct_w_gen_end(&wb, 1, big + 100, lost));
 	TEST_EQ(tg_write_tmp(path), 0);
-	for (int k = 0; k < 2; k++) {
-		struct ct_model *m = NULL;
-		uint32_t *k2t = NULL;
-		size_t nk = 0;
-
-		TEST_EQ(ct_model_stream(path, k + 1, seen_add, &got[k], &m, &k2t, &nk, err,
-					sizeof(err)), 0);
-		free(k2t);
-		ct_model_free(m);
-	}
+	for (int k = 0; k < 2; k++)
+		stream_seen(path, k + 1, &got[k]);
 	unlink(path);
 	TEST_EQ(got[0].n, (size_t)21);
 	for (size_t i = 1; i < got[0].n; i++)
@@ -2132,7 +2129,7 @@ static void test_stream_ring(void)
 				    .version_minor = CT_VERSION_MINOR, .pid = 10, .ppid = 1,
 				    .start_mono_ns = T0, .start_real_ns = 42 };
 	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
-	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	char path[] = "/tmp/ctrace-test-XXXXXX";
 	uint64_t lost[CT_L_MAX] = { 0 };
 	struct seen_seq got[3] = { { 0 }, { 0 }, { .slow = 1 } };
 	static const size_t order10[] = { 0, 1, 3, 2 };
@@ -2164,16 +2161,8 @@ static void test_stream_ring(void)
 		TEST_TRUE(n > 0 && write(fd, wb.out, (size_t)n) == n);
 	}
 	close(fd);
-	for (int k = 0; k < 3; k++) {
-		struct ct_model *m = NULL;
-		uint32_t *k2t = NULL;
-		size_t nk = 0;
-
-		TEST_EQ(ct_model_stream(path, k ? 2 : 1, seen_add, &got[k], &m, &k2t, &nk, err,
-					sizeof(err)), 0);
-		free(k2t);
-		ct_model_free(m);
-	}
+	for (int k = 0; k < 3; k++)
+		stream_seen(path, k ? 2 : 1, &got[k]);
 	unlink(path);
 	TEST_EQ(got[0].n, (size_t)RING_GENS * 3 * RING_PER);
 	for (size_t i = 1; i < got[0].n; i++)
