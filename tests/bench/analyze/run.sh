@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 # make bench-analyze: times `ctrace report --json` on a generated trace of EVENTS events
 # and on one four times longer (both generated once by gentrace and kept in BUILD/bench/),
-# with /usr/bin/time: wall and CPU seconds, events per CPU second and per wall second and
-# core (the machine's, nproc), peak RSS and RSS per GB of trace, and the RSS ratio of the
-# longer trace to the shorter, each beside its target (>= 20 M events per CPU second and
-# per core, <= 512 MB of RSS for a 1 GB trace, <= 1.3 for 4x the length); then the CPU
-# time and peak RSS of `ctrace export --format pprof` of the first.
+# with /usr/bin/time, three times each, showing the run of median wall time (a shared
+# VM's speed moves by 10% from one run to the next): wall and CPU seconds, events per CPU
+# second and per wall second and core (the machine's, nproc), peak RSS and RSS per GB of
+# trace, and the RSS ratio of the longer trace to the shorter, each beside its target
+# (>= 20 M events per CPU second and per core, <= 512 MB of RSS for a 1 GB trace, <= 1.3
+# for 4x the length); then the CPU time and peak RSS of `ctrace export --format pprof` of
+# the first.
 # Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
@@ -30,9 +32,12 @@ for k in 1 4; do
 	events=$((n * k))
 	f=$build/bench/analyze-$events.ctr
 	t=$(mktemp)
-	/usr/bin/time -f '%e %U %S %M' -o "$t" "$ctrace" report --json "$f" >/dev/null
+	for r in 1 2 3; do
+		/usr/bin/time -f '%e %U %S %M' -o "$t.$r" "$ctrace" report --json "$f" >/dev/null
+		cat "$t.$r"
+	done | sort -n | sed -n 2p >"$t"
 	read -r wall user sys rss <"$t"
-	rm -f "$t"
+	rm -f "$t" "$t.1" "$t.2" "$t.3"
 	mb=$(( $(stat -L -c %s "$f") / 1048576 ))
 	awk -v f="$(basename "$f")" -v e="$events" -v w="$wall" -v u="$user" -v s="$sys" \
 	    -v r="$rss" -v mb="$mb" -v k="$cores" 'BEGIN { c = u + s;
