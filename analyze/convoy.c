@@ -218,11 +218,11 @@ void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 		return;
 	}
 	for (;;) {
-		uint64_t wend = t0 + (c->kcur + 1) * dw, seg = ts < wend ? ts : wend;
+		uint64_t seg = ts < c->wend ? ts : c->wend;
 
 		if (seg > c->last_ts)
 			ct_conv_queue_time(c, o, win(c, c->kcur), seg);
-		if (ts < wend)
+		if (ts < c->wend)
 			break;
 		close_window(e, c, c->kcur);
 		c->kcur++;
@@ -265,20 +265,14 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 
 	if (!c->nwin || held_from >= ts || e->convoy_overflow)
 		return;
-	uint64_t wcur = c->wend - dw;
-
-	if (held_from >= wcur && ts <= c->wend) {
+	if (held_from >= c->wend - dw && ts <= c->wend) {
 		/* within the open window: most holds */
 		c->win[c->kcur - c->k0].h_ns += ts - held_from;
 		return;
 	}
-
 	if (held_from < t0 + c->k0 * dw)
 		held_from = t0 + c->k0 * dw;
-	/* the hold's first window: mostly the current one, known without a division */
-	for (size_t k = held_from >= wcur && held_from - wcur < dw ? c->kcur :
-			(held_from - t0) / dw;
-	     k <= c->kcur && held_from < ts; k++) {
+	for (size_t k = (held_from - t0) / dw; k <= c->kcur && held_from < ts; k++) {
 		uint64_t ws = t0 + k * dw, we = ws + dw;
 		uint64_t s = held_from > ws ? held_from : ws, x = ts < we ? ts : we;
 

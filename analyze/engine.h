@@ -375,10 +375,37 @@ void ct_sys_site(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev 
 void ct_sys_finish(struct ct_eng *e);
 
 /* objects.c */
-struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
-			   uint64_t ts);
-struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr);
-struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid);
+/* An address's slot in e->obj_cache. */
+static inline unsigned ct_obj_slot(uint64_t addr)
+{
+	return (unsigned)((addr * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
+/* ct_obj_find past its cache. */
+struct eng_obj *ct_obj_find_slow(struct ct_eng *e, uint64_t addr);
+/* The object at addr, NULL when there is none. Inline for the cache's hit: most events
+ * name an object seen just before. */
+static inline struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
+{
+	unsigned slot = ct_obj_slot(addr);
+
+	if (e->obj_cache[slot].ix && e->obj_cache[slot].addr == addr)
+		return e->obj_cache[slot].ix == UINT32_MAX ? NULL :
+		       &e->obj[e->obj_cache[slot].ix - 1];
+	return ct_obj_find_slow(e, addr);
+}
+
+/* ct_obj_thr past its cache: found in o->th, or added. */
+struct eng_othr *ct_obj_thr_slow(struct eng_obj *o, uint32_t tid);
+/* Thread tid's state on o (made when new). Inline for the cache's hit. */
+static inline struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
+{
+	uint32_t c = o->th_cache[tid & 15];
+
+	if (c && o->th[c - 1].tid == tid)
+		return &o->th[c - 1];
+	return ct_obj_thr_slow(o, tid);
+}
 void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin);
 /* Ends a registered wait (oix) on its object; returns the release that ended it (valid
  * until the next event), NULL when none is identified. */

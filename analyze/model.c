@@ -793,11 +793,10 @@ static inline uint64_t least(const uint64_t *key, size_t w)
 
 /* kway for ns <= KWAY_SCAN and times up to KWAY_TS_MAX: each source's next time, above its
  * index, is its key (KWAY_NONE once drained), so that the least key is the earliest run,
- * the first on equal times (the sources are in rank order: sort_sources). Returns
- * SIZE_MAX, having merged nothing, when a time does not fit; stops early (for the heap
- * to go on) at one that comes later. */
+ * the first on equal times (the sources are in rank order: sort_sources). Stops at a time
+ * that does not fit, with *unfit set, for the heap to go on. */
 static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
-			size_t max, int nt)
+			size_t max, int nt, int *unfit)
 {
 	uint64_t key[KWAY_SCAN];
 	size_t w = ns <= 4 ? 4 : ns <= 8 ? 8 : 16, n = 0;
@@ -808,7 +807,7 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 			uint64_t ts = src[i].v[src[i].i].ev.ts;
 
 			if (ts > KWAY_TS_MAX)
-				return SIZE_MAX;
+				return *unfit = 1, 0;
 			key[i] = ts << KWAY_IX_BITS | i;
 		}
 	}
@@ -825,21 +824,14 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 		if (r->i < r->n) {
 			uint64_t ts = r->v[r->i].ev.ts;
 
-			if (ts > KWAY_TS_MAX)
-				break; /* the heap goes on */
+			if (ts > KWAY_TS_MAX) {
+				*unfit = 1;
+				break;
+			}
 			key[i] = ts << KWAY_IX_BITS | i;
 		}
 	}
 	return n;
-}
-
-/* Whether a source has an event not later than cut. */
-static int more(const struct msrc *src, size_t ns, uint64_t cut)
-{
-	for (size_t i = 0; i < ns; i++)
-		if (src[i].i < src[i].n && src[i].v[src[i].i].ev.ts <= cut)
-			return 1;
-	return 0;
 }
 
 /* Merges the sorted runs src[0..ns) (each of one thread instance, in rank order:
@@ -851,12 +843,11 @@ static size_t kway(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *
 		   size_t max, int nt)
 {
 	size_t n = 0, k = 0;
+	int unfit = 0;
 
 	if (ns <= KWAY_SCAN) {
-		n = kway_scan(src, ns, cut, out, max, nt);
-		if (n == SIZE_MAX)
-			n = 0;
-		else if (n == max || !more(src, ns, cut))
+		n = kway_scan(src, ns, cut, out, max, nt, &unfit);
+		if (!unfit)
 			return n;
 	}
 

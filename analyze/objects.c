@@ -17,40 +17,19 @@
 #include "../format/events.h"
 #include "util.h"
 
-static unsigned obj_slot(uint64_t addr)
+struct eng_obj *ct_obj_find_slow(struct ct_eng *e, uint64_t addr)
 {
-	return (unsigned)((addr * 0x9e3779b97f4a7c15ull) >> 58);
-}
-
-/* ct_obj_find past its cache. */
-static struct eng_obj *find_slow(struct ct_eng *e, uint64_t addr, unsigned slot)
-{
+	unsigned slot = ct_obj_slot(addr);
 	uint32_t ix = ct_htab_get(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0));
 
 	/* an address that is no object is cached too (a condition variable's mutex
-	 * that is never waited for), until ct_obj_get makes it one */
+	 * that is never waited for), until get makes it one */
 	e->obj_cache[slot].addr = addr;
 	e->obj_cache[slot].ix = ix == UINT32_MAX ? UINT32_MAX : ix + 1;
 	return ix == UINT32_MAX ? NULL : &e->obj[ix];
 }
 
-/* ct_obj_find, inline for the objects' own look-ups: the cache holds the address, mostly. */
-static inline struct eng_obj *find(struct ct_eng *e, uint64_t addr)
-{
-	unsigned slot = obj_slot(addr);
-
-	if (e->obj_cache[slot].ix && e->obj_cache[slot].addr == addr)
-		return e->obj_cache[slot].ix == UINT32_MAX ? NULL :
-		       &e->obj[e->obj_cache[slot].ix - 1];
-	return find_slow(e, addr, slot);
-}
-
-struct eng_obj *ct_obj_find(struct ct_eng *e, uint64_t addr)
-{
-	return find(e, addr);
-}
-
-/* ct_obj_get for an object that is new, or not seen with a kind yet. */
+/* get for an object that is new, or not seen with a kind yet. */
 static struct eng_obj *get_slow(struct ct_eng *e, struct eng_obj *o, uint64_t addr,
 				unsigned kind, uint32_t stack, uint64_t ts)
 {
@@ -60,8 +39,8 @@ static struct eng_obj *get_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ad
 		memset(o, 0, sizeof(*o));
 		o->o.addr = addr;
 		ct_htab_put(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0), (uint32_t)e->nobj);
-		e->obj_cache[obj_slot(addr)].addr = addr;
-		e->obj_cache[obj_slot(addr)].ix = (uint32_t)++e->nobj;
+		e->obj_cache[ct_obj_slot(addr)].addr = addr;
+		e->obj_cache[ct_obj_slot(addr)].ix = (uint32_t)++e->nobj;
 	}
 	if (!o->seen && kind) {
 		o->seen = 1;
@@ -77,26 +56,22 @@ static struct eng_obj *get_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ad
 	return o;
 }
 
-/* ct_obj_get, inline for the objects' own look-ups. */
+/* The object at addr, made when new; its kind, first stack and time are those of its
+ * first event with a kind (kind 0: none, a HOLD's). */
 static inline struct eng_obj *get(struct ct_eng *e, uint64_t addr, unsigned kind,
 				  uint32_t stack, uint64_t ts)
 {
-	struct eng_obj *o = find(e, addr);
+	struct eng_obj *o = ct_obj_find(e, addr);
 
 	if (o && (o->seen || !kind))
 		return o;
 	return get_slow(e, o, addr, kind, stack, ts);
 }
 
-struct eng_obj *ct_obj_get(struct ct_eng *e, uint64_t addr, unsigned kind, uint32_t stack,
-			   uint64_t ts)
+struct eng_othr *ct_obj_thr_slow(struct eng_obj *o, uint32_t tid)
 {
-	return get(e, addr, kind, stack, ts);
-}
+	uint32_t *c = &o->th_cache[tid & 15];
 
-/* ct_obj_thr past its cache. */
-static struct eng_othr *thr_slow(struct eng_obj *o, uint32_t tid, uint32_t *c)
-{
 	for (size_t i = 0; i < o->nth; i++)
 		if (o->th[i].tid == tid) {
 			*c = (uint32_t)i + 1;
@@ -107,21 +82,6 @@ static struct eng_othr *thr_slow(struct eng_obj *o, uint32_t tid, uint32_t *c)
 	o->th[o->nth].tid = tid;
 	*c = (uint32_t)o->nth + 1;
 	return &o->th[o->nth++];
-}
-
-/* ct_obj_thr, inline for the objects' own look-ups: the cache holds the thread, mostly. */
-static inline struct eng_othr *thr(struct eng_obj *o, uint32_t tid)
-{
-	uint32_t *c = &o->th_cache[tid & 15];
-
-	if (*c && o->th[*c - 1].tid == tid)
-		return &o->th[*c - 1];
-	return thr_slow(o, tid, c);
-}
-
-struct eng_othr *ct_obj_thr(struct eng_obj *o, uint32_t tid)
-{
-	return thr(o, tid);
 }
 
 /* The ring's i-th release from the oldest. */
@@ -160,7 +120,7 @@ static void owner_obs(struct eng_obj *o, uint32_t tid)
  * the start of its current hold as far as it is proven, unless an earlier one stands. */
 static void evidence(struct eng_obj *o, uint32_t tid, uint64_t ts, uint32_t taken)
 {
-	struct eng_othr *h = thr(o, tid);
+	struct eng_othr *h = ct_obj_thr(o, tid);
 
 	if (!h->ev_valid || h->ev_epoch != o->epoch || h->ev_ts > ts) {
 		h->ev_valid = 1;
@@ -224,7 +184,7 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 		o->max_prev = o->o.max_waiters;
 		o->o.max_waiters = o->cur;
 	}
-	thr(o, t->tid)->has_pend = 0;
+	ct_obj_thr(o, t->tid)->has_pend = 0;
 	if (w->kind == CT_K_MUTEX && w->arg && !w->synthetic) {
 		owner_obs(o, (uint32_t)w->arg);
 		if ((uint32_t)w->arg != t->tid) {
@@ -236,8 +196,8 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 	}
 	if (w->kind == CT_K_COND && w->arg) {
 		/* the wait releases its mutex: the thread's hold of it ends here */
-		struct eng_obj *m = find(e, w->arg);
-		struct eng_othr *h = m ? thr(m, t->tid) : NULL;
+		struct eng_obj *m = ct_obj_find(e, w->arg);
+		struct eng_othr *h = m ? ct_obj_thr(m, t->tid) : NULL;
 
 		if (h && h->ev_valid && h->ev_epoch == m->epoch)
 			ct_ul_held(e, t, m, h->ev_ts, begin, h->ev_stack);
@@ -373,15 +333,15 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 		return r;
 	if (w->kind == CT_K_COND && w->arg) {
 		/* the wait took its mutex again */
-		struct eng_obj *m = find(e, w->arg);
+		struct eng_obj *m = ct_obj_find(e, w->arg);
 
 		if (m) {
 			evidence(m, t->tid, en, 0);
-			thr(m, t->tid)->ev_ts = en;
+			ct_obj_thr(m, t->tid)->ev_ts = en;
 		}
 	}
 	{
-		struct eng_othr *h = thr(o, t->tid);
+		struct eng_othr *h = ct_obj_thr(o, t->tid);
 
 		if (o->o.mutex_like) {
 			h->ev_valid = 1;
@@ -551,7 +511,7 @@ static void unknown_flush(struct ct_eng *e, struct eng_obj *o)
 void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct eng_obj *o = get(e, ev->obj, ev->kind, ev->stack, ev->ts);
-	struct eng_othr *h = thr(o, t->tid);
+	struct eng_othr *h = ct_obj_thr(o, t->tid);
 	uint64_t held_from = UINT64_MAX, prev = o->have_prev ? o->prev_rel : 0;
 	uint64_t floor = o->have_prev ? o->prev_rel : e->from, proven = UINT64_MAX;
 	uint64_t seq = ct_ev_release_seq(ev);
@@ -668,7 +628,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 void ct_obj_hold(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
 	struct eng_obj *o = get(e, ev->obj, 0, 0, ev->ts);
-	struct eng_othr *h = thr(o, t->tid);
+	struct eng_othr *h = ct_obj_thr(o, t->tid);
 
 	e->a->nholds++;
 	if (!o->seen)
