@@ -14,14 +14,16 @@
 
 #include "util.h"
 
-void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
+void ct_stks_add_slow(struct eng_stks *s, uint32_t stack, uint64_t n)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].stack == stack) {
 			s->v[i].n += n;
+			s->last = i;
 			return;
 		}
 	ct_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->last = s->n;
 	s->v[s->n++] = (struct eng_stk){ stack, n };
 }
 

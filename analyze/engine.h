@@ -50,6 +50,9 @@ struct eng_thread {
 	uint64_t blocked[CT_P_MAX], waits, syscalls;
 	struct eng_ulcall *ulc;  /* underlock.c: its latest recorded calls (a ring) */
 	unsigned nulc, ulc_head;
+	int ulc_unordered;       /* one of them began before the one before it ended */
+	uint64_t site_pc;        /* syscalls.c: its latest call site, index + 1 in e->site */
+	uint32_t site_ix, site_kc;
 	struct ct_idle_entry *idle; /* idle.c: its idle waits */
 	size_t nidle, cidle;
 	uint64_t idle_ns;
@@ -120,6 +123,7 @@ struct eng_stk {
 struct eng_stks {
 	struct eng_stk *v;
 	size_t n, cap;
+	size_t last; /* the one added to last: most samples repeat it */
 };
 
 /* One window of the convoy detector. */
@@ -464,7 +468,16 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o);
  * no run in progress (*run 0), when a window ending after since is a convoy window. */
 int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run);
 void ct_conv_free(struct eng_conv *c);
-void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n);
+/* ct_stks_add past the stack added to last. */
+void ct_stks_add_slow(struct eng_stks *s, uint32_t stack, uint64_t n);
+/* Adds n to stack's count in s. Inline for the common case, the stack added to last. */
+static inline void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
+{
+	if (s->last < s->n && s->v[s->last].stack == stack)
+		s->v[s->last].n += n;
+	else
+		ct_stks_add_slow(s, stack, n);
+}
 uint32_t ct_stks_top(const struct eng_stks *s);
 void ct_stks_free(struct eng_stks *s);
 

@@ -398,10 +398,13 @@ static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struc
 		}
 		/* a span of events the model only counts: same bucket, same instance */
 		size_t j = i;
-		uint64_t last_ts = b->last_ts, end_ts = m->end_ts;
+		uint64_t hi = 0;
 
-		while (j < n && !kept_event(&evs[j]))
+		while (j < n && !kept_event(&evs[j])) {
+			if (evs[j].ts > hi)
+				hi = evs[j].ts;
 			j++;
+		}
 		if (l->stream == 1) {
 			uint32_t key = b->keys[b->nkeys - 1], site_stack = 0;
 			uint64_t site = 0, prev;
@@ -431,14 +434,10 @@ static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struc
 				put_sevent(&r->v[r->n++], x, s, tid, key);
 			}
 		}
-		for (size_t k = i; k < j; k++) {
-			if (evs[k].ts > last_ts)
-				last_ts = evs[k].ts;
-			if (evs[k].ts > end_ts)
-				end_ts = evs[k].ts;
-		}
-		b->last_ts = last_ts;
-		m->end_ts = end_ts;
+		if (hi > b->last_ts)
+			b->last_ts = hi;
+		if (hi > m->end_ts)
+			m->end_ts = hi;
 		m->nevents += j - i;
 		i = j;
 	}
@@ -773,6 +772,15 @@ static void sift(struct mnode *h, size_t n, size_t i, struct mnode x)
 #define KWAY_TS_MAX ((UINT64_MAX >> KWAY_IX_BITS) - 1)
 #define KWAY_NONE UINT64_MAX
 
+/* A key for a time that does not fit (ahead of its turn: the scan stops when it is due). */
+#define KWAY_UNFIT (KWAY_TS_MAX + 1)
+
+/* The key of source i's event at p. */
+static inline uint64_t kway_key(const struct ct_sevent *p, size_t i)
+{
+	return p->ev.ts > KWAY_TS_MAX ? KWAY_UNFIT : p->ev.ts << KWAY_IX_BITS | i;
+}
+
 static inline uint64_t min2(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -793,22 +801,29 @@ static inline uint64_t least(const uint64_t *key, size_t w)
 
 /* kway for ns <= KWAY_SCAN and times up to KWAY_TS_MAX: each source's next time, above its
  * index, is its key (KWAY_NONE once drained), so that the least key is the earliest run,
- * the first on equal times (the sources are in rank order: sort_sources). Stops at a time
- * that does not fit, with *unfit set, for the heap to go on. */
+ * the first on equal times (the sources are in rank order: sort_sources). The key of the
+ * event after each source's next is read ahead (ahead[i]): the source taken gets its new
+ * key without waiting for a load from its run, which would otherwise stand on the chain
+ * from one least key to the next. Stops at a time that does not fit, with *unfit set, for
+ * the heap to go on. */
 static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sevent *out,
 			size_t max, int nt, int *unfit)
 {
-	uint64_t key[KWAY_SCAN];
+	uint64_t key[KWAY_SCAN], ahead[KWAY_SCAN];
+	const struct ct_sevent *at[KWAY_SCAN], *end[KWAY_SCAN];
 	size_t w = ns <= 4 ? 4 : ns <= 8 ? 8 : 16, n = 0;
 
 	for (size_t i = 0; i < KWAY_SCAN; i++) {
-		key[i] = KWAY_NONE;
+		key[i] = ahead[i] = KWAY_NONE;
+		at[i] = end[i] = NULL;
 		if (i < ns && src[i].i < src[i].n) {
-			uint64_t ts = src[i].v[src[i].i].ev.ts;
-
-			if (ts > KWAY_TS_MAX)
+			at[i] = src[i].v + src[i].i;
+			end[i] = src[i].v + src[i].n;
+			key[i] = kway_key(at[i], i);
+			if (key[i] == KWAY_UNFIT)
 				return *unfit = 1, 0;
-			key[i] = ts << KWAY_IX_BITS | i;
+			if (at[i] + 1 < end[i])
+				ahead[i] = kway_key(at[i] + 1, i);
 		}
 	}
 	while (n < max) {
@@ -817,20 +832,19 @@ static size_t kway_scan(struct msrc *src, size_t ns, uint64_t cut, struct ct_sev
 		if (min == KWAY_NONE || min >> KWAY_IX_BITS > cut)
 			break;
 		unsigned i = (unsigned)(min & KWAY_IX_MASK);
-		struct msrc *r = &src[i];
+		const struct ct_sevent *p = at[i]++;
 
-		copy_sevent(&out[n++], &r->v[r->i++], nt);
-		key[i] = KWAY_NONE;
-		if (r->i < r->n) {
-			uint64_t ts = r->v[r->i].ev.ts;
-
-			if (ts > KWAY_TS_MAX) {
-				*unfit = 1;
-				break;
-			}
-			key[i] = ts << KWAY_IX_BITS | i;
+		copy_sevent(&out[n++], p, nt);
+		key[i] = ahead[i];
+		ahead[i] = end[i] - p > 2 ? kway_key(p + 2, i) : KWAY_NONE;
+		if (__builtin_expect(key[i] == KWAY_UNFIT, 0)) {
+			*unfit = 1;
+			break;
 		}
 	}
+	for (size_t i = 0; i < ns; i++)
+		if (at[i])
+			src[i].i = (size_t)(at[i] - src[i].v);
 	return n;
 }
 

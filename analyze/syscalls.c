@@ -51,6 +51,22 @@ static struct eng_site *site(struct ct_eng *e, uint32_t key, uint32_t tid, uint6
 	return s;
 }
 
+/* site(), for a call of t: most calls come from the call site its previous one did. */
+static struct eng_site *thread_site(struct ct_eng *e, struct eng_thread *t, uint64_t pc,
+				    unsigned kind, unsigned cls)
+{
+	uint32_t kc = kind << 8 | cls;
+	struct eng_site *s;
+
+	if (t->site_ix && t->site_pc == pc && t->site_kc == kc)
+		return &e->site[t->site_ix - 1];
+	s = site(e, t->key, t->tid, pc, kind, cls, 1);
+	t->site_pc = pc;
+	t->site_kc = kc;
+	t->site_ix = (uint32_t)(s - e->site) + 1;
+	return s;
+}
+
 static void attach(struct eng_site *s, uint64_t end, uint64_t d)
 {
 	s->c.ev_calls++;
@@ -77,7 +93,7 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 
 	/* matched to the call site over the whole trace: a window drops remainders anyway */
 	if (x->site) {
-		attach(site(e, t->key, t->tid, x->site, ev->kind, cls, 1), en, en - b);
+		attach(thread_site(e, t, x->site, ev->kind, cls), en, en - b);
 	} else if (e->nunpl < MAX_UNPLACED) {
 		ct_grow(&e->unpl, &e->cunpl, e->nunpl + 1, sizeof(*e->unpl));
 		e->unpl[e->nunpl++] = (struct eng_unplaced){ t->key, t->tid, ev->kind,

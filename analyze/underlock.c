@@ -62,6 +62,8 @@ void ct_ul_call(struct ct_eng *e, struct eng_thread *t, uint64_t ts, uint64_t b,
 	t->nulh = 0;
 	if (!t->ulc)
 		t->ulc = ct_xcalloc(ENG_ULCALLS, sizeof(*t->ulc));
+	if (t->nulc && (b < t->ulc[(t->ulc_head + ENG_ULCALLS - 1) % ENG_ULCALLS].end || en < b))
+		t->ulc_unordered = 1;
 	c = &t->ulc[t->ulc_head];
 	t->ulc_head = (t->ulc_head + 1) % ENG_ULCALLS;
 	if (t->nulc < ENG_ULCALLS)
@@ -92,17 +94,44 @@ void ct_ul_wait_held(struct ct_eng *e, struct eng_thread *t, uint64_t b, uint64_
 	t->nulh = 0;
 }
 
+/* A call the thread was in when the lock was known held from h0 to t1: held across all of
+ * it (no lock changes hands inside a system call). */
+static void held_call(struct eng_obj *o, const struct eng_ulcall *c, uint64_t h0, uint64_t t1,
+		      uint32_t taken)
+{
+	if ((c->begin >= h0 || c->end > h0) && c->begin < t1)
+		add(o, c->profile, c->kind, c->stack, c->end - c->begin, taken);
+}
+
 void ct_ul_held(struct ct_eng *e, struct eng_thread *t, struct eng_obj *o, uint64_t h0,
 		uint64_t t1, uint32_t taken)
 {
-	(void)e;
-	for (unsigned i = 0; i < t->nulc; i++) {
-		const struct eng_ulcall *c = &t->ulc[i];
+	unsigned k = 0, head = t->ulc_head;
 
-		/* a call the thread was in when the lock was known held: held across all of
-		 * it (no lock changes hands inside a system call) */
-		if ((c->begin >= h0 || c->end > h0) && c->begin < t1)
-			add(o, c->profile, c->kind, c->stack, c->end - c->begin, taken);
+	(void)e;
+	if (t->ulc_unordered) {
+		for (unsigned i = 0; i < t->nulc; i++)
+			held_call(o, &t->ulc[i], h0, t1, taken);
+		return;
+	}
+	/* the calls follow each other in time: those that may count are the latest k, the
+	 * first that ended by h0 and began before it, and all before it, cannot. They are
+	 * taken in the ring's order, as the full scan above does. */
+	while (k < t->nulc) {
+		const struct eng_ulcall *c = &t->ulc[(head + ENG_ULCALLS - 1 - k) % ENG_ULCALLS];
+
+		if (c->begin < h0 && c->end <= h0)
+			break;
+		k++;
+	}
+	if (k <= head) {
+		for (unsigned i = head - k; i < head; i++)
+			held_call(o, &t->ulc[i], h0, t1, taken);
+	} else {
+		for (unsigned i = 0; i < head; i++)
+			held_call(o, &t->ulc[i], h0, t1, taken);
+		for (unsigned i = ENG_ULCALLS - (k - head); i < ENG_ULCALLS; i++)
+			held_call(o, &t->ulc[i], h0, t1, taken);
 	}
 }
 

@@ -422,6 +422,84 @@ static inline void pred_fields(struct ct_event *ev, const struct ct_ev_pred *q)
 	ev->c = q->c;
 }
 
+/* The room dec_event2_fast needs: the longest event in both streams. */
+#define EV2_ROOM (3 + 6 * 10)
+#define TS2_ROOM 10
+
+/*
+ * A format-2 event from *pp (its fields) and *tpp (its time, a delta from *ts), with the
+ * predictions of its type class in pred, when both streams have room for the longest
+ * (EV2_ROOM and TS2_ROOM bytes: one bound check for all). The cursors are passed by
+ * address so that a loop over a chunk keeps them in registers (dec_run2).
+ */
+static inline __attribute__((always_inline)) const char *
+dec_event2_fast(struct ct_ev_pred *pred, const uint8_t **pp, const uint8_t **tpp, uint64_t *ts,
+		struct ct_event *ev)
+{
+	const uint8_t *p = *pp;
+	struct ct_ev_pred *q;
+	uint64_t v, z;
+	uint8_t type = p[0], mask = p[1];
+
+	p += 2;
+	if (mask & ~CT_EVM_ALL)
+		return "reserved event mask bit set";
+	q = &pred[type % CT_EV_PRED_SLOTS];
+	/* the fields in registers, stored once to the prediction and to the event: copying
+	 * the prediction after updating it field by field would load what was just stored,
+	 * in wider loads than the stores (a stall per event) */
+	uint64_t obj = q->obj, a = q->a, b = q->b, c = q->c;
+	uint32_t stack = q->stack;
+	uint16_t flags = q->flags;
+	uint8_t kind = q->kind;
+
+	if (mask & CT_EVM_KIND)
+		kind = *p++;
+	if (mask & CT_EVM_FLAGS) {
+		if (uvar(&p, &v) < 0)
+			return "varint longer than 64 bits";
+		if (v > UINT16_MAX)
+			return "event flags out of range";
+		flags = (uint16_t)v;
+	}
+	if (mask & CT_EVM_STACK) {
+		if (uvar(&p, &v) < 0)
+			return "varint longer than 64 bits";
+		if (v > UINT32_MAX)
+			return "32-bit field out of range";
+		stack = (uint32_t)v;
+	}
+#define DELTA(field)                                                                   \
+	do {                                                                           \
+		if (uvar(&p, &z) < 0)                                                  \
+			return "varint longer than 64 bits";                           \
+		(field) += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));                   \
+	} while (0)
+	if (mask & CT_EVM_OBJ)
+		DELTA(obj);
+	if (mask & CT_EVM_A)
+		DELTA(a);
+	if (mask & CT_EVM_B)
+		DELTA(b);
+	if (mask & CT_EVM_C)
+		DELTA(c);
+	*pp = p;
+	p = *tpp;
+	DELTA(*ts);
+	*tpp = p;
+#undef DELTA
+	ev->type = type;
+	q->kind = ev->kind = kind;
+	q->flags = ev->flags = flags;
+	q->stack = ev->stack = stack;
+	q->obj = ev->obj = obj;
+	q->a = ev->a = a;
+	q->b = ev->b = b;
+	q->c = ev->c = c;
+	ev->ts = *ts;
+	return NULL;
+}
+
 /* One format-2 EVENTS entry (FORMAT.md section 5.2): type and mask from the field stream,
  * the fields the mask names (the others as predicted by the previous event of the same
  * type class), the timestamp from the timestamp stream. */
@@ -431,70 +509,10 @@ static inline __attribute__((always_inline)) const char *dec_event2(struct ct_re
 	uint8_t mask;
 	uint64_t v;
 
-	if (r->end - r->p >= 3 + 6 * 10 && r->tend - r->tp >= 10) {
-		/* room for the longest event in both streams: one bound check for all */
-		const uint8_t *p = r->p;
-		struct ct_ev_pred *q;
-		uint64_t z;
+	if (r->end - r->p >= EV2_ROOM && r->tend - r->tp >= TS2_ROOM) {
+		const char *e = dec_event2_fast(r->pred, &r->p, &r->tp, &r->prev_ts, ev);
 
-		ev->type = p[0];
-		mask = p[1];
-		p += 2;
-		if (mask & ~CT_EVM_ALL)
-			return "reserved event mask bit set";
-		q = &r->pred[ev->type % CT_EV_PRED_SLOTS];
-		/* the fields in registers, stored once to the prediction and to the event:
-		 * copying the prediction after updating it field by field would load what was
-		 * just stored, in wider loads than the stores (a stall per event) */
-		uint64_t obj = q->obj, a = q->a, b = q->b, c = q->c;
-		uint32_t stack = q->stack;
-		uint16_t flags = q->flags;
-		uint8_t kind = q->kind;
-
-		if (mask & CT_EVM_KIND)
-			kind = *p++;
-		if (mask & CT_EVM_FLAGS) {
-			if (uvar(&p, &v) < 0)
-				return "varint longer than 64 bits";
-			if (v > UINT16_MAX)
-				return "event flags out of range";
-			flags = (uint16_t)v;
-		}
-		if (mask & CT_EVM_STACK) {
-			if (uvar(&p, &v) < 0)
-				return "varint longer than 64 bits";
-			if (v > UINT32_MAX)
-				return "32-bit field out of range";
-			stack = (uint32_t)v;
-		}
-#define DELTA(field)                                                                   \
-	do {                                                                           \
-		if (uvar(&p, &z) < 0)                                                  \
-			return "varint longer than 64 bits";                           \
-		(field) += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));                   \
-	} while (0)
-		if (mask & CT_EVM_OBJ)
-			DELTA(obj);
-		if (mask & CT_EVM_A)
-			DELTA(a);
-		if (mask & CT_EVM_B)
-			DELTA(b);
-		if (mask & CT_EVM_C)
-			DELTA(c);
-		r->p = p;
-		p = r->tp;
-		DELTA(r->prev_ts);
-		r->tp = p;
-#undef DELTA
-		q->kind = ev->kind = kind;
-		q->flags = ev->flags = flags;
-		q->stack = ev->stack = stack;
-		q->obj = ev->obj = obj;
-		q->a = ev->a = a;
-		q->b = ev->b = b;
-		q->c = ev->c = c;
-		ev->ts = r->prev_ts;
-		return check_event(r, ev, skip);
+		return e ? e : check_event(r, ev, skip);
 	}
 	TRY(byte(r, &ev->type));
 	TRY(byte(r, &mask));
@@ -532,6 +550,41 @@ static inline __attribute__((always_inline)) const char *dec_event2(struct ct_re
 		return e;
 	ev->ts = r->prev_ts;
 	return check_event(r, ev, skip);
+}
+
+/*
+ * The events of a format-2 chunk into evs, as dec_event2 would one by one, while both
+ * streams have room for the longest event, with the cursors in registers (stores to the
+ * events, of bytes among them, would otherwise make the compiler reload them from r
+ * after each). Returns how many were read (those skipped, of a newer minor version's
+ * types, not kept: *n counts the kept); on an error *why, the last one read its entry.
+ * The rest, near the streams' ends, are dec_event2's.
+ */
+static uint32_t dec_run2(struct ct_reader *r, struct ct_event *evs, uint32_t count, size_t *n,
+			 const char **why)
+{
+	const uint8_t *p = r->p, *end = r->end, *tp = r->tp, *tend = r->tend;
+	uint64_t ts = r->prev_ts;
+	size_t k = *n;
+	uint32_t i = 0;
+
+	while (i < count && end - p >= EV2_ROOM && tend - tp >= TS2_ROOM) {
+		int skip;
+		struct ct_event *ev = &evs[k];
+
+		i++;
+		*why = dec_event2_fast(r->pred, &p, &tp, &ts, ev);
+		if (!*why)
+			*why = check_event(r, ev, &skip);
+		if (*why)
+			break;
+		k += !skip;
+	}
+	r->p = p;
+	r->tp = tp;
+	r->prev_ts = ts;
+	*n = k;
+	return i;
 }
 
 static const char *dec_stack(struct ct_reader *r, struct ct_record *rec)
@@ -867,7 +920,8 @@ static int check_chunk(struct ct_reader *r, uint64_t off, struct chunk *c, uint6
 			r->evs = nv;
 			r->ev_cap = cap;
 		}
-		for (i = 0; i < count && !why; i++) {
+		i = r->v2 ? dec_run2(r, r->evs, count, &n, &why) : 0;
+		for (; i < count && !why; i++) {
 			int skip;
 
 			why = r->v2 ? dec_event2(r, &r->evs[n], &skip) :

@@ -719,6 +719,118 @@ static void test_site_max(void)
 	ct_model_free(m);
 }
 
+/* ---- calls under a lock from a thread's latest calls ---------------------------------- */
+
+/*
+ * Thread 300 makes 30 reads (stack 22, 50us, every 200us from 1ms), waits for mutex UL_M1
+ * (released by thread 301 at 10ms), makes 3 writes holding it (stack 23: 100, 200 and
+ * 300us at 11, 12 and 13ms), unlocks it at 15ms and writes twice more (16 and 17ms).
+ * Thread 301 waits for the mutex from 10.002ms until 300 unlocks it, which proves 300's
+ * hold from its acquisition. No HOLD events: the writes are charged to the lock from the
+ * thread's latest calls at the release. 33 calls before the release wrap the ring of 32
+ * latest calls. Threads 302 and 303 do the same on UL_M2, but 302 also makes a read of
+ * 600us from 9.9ms, in progress when it took the lock, and one of 10us from 9.95ms
+ * recorded after it (a trace no recorder writes, its latest calls out of order): charged
+ * to the lock, the first from a scan of all its latest calls (the second, the newer in
+ * the ring, ended before the lock was taken).
+ */
+#define UL_M1 0x5000ull
+#define UL_M2 0x5040ull
+
+static size_t ul_thread(struct ct_event *v, uint64_t m, int overlap)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 30; i++)
+		v[n++] = SC(T0 + 1 * MS + (uint64_t)i * 200 * US, 50 * US, CT_K_READ, 22, 5,
+			    CT_FD_PIPE, 1, 0);
+	v[n++] = WB(T0 + 9 * MS + 500 * US, CT_K_MUTEX, 20, m, 301, 0);
+	if (overlap) {
+		/* a read in progress when the lock was taken, then one that ended before
+		 * that, recorded after it */
+		v[n++] = SC(T0 + 9 * MS + 900 * US, 600 * US, CT_K_READ, 22, 5, CT_FD_PIPE, 1, 0);
+		v[n++] = SC(T0 + 9 * MS + 950 * US, 10 * US, CT_K_READ, 22, 5, CT_FD_PIPE, 1, 0);
+	}
+	v[n++] = WE(T0 + 10 * MS + 5 * US, CT_K_MUTEX, m, 1);
+	for (int i = 1; i <= 3; i++)
+		v[n++] = SC(T0 + (10 + (uint64_t)i) * MS, (uint64_t)i * 100 * US, CT_K_WRITE, 23, 6,
+			    CT_FD_FILE, 1, 0);
+	v[n++] = REL(T0 + 15 * MS, CT_K_MUTEX, 24, m, 2, 0);
+	v[n++] = SC(T0 + 16 * MS, 400 * US, CT_K_WRITE, 23, 6, CT_FD_FILE, 1, 0);
+	v[n++] = SC(T0 + 17 * MS, 500 * US, CT_K_WRITE, 23, 6, CT_FD_FILE, 1, 0);
+	return n;
+}
+
+static void test_underlock_ring(void)
+{
+	static uint64_t pcs[] = { 0x7000 };
+	struct ct_stack st[] = { { 20, 1, 0, pcs }, { 21, 1, 0, pcs }, { 22, 1, 0, pcs },
+				 { 23, 1, 0, pcs }, { 24, 1, 0, pcs }, { 25, 1, 0, pcs } };
+	struct ct_thread_state ts[4] = { { .tid = 300, .name = "a" },
+					 { .tid = 301, .parent_tid = 300, .name = "b" },
+					 { .tid = 302, .parent_tid = 300, .name = "c" },
+					 { .tid = 303, .parent_tid = 300, .name = "d" } };
+	struct ct_event e300[40], e302[40], e301[3], e303[3];
+	size_t n300 = ul_thread(e300, UL_M1, 0), n302 = ul_thread(e302, UL_M2, 1);
+
+	for (int k = 0; k < 2; k++) {
+		struct ct_event *v = k ? e303 : e301;
+		uint64_t m = k ? UL_M2 : UL_M1;
+
+		v[0] = REL(T0 + 10 * MS, CT_K_MUTEX, 21, m, 1, 0);
+		v[1] = WB(T0 + 10 * MS + 2 * US, CT_K_MUTEX, 25, m, 0, 1);
+		v[2] = WE(T0 + 15 * MS + 5 * US, CT_K_MUTEX, m, 2);
+	}
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+
+	begin_file(300);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, sizeof(st) / sizeof(st[0])));
+	put(ct_w_threads(&wb, 1, ts, 4));
+	put(ct_w_events(&wb, 1, 300, 0, e300, n300));
+	put(ct_w_events(&wb, 1, 301, 0, e301, 3));
+	put(ct_w_events(&wb, 1, 302, 0, e302, n302));
+	put(ct_w_events(&wb, 1, 303, 0, e303, 3));
+	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	for (uint64_t addr = UL_M1; addr <= UL_M2; addr += UL_M2 - UL_M1) {
+		const struct ct_object *o = NULL;
+
+		for (size_t i = 0; i < a->nobjs; i++)
+			if (a->objs[i].addr == addr)
+				o = &a->objs[i];
+		TEST_TRUE(o != NULL);
+		if (!o)
+			continue;
+		/* the three writes made holding it, none of the reads before nor the writes
+		 * after; taken where the wait that acquired it was; on UL_M2 also the read
+		 * in progress when it was taken */
+		TEST_EQ(o->nunder, addr == UL_M1 ? 1 : 2);
+		if (addr == UL_M2 && o->nunder == 2) {
+			TEST_EQ(o->under[1].kind, CT_K_READ);
+			TEST_EQ(o->under[1].stack, 22);
+			TEST_EQ(o->under[1].count, 1);
+			TEST_EQ(o->under[1].total_ns, 600 * US);
+		}
+		if (o->nunder >= 1) {
+			TEST_EQ(o->under[0].kind, CT_K_WRITE);
+			TEST_EQ(o->under[0].stack, 23);
+			TEST_EQ(o->under[0].count, 3);
+			TEST_EQ(o->under[0].total_ns, 600 * US);
+			TEST_EQ(o->under[0].max_ns, 300 * US);
+			TEST_EQ(o->under[0].taken_stack, 20);
+		}
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 static void test_barrier(void)
 {
 	struct ct_model *m;
@@ -2186,6 +2298,7 @@ int main(void)
 	test_main_trace();
 	test_syscalls();
 	test_site_max();
+	test_underlock_ring();
 	test_barrier();
 	test_report_profiles();
 	test_truncated_and_corrupt();
