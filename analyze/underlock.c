@@ -114,9 +114,9 @@ void ct_ul_held(struct ct_eng *e, struct eng_thread *t, struct eng_obj *o, uint6
 			held_call(o, &t->ulc[i], h0, t1, taken);
 		return;
 	}
-	/* the calls follow each other in time: those that may count are the latest k, the
-	 * first that ended by h0 and began before it, and all before it, cannot. They are
-	 * taken in the ring's order, as the full scan above does. */
+	/* the calls follow each other in time: only the latest k may count, as the newest
+	 * call that began before h0 and ended by it cannot, nor can any before it. They are
+	 * taken in the ring's order, as the full scan above takes them. */
 	while (k < t->nulc) {
 		const struct eng_ulcall *c = &t->ulc[(head + ENG_ULCALLS - 1 - k) % ENG_ULCALLS];
 

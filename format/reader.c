@@ -556,9 +556,9 @@ static inline __attribute__((always_inline)) const char *dec_event2(struct ct_re
  * The events of a format-2 chunk into evs, as dec_event2 would one by one, while both
  * streams have room for the longest event, with the cursors in registers (stores to the
  * events, of bytes among them, would otherwise make the compiler reload them from r
- * after each). Returns how many were read (those skipped, of a newer minor version's
- * types, not kept: *n counts the kept); on an error *why, the last one read its entry.
- * The rest, near the streams' ends, are dec_event2's.
+ * after each). Returns how many entries it read, and adds to *n the events kept of them
+ * (an event of a newer minor version's type is read and skipped); on an error, *why, the
+ * last entry read being the bad one. The rest, near the streams' ends, are dec_event2's.
  */
 static uint32_t dec_run2(struct ct_reader *r, struct ct_event *evs, uint32_t count, size_t *n,
 			 const char **why)
