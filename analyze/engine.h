@@ -51,8 +51,8 @@ struct eng_thread {
 	struct eng_ulcall *ulc;  /* underlock.c: its latest recorded calls (a ring) */
 	unsigned nulc, ulc_head;
 	int ulc_unordered;       /* one of them began before the one before it ended */
-	uint64_t site_pc;        /* syscalls.c: its latest call site, index + 1 in e->site */
-	uint32_t site_ix, site_kc;
+	uint64_t site_pc;        /* syscalls.c: its latest call's site: pc, kind << 8 | fd */
+	uint32_t site_ix, site_kc; /* class, and index + 1 in e->site (0: none yet) */
 	struct ct_idle_entry *idle; /* idle.c: its idle waits */
 	size_t nidle, cidle;
 	uint64_t idle_ns;

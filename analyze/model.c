@@ -241,7 +241,8 @@ static uint32_t inst_key(struct loader *l, struct bucket *b, int start, uint64_t
 }
 
 /* *dst = { *ev, site, tid, key }, written past the cache where it can be: the runs are
- * read once, a generation later, by the analysing thread. */
+ * read once, by the merge a generation later, when a generation's worth of runs has long
+ * left the cache. */
 #ifdef __SSE2__
 /* A streamed event's four 16-byte streaming stores: the event's 48 bytes at s, then last. */
 static inline void stream_sevent(struct ct_sevent *dst, const void *s, __m128i last)

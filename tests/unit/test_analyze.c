@@ -2046,6 +2046,16 @@ static void stream_seen(const char *path, int threads, struct seen_seq *s)
 	ct_model_free(m);
 }
 
+/* Are s's events in time order, ties by tid? */
+static int seen_in_order(const struct seen_seq *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		if (s->v[i - 1].ts > s->v[i].ts ||
+		    (s->v[i - 1].ts == s->v[i].ts && s->v[i - 1].tid >= s->v[i].tid))
+			return 0;
+	return 1;
+}
+
 /* How many events from the first are alike in a and b (tid and time). */
 static size_t seen_alike(const struct seen_seq *a, const struct seen_seq *b)
 {
@@ -2166,7 +2176,6 @@ static void test_stream_late_times(void)
 	struct seen_seq got[2] = { { 0 } };
 	char path[] = "/tmp/ctrace-test-XXXXXX";
 	uint64_t lost[CT_L_MAX] = { 0 };
-	int ok = 1;
 
 	for (size_t i = 0; i < 8; i++) {
 		/* 10 at big - 8 + 2i, 20 at big - 8 + 2i + (i odd): ties at even i */
@@ -2188,10 +2197,8 @@ static void test_stream_late_times(void)
 		stream_seen(path, k + 1, &got[k]);
 	unlink(path);
 	TEST_EQ(got[0].n, (size_t)21);
-	for (size_t i = 1; i < got[0].n; i++)
-		ok &= got[0].v[i - 1].ts < got[0].v[i].ts ||
-		      (got[0].v[i - 1].ts == got[0].v[i].ts && got[0].v[i - 1].tid < got[0].v[i].tid);
-	TAP_OK(ok && got[0].n == 21, "times past 2^60 - 2 ns: in time order, ties by tid");
+	TAP_OK(seen_in_order(&got[0]) && got[0].n == 21,
+	       "times past 2^60 - 2 ns: in time order, ties by tid");
 	TAP_OK(got[1].n == got[0].n && seen_alike(&got[0], &got[1]) == got[0].n,
 	       "times past 2^60 - 2 ns: the analysing thread's merge hands on the same");
 	free(got[0].v);
@@ -2245,7 +2252,7 @@ static void test_stream_ring(void)
 	uint64_t lost[CT_L_MAX] = { 0 };
 	struct seen_seq got[3] = { { 0 }, { 0 }, { .slow = 1 } };
 	static const size_t order10[] = { 0, 1, 3, 2 };
-	int fd = mkstemp(path), ok = 1;
+	int fd = mkstemp(path);
 
 	TEST_TRUE(fd >= 0);
 	if (fd < 0)
@@ -2277,10 +2284,8 @@ static void test_stream_ring(void)
 		stream_seen(path, k ? 2 : 1, &got[k]);
 	unlink(path);
 	TEST_EQ(got[0].n, (size_t)RING_GENS * 3 * RING_PER);
-	for (size_t i = 1; i < got[0].n; i++)
-		ok &= got[0].v[i - 1].ts < got[0].v[i].ts ||
-		      (got[0].v[i - 1].ts == got[0].v[i].ts && got[0].v[i - 1].tid < got[0].v[i].tid);
-	TAP_OK(ok && got[0].n, "one thread: every event once, in time order, ties by tid");
+	TAP_OK(seen_in_order(&got[0]) && got[0].n,
+	       "one thread: every event once, in time order, ties by tid");
 	for (int k = 1; k < 3; k++) {
 		size_t i = seen_alike(&got[0], &got[k]);
 
