@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the blk_*.c test programs (semantics.c takes err_name, lockwait.c now_ns and
- * rq_now): the harness around the measured calls. Nothing here waits (clock and /proc reads only) or is a site a test
- * looks for: whatever waits (sleep_ms, hold, reap, until_blocked, ...) stays in each
- * program, where the traces attribute its waits, and so does each program's own die().
+ * Shared by the blk_*.c test programs (semantics.c takes err_name, lockwait.c and
+ * ann_regions.c now_ns and rq_now): the harness around the measured calls. Nothing here
+ * waits (clock and /proc reads only) or is a site a test looks for: whatever waits
+ * (sleep_ms, hold, reap, until_blocked, ...) stays in each program, where the traces
+ * attribute its waits, and so does each program's own die().
  *
  *   now_ns()                       CLOCK_MONOTONIC in ns
  *   proc_read(path, buf, size)     a /proc file into buf (NUL-terminated): its length; -1
