@@ -139,7 +139,7 @@ static void end_wait(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w,
 		ct_ent_add(e, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b, 1,
 			   w->profile == CT_P_SYNC ? w->obj : 0, t->key);
 		ct_ul_wait(e, t, w->begin, en, w->stack, w->kind, w->profile);
-		ct_idle_add(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
+		ct_idle_add(t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b);
 		if (e->ann)
 			ct_ann_sample(e, t, w->profile, w->kind, CT_FD_UNKNOWN, w->stack, en - b,
 				      w->profile == CT_P_SYNC ? w->obj : 0);

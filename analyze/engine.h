@@ -523,10 +523,9 @@ void ct_idle_keep(struct eng_thread *t, unsigned profile, unsigned kind, unsigne
 		  uint32_t stack, uint64_t d);
 /* A wait or recorded call of t (clipped duration d): kept when idle (the check inline, as
  * it is made at every wait). */
-static inline void ct_idle_add(struct ct_eng *e, struct eng_thread *t, unsigned profile,
-			       unsigned kind, unsigned fd_class, uint32_t stack, uint64_t d)
+static inline void ct_idle_add(struct eng_thread *t, unsigned profile, unsigned kind,
+			       unsigned fd_class, uint32_t stack, uint64_t d)
 {
-	(void)e;
 	if (ct_idle_kind(profile, kind))
 		ct_idle_keep(t, profile, kind, fd_class, stack, d);
 }

@@ -34,13 +34,15 @@ static struct eng_obj *get_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ad
 				unsigned kind, uint32_t stack, uint64_t ts)
 {
 	if (!o) {
+		unsigned slot = ct_obj_slot(addr);
+
 		ct_grow(&e->obj, &e->cobj, e->nobj + 1, sizeof(*e->obj));
 		o = &e->obj[e->nobj];
 		memset(o, 0, sizeof(*o));
 		o->o.addr = addr;
 		ct_htab_put(&e->obj_by_addr, ct_htab_key(addr, 0x33, 0), (uint32_t)e->nobj);
-		e->obj_cache[ct_obj_slot(addr)].addr = addr;
-		e->obj_cache[ct_obj_slot(addr)].ix = (uint32_t)++e->nobj;
+		e->obj_cache[slot].addr = addr;
+		e->obj_cache[slot].ix = (uint32_t)++e->nobj;
 	}
 	if (!o->seen && kind) {
 		o->seen = 1;

@@ -134,7 +134,7 @@ void ct_sys_event(struct ct_eng *e, struct eng_thread *t, const struct ct_eng_ev
 		t->blocked[prof] += en - b;
 		ct_ann_blocked(e, t, prof, en - b);
 		ct_ul_call(e, t, ev->ts, b, en, ev->stack, ev->kind, prof);
-		ct_idle_add(e, t, prof, ev->kind, cls, ev->stack, en - b);
+		ct_idle_add(t, prof, ev->kind, cls, ev->stack, en - b);
 	}
 	t->syscalls++;
 }
