@@ -309,7 +309,7 @@ static unsigned char *select_names(const char *path, const struct ct_filter *f, 
 	size_t nk;
 	unsigned char *sel;
 
-	if (ct_model_stream(path, 1, NULL, NULL, &m, &k2t, &nk, err, errlen) < 0)
+	if (ct_model_stream(path, 1, 0, NULL, NULL, &m, &k2t, &nk, err, errlen) < 0)
 		return NULL;
 	sel = ct_xcalloc(nk + 1, 1);
 	for (size_t k = 0; k < nk; k++) {
@@ -330,6 +330,30 @@ static unsigned char *select_names(const char *path, const struct ct_filter *f, 
 int ct_analyze_file(const char *path, const struct ct_filter *f,
 		    const struct ct_convoy_params *cp, int threads, struct ct_model **mout,
 		    struct ct_analysis **aout, char *err, size_t errlen)
+{
+	struct ct_file_opts o = { .threads = threads };
+
+	return ct_analyze_file_with(path, f, cp, &o, mout, aout, err, errlen);
+}
+
+/* The observer's counts back to zero (an analysis that starts over). */
+static void observer_restart(struct ct_observer *ob)
+{
+	struct ct_observer keep = *ob;
+
+	memset(ob, 0, sizeof(*ob));
+	ob->wait = keep.wait;
+	ob->syscall = keep.syscall;
+	ob->restart = keep.restart;
+	ob->ctx = keep.ctx;
+	if (ob->restart)
+		ob->restart(ob->ctx);
+}
+
+int ct_analyze_file_with(const char *path, const struct ct_filter *f,
+			 const struct ct_convoy_params *cp, const struct ct_file_opts *o,
+			 struct ct_model **mout, struct ct_analysis **aout, char *err,
+			 size_t errlen)
 {
 	unsigned char *sel = NULL;
 	size_t nsel = 0;
@@ -364,7 +388,7 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 			uint64_t start;
 
 			if (ct_reader_open(path, &r) < 0) {
-				int rc = ct_model_stream(path, 1, NULL, NULL, &m, &k2t, &nk,
+				int rc = ct_model_stream(path, 1, 0, NULL, NULL, &m, &k2t, &nk,
 							 err, errlen);
 				if (rc == 0) {
 					ct_model_free(m);
@@ -380,7 +404,9 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 		}
 		e->sel_keys = sel;
 		e->nsel_keys = nsel;
-		if (ct_model_stream(path, threads, feed, e, &m, &k2t, &nk, err, errlen) < 0) {
+		e->obs = o->ob;
+		if (ct_model_stream(path, o->threads, o->annotations, feed, e, &m, &k2t, &nk, err,
+				    errlen) < 0) {
 			struct ct_model none = { 0 };
 
 			ct_eng_finish(e, &none, 0, NULL, 0);
@@ -402,20 +428,29 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 			/* a trace shorter than CT_CONVOY_MIN_WINDOWS windows, or longer than
 			 * CT_CONVOY_MAX_WINDOWS: again, with the
 			 * width its length gives */
+			e->obs = NULL;
 			ct_eng_finish(e, m, m->end_ts, k2t, nk);
 			ct_analysis_free(a);
 			ct_model_free(m);
 			free(k2t);
+			if (o->ob)
+				observer_restart(o->ob);
 			continue;
 		}
 		a->convoy_dw = e->dw;
 		ct_eng_finish(e, m, m->end_ts, k2t, nk);
 		set_proc(a, m->hdr.pid, 0);
-		free(k2t);
+		if (o->k2t) {
+			*o->k2t = k2t;
+			*o->nk = nk;
+		} else {
+			free(k2t);
+		}
 		free(sel);
 		*mout = m;
 		*aout = a;
-		ct_model_warn_damaged(m, path);
+		if (!o->quiet)
+			ct_model_warn_damaged(m, path);
 		return 0;
 	}
 	free(sel);

@@ -475,7 +475,8 @@ struct ct_wait_seen {
 	uint64_t begin, end;  /* clipped to the window */
 	uint64_t waker_ts;    /* the release that ended it (0: none identified) */
 	uint32_t key;         /* the thread instance: its index in the model's threads
-			       * under ct_analyze_observed */
+			       * under ct_analyze_observed; ct_analyze_file_with's key
+			       * map (ct_file_opts.k2t) gives that index */
 	uint8_t profile;      /* enum ct_profile */
 	uint8_t fd_class;     /* a system call's (CT_FD_UNKNOWN for a wait) */
 	uint64_t obj;         /* the object waited on (a wait) */
@@ -486,6 +487,10 @@ struct ct_observer {
 	/* every recorded system call analysed (selected threads, clipped to the window):
 	 * tid, key, stack, kind, profile, fd_class, begin, end; NULL: not wanted */
 	void (*syscall)(void *ctx, const struct ct_wait_seen *s);
+	/* ct_analyze_file_with only: the analysis starts over (its convoy windows' width
+	 * changed once the trace's length was known), the counts below are back to 0, and
+	 * what was told is told again; NULL: not wanted */
+	void (*restart)(void *ctx);
 	void *ctx;
 	uint64_t waits, releases, syscalls; /* analysed (selected threads, window) */
 	uint64_t charged;     /* holder charges, one per waiter per release */
@@ -510,6 +515,23 @@ struct ct_analysis *ct_analyze_observed(const struct ct_model *m, const struct c
 int ct_analyze_file(const char *path, const struct ct_filter *f,
 		    const struct ct_convoy_params *cp, int threads, struct ct_model **mout,
 		    struct ct_analysis **aout, char *err, size_t errlen);
+/* What ct_analyze_file_with does beside the analysis. */
+struct ct_file_opts {
+	int threads;             /* > 1: reading and decoding on a second thread */
+	int annotations;         /* the model keeps the annotation events (ct_ann_walk) */
+	struct ct_observer *ob;  /* NULL, or told what is analysed, as ct_analyze_observed
+				  * tells it, a wait's key being the stream's thread key */
+	uint32_t **k2t;          /* NULL, or *k2t gets the key map (nk entries, malloc'ed):
+				  * thread key -> index in the model's threads */
+	size_t *nk;
+	int quiet;               /* no warning on stderr for damaged chunks skipped (a file
+				  * read again, its warning given the first time) */
+};
+/* ct_analyze_file with those. */
+int ct_analyze_file_with(const char *path, const struct ct_filter *f,
+			 const struct ct_convoy_params *cp, const struct ct_file_opts *o,
+			 struct ct_model **mout, struct ct_analysis **aout, char *err,
+			 size_t errlen);
 /*
  * The convoy detector's measurements of one object over the analysed time (t0, t1 are
  * the analysis' from_ts and to_ts): returns the verdict and fills *ev, whose series then

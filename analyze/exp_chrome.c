@@ -268,7 +268,7 @@ static void write_part(struct chrome *h, FILE *f, uint64_t lo, uint64_t hi, int 
 		}
 		h->have_thr = 0;
 		h->flow = (uint64_t)k << 40;
-		ct_timeline_foreach(m, x->a, on_wait, h);
+		ct_timeline_foreach(x->path, m, x->a, on_wait, h);
 		ct_ann_walk(m, h, on_region, on_log);
 	}
 	fputs("\n],\"displayTimeUnit\":\"ns\",\"otherData\":", f);
@@ -349,7 +349,7 @@ int ct_export_chrome(const struct ct_output_ctx *c, FILE *f)
 	for (size_t k = 0; k < c->nin; k++) {
 		h.x = &c->in[k];
 		h.have_thr = 0;
-		ct_timeline_foreach(c->in[k].m, c->in[k].a, on_wait, &h);
+		ct_timeline_foreach(c->in[k].path, c->in[k].m, c->in[k].a, on_wait, &h);
 	}
 	/* cut points: whole bins, each part up to split_bytes (a bin larger than that is a
 	 * part of its own) */

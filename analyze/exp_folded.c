@@ -79,7 +79,7 @@ int ct_export_folded(const struct ct_output_ctx *c, FILE *f)
 		struct walk wk = { c, x, f };
 
 		if (ct_export_wants(c, CT_EXPORT_WAKECHAIN)) {
-			ct_timeline_foreach(x->m, x->a, on_wait, &wk);
+			ct_timeline_foreach(x->path, x->m, x->a, on_wait, &wk);
 			continue;
 		}
 		for (int p = 1; p < CT_AP_MAX; p++) {

@@ -436,7 +436,8 @@ static void write_timeline(struct h *h)
 	/* pass 1: how many waits, how long */
 	h->pass = 1;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
-		ct_timeline_foreach(h->c->in[h->k].m, h->c->in[h->k].a, on_wait, h);
+		ct_timeline_foreach(h->c->in[h->k].path, h->c->in[h->k].m, h->c->in[h->k].a,
+				    on_wait, h);
 	if (h->nwaits > h->lim_waits) {
 		uint64_t above = 0;
 		int b = HBUCKETS - 1;
@@ -473,7 +474,8 @@ static void write_timeline(struct h *h)
 	ct_json_arr_begin(j);
 	h->pass = 2;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
-		ct_timeline_foreach(h->c->in[h->k].m, h->c->in[h->k].a, on_wait, h);
+		ct_timeline_foreach(h->c->in[h->k].path, h->c->in[h->k].m, h->c->in[h->k].a,
+				    on_wait, h);
 	ct_json_arr_end(j);
 	ct_json_kv_u64(j, "waits_kept", h->kept);
 	ct_json_kv_u64(j, "min_ns", h->decimated ? h->min_ns : 0);

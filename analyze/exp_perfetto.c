@@ -453,7 +453,7 @@ int ct_export_perfetto(const struct ct_output_ctx *c, FILE *f)
 		}
 		p.have_thr = 0;
 		p.nopen = 0;
-		ct_timeline_foreach(m, x->a, on_wait, &p);
+		ct_timeline_foreach(x->path, m, x->a, on_wait, &p);
 		if (p.have_thr)
 			close_until(&p, UINT64_MAX);
 		p.ann_seen = ct_xcalloc(m->nthreads + 1, 1);

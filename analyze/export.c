@@ -198,6 +198,16 @@ int ct_export_close(FILE *f, const char *path)
 	return bad ? -1 : 0;
 }
 
+/* The output being written: removed when the command exits before it is complete (a
+ * writer that dies: out of memory, a trace that cannot be read again). */
+static const char *partial_out;
+
+static void remove_partial(void)
+{
+	if (partial_out)
+		unlink(partial_out);
+}
+
 /* The default output: the input's name less ".ctr", plus "." and ext. */
 static char *default_out(const char *in, const char *ext)
 {
@@ -420,17 +430,16 @@ int ct_cmd_export(int argc, char **argv)
 
 	struct ct_export_input *in = ct_xcalloc(nfiles, sizeof(*in));
 
-	/* a format that reads only the analysis gets it streamed, as report does: memory
-	 * bounded by what the trace contains, not by its events */
-	int events = fmt->events || (o.profiles & (1u << CT_EXPORT_WAKECHAIN));
+	/* every trace is streamed, as report does: memory bounded by what the trace contains,
+	 * not by its events; a format that walks the events (timelines) keeps the
+	 * annotations in the model, and streams the file again for the waits
+	 * (timeline.h) */
+	struct ct_file_opts fo = { .threads = 2, .annotations = fmt->events };
 
 	for (size_t k = 0; k < nfiles; k++) {
 		in[k].path = files[k];
-		int r = events ? ct_model_load(files[k], &in[k].m, err, sizeof(err))
-			       : ct_analyze_file(files[k], &fa.f, &cp, 2, &in[k].m, &in[k].a,
-						 err, sizeof(err));
-
-		if (r < 0)
+		if (ct_analyze_file_with(files[k], &fa.f, &cp, &fo, &in[k].m, &in[k].a, err,
+					 sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "%s: %s", files[k], err);
 		if (in[k].m->truncated) {
 			char t[256];
@@ -438,8 +447,6 @@ int ct_cmd_export(int argc, char **argv)
 			fprintf(stderr, "warning: %s: %s\n", files[k],
 				ct_model_truncation(in[k].m, t, sizeof(t)));
 		}
-		if (events)
-			in[k].a = ct_analyze_with(in[k].m, &fa.f, &cp);
 		in[k].fr = ct_frames_new(in[k].m);
 	}
 
@@ -464,8 +471,14 @@ int ct_cmd_export(int argc, char **argv)
 	if (!f) {
 		rc = CT_EXIT_USAGE;
 	} else {
-		int r = fmt->write(&c, f);
+		int r;
 
+		if (strcmp(out, "-")) {
+			partial_out = out;
+			atexit(remove_partial);
+		}
+		r = fmt->write(&c, f);
+		partial_out = NULL;
 		if (ct_export_close(f, out) < 0 || r < 0) {
 			rc = CT_EXIT_USAGE;
 			if (strcmp(out, "-"))

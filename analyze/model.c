@@ -92,6 +92,7 @@ struct loader {
 	/* streaming (ct_model_stream): events are not kept but batched per generation, in
 	 * one of three sets of runs in turn (flush) */
 	int stream;
+	int annotations;         /* the threads keep their annotation events too */
 	struct rset set[3];
 	unsigned cur;            /* the set being filled */
 	struct msrc *pieces;     /* flush: the runs' pieces handed over */
@@ -297,6 +298,28 @@ static void batch_push(struct loader *l, const struct ct_event *ev, uint32_t tid
 	put_sevent(&r->v[r->n++], ev, site, tid, key);
 }
 
+/* An annotation event, or a TEXT event of one. */
+static int annotation_event(const struct ct_event *ev)
+{
+	return ev->type == CT_EV_TASK_BEGIN || ev->type == CT_EV_TASK_END ||
+	       ev->type == CT_EV_REGION_BEGIN || ev->type == CT_EV_REGION_END ||
+	       ev->type == CT_EV_LOG || ev->type == CT_EV_LABEL || ev->type == CT_EV_TEXT;
+}
+
+/* Does a streamed model keep ev beside handing it on: what splits and names threads,
+ * and with l->annotations the annotations with their texts (ct_ann_walk reads them)? */
+static int stream_keeps(const struct loader *l, const struct ct_event *ev)
+{
+	return ev->type == CT_EV_THREAD_START || ev->type == CT_EV_THREAD_END ||
+	       ev->type == CT_EV_THREAD_NAME || (l->annotations && annotation_event(ev));
+}
+
+/* Does the model keep ev (add_event's slow path), or is it only counted and batched? */
+static int kept_event(const struct loader *l, const struct ct_event *ev)
+{
+	return ev->type == CT_EV_TRIGGER || stream_keeps(l, ev);
+}
+
 /* One event of thread tid from generation gen. */
 static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct ct_event *ev)
 {
@@ -322,9 +345,9 @@ static void add_event(struct loader *l, uint32_t tid, uint32_t gen, const struct
 			site = st && st->nframes ? st->pcs[0] : 0;
 		}
 		batch_push(l, ev, tid, key, site);
-		/* the model keeps what splits and names threads, and each tid's first event */
-		if (b->nev && ev->type != CT_EV_THREAD_START && ev->type != CT_EV_THREAD_END &&
-		    ev->type != CT_EV_THREAD_NAME) {
+		/* the model keeps what splits and names threads (and the annotations, when
+		 * asked), and each tid's first event */
+		if (b->nev && !stream_keeps(l, ev)) {
 			m->nevents++;
 			if (ev->ts > m->end_ts)
 				m->end_ts = ev->ts;
@@ -362,13 +385,6 @@ static uint64_t syscall_site(const struct ct_model *m, uint32_t stack)
 	return st && st->nframes ? st->pcs[0] : 0;
 }
 
-/* Does the model keep ev (add_event's slow path), or is it only counted and batched? */
-static int kept_event(const struct ct_event *ev)
-{
-	return ev->type == CT_EV_THREAD_START || ev->type == CT_EV_THREAD_END ||
-	       ev->type == CT_EV_THREAD_NAME || ev->type == CT_EV_TRIGGER;
-}
-
 /*
  * One EVENTS chunk of thread tid: the snapshot's trigger kept aside, every other event
  * through add_event. When streaming, the events between the ones the model keeps (most
@@ -392,7 +408,7 @@ static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struc
 			i++;
 			continue;
 		}
-		if (!l->stream || !b || !b->nev || !b->nkeys || kept_event(ev)) {
+		if (!l->stream || !b || !b->nev || !b->nkeys || kept_event(l, ev)) {
 			add_event(l, tid, gen, ev);
 			i++;
 			continue;
@@ -401,7 +417,7 @@ static void add_events(struct loader *l, uint32_t tid, uint32_t gen, const struc
 		size_t j = i;
 		uint64_t hi = 0;
 
-		while (j < n && !kept_event(&evs[j])) {
+		while (j < n && !kept_event(l, &evs[j])) {
 			if (evs[j].ts > hi)
 				hi = evs[j].ts;
 			j++;
@@ -1361,7 +1377,7 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 	return 0;
 }
 
-int ct_model_stream(const char *path, int threads,
+int ct_model_stream(const char *path, int threads, int annotations,
 		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
 		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
 		    size_t errlen)
@@ -1387,6 +1403,7 @@ int ct_model_stream(const char *path, int threads,
 	m = ct_xcalloc(1, sizeof(*m));
 	l.m = m;
 	l.stream = fn ? 1 : 2;
+	l.annotations = annotations;
 	p.threaded = p.threaded && fn;
 	if (p.threaded) {
 		pthread_mutex_init(&p.mu, NULL);

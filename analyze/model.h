@@ -8,8 +8,8 @@
  * and the truncation state. Built from format/reader.h either with the events
  * (ct_model_load, for the unit tests and small traces) or without them
  * (ct_model_stream, which hands them on generation by generation: the threads then have
- * no events, only what splits and names them); read by the analyses (analysis.h) and the
- * report and export commands.
+ * no events, only what splits and names them, and the annotations when asked); read by
+ * the analyses (analysis.h) and the report and export commands.
  */
 #ifndef CTRACE_MODEL_H
 #define CTRACE_MODEL_H
@@ -140,11 +140,13 @@ struct ct_sevent {
  * generation's once the next one is read (fn NULL: the events are only counted). With a
  * second thread (threads > 1), fn is called on it, and reading, decoding and merging run
  * beside it on the calling thread, which merges a generation while it reads the next.
+ * With annotations, the threads keep their annotation events (tasks, regions, logs,
+ * labels and their TEXT events) as a loaded model does, for ct_ann_walk (regions.c).
  * On success returns 0 with *out and *key_to_thr (nkeys entries, malloc'ed: thread key
  * -> index in m->threads); on bad input -1 with the reader's
  * one-line message in err.
  */
-int ct_model_stream(const char *path, int threads,
+int ct_model_stream(const char *path, int threads, int annotations,
 		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
 		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
 		    size_t errlen);

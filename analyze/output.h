@@ -95,9 +95,9 @@ struct ct_output {
 	 * its profile entries are split by (--labels all adds CT_EKEY_OBJECT to a format
 	 * with keys); 0 for the others */
 	unsigned def_profiles, ok_profiles, entry_keys;
-	/* CT_OUT_EXPORT: 1 when the writer walks the trace's events (timelines), so that
-	 * export loads them all; 0 when the streamed analysis is all it reads (export's
-	 * memory then stays bounded as report's does), but for --profile wakechain */
+	/* CT_OUT_EXPORT: 1 when the writer walks the trace's waits and annotations
+	 * (timelines): export's model then keeps the annotations, and the writer streams
+	 * the file again for the waits (timeline.h); 0 when the analysis is all it reads */
 	int events;
 };
 

@@ -4,9 +4,10 @@
  * timeline) and folded's per-thread forms see individual waits: each recorded wait and
  * system call of an analysed trace, with the release that ended it, delivered thread by
  * thread (the model's thread order) and in begin order within a thread. The analysis keeps
- * no per-event arrays: this function streams the model's events through the engine again
- * (ct_analyze_observed) under the analysis' window and threads, so m must be a loaded
- * model (ct_model_load), not a streamed one. Not on the record path.
+ * no per-event arrays: this function streams the trace file through the engine again
+ * (ct_analyze_file_with) under the analysis' window and threads, and keeps the waits and
+ * calls of that window until they are delivered (their memory, about 100 bytes each, is
+ * the timeline's; the trace's events are never held). Not on the record path.
  */
 #ifndef CTRACE_TIMELINE_H
 #define CTRACE_TIMELINE_H
@@ -36,12 +37,19 @@ struct ct_tl_wait {
 };
 
 /*
- * Calls fn(arg, w) for each wait and recorded system call of a (computed over m), thread
- * by thread in the model's order, by begin within a thread (a wait nested in another, a
- * signal handler's, comes after the one it is nested in). Returns how many were
- * delivered. w is valid during the call only.
+ * Calls fn(arg, w) for each wait and recorded system call of a (computed over m, the
+ * model of the trace file at path, streamed or loaded), thread by thread in the model's
+ * order, by begin within a thread (a wait nested in another, a signal handler's, comes
+ * after the one it is nested in). Returns how many were delivered. w is valid during the
+ * call only. Exits 2 with the reader's message when path cannot be read again.
  */
-size_t ct_timeline_foreach(const struct ct_model *m, const struct ct_analysis *a,
+size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
+			   const struct ct_analysis *a,
 			   void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg);
+
+/* How many waits ct_timeline_foreach holds in memory (about 100 bytes each) before it
+ * writes them, sorted, to a temporary file; the environment's CTRACE_EXPORT_TIMELINE_RUN
+ * sets another number (the tests'). */
+#define CT_TL_RUN_MAX ((size_t)1 << 19)
 
 #endif

@@ -418,3 +418,24 @@ html_data() {
 	assert_equal "$(jq -r '.objects[0].address' small.data)" "$(jq -r '[.objects[] | select(.convoy)][0].address' rep.json)"
 	[ "$(jq '.timeline.rows | length' small.data)" -lt "$(jq '.timeline.rows | length' full.data)" ]
 }
+
+@test "timelines: waits beyond a run go through a temporary file in TMPDIR, left empty, for the same output; a TMPDIR that cannot take it exits 2 and leaves no output" {
+	# the knob of the tests: runs of 7 waits (the default holds half a million)
+	[ "$(report_sum rep.json sync count)" -gt 21 ]
+	mkdir tmp
+	for fmt in chrome perfetto html; do
+		"$CT" export --format "$fmt" -o "whole.$fmt" cv.ctr
+		CTRACE_EXPORT_TIMELINE_RUN=7 TMPDIR="$PWD/tmp" "$CT" export --format "$fmt" \
+			-o "runs.$fmt" cv.ctr
+		cmp "whole.$fmt" "runs.$fmt"
+	done
+	"$CT" export --format folded --profile wakechain -o whole.folded cv.ctr
+	CTRACE_EXPORT_TIMELINE_RUN=7 TMPDIR="$PWD/tmp" "$CT" export --format folded \
+		--profile wakechain -o runs.folded cv.ctr
+	cmp whole.folded runs.folded
+	assert_equal "$(ls -A tmp)" ""
+	run -2 --separate-stderr env CTRACE_EXPORT_TIMELINE_RUN=7 TMPDIR="$PWD/none" \
+		"$CT" export --format perfetto -o none.perfetto-trace cv.ctr
+	assert_equal "$stderr" "ctrace: export: cannot create a temporary file in $PWD/none (to sort the waits by thread; TMPDIR names another directory): No such file or directory"
+	[ ! -e none.perfetto-trace ]
+}

@@ -2041,7 +2041,7 @@ static void stream_seen(const char *path, int threads, struct seen_seq *s)
 	size_t nk = 0;
 	char err[256] = "";
 
-	TEST_EQ(ct_model_stream(path, threads, seen_add, s, &m, &k2t, &nk, err, sizeof(err)), 0);
+	TEST_EQ(ct_model_stream(path, threads, 0, seen_add, s, &m, &k2t, &nk, err, sizeof(err)), 0);
 	free(k2t);
 	ct_model_free(m);
 }

@@ -95,9 +95,10 @@ static void build(void)
 	put(ct_w_gen_end(&wb, 1, T0 + 70 * MS, lost));
 }
 
-static struct ct_model *load(void)
+/* The trace written to path, loaded. */
+static struct ct_model *load(char *path)
 {
-	char path[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+	char err[256] = "";
 	struct ct_model *m = NULL;
 
 	if (tg_write_tmp(path) < 0) {
@@ -106,7 +107,6 @@ static struct ct_model *load(void)
 	}
 	if (ct_model_load(path, &m, err, sizeof(err)) < 0)
 		printf("# load error: %s\n", err);
-	unlink(path);
 	return m;
 }
 
@@ -168,13 +168,14 @@ static void check(const struct got *g, const struct want *w, size_t n, const cha
 
 int main(void)
 {
+	char path[] = "/tmp/ctrace-test-XXXXXX";
 	struct ct_model *m;
 	struct ct_analysis *a;
 	struct got g = { .n = 0 };
 	const uint8_t S = CT_P_SYNC;
 
 	build();
-	m = load();
+	m = load(path);
 	if (!m) {
 		printf("Bail out! model\n");
 		return 1;
@@ -198,13 +199,49 @@ int main(void)
 			  0, 0, 0 },
 			{ 103, S, CT_K_MUTEX, M3, T0 + 50 * MS, T0 + 70 * MS, 5, 1, 0, 0, 0, 0 },
 		};
-		size_t n = ct_timeline_foreach(m, a, collect, &g);
+		size_t n = ct_timeline_foreach(path, m, a, collect, &g);
 
 		TEST_EQ(n, g.n);
 		check(&g, w, sizeof(w) / sizeof(w[0]), "whole trace");
 		/* the same thread index as the model's, and the waker's too */
 		TEST_EQ(m->threads[g.w[0].thr].tid, 101);
 		TEST_EQ(m->threads[g.w[3].waker_thr].tid, 101);
+
+		/* the same from a streamed model and analysis, as export has them (this trace,
+		 * 70 ms long, has its convoy windows narrowed once its length is known: the
+		 * analysis that streams the file again starts over, and what it told before is
+		 * not delivered twice) */
+		struct ct_file_opts o = { .threads = 2, .annotations = 1 };
+		struct ct_model *ms;
+		struct ct_analysis *as;
+		char err[256] = "";
+
+		TEST_EQ(ct_analyze_file_with(path, NULL, NULL, &o, &ms, &as, err, sizeof(err)), 0);
+		g.n = 0;
+		n = ct_timeline_foreach(path, ms, as, collect, &g);
+		TEST_EQ(n, g.n);
+		check(&g, w, sizeof(w) / sizeof(w[0]), "whole trace, streamed");
+		TEST_EQ(ms->threads[g.w[0].thr].tid, 101);
+		TEST_EQ(ms->threads[g.w[3].waker_thr].tid, 101);
+
+		/* held in runs of 1, 2 and 3 waits, the runs but the last written to a
+		 * temporary file and merged back: the same, in the same order */
+		for (size_t run = 1; run <= 3; run++) {
+			char what[64], knob[32];
+
+			snprintf(what, sizeof(what), "whole trace, in runs of %zu", run);
+			snprintf(knob, sizeof(knob), "%zu", run);
+			setenv("CTRACE_EXPORT_TIMELINE_RUN", knob, 1);
+			g.n = 0;
+			n = ct_timeline_foreach(path, ms, as, collect, &g);
+			TEST_EQ(n, g.n);
+			check(&g, w, sizeof(w) / sizeof(w[0]), what);
+			TEST_EQ(ms->threads[g.w[0].thr].tid, 101);
+			TEST_EQ(ms->threads[g.w[3].waker_thr].tid, 101);
+		}
+		unsetenv("CTRACE_EXPORT_TIMELINE_RUN");
+		ct_analysis_free(as);
+		ct_model_free(ms);
 	}
 	ct_analysis_free(a);
 
@@ -226,10 +263,11 @@ int main(void)
 
 		a = ct_analyze_filtered(m, &f);
 		g.n = 0;
-		ct_timeline_foreach(m, a, collect, &g);
+		ct_timeline_foreach(path, m, a, collect, &g);
 		check(&g, w, sizeof(w) / sizeof(w[0]), "window 10..32 ms, threads 101 and 102");
 		ct_analysis_free(a);
 	}
 	ct_model_free(m);
+	unlink(path);
 	return tap_done();
 }

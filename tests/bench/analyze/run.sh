@@ -7,8 +7,9 @@
 # second and per wall second and core (the machine's, nproc), peak RSS and RSS per GB of
 # trace, and the RSS ratio of the longer trace to the shorter, each beside its target
 # (>= 20 M events per CPU second and per core, <= 512 MB of RSS for a 1 GB trace, <= 1.3
-# for 4x the length); then the CPU time and peak RSS of `ctrace export --format pprof` of
-# the first.
+# for 4x the length); then the CPU time and peak RSS of `ctrace export`: pprof of the
+# first, perfetto of the first second of both (a window: the same RSS), html of the first
+# (every wait, sorted by thread through a temporary file).
 # Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
@@ -48,12 +49,24 @@ for k in 1 4; do
 	rss4=$rss
 done
 awk -v a="$rss1" -v b="$rss4" 'BEGIN { printf "RSS 4x / 1x: %.2f\n", b / a }'
-# the exports that read only the analysis stream their input as report does
-t=$(mktemp)
-o=$(mktemp -u)
-/usr/bin/time -f '%e %U %S %M' -o "$t" "$ctrace" export --format pprof -o "$o" \
-	"$build/bench/analyze-$n.ctr" 2>/dev/null
-read -r wall user sys rss <"$t"
-rm -f "$t" "$o"
-awk -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN { printf "export --format pprof of the first: %.2f cpu_s, %.1f MB RSS\n", u + s, r / 1024 }'
+# every export streams its input as report does; the timelines read it again for the
+# waits of their window, sorted by thread (through a temporary file beyond a run)
+# export_fig WHAT ARGS...: one export's CPU seconds and peak RSS
+export_fig() {
+	what=$1
+	shift
+	t=$(mktemp)
+	o=$(mktemp -u)
+	/usr/bin/time -f '%e %U %S %M' -o "$t" "$ctrace" export -o "$o" "$@" 2>/dev/null
+	read -r wall user sys rss <"$t"
+	rm -f "$t" "$o"
+	awk -v w="$what" -v u="$user" -v s="$sys" -v r="$rss" \
+	    'BEGIN { printf "export %s: %.2f cpu_s, %.1f MB RSS\n", w, u + s, r / 1024 }'
+}
+f1=$build/bench/analyze-$n.ctr
+f4=$build/bench/analyze-$((n * 4)).ctr
+export_fig "--format pprof of the first" --format pprof "$f1"
+export_fig "--format perfetto --to 1s of the first" --format perfetto --to 1s "$f1"
+export_fig "--format perfetto --to 1s of the 4x" --format perfetto --to 1s "$f4"
+export_fig "--format html of the first (every wait)" --format html "$f1"
 echo "targets: Mevents/cpu_s and Mev/s/core ($cores cores) >= 20; RSS_MB/GB <= 512 (a 1 GB trace in 512 MB); RSS 4x / 1x <= 1.3"
