@@ -148,6 +148,7 @@ struct h {
 	uint64_t kept;
 	uint64_t (*bins)[CT_AP_SLEEP + 1]; /* [row * BINS + bin][profile] ns, when decimated */
 	size_t k;               /* input index being walked */
+	struct ct_timeline **tl;/* each input's waits, sorted once for every walk */
 	int pass;
 	/* the limits of this attempt: the CT_HTML_* values, halved per attempt that came out
 	 * over CT_HTML_MAX_BYTES */
@@ -436,8 +437,7 @@ static void write_timeline(struct h *h)
 	/* pass 1: how many waits, how long */
 	h->pass = 1;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
-		ct_timeline_foreach(h->c->in[h->k].path, h->c->in[h->k].m, h->c->in[h->k].a,
-				    on_wait, h);
+		ct_timeline_walk(h->tl[h->k], on_wait, h);
 	if (h->nwaits > h->lim_waits) {
 		uint64_t above = 0;
 		int b = HBUCKETS - 1;
@@ -474,8 +474,7 @@ static void write_timeline(struct h *h)
 	ct_json_arr_begin(j);
 	h->pass = 2;
 	for (h->k = 0; h->k < h->c->nin; h->k++)
-		ct_timeline_foreach(h->c->in[h->k].path, h->c->in[h->k].m, h->c->in[h->k].a,
-				    on_wait, h);
+		ct_timeline_walk(h->tl[h->k], on_wait, h);
 	ct_json_arr_end(j);
 	ct_json_kv_u64(j, "waits_kept", h->kept);
 	ct_json_kv_u64(j, "min_ns", h->decimated ? h->min_ns : 0);
@@ -538,13 +537,14 @@ static void attempt_free(struct h *h)
 
 /* One attempt at the data document with the limits of shift (each halved shift times):
  * the JSON into *buf (malloc'ed), its length returned. */
-static size_t build_data(const struct ct_output_ctx *c, struct h *h, unsigned shift, char **buf)
+static size_t build_data(const struct ct_output_ctx *c, struct h *h, unsigned shift,
+			 struct ct_timeline **tl, char **buf)
 {
 	struct ct_json j;
 	size_t len = 0;
 	FILE *mf;
 
-	*h = (struct h){ .c = c, .j = &j };
+	*h = (struct h){ .c = c, .j = &j, .tl = tl };
 	h->lim_stacks = (CT_HTML_STACKS >> shift) + 1;
 	h->lim_waits = (CT_HTML_WAITS >> shift) + 1;
 	h->lim_rows = (CT_HTML_ROWS >> shift) + 1;
@@ -607,14 +607,19 @@ int ct_export_html(const struct ct_output_ctx *c, FILE *f)
 	unsigned shift = 0;
 	size_t max = CT_HTML_MAX_BYTES;
 	const char *knob = getenv("CTRACE_EXPORT_HTML_MAX"); /* tests: a smaller budget */
+	struct ct_timeline **tl = ct_xcalloc(c->nin, sizeof(*tl));
 
 	if (knob && *knob)
 		max = (size_t)strtoull(knob, NULL, 10);
+	/* each input's waits read and sorted once, for both passes of every attempt (with
+	 * several inputs, held in the temporary file rather than in memory) */
+	for (size_t k = 0; k < c->nin; k++)
+		tl[k] = ct_timeline_open(c->in[k].path, c->in[k].m, c->in[k].a, c->nin > 1);
 
 	/* within the size budget: halve the limits until the data fits (stacks, waits and
 	 * rows shrink; a trace needs at most a few halvings) */
 	for (;;) {
-		len = build_data(c, &h, shift, &buf);
+		len = build_data(c, &h, shift, tl, &buf);
 		if (data_bytes(buf, len) <= max || shift >= 10)
 			break;
 		free(buf);
@@ -645,5 +650,8 @@ int ct_export_html(const struct ct_output_ctx *c, FILE *f)
 	fputs("</script>\n</body>\n</html>\n", f);
 	free(buf);
 	attempt_free(&h);
+	for (size_t k = 0; k < c->nin; k++)
+		ct_timeline_close(tl[k]);
+	free(tl);
 	return ferror(f) ? -1 : 0;
 }

@@ -42,10 +42,13 @@ struct run {
 	size_t *key_at, nkeys;
 };
 
-struct collect {
+struct ct_timeline {
 	const struct ct_model *m;
 	struct rec *v;           /* the run being filled */
 	size_t n, cap, run_max;
+	int on_disk;             /* the last run written too */
+	uint32_t *k2t;           /* the stream's thread keys -> the model's threads */
+	size_t nk;
 	uint64_t seq;
 	struct run *runs;        /* the runs written, then the last */
 	size_t nruns, cap_runs;
@@ -96,7 +99,7 @@ static void write_all(int fd, const void *p, size_t n)
 }
 
 /* Sorts the run being filled and closes it: written to the file (last: kept in memory). */
-static void close_run(struct collect *c, int last)
+static void close_run(struct ct_timeline *c, int last)
 {
 	struct run *r;
 	size_t nkeys = 0;
@@ -114,7 +117,7 @@ static void close_run(struct collect *c, int last)
 		r->key_at[k + 1] += r->key_at[k];
 	r->mem = NULL;
 	r->off = c->off;
-	if (last) {
+	if ((last && !c->on_disk) || !c->n) {
 		r->mem = c->v;
 		return;
 	}
@@ -136,7 +139,7 @@ static void close_run(struct collect *c, int last)
 	c->n = 0;
 }
 
-static struct ct_tl_wait *push(struct collect *c)
+static struct ct_tl_wait *push(struct ct_timeline *c)
 {
 	struct rec *r;
 
@@ -152,7 +155,7 @@ static struct ct_tl_wait *push(struct collect *c)
 
 /* A slice for what the engine saw (a wait or a recorded call), or NULL when it belongs
  * to no profile. */
-static struct ct_tl_wait *push_seen(struct collect *c, const struct ct_wait_seen *s,
+static struct ct_tl_wait *push_seen(struct ct_timeline *c, const struct ct_wait_seen *s,
 				    unsigned fd_class)
 {
 	struct ct_tl_wait *t;
@@ -173,7 +176,7 @@ static struct ct_tl_wait *push_seen(struct collect *c, const struct ct_wait_seen
 
 static void on_wait(void *arg, const struct ct_wait_seen *s)
 {
-	struct collect *c = arg;
+	struct ct_timeline *c = arg;
 	struct ct_tl_wait *t = push_seen(c, s, CT_FD_UNKNOWN);
 
 	if (!t)
@@ -194,7 +197,7 @@ static void on_wait(void *arg, const struct ct_wait_seen *s)
 }
 
 /* Forgets the runs closed. */
-static void drop_runs(struct collect *c)
+static void drop_runs(struct ct_timeline *c)
 {
 	for (size_t i = 0; i < c->nruns; i++)
 		free(c->runs[i].key_at);
@@ -208,7 +211,7 @@ static void drop_runs(struct collect *c)
 /* The analysis starts over: what it told so far is told again. */
 static void on_restart(void *arg)
 {
-	struct collect *c = arg;
+	struct ct_timeline *c = arg;
 
 	drop_runs(c);
 	c->n = 0;
@@ -232,7 +235,7 @@ struct cursor {
 	size_t bi, nbuf;
 };
 
-static const struct rec *cur_peek(struct collect *c, struct cursor *k)
+static const struct rec *cur_peek(struct ct_timeline *c, struct cursor *k)
 {
 	if (k->r->mem)
 		return &k->r->mem[k->at];
@@ -265,7 +268,7 @@ static void cur_next(struct cursor *k)
 }
 
 /* Sifts cursor slot i down the heap h of n cursors, ordered by their next records. */
-static void cur_sift(struct collect *c, struct cursor **h, size_t n, size_t i)
+static void cur_sift(struct ct_timeline *c, struct cursor **h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
@@ -284,12 +287,13 @@ static void cur_sift(struct collect *c, struct cursor **h, size_t n, size_t i)
 	}
 }
 
-/* Delivers every record, thread by thread (thread thr's keys: those k2t maps to it; a key
- * beyond it, to thread 0), each thread's merged from the runs' parts that hold its
- * keys. */
-static size_t deliver(struct collect *c, const uint32_t *k2t, size_t nk,
-		      void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg)
+/* Every record, thread by thread (thread thr's keys: those k2t maps to it; a key beyond
+ * it, to thread 0), each thread's merged from the runs' parts that hold its keys. */
+size_t ct_timeline_walk(struct ct_timeline *c, void (*fn)(void *arg, const struct ct_tl_wait *w),
+			void *arg)
 {
+	const uint32_t *k2t = c->k2t;
+	size_t nk = c->nk;
 	size_t nkeys = 0, total = 0, ncur = 0;
 	size_t nthr = c->m->nthreads ? c->m->nthreads : 1;
 	size_t *first, *next; /* each thread's keys, as lists */
@@ -355,22 +359,25 @@ static size_t deliver(struct collect *c, const uint32_t *k2t, size_t nk,
 	return total;
 }
 
-size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
-			   const struct ct_analysis *a,
-			   void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg)
+struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
+				     const struct ct_analysis *a, int on_disk)
 {
-	struct collect c = { .m = m, .fd = -1, .run_max = CT_TL_RUN_MAX };
+	struct ct_timeline *c = ct_xcalloc(1, sizeof(*c));
 	const char *knob = getenv("CTRACE_EXPORT_TIMELINE_RUN"); /* tests: smaller runs */
 	struct ct_observer ob;
 	struct ct_filter f = { .to_ns = UINT64_MAX };
 	struct ct_model *m2;
 	struct ct_analysis *a2;
-	uint32_t *tids = NULL, *k2t = NULL;
-	size_t ntids = 0, nk = 0, n;
+	uint32_t *tids = NULL;
+	size_t ntids = 0;
 	char err[512];
 
+	c->m = m;
+	c->fd = -1;
+	c->on_disk = on_disk;
+	c->run_max = CT_TL_RUN_MAX;
 	if (knob && strtoull(knob, NULL, 10) > 0)
-		c.run_max = (size_t)strtoull(knob, NULL, 10);
+		c->run_max = (size_t)strtoull(knob, NULL, 10);
 	/* the window and threads a was computed with */
 	if (a->filtered) {
 		f.from_ns = a->from_ts > m->start_ts ? a->from_ts - m->start_ts : 0;
@@ -381,7 +388,7 @@ size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
 	ob.wait = on_wait;
 	ob.syscall = on_syscall;
 	ob.restart = on_restart;
-	ob.ctx = &c;
+	ob.ctx = c;
 	if (a->filtered && a->nthreads < m->nthreads) {
 		/* by tid: a tid left out names no selected instance (tids are reused, but a
 		 * thread selected by name or tid selects every instance of that name or tid,
@@ -391,28 +398,46 @@ size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
 			tids[ntids++] = a->threads[i].tid;
 		f.tids = tids;
 		f.ntids = ntids;
-		if (!ntids) {
-			/* nothing selected: nothing to deliver */
-			free(tids);
-			return 0;
-		}
 	}
-	{
-		struct ct_file_opts o = { .threads = 2, .ob = &ob, .k2t = &k2t, .nk = &nk,
+	if (!a->filtered || a->nthreads >= m->nthreads || ntids) {
+		/* (nothing selected: nothing to deliver) */
+		struct ct_file_opts o = { .threads = 2, .ob = &ob, .k2t = &c->k2t, .nk = &c->nk,
 					  .quiet = 1 };
 
 		if (ct_analyze_file_with(path, a->filtered ? &f : NULL, &a->convoy, &o, &m2, &a2,
 					 err, sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
+		ct_analysis_free(a2);
+		ct_model_free(m2);
 	}
-	ct_analysis_free(a2);
-	ct_model_free(m2);
 	free(tids);
-	close_run(&c, 1);
-	n = deliver(&c, k2t, nk, fn, arg);
-	free(k2t);
-	drop_runs(&c);
-	free(c.runs);
-	free(c.v);
+	close_run(c, 1);
+	if (c->on_disk) {
+		free(c->v);
+		c->v = NULL;
+		c->cap = 0;
+	}
+	return c;
+}
+
+void ct_timeline_close(struct ct_timeline *c)
+{
+	if (!c)
+		return;
+	drop_runs(c);
+	free(c->runs);
+	free(c->v);
+	free(c->k2t);
+	free(c);
+}
+
+size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
+			   const struct ct_analysis *a,
+			   void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg)
+{
+	struct ct_timeline *c = ct_timeline_open(path, m, a, 0);
+	size_t n = ct_timeline_walk(c, fn, arg);
+
+	ct_timeline_close(c);
 	return n;
 }

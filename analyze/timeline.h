@@ -47,6 +47,17 @@ size_t ct_timeline_foreach(const char *path, const struct ct_model *m,
 			   const struct ct_analysis *a,
 			   void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg);
 
+/* The same in steps, for a writer that walks the waits more than once (html): open
+ * streams the file and sorts its waits (on_disk: all of them written to the temporary
+ * file, none held in memory, so that several timelines can be open at once); walk
+ * delivers them as ct_timeline_foreach does, each time it is called; close frees it. */
+struct ct_timeline;
+struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
+				     const struct ct_analysis *a, int on_disk);
+size_t ct_timeline_walk(struct ct_timeline *t,
+			void (*fn)(void *arg, const struct ct_tl_wait *w), void *arg);
+void ct_timeline_close(struct ct_timeline *t);
+
 /* How many waits ct_timeline_foreach holds in memory (about 100 bytes each) before it
  * writes them, sorted, to a temporary file; the environment's CTRACE_EXPORT_TIMELINE_RUN
  * sets another number (the tests'). */

@@ -240,6 +240,21 @@ int main(void)
 			TEST_EQ(ms->threads[g.w[3].waker_thr].tid, 101);
 		}
 		unsetenv("CTRACE_EXPORT_TIMELINE_RUN");
+
+		/* opened once, every wait in the temporary file, walked twice: the same both
+		 * times */
+		struct ct_timeline *tl = ct_timeline_open(path, ms, as, 1);
+
+		for (int walk = 1; walk <= 2; walk++) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "whole trace, on disk, walk %d", walk);
+			g.n = 0;
+			n = ct_timeline_walk(tl, collect, &g);
+			TEST_EQ(n, g.n);
+			check(&g, w, sizeof(w) / sizeof(w[0]), what);
+		}
+		ct_timeline_close(tl);
 		ct_analysis_free(as);
 		ct_model_free(ms);
 	}
