@@ -9,12 +9,13 @@
  * known at the end); they are delivered sorted by thread and begin.
  *
  * Sorted as sort(1) sorts what does not fit: the records are held in runs of at most
- * CT_TL_RUN_MAX (CTRACE_EXPORT_TIMELINE_RUN sets another: the tests'); a full run is sorted by key, begin and arrival and written to
- * a temporary file (in $TMPDIR, else /tmp; unlinked at once, so that it goes when the
- * process does), the last one stays in memory. At the end, thread by thread in the
- * model's order, the parts of every run that hold its keys are merged (a heap when there
- * are several). Memory is then bounded by a run (about 100 bytes a record) and a buffer
- * per run, whatever the number of waits; the file takes the rest.
+ * CT_TL_RUN_MAX (CTRACE_EXPORT_TIMELINE_RUN sets another: the tests'); a full run is
+ * sorted by key, begin and arrival and written to a temporary file (in $TMPDIR, else
+ * /tmp; unlinked at once, so that it goes when the process does), the last one stays in
+ * memory (unless the caller asks for it on disk too). At each walk, thread by thread in
+ * the model's order, the parts of every run that hold its keys are merged (a heap when
+ * there are several). Memory is then bounded by a run (about 100 bytes a record) and a
+ * buffer per run, whatever the number of waits; the file takes the rest.
  */
 #include "timeline.h"
 
@@ -98,15 +99,17 @@ static void write_all(int fd, const void *p, size_t n)
 	}
 }
 
-/* Sorts the run being filled and closes it: written to the file (last: kept in memory). */
+/* Sorts the run being filled and closes it: written to the file (the last one kept in
+ * memory, unless on_disk). An empty run is no run. */
 static void close_run(struct ct_timeline *c, int last)
 {
 	struct run *r;
-	size_t nkeys = 0;
+	size_t nkeys;
 
+	if (!c->n)
+		return;
 	qsort(c->v, c->n, sizeof(*c->v), cmp_run);
-	if (c->n)
-		nkeys = (size_t)c->v[c->n - 1].w.thr + 1;
+	nkeys = (size_t)c->v[c->n - 1].w.thr + 1;
 	ct_grow(&c->runs, &c->cap_runs, c->nruns + 1, sizeof(*c->runs));
 	r = &c->runs[c->nruns++];
 	r->nkeys = nkeys;
@@ -117,7 +120,7 @@ static void close_run(struct ct_timeline *c, int last)
 		r->key_at[k + 1] += r->key_at[k];
 	r->mem = NULL;
 	r->off = c->off;
-	if ((last && !c->on_disk) || !c->n) {
+	if (last && !c->on_disk) {
 		r->mem = c->v;
 		return;
 	}
@@ -231,8 +234,8 @@ static void on_syscall(void *arg, const struct ct_wait_seen *s)
 struct cursor {
 	const struct run *r;
 	size_t at, end;           /* the next record, the end, in the run */
-	struct rec *buf;          /* for a written run: records at .. at + nbuf */
-	size_t bi, nbuf;
+	struct rec *buf;          /* a written run's records read back, nbuf of them, the */
+	size_t bi, nbuf;          /* next (at) at buf[bi] */
 };
 
 static const struct rec *cur_peek(struct ct_timeline *c, struct cursor *k)
