@@ -287,9 +287,17 @@ struct ct_analysis *ct_analyze(const struct ct_model *m)
 	return ct_analyze_with(m, NULL, NULL);
 }
 
+/* What the streamed events are fed to: the engine, and the reading's stop flag. */
+struct feeding {
+	struct ct_eng *e;
+	int stop_at_cut;  /* set stop once the window's end has passed */
+	int stop;
+};
+
 static void feed(void *ctx, const struct ct_sevent *v, size_t n)
 {
-	struct ct_eng *e = ctx;
+	struct feeding *fd = ctx;
+	struct ct_eng *e = fd->e;
 
 	for (size_t i = 0; i < n; i++) {
 		/* the block was written past the cache (by the other thread): its next
@@ -298,6 +306,8 @@ static void feed(void *ctx, const struct ct_sevent *v, size_t n)
 			__builtin_prefetch(&v[i + 8], 0, 0);
 		ct_eng_event(e, &v[i]);
 	}
+	if (fd->stop_at_cut && e->cut)
+		__atomic_store_n(&fd->stop, 1, __ATOMIC_RELAXED);
 }
 
 /* Selection by thread name needs the names, known at the end: a first pass reads them. */
@@ -309,7 +319,7 @@ static unsigned char *select_names(const char *path, const struct ct_filter *f, 
 	size_t nk;
 	unsigned char *sel;
 
-	if (ct_model_stream(path, 1, 0, NULL, NULL, &m, &k2t, &nk, err, errlen) < 0)
+	if (ct_model_stream(path, NULL, NULL, NULL, &m, &k2t, &nk, err, errlen) < 0)
 		return NULL;
 	sel = ct_xcalloc(nk + 1, 1);
 	for (size_t k = 0; k < nk; k++) {
@@ -388,7 +398,7 @@ int ct_analyze_file_with(const char *path, const struct ct_filter *f,
 			uint64_t start;
 
 			if (ct_reader_open(path, &r) < 0) {
-				int rc = ct_model_stream(path, 1, 0, NULL, NULL, &m, &k2t, &nk,
+				int rc = ct_model_stream(path, NULL, NULL, NULL, &m, &k2t, &nk,
 							 err, errlen);
 				if (rc == 0) {
 					ct_model_free(m);
@@ -405,8 +415,11 @@ int ct_analyze_file_with(const char *path, const struct ct_filter *f,
 		e->sel_keys = sel;
 		e->nsel_keys = nsel;
 		e->obs = o->ob;
-		if (ct_model_stream(path, o->threads, o->annotations, feed, e, &m, &k2t, &nk, err,
-				    errlen) < 0) {
+		struct feeding fd = { .e = e, .stop_at_cut = o->stop_at_cut };
+		struct ct_stream_opts so = { .threads = o->threads, .annotations = o->annotations,
+					     .stop = &fd.stop };
+
+		if (ct_model_stream(path, &so, feed, &fd, &m, &k2t, &nk, err, errlen) < 0) {
 			struct ct_model none = { 0 };
 
 			ct_eng_finish(e, &none, 0, NULL, 0);

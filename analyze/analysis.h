@@ -526,6 +526,9 @@ struct ct_file_opts {
 	size_t *nk;
 	int quiet;               /* no warning on stderr for damaged chunks skipped (a file
 				  * read again, its warning given the first time) */
+	int stop_at_cut;         /* reading ends soon after the window's end (--to) has
+				  * passed: what the observer is told is complete, but the model
+				  * and the analysis cover only what was read (a second pass's) */
 };
 /* ct_analyze_file with those. */
 int ct_analyze_file_with(const char *path, const struct ct_filter *f,

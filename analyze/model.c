@@ -966,6 +966,7 @@ struct pipe {
 	size_t ring_n[RING_N];
 	uint64_t head, tail;
 	int merger_waits, analyser_waits, done;
+	const int *stop;         /* set by fn's side: read no further */
 };
 
 /* The ring's next free block; NULL, when none is free, unless wait (then it waits). Only
@@ -1316,6 +1317,8 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 		}
 		if (p && p->stepping)
 			step_more(p, 0); /* the previous generation's merge, as the ring allows */
+		if (p && p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED))
+			break; /* fn needs no more */
 	}
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", ct_reader_error(r));
@@ -1377,15 +1380,17 @@ int ct_model_load_reader(struct ct_reader *r, struct ct_model **out, char *err,
 	return 0;
 }
 
-int ct_model_stream(const char *path, int threads, int annotations,
+int ct_model_stream(const char *path, const struct ct_stream_opts *o,
 		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
 		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
 		    size_t errlen)
 {
+	static const struct ct_stream_opts none = { .threads = 1 };
+	const struct ct_stream_opts *so = o ? o : &none;
 	struct loader l = { 0 };
 	struct ct_model *m;
 	struct ct_reader *r;
-	struct pipe p = { .fn = fn, .ctx = ctx, .threaded = threads > 1 };
+	struct pipe p = { .fn = fn, .ctx = ctx, .threaded = so->threads > 1, .stop = so->stop };
 	pthread_t th;
 	struct stat st;
 	int rc;
@@ -1403,7 +1408,7 @@ int ct_model_stream(const char *path, int threads, int annotations,
 	m = ct_xcalloc(1, sizeof(*m));
 	l.m = m;
 	l.stream = fn ? 1 : 2;
-	l.annotations = annotations;
+	l.annotations = so->annotations;
 	p.threaded = p.threaded && fn;
 	if (p.threaded) {
 		pthread_mutex_init(&p.mu, NULL);
@@ -1630,6 +1635,17 @@ const struct ct_mthread *ct_model_thread_at(const struct ct_model *m, uint32_t t
 	size_t n, i = first_of(m, tid, &n);
 
 	return n ? &m->threads[i + thread_pick(&m->threads[i], n, ts)] : NULL;
+}
+
+size_t ct_model_thread_of_part(const struct ct_model *m, const struct ct_model *part, size_t t)
+{
+	size_t np, ip = first_of(part, part->threads[t].tid, &np);
+	size_t n, i = first_of(m, part->threads[t].tid, &n);
+
+	(void)np;
+	if (!n)
+		return m->nthreads;
+	return i + (t - ip < n ? t - ip : n - 1);
 }
 
 static uint64_t lerp(uint64_t t0, uint64_t v0, uint64_t t1, uint64_t v1, uint64_t ts)

@@ -140,13 +140,20 @@ struct ct_sevent {
  * generation's once the next one is read (fn NULL: the events are only counted). With a
  * second thread (threads > 1), fn is called on it, and reading, decoding and merging run
  * beside it on the calling thread, which merges a generation while it reads the next.
- * With annotations, the threads keep their annotation events (tasks, regions, logs,
- * labels and their TEXT events) as a loaded model does, for ct_ann_walk (regions.c).
+ * o (NULL: one thread, nothing more) may ask for more: see struct ct_stream_opts.
  * On success returns 0 with *out and *key_to_thr (nkeys entries, malloc'ed: thread key
  * -> index in m->threads); on bad input -1 with the reader's
  * one-line message in err.
  */
-int ct_model_stream(const char *path, int threads, int annotations,
+struct ct_stream_opts {
+	int threads;        /* > 1: fn on a second thread, as above */
+	int annotations;    /* the threads keep their annotation events (tasks, regions,
+			     * logs, labels and their TEXT events) as a loaded model does, for
+			     * ct_ann_walk (regions.c) */
+	const int *stop;    /* non-NULL: once fn sets *stop (atomically), reading ends there,
+			     * the events read go to fn and the model holds what was read */
+};
+int ct_model_stream(const char *path, const struct ct_stream_opts *o,
 		    void (*fn)(void *ctx, const struct ct_sevent *v, size_t n), void *ctx,
 		    struct ct_model **out, uint32_t **key_to_thr, size_t *nkeys, char *err,
 		    size_t errlen);
@@ -192,6 +199,11 @@ const struct ct_mthread *ct_model_thread(const struct ct_model *m, uint32_t tid)
  * start of the next, the nearer of the two. */
 const struct ct_mthread *ct_model_thread_at(const struct ct_model *m, uint32_t tid,
 					    uint64_t ts);
+/* The index in m (a whole file's model) of thread t of part, a model of the same file
+ * read up to a point (ct_stream_opts.stop): the same tid's instance of the same rank (a
+ * tid's instances are in time order, and part has the first ones); m->nthreads when m
+ * has no thread of that tid. */
+size_t ct_model_thread_of_part(const struct ct_model *m, const struct ct_model *part, size_t t);
 /* Cumulative cpu and run-queue ns of t at ts, linearly interpolated between its samples
  * (0 at THREAD_START; constant before the first and after the last sample). */
 void ct_model_sched_at(const struct ct_mthread *t, uint64_t ts, uint64_t *cpu, uint64_t *runq);

@@ -941,7 +941,7 @@ int ct_cmd_record(int argc, char **argv)
 			size_t nk;
 			char err[512];
 
-			if (ct_model_stream(path, 1, 0, NULL, NULL, &m, &k2t, &nk, err,
+			if (ct_model_stream(path, NULL, NULL, NULL, &m, &k2t, &nk, err,
 					    sizeof(err)) < 0) {
 				ct_err("record: --check: %s: %s", path, err);
 				ct_check_opts_free(&chk);

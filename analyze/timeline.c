@@ -3,10 +3,10 @@
  * Implementation of timeline.h on the streaming engine: the analysis keeps no per-event
  * arrays, so the trace file is streamed through the engine once more
  * (ct_analyze_file_with), under the window and the thread selection the analysis was
- * computed with, and an observer collects each finished wait with the release that ended
- * it (as the wake-up and holder analyses see it) and each recorded system call. They
- * arrive in end order, named by the stream's thread keys (which thread each key is, is
- * known at the end); they are delivered sorted by thread and begin.
+ * computed with, up to the window's end, and an observer collects each finished wait with
+ * the release that ended it (as the wake-up and holder analyses see it) and each recorded
+ * system call. They arrive in end order, named by the stream's thread keys (which thread
+ * each key is, is known at the end); they are delivered sorted by thread and begin.
  *
  * Sorted as sort(1) sorts what does not fit: the records are held in runs of at most
  * CT_TL_RUN_MAX (CTRACE_EXPORT_TIMELINE_RUN sets another: the tests'); a full run is
@@ -405,11 +405,17 @@ struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
 	if (!a->filtered || a->nthreads >= m->nthreads || ntids) {
 		/* (nothing selected: nothing to deliver) */
 		struct ct_file_opts o = { .threads = 2, .ob = &ob, .k2t = &c->k2t, .nk = &c->nk,
-					  .quiet = 1 };
+					  .quiet = 1, .stop_at_cut = 1 };
 
 		if (ct_analyze_file_with(path, a->filtered ? &f : NULL, &a->convoy, &o, &m2, &a2,
 					 err, sizeof(err)) < 0)
 			ct_die(CT_EXIT_USAGE, "%s: %s", path, err);
+		/* m2 covers the file up to the window's end: its threads named by m's */
+		for (size_t k = 0; k < c->nk; k++) {
+			size_t t = ct_model_thread_of_part(m, m2, c->k2t[k]);
+
+			c->k2t[k] = t < m->nthreads ? (uint32_t)t : 0;
+		}
 		ct_analysis_free(a2);
 		ct_model_free(m2);
 	}

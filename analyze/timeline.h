@@ -5,8 +5,8 @@
  * system call of an analysed trace, with the release that ended it, delivered thread by
  * thread (the model's thread order) and in begin order within a thread. The analysis keeps
  * no per-event arrays: this function streams the trace file through the engine again
- * (ct_analyze_file_with) under the analysis' window and threads, and keeps the waits and
- * calls of that window until they are delivered (their memory, about 100 bytes each, is
+ * (ct_analyze_file_with) under the analysis' window and threads, up to the window's end,
+ * and keeps the waits and calls of that window until they are delivered (their memory, about 100 bytes each, is
  * the timeline's; the trace's events are never held). Not on the record path.
  */
 #ifndef CTRACE_TIMELINE_H

@@ -2040,8 +2040,9 @@ static void stream_seen(const char *path, int threads, struct seen_seq *s)
 	uint32_t *k2t = NULL;
 	size_t nk = 0;
 	char err[256] = "";
+	struct ct_stream_opts o = { .threads = threads };
 
-	TEST_EQ(ct_model_stream(path, threads, 0, seen_add, s, &m, &k2t, &nk, err, sizeof(err)), 0);
+	TEST_EQ(ct_model_stream(path, &o, seen_add, s, &m, &k2t, &nk, err, sizeof(err)), 0);
 	free(k2t);
 	ct_model_free(m);
 }

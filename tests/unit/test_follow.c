@@ -265,7 +265,7 @@ int main(void)
 		return 1;
 	}
 	close(fd);
-	TEST_EQ(ct_model_stream(path, 1, 0, collect, &ref, &m, &k2t, &nk, err, sizeof(err)), 0);
+	TEST_EQ(ct_model_stream(path, NULL, collect, &ref, &m, &k2t, &nk, err, sizeof(err)), 0);
 	TEST_EQ(ref.n, 10);
 	free(k2t);
 	ct_model_free(m);

@@ -110,6 +110,65 @@ static struct ct_model *load(char *path)
 	return m;
 }
 
+/*
+ * Three generations of 10 ms, for a window that ends in the first: thread 200 twice (tid
+ * reused: an instance 1..8 ms waiting on M1 2..5 ms, and one from 22 ms waiting 23..25
+ * ms), 201 sleeping 3..12 and 13..27 ms, and 150 (a lower tid) only in the third
+ * generation, waiting 24..26 ms. The second pass stops reading soon after the window's end, before 150 and
+ * 200's second instance are seen: its threads must still be named by the whole file's.
+ */
+static void build_reused(void)
+{
+	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
+				    .version_minor = CT_VERSION_MINOR, .pid = 100, .ppid = 1,
+				    .start_mono_ns = T0, .start_real_ns = 42 };
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 }, { 5, 1, 0, pcs5 } };
+	struct ct_thread_state ts[] = {
+		{ .tid = 200, .parent_tid = 100, .name = "first" },
+		{ .tid = 201, .parent_tid = 100, .name = "sleeper" },
+	};
+	struct ct_thread_state ts3[] = { { .tid = 150, .parent_tid = 100, .name = "late" } };
+	struct ct_event a1[] = {
+		ct_ev_thread_start(T0 + 1 * MS, 0, 100, 0x1234),
+		WB(T0 + 2 * MS, CT_K_MUTEX, 1, M1, 0, 0),
+		WE(T0 + 5 * MS, CT_K_MUTEX, M1, 0),
+		ct_ev_thread_end(T0 + 8 * MS, 0, 0),
+	};
+	struct ct_event s1[] = { WB(T0 + 3 * MS, CT_K_NANOSLEEP, 5, 0, 0, 0) };
+	struct ct_event s2[] = {
+		WE(T0 + 12 * MS, CT_K_NANOSLEEP, 0, 0),
+		WB(T0 + 13 * MS, CT_K_NANOSLEEP, 5, 0, 0, 0),
+	};
+	struct ct_event a3[] = {
+		ct_ev_thread_start(T0 + 22 * MS, 0, 100, 0x5678),
+		WB(T0 + 23 * MS, CT_K_MUTEX, 1, M1, 0, 0),
+		WE(T0 + 25 * MS, CT_K_MUTEX, M1, 0),
+	};
+	struct ct_event s3[] = { WE(T0 + 27 * MS, CT_K_NANOSLEEP, 0, 0) };
+	struct ct_event l3[] = {
+		WB(T0 + 24 * MS, CT_K_MUTEX, 1, M2, 0, 0),
+		WE(T0 + 26 * MS, CT_K_MUTEX, M2, 0),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	tg_begin(&h);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_threads(&wb, 1, ts, 2));
+	put(ct_w_events(&wb, 1, 200, 0, a1, sizeof(a1) / sizeof(a1[0])));
+	put(ct_w_events(&wb, 1, 201, 0, s1, 1));
+	put(ct_w_gen_end(&wb, 1, T0 + 10 * MS, lost));
+	put(ct_w_gen_begin(&wb, 2, T0 + 10 * MS, 42));
+	put(ct_w_events(&wb, 2, 201, 0, s2, 2));
+	put(ct_w_gen_end(&wb, 2, T0 + 20 * MS, lost));
+	put(ct_w_gen_begin(&wb, 3, T0 + 20 * MS, 42));
+	put(ct_w_threads(&wb, 3, ts3, 1));
+	put(ct_w_events(&wb, 3, 200, 0, a3, sizeof(a3) / sizeof(a3[0])));
+	put(ct_w_events(&wb, 3, 201, 0, s3, 1));
+	put(ct_w_events(&wb, 3, 150, 0, l3, sizeof(l3) / sizeof(l3[0])));
+	put(ct_w_gen_end(&wb, 3, T0 + 30 * MS, lost));
+}
+
 #define MAXW 32
 struct got {
 	struct ct_tl_wait w[MAXW];
@@ -284,5 +343,61 @@ int main(void)
 	}
 	ct_model_free(m);
 	unlink(path);
+
+	/* a window that ends in the first of three generations: the second pass stops there */
+	{
+		char rpath[] = "/tmp/ctrace-test-XXXXXX", err[256] = "";
+		struct ct_filter f = { .to_ns = 6 * MS };
+		struct ct_file_opts o = { .threads = 2, .annotations = 1 };
+		struct ct_model *mr;
+		struct ct_analysis *ar;
+		const struct want w[] = {
+			{ 200, S, CT_K_MUTEX, M1, T0 + 2 * MS, T0 + 5 * MS, 1, 0, 0, 0, 0, 0 },
+			{ 201, CT_P_SLEEP, CT_K_NANOSLEEP, 0, T0 + 3 * MS, T0 + 6 * MS, 5, 1, 0,
+			  0, 0, 0 },
+		};
+
+		memset(&wb, 0, sizeof(wb));
+		wb = (struct ct_wbuf){ tg_raw, sizeof(tg_raw), tg_out, sizeof(tg_out), NULL };
+		build_reused();
+		if (tg_write_tmp(rpath) < 0) {
+			printf("Bail out! temporary file\n");
+			return 1;
+		}
+		TEST_EQ(ct_analyze_file_with(rpath, &f, NULL, &o, &mr, &ar, err, sizeof(err)), 0);
+		/* the whole file's threads: 150, 200 twice, 201 */
+		TEST_EQ(mr->nthreads, 4);
+		g.n = 0;
+		TEST_EQ(ct_timeline_foreach(rpath, mr, ar, collect, &g), 2);
+		check(&g, w, sizeof(w) / sizeof(w[0]), "window to 6 ms of three generations");
+		TEST_EQ(g.w[0].thr, 1); /* 200's first instance, after 150 */
+		TEST_EQ(mr->threads[g.w[0].thr].start_ts, T0 + 1 * MS);
+		TEST_EQ(g.w[1].thr, 3); /* 201 */
+		TEST_EQ(mr->threads[g.w[1].thr].tid, 201);
+
+		/* on one thread the reading stops at once past 6 ms (on two, as soon as the
+		 * analysing thread says so): a model of the first generations only, whose
+		 * threads are the whole file's of the same tid and rank */
+		struct ct_file_opts o1 = { .threads = 1, .stop_at_cut = 1 };
+		struct ct_model *mp;
+		struct ct_analysis *ap;
+
+		TEST_EQ(ct_analyze_file_with(rpath, &f, NULL, &o1, &mp, &ap, err, sizeof(err)), 0);
+		TEST_EQ(mp->nthreads, 2); /* 200's first instance, 201 */
+		for (size_t t = 0; t < mp->nthreads; t++) {
+			size_t i = ct_model_thread_of_part(mr, mp, t);
+
+			TAP_OK(i < mr->nthreads && mr->threads[i].tid == mp->threads[t].tid &&
+				mr->threads[i].start_ts == mp->threads[t].start_ts,
+				"partial model's thread %zu (tid %u) is the whole one's %zu", t,
+				mp->threads[t].tid, i);
+		}
+		TEST_EQ(ct_model_thread_of_part(mr, mp, 0), 1);
+		ct_analysis_free(ap);
+		ct_model_free(mp);
+		ct_analysis_free(ar);
+		ct_model_free(mr);
+		unlink(rpath);
+	}
 	return tap_done();
 }
