@@ -425,6 +425,8 @@ static void record(FILE *f, const struct ct_record *r, uint64_t start, struct si
 	case CT_REC_GEN_END:
 		fprintf(f, "gen=%" PRIu32 " GEN_END ts=", r->gen);
 		rel_ts(f, r->end_ts, start);
+		if (r->has_untraced) /* a recorder that counts them */
+			fprintf(f, " untraced_threads=%" PRIu64, r->untraced);
 		fputs(" lost=", f);
 		for (int c = 0; c < CT_L_MAX; c++)
 			fprintf(f, "%s%s:%" PRIu64, c ? "," : "", ct_lost_name((unsigned)c), r->lost[c]);

@@ -1306,6 +1306,11 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			for (int c = 0; c < CT_L_MAX; c++)
 				if (rec.lost[c] > m->lost[c])
 					m->lost[c] = rec.lost[c];
+			if (rec.has_untraced) {
+				m->has_untraced = 1;
+				if (rec.untraced > m->untraced)
+					m->untraced = rec.untraced;
+			}
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;

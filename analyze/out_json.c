@@ -60,9 +60,11 @@ static void json_trace_members(struct ctx *c, struct ct_json *j)
 	{
 		uint64_t n = 0;
 
+		/* the recorder's count (the threads that needed a slot), or the untraced
+		 * threads the others' events name (a join's target), when more */
 		for (size_t i = 0; i < c->a->nthreads; i++)
 			n += c->a->threads[i].untraced != 0;
-		ct_json_kv_u64(j, "untraced_threads", n);
+		ct_json_kv_u64(j, "untraced_threads", m->untraced > n ? m->untraced : n);
 	}
 	ct_json_kv_u64(j, "from_ns", c->a->from_ts - m->start_ts);
 	ct_json_kv_u64(j, "to_ns", c->a->to_ts - m->start_ts);

@@ -97,6 +97,9 @@ static void text_header(struct ctx *c)
 	} else {
 		fprintf(c->f, ", 0 lost");
 	}
+	if (m->untraced)
+		fprintf(c->f, ", %" PRIu64 " thread%s ran untraced (CTRACE_MAX_THREADS)",
+			m->untraced, m->untraced == 1 ? "" : "s");
 	if (m->truncated) {
 		char t[256];
 

@@ -104,6 +104,10 @@ enum ct_lost_cause {
 	CT_L_NOSTACK,     /* stack table full: event kept, its stack dropped (stack id 0) */
 	CT_L_MAX
 };
+/* GEN_END's counter after the lost-event causes: the threads that ran untraced (the
+ * thread table was full when they first needed a slot; their events count in
+ * CT_L_NOSLOT). Files whose GEN_END has CT_L_MAX counters do not say. */
+#define CT_GEN_UNTRACED CT_L_MAX
 
 /*
  * The fixed-size record of the record path, 48 bytes. The thread id is not in the record:

@@ -680,8 +680,9 @@ static const char *dec_gen_begin(struct ct_reader *r, struct ct_record *rec)
 	return NULL;
 }
 
-/* GEN_END carries its own count of lost causes: a newer writer may count more causes
- * (the extra ones are read and dropped), an older one fewer (the rest stay 0). */
+/* GEN_END carries its own count of counters: a newer writer may count more causes (the
+ * extra ones are read and dropped), an older one fewer (the rest stay 0; without the
+ * untraced threads' counter, has_untraced stays 0). */
 static const char *dec_gen_end(struct ct_reader *r, struct ct_record *rec)
 {
 	uint64_t n, v;
@@ -694,7 +695,10 @@ static const char *dec_gen_end(struct ct_reader *r, struct ct_record *rec)
 		TRY(var(r, &v));
 		if (i < CT_L_MAX)
 			rec->lost[i] = v;
+		else if (i == CT_GEN_UNTRACED)
+			rec->untraced = v;
 	}
+	rec->has_untraced = n > CT_GEN_UNTRACED;
 	return NULL;
 }
 

@@ -22,7 +22,8 @@ enum ct_rec_type {
 	CT_REC_STACK,         /* gen, stack */
 	CT_REC_THREAD,        /* gen, thread: state at the generation start */
 	CT_REC_EVENT,         /* gen, tid, ev */
-	CT_REC_GEN_END,       /* gen, end_ts, lost[] (cumulative since the process start) */
+	CT_REC_GEN_END,       /* gen, end_ts, lost[], untraced (cumulative since the process
+			       * start) */
 };
 
 /* One record. Pointers inside (stack.pcs, module.path) stay valid until the next call.
@@ -39,6 +40,8 @@ struct ct_record {
 	uint64_t ts_mono, ts_real;
 	uint64_t end_ts;
 	uint64_t lost[CT_L_MAX];
+	uint64_t untraced;  /* GEN_END: threads that ran untraced so far (CT_GEN_UNTRACED), */
+	int has_untraced;   /* when the writer counted them */
 	uint64_t offset; /* file offset of the chunk this record came from */
 };
 

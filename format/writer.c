@@ -359,16 +359,24 @@ ssize_t ct_w_threads(struct ct_wbuf *w, uint32_t gen, const struct ct_thread_sta
 	return finish(w, &o, CT_CH_THREADS, gen, 0, 0, (uint32_t)n);
 }
 
-/* Contract in writer.h. lost may be NULL (all zero). Payload: end_ns, CT_L_MAX, lost[]. */
-ssize_t ct_w_gen_end(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
-		     const uint64_t lost[CT_L_MAX])
+/* Contract in writer.h. lost may be NULL (all zero). Payload: end_ns, CT_L_MAX + 1,
+ * lost[], untraced. */
+ssize_t ct_w_gen_end_untraced(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
+			      const uint64_t lost[CT_L_MAX], uint64_t untraced)
 {
 	if (!wbuf_ok(w))
 		return -EINVAL;
 	struct out o = raw_cursor(w);
 	put_var(&o, end_ns);
-	put_var(&o, CT_L_MAX);
+	put_var(&o, CT_L_MAX + 1);
 	for (unsigned i = 0; i < CT_L_MAX; i++)
 		put_var(&o, lost ? lost[i] : 0);
+	put_var(&o, untraced);
 	return finish(w, &o, CT_CH_GEN_END, gen, 0, 0, 1);
+}
+
+ssize_t ct_w_gen_end(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
+		     const uint64_t lost[CT_L_MAX])
+{
+	return ct_w_gen_end_untraced(w, gen, end_ns, lost, 0);
 }

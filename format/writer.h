@@ -51,7 +51,11 @@ ssize_t ct_w_modules(struct ct_wbuf *w, uint32_t gen, const struct ct_module *m,
 /* Every known thread's state at the generation start. */
 ssize_t ct_w_threads(struct ct_wbuf *w, uint32_t gen, const struct ct_thread_state *t,
 		     size_t n);
-/* Closes generation gen. lost: cumulative lost-event counts by enum ct_lost_cause. */
+/* Closes generation gen. lost: cumulative lost-event counts by enum ct_lost_cause;
+ * untraced: the threads that ran untraced so far (CT_GEN_UNTRACED); ct_w_gen_end writes
+ * 0 there. */
+ssize_t ct_w_gen_end_untraced(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
+			      const uint64_t lost[CT_L_MAX], uint64_t untraced);
 ssize_t ct_w_gen_end(struct ct_wbuf *w, uint32_t gen, uint64_t end_ns,
 		     const uint64_t lost[CT_L_MAX]);
 

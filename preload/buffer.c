@@ -29,6 +29,7 @@
 #define SMALL_MAX 4096u
 
 atomic_uint_least64_t ct_lost[CT_L_MAX];
+atomic_uint_least64_t ct_untraced;
 unsigned ct_buf_cap;
 atomic_int ct_writer_kick;
 static char *pool, *small;
@@ -213,4 +214,5 @@ void ct_buffers_after_fork(void)
 	atomic_store(&ct_writer_kick, 0);
 	for (int i = 0; i < CT_L_MAX; i++)
 		atomic_store(&ct_lost[i], 0);
+	atomic_store(&ct_untraced, 0);
 }

@@ -108,6 +108,7 @@ struct ct_tls {
 	int nest;               /* >0: inside libctrace (or the thread has exited) */
 	pid_t tid;
 	struct ct_thread *th;   /* registry slot, NULL until the thread's first event */
+	int untraced;           /* found the thread table full: counted in ct_untraced */
 };
 extern CT_TLS struct ct_tls ct_tls;
 extern CT_TLS int ct_in_signal;   /* a program signal handler runs on this thread */
@@ -300,6 +301,9 @@ void ct_buf_retire(struct ct_thread *th);
 
 /* ---- lost events (buffer.c) ---- */
 extern atomic_uint_least64_t ct_lost[CT_L_MAX];
+/* The threads that ran untraced, the thread table full when they first needed a slot
+ * (GEN_END's CT_GEN_UNTRACED); each counted once (ct_tls.untraced). */
+extern atomic_uint_least64_t ct_untraced;
 static inline void ct_count_lost(int cause)
 {
 	atomic_fetch_add_explicit(&ct_lost[cause], 1, memory_order_relaxed);

@@ -177,7 +177,8 @@ void ct_gen_close(void)
 	for (int i = 0; i < CT_L_MAX; i++)
 		lost[i] = atomic_load(&ct_lost[i]);
 	uint64_t end = ct_now();
-	ct_trace_put(ct_w_gen_end(&ct_fl.wb, ct_fl.gen, end, lost));
+	ct_trace_put(ct_w_gen_end_untraced(&ct_fl.wb, ct_fl.gen, end, lost,
+					   atomic_load(&ct_untraced)));
 	if (ct_fl.fd == CT_FLIGHT_FD)
 		ct_flight_gen_end(end);
 }

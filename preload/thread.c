@@ -109,8 +109,14 @@ struct ct_thread *ct_self(void)
 	if (!ct_threads)
 		return NULL;
 	struct ct_thread *t = slot_claim();
-	if (t)
+	if (t) {
 		adopt(t);
+	} else if (!ct_tls.untraced) {
+		/* a thread that runs untraced, counted once (a later event may still find a
+		 * slot free: it is traced from there) */
+		ct_tls.untraced = 1;
+		atomic_fetch_add_explicit(&ct_untraced, 1, memory_order_relaxed);
+	}
 	return t;
 }
 
@@ -125,6 +131,7 @@ void ct_threads_after_fork(void)
 			atomic_store(&ct_threads[i].state, CT_TH_FREE);
 	pid_t old = ct_tls.tid;
 	ct_tls.tid = gettid();
+	ct_tls.untraced = 0; /* the child's count starts at 0 (ct_buffers_after_fork) */
 	if (me) {
 		me->parent = old;
 		me->tid = ct_tls.tid;

@@ -31,6 +31,7 @@ struct exp {
 	const struct ct_thread_state *th;
 	uint64_t t1, t2;
 	uint64_t lost[CT_L_MAX];
+	uint64_t untraced; /* GEN_END: the untraced threads' counter written */
 	uint64_t offset;
 };
 
@@ -144,8 +145,9 @@ static int gen_end(struct trace *t, uint32_t gen, uint64_t end, const uint64_t *
 	struct exp *e = push(t, CT_REC_GEN_END, gen);
 	e->t1 = end;
 	memcpy(e->lost, lost, sizeof(e->lost));
+	e->untraced = 10 * (uint64_t)gen + 1; /* any number the reader must give back */
 	t->gen_open = 0;
-	return commit(t, ct_w_gen_end(&t->w, gen, end, lost));
+	return commit(t, ct_w_gen_end_untraced(&t->w, gen, end, lost, e->untraced));
 }
 
 static int events(struct trace *t, uint32_t gen, uint32_t tid, uint32_t seq,
@@ -199,6 +201,7 @@ static const char *mismatch(const struct ct_record *r, const struct exp *e)
 	case CT_REC_GEN_END:
 		CHK(r->end_ts == e->t1, "end_ts");
 		CHK(memcmp(r->lost, e->lost, sizeof(e->lost)) == 0, "lost");
+		CHK(r->has_untraced && r->untraced == e->untraced, "untraced threads");
 		break;
 	case CT_REC_EVENT:
 		CHK(r->tid == e->tid, "tid");
@@ -641,7 +644,8 @@ static void test_encoders(void)
 	TEST_EQ(ct_w_modules(&w, 0, &bm, 1), -EINVAL);
 	struct ct_thread_state bt = { .tid = 1, .kind = CT_K_MAX };
 	TEST_EQ(ct_w_threads(&w, 0, &bt, 1), -EINVAL);
-	TEST_EQ(ct_w_gen_end(&w, 0, 1, NULL), CT_CHUNK_HDR_LEN + 5);
+	/* end_ns, 4 counters, the three lost-event causes and the untraced threads */
+	TEST_EQ(ct_w_gen_end(&w, 0, 1, NULL), CT_CHUNK_HDR_LEN + 6);
 }
 
 static void test_roundtrip(void)
