@@ -12,8 +12,10 @@
  *   status      N sleeps (default 20), then prints the "Threads:" line of /proc/self/status
  *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
  *               then the "Threads:" line
- *   unshare_mt  starts a thread that makes N sleeps, joins it, then as unshare
- *   setns_mt    starts a thread that makes N sleeps, joins it, then setns() into its own
+ *   unshare_mt  starts a thread that makes N sleeps, joins it, waits until it has left the
+ *               process (wait_single), then as unshare
+ *   setns_mt    starts a thread that makes N sleeps, joins it, waits as unshare_mt, then
+ *               setns() into its own
  *               mount namespace (needs a single-threaded caller): "setns=0" or
  *               "setns=-1 errno=E", then the "Threads:" line
  *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
@@ -103,6 +105,36 @@ static void threads_line(void)
 			*p = ' ';
 	printf("%s\n", t);
 	fflush(stdout);
+}
+
+/* The number on the "Threads:" line of /proc/self/status (0 unknown). */
+static long threads_now(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *t = strstr(buf, "\nThreads:");
+	return t ? strtol(t + 9, NULL, 10) : 0;
+}
+
+/* After pthread_join: waits, yielding (no sleep: the traces count the program's), until
+ * the process has one thread, 10 s at most. pthread_join returns once the kernel has
+ * cleared the thread's tid, which is before the thread has left the thread group, and
+ * unshare(CLONE_NEWUSER) and setns() refuse a process of two threads (EINVAL) until then:
+ * untraced, on a loaded machine, they fail now and then without this. */
+static void wait_single(void)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (threads_now() == 1)
+			return;
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 10);
 }
 
 static void do_unshare(void)
@@ -302,6 +334,7 @@ int main(int argc, char **argv)
 		pthread_t t;
 		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
 		pthread_join(t, NULL);
+		wait_single();
 		do_unshare();
 		sleeps(n < 0 ? 20 : n);
 		return 0;
@@ -310,6 +343,7 @@ int main(int argc, char **argv)
 		pthread_t t;
 		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
 		pthread_join(t, NULL);
+		wait_single();
 		int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 		int r = setns(fd, CLONE_NEWNS);
 		if (r == 0)
