@@ -27,6 +27,8 @@ static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 	unsigned lvl, ix;
 
 	ct_lhist_bucket(v, &lvl, &ix);
+	if (!h->lv)
+		h->lv = ct_xcalloc(CT_LH_LEVELS, sizeof(*h->lv));
 	if (!h->lv[lvl].b)
 		h->lv[lvl].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
 	h->lv[lvl].b[ix] += n;
@@ -114,6 +116,8 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 	h->n += src->n;
 	if (h->nex != UINT32_MAX)
 		to_buckets(h);
+	if (!h->lv)
+		h->lv = ct_xcalloc(CT_LH_LEVELS, sizeof(*h->lv));
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
 		if (!src->lv[l].n)
 			continue;
@@ -199,21 +203,21 @@ void ct_lhist_log2(const struct ct_lhist *h, uint64_t count[64])
 
 void ct_lhist_clear(struct ct_lhist *h)
 {
-	uint64_t *lv[CT_LH_LEVELS];
+	struct ct_lh_level *lv = h->lv;
 
-	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
-		lv[l] = h->lv[l].b;
-		if (h->lv[l].n)
-			memset(lv[l], 0, CT_LH_BUCKETS * sizeof(uint64_t));
-	}
+	for (unsigned l = 0; lv && l < CT_LH_LEVELS; l++)
+		if (lv[l].n) {
+			memset(lv[l].b, 0, CT_LH_BUCKETS * sizeof(uint64_t));
+			lv[l].n = 0;
+		}
 	memset(h, 0, sizeof(*h));
-	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
-		h->lv[l].b = lv[l];
+	h->lv = lv;
 }
 
 void ct_lhist_reset(struct ct_lhist *h)
 {
-	for (unsigned l = 0; l < CT_LH_LEVELS; l++)
+	for (unsigned l = 0; h->lv && l < CT_LH_LEVELS; l++)
 		free(h->lv[l].b);
+	free(h->lv);
 	memset(h, 0, sizeof(*h));
 }

@@ -297,15 +297,16 @@ size_t ct_timeline_walk(struct ct_timeline *c, void (*fn)(void *arg, const struc
 {
 	const uint32_t *k2t = c->k2t;
 	size_t nk = c->nk;
-	size_t nkeys = 0, total = 0, ncur = 0;
+	size_t nkeys = 0, total = 0, ncur = 0, most = 1;
 	size_t nthr = c->m->nthreads ? c->m->nthreads : 1;
-	size_t *first, *next; /* each thread's keys, as lists */
+	size_t *first, *next, *nof; /* each thread's keys, as lists, and how many */
 	struct cursor *cur, **heap;
 
 	for (size_t i = 0; i < c->nruns; i++)
 		if (c->runs[i].nkeys > nkeys)
 			nkeys = c->runs[i].nkeys;
 	first = ct_xmalloc(nthr * sizeof(*first));
+	nof = ct_xcalloc(nthr, sizeof(*nof));
 	next = ct_xmalloc((nkeys + 1) * sizeof(*next));
 	for (size_t t = 0; t < nthr; t++)
 		first[t] = SIZE_MAX;
@@ -314,9 +315,12 @@ size_t ct_timeline_walk(struct ct_timeline *c, void (*fn)(void *arg, const struc
 
 		next[k] = first[t];
 		first[t] = k;
+		if (++nof[t] > most)
+			most = nof[t];
 	}
-	cur = ct_xcalloc(c->nruns * (nkeys ? nkeys : 1) + 1, sizeof(*cur));
-	heap = ct_xmalloc((c->nruns * (nkeys ? nkeys : 1) + 1) * sizeof(*heap));
+	/* a thread's parts: one per run and key of it, at most */
+	cur = ct_xcalloc(c->nruns * most + 1, sizeof(*cur));
+	heap = ct_xmalloc((c->nruns * most + 1) * sizeof(*heap));
 	for (size_t t = 0; t < nthr; t++) {
 		size_t n = 0;
 
@@ -358,6 +362,7 @@ size_t ct_timeline_walk(struct ct_timeline *c, void (*fn)(void *arg, const struc
 	free(cur);
 	free(heap);
 	free(first);
+	free(nof);
 	free(next);
 	return total;
 }
