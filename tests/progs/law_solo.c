@@ -83,23 +83,31 @@ static void sleeps(int n)
 		sleep_us(SLEEP_US); /* SLEEP */
 }
 
-static void threads_line(void)
+/* The "Threads:" line of /proc/self/status, in buf (NULL when there is none). */
+static char *status_threads(char *buf, size_t cap)
 {
-	char buf[4096];
 	int fd = open("/proc/self/status", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	ssize_t n = fd >= 0 ? read(fd, buf, cap - 1) : -1;
 	if (fd >= 0)
 		close(fd);
 	buf[n > 0 ? n : 0] = 0;
 	char *t = strstr(buf, "\nThreads:");
+	if (!t)
+		return NULL;
+	char *e = strchr(++t, '\n');
+	if (e)
+		*e = 0;
+	return t;
+}
+
+static void threads_line(void)
+{
+	char buf[4096];
+	char *t = status_threads(buf, sizeof(buf));
 	if (!t) {
 		printf("no Threads line\n");
 		return;
 	}
-	t++;
-	char *e = strchr(t, '\n');
-	if (e)
-		*e = 0;
 	for (char *p = t; *p; p++)
 		if (*p == '\t')
 			*p = ' ';
@@ -107,17 +115,12 @@ static void threads_line(void)
 	fflush(stdout);
 }
 
-/* The number on the "Threads:" line of /proc/self/status (0 unknown). */
+/* The number on the "Threads:" line (0 unknown). */
 static long threads_now(void)
 {
 	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	char *t = strstr(buf, "\nThreads:");
-	return t ? strtol(t + 9, NULL, 10) : 0;
+	char *t = status_threads(buf, sizeof(buf));
+	return t ? strtol(t + 8, NULL, 10) : 0;
 }
 
 /* After pthread_join: waits, yielding (no sleep: the traces count the program's), until
