@@ -349,13 +349,8 @@ int ct_analyze_file(const char *path, const struct ct_filter *f,
 /* The observer's counts back to zero (an analysis that starts over). */
 static void observer_restart(struct ct_observer *ob)
 {
-	struct ct_observer keep = *ob;
-
-	memset(ob, 0, sizeof(*ob));
-	ob->wait = keep.wait;
-	ob->syscall = keep.syscall;
-	ob->restart = keep.restart;
-	ob->ctx = keep.ctx;
+	*ob = (struct ct_observer){ .wait = ob->wait, .syscall = ob->syscall,
+				    .restart = ob->restart, .ctx = ob->ctx };
 	if (ob->restart)
 		ob->restart(ob->ctx);
 }

@@ -22,13 +22,20 @@ static uint64_t bucket_mid(unsigned lvl, unsigned ix)
 	return lo + w / 2;
 }
 
+/* h's table of octaves, allocated on first use. */
+static struct ct_lh_level *levels(struct ct_lhist *h)
+{
+	if (!h->lv)
+		h->lv = ct_xcalloc(CT_LH_LEVELS, sizeof(*h->lv));
+	return h->lv;
+}
+
 static void add_bucket(struct ct_lhist *h, uint64_t v, uint64_t n)
 {
 	unsigned lvl, ix;
 
 	ct_lhist_bucket(v, &lvl, &ix);
-	if (!h->lv)
-		h->lv = ct_xcalloc(CT_LH_LEVELS, sizeof(*h->lv));
+	levels(h);
 	if (!h->lv[lvl].b)
 		h->lv[lvl].b = ct_xcalloc(CT_LH_BUCKETS, sizeof(uint64_t));
 	h->lv[lvl].b[ix] += n;
@@ -116,8 +123,7 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 	h->n += src->n;
 	if (h->nex != UINT32_MAX)
 		to_buckets(h);
-	if (!h->lv)
-		h->lv = ct_xcalloc(CT_LH_LEVELS, sizeof(*h->lv));
+	levels(h);
 	for (unsigned l = 0; l < CT_LH_LEVELS; l++) {
 		if (!src->lv[l].n)
 			continue;

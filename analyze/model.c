@@ -1306,11 +1306,8 @@ static int read_all(struct loader *l, struct ct_reader *r, struct pipe *p, char 
 			for (int c = 0; c < CT_L_MAX; c++)
 				if (rec.lost[c] > m->lost[c])
 					m->lost[c] = rec.lost[c];
-			if (rec.has_untraced) {
-				m->has_untraced = 1;
-				if (rec.untraced > m->untraced)
-					m->untraced = rec.untraced;
-			}
+			if (rec.untraced > m->untraced)
+				m->untraced = rec.untraced;
 			if (rec.end_ts > m->end_ts)
 				m->end_ts = rec.end_ts;
 			m->last_gen_open = 0;
@@ -1647,7 +1644,6 @@ size_t ct_model_thread_of_part(const struct ct_model *m, const struct ct_model *
 	size_t np, ip = first_of(part, part->threads[t].tid, &np);
 	size_t n, i = first_of(m, part->threads[t].tid, &n);
 
-	(void)np;
 	if (!n)
 		return m->nthreads;
 	return i + (t - ip < n ? t - ip : n - 1);

@@ -79,8 +79,8 @@ struct ct_model {
 	uint64_t nevents;
 	uint64_t lost[CT_L_MAX];      /* max over GEN_END records (they are cumulative) */
 	uint64_t lost_total;
-	uint64_t untraced;            /* threads that ran untraced (the thread table full), */
-	int has_untraced;             /* when the recorder counted them (GEN_END) */
+	uint64_t untraced;            /* threads that ran untraced (the thread table full):
+				       * the recorder's count (GEN_END), 0 when it did not count */
 	uint64_t start_ts;            /* header start_mono_ns (or earliest timestamp seen) */
 	uint64_t end_ts;              /* max(last GEN_END end_ts, last event ts) */
 	int truncated;                /* ct_reader_truncated() */

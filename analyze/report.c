@@ -85,7 +85,6 @@ void ct_report_write_procs(FILE *f, const struct ct_report_opts *o,
 		for (int k = 0; k < CT_L_MAX; k++)
 			tot.lost[k] += m->lost[k];
 		tot.untraced += m->untraced;
-		tot.has_untraced |= m->has_untraced;
 		if (m->start_ts < tot.start_ts)
 			tot.start_ts = m->start_ts;
 		if (m->end_ts > tot.end_ts)

@@ -372,7 +372,8 @@ struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
 {
 	struct ct_timeline *c = ct_xcalloc(1, sizeof(*c));
 	const char *knob = getenv("CTRACE_EXPORT_TIMELINE_RUN"); /* tests: smaller runs */
-	struct ct_observer ob;
+	struct ct_observer ob = { .wait = on_wait, .syscall = on_syscall, .restart = on_restart,
+				  .ctx = c };
 	struct ct_filter f = { .to_ns = UINT64_MAX };
 	struct ct_model *m2;
 	struct ct_analysis *a2;
@@ -392,11 +393,6 @@ struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
 		if (a->to_ts < m->end_ts)
 			f.to_ns = a->to_ts > m->start_ts ? a->to_ts - m->start_ts : 0;
 	}
-	memset(&ob, 0, sizeof(ob));
-	ob.wait = on_wait;
-	ob.syscall = on_syscall;
-	ob.restart = on_restart;
-	ob.ctx = c;
 	if (a->filtered && a->nthreads < m->nthreads) {
 		/* by tid: a tid left out names no selected instance (tids are reused, but a
 		 * thread selected by name or tid selects every instance of that name or tid,
@@ -407,8 +403,7 @@ struct ct_timeline *ct_timeline_open(const char *path, const struct ct_model *m,
 		f.tids = tids;
 		f.ntids = ntids;
 	}
-	if (!a->filtered || a->nthreads >= m->nthreads || ntids) {
-		/* (nothing selected: nothing to deliver) */
+	if (!tids || ntids) { /* (no thread selected: nothing to deliver) */
 		struct ct_file_opts o = { .threads = 2, .ob = &ob, .k2t = &c->k2t, .nk = &c->nk,
 					  .quiet = 1, .stop_at_cut = 1 };
 

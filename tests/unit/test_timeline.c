@@ -28,6 +28,11 @@
 
 
 
+/* Both traces' header: process 100. */
+static const struct ct_file_header hdr = { .version_major = CT_VERSION_MAJOR,
+					   .version_minor = CT_VERSION_MINOR, .pid = 100,
+					   .ppid = 1, .start_mono_ns = T0, .start_real_ns = 42 };
+
 static uint64_t pcs1[] = { 0x1000 }, pcs2[] = { 0x2000 }, pcs3[] = { 0x3000 },
 		pcs4[] = { 0x4000 }, pcs5[] = { 0x5000 }, pcs6[] = { 0x6000 };
 
@@ -43,9 +48,6 @@ static uint64_t pcs1[] = { 0x1000 }, pcs2[] = { 0x2000 }, pcs3[] = { 0x3000 },
  */
 static void build(void)
 {
-	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
-				    .version_minor = CT_VERSION_MINOR, .pid = 100, .ppid = 1,
-				    .start_mono_ns = T0, .start_real_ns = 42 };
 	struct ct_stack st[] = {
 		{ 1, 1, 0, pcs1 }, { 2, 1, 0, pcs2 }, { 3, 1, 0, pcs3 },
 		{ 4, 1, 0, pcs4 }, { 5, 1, 0, pcs5 }, { 6, 1, 0, pcs6 },
@@ -84,7 +86,7 @@ static void build(void)
 	struct ct_event e103[] = { WB(T0 + 50 * MS, CT_K_MUTEX, 5, M3, 100, 0) };
 	uint64_t lost[CT_L_MAX] = { 0 };
 
-	tg_begin(&h);
+	tg_begin(&hdr);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 6));
 	put(ct_w_threads(&wb, 1, ts, 4));
@@ -119,9 +121,6 @@ static struct ct_model *load(char *path)
  */
 static void build_reused(void)
 {
-	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
-				    .version_minor = CT_VERSION_MINOR, .pid = 100, .ppid = 1,
-				    .start_mono_ns = T0, .start_real_ns = 42 };
 	struct ct_stack st[] = { { 1, 1, 0, pcs1 }, { 5, 1, 0, pcs5 } };
 	struct ct_thread_state ts[] = {
 		{ .tid = 200, .parent_tid = 100, .name = "first" },
@@ -151,7 +150,7 @@ static void build_reused(void)
 	};
 	uint64_t lost[CT_L_MAX] = { 0 };
 
-	tg_begin(&h);
+	tg_begin(&hdr);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 2));
 	put(ct_w_threads(&wb, 1, ts, 2));
@@ -357,8 +356,6 @@ int main(void)
 			  0, 0, 0 },
 		};
 
-		memset(&wb, 0, sizeof(wb));
-		wb = (struct ct_wbuf){ tg_raw, sizeof(tg_raw), tg_out, sizeof(tg_out), NULL };
 		build_reused();
 		if (tg_write_tmp(rpath) < 0) {
 			printf("Bail out! temporary file\n");
