@@ -4,7 +4,8 @@
  * built against glibc < 2.3.2 are. The old functions keep a pointer to a separately allocated
  * new-ABI condvar in the object's first word; a tracer that forwarded these calls to the new
  * ABI would corrupt it and hang. A producer hands ITEMS items to a consumer through a
- * one-slot mailbox; the consumer also exercises timedwait (timing out, then signalled) and
+ * one-slot mailbox (the first item taken only once the producer waits for the slot, so that
+ * both wait); the consumer also exercises timedwait (timing out, then signalled) and
  * broadcast. Prints `received=N sum=S timedout=T` and exits 0 when everything matches.
  *
  * usage: oldcond [ITEMS]    default 200
@@ -31,14 +32,20 @@ __asm__(".symver old_cond_broadcast, pthread_cond_broadcast@GLIBC_2.2.5");
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t filled, emptied;
 static int slot, full, items = 200;
+static int waited; /* the producer has found the slot full (and waits for it) */
 
 static void *producer(void *arg)
 {
 	(void)arg;
 	for (int i = 1; i <= items; i++) {
 		pthread_mutex_lock(&lock);
-		while (full)
+		while (full) {
+			if (!waited) { /* the consumer takes the first item once it is so */
+				waited = 1;
+				old_cond_signal(&filled);
+			}
 			old_cond_wait(&emptied, &lock);
+		}
 		slot = i;
 		full = 1;
 		if (i % 2)
@@ -76,7 +83,9 @@ int main(int argc, char **argv)
 	int received = 0;
 	while (received < items) {
 		pthread_mutex_lock(&lock);
-		while (!full)
+		/* the first item stays until the producer waits for the slot: both threads
+		 * wait on a condition variable, however they are scheduled */
+		while (!full || (received == 0 && items > 1 && !waited))
 			old_cond_wait(&filled, &lock);
 		sum += slot;
 		received++;
