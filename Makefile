@@ -45,6 +45,8 @@ STRIPPED:= $(filter $(patsubst tests/progs/%.c,%,$(PROG_SRC)),nown_handoff)
 PROGS   += $(patsubst %,$(O)/progs/%.stripped,$(STRIPPED))
 PROGS   += $(O)/progs/att_mod.so
 BENCHES := $(patsubst tests/bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+# make bench-analyze's trace generator and its baseline (tests/bench/analyze/)
+ANALYZE_BENCH := $(O)/bench/gentrace $(O)/bench/readall
 EXAMPLES:= $(patsubst examples/%.c,$(O)/examples/%,$(EX_SRC))
 
 PRELOAD_OBJ := $(patsubst %.c,$(O)/pic/%.o,$(PRELOAD_SRC))
@@ -194,7 +196,7 @@ deps-build:
 unit: all $(UNITS)
 	$(Q)tests/run-unit.sh $(UNITS)
 
-bats: all $(PROGS) $(EXAMPLES)
+bats: all $(PROGS) $(EXAMPLES) $(ANALYZE_BENCH)
 	$(Q)CTRACE_BUILD=$(abspath $(O)) tests/run-bats.sh
 
 # Every suite runs even when an earlier one failed; the last line sums them up. Warnings
@@ -226,7 +228,13 @@ $(O)/bench/gentrace: tests/bench/analyze/gentrace.c format/writer.c format/crc32
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $^ $(SO_LIBS)
-bench-analyze: all $(O)/bench/gentrace
+# readall: report's reading side alone (the same two threads, the events only counted),
+# the baseline bench-analyze measures report against
+$(O)/bench/readall: tests/bench/analyze/readall.c $(ANALYZE_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $< $(ANALYZE_OBJ) $(CLI_LIBS)
+bench-analyze: all $(ANALYZE_BENCH)
 	$(Q)tests/bench/analyze/run.sh $(abspath $(O)) $(BENCH_ANALYZE_EVENTS)
 
 # Sanitized ctrace and unit tests (the preload itself is not sanitized: an ASan runtime
@@ -237,7 +245,7 @@ asan:
 		CLI_LIBS="$(CLI_LIBS) $(SAN)" $(O)/asan/ctrace $(patsubst $(O)/%,$(O)/asan/%,$(UNITS))
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-unit.sh $(patsubst $(O)/%,$(O)/asan/%,$(UNITS))
-	$(Q)$(MAKE) --no-print-directory $(SO) $(PROGS) $(EXAMPLES)
+	$(Q)$(MAKE) --no-print-directory $(SO) $(PROGS) $(EXAMPLES) $(ANALYZE_BENCH)
 	$(Q)CTRACE_BUILD=$(abspath $(O)) CTRACE_CLI=$(abspath $(O))/asan/ctrace \
 		ASAN_OPTIONS=detect_leaks=1 tests/run-bats.sh
 ubsan: asan

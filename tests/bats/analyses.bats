@@ -422,3 +422,31 @@ deadlock_trace() {
 	run "$CT" check --fail-on deadlock --thread ab --thread ba dl.ctr
 	assert_failure 1
 }
+
+@test "bench-analyze: report and its baseline (readall) read every event of gentrace's trace, and run.sh prints both" {
+	# make bench-analyze's tools in a build directory of their own: run.sh keeps the
+	# traces it generates next to them
+	b=$PWD/b
+	mkdir -p "$b/bench"
+	ln -s "$CT" "$b/ctrace"
+	ln -s "$CTRACE_BUILD/bench/gentrace" "$CTRACE_BUILD/bench/readall" "$b/bench/"
+	run "$b/bench/gentrace" g.ctr 200000 8
+	assert_success
+	run "$b/bench/readall" g.ctr
+	assert_success
+	n=${output#events=}
+	[ "$n" -ge 200000 ]
+	run jreport g.ctr .trace.events
+	assert_output "$n"
+	run "$b/bench/readall" missing.ctr
+	assert_failure 2
+	run "$SRC/tests/bench/analyze/run.sh" "$b" 20000
+	assert_success
+	# each trace's row, then its baseline's, with the same events; the CPU ratio of the two
+	assert_line --regexp '^analyze-20000\.ctr +20000 '
+	assert_line --regexp '^  reading alone \(readall\) +20000 '
+	assert_line --regexp '^analyze-80000\.ctr +80000 '
+	assert_line --regexp '^  reading alone \(readall\) +80000 '
+	assert_line --regexp '^report --json CPU / reading alone: [0-9.]+x \(1x trace\) [0-9.]+x \(4x trace\)$'
+	assert_line --regexp '^RSS 4x / 1x: [0-9.]+$'
+}

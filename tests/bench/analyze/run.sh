@@ -7,7 +7,10 @@
 # second and per wall second and core (the machine's, nproc), peak RSS and RSS per GB of
 # trace, and the RSS ratio of the longer trace to the shorter, each beside its target
 # (>= 20 M events per CPU second and per core, <= 512 MB of RSS for a 1 GB trace, <= 1.3
-# for 4x the length); then the CPU time and peak RSS of `ctrace export`: pprof of the
+# for 4x the length). Beside each, the baseline measured the same way: readall, report's
+# reading side alone (reading, checking, decompressing, decoding and merging on the same
+# two threads, the events counted rather than analysed), and report's CPU time over its
+# (the analyses' share is the rest). Then the CPU time and peak RSS of `ctrace export`: pprof of the
 # first, perfetto of the first second of both (a window: the same RSS), html of the first
 # (every wait, sorted by thread through a temporary file).
 # Informs, never fails on a figure; exits 1 only when a step fails.
@@ -17,6 +20,7 @@ build=$1
 n=$2
 gen=$build/bench/gentrace
 ctrace=$build/ctrace
+readall=$build/bench/readall
 for k in 1 4; do
 	events=$((n * k))
 	f=$build/bench/analyze-$events.ctr
@@ -28,27 +32,43 @@ done
 cores=$(nproc)
 printf '%-28s %10s %8s %8s %8s %12s %12s %10s %12s\n' trace events wall_s cpu_s MB Mevents/cpu_s \
 	Mev/s/core RSS_MB RSS_MB/GB
-rss1=
-for k in 1 4; do
-	events=$((n * k))
-	f=$build/bench/analyze-$events.ctr
+# row NAME TRACE EVENTS CMD...: CMD run three times on TRACE, the run of median wall time
+# as a row of the table; its CPU seconds in $cpu, its peak RSS in $rss
+row() {
+	name=$1
+	f=$2
+	events=$3
+	shift 3
 	t=$(mktemp)
 	for r in 1 2 3; do
-		/usr/bin/time -f '%e %U %S %M' -o "$t.$r" "$ctrace" report --json "$f" >/dev/null
+		/usr/bin/time -f '%e %U %S %M' -o "$t.$r" "$@" "$f" >/dev/null
 		cat "$t.$r"
 	done | sort -n | sed -n 2p >"$t"
 	read -r wall user sys rss <"$t"
 	rm -f "$t" "$t.1" "$t.2" "$t.3"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 	mb=$(( $(stat -L -c %s "$f") / 1048576 ))
-	awk -v f="$(basename "$f")" -v e="$events" -v w="$wall" -v u="$user" -v s="$sys" \
-	    -v r="$rss" -v mb="$mb" -v k="$cores" 'BEGIN { c = u + s;
+	awk -v f="$name" -v e="$events" -v w="$wall" -v c="$cpu" -v r="$rss" -v mb="$mb" \
+	    -v k="$cores" 'BEGIN {
 	    printf "%-28s %10d %8.2f %8.2f %8d %12.1f %12.1f %10.1f %12.1f\n", f, e, w, c, mb,
 	    (c > 0 ? e / c / 1e6 : 0), (w > 0 ? e / w / k / 1e6 : 0), r / 1024,
 	    (mb > 0 ? r / 1024 / (mb / 1024) : 0) }'
+}
+rss1=
+ratios=
+for k in 1 4; do
+	events=$((n * k))
+	f=$build/bench/analyze-$events.ctr
+	row "$(basename "$f")" "$f" "$events" "$ctrace" report --json
 	[ -n "$rss1" ] || rss1=$rss
 	rss4=$rss
+	report_cpu=$cpu
+	row "  reading alone (readall)" "$f" "$events" "$readall"
+	ratios="$ratios $(awk -v a="$report_cpu" -v b="$cpu" -v k="$k" \
+		'BEGIN { printf "%.2fx (%dx trace)", (b > 0 ? a / b : 0), k }')"
 done
 awk -v a="$rss1" -v b="$rss4" 'BEGIN { printf "RSS 4x / 1x: %.2f\n", b / a }'
+echo "report --json CPU / reading alone:$ratios"
 # every export streams its input as report does; the timelines read it again for the
 # waits of their window, sorted by thread (through a temporary file beyond a run)
 # export_fig WHAT ARGS...: one export's CPU seconds and peak RSS
