@@ -47,13 +47,15 @@ command -v jq >/dev/null || { echo "python.sh: jq not installed" >&2; exit 2; }
 
 # The result lines of a -v run: one per test case (its name and verdict; a case whose own
 # output came between its name and its verdict is left out), the summary lines; timings
-# and load averages removed.
+# and load averages removed, and the note a progress line carries when the test before
+# it took 30 s or more ("[3/6] test_b -- test_a passed in 32.3 sec": a slower machine's).
 results() {
 	sed -E -n \
 		-e '/^[a-zA-Z_0-9]+ \([a-zA-Z_0-9.]+\) \.\.\. (ok|skipped .*|FAIL|ERROR|expected failure|unexpected success)$/p' \
 		-e 's/^Ran ([0-9]+) tests? in .*/Ran \1 tests/p' \
 		-e '/^(OK|FAILED)( \(.*\))?$/p' \
-		-e 's/^[0-9:]+ load avg: [0-9.]+ //; /^\[ *[0-9]+\/[0-9]+\]/p' \
+		-e 's/^[0-9:]+ load avg: [0-9.]+ //; s/^(\[ *[0-9]+\/[0-9]+\] [^ ]+) -- .*/\1/' \
+		-e '/^\[ *[0-9]+\/[0-9]+\]/p' \
 		-e '/^(== Tests result|All [0-9]+ tests OK|Tests result:)/p' "$1"
 }
 
