@@ -31,18 +31,28 @@ atomic_int ct_active;
 static atomic_int exit_owner; /* see exit() below */
 #define EXIT_WAIT_S 10
 
+/* The fork handlers, the constructor and the destructor keep the program's errno: fork()
+ * returns with the errno it had before the call (in the child too, where a trace file
+ * named like the parent's takes a second try at another name), and main starts with the
+ * errno the loader left. */
 static void before_fork(void)
 {
+	int e = errno;
+
 	ct_enter();
 	ct_writer_fork_prepare();
 	ct_leave();
+	errno = e;
 }
 
 static void after_fork_parent(void)
 {
+	int e = errno;
+
 	ct_enter();
 	ct_writer_fork_parent();
 	ct_leave();
+	errno = e;
 }
 
 /* Runs first among the child's atfork handlers (registered first), before any of the
@@ -51,6 +61,8 @@ static void after_fork_parent(void)
  * those events into its own file) and the lost counts restart at 0. */
 static void after_fork_child(void)
 {
+	int e = errno;
+
 	ct_enter();
 	ct_fd_after_fork();
 	atomic_store(&exit_owner, 0);
@@ -58,6 +70,7 @@ static void after_fork_child(void)
 		/* the child inherits the filter: it traces nothing, makes no call of ours */
 		atomic_store(&ct_active, 0);
 		ct_leave();
+		errno = e;
 		return;
 	}
 	if (!ct_process_fork_child())
@@ -74,6 +87,7 @@ static void after_fork_child(void)
 		atomic_store(&ct_active, 0);
 	}
 	ct_leave();
+	errno = e;
 }
 
 void ct_fork_handlers_install(void)
@@ -83,6 +97,8 @@ void ct_fork_handlers_install(void)
 
 __attribute__((constructor(101))) static void ct_init(void)
 {
+	int e = errno;
+
 	ct_enter();
 	ct_resolve();
 	ct_config_read();
@@ -114,6 +130,7 @@ __attribute__((constructor(101))) static void ct_init(void)
 		ct_writer_spawn();
 out:
 	ct_leave();
+	errno = e;
 }
 
 /* Set when the destructor ran in a vfork child (getpid() != ct_pid): that child's exit()
@@ -123,9 +140,12 @@ static int fini_in_child;
 
 __attribute__((destructor)) static void ct_fini(void)
 {
+	int e = errno;
+
 	if (ct_pid && !ct_in_sandbox() && getpid() != ct_pid)
 		fini_in_child = 1;
 	ct_writer_finish();
+	errno = e;
 }
 
 /*

@@ -3,8 +3,9 @@
 # The traced program behaves as it does untraced in the corners: threads with the smallest
 # stack (exit, fork + pthread_exit, SIGSEGV), a main-thread stack overflow, four threads
 # calling exit() at once, a file-size limit (ulimit -f), a single-threaded program
-# (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter. Each case compares the
-# output, stderr and exit status with the untraced run and reads every trace file.
+# (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main and across
+# fork. Each case compares the output, stderr and exit status with the untraced run and
+# reads every trace file.
 
 load helpers
 
@@ -14,11 +15,12 @@ P=$PROGS/law_stack
 
 # status_of [traced] PROGRAM ARGS...: "exit=N" or "sig=N core=0|1" from waitpid, stdout in
 # out.txt, stderr in err.txt; core dumps allowed (into this directory). A run still going
-# after 60 s is killed with SIGKILL and gives "hang".
+# after 60 s is killed with SIGKILL and gives "hang". Traced, the traces go to
+# $TRACE_OUT (default t.%p.ctr).
 status_of() {
 	local pre=()
 	if [ "$1" = traced ]; then
-		pre=(env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr)
+		pre=(env LD_PRELOAD="$LIB" CTRACE_OUT="${TRACE_OUT:-t.%p.ctr}")
 		shift
 	fi
 	ulimit -c unlimited 2>/dev/null || ulimit -c 0
@@ -226,6 +228,24 @@ one_trace() {
 	for f in t.*.ctr; do
 		complete "$f" 0
 		run --separate-stderr "$CT" dump "$f"
+		assert_equal "$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")" 20
+	done
+}
+
+@test "errno: main starts with the loader's, fork() returns with the caller's in parent and child, also when the child's trace file takes a second name" {
+	same "$S" errno 20
+	grep -qx 'parent errno=4242' out.txt
+	grep -qx 'child errno=4242' out.txt
+	grep -qx 'child exit=7' out.txt
+	[ "$(ls t.*.ctr | wc -l)" = 2 ]
+	rm -f t.*.ctr
+	# one name for every process: the child's first try at it fails (EEXIST), and it
+	# writes t.1.ctr
+	TRACE_OUT=t.ctr same "$S" errno 20
+	grep -qx 'child errno=4242' out.txt
+	for f in t.ctr t.1.ctr; do
+		run --separate-stderr "$CT" dump "$f"
+		assert_success
 		assert_equal "$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")" 20
 	done
 }

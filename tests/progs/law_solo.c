@@ -20,6 +20,10 @@
  *               "setns=-1 errno=E", then the "Threads:" line
  *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
  *               parent prints "child exit=7"
+ *   errno       prints "start errno=E" (errno when main began), starts a thread that makes
+ *               N sleeps and joins it, sets errno to 4242 and forks: each side prints the
+ *               errno fork() returned with ("parent errno=4242", "child errno=4242"), the
+ *               child makes N sleeps and exits 7, the parent prints "child exit=7"
  *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
  *   cost        N sleeps (default 5000), the CPU time of each (CLOCK_THREAD_CPUTIME_ID):
  *               prints "calls=N median_ns=M p99_ns=P max_ns=X slow=S slow_mean_ns=A",
@@ -304,6 +308,7 @@ static void *late_sleeper(void *arg)
 
 int main(int argc, char **argv)
 {
+	int start_errno = errno; /* before any call */
 	const char *mode = argc > 1 ? argv[1] : "status";
 	int n = argc > 2 ? atoi(argv[2]) : -1;
 	if (!strcmp(mode, "altstack")) {
@@ -371,6 +376,26 @@ int main(int argc, char **argv)
 		int st = 0;
 		waitpid(c, &st, 0);
 		printf("child exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return 0;
+	}
+	if (!strcmp(mode, "errno")) {
+		pthread_t t;
+		printf("start errno=%d\n", start_errno);
+		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+		pthread_join(t, NULL);
+		fflush(stdout);
+		errno = 4242;
+		pid_t c = fork();
+		int e = errno;
+		if (c == 0) {
+			printf("child errno=%d\n", e);
+			fflush(stdout);
+			sleeps(n < 0 ? 20 : n);
+			exit(7);
+		}
+		int st = 0;
+		waitpid(c, &st, 0);
+		printf("parent errno=%d\nchild exit=%d\n", e, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		return 0;
 	}
 	if (!strcmp(mode, "sleeps")) {
