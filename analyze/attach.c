@@ -11,7 +11,9 @@
  * calls dlopen(libctrace.so, RTLD_NOW | RTLD_LOCAL) (libc's own dlopen, found through its
  * symbol table) and then ctrace_attach_start(FILE), on a frame built below its stack
  * pointer, with a return address of 0: the call ends in a SIGSEGV at address 0, the
- * thread's registers (general and extended state) are put back, and it is detached.
+ * thread's registers (general and extended state) and its errno (read through libc's
+ * __errno_location before the calls, written back after them: dlopen sets it) are put
+ * back, and it is detached.
  * Detach stops the threads the same way and calls ctrace_attach_stop.
  *
  * A thread stopped inside a system call resumes it as if nothing happened: the kernel
@@ -63,7 +65,7 @@ struct target {
 	char lib[PATH_MAX];       /* libctrace.so, ours */
 	char libc[PATH_MAX];      /* the target's libc, as mapped */
 	uintptr_t libc_base;
-	uintptr_t dlopen_fn, dlerror_fn;
+	uintptr_t dlopen_fn, dlerror_fn, errno_fn;
 	char ct_path[PATH_MAX];   /* libctrace.so mapped in the target, "" if none */
 	uintptr_t ct_base;
 	uintptr_t start_fn, stop_fn, state_var;
@@ -313,6 +315,8 @@ static void scan_sym(void *arg, const char *name, uintptr_t value, size_t size)
 			t->dlopen_fn = a;
 		else if (!strcmp(name, "dlerror"))
 			t->dlerror_fn = a;
+		else if (!strcmp(name, "__errno_location"))
+			t->errno_fn = a;
 		for (size_t i = 0; i < sizeof(libc_deny) / sizeof(libc_deny[0]); i++)
 			if (!strcmp(name, libc_deny[i]))
 				add_deny(t, a, a + (size ? size : 1));
@@ -368,7 +372,7 @@ static int read_maps(struct target *t)
 	}
 	fclose(f);
 	struct elf_info ei;
-	t->dlopen_fn = t->dlerror_fn = 0;
+	t->dlopen_fn = t->dlerror_fn = t->errno_fn = 0;
 	if (t->libc_base) {
 		struct scan s = { t, 0, 0 };
 		if (elf_scan(t->pid, t->libc, &ei, NULL, NULL) == 0) {
@@ -666,6 +670,8 @@ struct hijack {
 	struct iovec xiov;
 	int have_x;
 	struct user_fpregs_struct fp;
+	uintptr_t errno_at;       /* the thread's errno, 0 when unknown */
+	int errno_v;
 };
 
 static int hijack_begin(struct hijack *h, struct thr *th)
@@ -743,6 +749,24 @@ static int remote_call(struct target *t, struct hijack *h, uintptr_t fn, uintptr
 			sig = 0;
 		ptrace(PTRACE_CONT, h->tid, NULL, (void *)(long)sig);
 	}
+}
+
+/* The hijacked thread's errno before the calls, which may change it (dlopen does), and
+ * back after them: the program sees the value it had. */
+static void errno_save(struct target *t, struct hijack *h)
+{
+	long at = 0;
+
+	h->errno_at = 0;
+	if (t->errno_fn && remote_call(t, h, t->errno_fn, 0, 0, NULL, 0, &at) == 0 && at &&
+	    mem_read(t, (uintptr_t)at, &h->errno_v, sizeof(h->errno_v)) == 0)
+		h->errno_at = (uintptr_t)at;
+}
+
+static void errno_restore(struct target *t, struct hijack *h)
+{
+	if (h->errno_at)
+		mem_write(t, h->errno_at, &h->errno_v, sizeof(h->errno_v));
 }
 
 static void read_cstr(struct target *t, uintptr_t a, char *buf, size_t cap)
@@ -826,6 +850,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		clock_gettime(CLOCK_MONOTONIC, &c0);
 		long ret = 0;
 		int ok = 0;
+		errno_save(t, &h);
 		if (op == OP_ATTACH) {
 			if (!t->start_fn) {
 				ok = remote_call(t, &h, t->dlopen_fn, 0, 2 /* RTLD_NOW */, t->lib,
@@ -865,6 +890,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		if (!ok && !res->err[0])
 			snprintf(res->err, sizeof(res->err), "process %d died during the call",
 				 (int)t->pid);
+		errno_restore(t, &h);
 		hijack_end(&h);
 		ptrace(PTRACE_DETACH, h.tid, NULL, (void *)(long)pick->sig);
 		rc = ok ? 0 : -1;

@@ -140,7 +140,7 @@ one_line_refusal() {
 	[ "$STATUS" = 5 ]
 	local plain_out i
 	plain_out=$(cat plain.out)
-	[ "$plain_out" = "mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0" ]
+	[ "$plain_out" = "mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0 errno_lost=0" ]
 
 	bg_start loop "$PROGS/att_loop" loop
 	await loop/ready

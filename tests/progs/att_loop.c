@@ -5,8 +5,11 @@
  * through a pipe every millisecond) until DIR/end exists; DIR/ready once they run. Then
  * it checks its own books and prints them (stdout, the same whatever the tracer did):
  * the mutex counter against the contenders' own counts, pings against pongs, bytes
- * written against bytes read, and how many calls failed with EINTR (a stop by the tracer
- * must not show). Exits 5.
+ * written against bytes read, how many calls failed with EINTR (a stop by the tracer
+ * must not show), and whether every thread's errno stayed as it left it (each sets it to
+ * ERRNO_MINE and checks it at every turn of its loop: the calls that succeed leave it
+ * alone, a failed one sets it back; the call an attach makes on a stopped thread must
+ * not change it). Exits 5.
  *
  * usage: att_loop DIR
  */
@@ -31,18 +34,33 @@ static int turn;
 static long pings, pongs, sem_pings, sem_pongs, written, got;
 static sem_t sa, sb;
 static int ep, pfd[2];
+static atomic_int errno_lost;
+
+#define ERRNO_MINE 4242
+
+/* A turn of a thread's loop: errno as the thread set it, else counted. */
+static void errno_book(void)
+{
+	if (errno != ERRNO_MINE)
+		atomic_fetch_add(&errno_lost, 1);
+	errno = ERRNO_MINE;
+}
 
 static void usleep_(long us)
 {
 	struct timespec ts = { 0, us * 1000 };
-	while (nanosleep(&ts, &ts) != 0)
+	while (nanosleep(&ts, &ts) != 0) {
 		atomic_fetch_add(&eintr, 1);
+		errno = ERRNO_MINE;
+	}
 }
 
 static void *contender(void *arg)
 {
 	long *m = arg;
+	errno = ERRNO_MINE;
 	while (!atomic_load(&stop)) {
+		errno_book();
 		pthread_mutex_lock(&mu);
 		counter++;
 		(*m)++;
@@ -56,7 +74,9 @@ static void *contender(void *arg)
 static void *pinger(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	while (!atomic_load(&stop)) {
+		errno_book();
 		pthread_mutex_lock(&cmu);
 		while (turn != 0)
 			pthread_cond_wait(&cv, &cmu);
@@ -72,8 +92,10 @@ static void *pinger(void *arg)
 static void *ponger(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	pthread_mutex_lock(&cmu);
 	for (;;) {
+		errno_book();
 		while (turn != 1 && !atomic_load(&qstop))
 			pthread_cond_wait(&cv, &cmu);
 		if (turn != 1)
@@ -88,15 +110,19 @@ static void *ponger(void *arg)
 
 static void sem_wait_(sem_t *s)
 {
-	while (sem_wait(s) != 0)
+	while (sem_wait(s) != 0) {
 		if (errno == EINTR)
 			atomic_fetch_add(&eintr, 1);
+		errno = ERRNO_MINE;
+	}
 }
 
 static void *sem_pinger(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	while (!atomic_load(&stop)) {
+		errno_book();
 		sem_post(&sa);
 		sem_wait_(&sb);
 		sem_pings++;
@@ -108,7 +134,9 @@ static void *sem_pinger(void *arg)
 static void *sem_ponger(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	for (;;) {
+		errno_book();
 		sem_wait_(&sa);
 		if (atomic_load(&qstop))
 			break;
@@ -121,9 +149,13 @@ static void *sem_ponger(void *arg)
 static void *feeder(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	while (!atomic_load(&stop)) {
+		errno_book();
 		if (write(pfd[1], "x", 1) == 1)
 			written++;
+		else
+			errno = ERRNO_MINE;
 		usleep_(1000);
 	}
 	return NULL;
@@ -132,18 +164,23 @@ static void *feeder(void *arg)
 static void *reader(void *arg)
 {
 	(void)arg;
+	errno = ERRNO_MINE;
 	for (;;) {
 		struct epoll_event ev;
+		errno_book();
 		int n = epoll_wait(ep, &ev, 1, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				atomic_fetch_add(&eintr, 1);
+			errno = ERRNO_MINE;
 			continue;
 		}
 		char c;
 		ssize_t r;
 		while ((r = read(pfd[0], &c, 1)) < 0 && errno == EINTR)
 			atomic_fetch_add(&eintr, 1);
+		if (r < 0)
+			errno = ERRNO_MINE;
 		if (r == 1 && c == 'q')
 			break;
 		if (r == 1)
@@ -178,8 +215,11 @@ int main(int argc, char **argv)
 	snprintf(p, sizeof(p), "%s/ready", dir);
 	close(open(p, O_WRONLY | O_CREAT, 0644));
 	snprintf(p, sizeof(p), "%s/end", dir);
-	while (access(p, F_OK) != 0)
+	while (access(p, F_OK) != 0) { /* ENOENT: errno set again for the sleep */
+		errno = ERRNO_MINE;
 		usleep_(5000);
+		errno_book();
+	}
 	atomic_store(&stop, 1);
 	/* the threads that watch stop, then the ones woken by qstop */
 	static const int first[] = { 0, 1, 2, 4, 6 };
@@ -197,9 +237,9 @@ int main(int argc, char **argv)
 	pthread_join(t[7], NULL);
 	fprintf(stderr, "counter=%ld pings=%ld sem_pings=%ld bytes=%ld\n", counter, pings,
 		sem_pings, written);
-	printf("mutex_ok=%d cond_ok=%d sem_ok=%d epoll_ok=%d eintr=%d\n",
+	printf("mutex_ok=%d cond_ok=%d sem_ok=%d epoll_ok=%d eintr=%d errno_lost=%d\n",
 	       counter == mine[0] + mine[1] && counter > 0, pings == pongs && pings > 0,
 	       sem_pings == sem_pongs && sem_pings > 0, written == got && got > 0,
-	       atomic_load(&eintr));
+	       atomic_load(&eintr), atomic_load(&errno_lost));
 	return 5;
 }
