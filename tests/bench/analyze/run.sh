@@ -7,12 +7,12 @@
 # second and per wall second and core (the machine's, nproc), peak RSS and RSS per GB of
 # trace, and the RSS ratio of the longer trace to the shorter, each beside its target
 # (>= 20 M events per CPU second and per core, <= 512 MB of RSS for a 1 GB trace, <= 1.3
-# for 4x the length). Beside each, the baseline measured the same way: readall, report's
+# for 4x the length). Under each, the baseline measured the same way: readall, report's
 # reading side alone (reading, checking, decompressing, decoding and merging on the same
 # two threads, the events counted rather than analysed), and report's CPU time over its
-# (the analyses' share is the rest). Then the CPU time and peak RSS of `ctrace export`: pprof of the
-# first, perfetto of the first second of both (a window: the same RSS), html of the first
-# (every wait, sorted by thread through a temporary file).
+# (the analyses' share is the rest). Then the CPU time and peak RSS of `ctrace export`:
+# pprof of the first, perfetto of the first second of both (a window: the same RSS), html
+# of the first (every wait, sorted by thread through a temporary file).
 # Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
