@@ -283,11 +283,34 @@ static sighandler_t install(int sig, sighandler_t handler, int flags, int block_
 	return old.sa_handler;
 }
 
-/* glibc's signal() calls its internal sigaction, which no wrapper sees: re-implement its
- * BSD semantics (handler, the signal blocked during it, SA_RESTART) on ours. */
+/* The signals siginterrupt() made interrupt system calls: signal() installs their
+ * handlers without SA_RESTART, as glibc's does with its own set (which this replaces:
+ * glibc's siginterrupt and signal call its internal sigaction, which no wrapper sees). */
+static sigset_t sigintr;
+
+/* glibc's siginterrupt on the sigaction wrapper: SA_RESTART off (interrupt) or on in the
+ * signal's current action, and remembered for signal(). */
+CT_EXPORT int siginterrupt(int sig, int interrupt)
+{
+	struct sigaction act;
+	if (sigaction(sig, NULL, &act) < 0)
+		return -1;
+	if (interrupt) {
+		sigaddset(&sigintr, sig);
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		sigdelset(&sigintr, sig);
+		act.sa_flags |= SA_RESTART;
+	}
+	return sigaction(sig, &act, NULL) < 0 ? -1 : 0;
+}
+
+/* glibc's signal() (BSD semantics: the handler, the signal blocked during it, SA_RESTART
+ * unless siginterrupt said otherwise) on the sigaction wrapper. */
 CT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 {
-	return install(sig, handler, SA_RESTART, 1);
+	int intr = sig > 0 && sig < _NSIG && sigismember(&sigintr, sig) == 1;
+	return install(sig, handler, intr ? 0 : SA_RESTART, 1);
 }
 
 /* Not declared by the headers under _GNU_SOURCE; glibc exports them. */

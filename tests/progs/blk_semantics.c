@@ -21,7 +21,8 @@
  * clock_nanosleep: untouched), EAGAIN/EWOULDBLOCK/ENXIO/ESPIPE on nonblocking fds, try calls
  * and RWF_NOWAIT, short reads and writes (read, readv, pread, preadv, writev, a truncated
  * datagram), timeouts and bad clocks (sem_timedwait, sem_clockwait, rwlock timed and clock
- * locks, timed and clock joins, sigtimedwait, SO_RCVTIMEO), the mode of O_CREAT, and signal
+ * locks, timed and clock joins, sigtimedwait, SO_RCVTIMEO), the mode of O_CREAT, a read
+ * interrupted under a handler signal() installed after siginterrupt(), and signal
  * handlers that call sem_post or write on the very object the interrupted thread waits on
  * (sem_wait, sem_timedwait, read on a pipe, recv on a socket). The signal is sent
  * (pthread_kill) only once /proc/self/task/TID/syscall shows the main thread blocked in the
@@ -243,6 +244,43 @@ static void check_read_pipe(int restart)
 	else
 		check("read_pipe_eintr", obs(got, sizeof(got), r, e, extra),
 		      "ret=-1 errno=EINTR hits=1 data=-");
+	close_pair(p);
+}
+
+/* siginterrupt(sig, 1) makes the handler signal() then installs interrupt the read
+ * (glibc's signal gives SA_RESTART otherwise), and sigaction reports its flags as set;
+ * siginterrupt(sig, 0) gives SA_RESTART back. A read restarted wrongly ends with the
+ * write made after the handler ran, not in a hang. */
+static void check_siginterrupt(void)
+{
+	char buf[100], got[128], extra[64];
+	struct sigaction now;
+	int p[2];
+	make_pipe(p, 0);
+	install(1);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	if (siginterrupt(SIGUSR1, 1) != 0 || signal(SIGUSR1, on_signal) == SIG_ERR)
+		abort();
+	after_fd = p[1];
+	pthread_t t = start_signaller(NR_READ);
+	errno = SENTINEL;
+	long r = read(p[0], buf, io_len);
+	int e = errno;
+	finish(t);
+	sigaction(SIGUSR1, NULL, &now);
+	snprintf(extra, sizeof(extra), "hits=%d restart=%d", (int)hits,
+		 (now.sa_flags & SA_RESTART) != 0);
+	check("read_pipe_siginterrupt", obs(got, sizeof(got), r, e, extra),
+	      "ret=-1 errno=EINTR hits=1 restart=0");
+	errno = SENTINEL;
+	r = siginterrupt(SIGUSR1, 0);
+	e = errno;
+#pragma GCC diagnostic pop
+	sigaction(SIGUSR1, NULL, &now);
+	snprintf(extra, sizeof(extra), "restart=%d", (now.sa_flags & SA_RESTART) != 0);
+	check("siginterrupt_off", obs(got, sizeof(got), r, e, extra),
+	      "ret=0 errno=unchanged restart=1");
 	close_pair(p);
 }
 
@@ -1383,6 +1421,7 @@ int main(void)
 	check_sigwaitinfo_eintr();
 	check_nonblocking();
 	check_try_and_timeouts();
+	check_siginterrupt();
 
 	printf("PASS: %d failed\n", failures);
 	return failures ? 1 : 0;
