@@ -305,19 +305,24 @@ int ct_fd_dup_onto(int old, int new, int flags, int (*real2)(int, int),
 	if (new < 0 || slot_at(new) < 0 || getpid() != ct_pid)
 		return CALL();
 	sigset_t mask;
+	int e = errno; /* the program's, after a call that succeeds (moving may fail on the way) */
 	move_lock(&mask);
 	int i = slot_at(new), r;
 	if (i < 0) {
 		r = CALL();
+		if (r < 0)
+			e = errno;
 	} else if (REAL(fcntl)(old, F_GETFD) < 0) {
 		r = -1; /* EBADF (old is not open): new stays as it was, libctrace's */
+		e = errno;
 	} else {
 		move_away(i, new);
 		r = CALL();
-		if (r < 0)
+		if (r < 0) {
+			e = errno;
 			REAL(close)(new); /* untraced, nothing was open there */
+		}
 	}
-	int e = errno;
 	move_unlock(&mask);
 	errno = e;
 	return r;
@@ -500,7 +505,16 @@ ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n)
 			return -1; \
 		} \
 	} while (0)
-#define EMPTY_AT(path, flags) (((flags) & AT_EMPTY_PATH) && empty_path(path))
+/* An *at call on dirfd itself (AT_EMPTY_PATH and an empty path) refused for libctrace's
+ * numbers; path is looked at only then (a bad pointer is the kernel's to refuse). */
+#define REFUSE_AT(dirfd, path, flags) \
+	do { \
+		if (unlikely(ct_fd_refused(dirfd)) && ((flags) & AT_EMPTY_PATH) && \
+		    empty_path(path)) { \
+			errno = EBADF; \
+			return -1; \
+		} \
+	} while (0)
 
 /* path is NULL or "" (NULL with AT_EMPTY_PATH is accepted since Linux 6.11, whatever the
  * prototype's nonnull says: the pointer is laundered so the test is kept). */
@@ -527,23 +541,20 @@ CT_EXPORT int fstat64(int fd, struct stat64 *st)
 
 CT_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	if (EMPTY_AT(path, flags))
-		REFUSE(dirfd);
+	REFUSE_AT(dirfd, path, flags);
 	return REAL(fstatat)(dirfd, path, st, flags);
 }
 
 CT_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
-	if (EMPTY_AT(path, flags))
-		REFUSE(dirfd);
+	REFUSE_AT(dirfd, path, flags);
 	return REAL(fstatat64)(dirfd, path, st, flags);
 }
 
 CT_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		    struct statx *stx)
 {
-	if (EMPTY_AT(path, flags))
-		REFUSE(dirfd);
+	REFUSE_AT(dirfd, path, flags);
 	if (unlikely(!REAL(statx))) {
 		errno = ENOSYS;
 		return -1;

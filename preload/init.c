@@ -164,6 +164,7 @@ CT_EXPORT void exit(int status)
 	 * (whose exit_owner would be its parent's) nor an untraced process. */
 	if (ct_in_sandbox() || getpid() != ct_pid)
 		REAL(exit)(status);
+	int e = errno; /* for the atexit handlers: the futex wait ends in ETIMEDOUT */
 	int me = (int)gettid(), expect = 0;
 	if (!atomic_compare_exchange_strong(&exit_owner, &expect, me) && expect != me) {
 		/* Not a cancellation point; signals are handled meanwhile. Bounded: an exit
@@ -178,6 +179,7 @@ CT_EXPORT void exit(int status)
 	}
 	if (fini_in_child)
 		ct_writer_finish(); /* the handlers and destructors already ran (in the child) */
+	errno = e;
 	REAL(exit)(status);
 	__builtin_unreachable();
 }

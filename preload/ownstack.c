@@ -15,8 +15,9 @@
  *   slot, with a guard page) as its sigaltstack, unless the program set one of its own,
  *   so that libctrace's fatal-signal handler (SA_ONSTACK) runs even when the thread
  *   overflowed its stack, and the trace keeps its events. The program sees its own
- *   sigaltstack setting in every sigaltstack() call (SS_DISABLE while libctrace's is in
- *   place); a stack it sets replaces libctrace's, and libctrace's comes back when it
+ *   sigaltstack setting in every sigaltstack() call (SS_DISABLE, with its last disable's
+ *   SS_AUTODISARM bit, while libctrace's is in place; the kernel checks each call as
+ *   untraced); a stack it sets replaces libctrace's, and libctrace's comes back when it
  *   disables its own. A program handler installed with SA_ONSTACK by a program that set
  *   no stack runs on libctrace's (untraced: on the thread's own stack).
  */
@@ -27,6 +28,9 @@
 
 #include "ctrace.h"
 
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1u << 31) /* linux/signal.h: a flag beside the mode */
+#endif
 #define FLUSH_STACK (256u << 10)
 #define ALT_STACK (64u << 10)
 #define GUARD 4096u
@@ -34,6 +38,9 @@
 static char *flush_stack;   /* lowest usable byte; the guard page is below it */
 static char *alt_region;    /* ct_cfg.max_threads * ALT_STACK, a guard page in each */
 static CT_TLS int alt_ours; /* this thread's sigaltstack is libctrace's */
+/* The flag bits (SS_AUTODISARM) of the program's last SS_DISABLE, which the kernel keeps
+ * and reports with SS_DISABLE: shown with the none that stands for libctrace's. */
+static CT_TLS int alt_none_bits;
 
 /* fn(arg) with the stack pointer at top (16-byte aligned). */
 void ct_call_on_stack(void *arg, void (*fn)(void *), void *top);
@@ -129,22 +136,26 @@ static int alt_slot(const struct ct_thread *t)
 	return (int)(t - ct_threads);
 }
 
+/* t's slot's stack, above its guard page. */
+static char *alt_sp(int i)
+{
+	return alt_region + (size_t)i * ALT_STACK + GUARD;
+}
+
 void ct_altstack_install(struct ct_thread *t, int check)
 {
-	int i = alt_slot(t);
+	int i = alt_slot(t), e = errno;
 	if (i < 0)
 		return;
 	stack_t cur;
 	if (check && (REAL(sigaltstack)(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)))
 		return; /* the program's own (or ours already) */
-	char *base = alt_region + (size_t)i * ALT_STACK;
 	if (!t->alt_guarded) {
-		/* each slot's lowest page, once: an overflow of one faults, not the neighbour */
-		mprotect(base, GUARD, PROT_NONE);
-		t->alt_guarded = 1;
+		/* each slot's lowest page, once: an overflow of one faults, not the neighbour
+		 * (without it when the kernel has no room for another mapping) */
+		t->alt_guarded = mprotect(alt_sp(i) - GUARD, GUARD, PROT_NONE) == 0;
 	}
-	stack_t ss = { .ss_sp = base + GUARD, .ss_size = ALT_STACK - GUARD, .ss_flags = 0 };
-	int e = errno;
+	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = ALT_STACK - GUARD, .ss_flags = 0 };
 	if (REAL(sigaltstack)(&ss, NULL) == 0)
 		alt_ours = 1;
 	errno = e;
@@ -167,24 +178,39 @@ CT_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
 		int r = REAL(sigaltstack)(ss, old);
 		/* the program gave up its own: libctrace's comes back */
 		if (r == 0 && ss && (ss->ss_flags & SS_DISABLE) && ct_tls.th &&
-		    atomic_load_explicit(&ct_active, memory_order_relaxed))
+		    atomic_load_explicit(&ct_active, memory_order_relaxed)) {
+			alt_none_bits = (int)(ss->ss_flags & SS_AUTODISARM);
 			ct_altstack_install(ct_tls.th, 0);
+		}
 		return r;
 	}
-	/* libctrace's is in place: the program had none. */
-	if (ss && !(ss->ss_flags & SS_DISABLE)) {
-		stack_t kold;
-		int r = REAL(sigaltstack)(ss, &kold);
-		if (r != 0)
-			return r;
+	/* libctrace's is in place: the program had none. The kernel checks the call as it
+	 * would untraced (its pointers and flags) and makes the change; the old stack it
+	 * reports, ours, is shown as none. What is in place after it: still ours, the
+	 * program's (which replaces ours), or none (SS_DISABLE: ours comes back). */
+	int r = REAL(sigaltstack)(ss, old), e = errno, was = alt_none_bits;
+	stack_t cur;
+	int i = alt_slot(ct_tls.th);
+	if (r != 0 && e == EPERM && ss && (ss->ss_flags & ~SS_AUTODISARM) == SS_DISABLE) {
+		/* a handler running on ours disables: untraced there was none to disable
+		 * (ss was read: EPERM comes after); ours stays */
+		r = old ? REAL(sigaltstack)(NULL, old) : 0;
+		e = errno;
+		ss = NULL;
+	}
+	if (ss && REAL(sigaltstack)(NULL, &cur) == 0 &&
+	    (i < 0 || (cur.ss_flags & SS_DISABLE) || cur.ss_sp != alt_sp(i))) {
 		alt_ours = 0;
-	} else if (ss && (ss->ss_flags & ~SS_DISABLE) != 0) {
-		errno = EINVAL;
-		return -1;
+		if ((cur.ss_flags & SS_DISABLE) && ct_tls.th &&
+		    atomic_load_explicit(&ct_active, memory_order_relaxed)) {
+			alt_none_bits = (int)(cur.ss_flags & SS_AUTODISARM);
+			ct_altstack_install(ct_tls.th, 0);
+		}
 	}
-	if (old) {
+	if (r == 0 && old) {
 		memset(old, 0, sizeof(*old));
-		old->ss_flags = SS_DISABLE;
+		old->ss_flags = SS_DISABLE | was; /* before the call, as the kernel's */
 	}
-	return 0;
+	errno = e;
+	return r;
 }

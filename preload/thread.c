@@ -145,9 +145,11 @@ void ct_threads_after_fork(void)
 
 /* Runs when the thread returns from its start routine, calls pthread_exit or is
  * cancelled: last event, buffer to the writer, slot back to the pool. From then on the
- * thread's remaining calls (TLS destructors) pass through untraced. */
+ * thread's remaining calls (TLS destructors) pass through untraced, and see the errno
+ * the thread left (kept here: reading /proc may fail). */
 static void thread_exit(void *p)
 {
+	int e = errno;
 	struct ct_thread *t = p;
 	struct ct_release rel;
 	/* A joiner waiting for this thread is released by its exit, charged to the stack
@@ -162,6 +164,7 @@ static void thread_exit(void *p)
 		ct_tls.th = NULL;
 		ct_nest_off();
 		atomic_fetch_sub(&app_threads, 1);
+		errno = e;
 		return;
 	}
 	if (ct_tls.th == t && atomic_load_explicit(&ct_active, memory_order_relaxed)) {
@@ -191,6 +194,7 @@ static void thread_exit(void *p)
 		slot_release(t);
 	app_thread_gone();
 	ct_sys_end();
+	errno = e;
 }
 
 void ct_thread_reap(struct ct_thread *t)
@@ -206,14 +210,18 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 	ct_emit(me, &ev);
 }
 
-/* The new thread's first steps: its slot, THREAD_START and its name. */
+/* The new thread's first steps: its slot, THREAD_START and its name; its start routine
+ * then begins with the errno a new thread has (0), whatever these calls did. */
 static void thread_begin(struct ct_thread *t)
 {
+	int e = errno;
+
 	if (t->sandboxed || ct_sys_begin() != 0) {
 		/* made by a thread under a seccomp filter, which it inherits (or one for every
 		 * thread went in since) */
 		ct_sandboxed = 1;
 		ct_nest_off();
+		errno = e;
 		return;
 	}
 	adopt(t);
@@ -232,6 +240,7 @@ static void thread_begin(struct ct_thread *t)
 	 * on-CPU and run-queue totals must fit in. A new thread has no sigaltstack. */
 	ct_altstack_install(t, 0);
 	ct_sys_end();
+	errno = e;
 }
 
 static void *trampoline(void *p)

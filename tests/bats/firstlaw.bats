@@ -3,9 +3,10 @@
 # The traced program behaves as it does untraced in the corners: threads with the smallest
 # stack (exit, fork + pthread_exit, SIGSEGV), a main-thread stack overflow, four threads
 # calling exit() at once, a file-size limit (ulimit -f), a single-threaded program
-# (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main and across
-# fork. Each case compares the output, stderr and exit status with the untraced run and
-# reads every trace file.
+# (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main, across
+# fork and at a thread's start and end, calls whose results are the kernel's (bad
+# pointers, sigaltstack's flags, dup2 onto libctrace's fds). Each case compares the
+# output, stderr and exit status with the untraced run and reads every trace file.
 
 load helpers
 
@@ -248,6 +249,23 @@ one_trace() {
 		assert_success
 		assert_equal "$(grep -c 'SYSCALL kind=nanosleep' <<<"$output")" 20
 	done
+}
+
+@test "calls whose results are the kernel's: bad pointers, sigaltstack's flags, a thread's errno at its start and at its TLS destructors, dup2 onto libctrace's fds under a low fd limit" {
+	same "$S" edges
+	grep -qx 'fstatat=-1 errno=14' out.txt
+	grep -qx 'statx=-1 errno=14' out.txt
+	grep -qx 'now flags=0x80000002' out.txt
+	grep -qx 'sigaltstack_bad_old=-1 errno=14' out.txt
+	grep -qx 'sigaltstack_bad_mode=-1 errno=22' out.txt
+	grep -qx 'thread start errno=0' out.txt
+	grep -qx 'fds until EMFILE: yes' out.txt
+	grep -qx 'tls destructor errno=4242' out.txt
+	# under a limit of 256 fds libctrace's own sit at 255 and below: the program's dup2
+	# onto them moves them away, and its errno stays as it was
+	same "$S" dup2
+	grep -qx 'dup2_255=255 errno=4242' out.txt
+	grep -qx 'dup2_254=254 errno=4242' out.txt
 }
 
 @test "kill -9 of a single-threaded program: the trace keeps its sleeps up to about the last second" {

@@ -24,6 +24,18 @@
  *               N sleeps and joins it, sets errno to 4242 and forks: each side prints the
  *               errno fork() returned with ("parent errno=4242", "child errno=4242"), the
  *               child makes N sleeps and exits 7, the parent prints "child exit=7"
+ *   edges       calls whose results a wrapper must leave to the kernel, one line each
+ *               ("NAME=R errno=E", errno 4242 when the call left it alone):
+ *               fstatat/statx of a bad path pointer with AT_EMPTY_PATH (EFAULT),
+ *               sigaltstack with SS_DISABLE|SS_AUTODISARM (accepted, and the bit kept in
+ *               what a query reports), with bad pointers (EFAULT) and a bad mode
+ *               (EINVAL); then a thread whose start routine prints the errno it began
+ *               with ("thread start errno=0") and that uses up its fd table under a limit
+ *               of 64 fds (open fails with EMFILE), sets errno to 4242 and returns: its
+ *               TLS destructor prints the errno it runs with
+ *   dup2        under a limit of 256 fds (it execs itself with it: libctrace places its
+ *               own fds by the limit at load), dup2(1, 255) and dup2(1, 254): each
+ *               prints its result and errno
  *   sleeps      N sleeps (default 2000; for a file-size limit), prints "slept=N"
  *   cost        N sleeps (default 5000), the CPU time of each (CLOCK_THREAD_CPUTIME_ID):
  *               prints "calls=N median_ns=M p99_ns=P max_ns=X slow=S slow_mean_ns=A",
@@ -64,6 +76,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -306,6 +320,63 @@ static void *late_sleeper(void *arg)
 	return NULL;
 }
 
+/* "NAME=R errno=E" of a call made with errno 4242. */
+#define EDGE(name, call) \
+	do { \
+		errno = 4242; \
+		long r_ = (long)(call); \
+		int e_ = errno; \
+		printf("%s=%ld errno=%d\n", name, r_, e_); \
+	} while (0)
+
+static pthread_key_t edge_key;
+
+static void edge_dtor(void *v)
+{
+	(void)v;
+	printf("tls destructor errno=%d\n", errno);
+}
+
+static void *edge_thread(void *arg)
+{
+	(void)arg;
+	printf("thread start errno=%d\n", errno); /* before any call */
+	pthread_setspecific(edge_key, &edge_key);
+	struct rlimit lim = { 64, 64 };
+	setrlimit(RLIMIT_NOFILE, &lim);
+	int n = 0;
+	while (open("/dev/null", O_RDONLY) >= 0)
+		n++;
+	printf("fds until EMFILE: %s\n", errno == EMFILE && n > 0 ? "yes" : "no");
+	errno = 4242;
+	return NULL;
+}
+
+static void edges(void)
+{
+	struct stat st;
+	struct statx stx;
+	stack_t ss = { .ss_flags = SS_DISABLE | (int)(1u << 31) /* SS_AUTODISARM */ }, o;
+	EDGE("fstatat", fstatat(0, (const char *)8, &st, AT_EMPTY_PATH));
+	EDGE("statx", statx(0, (const char *)8, AT_EMPTY_PATH, STATX_BASIC_STATS, &stx));
+	EDGE("sigaltstack_autodisarm", sigaltstack(&ss, &o));
+	printf("old flags=%#x\n", (unsigned)o.ss_flags);
+	EDGE("sigaltstack_query", sigaltstack(NULL, &o));
+	printf("now flags=%#x\n", (unsigned)o.ss_flags);
+	EDGE("sigaltstack_bad_old", sigaltstack(NULL, (stack_t *)8));
+	EDGE("sigaltstack_bad_ss", sigaltstack((const stack_t *)8, NULL));
+	ss.ss_flags = SS_DISABLE | SS_ONSTACK;
+	EDGE("sigaltstack_bad_mode", sigaltstack(&ss, NULL));
+	ss.ss_flags = SS_DISABLE;
+	EDGE("sigaltstack_disable", sigaltstack(&ss, &o));
+	printf("old flags=%#x\n", (unsigned)o.ss_flags);
+	fflush(stdout);
+	pthread_t t;
+	pthread_key_create(&edge_key, edge_dtor);
+	pthread_create(&t, NULL, edge_thread, NULL);
+	pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	int start_errno = errno; /* before any call */
@@ -396,6 +467,27 @@ int main(int argc, char **argv)
 		int st = 0;
 		waitpid(c, &st, 0);
 		printf("parent errno=%d\nchild exit=%d\n", e, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return 0;
+	}
+	if (!strcmp(mode, "edges")) {
+		edges();
+		return 0;
+	}
+	if (!strcmp(mode, "dup2")) {
+		struct rlimit lim;
+		getrlimit(RLIMIT_NOFILE, &lim);
+		if (lim.rlim_cur != 256) {
+			lim.rlim_cur = 256;
+			if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+				printf("setrlimit errno=%d\n", errno);
+				return 1;
+			}
+			execv("/proc/self/exe", argv);
+			printf("execv errno=%d\n", errno);
+			return 1;
+		}
+		EDGE("dup2_255", dup2(1, 255));
+		EDGE("dup2_254", dup2(1, 254));
 		return 0;
 	}
 	if (!strcmp(mode, "sleeps")) {
