@@ -67,6 +67,7 @@ static struct slot *slots;
 static unsigned nslots;
 static uintptr_t self_base;
 static int loaded_late, inited, started_once, attached;
+static int warmed; /* the unwinder warmed (ct_capture_warm), after the first redirect */
 static unsigned long long seen_adds;
 static long page;
 
@@ -396,7 +397,7 @@ static int init_once(void)
 	if (slots == MAP_FAILED || ct_threads_init() || ct_buffers_init() || ct_stacks_init() ||
 	    ct_shadow_init() || ct_fdclass_init())
 		return CT_ATTACH_ENOMEM;
-	if (ct_capture_init(ct_cfg.depth) < 0)
+	if (ct_capture_load(ct_cfg.depth) < 0) /* warmed in start, once redirected */
 		ct_warn("neither libunwind.so.8 nor libgcc_s.so.1 could be loaded; ",
 			"recording waits without stacks", "");
 	ct_fork_handlers_install();
@@ -423,6 +424,12 @@ static int start(const char *out)
 	nslots = 0;
 	atomic_store(&ct_active, 1);
 	dl_iterate_phdr(patch_cb, NULL);
+	if (!warmed) {
+		/* libunwind's calls now reach the wrappers too: its validation pipe is the
+		 * fd-less one, not two fds at the program's lowest free numbers */
+		ct_capture_warm();
+		warmed = 1;
+	}
 	attached = 1;
 	ctrace_attach_state = 1;
 	/* the writer thread starts as under LD_PRELOAD: now when the program has threads,

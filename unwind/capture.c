@@ -94,6 +94,14 @@ static _Unwind_Reason_Code gcc_cb(struct _Unwind_Context *ctx, void *data)
 
 int ct_capture_init(int depth)
 {
+	int r = ct_capture_load(depth);
+
+	ct_capture_warm();
+	return r;
+}
+
+int ct_capture_load(int depth)
+{
 	if (depth < 1)
 		depth = 1;
 	if (depth > CT_MAX_FRAMES)
@@ -120,8 +128,12 @@ int ct_capture_init(int depth)
 	void *unw = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 	if (unw)
 		p_unw_backtrace = (int (*)(void **, int))dlsym(unw, "unw_backtrace");
+	return (p_unw_backtrace || p_unwind_backtrace) ? 0 : -ENOENT;
+}
 
-	/* Warm up both outside any wrapper: libunwind's first capture maps its per-thread
+void ct_capture_warm(void)
+{
+	/* Both warmed outside any wrapper: libunwind's first capture maps its per-thread
 	 * cache, opens its validation pipe and takes its locks; libgcc's reads the FDE
 	 * tables. */
 	void *buf[8];
@@ -131,7 +143,6 @@ int ct_capture_init(int depth)
 	}
 	if (p_unw_backtrace)
 		p_unw_backtrace(buf, 8);
-	return (p_unw_backtrace || p_unwind_backtrace) ? 0 : -ENOENT;
 }
 
 int ct_capture(uint64_t *pcs, unsigned *truncated)

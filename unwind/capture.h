@@ -14,10 +14,18 @@
 
 #define CT_DEFAULT_DEPTH 32
 
-/* Loads the unwinder and warms it up in the calling thread. Call once, from the
- * constructor, inside the reentrancy guard. depth is clamped to [1, CT_MAX_FRAMES].
- * Returns 0, or a negative errno when no unwinder is available (captures then return 0). */
+/* Loads the unwinder and warms it up in the calling thread (ct_capture_load, then
+ * ct_capture_warm). Call once, from the constructor, inside the reentrancy guard. depth
+ * is clamped to [1, CT_MAX_FRAMES]. Returns 0, or a negative errno when no unwinder is
+ * available (captures then return 0). */
 int ct_capture_init(int depth);
+/* ct_capture_init's two halves, for attach mode (preload/attach.c), where the program's
+ * calls reach the wrappers only once its GOT entries are redirected: the warm-up, whose
+ * first capture opens libunwind's validation pipe, must come after that, so that the
+ * pipe is libctrace's fd-less one (fdguard.c) and not two fds of the program's numbers.
+ * Both inside the reentrancy guard; warm once. */
+int ct_capture_load(int depth);
+void ct_capture_warm(void);
 
 /*
  * Record path: captures the calling thread's stack into pcs (at most the configured

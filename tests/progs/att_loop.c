@@ -9,7 +9,8 @@
  * must not show), and whether every thread's errno stayed as it left it (each sets it to
  * ERRNO_MINE and checks it at every turn of its loop: the calls that succeed leave it
  * alone, a failed one sets it back; the call an attach makes on a stopped thread must
- * not change it). Exits 5.
+ * not change it), and the number its next open gets (an attach must leave no fd at the
+ * program's numbers). Exits 5.
  *
  * usage: att_loop DIR
  */
@@ -237,9 +238,10 @@ int main(int argc, char **argv)
 	pthread_join(t[7], NULL);
 	fprintf(stderr, "counter=%ld pings=%ld sem_pings=%ld bytes=%ld\n", counter, pings,
 		sem_pings, written);
-	printf("mutex_ok=%d cond_ok=%d sem_ok=%d epoll_ok=%d eintr=%d errno_lost=%d\n",
+	int next_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	printf("mutex_ok=%d cond_ok=%d sem_ok=%d epoll_ok=%d eintr=%d errno_lost=%d next_fd=%d\n",
 	       counter == mine[0] + mine[1] && counter > 0, pings == pongs && pings > 0,
 	       sem_pings == sem_pongs && sem_pings > 0, written == got && got > 0,
-	       atomic_load(&eintr), atomic_load(&errno_lost));
+	       atomic_load(&eintr), atomic_load(&errno_lost), next_fd);
 	return 5;
 }
