@@ -510,31 +510,59 @@ static int known(const struct stop *s, pid_t tid)
 	return 0;
 }
 
-/* A thread interrupted by the stop in a call that returns EINTR to any stop: restarted,
- * unless a signal is pending for it (then the EINTR is the program's). */
-static void keep_syscall(struct target *t, struct thr *th)
+/* A signal's bit in /proc's masks. */
+#define SIGBIT(sig) (1ull << ((sig) - 1))
+/* The signals whose default action is to ignore them. */
+#define DFL_IGNORED (SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT))
+
+/* What /proc says of a thread's signals: blocked, pending (its own and the process's),
+ * and those it ignores (SIG_IGN, or SIG_DFL with an action of ignoring). 0, or -1. */
+static int sig_state(const struct target *t, const struct thr *th, unsigned long long *blk,
+		     unsigned long long *pnd, unsigned long long *ign)
 {
-	struct user_regs_struct *r = &th->regs;
-	if ((long)r->orig_rax < 0 || (long)r->rax != -EINTR)
-		return;
 	char path[64], key[16], line[256];
-	unsigned long long blk = 0, pnd = 0;
+	unsigned long long cgt = 0, sigign = 0;
+	*blk = *pnd = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)t->pid, (int)th->tid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return;
+		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long v;
 		if (sscanf(line, "%15[^:]: %llx", key, &v) != 2)
 			continue;
 		if (!strcmp(key, "SigBlk"))
-			blk = v;
+			*blk = v;
 		else if (!strcmp(key, "SigPnd") || !strcmp(key, "ShdPnd"))
-			pnd |= v;
+			*pnd |= v;
+		else if (!strcmp(key, "SigIgn"))
+			sigign = v;
+		else if (!strcmp(key, "SigCgt"))
+			cgt = v;
 	}
 	fclose(f);
+	*ign = sigign | (DFL_IGNORED & ~cgt);
+	return 0;
+}
+
+/* A thread interrupted by the stop in a call that returns EINTR to any stop: restarted,
+ * unless a signal is pending for it (then the EINTR is the program's). A signal the
+ * thread ignores does not count: untraced it would have been discarded when sent, but a
+ * traced thread gets even those queued (and stops for them), and they end such calls
+ * with EINTR; one the stop reported is not delivered (th->sig 0), as untraced. */
+static void keep_syscall(struct target *t, struct thr *th)
+{
+	struct user_regs_struct *r = &th->regs;
+	unsigned long long blk, pnd, ign;
+	if (sig_state(t, th, &blk, &pnd, &ign) < 0)
+		return;
+	if (th->stopped == 2 && th->sig > 0 && th->sig < 64 && (ign & SIGBIT(th->sig)))
+		th->sig = 0;
+	if ((long)r->orig_rax < 0 || (long)r->rax != -EINTR || th->sig)
+		return;
 	unsigned char ins[2];
-	if ((pnd & ~blk) || mem_read(t, r->rip - 2, ins, 2) < 0 || ins[0] != 0x0f || ins[1] != 0x05)
+	if ((pnd & ~blk & ~ign) || mem_read(t, r->rip - 2, ins, 2) < 0 || ins[0] != 0x0f ||
+	    ins[1] != 0x05)
 		return;
 	r->rax = r->orig_rax;
 	r->rip -= 2;
@@ -619,8 +647,7 @@ static int stop_all(struct target *t, struct stop *s)
 				continue;
 			if (ptrace(PTRACE_GETREGS, th->tid, NULL, &th->regs) < 0)
 				continue;
-			if (th->stopped == 1)
-				keep_syscall(t, th);
+			keep_syscall(t, th);
 		}
 	}
 	return 0;

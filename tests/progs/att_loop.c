@@ -2,7 +2,9 @@
 /*
  * Test program for `ctrace attach` in a loop: threads that never stop waiting (two mutex
  * contenders, a condition-variable ping-pong, a semaphore ping-pong, an epoll reader fed
- * through a pipe every millisecond) until DIR/end exists; DIR/ready once they run. Then
+ * through a pipe every millisecond, by a feeder that also sends the process a signal it
+ * ignores each time: SIGURG (ignored by default) or SIGPIPE (SIG_IGN); a thread stopped
+ * by a tracer gets even those queued) until DIR/end exists; DIR/ready once they run. Then
  * it checks its own books and prints them (stdout, the same whatever the tracer did):
  * the mutex counter against the contenders' own counts, pings against pongs, bytes
  * written against bytes read, how many calls failed with EINTR (a stop by the tracer
@@ -18,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,6 +160,7 @@ static void *feeder(void *arg)
 			written++;
 		else
 			errno = ERRNO_MINE;
+		kill(getpid(), written % 2 ? SIGURG : SIGPIPE);
 		usleep_(1000);
 	}
 	return NULL;
@@ -197,6 +201,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dir = argv[1];
+	signal(SIGPIPE, SIG_IGN);
 	sem_init(&sa, 0, 0);
 	sem_init(&sb, 0, 0);
 	if (pipe(pfd) != 0 || (ep = epoll_create1(0)) < 0)
