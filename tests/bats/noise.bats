@@ -98,7 +98,10 @@ setup() { common_setup; }
 	jq -e --argjson n "$syncs" --argjson l "$(marked_line "$src" SYNC-SITE)" --argjson t "$take" \
 		'.profile == "syscall" and .count == $n and .frames[0].func == "access_log"
 		 and .frames[0].line == $l and .taken_frames[0].func == "access_log"
-		 and .taken_frames[0].line == $t' <<<"$u"
+		 and .taken_frames[0].line == $t' <<<"$u" ||
+		fail "fsync under log_mu: $(jq -c '{profile, count, at: .frames[0:2],
+			taken: .taken_frames[0:2]}' <<<"$u"), $(jreport io.ctr \
+			'.trace | "events=\(.events) lost=\(.lost_events)"')"
 	assert_within 10 "$(jq -r .total_ns <<<"$u")" "$(value sync_ns)"
 	# the condition waits made while it was held (on a mutex of their own)
 	u=$(jq -c '.under_lock[] | select(.kind == "cond")' <<<"$o")
