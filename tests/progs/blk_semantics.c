@@ -224,6 +224,18 @@ static void close_pair(int p[2])
 
 /* ---- EINTR, with and without SA_RESTART ---- */
 
+/* A read of fd into buf (io_len bytes) that the signaller interrupts once it blocks: its
+ * result, and in *e its errno (SENTINEL before the call). */
+static long read_signalled(int fd, char *buf, int *e)
+{
+	pthread_t t = start_signaller(NR_READ);
+	errno = SENTINEL;
+	long r = read(fd, buf, io_len);
+	*e = errno;
+	finish(t);
+	return r;
+}
+
 static void check_read_pipe(int restart)
 {
 	char buf[100], got[128], extra[64];
@@ -232,11 +244,8 @@ static void check_read_pipe(int restart)
 	install(restart);
 	if (restart)
 		after_fd = p[1];
-	pthread_t t = start_signaller(NR_READ);
-	errno = SENTINEL;
-	long r = read(p[0], buf, io_len);
-	int e = errno;
-	finish(t);
+	int e;
+	long r = read_signalled(p[0], buf, &e);
 	snprintf(extra, sizeof(extra), "hits=%d data=%c", (int)hits, r == 1 ? buf[0] : '-');
 	if (restart)
 		check("read_pipe_sa_restart", obs(got, sizeof(got), r, e, extra),
@@ -263,11 +272,8 @@ static void check_siginterrupt(void)
 	if (siginterrupt(SIGUSR1, 1) != 0 || signal(SIGUSR1, on_signal) == SIG_ERR)
 		abort();
 	after_fd = p[1];
-	pthread_t t = start_signaller(NR_READ);
-	errno = SENTINEL;
-	long r = read(p[0], buf, io_len);
-	int e = errno;
-	finish(t);
+	int e;
+	long r = read_signalled(p[0], buf, &e);
 	sigaction(SIGUSR1, NULL, &now);
 	snprintf(extra, sizeof(extra), "hits=%d restart=%d", (int)hits,
 		 (now.sa_flags & SA_RESTART) != 0);
@@ -474,11 +480,8 @@ static void check_handler_write(int restart)
 	make_pipe(p, 0);
 	install(restart);
 	handler_fd = p[1];
-	pthread_t t = start_signaller(NR_READ);
-	errno = SENTINEL;
-	long r = read(p[0], buf, io_len);
-	int e = errno;
-	finish(t);
+	int e;
+	long r = read_signalled(p[0], buf, &e);
 	char data = r == 1 ? buf[0] : '-';
 	if (r < 0) { /* interrupted: the handler's byte waits in the pipe */
 		fcntl(p[0], F_SETFL, O_NONBLOCK);
