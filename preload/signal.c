@@ -56,6 +56,24 @@ static int native_resethand; /* SA_RESETHAND left to the kernel (ct_signals_rele
 static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
 static struct sigaction reset_view[_NSIG]; /* what it sees after an SA_RESETHAND reset */
 
+/* A program handler's call, as the trampoline makes it (through ct_altstack_call). */
+struct handler_call {
+	void *h;
+	int sig, flags;
+	siginfo_t *si;
+	void *uc;
+};
+
+static void call_handler(void *arg)
+{
+	const struct handler_call *c = arg;
+
+	if (c->flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))c->h)(c->sig, c->si, c->uc);
+	else
+		((void (*)(int))c->h)(c->sig);
+}
+
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void *h = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
@@ -71,11 +89,9 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 			reset_to_default(sig);
 		}
 	}
+	struct handler_call c = { h, sig, flags, si, uc };
 	ct_in_signal++;
-	if (flags & SA_SIGINFO)
-		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
-	else
-		((void (*)(int))h)(sig);
+	ct_altstack_call(call_handler, &c, flags & SA_ONSTACK, uc);
 	ct_in_signal--;
 }
 

@@ -9,6 +9,15 @@
  *   altstack    prints "altstack none" when sigaltstack reports no stack, sets one of its
  *               own ("altstack own ok" when it is then reported), disables it ("altstack
  *               after disable none")
+ *   onstack     handlers installed with SA_ONSTACK and no stack of the program's, raised
+ *               on main and then on a thread: each uses 256 KiB of the stack it runs on;
+ *               SIGUSR1's raises SIGUSR2 (nested) and sets a stack of its own. One line
+ *               per thread: whether each handler ran near the interrupted frame (on the
+ *               thread's stack, as the kernel puts it without an alternate stack), the
+ *               sigaltstack result in the handler, and on the thread the stack reported
+ *               after it returned (none: rt_sigreturn restores the one in place at the
+ *               delivery; not on main, whose initial state, no stack of size 0 without
+ *               SS_DISABLE, the kernel fails to restore, so that the handler's stays)
  *   status      N sleeps (default 20), then prints the "Threads:" line of /proc/self/status
  *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
  *               then the "Threads:" line
@@ -72,6 +81,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +387,69 @@ static void edges(void)
 	pthread_join(t, NULL);
 }
 
+/* ---- onstack ---- */
+
+static volatile uintptr_t on_at[2]; /* where SIGUSR1's and SIGUSR2's handlers ran */
+static volatile int on_set_errno, on_inner_flags;
+
+static void on_use_stack(int sig)
+{
+	char buf[256 << 10];
+	memset(buf, sig, sizeof(buf));
+	__asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+static void on_handler(int sig)
+{
+	char here;
+	on_at[sig == SIGUSR2] = (uintptr_t)&here;
+	on_use_stack(sig);
+	if (sig == SIGUSR1) {
+		static char own[65536];
+		stack_t ss = { .ss_sp = own, .ss_size = sizeof(own), .ss_flags = 0 }, cur;
+		raise(SIGUSR2);
+		on_set_errno = sigaltstack(&ss, NULL) == 0 ? 0 : errno;
+		sigaltstack(NULL, &cur);
+		on_inner_flags = cur.ss_flags;
+	}
+}
+
+static const char *near(uintptr_t frame, uintptr_t at)
+{
+	return at < frame && frame - at < (1u << 20) ? "near" : "far";
+}
+
+static void *onstack_round(void *who)
+{
+	char here;
+	stack_t cur;
+	raise(SIGUSR1);
+	sigaltstack(NULL, &cur);
+	printf("%s: handler %s, nested %s, sigaltstack in it errno=%d flags=%d",
+	       (const char *)who, near((uintptr_t)&here, on_at[0]),
+	       near((uintptr_t)&here, on_at[1]), on_set_errno, on_inner_flags);
+	if (strcmp(who, "main"))
+		printf(", after it %s", (cur.ss_flags & SS_DISABLE) ? "none" : "set");
+	printf("\n");
+	return NULL;
+}
+
+static int onstack(void)
+{
+	struct sigaction sa;
+	pthread_t t;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_handler;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	onstack_round("main");
+	if (pthread_create(&t, NULL, onstack_round, "thread") != 0)
+		return 1;
+	pthread_join(t, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int start_errno = errno; /* before any call */
@@ -398,6 +471,8 @@ int main(int argc, char **argv)
 		printf("altstack after disable %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
 		return 0;
 	}
+	if (!strcmp(mode, "onstack"))
+		return onstack();
 	if (!strcmp(mode, "status")) {
 		sleeps(n < 0 ? 20 : n);
 		threads_line();
