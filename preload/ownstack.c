@@ -26,8 +26,9 @@
  *   libctrace's stack is armed with SS_AUTODISARM: from a delivery on it until that
  *   handler's rt_sigreturn the kernel treats the thread as having none, so a signal nested
  *   in the handler is delivered on the stack in use, as untraced, and never over the
- *   frames still live at the top of libctrace's, and the handler may set a stack of its
- *   own (which untraced it may; the EPERM of a thread on its alternate stack is not its).
+ *   frames still live at the top of libctrace's (nor is it armed again before that
+ *   return), and the handler may set a stack of its own (which untraced it may; the
+ *   EPERM of a thread on its alternate stack is not its).
  *   A handler that leaves with siglongjmp leaves it disarmed: the thread then goes on
  *   without libctrace's stack (a later stack overflow ends it as untraced, without the
  *   flush).
@@ -53,9 +54,9 @@ static CT_TLS int alt_ours; /* this thread's sigaltstack is libctrace's */
 /* The flag bits (SS_AUTODISARM) of the program's last SS_DISABLE, which the kernel keeps
  * and reports with SS_DISABLE: shown with the none that stands for libctrace's. */
 static CT_TLS int alt_none_bits;
-/* The lowest frame still live on libctrace's stack while a handler delivered on it runs
- * (ct_altstack_call), else NULL: a stack armed meanwhile ends below it. */
-static CT_TLS char *alt_live;
+/* A handler delivered on libctrace's stack runs (ct_altstack_call): its frames are live
+ * there, so it is not armed again before that handler's return restores it. */
+static CT_TLS int alt_busy;
 static int alt_flags = SS_AUTODISARM; /* 0 on a kernel without it (before 4.7) */
 
 /* fn(arg) with the stack pointer at top (16-byte aligned). */
@@ -171,18 +172,14 @@ void ct_altstack_install(struct ct_thread *t, int check)
 		 * (without it when the kernel has no room for another mapping) */
 		t->alt_guarded = mprotect(alt_sp(i) - GUARD, GUARD, PROT_NONE) == 0;
 	}
-	size_t size = ALT_STACK - GUARD;
-	if (alt_live && alt_live > alt_sp(i) && alt_live < alt_sp(i) + size) {
-		/* a handler delivered on it runs (the program's handler disabled its own
-		 * stack): below its frames, or none until its return restores ours */
-		size = (size_t)(alt_live - alt_sp(i) - 256) & ~(size_t)15;
-		if (size < 16384) {
-			alt_ours = 1;
-			errno = e;
-			return;
-		}
+	if (alt_busy) {
+		/* the program's handler disabled the stack it set: none until the handler's
+		 * return restores ours, as untraced none is there */
+		alt_ours = 1;
+		errno = e;
+		return;
 	}
-	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = size, .ss_flags = alt_flags };
+	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = ALT_STACK - GUARD, .ss_flags = alt_flags };
 	int r = REAL(sigaltstack)(&ss, NULL);
 	if (r != 0 && errno == EINVAL && alt_flags) {
 		alt_flags = 0; /* no SS_AUTODISARM: handlers on it stay where the kernel put them */
@@ -215,25 +212,25 @@ static char *interrupted_top(const void *uc)
 void ct_altstack_call(void (*fn)(void *), void *arg, int onstack, const void *uc)
 {
 	int ours = alt_ours, bits = alt_none_bits, i = alt_slot(ct_tls.th);
-	char *sp = __builtin_frame_address(0), *live = alt_live, *top = NULL;
+	char *sp = __builtin_frame_address(0), *top = NULL;
 	int on_ours = ours && i >= 0 && sp >= alt_sp(i) && sp < alt_sp(i) + ALT_STACK - GUARD;
 
 	if (on_ours) {
 		char *isp = interrupted_top(uc);
 
-		alt_live = sp - 512; /* this frame and the callee's, with room */
 		/* delivered onto ours from elsewhere, where the handler belongs: its frame
 		 * goes there (not when the interrupted code ran on ours: the signal frame is
 		 * then just below it) */
 		if (onstack && alt_flags && HAVE_CALL_ON_STACK && isp &&
 		    !(isp >= alt_sp(i) && isp < alt_sp(i) + ALT_STACK - GUARD))
 			top = isp;
+		alt_busy++;
 	}
 	if (top)
 		ct_call_on_stack(arg, fn, top);
 	else
 		fn(arg);
-	alt_live = live;
+	alt_busy -= on_ours;
 	/* rt_sigreturn puts back the stack in place at the delivery (uc_stack), ours,
 	 * undoing what the handler set, as it does untraced on a thread with none: so does
 	 * the program's view. (Untraced, the main thread's initial state, no stack of size 0
