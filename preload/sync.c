@@ -111,6 +111,10 @@ static __attribute__((noinline)) int traced_rw(pthread_rwlock_t *l, int wr, int 
 						const struct timespec *abst, const void *pc)
 {
 	int r;
+	/* glibc checks a timed call's timeout before the lock: a bad one fails even when the
+	 * lock is free, where the probe would take it */
+	if (op != RW_PLAIN && abst && (abst->tv_nsec < 0 || abst->tv_nsec >= 1000000000L))
+		return EINVAL;
 	if (likely(rw_probe(l, wr, pc, &r)))
 		return r;
 	struct ct_wait w;

@@ -21,13 +21,13 @@
  * clock_nanosleep: untouched), EAGAIN/EWOULDBLOCK/ENXIO/ESPIPE on nonblocking fds, try calls
  * and RWF_NOWAIT, short reads and writes (read, readv, pread, preadv, writev, a truncated
  * datagram), timeouts and bad clocks (sem_timedwait, sem_clockwait, rwlock timed and clock
- * locks, timed and clock joins, sigtimedwait, SO_RCVTIMEO), the mode of O_CREAT, a read
- * interrupted under a handler signal() installed after siginterrupt(), and signal
- * handlers that call sem_post or write on the very object the interrupted thread waits on
- * (sem_wait, sem_timedwait, read on a pipe, recv on a socket). The signal is sent
- * (pthread_kill) only once /proc/self/task/TID/syscall shows the main thread blocked in the
- * expected system call. Timeouts everywhere: every blocking call is ended by a helper, and
- * a watchdog alarm kills a hung run.
+ * locks, and their bad timeouts on a free lock, timed and clock joins, sigtimedwait,
+ * SO_RCVTIMEO), the mode of O_CREAT, a read interrupted under a handler signal() installed
+ * after siginterrupt(), and signal handlers that call sem_post or write on the very object
+ * the interrupted thread waits on (sem_wait, sem_timedwait, read on a pipe, recv on a
+ * socket). The signal is sent (pthread_kill) only once /proc/self/task/TID/syscall shows
+ * the main thread blocked in the expected system call. Timeouts everywhere: every blocking
+ * call is ended by a helper, and a watchdog alarm kills a hung run.
  *
  * Built twice: plain and build/progs/blk_semantics.fortify (through __read_chk, __recv_chk,
  * __pread_chk, __pread64_chk, __ppoll_chk, __open_2, __openat_2).
@@ -1324,9 +1324,20 @@ static void check_try_and_timeouts(void)
 	CALL("rwlock_timedrdlock_shared", pthread_rwlock_timedrdlock(&rw, &soon),
 	     "ret=0 errno=unchanged");
 	pthread_rwlock_unlock(&rw);
+	/* a bad timeout fails before the lock is looked at: shared, then free */
+	struct timespec bad = { soon.tv_sec, 1000000000L };
+	CALL("rwlock_timedrdlock_bad_nsec_shared", pthread_rwlock_timedrdlock(&rw, &bad),
+	     "ret=22 errno=unchanged");
 	sem_post(&checks_done);
 	if (pthread_join(t, NULL))
 		abort();
+	CALL("rwlock_timedwrlock_bad_nsec_free", pthread_rwlock_timedwrlock(&rw, &bad),
+	     "ret=22 errno=unchanged");
+	CALL("rwlock_clockrdlock_bad_nsec_free",
+	     pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &bad), "ret=22 errno=unchanged");
+	CALL("rwlock_trywrlock_still_free", pthread_rwlock_trywrlock(&rw),
+	     "ret=0 errno=unchanged");
+	pthread_rwlock_unlock(&rw);
 
 	/* joins: a thread that runs until the timeouts are checked */
 	if (pthread_create(&t, NULL, sleeper, NULL))
