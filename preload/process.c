@@ -29,8 +29,11 @@
  *            vfork child's execs get libctrace taken out of LD_PRELOAD (other preloads
  *            stay).
  *
- * No malloc, no lock: the new envp lives on the caller's stack (so this is also safe in a
- * vfork child, whose memory is the parent's; there the flush is skipped, getpid() !=
+ * No malloc, no lock: the new envp lives in a mapping of its own (the caller's thread may
+ * have a small stack, the environment thousands of variables), unmapped when the call
+ * returns and dropped with the old image by a successful exec; in a vfork child, whose
+ * memory is the parent's and where such a mapping would outlive the exec, it lives on the
+ * caller's stack (up to ENV_MAX variables; there the flush is skipped too, getpid() !=
  * ct_pid). system() and popen() spawn through glibc-internal calls with environ and are
  * not wrapped. errno and return values are the real call's.
  */
@@ -48,8 +51,8 @@ extern char **environ;
 
 #define SAVE_MAX 32         /* CTRACE_* variables carried over */
 #define REGION (64u << 10)  /* their copies */
-#define ENV_MAX 4096        /* larger environments are passed as they are (the copy is
-			     * on the caller's stack, which may be a small thread stack) */
+#define ENV_MAX 4096        /* a vfork child's larger environments are passed as they
+			     * are (its copy is on the caller's stack) */
 #define PRELOAD_MAX 65536
 
 static int inject_on;
@@ -324,15 +327,50 @@ static char *const *new_env(char *const *envp, size_t n, size_t pl, char **vec, 
 	return fix_env(envp, n, vec, pre);
 }
 
-/* Declares `use`: envp fixed for the new image (on this stack frame). */
+/* Where new_env builds an environment of n variables whose LD_PRELOAD has pl bytes: vec
+ * (n + SAVE_MAX + 3 slots), then pre (pl + lib_len + 16 bytes). */
+static size_t room_len(size_t n, size_t pl)
+{
+	return (n + SAVE_MAX + 3) * sizeof(char *) + pl + lib_len + 16;
+}
+
+/* A mapping of len bytes for it (recorded in *map), or NULL; errno untouched. */
+static char *room_map(void **map, size_t len)
+{
+	int e = errno;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	errno = e;
+	if (p == MAP_FAILED)
+		return NULL;
+	*map = p;
+	return p;
+}
+
+/* Gives back room_map's mapping (none: nothing); errno untouched. */
+static void room_free(void *map, size_t len)
+{
+	int e = errno;
+	if (map)
+		munmap(map, len);
+	errno = e;
+}
+
+/* Declares `use`: envp fixed for the new image, in a mapping (room_) given back by
+ * ROOM_FREE, or in a vfork child on this stack frame. Without room, envp as it is. */
 #define FIX_ENV_(envp, use, spawn) \
 	char *const *env_ = (envp); \
 	size_t n_ = env_count(env_), pl_ = inject_on ? preload_len(env_, n_) : 0; \
-	int ok_ = inject_on && n_ <= ENV_MAX && pl_ <= PRELOAD_MAX; \
-	char *vec_[ok_ ? n_ + SAVE_MAX + 3 : 1]; \
-	char pre_[ok_ ? pl_ + lib_len + 16 : 1]; \
-	char *const *use = ok_ ? new_env(env_, n_, pl_, vec_, pre_, (spawn)) : env_
+	int vf_ = inject_on && getpid() != ct_pid; \
+	int ok_ = inject_on && (!vf_ || n_ <= ENV_MAX) && pl_ <= PRELOAD_MAX; \
+	size_t len_ = ok_ ? room_len(n_, pl_) : 0; \
+	char *stk_[ok_ && vf_ ? (len_ + sizeof(char *) - 1) / sizeof(char *) : 1]; \
+	void *room_ = NULL; \
+	char *at_ = !ok_ ? NULL : vf_ ? (char *)stk_ : room_map(&room_, len_); \
+	char *const *use = at_ ? new_env(env_, n_, pl_, (char **)(void *)at_, \
+					 at_ + (n_ + SAVE_MAX + 3) * sizeof(char *), (spawn)) \
+			       : env_
 #define FIX_ENV(envp, use) FIX_ENV_(envp, use, 0)
+#define ROOM_FREE() room_free(room_, len_)
 
 /* Runs the real exec with the flush around it; errno is the exec's. */
 #define EXEC(call) do { \
@@ -342,6 +380,7 @@ static char *const *new_env(char *const *envp, size_t n, size_t pl, char **vec, 
 	int r_ = (call); \
 	e_ = errno; \
 	ct_writer_exec_failed(held_); \
+	ROOM_FREE(); \
 	errno = e_; \
 	return r_; \
 } while (0)
@@ -429,12 +468,16 @@ CT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	FIX_ENV_(envp, use, 1);
-	return REAL(posix_spawn)(pid, path, fa, attr, argv, use);
+	int r = REAL(posix_spawn)(pid, path, fa, attr, argv, use);
+	ROOM_FREE();
+	return r;
 }
 
 CT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	FIX_ENV_(envp, use, 1);
-	return REAL(posix_spawnp)(pid, file, fa, attr, argv, use);
+	int r = REAL(posix_spawnp)(pid, file, fa, attr, argv, use);
+	ROOM_FREE();
+	return r;
 }

@@ -7,8 +7,9 @@
 #   - the functions that run only on libctrace's own stacks (the flush stack, the writer
 #     thread) or in the constructor: at most FLUSH bytes each, named below;
 #   - no unbounded dynamic allocation, except in the exec family and posix_spawn*: the
-#     execl* argv array (as glibc's own execl has) and the new image's environment array
-#     and LD_PRELOAD value (process.c), sized by the program's own arguments/environment.
+#     execl* argv array (as glibc's own execl has) and, in a vfork child only, the new
+#     image's environment array and LD_PRELOAD value (process.c; elsewhere they are
+#     mapped), sized by the program's own arguments/environment.
 # usage: stack-budget.sh SU-DIR [APP [FLUSH]]    exits 1 with one line per excess.
 dir=${1:?usage: stack-budget.sh SU-DIR [APP [FLUSH]]}
 app=${2:-1280}

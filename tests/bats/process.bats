@@ -280,6 +280,14 @@ image2_trace() {
 	image2_trace
 }
 
+@test "posix_spawn from a PTHREAD_STACK_MIN thread with 3,000 variables in envp: the child is traced" {
+	spawned spawn-small
+	assert_equal "$status" 5
+	assert_line --regexp '^image2 pid=[0-9]+ .* LD_PRELOAD=set CTRACE_OUT=set$'
+	[ "$(ls t.*.ctr | wc -l)" = 2 ]
+	image2_trace
+}
+
 @test "vfork + _exit: the child's status, the parent's trace complete, no file for the child" {
 	spawned vfork-exit
 	assert_success

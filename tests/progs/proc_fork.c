@@ -30,6 +30,9 @@
  *                                "child pid=P status=S" and exits with S
  *        proc_fork spawnp        the same with posix_spawnp("proc_fork", ...) (found in
  *                                PATH)
+ *        proc_fork spawn-small   as spawn, the posix_spawn made by a thread with a
+ *                                PTHREAD_STACK_MIN stack, with 3,000 variables more
+ *                                in envp ("V_I=I")
  *        proc_fork vfork-exit    waits twice, vfork()s a child that _exit(3)s at once,
  *                                waits twice more, prints "vfork child status=3"
  *        proc_fork vfork-exec    waits twice, vfork()s a child that execve's "image2"
@@ -49,6 +52,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -176,14 +180,51 @@ static int exit_code(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int do_spawn(const char *self, int by_path)
+#define SMALL_ENV 3000
+
+static struct spawn_call {
+	const char *self;
+	int by_path;
+	char **envp;
+	pid_t pid;
+	int r;
+} sc;
+
+static void *spawn_call(void *arg)
+{
+	struct spawn_call *c = arg;
+	char *argv[] = { (char *)"proc_fork", (char *)"image2", NULL };
+	c->r = c->by_path ? posix_spawnp(&c->pid, "proc_fork", NULL, NULL, argv, c->envp)
+			  : posix_spawn(&c->pid, c->self, NULL, NULL, argv, c->envp);
+	return NULL;
+}
+
+/* small: from a PTHREAD_STACK_MIN thread, with SMALL_ENV variables more */
+static int do_spawn(const char *self, int by_path, int small)
 {
 	make_waits(&parent_mu, 2);
-	char *argv[] = { (char *)"proc_fork", (char *)"image2", NULL };
 	char *envp[] = { (char *)"FOO=1", NULL };
-	pid_t pid;
-	int r = by_path ? posix_spawnp(&pid, "proc_fork", NULL, NULL, argv, envp)
-			: posix_spawn(&pid, self, NULL, NULL, argv, envp);
+	sc = (struct spawn_call){ self, by_path, envp, 0, 0 };
+	if (small) {
+		pthread_attr_t a;
+		pthread_t t;
+		char **big = calloc(SMALL_ENV + 2, sizeof(*big));
+		for (int i = 0; big && i < SMALL_ENV; i++)
+			if (asprintf(&big[i], "V_%d=%d", i, i) < 0)
+				return 1;
+		if (!big)
+			return 1;
+		big[SMALL_ENV] = (char *)"FOO=1";
+		sc.envp = big;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN);
+		if (pthread_create(&t, &a, spawn_call, &sc) != 0 || pthread_join(t, NULL) != 0)
+			return 1;
+	} else {
+		spawn_call(&sc);
+	}
+	pid_t pid = sc.pid;
+	int r = sc.r;
 	if (r != 0) {
 		printf("spawn failed: %d\n", r);
 		return 1;
@@ -356,8 +397,8 @@ int main(int argc, char **argv)
 	     !strcmp(mode, "close_range")) && argc > 2)
 		return do_daemon(argv[2], !strcmp(mode, "closefrom") ? 1 :
 					  !strcmp(mode, "close_range") ? 2 : 0);
-	if (!strcmp(mode, "spawn") || !strcmp(mode, "spawnp"))
-		return do_spawn(argv[0], !strcmp(mode, "spawnp"));
+	if (!strcmp(mode, "spawn") || !strcmp(mode, "spawnp") || !strcmp(mode, "spawn-small"))
+		return do_spawn(argv[0], !strcmp(mode, "spawnp"), !strcmp(mode, "spawn-small"));
 	if (!strcmp(mode, "vfork-exit") || !strcmp(mode, "vfork-exec"))
 		return do_vfork(argv[0], !strcmp(mode, "vfork-exec"));
 	if (!strcmp(mode, "system"))
@@ -367,7 +408,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "chain") && argc > 2)
 		return do_chain(argv[0], atoi(argv[2]));
 	fprintf(stderr, "usage: proc_fork fork|exec|exec-self|exec-fail|image2|daemon FILE|"
-		"closefrom FILE|close_range FILE|spawn|spawnp|vfork-exit|vfork-exec|system|"
+		"closefrom FILE|close_range FILE|spawn|spawnp|spawn-small|vfork-exit|vfork-exec|"
+		"system|"
 		"popen|chain N\n");
 	return 2;
 }
