@@ -358,6 +358,9 @@ void ct_writer_buffer_full(void);
  * that the kernel sees a single-threaded process; it starts again with the program's
  * next thread. Not from a signal handler. */
 void ct_writer_pause_single(void);
+/* Before an unshare or setns, by wrapper or through syscall(): ct_writer_pause_single when
+ * the writer runs and libctrace is not re-entered. Not from a signal handler. */
+void ct_before_namespace_change(void);
 /* A seccomp filter is about to cover every thread (all), or the calling thread. If all, or
  * the process has no writer thread and one program thread: the final flush now, the
  * writer stopped, tracing off; returns 1. Else the caller's buffered events are written

@@ -87,6 +87,10 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 		return real(nr, a1, a2, a3, a4, a5, a6);
 	case SYS_seccomp:
 		return ct_sandbox_seccomp(real, nr, a1, a2, a3);
+	case SYS_unshare:
+	case SYS_setns:
+		ct_before_namespace_change(); /* as the wrappers do (init.c) */
+		return real(nr, a1, a2, a3, a4, a5, a6);
 	case SYS_close:
 		if (a1 >= CT_FD_FAKE_RD && a1 <= INT_MAX && ct_tls.nest > 0)
 			return 0;

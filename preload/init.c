@@ -187,23 +187,24 @@ CT_EXPORT void exit(int status)
 /* unshare(CLONE_NEWUSER) and setns() into a user namespace fail with EINVAL in a
  * multi-threaded process: the writer thread is stopped first when the program has one
  * thread (ct_writer_pause_single); it comes back with the program's next thread. */
-CT_EXPORT int unshare(int flags)
+void ct_before_namespace_change(void)
 {
 	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
 		ct_enter();
 		ct_writer_pause_single();
 		ct_leave();
 	}
+}
+
+CT_EXPORT int unshare(int flags)
+{
+	ct_before_namespace_change();
 	return REAL(unshare)(flags);
 }
 
 CT_EXPORT int setns(int fd, int nstype)
 {
-	if (atomic_load_explicit(&ct_writer_on, memory_order_relaxed) && ct_tls.nest == 0) {
-		ct_enter();
-		ct_writer_pause_single();
-		ct_leave();
-	}
+	ct_before_namespace_change();
 	return REAL(setns)(fd, nstype);
 }
 

@@ -223,6 +223,11 @@ one_trace() {
 	same "$S" unshare_mt 20
 	grep -qx 'Threads: 1' out.txt
 	one_trace 40
+	# and through syscall(SYS_unshare, ...)
+	rm -f t.*.ctr
+	same "$S" unshare_sys 20
+	grep -qx 'Threads: 1' out.txt
+	one_trace 40
 }
 
 @test "setns() into a mount namespace after the program's only other thread ended: the untraced result" {

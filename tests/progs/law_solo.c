@@ -23,6 +23,7 @@
  *               then the "Threads:" line
  *   unshare_mt  starts a thread that makes N sleeps, joins it, waits until it has left the
  *               process (wait_single), then as unshare
+ *   unshare_sys as unshare_mt, the unshare made through syscall(SYS_unshare, ...)
  *   setns_mt    starts a thread that makes N sleeps, joins it, waits as unshare_mt, then
  *               setns() into its own
  *               mount namespace (needs a single-threaded caller): "setns=0" or
@@ -168,9 +169,10 @@ static void wait_single(void)
 	} while (t.tv_sec - t0.tv_sec < 10);
 }
 
-static void do_unshare(void)
+/* via_syscall: through syscall(SYS_unshare, ...), as some sandboxes and runtimes call it */
+static void do_unshare(int via_syscall)
 {
-	int r = unshare(CLONE_NEWUSER);
+	int r = via_syscall ? (int)syscall(SYS_unshare, CLONE_NEWUSER) : unshare(CLONE_NEWUSER);
 	if (r == 0)
 		printf("unshare=0\n");
 	else
@@ -480,16 +482,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "unshare")) {
 		sleeps(n < 0 ? 20 : n);
-		do_unshare();
+		do_unshare(0);
 		sleeps(n < 0 ? 20 : n);
 		return 0;
 	}
-	if (!strcmp(mode, "unshare_mt")) {
+	if (!strcmp(mode, "unshare_mt") || !strcmp(mode, "unshare_sys")) {
 		pthread_t t;
 		pthread_create(&t, NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
 		pthread_join(t, NULL);
 		wait_single();
-		do_unshare();
+		do_unshare(!strcmp(mode, "unshare_sys"));
 		sleeps(n < 0 ? 20 : n);
 		return 0;
 	}
