@@ -14,7 +14,9 @@
  * disposition to a bare SIG_DFL on delivery, so a handler that then re-raises (or a second
  * signal) would end the process without the flush. The trampoline resets it instead, to
  * libctrace's fatal handler for a fatal signal, before calling the program's handler; the
- * program sees SIG_DFL, as after the kernel's reset.
+ * program sees SIG_DFL, as after the kernel's reset. A second delivery (another thread)
+ * that enters the trampoline before that reset reached the kernel meets SIG_DFL as it
+ * would have: the default action, through the fatal handler for a fatal signal.
  * Under a seccomp filter (ct_signals_release) the fatal handlers are gone and the reset
  * is the kernel's again: the trampoline's would be a system call the filter may refuse.
  *
@@ -74,11 +76,41 @@ static void call_handler(void *arg)
 		((void (*)(int))c->h)(c->sig);
 }
 
+static void fatal_handler(int sig, siginfo_t *si, void *uc);
+static int fatal_on;
+static unsigned char is_fatal[_NSIG];
+
+/* sig's default action, when this handler returns (or at once, not blocked): SIG_DFL in
+ * place, and the signal sent to this thread again with its siginfo. errno untouched. */
+static void default_action(int sig, siginfo_t *si)
+{
+	int e = errno;
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	REAL(sigaction)(sig, &dfl, NULL);
+	/* the original siginfo (a fault's address and code) is kept */
+	long (*sc)(long, ...) = REAL(syscall);
+	if (sc(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)gettid(), (long)sig, (long)si) != 0)
+		sc(SYS_tgkill, (long)getpid(), (long)gettid(), (long)sig);
+	errno = e;
+}
+
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void *h = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
 	int flags = __atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED);
-	if (h == (void *)SIG_DFL || h == (void *)SIG_IGN || !h)
+	if (h == (void *)SIG_DFL || !h) {
+		/* another delivery's SA_RESETHAND reset (reset_to_default) is under way, the
+		 * disposition not changed yet: this one meets SIG_DFL, as after the kernel's
+		 * reset (a fatal signal: through libctrace's handler, which writes the trace) */
+		if (fatal_on && is_fatal[sig])
+			fatal_handler(sig, si, uc);
+		else
+			default_action(sig, si);
+		return;
+	}
+	if (h == (void *)SIG_IGN)
 		return;
 	if (flags & SA_RESETHAND) {
 		if (__atomic_load_n(&native_resethand, __ATOMIC_ACQUIRE)) {
@@ -101,9 +133,6 @@ static const int fatal_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGS
 				   SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
 				   SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGPROF, SIGVTALRM,
 				   SIGSTKFLT, SIGIO, SIGPWR, SIGTRAP };
-static int fatal_on;
-static unsigned char is_fatal[_NSIG];
-
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
@@ -114,15 +143,8 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc)
 	}
 	ct_trigger_crash(sig);
 	ct_writer_fatal();
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	REAL(sigaction)(sig, &dfl, NULL);
-	/* Pending until this handler returns (the signal is blocked during it), then the
-	 * default action. The original siginfo (a fault's address and code) is kept. */
-	long (*sc)(long, ...) = REAL(syscall);
-	if (sc(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)gettid(), (long)sig, (long)si) != 0)
-		sc(SYS_tgkill, (long)getpid(), (long)gettid(), (long)sig);
+	/* pending until this handler returns (the signal is blocked during it) */
+	default_action(sig, si);
 	errno = e;
 }
 

@@ -4,9 +4,9 @@
 # interrupt libctrace's wrappers while they wait and call wrapped functions themselves
 # (write, read, sem_post, nanosleep, pthread_mutex_lock on another mutex), and a storm of
 # SIGALRM and SIGPROF every millisecond while four threads contend on two mutexes and
-# another dlopens and dlcloses in a loop. The program's results are those of the untraced
-# run, nothing hangs, and the trace has the waits the program made
-# (tests/progs/proc_signals.c).
+# another dlopens and dlcloses in a loop; one-shot (SA_RESETHAND) handlers hit by two
+# threads at once. The program's results are those of the untraced run, nothing hangs,
+# and the trace has the waits the program made (tests/progs/proc_signals.c).
 
 load helpers
 
@@ -27,6 +27,18 @@ report_of() {
 	jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$json" >/dev/null ||
 		fail "$1: $(jq -c '.trace | {events, truncated, lost_events, lost}' <<<"$json")"
 	printf '%s\n' "$json"
+}
+
+@test "SA_RESETHAND: of two signals delivered at once to two threads, the second meets SIG_DFL and ends the process, in 200 of 200 children" {
+	run timeout 120 "$PROGS/proc_signals" resethand 200
+	assert_success
+	assert_output "killed=200 twice=0 survived=0"
+	# each child's trace is written by libctrace's fatal handler (the second signal)
+	run --separate-stderr timeout 120 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr \
+		"$PROGS/proc_signals" resethand 200
+	assert_success
+	assert_output "killed=200 twice=0 survived=0"
+	assert_equal "$stderr" ""
 }
 
 @test "signal, bsd_signal, sysv_signal and sigset keep glibc's semantics under libctrace (flags, mask, one-shot, restart)" {

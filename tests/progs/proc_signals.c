@@ -37,6 +37,13 @@
  *   the signal interrupts returns (restarted: the byte a helper writes after the signal;
  *   or -1 EINTR). One line per call: "NAME prev=H flags=... masked=0|1 in_handler_blocked=
  *   0|1 after=handler|default read=..."
+ *
+ * usage: proc_signals resethand [ROUNDS]   (default 200)
+ *   ROUNDS children, each with a SIGUSR1 handler installed with SA_RESETHAND (one shot)
+ *   and two threads in pause(): each thread gets a SIGUSR1 (tgkill), back to back. The
+ *   first delivery resets the disposition, so the second, wherever it lands, meets
+ *   SIG_DFL and ends the child (SIGUSR1); a child whose handler ran twice, or that
+ *   survived both, exits 2 or 1. Prints "killed=N twice=N survived=N".
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -50,6 +57,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,9 +505,77 @@ static int dispositions(void)
 	return 0;
 }
 
+/* ---- resethand ---- */
+
+static atomic_int rh_ran;
+static _Atomic pid_t rh_tid[2];
+
+static void rh_handler(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&rh_ran, 1);
+}
+
+static void *rh_sleeper(void *arg)
+{
+	atomic_store(&rh_tid[(long)arg], (pid_t)syscall(SYS_gettid));
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int rh_child(void)
+{
+	struct sigaction sa;
+	sigset_t usr1;
+	pthread_t t;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = rh_handler;
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (long i = 0; i < 2; i++)
+		if (pthread_create(&t, NULL, rh_sleeper, (void *)i))
+			die("pthread_create");
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* main takes none */
+	while (!atomic_load(&rh_tid[0]) || !atomic_load(&rh_tid[1]))
+		usleep(100);
+	usleep(2000); /* both in pause() */
+	syscall(SYS_tgkill, getpid(), atomic_load(&rh_tid[0]), SIGUSR1);
+	syscall(SYS_tgkill, getpid(), atomic_load(&rh_tid[1]), SIGUSR1);
+	usleep(20000);
+	return atomic_load(&rh_ran) == 2 ? 2 : 1;
+}
+
+static int resethand(int rounds)
+{
+	int killed = 0, twice = 0, survived = 0;
+	for (int i = 0; i < rounds; i++) {
+		pid_t c = fork();
+		if (c < 0)
+			die("fork");
+		if (c == 0)
+			_exit(rh_child());
+		int st;
+		if (waitpid(c, &st, 0) != c)
+			die("waitpid");
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1)
+			killed++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+			twice++;
+		else
+			survived++;
+	}
+	printf("killed=%d twice=%d survived=%d\n", killed, twice, survived);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "resethand"))
+		return resethand(argc > 2 ? atoi(argv[2]) : 200);
 	if (argc > 1 && !strcmp(argv[1], "reenter"))
 		return reenter(argc > 2 ? atoi(argv[2]) : 40);
 	if (argc > 1 && !strcmp(argv[1], "dispositions"))
@@ -507,6 +583,6 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "storm"))
 		return storm(argc > 2 ? atol(argv[2]) : 300000, argc > 3 ? atol(argv[3]) : 2000);
 	fprintf(stderr, "usage: proc_signals reenter [ROUNDS] | storm [ITERS] [DLOPENS] | "
-			"dispositions\n");
+			"dispositions | resethand [ROUNDS]\n");
 	return 2;
 }
