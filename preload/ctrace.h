@@ -538,6 +538,10 @@ void ct_signals_init(void);
 /* libctrace's fatal-signal handlers back to SIG_DFL, for good (a seccomp filter is about
  * to go in). */
 void ct_signals_release(void);
+/* A fork child that is a pid namespace's init (pid 1): libctrace's fatal handlers go, as
+ * ct_signals_init leaves them out of a pid 1 (the kernel discards default-action
+ * signals sent to an init; a handler would make them interrupt its calls). */
+void ct_signals_pid1(void);
 
 /* ---- seccomp (sandbox.c) ---- */
 /* syscall(SYS_seccomp, op, flags, args) through real, with the flush before a filter. */

@@ -73,6 +73,7 @@ static void after_fork_child(void)
 		errno = e;
 		return;
 	}
+	ct_signals_pid1(); /* the first child after unshare(CLONE_NEWPID) */
 	if (!ct_process_fork_child())
 		atomic_store(&ct_active, 0); /* CTRACE_FOLLOW=none: the child makes no file */
 	int traced = ct_writer_fork_child();

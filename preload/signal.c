@@ -31,7 +31,8 @@
  * exit status, the same core dump, the core's registers those of the faulting
  * instruction. The program sees SIG_DFL (and the flags and mask it gave) in every oldact;
  * a handler or SIG_IGN it installs replaces libctrace's. Not installed in a pid 1 (a
- * namespace's init ignores default-action signals; a handler would not), and a stack
+ * namespace's init ignores default-action signals; a handler would not), and removed in a
+ * fork child that is one (ct_signals_pid1), and a stack
  * overflow flushes only on the program's own sigaltstack (SA_ONSTACK), if any.
  */
 #include <errno.h>
@@ -181,6 +182,30 @@ void ct_signals_init(void)
 	hooked = 1;
 }
 
+/* sig's disposition back to SIG_DFL when it is libctrace's fatal handler; 1 if it was. */
+static int drop_fatal(int sig, const struct sigaction *cur)
+{
+	if (!is_fatal[sig] || cur->sa_sigaction != fatal_handler)
+		return 0;
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	REAL(sigaction)(sig, &dfl, NULL);
+	return 1;
+}
+
+void ct_signals_pid1(void)
+{
+	if (!fatal_on || getpid() != 1)
+		return;
+	fatal_on = 0;
+	for (int sig = 1; sig < _NSIG; sig++) {
+		struct sigaction cur;
+		if (is_fatal[sig] && REAL(sigaction)(sig, NULL, &cur) == 0)
+			drop_fatal(sig, &cur);
+	}
+}
+
 void ct_signals_release(void)
 {
 	if (!hooked || __atomic_load_n(&native_resethand, __ATOMIC_RELAXED))
@@ -188,14 +213,9 @@ void ct_signals_release(void)
 	fatal_on = 0;
 	for (int sig = 1; sig < _NSIG; sig++) {
 		struct sigaction cur;
-		if (REAL(sigaction)(sig, NULL, &cur) != 0)
+		if (REAL(sigaction)(sig, NULL, &cur) != 0 || drop_fatal(sig, &cur))
 			continue;
-		if (is_fatal[sig] && cur.sa_sigaction == fatal_handler) {
-			struct sigaction dfl;
-			memset(&dfl, 0, sizeof(dfl));
-			dfl.sa_handler = SIG_DFL;
-			REAL(sigaction)(sig, &dfl, NULL);
-		} else if (cur.sa_sigaction == trampoline &&
+		if (cur.sa_sigaction == trampoline &&
 			   (__atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED) & SA_RESETHAND)) {
 			/* the one-shot reset by the kernel from now on: the trampoline's own
 			 * reset would be a system call */

@@ -6,8 +6,8 @@
 # (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main, across
 # fork and at a thread's start and end, calls whose results are the kernel's (bad
 # pointers, sigaltstack's flags, dup2 onto libctrace's fds), handlers that ask for an
-# alternate stack the program never set. Each case compares the output, stderr and exit
-# status with the untraced run and reads every trace file.
+# alternate stack the program never set, a pid namespace's init. Each case compares the
+# output, stderr and exit status with the untraced run and reads every trace file.
 
 load helpers
 
@@ -234,6 +234,14 @@ one_trace() {
 	same "$S" setns_mt 20
 	grep -qx 'Threads: 1' out.txt
 	one_trace 40
+}
+
+@test "a fork child that is a pid namespace's init: the default-action signals sent to it are discarded, its sleeps not interrupted" {
+	same "$S" pid1
+	grep -qx 'no pid namespace' out.txt && skip "no pid namespace here (unshare refused)"
+	for i in 0 1 2 3; do grep -qx "sleep $i: r=0 errno=0" out.txt; done
+	grep -qx 'init alive' out.txt
+	grep -qx 'init exit=0' out.txt
 }
 
 @test "a single-threaded program's fork child sees one thread; both traces complete" {

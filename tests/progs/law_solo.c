@@ -18,6 +18,12 @@
  *               after it returned (none: rt_sigreturn restores the one in place at the
  *               delivery; not on main, whose initial state, no stack of size 0 without
  *               SS_DISABLE, the kernel fails to restore, so that the handler's stays)
+ *   pid1        unshare(CLONE_NEWPID) (with CLONE_NEWUSER when that alone is refused; "no
+ *               pid namespace" when both are), then fork: the child is the namespace's
+ *               init. Its own child sends it SIGTERM, SIGINT, SIGHUP and SIGUSR1 (the
+ *               kernel discards them: an init's SIG_DFL) while it makes 4 sleeps of
+ *               100 ms: "sleep I: r=R errno=E" each, then "init alive"; the parent prints
+ *               "init exit=N"
  *   status      N sleeps (default 20), then prints the "Threads:" line of /proc/self/status
  *   unshare     N sleeps, then unshare(CLONE_NEWUSER): "unshare=0" or "unshare=-1 errno=E",
  *               then the "Threads:" line
@@ -389,6 +395,45 @@ static void edges(void)
 	pthread_join(t, NULL);
 }
 
+/* ---- pid1 ---- */
+
+static int pid1(void)
+{
+	if (unshare(CLONE_NEWPID) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) {
+		printf("no pid namespace\n");
+		return 0;
+	}
+	fflush(stdout);
+	pid_t c = fork();
+	if (c < 0)
+		return 1;
+	if (c == 0) {
+		pid_t g = fork();
+		if (g == 0) {
+			static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+			for (int i = 0; i < 4; i++) {
+				sleep_us(50000);
+				kill(1, sigs[i]);
+			}
+			_exit(0);
+		}
+		for (int i = 0; i < 4; i++) {
+			struct timespec t = { 0, 100000000 };
+			errno = 0;
+			int r = nanosleep(&t, NULL);
+			printf("sleep %d: r=%d errno=%d\n", i, r, errno);
+		}
+		waitpid(g, NULL, 0);
+		printf("init alive\n");
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	printf("init exit=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
 /* ---- onstack ---- */
 
 static volatile uintptr_t on_at[2]; /* where SIGUSR1's and SIGUSR2's handlers ran */
@@ -475,6 +520,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "onstack"))
 		return onstack();
+	if (!strcmp(mode, "pid1"))
+		return pid1();
 	if (!strcmp(mode, "status")) {
 		sleeps(n < 0 ? 20 : n);
 		threads_line();
