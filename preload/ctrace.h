@@ -542,6 +542,10 @@ void ct_signals_release(void);
  * ct_signals_init leaves them out of a pid 1 (the kernel discards default-action
  * signals sent to an init; a handler would make them interrupt its calls). */
 void ct_signals_pid1(void);
+/* After a raw rt_sigaction (syscall()) that returned sig's old disposition into old (the
+ * kernel's struct sigaction): libctrace's trampoline and fatal handler shown as the
+ * program's handler or SIG_DFL, as the sigaction wrapper shows them. */
+void ct_signal_raw_view(long sig, void *old);
 
 /* ---- seccomp (sandbox.c) ---- */
 /* syscall(SYS_seccomp, op, flags, args) through real, with the flush before a filter. */

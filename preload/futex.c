@@ -87,6 +87,11 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 		return real(nr, a1, a2, a3, a4, a5, a6);
 	case SYS_seccomp:
 		return ct_sandbox_seccomp(real, nr, a1, a2, a3);
+	case SYS_rt_sigaction:
+		r = real(nr, a1, a2, a3, a4, a5, a6);
+		if (r == 0 && a3)
+			ct_signal_raw_view(a1, (void *)a3);
+		return r;
 	case SYS_unshare:
 	case SYS_setns:
 		ct_before_namespace_change(); /* as the wrappers do (init.c) */

@@ -4,8 +4,10 @@
  * handler behind a trampoline that marks the thread (ct_in_signal) for the duration of the
  * handler. Stack capture uses it to avoid libunwind there: a libunwind cache miss takes
  * the loader lock, and a handler that interrupted a thread holding it would deadlock
- * (stack-capture.md, section 2). The program sees its own handler and flags in every
- * oldact; signal semantics (mask, SA_RESTART, SA_RESETHAND, SA_NODEFER) are unchanged.
+ * (unwind/README.md, Capture). The program sees its own handler and flags in every
+ * oldact, also from the raw rt_sigaction through syscall() (ct_signal_raw_view; only
+ * /proc/PID/status's SigCgt shows what libctrace catches); signal semantics (mask,
+ * SA_RESTART, SA_RESETHAND, SA_NODEFER) are unchanged.
  *
  * A handler that leaves with siglongjmp leaves the mark set: that thread then keeps using
  * the slower lock-free libgcc unwinder, which is correct, only slower.
@@ -319,6 +321,33 @@ CT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		}
 	}
 	return 0;
+}
+
+/* The kernel's struct sigaction (rt_sigaction's), on the architectures with SA_RESTORER. */
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+void ct_signal_raw_view(long sig, void *old)
+{
+	struct ksigaction *k = old;
+	if (!hooked || !k || sig <= 0 || sig >= _NSIG)
+		return;
+	if (k->handler == (void *)trampoline) {
+		/* the program's handler and flags, with SA_RESTORER as the kernel keeps it */
+		int f = __atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED);
+		k->handler = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
+		k->flags = (unsigned long)(unsigned)f | (k->flags & SA_RESTORER);
+	} else if (k->handler == (void *)fatal_handler) {
+		const struct sigaction *v = &dfl_view[sig];
+		k->handler = (void *)SIG_DFL;
+		k->flags = (unsigned long)(unsigned)v->sa_flags;
+		k->restorer = (v->sa_flags & SA_RESTORER) ? (void *)v->sa_restorer : NULL;
+		memcpy(&k->mask, &v->sa_mask, sizeof(k->mask));
+	}
 }
 
 /* handler for sig through the sigaction wrapper, with flags, the signal itself blocked

@@ -45,7 +45,9 @@
  *               fstatat/statx of a bad path pointer with AT_EMPTY_PATH (EFAULT),
  *               sigaltstack with SS_DISABLE|SS_AUTODISARM (accepted, and the bit kept in
  *               what a query reports), with bad pointers (EFAULT) and a bad mode
- *               (EINVAL); then a thread whose start routine prints the errno it began
+ *               (EINVAL); the raw rt_sigaction's view of SIGTERM (SIG_DFL) and of
+ *               SIGUSR2 (a handler: "raw N: r=0 handler=... flags=F mask=M"); then a
+ *               thread whose start routine prints the errno it began
  *               with ("thread start errno=0") and that uses up its fd table under a limit
  *               of 64 fds (open fails with EMFILE), sets errno to 4242 and returns: its
  *               TLS destructor prints the errno it runs with
@@ -370,6 +372,42 @@ static void *edge_thread(void *arg)
 	return NULL;
 }
 
+/* The kernel's struct sigaction, as the raw rt_sigaction system call reads and writes it. */
+struct raw_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+
+static void edge_handler(int sig)
+{
+	(void)sig;
+}
+
+/* SIGTERM at SIG_DFL and SIGUSR2 with a handler, as the raw rt_sigaction reports them:
+ * "raw SIG: handler=default|ignore|the program's flags=F mask=M" */
+static void raw_dispositions(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = edge_handler;
+	sa.sa_flags = SA_RESTART;
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaction(SIGUSR2, &sa, NULL);
+	static const int sigs[] = { SIGTERM, SIGUSR2 };
+	for (int i = 0; i < 2; i++) {
+		struct raw_sigaction k;
+		memset(&k, 0, sizeof(k));
+		long r = syscall(SYS_rt_sigaction, sigs[i], NULL, &k, 8);
+		printf("raw %d: r=%ld handler=%s flags=%#lx mask=%#lx\n", sigs[i], r,
+		       k.handler == (void *)SIG_DFL ? "default" :
+		       k.handler == (void *)SIG_IGN ? "ignore" :
+		       k.handler == (void *)edge_handler ? "the program's" : "other",
+		       k.flags, k.mask);
+	}
+}
+
 static void edges(void)
 {
 	struct stat st;
@@ -388,6 +426,7 @@ static void edges(void)
 	ss.ss_flags = SS_DISABLE;
 	EDGE("sigaltstack_disable", sigaltstack(&ss, &o));
 	printf("old flags=%#x\n", (unsigned)o.ss_flags);
+	raw_dispositions();
 	fflush(stdout);
 	pthread_t t;
 	pthread_key_create(&edge_key, edge_dtor);
