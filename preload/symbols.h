@@ -161,7 +161,7 @@ CT_SYM(int, __open_2, (const char *, int))
 CT_SYM(int, __open64_2, (const char *, int))
 CT_SYM(int, __openat_2, (int, const char *, int))
 CT_SYM(int, __openat64_2, (int, const char *, int))
-/* exported aliases of the same glibc code that programs import (field-notes.md 4): each
+/* exported aliases of the same glibc code that programs import (__read for read, ...): each
  * wrapper forwards to its own name, so a preload after libctrace sees them too */
 CT_SYM(ssize_t, __read, (int, void *, size_t))
 CT_SYM(ssize_t, __write, (int, const void *, size_t))

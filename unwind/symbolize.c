@@ -5,9 +5,8 @@
  * the preload library (struct ct_module). Called by analyze/ (the ctrace CLI) only, never
  * inside a traced process. Not thread-safe: one struct ct_sym per thread.
  *
- * How it stays fast (stack-capture.md section 4, table 4): libdwfl is used to find files
- * (by path, by build-id, debuglink) and for the address -> CU lookup (aranges), but not for
- * the per-PC work it does slowly. dwfl_module_addrinfo scans the whole symbol table per
+ * How it stays fast: libdwfl is used to find files (by path, by build-id, debuglink) and
+ * for the address -> CU lookup (aranges), but not for the per-PC work it does slowly. dwfl_module_addrinfo scans the whole symbol table per
  * call, and dwarf_getscopes/dwarf_getscopes_die walk a CU from its root per call (twice
  * for an inlined PC). Instead:
  *   - each module gets a sorted array of its STT_FUNC symbols, built once;
