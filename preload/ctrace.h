@@ -525,13 +525,10 @@ void ct_ownstack_run(void (*fn)(void *), void *arg);
 void ct_altstack_install(struct ct_thread *t, int check);
 /* The calling thread gives libctrace's alternate stack back (thread exit). */
 void ct_altstack_remove(void);
-/* The trampoline's call of a program signal handler, fn(arg), delivered with context uc:
- * with onstack (the program's SA_ONSTACK) and delivered onto libctrace's alternate stack
- * from another stack, on the interrupted stack, where it would run untraced (ownstack.c);
- * else where it is. Afterwards the program's sigaltstack view is the one before it, as
- * the kernel's rt_sigreturn restores the stack in place at the delivery. In a signal
- * handler only; errno untouched. */
-void ct_altstack_call(void (*fn)(void *), void *arg, int onstack, const void *uc);
+/* The trampoline's call of a program signal handler, fn(arg): afterwards the program's
+ * sigaltstack view is the one before it, as the kernel's rt_sigreturn restores the stack
+ * in place at the delivery (ownstack.c). In a signal handler only; errno untouched. */
+void ct_altstack_handler(void (*fn)(void *), void *arg);
 
 /* ---- signal handler tracking (signal.c) ---- */
 void ct_signals_init(void);

@@ -21,22 +21,16 @@
  *   disables its own.
  *
  * - A program handler installed with SA_ONSTACK, on a thread where the program set no
- *   stack, starts on libctrace's (the kernel cannot tell the two apart) and runs where it
- *   would untraced: on the interrupted stack, below its red zone (ct_altstack_call).
- *   libctrace's stack is armed with SS_AUTODISARM: from a delivery on it until that
- *   handler's rt_sigreturn the kernel treats the thread as having none, so a signal nested
- *   in the handler is delivered on the stack in use, as untraced, and never over the
- *   frames still live at the top of libctrace's (nor is it armed again before that
- *   return), and the handler may set a stack of its own (which untraced it may; the
- *   EPERM of a thread on its alternate stack is not its).
- *   A handler that leaves with siglongjmp leaves it disarmed: the thread then goes on
- *   without libctrace's stack (a later stack overflow ends it as untraced, without the
- *   flush).
+ *   stack, runs on libctrace's (untraced: on the thread's own stack), with its 60 KiB. It
+ *   is not moved to the interrupted stack: a program may have found libctrace's stack
+ *   through the raw system call, which no wrapper sees, and adopted it (Go's runtime does
+ *   under cgo), and then its handlers must run there. After a program handler returns,
+ *   the program's sigaltstack view is the one before it (ct_altstack_handler), as
+ *   rt_sigreturn restores the stack in place at the delivery.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -54,10 +48,6 @@ static CT_TLS int alt_ours; /* this thread's sigaltstack is libctrace's */
 /* The flag bits (SS_AUTODISARM) of the program's last SS_DISABLE, which the kernel keeps
  * and reports with SS_DISABLE: shown with the none that stands for libctrace's. */
 static CT_TLS int alt_none_bits;
-/* A handler delivered on libctrace's stack runs (ct_altstack_call): its frames are live
- * there, so it is not armed again before that handler's return restores it. */
-static CT_TLS int alt_busy;
-static int alt_flags = SS_AUTODISARM; /* 0 on a kernel without it (before 4.7) */
 
 /* fn(arg) with the stack pointer at top (16-byte aligned). */
 void ct_call_on_stack(void *arg, void (*fn)(void *), void *top);
@@ -172,69 +162,21 @@ void ct_altstack_install(struct ct_thread *t, int check)
 		 * (without it when the kernel has no room for another mapping) */
 		t->alt_guarded = mprotect(alt_sp(i) - GUARD, GUARD, PROT_NONE) == 0;
 	}
-	if (alt_busy) {
-		/* the program's handler disabled the stack it set: none until the handler's
-		 * return restores ours, as untraced none is there */
-		alt_ours = 1;
-		errno = e;
-		return;
-	}
-	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = ALT_STACK - GUARD, .ss_flags = alt_flags };
-	int r = REAL(sigaltstack)(&ss, NULL);
-	if (r != 0 && errno == EINVAL && alt_flags) {
-		alt_flags = 0; /* no SS_AUTODISARM: handlers on it stay where the kernel put them */
-		ss.ss_flags = 0;
-		r = REAL(sigaltstack)(&ss, NULL);
-	}
-	if (r == 0)
+	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = ALT_STACK - GUARD, .ss_flags = 0 };
+	if (REAL(sigaltstack)(&ss, NULL) == 0)
 		alt_ours = 1;
 	errno = e;
 }
 
-/* The stack top below the interrupted context's red zone (16-byte aligned), or NULL. */
-static char *interrupted_top(const void *uc)
+void ct_altstack_handler(void (*fn)(void *), void *arg)
 {
-	const ucontext_t *c = uc;
-	uintptr_t sp;
+	int ours = alt_ours, bits = alt_none_bits;
 
-	if (!c)
-		return NULL;
-#if defined(__x86_64__)
-	sp = (uintptr_t)c->uc_mcontext.gregs[REG_RSP] - 128;
-#elif defined(__aarch64__)
-	sp = (uintptr_t)c->uc_mcontext.sp;
-#else
-	return NULL;
-#endif
-	return (char *)(sp & ~(uintptr_t)15);
-}
-
-void ct_altstack_call(void (*fn)(void *), void *arg, int onstack, const void *uc)
-{
-	int ours = alt_ours, bits = alt_none_bits, i = alt_slot(ct_tls.th);
-	char *sp = __builtin_frame_address(0), *top = NULL;
-	int on_ours = ours && i >= 0 && sp >= alt_sp(i) && sp < alt_sp(i) + ALT_STACK - GUARD;
-
-	if (on_ours) {
-		char *isp = interrupted_top(uc);
-
-		/* delivered onto ours from elsewhere, where the handler belongs: its frame
-		 * goes there (not when the interrupted code ran on ours: the signal frame is
-		 * then just below it) */
-		if (onstack && alt_flags && HAVE_CALL_ON_STACK && isp &&
-		    !(isp >= alt_sp(i) && isp < alt_sp(i) + ALT_STACK - GUARD))
-			top = isp;
-		alt_busy++;
-	}
-	if (top)
-		ct_call_on_stack(arg, fn, top);
-	else
-		fn(arg);
-	alt_busy -= on_ours;
-	/* rt_sigreturn puts back the stack in place at the delivery (uc_stack), ours,
-	 * undoing what the handler set, as it does untraced on a thread with none: so does
-	 * the program's view. (Untraced, the main thread's initial state, no stack of size 0
-	 * without SS_DISABLE, fails to be restored and a stack the handler set stays.) */
+	fn(arg);
+	/* rt_sigreturn puts back the stack in place at the delivery (uc_stack): a stack the
+	 * handler set is undone, as untraced on a thread with none, and libctrace's is there
+	 * again. (Untraced, the main thread's initial state, no stack of size 0 without
+	 * SS_DISABLE, fails to be restored and a stack the handler set stays.) */
 	alt_ours = ours;
 	alt_none_bits = bits;
 }

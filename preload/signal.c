@@ -61,7 +61,7 @@ static int native_resethand; /* SA_RESETHAND left to the kernel (ct_signals_rele
 static struct sigaction dfl_view[_NSIG]; /* what the program sees: SIG_DFL, its flags */
 static struct sigaction reset_view[_NSIG]; /* what it sees after an SA_RESETHAND reset */
 
-/* A program handler's call, as the trampoline makes it (through ct_altstack_call). */
+/* A program handler's call, as the trampoline makes it (through ct_altstack_handler). */
 struct handler_call {
 	void *h;
 	int sig, flags;
@@ -126,7 +126,7 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 	}
 	struct handler_call c = { h, sig, flags, si, uc };
 	ct_in_signal++;
-	ct_altstack_call(call_handler, &c, flags & SA_ONSTACK, uc);
+	ct_altstack_handler(call_handler, &c);
 	ct_in_signal--;
 }
 

@@ -5,9 +5,9 @@
 # calling exit() at once, a file-size limit (ulimit -f), a single-threaded program
 # (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main, across
 # fork and at a thread's start and end, calls whose results are the kernel's (bad
-# pointers, sigaltstack's flags, dup2 onto libctrace's fds), handlers that ask for an
-# alternate stack the program never set, a pid namespace's init. Each case compares the
-# output, stderr and exit status with the untraced run and reads every trace file.
+# pointers, sigaltstack's flags, dup2 onto libctrace's fds), a handler that sets an
+# alternate stack, a pid namespace's init. Each case compares the output, stderr and exit
+# status with the untraced run and reads every trace file.
 
 load helpers
 
@@ -115,8 +115,8 @@ same() {
 	complete t.*.ctr 0
 }
 
-@test "a handler installed with SA_ONSTACK by a program with no stack of its own runs on the interrupted stack, as untraced: 256 KiB of it, a nested signal, a stack set in it" {
-	same "$PROGS/law_solo" onstack
+@test "a signal handler that uses 256 KiB, takes a nested signal and sets an alternate stack: as untraced, and the stack undone by its return" {
+	same "$PROGS/law_solo" handler_stack
 	assert_equal "$plain" "exit=0"
 	grep -qx 'main: handler near, nested near, sigaltstack in it errno=0 flags=0' out.txt
 	grep -qx 'thread: handler near, nested near, sigaltstack in it errno=0 flags=0, after it none' out.txt

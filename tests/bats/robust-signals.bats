@@ -5,8 +5,9 @@
 # (write, read, sem_post, nanosleep, pthread_mutex_lock on another mutex), and a storm of
 # SIGALRM and SIGPROF every millisecond while four threads contend on two mutexes and
 # another dlopens and dlcloses in a loop; one-shot (SA_RESETHAND) handlers hit by two
-# threads at once. The program's results are those of the untraced run, nothing hangs,
-# and the trace has the waits the program made (tests/progs/proc_signals.c).
+# threads at once; a cgo Go program's runtime. The program's results are those of the
+# untraced run, nothing hangs, and the trace has the waits the program made
+# (tests/progs/proc_signals.c, cgo_signals.go).
 
 load helpers
 
@@ -39,6 +40,32 @@ report_of() {
 	assert_success
 	assert_output "killed=200 twice=0 survived=0"
 	assert_equal "$stderr" ""
+}
+
+@test "a cgo Go program: its runtime's signal handling (SIGCHLD, SIGURG preemption, signal.Notify) and its C waits, as untraced" {
+	command -v go >/dev/null || skip "go not installed (tests/deps.sh installs it)"
+	mkdir gocgo
+	cp "$SRC/tests/progs/cgo_signals.go" gocgo/
+	printf 'module cgosignals\n\ngo 1.19\n' >gocgo/go.mod
+	(cd gocgo && env GOCACHE="$PWD/cache" GOPATH="$PWD/gopath" GOFLAGS=-mod=mod CGO_ENABLED=1 \
+		timeout 300 go build -o cgo_signals .) || fail "go build failed"
+	run timeout 60 gocgo/cgo_signals
+	assert_success
+	assert_output "$(printf 'exec=5\nusr1=1\nc_waits=1\nok')"
+	plain=$output
+	for i in 1 2 3; do
+		run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr \
+			gocgo/cgo_signals
+		assert_success
+		assert_equal "$output" "$plain"
+		assert_equal "$stderr" ""
+	done
+	# Go ends with its own exit_group, no libc exit: each trace ends as after kill -9,
+	# readable up to its last writer period
+	for f in t.*.ctr; do
+		run timeout 60 "$CT" report --json "$f"
+		assert_success
+	done
 }
 
 @test "signal, bsd_signal, sysv_signal and sigset keep glibc's semantics under libctrace (flags, mask, one-shot, restart)" {

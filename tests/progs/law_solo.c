@@ -9,15 +9,14 @@
  *   altstack    prints "altstack none" when sigaltstack reports no stack, sets one of its
  *               own ("altstack own ok" when it is then reported), disables it ("altstack
  *               after disable none")
- *   onstack     handlers installed with SA_ONSTACK and no stack of the program's, raised
- *               on main and then on a thread: each uses 256 KiB of the stack it runs on;
- *               SIGUSR1's raises SIGUSR2 (nested) and sets a stack of its own. One line
- *               per thread: whether each handler ran near the interrupted frame (on the
- *               thread's stack, as the kernel puts it without an alternate stack), the
- *               sigaltstack result in the handler, and on the thread the stack reported
- *               after it returned (none: rt_sigreturn restores the one in place at the
- *               delivery; not on main, whose initial state, no stack of size 0 without
- *               SS_DISABLE, the kernel fails to restore, so that the handler's stays)
+ *   handler_stack  handlers (no SA_ONSTACK) raised on main and then on a thread: each
+ *               uses 256 KiB of the stack it runs on; SIGUSR1's raises SIGUSR2 (nested)
+ *               and sets an alternate stack of its own. One line per thread: whether each
+ *               handler ran near the interrupted frame, the sigaltstack result in the
+ *               handler, and on the thread the stack reported after it returned (none:
+ *               rt_sigreturn restores the one in place at the delivery; not on main,
+ *               whose initial state, no stack of size 0 without SS_DISABLE, the kernel
+ *               fails to restore, so that the handler's stays)
  *   pid1        unshare(CLONE_NEWPID) (with CLONE_NEWUSER when that alone is refused; "no
  *               pid namespace" when both are), then fork: the child is the namespace's
  *               init. Its own child sends it SIGTERM, SIGINT, SIGHUP and SIGUSR1 (the
@@ -473,7 +472,7 @@ static int pid1(void)
 	return 0;
 }
 
-/* ---- onstack ---- */
+/* ---- handler_stack ---- */
 
 static volatile uintptr_t on_at[2]; /* where SIGUSR1's and SIGUSR2's handlers ran */
 static volatile int on_set_errno, on_inner_flags;
@@ -520,13 +519,12 @@ static void *onstack_round(void *who)
 	return NULL;
 }
 
-static int onstack(void)
+static int handler_stack(void)
 {
 	struct sigaction sa;
 	pthread_t t;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_handler;
-	sa.sa_flags = SA_ONSTACK;
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	onstack_round("main");
@@ -557,8 +555,8 @@ int main(int argc, char **argv)
 		printf("altstack after disable %s\n", (ss.ss_flags & SS_DISABLE) ? "none" : "set");
 		return 0;
 	}
-	if (!strcmp(mode, "onstack"))
-		return onstack();
+	if (!strcmp(mode, "handler_stack"))
+		return handler_stack();
 	if (!strcmp(mode, "pid1"))
 		return pid1();
 	if (!strcmp(mode, "status")) {
