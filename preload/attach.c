@@ -378,7 +378,7 @@ int ct_attach_deferred(void)
 
 void ct_attach_poll(void)
 {
-	if (!attached)
+	if (!attached || !ct_loader_usable())
 		return;
 	unsigned long long adds = 0;
 	dl_iterate_phdr(adds_cb, &adds);

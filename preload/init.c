@@ -64,6 +64,7 @@ static void after_fork_child(void)
 	int e = errno;
 
 	ct_enter();
+	ct_capture_fork_child(); /* the loader lock may be held for good here */
 	ct_fd_after_fork();
 	atomic_store(&exit_owner, 0);
 	if (ct_in_sandbox()) {

@@ -48,6 +48,14 @@ atomic_uint ct_capture_gen;         /* bumped by every dlclose that unmaps an ob
 static unsigned long long subs_at_init;
 static int subs_cb(struct dl_phdr_info *info, size_t size, void *data);
 
+/* Set in a fork child (ct_capture_fork_child) until its loader lock is known to be free:
+ * a parent thread inside dl_iterate_phdr at the fork leaves the child that lock held for
+ * good (glibc resets the loader's dl_load_lock in the child, not the dl_load_write_lock
+ * that dl_iterate_phdr takes). rmap_at_fork: the objects loaded then; once the child
+ * itself loaded or unloaded one (which takes that lock), the lock is free. */
+static atomic_int loader_unsure;
+static size_t rmap_at_fork;
+
 /* Set by the preload's signal trampoline while a program handler runs on this thread. */
 extern __thread int ct_in_signal __attribute__((tls_model("initial-exec")));
 static __thread unsigned ncaptures __attribute__((tls_model("initial-exec")));
@@ -90,6 +98,31 @@ static _Unwind_Reason_Code gcc_cb(struct _Unwind_Context *ctx, void *data)
 		return _URC_END_OF_STACK;
 	a->buf[a->n++] = (void *)p_unwind_getip(ctx);
 	return _URC_NO_REASON;
+}
+
+/* The objects on the loader's list (r_debug, read without its lock). */
+static size_t rmap_count(void)
+{
+	size_t n = 0;
+	for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next)
+		n++;
+	return n;
+}
+
+void ct_capture_fork_child(void)
+{
+	rmap_at_fork = rmap_count();
+	atomic_store(&loader_unsure, 1);
+}
+
+int ct_loader_usable(void)
+{
+	if (!atomic_load_explicit(&loader_unsure, memory_order_relaxed))
+		return 1;
+	if (rmap_count() == rmap_at_fork)
+		return 0;
+	atomic_store(&loader_unsure, 0);
+	return 1;
 }
 
 int ct_capture_init(int depth)
@@ -155,7 +188,8 @@ int ct_capture(uint64_t *pcs, unsigned *truncated)
 		ncaptures = nth + 1;
 	if (p_unw_backtrace && !ct_in_signal &&
 	    (nth >= UNW_AFTER || !p_unwind_backtrace) &&
-	    !atomic_load_explicit(&use_libgcc, memory_order_relaxed)) {
+	    !atomic_load_explicit(&use_libgcc, memory_order_relaxed) &&
+	    !atomic_load_explicit(&loader_unsure, memory_order_relaxed)) {
 		n = p_unw_backtrace(buf, max);
 	} else if (p_unwind_backtrace) {
 		struct gcc_arg a = { buf, 0, max };
@@ -190,6 +224,13 @@ static int subs_cb(struct dl_phdr_info *info, size_t size, void *data)
 void ct_capture_on_dlclose(void)
 {
 	unsigned long long subs = 0;
+	if (!ct_loader_usable()) {
+		/* no walk of the objects: as if one was unmapped */
+		if (p_unwind_backtrace)
+			atomic_store(&use_libgcc, 1);
+		atomic_fetch_add(&ct_capture_gen, 1);
+		return;
+	}
 	dl_iterate_phdr(subs_cb, &subs);
 	/* Only an object really unmapped (dlpi_subs grew) makes libunwind's cache stale. */
 	if (p_unwind_backtrace && subs != subs_at_init)
@@ -386,6 +427,8 @@ static int changed_cb(struct dl_phdr_info *info, size_t size, void *data)
 int ct_modules_changed(void)
 {
 	int changed = 1;
+	if (!ct_loader_usable())
+		return 0; /* a fork child's objects are the parent's map's */
 	dl_iterate_phdr(changed_cb, &changed);
 	return changed;
 }

@@ -59,8 +59,17 @@ void ct_capture_on_dlclose(void);
  * record path, never in a signal handler.
  */
 size_t ct_modules_snapshot(struct ct_module *out, size_t max, char *strbuf, size_t cap);
-/* Cheap test (no lock) of whether objects were loaded or unloaded since the last
- * snapshot, from dlpi_adds/dlpi_subs. */
+/* Whether objects were loaded or unloaded since the last snapshot, from dlpi_adds and
+ * dlpi_subs (the loader lock, briefly); 0 in a fork child until ct_loader_usable. */
 int ct_modules_changed(void);
+
+/* In a fork child, first thing: until the child loads or unloads an object itself, the
+ * loader lock is suspect (a parent thread may have held it at the fork, and it then stays
+ * held): capture uses libgcc's unwinder (lock-free), and neither the module map nor
+ * dlclose walks the objects. Async-signal-safe. */
+void ct_capture_fork_child(void);
+/* 1 when the loader lock may be taken (dl_iterate_phdr): always, but in a fork child
+ * before it loaded or unloaded an object itself. No lock. */
+int ct_loader_usable(void);
 
 #endif

@@ -288,6 +288,25 @@ image2_trace() {
 	image2_trace
 }
 
+@test "fork while another thread holds the loader lock (dl_iterate_phdr): no child hangs, their sleeps traced with their stacks" {
+	run timeout 60 "$PROGS/proc_fork" loader 20
+	assert_success
+	assert_output "forks=20 hung=0"
+	traced "$PROGS/proc_fork" loader 20
+	assert_success
+	assert_output "forks=20 hung=0"
+	# each child's file (one thread; the parent's has the walker too): its 1 ms sleep,
+	# once, at do_loader
+	local n=0 f
+	for f in t.*.ctr; do
+		json=$("$CT" report --json "$f") || fail "ctrace report $f failed"
+		jq -e '.trace.threads == 1 and ([.profiles[] | select(.profile == "sleep" and
+			.frames[0].func == "do_loader") | .count] == [1])' <<<"$json" >/dev/null &&
+			n=$((n + 1))
+	done
+	assert_equal "$n" 20
+}
+
 @test "vfork + _exit: the child's status, the parent's trace complete, no file for the child" {
 	spawned vfork-exit
 	assert_success

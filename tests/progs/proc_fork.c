@@ -30,6 +30,11 @@
  *                                "child pid=P status=S" and exits with S
  *        proc_fork spawnp        the same with posix_spawnp("proc_fork", ...) (found in
  *                                PATH)
+ *        proc_fork loader N      a thread walks the loaded objects (dl_iterate_phdr, the
+ *                                loader lock) in a loop while main forks N children;
+ *                                each sleeps 1 ms (a wait with a stack) and ends,
+ *                                _exit(0) or exit(0) in turn. A child not ended within
+ *                                2 s is killed and counted: prints "forks=N hung=H"
  *        proc_fork spawn-small   as spawn, the posix_spawn made by a thread with a
  *                                PTHREAD_STACK_MIN stack, with 3,000 variables more
  *                                in envp ("V_I=I")
@@ -53,8 +58,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <linux/close_range.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +349,62 @@ static int do_daemon(const char *file, int use_closefrom)
 	return 0;
 }
 
+static atomic_int walking;
+
+static int walk_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(volatile size_t *)data += info->dlpi_phnum;
+	return 0;
+}
+
+static void *walker(void *arg)
+{
+	size_t sum = 0;
+	(void)arg;
+	while (atomic_load(&walking))
+		dl_iterate_phdr(walk_cb, &sum);
+	return NULL;
+}
+
+static int do_loader(int n)
+{
+	pthread_t t;
+	int hung = 0;
+	atomic_store(&walking, 1);
+	if (pthread_create(&t, NULL, walker, NULL))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p < 0)
+			return 1;
+		if (p == 0) {
+			struct timespec d = { 0, 1000000 };
+			nanosleep(&d, NULL);
+			if (i % 2)
+				exit(0);
+			_exit(0);
+		}
+		int st;
+		struct timespec t0, now;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (waitpid(p, &st, WNOHANG) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - t0.tv_sec >= 2) {
+				hung++;
+				kill(p, SIGKILL);
+				waitpid(p, &st, 0);
+				break;
+			}
+			usleep(1000);
+		}
+	}
+	atomic_store(&walking, 0);
+	pthread_join(t, NULL);
+	printf("forks=%d hung=%d\n", n, hung);
+	return 0;
+}
+
 static int do_killed(int n)
 {
 	int killed = 0;
@@ -372,6 +436,8 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "fork";
 	if (!strcmp(mode, "killed") && argc > 2)
 		return do_killed(atoi(argv[2]));
+	if (!strcmp(mode, "loader") && argc > 2)
+		return do_loader(atoi(argv[2]));
 	if (!strcmp(mode, "fork"))
 		return do_fork();
 	if (!strcmp(mode, "exec"))
@@ -409,6 +475,7 @@ int main(int argc, char **argv)
 		return do_chain(argv[0], atoi(argv[2]));
 	fprintf(stderr, "usage: proc_fork fork|exec|exec-self|exec-fail|image2|daemon FILE|"
 		"closefrom FILE|close_range FILE|spawn|spawnp|spawn-small|vfork-exit|vfork-exec|"
+		"loader N|"
 		"system|"
 		"popen|chain N\n");
 	return 2;
