@@ -37,9 +37,12 @@
 
 #include "ctrace.h"
 #include "../unwind/capture.h"
+#include "io.h"
 
 uint32_t ct_attach_hflags;
 uint64_t ct_attach_t0;
+uint64_t ct_attach_ticks;
+uint32_t ct_sites_epoch;
 
 /* For the injector (read through /proc/PID/mem): 1 while attached. */
 CT_EXPORT volatile int ctrace_attach_state;
@@ -417,6 +420,8 @@ static int start(const char *out)
 	snprintf(ct_cfg.out, sizeof(ct_cfg.out), "%s", out);
 	ct_attach_hflags = CT_HF_ATTACHED;
 	ct_attach_t0 = ct_now();
+	ct_attach_ticks = ct_ticks();
+	ct_sites_epoch++; /* the earlier sessions' call-site counts are not this one's */
 	r = started_once ? ct_writer_restart() : ct_writer_start();
 	if (r < 0)
 		return CT_ATTACH_EFILE;

@@ -235,6 +235,7 @@ struct ct_thread {
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
 	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
 	int sandboxed;             /* made by a thread under a seccomp filter (sandbox.c) */
+	uint32_t sites_epoch;      /* the ct_sites_epoch its sites[] counts for */
 	struct ct_site sites[CT_SITE_ENTRIES];
 };
 /* EXITED: the thread is gone but its call-site totals could not go into its buffer (no
@@ -420,6 +421,13 @@ extern uint32_t ct_attach_hflags;
 /* CLOCK_MONOTONIC of the last attach (0 when preloaded): a wait that began before it
  * records no end. Record path: read only. */
 extern uint64_t ct_attach_t0;
+/* The same moment in tick.c's ticks, for the call-site counts (sites.c): a call that
+ * began before it is not counted. Record path: read only. */
+extern uint64_t ct_attach_ticks;
+/* Bumped by each attach: a thread's call-site table of an earlier session
+ * (ct_thread.sites_epoch behind it) is not written, and is cleared by its owner's next
+ * call. Record path: read only. */
+extern uint32_t ct_sites_epoch;
 /* Constructor: 1 when libctrace was loaded by dlopen rather than LD_PRELOAD (its
  * wrappers are not what the program's symbols resolve to): tracing waits for
  * ctrace_attach_start. Takes the loader lock. */

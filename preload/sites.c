@@ -7,6 +7,7 @@
  * thread's exit. Contracts in io.h and ctrace.h.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -108,6 +109,8 @@ static size_t sites_range(const struct ct_thread *th, unsigned *pos, unsigned en
 size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event *out,
 		     size_t cap, uint64_t ts)
 {
+	if (__atomic_load_n(&th->sites_epoch, __ATOMIC_RELAXED) != ct_sites_epoch)
+		return 0; /* an earlier attach's counts: no call since this one began */
 	if (*pos == 0) {
 		ct_tick_refine_now();
 		*pos = 1;
@@ -155,11 +158,21 @@ int ct_sites_exit(struct ct_thread *th, uint64_t ts)
 static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, unsigned kind,
 						      int fd, int64_t ret, void *site)
 {
+	/* attach mode: a call that began before this attach, or ends after the detach, is
+	 * not this session's */
+	if (t0 < ct_attach_ticks || !atomic_load_explicit(&ct_active, memory_order_relaxed))
+		return;
 	uint64_t end = ct_tick_tsc ? ct_now() : t1; /* CLOCK_MONOTONIC, close to t1 */
 	int e = errno;
 	ct_enter();
 	uint64_t d = (int64_t)(t1 - t0) > 0 ? t1 - t0 : 0; /* ticks */
 	struct ct_thread *th = ct_self();
+	if (th && th->sites_epoch != ct_sites_epoch) {
+		/* the first call of this attach: the table of the earlier one goes (a writer
+		 * reading it meanwhile skips what reads as zeros: ct_sites_release) */
+		memset(th->sites, 0, sizeof(th->sites));
+		__atomic_store_n(&th->sites_epoch, ct_sites_epoch, __ATOMIC_RELEASE);
+	}
 	if (th) {
 		int slow = d >= __atomic_load_n(&ct_tick_threshold, __ATOMIC_RELAXED);
 		unsigned cls = slow ? ct_fdclass_checked(fd, end) : ct_fdclass_get(fd);
@@ -183,7 +196,9 @@ void ct_sites_end(uint64_t t0, unsigned kind, int fd, int64_t ret, void *site)
 {
 	uint64_t t1 = ct_ticks();
 	struct ct_thread *th = ct_tls.th;
-	if (unlikely(t1 - t0 >= __atomic_load_n(&ct_tick_threshold, __ATOMIC_RELAXED) || !th)) {
+	if (unlikely(t1 - t0 >= __atomic_load_n(&ct_tick_threshold, __ATOMIC_RELAXED) || !th ||
+		     th->sites_epoch != ct_sites_epoch || t0 < ct_attach_ticks ||
+		     !atomic_load_explicit(&ct_active, memory_order_relaxed))) {
 		sc_slow(t0, t1, kind, fd, ret, site);
 		return;
 	}

@@ -163,6 +163,15 @@ one_line_refusal() {
 		# every attach traced the contenders' lock calls
 		[ "$(jreport "t$i.ctr" '[.profiles[] | select(.profile == "sync" and
 			.frames[0].func == "contender")] | length')" -gt 0 ]
+		# and only its own calls: the feeder writes at most once a millisecond (a 1 ms
+		# sleep between writes), so no more writes than the trace lasted in ms (plus
+		# one at each end); no event before the attach
+		jreport "t$i.ctr" '([.profiles[] | select(.kind == "write" and
+			.frames[0].func == "feeder") | .count] | add // 0) <=
+			(.trace.duration_ns / 1000000 | floor) + 2' | grep -qx true ||
+			fail "t$i.ctr: more feeder writes than milliseconds: $(jreport "t$i.ctr" \
+				'[.trace.duration_ns, [.profiles[] | select(.kind == "write") | .count]]')"
+		! "$CT" dump "t$i.ctr" | grep -q ' ts=-'
 	done
 }
 
