@@ -16,9 +16,10 @@
  * disposition to a bare SIG_DFL on delivery, so a handler that then re-raises (or a second
  * signal) would end the process without the flush. The trampoline resets it instead, to
  * libctrace's fatal handler for a fatal signal, before calling the program's handler; the
- * program sees SIG_DFL, as after the kernel's reset. A second delivery (another thread)
- * that enters the trampoline before that reset reached the kernel meets SIG_DFL as it
- * would have: the default action, through the fatal handler for a fatal signal.
+ * program sees SIG_DFL, as after the kernel's reset. One delivery claims the handler (an
+ * atomic exchange); another (another thread) that enters the trampoline before the reset
+ * reached the kernel meets SIG_DFL as it would have: the default action, through the
+ * fatal handler for a fatal signal.
  * Under a seccomp filter (ct_signals_release) the fatal handlers are gone and the reset
  * is the kernel's again: the trampoline's would be a system call the filter may refuse.
  *
@@ -101,11 +102,17 @@ static void default_action(int sig, siginfo_t *si)
 
 static void trampoline(int sig, siginfo_t *si, void *uc)
 {
-	void *h = __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
 	int flags = __atomic_load_n(&user[sig].flags, __ATOMIC_RELAXED);
+	int oneshot = (flags & SA_RESETHAND) &&
+		      !__atomic_load_n(&native_resethand, __ATOMIC_ACQUIRE);
+	/* a one-shot handler is claimed by one delivery only, as the kernel's reset at the
+	 * delivery would have it: two threads in here at once, one runs it */
+	void *h = oneshot ? __atomic_exchange_n(&user[sig].handler, (void *)SIG_DFL,
+						__ATOMIC_ACQ_REL)
+			  : __atomic_load_n(&user[sig].handler, __ATOMIC_ACQUIRE);
 	if (h == (void *)SIG_DFL || !h) {
-		/* another delivery's SA_RESETHAND reset (reset_to_default) is under way, the
-		 * disposition not changed yet: this one meets SIG_DFL, as after the kernel's
+		/* another delivery claimed the one shot and its reset (reset_to_default) has
+		 * not reached the kernel yet: this one meets SIG_DFL, as after the kernel's
 		 * reset (a fatal signal: through libctrace's handler, which writes the trace) */
 		if (fatal_on && is_fatal[sig])
 			fatal_handler(sig, si, uc);
@@ -115,14 +122,12 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 	}
 	if (h == (void *)SIG_IGN)
 		return;
-	if (flags & SA_RESETHAND) {
-		if (__atomic_load_n(&native_resethand, __ATOMIC_ACQUIRE)) {
-			/* the kernel reset it (seccomp: no sigaction of ours) */
-			__atomic_store_n(&user[sig].handler, (void *)SIG_DFL, __ATOMIC_RELEASE);
-			dfl_view[sig] = reset_view[sig];
-		} else {
-			reset_to_default(sig);
-		}
+	if (oneshot) {
+		reset_to_default(sig);
+	} else if (flags & SA_RESETHAND) {
+		/* the kernel reset it (seccomp: no sigaction of ours) */
+		__atomic_store_n(&user[sig].handler, (void *)SIG_DFL, __ATOMIC_RELEASE);
+		dfl_view[sig] = reset_view[sig];
 	}
 	struct handler_call c = { h, sig, flags, si, uc };
 	ct_in_signal++;
