@@ -34,7 +34,7 @@
  *                                loader lock) in a loop while main forks N children;
  *                                each sleeps 1 ms (a wait with a stack) and ends,
  *                                _exit(0) or exit(0) in turn. A child not ended within
- *                                2 s is killed and counted: prints "forks=N hung=H"
+ *                                5 s is killed and counted: prints "forks=N hung=H"
  *        proc_fork spawn-small   as spawn, the posix_spawn made by a thread with a
  *                                PTHREAD_STACK_MIN stack, with 3,000 variables more
  *                                in envp ("V_I=I")
@@ -390,7 +390,7 @@ static int do_loader(int n)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (waitpid(p, &st, WNOHANG) == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec - t0.tv_sec >= 2) {
+			if (now.tv_sec - t0.tv_sec >= 5) {
 				hung++;
 				kill(p, SIGKILL);
 				waitpid(p, &st, 0);
