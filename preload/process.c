@@ -334,16 +334,13 @@ static size_t room_len(size_t n, size_t pl)
 	return (n + SAVE_MAX + 3) * sizeof(char *) + pl + lib_len + 16;
 }
 
-/* A mapping of len bytes for it (recorded in *map), or NULL; errno untouched. */
-static char *room_map(void **map, size_t len)
+/* A mapping of len bytes for it, or NULL; errno untouched. */
+static char *room_map(size_t len)
 {
 	int e = errno;
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	errno = e;
-	if (p == MAP_FAILED)
-		return NULL;
-	*map = p;
-	return p;
+	return p == MAP_FAILED ? NULL : p;
 }
 
 /* Gives back room_map's mapping (none: nothing); errno untouched. */
@@ -364,8 +361,8 @@ static void room_free(void *map, size_t len)
 	int ok_ = inject_on && (!vf_ || n_ <= ENV_MAX) && pl_ <= PRELOAD_MAX; \
 	size_t len_ = ok_ ? room_len(n_, pl_) : 0; \
 	char *stk_[ok_ && vf_ ? (len_ + sizeof(char *) - 1) / sizeof(char *) : 1]; \
-	void *room_ = NULL; \
-	char *at_ = !ok_ ? NULL : vf_ ? (char *)stk_ : room_map(&room_, len_); \
+	char *room_ = ok_ && !vf_ ? room_map(len_) : NULL; \
+	char *at_ = !ok_ ? NULL : vf_ ? (char *)stk_ : room_; \
 	char *const *use = at_ ? new_env(env_, n_, pl_, (char **)(void *)at_, \
 					 at_ + (n_ + SAVE_MAX + 3) * sizeof(char *), (spawn)) \
 			       : env_

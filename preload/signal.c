@@ -84,15 +84,21 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc);
 static int fatal_on;
 static unsigned char is_fatal[_NSIG];
 
+/* sig's disposition SIG_DFL in the kernel. */
+static void set_dfl(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	REAL(sigaction)(sig, &dfl, NULL);
+}
+
 /* sig's default action, when this handler returns (or at once, not blocked): SIG_DFL in
  * place, and the signal sent to this thread again with its siginfo. errno untouched. */
 static void default_action(int sig, siginfo_t *si)
 {
 	int e = errno;
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	REAL(sigaction)(sig, &dfl, NULL);
+	set_dfl(sig);
 	/* the original siginfo (a fault's address and code) is kept */
 	long (*sc)(long, ...) = REAL(syscall);
 	if (sc(SYS_rt_tgsigqueueinfo, (long)getpid(), (long)gettid(), (long)sig, (long)si) != 0)
@@ -194,10 +200,7 @@ static int drop_fatal(int sig, const struct sigaction *cur)
 {
 	if (!is_fatal[sig] || cur->sa_sigaction != fatal_handler)
 		return 0;
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	REAL(sigaction)(sig, &dfl, NULL);
+	set_dfl(sig);
 	return 1;
 }
 
@@ -241,10 +244,7 @@ static void reset_to_default(int sig)
 	if (fatal_on && is_fatal[sig]) {
 		install_fatal(sig);
 	} else {
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		REAL(sigaction)(sig, &dfl, NULL);
+		set_dfl(sig);
 	}
 }
 
