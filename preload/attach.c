@@ -199,9 +199,8 @@ static int wrappers_read(void)
 	struct dyn d;
 	dyn_read(self_base, _DYNAMIC, &d);
 	size_t n = nsyms(&d);
-	wr = mmap(NULL, sizeof(*wr) * MAX_WRAPPERS, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (wr == MAP_FAILED || !d.sym || !d.str) {
+	wr = ct_map(MAX_WRAPPERS, sizeof(*wr), 0);
+	if (!wr || !d.sym || !d.str) {
 		wr = NULL;
 		return -1;
 	}
@@ -389,17 +388,26 @@ void ct_attach_poll(void)
 		dl_iterate_phdr(patch_cb, NULL);
 }
 
+/* The tables of an attached start (ct_tables_map). */
+static int map_tables(void)
+{
+	slots = ct_map(MAX_SLOTS, sizeof(*slots), 0);
+	return !slots || ct_threads_init() || ct_buffers_init() || ct_stacks_init() ||
+	       ct_shadow_init() || ct_writer_tables();
+}
+
 static int init_once(void)
 {
 	page = sysconf(_SC_PAGESIZE);
 	dl_iterate_phdr(self_cb, (void *)(uintptr_t)ct_attach_deferred);
-	if (!self_base || wrappers_read() != 0)
+	if (!self_base || ct_tables_map(map_tables, 0) != 0)
 		return CT_ATTACH_ENOMEM;
-	slots = mmap(NULL, sizeof(*slots) * MAX_SLOTS, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (slots == MAP_FAILED || ct_threads_init() || ct_buffers_init() || ct_stacks_init() ||
-	    ct_shadow_init() || ct_fdclass_init())
+	if (wrappers_read() != 0) {
+		ct_unmap_all();
+		nwr = 0;
 		return CT_ATTACH_ENOMEM;
+	}
+	ct_fdclass_init();
 	if (ct_capture_load(ct_cfg.depth) < 0) /* warmed in start, once redirected */
 		ct_warn("neither libunwind.so.8 nor libgcc_s.so.1 could be loaded; ",
 			"recording waits without stacks", "");

@@ -339,7 +339,11 @@ struct ct_shadow *ct_shadow_find(const void *obj);
 void ct_shadow_after_fork(void);
 
 /* ---- the writer (flush.c, hooks.c; tracefile.c and generation.c behind flush.h) ---- */
-/* Opens the trace file and writes its header (constructor). Returns 0 or -errno. */
+/* Maps the writer's buffers and tables, and flight mode's ring (ct_map): one of the
+ * start's tables (ct_tables_map). 0 or -ENOMEM. */
+int ct_writer_tables(void);
+/* Opens the trace file and writes its header (constructor), ct_writer_tables mapped.
+ * Returns 0 or -errno. */
 int ct_writer_start(void);
 /* Starts the writer thread if not yet running: when the program creates its first thread
  * (see flush.c for why not before). Not from a signal handler. */
@@ -521,6 +525,25 @@ int ct_fd_move_high(int fd);
 /* read (fd CT_FD_FAKE_RD) or write of n bytes at addr (CT_FD_FAKE_WR) on the fake pipe, as
  * the pipe would answer. Inside libctrace only (the guard held); signal-safe. */
 ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
+
+/* ---- libctrace's own memory (tables.c) ---- */
+#define CT_MAP_STACK 1u      /* a stack (MAP_STACK) */
+#define CT_MAP_PER_THREAD 2u /* n is ct_cfg.max_threads: the table shrinks with the slots */
+/* Maps n * size zeroed bytes (MAP_NORESERVE) for one of libctrace's tables and remembers
+ * it (for ct_unmap_all, ct_tables_map and mlockall), never locked by a program's
+ * mlockall(MCL_FUTURE). NULL when it cannot. Not the record path. */
+void *ct_map(size_t n, size_t size, unsigned flags);
+/* Unmaps every table ct_map mapped: a start that failed. */
+void ct_unmap_all(void);
+/* Runs map_all, which maps the start's tables (0, or nonzero when one it needs failed),
+ * and fits them into the process's address-space limit (RLIMIT_AS, RLIMIT_DATA): at most
+ * a sixteenth of it, with fewer thread slots (ct_cfg.max_threads lowered, map_all run
+ * again) unless CTRACE_MAX_THREADS says how many. 0, or -1 with nothing mapped (and why
+ * said on stderr with say). Constructor or attach's start. */
+int ct_tables_map(int (*map_all)(void), int say);
+/* mlockall, and syscall(SYS_mlockall): the program's mappings locked as asked, the tables
+ * left unlocked (not faulted in); errno and the result as without libctrace. */
+int ct_mlockall(int flags);
 
 /* ---- libctrace's own stacks (ownstack.c) ---- */
 /* Maps the flush stack and the alternate signal stacks. Constructor; 0 or -ENOMEM. */

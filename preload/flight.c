@@ -49,11 +49,9 @@ static uint64_t dropped;         /* chunks that fitted nowhere (not in the file 
 int ct_flight_init(void)
 {
 	cap = ct_cfg.flight_size;
-	ring = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
-	gens = mmap(NULL, sizeof(*gens) * MAX_GENS, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (ring == MAP_FAILED || gens == MAP_FAILED) {
+	ring = ct_map(1, cap, 0);
+	gens = ct_map(MAX_GENS, sizeof(*gens), 0);
+	if (!ring || !gens) {
 		ring = NULL;
 		gens = NULL;
 		return -1;

@@ -179,19 +179,16 @@ static void start_file(void *arg)
 		ct_gen_open(0);
 }
 
+int ct_writer_tables(void)
+{
+	return ct_gen_init() != 0 || (ct_cfg.flight && ct_flight_init() != 0) ? -ENOMEM : 0;
+}
+
 int ct_writer_start(void)
 {
 	ct_pid = getpid();
 	have_start_cpus = sched_getaffinity(0, sizeof(start_cpus), &start_cpus) == 0;
-	if (ct_gen_init() != 0) {
-		ct_warn("cannot map the writer's buffers; not tracing", "", "");
-		return -ENOMEM;
-	}
 	ct_trace_init();
-	if (ct_cfg.flight && ct_flight_init() != 0) {
-		ct_warn("cannot map CTRACE_FLIGHT_SIZE bytes for flight mode; not tracing", "", "");
-		return -ENOMEM;
-	}
 	ct_ctl_init();
 	ct_ownstack_run(start_file, NULL); /* the constructor may run on a small stack */
 	return ct_fl.fd < 0 ? -EIO : 0;

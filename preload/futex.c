@@ -92,6 +92,8 @@ static long other(long (*real)(long, ...), long nr, long a1, long a2, long a3, l
 		if (r == 0 && a3)
 			ct_signal_raw_view(a1, (void *)a3);
 		return r;
+	case SYS_mlockall:
+		return ct_mlockall((int)a1); /* errno and the result as the kernel's (tables.c) */
 	case SYS_unshare:
 	case SYS_setns:
 		ct_before_namespace_change(); /* as the wrappers do (init.c) */

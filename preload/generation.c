@@ -269,14 +269,7 @@ void ct_gen_refresh_modules(void)
 	}
 }
 
-static void *map(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Something to write: buffered events, or call-site counts of a live thread. */
+/* Maps the writer's buffers and tables. 0 or -1. */
 int ct_gen_init(void)
 {
 	size_t raw = ct_w_raw_bound(ct_buf_cap);
@@ -284,14 +277,14 @@ int ct_gen_init(void)
 		raw = RAW_CAP;
 	ct_fl.wb.raw_cap = raw;
 	ct_fl.wb.out_cap = ct_w_out_bound(raw);
-	ct_fl.wb.raw = map(ct_fl.wb.raw_cap);
-	ct_fl.wb.out = map(ct_fl.wb.out_cap);
-	stack_written = map(STACK_IDS / 8);
-	tstates = map(sizeof(*tstates) * ct_cfg.max_threads);
-	mods = map(sizeof(*mods) * MAX_MODULES);
-	mod_str = map(MOD_STR_CAP);
-	pending = map(sizeof(*pending) * STACKS_PER_CHUNK);
-	ct_fl.wb.lz4_state = map(ct_w_lz4_state_size());
+	ct_fl.wb.raw = ct_map(1, ct_fl.wb.raw_cap, 0);
+	ct_fl.wb.out = ct_map(1, ct_fl.wb.out_cap, 0);
+	stack_written = ct_map(1, STACK_IDS / 8, 0);
+	tstates = ct_map(ct_cfg.max_threads, sizeof(*tstates), 0);
+	mods = ct_map(MAX_MODULES, sizeof(*mods), 0);
+	mod_str = ct_map(1, MOD_STR_CAP, 0);
+	pending = ct_map(STACKS_PER_CHUNK, sizeof(*pending), 0);
+	ct_fl.wb.lz4_state = ct_map(1, ct_w_lz4_state_size(), 0);
 	if (!ct_fl.wb.lz4_state ||
 	    !ct_fl.wb.raw || !ct_fl.wb.out || !stack_written || !tstates || !mods || !mod_str || !pending)
 		return -1;

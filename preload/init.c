@@ -97,6 +97,13 @@ void ct_fork_handlers_install(void)
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
+/* The tables of ct_init (ct_tables_map). */
+static int map_tables(void)
+{
+	return ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
+	       ct_ownstack_init() || ct_lockorder_init() || ct_writer_tables();
+}
+
 __attribute__((constructor(101))) static void ct_init(void)
 {
 	int e = errno;
@@ -110,11 +117,9 @@ __attribute__((constructor(101))) static void ct_init(void)
 	}
 	if (ct_cfg.disabled || ct_attach_deferred())
 		goto out; /* loaded by `ctrace attach`: it starts later (attach.c) */
-	if (ct_threads_init() || ct_buffers_init() || ct_stacks_init() || ct_shadow_init() ||
-	    ct_fdclass_init() || ct_ownstack_init() || ct_lockorder_init()) {
-		ct_warn("cannot map its tables (out of memory); not tracing", "", "");
-		goto out;
-	}
+	if (ct_tables_map(map_tables, 1) != 0)
+		goto out; /* it said why; nothing is left mapped */
+	ct_fdclass_init();
 	ct_process_init();
 	if (ct_capture_init(ct_cfg.depth) < 0)
 		ct_warn("neither libunwind.so.8 nor libgcc_s.so.1 could be loaded; ",
@@ -123,8 +128,14 @@ __attribute__((constructor(101))) static void ct_init(void)
 	if (main_th)
 		prctl(PR_GET_NAME, main_th->name);
 	ct_altstack_install(main_th, 1);
-	if (ct_writer_start() < 0)
-		goto out; /* it said why */
+	if (ct_writer_start() < 0) {
+		/* it said why (no trace file): nothing is traced, nothing of libctrace's stays */
+		ct_altstack_remove();
+		ct_tls.th = NULL;
+		ct_threads = NULL;
+		ct_unmap_all();
+		goto out;
+	}
 	ct_fork_handlers_install();
 	ct_signals_init();
 	atomic_store(&ct_active, !ct_cfg.start_paused); /* CTRACE_START=paused: ctrace resume */

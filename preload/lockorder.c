@@ -47,9 +47,8 @@ int ct_lockorder_init(void)
 		ct_warn("CTRACE_LOCK_ORDER='", s, "' is not 0 or 1; using 1");
 	if (s && strcmp(s, "0") == 0)
 		return 0;
-	void *p = mmap(NULL, sizeof(struct lo_tab) * ct_cfg.max_threads, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = ct_map(ct_cfg.max_threads, sizeof(struct lo_tab), CT_MAP_PER_THREAD);
+	if (!p)
 		return 0;
 	tabs = p;
 	ct_lockorder_on = 1;

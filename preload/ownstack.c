@@ -105,9 +105,8 @@ void ct_call_on_stack(void *arg, void (*fn)(void *), void *top)
 
 static void *map_guarded(size_t bytes)
 {
-	char *p = mmap(NULL, bytes + GUARD, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (p == MAP_FAILED)
+	char *p = ct_map(1, bytes + GUARD, CT_MAP_STACK);
+	if (!p)
 		return NULL;
 	mprotect(p, GUARD, PROT_NONE);
 	return p + GUARD;
@@ -119,9 +118,7 @@ int ct_ownstack_init(void)
 	if (!flush_stack)
 		return -ENOMEM;
 	/* The alternate stacks: reserved address space, pages only where a signal ran. */
-	char *p = mmap(NULL, (size_t)ct_cfg.max_threads * ALT_STACK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	alt_region = p == MAP_FAILED ? NULL : p;
+	alt_region = ct_map(ct_cfg.max_threads, ALT_STACK, CT_MAP_STACK | CT_MAP_PER_THREAD);
 	return 0;
 }
 

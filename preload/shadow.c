@@ -24,13 +24,8 @@ static struct ct_shadow *tab;
 
 int ct_shadow_init(void)
 {
-	tab = mmap(NULL, sizeof(struct ct_shadow) * SHADOW_SLOTS, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (tab == MAP_FAILED) {
-		tab = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	tab = ct_map(SHADOW_SLOTS, sizeof(struct ct_shadow), 0);
+	return tab ? 0 : -ENOMEM;
 }
 
 static unsigned slot_of(uint64_t key)

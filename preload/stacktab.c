@@ -49,9 +49,9 @@ static void *map(size_t bytes)
 
 int ct_stacks_init(void)
 {
-	slots = map(sizeof(struct slot) * SLOTS);
-	entries = map(sizeof(struct entry) * (MAX_STACKS + 1));
-	arena = map(sizeof(uint64_t) * ARENA_PCS);
+	slots = ct_map(SLOTS, sizeof(struct slot), 0);
+	entries = ct_map(MAX_STACKS + 1, sizeof(struct entry), 0);
+	arena = ct_map(ARENA_PCS, sizeof(uint64_t), 0);
 	return slots && entries && arena ? 0 : -ENOMEM;
 }
 

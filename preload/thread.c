@@ -42,13 +42,8 @@ static void app_thread_gone(void)
 
 int ct_threads_init(void)
 {
-	ct_threads = mmap(NULL, sizeof(struct ct_thread) * ct_cfg.max_threads,
-			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (ct_threads == MAP_FAILED) {
-		ct_threads = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	ct_threads = ct_map(ct_cfg.max_threads, sizeof(struct ct_thread), CT_MAP_PER_THREAD);
+	return ct_threads ? 0 : -ENOMEM;
 }
 
 static atomic_uint slots_hi; /* one past the highest slot ever claimed */

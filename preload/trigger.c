@@ -259,9 +259,8 @@ static struct wslot *wslot(uint32_t tid, int insert)
 		size_t c = 1024;
 		while (c < 2 * (size_t)ct_cfg.max_threads)
 			c <<= 1;
-		void *p = mmap(NULL, c * sizeof(*wt), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
+		void *p = ct_map(c, sizeof(*wt), 0);
+		if (!p)
 			return NULL;
 		wt = p;
 		wt_cap = c;

@@ -6,8 +6,9 @@
 # (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main, across
 # fork and at a thread's start and end, calls whose results are the kernel's (bad
 # pointers, sigaltstack's flags, dup2 onto libctrace's fds), a handler that sets an
-# alternate stack, a pid namespace's init. Each case compares the output, stderr and exit
-# status with the untraced run and reads every trace file.
+# alternate stack, a pid namespace's init, an address-space limit (ulimit -v), mlockall.
+# Each case compares the output, stderr and exit status with the untraced run and reads
+# every trace file.
 
 load helpers
 
@@ -205,6 +206,99 @@ one_trace() {
 	run --separate-stderr "$CT" dump "$f"
 	assert_success
 	grep -q 'SYSCALL kind=nanosleep' <<<"$output"
+}
+
+M=$PROGS/law_mem
+
+# got OUTFILE: the MiB law_mem's alloc mode held.
+got() { sed -n 's/^sleeps=5 got=//p' "$1"; }
+
+@test "under ulimit -v 1200000 (KiB): the program allocates what it did untraced but about a sixteenth of the limit, its sleeps in the trace; all of it when no trace file can be made" {
+	plain=$(ulimit -v 1200000; status_of "$M" alloc 4000)
+	mv out.txt plain.out
+	mv err.txt plain.err
+	traced=$(ulimit -v 1200000; status_of traced "$M" alloc 4000)
+	assert_equal "$traced" "$plain"
+	assert_equal "$plain" "exit=0"
+	diff plain.err err.txt
+	echo "untraced $(got plain.out) MiB, traced $(got out.txt) MiB"
+	# libctrace's tables take at most 1/16 of the limit (73 MiB), its libraries a few
+	# MiB besides (the tables for 4096 threads were 506 MiB: 660 MiB left)
+	[ "$(got out.txt)" -ge $(($(got plain.out) - 1200000 / 1024 / 16 - 8)) ]
+	one_trace 5
+	# no trace file can be made: not traced, and nothing of libctrace's left mapped
+	traced=$(ulimit -v 1200000; TRACE_OUT=/nonexistent/t.ctr status_of traced "$M" alloc 4000)
+	assert_equal "$traced" "$plain"
+	assert_equal "$(cat err.txt)" "libctrace: cannot create /nonexistent/t.ctr; not tracing"
+	echo "no trace file: $(got out.txt) MiB"
+	[ "$(got out.txt)" -ge $(($(got plain.out) - 8)) ]
+}
+
+@test "under ulimit -v 400000 (KiB), too little for libctrace's tables: not traced, said in one line, the program allocates what it did untraced" {
+	plain=$(ulimit -v 400000; status_of "$M" alloc 4000)
+	mv out.txt plain.out
+	mv err.txt plain.err
+	traced=$(ulimit -v 400000; status_of traced "$M" alloc 4000)
+	assert_equal "$traced" "$plain"
+	assert_equal "$plain" "exit=0"
+	[ ! -s plain.err ]
+	cat err.txt
+	assert_equal "$(wc -l <err.txt)" 1
+	grep -qE '^libctrace: not tracing: its tables need [0-9]+ MiB of address space at least, more than a sixteenth of the limit \(ulimit -v or -d: 390 MiB\)$' err.txt
+	echo "untraced $(got plain.out) MiB, traced $(got out.txt) MiB"
+	[ "$(got out.txt)" -ge $(($(got plain.out) - 4)) ]
+	[ -z "$(ls t.*.ctr 2>/dev/null)" ]
+}
+
+# kib FILE WHAT FIELD: FIELD (locked or rss, KiB) of law_mem lock's line that begins with WHAT
+kib() { sed -n "s/^$2.* $3=\([0-9]*\).*/\1/p" "$1"; }
+
+# near A B TOL: |A - B| <= TOL
+near() {
+	local d=$(($1 - $2))
+	[ "${d#-}" -le "$3" ] || fail "$1 and $2 differ by more than $3"
+}
+
+@test "mlockall locks the program's memory and not libctrace's tables: its result, VmLck and VmRSS within a few MiB of untraced, MCL_FUTURE and MCL_ONFAULT as asked, also through syscall()" {
+	local f w
+	for f in current+future current current+onfault current+future+onfault future raw+current+future; do
+		plain=$(status_of "$M" lock "$f")
+		mv out.txt plain.out
+		traced=$(status_of traced "$M" lock "$f")
+		echo "$f: $(tr '\n' ' ' <plain.out) | $(tr '\n' ' ' <out.txt)"
+		assert_equal "$traced" "$plain"
+		assert_equal "$plain" "exit=0"
+		assert_equal "$(head -1 out.txt)" "mlockall=0 errno=4242"
+		assert_equal "$(head -1 plain.out)" "mlockall=0 errno=4242"
+		# libctrace's libraries and the pages it touched: a few MiB (its tables were
+		# 518 MiB locked and resident)
+		[ "$(kib out.txt after locked)" -le $(($(kib plain.out after locked) + 8192)) ]
+		[ "$(kib out.txt after rss)" -le $(($(kib plain.out after rss) + 16384)) ]
+		# the 8 MiB mapped after the call: locked (MCL_FUTURE), faulted in at once or
+		# when touched (MCL_ONFAULT), as untraced
+		for w in mapped touched; do
+			near $(($(kib out.txt $w locked) - $(kib out.txt after locked))) \
+				$(($(kib plain.out $w locked) - $(kib plain.out after locked))) 512
+			near $(($(kib out.txt $w rss) - $(kib out.txt after rss))) \
+				$(($(kib plain.out $w rss) - $(kib plain.out after rss))) 1024
+		done
+		rm -f t.*.ctr
+	done
+}
+
+@test "mlockall without CAP_IPC_LOCK under ulimit -l: the untraced result (libctrace's tables are not counted against the limit)" {
+	setpriv --bounding-set=-ipc_lock true 2>/dev/null || skip "setpriv cannot drop CAP_IPC_LOCK here"
+	local l
+	for l in 8192 1024; do
+		plain=$(ulimit -l "$l" 2>/dev/null; status_of setpriv --bounding-set=-ipc_lock "$M" lock current+future)
+		mv out.txt plain.out
+		traced=$(ulimit -l "$l" 2>/dev/null; status_of traced setpriv --bounding-set=-ipc_lock "$M" lock current+future)
+		echo "ulimit -l $l ($(ulimit -l)): $(head -1 plain.out) | $(head -1 out.txt)"
+		assert_equal "$traced" "$plain"
+		assert_equal "$(head -1 out.txt)" "$(head -1 plain.out)"
+	done
+	# under 1 MiB the program itself does not fit: ENOMEM both ways
+	assert_equal "$(head -1 out.txt)" "mlockall=-1 errno=12"
 }
 
 @test "a single-threaded program stays single-threaded: Threads: 1, all its sleeps in the trace" {
