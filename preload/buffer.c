@@ -47,19 +47,13 @@ int ct_buffers_init(void)
 	small_cap = (unsigned)((SMALL_BYTES - sizeof(struct ct_buf)) / sizeof(struct ct_event));
 	if (buf_bytes <= SMALL_BYTES)
 		nsmall = 0; /* buffers are small already */
-	pool = mmap(NULL, buf_bytes * ct_cfg.nbufs, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (pool == MAP_FAILED) {
-		pool = NULL;
+	pool = ct_map(ct_cfg.nbufs, buf_bytes, 0);
+	if (!pool)
 		return -ENOMEM;
-	}
 	if (nsmall) {
-		small = mmap(NULL, (size_t)SMALL_BYTES * nsmall, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (small == MAP_FAILED) {
-			small = NULL;
+		small = ct_map(nsmall, SMALL_BYTES, nsmall == ct_cfg.max_threads ? CT_MAP_PER_THREAD : 0);
+		if (!small)
 			nsmall = 0;
-		}
 	}
 	/* No buffer is touched before it is claimed: untouched pages cost no memory. */
 	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
@@ -140,8 +134,10 @@ static struct ct_buf *claim(struct ct_thread *th)
 		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
 	if (!b)
 		b = claim_in(0, ct_cfg.nbufs, NULL, &nfree_big, &hi_big, tid);
+	/* the big pool exhausted: small buffers from the first, as the big pool's (spread
+	 * over the pool, a busy program touched every page of it in turn: 16 MiB) */
 	if (!b && th->claims > 1)
-		b = claim_in(ct_cfg.nbufs, nsmall, &small_hint, &nfree_small, &hi_small, tid);
+		b = claim_in(ct_cfg.nbufs, nsmall, NULL, &nfree_small, &hi_small, tid);
 	return b;
 }
 
