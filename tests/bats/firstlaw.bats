@@ -6,7 +6,8 @@
 # (unshare(CLONE_NEWUSER), /proc/self/status), a seccomp filter, errno at main, across
 # fork and at a thread's start and end, calls whose results are the kernel's (bad
 # pointers, sigaltstack's flags, dup2 onto libctrace's fds), a handler that sets an
-# alternate stack, a pid namespace's init, an address-space limit (ulimit -v), mlockall.
+# alternate stack, a pid namespace's init, an address-space limit (ulimit -v), mlockall,
+# a core dump.
 # Each case compares the output, stderr and exit status with the untraced run and reads
 # every trace file.
 
@@ -209,6 +210,25 @@ one_trace() {
 }
 
 M=$PROGS/law_mem
+
+@test "a core dump holds the program's memory, not libctrace's tables: about the untraced size" {
+	# status_of allows core dumps; where the kernel pipes them elsewhere there is no file
+	plain=$(status_of "$M" abort 1)
+	local c
+	c=$(ls core core.* 2>/dev/null | head -1)
+	[ -n "$c" ] || skip "no core file here (core_pattern $(cat /proc/sys/kernel/core_pattern))"
+	local size
+	size=$(stat -c %s "$c")
+	rm -f core core.*
+	traced=$(status_of traced "$M" abort 1)
+	assert_equal "$traced" "$plain"
+	[[ "$plain" == "sig=6 core=1" ]]
+	c=$(ls core core.* | head -1)
+	echo "core: untraced $size bytes, traced $(stat -c %s "$c") bytes"
+	# libctrace's libraries and what it touched of its tables, not its 500 MiB of tables
+	[ "$(stat -c %s "$c")" -le $((size + 16 * 1048576)) ]
+	one_trace 5
+}
 
 # got OUTFILE: the MiB law_mem's alloc mode held.
 got() { sed -n 's/^sleeps=5 got=//p' "$1"; }

@@ -12,6 +12,7 @@
  *               then "after: locked=L rss=R" (VmLck and VmRSS of /proc/self/status, KiB);
  *               then maps 8 MiB and prints "mapped: locked=L rss=R", touches every page
  *               of it and prints "touched: locked=L rss=R"
+ *   abort N     makes 5 sleeps, then abort() (a core dump where the limit allows)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -100,5 +101,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "lock"))
 		return lock(argv[2]);
+	if (!strcmp(argv[1], "abort")) {
+		sleeps();
+		abort();
+	}
 	return 2;
 }
