@@ -40,6 +40,9 @@
 #endif
 #define FLUSH_STACK (256u << 10)
 #define ALT_STACK (64u << 10)
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
 #define GUARD 4096u
 
 static char *flush_stack;   /* lowest usable byte; the guard page is below it */
@@ -155,9 +158,13 @@ void ct_altstack_install(struct ct_thread *t, int check)
 	if (check && (REAL(sigaltstack)(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE)))
 		return; /* the program's own (or ours already) */
 	if (!t->alt_guarded) {
-		/* each slot's lowest page, once: an overflow of one faults, not the neighbour
-		 * (without it when the kernel has no room for another mapping) */
-		t->alt_guarded = mprotect(alt_sp(i) - GUARD, GUARD, PROT_NONE) == 0;
+		/* each slot's lowest page, once: an overflow of one faults, not the neighbour.
+		 * A guard region where the kernel has them (Linux 6.13): no mapping of its own,
+		 * where mprotect splits the region's, two mappings more per thread against the
+		 * program's vm.max_map_count (without it when there is no room for them). */
+		char *g = alt_sp(i) - GUARD;
+		t->alt_guarded = madvise(g, GUARD, MADV_GUARD_INSTALL) == 0 ||
+				 mprotect(g, GUARD, PROT_NONE) == 0;
 	}
 	stack_t ss = { .ss_sp = alt_sp(i), .ss_size = ALT_STACK - GUARD, .ss_flags = 0 };
 	if (REAL(sigaltstack)(&ss, NULL) == 0)

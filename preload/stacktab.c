@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "ctrace.h"
 #include "../unwind/capture.h"
@@ -40,18 +39,14 @@ static atomic_uint next_id = 1;
 static atomic_uint arena_used;
 static atomic_int inflight; /* inserts between claiming a slot and publishing its id */
 
-static void *map(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
+static void caches_map(void);
 
 int ct_stacks_init(void)
 {
 	slots = ct_map(SLOTS, sizeof(struct slot), 0);
 	entries = ct_map(MAX_STACKS + 1, sizeof(struct entry), 0);
 	arena = ct_map(ARENA_PCS, sizeof(uint64_t), 0);
+	caches_map();
 	return slots && entries && arena ? 0 : -ENOMEM;
 }
 
@@ -157,20 +152,27 @@ struct sc_entry {
 	int32_t off[SC_SLOTS];  /* slot of return address k: cfa0 + off[k] */
 	uint64_t val[SC_SLOTS];
 };
+static struct sc_entry *caches; /* SC_WAYS per thread slot */
 
-/* The thread's cache, mapped at its SC_AFTER-th capture: threads that capture once or twice
- * (thread churn) never pay its 32 KiB. */
+/* Without them, stacks are unwound every time. */
+static void caches_map(void)
+{
+	caches = ct_map(ct_cfg.max_threads, sizeof(struct sc_entry) * SC_WAYS, CT_MAP_PER_THREAD);
+}
+
+/* The thread's cache, its slot's part of caches, used from its SC_AFTER-th capture:
+ * threads that capture once or twice (thread churn) never touch its 32 KiB. One mapping
+ * for all slots: a mapping per thread counted against the program's vm.max_map_count,
+ * and was made on the record path. */
 #define SC_AFTER 8
 static struct sc_entry *sc_of(struct ct_thread *th)
 {
 	if (!th)
 		return NULL;
 	if (unlikely(!th->scache)) {
-		if (++th->captures < SC_AFTER || ct_sys_begin() != 0)
+		if (++th->captures < SC_AFTER)
 			return NULL;
-		void *p = map(sizeof(struct sc_entry) * SC_WAYS);
-		ct_sys_end();
-		th->scache = p ? p : (void *)1;
+		th->scache = caches ? caches + (size_t)(th - ct_threads) * SC_WAYS : (void *)1;
 	}
 	return th->scache == (void *)1 ? NULL : th->scache;
 }

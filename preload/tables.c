@@ -5,7 +5,7 @@
  * ring, attach's tables) goes through ct_map, which remembers it, so that the program
  * does not see them (preload/README.md, "libctrace's own memory"):
  * - under an address-space limit (RLIMIT_AS, RLIMIT_DATA), which counts the tables'
- *   reserved space (about 113 KiB per thread slot and 49 MiB besides, MAP_NORESERVE), the
+ *   reserved space (about 145 KiB per thread slot and 49 MiB besides, MAP_NORESERVE), the
  *   start's tables take at most a sixteenth of it (ct_tables_map);
  * - a start that fails leaves nothing mapped (ct_unmap_all);
  * - mlockall locks the program's mappings, not the tables (ct_mlockall);

@@ -211,6 +211,26 @@ one_trace() {
 
 M=$PROGS/law_mem
 
+@test "libctrace's mappings per thread: none, against vm.max_map_count (guard regions, Linux 6.13)" {
+	local k
+	k=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+	[ "$k" -ge 6013 ] || skip "Linux $(uname -r): no guard regions, two mappings per thread"
+	plain=$(status_of "$M" threads 200)
+	mv out.txt plain.out
+	traced=$(status_of traced "$M" threads 200)
+	assert_equal "$traced" "$plain"
+	assert_equal "$plain" "exit=0"
+	[ ! -s err.txt ]
+	local u t
+	u=$(sed -n 's/^threads=200 vmas=//p' plain.out)
+	t=$(sed -n 's/^threads=200 vmas=//p' out.txt)
+	echo "mappings: untraced $u, traced $t"
+	# the tables and libraries: a few dozen, whatever the threads (each alternate stack's
+	# guard page made two more per thread with mprotect, each stack cache one: 912)
+	[ "$t" -le $((u + 64)) ]
+	one_trace 4000
+}
+
 @test "a core dump holds the program's memory, not libctrace's tables: about the untraced size" {
 	# status_of allows core dumps; where the kernel pipes them elsewhere there is no file
 	plain=$(status_of "$M" abort 1)

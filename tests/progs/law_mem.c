@@ -13,8 +13,12 @@
  *               then maps 8 MiB and prints "mapped: locked=L rss=R", touches every page
  *               of it and prints "touched: locked=L rss=R"
  *   abort N     makes 5 sleeps, then abort() (a core dump where the limit allows)
+ *   threads N   starts N threads that each make 20 sleeps of 50 us (stacks captured), then
+ *               wait; with all of them alive prints "threads=N vmas=V" (the lines of
+ *               /proc/self/maps), then lets them end and joins them
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +86,43 @@ static int lock(const char *spec)
 	return 0;
 }
 
+static pthread_barrier_t all;
+
+static void *sleeper(void *arg)
+{
+	for (int i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
+	pthread_barrier_wait(&all); /* all alive */
+	pthread_barrier_wait(&all); /* counted */
+	return arg;
+}
+
+static int threads(int n)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	if (!t || pthread_barrier_init(&all, NULL, (unsigned)n + 1) != 0)
+		return 1;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, sleeper, NULL) != 0)
+			return 1;
+	pthread_barrier_wait(&all);
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int v = 0;
+	while (f && fgets(line, sizeof(line), f))
+		v++;
+	if (f)
+		fclose(f);
+	printf("threads=%d vmas=%d\n", n, v);
+	pthread_barrier_wait(&all);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -101,6 +142,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "lock"))
 		return lock(argv[2]);
+	if (!strcmp(argv[1], "threads"))
+		return threads(atoi(argv[2]));
 	if (!strcmp(argv[1], "abort")) {
 		sleeps();
 		abort();
