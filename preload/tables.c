@@ -180,7 +180,7 @@ static void lock_part(uintptr_t lo, size_t len, int onfault)
 {
 	/* errors ignored, as mlockall ignores them: a mapping without access is marked
 	 * locked but not faulted in */
-	syscall(SYS_mlock2, (void *)lo, len, onfault ? MLOCK_ONFAULT : 0);
+	REAL(syscall)(SYS_mlock2, (void *)lo, len, onfault ? MLOCK_ONFAULT : 0);
 }
 
 /* Reading /proc: a page mapped for the call, not the program's stack (its budget). */
@@ -268,6 +268,8 @@ static int lock_all(int flags, char *buf, int *e)
 			each_mapping(buf, lock_mapping, 0);
 		return 0;
 	}
+	if (errno == EINVAL && !onfault) /* no MCL_ONFAULT (Linux 4.4): as without libctrace */
+		return REAL(mlockall)(flags) == 0 ? 0 : (*e = errno, -1);
 	if (errno != ENOMEM) {
 		*e = errno;
 		return -1;

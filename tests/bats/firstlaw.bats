@@ -324,6 +324,13 @@ near() {
 		done
 		rm -f t.*.ctr
 	done
+	# MCL_ONFAULT alone is refused: EINVAL, as untraced
+	plain=$(status_of "$M" lock onfault)
+	mv out.txt plain.out
+	traced=$(status_of traced "$M" lock onfault)
+	assert_equal "$traced" "$plain"
+	assert_equal "$(head -1 plain.out)" "mlockall=-1 errno=22"
+	assert_equal "$(head -1 out.txt)" "mlockall=-1 errno=22"
 }
 
 @test "mlockall without CAP_IPC_LOCK under ulimit -l: the untraced result (libctrace's tables are not counted against the limit)" {
