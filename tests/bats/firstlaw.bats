@@ -253,13 +253,19 @@ M=$PROGS/law_mem
 # got OUTFILE: the MiB law_mem's alloc mode held.
 got() { sed -n 's/^sleeps=5 got=//p' "$1"; }
 
-@test "under ulimit -v 1200000 (KiB): the program allocates what it did untraced but about a sixteenth of the limit, its sleeps in the trace; all of it when no trace file can be made" {
-	plain=$(ulimit -v 1200000; status_of "$M" alloc 4000)
+# alloc_under KIB: law_mem alloc 4000 untraced, then traced, each under ulimit -v KIB, both
+# with status 0; the untraced run's output in plain.out and plain.err.
+alloc_under() {
+	plain=$(ulimit -v "$1"; status_of "$M" alloc 4000)
 	mv out.txt plain.out
 	mv err.txt plain.err
-	traced=$(ulimit -v 1200000; status_of traced "$M" alloc 4000)
+	traced=$(ulimit -v "$1"; status_of traced "$M" alloc 4000)
 	assert_equal "$traced" "$plain"
 	assert_equal "$plain" "exit=0"
+}
+
+@test "under ulimit -v 1200000 (KiB): the program allocates what it did untraced but about a sixteenth of the limit, its sleeps in the trace; all of it when no trace file can be made" {
+	alloc_under 1200000
 	diff plain.err err.txt
 	echo "untraced $(got plain.out) MiB, traced $(got out.txt) MiB"
 	# libctrace's tables take at most 1/16 of the limit (73 MiB), its libraries a few
@@ -275,12 +281,7 @@ got() { sed -n 's/^sleeps=5 got=//p' "$1"; }
 }
 
 @test "under ulimit -v 400000 (KiB), too little for libctrace's tables: not traced, said in one line, the program allocates what it did untraced" {
-	plain=$(ulimit -v 400000; status_of "$M" alloc 4000)
-	mv out.txt plain.out
-	mv err.txt plain.err
-	traced=$(ulimit -v 400000; status_of traced "$M" alloc 4000)
-	assert_equal "$traced" "$plain"
-	assert_equal "$plain" "exit=0"
+	alloc_under 400000
 	[ ! -s plain.err ]
 	cat err.txt
 	assert_equal "$(wc -l <err.txt)" 1
