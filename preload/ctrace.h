@@ -236,6 +236,8 @@ struct ct_thread {
 	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
 	int sandboxed;             /* made by a thread under a seccomp filter (sandbox.c) */
 	uint32_t sites_epoch;      /* the ct_sites_epoch its sites[] counts for */
+	char *exec_room;           /* its vfork children's environments (process.c), or NULL */
+	size_t exec_room_len;
 	struct ct_site sites[CT_SITE_ENTRIES];
 };
 /* EXITED: the thread is gone but its call-site totals could not go into its buffer (no
@@ -484,6 +486,8 @@ void ct_process_init(void);
 /* fork child handler: with CTRACE_FOLLOW=none the child is not the traced process (it
  * records nothing; its execs drop libctrace). Returns 1 if the child may trace. */
 int ct_process_fork_child(void);
+/* Unmaps the room thread t's vfork children built their environments in (t ending). */
+void ct_exec_room_free(struct ct_thread *t);
 
 /* ---- libctrace's own fds (fdguard.c) ---- */
 /* fd is libctrace's (the trace file, a spare): kept at its number for the program's
@@ -505,7 +509,8 @@ void ct_fd_after_fork(void);
 int ct_fd_close_refused(int fd);
 /* Any other call on fd by the program must fail with EBADF (fcntl, dup). Record path. */
 int ct_fd_refused(int fd);
-/* The program's dup2 (flags < 0, real2) or dup3 (real3) onto new: libctrace's file there
+/* The program's dup2 (real2, real3 NULL) or dup3 (real3, flags whatever their value:
+ * the kernel judges them) onto new: libctrace's file there
  * is moved away first. Returns the real call's result, errno set. Program threads and
  * handlers (async-signal-safe, no malloc); onto a libctrace number it takes the private
  * move lock and may wait for one trace write to end. */

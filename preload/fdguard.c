@@ -288,15 +288,15 @@ int ct_fd_refused(int fd)
 	return unlikely(guarding()) && fd >= 0 && slot_at(fd) >= 0;
 }
 
-/* The program's dup2/dup3 onto `new`, which may be one of libctrace's numbers. real is
- * called as dup2 (flags < 0) or dup3. */
+/* The program's dup2/dup3 onto `new`, which may be one of libctrace's numbers: dup3
+ * (real3, with flags, whatever their value) or dup2 (real3 NULL, flags unused). */
 int ct_fd_dup_onto(int old, int new, int flags, int (*real2)(int, int),
 		   int (*real3)(int, int, int))
 {
-#define CALL() (flags < 0 ? real2(old, new) : real3(old, new, flags))
+#define CALL() (real3 ? real3(old, new, flags) : real2(old, new))
 	if (likely(!guarding()))
 		return CALL();
-	if (flags >= 0 && (old == new || (flags & ~O_CLOEXEC)))
+	if (real3 && (old == new || (flags & ~O_CLOEXEC)))
 		return CALL(); /* EINVAL, as untraced */
 	if (old >= 0 && slot_at(old) >= 0) {
 		errno = EBADF; /* not open, untraced */

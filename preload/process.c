@@ -31,11 +31,13 @@
  *
  * No malloc, no lock: the new envp lives in a mapping of its own (the caller's thread may
  * have a small stack, the environment thousands of variables), unmapped when the call
- * returns and dropped with the old image by a successful exec; in a vfork child, whose
- * memory is the parent's and where such a mapping would outlive the exec, it lives on the
- * caller's stack (up to ENV_MAX variables; there the flush is skipped too, getpid() !=
- * ct_pid). system() and popen() spawn through glibc-internal calls with environ and are
- * not wrapped. errno and return values are the real call's.
+ * returns and dropped with the old image by a successful exec. A vfork child's memory is
+ * the parent's, where such a mapping would outlive the exec: there it lives in a mapping
+ * of the calling thread's slot, kept for its next vfork child and unmapped when the thread
+ * ends (ct_exec_room_free); a thread without a slot passes its environment as it is (and
+ * the flush is skipped, getpid() != ct_pid). system() and popen() spawn through
+ * glibc-internal calls with environ and are not wrapped. errno and return values are the
+ * real call's.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -51,8 +53,6 @@ extern char **environ;
 
 #define SAVE_MAX 32         /* CTRACE_* variables carried over */
 #define REGION (64u << 10)  /* their copies */
-#define ENV_MAX 4096        /* a vfork child's larger environments are passed as they
-			     * are (its copy is on the caller's stack) */
 #define PRELOAD_MAX 65536
 
 static int inject_on;
@@ -352,22 +352,47 @@ static void room_free(void *map, size_t len)
 	errno = e;
 }
 
+/* In a vfork child: len bytes of the calling thread's slot's room (mapped in the memory
+ * the child shares with its parent, and kept there for the thread's next vfork child),
+ * or NULL (no slot, or no mapping). errno untouched. */
+static char *vfork_room(size_t len)
+{
+	struct ct_thread *t = ct_tls.th;
+	if (!t)
+		return NULL;
+	if (t->exec_room_len < len) {
+		size_t want = (len + (64u << 10) - 1) & ~(size_t)((64u << 10) - 1);
+		char *p = room_map(want);
+		if (!p)
+			return NULL;
+		room_free(t->exec_room, t->exec_room_len);
+		t->exec_room = p;
+		t->exec_room_len = want;
+	}
+	return t->exec_room;
+}
+
+void ct_exec_room_free(struct ct_thread *t)
+{
+	room_free(t->exec_room, t->exec_room_len);
+	t->exec_room = NULL;
+	t->exec_room_len = 0;
+}
+
 /* Declares `use`: envp fixed for the new image, in a mapping (room_) given back by
- * ROOM_FREE, or in a vfork child on this stack frame. Without room, envp as it is. */
+ * ROOM_FREE, or in a vfork child in the thread's room. Without room, envp as it is. */
 #define FIX_ENV_(envp, use, spawn) \
 	char *const *env_ = (envp); \
 	size_t n_ = env_count(env_), pl_ = inject_on ? preload_len(env_, n_) : 0; \
 	int vf_ = inject_on && getpid() != ct_pid; \
-	int ok_ = inject_on && (!vf_ || n_ <= ENV_MAX) && pl_ <= PRELOAD_MAX; \
+	int ok_ = inject_on && pl_ <= PRELOAD_MAX; \
 	size_t len_ = ok_ ? room_len(n_, pl_) : 0; \
-	char *stk_[ok_ && vf_ ? (len_ + sizeof(char *) - 1) / sizeof(char *) : 1]; \
-	char *room_ = ok_ && !vf_ ? room_map(len_) : NULL; \
-	char *at_ = !ok_ ? NULL : vf_ ? (char *)stk_ : room_; \
-	char *const *use = at_ ? new_env(env_, n_, pl_, (char **)(void *)at_, \
-					 at_ + (n_ + SAVE_MAX + 3) * sizeof(char *), (spawn)) \
-			       : env_
+	char *room_ = !ok_ ? NULL : vf_ ? vfork_room(len_) : room_map(len_); \
+	char *const *use = room_ ? new_env(env_, n_, pl_, (char **)(void *)room_, \
+					   room_ + (n_ + SAVE_MAX + 3) * sizeof(char *), (spawn)) \
+				 : env_
 #define FIX_ENV(envp, use) FIX_ENV_(envp, use, 0)
-#define ROOM_FREE() room_free(room_, len_)
+#define ROOM_FREE() room_free(vf_ ? NULL : room_, len_)
 
 /* Runs the real exec with the flush around it; errno is the exec's. */
 #define EXEC(call) do { \
@@ -408,6 +433,8 @@ CT_EXPORT int execvp(const char *file, char *const argv[])
 
 CT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
+	if (!envp) /* glibc refuses it (EINVAL), where execve takes it as empty */
+		return REAL(fexecve)(fd, argv, envp);
 	FIX_ENV(envp, use);
 	EXEC(REAL(fexecve)(fd, argv, use));
 }

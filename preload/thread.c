@@ -180,6 +180,7 @@ static void thread_exit(void *p)
 		ct_leave();
 	}
 	ct_buf_retire(t);
+	ct_exec_room_free(t);
 	ct_altstack_remove(); /* the slot's stack may go to the next thread */
 	ct_tls.th = NULL;
 	ct_nest_off();

@@ -333,6 +333,19 @@ image2_trace() {
 	image2_trace
 }
 
+@test "vfork + execve from a PTHREAD_STACK_MIN thread with 3,000 variables in envp: the new image is traced, the parent's trace complete" {
+	spawned vfork-exec-small
+	assert_equal "$status" 5
+	assert_line "vfork child status=5"
+	assert_line --regexp '^image2 pid=[0-9]+ .* LD_PRELOAD=set CTRACE_OUT=set$'
+	pmu=$(field parent_mu)
+	pid=$(field pid)
+	[ "$(ls t.*.ctr | wc -l)" = 2 ]
+	readable "t.$pid.ctr"
+	assert_equal "$(waits_on "t.$pid.ctr" "$pmu")" 4
+	image2_trace
+}
+
 @test "system(): the same status; the shell and the program it execs are traced" {
 	spawned system
 	assert_success

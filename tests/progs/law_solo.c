@@ -44,7 +44,9 @@
  *               fstatat/statx of a bad path pointer with AT_EMPTY_PATH (EFAULT),
  *               sigaltstack with SS_DISABLE|SS_AUTODISARM (accepted, and the bit kept in
  *               what a query reports), with bad pointers (EFAULT) and a bad mode
- *               (EINVAL); the raw rt_sigaction's view of SIGTERM (SIG_DFL) and of
+ *               (EINVAL); dup3 with a negative flags value and through syscall() with
+ *               bit 31 set (EINVAL), fexecve of /bin/sh with a null envp (EINVAL: no
+ *               exec); the raw rt_sigaction's view of SIGTERM (SIG_DFL) and of
  *               SIGUSR2 (a handler: "raw N: r=0 handler=... flags=F mask=M"); then a
  *               thread whose start routine prints the errno it began
  *               with ("thread start errno=0") and that uses up its fd table under a limit
@@ -425,6 +427,12 @@ static void edges(void)
 	ss.ss_flags = SS_DISABLE;
 	EDGE("sigaltstack_disable", sigaltstack(&ss, &o));
 	printf("old flags=%#x\n", (unsigned)o.ss_flags);
+	EDGE("dup3_negative_flags", dup3(1, 10, -1));
+	EDGE("dup3_sys_high_flag", syscall(SYS_dup3, 1, 11, 0x80000000L));
+	int sh = open("/bin/sh", O_RDONLY | O_CLOEXEC);
+	fflush(stdout);
+	EDGE("fexecve_null_envp", fexecve(sh, (char *[]){ "sh", "-c", "exit 10", NULL }, NULL));
+	close(sh);
 	raw_dispositions();
 	fflush(stdout);
 	pthread_t t;

@@ -42,6 +42,9 @@
  *                                waits twice more, prints "vfork child status=3"
  *        proc_fork vfork-exec    waits twice, vfork()s a child that execve's "image2"
  *                                with envp {"FOO=1"}, waits twice more; exits with its code
+ *        proc_fork vfork-exec-small  as vfork-exec, the vfork made by a thread with a
+ *                                PTHREAD_STACK_MIN stack, with 3,000 variables more
+ *                                in envp
  *        proc_fork system        waits twice, system("exec SELF image2"): prints
  *                                "system status=5", exits 0
  *        proc_fork killed N      forks N children, each of which would pause; the parent
@@ -207,6 +210,28 @@ static void *spawn_call(void *arg)
 	return NULL;
 }
 
+/* SMALL_ENV variables "V_I=I", then "FOO=1"; NULL if out of memory. */
+static char **big_env(void)
+{
+	char **big = calloc(SMALL_ENV + 2, sizeof(*big));
+	for (int i = 0; big && i < SMALL_ENV; i++)
+		if (asprintf(&big[i], "V_%d=%d", i, i) < 0)
+			return NULL;
+	if (big)
+		big[SMALL_ENV] = (char *)"FOO=1";
+	return big;
+}
+
+/* fn(arg) on a thread with a PTHREAD_STACK_MIN stack: 0, or 1 if it could not run. */
+static int on_small_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN);
+	return pthread_create(&t, &a, fn, arg) != 0 || pthread_join(t, NULL) != 0;
+}
+
 /* small: from a PTHREAD_STACK_MIN thread, with SMALL_ENV variables more */
 static int do_spawn(const char *self, int by_path, int small)
 {
@@ -214,19 +239,7 @@ static int do_spawn(const char *self, int by_path, int small)
 	char *envp[] = { (char *)"FOO=1", NULL };
 	sc = (struct spawn_call){ self, by_path, envp, 0, 0 };
 	if (small) {
-		pthread_attr_t a;
-		pthread_t t;
-		char **big = calloc(SMALL_ENV + 2, sizeof(*big));
-		for (int i = 0; big && i < SMALL_ENV; i++)
-			if (asprintf(&big[i], "V_%d=%d", i, i) < 0)
-				return 1;
-		if (!big)
-			return 1;
-		big[SMALL_ENV] = (char *)"FOO=1";
-		sc.envp = big;
-		pthread_attr_init(&a);
-		pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN);
-		if (pthread_create(&t, &a, spawn_call, &sc) != 0 || pthread_join(t, NULL) != 0)
+		if (!(sc.envp = big_env()) || on_small_thread(spawn_call, &sc))
 			return 1;
 	} else {
 		spawn_call(&sc);
@@ -243,24 +256,44 @@ static int do_spawn(const char *self, int by_path, int small)
 	return exit_code(st);
 }
 
-static int do_vfork(const char *self, int exec)
+static struct vfork_call {
+	const char *self;
+	int exec;
+	char **envp;
+	int st;
+} vc;
+
+static void *vfork_call(void *arg)
+{
+	struct vfork_call *c = arg;
+	char *argv[] = { (char *)c->self, (char *)"image2", NULL };
+	pid_t pid = vfork();
+	if (pid == 0) {
+		if (c->exec)
+			execve(c->self, argv, c->envp);
+		_exit(3);
+	}
+	waitpid(pid, &c->st, 0);
+	return NULL;
+}
+
+/* small: from a PTHREAD_STACK_MIN thread, with SMALL_ENV variables more */
+static int do_vfork(const char *self, int exec, int small)
 {
 	printf("parent_mu=%p pid=%d\n", (void *)&parent_mu, (int)getpid());
 	fflush(stdout);
 	make_waits(&parent_mu, 2);
-	char *argv[] = { (char *)self, (char *)"image2", NULL };
 	char *envp[] = { (char *)"FOO=1", NULL };
-	pid_t pid = vfork();
-	if (pid == 0) {
-		if (exec)
-			execve(self, argv, envp);
-		_exit(3);
+	vc = (struct vfork_call){ self, exec, envp, 0 };
+	if (small) {
+		if (!(vc.envp = big_env()) || on_small_thread(vfork_call, &vc))
+			return 1;
+	} else {
+		vfork_call(&vc);
 	}
-	int st;
-	waitpid(pid, &st, 0);
 	make_waits(&parent_mu, 2);
-	printf("vfork child status=%d\n", exit_code(st));
-	return exec ? exit_code(st) : 0;
+	printf("vfork child status=%d\n", exit_code(vc.st));
+	return exec ? exit_code(vc.st) : 0;
 }
 
 static int do_system(const char *self)
@@ -465,8 +498,10 @@ int main(int argc, char **argv)
 					  !strcmp(mode, "close_range") ? 2 : 0);
 	if (!strcmp(mode, "spawn") || !strcmp(mode, "spawnp") || !strcmp(mode, "spawn-small"))
 		return do_spawn(argv[0], !strcmp(mode, "spawnp"), !strcmp(mode, "spawn-small"));
-	if (!strcmp(mode, "vfork-exit") || !strcmp(mode, "vfork-exec"))
-		return do_vfork(argv[0], !strcmp(mode, "vfork-exec"));
+	if (!strcmp(mode, "vfork-exit") || !strcmp(mode, "vfork-exec") ||
+	    !strcmp(mode, "vfork-exec-small"))
+		return do_vfork(argv[0], strcmp(mode, "vfork-exit") != 0,
+				!strcmp(mode, "vfork-exec-small"));
 	if (!strcmp(mode, "system"))
 		return do_system(argv[0]);
 	if (!strcmp(mode, "popen"))
@@ -475,6 +510,7 @@ int main(int argc, char **argv)
 		return do_chain(argv[0], atoi(argv[2]));
 	fprintf(stderr, "usage: proc_fork fork|exec|exec-self|exec-fail|image2|daemon FILE|"
 		"closefrom FILE|close_range FILE|spawn|spawnp|spawn-small|vfork-exit|vfork-exec|"
+		"vfork-exec-small|"
 		"loader N|"
 		"system|"
 		"popen|chain N\n");
