@@ -36,8 +36,8 @@
  * of the calling thread's slot, kept for its next vfork child and unmapped when the thread
  * ends (ct_exec_room_free); a thread without a slot passes its environment as it is (and
  * the flush is skipped, getpid() != ct_pid). system() and popen() spawn through
- * glibc-internal calls with environ and are not wrapped. errno and return values are the
- * real call's.
+ * glibc-internal calls with environ and are not wrapped. An envp the kernel cannot read
+ * (EFAULT) is passed as it is, unread. errno and return values are the real call's.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -45,6 +45,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -142,6 +143,51 @@ int ct_process_fork_child(void)
 		return 1;
 	fork_child = 1;
 	return 0;
+}
+
+/* Pages seen readable, the last 8. */
+struct seen {
+	uintptr_t page[8];
+	unsigned n;
+};
+
+/* Can the page of address a be read? The kernel copies one byte of it (process_vm_readv
+ * on this process), EFAULT where a read would fault. Where it cannot tell (no such call,
+ * a seccomp filter), yes. errno untouched. */
+static int page_readable(struct seen *s, uintptr_t a)
+{
+	uintptr_t pg = a & ~(uintptr_t)4095;
+	for (unsigned i = 0; i < s->n && i < 8; i++)
+		if (s->page[i] == pg)
+			return 1;
+	char b;
+	struct iovec here = { &b, 1 }, there = { (void *)pg, 1 };
+	int e = errno, ok = process_vm_readv(getpid(), &here, 1, &there, 1, 0) == 1 ||
+			     errno != EFAULT;
+	errno = e;
+	if (ok)
+		s->page[s->n++ % 8] = pg;
+	return ok;
+}
+
+/* Are envp and its strings readable? Where they are not the kernel fails the exec with
+ * EFAULT, and the wrapper must not read them first. */
+static int env_readable(char *const *envp)
+{
+	struct seen s = { { 0 }, 0 };
+	for (size_t i = 0;; i++) {
+		uintptr_t at = (uintptr_t)&envp[i];
+		if (!page_readable(&s, at) || !page_readable(&s, at + sizeof(char *) - 1))
+			return 0;
+		if (!envp[i])
+			return 1;
+		for (uintptr_t p = (uintptr_t)envp[i];; p = (p | 4095) + 1) {
+			if (!page_readable(&s, p))
+				return 0;
+			if (memchr((const void *)p, 0, ((p | 4095) + 1) - p))
+				break;
+		}
+	}
 }
 
 static size_t env_count(char *const *envp)
@@ -383,9 +429,10 @@ void ct_exec_room_free(struct ct_thread *t)
  * ROOM_FREE, or in a vfork child in the thread's room. Without room, envp as it is. */
 #define FIX_ENV_(envp, use, spawn) \
 	char *const *env_ = (envp); \
-	size_t n_ = env_count(env_), pl_ = inject_on ? preload_len(env_, n_) : 0; \
-	int vf_ = inject_on && getpid() != ct_pid; \
-	int ok_ = inject_on && pl_ <= PRELOAD_MAX; \
+	int rd_ = inject_on && (!env_ || env_readable(env_)); \
+	size_t n_ = rd_ ? env_count(env_) : 0, pl_ = rd_ ? preload_len(env_, n_) : 0; \
+	int vf_ = rd_ && getpid() != ct_pid; \
+	int ok_ = rd_ && pl_ <= PRELOAD_MAX; \
 	size_t len_ = ok_ ? room_len(n_, pl_) : 0; \
 	char *room_ = !ok_ ? NULL : vf_ ? vfork_room(len_) : room_map(len_); \
 	char *const *use = room_ ? new_env(env_, n_, pl_, (char **)(void *)room_, \

@@ -416,7 +416,7 @@ near() {
 	done
 }
 
-@test "calls whose results are the kernel's: bad pointers, sigaltstack's flags, dup3's, fexecve's null envp, raw rt_sigaction, a thread's errno at its start and at its TLS destructors, dup2 onto libctrace's fds under a low fd limit" {
+@test "calls whose results are the kernel's: bad pointers, sigaltstack's flags, dup3's, fexecve's null envp, execve's bad envp, raw rt_sigaction, a thread's errno at its start and at its TLS destructors, dup2 onto libctrace's fds under a low fd limit" {
 	same "$S" edges
 	grep -qx 'fstatat=-1 errno=14' out.txt
 	grep -qx 'statx=-1 errno=14' out.txt
@@ -426,6 +426,8 @@ near() {
 	grep -qx 'dup3_negative_flags=-1 errno=22' out.txt
 	grep -qx 'dup3_sys_high_flag=-1 errno=22' out.txt
 	grep -qx 'fexecve_null_envp=-1 errno=22' out.txt
+	grep -qx 'execve_bad_envp=-1 errno=14' out.txt
+	grep -qx 'execve_bad_env_entry=-1 errno=14' out.txt
 	# the raw rt_sigaction shows the program's dispositions, not libctrace's handlers
 	grep -qx 'raw 15: r=0 handler=default flags=0 mask=0' out.txt
 	grep -q "^raw 12: r=0 handler=the program's flags=" out.txt

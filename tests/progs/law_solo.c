@@ -46,7 +46,8 @@
  *               what a query reports), with bad pointers (EFAULT) and a bad mode
  *               (EINVAL); dup3 with a negative flags value and through syscall() with
  *               bit 31 set (EINVAL), fexecve of /bin/sh with a null envp (EINVAL: no
- *               exec); the raw rt_sigaction's view of SIGTERM (SIG_DFL) and of
+ *               exec), execve with a bad envp pointer and with a bad pointer in envp
+ *               (EFAULT); the raw rt_sigaction's view of SIGTERM (SIG_DFL) and of
  *               SIGUSR2 (a handler: "raw N: r=0 handler=... flags=F mask=M"); then a
  *               thread whose start routine prints the errno it began
  *               with ("thread start errno=0") and that uses up its fd table under a limit
@@ -433,6 +434,10 @@ static void edges(void)
 	fflush(stdout);
 	EDGE("fexecve_null_envp", fexecve(sh, (char *[]){ "sh", "-c", "exit 10", NULL }, NULL));
 	close(sh);
+	char *const true_argv[] = { "true", NULL };
+	static volatile uintptr_t bad = 8; /* an address never mapped, out of the compiler's sight */
+	EDGE("execve_bad_envp", execve("/bin/true", true_argv, (char *const *)bad));
+	EDGE("execve_bad_env_entry", execve("/bin/true", true_argv, (char *[]){ (char *)bad, NULL }));
 	raw_dispositions();
 	fflush(stdout);
 	pthread_t t;
