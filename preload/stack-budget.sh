@@ -6,10 +6,9 @@
 #     exit, the fatal-signal handler, the wrappers): at most APP bytes;
 #   - the functions that run only on libctrace's own stacks (the flush stack, the writer
 #     thread) or in the constructor: at most FLUSH bytes each, named below;
-#   - no unbounded dynamic allocation, except in the exec family and posix_spawn*: the
-#     execl* argv array (as glibc's own execl has) and, in a vfork child only, the new
-#     image's environment array and LD_PRELOAD value (process.c; elsewhere they are
-#     mapped), sized by the program's own arguments/environment.
+#   - no unbounded dynamic allocation, except the execl* argv array (as glibc's own
+#     execl has), sized by the program's own arguments (the new image's environment is
+#     mapped: process.c).
 # usage: stack-budget.sh SU-DIR [APP [FLUSH]]    exits 1 with one line per excess.
 dir=${1:?usage: stack-budget.sh SU-DIR [APP [FLUSH]]}
 app=${2:-1280}
@@ -17,7 +16,7 @@ flush=${3:-16384}
 # Functions of the flush path (ownstack.c runs them on the flush stack, or the writer
 # thread does) and of the constructor (main thread, at load).
 own='ct_trace_open create_trace ct_flight_cycle ct_flight_final snapshot ct_ctl_poll ct_ctl_init ct_trigger_written make_spare only_writer_left write_sites snap_cb ct_config_read'
-dyn_ok='execl execle execlp execve execv execvp execvpe fexecve execveat posix_spawn posix_spawnp'
+dyn_ok='execl execle execlp'
 files=$(find "$dir" -name '*.su')
 [ -n "$files" ] || { echo "stack-budget: no .su files under $dir" >&2; exit 1; }
 cat $files | awk -F'\t' -v app="$app" -v flush="$flush" -v own="$own" -v dok="$dyn_ok" '
