@@ -320,8 +320,10 @@ image2_trace() {
 	assert_equal "$(waits_on "t.$pid.ctr" "$pmu")" 4
 }
 
-@test "vfork + execve with the program's own envp: the new image is traced, the parent's trace complete" {
-	spawned vfork-exec
+# vfork_exec MODE: proc_fork MODE's vfork child execs image2, traced into its own file;
+# the parent's trace has its 4 waits.
+vfork_exec() {
+	spawned "$1"
 	assert_equal "$status" 5
 	assert_line "vfork child status=5"
 	assert_line --regexp '^image2 pid=[0-9]+ .* LD_PRELOAD=set CTRACE_OUT=set$'
@@ -333,17 +335,12 @@ image2_trace() {
 	image2_trace
 }
 
+@test "vfork + execve with the program's own envp: the new image is traced, the parent's trace complete" {
+	vfork_exec vfork-exec
+}
+
 @test "vfork + execve from a PTHREAD_STACK_MIN thread with 3,000 variables in envp: the new image is traced, the parent's trace complete" {
-	spawned vfork-exec-small
-	assert_equal "$status" 5
-	assert_line "vfork child status=5"
-	assert_line --regexp '^image2 pid=[0-9]+ .* LD_PRELOAD=set CTRACE_OUT=set$'
-	pmu=$(field parent_mu)
-	pid=$(field pid)
-	[ "$(ls t.*.ctr | wc -l)" = 2 ]
-	readable "t.$pid.ctr"
-	assert_equal "$(waits_on "t.$pid.ctr" "$pmu")" 4
-	image2_trace
+	vfork_exec vfork-exec-small
 }
 
 @test "system(): the same status; the shell and the program it execs are traced" {
