@@ -9,6 +9,7 @@
  * preload is involved. TAP output (tap.h).
  */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unwind.h>
 
 #include "tap.h"
@@ -24,6 +25,18 @@ atomic_int ct_sandbox_all;
 atomic_int ct_sys_inflight;
 atomic_int ct_sys_closing;
 atomic_uint ct_capture_gen;
+struct ct_config ct_cfg = { .max_threads = 2 };
+static struct ct_thread slots_tab[2];
+struct ct_thread *ct_threads = slots_tab;
+
+/* tables.c's, without the bookkeeping */
+void *ct_map(size_t n, size_t size, unsigned flags)
+{
+	(void)flags;
+	void *p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
 
 static __thread const uint64_t *stub_pcs;
 static __thread int stub_n;
@@ -230,7 +243,7 @@ static void test_after_fork(void)
 
 /* ---- the stack cache on real stacks */
 
-static struct ct_thread cache_thread;
+#define cache_thread slots_tab[1] /* a slot of ct_threads: its cache is the slot's */
 
 static volatile char sink;
 
