@@ -530,6 +530,10 @@ int ct_fd_move_high(int fd);
 /* read (fd CT_FD_FAKE_RD) or write of n bytes at addr (CT_FD_FAKE_WR) on the fake pipe, as
  * the pipe would answer. Inside libctrace only (the guard held); signal-safe. */
 ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n);
+/* Can the byte at addr be read? Asked of the kernel (one system call, nothing read here):
+ * 1, or 0 with errno EFAULT; errno untouched when 1 (also where the kernel cannot tell).
+ * Record path: yes. */
+int ct_readable(uintptr_t addr);
 
 /* ---- libctrace's own memory (tables.c) ---- */
 #define CT_MAP_STACK 1u      /* a stack (MAP_STACK) */

@@ -471,6 +471,23 @@ CT_EXPORT int pipe2(int fds[2], int flags)
 	return r;
 }
 
+int ct_readable(uintptr_t addr)
+{
+	/* The kernel reads a signal set from the aligned 8 bytes around addr (one page) and
+	 * then refuses the invalid `how`: EFAULT when they are not readable, else EINVAL, the
+	 * mask untouched. A raw system call: glibc's sigprocmask would read the set itself. */
+	uintptr_t at = addr & ~(uintptr_t)7;
+	if (!at) { /* a null set is no question: the first page is never mapped */
+		errno = EFAULT;
+		return 0;
+	}
+	int e = errno;
+	long r = REAL(syscall)(SYS_rt_sigprocmask, -1L, at, 0L, 8L);
+	int ok = !(r == -1 && errno == EFAULT);
+	errno = ok ? e : EFAULT;
+	return ok;
+}
+
 ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n)
 {
 	if (fd == CT_FD_FAKE_RD) {
@@ -479,15 +496,7 @@ ssize_t ct_fd_fake_io(int fd, uintptr_t addr, size_t n)
 	}
 	if (n == 0)
 		return 0;
-	/* Is the byte at addr readable? What the write into the pipe found out. The kernel
-	 * reads a signal set from the aligned 8 bytes around it (one page) and then refuses
-	 * the invalid `how`: EFAULT when they are not readable, else EINVAL, the mask
-	 * untouched. A raw system call: glibc's sigprocmask would read the set itself. */
-	uintptr_t at = addr & ~(uintptr_t)7;
-	long r = REAL(syscall)(SYS_rt_sigprocmask, -1L, at, 0L, 8L);
-	if (r == -1 && errno == EFAULT)
-		return -1;
-	return 1;
+	return ct_readable(addr) ? 1 : -1; /* what the write into the pipe found out */
 }
 
 /* ---- "is this fd open?" probes ---- */

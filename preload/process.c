@@ -45,7 +45,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ctrace.h"
@@ -151,19 +150,15 @@ struct seen {
 	unsigned n;
 };
 
-/* Can the page of address a be read? The kernel copies one byte of it (process_vm_readv
- * on this process), EFAULT where a read would fault. Where it cannot tell (no such call,
- * a seccomp filter), yes. errno untouched. */
+/* Can the page of address a be read (ct_readable, the last 8 pages remembered)? errno
+ * untouched. */
 static int page_readable(struct seen *s, uintptr_t a)
 {
 	uintptr_t pg = a & ~(uintptr_t)4095;
 	for (unsigned i = 0; i < s->n && i < 8; i++)
 		if (s->page[i] == pg)
 			return 1;
-	char b;
-	struct iovec here = { &b, 1 }, there = { (void *)pg, 1 };
-	int e = errno, ok = process_vm_readv(getpid(), &here, 1, &there, 1, 0) == 1 ||
-			     errno != EFAULT;
+	int e = errno, ok = ct_readable(pg);
 	errno = e;
 	if (ok)
 		s->page[s->n++ % 8] = pg;

@@ -26,6 +26,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../unwind/capture.h"
+
 #define MAX_TABLES 64
 #define MIN_THREADS 16u /* the fewest thread slots worth tracing with */
 #define SHARE 16        /* the tables' share of an address-space limit: 1/SHARE */
@@ -34,6 +36,13 @@ static struct {
 	_Atomic uintptr_t lo, hi;
 } tabs[MAX_TABLES];
 static atomic_uint ntabs;
+
+/* The tables remembered (a mapping past MAX_TABLES is counted, not remembered). */
+static unsigned tables_n(void)
+{
+	unsigned n = atomic_load(&ntabs);
+	return n < MAX_TABLES ? n : MAX_TABLES;
+}
 /* What ct_map was asked for since the last ct_unmap_all, mapped or not: per thread slot
  * (CT_MAP_PER_THREAD) and besides; and whether a mapping failed. */
 static size_t want_fixed, want_per_thread;
@@ -72,8 +81,7 @@ void *ct_map(size_t n, size_t size, unsigned flags)
 
 void ct_unmap_all(void)
 {
-	unsigned n = atomic_load(&ntabs);
-	for (unsigned i = 0; i < n && i < MAX_TABLES; i++) {
+	for (unsigned i = 0, n = tables_n(); i < n; i++) {
 		uintptr_t lo = atomic_load(&tabs[i].lo), hi = atomic_load(&tabs[i].hi);
 		if (hi > lo)
 			munmap((void *)lo, hi - lo);
@@ -151,9 +159,7 @@ int ct_tables_map(int (*map_all)(void), int say)
 static void outside_tables(uintptr_t lo, uintptr_t hi, void (*fn)(uintptr_t, size_t, int),
 			   int arg)
 {
-	unsigned n = atomic_load(&ntabs);
-	if (n > MAX_TABLES)
-		n = MAX_TABLES;
+	unsigned n = tables_n();
 	while (lo < hi) {
 		uintptr_t next = hi;
 		int inside = 0;
@@ -186,50 +192,19 @@ static void lock_part(uintptr_t lo, size_t len, int onfault)
 /* Reading /proc: a page mapped for the call, not the program's stack (its budget). */
 #define PAGE_BUF 4096
 
-/* Calls fn(lo, hi, arg) for each mapping of the process (/proc/self/maps), buf PAGE_BUF
- * bytes. -1 if unreadable. */
-static int each_mapping(char *buf, void (*fn)(uintptr_t, uintptr_t, int), int arg)
+/* ct_maps_walk's fn: the mapping locked but for the tables' parts; arg, MLOCK_ONFAULT or
+ * not (as an int). */
+static int lock_mapping(uintptr_t lo, uintptr_t hi, const char *rest, void *arg)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t have = 0;
-	for (;;) {
-		ssize_t k = read(fd, buf + have, PAGE_BUF - 1 - have);
-		if (k <= 0)
-			break;
-		have += (size_t)k;
-		buf[have] = 0;
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n'))) {
-			*nl = 0;
-			char *dash;
-			uintptr_t lo = strtoull(line, &dash, 16), hi = 0;
-			if (*dash == '-')
-				hi = strtoull(dash + 1, NULL, 16);
-			if (hi > lo)
-				fn(lo, hi, arg);
-			line = nl + 1;
-		}
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
-		if (have == PAGE_BUF - 1)
-			have = 0; /* a line longer than the buffer: its range was read already */
-	}
-	close(fd);
+	(void)rest;
+	outside_tables(lo, hi, lock_part, (int)(intptr_t)arg);
 	return 0;
-}
-
-static void lock_mapping(uintptr_t lo, uintptr_t hi, int onfault)
-{
-	outside_tables(lo, hi, lock_part, onfault);
 }
 
 static size_t tables_bytes(void)
 {
 	size_t sum = 0;
-	unsigned n = atomic_load(&ntabs);
-	for (unsigned i = 0; i < n && i < MAX_TABLES; i++)
+	for (unsigned i = 0, n = tables_n(); i < n; i++)
 		sum += atomic_load(&tabs[i].hi) - atomic_load(&tabs[i].lo);
 	return sum;
 }
@@ -258,14 +233,13 @@ static int lock_all(int flags, char *buf, int *e)
 	if (REAL(mlockall)(flags | MCL_ONFAULT) == 0) {
 		if ((flags & MCL_FUTURE) && !onfault)
 			REAL(mlockall)(MCL_FUTURE); /* future mappings faulted in when made */
-		unsigned n = atomic_load(&ntabs);
-		for (unsigned i = 0; i < n && i < MAX_TABLES; i++) {
+		for (unsigned i = 0, n = tables_n(); i < n; i++) {
 			uintptr_t lo = atomic_load(&tabs[i].lo), hi = atomic_load(&tabs[i].hi);
 			if (hi > lo)
 				munlock((void *)lo, hi - lo);
 		}
 		if (!onfault)
-			each_mapping(buf, lock_mapping, 0);
+			ct_maps_walk(buf, PAGE_BUF, lock_mapping, (void *)0);
 		return 0;
 	}
 	if (errno == EINVAL && !onfault) /* no MCL_ONFAULT (Linux 4.4): as without libctrace */
@@ -278,7 +252,8 @@ static int lock_all(int flags, char *buf, int *e)
 	 * with it, the tables included. The program's own mappings may fit. */
 	struct rlimit lim;
 	if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
-	    program_bytes(buf) > lim.rlim_cur || each_mapping(buf, lock_mapping, onfault) != 0) {
+	    program_bytes(buf) > lim.rlim_cur ||
+	    ct_maps_walk(buf, PAGE_BUF, lock_mapping, (void *)(intptr_t)onfault) != 0) {
 		*e = ENOMEM;
 		return -1;
 	}

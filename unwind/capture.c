@@ -306,6 +306,54 @@ static const uint8_t *find_build_id(const struct dl_phdr_info *info, size_t *len
 	return NULL;
 }
 
+int ct_maps_walk(char *buf, size_t cap, int (*fn)(uintptr_t, uintptr_t, const char *, void *),
+		 void *arg)
+{
+	int f = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	size_t have = 0;
+	int r = 0;
+	while (!r) {
+		ssize_t k = read(f, buf + have, cap - 1 - have);
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while (!r && (nl = strchr(line, '\n')) != NULL) {
+			*nl = 0;
+			char *p;
+			uintptr_t lo = strtoull(line, &p, 16), hi;
+			if (*p == '-' && (hi = strtoull(p + 1, &p, 16)) > lo)
+				r = fn(lo, hi, p, arg);
+			line = nl + 1;
+		}
+		have = strlen(line);
+		memmove(buf, line, have);
+		if (have == cap - 1)
+			have = 0; /* an absurd line: dropped */
+	}
+	close(f);
+	return r;
+}
+
+struct path_at {
+	uintptr_t addr;
+	char *out;
+	size_t cap;
+};
+
+static int path_at_cb(uintptr_t lo, uintptr_t hi, const char *rest, void *arg)
+{
+	struct path_at *a = arg;
+	const char *slash = strchr(rest, '/');
+	if (a->addr < lo || a->addr >= hi || !slash || strlen(slash) >= a->cap)
+		return 0;
+	strcpy(a->out, slash);
+	return 1;
+}
+
 /*
  * The kernel's name for the file mapped at addr (from /proc/self/maps) into out: a library
  * dlopen'ed by a relative path keeps that path in dlpi_name, which means nothing once the
@@ -313,44 +361,9 @@ static const uint8_t *find_build_id(const struct dl_phdr_info *info, size_t *len
  */
 static int mapped_path(uintptr_t addr, char *out, size_t cap)
 {
-	int f = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -1;
 	char buf[8192];
-	size_t have = 0;
-	int found = -1;
-	for (;;) {
-		ssize_t r = read(f, buf + have, sizeof(buf) - 1 - have);
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-		buf[have] = 0;
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n')) != NULL) {
-			*nl = 0;
-			unsigned long lo, hi;
-			char *p = line;
-			lo = strtoul(p, &p, 16);
-			if (*p == '-') {
-				hi = strtoul(p + 1, &p, 16);
-				const char *slash = strchr(p, '/');
-				if (addr >= lo && addr < hi && slash && strlen(slash) < cap) {
-					strcpy(out, slash);
-					found = 0;
-					break;
-				}
-			}
-			line = nl + 1;
-		}
-		if (found == 0)
-			break;
-		have = strlen(line);
-		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1)
-			have = 0; /* an absurd line: drop it */
-	}
-	close(f);
-	return found;
+	struct path_at a = { addr, out, cap };
+	return ct_maps_walk(buf, sizeof(buf), path_at_cb, &a) == 1 ? 0 : -1;
 }
 
 static int snap_cb(struct dl_phdr_info *info, size_t size, void *data)

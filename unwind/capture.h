@@ -63,6 +63,13 @@ size_t ct_modules_snapshot(struct ct_module *out, size_t max, char *strbuf, size
  * dlpi_subs (the loader lock, briefly); 0 in a fork child until ct_loader_usable. */
 int ct_modules_changed(void);
 
+/* Calls fn(lo, hi, rest, arg) for each mapping of the process (/proc/self/maps, read
+ * into buf, cap bytes; rest is the line after the range) until fn returns nonzero, which
+ * is returned; 0 at the end, -1 when the file cannot be read. No allocation; not the
+ * record path. */
+int ct_maps_walk(char *buf, size_t cap, int (*fn)(uintptr_t, uintptr_t, const char *, void *),
+		 void *arg);
+
 /* In a fork child, first thing: until the child loads or unloads an object itself, the
  * loader lock is suspect (a parent thread may have held it at the fork, and it then stays
  * held): capture uses libgcc's unwinder (lock-free), and neither the module map nor
