@@ -70,6 +70,11 @@ static struct slot *slots;
 static unsigned nslots;
 static uintptr_t self_base;
 static int loaded_late, inited, started_once, attached;
+
+int ct_attached(void)
+{
+	return attached;
+}
 static int warmed; /* the unwinder warmed (ct_capture_warm), after the first redirect */
 static unsigned long long seen_adds;
 static long page;

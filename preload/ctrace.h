@@ -248,6 +248,10 @@ extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
  * touched, and reading their pages would fault each one in (4096 by default: a fork
  * child that scanned them all took 2.6 ms, a join 1 ms). */
 unsigned ct_threads_hi(void);
+/* The next slot taken (claimed, live or exited) from *i on, *i moved past it; NULL at the
+ * end. A slot LIVE or EXITED is always found; the caller checks the state. Lock-free, any
+ * thread. */
+struct ct_thread *ct_threads_next(unsigned *i);
 /* *hi = max(*hi, v), lock-free (the high-water marks of claimed slots and buffers). */
 static inline void ct_atomic_raise(atomic_uint *hi, unsigned v)
 {
@@ -268,6 +272,8 @@ void ct_threads_after_fork_count(void);
 void ct_thread_reap(struct ct_thread *t);
 /* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
 int ct_app_threads(void);
+/* Program threads made through the wrappers so far. */
+unsigned ct_app_threads_made(void);
 
 /* ---- per-thread buffers (buffer.c) ---- */
 struct ct_buf {
@@ -393,6 +399,11 @@ void ct_writer_exec_failed(int held);
 /* The last program thread is exiting: stop and join the writer thread, so that glibc
  * ends the process as it would untraced. Buffers stay; the next event restarts it. */
 void ct_writer_quiesce(void);
+/* A program thread is ending and leaves one: ct_writer_quiesce, unless the writer thread
+ * was made less than a writer period ago (a program that makes and joins threads one
+ * after another keeps it; it ends by itself after a period of one thread) or the mode
+ * needs it (flight mode, the control channel, attached). Not from a signal handler. */
+void ct_writer_single(void);
 void ct_writer_fork_prepare(void);
 void ct_writer_fork_parent(void);
 int ct_writer_fork_child(void);
@@ -441,6 +452,8 @@ int ct_attach_deferred(void);
 /* Writer thread, after each flush: GOT entries of modules loaded since are redirected
  * too. Takes the loader lock; not the record path. */
 void ct_attach_poll(void);
+/* libctrace was loaded by `ctrace attach` and is attached now. */
+int ct_attached(void);
 /* init.c: the atfork handlers, registered once (constructor or first attach). */
 void ct_fork_handlers_install(void);
 /* Exported entry points, called by `ctrace attach` / `ctrace detach` on a thread they

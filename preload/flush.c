@@ -39,7 +39,7 @@
 #define WRITER_STACK (512u << 10)
 
 pid_t ct_pid;
-atomic_int ct_writer_on; /* writer_started, for the record path */
+atomic_int ct_writer_on; /* a writer thread runs: wstate W_RUNS, for the record path */
 struct ct_flush ct_fl = {
 	.fd = -1,
 	.flush_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -125,6 +125,31 @@ static cpu_set_t start_cpus;
 static int have_start_cpus;
 static atomic_int writer_tid; /* the writer thread's kernel tid, once it runs */
 
+/* May the writer thread end while the program has one thread (ct_writer_single,
+ * writer_main)? Not in flight mode, with the control channel or attached: their periodic
+ * work (slow-wait triggers, requests) is the writer's while a single thread blocks. */
+static int may_retire(void)
+{
+	return !ct_cfg.flight && !ct_ctl_on && !ct_attached();
+}
+
+/* In writer_main, after each cycle: has the program had one thread, and made none, for a
+ * whole writer period? *since and *made hold what the earlier cycles saw. */
+static int single_for_a_period(uint64_t now, uint64_t *since, unsigned *made)
+{
+	unsigned m = ct_app_threads_made();
+	if (ct_app_threads() != 1 || !may_retire()) {
+		*since = 0;
+		return 0;
+	}
+	if (!*since || m != *made) {
+		*since = now;
+		*made = m;
+		return 0;
+	}
+	return now - *since >= (uint64_t)ct_cfg.flush_ms * 1000000u;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -138,6 +163,8 @@ static void *writer_main(void *arg)
 	 * (measured: cond ping-pong pinned to one CPU, 1.35x -> see tests/bench/README.md). */
 	if (have_start_cpus)
 		sched_setaffinity(0, sizeof(start_cpus), &start_cpus);
+	uint64_t single_since = 0;
+	unsigned made = 0;
 	while (!atomic_load(&ct_fl.writer_stop)) {
 		struct timespec period = { ct_cfg.flush_ms / 1000,
 					   (long)(ct_cfg.flush_ms % 1000) * 1000000L };
@@ -162,10 +189,27 @@ static void *writer_main(void *arg)
 		ct_attach_poll();
 		if (ct_app_threads() <= 0 && only_writer_left()) {
 			/* What glibc does when the last thread exits: exit(0), whose handlers
-			 * and libctrace's destructor (the final flush) run here. */
-			ct_fl.writer_started = 0;
-			atomic_store(&ct_writer_on, 0);
-			exit(0);
+			 * and libctrace's destructor (the final flush) run here; the right to
+			 * this thread is its own, so that nothing there joins it. */
+			int s = W_RUNS;
+			if (atomic_compare_exchange_strong(&ct_fl.wstate, &s, W_CLAIMED)) {
+				atomic_store(&ct_fl.wclaimer, (int)gettid());
+				atomic_store(&ct_writer_on, 0);
+				exit(0);
+			}
+		}
+		if (single_for_a_period(ct_now(), &single_since, &made)) {
+			/* The program is back to one thread for good, it seems: the writer ends,
+			 * so that the process is single-threaded again as untraced (/proc,
+			 * unshare, a fork that counts threads), and the program's thread writes
+			 * as before its first thread. Joined by whoever comes next
+			 * (W_RETIRED); its next thread makes a new one. */
+			int s = W_RUNS;
+			if (atomic_compare_exchange_strong(&ct_fl.wstate, &s, W_RETIRED)) {
+				atomic_store(&ct_writer_on, 0);
+				atomic_store(&ct_fl.spawned, 0);
+				return NULL;
+			}
 		}
 	}
 	return NULL;
@@ -210,7 +254,7 @@ int ct_writer_restart(void)
 	atomic_store(&ct_fl.spawned, 0);
 	atomic_store(&ct_fl.finished, 0);
 	atomic_store(&ct_fl.finishing, 0);
-	ct_fl.writer_started = 0;
+	atomic_store(&ct_fl.wstate, W_NONE); /* the finish joined the last one */
 	atomic_store(&ct_writer_on, 0);
 	ct_fl.gen = 0;
 	ct_fl.site_seq = 1u << 31;
@@ -325,6 +369,16 @@ static void spawn(void)
 		if (!ok)
 			return;
 	}
+	int s = ct_writer_claim();
+	if (s < 0 || s == W_RUNS) {
+		/* one runs, or another thread has the right to it: that thread decides */
+		if (s == W_RUNS)
+			ct_writer_release(W_RUNS);
+		atomic_store(&ct_fl.spawned, 0);
+		return;
+	}
+	if (s == W_RETIRED)
+		ct_writer_join(s);
 	sigset_t all, old;
 	sigfillset(&all);
 	/* its own stack size: the program's default (pthread_setattr_default_np, RLIMIT_STACK)
@@ -338,11 +392,55 @@ static void spawn(void)
 	if (have_attr)
 		pthread_attr_destroy(&attr);
 	if (r != 0) {
+		ct_writer_release(W_NONE);
 		ct_warn("cannot start the writer thread; events are written at exit only", "", "");
 		return;
 	}
-	ct_fl.writer_started = 1;
+	atomic_store(&ct_fl.wstarted, ct_now());
 	atomic_store(&ct_writer_on, 1);
+	ct_writer_release(W_RUNS);
+}
+
+int ct_writer_claim(void)
+{
+	int me = (int)gettid();
+	struct timespec step = { 0, 50000 };
+	for (unsigned i = 0;; i++) {
+		int s = atomic_load(&ct_fl.wstate);
+		if (s != W_CLAIMED && atomic_compare_exchange_strong(&ct_fl.wstate, &s, W_CLAIMED)) {
+			atomic_store(&ct_fl.wclaimer, me);
+			return s;
+		}
+		if (s != W_CLAIMED)
+			continue;
+		/* its holder stops a writer thread (the end of a flush at most) or makes one */
+		if (atomic_load(&ct_fl.wclaimer) == me || i >= WAIT_FINISH_MS * 20)
+			return -1;
+		REAL(syscall)(SYS_nanosleep, &step, NULL);
+	}
+}
+
+void ct_writer_join(int s)
+{
+	if (s == W_RUNS) {
+		atomic_store(&ct_fl.writer_stop, 1);
+		ct_flush_wake_writer();
+	}
+	if (s == W_RUNS || s == W_RETIRED) {
+		/* a pending cancellation of the calling thread waits: no join acts on it here */
+		int old;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		REAL(pthread_join)(ct_fl.writer, NULL);
+		pthread_setcancelstate(old, NULL);
+	}
+	atomic_store(&ct_writer_on, 0);
+	atomic_store(&ct_fl.writer_stop, 0);
+}
+
+void ct_writer_release(int s)
+{
+	atomic_store(&ct_fl.wclaimer, 0);
+	atomic_store(&ct_fl.wstate, s);
 }
 
 void ct_flush_wake_writer(void)
@@ -443,18 +541,25 @@ static void writer_gone(void)
 
 void ct_writer_quiesce(void)
 {
-	if (!ct_fl.writer_started || ct_in_sandbox() || getpid() != ct_pid || pthread_equal(pthread_self(), ct_fl.writer) ||
-	    atomic_load(&ct_fl.flush_owner) == gettid())
+	if (atomic_load(&ct_fl.wstate) == W_NONE || ct_in_sandbox() || getpid() != ct_pid ||
+	    gettid() == atomic_load(&writer_tid) || atomic_load(&ct_fl.flush_owner) == gettid())
 		return;
 	int self_nest = ct_nest_off();
-	atomic_store(&ct_fl.writer_stop, 1);
-	ct_flush_wake_writer();
-	REAL(pthread_join)(ct_fl.writer, NULL);
-	ct_fl.writer_started = 0;
-	atomic_store(&ct_writer_on, 0);
-	atomic_store(&ct_fl.writer_stop, 0);
-	atomic_store(&ct_fl.spawned, 0);
-	writer_gone();
+	int s = ct_writer_claim();
+	if (s >= 0) {
+		ct_writer_join(s);
+		atomic_store(&ct_fl.spawned, 0);
+		ct_writer_release(W_NONE);
+		if (s != W_NONE)
+			writer_gone();
+	}
 	ct_nest_restore(self_nest);
+}
+
+void ct_writer_single(void)
+{
+	if (may_retire() && atomic_load(&ct_fl.wstate) == W_RUNS &&
+	    ct_now() - ct_fl.wstarted >= (uint64_t)ct_cfg.flush_ms * 1000000u)
+		ct_writer_quiesce();
 }
 

@@ -29,10 +29,12 @@ struct ct_flush {
 	char cur_path[4096 + 64];  /* the open trace file's name */
 	int fork_file;             /* the file was created by the fork child handler */
 	int wrote_events;          /* an EVENTS chunk has gone into the open file */
-	pthread_t writer;
+	pthread_t writer;          /* the writer thread, while wstate is W_RUNS or W_RETIRED */
+	atomic_int wstate;         /* its life: enum ct_wstate, flush.c */
+	atomic_int wclaimer;       /* the tid holding W_CLAIMED, 0 none */
+	_Atomic uint64_t wstarted; /* when the running one was made (CLOCK_MONOTONIC ns) */
 	atomic_int writer_stop, finished, finishing, spawned;
 	atomic_int finish_done;    /* ct_writer_finish has flushed (or given up): futex word */
-	int writer_started;
 	pthread_mutex_t flush_mu;
 	atomic_int flush_owner;    /* tid holding flush_mu, 0 if none */
 	uint32_t gen;              /* the open generation */
@@ -44,6 +46,26 @@ struct ct_flush {
 extern struct ct_flush ct_fl;
 
 /* ---- flush.c ---- */
+/* The writer thread's life (ct_fl.wstate), so that each writer thread is joined once, by
+ * one thread, whoever stops it or finds it ended. */
+enum ct_wstate {
+	W_NONE = 0,  /* no writer thread to join */
+	W_RUNS,      /* it runs (ct_fl.writer) */
+	W_RETIRED,   /* it ended by itself (the program was back to one thread for a writer
+		      * period, writer_main): whoever comes next joins it */
+	W_CLAIMED,   /* ct_fl.wclaimer has the right to stop and join it, or to make one */
+};
+/* The right to the writer thread: the state it had (W_NONE, W_RUNS or W_RETIRED), now
+ * W_CLAIMED by the caller, who joins a thread in W_RUNS (stopped first) or W_RETIRED and
+ * hands the right back with ct_writer_release. Waits, boundedly, while another thread
+ * holds it; -1 when this thread holds it already (a signal handler that interrupted it)
+ * or the wait ran out. Any thread, without the lock; not the writer thread. */
+int ct_writer_claim(void);
+/* With the right (state s, from ct_writer_claim): the thread of W_RUNS (stopped) or
+ * W_RETIRED joined, the flags of a running writer cleared. */
+void ct_writer_join(int s);
+/* The right handed back, the state now s. */
+void ct_writer_release(int s);
 /* Takes flush_mu, waiting at most timeout_ms (< 0: without limit). -1 if it is not had
  * in time or this thread holds it already (a signal handler that interrupted a flush).
  * Any thread; signal-safe in the sense that it never waits for itself. */

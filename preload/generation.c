@@ -99,8 +99,8 @@ static void read_task(pid_t tid, struct ct_thread_state *ts)
 static void write_threads(void)
 {
 	size_t n = 0;
-	for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
-		struct ct_thread *t = &ct_threads[i];
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE)
 			continue;
 		struct ct_thread_state *ts = &tstates[n];
@@ -153,8 +153,8 @@ static void write_sites(void)
 {
 	struct ct_event ev[CT_SITES + 1];
 	uint64_t now = ct_now();
-	for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
-		struct ct_thread *t = &ct_threads[i];
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		int st = atomic_load_explicit(&t->state, memory_order_acquire);
 		if ((st != CT_TH_LIVE && st != CT_TH_EXITED) || !t->tid)
 			continue;
@@ -295,8 +295,8 @@ int ct_gen_has_data(void)
 {
 	if (ct_buffers_pending())
 		return 1;
-	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++) {
-		struct ct_thread *t = &ct_threads[i];
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		int st = atomic_load(&t->state);
 		if (st == CT_TH_EXITED)
 			return 1;

@@ -67,12 +67,10 @@ static inline __attribute__((always_inline)) void final_flush(int wait_ms, uint3
 static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
 {
 	atomic_store(&ct_active, 0);
-	if (ct_fl.writer_started) {
-		atomic_store(&ct_fl.writer_stop, 1);
-		ct_flush_wake_writer();
-		REAL(pthread_join)(ct_fl.writer, NULL);
-		ct_fl.writer_started = 0;
-		atomic_store(&ct_writer_on, 0);
+	int s = ct_writer_claim();
+	if (s >= 0) {
+		ct_writer_join(s);
+		ct_writer_release(W_NONE);
 	}
 	final_flush(WAIT_FINISH_MS, flags, 0);
 	atomic_store(&ct_fl.finish_done, 1);
@@ -108,7 +106,7 @@ int ct_writer_sandbox(int all)
 {
 	if (!ct_flush_tracing_here() || atomic_load(&ct_fl.finished))
 		return 1; /* nothing traces here any more */
-	if (!all && (ct_fl.writer_started || ct_app_threads() > 1)) {
+	if (!all && (atomic_load(&ct_fl.wstate) == W_RUNS || ct_app_threads() > 1)) {
 		/* this thread only: the end of its recording (counted by the analyzer), its
 		 * events so far go out, its buffer to the writer */
 		if (ct_tls.th) {
@@ -232,7 +230,8 @@ int ct_writer_fork_child(void)
 	ct_trace_close(); /* the parent's file */
 	pthread_mutex_init(&ct_fl.flush_mu, NULL);
 	atomic_store(&ct_fl.flush_owner, 0);
-	ct_fl.writer_started = 0;
+	atomic_store(&ct_fl.wstate, W_NONE); /* the parent's writer is not the child's */
+	atomic_store(&ct_fl.wclaimer, 0);
 	atomic_store(&ct_writer_on, 0);
 	atomic_store(&ct_fl.writer_stop, 0);
 	atomic_store(&ct_fl.spawned, 0);

@@ -33,17 +33,33 @@ CT_TLS struct ct_tls ct_tls;
  * still running, its next event starts a new writer.
  */
 static atomic_int app_threads = 1;
+static atomic_uint app_made; /* program threads made so far (ct_app_threads_made) */
 
+/* A program thread ends. The last one stops the writer (above); one that leaves a single
+ * thread stops it too, unless it is new (ct_writer_single), so that the process is
+ * single-threaded again as it would be untraced. */
 static void app_thread_gone(void)
 {
-	if (atomic_fetch_sub(&app_threads, 1) == 1)
+	int was = atomic_fetch_sub(&app_threads, 1);
+	if (was == 1)
 		ct_writer_quiesce();
+	else if (was == 2)
+		ct_writer_single();
 }
+
+/* The slots taken (claimed, live or exited), a bit each: set after the claim, cleared
+ * after the release, so that a slot LIVE or EXITED has its bit. The scans of the slots
+ * (every join, the writer's each period, a fork child) visit those only
+ * (ct_threads_next): slots are claimed in turn over the whole table, and after 4096
+ * threads in its life a program's every join scanned the 4096 slots, a cache and TLB
+ * miss each (about 1 ms), however few threads were alive. */
+static _Atomic uint64_t *slot_bits;
 
 int ct_threads_init(void)
 {
 	ct_threads = ct_map(ct_cfg.max_threads, sizeof(struct ct_thread), CT_MAP_PER_THREAD);
-	return ct_threads ? 0 : -ENOMEM;
+	slot_bits = ct_map((ct_cfg.max_threads + 63) / 64, sizeof(uint64_t), 0);
+	return ct_threads && slot_bits ? 0 : -ENOMEM;
 }
 
 static atomic_uint slots_hi; /* one past the highest slot ever claimed */
@@ -51,6 +67,25 @@ static atomic_uint slots_hi; /* one past the highest slot ever claimed */
 unsigned ct_threads_hi(void)
 {
 	return atomic_load_explicit(&slots_hi, memory_order_acquire);
+}
+
+struct ct_thread *ct_threads_next(unsigned *i)
+{
+	unsigned hi = ct_threads && slot_bits ? ct_threads_hi() : 0;
+	for (unsigned k = *i; k < hi;) {
+		uint64_t w = atomic_load_explicit(&slot_bits[k / 64], memory_order_acquire) >> (k % 64);
+		if (!w) {
+			k = (k / 64 + 1) * 64;
+			continue;
+		}
+		k += (unsigned)__builtin_ctzll(w);
+		if (k >= hi)
+			break;
+		*i = k + 1;
+		return &ct_threads[k];
+	}
+	*i = hi;
+	return NULL;
 }
 
 /* Claims a FREE slot. Record path: lock-free bounded scan. */
@@ -65,6 +100,8 @@ static struct ct_thread *slot_claim(void)
 		int expect = CT_TH_FREE;
 		if (atomic_load_explicit(&t->state, memory_order_relaxed) == CT_TH_FREE &&
 		    atomic_compare_exchange_strong(&t->state, &expect, CT_TH_CLAIMED)) {
+			atomic_fetch_or_explicit(&slot_bits[i / 64], 1ull << (i % 64),
+						 memory_order_release);
 			ct_atomic_raise(&slots_hi, i + 1);
 			t->tid = t->parent = 0;
 			t->start_func = 0;
@@ -85,7 +122,9 @@ static struct ct_thread *slot_claim(void)
 
 static void slot_release(struct ct_thread *t)
 {
+	unsigned i = (unsigned)(t - ct_threads);
 	atomic_store_explicit(&t->state, CT_TH_FREE, memory_order_release);
+	atomic_fetch_and_explicit(&slot_bits[i / 64], ~(1ull << (i % 64)), memory_order_release);
 }
 
 static void adopt(struct ct_thread *t)
@@ -120,10 +159,10 @@ void ct_threads_after_fork(void)
 	/* Only the forking thread exists in the child: every other slot is free again, and
 	 * the caller's own slot starts afresh (new tid, no buffer, no call-site counts: the
 	 * parent's trace has those). */
-	struct ct_thread *me = ct_tls.th;
-	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++)
-		if (&ct_threads[i] != me && atomic_load(&ct_threads[i].state) != CT_TH_FREE)
-			atomic_store(&ct_threads[i].state, CT_TH_FREE);
+	struct ct_thread *me = ct_tls.th, *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));)
+		if (t != me)
+			slot_release(t);
 	pid_t old = ct_tls.tid;
 	ct_tls.tid = gettid();
 	ct_tls.untraced = 0; /* the child's count starts at 0 (ct_buffers_after_fork) */
@@ -309,6 +348,7 @@ CT_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr,
 		return REAL(pthread_create)(thr, attr, fn, arg);
 	t->fn = fn;
 	atomic_fetch_add(&app_threads, 1);
+	atomic_fetch_add(&app_made, 1);
 	int r = REAL(pthread_create)(thr, attr, trampoline, t);
 	if (r != 0) {
 		slot_release(t);
@@ -329,6 +369,7 @@ CT_EXPORT int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
 		return ct_real.thrd_create(thr, fn, arg);
 	t->fn_c11 = fn;
 	atomic_fetch_add(&app_threads, 1);
+	atomic_fetch_add(&app_made, 1);
 	int r = ct_real.thrd_create(thr, trampoline_c11, t);
 	if (r != thrd_success) {
 		slot_release(t);
@@ -340,6 +381,11 @@ CT_EXPORT int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
 int ct_app_threads(void)
 {
 	return atomic_load(&app_threads);
+}
+
+unsigned ct_app_threads_made(void)
+{
+	return atomic_load(&app_made);
 }
 
 /* pthread_exit from main: the process lives on while other threads run (see above). */
@@ -370,8 +416,8 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 	if (pthread_equal(thr, pthread_self())) {
 		target = me;
 	} else {
-		for (unsigned i = 0, hi_ = ct_threads_hi(); i < hi_; i++) {
-			struct ct_thread *t = &ct_threads[i];
+		struct ct_thread *t;
+		for (unsigned i = 0; (t = ct_threads_next(&i));) {
 			if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr)) {
 				target = t;
 				break;
@@ -394,8 +440,8 @@ CT_EXPORT int pthread_setname_np(pthread_t thr, const char *name)
 /* The tid of a thread created through our wrapper, 0 if unknown. */
 static uint32_t tid_of(pthread_t thr)
 {
-	for (unsigned i = 0, hi_ = ct_threads_hi(); ct_threads && i < hi_; i++) {
-		struct ct_thread *t = &ct_threads[i];
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		if (atomic_load(&t->state) == CT_TH_LIVE && pthread_equal(t->self, thr))
 			return (uint32_t)t->tid;
 	}

@@ -155,7 +155,7 @@ one_line_refusal() {
 	touch loop/end
 	finish
 	[ "$STATUS" = 5 ]
-	[ "$(cat loop.out)" = "$plain_out" ]
+	assert_equal "$(cat loop.out)" "$plain_out"
 	for i in $(seq 1 20); do
 		[ "$(header_flags "t$i.ctr")" = 0x8 ]
 		run "$CT" check "t$i.ctr"

@@ -378,6 +378,23 @@ near() {
 	one_trace 40
 }
 
+@test "back to one thread: the process is single-threaded again as untraced, and the trace keeps every sleep of each phase" {
+	# threads shorter than a writer period: the writer thread ends by itself a period later
+	same "$S" phases 20
+	[ "$(grep -cx 'Threads: 1' out.txt)" = 3 ]
+	one_trace $((3 * 3 * 20))
+	# longer ones: the last to end stops it
+	rm -f t.*.ctr
+	same "$S" phases 1200
+	[ "$(grep -cx 'Threads: 1' out.txt)" = 3 ]
+	one_trace $((3 * 3 * 1200))
+	# threads made and joined one after another keep it until they stop coming
+	rm -f t.*.ctr
+	same "$S" churn 300
+	grep -qx 'Threads: 1' out.txt
+	one_trace $((300 + 20))
+}
+
 @test "a fork child that is a pid namespace's init: the default-action signals sent to it are discarded, its sleeps not interrupted" {
 	same "$S" pid1
 	grep -qx 'no pid namespace' out.txt && skip "no pid namespace here (unshare refused)"

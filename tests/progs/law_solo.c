@@ -33,6 +33,10 @@
  *               setns() into its own
  *               mount namespace (needs a single-threaded caller): "setns=0" or
  *               "setns=-1 errno=E", then the "Threads:" line
+ *   phases      3 rounds of: two threads that make N sleeps each (default 20), joined;
+ *               wait_single; the "Threads:" line; N sleeps
+ *   churn       N threads (default 300) one after another, each making one sleep and
+ *               joined before the next starts; wait_single; the "Threads:" line; 20 sleeps
  *   fork        N sleeps, then fork(): the child prints its "Threads:" line and exits 7, the
  *               parent prints "child exit=7"
  *   errno       prints "start errno=E" (errno when main began), starts a thread that makes
@@ -607,6 +611,30 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		threads_line();
 		sleeps(n < 0 ? 20 : n);
+		return 0;
+	}
+	if (!strcmp(mode, "phases")) {
+		for (int round = 0; round < 3; round++) {
+			pthread_t t[2];
+			for (int i = 0; i < 2; i++)
+				pthread_create(&t[i], NULL, sleeper, (void *)(long)(n < 0 ? 20 : n));
+			for (int i = 0; i < 2; i++)
+				pthread_join(t[i], NULL);
+			wait_single();
+			threads_line();
+			sleeps(n < 0 ? 20 : n);
+		}
+		return 0;
+	}
+	if (!strcmp(mode, "churn")) {
+		for (int i = 0; i < (n < 0 ? 300 : n); i++) {
+			pthread_t t;
+			pthread_create(&t, NULL, sleeper, (void *)1L);
+			pthread_join(t, NULL);
+		}
+		wait_single();
+		threads_line();
+		sleeps(20);
 		return 0;
 	}
 	if (!strcmp(mode, "fork")) {
