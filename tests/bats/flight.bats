@@ -137,24 +137,30 @@ sig_core() {
 	# 16 are out: a writer behind on a busy machine took as many as there are slots, up
 	# to 4096 of 4 KiB, in streaming and flight mode alike, and the two RSS differed by
 	# how far behind it was)
-	flight CTRACE_FLIGHT_SIZE=2m CTRACE_FLIGHT_AGE=60s CTRACE_BUFFERS=16 CTRACE_MAX_THREADS=16 \
+	# (a 1 MiB ring: on a loaded machine the writer, which gets less of the CPU, wrote
+	# a little over 2 MiB in the 10 s at worst)
+	flight CTRACE_FLIGHT_SIZE=1m CTRACE_FLIGHT_AGE=60s CTRACE_BUFFERS=16 CTRACE_MAX_THREADS=16 \
 		CTRACE_TRIGGER=exit -- busy 10
 	assert_success
 	early=$(value rss_early_kb); late=$(value rss_late_kb); run_ns=$(value run_ns)
 	f=$(ls fl.*.ctr)
 	# the snapshot is what the ring held: at most CTRACE_FLIGHT_SIZE and the header
-	[ "$(stat -c %s "$f")" -le $((2 * 1048576 + 4096)) ]
-	# the ring recycled its oldest generations by size (the age would keep 60 s)
+	[ "$(stat -c %s "$f")" -le $((1048576 + 4096)) ]
+	# the ring recycled its oldest generations by size (the age would keep 60 s): the
+	# first one it kept is not the first, and what it kept is shorter than the run
+	first=$("$CT" dump "$f" | sed -n 's/^gen=\([0-9]*\) GEN_BEGIN.*/\1/p' | head -1)
+	echo "first generation kept: $first" >&2
+	[ "$first" -gt 1 ]
 	[ "$(jreport "$f" .trace.duration_ns)" -lt $((run_ns - 1000000000)) ]
 	# over the second half, no growth beyond the ring (full by then) and the buffers
 	echo "rss: half-way $early KiB, end $late KiB" >&2
-	[ $((late - early)) -le $((2048 + 16 * 64)) ]
+	[ $((late - early)) -le $((1024 + 16 * 64)) ]
 	# and no more than streaming mode's with the ring and the buffers
 	out=$(timeout 60 env LD_PRELOAD="$LIB" CTRACE_BUFFERS=16 CTRACE_MAX_THREADS=16 \
 		CTRACE_OUT="$PWD/st.%p.ctr" "$F" busy 4)
 	stream_late=$(sed -n 's/^rss_late_kb=//p' <<<"$out")
 	echo "rss: streaming mode $stream_late KiB" >&2
-	[ "$late" -le $((stream_late + 2048 + 16 * 64)) ]
+	[ "$late" -le $((stream_late + 1024 + 16 * 64)) ]
 }
 
 @test "CTRACE_START=paused, ctrace resume and pause: the trace holds the waits of the resumed period only" {

@@ -14,7 +14,10 @@
  *   flight crash                   a few waits in short_wait, then abort()
  *   flight busy SECS               four threads contend for one mutex for SECS seconds;
  *                                  prints rss_early_kb (half-way) and rss_late_kb (at
- *                                  the end), run_ns
+ *                                  the end), run_ns; main sleeps meanwhile in 100 ms
+ *                                  steps (a recorded sleep's time is its start: one
+ *                                  long sleep would date a snapshot's first events
+ *                                  seconds before the generations that hold them)
  *   flight serve STOPFILE          short waits until STOPFILE exists; prints ready=1 first
  *   flight phases DIR              20 waits of 2 ms in phase_one, then (after DIR/go2
  *                                  exists) 20 in phase_two, then (after DIR/go3) 20 in
@@ -160,15 +163,23 @@ static void *contend(void *arg)
 	return NULL;
 }
 
+/* ms of sleep in steps of 100 ms. */
+static void sleep_steps(long ms)
+{
+	struct timespec step = { 0, 100000000L };
+	for (long i = 0; i < ms / 100; i++)
+		nanosleep(&step, NULL);
+}
+
 static int cmd_busy(long secs)
 {
 	pthread_t t[4];
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, contend, NULL);
-	sleep((unsigned)secs / 2);
+	sleep_steps(secs * 1000 / 2);
 	long early = rss_kb();
-	sleep((unsigned)(secs - secs / 2));
+	sleep_steps(secs * 1000 - secs * 1000 / 2);
 	long late = rss_kb();
 	stop = 1;
 	for (int i = 0; i < 4; i++)
