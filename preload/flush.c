@@ -370,10 +370,12 @@ static void spawn(void)
 			return;
 	}
 	int s = ct_writer_claim();
-	if (s < 0 || s == W_RUNS) {
-		/* one runs, or another thread has the right to it: that thread decides */
-		if (s == W_RUNS)
-			ct_writer_release(W_RUNS);
+	if (s == W_RUNS) {
+		ct_writer_release(W_RUNS); /* one runs */
+		return;
+	}
+	if (s < 0) {
+		/* another thread has the right to it: a later event tries again */
 		atomic_store(&ct_fl.spawned, 0);
 		return;
 	}
