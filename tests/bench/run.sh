@@ -34,6 +34,7 @@ pingpong-cond   1.10  pingpong_cond 100000
 pingpong-pipe   1.10  pipe_pingpong 100000
 pingpong-epoll  1.10  epoll_pingpong 100000
 pingpong-sem    1.10  sem_pingpong 100000
+threads         3.00  threads 10000 5000
 '
 
 # The annotation calls (preload/include/ctrace_annotate.h), run in triples: untraced (the
