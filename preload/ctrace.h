@@ -244,10 +244,6 @@ struct ct_thread {
  * buffer free): the writer writes them, then frees the slot (ct_thread_reap). */
 enum { CT_TH_FREE = 0, CT_TH_CLAIMED, CT_TH_LIVE, CT_TH_EXITED };
 extern struct ct_thread *ct_threads;   /* ct_cfg.max_threads slots */
-/* One past the highest slot ever claimed: scans stop there. The slots beyond were never
- * touched, and reading their pages would fault each one in (4096 by default: a fork
- * child that scanned them all took 2.6 ms, a join 1 ms). */
-unsigned ct_threads_hi(void);
 /* The next slot taken (claimed, live or exited) from *i on, *i moved past it; NULL at the
  * end. A slot LIVE or EXITED is always found; the caller checks the state. Lock-free, any
  * thread. */
@@ -291,8 +287,8 @@ enum { CT_BUF_FREE = 0, CT_BUF_ACTIVE, CT_BUF_FULL };
 extern unsigned ct_buf_cap;    /* records per big buffer */
 int ct_buffers_init(void);
 struct ct_buf *ct_buf_at(unsigned i);
-/* fn on every buffer that was ever claimed (the others were never touched: see
- * ct_threads_hi). Writer side and fork child. */
+/* fn on every buffer that was ever claimed (the others were never touched, and reading
+ * their pages would fault each one in). Writer side and fork child. */
 void ct_bufs_each(void (*fn)(struct ct_buf *b, void *arg), void *arg);
 /* The writer freed b (FULL -> FREE). */
 void ct_buf_freed(struct ct_buf *b);

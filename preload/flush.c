@@ -358,6 +358,10 @@ void ct_writer_spawn(void)
 	ct_sys_end();
 }
 
+static int writer_claim(void);
+static void writer_join(int s);
+static void writer_release(int s);
+
 /* ct_writer_spawn's work, once it has the right to. */
 static void spawn(void)
 {
@@ -369,9 +373,9 @@ static void spawn(void)
 		if (!ok)
 			return;
 	}
-	int s = ct_writer_claim();
+	int s = writer_claim();
 	if (s == W_RUNS) {
-		ct_writer_release(W_RUNS); /* one runs */
+		writer_release(W_RUNS); /* one runs */
 		return;
 	}
 	if (s < 0) {
@@ -380,7 +384,7 @@ static void spawn(void)
 		return;
 	}
 	if (s == W_RETIRED)
-		ct_writer_join(s);
+		writer_join(s);
 	sigset_t all, old;
 	sigfillset(&all);
 	/* its own stack size: the program's default (pthread_setattr_default_np, RLIMIT_STACK)
@@ -394,16 +398,21 @@ static void spawn(void)
 	if (have_attr)
 		pthread_attr_destroy(&attr);
 	if (r != 0) {
-		ct_writer_release(W_NONE);
+		writer_release(W_NONE);
 		ct_warn("cannot start the writer thread; events are written at exit only", "", "");
 		return;
 	}
 	atomic_store(&ct_fl.wstarted, ct_now());
 	atomic_store(&ct_writer_on, 1);
-	ct_writer_release(W_RUNS);
+	writer_release(W_RUNS);
 }
 
-int ct_writer_claim(void)
+/* The right to the writer thread: the state it had (W_NONE, W_RUNS or W_RETIRED), now
+ * W_CLAIMED by the caller, who joins a thread in W_RUNS (stopped first) or W_RETIRED and
+ * hands the right back with writer_release. Waits, boundedly, while another thread holds
+ * it; -1 when this thread holds it already (a signal handler that interrupted it) or the
+ * wait ran out. */
+static int writer_claim(void)
 {
 	int me = (int)gettid();
 	struct timespec step = { 0, 50000 };
@@ -422,7 +431,9 @@ int ct_writer_claim(void)
 	}
 }
 
-void ct_writer_join(int s)
+/* With the right (state s, from writer_claim): the thread of W_RUNS (stopped) or
+ * W_RETIRED joined, the flags of a running writer cleared. */
+static void writer_join(int s)
 {
 	if (s == W_RUNS) {
 		atomic_store(&ct_fl.writer_stop, 1);
@@ -439,7 +450,8 @@ void ct_writer_join(int s)
 	atomic_store(&ct_fl.writer_stop, 0);
 }
 
-void ct_writer_release(int s)
+/* The right handed back, the state now s. */
+static void writer_release(int s)
 {
 	atomic_store(&ct_fl.wclaimer, 0);
 	atomic_store(&ct_fl.wstate, s);
@@ -547,15 +559,20 @@ void ct_writer_quiesce(void)
 	    gettid() == atomic_load(&writer_tid) || atomic_load(&ct_fl.flush_owner) == gettid())
 		return;
 	int self_nest = ct_nest_off();
-	int s = ct_writer_claim();
-	if (s >= 0) {
-		ct_writer_join(s);
-		atomic_store(&ct_fl.spawned, 0);
-		ct_writer_release(W_NONE);
-		if (s != W_NONE)
-			writer_gone();
-	}
+	ct_writer_stop(1);
 	ct_nest_restore(self_nest);
+}
+
+void ct_writer_stop(int gone)
+{
+	int s = writer_claim();
+	if (s < 0)
+		return;
+	writer_join(s);
+	atomic_store(&ct_fl.spawned, 0);
+	writer_release(W_NONE);
+	if (gone && s != W_NONE)
+		writer_gone();
 }
 
 void ct_writer_single(void)

@@ -55,17 +55,12 @@ enum ct_wstate {
 		      * period, writer_main): whoever comes next joins it */
 	W_CLAIMED,   /* ct_fl.wclaimer has the right to stop and join it, or to make one */
 };
-/* The right to the writer thread: the state it had (W_NONE, W_RUNS or W_RETIRED), now
- * W_CLAIMED by the caller, who joins a thread in W_RUNS (stopped first) or W_RETIRED and
- * hands the right back with ct_writer_release. Waits, boundedly, while another thread
- * holds it; -1 when this thread holds it already (a signal handler that interrupted it)
- * or the wait ran out. Any thread, without the lock; not the writer thread. */
-int ct_writer_claim(void);
-/* With the right (state s, from ct_writer_claim): the thread of W_RUNS (stopped) or
- * W_RETIRED joined, the flags of a running writer cleared. */
-void ct_writer_join(int s);
-/* The right handed back, the state now s. */
-void ct_writer_release(int s);
+/* The writer thread stopped and joined, or the one that ended by itself joined, and none
+ * left (W_NONE): the next ct_writer_spawn makes one. gone: also waits until it has left
+ * the thread group (unshare and setns count threads). Waits, boundedly, while another
+ * thread stops, joins or makes one; nothing when this thread is doing so (a signal
+ * handler that interrupted it). Any thread but the writer, without the flush lock. */
+void ct_writer_stop(int gone);
 /* Takes flush_mu, waiting at most timeout_ms (< 0: without limit). -1 if it is not had
  * in time or this thread holds it already (a signal handler that interrupted a flush).
  * Any thread; signal-safe in the sense that it never waits for itself. */

@@ -67,11 +67,7 @@ static inline __attribute__((always_inline)) void final_flush(int wait_ms, uint3
 static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
 {
 	atomic_store(&ct_active, 0);
-	int s = ct_writer_claim();
-	if (s >= 0) {
-		ct_writer_join(s);
-		ct_writer_release(W_NONE);
-	}
+	ct_writer_stop(0);
 	final_flush(WAIT_FINISH_MS, flags, 0);
 	atomic_store(&ct_fl.finish_done, 1);
 	REAL(syscall)(SYS_futex, &ct_fl.finish_done, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);

@@ -62,16 +62,14 @@ int ct_threads_init(void)
 	return ct_threads && slot_bits ? 0 : -ENOMEM;
 }
 
-static atomic_uint slots_hi; /* one past the highest slot ever claimed */
-
-unsigned ct_threads_hi(void)
-{
-	return atomic_load_explicit(&slots_hi, memory_order_acquire);
-}
+/* One past the highest slot ever claimed: the scan of slot_bits stops there (a table of
+ * up to a million slots, most of them never used). */
+static atomic_uint slots_hi;
 
 struct ct_thread *ct_threads_next(unsigned *i)
 {
-	unsigned hi = ct_threads && slot_bits ? ct_threads_hi() : 0;
+	unsigned hi = ct_threads && slot_bits ?
+		      atomic_load_explicit(&slots_hi, memory_order_acquire) : 0;
 	for (unsigned k = *i; k < hi;) {
 		uint64_t w = atomic_load_explicit(&slot_bits[k / 64], memory_order_acquire) >> (k % 64);
 		if (!w) {
