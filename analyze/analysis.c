@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "../format/reader.h"
 #include "engine.h"
 #include "util.h"
 
@@ -504,6 +506,56 @@ static void append(void *dst, size_t *dn, void *src, size_t n, size_t sz)
 		memcpy((char *)*d + *dn * sz, src, n * sz);
 	*dn += n;
 	free(src);
+}
+
+/* A trace's place among several: when its process began to be traced, its pid, its
+ * place as given. */
+struct trace_key {
+	uint64_t start;
+	uint32_t pid;
+	size_t given;
+	const char *path;
+};
+
+static int cmp_trace_key(const void *pa, const void *pb)
+{
+	const struct trace_key *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->given < b->given ? -1 : a->given > b->given;
+}
+
+/* Contract in analysis.h. */
+void ct_traces_order(const char **paths, size_t n)
+{
+	struct trace_key *k;
+
+	if (n < 2)
+		return;
+	k = ct_xcalloc(n, sizeof(*k));
+	for (size_t i = 0; i < n; i++) {
+		struct ct_reader *r = NULL;
+		struct stat st;
+
+		k[i] = (struct trace_key){ UINT64_MAX, UINT32_MAX, i, paths[i] };
+		/* a pipe or a terminal would lose what its header's reading takes */
+		if (stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(k);
+			return;
+		}
+		if (ct_reader_open(paths[i], &r) == 0) {
+			k[i].start = ct_reader_header(r)->start_mono_ns;
+			k[i].pid = ct_reader_header(r)->pid;
+			ct_reader_close(r);
+		}
+	}
+	qsort(k, n, sizeof(*k), cmp_trace_key);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = k[i].path;
+	free(k);
 }
 
 struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)

@@ -551,6 +551,15 @@ int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uin
  * (freed); never fails (exits on out-of-memory).
  */
 struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n);
+/*
+ * Puts several traces of one program in the order their processes began to be traced
+ * (each header's start_mono_ns, then pid, then the order given), so that what is made of
+ * them does not depend on the order they were named in: the program's first process (the
+ * one `record` or LD_PRELOAD started) comes first. A file that cannot be read as a trace
+ * goes last, where its load reports it; when one of them is not a regular file (a pipe
+ * would lose the header this reads) the order given is kept. Reads each header only.
+ */
+void ct_traces_order(const char **paths, size_t n);
 
 /* "sync", "net", "syscall", "sleep", "holder", "wakeup"; "?" when out of range. */
 const char *ct_aprofile_name(int profile);

@@ -577,6 +577,8 @@ int ct_cmd_diff(int argc, char **argv)
 		       "BASE... : NEW... (see 'ctrace diff --help')" : "diff: needs two traces, "
 		       "BASE and NEW (see 'ctrace diff --help')");
 	memset(s, 0, sizeof(s));
+	ct_traces_order(paths, nbase);
+	ct_traces_order(paths + nbase, npaths - nbase);
 	load(&s[0], paths, nbase, &x.fa.f);
 	load(&s[1], paths + nbase, npaths - nbase, &x.fa.f);
 	{

@@ -181,6 +181,7 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_fil
 		ct_die(CT_EXIT_USAGE, "report: %s", err);
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
+	ct_traces_order(files, nfiles);
 	o->path = files[0];
 	o->paths = files;
 	o->npaths = nfiles;

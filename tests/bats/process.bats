@@ -108,8 +108,16 @@ readable() {
 	run "$CT" report t.*.ctr
 	assert_success
 	[ "$(grep -c '^process [0-9]* (' <<<"$output")" = 3 ]
-	# diff: the three traces against the parent's alone, summed by site
 	parent=$(for f in t.*.ctr; do if [ "$(waits_on "$f" "$pmu")" = 5 ]; then echo "$f"; fi; done)
+	# the processes in the order they started, whatever the order of the files: the
+	# parent first, its pid the trace's
+	[ "$(jq -r '.processes[0].file' all.json)" = "$parent" ]
+	[ "$(jq '.trace.pid' all.json)" = "$(jq '.processes[0].pid' all.json)" ]
+	"$CT" report --json $(ls t.*.ctr | sort -r) >reversed.json
+	cmp all.json reversed.json
+	[ "$("$CT" check --json $(ls t.*.ctr | sort -r) | jq -c .)" = \
+	  "$("$CT" check --json t.*.ctr | jq -c .)" ]
+	# diff: the three traces against the parent's alone, summed by site
 	run "$CT" diff --json t.*.ctr : "$parent"
 	assert_success
 	[ "$(jq '.base.files | length' <<<"$output")" = 3 ]
