@@ -393,6 +393,44 @@ void ct_attach_poll(void)
 		dl_iterate_phdr(patch_cb, NULL);
 }
 
+/*
+ * libunwind (ct_capture_load's, libctrace's own unwinder) has its GOT entries redirected
+ * once, before any module of the program's, and never put back. Its first capture opens
+ * its validation pipe (pipe2) and every capture validates through it (read, syscall);
+ * only through the wrappers are those the fd-less pipe of fdguard.c. Redirected with the
+ * program's modules, in load order, it would be late: a program thread that reaches the
+ * wrappers through the program's GOT, already redirected, and makes its first libunwind
+ * capture before libunwind's entries are (the attaching thread preempted in between),
+ * gets a real pipe at the program's lowest free numbers, kept by libunwind for good; and
+ * put back at the detach while other threads still capture (ct_active is cleared after
+ * the GOT entries are put back), a capture's read of the fake number fails (EBADF) and
+ * libunwind opens a real pipe in its place. The wrappers pass through when not tracing.
+ */
+static uintptr_t unwinder_at;
+
+static int unwinder_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	struct mod m;
+	const ElfW(Dyn) *dynamic;
+	mod_of(info, &m, &dynamic);
+	if (!dynamic || !in_module(&m, unwinder_at))
+		return 0;
+	struct dyn d;
+	dyn_read(m.base, dynamic, &d);
+	if (!d.sym || !d.str)
+		return 1;
+	unsigned kept = nslots;
+	if (d.jmprel)
+		patch_relocs(&m, &d, d.jmprel, d.jmprelsz);
+	if (d.rela)
+		patch_relocs(&m, &d, d.rela, d.relasz);
+	nslots = kept; /* for good: no slot, so the detach leaves them (and so does a start:
+			* an entry already holding the wrapper takes none) */
+	return 1;
+}
+
 /* The tables of an attached start (ct_tables_map). */
 static int map_tables(void)
 {
@@ -416,6 +454,9 @@ static int init_once(void)
 	if (ct_capture_load(ct_cfg.depth) < 0) /* warmed in start, once redirected */
 		ct_warn("neither libunwind.so.8 nor libgcc_s.so.1 could be loaded; ",
 			"recording waits without stacks", "");
+	unwinder_at = (uintptr_t)ct_capture_unwinder();
+	if (unwinder_at)
+		dl_iterate_phdr(unwinder_cb, NULL); /* before any capture can run libunwind */
 	ct_fork_handlers_install();
 	inited = 1;
 	return 0;
@@ -443,8 +484,8 @@ static int start(const char *out)
 	atomic_store(&ct_active, 1);
 	dl_iterate_phdr(patch_cb, NULL);
 	if (!warmed) {
-		/* libunwind's calls now reach the wrappers too: its validation pipe is the
-		 * fd-less one, not two fds at the program's lowest free numbers */
+		/* libunwind's calls reach the wrappers (init_once): its validation pipe is
+		 * the fd-less one, not two fds at the program's lowest free numbers */
 		ct_capture_warm();
 		warmed = 1;
 	}

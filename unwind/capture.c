@@ -164,6 +164,11 @@ int ct_capture_load(int depth)
 	return (p_unw_backtrace || p_unwind_backtrace) ? 0 : -ENOENT;
 }
 
+void *ct_capture_unwinder(void)
+{
+	return (void *)(uintptr_t)p_unw_backtrace;
+}
+
 void ct_capture_warm(void)
 {
 	/* Both warmed outside any wrapper: libunwind's first capture maps its per-thread

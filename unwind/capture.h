@@ -26,6 +26,9 @@ int ct_capture_init(int depth);
  * Both inside the reentrancy guard; warm once. */
 int ct_capture_load(int depth);
 void ct_capture_warm(void);
+/* An address inside libunwind.so.8 as ct_capture_load loaded it (its unw_backtrace), NULL
+ * when it is not loaded: attach mode redirects that module's GOT for good (attach.c). */
+void *ct_capture_unwinder(void);
 
 /*
  * Record path: captures the calling thread's stack into pcs (at most the configured
