@@ -236,6 +236,8 @@ struct ct_thread {
 	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
 	int sandboxed;             /* made by a thread under a seccomp filter (sandbox.c) */
 	uint32_t sites_epoch;      /* the ct_sites_epoch its sites[] counts for */
+	int sites_dirty;           /* sites[] may hold counts (claimed since ct_sites_release
+				    * left it all zero); 0 in a slot never claimed */
 	char *exec_room;           /* its vfork children's environments (process.c), or NULL */
 	size_t exec_room_len;
 	struct ct_site sites[CT_SITE_ENTRIES];

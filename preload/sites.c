@@ -111,6 +111,8 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
 {
 	if (__atomic_load_n(&th->sites_epoch, __ATOMIC_RELAXED) != ct_sites_epoch)
 		return 0; /* an earlier attach's counts: no call since this one began */
+	if (!__atomic_load_n(&th->sites[HDR].count, __ATOMIC_RELAXED))
+		return 0; /* no call counted: no entry written (a thread that makes none) */
 	if (*pos == 0) {
 		ct_tick_refine_now();
 		*pos = 1;
@@ -118,22 +120,35 @@ size_t ct_sites_next(const struct ct_thread *th, unsigned *pos, struct ct_event 
 	return sites_range(th, pos, CT_SITE_ENTRIES, out, cap, ts);
 }
 
-/* The exiting owner's table, counted out: its whole pages are dropped (they read as
- * zeros again, which is what the slot's next claim writes into them). A writer reading
- * the table meanwhile may see a mix of old values and zeros: sites_range skips an entry
- * whose kind reads as 0, and a record whose total reads as 0 loses to the owner's final
- * one, which has the same count and its real total (the analyzer keeps the largest). */
+/* The exiting owner's table, counted out, made all zero again for the slot's next claim
+ * (which then leaves it alone): nothing to do when the thread counted no call (no entry
+ * is written before the header counts it); else the whole pages are dropped (they read
+ * as zeros again, and take no memory until written) and the partial ones at the ends
+ * cleared. A writer reading the table meanwhile may see a mix of old values and zeros:
+ * sites_range skips an entry whose kind reads as 0, and a record whose total reads as 0
+ * loses to the owner's final one, which has the same count and its real total (the
+ * analyzer keeps the largest). */
 void ct_sites_release(struct ct_thread *th)
 {
-	uintptr_t page_size = (uintptr_t)getpagesize();
-	uintptr_t lo = (uintptr_t)&th->sites[0], hi = (uintptr_t)&th->sites[CT_SITE_ENTRIES];
-	lo = (lo + page_size - 1) & ~(uintptr_t)(page_size - 1);
-	hi &= ~(uintptr_t)(page_size - 1);
-	if (hi <= lo)
+	if (th->sites[HDR].pc == 0) {
+		th->sites_dirty = 0;
 		return;
-	int e = errno;
-	madvise((void *)lo, hi - lo, MADV_DONTNEED);
-	errno = e;
+	}
+	uintptr_t page_size = (uintptr_t)getpagesize();
+	uintptr_t b = (uintptr_t)&th->sites[0], e = (uintptr_t)&th->sites[CT_SITE_ENTRIES];
+	uintptr_t lo = (b + page_size - 1) & ~(uintptr_t)(page_size - 1);
+	uintptr_t hi = e & ~(uintptr_t)(page_size - 1);
+	if (hi <= lo) {
+		memset(th->sites, 0, sizeof(th->sites));
+	} else {
+		int saved = errno;
+		if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+			memset((void *)lo, 0, hi - lo);
+		errno = saved;
+		memset((void *)b, 0, lo - b);
+		memset((void *)hi, 0, e - hi);
+	}
+	th->sites_dirty = 0;
 }
 
 int ct_sites_exit(struct ct_thread *th, uint64_t ts)
@@ -170,7 +185,8 @@ static __attribute__((noinline, cold)) void sc_slow(uint64_t t0, uint64_t t1, un
 	if (th && th->sites_epoch != ct_sites_epoch) {
 		/* the first call of this attach: the table of the earlier one goes (a writer
 		 * reading it meanwhile skips what reads as zeros: ct_sites_release) */
-		memset(th->sites, 0, sizeof(th->sites));
+		if (th->sites[HDR].pc)
+			memset(th->sites, 0, sizeof(th->sites));
 		__atomic_store_n(&th->sites_epoch, ct_sites_epoch, __ATOMIC_RELEASE);
 	}
 	if (th) {

@@ -109,7 +109,11 @@ static struct ct_thread *slot_claim(void)
 			t->sandboxed = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
-			memset(t->sites, 0, sizeof(t->sites));
+			/* all zero already when its last thread counted nothing, or its table
+			 * was dropped (ct_sites_release): its pages are left untouched */
+			if (t->sites_dirty)
+				memset(t->sites, 0, sizeof(t->sites));
+			t->sites_dirty = 1;
 			atomic_store(&t->wait_kind, 0);
 			return t;
 		}
