@@ -54,7 +54,7 @@
 #define MAX_THREADS 8192
 
 /* ctrace_attach_start / ctrace_attach_stop results (preload/ctrace.h CT_ATTACH_*). */
-enum { ATT_OK = 0, ATT_BUSY = 1, ATT_ENOMEM = 2, ATT_EFILE = 3, ATT_NOT = 4 };
+enum { ATT_OK = 0, ATT_BUSY = 1, ATT_ENOMEM = 2, ATT_EFILE = 3, ATT_NOT = 4, ATT_AGAIN = 5 };
 
 struct range {
 	uintptr_t lo, hi;
@@ -284,11 +284,18 @@ static const char *const libc_deny[] = {
 	"vfork", "__register_atfork", "dl_iterate_phdr", "dlopen", "dlclose", "dlsym", "dlvsym",
 	"dladdr", "dladdr1", "dlinfo", "dlmopen", "dlerror", "__libc_dlopen_mode",
 	"__libc_dlsym", "__libc_dlclose", "pthread_create", "pthread_join", "pthread_detach",
+	"pthread_tryjoin_np", "pthread_timedjoin_np", "pthread_clockjoin_np",
+	/* __nptl_setxid holds the stack cache lock while every thread answers SIGSETXID */
+	"setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid",
+	"setresgid", "setgroups",
 	"pthread_exit", "exit", "_exit", "__cxa_finalize", "__cxa_thread_atexit_impl",
 	"backtrace", "setenv", "unsetenv", "putenv", "clearenv",
 };
+/* (the flush a single-threaded program's own thread makes: ct_writer_tick tail-calls
+ * inline_flush, so no ct_writer_ frame is on that stack) */
 static const char *const ct_deny[] = { "writer_main", "ct_writer_", "ct_capture",
-				       "ctrace_attach_" };
+				       "ctrace_attach_", "inline_flush", "inline_here",
+				       "ct_flush_" };
 
 struct scan {
 	struct target *t;
@@ -305,6 +312,28 @@ static void add_deny(struct target *t, uintptr_t lo, uintptr_t hi)
 	t->deny[t->ndeny++] = (struct range){ lo, hi };
 }
 
+static int mem_read(struct target *t, uintptr_t a, void *buf, size_t n);
+
+/* A denied function that is a stub ending in a tail jump (glibc's pthread_join is
+ * `jmp __pthread_clockjoin_ex`, which is in no symbol table of a stripped libc): its frame
+ * is gone once the jump is made, so the target's entry is denied too; safe_point matches
+ * each frame's function entry (unwind info) against the ranges. */
+static void deny_stub_target(struct target *t, uintptr_t a, size_t size)
+{
+	unsigned char b[32];
+	if (size < 5 || size > sizeof(b) || t->mem < 0 || mem_read(t, a, b, size) < 0)
+		return;
+	size_t j = size;
+	while (j > 5 && (b[j - 1] == 0x90 || b[j - 1] == 0xcc)) /* padding */
+		j--;
+	if (b[j - 5] != 0xe9)
+		return;
+	int32_t rel;
+	memcpy(&rel, b + j - 4, 4);
+	uintptr_t to = a + j + (intptr_t)rel;
+	add_deny(t, to, to + 1);
+}
+
 static void scan_sym(void *arg, const char *name, uintptr_t value, size_t size)
 {
 	struct scan *s = arg;
@@ -318,8 +347,10 @@ static void scan_sym(void *arg, const char *name, uintptr_t value, size_t size)
 		else if (!strcmp(name, "__errno_location"))
 			t->errno_fn = a;
 		for (size_t i = 0; i < sizeof(libc_deny) / sizeof(libc_deny[0]); i++)
-			if (!strcmp(name, libc_deny[i]))
+			if (!strcmp(name, libc_deny[i])) {
 				add_deny(t, a, a + (size ? size : 1));
+				deny_stub_target(t, a, size);
+			}
 		return;
 	}
 	if (!strcmp(name, "ctrace_attach_start"))
@@ -609,6 +640,20 @@ static void release_all(struct target *t, struct stop *s, pid_t keep)
 	(void)t;
 }
 
+/* The threads of this pass, seized and interrupted: their stops waited for, registers
+ * read, the calls a stop ends with EINTR set to restart (keep_syscall). */
+static void finish_pass(struct target *t, struct stop *s, size_t first)
+{
+	for (size_t i = first; i < s->n; i++) {
+		struct thr *th = &s->th[i];
+		if (wait_stop(th) < 0)
+			continue;
+		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &th->regs) < 0)
+			continue;
+		keep_syscall(t, th);
+	}
+}
+
 /* Stops every thread of the process. 0, or -errno of the first PTRACE_SEIZE. */
 static int stop_all(struct target *t, struct stop *s)
 {
@@ -631,6 +676,10 @@ static int stop_all(struct target *t, struct stop *s)
 					continue;
 				int err = errno;
 				closedir(d);
+				/* (a thread traced by another tracer: EPERM) the threads this pass
+				 * interrupted are let go as the others, their calls restarted, or
+				 * an epoll_wait among them returns EINTR to the program */
+				finish_pass(t, s, first);
 				release_all(t, s, 0);
 				return -err;
 			}
@@ -641,14 +690,7 @@ static int stop_all(struct target *t, struct stop *s)
 		closedir(d);
 		if (s->n == first)
 			return s->n ? 0 : -ESRCH;
-		for (size_t i = first; i < s->n; i++) {
-			struct thr *th = &s->th[i];
-			if (wait_stop(th) < 0)
-				continue;
-			if (ptrace(PTRACE_GETREGS, th->tid, NULL, &th->regs) < 0)
-				continue;
-			keep_syscall(t, th);
-		}
+		finish_pass(t, s, first);
 	}
 	return 0;
 }
@@ -678,8 +720,11 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
 			break;
 		uintptr_t a = depth ? ip - 1 : ip;
+		unw_proc_info_t pi;
+		uintptr_t entry = unw_get_proc_info(&c, &pi) == 0 ? (uintptr_t)pi.start_ip : 0;
 		for (size_t i = 0; i < t->ndeny; i++)
-			if (a >= t->deny[i].lo && a < t->deny[i].hi)
+			if ((a >= t->deny[i].lo && a < t->deny[i].hi) ||
+			    (entry && entry >= t->deny[i].lo && entry < t->deny[i].hi))
 				ok = 0;
 		if (unw_step(&c) <= 0)
 			break;
@@ -920,6 +965,12 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		errno_restore(t, &h);
 		hijack_end(&h);
 		ptrace(PTRACE_DETACH, h.tid, NULL, (void *)(long)pick->sig);
+		if (ok && op == OP_DETACH && res->code == ATT_AGAIN && tries < MAX_TRIES) {
+			/* the thread was inside a flush of its own: nothing was done, again */
+			struct timespec d = { 0, 2000000L * (tries < 25 ? tries : 25) };
+			nanosleep(&d, NULL);
+			continue;
+		}
 		rc = ok ? 0 : -1;
 		break;
 	}
@@ -980,6 +1031,9 @@ static void detach_now(struct target *t, const char *cmd)
 		ct_die(CT_EXIT_USAGE, "%s: %s", cmd, res.err);
 	if (res.code == ATT_NOT)
 		ct_die(CT_EXIT_USAGE, "%s: process %d is not attached", cmd, (int)t->pid);
+	if (res.code == ATT_AGAIN)
+		ct_die(CT_EXIT_USAGE, "%s: process %d was inside a flush of its own trace at each of "
+		       "%d stops; still attached, try again", cmd, (int)t->pid, res.tries);
 	fprintf(stderr, "ctrace: detached from process %d: %zu threads stopped %.2f ms, "
 		"stopping the trace took %.2f ms", (int)t->pid, res.threads, res.stopped_ms,
 		res.call_ms);

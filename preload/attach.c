@@ -510,6 +510,12 @@ CT_EXPORT int ctrace_attach_stop(void)
 {
 	if (!attached)
 		return CT_ATTACH_NOT;
+	/* stopped inside its own flush (a single-threaded program's, flush_mu held): the
+	 * finish could not close the trace from here (ct_writer_finish returns at once) and
+	 * the process would stay traced, its file open, for good. Nothing changed: the
+	 * injector lets the thread go and stops it again. */
+	if (ct_flush_held_here())
+		return CT_ATTACH_AGAIN;
 	ct_enter();
 	unsigned restored = 0;
 	dl_iterate_phdr(unpatch_cb, &restored);

@@ -330,6 +330,11 @@ int ct_flush_tracing_here(void)
 	return (ct_fl.fd >= 0 || ct_fl.need_open) && getpid() == ct_pid;
 }
 
+int ct_flush_held_here(void)
+{
+	return atomic_load(&ct_fl.flush_owner) == gettid();
+}
+
 /*
  * The writer thread starts when the program creates its first thread (pthread_create,
  * thrd_create), never before: a single-threaded program stays single-threaded, as the
