@@ -285,6 +285,54 @@ one_line_refusal() {
 	[ "$STATUS" = 5 ]
 }
 
+@test "attach: a thread another tracer holds: refused in one line, and the threads stopped before it resume their calls (no EINTR)" {
+	mkdir plain o
+	bg_start plain "$PROGS/att_loop" plain tail
+	await plain/ready
+	touch plain/end
+	finish
+	[ "$STATUS" = 5 ]
+	local plain_out
+	plain_out=$(cat plain.out)
+	[[ "$plain_out" =~ ^"mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0 errno_lost=0 next_fd="[0-9]+$ ]]
+
+	bg_start o "$PROGS/att_loop" o tail
+	await o/ready
+	# another tracer seizes the newest thread (att_loop's tail): the stop, which takes
+	# the threads in tid order, has interrupted the others (the epoll reader among them)
+	# when its seize of that one is refused
+	local last i
+	last=$(ls /proc/"$PID"/task | sort -n | tail -n1)
+	python3 -c 'import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0x4206, int(sys.argv[1]), 0, 0) != 0:  # PTRACE_SEIZE
+    sys.exit("seize: errno %d" % ctypes.get_errno())
+print("seized", flush=True)
+time.sleep(300)' "$last" >seizer.out 2>&1 &
+	local seizer=$!
+	BG+=("$seizer")
+	for i in $(seq 1 200); do
+		grep -q 'seized\|seize:' seizer.out && break
+		sleep 0.05
+	done
+	grep -q seized seizer.out || skip "this machine lets no process seize another: $(cat seizer.out)"
+	for i in 1 2 3 4 5; do
+		run timeout 60 "$CT" attach "$PID" -o "r$i.ctr"
+		[ "$status" = 2 ] || fail "status $status: $output"
+		[ "${#lines[@]}" = 1 ] || fail "more than one line: $output"
+		[ ! -e "r$i.ctr" ]
+	done
+	# (the held thread may be in a signal-delivery stop for the feeder's ignored signals,
+	# which the sleeping tracer never ends: it is let go when the tracer exits)
+	kill "$seizer"
+	wait "$seizer" || true
+	touch o/end
+	finish
+	[ "$STATUS" = 5 ]
+	# the same books as untraced: no EINTR, errno kept, no fd left
+	assert_equal "$(cat o.out)" "$plain_out"
+}
+
 @test "attach: another user's process, and Yama scope 2 without CAP_SYS_PTRACE" {
 	[ "$(id -u)" = 0 ] || skip "needs root to run programs as another user"
 	command -v setpriv >/dev/null || skip "needs setpriv"

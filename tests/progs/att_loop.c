@@ -12,9 +12,10 @@
  * ERRNO_MINE and checks it at every turn of its loop: the calls that succeed leave it
  * alone, a failed one sets it back; the call an attach makes on a stopped thread must
  * not change it), and the number its next open gets (an attach must leave no fd at the
- * program's numbers). Exits 5.
+ * program's numbers). Exits 5. With "tail", one more thread, made last, only sleeps: the
+ * newest thread, which another tracer can hold while the others come before it.
  *
- * usage: att_loop DIR
+ * usage: att_loop DIR [tail]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +167,14 @@ static void *feeder(void *arg)
 	return NULL;
 }
 
+static void *tail(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		usleep_(20000);
+	return NULL;
+}
+
 static void *reader(void *arg)
 {
 	(void)arg;
@@ -197,7 +206,7 @@ static void *reader(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: att_loop DIR\n");
+		fprintf(stderr, "usage: att_loop DIR [tail]\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -217,6 +226,10 @@ int main(int argc, char **argv)
 	pthread_create(&t[5], NULL, sem_ponger, NULL);
 	pthread_create(&t[6], NULL, feeder, NULL);
 	pthread_create(&t[7], NULL, reader, NULL);
+	pthread_t tl;
+	int with_tail = argc > 2 && !strcmp(argv[2], "tail");
+	if (with_tail)
+		pthread_create(&tl, NULL, tail, NULL);
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/ready", dir);
 	close(open(p, O_WRONLY | O_CREAT, 0644));
@@ -231,6 +244,8 @@ int main(int argc, char **argv)
 	static const int first[] = { 0, 1, 2, 4, 6 };
 	for (int i = 0; i < 5; i++)
 		pthread_join(t[first[i]], NULL);
+	if (with_tail)
+		pthread_join(tl, NULL);
 	atomic_store(&qstop, 1);
 	pthread_mutex_lock(&cmu);
 	pthread_cond_broadcast(&cv);
