@@ -52,6 +52,21 @@ entry() {
 }
 
 # one_line_refusal TEXT: the last run exited 2 with one line containing TEXT.
+# loop_untraced [ARG]: att_loop run untraced for half a second in plain/; its books, which
+# every traced or attached run must equal, in $PLAIN_OUT (next_fd: the number its next
+# open gets, the same after any attach).
+loop_untraced() {
+	mkdir plain
+	bg_start plain "$PROGS/att_loop" plain "$@"
+	await plain/ready
+	sleep 0.5
+	touch plain/end
+	finish
+	[ "$STATUS" = 5 ]
+	PLAIN_OUT=$(cat plain.out)
+	[[ "$PLAIN_OUT" =~ ^"mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0 errno_lost=0 next_fd="[0-9]+$ ]]
+}
+
 one_line_refusal() {
 	[ "$status" = 2 ] || fail "status $status: $output"
 	[ "${#lines[@]}" = 1 ] || fail "more than one line: $output"
@@ -131,18 +146,9 @@ one_line_refusal() {
 }
 
 @test "attach: attach and detach 20 times on one process; never stuck, results unchanged" {
-	mkdir plain loop
-	bg_start plain "$PROGS/att_loop" plain
-	await plain/ready
-	sleep 0.5
-	touch plain/end
-	finish
-	[ "$STATUS" = 5 ]
-	local plain_out i
-	plain_out=$(cat plain.out)
-	# (next_fd: the number the program's next open gets, the same after the attaches)
-	[[ "$plain_out" =~ ^"mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0 errno_lost=0 next_fd="[0-9]+$ ]]
-
+	local i
+	loop_untraced
+	mkdir loop
 	bg_start loop "$PROGS/att_loop" loop
 	await loop/ready
 	for i in $(seq 1 20); do
@@ -155,7 +161,7 @@ one_line_refusal() {
 	touch loop/end
 	finish
 	[ "$STATUS" = 5 ]
-	assert_equal "$(cat loop.out)" "$plain_out"
+	assert_equal "$(cat loop.out)" "$PLAIN_OUT"
 	for i in $(seq 1 20); do
 		[ "$(header_flags "t$i.ctr")" = 0x8 ]
 		run "$CT" check "t$i.ctr"
@@ -286,16 +292,8 @@ one_line_refusal() {
 }
 
 @test "attach: a thread another tracer holds: refused in one line, and the threads stopped before it resume their calls (no EINTR)" {
-	mkdir plain o
-	bg_start plain "$PROGS/att_loop" plain tail
-	await plain/ready
-	touch plain/end
-	finish
-	[ "$STATUS" = 5 ]
-	local plain_out
-	plain_out=$(cat plain.out)
-	[[ "$plain_out" =~ ^"mutex_ok=1 cond_ok=1 sem_ok=1 epoll_ok=1 eintr=0 errno_lost=0 next_fd="[0-9]+$ ]]
-
+	loop_untraced tail
+	mkdir o
 	bg_start o "$PROGS/att_loop" o tail
 	await o/ready
 	# another tracer seizes the newest thread (att_loop's tail): the stop, which takes
@@ -330,7 +328,7 @@ time.sleep(300)' "$last" >seizer.out 2>&1 &
 	finish
 	[ "$STATUS" = 5 ]
 	# the same books as untraced: no EINTR, errno kept, no fd left
-	assert_equal "$(cat o.out)" "$plain_out"
+	assert_equal "$(cat o.out)" "$PLAIN_OUT"
 }
 
 @test "attach: another user's process, and Yama scope 2 without CAP_SYS_PTRACE" {
