@@ -865,6 +865,13 @@ struct result {
 };
 
 /* Stops the process, runs the operation on a thread at a safe point, lets it go. */
+/* Between two stops of the process: longer after each try, at most 50 ms. */
+static void pause_before(int tries)
+{
+	struct timespec d = { 0, 2000000L * (tries < 25 ? tries : 25) };
+	nanosleep(&d, NULL);
+}
+
 static int session(struct target *t, int op, const char *out, struct result *res)
 {
 	struct stop s = { .th = ct_xcalloc(MAX_THREADS, sizeof(struct thr)) };
@@ -905,8 +912,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		unw_destroy_addr_space(as);
 		if (!pick) {
 			release_all(t, &s, 0);
-			struct timespec d = { 0, 2000000L * (tries < 25 ? tries : 25) };
-			nanosleep(&d, NULL);
+			pause_before(tries);
 			continue;
 		}
 		res->threads = s.n;
@@ -967,8 +973,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		ptrace(PTRACE_DETACH, h.tid, NULL, (void *)(long)pick->sig);
 		if (ok && op == OP_DETACH && res->code == ATT_AGAIN && tries < MAX_TRIES) {
 			/* the thread was inside a flush of its own: nothing was done, again */
-			struct timespec d = { 0, 2000000L * (tries < 25 ? tries : 25) };
-			nanosleep(&d, NULL);
+			pause_before(tries);
 			continue;
 		}
 		rc = ok ? 0 : -1;

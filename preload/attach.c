@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "ctrace.h"
+#include "flush.h"
 #include "../unwind/capture.h"
 #include "io.h"
 
@@ -318,6 +319,19 @@ static void patch_relocs(const struct mod *m, const struct dyn *d, const ElfW(Re
 	}
 }
 
+/* The module's GOT entries redirected to the wrappers (each old value kept in a slot). */
+static void patch_module(const struct mod *m, const ElfW(Dyn) *dynamic)
+{
+	struct dyn d;
+	dyn_read(m->base, dynamic, &d);
+	if (!d.sym || !d.str)
+		return;
+	if (d.jmprel)
+		patch_relocs(m, &d, d.jmprel, d.jmprelsz);
+	if (d.rela)
+		patch_relocs(m, &d, d.rela, d.relasz);
+}
+
 static int patch_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -329,16 +343,8 @@ static int patch_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	struct mod m;
 	const ElfW(Dyn) *dynamic;
 	mod_of(info, &m, &dynamic);
-	if (!dynamic)
-		return 0;
-	struct dyn d;
-	dyn_read(m.base, dynamic, &d);
-	if (!d.sym || !d.str)
-		return 0;
-	if (d.jmprel)
-		patch_relocs(&m, &d, d.jmprel, d.jmprelsz);
-	if (d.rela)
-		patch_relocs(&m, &d, d.rela, d.relasz);
+	if (dynamic)
+		patch_module(&m, dynamic);
 	return 0;
 }
 
@@ -417,15 +423,8 @@ static int unwinder_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	mod_of(info, &m, &dynamic);
 	if (!dynamic || !in_module(&m, unwinder_at))
 		return 0;
-	struct dyn d;
-	dyn_read(m.base, dynamic, &d);
-	if (!d.sym || !d.str)
-		return 1;
 	unsigned kept = nslots;
-	if (d.jmprel)
-		patch_relocs(&m, &d, d.jmprel, d.jmprelsz);
-	if (d.rela)
-		patch_relocs(&m, &d, d.rela, d.relasz);
+	patch_module(&m, dynamic);
 	nslots = kept; /* for good: no slot, so the detach leaves them (and so does a start:
 			* an entry already holding the wrapper takes none) */
 	return 1;

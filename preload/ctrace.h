@@ -462,9 +462,6 @@ int ctrace_attach_stop(void);
 /* ctrace_attach_start / ctrace_attach_stop results (the injector reads them). */
 enum { CT_ATTACH_OK = 0, CT_ATTACH_BUSY = 1, CT_ATTACH_ENOMEM = 2, CT_ATTACH_EFILE = 3,
        CT_ATTACH_NOT = 4, CT_ATTACH_AGAIN = 5 };
-/* The calling thread holds the flush lock: it was stopped inside a flush of its own (a
- * single-threaded program's inline flush), which the call runs on top of (flush.c). */
-int ct_flush_held_here(void);
 extern pid_t ct_pid;
 
 /* ---- system calls (sites.c, fdclass.c; the wrappers in io.c) ---- */

@@ -561,7 +561,7 @@ static void writer_gone(void)
 void ct_writer_quiesce(void)
 {
 	if (atomic_load(&ct_fl.wstate) == W_NONE || ct_in_sandbox() || getpid() != ct_pid ||
-	    gettid() == atomic_load(&writer_tid) || atomic_load(&ct_fl.flush_owner) == gettid())
+	    gettid() == atomic_load(&writer_tid) || ct_flush_held_here())
 		return;
 	int self_nest = ct_nest_off();
 	ct_writer_stop(1);

@@ -76,6 +76,10 @@ void ct_flush_final_here(void *in_signal);
 /* This process traces and owns its trace state (not a vfork child, nor a child created
  * without fork's handlers). Any thread, without the lock. */
 int ct_flush_tracing_here(void);
+/* The calling thread holds flush_mu: what runs now interrupted a flush of its own (a
+ * signal handler, or a call ctrace attach made on top of a single-threaded program's
+ * inline flush). Any thread, without the lock. */
+int ct_flush_held_here(void);
 /* Wakes the writer thread now (a futex wake). Any thread, without the lock. */
 void ct_flush_wake_writer(void);
 

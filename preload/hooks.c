@@ -75,7 +75,7 @@ static inline __attribute__((always_inline)) void finish_here(uint32_t flags)
 
 void ct_writer_finish(void)
 {
-	if (ct_in_sandbox() || !ct_flush_tracing_here() || atomic_load(&ct_fl.flush_owner) == gettid())
+	if (ct_in_sandbox() || !ct_flush_tracing_here() || ct_flush_held_here())
 		return; /* not the tracing process, or exit from a handler inside a flush */
 	int expect = 0;
 	pid_t me = gettid();

@@ -138,16 +138,14 @@ void ct_sites_release(struct ct_thread *th)
 	uintptr_t b = (uintptr_t)&th->sites[0], e = (uintptr_t)&th->sites[CT_SITE_ENTRIES];
 	uintptr_t lo = (b + page_size - 1) & ~(uintptr_t)(page_size - 1);
 	uintptr_t hi = e & ~(uintptr_t)(page_size - 1);
-	if (hi <= lo) {
-		memset(th->sites, 0, sizeof(th->sites));
-	} else {
-		int saved = errno;
-		if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
-			memset((void *)lo, 0, hi - lo);
-		errno = saved;
+	int saved = errno;
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
 		memset((void *)b, 0, lo - b);
 		memset((void *)hi, 0, e - hi);
+	} else {
+		memset(th->sites, 0, sizeof(th->sites));
 	}
+	errno = saved;
 	th->sites_dirty = 0;
 }
 

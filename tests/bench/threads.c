@@ -3,8 +3,9 @@
  * Benchmark: thread churn. The main thread creates a thread that returns at once and joins
  * it, N times one after another (a thread per task, as some servers do); reports ns per
  * create+join. Under libctrace a thread costs its start and end events, its name, the
- * join's wait with its stack, its alternate signal stack and its call-site table's
- * release; and each join finds the joined thread among the thread slots. The warm-up makes
+ * join's wait with its stack and its alternate signal stack (its call-site table, which
+ * it never writes, costs nothing); and each join finds the joined thread among the
+ * thread slots. The warm-up makes
  * WARM threads first (default 5000, more than the 4096 slots claimed in turn), so that the
  * measured phase runs with every slot used once, as in a server that has run for a while.
  *
