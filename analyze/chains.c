@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Wait chains and deadlocks (engine.h) from the state at the end of the analysed time:
- * each thread's innermost open wait on a mutex-like object with a known owner, or a join
- * of a live thread, is an edge thread -> holder; where the holder took the object comes
+ * each thread's innermost open wait on a mutex-like object with a known owner (the one
+ * the object's own events leave, else the one glibc named at the wait's begin if no
+ * release followed it), or a join of a live thread, is an edge thread -> holder; where the holder took the object comes
  * from its latest HOLD record (unless a release of its own followed), else its latest
  * acquisition not followed by its own release. The cycles are the deadlocks.
  */
@@ -84,7 +85,12 @@ void ct_chain_cut(struct ct_eng *e, uint64_t to)
 						}
 					}
 				}
-				if (!l.held_by && w->kind == CT_K_MUTEX)
+				/* else the owner glibc named at the wait's begin, unless the
+				 * object was released since: the first release after it was
+				 * that owner's, and the wait has not ended, so the mutex is
+				 * on its way to this or another waiter (a wake in flight) */
+				if (!l.held_by && w->kind == CT_K_MUTEX &&
+				    !(o && o->have_prev && o->prev_rel >= w->begin))
 					l.held_by = (uint32_t)w->arg;
 			} else {
 				continue;

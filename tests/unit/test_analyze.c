@@ -1820,6 +1820,58 @@ static void test_stale_hold(void)
 	ct_model_free(m);
 }
 
+/* A wake in flight at the end is no deadlock: 601 and 602 wait on MC from 1 ms, glibc
+ * naming main (600) the owner; main releases MC at 3 ms (seq 1), 602 takes it and
+ * releases it at 4 ms (seq 2) to 601, whose WAIT_END the trace ends before; main joins
+ * 601 from 5 ms. Nobody holds MC at the end: 601's wait gives no edge, though its
+ * WAIT_BEGIN named main. Up to 2 ms, both wait on MC held by main. */
+static void test_wake_in_flight(void)
+{
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 } };
+	struct ct_event e600[] = {
+		REL(T0 + 3 * MS, CT_K_MUTEX, 1, MC, 1, 0),
+		WB(T0 + 5 * MS, CT_K_JOIN, 1, 0xb100ull, 601, 0), /* 601's pthread_t */
+	};
+	struct ct_event e601[] = { WB(T0 + 1 * MS, CT_K_MUTEX, 1, MC, 600, 0) };
+	struct ct_event e602[] = {
+		WB(T0 + 1 * MS + 500 * US, CT_K_MUTEX, 1, MC, 600, 0),
+		WE(T0 + 3500 * US, CT_K_MUTEX, MC, 1),
+		REL(T0 + 4 * MS, CT_K_MUTEX, 1, MC, 2, 0),
+	};
+	uint64_t lost[CT_L_MAX] = { 0 };
+	struct ct_model *m;
+	struct ct_analysis *a;
+
+	begin_file(600);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 1));
+	put(ct_w_events(&wb, 1, 600, 0, e600, 2));
+	put(ct_w_events(&wb, 1, 601, 0, e601, 1));
+	put(ct_w_events(&wb, 1, 602, 0, e602, 3));
+	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	TEST_EQ(a->ndeadlocks, 0u);
+	TEST_EQ(a->nchains, 1u);
+	TEST_TRUE(a->nchains == 1 && a->chains[0].tid == 600 && a->chains[0].kind == CT_K_JOIN &&
+		  a->chains[0].held_by == 601);
+	ct_analysis_free(a);
+	{
+		struct ct_filter f = { .from_ns = 0, .to_ns = 2 * MS };
+
+		a = ct_analyze_filtered(m, &f);
+		TEST_EQ(a->ndeadlocks, 0u);
+		TEST_TRUE(a->nchains == 2 && a->chains[0].tid == 601 &&
+			  a->chains[0].held_by == 600 && a->chains[1].tid == 602 &&
+			  a->chains[1].held_by == 600);
+		ct_analysis_free(a);
+	}
+	ct_model_free(m);
+}
+
 /* --from/--to clip the waits, --thread keeps the threads named or numbered */
 static void test_filters(void)
 {
@@ -2317,6 +2369,7 @@ int main(void)
 	test_hold_estimate();
 	test_deadlock();
 	test_stale_hold();
+	test_wake_in_flight();
 	test_filters();
 	test_tid_reuse();
 	test_stream_merge();
