@@ -51,7 +51,6 @@
 
 #define DEFAULT_OUT "ctrace.%p.ctr"
 #define MAX_TRIES 200
-#define MAX_THREADS 8192
 
 /* ctrace_attach_start / ctrace_attach_stop results (preload/ctrace.h CT_ATTACH_*). */
 enum { ATT_OK = 0, ATT_BUSY = 1, ATT_ENOMEM = 2, ATT_EFILE = 3, ATT_NOT = 4, ATT_AGAIN = 5 };
@@ -446,6 +445,21 @@ static int attached_state(struct target *t)
 
 /* ---- refusals ---------------------------------------------------------------------- */
 
+/* The command name of process pid (/proc/PID/comm), "?" when unreadable. */
+static const char *comm_of(pid_t pid, char *buf, size_t cap)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+	snprintf(buf, cap, "?");
+	FILE *f = fopen(p, "re");
+	if (f) {
+		if (fgets(buf, (int)cap, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
 /* Exits 2 with one line when the process cannot be attached (or detached: det). */
 static void check_target(struct target *t, const char *cmd)
 {
@@ -481,16 +495,9 @@ static void check_target(struct target *t, const char *cmd)
 		       "with prctl(PR_SET_PTRACER)); run ctrace with CAP_SYS_PTRACE, or set it to 0",
 		       cmd);
 	if (status_field(pid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0) {
-		char comm[64] = "?";
-		snprintf(p, sizeof(p), "/proc/%d/comm", atoi(v));
-		FILE *f = fopen(p, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(f);
-		}
+		char comm[64];
 		ct_die(CT_EXIT_USAGE, "%s: process %d is already traced by process %d (%s)", cmd,
-		       (int)pid, atoi(v), comm);
+		       (int)pid, atoi(v), comm_of(atoi(v), comm, sizeof(comm)));
 	}
 	if (status_field(pid, "State", v, sizeof(v)) == 0 && (v[0] == 'T' || v[0] == 't'))
 		ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first", cmd,
@@ -526,20 +533,6 @@ static void check_target(struct target *t, const char *cmd)
 }
 
 /* ---- stopping the threads ---------------------------------------------------------- */
-
-struct stop {
-	struct thr *th;
-	size_t n;
-	struct timespec t0;
-};
-
-static int known(const struct stop *s, pid_t tid)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->th[i].tid == tid)
-			return 1;
-	return 0;
-}
 
 /* A signal's bit in /proc's masks. */
 #define SIGBIT(sig) (1ull << ((sig) - 1))
@@ -626,72 +619,34 @@ static int wait_stop(struct thr *th)
 	}
 }
 
-static void release_all(struct target *t, struct stop *s, pid_t keep)
+/* Lets a stopped thread go: its registers put back if keep_syscall changed them, a signal
+ * its stop held delivered. */
+static void release_one(struct thr *th)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		struct thr *th = &s->th[i];
-		if (th->tid == keep || !th->stopped)
-			continue;
-		if (th->changed)
-			ptrace(PTRACE_SETREGS, th->tid, NULL, &th->regs);
-		ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->sig);
-		th->stopped = 0;
-	}
-	(void)t;
+	if (!th->stopped)
+		return;
+	if (th->changed)
+		ptrace(PTRACE_SETREGS, th->tid, NULL, &th->regs);
+	ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->sig);
+	th->stopped = 0;
 }
 
-/* The threads of this pass, seized and interrupted: their stops waited for, registers
- * read, the calls a stop ends with EINTR set to restart (keep_syscall). */
-static void finish_pass(struct target *t, struct stop *s, size_t first)
+/* Stops tid (PTRACE_SEIZE + PTRACE_INTERRUPT) into th, its registers read and a call the
+ * stop ended with EINTR set to restart (keep_syscall). 0 stopped, 1 gone, or -errno of a
+ * refused seize. */
+static int stop_one(struct target *t, pid_t tid, struct thr *th)
 {
-	for (size_t i = first; i < s->n; i++) {
-		struct thr *th = &s->th[i];
-		if (wait_stop(th) < 0)
-			continue;
-		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &th->regs) < 0)
-			continue;
-		keep_syscall(t, th);
+	*th = (struct thr){ .tid = tid };
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
+		return errno == ESRCH ? 1 : -errno;
+	ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+	if (wait_stop(th) < 0)
+		return 1;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &th->regs) < 0) {
+		release_one(th);
+		return 1;
 	}
-}
-
-/* Stops every thread of the process. 0, or -errno of the first PTRACE_SEIZE. */
-static int stop_all(struct target *t, struct stop *s)
-{
-	s->n = 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->t0);
-	for (int pass = 0; pass < 1000; pass++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
-		DIR *d = opendir(path);
-		if (!d)
-			return -ESRCH;
-		size_t first = s->n;
-		struct dirent *e;
-		while ((e = readdir(d)) && s->n < MAX_THREADS) {
-			pid_t tid = (pid_t)atoi(e->d_name);
-			if (tid <= 0 || known(s, tid))
-				continue;
-			if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-				if (errno == ESRCH)
-					continue;
-				int err = errno;
-				closedir(d);
-				/* (a thread traced by another tracer: EPERM) the threads this pass
-				 * interrupted are let go as the others, their calls restarted, or
-				 * an epoll_wait among them returns EINTR to the program */
-				finish_pass(t, s, first);
-				release_all(t, s, 0);
-				return -err;
-			}
-			s->th[s->n] = (struct thr){ .tid = tid };
-			ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
-			s->n++;
-		}
-		closedir(d);
-		if (s->n == first)
-			return s->n ? 0 : -ESRCH;
-		finish_pass(t, s, first);
-	}
+	keep_syscall(t, th);
 	return 0;
 }
 
@@ -731,6 +686,85 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 	}
 	_UPT_destroy(ui);
 	return ok;
+}
+
+/* A thread of the process that another tracer holds: its tid, its tracer's pid in
+ * *tracer; 0 when none. */
+static pid_t traced_thread(const struct target *t, pid_t *tracer)
+{
+	char path[64], v[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	pid_t found = 0;
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		if (tid <= 0)
+			continue;
+		if (status_field(tid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0 &&
+		    atoi(v) != getpid()) {
+			*tracer = atoi(v);
+			found = tid;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* What choosing a thread stopped. */
+struct stops {
+	size_t stopped;           /* stops of a thread, one at a time, in every pass */
+	size_t threads;           /* threads the process had (the last pass's task list) */
+	double longest_ms;        /* the longest any of them was stopped before the call */
+	struct timespec t0;       /* the chosen thread's stop */
+};
+
+/* Stops the process's threads one at a time, in the order of its task list, until one is
+ * at a safe point (safe_point, strict): that one stays stopped in *pick, each other is let
+ * go as soon as its stack was looked at. 1 found, 0 none, or -errno of a refused seize
+ * (-ESRCH: the process is gone). */
+static int find_pass(struct target *t, unw_addr_space_t as, int strict, struct thr *pick,
+		     struct stops *st)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return -ESRCH;
+	st->threads = 0;
+	while ((e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		if (tid <= 0)
+			continue;
+		st->threads++;
+		if (found)
+			continue; /* counted only */
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int r = stop_one(t, tid, pick);
+		if (r < 0) {
+			closedir(d);
+			return r;
+		}
+		if (r > 0)
+			continue;
+		st->stopped++;
+		if (safe_point(t, as, pick, strict)) {
+			st->t0 = t0;
+			found = 1;
+			continue;
+		}
+		release_one(pick);
+		double ms = ms_since(&t0);
+		if (ms > st->longest_ms)
+			st->longest_ms = ms;
+	}
+	closedir(d);
+	return found;
 }
 
 /* ---- the call on the chosen thread ------------------------------------------------- */
@@ -859,22 +893,22 @@ enum { OP_ATTACH, OP_DETACH };
 struct result {
 	int code;                 /* ATT_* or -1 */
 	char err[PATH_MAX + 1024];
-	double stopped_ms, call_ms;
-	size_t threads;
+	double stopped_ms, call_ms;  /* the longest stop of a thread before the call; the call */
+	size_t threads, stopped;     /* the process's threads; the stops of one of them */
 	int tries;
 };
 
-/* Stops the process, runs the operation on a thread at a safe point, lets it go. */
-/* Between two stops of the process: longer after each try, at most 50 ms. */
+/* Between two rounds of stops: longer after each try, at most 50 ms. */
 static void pause_before(int tries)
 {
 	struct timespec d = { 0, 2000000L * (tries < 25 ? tries : 25) };
 	nanosleep(&d, NULL);
 }
 
+/* Finds a thread at a safe point (find_pass: strict first), runs the operation on it, lets
+ * it go; refused when another tracer holds a thread. 0, or -1 with res->err. */
 static int session(struct target *t, int op, const char *out, struct result *res)
 {
-	struct stop s = { .th = ct_xcalloc(MAX_THREADS, sizeof(struct thr)) };
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -885,11 +919,30 @@ static int session(struct target *t, int op, const char *out, struct result *res
 	int rc = -1;
 	res->code = -1;
 	res->err[0] = 0;
+	struct stops st = { 0 };
+	pid_t tracer = 0, held = traced_thread(t, &tracer);
+	if (held) {
+		char comm[64];
+		snprintf(res->err, sizeof(res->err), "thread %d of process %d is traced by process "
+			 "%d (%s)", (int)held, (int)t->pid, (int)tracer,
+			 comm_of(tracer, comm, sizeof(comm)));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
 	for (int tries = 1; tries <= MAX_TRIES; tries++) {
 		res->tries = tries;
-		int e = stop_all(t, &s);
-		if (e < 0) {
-			if (e == -ESRCH)
+		read_maps(t); /* the module map of this round */
+		unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
+		struct thr th, *pick = NULL;
+		int e = 0;
+		for (int strict = 1; strict >= 0 && !pick && e >= 0; strict--) {
+			e = find_pass(t, as, strict, &th, &st);
+			if (e > 0)
+				pick = &th;
+		}
+		unw_destroy_addr_space(as);
+		if (e < 0 || (!pick && !st.stopped)) {
+			if (e == -ESRCH || e >= 0)
 				snprintf(res->err, sizeof(res->err), "process %d is gone", (int)t->pid);
 			else if (e == -EPERM && yama_scope() == 1)
 				snprintf(res->err, sizeof(res->err),
@@ -902,28 +955,20 @@ static int session(struct target *t, int op, const char *out, struct result *res
 					 "%d: %s", (int)t->pid, strerror(-e));
 			break;
 		}
-		read_maps(t); /* the module map of this stop */
-		unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
-		struct thr *pick = NULL;
-		for (int strict = 1; strict >= 0 && !pick; strict--)
-			for (size_t i = 0; i < s.n && !pick; i++)
-				if (safe_point(t, as, &s.th[i], strict))
-					pick = &s.th[i];
-		unw_destroy_addr_space(as);
 		if (!pick) {
-			release_all(t, &s, 0);
 			pause_before(tries);
 			continue;
 		}
-		res->threads = s.n;
+		res->threads = st.threads;
+		res->stopped = st.stopped;
 		struct hijack h;
 		if (hijack_begin(&h, pick) < 0) {
-			release_all(t, &s, 0);
+			release_one(pick);
 			continue;
 		}
 		/* everyone else runs while the call does: it may wait for their locks */
-		release_all(t, &s, pick->tid);
-		res->stopped_ms = ms_since(&s.t0);
+		double ms = ms_since(&st.t0);
+		res->stopped_ms = ms > st.longest_ms ? ms : st.longest_ms;
 		struct timespec c0;
 		clock_gettime(CLOCK_MONOTONIC, &c0);
 		long ret = 0;
@@ -984,7 +1029,6 @@ static int session(struct target *t, int op, const char *out, struct result *res
 			 "in %d tries (each inside the allocator, the dynamic loader or libctrace's "
 			 "writer); try again", (int)t->pid, MAX_TRIES);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	free(s.th);
 	return rc;
 }
 
@@ -1039,11 +1083,11 @@ static void detach_now(struct target *t, const char *cmd)
 	if (res.code == ATT_AGAIN)
 		ct_die(CT_EXIT_USAGE, "%s: process %d was inside a flush of its own trace at each of "
 		       "%d stops; still attached, try again", cmd, (int)t->pid, res.tries);
-	fprintf(stderr, "ctrace: detached from process %d: %zu threads stopped %.2f ms, "
-		"stopping the trace took %.2f ms", (int)t->pid, res.threads, res.stopped_ms,
-		res.call_ms);
+	fprintf(stderr, "ctrace: detached from process %d: %zu threads, stopped one at a time "
+		"(%zu stops, the longest %.2f ms), stopping the trace took %.2f ms", (int)t->pid,
+		res.threads, res.stopped, res.stopped_ms, res.call_ms);
 	if (res.tries > 1)
-		fprintf(stderr, " (%d stops until a thread was at a safe point)", res.tries);
+		fprintf(stderr, " (%d rounds until a thread was at a safe point)", res.tries);
 	fputc('\n', stderr);
 }
 
@@ -1173,11 +1217,11 @@ int ct_cmd_attach(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "attach: ctrace_attach_start in process %d returned %d",
 		       (int)t.pid, res.code);
 	}
-	fprintf(stderr, "ctrace: attached to process %d (%s): %zu threads stopped %.2f ms, "
-		"loading and starting took %.2f ms", (int)t.pid, t.libc, res.threads,
-		res.stopped_ms, res.call_ms);
+	fprintf(stderr, "ctrace: attached to process %d (%s): %zu threads, stopped one at a time "
+		"(%zu stops, the longest %.2f ms), loading and starting took %.2f ms", (int)t.pid,
+		t.libc, res.threads, res.stopped, res.stopped_ms, res.call_ms);
 	if (res.tries > 1)
-		fprintf(stderr, " (%d stops until a thread was at a safe point)", res.tries);
+		fprintf(stderr, " (%d rounds until a thread was at a safe point)", res.tries);
 	fprintf(stderr, "; tracing into %s\n", path);
 	fflush(stderr);
 

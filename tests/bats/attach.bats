@@ -93,7 +93,7 @@ one_line_refusal() {
 	await att/waited
 	run timeout 60 "$CT" detach "$PID"
 	assert_success
-	assert_output --regexp "^ctrace: detached from process $PID: [0-9]+ threads stopped [0-9.]+ ms"
+	assert_output --regexp "^ctrace: detached from process $PID: [0-9]+ threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\), stopping the trace took [0-9.]+ ms"
 	wait "$APID"
 	grep -q "process $PID was detached; trace in $PWD/t.ctr" attach.log
 	touch att/end
@@ -127,7 +127,7 @@ one_line_refusal() {
 	await d/ready
 	run timeout 60 "$CT" attach "$PID" --duration 300ms -o one.ctr
 	assert_success
-	assert_line --regexp "^ctrace: attached to process $PID .*: 1 threads stopped"
+	assert_line --regexp "^ctrace: attached to process $PID .*: 1 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
 	assert_line "ctrace: trace in $PWD/one.ctr"
 	# attached until the process ends: the library's destructor closes the trace
 	attach_bg "$PID" two.ctr
@@ -155,8 +155,8 @@ one_line_refusal() {
 		run timeout 60 "$CT" attach "$PID" --duration 100ms -o "t$i.ctr"
 		assert_success
 		# 8 threads and main; the writer thread while attached, gone after the detach
-		assert_line --regexp "^ctrace: attached to process $PID .*: 9 threads stopped [0-9.]+ ms"
-		assert_line --regexp "^ctrace: detached from process $PID: 10 threads stopped [0-9.]+ ms"
+		assert_line --regexp "^ctrace: attached to process $PID .*: 9 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
+		assert_line --regexp "^ctrace: detached from process $PID: 10 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
 	done
 	touch loop/end
 	finish
@@ -189,7 +189,7 @@ one_line_refusal() {
 	for i in $(seq 1 10); do
 		run timeout 60 "$CT" attach "$PID" --duration 50ms -o "t$i.ctr"
 		assert_success
-		assert_line --regexp "^ctrace: attached to process $PID .*: 4 threads stopped"
+		assert_line --regexp "^ctrace: attached to process $PID .*: 4 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
 	done
 	touch b/end
 	finish
@@ -291,14 +291,14 @@ one_line_refusal() {
 	[ "$STATUS" = 5 ]
 }
 
-@test "attach: a thread another tracer holds: refused in one line, and the threads stopped before it resume their calls (no EINTR)" {
+@test "attach: a thread another tracer holds: refused in one line before any thread is stopped (no EINTR)" {
 	loop_untraced tail
 	mkdir o
 	bg_start o "$PROGS/att_loop" o tail
 	await o/ready
-	# another tracer seizes the newest thread (att_loop's tail): the stop, which takes
-	# the threads in tid order, has interrupted the others (the epoll reader among them)
-	# when its seize of that one is refused
+	# another tracer seizes the newest thread (att_loop's tail): the attach, which
+	# stops the threads one at a time in tid order, must refuse before it stops any (the
+	# epoll reader among them), not when its seize of that one is refused
 	local last i
 	last=$(ls /proc/"$PID"/task | sort -n | tail -n1)
 	python3 -c 'import ctypes, sys, time
@@ -318,6 +318,7 @@ time.sleep(300)' "$last" >seizer.out 2>&1 &
 		run timeout 60 "$CT" attach "$PID" -o "r$i.ctr"
 		[ "$status" = 2 ] || fail "status $status: $output"
 		[ "${#lines[@]}" = 1 ] || fail "more than one line: $output"
+		assert_output "ctrace: attach: thread $last of process $PID is traced by process $seizer (python3)"
 		[ ! -e "r$i.ctr" ]
 	done
 	# (the held thread may be in a signal-delivery stop for the feeder's ignored signals,
