@@ -64,6 +64,7 @@ struct target {
 	char lib[PATH_MAX];       /* libctrace.so, ours */
 	char libc[PATH_MAX];      /* the target's libc, as mapped */
 	uintptr_t libc_base;
+	uintptr_t libc_lo, libc_hi; /* the span of libc's mappings */
 	uintptr_t dlopen_fn, dlerror_fn, errno_fn;
 	char ct_path[PATH_MAX];   /* libctrace.so mapped in the target, "" if none */
 	uintptr_t ct_base;
@@ -380,7 +381,7 @@ static int read_maps(struct target *t)
 		return -1;
 	t->ndeny = 0;
 	t->libc[0] = t->ct_path[0] = 0;
-	t->libc_base = t->ct_base = 0;
+	t->libc_base = t->ct_base = t->libc_lo = t->libc_hi = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi, off;
 		char perms[8], file[PATH_MAX];
@@ -394,7 +395,11 @@ static int read_maps(struct target *t)
 		} else if ((is_base(file, "libc.so") || is_base(file, "libc-2.")) && off == 0 &&
 			   !t->libc_base) {
 			snprintf(t->libc, sizeof(t->libc), "%s", file);
-			t->libc_base = lo;
+			t->libc_base = t->libc_lo = lo;
+			t->libc_hi = hi;
+		} else if (t->libc_base && !strcmp(file, t->libc)) {
+			if (hi > t->libc_hi)
+				t->libc_hi = hi;
 		} else if (is_base(file, "libctrace.so") && off == 0 && !t->ct_base) {
 			snprintf(t->ct_path, sizeof(t->ct_path), "%s", file);
 			t->ct_base = lo;
@@ -665,12 +670,13 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 	if (!ui)
 		return 0;
 	unw_cursor_t c;
-	int ok = 1;
+	int ok = 1, depth = 0, whole = 0;
+	unsigned libc_run = 0; /* how many of the outermost frames so far are libc's */
 	if (unw_init_remote(&c, as, ui) < 0) {
 		_UPT_destroy(ui);
 		return 0;
 	}
-	for (int depth = 0; depth < 128 && ok; depth++) {
+	for (; depth < 128 && ok; depth++) {
 		unw_word_t ip = 0;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
 			break;
@@ -681,10 +687,22 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 			if ((a >= t->deny[i].lo && a < t->deny[i].hi) ||
 			    (entry && entry >= t->deny[i].lo && entry < t->deny[i].hi))
 				ok = 0;
-		if (unw_step(&c) <= 0)
+		libc_run = a >= t->libc_lo && a < t->libc_hi ? libc_run + 1 : 0;
+		int step = unw_step(&c);
+		if (step <= 0) {
+			whole = step == 0;
+			depth++;
 			break;
+		}
 	}
 	_UPT_destroy(ui);
+	/* A thread of pthread_create starting or ending: its stack ends in clone3 and
+	 * start_thread, and start_thread calls libc's own code, not the thread's routine.
+	 * Ending, that code takes the stack cache lock (freeing the stack) and the
+	 * allocator's arena list (the thread's arena), which the call would wait for
+	 * itself, on this very thread (pthread_create for the writer, dlopen). */
+	if (ok && whole && libc_run >= 2 && (libc_run >= 3 || depth == 2))
+		ok = 0;
 	return ok;
 }
 
@@ -895,6 +913,7 @@ struct result {
 	char err[PATH_MAX + 1024];
 	double stopped_ms, call_ms;  /* the longest stop of a thread before the call; the call */
 	size_t threads, stopped;     /* the process's threads; the stops of one of them */
+	pid_t via;                   /* the thread that made the call */
 	int tries;
 };
 
@@ -961,6 +980,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		}
 		res->threads = st.threads;
 		res->stopped = st.stopped;
+		res->via = pick->tid;
 		struct hijack h;
 		if (hijack_begin(&h, pick) < 0) {
 			release_one(pick);
@@ -1083,9 +1103,10 @@ static void detach_now(struct target *t, const char *cmd)
 	if (res.code == ATT_AGAIN)
 		ct_die(CT_EXIT_USAGE, "%s: process %d was inside a flush of its own trace at each of "
 		       "%d stops; still attached, try again", cmd, (int)t->pid, res.tries);
-	fprintf(stderr, "ctrace: detached from process %d: %zu threads, stopped one at a time "
-		"(%zu stops, the longest %.2f ms), stopping the trace took %.2f ms", (int)t->pid,
-		res.threads, res.stopped, res.stopped_ms, res.call_ms);
+	fprintf(stderr, "ctrace: detached from process %d through thread %d: %zu threads, "
+		"stopped one at a time (%zu stops, the longest %.2f ms), stopping the trace took "
+		"%.2f ms", (int)t->pid, (int)res.via, res.threads, res.stopped, res.stopped_ms,
+		res.call_ms);
 	if (res.tries > 1)
 		fprintf(stderr, " (%d rounds until a thread was at a safe point)", res.tries);
 	fputc('\n', stderr);
@@ -1217,9 +1238,10 @@ int ct_cmd_attach(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "attach: ctrace_attach_start in process %d returned %d",
 		       (int)t.pid, res.code);
 	}
-	fprintf(stderr, "ctrace: attached to process %d (%s): %zu threads, stopped one at a time "
-		"(%zu stops, the longest %.2f ms), loading and starting took %.2f ms", (int)t.pid,
-		t.libc, res.threads, res.stopped, res.stopped_ms, res.call_ms);
+	fprintf(stderr, "ctrace: attached to process %d (%s) through thread %d: %zu threads, "
+		"stopped one at a time (%zu stops, the longest %.2f ms), loading and starting took "
+		"%.2f ms", (int)t.pid, t.libc, (int)res.via, res.threads, res.stopped,
+		res.stopped_ms, res.call_ms);
 	if (res.tries > 1)
 		fprintf(stderr, " (%d rounds until a thread was at a safe point)", res.tries);
 	fprintf(stderr, "; tracing into %s\n", path);

@@ -93,7 +93,7 @@ one_line_refusal() {
 	await att/waited
 	run timeout 60 "$CT" detach "$PID"
 	assert_success
-	assert_output --regexp "^ctrace: detached from process $PID: [0-9]+ threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\), stopping the trace took [0-9.]+ ms"
+	assert_output --regexp "^ctrace: detached from process $PID through thread [0-9]+: [0-9]+ threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\), stopping the trace took [0-9.]+ ms"
 	wait "$APID"
 	grep -q "process $PID was detached; trace in $PWD/t.ctr" attach.log
 	touch att/end
@@ -156,7 +156,7 @@ one_line_refusal() {
 		assert_success
 		# 8 threads and main; the writer thread while attached, gone after the detach
 		assert_line --regexp "^ctrace: attached to process $PID .*: 9 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
-		assert_line --regexp "^ctrace: detached from process $PID: 10 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
+		assert_line --regexp "^ctrace: detached from process $PID through thread [0-9]+: 10 threads, stopped one at a time \([0-9]+ stops, the longest [0-9.]+ ms\)"
 	done
 	touch loop/end
 	finish
@@ -199,6 +199,33 @@ one_line_refusal() {
 		run "$CT" check "t$i.ctr"
 		assert_success
 	done
+}
+
+@test "attach: a thread in its exit path is never the one that calls; a thread inside its own routine is" {
+	mkdir e
+	bg_start e "$PROGS/att_ending" e
+	await e/ready
+	local a b t i
+	read -r a b <e/ready
+	# both blocked in their reads: A in its destructor, in its exit path; B in its routine
+	for t in "$a" "$b"; do
+		for i in $(seq 1 600); do
+			[ "$(cut -d' ' -f3 "/proc/$PID/task/$t/stat")" = S ] && break
+			sleep 0.05
+		done
+	done
+	# main joins A (denied) and A comes before B in the task list: B makes both calls
+	run timeout 60 "$CT" attach "$PID" --duration 100ms -o t.ctr
+	assert_success
+	assert_line --regexp "^ctrace: attached to process $PID \(.*\) through thread $b: 3 threads, "
+	assert_line --regexp "^ctrace: detached from process $PID through thread $b: [0-9]+ threads, "
+	echo >e/a
+	echo >e/b
+	finish
+	[ "$STATUS" = 8 ]
+	assert_equal "$(cat e.out)" "a=1 b=1"
+	run "$CT" check t.ctr
+	assert_success
 }
 
 @test "attach: modules loaded and unloaded, and children forked, while attached" {
