@@ -501,8 +501,11 @@ static void check_target(struct target *t, const char *cmd)
 		       cmd);
 	if (status_field(pid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0) {
 		char comm[64];
+		if (!strcmp(comm_of(atoi(v), comm, sizeof(comm)), "ctrace"))
+			ct_die(CT_EXIT_USAGE, "%s: process %d is being attached or detached by "
+			       "another ctrace (process %d); try again", cmd, (int)pid, atoi(v));
 		ct_die(CT_EXIT_USAGE, "%s: process %d is already traced by process %d (%s)", cmd,
-		       (int)pid, atoi(v), comm_of(atoi(v), comm, sizeof(comm)));
+		       (int)pid, atoi(v), comm);
 	}
 	if (status_field(pid, "State", v, sizeof(v)) == 0 && (v[0] == 'T' || v[0] == 't'))
 		ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first", cmd,
@@ -737,6 +740,7 @@ struct stops {
 	size_t threads;           /* threads the process had (the last pass's task list) */
 	double longest_ms;        /* the longest any of them was stopped before the call */
 	struct timespec t0;       /* the chosen thread's stop */
+	pid_t refused;            /* the thread whose seize was refused */
 };
 
 /* Stops the process's threads one at a time, in the order of its task list, until one is
@@ -765,6 +769,7 @@ static int find_pass(struct target *t, unw_addr_space_t as, int strict, struct t
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int r = stop_one(t, tid, pick);
 		if (r < 0) {
+			st->refused = tid;
 			closedir(d);
 			return r;
 		}
@@ -924,10 +929,25 @@ static void pause_before(int tries)
 	nanosleep(&d, NULL);
 }
 
+/* The refusal when tracer holds the thread tid: another ctrace's attach or detach in
+ * progress, or another tracer. */
+static void held_msg(struct result *res, const struct target *t, pid_t tid, pid_t tracer)
+{
+	char comm[64];
+	comm_of(tracer, comm, sizeof(comm));
+	if (!strcmp(comm, "ctrace"))
+		snprintf(res->err, sizeof(res->err), "process %d is being attached or detached "
+			 "by another ctrace (process %d); try again", (int)t->pid, (int)tracer);
+	else
+		snprintf(res->err, sizeof(res->err), "thread %d of process %d is traced by "
+			 "process %d (%s)", (int)tid, (int)t->pid, (int)tracer, comm);
+}
+
 /* Finds a thread at a safe point (find_pass: strict first), runs the operation on it, lets
  * it go; refused when another tracer holds a thread. 0, or -1 with res->err. */
 static int session(struct target *t, int op, const char *out, struct result *res)
 {
+	char v[64];
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -941,10 +961,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 	struct stops st = { 0 };
 	pid_t tracer = 0, held = traced_thread(t, &tracer);
 	if (held) {
-		char comm[64];
-		snprintf(res->err, sizeof(res->err), "thread %d of process %d is traced by process "
-			 "%d (%s)", (int)held, (int)t->pid, (int)tracer,
-			 comm_of(tracer, comm, sizeof(comm)));
+		held_msg(res, t, held, tracer);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
@@ -963,6 +980,10 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		if (e < 0 || (!pick && !st.stopped)) {
 			if (e == -ESRCH || e >= 0)
 				snprintf(res->err, sizeof(res->err), "process %d is gone", (int)t->pid);
+			else if (e == -EPERM && st.refused &&
+				 status_field(st.refused, "TracerPid", v, sizeof(v)) == 0 &&
+				 atoi(v) != 0)
+				held_msg(res, t, st.refused, atoi(v)); /* seized since the look */
 			else if (e == -EPERM && yama_scope() == 1)
 				snprintf(res->err, sizeof(res->err),
 					 "Yama's ptrace_scope is 1 (/proc/sys/kernel/yama/ptrace_scope):"

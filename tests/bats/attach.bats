@@ -359,6 +359,38 @@ time.sleep(300)' "$last" >seizer.out 2>&1 &
 	assert_equal "$(cat o.out)" "$PLAIN_OUT"
 }
 
+@test "attach: two at once: each attaches or says another ctrace is at work, in one line; the books unchanged" {
+	loop_untraced
+	mkdir o
+	bg_start o "$PROGS/att_loop" o
+	await o/ready
+	local i s1 s2
+	for i in 1 2 3 4 5; do
+		timeout 60 "$CT" attach "$PID" --duration 500ms -o "a$i.ctr" >"a$i.log" 2>&1 &
+		local first=$!
+		s2=0
+		timeout 60 "$CT" attach "$PID" --duration 500ms -o "b$i.ctr" >"b$i.log" 2>&1 || s2=$?
+		s1=0
+		wait "$first" || s1=$?
+		for r in "a$i:$s1" "b$i:$s2"; do
+			local f=${r%%:*} st=${r#*:}
+			if [ "$st" = 0 ]; then
+				grep -q "^ctrace: trace in $PWD/$f.ctr\$" "$f.log" || fail "$f: $(cat "$f.log")"
+			else
+				[ "$st" = 2 ] || fail "$f: status $st: $(cat "$f.log")"
+				[ "$(wc -l <"$f.log")" = 1 ] || fail "$f: more than one line: $(cat "$f.log")"
+				grep -Eq "^ctrace: attach: process $PID (is being attached or detached by another ctrace \(process [0-9]+\); try again|is already traced by libctrace \(attached; 'ctrace detach $PID' ends it\))\$" "$f.log" ||
+					fail "$f: $(cat "$f.log")"
+				[ ! -e "$f.ctr" ]
+			fi
+		done
+	done
+	touch o/end
+	finish
+	[ "$STATUS" = 5 ]
+	assert_equal "$(cat o.out)" "$PLAIN_OUT"
+}
+
 @test "attach: another user's process, and Yama scope 2 without CAP_SYS_PTRACE" {
 	[ "$(id -u)" = 0 ] || skip "needs root to run programs as another user"
 	command -v setpriv >/dev/null || skip "needs setpriv"
