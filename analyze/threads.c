@@ -52,7 +52,11 @@ void ct_threads_finish(struct ct_eng *e, const struct ct_model *m, const uint32_
 		ti->name = t->name;
 		ti->is_main = t->tid == m->hdr.pid;
 		ti->start_func = ti->is_main ? 0 : t->start_func;
-		ti->untraced = !ti->is_main && !t->has_start && !t->in_first_gen && !t->name[0];
+		/* no THREAD_START, not listed at the start, no name: it never had a slot; but
+		 * an attached trace's threads that ran before the attach begin with events of
+		 * their own (adopted at the first one), and had one */
+		ti->untraced = !ti->is_main && !t->has_start && !t->in_first_gen && !t->name[0] &&
+			       !(et && (m->hdr.flags & CT_HF_ATTACHED));
 		if (t->has_start)
 			start = t->start_ts;
 		else if (ti->is_main || t->in_first_gen)

@@ -475,6 +475,14 @@ static int start(const char *out)
 	ct_attach_t0 = ct_now();
 	ct_attach_ticks = ct_ticks();
 	ct_sites_epoch++; /* the earlier sessions' call-site counts are not this one's */
+	if (started_once) {
+		/* the last session's trace has its losses and untraced threads; the slots of
+		 * threads that ended without an exit hook are free again */
+		for (int i = 0; i < CT_L_MAX; i++)
+			atomic_store(&ct_lost[i], 0);
+		atomic_store(&ct_untraced, 0);
+		ct_threads_reap_gone();
+	}
 	r = started_once ? ct_writer_restart() : ct_writer_start();
 	if (r < 0)
 		return CT_ATTACH_EFILE;

@@ -108,7 +108,8 @@ struct ct_tls {
 	int nest;               /* >0: inside libctrace (or the thread has exited) */
 	pid_t tid;
 	struct ct_thread *th;   /* registry slot, NULL until the thread's first event */
-	int untraced;           /* found the thread table full: counted in ct_untraced */
+	uint32_t untraced;      /* found the thread table full: counted in ct_untraced, in
+				 * the session ct_sites_epoch + 1 (0: never) */
 };
 extern CT_TLS struct ct_tls ct_tls;
 extern CT_TLS int ct_in_signal;   /* a program signal handler runs on this thread */
@@ -268,6 +269,9 @@ void ct_threads_after_fork(void);
 void ct_threads_after_fork_count(void);
 /* Frees an EXITED slot once the writer wrote its totals. Writer side. */
 void ct_thread_reap(struct ct_thread *t);
+/* Attach mode, before a new session starts: frees the LIVE slots of threads that are gone
+ * (tgkill's signal 0: ESRCH). Not on the record path; tracing off. */
+void ct_threads_reap_gone(void);
 /* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
 int ct_app_threads(void);
 /* Program threads made through the wrappers so far. */

@@ -212,9 +212,15 @@ static void drain(struct ct_buf *b)
 	if (st == CT_BUF_FREE)
 		return;
 	unsigned c = atomic_load_explicit(&b->committed, memory_order_acquire);
-	if (c > b->flushed) {
-		const struct ct_event *ev = &b->ev[b->flushed];
-		size_t n = c - b->flushed;
+	const struct ct_event *ev = &b->ev[b->flushed];
+	size_t n = c > b->flushed ? c - b->flushed : 0;
+	/* attach mode: events a thread committed after the last session's final drain (a
+	 * THREAD_END racing the detach) are no part of this session's trace */
+	while (n && ev->ts < ct_attach_t0) {
+		ev++;
+		n--;
+	}
+	if (n) {
 		for (size_t i = 0; i < n; i++) {
 			want_stack(ev[i].stack);
 			if (ev[i].type == CT_EV_LOCK_ORDER) /* its second site, in a payload slot */
@@ -229,9 +235,10 @@ static void drain(struct ct_buf *b)
 			b->seq = 0;
 		}
 		ct_trace_put(ct_w_events(&ct_fl.wb, ct_fl.gen, b->tid, b->seq++, ev, n));
-		b->flushed = c;
 		ct_fl.wrote_events = 1;
 	}
+	if (c > b->flushed)
+		b->flushed = c;
 	if (st == CT_BUF_FULL) {
 		b->flushed = 0;
 		b->seq = 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <threads.h>
 #include <unistd.h>
 
@@ -138,6 +139,8 @@ static void adopt(struct ct_thread *t)
 	atomic_store_explicit(&t->state, CT_TH_LIVE, memory_order_release);
 }
 
+static void emit_name(struct ct_thread *me, const struct ct_thread *th);
+
 struct ct_thread *ct_self(void)
 {
 	if (likely(ct_tls.th != NULL))
@@ -147,10 +150,20 @@ struct ct_thread *ct_self(void)
 	struct ct_thread *t = slot_claim();
 	if (t) {
 		adopt(t);
-	} else if (!ct_tls.untraced) {
-		/* a thread that runs untraced, counted once (a later event may still find a
-		 * slot free: it is traced from there) */
-		ct_tls.untraced = 1;
+		/* a thread libctrace did not see begin (one running before an attach, or made
+		 * while detached, or by a raw clone): its name as pthread_setname_np or the
+		 * kernel left it, once, as thread_begin records a new thread's */
+		if (atomic_load_explicit(&ct_active, memory_order_relaxed) && ct_sys_begin() == 0) {
+			int e = errno;
+			if (prctl(PR_GET_NAME, t->name) == 0 && t->name[0])
+				emit_name(t, t);
+			errno = e;
+			ct_sys_end();
+		}
+	} else if (ct_tls.untraced != ct_sites_epoch + 1) {
+		/* a thread that runs untraced, counted once in each attach session's trace (a
+		 * later event may still find a slot free: it is traced from there) */
+		ct_tls.untraced = ct_sites_epoch + 1;
 		atomic_fetch_add_explicit(&ct_untraced, 1, memory_order_relaxed);
 	}
 	return t;
@@ -238,6 +251,26 @@ void ct_thread_reap(struct ct_thread *t)
 {
 	ct_sites_release(t);
 	slot_release(t);
+}
+
+/* A thread adopted at its first event (ct_self) has no exit hook: in attach mode, every
+ * thread that existed at the attach, or was made while detached (pthread_create not
+ * redirected then). Its slot stays LIVE after it ends; a program that makes threads all
+ * the time filled the table within a few sessions, and later ones lost most events
+ * (no_thread_slot), and its buffer stayed taken (no_buffer). A thread found gone has no
+ * TLS left to point at its slot. */
+void ct_threads_reap_gone(void)
+{
+	int e = errno;
+	pid_t pid = getpid();
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));)
+		if (atomic_load_explicit(&t->state, memory_order_acquire) == CT_TH_LIVE && t->tid &&
+		    REAL(syscall)(SYS_tgkill, (long)pid, (long)t->tid, 0L) != 0 && errno == ESRCH) {
+			ct_buf_retire(t); /* drained by the last session's finish: freed */
+			ct_thread_reap(t);
+		}
+	errno = e;
 }
 
 /* Records th's current name as a THREAD_NAME event in me's buffer. Record path. */

@@ -181,6 +181,34 @@ one_line_refusal() {
 	done
 }
 
+@test "attach: a process that makes threads all the time, attached 8 times: no slot or buffer lost, no thread called untraced" {
+	mkdir c
+	# 64 slots: the threads that run across each attach (adopted at their first event,
+	# ending without libctrace's exit hook) filled them within a few sessions when
+	# their slots were never freed
+	bg_start c env CTRACE_MAX_THREADS=64 "$PROGS/att_churn" c
+	await c/ready
+	local i
+	for i in $(seq 1 8); do
+		run timeout 60 "$CT" attach "$PID" --duration 150ms -o "t$i.ctr"
+		assert_success
+		[ "$(jreport "t$i.ctr" '[.trace.lost.no_thread_slot, .trace.lost.no_buffer,
+			.trace.untraced_threads] | @tsv')" = "0	0	0" ] ||
+			fail "t$i.ctr: $(jreport "t$i.ctr" '.trace | [.lost, .untraced_threads]')"
+		# the sleepers' waits, every thread with its name (the adopted ones too)
+		[ "$(jreport "t$i.ctr" '[.profiles[] | select(.kind == "nanosleep" and
+			.frames[0].func == "sleeper")] | length')" -gt 0 ]
+		[ "$(jreport "t$i.ctr" '[.threads[] | select(.name != "att_churn")] | length')" = 0 ] ||
+			fail "t$i.ctr: $(jreport "t$i.ctr" '[.threads[] | select(.name != "att_churn")]')"
+		# no event of an earlier session (a thread's end racing the detach)
+		! "$CT" dump "t$i.ctr" | grep ' ts=-' || fail "t$i.ctr: an event before the attach"
+	done
+	touch c/end
+	finish
+	[ "$STATUS" = 9 ]
+	assert_equal "$(cat c.out)" "waves_ok=1 bad=0"
+}
+
 @test "attach: threads that live in malloc and in the dynamic loader; the attach waits for a safe point" {
 	mkdir b
 	bg_start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
