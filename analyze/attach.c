@@ -1057,8 +1057,9 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		errno_restore(t, &h);
 		hijack_end(&h);
 		ptrace(PTRACE_DETACH, h.tid, NULL, (void *)(long)pick->sig);
-		if (ok && op == OP_DETACH && res->code == ATT_AGAIN && tries < MAX_TRIES) {
-			/* the thread was inside a flush of its own: nothing was done, again */
+		if (ok && res->code == ATT_AGAIN && tries < MAX_TRIES) {
+			/* the thread was inside a flush of its own, or another ctrace's call was
+			 * running: nothing was done, again */
 			pause_before(tries);
 			continue;
 		}
@@ -1122,8 +1123,9 @@ static void detach_now(struct target *t, const char *cmd)
 	if (res.code == ATT_NOT)
 		ct_die(CT_EXIT_USAGE, "%s: process %d is not attached", cmd, (int)t->pid);
 	if (res.code == ATT_AGAIN)
-		ct_die(CT_EXIT_USAGE, "%s: process %d was inside a flush of its own trace at each of "
-		       "%d stops; still attached, try again", cmd, (int)t->pid, res.tries);
+		ct_die(CT_EXIT_USAGE, "%s: process %d was inside a flush of its own trace, or "
+		       "another ctrace was at work on it, at each of %d tries; still attached, try "
+		       "again", cmd, (int)t->pid, res.tries);
 	fprintf(stderr, "ctrace: detached from process %d through thread %d: %zu threads, "
 		"stopped one at a time (%zu stops, the longest %.2f ms), stopping the trace took "
 		"%.2f ms", (int)t->pid, (int)res.via, res.threads, res.stopped, res.stopped_ms,
@@ -1247,8 +1249,11 @@ int ct_cmd_attach(int argc, char **argv)
 	case ATT_OK:
 		break;
 	case ATT_BUSY:
-		ct_die(CT_EXIT_USAGE, "attach: process %d is already traced by libctrace",
-		       (int)t.pid);
+		ct_die(CT_EXIT_USAGE, "attach: process %d is already traced by libctrace "
+		       "(attached; 'ctrace detach %d' ends it)", (int)t.pid, (int)t.pid);
+	case ATT_AGAIN:
+		ct_die(CT_EXIT_USAGE, "attach: process %d is being attached or detached by "
+		       "another ctrace; try again", (int)t.pid);
 	case ATT_ENOMEM:
 		ct_die(CT_EXIT_USAGE, "attach: libctrace could not map its tables in process %d",
 		       (int)t.pid);

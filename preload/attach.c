@@ -505,15 +505,44 @@ static int start(const char *out)
 	return 0;
 }
 
+/* An entry point is running: two ctraces at work on the process at once call on two
+ * threads (each stops only its own), and the second call waits for none. */
+static atomic_int in_call;
+
+static int call_begin(void)
+{
+	int idle = 0;
+	return atomic_compare_exchange_strong(&in_call, &idle, 1);
+}
+
+void ct_attach_after_fork(void)
+{
+	atomic_store(&in_call, 0); /* the thread that was in a call is not in the child */
+}
+
 CT_EXPORT int ctrace_attach_start(const char *out)
 {
+	if (!call_begin())
+		return CT_ATTACH_AGAIN;
 	ct_enter();
 	int r = start(out);
 	ct_leave();
+	atomic_store(&in_call, 0);
 	return r;
 }
 
+static int stop(void);
+
 CT_EXPORT int ctrace_attach_stop(void)
+{
+	if (!call_begin())
+		return CT_ATTACH_AGAIN;
+	int r = stop();
+	atomic_store(&in_call, 0);
+	return r;
+}
+
+static int stop(void)
 {
 	if (!attached)
 		return CT_ATTACH_NOT;

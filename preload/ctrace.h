@@ -460,9 +460,13 @@ int ct_attached(void);
 void ct_fork_handlers_install(void);
 /* Exported entry points, called by `ctrace attach` / `ctrace detach` on a thread they
  * stopped at a safe point: start tracing into out (a path, %p expanded) / stop, drain,
- * close, leave the library inert. Not the record path. */
+ * close, leave the library inert. One runs at a time: a call made while another ctrace's
+ * is running (each stops only the thread it calls on) changes nothing and returns
+ * CT_ATTACH_AGAIN. Not the record path. */
 int ctrace_attach_start(const char *out);
 int ctrace_attach_stop(void);
+/* The fork child: no entry point is running in it. */
+void ct_attach_after_fork(void);
 /* ctrace_attach_start / ctrace_attach_stop results (the injector reads them). */
 enum { CT_ATTACH_OK = 0, CT_ATTACH_BUSY = 1, CT_ATTACH_ENOMEM = 2, CT_ATTACH_EFILE = 3,
        CT_ATTACH_NOT = 4, CT_ATTACH_AGAIN = 5 };

@@ -66,6 +66,7 @@ static void after_fork_child(void)
 	ct_enter();
 	ct_capture_fork_child(); /* the loader lock may be held for good here */
 	ct_fd_after_fork();
+	ct_attach_after_fork();
 	atomic_store(&exit_owner, 0);
 	if (ct_in_sandbox()) {
 		/* the child inherits the filter: it traces nothing, makes no call of ours */
