@@ -236,6 +236,7 @@ struct ct_thread {
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
 	int alt_guarded;           /* the slot's alternate signal stack has its guard page */
 	int sandboxed;             /* made by a thread under a seccomp filter (sandbox.c) */
+	int adopted;               /* claimed at its first event (ct_self): no exit hook */
 	uint32_t sites_epoch;      /* the ct_sites_epoch its sites[] counts for */
 	int sites_dirty;           /* sites[] may hold counts (claimed since ct_sites_release
 				    * left it all zero); 0 in a slot never claimed */
@@ -272,6 +273,10 @@ void ct_thread_reap(struct ct_thread *t);
 /* Attach mode, before a new session starts: frees the LIVE slots of threads that are gone
  * (tgkill's signal 0: ESRCH). Not on the record path; tracing off. */
 void ct_threads_reap_gone(void);
+/* The writer, before a generation's end: the adopted threads found gone are EXITED at now,
+ * their buffers retired; the generation's end writes their call-site totals and frees
+ * their slots (write_sites). */
+void ct_threads_mark_gone(uint64_t now);
 /* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
 int ct_app_threads(void);
 /* Program threads made through the wrappers so far. */

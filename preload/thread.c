@@ -108,6 +108,7 @@ static struct ct_thread *slot_claim(void)
 			t->claims = 0;
 			t->captures = 0;
 			t->sandboxed = 0;
+			t->adopted = 0;
 			t->buf = NULL;
 			memset(t->name, 0, sizeof(t->name));
 			/* all zero already when its last thread counted nothing, or its table
@@ -150,6 +151,7 @@ struct ct_thread *ct_self(void)
 	struct ct_thread *t = slot_claim();
 	if (t) {
 		adopt(t);
+		t->adopted = 1;
 		/* a thread libctrace did not see begin (one running before an attach, or made
 		 * while detached, or by a raw clone): its name as pthread_setname_np or the
 		 * kernel left it, once, as thread_begin records a new thread's */
@@ -259,16 +261,38 @@ void ct_thread_reap(struct ct_thread *t)
  * the time filled the table within a few sessions, and later ones lost most events
  * (no_thread_slot), and its buffer stayed taken (no_buffer). A thread found gone has no
  * TLS left to point at its slot. */
+static int gone(const struct ct_thread *t, pid_t pid)
+{
+	return atomic_load_explicit(&t->state, memory_order_acquire) == CT_TH_LIVE && t->tid &&
+	       REAL(syscall)(SYS_tgkill, (long)pid, (long)t->tid, 0L) != 0 && errno == ESRCH;
+}
+
 void ct_threads_reap_gone(void)
 {
 	int e = errno;
 	pid_t pid = getpid();
 	struct ct_thread *t;
 	for (unsigned i = 0; (t = ct_threads_next(&i));)
-		if (atomic_load_explicit(&t->state, memory_order_acquire) == CT_TH_LIVE && t->tid &&
-		    REAL(syscall)(SYS_tgkill, (long)pid, (long)t->tid, 0L) != 0 && errno == ESRCH) {
+		if (gone(t, pid)) {
 			ct_buf_retire(t); /* drained by the last session's finish: freed */
 			ct_thread_reap(t);
+		}
+	errno = e;
+}
+
+/* The same during a session, for the adopted threads only (the others' exit hook frees
+ * their slots): a long attach, or a program whose threads libctrace did not see begin
+ * (made by a raw clone), would otherwise keep every such slot until the table is full. */
+void ct_threads_mark_gone(uint64_t now)
+{
+	int e = errno;
+	pid_t pid = getpid();
+	struct ct_thread *t;
+	for (unsigned i = 0; (t = ct_threads_next(&i));)
+		if (t->adopted && gone(t, pid)) {
+			ct_buf_retire(t); /* its last events: written and freed by the next drain */
+			t->exit_ts = now;
+			atomic_store_explicit(&t->state, CT_TH_EXITED, memory_order_release);
 		}
 	errno = e;
 }

@@ -209,6 +209,31 @@ one_line_refusal() {
 	assert_equal "$(cat c.out)" "waves_ok=1 bad=0"
 }
 
+@test "attach: threads that ran before the attach and ended during it give their slots back within the session" {
+	mkdir u
+	# 16 slots: main and the 15 early threads, adopted at their first sleep after the
+	# attach, fill the table; when they end (no exit hook), only the writer's look at
+	# each generation's end (tgkill) frees their slots for the threads made after them
+	bg_start u env CTRACE_MAX_THREADS=16 CTRACE_GENERATION_MS=100 "$PROGS/att_turnover" u
+	await u/ready
+	attach_bg "$PID" t.ctr
+	touch u/go
+	await u/last
+	run timeout 60 "$CT" detach "$PID"
+	assert_success
+	wait "$APID"
+	touch u/end
+	finish
+	[ "$STATUS" = 10 ]
+	assert_equal "$(cat u.out)" "made_200=1 bad=0"
+	# the 200th thread made after the early ones ended was traced from its start
+	local last
+	last=$(cat u/last)
+	"$CT" dump t.ctr | grep -q " tid=$last ts=[^ ]* THREAD_START " ||
+		fail "thread $last has no THREAD_START: $(jreport t.ctr '.trace | [.lost, .untraced_threads]')"
+	[ "$(jreport t.ctr '[.threads[] | select(.tid == '"$last"')] | length')" -ge 1 ]
+}
+
 @test "attach: threads that live in malloc and in the dynamic loader; the attach waits for a safe point" {
 	mkdir b
 	bg_start b "$PROGS/att_busy" b "$PROGS/att_mod.so"
