@@ -658,6 +658,67 @@ static int stop_one(struct target *t, pid_t tid, struct thr *th)
 	return 0;
 }
 
+/* The stack walks' reads of the target. libunwind-ptrace reads a word at a time
+ * (PTRACE_PEEKDATA: a system call and a check of the tracee each), and a walk reads about
+ * a thousand (the unwind tables' binary search, FDEs and CIEs, the stack): about 5 ms of
+ * the thread's stop. They are read a page at a time from /proc/PID/mem instead, each page
+ * kept for the walk of one stopped thread (its stack does not change while it is stopped;
+ * the tables never do); writes, and a page that cannot be read, go to libunwind's own. */
+#define WALK_PAGE 4096
+#define WALK_PAGES 64
+static struct {
+	int mem;                       /* the target's /proc/PID/mem, -1 when none */
+	unsigned n, next;              /* pages kept; the next to replace when full */
+	uintptr_t at[WALK_PAGES];
+	unsigned char data[WALK_PAGES][WALK_PAGE];
+} walk = { .mem = -1 };
+
+static const unsigned char *walk_page(uintptr_t page)
+{
+	for (unsigned i = 0; i < walk.n; i++)
+		if (walk.at[i] == page)
+			return walk.data[i];
+	unsigned i = walk.n < WALK_PAGES ? walk.n++ : walk.next++ % WALK_PAGES;
+	walk.at[i] = 1; /* no page's address, until read */
+	if (pread(walk.mem, walk.data[i], WALK_PAGE, (off_t)page) != WALK_PAGE)
+		return NULL;
+	walk.at[i] = page;
+	return walk.data[i];
+}
+
+static int walk_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+			   void *arg)
+{
+	uintptr_t page = addr & ~(uintptr_t)(WALK_PAGE - 1);
+	size_t off = addr - page, k = WALK_PAGE - off;
+	const unsigned char *p;
+	if (!write && walk.mem >= 0 && (p = walk_page(page))) {
+		if (k >= sizeof(*val)) {
+			memcpy(val, p + off, sizeof(*val));
+			return 0;
+		}
+		unsigned char w[sizeof(*val)];
+		memcpy(w, p + off, k); /* before the next page may replace this one */
+		if ((p = walk_page(page + WALK_PAGE))) {
+			memcpy(w + k, p, sizeof(w) - k);
+			memcpy(val, w, sizeof(w));
+			return 0;
+		}
+	}
+	return _UPT_accessors.access_mem(as, addr, val, write, arg);
+}
+
+/* libunwind-ptrace's accessors, with walk_access_mem for its reads. */
+static unw_accessors_t *walk_accessors(void)
+{
+	static unw_accessors_t a;
+	if (!a.access_mem) {
+		a = _UPT_accessors;
+		a.access_mem = walk_access_mem;
+	}
+	return &a;
+}
+
 /* Whether the thread's stack has no frame in a denied range. With strict, not a thread
  * in a sleep that the kernel restarts through its restart block (nanosleep,
  * clock_nanosleep, a timed futex wait, poll with a timeout): a timed wait of the call
@@ -672,6 +733,8 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 	void *ui = _UPT_create(th->tid);
 	if (!ui)
 		return 0;
+	walk.mem = t->mem;
+	walk.n = walk.next = 0; /* the pages of this stop only */
 	unw_cursor_t c;
 	int ok = 1, depth = 0, whole = 0;
 	unsigned libc_run = 0; /* how many of the outermost frames so far are libc's */
@@ -968,7 +1031,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 	for (int tries = 1; tries <= MAX_TRIES; tries++) {
 		res->tries = tries;
 		read_maps(t); /* the module map of this round */
-		unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
+		unw_addr_space_t as = unw_create_addr_space(walk_accessors(), 0);
 		struct thr th, *pick = NULL;
 		int e = 0;
 		for (int strict = 1; strict >= 0 && !pick && e >= 0; strict--) {
