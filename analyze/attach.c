@@ -465,6 +465,23 @@ static const char *comm_of(pid_t pid, char *buf, size_t cap)
 	return buf;
 }
 
+/* The refusal when tracer holds the thread tid of process pid (the process itself when tid
+ * is pid): another ctrace's attach or detach in progress, or another tracer. */
+static void tracer_refusal(char *buf, size_t cap, pid_t pid, pid_t tid, pid_t tracer)
+{
+	char comm[64];
+	comm_of(tracer, comm, sizeof(comm));
+	if (!strcmp(comm, "ctrace"))
+		snprintf(buf, cap, "process %d is being attached or detached by another ctrace "
+			 "(process %d); try again", (int)pid, (int)tracer);
+	else if (tid == pid)
+		snprintf(buf, cap, "process %d is already traced by process %d (%s)", (int)pid,
+			 (int)tracer, comm);
+	else
+		snprintf(buf, cap, "thread %d of process %d is traced by process %d (%s)",
+			 (int)tid, (int)pid, (int)tracer, comm);
+}
+
 /* Exits 2 with one line when the process cannot be attached (or detached: det). */
 static void check_target(struct target *t, const char *cmd)
 {
@@ -500,12 +517,9 @@ static void check_target(struct target *t, const char *cmd)
 		       "with prctl(PR_SET_PTRACER)); run ctrace with CAP_SYS_PTRACE, or set it to 0",
 		       cmd);
 	if (status_field(pid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0) {
-		char comm[64];
-		if (!strcmp(comm_of(atoi(v), comm, sizeof(comm)), "ctrace"))
-			ct_die(CT_EXIT_USAGE, "%s: process %d is being attached or detached by "
-			       "another ctrace (process %d); try again", cmd, (int)pid, atoi(v));
-		ct_die(CT_EXIT_USAGE, "%s: process %d is already traced by process %d (%s)", cmd,
-		       (int)pid, atoi(v), comm);
+		char why[256];
+		tracer_refusal(why, sizeof(why), pid, pid, atoi(v));
+		ct_die(CT_EXIT_USAGE, "%s: %s", cmd, why);
 	}
 	if (status_field(pid, "State", v, sizeof(v)) == 0 && (v[0] == 'T' || v[0] == 't'))
 		ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first", cmd,
@@ -667,11 +681,11 @@ static int stop_one(struct target *t, pid_t tid, struct thr *th)
 #define WALK_PAGE 4096
 #define WALK_PAGES 64
 static struct {
-	int mem;                       /* the target's /proc/PID/mem, -1 when none */
+	struct target *t;              /* whose memory (mem_read), NULL when none */
 	unsigned n, next;              /* pages kept; the next to replace when full */
 	uintptr_t at[WALK_PAGES];
 	unsigned char data[WALK_PAGES][WALK_PAGE];
-} walk = { .mem = -1 };
+} walk;
 
 static const unsigned char *walk_page(uintptr_t page)
 {
@@ -680,7 +694,7 @@ static const unsigned char *walk_page(uintptr_t page)
 			return walk.data[i];
 	unsigned i = walk.n < WALK_PAGES ? walk.n++ : walk.next++ % WALK_PAGES;
 	walk.at[i] = 1; /* no page's address, until read */
-	if (pread(walk.mem, walk.data[i], WALK_PAGE, (off_t)page) != WALK_PAGE)
+	if (mem_read(walk.t, page, walk.data[i], WALK_PAGE) < 0)
 		return NULL;
 	walk.at[i] = page;
 	return walk.data[i];
@@ -692,7 +706,7 @@ static int walk_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val
 	uintptr_t page = addr & ~(uintptr_t)(WALK_PAGE - 1);
 	size_t off = addr - page, k = WALK_PAGE - off;
 	const unsigned char *p;
-	if (!write && walk.mem >= 0 && (p = walk_page(page))) {
+	if (!write && walk.t && walk.t->mem >= 0 && (p = walk_page(page))) {
 		if (k >= sizeof(*val)) {
 			memcpy(val, p + off, sizeof(*val));
 			return 0;
@@ -733,7 +747,7 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 	void *ui = _UPT_create(th->tid);
 	if (!ui)
 		return 0;
-	walk.mem = t->mem;
+	walk.t = t;
 	walk.n = walk.next = 0; /* the pages of this stop only */
 	unw_cursor_t c;
 	int ok = 1, depth = 0, whole = 0;
@@ -772,29 +786,40 @@ static int safe_point(struct target *t, unw_addr_space_t as, struct thr *th, int
 	return ok;
 }
 
+/* The process's task list (/proc/PID/task), NULL when it is gone. */
+static DIR *tasks_open(const struct target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
+	return opendir(path);
+}
+
+/* The next thread of the list, 0 at its end. */
+static pid_t tasks_next(DIR *d)
+{
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (atoi(e->d_name) > 0)
+			return (pid_t)atoi(e->d_name);
+	return 0;
+}
+
 /* A thread of the process that another tracer holds: its tid, its tracer's pid in
  * *tracer; 0 when none. */
 static pid_t traced_thread(const struct target *t, pid_t *tracer)
 {
-	char path[64], v[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	pid_t found = 0;
-	if (!d)
-		return 0;
-	while (!found && (e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-		if (tid <= 0)
-			continue;
+	char v[64];
+	DIR *d = tasks_open(t);
+	pid_t tid = 0;
+	while (d && (tid = tasks_next(d)))
 		if (status_field(tid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0 &&
 		    atoi(v) != getpid()) {
 			*tracer = atoi(v);
-			found = tid;
+			break;
 		}
-	}
-	closedir(d);
-	return found;
+	if (d)
+		closedir(d);
+	return tid;
 }
 
 /* What choosing a thread stopped. */
@@ -813,18 +838,13 @@ struct stops {
 static int find_pass(struct target *t, unw_addr_space_t as, int strict, struct thr *pick,
 		     struct stops *st)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)t->pid);
-	DIR *d = opendir(path);
-	struct dirent *e;
+	DIR *d = tasks_open(t);
+	pid_t tid;
 	int found = 0;
 	if (!d)
 		return -ESRCH;
 	st->threads = 0;
-	while ((e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-		if (tid <= 0)
-			continue;
+	while ((tid = tasks_next(d))) {
 		st->threads++;
 		if (found)
 			continue; /* counted only */
@@ -992,20 +1012,6 @@ static void pause_before(int tries)
 	nanosleep(&d, NULL);
 }
 
-/* The refusal when tracer holds the thread tid: another ctrace's attach or detach in
- * progress, or another tracer. */
-static void held_msg(struct result *res, const struct target *t, pid_t tid, pid_t tracer)
-{
-	char comm[64];
-	comm_of(tracer, comm, sizeof(comm));
-	if (!strcmp(comm, "ctrace"))
-		snprintf(res->err, sizeof(res->err), "process %d is being attached or detached "
-			 "by another ctrace (process %d); try again", (int)t->pid, (int)tracer);
-	else
-		snprintf(res->err, sizeof(res->err), "thread %d of process %d is traced by "
-			 "process %d (%s)", (int)tid, (int)t->pid, (int)tracer, comm);
-}
-
 /* Finds a thread at a safe point (find_pass: strict first), runs the operation on it, lets
  * it go; refused when another tracer holds a thread. 0, or -1 with res->err. */
 static int session(struct target *t, int op, const char *out, struct result *res)
@@ -1024,7 +1030,7 @@ static int session(struct target *t, int op, const char *out, struct result *res
 	struct stops st = { 0 };
 	pid_t tracer = 0, held = traced_thread(t, &tracer);
 	if (held) {
-		held_msg(res, t, held, tracer);
+		tracer_refusal(res->err, sizeof(res->err), t->pid, held, tracer);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
@@ -1046,7 +1052,8 @@ static int session(struct target *t, int op, const char *out, struct result *res
 			else if (e == -EPERM && st.refused &&
 				 status_field(st.refused, "TracerPid", v, sizeof(v)) == 0 &&
 				 atoi(v) != 0)
-				held_msg(res, t, st.refused, atoi(v)); /* seized since the look */
+				tracer_refusal(res->err, sizeof(res->err), t->pid, st.refused,
+					       atoi(v)); /* seized since the look */
 			else if (e == -EPERM && yama_scope() == 1)
 				snprintf(res->err, sizeof(res->err),
 					 "Yama's ptrace_scope is 1 (/proc/sys/kernel/yama/ptrace_scope):"

@@ -3,9 +3,10 @@
  * Wait chains and deadlocks (engine.h) from the state at the end of the analysed time:
  * each thread's innermost open wait on a mutex-like object with a known owner (the one
  * the object's own events leave, else the one glibc named at the wait's begin if no
- * release followed it), or a join of a live thread, is an edge thread -> holder; where the holder took the object comes
- * from its latest HOLD record (unless a release of its own followed), else its latest
- * acquisition not followed by its own release. The cycles are the deadlocks.
+ * release followed it), or a join of a live thread, is an edge thread -> holder; where
+ * the holder took the object comes from its latest HOLD record (unless a release of its
+ * own followed), else its latest acquisition not followed by its own release. The cycles
+ * are the deadlocks.
  */
 #include "engine.h"
 

@@ -478,10 +478,8 @@ static int start(const char *out)
 	if (started_once) {
 		/* the last session's trace has its losses and untraced threads; the slots of
 		 * threads that ended without an exit hook are free again */
-		for (int i = 0; i < CT_L_MAX; i++)
-			atomic_store(&ct_lost[i], 0);
-		atomic_store(&ct_untraced, 0);
-		ct_threads_reap_gone();
+		ct_counts_reset();
+		ct_threads_gone(0, 1);
 	}
 	r = started_once ? ct_writer_restart() : ct_writer_start();
 	if (r < 0)
@@ -531,17 +529,6 @@ CT_EXPORT int ctrace_attach_start(const char *out)
 	return r;
 }
 
-static int stop(void);
-
-CT_EXPORT int ctrace_attach_stop(void)
-{
-	if (!call_begin())
-		return CT_ATTACH_AGAIN;
-	int r = stop();
-	atomic_store(&in_call, 0);
-	return r;
-}
-
 static int stop(void)
 {
 	if (!attached)
@@ -561,3 +548,13 @@ static int stop(void)
 	ct_leave();
 	return 0;
 }
+
+CT_EXPORT int ctrace_attach_stop(void)
+{
+	if (!call_begin())
+		return CT_ATTACH_AGAIN;
+	int r = stop();
+	atomic_store(&in_call, 0);
+	return r;
+}
+

@@ -208,6 +208,11 @@ void ct_buffers_after_fork(void)
 	atomic_store(&nfree_big, (int)ct_cfg.nbufs);
 	atomic_store(&nfree_small, (int)nsmall);
 	atomic_store(&ct_writer_kick, 0);
+	ct_counts_reset();
+}
+
+void ct_counts_reset(void)
+{
 	for (int i = 0; i < CT_L_MAX; i++)
 		atomic_store(&ct_lost[i], 0);
 	atomic_store(&ct_untraced, 0);

@@ -270,13 +270,12 @@ void ct_threads_after_fork(void);
 void ct_threads_after_fork_count(void);
 /* Frees an EXITED slot once the writer wrote its totals. Writer side. */
 void ct_thread_reap(struct ct_thread *t);
-/* Attach mode, before a new session starts: frees the LIVE slots of threads that are gone
- * (tgkill's signal 0: ESRCH). Not on the record path; tracing off. */
-void ct_threads_reap_gone(void);
-/* The writer, before a generation's end: the adopted threads found gone are EXITED at now,
- * their buffers retired; the generation's end writes their call-site totals and frees
- * their slots (write_sites). */
-void ct_threads_mark_gone(uint64_t now);
+/* The adopted threads (no exit hook) found gone (tgkill's signal 0: ESRCH), their buffers
+ * retired. free_now (a new attach session's start, tracing off, no writer): their slots
+ * freed at once; else (the writer, before a generation's end) EXITED at now, and the
+ * generation's end writes their call-site totals and frees them (write_sites). Not on
+ * the record path. */
+void ct_threads_gone(uint64_t now, int free_now);
 /* Program threads alive that libctrace knows of (main, pthread_create, thrd_create). */
 int ct_app_threads(void);
 /* Program threads made through the wrappers so far. */
@@ -305,8 +304,12 @@ void ct_bufs_each(void (*fn)(struct ct_buf *b, void *arg), void *arg);
 void ct_buf_freed(struct ct_buf *b);
 /* Some buffer holds events not yet written. Not for the record path. */
 int ct_buffers_pending(void);
-/* Fork child: every buffer free again (the unwritten events are the parent's). */
+/* Fork child: every buffer free again (the unwritten events are the parent's), the
+ * counts restarted (ct_counts_reset). */
 void ct_buffers_after_fork(void);
+/* The lost-event and untraced-thread counts back to 0, for a new trace (a fork child's,
+ * a new attach session's). */
+void ct_counts_reset(void);
 /* Set (and futex-woken) by a thread that found the buffer pools running low. */
 extern atomic_int ct_writer_kick;
 /* Appends ev to the calling thread's buffer (th = ct_self()). When no buffer is free the

@@ -179,7 +179,7 @@ static void *writer_main(void *arg)
 			if (ct_ctl_on || ct_cfg.flight)
 				ct_flight_cycle(ct_now());
 			if (ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
-				ct_threads_mark_gone(ct_now());
+				ct_threads_gone(ct_now(), 0);
 				ct_gen_close();
 				ct_gen_open(0);
 			} else {

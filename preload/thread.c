@@ -140,7 +140,7 @@ static void adopt(struct ct_thread *t)
 	atomic_store_explicit(&t->state, CT_TH_LIVE, memory_order_release);
 }
 
-static void emit_name(struct ct_thread *me, const struct ct_thread *th);
+static void emit_own_name(struct ct_thread *t);
 
 struct ct_thread *ct_self(void)
 {
@@ -157,8 +157,7 @@ struct ct_thread *ct_self(void)
 		 * kernel left it, once, as thread_begin records a new thread's */
 		if (atomic_load_explicit(&ct_active, memory_order_relaxed) && ct_sys_begin() == 0) {
 			int e = errno;
-			if (prctl(PR_GET_NAME, t->name) == 0 && t->name[0])
-				emit_name(t, t);
+			emit_own_name(t);
 			errno = e;
 			ct_sys_end();
 		}
@@ -267,33 +266,26 @@ static int gone(const struct ct_thread *t, pid_t pid)
 	       REAL(syscall)(SYS_tgkill, (long)pid, (long)t->tid, 0L) != 0 && errno == ESRCH;
 }
 
-void ct_threads_reap_gone(void)
+/* Only adopted slots: the others' exit hook frees them (even while detached, tracing
+ * off). During a session a long attach, or a program whose threads libctrace did not see
+ * begin (made by a raw clone), would otherwise keep every such slot until the table is
+ * full; between sessions they would pile up across attaches. */
+void ct_threads_gone(uint64_t now, int free_now)
 {
 	int e = errno;
 	pid_t pid = getpid();
 	struct ct_thread *t;
-	for (unsigned i = 0; (t = ct_threads_next(&i));)
-		if (gone(t, pid)) {
-			ct_buf_retire(t); /* drained by the last session's finish: freed */
+	for (unsigned i = 0; (t = ct_threads_next(&i));) {
+		if (!t->adopted || !gone(t, pid))
+			continue;
+		ct_buf_retire(t); /* its last events: written (if of this session) and freed */
+		if (free_now) {
 			ct_thread_reap(t);
-		}
-	errno = e;
-}
-
-/* The same during a session, for the adopted threads only (the others' exit hook frees
- * their slots): a long attach, or a program whose threads libctrace did not see begin
- * (made by a raw clone), would otherwise keep every such slot until the table is full. */
-void ct_threads_mark_gone(uint64_t now)
-{
-	int e = errno;
-	pid_t pid = getpid();
-	struct ct_thread *t;
-	for (unsigned i = 0; (t = ct_threads_next(&i));)
-		if (t->adopted && gone(t, pid)) {
-			ct_buf_retire(t); /* its last events: written and freed by the next drain */
+		} else {
 			t->exit_ts = now;
 			atomic_store_explicit(&t->state, CT_TH_EXITED, memory_order_release);
 		}
+	}
 	errno = e;
 }
 
@@ -302,6 +294,14 @@ static void emit_name(struct ct_thread *me, const struct ct_thread *th)
 {
 	struct ct_event ev = ct_ev_thread_name(ct_now(), (uint32_t)th->tid, th->name);
 	ct_emit(me, &ev);
+}
+
+/* The calling thread's name as the kernel has it, into its slot and as a THREAD_NAME
+ * event. Record path (one system call). */
+static void emit_own_name(struct ct_thread *t)
+{
+	prctl(PR_GET_NAME, t->name);
+	emit_name(t, t);
 }
 
 /* The new thread's first steps: its slot, THREAD_START and its name; its start routine
@@ -326,8 +326,7 @@ static void thread_begin(struct ct_thread *t)
 		ct_emit(t, &ev);
 		/* The kernel gave the thread its creator's name; record it so the thread has a
 		 * name even if it never calls pthread_setname_np. */
-		prctl(PR_GET_NAME, t->name);
-		emit_name(t, t);
+		emit_own_name(t);
 		ct_leave();
 	}
 	/* After THREAD_START: its time starts the thread's lifetime, which the kernel's
