@@ -84,7 +84,7 @@ flight() {
 }
 
 @test "the rate limit counts the snapshots it suppressed" {
-	flight CTRACE_TRIGGER='sync>100ms,exit' CTRACE_TRIGGER_LIMIT=1/min -- rate 4 150
+	flight CTRACE_TRIGGER='sync>100ms,exit' CTRACE_TRIGGER_LIMIT=1/min -- rate 4 150 100
 	assert_success
 	n=$(value slow_waits)
 	[ "$n" -ge 2 ]

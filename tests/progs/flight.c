@@ -8,9 +8,10 @@
  *                                  slow_wait (a second thread holds it); prints
  *                                  slow_ns=N (that wait), short_waits=N and
  *                                  short_max_ns=N (the longest short one)
- *   flight rate N SLOW_MS          N timed condition waits of SLOW_MS in rate_wait, 50 ms
- *                                  apart; prints slow_waits=N (those that took SLOW_MS or
- *                                  more, by its own clock)
+ *   flight rate N WAIT_MS OVER_MS  N timed condition waits of WAIT_MS in rate_wait, 50 ms
+ *                                  apart; prints slow_waits=N (those that took OVER_MS or
+ *                                  more, by its own clock: the trigger's threshold, so the
+ *                                  count is the tracer's whatever the waits' lateness)
  *   flight crash                   a few waits in short_wait, then abort()
  *   flight busy SECS               four threads contend for one mutex for SECS seconds;
  *                                  prints rss_early_kb (half-way) and rss_late_kb (at
@@ -122,13 +123,13 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
-static int cmd_rate(long n, long ms)
+static int cmd_rate(long n, long ms, long over_ms)
 {
 	pthread_t t; /* a second thread: the writer thread runs */
 	pthread_create(&t, NULL, idle_thread, NULL);
 	long slow = 0;
 	for (long i = 0; i < n; i++) {
-		if (rate_wait(ms) >= (uint64_t)ms * 1000000u)
+		if (rate_wait(ms) >= (uint64_t)over_ms * 1000000u)
 			slow++;
 		usleep(50000);
 	}
@@ -246,8 +247,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "slow") && argc == 4)
 		return cmd_slow(atol(argv[2]), atol(argv[3]));
-	if (!strcmp(cmd, "rate") && argc == 4)
-		return cmd_rate(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "rate") && argc == 5)
+		return cmd_rate(atol(argv[2]), atol(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "crash")) {
 		for (int i = 0; i < 50; i++)
 			short_wait();
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
 		return cmd_serve(argv[2]);
 	if (!strcmp(cmd, "phases") && argc == 3)
 		return cmd_phases(argv[2]);
-	fprintf(stderr, "usage: flight slow SHORT_MS SLOW_MS | rate N SLOW_MS | crash | busy SECS "
+	fprintf(stderr, "usage: flight slow SHORT_MS SLOW_MS | rate N WAIT_MS OVER_MS | crash | busy SECS "
 			"| serve STOPFILE | phases DIR\n");
 	return 2;
 }
