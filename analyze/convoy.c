@@ -14,45 +14,6 @@
 
 #include "util.h"
 
-void ct_stks_add_slow(struct eng_stks *s, uint32_t stack, uint64_t n)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].stack == stack) {
-			s->v[i].n += n;
-			s->last = i;
-			return;
-		}
-	ct_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
-	s->last = s->n;
-	s->v[s->n++] = (struct eng_stk){ stack, n };
-}
-
-static void stks_merge(struct eng_stks *d, const struct eng_stks *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		ct_stks_add(d, s->v[i].stack, s->v[i].n);
-}
-
-/* The stack with the most entries, the smallest id on a tie (0 if none). */
-uint32_t ct_stks_top(const struct eng_stks *s)
-{
-	uint32_t best = 0;
-	uint64_t bn = 0;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].n > bn || (s->v[i].n == bn && s->v[i].stack < best)) {
-			best = s->v[i].stack;
-			bn = s->v[i].n;
-		}
-	return best;
-}
-
-void ct_stks_free(struct eng_stks *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Window k (NULL before the first), made when it is new. */
 static struct eng_win *win_slow(struct eng_conv *c, size_t k)
 {
@@ -79,8 +40,8 @@ static void samples_merge(struct eng_csamples *d, const struct eng_csamples *s)
 	ct_lhist_merge(&d->wait, &s->wait);
 	ct_lhist_merge(&d->hold, &s->hold);
 	ct_lhist_merge(&d->hand, &s->hand);
-	stks_merge(&d->ws, &s->ws);
-	stks_merge(&d->hs, &s->hs);
+	ct_stks_merge(&d->ws, &s->ws);
+	ct_stks_merge(&d->hs, &s->hs);
 }
 
 /* Frees what s holds and empties it (it may be freed again). */
@@ -163,8 +124,8 @@ static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
 	ct_lhist_clear(&c->cur.wait);
 	ct_lhist_clear(&c->cur.hold);
 	ct_lhist_clear(&c->cur.hand);
-	c->cur.ws.n = 0;
-	c->cur.hs.n = 0;
+	ct_stks_clear(&c->cur.ws);
+	ct_stks_clear(&c->cur.hs);
 }
 
 int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run)

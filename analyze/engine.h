@@ -35,6 +35,7 @@ struct eng_wait {
 	uint16_t flags;
 	uint8_t kind, profile, synthetic;
 	uint32_t oix;        /* registered on its object (ct_obj_begin): its index + 1, else 0 */
+	uint32_t ipslot;     /* and its slot in the object's waits in progress */
 };
 
 struct eng_thread {
@@ -74,11 +75,14 @@ struct eng_ulhold {
 	uint32_t stack;
 };
 
-/* A wait in progress on an object (ended ones stay until a later event passes them). */
+/* A wait in progress on an object (ended ones stay until a later event passes them).
+ * "Old" once a release charged it to its releaser (objects.c, charge): later releases
+ * charge it as one of a count. */
 struct eng_inprog {
 	uint64_t id, begin, end; /* end UINT64_MAX: in progress */
 	uint32_t tid;
-	uint8_t kind, old;
+	uint32_t nix;            /* not old: its place in the object's newl */
+	uint8_t kind, old, live;
 };
 
 /* A recorded release, kept in a per-object ring for matching: at least ENG_RING of the
@@ -120,10 +124,12 @@ struct eng_stk {
 	uint32_t stack;
 	uint64_t n;
 };
+/* Counts per stack id (stkcount.c). */
 struct eng_stks {
 	struct eng_stk *v;
 	size_t n, cap;
-	size_t last; /* the one added to last: most samples repeat it */
+	size_t last;        /* the one added to last: most samples repeat it */
+	struct ct_htab ix;  /* past a few stacks: stack + 1 -> position in v */
 };
 
 /* One window of the convoy detector. */
@@ -178,6 +184,10 @@ struct eng_early {
 };
 #define ENG_EARLY 16
 #define ENG_UNK 1024
+/* Threads of an object up to which a scan finds one's state (past that, th_ix). */
+#define ENG_OTHR_SCAN 16
+/* Slots of the direct-mapped cache in front of ct_eng's taken_ix. */
+#define ENG_TAKEN_CACHE 16
 
 struct eng_obj {
 	/* what most events change, together in the first lines (the histograms and the
@@ -185,9 +195,19 @@ struct eng_obj {
 	int seen;
 	unsigned nearly;
 	uint64_t cur;                   /* sync waits in progress */
+	/* the waits in progress, each in a slot of ip (live) that stays its own while it
+	 * lasts (eng_wait.ipslot), so that a release costs what is new since the last one,
+	 * not the number waiting: the old ones are counted (nold), the others listed
+	 * (newl, slots); the ended ones are kept apart (ended) until time passes their end */
 	struct eng_inprog *ip;
-	size_t nip, cip;
-	size_t nip_ended;               /* of them, ended (kept until time passes their end) */
+	size_t nip, cip;                /* slots made */
+	uint32_t *ipfree;               /* the free slots */
+	size_t nfree, cfree;
+	uint32_t *newl;
+	size_t nnew, cnew;
+	size_t nold;
+	struct eng_inprog *ended;
+	size_t nended, cended;
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;
 	int have_prev;
@@ -204,6 +224,7 @@ struct eng_obj {
 	struct eng_othr *th;
 	size_t nth, cth;
 	uint32_t th_cache[16];         /* by tid % 16: index in th + 1 (0 none) */
+	struct ct_htab th_ix;          /* past ENG_OTHR_SCAN threads: tid + 1 -> index in th */
 	struct eng_conv *cv;
 	uint64_t max_by, max_prev;      /* the wait that last raised max_waiters, and the
 					 * maximum before it (a released barrier call is no
@@ -290,6 +311,8 @@ struct ct_eng {
 	struct eng_taken *taken;       /* objects.c: where the releasers took the lock, per
 					* (kind, releasing stack), for the holder entries */
 	size_t ntaken, ctaken;
+	struct ct_htab taken_ix;       /* (kind, stack) -> index in taken */
+	uint32_t taken_cache[ENG_TAKEN_CACHE]; /* (stack ^ kind) % size -> index + 1 */
 	struct lo_state *lo;           /* lock-order edges (lockorder.c) */
 	struct ann_state *ann;         /* tasks, regions, logs, labels (regions.c) */
 };
@@ -468,7 +491,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o);
  * no run in progress (*run 0), when a window ending after since is a convoy window. */
 int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since, size_t *run);
 void ct_conv_free(struct eng_conv *c);
-/* ct_stks_add past the stack added to last. */
+/* stkcount.c. ct_stks_add past the stack added to last. */
 void ct_stks_add_slow(struct eng_stks *s, uint32_t stack, uint64_t n);
 /* Adds n to stack's count in s. Inline for the common case, the stack added to last. */
 static inline void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
@@ -478,7 +501,13 @@ static inline void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
 	else
 		ct_stks_add_slow(s, stack, n);
 }
+/* Adds s's counts to d's. */
+void ct_stks_merge(struct eng_stks *d, const struct eng_stks *s);
+/* The stack with the most counts, the smallest id on a tie (0 if none). */
 uint32_t ct_stks_top(const struct eng_stks *s);
+/* Empties s, its memory kept. */
+void ct_stks_clear(struct eng_stks *s);
+/* Frees what s holds and empties it (it may be freed again). */
 void ct_stks_free(struct eng_stks *s);
 
 /* chains.c */

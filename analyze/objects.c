@@ -74,15 +74,29 @@ struct eng_othr *ct_obj_thr_slow(struct eng_obj *o, uint32_t tid)
 {
 	uint32_t *c = &o->th_cache[tid & 15];
 
-	for (size_t i = 0; i < o->nth; i++)
-		if (o->th[i].tid == tid) {
-			*c = (uint32_t)i + 1;
+	if (o->th_ix.slots) {
+		uint32_t i = ct_htab_get(&o->th_ix, (uint64_t)tid + 1);
+
+		if (i != UINT32_MAX) {
+			*c = i + 1;
 			return &o->th[i];
 		}
+	} else {
+		for (size_t i = 0; i < o->nth; i++)
+			if (o->th[i].tid == tid) {
+				*c = (uint32_t)i + 1;
+				return &o->th[i];
+			}
+	}
 	ct_grow(&o->th, &o->cth, o->nth + 1, sizeof(*o->th));
 	memset(&o->th[o->nth], 0, sizeof(*o->th));
 	o->th[o->nth].tid = tid;
 	*c = (uint32_t)o->nth + 1;
+	if (o->th_ix.slots)
+		ct_htab_put(&o->th_ix, (uint64_t)tid + 1, (uint32_t)o->nth);
+	else if (o->nth + 1 > ENG_OTHR_SCAN)
+		for (size_t i = 0; i <= o->nth; i++)
+			ct_htab_put(&o->th_ix, (uint64_t)o->th[i].tid + 1, (uint32_t)i);
 	return &o->th[o->nth++];
 }
 
@@ -147,19 +161,50 @@ static void settle(struct eng_obj *o, uint64_t ts)
 	}
 }
 
+/* The ended waits that time has passed (they ended before ts) are dropped. */
 static void purge(struct eng_obj *o, uint64_t ts)
 {
-	size_t k = 0, ended = 0;
+	size_t k = 0;
 
-	if (!o->nip_ended)
-		return; /* all still waiting: all kept */
-	for (size_t i = 0; i < o->nip; i++)
-		if (o->ip[i].end == UINT64_MAX || o->ip[i].end >= ts) {
-			ended += o->ip[i].end != UINT64_MAX;
-			o->ip[k++] = o->ip[i];
-		}
-	o->nip = k;
-	o->nip_ended = ended;
+	for (size_t i = 0; i < o->nended; i++)
+		if (o->ended[i].end >= ts)
+			o->ended[k++] = o->ended[i];
+	o->nended = k;
+}
+
+/* Slot s goes on the list of waits not charged yet. */
+static void new_add(struct eng_obj *o, uint32_t s)
+{
+	ct_grow(&o->newl, &o->cnew, o->nnew + 1, sizeof(*o->newl));
+	o->ip[s].nix = (uint32_t)o->nnew;
+	o->newl[o->nnew++] = s;
+}
+
+/* Slot s leaves that list (its place taken by the last). */
+static void new_drop(struct eng_obj *o, uint32_t s)
+{
+	uint32_t i = o->ip[s].nix, last = o->newl[--o->nnew];
+
+	o->newl[i] = last;
+	o->ip[last].nix = i;
+}
+
+/* A wait in progress registered in a slot of its own, which is returned. */
+static uint32_t ip_add(struct eng_obj *o, struct eng_inprog p)
+{
+	uint32_t s;
+
+	if (o->nfree) {
+		s = o->ipfree[--o->nfree];
+	} else {
+		ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
+		s = (uint32_t)o->nip++;
+	}
+	p.live = 1;
+	p.old = 0;
+	o->ip[s] = p;
+	new_add(o, s);
+	return s;
 }
 
 void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, uint64_t begin)
@@ -168,8 +213,8 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 
 	w->oix = (uint32_t)(o - e->obj) + 1;
 	purge(o, begin);
-	ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
-	o->ip[o->nip++] = (struct eng_inprog){ w->id, begin, UINT64_MAX, t->tid, w->kind, 0 };
+	w->ipslot = ip_add(o, (struct eng_inprog){ .id = w->id, .begin = begin, .end = UINT64_MAX,
+						  .tid = t->tid, .kind = w->kind });
 	if (o->cv)
 		ct_conv_advance(e, o, begin);
 	if (!o->cur && o->zero_armed) {
@@ -208,19 +253,26 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 	}
 }
 
-static void drop_inprog(struct eng_obj *o, uint64_t id, uint64_t end, int remove)
+/* Wait w leaves its slot: kept with its end among the ended ones, unless removed. */
+static inline void drop_inprog(struct eng_obj *o, const struct eng_wait *w, uint64_t end,
+			       int remove)
 {
-	for (size_t i = 0; i < o->nip; i++)
-		if (o->ip[i].id == id) {
-			o->nip_ended -= o->ip[i].end != UINT64_MAX;
-			if (remove) {
-				o->ip[i] = o->ip[--o->nip];
-			} else {
-				o->ip[i].end = end;
-				o->nip_ended += end != UINT64_MAX;
-			}
-			return;
-		}
+	struct eng_inprog *p = w->ipslot < o->nip ? &o->ip[w->ipslot] : NULL;
+
+	if (!p || !p->live || p->id != w->id)
+		return;
+	if (p->old)
+		o->nold--;
+	else
+		new_drop(o, w->ipslot);
+	if (!remove) {
+		ct_grow(&o->ended, &o->cended, o->nended + 1, sizeof(*o->ended));
+		o->ended[o->nended] = *p;
+		o->ended[o->nended++].end = end;
+	}
+	p->live = 0;
+	ct_grow(&o->ipfree, &o->cfree, o->nfree + 1, sizeof(*o->ipfree));
+	o->ipfree[o->nfree++] = w->ipslot;
 }
 
 static void one_less(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
@@ -240,7 +292,7 @@ void ct_obj_unregister(struct ct_eng *e, struct eng_wait *w)
 {
 	struct eng_obj *o = ct_obj_of(e, w);
 
-	drop_inprog(o, w->id, 0, 1);
+	drop_inprog(o, w, 0, 1);
 	if (o->cur)
 		o->cur--;
 	if (o->max_by == w->id)
@@ -304,7 +356,7 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 	uint64_t d = en - b;
 	int acq = !unfinished && (result == CT_R_ACQUIRED || result == CT_R_OWNERDEAD);
 
-	drop_inprog(o, w->id, en, 0);
+	drop_inprog(o, w, en, 0);
 	one_less(e, o, en);
 	o->o.contended++;
 	o->o.wait_total_ns += d;
@@ -375,59 +427,137 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 	return r;
 }
 
+/* A wait not charged yet, charged to the release ev of o: the time since the previous
+ * release on the object, or since its begin if later. Returns 0 when it is not charged
+ * (a barrier round's last arrival released it, did not wait: it stays not old). */
+static inline int charge_one(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
+		      uint32_t tid, uint32_t key, const struct eng_inprog *p)
+{
+	uint64_t from = p->begin;
+
+	if (p->kind == CT_K_BARRIER && p->tid == tid)
+		return 0;
+	if (o->have_prev && o->prev_rel > from)
+		from = o->prev_rel;
+	ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
+		   ev->ts > from ? ev->ts - from : 0, 1, o->o.addr, key);
+	if (e->obs) {
+		e->obs->charged++;
+		e->obs->self_charged += p->tid == tid;
+	}
+	return 1;
+}
+
+/* The unit tests' count of old waits of tid (the releaser) charged again. */
+static uint64_t old_of(const struct eng_obj *o, uint32_t tid)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < o->nip; i++)
+		n += o->ip[i].live && o->ip[i].old && o->ip[i].tid == tid;
+	for (size_t i = 0; i < o->nended; i++)
+		n += o->ended[i].old && o->ended[i].tid == tid;
+	return n;
+}
+
 /* Holder profile: each wait in progress at the release is charged the time since the
- * previous release on the object (or its begin, if later). */
+ * previous release on the object (or its begin, if later): the old ones (charged by an
+ * earlier release, so begun before it) as one sample of their count, the others one by
+ * one as they become old. After purge(o, ev->ts). */
 static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
 		   uint32_t tid, uint32_t key)
 {
-	uint64_t nold = 0;
+	uint64_t nold = o->nold;
 
-	purge(o, ev->ts);
-	for (size_t i = 0; i < o->nip; i++)
-		nold += o->ip[i].old && o->ip[i].begin < ev->ts;
-	if (nold && e->obs)
+	for (size_t i = 0; i < o->nended; i++)
+		nold += o->ended[i].old;
+	if (nold && e->obs) {
 		e->obs->charged += nold;
-	for (size_t i = 0; e->obs && i < o->nip; i++)
-		e->obs->self_charged += o->ip[i].old && o->ip[i].begin < ev->ts &&
-					o->ip[i].tid == tid;
+		e->obs->self_charged += old_of(o, tid);
+	}
 	if (nold)
 		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
 			   ev->ts - o->prev_rel, nold, o->o.addr, key);
-	for (size_t i = 0; i < o->nip; i++) {
-		struct eng_inprog *p = &o->ip[i];
-		uint64_t from = p->begin;
+	for (size_t i = 0; i < o->nnew;) {
+		uint32_t sl = o->newl[i];
+		struct eng_inprog *p = &o->ip[sl];
 
-		if (p->old || p->begin >= ev->ts)
+		if (p->begin >= ev->ts || !charge_one(e, o, ev, tid, key, p)) {
+			i++;
 			continue;
-		if (p->kind == CT_K_BARRIER && p->tid == tid)
-			continue; /* the round's last arrival released, did not wait */
-		if (o->have_prev && o->prev_rel > from)
-			from = o->prev_rel;
-		ct_ent_add(e, CT_AP_HOLDER, ev->kind, CT_FD_UNKNOWN, ev->stack,
-			   ev->ts > from ? ev->ts - from : 0, 1, o->o.addr, key);
-		if (e->obs) {
-			e->obs->charged++;
-			e->obs->self_charged += p->tid == tid;
 		}
+		new_drop(o, sl); /* the last comes to i */
 		p->old = 1;
+		o->nold++;
 	}
+	for (size_t i = 0; i < o->nended; i++) {
+		struct eng_inprog *p = &o->ended[i];
+
+		if (!p->old && p->begin < ev->ts && charge_one(e, o, ev, tid, key, p))
+			p->old = 1;
+	}
+}
+
+/* The earliest begin of a wait in progress at the release ev of tid, by another thread,
+ * that began after the previous release (prev) and by ev: the lock was taken then and
+ * not released since (UINT64_MAX: none). Before charge: such a wait is not old yet. */
+static uint64_t begun_since(const struct eng_obj *o, uint64_t prev, uint64_t ts, uint32_t tid)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (size_t i = 0; i < o->nnew; i++) {
+		const struct eng_inprog *p = &o->ip[o->newl[i]];
+
+		if (p->begin > prev && p->begin <= ts && p->tid != tid && p->begin < m)
+			m = p->begin;
+	}
+	for (size_t i = 0; i < o->nended; i++) {
+		const struct eng_inprog *p = &o->ended[i];
+
+		if (p->begin > prev && p->begin <= ts && p->end >= ts && p->tid != tid &&
+		    p->begin < m)
+			m = p->begin;
+	}
+	return m;
+}
+
+/* taken_ix's key of (kind, stack): exact, never 0. */
+static uint64_t taken_key(unsigned kind, uint32_t stack)
+{
+	return ((uint64_t)stack << 8 | (kind & 0xffu)) + 1;
+}
+
+/* The releasers of (kind, stack) and where they took the lock, NULL if none yet. */
+static struct eng_taken *taken_find(struct ct_eng *e, unsigned kind, uint32_t stack)
+{
+	uint32_t *c = &e->taken_cache[(stack ^ kind) & (ENG_TAKEN_CACHE - 1)], ix;
+
+	if (*c && e->taken[*c - 1].stack == stack && e->taken[*c - 1].kind == kind)
+		return &e->taken[*c - 1];
+	ix = ct_htab_get(&e->taken_ix, taken_key(kind, stack));
+	if (ix == UINT32_MAX)
+		return NULL;
+	*c = ix + 1;
+	return &e->taken[ix];
 }
 
 /* Where the releaser of (kind, stack) took the lock. */
 static void taken_add(struct ct_eng *e, unsigned kind, uint32_t stack, uint32_t at)
 {
+	struct eng_taken *k;
+
 	if (!at)
 		return;
-	for (size_t i = 0; i < e->ntaken; i++)
-		if (e->taken[i].stack == stack && e->taken[i].kind == kind) {
-			ct_stks_add(&e->taken[i].at, at, 1);
-			return;
-		}
-	ct_grow(&e->taken, &e->ctaken, e->ntaken + 1, sizeof(*e->taken));
-	memset(&e->taken[e->ntaken], 0, sizeof(*e->taken));
-	e->taken[e->ntaken].kind = (uint8_t)kind;
-	e->taken[e->ntaken].stack = stack;
-	ct_stks_add(&e->taken[e->ntaken++].at, at, 1);
+	k = taken_find(e, kind, stack);
+	if (!k) {
+		ct_grow(&e->taken, &e->ctaken, e->ntaken + 1, sizeof(*e->taken));
+		ct_htab_put(&e->taken_ix, taken_key(kind, stack), (uint32_t)e->ntaken);
+		k = &e->taken[e->ntaken++];
+		memset(k, 0, sizeof(*k));
+		k->kind = (uint8_t)kind;
+		k->stack = stack;
+	}
+	ct_stks_add(&k->at, at, 1);
 }
 
 /* How a recorded release's hold is known (README.md "Holds"). */
@@ -516,7 +646,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	struct eng_othr *h = ct_obj_thr(o, t->tid);
 	uint64_t held_from = UINT64_MAX, prev = o->have_prev ? o->prev_rel : 0;
 	uint64_t floor = o->have_prev ? o->prev_rel : e->from, proven = UINT64_MAX;
-	uint64_t seq = ct_ev_release_seq(ev);
+	uint64_t seq = ct_ev_release_seq(ev), since;
 	int cls = HOLD_NONE;
 	struct eng_rel *r;
 
@@ -524,6 +654,8 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	if (o->cv)
 		ct_conv_advance(e, o, ev->ts);
 	o->o.releases++;
+	purge(o, ev->ts);
+	since = begun_since(o, prev, ev->ts, t->tid);
 	if (!o->rcap)
 		ring_fit(o);
 	r = &o->ring[o->rhead];
@@ -579,13 +711,8 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	if (cls == HOLD_NONE) {
 		/* and held since the begin of any wait in progress that began after the
 		 * previous release (the lock was taken then, and not released since) */
-		for (size_t i = 0; i < o->nip; i++) {
-			const struct eng_inprog *p = &o->ip[i];
-
-			if (p->begin > prev && p->begin <= ev->ts && p->end >= ev->ts &&
-			    p->tid != t->tid && p->begin < proven)
-				proven = p->begin;
-		}
+		if (since < proven)
+			proven = since;
 		held_from = estimate_start(o, ev->ts, floor, proven, &cls);
 	}
 	if (cls == HOLD_NONE && o->o.mutex_like && !o->unk_fallback) {
@@ -707,19 +834,26 @@ void ct_obj_finish(struct ct_eng *e)
 		ct_lhist_reset(&o->acq_h);
 		free(o->unk);
 		free(o->ip);
+		free(o->ipfree);
+		free(o->newl);
+		free(o->ended);
 		free(o->th);
+		ct_htab_free(&o->th_ix);
 		free(o->ring);
 	}
 	if (a->nobjs > 1)
 		qsort(a->objs, a->nobjs, sizeof(*a->objs), ct_obj_cmp);
 	free(e->obj);
-	for (size_t i = 0; i < a->nentries; i++)
-		for (size_t k = 0; a->entries[i].profile == CT_AP_HOLDER && k < e->ntaken; k++)
-			if (e->taken[k].stack == a->entries[i].stack &&
-			    e->taken[k].kind == a->entries[i].kind)
-				a->entries[i].taken_stack = ct_stks_top(&e->taken[k].at);
+	for (size_t i = 0; i < a->nentries; i++) {
+		const struct eng_taken *k = a->entries[i].profile == CT_AP_HOLDER ?
+			taken_find(e, a->entries[i].kind, a->entries[i].stack) : NULL;
+
+		if (k)
+			a->entries[i].taken_stack = ct_stks_top(&k->at);
+	}
 	for (size_t k = 0; k < e->ntaken; k++)
 		ct_stks_free(&e->taken[k].at);
 	free(e->taken);
+	ct_htab_free(&e->taken_ix);
 	ct_htab_free(&e->obj_by_addr);
 }

@@ -6,11 +6,8 @@
  * reading thread when bit 2 of the first byte is set. Not built by default (the
  * unit-test wildcard is test_*.c). `make fuzz` builds and runs it; by hand:
  *
- *   clang -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *         -o build/fuzz_reader tests/unit/fuzz_reader.c format/[a-z]*.c \
- *         analyze/{model,util,hashtab,lhist,analysis,engine,entries,syscalls,objects,convoy,chains,threads}.c \
- *         -llz4 -lz -lpthread
- *   build/fuzz_reader -max_total_time=60 [corpus-dir]
+ *   make build/fuzz/fuzz_reader   (the analyses' files: FUZZ_ANALYZE in the Makefile)
+ *   build/fuzz/fuzz_reader -max_total_time=60 [corpus-dir]
  *
  * The first input byte selects helpers that get the fuzzer past the checksums, which it
  * would almost never satisfy by mutation alone: bit 0 puts a valid file header in front

@@ -16,6 +16,7 @@
 
 #include "tap.h"
 #include "../../analyze/analysis.h"
+#include "../../analyze/engine.h"
 #include "../../analyze/json.h"
 #include "../../analyze/model.h"
 #include "../../analyze/report.h"
@@ -1872,6 +1873,120 @@ static void test_wake_in_flight(void)
 	ct_model_free(m);
 }
 
+/* Counts per stack, past the scan's 16 stacks: found again after a clear and a merge */
+static void test_stkcount(void)
+{
+	struct eng_stks s = { 0 }, d = { 0 };
+
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t k = 1; k <= 100; k++)
+			ct_stks_add(&s, k, k % 10);
+		ct_stks_add(&s, 37, 5); /* 12: more than any other (9 at most) */
+		ct_stks_add(&s, 0, 3);  /* no stack */
+		TEST_EQ(s.n, 101u);
+		TEST_EQ(ct_stks_top(&s), 37u);
+		ct_stks_merge(&d, &s);
+		ct_stks_clear(&s);
+		TEST_EQ(s.n, 0u);
+		TEST_EQ(ct_stks_top(&s), 0u);
+	}
+	TEST_EQ(d.n, 101u);
+	for (size_t i = 0; i < d.n; i++) {
+		uint32_t k = d.v[i].stack;
+
+		TEST_EQ(d.v[i].n, k == 37 ? 24u : k ? 2u * (k % 10) : 6u);
+	}
+	ct_stks_add(&d, 99, 7); /* 18 + 7: ahead of 37's 24 */
+	TEST_EQ(ct_stks_top(&d), 99u);
+	ct_stks_add(&d, 19, 7); /* 25 as well: the smaller id */
+	TEST_EQ(ct_stks_top(&d), 19u);
+	ct_stks_free(&s);
+	ct_stks_free(&d);
+}
+
+/*
+ * A queue of NQ waiters on MQ, more than the analyses find by a scan (an object's
+ * threads, the releasers' stacks): 800 holds it; 801..800+NQ queue at 10 us steps, each
+ * at wait stack 90, and take it in turn, 50 us after the release before, holding it 150
+ * us, releasing at stack 100 + k. Each release charges every wait still in progress;
+ * the expected holder entries are worked out here from the events' times.
+ */
+#define MQ 0xd000ull
+#define NQ 40
+static void test_queue(void)
+{
+	static struct ct_event ev[NQ + 1][3];
+	static uint64_t pcq[NQ + 2][1];
+	struct ct_stack st[NQ + 2];
+	uint64_t lost[CT_L_MAX] = { 0 }, b[NQ + 1], r[NQ + 1];
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_object *o;
+	uint64_t charged = 0;
+
+	for (unsigned k = 0; k <= NQ; k++) {
+		pcq[k][0] = 0x7000 + 0x10 * k;
+		st[k] = (struct ct_stack){ 100 + k, 1, 0, pcq[k] };
+	}
+	pcq[NQ + 1][0] = 0x6ff0;
+	st[NQ + 1] = (struct ct_stack){ 90, 1, 0, pcq[NQ + 1] };
+	r[0] = T0 + 1 * MS;
+	ev[0][0] = REL(r[0], CT_K_MUTEX, 100, MQ, 1, 0);
+	for (unsigned k = 1; k <= NQ; k++) {
+		b[k] = T0 + k * 10 * US;
+		r[k] = r[k - 1] + 200 * US;
+		ev[k][0] = WB(b[k], CT_K_MUTEX, 90, MQ, 800, 0);
+		ev[k][1] = WE(r[k - 1] + 50 * US, CT_K_MUTEX, MQ, k);
+		ev[k][2] = REL(r[k], CT_K_MUTEX, 100 + k, MQ, k + 1, 0);
+	}
+	begin_file(800);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, NQ + 2));
+	put(ct_w_events(&wb, 1, 800, 0, ev[0], 1));
+	for (unsigned k = 1; k <= NQ; k++)
+		put(ct_w_events(&wb, 1, 800 + k, 0, ev[k], 3));
+	put(ct_w_gen_end(&wb, 1, r[NQ] + 1 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	/* release j finds waiters j+1..NQ in progress: charged since the release before, or
+	 * since their begin for the first */
+	for (unsigned j = 0; j < NQ; j++) {
+		const struct ct_pentry *e = entry(a, CT_AP_HOLDER, CT_K_MUTEX, 100 + j);
+		uint64_t want = 0;
+
+		for (unsigned k = j + 1; k <= NQ; k++)
+			want += r[j] - (j ? r[j - 1] : b[k]);
+		TEST_TRUE(e != NULL);
+		TEST_EQ(e ? e->count : 0, NQ - j);
+		TEST_EQ(e ? e->total_ns : 0, want);
+		/* where the releaser took it: its wait's stack (none for 800's) */
+		TEST_EQ(e ? e->taken_stack : 1, j ? 90u : 0u);
+		charged += NQ - j;
+	}
+	TEST_TRUE(entry(a, CT_AP_HOLDER, CT_K_MUTEX, 100 + NQ) == NULL);
+	TEST_EQ(charged_waits(a), charged);
+	TEST_EQ(obs.self_charged, 0);
+	o = ct_analysis_object(a, MQ);
+	TEST_TRUE(o != NULL);
+	TEST_EQ(o ? o->max_waiters : 0, NQ);
+	TEST_EQ(o ? o->contended : 0, NQ);
+	/* exact while waiters covered them: all but the last waiter's, which nobody waited
+	 * through */
+	TEST_EQ(o ? o->holds_exact : 0, NQ - 1);
+	TEST_EQ(o ? o->wakeups : 0, NQ);
+	TEST_EQ(o ? o->wakeup_p50_ns : 0, 50 * US);
+	for (unsigned k = 1; k <= NQ; k++) {
+		const struct ct_wait_seen *w = find_wait(a, 800 + k, b[k]);
+
+		TEST_TRUE(w && w->end == r[k - 1] + 50 * US && waker_ts(a, w) == r[k - 1]);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 /* --from/--to clip the waits, --thread keeps the threads named or numbered */
 static void test_filters(void)
 {
@@ -2370,6 +2485,8 @@ int main(void)
 	test_deadlock();
 	test_stale_hold();
 	test_wake_in_flight();
+	test_stkcount();
+	test_queue();
 	test_filters();
 	test_tid_reuse();
 	test_stream_merge();

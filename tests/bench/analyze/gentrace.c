@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gentrace: writes a synthetic trace for `make bench-analyze`, the analyzer's benchmark.
- * Usage: gentrace OUT EVENTS [THREADS]
- * A program of THREADS threads (default 8) that takes turns on four contended mutexes
- * (each acquisition after a wait ended by the holder's release, with HOLD records now and
- * then), a condition variable and a semaphore (each wait ended by a signal or post), and
- * reads a pipe (slow reads recorded with a stack, every read counted in SITE records at
- * each generation end). Generations of one simulated second. Times advance by a few
- * microseconds per step from a fixed seed, so the file is the same on every run and cheap
- * to write (format/writer.h, no tracing involved). Exits 0, or 1 with a message.
+ * Usage: gentrace OUT EVENTS [THREADS [SHAPE]]
+ * SHAPE mixed (the default): a program of THREADS threads (default 8) that takes turns on
+ * four contended mutexes (each acquisition after a wait ended by the holder's release,
+ * with HOLD records now and then), a condition variable and a semaphore (each wait ended
+ * by a signal or post), and reads a pipe (slow reads recorded with a stack, every read
+ * counted in SITE records at each generation end).
+ * SHAPE sites: the same, the mutexes released from SITES different call sites (stacks).
+ * SHAPE queue: all threads but the holder queue on one mutex at once, and take it in turn
+ * (FIFO, each released 0.5-1.5 us after its acquisition), round after round.
+ * Generations of one simulated second. Times advance by a few microseconds per step from
+ * a fixed seed, so the file is the same on every run and cheap to write (format/writer.h,
+ * no tracing involved). Exits 0, or 1 with a message.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +22,14 @@
 #include "../../../format/ctrace_format.h"
 #include "../../../format/writer.h"
 
-#define MAXT 64
+#define MAXT 1024
 #define NMUTEX 4
 #define CHUNK 2048            /* events per EVENTS chunk */
 #define GEN_NS 1000000000ull  /* one generation per simulated second */
 #define T0 1000000000000ull
 #define PID 4000
 #define NSTACKS 16
+#define SITES 2000            /* the sites shape's release stacks, after the NSTACKS */
 #define FD 7
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -98,18 +103,20 @@ static struct ct_event mk(uint64_t ts, int type, int kind, uint32_t stack, uint6
 				  .stack = stack, .obj = obj, .a = a, .b = b, .c = c };
 }
 
-static uint64_t pcs[NSTACKS][4];
+static uint64_t pcs[NSTACKS + SITES][4];
+static int nstacks = NSTACKS;
 
 static void gen_begin(uint64_t ts)
 {
 	struct ct_wbuf w = wb();
-	struct ct_stack st[NSTACKS];
-	struct ct_thread_state ts_[MAXT];
+	static struct ct_stack st[NSTACKS + SITES];
+	static struct ct_thread_state ts_[MAXT];
 
 	put(ct_w_gen_begin(&w, gen, ts, ts + 17));
-	for (int i = 0; i < NSTACKS; i++)
+	for (int i = 0; i < nstacks; i++)
 		st[i] = (struct ct_stack){ .id = (uint32_t)i + 1, .nframes = 4, .pcs = pcs[i] };
-	put(ct_w_stacks(&w, gen, st, NSTACKS));
+	for (int i = 0; i < nstacks; i += 256)
+		put(ct_w_stacks(&w, gen, st + i, (size_t)(nstacks - i < 256 ? nstacks - i : 256)));
 	memset(ts_, 0, sizeof(ts_));
 	for (int i = 0; i < nthr; i++) {
 		ts_[i].tid = th[i].tid;
@@ -142,6 +149,58 @@ static void gen_end(uint64_t ts)
 	gen++;
 }
 
+static int done(const char *path)
+{
+	if (fclose(out) != 0) {
+		perror("gentrace: close");
+		return 1;
+	}
+	printf("gentrace: %s: %llu events, %u generations, %d threads\n", path,
+	       (unsigned long long)written, gen - 1, nthr);
+	return 0;
+}
+
+/* The queue shape, from now (the first generation begun): each round, every thread but
+ * the holder queues on one mutex 50 ns apart, and the lock goes down the queue. */
+static int queue(const char *path, uint64_t want, uint64_t now)
+{
+	const uint64_t addr = 0x10000;
+	uint64_t seq = 0, gen_start = now;
+	int holder = 0;
+
+	while (written < want) {
+		uint64_t t = now + (uint64_t)nthr * 50 + 1000;
+		int h = holder;
+
+		for (int k = 0; k < nthr; k++)
+			if (k != holder)
+				add(&th[k], mk(now + (uint64_t)k * 50, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1,
+					       addr, th[holder].tid, seq, 0));
+		for (int k = 1; k < nthr; k++) {
+			int next = (holder + k) % nthr;
+
+			add(&th[h], mk(t, CT_EV_RELEASE, CT_K_MUTEX, 5, addr, ++seq,
+				       (uint64_t)(nthr - k), 0));
+			add(&th[next], mk(t + 200, CT_EV_WAIT_END, CT_K_MUTEX, 0, addr, seq,
+					  CT_R_ACQUIRED, 0));
+			t += 200 + 500 + rnd() % 1000;
+			h = next;
+		}
+		holder = h;
+		now = t + 1000;
+		for (int k = 0; k < nthr; k++)
+			if (th[k].t > now)
+				now = th[k].t;
+		if (now - gen_start >= GEN_NS) {
+			gen_end(now);
+			gen_start = now = now + 1000;
+			gen_begin(now);
+		}
+	}
+	gen_end(now + 1000);
+	return done(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct ct_file_header h = { .version_major = CT_VERSION_MAJOR,
@@ -150,9 +209,11 @@ int main(int argc, char **argv)
 	uint8_t hb[CT_HEADER_LEN];
 	uint64_t want, now = T0, gen_start = T0, mseq[NMUTEX] = { 0 }, cseq = 0, sseq = 0;
 	uint32_t owner[NMUTEX];
+	const char *shape;
+	int sites;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: gentrace OUT EVENTS [THREADS]\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: gentrace OUT EVENTS [THREADS [mixed|sites|queue]]\n");
 		return 1;
 	}
 	want = strtoull(argv[2], NULL, 10);
@@ -161,6 +222,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gentrace: EVENTS > 0 and 2 <= THREADS <= %d\n", MAXT);
 		return 1;
 	}
+	shape = argc > 4 ? argv[4] : "mixed";
+	if (strcmp(shape, "mixed") && strcmp(shape, "sites") && strcmp(shape, "queue")) {
+		fprintf(stderr, "gentrace: SHAPE is mixed, sites or queue, not %s\n", shape);
+		return 1;
+	}
+	sites = !strcmp(shape, "sites");
+	if (sites)
+		nstacks = NSTACKS + SITES;
 	out = fopen(argv[1], "wx");
 	if (!out) {
 		fprintf(stderr, "gentrace: %s: %s\n", argv[1], strerror(errno));
@@ -176,7 +245,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gentrace: cannot write the header\n");
 		return 1;
 	}
-	for (int i = 0; i < NSTACKS; i++)
+	for (int i = 0; i < nstacks; i++)
 		for (int k = 0; k < 4; k++)
 			pcs[i][k] = 0x401000 + (uint64_t)i * 0x100 + (uint64_t)k * 0x1000 + 5;
 	for (int i = 0; i < nthr; i++) {
@@ -189,6 +258,8 @@ int main(int argc, char **argv)
 	for (int m = 0; m < NMUTEX; m++)
 		owner[m] = th[m % nthr].tid;
 	gen_begin(now);
+	if (!strcmp(shape, "queue"))
+		return queue(argv[1], want, now);
 	while (written < want) {
 		int i = (int)(rnd() % (uint64_t)nthr), j = (int)(rnd() % (uint64_t)(nthr - 1));
 		struct thr *w = &th[i], *r = &th[j >= i ? j + 1 : j];
@@ -205,8 +276,9 @@ int main(int argc, char **argv)
 			add(w, mk(b, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1 + (uint32_t)m, addr, owner[m],
 				  mseq[m], 0));
 			rel = (b > r->t ? b : r->t) + d1;
-			add(r, mk(rel, CT_EV_RELEASE, CT_K_MUTEX, 5 + (uint32_t)m, addr, ++mseq[m], 1,
-				  0));
+			add(r, mk(rel, CT_EV_RELEASE, CT_K_MUTEX,
+				  sites ? NSTACKS + 1 + (uint32_t)(rnd() % SITES) : 5 + (uint32_t)m,
+				  addr, ++mseq[m], 1, 0));
 			add(w, mk(r->t + d2, CT_EV_WAIT_END, CT_K_MUTEX, 0, addr, mseq[m],
 				  CT_R_ACQUIRED, 0));
 			owner[m] = w->tid;
@@ -255,11 +327,5 @@ int main(int argc, char **argv)
 				end = th[k].t;
 		gen_end(end + 1000);
 	}
-	if (fclose(out) != 0) {
-		perror("gentrace: close");
-		return 1;
-	}
-	printf("gentrace: %s: %llu events, %u generations, %d threads\n", argv[1],
-	       (unsigned long long)written, gen - 1, nthr);
-	return 0;
+	return done(argv[1]);
 }

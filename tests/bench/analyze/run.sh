@@ -12,7 +12,10 @@
 # two threads, the events counted rather than analysed), and report's CPU time over its
 # (the analyses' share is the rest). Then the CPU time and peak RSS of `ctrace export`:
 # pprof of the first, perfetto of the first second of both (a window: the same RSS), html
-# of the first (every wait, sorted by thread through a temporary file).
+# of the first (every wait, sorted by thread through a temporary file). Then scaling: the
+# same row for traces of a tenth of EVENTS shaped to stress what a per-event scan would
+# grow with (1,000 threads; releases from 2,000 call sites; 999 threads queued on one
+# mutex at once), with each one's CPU time per event over the mixed 8-thread trace's.
 # Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
@@ -89,4 +92,22 @@ export_fig "--format pprof of the first" --format pprof "$f1"
 export_fig "--format perfetto --to 1s of the first" --format perfetto --to 1s "$f1"
 export_fig "--format perfetto --to 1s of the 4x" --format perfetto --to 1s "$f4"
 export_fig "--format html of the first (every wait)" --format html "$f1"
+# Scaling: report --json on traces of one size (a tenth of the first) whose shapes stress
+# what a per-event scan would grow with, each beside the mixed 8-thread trace of that
+# size: its CPU time per event over the mixed one's (1.00: no dearer per event)
+s=$((n / 10))
+echo "scaling: $s events each; cpu/event over the mixed 8-thread trace's"
+for shape in "8 mixed" "1000 mixed" "8 sites" "1000 queue"; do
+	set -- $shape
+	f=$build/bench/scale-$s-$1-$2.ctr
+	if [ ! -s "$f" ] || [ ! -s "$f.events" ]; then
+		rm -f "$f"
+		"$gen" "$f" "$s" "$1" "$2" | sed -n 's/.*: \([0-9]*\) events,.*/\1/p' >"$f.events"
+	fi
+	events=$(cat "$f.events")
+	row "  $2, $1 threads" "$f" "$events" "$ctrace" report --json
+	per=$(awk -v c="$cpu" -v e="$events" 'BEGIN { print c / e }')
+	[ -n "${base_per:-}" ] || base_per=$per
+	awk -v p="$per" -v b="$base_per" 'BEGIN { printf "    %.2fx\n", p / b }'
+done
 echo "targets: Mevents/cpu_s and Mev/s/core ($cores cores) >= 20; RSS_MB/GB <= 512 (a 1 GB trace in 512 MB); RSS 4x / 1x <= 1.3"
