@@ -91,6 +91,8 @@ struct eng_rel {
 	uint64_t ts, seq, woken;
 	uint32_t tid, stack;
 	uint16_t flags;
+	uint32_t skip;           /* once taken (objects.c, cand): how far on the next release
+				  * that may still be one lies, at least (>= 1) */
 };
 #define ENG_RING 64
 
@@ -210,6 +212,8 @@ struct eng_obj {
 	size_t nended, cended;
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;
+	unsigned rinv;                  /* releases in the ring whose seq is below the one's
+					 * before (two threads' releases crossing) */
 	int have_prev;
 	uint64_t prev_rel;
 	uint64_t epoch, zero_at;

@@ -125,6 +125,58 @@ static void ring_fit(struct eng_obj *o)
 	o->rhead = o->rn & (cap - 1);
 }
 
+/* Whether release r may still end a cond wait: a broadcast, or a signal no wait took. */
+static inline int cand(const struct eng_rel *r)
+{
+	return (r->flags & CT_EVF_BROADCAST) || r->woken == 0;
+}
+
+/* The ring's first release from i on that may still end a cond wait (rn: none). Taken
+ * ones stay taken, so each keeps how far on the next possible one is, and a search
+ * shortens those it passed (path compression): waits that many signals ended, in turn,
+ * cost about one step each, not one per signal taken before. */
+static unsigned next_cand_slow(struct eng_obj *o, unsigned i)
+{
+	unsigned j = i;
+
+	while (j < o->rn && !cand(ring_at(o, j)))
+		j += ring_at(o, j)->skip;
+	while (i < j && i < o->rn) {
+		struct eng_rel *r = ring_at(o, i);
+		unsigned next = i + r->skip;
+
+		r->skip = j - i;
+		i = next;
+	}
+	return j;
+}
+
+static inline unsigned next_cand(struct eng_obj *o, unsigned i)
+{
+	return i >= o->rn || cand(ring_at(o, i)) ? i : next_cand_slow(o, i);
+}
+
+/* Release r (its fields but skip set) goes into the ring, the oldest out when full. */
+static struct eng_rel *ring_put(struct eng_obj *o, struct eng_rel r)
+{
+	struct eng_rel *d;
+
+	unsigned mask = o->rcap - 1;
+
+	/* full: the oldest (at rhead) goes, and the inversion after it */
+	if (o->rn == o->rcap && o->ring[(o->rhead + 1) & mask].seq < o->ring[o->rhead].seq)
+		o->rinv--;
+	if (o->rn && r.seq < o->ring[(o->rhead - 1) & mask].seq)
+		o->rinv++;
+	r.skip = 1;
+	d = &o->ring[o->rhead];
+	*d = r;
+	o->rhead = (o->rhead + 1) & mask;
+	if (o->rn < o->rcap)
+		o->rn++;
+	return d;
+}
+
 static void owner_obs(struct eng_obj *o, uint32_t tid)
 {
 	if (o->last_owner_obs && tid != o->last_owner_obs)
@@ -162,10 +214,12 @@ static void settle(struct eng_obj *o, uint64_t ts)
 }
 
 /* The ended waits that time has passed (they ended before ts) are dropped. */
-static void purge(struct eng_obj *o, uint64_t ts)
+static inline void purge(struct eng_obj *o, uint64_t ts)
 {
 	size_t k = 0;
 
+	if (!o->nended)
+		return;
 	for (size_t i = 0; i < o->nended; i++)
 		if (o->ended[i].end >= ts)
 			o->ended[k++] = o->ended[i];
@@ -309,12 +363,20 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 	unsigned i;
 
 	if (w->kind == CT_K_BARRIER) {
-		for (i = 0; i < o->rn; i++) {
-			struct eng_rel *r = ring_at(o, i);
+		/* the ring is in time order: from the first release at or after b */
+		unsigned lo = 0, hi = o->rn;
 
-			if (r->ts >= b && r->ts <= en && r->tid != tid)
-				return r;
+		while (lo < hi) {
+			unsigned mid = lo + (hi - lo) / 2;
+
+			if (ring_at(o, mid)->ts < b)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		for (i = lo; i < o->rn && ring_at(o, i)->ts <= en; i++)
+			if (ring_at(o, i)->tid != tid)
+				return ring_at(o, i);
 		return NULL;
 	}
 	if (end_seq == 0 || end_seq == w->begin_seq)
@@ -333,14 +395,39 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 	}
 	if (result != CT_R_ACQUIRED || end_seq <= w->begin_seq)
 		return NULL;
-	/* back to the first release after the begin seq, then forward */
-	for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)
-		;
-	for (; i < o->rn; i++) {
+	/* back to the first release after the begin seq (past the last one at or before
+	 * it), then forward over those that may still be taken */
+	if (!o->rinv) {
+		/* seqs in order: the first above the begin seq (mostly where counting the
+		 * releases one by one puts it) */
+		unsigned lo = 0, hi = o->rn;
+		uint64_t last = o->rn ? ring_at(o, o->rn - 1)->seq : 0, back;
+
+		if (last <= w->begin_seq) {
+			lo = o->rn;
+		} else if ((back = last - w->begin_seq) <= o->rn &&
+			   ring_at(o, o->rn - (unsigned)back)->seq == w->begin_seq + 1 &&
+			   (back == o->rn ||
+			    ring_at(o, o->rn - (unsigned)back - 1)->seq <= w->begin_seq)) {
+			lo = hi = o->rn - (unsigned)back;
+		}
+		while (lo < hi) {
+			unsigned mid = lo + (hi - lo) / 2;
+
+			if (ring_at(o, mid)->seq <= w->begin_seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+	} else {
+		for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)
+			;
+	}
+	for (i = next_cand(o, i); i < o->rn; i = next_cand(o, i + 1)) {
 		struct eng_rel *r = ring_at(o, i);
 
-		if (r->seq > w->begin_seq && r->seq <= end_seq &&
-		    ((r->flags & CT_EVF_BROADCAST) || r->woken == 0))
+		if (r->seq > w->begin_seq && r->seq <= end_seq)
 			return r;
 	}
 	return NULL;
@@ -658,11 +745,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 	since = begun_since(o, prev, ev->ts, t->tid);
 	if (!o->rcap)
 		ring_fit(o);
-	r = &o->ring[o->rhead];
-	*r = (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags };
-	o->rhead = (o->rhead + 1) & (o->rcap - 1);
-	if (o->rn < o->rcap)
-		o->rn++;
+	r = ring_put(o, (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags, 1 });
 	charge(e, o, ev, t->tid, t->key);
 	/* waits that ended before this release was seen and that it ended (wake-up 0) */
 	for (unsigned i = 0; i < o->nearly;) {

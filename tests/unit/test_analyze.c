@@ -1987,6 +1987,64 @@ static void test_queue(void)
 	ct_model_free(m);
 }
 
+/*
+ * NQ waiters on the condition variable CQ (its mutex MQ), all begun at seq 0; 900 signals
+ * it NQ times, 100 us apart, and waiter k returns 30 us after signal k: each signal is
+ * taken by the waiter it woke (the earliest not taken in its range), whatever the number
+ * taken before. Then all wait again at seq NQ and one broadcast wakes them all.
+ */
+#define CQ 0xd100ull
+static void test_cond_queue(void)
+{
+	static struct ct_event ev[NQ + 1][4];
+	static struct ct_event sig[NQ + 1];
+	struct ct_stack st[] = { { 1, 1, 0, pcs1 }, { 2, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 }, s0 = T0 + 1 * MS, bc = s0 + (NQ + 5) * 100 * US;
+	struct ct_model *m;
+	struct ct_analysis *a;
+	int ok = 1;
+
+	for (unsigned k = 1; k <= NQ; k++) {
+		uint64_t sk = s0 + (k - 1) * 100 * US;
+
+		sig[k - 1] = REL(sk, CT_K_COND, 2, CQ, k, 0);
+		ev[k][0] = WB(T0 + k * US, CT_K_COND, 1, CQ, MQ, 0);
+		ev[k][1] = WE(sk + 30 * US, CT_K_COND, CQ, k);
+		ev[k][2] = WB(bc - 50 * US + k * US, CT_K_COND, 1, CQ, MQ, NQ);
+		ev[k][3] = WE(bc + 10 * US * k, CT_K_COND, CQ, NQ + 1);
+	}
+	sig[NQ] = REL(bc, CT_K_COND, 2, CQ, NQ + 1, CT_EVF_BROADCAST);
+	begin_file(900);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	put(ct_w_events(&wb, 1, 900, 0, sig, NQ + 1));
+	for (unsigned k = 1; k <= NQ; k++)
+		put(ct_w_events(&wb, 1, 900 + k, 0, ev[k], 4));
+	put(ct_w_gen_end(&wb, 1, bc + 10 * MS, lost));
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	a = ct_analyze(m);
+	for (unsigned k = 1; k <= NQ; k++) {
+		const struct ct_wait_seen *w1 = find_wait(a, 900 + k, T0 + k * US);
+		const struct ct_wait_seen *w2 = find_wait(a, 900 + k, bc - 50 * US + k * US);
+
+		ok &= w1 && waker_ts(a, w1) == s0 + (k - 1) * 100 * US;
+		ok &= w2 && waker_ts(a, w2) == bc;
+	}
+	TAP_OK(ok, "a queue of 40 cond waits: each woken by its own signal, then all by one "
+		   "broadcast");
+	{
+		const struct ct_object *o = ct_analysis_object(a, CQ);
+
+		TEST_EQ(o ? o->wakeups : 0, 2 * NQ);
+		TEST_EQ(o ? o->max_waiters : 0, NQ);
+	}
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
 /* --from/--to clip the waits, --thread keeps the threads named or numbered */
 static void test_filters(void)
 {
@@ -2487,6 +2545,7 @@ int main(void)
 	test_wake_in_flight();
 	test_stkcount();
 	test_queue();
+	test_cond_queue();
 	test_filters();
 	test_tid_reuse();
 	test_stream_merge();

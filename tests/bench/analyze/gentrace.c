@@ -10,6 +10,7 @@
  * SHAPE sites: the same, the mutexes released from SITES different call sites (stacks).
  * SHAPE queue: all threads but the holder queue on one mutex at once, and take it in turn
  * (FIFO, each released 0.5-1.5 us after its acquisition), round after round.
+ * SHAPE condqueue: the same on a condition variable, each waiter woken by its own signal.
  * Generations of one simulated second. Times advance by a few microseconds per step from
  * a fixed seed, so the file is the same on every run and cheap to write (format/writer.h,
  * no tracing involved). Exits 0, or 1 with a message.
@@ -160,9 +161,10 @@ static int done(const char *path)
 	return 0;
 }
 
-/* The queue shape, from now (the first generation begun): each round, every thread but
- * the holder queues on one mutex 50 ns apart, and the lock goes down the queue. */
-static int queue(const char *path, uint64_t want, uint64_t now)
+/* The queue shapes, from now (the first generation begun): each round, every thread but
+ * the holder waits on one object (kind: a mutex, or a condition variable of mutex
+ * 0x10040) 50 ns apart, and each release wakes the next in line. */
+static int queue(const char *path, uint64_t want, uint64_t now, int kind)
 {
 	const uint64_t addr = 0x10000;
 	uint64_t seq = 0, gen_start = now;
@@ -174,14 +176,15 @@ static int queue(const char *path, uint64_t want, uint64_t now)
 
 		for (int k = 0; k < nthr; k++)
 			if (k != holder)
-				add(&th[k], mk(now + (uint64_t)k * 50, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1,
-					       addr, th[holder].tid, seq, 0));
+				add(&th[k], mk(now + (uint64_t)k * 50, CT_EV_WAIT_BEGIN, kind, 1,
+					       addr, kind == CT_K_COND ? addr + 0x40 :
+					       th[holder].tid, seq, 0));
 		for (int k = 1; k < nthr; k++) {
 			int next = (holder + k) % nthr;
 
-			add(&th[h], mk(t, CT_EV_RELEASE, CT_K_MUTEX, 5, addr, ++seq,
+			add(&th[h], mk(t, CT_EV_RELEASE, kind, 5, addr, ++seq,
 				       (uint64_t)(nthr - k), 0));
-			add(&th[next], mk(t + 200, CT_EV_WAIT_END, CT_K_MUTEX, 0, addr, seq,
+			add(&th[next], mk(t + 200, CT_EV_WAIT_END, kind, 0, addr, seq,
 					  CT_R_ACQUIRED, 0));
 			t += 200 + 500 + rnd() % 1000;
 			h = next;
@@ -213,7 +216,8 @@ int main(int argc, char **argv)
 	int sites;
 
 	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: gentrace OUT EVENTS [THREADS [mixed|sites|queue]]\n");
+		fprintf(stderr, "usage: gentrace OUT EVENTS "
+			"[THREADS [mixed|sites|queue|condqueue]]\n");
 		return 1;
 	}
 	want = strtoull(argv[2], NULL, 10);
@@ -223,8 +227,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	shape = argc > 4 ? argv[4] : "mixed";
-	if (strcmp(shape, "mixed") && strcmp(shape, "sites") && strcmp(shape, "queue")) {
-		fprintf(stderr, "gentrace: SHAPE is mixed, sites or queue, not %s\n", shape);
+	if (strcmp(shape, "mixed") && strcmp(shape, "sites") && strcmp(shape, "queue") &&
+	    strcmp(shape, "condqueue")) {
+		fprintf(stderr, "gentrace: SHAPE is mixed, sites, queue or condqueue, not %s\n",
+			shape);
 		return 1;
 	}
 	sites = !strcmp(shape, "sites");
@@ -258,8 +264,8 @@ int main(int argc, char **argv)
 	for (int m = 0; m < NMUTEX; m++)
 		owner[m] = th[m % nthr].tid;
 	gen_begin(now);
-	if (!strcmp(shape, "queue"))
-		return queue(argv[1], want, now);
+	if (!strcmp(shape, "queue") || !strcmp(shape, "condqueue"))
+		return queue(argv[1], want, now, !strcmp(shape, "queue") ? CT_K_MUTEX : CT_K_COND);
 	while (written < want) {
 		int i = (int)(rnd() % (uint64_t)nthr), j = (int)(rnd() % (uint64_t)(nthr - 1));
 		struct thr *w = &th[i], *r = &th[j >= i ? j + 1 : j];
