@@ -550,14 +550,23 @@ static uint64_t old_of(const struct eng_obj *o, uint32_t tid)
 /* Holder profile: each wait in progress at the release is charged the time since the
  * previous release on the object (or its begin, if later): the old ones (charged by an
  * earlier release, so begun before it) as one sample of their count, the others one by
- * one as they become old. After purge(o, ev->ts). */
-static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
-		   uint32_t tid, uint32_t key)
+ * one as they become old. After purge(o, ev->ts). Returns the earliest begin of a wait
+ * by another thread that began after the previous release (prev) and by ev, when it is
+ * (UINT64_MAX: none): the lock was taken then and not released since. Such a wait was
+ * not old. */
+static uint64_t charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *ev,
+		       uint32_t tid, uint32_t key, uint64_t prev)
 {
-	uint64_t nold = o->nold;
+	uint64_t nold = o->nold, since = UINT64_MAX;
 
-	for (size_t i = 0; i < o->nended; i++)
-		nold += o->ended[i].old;
+	for (size_t i = 0; i < o->nended; i++) {
+		const struct eng_inprog *p = &o->ended[i];
+
+		nold += p->old;
+		if (p->begin > prev && p->begin <= ev->ts && p->end >= ev->ts && p->tid != tid &&
+		    p->begin < since)
+			since = p->begin;
+	}
 	if (nold && e->obs) {
 		e->obs->charged += nold;
 		e->obs->self_charged += old_of(o, tid);
@@ -569,6 +578,8 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 		uint32_t sl = o->newl[i];
 		struct eng_inprog *p = &o->ip[sl];
 
+		if (p->begin > prev && p->begin <= ev->ts && p->tid != tid && p->begin < since)
+			since = p->begin;
 		if (p->begin >= ev->ts || !charge_one(e, o, ev, tid, key, p)) {
 			i++;
 			continue;
@@ -583,29 +594,7 @@ static void charge(struct ct_eng *e, struct eng_obj *o, const struct ct_event *e
 		if (!p->old && p->begin < ev->ts && charge_one(e, o, ev, tid, key, p))
 			p->old = 1;
 	}
-}
-
-/* The earliest begin of a wait in progress at the release ev of tid, by another thread,
- * that began after the previous release (prev) and by ev: the lock was taken then and
- * not released since (UINT64_MAX: none). Before charge: such a wait is not old yet. */
-static uint64_t begun_since(const struct eng_obj *o, uint64_t prev, uint64_t ts, uint32_t tid)
-{
-	uint64_t m = UINT64_MAX;
-
-	for (size_t i = 0; i < o->nnew; i++) {
-		const struct eng_inprog *p = &o->ip[o->newl[i]];
-
-		if (p->begin > prev && p->begin <= ts && p->tid != tid && p->begin < m)
-			m = p->begin;
-	}
-	for (size_t i = 0; i < o->nended; i++) {
-		const struct eng_inprog *p = &o->ended[i];
-
-		if (p->begin > prev && p->begin <= ts && p->end >= ts && p->tid != tid &&
-		    p->begin < m)
-			m = p->begin;
-	}
-	return m;
+	return since;
 }
 
 /* taken_ix's key of (kind, stack): exact, never 0. */
@@ -742,11 +731,10 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		ct_conv_advance(e, o, ev->ts);
 	o->o.releases++;
 	purge(o, ev->ts);
-	since = begun_since(o, prev, ev->ts, t->tid);
 	if (!o->rcap)
 		ring_fit(o);
 	r = ring_put(o, (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags, 1 });
-	charge(e, o, ev, t->tid, t->key);
+	since = charge(e, o, ev, t->tid, t->key, prev);
 	/* waits that ended before this release was seen and that it ended (wake-up 0) */
 	for (unsigned i = 0; i < o->nearly;) {
 		const struct eng_early *x = &o->early[i];
