@@ -257,8 +257,8 @@ ubsan: asan
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ANALYZE := $(addprefix analyze/,model.c util.c hashtab.c lhist.c analysis.c engine.c \
-                entries.c syscalls.c objects.c convoy.c stkcount.c chains.c threads.c underlock.c idle.c \
-                lockorder.c regions.c tasks.c)
+                entries.c syscalls.c objects.c convoy.c stkcount.c chains.c threads.c \
+                underlock.c idle.c lockorder.c regions.c tasks.c)
 $(O)/fuzz/fuzz_reader: tests/unit/fuzz_reader.c $(FORMAT_SRC) $(FUZZ_ANALYZE) $(wildcard format/*.h analyze/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC(fuzz) $<")

@@ -509,7 +509,7 @@ static inline void ct_stks_add(struct eng_stks *s, uint32_t stack, uint64_t n)
 void ct_stks_merge(struct eng_stks *d, const struct eng_stks *s);
 /* The stack with the most counts, the smallest id on a tie (0 if none). */
 uint32_t ct_stks_top(const struct eng_stks *s);
-/* Empties s, its memory kept. */
+/* Empties s: its array kept, its index (if any) freed. */
 void ct_stks_clear(struct eng_stks *s);
 /* Frees what s holds and empties it (it may be freed again). */
 void ct_stks_free(struct eng_stks *s);
