@@ -200,7 +200,8 @@ struct eng_obj {
 	/* the waits in progress, each in a slot of ip (live) that stays its own while it
 	 * lasts (eng_wait.ipslot), so that a release costs what is new since the last one,
 	 * not the number waiting: the old ones are counted (nold), the others listed
-	 * (newl, slots); the ended ones are kept apart (ended) until time passes their end */
+	 * (newl, slots); the ended ones keep their slots, listed apart (endl), until time
+	 * passes their end */
 	struct eng_inprog *ip;
 	size_t nip, cip;                /* slots made */
 	uint32_t *ipfree;               /* the free slots */
@@ -208,7 +209,7 @@ struct eng_obj {
 	uint32_t *newl;
 	size_t nnew, cnew;
 	size_t nold;
-	struct eng_inprog *ended;
+	uint32_t *endl;
 	size_t nended, cended;
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;

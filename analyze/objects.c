@@ -213,7 +213,15 @@ static void settle(struct eng_obj *o, uint64_t ts)
 	}
 }
 
-/* The ended waits that time has passed (they ended before ts) are dropped. */
+/* Slot s is free again. */
+static inline void slot_free(struct eng_obj *o, uint32_t s)
+{
+	o->ip[s].live = 0;
+	ct_grow(&o->ipfree, &o->cfree, o->nfree + 1, sizeof(*o->ipfree));
+	o->ipfree[o->nfree++] = s;
+}
+
+/* The ended waits that time has passed (they ended before ts) give their slots back. */
 static inline void purge(struct eng_obj *o, uint64_t ts)
 {
 	size_t k = 0;
@@ -221,8 +229,10 @@ static inline void purge(struct eng_obj *o, uint64_t ts)
 	if (!o->nended)
 		return;
 	for (size_t i = 0; i < o->nended; i++)
-		if (o->ended[i].end >= ts)
-			o->ended[k++] = o->ended[i];
+		if (o->ip[o->endl[i]].end >= ts)
+			o->endl[k++] = o->endl[i];
+		else
+			slot_free(o, o->endl[i]);
 	o->nended = k;
 }
 
@@ -307,7 +317,8 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 	}
 }
 
-/* Wait w leaves its slot: kept with its end among the ended ones, unless removed. */
+/* Wait w ends in its slot, kept among the ended ones (endl) until purged; removed, it
+ * gives the slot back now. */
 static inline void drop_inprog(struct eng_obj *o, const struct eng_wait *w, uint64_t end,
 			       int remove)
 {
@@ -319,14 +330,13 @@ static inline void drop_inprog(struct eng_obj *o, const struct eng_wait *w, uint
 		o->nold--;
 	else
 		new_drop(o, w->ipslot);
-	if (!remove) {
-		ct_grow(&o->ended, &o->cended, o->nended + 1, sizeof(*o->ended));
-		o->ended[o->nended] = *p;
-		o->ended[o->nended++].end = end;
+	if (remove) {
+		slot_free(o, w->ipslot);
+		return;
 	}
-	p->live = 0;
-	ct_grow(&o->ipfree, &o->cfree, o->nfree + 1, sizeof(*o->ipfree));
-	o->ipfree[o->nfree++] = w->ipslot;
+	p->end = end;
+	ct_grow(&o->endl, &o->cended, o->nended + 1, sizeof(*o->endl));
+	o->endl[o->nended++] = w->ipslot;
 }
 
 static void one_less(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
@@ -540,10 +550,8 @@ static uint64_t old_of(const struct eng_obj *o, uint32_t tid)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < o->nip; i++)
+	for (size_t i = 0; i < o->nip; i++) /* in progress, or ended and kept */
 		n += o->ip[i].live && o->ip[i].old && o->ip[i].tid == tid;
-	for (size_t i = 0; i < o->nended; i++)
-		n += o->ended[i].old && o->ended[i].tid == tid;
 	return n;
 }
 
@@ -560,7 +568,7 @@ static uint64_t charge(struct ct_eng *e, struct eng_obj *o, const struct ct_even
 	uint64_t nold = o->nold, since = UINT64_MAX;
 
 	for (size_t i = 0; i < o->nended; i++) {
-		const struct eng_inprog *p = &o->ended[i];
+		const struct eng_inprog *p = &o->ip[o->endl[i]];
 
 		nold += p->old;
 		if (p->begin > prev && p->begin <= ev->ts && p->end >= ev->ts && p->tid != tid &&
@@ -589,7 +597,7 @@ static uint64_t charge(struct ct_eng *e, struct eng_obj *o, const struct ct_even
 		o->nold++;
 	}
 	for (size_t i = 0; i < o->nended; i++) {
-		struct eng_inprog *p = &o->ended[i];
+		struct eng_inprog *p = &o->ip[o->endl[i]];
 
 		if (!p->old && p->begin < ev->ts && charge_one(e, o, ev, tid, key, p))
 			p->old = 1;
@@ -907,7 +915,7 @@ void ct_obj_finish(struct ct_eng *e)
 		free(o->ip);
 		free(o->ipfree);
 		free(o->newl);
-		free(o->ended);
+		free(o->endl);
 		free(o->th);
 		ct_htab_free(&o->th_ix);
 		free(o->ring);

@@ -1072,6 +1072,8 @@ static void test_json(void)
 	ct_json_bool(&j, 1);
 	ct_json_hex(&j, 0xdead);
 	ct_json_str(&j, NULL);
+	ct_json_u64(&j, 0);
+	ct_json_u64(&j, 1000000);
 	ct_json_arr_end(&j);
 	ct_json_key(&j, "e");
 	ct_json_obj_begin(&j);
@@ -1083,7 +1085,8 @@ static void test_json(void)
 	if (len > 0)
 		buf[len - 1] = 0;
 	TEST_STREQ(buf, "{\"s\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\xc3\xa9\\ufffd\\ufffd\\ufffd\","
-		   "\"n\":18446744073709551615,\"l\":[null,true,\"0xdead\",null],\"e\":{}}");
+		   "\"n\":18446744073709551615,\"l\":[null,true,\"0xdead\",null,0,1000000],"
+		   "\"e\":{}}");
 	free(buf);
 }
 
