@@ -11,6 +11,8 @@
  *   CTRACE_MAX_THREADS    thread slots, 16..1048576 (default 4096)
  *   CTRACE_FLUSH_MS       writer period in ms, 10..10000 (default 100)
  *   CTRACE_GENERATION_MS  generation length in ms, 100..60000 (default 1000)
+ *   CTRACE_GENERATION_EVENTS  a generation is closed early once it holds this many
+ *                         events, 10000..1000000000 (default 1000000; k/m suffixes)
  *   CTRACE_SYSCALL_THRESHOLD  system calls at least this long get a full stack and an
  *                         event of their own; every call is counted per call site
  *                         (default 20us; ns/us/ms/s suffixes; 0: every call)
@@ -43,7 +45,7 @@ struct ct_config ct_cfg;
 /* The variables libctrace reads. */
 static const char *const known[] = {
 	"CTRACE_OUT", "CTRACE_DEPTH", "CTRACE_BUFFER_SIZE", "CTRACE_BUFFERS",
-	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS",
+	"CTRACE_MAX_THREADS", "CTRACE_FLUSH_MS", "CTRACE_GENERATION_MS", "CTRACE_GENERATION_EVENTS",
 	"CTRACE_SYSCALL_THRESHOLD", "CTRACE_DISABLE", "CTRACE_FOLLOW", "CTRACE_MODE",
 	"CTRACE_FLIGHT_SIZE", "CTRACE_FLIGHT_AGE", "CTRACE_TRIGGER", "CTRACE_TRIGGER_SIGNAL",
 	"CTRACE_TRIGGER_LIMIT", "CTRACE_TRIGGER_AFTER", "CTRACE_START",
@@ -349,6 +351,7 @@ void ct_config_read(void)
 	ct_cfg.max_threads = (unsigned)env_num("CTRACE_MAX_THREADS", 4096, 16, 1 << 20);
 	ct_cfg.flush_ms = (unsigned)env_num("CTRACE_FLUSH_MS", 100, 10, 10000);
 	ct_cfg.gen_ms = (unsigned)env_num("CTRACE_GENERATION_MS", 1000, 100, 60000);
+	ct_cfg.gen_events = env_num("CTRACE_GENERATION_EVENTS", 1000000, 10000, 1000000000);
 	ct_cfg.sc_threshold_ns = 20000;
 	const char *th = getenv("CTRACE_SYSCALL_THRESHOLD");
 	if (th) {

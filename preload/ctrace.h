@@ -76,6 +76,7 @@ struct ct_config {
 	unsigned max_threads;/* CTRACE_MAX_THREADS: live thread slots, default 4096 */
 	unsigned flush_ms;   /* CTRACE_FLUSH_MS: writer period, default 100 */
 	unsigned gen_ms;     /* CTRACE_GENERATION_MS: generation length, default 1000 */
+	uint64_t gen_events; /* CTRACE_GENERATION_EVENTS: closed early past these, 1000000 */
 	uint64_t sc_threshold_ns; /* CTRACE_SYSCALL_THRESHOLD: stack for slower calls */
 	int disabled;        /* CTRACE_DISABLE=1 */
 	int follow;          /* CTRACE_FOLLOW: CT_FOLLOW_ALL (default), _EXEC, _NONE */

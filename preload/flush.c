@@ -2,8 +2,9 @@
 /*
  * The writer: the background thread that drains the per-thread buffers into the trace
  * file, about every CTRACE_FLUSH_MS (100 ms), and closes a generation about every
- * CTRACE_GENERATION_MS (generation.c); the flush lock; the start of the trace; the final
- * flush; a single-threaded program's own flushes.
+ * CTRACE_GENERATION_MS, or at the first flush after it holds CTRACE_GENERATION_EVENTS
+ * (generation.c); the flush lock; the start of the trace; the final flush; a
+ * single-threaded program's own flushes.
  *
  * The writer thread is libctrace's own: created with the real pthread_create, all signals
  * blocked, its guard set so nothing it calls is traced, its stack of its own size. It
@@ -85,6 +86,15 @@ void ct_flush_unlock(void)
  * signals, would then keep a process alive that has nothing left to run. Checked only while
  * no known program thread is alive; reads /proc/self/task without allocating.
  */
+/* Whether the open generation is to be closed: old enough, or large enough (the
+ * analyzer holds about a generation's events at a time: its memory follows this, not the
+ * recording's event rate). */
+static int gen_due(void)
+{
+	return ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u ||
+	       ct_fl.gen_events >= ct_cfg.gen_events;
+}
+
 static int only_writer_left(void)
 {
 	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -178,7 +188,7 @@ static void *writer_main(void *arg)
 			ct_gen_drain_all();
 			if (ct_ctl_on || ct_cfg.flight)
 				ct_flight_cycle(ct_now());
-			if (ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
+			if (gen_due()) {
 				ct_threads_gone(ct_now(), 0);
 				ct_gen_close();
 				ct_gen_open(0);
@@ -482,7 +492,7 @@ static void inline_here(void *arg)
 	ct_gen_drain_all();
 	if (ct_ctl_on || ct_cfg.flight)
 		ct_flight_cycle(ct_now());
-	if (ct_now() - ct_fl.gen_start >= (uint64_t)ct_cfg.gen_ms * 1000000u) {
+	if (gen_due()) {
 		ct_gen_close();
 		ct_gen_open(0);
 	} else {

@@ -39,6 +39,7 @@ struct ct_flush {
 	atomic_int flush_owner;    /* tid holding flush_mu, 0 if none */
 	uint32_t gen;              /* the open generation */
 	uint64_t gen_start;
+	uint64_t gen_events;       /* drained into the open generation */
 	uint32_t site_seq;         /* SITE chunks: their own seq range */
 	struct ct_wbuf wb;         /* the encoders' buffers */
 	uint32_t final_flags;      /* header flags the final flush adds (CT_HF_SECCOMP) */

@@ -134,6 +134,7 @@ void ct_gen_open(int in_signal)
 	struct timespec real;
 	clock_gettime(CLOCK_REALTIME, &real);
 	ct_fl.gen_start = ct_now();
+	ct_fl.gen_events = 0;
 	if (ct_fl.fd == CT_FLIGHT_FD)
 		ct_flight_gen_begin(ct_fl.gen, ct_fl.gen_start,
 				    (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec);
@@ -236,6 +237,7 @@ static void drain(struct ct_buf *b)
 		}
 		ct_trace_put(ct_w_events(&ct_fl.wb, ct_fl.gen, b->tid, b->seq++, ev, n));
 		ct_fl.wrote_events = 1;
+		ct_fl.gen_events += n;
 	}
 	if (c > b->flushed)
 		b->flushed = c;

@@ -85,6 +85,23 @@ top_entry() {
 	assert_output post_item
 }
 
+@test "generations closed by size (CTRACE_GENERATION_EVENTS): each holds at least that many events, the cond total still within 5%" {
+	# time alone would close none before the end (60 s); the writer closes one at its
+	# first cycle past 10,000 events
+	CTRACE_GENERATION_MS=60000 CTRACE_GENERATION_EVENTS=10000 \
+		trace cw.ctr "$PROGS/condwait" 8000 0
+	assert_success
+	want=$(value cond_wait_total_ns)
+	"$CT" dump cw.ctr | awk '$2 == "GEN_BEGIN" { g = $1 } $2 ~ /^tid=/ { n[$1]++ }
+		END { for (k in n) print k, n[k] }' | sort -t= -k2 -n >gens.txt
+	[ "$(wc -l <gens.txt)" -ge 2 ]
+	# every generation but the last was closed past the limit
+	head -n -1 gens.txt | awk '$2 < 10000 { bad = 1 } END { exit bad }'
+	top=$(top_entry cw.ctr sync)
+	[ "$(jq -r '.frames[0].func' <<<"$top")" = wait_for_item ]
+	assert_within 5 "$(jq -r .total_ns <<<"$top")" "$want"
+}
+
 @test "a program bound to pthread_cond_*@GLIBC_2.2.5 keeps working and is traced" {
 	nm -D "$PROGS/oldcond" | grep -q 'pthread_cond_wait@GLIBC_2.2.5'
 	run timeout 30 "$PROGS/oldcond" 300
