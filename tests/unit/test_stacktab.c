@@ -178,25 +178,39 @@ static void test_race(void)
 {
 	pthread_t t[RACE_THREADS];
 	uint32_t before = ct_stacks_count();
+	uint64_t lost0 = atomic_load(&ct_lost[CT_L_NOSTACK]);
 	pthread_barrier_init(&race_go, NULL, RACE_THREADS);
 	for (int i = 0; i < RACE_THREADS; i++)
 		pthread_create(&t[i], NULL, race, (void *)(intptr_t)i);
 	for (int i = 0; i < RACE_THREADS; i++)
 		pthread_join(t[i], NULL);
+	/* A thread that finds another inserting the same stack waits for its id a bounded
+	 * time (the record path never blocks): on a loaded machine, with the inserter
+	 * preempted that long, it gives the stack up (id 0, counted). The inserter itself
+	 * always gets the id, so each stack has one, and every other thread has it or 0. */
 	int agree = 1, nonzero = 1, right = 1;
+	uint64_t zeros = 0;
 	for (int i = 0; i < RACE_STACKS; i++) {
 		uint64_t pcs[4] = { 0x500000, 0x600000 + (uint64_t)i, 0x700000, (uint64_t)i };
+		uint32_t id = 0;
+		for (int k = 0; k < RACE_THREADS; k++)
+			if (race_ids[k][i])
+				id = race_ids[k][i];
 		for (int k = 0; k < RACE_THREADS; k++) {
-			agree &= race_ids[k][i] == race_ids[0][i];
-			nonzero &= race_ids[k][i] != 0;
+			agree &= race_ids[k][i] == id || race_ids[k][i] == 0;
+			zeros += race_ids[k][i] == 0;
 		}
-		right &= same_stack(race_ids[0][i], pcs, 4, 0);
+		nonzero &= id != 0;
+		right &= same_stack(id, pcs, 4, 0);
 	}
 	TEST_TRUE(agree);
 	TEST_TRUE(nonzero);
 	TEST_TRUE(right);
 	TEST_EQ(ct_stacks_count() - before, RACE_STACKS);
-	TEST_EQ(atomic_load(&ct_lost[CT_L_NOSTACK]), 0);
+	TEST_EQ(atomic_load(&ct_lost[CT_L_NOSTACK]) - lost0, zeros);
+	if (zeros)
+		printf("# %llu of %d lookups gave up waiting for a preempted inserter\n",
+		       (unsigned long long)zeros, RACE_THREADS * RACE_STACKS);
 }
 
 /* ---- a full table drops stacks (id 0) and counts them; known stacks still resolve */
@@ -206,6 +220,7 @@ static void test_full(void)
 	const uint64_t known[] = { 0x401000, 0x402000, 0x403000 };
 	uint32_t id_known = capture(known, 3, 0);
 	uint32_t first_zero = 0, zeros = 0;
+	uint64_t lost0 = atomic_load(&ct_lost[CT_L_NOSTACK]); /* test_race's, if any */
 	for (uint32_t i = 0; i < MAX_STACKS + 100; i++) {
 		uint64_t pcs[2] = { 0x800000, 0x900000 + (uint64_t)i };
 		uint32_t id = capture(pcs, 2, 0);
@@ -216,7 +231,7 @@ static void test_full(void)
 		}
 	}
 	TEST_TRUE(zeros > 0);
-	TEST_EQ(atomic_load(&ct_lost[CT_L_NOSTACK]), zeros);
+	TEST_EQ(atomic_load(&ct_lost[CT_L_NOSTACK]) - lost0, zeros);
 	TEST_TRUE(ct_stacks_count() == MAX_STACKS + 1);
 	TEST_EQ(capture(known, 3, 0), id_known);
 }
