@@ -79,10 +79,10 @@ struct eng_ulhold {
  * "Old" once a release charged it to its releaser (objects.c, charge): later releases
  * charge it as one of a count. */
 struct eng_inprog {
-	uint64_t id, begin, end; /* end UINT64_MAX: in progress */
+	uint64_t id, begin, end; /* id 0: a free slot; end UINT64_MAX: in progress */
 	uint32_t tid;
 	uint32_t nix;            /* not old: its place in the object's newl */
-	uint8_t kind, old, live;
+	uint8_t kind, old;
 };
 
 /* A recorded release, kept in a per-object ring for matching: at least ENG_RING of the
@@ -197,7 +197,7 @@ struct eng_obj {
 	int seen;
 	unsigned nearly;
 	uint64_t cur;                   /* sync waits in progress */
-	/* the waits in progress, each in a slot of ip (live) that stays its own while it
+	/* the waits in progress, each in a slot of ip (id nonzero) that stays its own while it
 	 * lasts (eng_wait.ipslot), so that a release costs what is new since the last one,
 	 * not the number waiting: the old ones are counted (nold), the others listed
 	 * (newl, slots); the ended ones keep their slots, listed apart (endl), until time

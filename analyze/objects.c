@@ -216,7 +216,7 @@ static void settle(struct eng_obj *o, uint64_t ts)
 /* Slot s is free again. */
 static inline void slot_free(struct eng_obj *o, uint32_t s)
 {
-	o->ip[s].live = 0;
+	o->ip[s].id = 0;
 	ct_grow(&o->ipfree, &o->cfree, o->nfree + 1, sizeof(*o->ipfree));
 	o->ipfree[o->nfree++] = s;
 }
@@ -264,7 +264,6 @@ static uint32_t ip_add(struct eng_obj *o, struct eng_inprog p)
 		ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
 		s = (uint32_t)o->nip++;
 	}
-	p.live = 1;
 	p.old = 0;
 	o->ip[s] = p;
 	new_add(o, s);
@@ -322,9 +321,9 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 static inline void drop_inprog(struct eng_obj *o, const struct eng_wait *w, uint64_t end,
 			       int remove)
 {
-	struct eng_inprog *p = w->ipslot < o->nip ? &o->ip[w->ipslot] : NULL;
+	struct eng_inprog *p = &o->ip[w->ipslot]; /* registered: ct_obj_begin */
 
-	if (!p || !p->live || p->id != w->id)
+	if (p->id != w->id)
 		return;
 	if (p->old)
 		o->nold--;
@@ -551,7 +550,7 @@ static uint64_t old_of(const struct eng_obj *o, uint32_t tid)
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < o->nip; i++) /* in progress, or ended and kept */
-		n += o->ip[i].live && o->ip[i].old && o->ip[i].tid == tid;
+		n += o->ip[i].id && o->ip[i].old && o->ip[i].tid == tid;
 	return n;
 }
 

@@ -78,14 +78,6 @@ void ct_flush_unlock(void)
 	REAL(pthread_mutex_unlock)(&ct_fl.flush_mu);
 }
 
-/*
- * Is the writer the only live thread of the process? The last program thread normally
- * stops the writer on its way out (thread.c), so that glibc, counting threads, ends the
- * process with exit(0) as it would untraced. A thread libctrace never saw can still be
- * the last (one made by clone(), or a thread the count missed): the writer, blocking all
- * signals, would then keep a process alive that has nothing left to run. Checked only while
- * no known program thread is alive; reads /proc/self/task without allocating.
- */
 /* Whether the open generation is to be closed: old enough, or large enough (the
  * analyzer holds about a generation's events at a time: its memory follows this, not the
  * recording's event rate). */
@@ -95,6 +87,14 @@ static int gen_due(void)
 	       ct_fl.gen_events >= ct_cfg.gen_events;
 }
 
+/*
+ * Is the writer the only live thread of the process? The last program thread normally
+ * stops the writer on its way out (thread.c), so that glibc, counting threads, ends the
+ * process with exit(0) as it would untraced. A thread libctrace never saw can still be
+ * the last (one made by clone(), or a thread the count missed): the writer, blocking all
+ * signals, would then keep a process alive that has nothing left to run. Checked only while
+ * no known program thread is alive; reads /proc/self/task without allocating.
+ */
 static int only_writer_left(void)
 {
 	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

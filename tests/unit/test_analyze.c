@@ -391,6 +391,29 @@ static struct ct_model *load_file(void)
 	return m;
 }
 
+/* One thread's events for one_gen. */
+struct thr_evs {
+	uint32_t tid;
+	const struct ct_event *ev;
+	size_t n;
+};
+
+/* The trace of process pid with one generation, from T0 to end: the stacks st[0..nst) and
+ * each thread's events in a chunk; loaded (NULL, with a line, when it does not load). */
+static struct ct_model *one_gen(uint32_t pid, const struct ct_stack *st, size_t nst,
+				const struct thr_evs *thr, size_t nthr, uint64_t end)
+{
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(pid);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, nst));
+	for (size_t i = 0; i < nthr; i++)
+		put(ct_w_events(&wb, 1, thr[i].tid, 0, thr[i].ev, thr[i].n));
+	put(ct_w_gen_end(&wb, 1, end, lost));
+	return load_file();
+}
+
 /* Call sites (pcs[0]) of the system-call trace. */
 #define PC_RECV 0xa000ull  /* recv on a socket */
 #define PC_PIPE 0xb000ull  /* read on a pipe */
@@ -1842,18 +1865,10 @@ static void test_wake_in_flight(void)
 		WE(T0 + 3500 * US, CT_K_MUTEX, MC, 1),
 		REL(T0 + 4 * MS, CT_K_MUTEX, 1, MC, 2, 0),
 	};
-	uint64_t lost[CT_L_MAX] = { 0 };
-	struct ct_model *m;
+	const struct thr_evs thr[] = { { 600, e600, 2 }, { 601, e601, 1 }, { 602, e602, 3 } };
+	struct ct_model *m = one_gen(600, st, 1, thr, 3, T0 + 20 * MS);
 	struct ct_analysis *a;
 
-	begin_file(600);
-	put(ct_w_gen_begin(&wb, 1, T0, 42));
-	put(ct_w_stacks(&wb, 1, st, 1));
-	put(ct_w_events(&wb, 1, 600, 0, e600, 2));
-	put(ct_w_events(&wb, 1, 601, 0, e601, 1));
-	put(ct_w_events(&wb, 1, 602, 0, e602, 3));
-	put(ct_w_gen_end(&wb, 1, T0 + 20 * MS, lost));
-	m = load_file();
 	TEST_TRUE(m != NULL);
 	if (!m)
 		return;
@@ -1921,7 +1936,8 @@ static void test_queue(void)
 	static struct ct_event ev[NQ + 1][3];
 	static uint64_t pcq[NQ + 2][1];
 	struct ct_stack st[NQ + 2];
-	uint64_t lost[CT_L_MAX] = { 0 }, b[NQ + 1], r[NQ + 1];
+	struct thr_evs thr[NQ + 1];
+	uint64_t b[NQ + 1], r[NQ + 1];
 	struct ct_model *m;
 	struct ct_analysis *a;
 	const struct ct_object *o;
@@ -1942,14 +1958,9 @@ static void test_queue(void)
 		ev[k][1] = WE(r[k - 1] + 50 * US, CT_K_MUTEX, MQ, k);
 		ev[k][2] = REL(r[k], CT_K_MUTEX, 100 + k, MQ, k + 1, 0);
 	}
-	begin_file(800);
-	put(ct_w_gen_begin(&wb, 1, T0, 42));
-	put(ct_w_stacks(&wb, 1, st, NQ + 2));
-	put(ct_w_events(&wb, 1, 800, 0, ev[0], 1));
-	for (unsigned k = 1; k <= NQ; k++)
-		put(ct_w_events(&wb, 1, 800 + k, 0, ev[k], 3));
-	put(ct_w_gen_end(&wb, 1, r[NQ] + 1 * MS, lost));
-	m = load_file();
+	for (unsigned k = 0; k <= NQ; k++)
+		thr[k] = (struct thr_evs){ 800 + k, ev[k], k ? 3 : 1 };
+	m = one_gen(800, st, NQ + 2, thr, NQ + 1, r[NQ] + 1 * MS);
 	TEST_TRUE(m != NULL);
 	if (!m)
 		return;
@@ -2002,7 +2013,8 @@ static void test_cond_queue(void)
 	static struct ct_event ev[NQ + 1][4];
 	static struct ct_event sig[NQ + 1];
 	struct ct_stack st[] = { { 1, 1, 0, pcs1 }, { 2, 1, 0, pcs2 } };
-	uint64_t lost[CT_L_MAX] = { 0 }, s0 = T0 + 1 * MS, bc = s0 + (NQ + 5) * 100 * US;
+	struct thr_evs thr[NQ + 1];
+	uint64_t s0 = T0 + 1 * MS, bc = s0 + (NQ + 5) * 100 * US;
 	struct ct_model *m;
 	struct ct_analysis *a;
 	int ok = 1;
@@ -2017,14 +2029,10 @@ static void test_cond_queue(void)
 		ev[k][3] = WE(bc + 10 * US * k, CT_K_COND, CQ, NQ + 1);
 	}
 	sig[NQ] = REL(bc, CT_K_COND, 2, CQ, NQ + 1, CT_EVF_BROADCAST);
-	begin_file(900);
-	put(ct_w_gen_begin(&wb, 1, T0, 42));
-	put(ct_w_stacks(&wb, 1, st, 2));
-	put(ct_w_events(&wb, 1, 900, 0, sig, NQ + 1));
+	thr[0] = (struct thr_evs){ 900, sig, NQ + 1 };
 	for (unsigned k = 1; k <= NQ; k++)
-		put(ct_w_events(&wb, 1, 900 + k, 0, ev[k], 4));
-	put(ct_w_gen_end(&wb, 1, bc + 10 * MS, lost));
-	m = load_file();
+		thr[k] = (struct thr_evs){ 900 + k, ev[k], 4 };
+	m = one_gen(900, st, 2, thr, NQ + 1, bc + 10 * MS);
 	TEST_TRUE(m != NULL);
 	if (!m)
 		return;
