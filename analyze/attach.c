@@ -516,14 +516,25 @@ static void check_target(struct target *t, const char *cmd)
 		       "ptrace_scope): only a parent may attach (or a process the target named "
 		       "with prctl(PR_SET_PTRACER)); run ctrace with CAP_SYS_PTRACE, or set it to 0",
 		       cmd);
-	if (status_field(pid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0) {
-		char why[256];
-		tracer_refusal(why, sizeof(why), pid, pid, atoi(v));
-		ct_die(CT_EXIT_USAGE, "%s: %s", cmd, why);
+	/* A tracer may seize the process between the two reads: a tracing stop ('t') is
+	 * always a tracer's, so it is asked for again, and only a job-control stop ('T') of
+	 * an untraced process is the user's to continue. */
+	for (int tries = 0;; tries++) {
+		pid_t tracer = 0;
+		if (status_field(pid, "TracerPid", v, sizeof(v)) == 0)
+			tracer = atoi(v);
+		if (tracer != 0) {
+			char why[256];
+			tracer_refusal(why, sizeof(why), pid, pid, tracer);
+			ct_die(CT_EXIT_USAGE, "%s: %s", cmd, why);
+		}
+		if (status_field(pid, "State", v, sizeof(v)) != 0 || (v[0] != 'T' && v[0] != 't'))
+			break;
+		if (v[0] == 'T' || tries == 100)
+			ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first",
+			       cmd, (int)pid, v);
+		usleep(1000);
 	}
-	if (status_field(pid, "State", v, sizeof(v)) == 0 && (v[0] == 'T' || v[0] == 't'))
-		ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first", cmd,
-		       (int)pid, v);
 	if (status_field(pid, "State", v, sizeof(v)) == 0 && v[0] == 'Z')
 		ct_die(CT_EXIT_USAGE, "%s: process %d is a zombie", cmd, (int)pid);
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
