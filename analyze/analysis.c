@@ -123,6 +123,30 @@ const struct ct_callsite *ct_analysis_site(const struct ct_analysis *a, uint32_t
 	return best;
 }
 
+struct ct_convoy_window *ct_convoy_series(const struct ct_object *o, uint64_t k0, uint64_t k1,
+					  size_t *n)
+{
+	struct ct_convoy_window *v;
+	size_t i = 0;
+
+	*n = (size_t)(k1 - k0);
+	if (!*n)
+		return NULL;
+	v = ct_xcalloc(*n, sizeof(*v));
+	for (uint64_t k = k0; k < k1; k++) {
+		struct ct_convoy_window *w = &v[k - k0];
+
+		w->index = k;
+		w->start_ns = k * o->convoy_ev.window_ns + o->windows_t0_ns;
+		w->empty_fraction = 1;
+	}
+	while (i < o->nwindows && o->windows[i].index < k0)
+		i++;
+	for (; i < o->nwindows && o->windows[i].index < k1; i++)
+		v[o->windows[i].index - k0] = o->windows[i];
+	return v;
+}
+
 int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
 		     struct ct_convoy *ev)
 {
@@ -131,14 +155,11 @@ int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uin
 	(void)t0;
 	(void)t1;
 	memset(ev, 0, sizeof(*ev));
-	if (!o || !o->nwindows)
+	if (!o || !o->convoy_ev.total_windows)
 		return 0;
 	*ev = o->convoy_ev;
-	ev->series = ct_xmalloc(o->nwindows * sizeof(*ev->series));
-	memcpy(ev->series, o->windows, o->nwindows * sizeof(*ev->series));
-	ev->nseries = o->nwindows;
+	ev->series = ct_convoy_series(o, 0, o->convoy_ev.total_windows, &ev->nseries);
 	ev->window_ns = a->convoy_dw;
-	ev->total_windows = o->nwindows;
 	return o->convoy;
 }
 

@@ -146,6 +146,7 @@ void ct_convoy_params_default(struct ct_convoy_params *p);
 
 /* The measurements of one window of one object. */
 struct ct_convoy_window {
+	uint64_t index;           /* its number from the analysed time's start */
 	uint64_t start_ns;        /* relative to the trace start */
 	double mean_waiters;      /* Q: integral of waiters over the window / width */
 	double empty_fraction;    /* E: share of the window with no waiter */
@@ -246,10 +247,14 @@ struct ct_object {
 				     * by total_ns desc */
 	size_t nunder;
 	uint32_t pid, proc;  /* the process, and its trace's index (as in ct_pentry) */
-	struct ct_convoy_window *windows; /* owned: every window of the analysed time (the
-					   * detector's measurements), NULL when it does not
-					   * apply; see ct_convoy_detect */
+	struct ct_convoy_window *windows; /* owned: the windows of the analysed time with
+					   * something in them (the detector's measurements),
+					   * by index; the others are empty (no waiter, no
+					   * event) and not stored; NULL when none. All of
+					   * them: ct_convoy_detect (or ct_convoy_series) */
 	size_t nwindows;
+	uint64_t windows_t0_ns; /* window 0's start, relative to the trace start (the
+				 * detector applies when convoy_ev.total_windows) */
 };
 
 /* Where a wait chain's holder took the object (ct_chain_link.held_from). */
@@ -542,6 +547,10 @@ int ct_analyze_file_with(const char *path, const struct ct_filter *f,
  */
 int ct_convoy_detect(const struct ct_analysis *a, uint64_t obj, uint64_t t0, uint64_t t1,
 		     struct ct_convoy *ev);
+/* Windows k0 .. k1 - 1 of object o (*n of them, allocated; NULL when none), the ones not
+ * stored made empty. Exits on out-of-memory. */
+struct ct_convoy_window *ct_convoy_series(const struct ct_object *o, uint64_t k0, uint64_t k1,
+					  size_t *n);
 
 /*
  * The analyses of several traces of one program (its processes) as one: parts[i] (each

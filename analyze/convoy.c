@@ -6,6 +6,9 @@
  * when time passes its end it is closed (its medians and whether it is queued), and runs
  * of queued windows are judged when they end (a run without a measured hold waits for
  * the object's median hold at the end). Held time H is added to the stored windows.
+ * Only windows with something in them are stored (in order of their number k): time that
+ * passes with no waiter and no event on the object is skipped, so an object contended a
+ * few times in a long trace keeps a few windows, and costs nothing per window between.
  */
 #include "engine.h"
 
@@ -14,25 +17,42 @@
 
 #include "util.h"
 
-/* Window k (NULL before the first), made when it is new. */
-static struct eng_win *win_slow(struct eng_conv *c, size_t k)
+/* The position of the first stored window numbered k or later (nwin: none). */
+static size_t win_pos(const struct eng_conv *c, size_t k)
 {
-	if (k < c->k0)
-		return NULL;
-	if (k - c->k0 >= c->nwin) {
-		ct_grow(&c->win, &c->cap, k - c->k0 + 1, sizeof(*c->win));
-		memset(c->win + c->nwin, 0, (k - c->k0 + 1 - c->nwin) * sizeof(*c->win));
-		c->nwin = k - c->k0 + 1;
+	size_t lo = 0, hi = c->nwin;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->win[mid].k < k)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return &c->win[k - c->k0];
+	return lo;
 }
 
-/* win_slow, inline when window k exists: the current window at each sample. */
-static inline struct eng_win *win(struct eng_conv *c, size_t k)
+/* The new open window, kcur, after the stored ones. */
+static void win_open(struct eng_conv *c)
 {
-	if (k >= c->k0 && k - c->k0 < c->nwin)
-		return &c->win[k - c->k0];
-	return win_slow(c, k);
+	ct_grow(&c->win, &c->cap, c->nwin + 1, sizeof(*c->win));
+	c->win[c->nwin++] = (struct eng_win){ .k = c->kcur };
+}
+
+/* Window k (k0 <= k <= kcur), made (empty) when it was not stored: a hold estimated late
+ * gives held time to windows that had nothing. */
+static struct eng_win *win_at(struct eng_conv *c, size_t k)
+{
+	size_t i = win_pos(c, k);
+
+	if (i < c->nwin && c->win[i].k == k)
+		return &c->win[i];
+	ct_grow(&c->win, &c->cap, c->nwin + 1, sizeof(*c->win));
+	memmove(c->win + i + 1, c->win + i, (c->nwin - i) * sizeof(*c->win));
+	c->nwin++;
+	c->win[i] = (struct eng_win){ .k = k };
+	return &c->win[i];
 }
 
 static void samples_merge(struct eng_csamples *d, const struct eng_csamples *s)
@@ -54,11 +74,12 @@ static void samples_free(struct eng_csamples *s)
 	ct_stks_free(&s->hs);
 }
 
-/* Windows k0..k1 are a convoy, with samples s. */
+/* Windows k0..k1 are a convoy, with samples s. (A run's windows were all queued, so
+ * all stored.) */
 static void mark(struct eng_conv *c, size_t k0, size_t k1, const struct eng_csamples *s)
 {
-	for (size_t k = k0; k < k1; k++)
-		win(c, k)->convoy = 1;
+	for (size_t i = win_pos(c, k0); i < c->nwin && c->win[i].k < k1; i++)
+		c->win[i].convoy = 1;
 	samples_merge(&c->ev, s);
 }
 
@@ -99,10 +120,12 @@ static void end_run(struct ct_eng *e, struct eng_conv *c, size_t k1)
 	run_reset(c);
 }
 
-static void close_window(struct ct_eng *e, struct eng_conv *c, size_t k)
+/* Closes the open window (the last stored), kcur. */
+static void close_window(struct ct_eng *e, struct eng_conv *c)
 {
 	const struct ct_convoy_params *p = &e->a->convoy;
-	struct eng_win *w = win(c, k);
+	struct eng_win *w = ct_conv_open(c);
+	size_t k = c->kcur;
 	double q = (double)w->q_int / (double)e->dw, em = 1.0 - (double)w->busy / (double)e->dw;
 
 	w->mwait = ct_lhist_pct(&c->cur.wait, 50);
@@ -139,8 +162,8 @@ int ct_conv_now(const struct ct_eng *e, const struct eng_obj *o, uint64_t since,
 	if (!c || !c->nwin)
 		return 0;
 	if (!c->in_run) { /* a run judged a convoy, with a window ending after since */
-		for (size_t k = c->kcur; k-- > c->k0 && e->from + (k + 1) * e->dw > since;)
-			if (k - c->k0 < c->nwin && c->win[k - c->k0].convoy)
+		for (size_t i = c->nwin - 1; i-- > 0 && e->from + (c->win[i].k + 1) * e->dw > since;)
+			if (c->win[i].convoy)
 				return 1;
 		return 0;
 	}
@@ -177,20 +200,29 @@ void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts)
 		c->hi_set = !__builtin_add_overflow(c->k0, (uint64_t)CT_CONVOY_MAX_WINDOWS, &k1) &&
 			    !__builtin_mul_overflow(k1, dw, &c->hi);
 		c->last_ts = ts;
-		win(c, c->kcur);
+		win_open(c);
 		return;
 	}
 	for (;;) {
 		uint64_t seg = ts < c->wend ? ts : c->wend;
 
 		if (seg > c->last_ts)
-			ct_conv_queue_time(c, o, win(c, c->kcur), seg);
+			ct_conv_queue_time(c, o, ct_conv_open(c), seg);
 		if (ts < c->wend)
 			break;
-		close_window(e, c, c->kcur);
-		c->kcur++;
+		close_window(e, c);
+		if (!o->cur && ts - c->wend >= dw) {
+			/* no waiter, and no event on the object before ts: the windows up to
+			 * ts's are empty, so not queued. The first ends a run; none is stored. */
+			if (c->in_run)
+				end_run(e, c, c->kcur + 1);
+			c->kcur = (ts - t0) / dw;
+			c->last_ts = t0 + c->kcur * dw;
+		} else {
+			c->kcur++;
+		}
 		c->wend = t0 + (c->kcur + 1) * dw;
-		win(c, c->kcur);
+		win_open(c);
 	}
 }
 
@@ -200,7 +232,7 @@ void ct_conv_acquire(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 	struct eng_conv *c = o->cv;
 
 	ct_conv_advance(e, o, ts);
-	win(c, c->kcur)->acq++;
+	ct_conv_open(c)->acq++;
 	ct_lhist_add(&c->cur.wait, wait, 1);
 	if (handoff)
 		ct_lhist_add(&c->cur.hand, hand, 1);
@@ -213,7 +245,7 @@ void ct_conv_release(struct ct_eng *e, struct eng_obj *o, uint64_t ts, uint64_t 
 	struct eng_conv *c = o->cv;
 
 	ct_conv_advance(e, o, ts);
-	win(c, c->kcur)->rel++;
+	ct_conv_open(c)->rel++;
 	ct_stks_add(&c->cur.hs, stack, 1);
 	if (held_from == UINT64_MAX || held_from >= ts)
 		return;
@@ -230,7 +262,7 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 		return;
 	if (held_from >= c->wend - dw && ts <= c->wend) {
 		/* within the open window: most holds */
-		c->win[c->kcur - c->k0].h_ns += ts - held_from;
+		ct_conv_open(c)->h_ns += ts - held_from;
 		return;
 	}
 	if (held_from < t0 + c->k0 * dw)
@@ -240,7 +272,7 @@ void ct_conv_held(struct ct_eng *e, struct eng_obj *o, uint64_t held_from, uint6
 		uint64_t s = held_from > ws ? held_from : ws, x = ts < we ? ts : we;
 
 		if (x > s)
-			win(c, k)->h_ns += x - s;
+			win_at(c, k)->h_ns += x - s;
 	}
 }
 
@@ -272,19 +304,20 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	}
 	ev->window_ns = dw;
 	ev->total_windows = nw;
-	ob->windows = ct_xcalloc(nw, sizeof(*ob->windows));
-	ob->nwindows = nw;
-	for (size_t k = 0; k < nw; k++) {
-		struct ct_convoy_window *s = &ob->windows[k];
-		struct eng_win *w = k >= c->k0 && k - c->k0 < c->nwin ? &c->win[k - c->k0] : NULL;
+	ob->windows_t0_ns = t0 - e->start_ts;
+	/* the stored windows of the analysed time; the others are empty, no convoy */
+	ob->nwindows = win_pos(c, nw);
+	ob->windows = ob->nwindows ? ct_xcalloc(ob->nwindows, sizeof(*ob->windows)) : NULL;
+	for (size_t i = 0; i < ob->nwindows; i++) {
+		struct ct_convoy_window *s = &ob->windows[i];
+		const struct eng_win *w = &c->win[i];
+		size_t k = w->k;
 		double em;
 
-		s->start_ns = k * dw + (t0 - e->start_ts);
-		if (!w) {
-			s->empty_fraction = 1;
+		if (i && k != c->win[i - 1].k + 1)
 			run = 0;
-			continue;
-		}
+		s->index = k;
+		s->start_ns = k * dw + ob->windows_t0_ns;
 		s->mean_waiters = (double)w->q_int / (double)dw;
 		em = 1.0 - (double)w->busy / (double)dw;
 		s->empty_fraction = em < 0 ? 0 : em;
@@ -343,9 +376,7 @@ void ct_conv_finish(struct ct_eng *e, struct eng_obj *o)
 	}
 	ev->waiter_stack = ct_stks_top(&c->ev.ws);
 	ev->holder_stack = ct_stks_top(&c->ev.hs);
-	ev->nseries = last + 1 - first;
-	ev->series = ct_xcalloc(ev->nseries, sizeof(*ev->series));
-	memcpy(ev->series, ob->windows + first, ev->nseries * sizeof(*ev->series));
+	ev->series = ct_convoy_series(ob, first, last + 1, &ev->nseries);
 }
 
 void ct_conv_free(struct eng_conv *c)

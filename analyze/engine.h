@@ -136,6 +136,7 @@ struct eng_stks {
 
 /* One window of the convoy detector. */
 struct eng_win {
+	size_t k;                 /* its number from the analysed time's start */
 	uint64_t q_int, busy;     /* waiter-ns, and ns with a waiter (exact sums) */
 	uint64_t h_ns;            /* ns held */
 	uint64_t acq, rel;
@@ -157,11 +158,12 @@ struct eng_run {
 };
 
 struct eng_conv {
-	size_t k0;                /* first stored window */
+	size_t k0;                /* first window */
 	uint64_t lo, hi;          /* the windows allowed, k0 .. k0 + CT_CONVOY_MAX_WINDOWS,
 				   * span [lo, hi) from the window start (hi_set: hi fits) */
 	int hi_set;
-	struct eng_win *win;
+	struct eng_win *win;      /* the windows with something in them, by k, the open one
+				   * last (convoy.c) */
 	size_t nwin, cap;
 	size_t kcur;              /* the open window */
 	uint64_t wend;            /* its end, t0 + (kcur + 1) * dw */
@@ -213,6 +215,7 @@ struct eng_obj {
 	size_t nended, cended;
 	struct eng_rel *ring;           /* rcap (a power of two) entries */
 	unsigned rhead, rn, rcap;
+	unsigned rlim;                  /* what rcap may grow to (ring_fit; 0: not set) */
 	unsigned rinv;                  /* releases in the ring whose seq is below the one's
 					 * before (two threads' releases crossing) */
 	int have_prev;
@@ -242,7 +245,8 @@ struct eng_obj {
 	struct ct_underlock *ul;        /* underlock.c: calls and waits made under it */
 	size_t nul, cul;
 	struct ct_object o;
-	struct eng_early early[ENG_EARLY];
+	struct eng_early *early;        /* ENG_EARLY of them, NULL until the first */
+	unsigned cearly;
 	struct ct_lhist wait_h, wake_h, hold_h;
 	struct ct_lhist acq_h;          /* the exact holds (from an acquisition that ended a
 					 * wait): the sample an estimated hold is drawn from */
@@ -466,6 +470,12 @@ static inline void ct_conv_queue_time(struct eng_conv *c, const struct eng_obj *
 	c->last_ts = to;
 }
 
+/* The open window (c->kcur), once there are windows: the last stored. */
+static inline struct eng_win *ct_conv_open(struct eng_conv *c)
+{
+	return &c->win[c->nwin - 1];
+}
+
 /* ct_conv_advance past the open window, or the first time. */
 void ct_conv_advance_slow(struct ct_eng *e, struct eng_obj *o, uint64_t ts);
 /* Time moves on to ts on o: the waiters since the last call counted into the open window
@@ -479,7 +489,7 @@ static inline void ct_conv_advance(struct ct_eng *e, struct eng_obj *o, uint64_t
 		ts = e->from;
 	if (c->nwin && !e->convoy_overflow && ts >= c->last_ts && ts < c->wend) {
 		if (ts > c->last_ts)
-			ct_conv_queue_time(c, o, &c->win[c->kcur - c->k0], ts);
+			ct_conv_queue_time(c, o, ct_conv_open(c), ts);
 		return;
 	}
 	ct_conv_advance_slow(e, o, ts);

@@ -22,6 +22,8 @@ struct resolved {
 	int truncated;
 	size_t n;
 	struct ct_frame *f;
+	char *json;   /* a stack's frames as a JSON array, once written (NULL before) */
+	size_t json_len;
 };
 
 struct rtable {
@@ -69,8 +71,10 @@ struct ct_frames *ct_frames_new(const struct ct_model *m)
 
 static void table_free(struct rtable *t)
 {
-	for (size_t i = 0; i < t->nslots; i++)
+	for (size_t i = 0; i < t->nslots; i++) {
 		free(t->slots[i].f);
+		free(t->slots[i].json);
+	}
 	free(t->slots);
 	ct_htab_free(&t->by_key);
 }
@@ -105,7 +109,7 @@ static struct resolved *lookup(struct rtable *tab, uint64_t key, int *fresh)
 		return &tab->slots[ix];
 	ct_grow(&tab->slots, &tab->cap, tab->nslots + 1, sizeof(*tab->slots));
 	ct_htab_put(&tab->by_key, key, (uint32_t)tab->nslots);
-	tab->slots[tab->nslots] = (struct resolved){ key, 0, 0, NULL };
+	tab->slots[tab->nslots] = (struct resolved){ .key = key };
 	return &tab->slots[tab->nslots++];
 }
 
@@ -147,19 +151,16 @@ static void add_pc(struct ct_frames *c, struct resolved *s, size_t *cap, uint64_
 	s->n += (size_t)(n - skip);
 }
 
-size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame **out,
-		       int *truncated)
+/* The resolved stack id (valid until the next lookup), NULL for 0 or an unknown id. */
+static struct resolved *stack_of(struct ct_frames *c, uint32_t id)
 {
 	const struct ct_mstack *st;
 	struct resolved *s;
 	size_t cap = 0;
 	int fresh;
 
-	*out = NULL;
-	if (truncated)
-		*truncated = 0;
 	if (id == 0 || !(st = ct_model_stack(c->m, id)))
-		return 0;
+		return NULL;
 	s = lookup(&c->stacks, id, &fresh);
 	if (fresh) {
 		s->truncated = !!(st->flags & CT_STACKF_TRUNCATED);
@@ -167,6 +168,19 @@ size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame *
 			add_pc(c, s, &cap, st->pcs[i], i == 0);
 		hide_frames(s);
 	}
+	return s;
+}
+
+size_t ct_frames_stack(struct ct_frames *c, uint32_t id, const struct ct_frame **out,
+		       int *truncated)
+{
+	struct resolved *s = stack_of(c, id);
+
+	*out = NULL;
+	if (truncated)
+		*truncated = 0;
+	if (!s)
+		return 0;
 	*out = s->f;
 	if (truncated)
 		*truncated = s->truncated;
@@ -258,10 +272,27 @@ void ct_frames_json_kv(struct ct_json *j, const char *key, const struct ct_frame
 
 void ct_frames_json_stack(struct ct_frames *c, struct ct_json *j, const char *key, uint32_t id)
 {
-	const struct ct_frame *f;
-	size_t n = ct_frames_stack(c, id, &f, NULL);
+	struct resolved *s = stack_of(c, id);
 
-	ct_frames_json_kv(j, key, f, n);
+	if (!s) {
+		ct_frames_json_kv(j, key, NULL, 0);
+		return;
+	}
+	if (!s->json) {
+		/* written once per stack: a report names the same few stacks for each of
+		 * thousands of objects and entries */
+		struct ct_json jj;
+		FILE *m = open_memstream(&s->json, &s->json_len);
+
+		if (!m)
+			ct_die(CT_EXIT_USAGE, "out of memory (a stack's JSON)");
+		ct_json_init(&jj, m);
+		ct_frames_json(&jj, s->f, s->n);
+		if (fclose(m) != 0 || !s->json)
+			ct_die(CT_EXIT_USAGE, "out of memory (a stack's JSON)");
+	}
+	ct_json_key(j, key);
+	ct_json_raw(j, s->json, s->json_len);
 }
 
 size_t ct_frames_entry(struct ct_frames *c, const struct ct_pentry *e,

@@ -27,7 +27,8 @@ void ct_json_obj_begin(struct ct_json *j);
 void ct_json_obj_end(struct ct_json *j);
 void ct_json_arr_begin(struct ct_json *j);
 void ct_json_arr_end(struct ct_json *j);
-/* An object member's key; the next call writes its value. */
+/* An object member's key, one of the program's own names (plain ASCII: written as it is,
+ * unescaped); the next call writes its value. */
 void ct_json_key(struct ct_json *j, const char *key);
 /* Values. ct_json_str(j, NULL) writes null. */
 void ct_json_str(struct ct_json *j, const char *s);
@@ -37,6 +38,8 @@ void ct_json_bool(struct ct_json *j, int v);
 /* A finite number with 6 significant digits ("%.6g"); null when not finite. */
 void ct_json_double(struct ct_json *j, double v);
 void ct_json_null(struct ct_json *j);
+/* A value written as JSON already (len bytes of text, one complete value). */
+void ct_json_raw(struct ct_json *j, const char *text, size_t len);
 /* "0x..." lower-case hexadecimal string. */
 void ct_json_hex(struct ct_json *j, uint64_t v);
 /* An object member: its key and value in one call. */

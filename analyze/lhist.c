@@ -48,7 +48,10 @@ static void to_buckets(struct ct_lhist *h)
 
 	h->nex = UINT32_MAX;
 	for (uint32_t i = 0; i < k; i++)
-		add_bucket(h, h->ex_v[i], h->ex_n[i]);
+		add_bucket(h, h->ex[i].v, h->ex[i].n);
+	free(h->ex);
+	h->ex = NULL;
+	h->cex = 0;
 }
 
 /* Sorts the exact pairs by value and merges equal ones. */
@@ -57,23 +60,19 @@ static void compact(struct ct_lhist *h)
 	uint32_t k = 0;
 
 	for (uint32_t i = 1; i < h->nex; i++) { /* insertion sort: at most CT_LH_EXACT */
-		uint64_t v = h->ex_v[i], c = h->ex_n[i];
+		struct ct_lh_pair p = h->ex[i];
 		uint32_t j = i;
 
-		for (; j > 0 && h->ex_v[j - 1] > v; j--) {
-			h->ex_v[j] = h->ex_v[j - 1];
-			h->ex_n[j] = h->ex_n[j - 1];
-		}
-		h->ex_v[j] = v;
-		h->ex_n[j] = c;
+		for (; j > 0 && h->ex[j - 1].v > p.v; j--)
+			h->ex[j] = h->ex[j - 1];
+		h->ex[j] = p;
 	}
 	for (uint32_t i = 0; i < h->nex; i++) {
-		if (k && h->ex_v[k - 1] == h->ex_v[i]) {
-			h->ex_n[k - 1] += h->ex_n[i];
+		if (k && h->ex[k - 1].v == h->ex[i].v) {
+			h->ex[k - 1].n += h->ex[i].n;
 			continue;
 		}
-		h->ex_v[k] = h->ex_v[i];
-		h->ex_n[k++] = h->ex_n[i];
+		h->ex[k++] = h->ex[i];
 	}
 	h->nex = k;
 }
@@ -91,15 +90,18 @@ void ct_lhist_add_slow(struct ct_lhist *h, uint64_t v, uint64_t n)
 		/* pairs are appended; equal values merged only when the array is full */
 		if (h->nex == CT_LH_EXACT) {
 			for (uint32_t i = 0; i < h->nex; i++)
-				if (h->ex_v[i] == v) {
-					h->ex_n[i] += n;
+				if (h->ex[i].v == v) {
+					h->ex[i].n += n;
 					return;
 				}
 			compact(h);
 		}
 		if (h->nex < CT_LH_EXACT) {
-			h->ex_v[h->nex] = v;
-			h->ex_n[h->nex++] = n;
+			if (h->nex == h->cex) {
+				h->cex = h->cex ? 2 * h->cex : 4;
+				h->ex = ct_xrealloc(h->ex, h->cex * sizeof(*h->ex));
+			}
+			h->ex[h->nex++] = (struct ct_lh_pair){ v, n };
 			return;
 		}
 		to_buckets(h);
@@ -113,7 +115,7 @@ void ct_lhist_merge(struct ct_lhist *h, const struct ct_lhist *src)
 		return;
 	if (src->nex != UINT32_MAX) {
 		for (uint32_t i = 0; i < src->nex; i++)
-			ct_lhist_add(h, src->ex_v[i], src->ex_n[i]);
+			ct_lhist_add(h, src->ex[i].v, src->ex[i].n);
 		return;
 	}
 	if (!h->n || src->min < h->min)
@@ -158,11 +160,11 @@ uint64_t ct_lhist_pct(const struct ct_lhist *h, unsigned pct)
 			uint64_t best = UINT64_MAX, cnt = 0;
 
 			for (uint32_t i = 0; i < h->nex; i++)
-				if ((first || h->ex_v[i] > last) && h->ex_v[i] <= best) {
-					if (h->ex_v[i] < best)
+				if ((first || h->ex[i].v > last) && h->ex[i].v <= best) {
+					if (h->ex[i].v < best)
 						cnt = 0;
-					best = h->ex_v[i];
-					cnt += h->ex_n[i];
+					best = h->ex[i].v;
+					cnt += h->ex[i].n;
 				}
 			if (!cnt)
 				return h->max;
@@ -198,7 +200,7 @@ void ct_lhist_log2(const struct ct_lhist *h, uint64_t count[64])
 {
 	if (h->nex != UINT32_MAX) {
 		for (uint32_t i = 0; i < h->nex; i++)
-			count[ct_hist_bucket(h->ex_v[i])] += h->ex_n[i];
+			count[ct_hist_bucket(h->ex[i].v)] += h->ex[i].n;
 		return;
 	}
 	for (unsigned v = 0; v < CT_LH_BUCKETS && h->lv[0].n; v++)
@@ -213,8 +215,9 @@ void ct_lhist_clear(struct ct_lhist *h)
 
 	if (h->nex != UINT32_MAX) {
 		/* exact (its levels, if any, already empty): the pairs past nex are never
-		 * read, so the counts alone go (a convoy window of a lock with a few waits
-		 * clears three of these; a trace of 100,000 locks, millions) */
+		 * read, so the counts alone go, the pairs' memory kept (a convoy window of a
+		 * lock with a few waits clears three of these; a trace of 100,000 locks,
+		 * millions) */
 		h->n = h->min = h->max = 0;
 		h->nex = 0;
 		return;
@@ -233,5 +236,6 @@ void ct_lhist_reset(struct ct_lhist *h)
 	for (unsigned l = 0; h->lv && l < CT_LH_LEVELS; l++)
 		free(h->lv[l].b);
 	free(h->lv);
+	free(h->ex);
 	memset(h, 0, sizeof(*h));
 }

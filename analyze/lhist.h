@@ -2,13 +2,14 @@
 /*
  * Log-linear histogram of durations for percentiles in bounded memory. The first
  * CT_LH_EXACT distinct values are kept exactly (so small profiles, and the unit tests'
- * synthetic traces, get exact nearest-rank percentiles); beyond that, values go to
+ * synthetic traces, get exact nearest-rank percentiles), in an array that grows with them
+ * (4, 8, 16, 32 pairs; none while empty); beyond that, values go to
  * buckets of 2^(o-6) ns inside each power of two 2^o (64 per octave; below 64 ns one
  * bucket per ns), allocated per octave on first use, with a count per octave (next to the
  * pointer to its buckets, in the same cache line) so that a percentile walks octaves
  * before buckets. The table of octaves is itself allocated when the histogram first
  * needs buckets: one that stays exact (an object or entry with few waits, most of them in
- * a trace of many objects) takes 552 bytes, not 1,488. A percentile from the buckets is its bucket's
+ * a trace of many objects) takes 48 bytes and 16 per value kept, not 1,488. A percentile from the buckets is its bucket's
  * midpoint clamped to [min, max]: the relative error is at most 1/128 (0.8%) of the true
  * nearest-rank value (CT_LH_REL_ERR). Not for the record path.
  */
@@ -30,13 +31,20 @@ struct ct_lh_level {
 	uint64_t n;             /* their total */
 };
 
+/* An exact value and its count. */
+struct ct_lh_pair {
+	uint64_t v, n;
+};
+
 struct ct_lhist {
 	uint64_t n, min, max;   /* weighted count; min/max exact */
-	uint32_t nex;           /* exact (value, count) pairs in use, a value possibly in
-				 * several; UINT32_MAX once bucketed */
+	uint32_t nex;           /* exact pairs in use, a value possibly in several;
+				 * UINT32_MAX once bucketed */
+	uint32_t cex;           /* pairs allocated in ex (at most CT_LH_EXACT) */
 	struct ct_lh_level *lv; /* owned: CT_LH_LEVELS octaves, NULL until the first bucket
 				 * (never NULL once bucketed) */
-	uint64_t ex_v[CT_LH_EXACT], ex_n[CT_LH_EXACT];
+	struct ct_lh_pair *ex;  /* owned: the exact pairs, NULL until the first (freed
+				 * when bucketed) */
 };
 
 /* The bucket of v: below 2^SUBBITS the value itself (level 0); else level o - SUBBITS + 1

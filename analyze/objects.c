@@ -106,17 +106,22 @@ static struct eng_rel *ring_at(struct eng_obj *o, unsigned i)
 	return &o->ring[(o->rhead + o->rcap - o->rn + i) & (o->rcap - 1)];
 }
 
-/* Room for at least four releases per wait in progress (ENG_RING at least). */
+/* The ring's limit: room for at least four releases per wait in progress (ENG_RING at
+ * least). */
 static void ring_fit(struct eng_obj *o)
 {
-	unsigned cap = o->rcap ? o->rcap : ENG_RING;
-	struct eng_rel *r;
+	unsigned cap = o->rlim ? o->rlim : ENG_RING;
 
 	while (cap < 4 * o->cur)
 		cap *= 2;
-	if (cap == o->rcap)
-		return;
-	r = ct_xcalloc(cap, sizeof(*r));
+	o->rlim = cap;
+}
+
+/* The ring made cap entries long, its releases kept. */
+static void ring_grow(struct eng_obj *o, unsigned cap)
+{
+	struct eng_rel *r = ct_xcalloc(cap, sizeof(*r));
+
 	for (unsigned i = 0; i < o->rn; i++)
 		r[i] = *ring_at(o, i);
 	free(o->ring);
@@ -156,11 +161,19 @@ static inline unsigned next_cand(struct eng_obj *o, unsigned i)
 	return i >= o->rn || cand(ring_at(o, i)) ? i : next_cand_slow(o, i);
 }
 
-/* Release r (its fields but skip set) goes into the ring, the oldest out when full. */
+/* Release r (its fields but skip set) goes into the ring, the oldest out when it holds
+ * its limit (its memory grows up to that as releases come: an object released a few
+ * times takes a few entries, not ENG_RING). */
 static struct eng_rel *ring_put(struct eng_obj *o, struct eng_rel r)
 {
 	struct eng_rel *d;
 
+	if (o->rn == o->rcap) {
+		if (!o->rlim)
+			ring_fit(o);
+		if (o->rcap < o->rlim)
+			ring_grow(o, o->rcap ? 2 * o->rcap : 4);
+	}
 	unsigned mask = o->rcap - 1;
 
 	/* full: the oldest (at rhead) goes, and the inversion after it */
@@ -287,7 +300,7 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 			settle(o, begin);
 	}
 	o->cur++;
-	if (4 * o->cur > o->rcap)
+	if (4 * o->cur > o->rlim)
 		ring_fit(o);
 	if (o->cur > o->o.max_waiters) {
 		o->max_by = w->id;
@@ -474,8 +487,8 @@ const struct eng_rel *ct_obj_end(struct ct_eng *e, struct eng_thread *t, struct 
 		/* its release is not seen yet: it comes next, at a later time */
 		if (o->nearly == ENG_EARLY)
 			memmove(o->early, o->early + 1, (ENG_EARLY - 1) * sizeof(*o->early));
-		else
-			o->nearly++;
+		else if (++o->nearly > o->cearly) /* made as needed: most objects have none */
+			o->early = ct_xrealloc(o->early, (o->cearly = ENG_EARLY) * sizeof(*o->early));
 		o->early[o->nearly - 1] = (struct eng_early){ w->begin_seq, end_seq, w->stack,
 							      w->kind, t->key };
 	}
@@ -738,8 +751,6 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		ct_conv_advance(e, o, ev->ts);
 	o->o.releases++;
 	purge(o, ev->ts);
-	if (!o->rcap)
-		ring_fit(o);
 	r = ring_put(o, (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags, 1 });
 	since = charge(e, o, ev, t->tid, t->key, prev);
 	/* waits that ended before this release was seen and that it ended (wake-up 0) */
@@ -911,6 +922,7 @@ void ct_obj_finish(struct ct_eng *e)
 		ct_lhist_reset(&o->hold_h);
 		ct_lhist_reset(&o->acq_h);
 		free(o->unk);
+		free(o->early);
 		free(o->ip);
 		free(o->ipfree);
 		free(o->newl);

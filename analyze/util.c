@@ -91,8 +91,9 @@ void ct_grow_to(void *p, size_t *cap, size_t need, size_t elem)
 
 	if (need <= c)
 		return;
-	if (c < 16)
-		c = 16;
+	if (c < 16) /* 16 items, or fewer large ones (per-object arrays of a trace of many
+		     * objects), at least 64 bytes */
+		c = elem >= 64 ? 1 : elem > 4 ? 64 / elem : 16;
 	while (c < need) {
 		if (c > (SIZE_MAX / 2) / elem)
 			oom(SIZE_MAX);

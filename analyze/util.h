@@ -33,7 +33,7 @@ char *ct_xstrdup(const char *s);
 void ct_grow_to(void *p, size_t *cap, size_t need, size_t elem);
 
 /* Grows *p (an array of elem-byte items, capacity *cap) so that it holds at least need
- * items; doubling. Exits on out-of-memory. Inline when there is room (the analyses call it
+ * items; doubling, from 16 items (or 64 bytes' worth of larger ones). Exits on out-of-memory. Inline when there is room (the analyses call it
  * per event). */
 static inline void ct_grow(void *p, size_t *cap, size_t need, size_t elem)
 {

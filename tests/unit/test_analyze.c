@@ -1286,6 +1286,122 @@ static void test_convoy(void)
 }
 
 /*
+ * Convoys with time between them (the detector stores only windows with something in
+ * them): on MC, threads 400..403, a FIFO chain of 100 turns of 1 ms from 0 (as
+ * build_chain); its last holder, 403 (from 99.01 ms), keeps MC until 400 ms, 400 waits for
+ * it from 350 ms, takes it at 400.01 ms and releases it at 401 ms; nothing on MC then
+ * until a second chain of 100 turns from 600 ms (400 holding first). Ends at 701 ms.
+ * Nothing proves 403's hold before 350 ms (nobody waited: it may have released it
+ * unrecorded and taken it again), so windows 10..34 hold nothing.
+ */
+static void build_gaps(void)
+{
+	static struct ct_event evs[4][512];
+	size_t nev[4] = { 0 };
+	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
+	uint64_t lost[CT_L_MAX] = { 0 };
+
+	begin_file(400);
+	put(ct_w_gen_begin(&wb, 1, T0, 42));
+	put(ct_w_stacks(&wb, 1, st, 2));
+	for (unsigned c = 0; c < 2; c++) {
+		uint64_t t = T0 + c * 600 * MS, s0 = c ? 101 : 0; /* releases before it */
+
+		for (unsigned j = 1; j < 4; j++)
+			evs[j][nev[j]++] = WB(t + j * US, CT_K_MUTEX, 30, MC, 400, s0);
+		for (unsigned k = 0; k < 100; k++) {
+			unsigned h = k % 4;
+			uint64_t rk = t + (k + 1) * MS;
+
+			if (k)
+				evs[h][nev[h]++] = WE(t + k * MS + 10 * US, CT_K_MUTEX, MC, s0 + k);
+			if (!c && k == 99)
+				break;
+			evs[h][nev[h]++] = REL(rk, CT_K_MUTEX, 31, MC, s0 + k + 1, 0);
+			if (k + 4 < 100)
+				evs[h][nev[h]++] = WB(rk + 20 * US, CT_K_MUTEX, 30, MC,
+						      400 + (k + 1) % 4, s0 + k + 1);
+		}
+		if (c)
+			break;
+		evs[0][nev[0]++] = WB(T0 + 350 * MS, CT_K_MUTEX, 30, MC, 403, 99);
+		evs[3][nev[3]++] = REL(T0 + 400 * MS, CT_K_MUTEX, 31, MC, 100, 0);
+		evs[0][nev[0]++] = WE(T0 + 400 * MS + 10 * US, CT_K_MUTEX, MC, 100);
+		evs[0][nev[0]++] = REL(T0 + 401 * MS, CT_K_MUTEX, 31, MC, 101, 0);
+	}
+	for (unsigned j = 0; j < 4; j++)
+		put(ct_w_events(&wb, 1, 400 + j, 0, evs[j], nev[j]));
+	put(ct_w_gen_end(&wb, 1, T0 + 701 * MS, lost));
+}
+
+static void test_convoy_gaps(void)
+{
+	struct ct_convoy_params cp;
+	struct ct_model *m;
+	struct ct_analysis *a;
+	const struct ct_object *o;
+	struct ct_convoy ev;
+	uint64_t held = 0;
+
+	build_gaps();
+	m = load_file();
+	TEST_TRUE(m != NULL);
+	if (!m)
+		return;
+	ct_convoy_params_default(&cp);
+	cp.window_ns = 10 * MS;
+	a = ct_analyze_with(m, NULL, &cp);
+	o = ct_analysis_object(a, MC);
+	TEST_TRUE(o != NULL);
+	if (!o)
+		goto out;
+	/* 70 windows; stored: 0..9 (the first chain), 35..40 (the wait for 403 and the
+	 * hand-off) and 60..69 (the second chain): nothing happened in the others */
+	TEST_EQ(o->convoy_ev.total_windows, 70u);
+	TEST_EQ(o->nwindows, 10u + 6 + 10);
+	TEST_TRUE(o->convoy);
+	TEST_EQ(o->contended, 99u + 1 + 99);
+	TEST_EQ(ct_convoy_detect(a, MC, m->start_ts, m->end_ts, &ev), 1);
+	TEST_EQ(ev.nseries, 70u);
+	for (size_t k = 0; k < ev.nseries; k++) {
+		const struct ct_convoy_window *w = &ev.series[k];
+
+		TEST_EQ(w->index, k);
+		TEST_EQ(w->start_ns, k * 10 * MS);
+		held += (uint64_t)(w->held_fraction * (double)(10 * MS) + 0.5);
+		if (k >= 35 && k < 40) /* 400 waiting for it: one waiter, queued, no convoy */
+			TEST_TRUE(w->held_fraction == 1 && w->mean_waiters == 1 &&
+				  w->empty_fraction == 0 && w->queued && !w->convoy);
+		if ((k >= 10 && k < 35) || (k > 40 && k < 60)) /* nothing */
+			TEST_TRUE(w->held_fraction == 0 && w->mean_waiters == 0 &&
+				  w->empty_fraction == 1 && w->acquisitions == 0 &&
+				  w->releases == 0 && !w->queued && !w->convoy);
+		if ((k >= 1 && k < 9) || (k >= 61 && k < 69)) /* the chains */
+			TEST_TRUE(w->convoy && w->queued && w->mean_waiters > 2.9 &&
+				  w->releases == 10);
+	}
+	/* the window 400 waited in and took MC: held until 400 ms and from 400.01 to 401 */
+	TEST_TRUE(ev.series[40].releases == 2 && ev.series[40].acquisitions == 1 &&
+		  ev.series[40].held_fraction > 0.0989 && ev.series[40].held_fraction < 0.0991);
+	/* two runs, not one across the gap: the evidence's series covers both and the empty
+	 * windows between */
+	TEST_TRUE(ev.longest_run >= 9 && ev.longest_run <= 10);
+	TEST_TRUE(ev.windows >= 18 && ev.windows <= 20);
+	TEST_TRUE(o->convoy_ev.nseries == o->convoy_ev.end_ns / (10 * MS) -
+					  o->convoy_ev.start_ns / (10 * MS));
+	TEST_TRUE(o->convoy_ev.start_ns < 10 * MS && o->convoy_ev.end_ns > 680 * MS);
+	TEST_TRUE(o->convoy_ev.nseries > 50 && o->convoy_ev.series[50 - o->convoy_ev.start_ns /
+			(10 * MS)].empty_fraction == 1);
+	/* the held time is the windows' (to the nanosecond, give or take the rounding of
+	 * each window's share) */
+	TEST_TRUE(held + 70 >= o->held_ns && held <= o->held_ns + 70);
+	ct_convoy_release(&ev);
+out:
+	ct_analysis_free(a);
+	ct_model_free(m);
+}
+
+/*
  * A saturated lock as glibc runs it: the releaser barges. Four threads (600..603) on MC,
  * turns of 1 ms: the holder releases (recorded: there are waiters) and 9 times in 10 takes
  * the lock straight back 20 us later without waiting (nothing recorded); every 10th
@@ -1923,6 +2039,58 @@ static void test_stkcount(void)
 }
 
 /*
+ * The convoy detector's windows, stored only when something is in them: an object waited
+ * on in window 0, then nothing until 305 ms, when a hold from 95 ms is learnt late (an
+ * estimate made at its release): windows 9..30 are stored then, in their place among the
+ * others, with the held time. 10 ms windows, 500 ms analysed.
+ */
+static void test_conv_sparse(void)
+{
+	struct ct_analysis a = { 0 };
+	struct ct_eng e = { .a = &a, .from = T0, .start_ts = T0, .dw = 10 * MS };
+	struct eng_obj o = { 0 };
+	struct ct_convoy_window *v;
+	size_t n;
+
+	ct_convoy_params_default(&a.convoy);
+	o.cv = ct_xcalloc(1, sizeof(*o.cv));
+	ct_conv_advance(&e, &o, T0 + 5 * MS);
+	o.cur = 1; /* a waiter from 5 to 7 ms */
+	ct_conv_advance(&e, &o, T0 + 7 * MS);
+	o.cur = 0;
+	ct_conv_advance(&e, &o, T0 + 305 * MS);
+	TEST_EQ(o.cv->nwin, 2u); /* windows 0 and 30 */
+	ct_conv_held(&e, &o, T0 + 95 * MS, T0 + 306 * MS);
+	TEST_EQ(o.cv->nwin, 23u); /* 0, 9..30 */
+	ct_conv_advance(&e, &o, T0 + 405 * MS);
+	e.cut_ts = T0 + 500 * MS;
+	ct_conv_finish(&e, &o);
+	TEST_EQ(o.o.convoy_ev.total_windows, 50u);
+	TEST_EQ(o.o.nwindows, 24u); /* and 40; 50 is past the analysed time */
+	TEST_EQ(o.o.held_ns, 211 * MS);
+	v = ct_convoy_series(&o.o, 0, 50, &n);
+	TEST_EQ(n, 50u);
+	for (size_t k = 0; k < n; k++) {
+		double h = k == 9 ? 0.5 : k == 30 ? 0.6 : k > 9 && k < 30 ? 1 : 0;
+
+		TEST_TRUE(v[k].index == k && v[k].start_ns == k * 10 * MS &&
+			  v[k].held_fraction == h && !v[k].convoy);
+		TEST_TRUE(v[k].mean_waiters == (k == 0 ? 0.2 : 0) &&
+			  v[k].empty_fraction == (k == 0 ? 0.8 : 1));
+	}
+	free(v);
+	v = ct_convoy_series(&o.o, 29, 32, &n); /* a part: stored, stored, empty */
+	TEST_TRUE(n == 3 && v[0].index == 29 && v[0].held_fraction == 1 &&
+		  v[1].held_fraction == 0.6 && v[2].index == 31 && v[2].start_ns == 310 * MS &&
+		  v[2].held_fraction == 0 && v[2].empty_fraction == 1);
+	free(v);
+	free(o.o.windows);
+	ct_conv_free(o.cv);
+	free(o.cv);
+	ct_lhist_reset(&o.hold_h);
+}
+
+/*
  * A queue of NQ waiters on MQ, more than the analyses find by a scan (an object's
  * threads, the releasers' stacks): 800 holds it; 801..800+NQ queue at 10 us steps, each
  * at wait stack 90, and take it in turn, 50 us after the release before, holding it 150
@@ -2549,12 +2717,14 @@ int main(void)
 	test_durations();
 	test_hist();
 	test_convoy();
+	test_convoy_gaps();
 	test_convoy_barging();
 	test_hold_estimate();
 	test_deadlock();
 	test_stale_hold();
 	test_wake_in_flight();
 	test_stkcount();
+	test_conv_sparse();
 	test_queue();
 	test_cond_queue();
 	test_filters();

@@ -8,6 +8,8 @@
  * by a signal or post), and reads a pipe (slow reads recorded with a stack, every read
  * counted in SITE records at each generation end).
  * SHAPE sites: the same, the mutexes released from SITES different call sites (stacks).
+ * SHAPE objects: the same, the contended mutexes OBJECTS different ones (a server's
+ * per-connection or per-item locks), each contended a few times.
  * SHAPE queue: all threads but the holder queue on one mutex at once, and take it in turn
  * (FIFO, each released 0.5-1.5 us after its acquisition), round after round.
  * SHAPE condqueue: the same on a condition variable, each waiter woken by its own signal.
@@ -31,6 +33,7 @@
 #define PID 4000
 #define NSTACKS 16
 #define SITES 2000            /* the sites shape's release stacks, after the NSTACKS */
+#define OBJECTS 100000        /* the objects shape's mutexes */
 #define FD 7
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -210,14 +213,15 @@ int main(int argc, char **argv)
 				    .version_minor = CT_VERSION_MINOR, .pid = PID, .ppid = 1,
 				    .start_mono_ns = T0, .start_real_ns = T0 + 17 };
 	uint8_t hb[CT_HEADER_LEN];
-	uint64_t want, now = T0, gen_start = T0, mseq[NMUTEX] = { 0 }, cseq = 0, sseq = 0;
-	uint32_t owner[NMUTEX];
+	uint64_t want, now = T0, gen_start = T0, *mseq, cseq = 0, sseq = 0;
+	uint32_t *owner;
 	const char *shape;
-	int sites;
+	int sites, nmutex = NMUTEX;
+	uint64_t mbase = 0x10000;   /* the mutexes' addresses, 64 bytes apart */
 
 	if (argc < 3 || argc > 5) {
 		fprintf(stderr, "usage: gentrace OUT EVENTS "
-			"[THREADS [mixed|sites|queue|condqueue]]\n");
+			"[THREADS [mixed|sites|objects|queue|condqueue]]\n");
 		return 1;
 	}
 	want = strtoull(argv[2], NULL, 10);
@@ -227,15 +231,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	shape = argc > 4 ? argv[4] : "mixed";
-	if (strcmp(shape, "mixed") && strcmp(shape, "sites") && strcmp(shape, "queue") &&
-	    strcmp(shape, "condqueue")) {
-		fprintf(stderr, "gentrace: SHAPE is mixed, sites, queue or condqueue, not %s\n",
-			shape);
+	if (strcmp(shape, "mixed") && strcmp(shape, "sites") && strcmp(shape, "objects") &&
+	    strcmp(shape, "queue") && strcmp(shape, "condqueue")) {
+		fprintf(stderr, "gentrace: SHAPE is mixed, sites, objects, queue or condqueue, "
+			"not %s\n", shape);
 		return 1;
 	}
 	sites = !strcmp(shape, "sites");
 	if (sites)
 		nstacks = NSTACKS + SITES;
+	if (!strcmp(shape, "objects"))
+		nmutex = OBJECTS, mbase = 0x100000000ull; /* past the cond and semaphore */
+	mseq = calloc((size_t)nmutex, sizeof(*mseq));
+	owner = calloc((size_t)nmutex, sizeof(*owner));
+	if (!mseq || !owner)
+		return 1;
 	out = fopen(argv[1], "wx");
 	if (!out) {
 		fprintf(stderr, "gentrace: %s: %s\n", argv[1], strerror(errno));
@@ -261,7 +271,7 @@ int main(int argc, char **argv)
 		if (!th[i].ev)
 			return 1;
 	}
-	for (int m = 0; m < NMUTEX; m++)
+	for (int m = 0; m < nmutex; m++)
 		owner[m] = th[m % nthr].tid;
 	gen_begin(now);
 	if (!strcmp(shape, "queue") || !strcmp(shape, "condqueue"))
@@ -274,16 +284,16 @@ int main(int argc, char **argv)
 		int what = (int)(rnd() % 10);
 
 		if (what < 5) { /* a contended mutex: r holds it, w waits, r hands it over */
-			int m = (int)(rnd() % NMUTEX);
-			uint64_t addr = 0x10000 + (uint64_t)m * 64;
+			int m = (int)(rnd() % (uint64_t)nmutex);
+			uint64_t addr = mbase + (uint64_t)m * 64;
 
 			if (rnd() % 16 == 0)
-				add(w, mk(b, CT_EV_HOLD, CT_K_MUTEX, 15, 0x10000 + 3 * 64, 0, 0, 0));
-			add(w, mk(b, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1 + (uint32_t)m, addr, owner[m],
+				add(w, mk(b, CT_EV_HOLD, CT_K_MUTEX, 15, mbase + 3 * 64, 0, 0, 0));
+			add(w, mk(b, CT_EV_WAIT_BEGIN, CT_K_MUTEX, 1 + (uint32_t)(m % NMUTEX), addr, owner[m],
 				  mseq[m], 0));
 			rel = (b > r->t ? b : r->t) + d1;
 			add(r, mk(rel, CT_EV_RELEASE, CT_K_MUTEX,
-				  sites ? NSTACKS + 1 + (uint32_t)(rnd() % SITES) : 5 + (uint32_t)m,
+				  sites ? NSTACKS + 1 + (uint32_t)(rnd() % SITES) : 5 + (uint32_t)(m % NMUTEX),
 				  addr, ++mseq[m], 1, 0));
 			add(w, mk(r->t + d2, CT_EV_WAIT_END, CT_K_MUTEX, 0, addr, mseq[m],
 				  CT_R_ACQUIRED, 0));

@@ -14,9 +14,9 @@
 # pprof of the first, perfetto of the first second of both (a window: the same RSS), html
 # of the first (every wait, sorted by thread through a temporary file). Then scaling: the
 # same row for traces of a tenth of EVENTS shaped to stress what a per-event scan would
-# grow with (1,000 threads; releases from 2,000 call sites; 999 threads queued on one
-# mutex at once, or waiting on one condition variable), with each one's CPU time per
-# event over the mixed 8-thread trace's.
+# grow with (1,000 threads; releases from 2,000 call sites; 100,000 mutexes; 999 threads
+# queued on one mutex at once, or waiting on one condition variable), with each one's CPU
+# time per event over the mixed 8-thread trace's.
 # Informs, never fails on a figure; exits 1 only when a step fails.
 # Usage: run.sh BUILD EVENTS
 set -eu
@@ -98,7 +98,7 @@ export_fig "--format html of the first (every wait)" --format html "$f1"
 # size: its CPU time per event over the mixed one's (1.00: no dearer per event)
 s=$((n / 10))
 echo "scaling: $s events each; cpu/event over the mixed 8-thread trace's"
-for shape in "8 mixed" "1000 mixed" "8 sites" "1000 queue" "1000 condqueue"; do
+for shape in "8 mixed" "1000 mixed" "8 sites" "8 objects" "1000 queue" "1000 condqueue"; do
 	set -- $shape
 	f=$build/bench/scale-$s-$1-$2.ctr
 	if [ ! -s "$f" ] || [ ! -s "$f.events" ]; then
