@@ -155,6 +155,31 @@ static void test_lhist(void)
 	ct_lhist_reset(&a);
 	ct_lhist_reset(&b);
 	TEST_EQ(ct_lhist_pct(&h, 50), 0); /* empty */
+	/* the exact pairs' array grows with the values kept (none while empty): 4, 8, 16,
+	 * 32; percentiles exact all along; a repeated value takes no pair once they are full
+	 * (the pairs compacted); the 33rd distinct value buckets them and frees the array */
+	TEST_TRUE(h.ex == NULL && h.cex == 0);
+	for (n = 0; n < 32; n++) {
+		v[n] = 5000 - n * 100;
+		ct_lhist_add(&h, v[n], 1);
+		TEST_EQ(h.cex, n < 4 ? 4u : n < 8 ? 8u : n < 16 ? 16u : 32u);
+	}
+	TEST_EQ(check_pcts(&h, v, n, 1), 0);
+	for (; n < 100; n++) {
+		v[n] = v[n % 32];
+		ct_lhist_add(&h, v[n], 1);
+	}
+	TEST_TRUE(h.nex <= 32 && h.cex == 32);
+	TEST_EQ(check_pcts(&h, v, n, 1), 0);
+	ct_lhist_clear(&h); /* emptied, the pairs' memory kept for the next samples */
+	TEST_TRUE(h.n == 0 && h.nex == 0 && h.cex == 32 && ct_lhist_pct(&h, 99) == 0);
+	for (n = 0; n < 33; n++) {
+		v[n] = 100000 + n * 1000;
+		ct_lhist_add(&h, v[n], 1);
+	}
+	TEST_TRUE(h.nex == UINT32_MAX && h.ex == NULL && h.cex == 0);
+	TEST_EQ(check_pcts(&h, v, n, 0), 0);
+	ct_lhist_reset(&h);
 	free(v);
 }
 
