@@ -528,15 +528,17 @@ static void check_target(struct target *t, const char *cmd)
 			tracer_refusal(why, sizeof(why), pid, pid, tracer);
 			ct_die(CT_EXIT_USAGE, "%s: %s", cmd, why);
 		}
-		if (status_field(pid, "State", v, sizeof(v)) != 0 || (v[0] != 'T' && v[0] != 't'))
+		if (status_field(pid, "State", v, sizeof(v)) != 0)
+			break;
+		if (v[0] == 'Z')
+			ct_die(CT_EXIT_USAGE, "%s: process %d is a zombie", cmd, (int)pid);
+		if (v[0] != 'T' && v[0] != 't')
 			break;
 		if (v[0] == 'T' || tries == 100)
 			ct_die(CT_EXIT_USAGE, "%s: process %d is stopped (%s); continue it first",
 			       cmd, (int)pid, v);
 		usleep(1000);
 	}
-	if (status_field(pid, "State", v, sizeof(v)) == 0 && v[0] == 'Z')
-		ct_die(CT_EXIT_USAGE, "%s: process %d is a zombie", cmd, (int)pid);
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(p, exe, sizeof(exe) - 1);
 	if (n <= 0)

@@ -30,14 +30,7 @@ static const struct ct_chain_link *link_of(const struct ct_chain_link *v, size_t
 {
 	size_t lo = 0, hi = n;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	CT_PARTITION(lo, hi, mid, v[mid].tid < tid);
 	return lo < n && v[lo].tid == tid ? &v[lo] : NULL;
 }
 

@@ -22,14 +22,7 @@ static size_t win_pos(const struct eng_conv *c, size_t k)
 {
 	size_t lo = 0, hi = c->nwin;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->win[mid].k < k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	CT_PARTITION(lo, hi, mid, c->win[mid].k < k);
 	return lo;
 }
 

@@ -543,14 +543,7 @@ static size_t thread_pick(const struct ct_mthread *v, size_t n, uint64_t ts)
 {
 	size_t lo = 0, hi = n;
 
-	while (lo < hi) { /* first instance beginning after ts */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (inst_start(v, mid) <= ts)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	CT_PARTITION(lo, hi, mid, inst_start(v, mid) <= ts); /* the first beginning after ts */
 	if (lo == 0)
 		return 0;
 	lo--;
@@ -1610,14 +1603,7 @@ static size_t first_of(const struct ct_model *m, uint32_t tid, size_t *n)
 {
 	size_t lo = 0, hi = m->nthreads, e;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->threads[mid].tid < tid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	CT_PARTITION(lo, hi, mid, m->threads[mid].tid < tid);
 	for (e = lo; e < m->nthreads && m->threads[e].tid == tid; e++)
 		;
 	*n = e - lo;

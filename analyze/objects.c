@@ -388,14 +388,7 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 		/* the ring is in time order: from the first release at or after b */
 		unsigned lo = 0, hi = o->rn;
 
-		while (lo < hi) {
-			unsigned mid = lo + (hi - lo) / 2;
-
-			if (ring_at(o, mid)->ts < b)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		CT_PARTITION(lo, hi, mid, ring_at(o, mid)->ts < b);
 		for (i = lo; i < o->rn && ring_at(o, i)->ts <= en; i++)
 			if (ring_at(o, i)->tid != tid)
 				return ring_at(o, i);
@@ -433,14 +426,7 @@ static struct eng_rel *waker(struct eng_obj *o, const struct eng_wait *w, uint32
 			    ring_at(o, o->rn - (unsigned)back - 1)->seq <= w->begin_seq)) {
 			lo = hi = o->rn - (unsigned)back;
 		}
-		while (lo < hi) {
-			unsigned mid = lo + (hi - lo) / 2;
-
-			if (ring_at(o, mid)->seq <= w->begin_seq)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		CT_PARTITION(lo, hi, mid, ring_at(o, mid)->seq <= w->begin_seq);
 		i = lo;
 	} else {
 		for (i = o->rn; i > 0 && ring_at(o, i - 1)->seq > w->begin_seq; i--)

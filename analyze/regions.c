@@ -334,14 +334,8 @@ size_t ct_analysis_entry_labels(const struct ct_analysis *a, const struct ct_pen
 	*out = NULL;
 	if (e->remainder)
 		return 0;
-	while (lo < hi) { /* the first part not before key (labels "" sorts first) */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_ls(&a->lsamples[mid], &key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* the first part not before key (labels "" sorts first) */
+	CT_PARTITION(lo, hi, mid, cmp_ls(&a->lsamples[mid], &key) < 0);
 	first = lo;
 	while (lo < a->nlsamples && a->lsamples[lo].proc == e->proc &&
 	       a->lsamples[lo].profile == e->profile && a->lsamples[lo].kind == e->kind &&

@@ -29,6 +29,22 @@ void *ct_xcalloc(size_t n, size_t size);
 void *ct_xrealloc(void *p, size_t n);
 char *ct_xstrdup(const char *s);
 
+/*
+ * Binary search for a partition point: lo becomes the first index of [lo, hi) at which
+ * below (an expression of mid) is false, below being true on a prefix of the range (hi
+ * when true everywhere); hi is left equal to lo.
+ */
+#define CT_PARTITION(lo, hi, mid, below)                                                 \
+	do {                                                                              \
+		while ((lo) < (hi)) {                                                     \
+			__typeof__(lo) mid = (lo) + ((hi) - (lo)) / 2;                    \
+			if (below)                                                        \
+				(lo) = mid + 1;                                           \
+			else                                                              \
+				(hi) = mid;                                               \
+		}                                                                         \
+	} while (0)
+
 /* ct_grow when it must grow. */
 void ct_grow_to(void *p, size_t *cap, size_t need, size_t elem);
 

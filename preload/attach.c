@@ -557,4 +557,3 @@ CT_EXPORT int ctrace_attach_stop(void)
 	atomic_store(&in_call, 0);
 	return r;
 }
-
