@@ -15,7 +15,10 @@
  *
  * Memory ordering: the owner writes a record, then publishes it with a release store of
  * `committed`; it marks the buffer FULL (release) only after its last record. The writer
- * loads `state` then `committed` with acquire, so a FULL buffer's count is final.
+ * loads `state` then `committed` with acquire, so a FULL buffer's count is final. The
+ * writer zeroes `committed` before it frees a buffer (release): a buffer is claimed with
+ * no count of its last owner's, so a drain right after the claim finds nothing, and once
+ * it finds a record the new owner's tid is visible too.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -115,7 +118,8 @@ static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic
 			ct_atomic_raise(hi, i + 1);
 			b->tid = tid;
 			b->cap = base ? small_cap : ct_buf_cap;
-			atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
+			/* committed is 0 already (drain resets it before freeing): the writer
+			 * may drain the buffer from the CAS on */
 			int left = atomic_fetch_sub_explicit(nfree, 1, memory_order_relaxed) - 1;
 			if (left < (int)n / 4)
 				kick();

@@ -286,7 +286,7 @@ unsigned ct_app_threads_made(void);
 struct ct_buf {
 	atomic_uint state;         /* CT_BUF_FREE / ACTIVE / FULL */
 	uint32_t tid;
-	atomic_uint committed;     /* records complete; written by the owner only */
+	atomic_uint committed;     /* records complete; by the owner (0 when freed) */
 	uint32_t flushed;          /* records written out; writer only */
 	uint32_t seq;              /* EVENTS chunks emitted in the current generation */
 	uint32_t gen;              /* generation of seq */

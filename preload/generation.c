@@ -244,6 +244,10 @@ static void drain(struct ct_buf *b)
 	if (st == CT_BUF_FULL) {
 		b->flushed = 0;
 		b->seq = 0;
+		/* before FREE, not by the next owner after its claim: a drain that saw the
+		 * claim (ACTIVE) before that reset read the last owner's count, wrote its
+		 * events again under the new tid and skipped the new owner's first ones */
+		atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
 		atomic_store_explicit(&b->state, CT_BUF_FREE, memory_order_release);
 		ct_buf_freed(b);
 	}

@@ -41,7 +41,7 @@ setup() { common_setup; }
 	assert_success
 	# the report of 40,001 threads is large: one jq pass takes every figure checked below
 	# (the sync time of the workers and of main, against the semaphore's and the joins')
-	read -r n missed rows group_threads tids lived sampled sem_ok join_ok joins < <(jq -r '
+	read -r n missed rows group_threads tids lived sampled sem_ok join_ok joins strays < <(jq -r '
 		[.trace.threads, .trace.lost.no_buffer + .trace.lost.no_thread_slot, (.threads | length),
 		 ([.thread_groups[] | select(.start_func == "worker") | .threads] | add),
 		 ([.threads[].tid] | unique | length),
@@ -51,7 +51,8 @@ setup() { common_setup; }
 		  ([.profiles[] | select(.profile == "sync" and .kind == "sem") | .total_ns] | add)),
 		 (([.threads[] | select(.start_func == "main") | .blocked_ns.sync] | add) ==
 		  ([.profiles[] | select(.profile == "sync" and .kind == "join") | .total_ns] | add)),
-		 ([.profiles[] | select(.profile == "sync" and .kind == "join") | .count] | add)]
+		 ([.profiles[] | select(.profile == "sync" and .kind == "join") | .count] | add),
+		 ([.threads[] | select(.untraced or .start_func == null)] | length)]
 		| map(if . == null then "null" else . end) | @tsv' <<<"$output")
 	# every thread is there, unless the writer fell so far behind that a thread found no
 	# free buffer or slot: its events were dropped, and counted, and it is missing (each
@@ -60,6 +61,12 @@ setup() { common_setup; }
 		fail "$n threads of $((created + 1)), $missed events lost for want of a buffer or a slot"
 	[ "$rows" -eq "$n" ]
 	[ "$group_threads" -eq $((n - 1)) ]
+	# every thread is main or a worker begun by its THREAD_START: a thread buffer's next
+	# owner once had the last owner's events written again under its tid (a thread of
+	# no start function, untraced) and its own first events dropped, uncounted (a thread
+	# that found no buffer for its THREAD_START but one later is such a thread too)
+	[ "$missed" -gt 0 ] || [ "$strays" -eq 0 ] ||
+		fail "$strays threads without a THREAD_START, no event lost (events written twice?)"
 	if [ "$(cat /proc/sys/kernel/pid_max)" -lt "$created" ]; then
 		[ "$tids" -lt "$created" ] # reuse happened, and was seen through
 	fi
