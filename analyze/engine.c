@@ -227,15 +227,16 @@ static void wait_begin(struct ct_eng *e, struct eng_thread *t, const struct ct_e
 
 static void wait_end(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)
 {
-	struct eng_wait w;
+	struct eng_wait w, *p = &w;
 
 	t->saw_wait = 1;
 	if (t->nopen) {
-		w = t->open[--t->nopen];
+		/* popped in place: its slot stays as it is until the thread's next wait */
+		p = &t->open[--t->nopen];
 		if (ct_ev_wait_end_result(ev) == CT_R_RELEASED) {
 			/* the pair was no wait: the call released the others */
-			if (w.oix)
-				ct_obj_unregister(e, &w);
+			if (p->oix)
+				ct_obj_unregister(e, p);
 			return;
 		}
 	} else if (t->init_blocked && (t->init_obj == ev->obj || !t->init_obj)) {
@@ -255,7 +256,7 @@ static void wait_end(struct ct_eng *e, struct eng_thread *t, const struct ct_eve
 			e->a->unmatched_ends++;
 		return;
 	}
-	end_wait(e, t, &w, ev->ts, 0, ct_ev_wait_end_seq(ev), (unsigned)ct_ev_wait_end_result(ev));
+	end_wait(e, t, p, ev->ts, 0, ct_ev_wait_end_seq(ev), (unsigned)ct_ev_wait_end_result(ev));
 }
 
 static void release(struct ct_eng *e, struct eng_thread *t, const struct ct_event *ev)

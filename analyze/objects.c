@@ -161,10 +161,12 @@ static inline unsigned next_cand(struct eng_obj *o, unsigned i)
 	return i >= o->rn || cand(ring_at(o, i)) ? i : next_cand_slow(o, i);
 }
 
-/* Release r (its fields but skip set) goes into the ring, the oldest out when it holds
- * its limit (its memory grows up to that as releases come: an object released a few
- * times takes a few entries, not ENG_RING). */
-static struct eng_rel *ring_put(struct eng_obj *o, struct eng_rel r)
+/* A release (at ts, sequence seq, by tid from stack, flags) goes into the ring, the oldest
+ * out when it holds its limit (its memory grows up to that as releases come: an object
+ * released a few times takes a few entries, not ENG_RING). Returns its entry, its fields
+ * stored one by one (ip_add says why). */
+static struct eng_rel *ring_put(struct eng_obj *o, uint64_t ts, uint64_t seq, uint32_t tid,
+				uint32_t stack, uint16_t flags)
 {
 	struct eng_rel *d;
 
@@ -179,11 +181,16 @@ static struct eng_rel *ring_put(struct eng_obj *o, struct eng_rel r)
 	/* full: the oldest (at rhead) goes, and the inversion after it */
 	if (o->rn == o->rcap && o->ring[(o->rhead + 1) & mask].seq < o->ring[o->rhead].seq)
 		o->rinv--;
-	if (o->rn && r.seq < o->ring[(o->rhead - 1) & mask].seq)
+	if (o->rn && seq < o->ring[(o->rhead - 1) & mask].seq)
 		o->rinv++;
-	r.skip = 1;
 	d = &o->ring[o->rhead];
-	*d = r;
+	d->ts = ts;
+	d->seq = seq;
+	d->woken = 0;
+	d->tid = tid;
+	d->stack = stack;
+	d->flags = flags;
+	d->skip = 1;
 	o->rhead = (o->rhead + 1) & mask;
 	if (o->rn < o->rcap)
 		o->rn++;
@@ -266,9 +273,14 @@ static void new_drop(struct eng_obj *o, uint32_t s)
 	o->ip[last].nix = i;
 }
 
-/* A wait in progress registered in a slot of its own, which is returned. */
-static uint32_t ip_add(struct eng_obj *o, struct eng_inprog p)
+/* The wait id of thread tid, begun at begin, registered in progress in a slot of its own,
+ * which is returned. Its fields are stored one by one: a struct built on the stack and
+ * copied whole was read back wider than it was written (a store-forwarding stall per
+ * wait). */
+static uint32_t ip_add(struct eng_obj *o, uint64_t id, uint64_t begin, uint32_t tid,
+		       uint8_t kind)
 {
+	struct eng_inprog *p;
 	uint32_t s;
 
 	if (o->nfree) {
@@ -277,8 +289,13 @@ static uint32_t ip_add(struct eng_obj *o, struct eng_inprog p)
 		ct_grow(&o->ip, &o->cip, o->nip + 1, sizeof(*o->ip));
 		s = (uint32_t)o->nip++;
 	}
-	p.old = 0;
-	o->ip[s] = p;
+	p = &o->ip[s];
+	p->id = id;
+	p->begin = begin;
+	p->end = UINT64_MAX;
+	p->tid = tid;
+	p->kind = kind;
+	p->old = 0;
 	new_add(o, s);
 	return s;
 }
@@ -289,8 +306,7 @@ void ct_obj_begin(struct ct_eng *e, struct eng_thread *t, struct eng_wait *w, ui
 
 	w->oix = (uint32_t)(o - e->obj) + 1;
 	purge(o, begin);
-	w->ipslot = ip_add(o, (struct eng_inprog){ .id = w->id, .begin = begin, .end = UINT64_MAX,
-						  .tid = t->tid, .kind = w->kind });
+	w->ipslot = ip_add(o, w->id, begin, t->tid, w->kind);
 	if (o->cv)
 		ct_conv_advance(e, o, begin);
 	if (!o->cur && o->zero_armed) {
@@ -737,7 +753,7 @@ void ct_obj_release(struct ct_eng *e, struct eng_thread *t, const struct ct_even
 		ct_conv_advance(e, o, ev->ts);
 	o->o.releases++;
 	purge(o, ev->ts);
-	r = ring_put(o, (struct eng_rel){ ev->ts, seq, 0, t->tid, ev->stack, ev->flags, 1 });
+	r = ring_put(o, ev->ts, seq, t->tid, ev->stack, ev->flags);
 	since = charge(e, o, ev, t->tid, t->key, prev);
 	/* waits that ended before this release was seen and that it ended (wake-up 0) */
 	for (unsigned i = 0; i < o->nearly;) {
