@@ -49,11 +49,11 @@ static void app_thread_gone(void)
 }
 
 /* The slots taken (claimed, live or exited), a bit each: set after the claim, cleared
- * after the release, so that a slot LIVE or EXITED has its bit. The scans of the slots
- * (every join, the writer's each period, a fork child) visit those only
- * (ct_threads_next): slots are claimed in turn over the whole table, and after 4096
- * threads in its life a program's every join scanned the 4096 slots, a cache and TLB
- * miss each (about 1 ms), however few threads were alive. */
+ * just before the release, so that a slot LIVE or EXITED has its bit (but while it is
+ * being freed). The scans of the slots (every join, the writer's each period, a fork
+ * child) visit those only (ct_threads_next): slots are claimed in turn over the whole
+ * table, and after 4096 threads in its life a program's every join scanned the 4096
+ * slots, a cache and TLB miss each (about 1 ms), however few threads were alive. */
 static _Atomic uint64_t *slot_bits;
 
 int ct_threads_init(void)
@@ -106,6 +106,7 @@ static struct ct_thread *slot_claim(void)
 			t->start_func = 0;
 			t->creator_stack = 0;
 			t->claims = 0;
+			t->serial++;
 			t->captures = 0;
 			t->sandboxed = 0;
 			t->adopted = 0;
@@ -127,8 +128,12 @@ static struct ct_thread *slot_claim(void)
 static void slot_release(struct ct_thread *t)
 {
 	unsigned i = (unsigned)(t - ct_threads);
-	atomic_store_explicit(&t->state, CT_TH_FREE, memory_order_release);
+	/* the bit first, then FREE: once FREE, the slot may be claimed and its bit set by
+	 * its next owner, which a clear made after the store would undo (the slot then LIVE
+	 * and hidden from every scan: no THREADS entry, no SITE records, join owner 0, an
+	 * EXITED or adopted slot never reaped) */
 	atomic_fetch_and_explicit(&slot_bits[i / 64], ~(1ull << (i % 64)), memory_order_release);
+	atomic_store_explicit(&t->state, CT_TH_FREE, memory_order_release);
 }
 
 static void adopt(struct ct_thread *t)
