@@ -232,6 +232,8 @@ struct ct_thread {
 	void *arg;
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
+	uint32_t serial;           /* bumped at each claim: per-slot state of an earlier owner
+				    * with the same tid (tids are reused) is told apart */
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */

@@ -30,6 +30,8 @@
 
 struct lo_tab {
 	pid_t tid;                   /* the thread the keys are of (0: none yet) */
+	uint32_t serial;             /* and its slot's claim (ct_thread.serial): a tid reused
+				      * by the slot's next thread is another thread */
 	uint32_t used;
 	uint64_t key[LO_SLOTS];      /* 0: free */
 };
@@ -95,11 +97,12 @@ void ct_lockorder_edges(const void *obj, const void *pc, unsigned kind)
 	struct ct_thread *th = ct_self();
 	if (th) {
 		struct lo_tab *t = &tabs[th - ct_threads];
-		if (t->tid != th->tid) {
+		if (t->tid != th->tid || t->serial != th->serial) {
 			if (t->used) /* a fresh slot's pages are still untouched zeros */
 				memset(t->key, 0, sizeof(t->key));
 			t->used = 0;
 			t->tid = th->tid;
+			t->serial = th->serial;
 		}
 		uint64_t o = (uint64_t)(uintptr_t)obj, ts = 0;
 		uint32_t stk = 0;
