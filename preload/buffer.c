@@ -145,10 +145,18 @@ static struct ct_buf *claim(struct ct_thread *th)
 	return b;
 }
 
-void ct_buf_freed(struct ct_buf *b)
+void ct_buf_free(struct ct_buf *b)
 {
-	atomic_fetch_add_explicit(b->cap == ct_buf_cap ? &nfree_big : &nfree_small, 1,
-				  memory_order_relaxed);
+	/* its pool, from cap, read while the buffer is still the writer's: a claimer may
+	 * write cap from the store of FREE on */
+	atomic_int *nfree = b->cap == ct_buf_cap ? &nfree_big : &nfree_small;
+
+	/* committed reset here, before FREE, not by the next owner after its claim: a
+	 * drain that saw the claim (ACTIVE) before that reset read the last owner's count,
+	 * wrote its events again under the new tid and skipped the new owner's first ones */
+	atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->state, CT_BUF_FREE, memory_order_release);
+	atomic_fetch_add_explicit(nfree, 1, memory_order_relaxed);
 }
 
 void ct_buf_retire(struct ct_thread *th)

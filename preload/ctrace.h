@@ -232,8 +232,10 @@ struct ct_thread {
 	void *arg;
 	uint32_t creator_stack;
 	uint32_t claims;           /* buffers claimed so far: the first comes from the small pool */
-	uint32_t serial;           /* bumped at each claim: per-slot state of an earlier owner
-				    * with the same tid (tids are reused) is told apart */
+	uint32_t serial;           /* bumped at each claim (atomically, before the claim resets
+				    * the other fields): per-slot state of an earlier owner with
+				    * the same tid (tids are reused) is told apart, and the writer
+				    * knows when a slot changed owner while it read it */
 	void *scache;              /* stack cache (stacktab.c), kept with the slot across threads */
 	uint32_t captures;         /* stack captures of this thread, counted until it has a cache */
 	uint64_t exit_ts;          /* CT_TH_EXITED: when the thread exited */
@@ -303,8 +305,9 @@ struct ct_buf *ct_buf_at(unsigned i);
 /* fn on every buffer that was ever claimed (the others were never touched, and reading
  * their pages would fault each one in). Writer side and fork child. */
 void ct_bufs_each(void (*fn)(struct ct_buf *b, void *arg), void *arg);
-/* The writer freed b (FULL -> FREE). */
-void ct_buf_freed(struct ct_buf *b);
+/* The writer frees b, written out (FULL -> FREE): its count reset, then FREE (release),
+ * then its pool's free count raised. Writer side. */
+void ct_buf_free(struct ct_buf *b);
 /* Some buffer holds events not yet written. Not for the record path. */
 int ct_buffers_pending(void);
 /* Fork child: every buffer free again (the unwritten events are the parent's), the

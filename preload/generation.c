@@ -103,6 +103,7 @@ static void write_threads(void)
 	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		if (atomic_load_explicit(&t->state, memory_order_acquire) != CT_TH_LIVE)
 			continue;
+		uint32_t serial = __atomic_load_n(&t->serial, __ATOMIC_ACQUIRE);
 		struct ct_thread_state *ts = &tstates[n];
 		memset(ts, 0, sizeof(*ts));
 		ts->tid = (uint32_t)t->tid;
@@ -117,9 +118,12 @@ static void write_threads(void)
 			ts->obj = atomic_load_explicit(&t->wait_obj, memory_order_relaxed);
 			ts->since = atomic_load_explicit(&t->wait_since, memory_order_relaxed);
 		}
-		if (ts->tid == 0)
+		/* the thread may have exited and its slot been claimed again while its fields
+		 * were read: then they may be two threads' (write_sites) */
+		atomic_thread_fence(memory_order_acquire);
+		if (ts->tid == 0 || __atomic_load_n(&t->serial, __ATOMIC_RELAXED) != serial)
 			continue;
-		read_task(t->tid, ts);
+		read_task(ts->tid, ts);
 		n++;
 	}
 	for (size_t i = 0; i < n; i += 4096)
@@ -157,13 +161,21 @@ static void write_sites(void)
 	struct ct_thread *t;
 	for (unsigned i = 0; (t = ct_threads_next(&i));) {
 		int st = atomic_load_explicit(&t->state, memory_order_acquire);
-		if ((st != CT_TH_LIVE && st != CT_TH_EXITED) || !t->tid)
+		uint32_t serial = __atomic_load_n(&t->serial, __ATOMIC_ACQUIRE);
+		uint32_t tid = (uint32_t)t->tid;
+		if ((st != CT_TH_LIVE && st != CT_TH_EXITED) || !tid)
 			continue;
 		unsigned pos = 0;
 		size_t n;
 		while ((n = ct_sites_next(t, &pos, ev, CT_SITES + 1,
 					  st == CT_TH_EXITED ? t->exit_ts : now))) {
-			ct_trace_put(ct_w_events(&ct_fl.wb, ct_fl.gen, (uint32_t)t->tid, ct_fl.site_seq++, ev, n));
+			/* a live thread may exit meanwhile, its slot claimed again and its
+			 * table reset: what was read is then not all its (the thread wrote its
+			 * own final counts at its exit), and is dropped */
+			atomic_thread_fence(memory_order_acquire);
+			if (__atomic_load_n(&t->serial, __ATOMIC_RELAXED) != serial)
+				break;
+			ct_trace_put(ct_w_events(&ct_fl.wb, ct_fl.gen, tid, ct_fl.site_seq++, ev, n));
 			ct_fl.wrote_events = 1;
 		}
 		if (st == CT_TH_EXITED)
@@ -244,12 +256,7 @@ static void drain(struct ct_buf *b)
 	if (st == CT_BUF_FULL) {
 		b->flushed = 0;
 		b->seq = 0;
-		/* before FREE, not by the next owner after its claim: a drain that saw the
-		 * claim (ACTIVE) before that reset read the last owner's count, wrote its
-		 * events again under the new tid and skipped the new owner's first ones */
-		atomic_store_explicit(&b->committed, 0, memory_order_relaxed);
-		atomic_store_explicit(&b->state, CT_BUF_FREE, memory_order_release);
-		ct_buf_freed(b);
+		ct_buf_free(b);
 	}
 }
 

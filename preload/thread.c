@@ -102,11 +102,15 @@ static struct ct_thread *slot_claim(void)
 			atomic_fetch_or_explicit(&slot_bits[i / 64], 1ull << (i % 64),
 						 memory_order_release);
 			ct_atomic_raise(&slots_hi, i + 1);
+			/* the serial first, then the fields: the writer reads a slot's fields
+			 * between two reads of its serial, and drops what it read when the
+			 * serial moved (write_sites) */
+			__atomic_store_n(&t->serial, t->serial + 1, __ATOMIC_RELAXED);
+			atomic_thread_fence(memory_order_release);
 			t->tid = t->parent = 0;
 			t->start_func = 0;
 			t->creator_stack = 0;
 			t->claims = 0;
-			t->serial++;
 			t->captures = 0;
 			t->sandboxed = 0;
 			t->adopted = 0;
