@@ -668,12 +668,19 @@ static void release_one(struct thr *th)
 
 /* Stops tid (PTRACE_SEIZE + PTRACE_INTERRUPT) into th, its registers read and a call the
  * stop ended with EINTR set to restart (keep_syscall). 0 stopped, 1 gone, or -errno of a
- * refused seize. */
+ * refused seize. A thread past its exit, still in the task list (a zombie or dead task),
+ * refuses the seize with EPERM as a traced one does: it is gone too. */
 static int stop_one(struct target *t, pid_t tid, struct thr *th)
 {
+	char v[64];
 	*th = (struct thr){ .tid = tid };
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
-		return errno == ESRCH ? 1 : -errno;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+		int e = errno;
+		if (e == ESRCH || (e == EPERM && (status_field(tid, "State", v, sizeof(v)) < 0 ||
+						  v[0] == 'Z' || v[0] == 'X')))
+			return 1;
+		return -e;
+	}
 	ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
 	if (wait_stop(th) < 0)
 		return 1;
