@@ -54,6 +54,11 @@ int ct_flush_lock(int timeout_ms)
 	pid_t me = gettid();
 	if (atomic_load(&ct_fl.flush_owner) == me)
 		return -1;
+	/* A flush calls open, write, close, ...: cancellation points, where a cancellation
+	 * pending on a program thread (pthread_cancel(pthread_self()) before exit, _exit,
+	 * exec, fork) would act inside libctrace. Off while the lock is held. */
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	if (timeout_ms < 0 || !REAL(pthread_mutex_clocklock)) {
 		REAL(pthread_mutex_lock)(&ct_fl.flush_mu);
 	} else {
@@ -65,17 +70,22 @@ int ct_flush_lock(int timeout_ms)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (ct_real.pthread_mutex_clocklock(&ct_fl.flush_mu, CLOCK_MONOTONIC, &ts) != 0)
+		if (ct_real.pthread_mutex_clocklock(&ct_fl.flush_mu, CLOCK_MONOTONIC, &ts) != 0) {
+			pthread_setcancelstate(cs, NULL);
 			return -1;
+		}
 	}
 	atomic_store(&ct_fl.flush_owner, me);
+	ct_fl.flush_cancel = cs;
 	return 0;
 }
 
 void ct_flush_unlock(void)
 {
+	int cs = ct_fl.flush_cancel;
 	atomic_store(&ct_fl.flush_owner, 0);
 	REAL(pthread_mutex_unlock)(&ct_fl.flush_mu);
+	pthread_setcancelstate(cs, NULL);
 }
 
 /* Whether the open generation is to be closed: old enough, or large enough (the

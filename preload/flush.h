@@ -37,6 +37,7 @@ struct ct_flush {
 	atomic_int finish_done;    /* ct_writer_finish has flushed (or given up): futex word */
 	pthread_mutex_t flush_mu;
 	atomic_int flush_owner;    /* tid holding flush_mu, 0 if none */
+	int flush_cancel;          /* the holder's cancel state before ct_flush_lock */
 	uint32_t gen;              /* the open generation */
 	uint64_t gen_start;
 	uint64_t gen_events;       /* drained into the open generation */

@@ -221,9 +221,12 @@ int ct_writer_fork_child(void)
 	int traced = fork_locked && (ct_fl.fd >= 0 || ct_fl.need_open) && !atomic_load(&ct_fl.finished) &&
 		     atomic_load(&ct_active);
 	ct_ctl_on = 0; /* the parent's control channel is not the child's */
+	int fork_locked_was = fork_locked;
 	fork_locked = 0;
 	atomic_store(&ct_sys_inflight, 0); /* the calls of the parent's other threads */
 	ct_trace_close(); /* the parent's file */
+	if (fork_locked_was)
+		pthread_setcancelstate(ct_fl.flush_cancel, NULL); /* flush_mu is re-made, not unlocked */
 	pthread_mutex_init(&ct_fl.flush_mu, NULL);
 	atomic_store(&ct_fl.flush_owner, 0);
 	atomic_store(&ct_fl.wstate, W_NONE); /* the parent's writer is not the child's */

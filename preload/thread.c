@@ -208,7 +208,11 @@ void ct_threads_after_fork(void)
  * the thread left (kept here: reading /proc may fail). */
 static void thread_exit(void *p)
 {
-	int e = errno;
+	int e = errno, cs;
+	/* open/read/close of schedstat are cancellation points: a cancellation pending when
+	 * the start routine returned must not act here (the joiner would get
+	 * PTHREAD_CANCELED instead of the routine's value) */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	struct ct_thread *t = p;
 	struct ct_release rel;
 	/* A joiner waiting for this thread is released by its exit, charged to the stack
@@ -223,6 +227,7 @@ static void thread_exit(void *p)
 		ct_tls.th = NULL;
 		ct_nest_off();
 		atomic_fetch_sub(&app_threads, 1);
+		pthread_setcancelstate(cs, NULL);
 		errno = e;
 		return;
 	}
@@ -254,6 +259,7 @@ static void thread_exit(void *p)
 		slot_release(t);
 	app_thread_gone();
 	ct_sys_end();
+	pthread_setcancelstate(cs, NULL);
 	errno = e;
 }
 

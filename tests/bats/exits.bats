@@ -180,6 +180,31 @@ ran_ns() {
 	sed -n 's/^ran_ns=\([0-9]*\)$/\1/p' out.txt | tail -n1 | grep . || echo 0
 }
 
+@test "a cancellation left pending (pthread_cancel of itself) never acts inside libctrace: the same join value, statuses, exec and fork as untraced" {
+	# libctrace's own I/O at a thread's or the process's end (the flush at exit, _exit,
+	# exec and fork, the thread's scheduler counters read at its exit, the flush a long
+	# raw futex wait makes) goes through libc calls that are cancellation points
+	P=$CTRACE_BUILD/progs/proc_cancel
+	local m plain traced
+	for m in ret exit exit2 _exit exec fork futex; do
+		rm -f t.*.ctr
+		plain="$(TMO=20 status_of "$m") $(cat out.txt)"
+		traced="$(TMO=20 status_of traced "$m") $(cat out.txt)"
+		echo "$m: plain: $plain traced: $traced"
+		assert_equal "$traced" "$plain"
+		# the trace of the process that ended (exec: the image that called it) is whole
+		for f in t.*.ctr; do
+			run --separate-stderr timeout 60 "$CT" report --json "$f"
+			assert_success
+			jq -e '.trace.truncated == false and .trace.lost_events == 0' <<<"$output"
+		done
+	done
+	# and the values are the ones the program asked for
+	[ "$(TMO=20 status_of ret) $(cat out.txt)" = "exit=0 join=42" ]
+	[ "$(TMO=20 status_of fork)" = "exit=5" ]
+	[ "$(TMO=20 status_of futex)" = "exit=7" ]
+}
+
 @test "kill -9: the trace up to about the last flush, reported as truncated" {
 	timeout 60 env LD_PRELOAD="$LIB" CTRACE_OUT=t.%p.ctr "$P" forever >out.txt &
 	pid=$!
