@@ -547,3 +547,38 @@ CT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 	ROOM_FREE();
 	return r;
 }
+
+/* posix_spawn@GLIBC_2.2.5 and posix_spawnp@GLIBC_2.2.5 (old binaries): each forwards to its
+ * own real version, as cond.c does for pthread_cond_*; the unversioned wrappers above
+ * would satisfy their references with the current version's semantics. */
+CT_EXPORT int ct_posix_spawn_225(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+				 const posix_spawnattr_t *attr, char *const argv[],
+				 char *const envp[]);
+CT_EXPORT int ct_posix_spawnp_225(pid_t *pid, const char *file,
+				  const posix_spawn_file_actions_t *fa,
+				  const posix_spawnattr_t *attr, char *const argv[],
+				  char *const envp[]);
+__asm__(".symver ct_posix_spawn_225, posix_spawn@GLIBC_2.2.5");
+__asm__(".symver ct_posix_spawnp_225, posix_spawnp@GLIBC_2.2.5");
+
+int ct_posix_spawn_225(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (unlikely(!REAL(posix_spawn_225)))
+		return posix_spawn(pid, path, fa, attr, argv, envp);
+	FIX_ENV_(envp, use, 1);
+	int r = ct_real.posix_spawn_225(pid, path, fa, attr, argv, use);
+	ROOM_FREE();
+	return r;
+}
+
+int ct_posix_spawnp_225(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (unlikely(!REAL(posix_spawnp_225)))
+		return posix_spawnp(pid, file, fa, attr, argv, envp);
+	FIX_ENV_(envp, use, 1);
+	int r = ct_real.posix_spawnp_225(pid, file, fa, attr, argv, use);
+	ROOM_FREE();
+	return r;
+}

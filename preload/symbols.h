@@ -150,6 +150,14 @@ CT_SYM(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_
 			  const posix_spawnattr_t *, char *const *, char *const *))
 CT_SYM(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,
 			   const posix_spawnattr_t *, char *const *, char *const *))
+/* the GLIBC_2.2.5 compat versions (x86_64; binaries linked before glibc 2.15): a file the
+ * kernel refuses with ENOEXEC is run by /bin/sh, which the current version does not do */
+CT_VSYM(int, posix_spawn_225, posix_spawn, "GLIBC_2.2.5",
+	(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+	 char *const *, char *const *))
+CT_VSYM(int, posix_spawnp_225, posix_spawnp, "GLIBC_2.2.5",
+	(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+	 char *const *, char *const *))
 /* _FORTIFY_SOURCE entry points */
 CT_SYM(ssize_t, __read_chk, (int, void *, size_t, size_t))
 CT_SYM(ssize_t, __pread_chk, (int, void *, size_t, off_t, size_t))

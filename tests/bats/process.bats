@@ -288,6 +288,24 @@ image2_trace() {
 	image2_trace
 }
 
+@test "posix_spawn and posix_spawnp of an old binary (@GLIBC_2.2.5) run a script without #! through the shell, as untraced; the current version refuses it, as untraced" {
+	printf 'echo script-ran\nexit 4\n' > ns.sh
+	chmod +x ns.sh
+	local m plain
+	for m in old oldp new; do
+		plain=$("$PROGS/proc_oldspawn" "$m" ./ns.sh)
+		traced "$PROGS/proc_oldspawn" "$m" ./ns.sh
+		assert_success
+		assert_output "$plain"
+	done
+	# the old ABI's fallback ran the script (status 4), the current one did not (ENOEXEC)
+	[ "$("$PROGS/proc_oldspawn" old ./ns.sh | tail -n1)" = "r=0 status=4" ]
+	[ "$("$PROGS/proc_oldspawn" new ./ns.sh)" = "r=8 status=-1" ]
+	# the shell the old ABI ran was traced too, with the environment the program gave
+	for f in t.*.ctr; do readable "$f"; done
+	[ "$(ls t.*.ctr | wc -l)" = 5 ]
+}
+
 @test "posix_spawn from a PTHREAD_STACK_MIN thread with 3,000 variables in envp: the child is traced" {
 	spawned spawn-small
 	assert_equal "$status" 5
