@@ -530,8 +530,18 @@ static void check_target(struct target *t, const char *cmd)
 		}
 		if (status_field(pid, "State", v, sizeof(v)) != 0)
 			break;
-		if (v[0] == 'Z')
+		if (v[0] == 'Z') {
+			/* the main thread ended (pthread_exit) while others run: the kernel
+			 * drops what /proc/PID shows of the process through it (its exe, maps,
+			 * mem, fds), which the attach and libctrace in the target read */
+			long threads = status_field(pid, "Threads", v, sizeof(v)) == 0 ? atol(v) : 0;
+			if (threads > 1)
+				ct_die(CT_EXIT_USAGE, "%s: the main thread of process %d has exited "
+				       "(pthread_exit) while %ld other thread%s: attach needs the "
+				       "main thread; start the program under 'ctrace record' instead",
+				       cmd, (int)pid, threads - 1, threads > 2 ? "s run" : " runs");
 			ct_die(CT_EXIT_USAGE, "%s: process %d is a zombie", cmd, (int)pid);
+		}
 		if (v[0] != 'T' && v[0] != 't')
 			break;
 		if (v[0] == 'T' || tries == 100)

@@ -360,6 +360,21 @@ one_line_refusal() {
 	finish
 	[ "$STATUS" = 5 ]
 
+	# a process whose main thread has ended (pthread_exit) while a worker runs on: its
+	# /proc/PID shows a zombie, the process is not one
+	mkdir mx
+	bg_start mx "$PROGS/att_mainexit" mx
+	await mx/ready
+	for _ in $(seq 1 200); do
+		grep -q '^State:.Z' /proc/"$PID"/status && break
+		sleep 0.01
+	done
+	run timeout 60 "$CT" attach "$PID"
+	one_line_refusal "ctrace: attach: the main thread of process $PID has exited (pthread_exit) while 1 other thread runs: attach needs the main thread; start the program under 'ctrace record' instead"
+	touch mx/end
+	finish
+	[ "$STATUS" = 0 ]
+
 	# by libctrace from its start (LD_PRELOAD)
 	mkdir pre
 	bg_start pre env LD_PRELOAD="$LIB" CTRACE_OUT=pre.ctr "$PROGS/att_loop" pre
