@@ -530,27 +530,36 @@ CT_EXPORT int execle(const char *path, const char *arg, ...)
 	EXEC(REAL(execve)(path, argv, use));
 }
 
+/* A posix_spawn-like call: real with the program's envp, libctrace's variables put back. */
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+		     const posix_spawnattr_t *, char *const[], char *const[]);
+
+static int spawn_with(spawn_fn *real, pid_t *pid, const char *file,
+		      const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		      char *const argv[], char *const envp[])
+{
+	FIX_ENV_(envp, use, 1);
+	int r = real(pid, file, fa, attr, argv, use);
+	ROOM_FREE();
+	return r;
+}
+
 CT_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	FIX_ENV_(envp, use, 1);
-	int r = REAL(posix_spawn)(pid, path, fa, attr, argv, use);
-	ROOM_FREE();
-	return r;
+	return spawn_with(REAL(posix_spawn), pid, path, fa, attr, argv, envp);
 }
 
 CT_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	FIX_ENV_(envp, use, 1);
-	int r = REAL(posix_spawnp)(pid, file, fa, attr, argv, use);
-	ROOM_FREE();
-	return r;
+	return spawn_with(REAL(posix_spawnp), pid, file, fa, attr, argv, envp);
 }
 
 /* posix_spawn@GLIBC_2.2.5 and posix_spawnp@GLIBC_2.2.5 (old binaries): each forwards to its
  * own real version, as cond.c does for pthread_cond_*; the unversioned wrappers above
- * would satisfy their references with the current version's semantics. */
+ * would satisfy their references with the current version's semantics. Without that
+ * version (another architecture), the current one. */
 CT_EXPORT int ct_posix_spawn_225(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 				 const posix_spawnattr_t *attr, char *const argv[],
 				 char *const envp[]);
@@ -564,21 +573,13 @@ __asm__(".symver ct_posix_spawnp_225, posix_spawnp@GLIBC_2.2.5");
 int ct_posix_spawn_225(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (unlikely(!REAL(posix_spawn_225)))
-		return posix_spawn(pid, path, fa, attr, argv, envp);
-	FIX_ENV_(envp, use, 1);
-	int r = ct_real.posix_spawn_225(pid, path, fa, attr, argv, use);
-	ROOM_FREE();
-	return r;
+	spawn_fn *real = REAL(posix_spawn_225);
+	return spawn_with(real ? real : REAL(posix_spawn), pid, path, fa, attr, argv, envp);
 }
 
 int ct_posix_spawnp_225(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (unlikely(!REAL(posix_spawnp_225)))
-		return posix_spawnp(pid, file, fa, attr, argv, envp);
-	FIX_ENV_(envp, use, 1);
-	int r = ct_real.posix_spawnp_225(pid, file, fa, attr, argv, use);
-	ROOM_FREE();
-	return r;
+	spawn_fn *real = REAL(posix_spawnp_225);
+	return spawn_with(real ? real : REAL(posix_spawnp), pid, file, fa, attr, argv, envp);
 }
