@@ -118,8 +118,8 @@ static struct ct_buf *claim_in(unsigned base, unsigned n, atomic_uint *h, atomic
 			ct_atomic_raise(hi, i + 1);
 			b->tid = tid;
 			b->cap = base ? small_cap : ct_buf_cap;
-			/* committed is 0 already (drain resets it before freeing): the writer
-			 * may drain the buffer from the CAS on */
+			/* committed is 0 already (ct_buf_free reset it before the FREE): the
+			 * writer may drain the buffer from the CAS on */
 			int left = atomic_fetch_sub_explicit(nfree, 1, memory_order_relaxed) - 1;
 			if (left < (int)n / 4)
 				kick();
