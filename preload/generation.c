@@ -43,15 +43,23 @@ static struct ct_stack *pending;
 static size_t npending;
 static struct ct_thread_state *tstates; /* max_threads entries */
 
-/* Parses the first two numbers of a schedstat file (on-CPU ns, run-queue ns). */
+/* Parses the first two numbers of a schedstat file (on-CPU ns, run-queue ns). Read with
+ * cancellation disabled: it runs on program threads (at their exit, at a seccomp filter),
+ * and a cancellation they left pending must not act in its open, read or close. */
 int ct_schedstat_read(const char *path, uint64_t *cpu_ns, uint64_t *runq_ns)
 {
 	char buf[128];
+	int cs;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -errno;
+	if (f < 0) {
+		int e = errno;
+		pthread_setcancelstate(cs, NULL);
+		return -e;
+	}
 	ssize_t n = read(f, buf, sizeof(buf) - 1);
 	close(f);
+	pthread_setcancelstate(cs, NULL);
 	if (n <= 0)
 		return -EIO;
 	buf[n] = 0;

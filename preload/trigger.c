@@ -186,8 +186,14 @@ int ct_trigger_signal(int sig)
 	if (sig != ct_cfg.trig_signal || getpid() != ct_pid)
 		return 0;
 	if (ct_ctl_on) {
+		/* in a handler on a program thread: a cancellation it left pending must not
+		 * act in the request's open, read, unlink or the reply's write */
 		char buf[64];
-		if (read_request(buf, sizeof(buf)) >= 0 && pause_resume(buf))
+		int cs, done;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+		done = read_request(buf, sizeof(buf)) >= 0 && pause_resume(buf);
+		pthread_setcancelstate(cs, NULL);
+		if (done)
 			return 1; /* `ctrace` rang: a pause or resume request */
 	}
 	if (ct_cfg.flight && (ct_cfg.triggers & CT_TRIG_SIGNAL)) {
