@@ -115,6 +115,7 @@ struct ct_tls {
 extern CT_TLS struct ct_tls ct_tls;
 extern CT_TLS int ct_in_signal;   /* a program signal handler runs on this thread */
 extern atomic_int ct_active;      /* tracing on in this process */
+extern atomic_int ct_paused;      /* off by `ctrace pause`: waits begun before still end */
 /* Seccomp (sandbox.c): a filter covers this thread / every thread; libctrace then makes
  * no system call of its own there. */
 extern CT_TLS int ct_sandboxed;

@@ -114,8 +114,11 @@ void ct_flight_gen_end(uint64_t end)
 	g->open = 0;
 	g->t1 = end;
 	/* the generations after the oldest cover the age on their own: it goes; the age
-	 * counts back from a trigger that waits for CTRACE_TRIGGER_AFTER */
-	uint64_t ref = in_snapshot ? in_snapshot : ct_trigger_pending_ts();
+	 * counts back from a trigger that waits for CTRACE_TRIGGER_AFTER, the earlier of the
+	 * two when a snapshot (a request) is made while one waits */
+	uint64_t ref = in_snapshot, pend = ct_trigger_pending_ts();
+	if (pend && (!ref || pend < ref))
+		ref = pend;
 	if (!ref || ref > end)
 		ref = end;
 	while (ngens >= 2 && ref > g_at(1)->t0 && ref - g_at(1)->t0 >= ct_cfg.flight_age_ns)
@@ -160,6 +163,12 @@ static int write_file(const char *pattern, char *path, uint32_t after_gen)
 		ct_warn("cannot write the snapshot ", path, errno == EFBIG ?
 			": file-size limit" : ": write failed");
 	ct_fd_close(f);
+	if (r != 0) {
+		/* part of the generations, without the trigger's: it would read as a complete
+		 * trace of less time, under the name the next snapshot is not given */
+		unlink(path);
+		path[0] = 0;
+	}
 	return r;
 }
 

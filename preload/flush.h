@@ -147,5 +147,7 @@ void ct_flight_final(int in_signal);
 /* ---- trigger.c ---- */
 /* A drained event of thread tid, seen by the slow-wait trigger (CT_TRIG_WAIT). */
 void ct_trigger_see(uint32_t tid, const struct ct_event *ev);
+/* A fork child (its atfork handler): no trigger of the parent's carries over. */
+void ct_trigger_fork_child(void);
 
 #endif

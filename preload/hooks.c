@@ -221,6 +221,7 @@ int ct_writer_fork_child(void)
 	int traced = fork_locked && (ct_fl.fd >= 0 || ct_fl.need_open) && !atomic_load(&ct_fl.finished) &&
 		     atomic_load(&ct_active);
 	ct_ctl_on = 0; /* the parent's control channel is not the child's */
+	ct_trigger_fork_child();
 	int fork_locked_was = fork_locked;
 	fork_locked = 0;
 	atomic_store(&ct_sys_inflight, 0); /* the calls of the parent's other threads */

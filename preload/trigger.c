@@ -48,6 +48,7 @@
 /* ---- the control channel ---- */
 
 int ct_ctl_on;
+atomic_int ct_paused;
 static char ctl_reg[4096], ctl_req[4096], ctl_rep[4096], ctl_tmp[4096];
 
 /* dir exists, is a directory of ours with no access for others, not a symlink; made
@@ -135,7 +136,14 @@ static int pause_resume(const char *req)
 		put_file(ctl_rep, "error the trace is finished\n");
 		return 1;
 	}
+	/* paused: the waits in progress still record their end (ct_wait_end_result), or
+	 * their WAIT_BEGIN would stay open for good (a slow-wait trigger, a wait counted up
+	 * to the end of the trace) */
+	if (!resume)
+		atomic_store(&ct_paused, 1);
 	atomic_store(&ct_active, resume);
+	if (resume)
+		atomic_store(&ct_paused, 0);
 	put_file(ctl_rep, resume ? "ok resumed\n" : "ok paused\n");
 	return 1;
 }
@@ -183,7 +191,10 @@ static _Atomic uint64_t crash_ts;
 
 int ct_trigger_signal(int sig)
 {
-	if (sig != ct_cfg.trig_signal || getpid() != ct_pid)
+	/* flight mode without the signal trigger: the signal is the program's (registered as
+	 * "signal 0": ctrace never rings), its default action runs (and a crash trigger) */
+	if (sig != ct_cfg.trig_signal || getpid() != ct_pid ||
+	    (ct_cfg.flight && !(ct_cfg.triggers & CT_TRIG_SIGNAL)))
 		return 0;
 	if (ct_ctl_on) {
 		/* in a handler on a program thread: a cancellation it left pending must not
@@ -203,8 +214,10 @@ int ct_trigger_signal(int sig)
 		return 1;
 	}
 	if (ct_cfg.start_paused || ct_ctl_on) {
-		if (!atomic_load(&ct_fl.finished))
+		if (!atomic_load(&ct_fl.finished)) {
 			atomic_store(&ct_active, 1); /* the trigger signal resumes */
+			atomic_store(&ct_paused, 0);
+		}
 		return 1;
 	}
 	return 0;
@@ -361,6 +374,21 @@ static void scan_waits(uint64_t now)
 		s->fired = 1;
 		fire_wait(now, s->tid, s->kind, p, s->stack, s->obj, now - s->ts);
 	}
+}
+
+void ct_trigger_fork_child(void)
+{
+	/* the parent's triggers are the parent's: its waits (whose threads the child does not
+	 * have), a trigger waiting for CTRACE_TRIGGER_AFTER, a signal not yet taken, a
+	 * request, the rate limit's window */
+	if (wt)
+		memset(wt, 0, wt_cap * sizeof(*wt));
+	atomic_store(&sig_pending, 0);
+	have_pend = 0;
+	req_pending = 0;
+	suppressed = 0;
+	window_start = 0;
+	window_count = 0;
 }
 
 uint64_t ct_trigger_pending_ts(void)

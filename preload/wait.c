@@ -174,8 +174,11 @@ void ct_wait_end_result(struct ct_wait *w, int ret, unsigned result)
 		atomic_store_explicit(&w->th->wait_kind, 0, memory_order_release);
 	struct ct_event ev = ct_ev_wait_end(t1, w->kind, w->obj, seq1, result, ret);
 	/* attach mode: a wait begun before this trace (a previous attach), or ending after
-	 * the detach, belongs to no open trace */
-	if (likely(w->t0 >= ct_attach_t0 && atomic_load_explicit(&ct_active, memory_order_relaxed)))
+	 * the detach, belongs to no open trace; a pause (`ctrace pause`) still ends the
+	 * waits whose WAIT_BEGIN went in before it */
+	if (likely(w->t0 >= ct_attach_t0 &&
+		   (atomic_load_explicit(&ct_active, memory_order_relaxed) ||
+		    atomic_load_explicit(&ct_paused, memory_order_relaxed))))
 		ct_emit(w->th, &ev);
 	ct_writer_tick(t1);
 	ct_leave();

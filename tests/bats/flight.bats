@@ -202,3 +202,93 @@ sig_core() {
 	touch stop
 	wait
 }
+
+@test "ctrace pause while a wait is in progress: its end is recorded, no slow-wait trigger fires while paused" {
+	# flight mode: serve's 2 ms waits run back to back, so the pause finds one in
+	# progress whose WAIT_BEGIN the writer drained; a second later, paused, no
+	# snapshot of a "wait" of over 300 ms
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_TRIGGER='sync>300ms' \
+		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	sleep 0.3
+	run timeout 60 "$CT" pause "$pid"
+	assert_success
+	sleep 1
+	touch stop
+	wait
+	run ls fl.*.ctr
+	assert_failure
+	# streaming: the trace of a pause and resume has no wait left open
+	rm -f stop
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=running CTRACE_OUT="$PWD/st.%p.ctr" \
+		"$F" serve "$PWD/stop" >serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	sleep 0.3
+	run timeout 60 "$CT" pause "$pid"
+	assert_success
+	sleep 0.5
+	run timeout 60 "$CT" resume "$pid"
+	assert_success
+	sleep 0.3
+	touch stop
+	wait
+	f=$(ls st.*.ctr)
+	run "$CT" report "$f"
+	assert_success
+	refute_output --partial "still in progress"
+}
+
+@test "a fork child does not fire the parent's triggers: a wait of the parent in progress at the fork" {
+	flight CTRACE_TRIGGER='sync>500ms' -- forkwait
+	assert_success
+	child=$(value child)
+	# the parent's snapshot of its own slow wait; none of the child's
+	[ -n "$(ls fl.*.ctr | grep -v "fl\.$child\.")" ]
+	run ls fl."$child".*ctr
+	assert_failure
+}
+
+@test "a request while a trigger waits for CTRACE_TRIGGER_AFTER: the trigger's snapshot keeps its CTRACE_FLIGHT_AGE" {
+	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_FLIGHT_AGE=1s CTRACE_TRIGGER_AFTER=3s \
+		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	sleep 2
+	kill -USR2 "$pid"
+	sleep 2
+	run timeout 60 "$CT" snapshot "$pid" -o "$PWD/req.ctr"
+	assert_success
+	for _ in $(seq 100); do [ -e "fl.$pid.ctr" ] && break; sleep 0.05; done
+	touch stop
+	wait
+	[ "$(jreport "fl.$pid.ctr" .trace.trigger.reason)" = signal ]
+	# the second before the trigger is kept (the request at trigger + 2 s evicted it)
+	[ "$(jreport "fl.$pid.ctr" .trace.trigger.ns)" -ge 1000000000 ]
+}
+
+@test "flight mode without the signal trigger: the trigger signal is the program's (its default action)" {
+	run timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_TRIGGER=crash \
+		CTRACE_OUT="$PWD/fl.%p.ctr" sh -c 'kill -USR2 $$; exit 3'
+	# untraced: killed by SIGUSR2 (128 + 12)
+	[ "$status" = 140 ]
+	# the crash trigger's snapshot of it
+	f=$(ls fl.*.ctr)
+	[ "$(jreport "$f" '.trace.trigger | "\(.reason) \(.signal)"')" = "crash 12" ]
+}
+
+@test "a snapshot cut short by the file-size limit is removed, not left as a shorter trace" {
+	# 8 KiB: less than a snapshot of serve after a second or more (12 KB after 1.5 s)
+	(ulimit -f 8; exec timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight \
+		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out 2>serve.err) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	sleep 4
+	run timeout 60 "$CT" snapshot "$pid" -o "$PWD/snap.ctr"
+	assert_failure 2
+	touch stop
+	wait
+	run ls ./*.ctr
+	assert_failure
+}

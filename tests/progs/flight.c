@@ -24,6 +24,9 @@
  *                                  exists) 20 in phase_two, then (after DIR/go3) 20 in
  *                                  phase_three, writing DIR/p1, DIR/p2 when each phase is
  *                                  done and sleeping meanwhile; prints phase_two_waits=N
+ *   flight forkwait                a thread waits 1.5 s for a mutex; 250 ms into that
+ *                                  wait the process forks, and the child (one thread, no
+ *                                  slow wait) makes 50 sleeps of 20 ms; prints child=PID
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +245,36 @@ static int cmd_phases(const char *dir)
 	return 0;
 }
 
+static void *fw_waiter(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&slow_mu);
+	pthread_mutex_unlock(&slow_mu);
+	return NULL;
+}
+
+static int cmd_forkwait(void)
+{
+	pthread_t h, w;
+	slow_ms = 1500;
+	pthread_create(&h, NULL, holder, NULL);
+	while (!holding)
+		usleep(1000);
+	pthread_create(&w, NULL, fw_waiter, NULL);
+	usleep(250000); /* the writer has drained the waiter's WAIT_BEGIN */
+	pid_t c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 50; i++)
+			usleep(20000);
+		_exit(0);
+	}
+	printf("child=%d\n", (int)c);
+	waitpid(c, NULL, 0);
+	pthread_join(w, NULL);
+	pthread_join(h, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -260,7 +294,9 @@ int main(int argc, char **argv)
 		return cmd_serve(argv[2]);
 	if (!strcmp(cmd, "phases") && argc == 3)
 		return cmd_phases(argv[2]);
+	if (!strcmp(cmd, "forkwait"))
+		return cmd_forkwait();
 	fprintf(stderr, "usage: flight slow SHORT_MS SLOW_MS | rate N WAIT_MS OVER_MS | crash | busy SECS "
-			"| serve STOPFILE | phases DIR\n");
+			"| serve STOPFILE | phases DIR | forkwait\n");
 	return 2;
 }
