@@ -55,6 +55,14 @@ static int take(struct flight_source *fs, char *path, size_t cap, char *err, siz
 			 kill(fs->pid, 0) < 0 && errno == ESRCH ? " (it ended)" : "");
 		return -1;
 	}
+	/* the channel takes one request at a time: a reply to another client's request that
+	 * crossed ours (`ctrace snapshot -o FILE`) names that client's file, which is neither
+	 * read nor deleted here */
+	size_t dl = strlen(fs->dir);
+	if (strncmp(path, fs->dir, dl) != 0 || path[dl] != '/' || strchr(path + dl + 1, '/')) {
+		snprintf(err, errlen, "process %d answered another client's request", fs->pid);
+		return -1;
+	}
 	return 0;
 }
 
