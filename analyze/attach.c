@@ -676,21 +676,44 @@ static void release_one(struct thr *th)
 	th->stopped = 0;
 }
 
-/* Stops tid (PTRACE_SEIZE + PTRACE_INTERRUPT) into th, its registers read and a call the
- * stop ended with EINTR set to restart (keep_syscall). 0 stopped, 1 gone, or -errno of a
- * refused seize. A thread past its exit, still in the task list (a zombie or dead task),
- * refuses the seize with EPERM as a traced one does: it is gone too. */
-static int stop_one(struct target *t, pid_t tid, struct thr *th)
+/* PTRACE_SEIZE of tid: 0, 1 when the thread is gone, or -errno of a refusal, with the
+ * tracer that held it in *tracer (0 when none was seen). EPERM comes from a thread past
+ * its exit, still in the task list (a zombie or dead task: gone too), or from one another
+ * tracer holds; another ctrace's attach holds each thread for a moment only, so a thread
+ * found untraced after an EPERM is seized again (at most 100 times, 1 ms apart). */
+static int seize(pid_t tid, pid_t *tracer)
 {
 	char v[64];
-	*th = (struct thr){ .tid = tid };
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+	*tracer = 0;
+	for (int tries = 0;; tries++) {
+		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0)
+			return 0;
 		int e = errno;
-		if (e == ESRCH || (e == EPERM && (status_field(tid, "State", v, sizeof(v)) < 0 ||
-						  v[0] == 'Z' || v[0] == 'X')))
+		if (e == ESRCH)
 			return 1;
-		return -e;
+		if (e != EPERM)
+			return -e;
+		if (status_field(tid, "State", v, sizeof(v)) < 0 || v[0] == 'Z' || v[0] == 'X')
+			return 1;
+		if (status_field(tid, "TracerPid", v, sizeof(v)) == 0 && atoi(v) != 0) {
+			*tracer = atoi(v);
+			return -EPERM;
+		}
+		if (tries == 100)
+			return -EPERM;
+		usleep(1000);
 	}
+}
+
+/* Stops tid (PTRACE_SEIZE + PTRACE_INTERRUPT) into th, its registers read and a call the
+ * stop ended with EINTR set to restart (keep_syscall). 0 stopped, 1 gone, or -errno of a
+ * refused seize (seize: the tracer in *tracer). */
+static int stop_one(struct target *t, pid_t tid, struct thr *th, pid_t *tracer)
+{
+	*th = (struct thr){ .tid = tid };
+	int r = seize(tid, tracer);
+	if (r != 0)
+		return r;
 	ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
 	if (wait_stop(th) < 0)
 		return 1;
@@ -859,6 +882,7 @@ struct stops {
 	double longest_ms;        /* the longest any of them was stopped before the call */
 	struct timespec t0;       /* the chosen thread's stop */
 	pid_t refused;            /* the thread whose seize was refused */
+	pid_t tracer;             /* and the tracer that held it then, 0 if none was seen */
 };
 
 /* Stops the process's threads one at a time, in the order of its task list, until one is
@@ -880,9 +904,11 @@ static int find_pass(struct target *t, unw_addr_space_t as, int strict, struct t
 			continue; /* counted only */
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int r = stop_one(t, tid, pick);
+		pid_t tracer;
+		int r = stop_one(t, tid, pick, &tracer);
 		if (r < 0) {
 			st->refused = tid;
+			st->tracer = tracer;
 			closedir(d);
 			return r;
 		}
@@ -1046,7 +1072,6 @@ static void pause_before(int tries)
  * it go; refused when another tracer holds a thread. 0, or -1 with res->err. */
 static int session(struct target *t, int op, const char *out, struct result *res)
 {
-	char v[64];
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -1079,11 +1104,9 @@ static int session(struct target *t, int op, const char *out, struct result *res
 		if (e < 0 || (!pick && !st.stopped)) {
 			if (e == -ESRCH || e >= 0)
 				snprintf(res->err, sizeof(res->err), "process %d is gone", (int)t->pid);
-			else if (e == -EPERM && st.refused &&
-				 status_field(st.refused, "TracerPid", v, sizeof(v)) == 0 &&
-				 atoi(v) != 0)
+			else if (e == -EPERM && st.refused && st.tracer)
 				tracer_refusal(res->err, sizeof(res->err), t->pid, st.refused,
-					       atoi(v)); /* seized since the look */
+					       st.tracer); /* seized since the look */
 			else if (e == -EPERM && yama_scope() == 1)
 				snprintf(res->err, sizeof(res->err),
 					 "Yama's ptrace_scope is 1 (/proc/sys/kernel/yama/ptrace_scope):"
