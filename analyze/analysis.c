@@ -387,8 +387,28 @@ int ct_analyze_file_with(const char *path, const struct ct_filter *f,
 	size_t nsel = 0;
 	uint64_t dw = 0;
 
+	struct ct_filter fs;
+
 	*mout = NULL;
 	*aout = NULL;
+	if (f && f->origin_ts) {
+		/* one timeline for several traces: the window from the first one's start */
+		struct ct_reader *r;
+
+		if (ct_reader_open(path, &r) == 0) {
+			uint64_t off = ct_reader_header(r)->start_mono_ns > f->origin_ts ?
+				       ct_reader_header(r)->start_mono_ns - f->origin_ts : 0;
+
+			ct_reader_close(r);
+			fs = *f;
+			fs.origin_ts = 0;
+			if (f->from_ns)
+				fs.from_ns = f->from_ns > off ? f->from_ns - off : 0;
+			if (f->to_ns != UINT64_MAX)
+				fs.to_ns = f->to_ns > off ? f->to_ns - off : 0;
+			f = &fs;
+		}
+	}
 	if (f && f->nnames && !(sel = select_names(path, f, &nsel, err, errlen)))
 		return -1;
 	for (int pass = 0; pass < 2; pass++) {
@@ -550,22 +570,34 @@ static int cmp_trace_key(const void *pa, const void *pb)
 }
 
 /* Contract in analysis.h. */
-void ct_traces_order(const char **paths, size_t n)
+uint64_t ct_traces_order(const char **paths, size_t n)
 {
 	struct trace_key *k;
+	struct stat *ids;
+	uint64_t origin;
 
 	if (n < 2)
-		return;
+		return 0;
 	k = ct_xcalloc(n, sizeof(*k));
+	ids = ct_xcalloc(n, sizeof(*ids));
 	for (size_t i = 0; i < n; i++) {
 		struct ct_reader *r = NULL;
 		struct stat st;
 
 		k[i] = (struct trace_key){ UINT64_MAX, UINT32_MAX, i, paths[i] };
+		/* one file named twice would count its process twice in every sum */
+		if (stat(paths[i], &st) == 0) {
+			for (size_t j = 0; j < i; j++)
+				if (ids[j].st_dev == st.st_dev && ids[j].st_ino == st.st_ino)
+					ct_die(CT_EXIT_USAGE, "%s and %s are the same trace: each "
+					       "process's trace is given once", paths[j], paths[i]);
+			ids[i] = st;
+		}
 		/* a pipe or a terminal would lose what its header's reading takes */
 		if (stat(paths[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(ids);
 			free(k);
-			return;
+			return 0;
 		}
 		if (ct_reader_open(paths[i], &r) == 0) {
 			k[i].start = ct_reader_header(r)->start_mono_ns;
@@ -576,7 +608,10 @@ void ct_traces_order(const char **paths, size_t n)
 	qsort(k, n, sizeof(*k), cmp_trace_key);
 	for (size_t i = 0; i < n; i++)
 		paths[i] = k[i].path;
+	origin = k[0].start == UINT64_MAX ? 0 : k[0].start;
+	free(ids);
 	free(k);
+	return origin;
 }
 
 struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
@@ -594,10 +629,18 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n)
 			a->convoy = p->convoy;
 			a->convoy_dw = p->convoy_dw;
 		}
-		if (p->from_ts < a->from_ts)
-			a->from_ts = p->from_ts;
-		if (p->to_ts > a->to_ts)
-			a->to_ts = p->to_ts;
+		/* a part whose window is empty (its process ended before the window, or began
+		 * after it) does not move the window's ends */
+		if (i && p->to_ts > p->from_ts) {
+			if (a->to_ts <= a->from_ts) {
+				a->from_ts = p->from_ts;
+				a->to_ts = p->to_ts;
+			}
+			if (p->from_ts < a->from_ts)
+				a->from_ts = p->from_ts;
+			if (p->to_ts > a->to_ts)
+				a->to_ts = p->to_ts;
+		}
 		if (p->start_ts < a->start_ts)
 			a->start_ts = p->start_ts;
 		a->filtered |= p->filtered;

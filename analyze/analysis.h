@@ -364,6 +364,9 @@ struct ct_filter {
 	const char *region;  /* only the waits and recorded calls inside a region of this
 			      * name (README.md "Regions and tasks"); NULL: all */
 	const char *label_key, *label_value; /* ... made while this label had this value */
+	uint64_t origin_ts;  /* several traces of one program: from_ns and to_ns count from
+			      * this start (the first trace's header start_mono_ns, as
+			      * ct_traces_order returns it); 0: from each trace's own start */
 };
 #define CT_EKEY_THREAD 1u /* by thread instance (ct_pentry.thr) */
 #define CT_EKEY_OBJECT 2u /* by object (ct_pentry.obj) */
@@ -567,8 +570,10 @@ struct ct_analysis *ct_analysis_merge(struct ct_analysis **parts, size_t n);
  * one `record` or LD_PRELOAD started) comes first. A file that cannot be read as a trace
  * goes last, where its load reports it; when one of them is not a regular file (a pipe
  * would lose the header this reads) the order given is kept. Reads each header only.
+ * Returns the first trace's start (header start_mono_ns; ct_filter.origin_ts), 0 for
+ * one trace or when a header could not be read.
  */
-void ct_traces_order(const char **paths, size_t n);
+uint64_t ct_traces_order(const char **paths, size_t n);
 
 /* "sync", "net", "syscall", "sleep", "holder", "wakeup"; "?" when out of range. */
 const char *ct_aprofile_name(int profile);

@@ -914,7 +914,7 @@ int ct_cmd_check(int argc, char **argv)
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "check: no FILE given (see 'ctrace check --help')");
 	ct_check_defaults(&o);
-	ct_traces_order(files, nfiles);
+	o.filter.f.origin_ts = ct_traces_order(files, nfiles);
 	rc = ct_check_run(&o, files, nfiles);
 	ct_check_opts_free(&o);
 	free(files);

@@ -253,11 +253,14 @@ static uint64_t profile_total(const struct side *s, int p)
 	return t;
 }
 
-static void load(struct side *s, const char *const *paths, size_t n, const struct ct_filter *f)
+static void load(struct side *s, const char *const *paths, size_t n, const struct ct_filter *f0,
+		 uint64_t origin)
 {
+	struct ct_filter sf = *f0, *f = &sf; /* the side's window from its first start */
 	char err[512];
 	uint64_t t0 = UINT64_MAX, t1 = 0;
 
+	sf.origin_ts = origin;
 	s->path = paths[0];
 	s->n = n;
 	s->paths = ct_xcalloc(n, sizeof(*s->paths));
@@ -577,10 +580,13 @@ int ct_cmd_diff(int argc, char **argv)
 		       "BASE... : NEW... (see 'ctrace diff --help')" : "diff: needs two traces, "
 		       "BASE and NEW (see 'ctrace diff --help')");
 	memset(s, 0, sizeof(s));
-	ct_traces_order(paths, nbase);
-	ct_traces_order(paths + nbase, npaths - nbase);
-	load(&s[0], paths, nbase, &x.fa.f);
-	load(&s[1], paths + nbase, npaths - nbase, &x.fa.f);
+	{
+		uint64_t o0 = ct_traces_order(paths, nbase);
+		uint64_t o1 = ct_traces_order(paths + nbase, npaths - nbase);
+
+		load(&s[0], paths, nbase, &x.fa.f, o0);
+		load(&s[1], paths + nbase, npaths - nbase, &x.fa.f, o1);
+	}
 	{
 		/* the filter must select something in one of the traces, either side */
 		struct ct_model **ms = ct_xcalloc(npaths, sizeof(*ms));

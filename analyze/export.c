@@ -398,7 +398,7 @@ int ct_cmd_export(int argc, char **argv)
 		ct_die(CT_EXIT_USAGE, "export: --format is required (%s)", format_names());
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "export: no FILE given (see 'ctrace export --help')");
-	ct_traces_order(files, nfiles);
+	fa.f.origin_ts = ct_traces_order(files, nfiles);
 	if (!o.profiles)
 		o.profiles = fmt->def_profiles;
 	if (o.profiles & ~fmt->ok_profiles) {

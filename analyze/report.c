@@ -85,6 +85,9 @@ void ct_report_write_procs(FILE *f, const struct ct_report_opts *o,
 		for (int k = 0; k < CT_L_MAX; k++)
 			tot.lost[k] += m->lost[k];
 		tot.untraced += m->untraced;
+		if (m->damaged && !tot.damaged)
+			tot.damage_off = m->damage_off;
+		tot.damaged += m->damaged;
 		if (m->start_ts < tot.start_ts)
 			tot.start_ts = m->start_ts;
 		if (m->end_ts > tot.end_ts)
@@ -181,7 +184,7 @@ static void parse(int argc, char **argv, struct ct_report_opts *o, struct ct_fil
 		ct_die(CT_EXIT_USAGE, "report: %s", err);
 	if (!nfiles)
 		ct_die(CT_EXIT_USAGE, "report: no FILE given (see 'ctrace report --help')");
-	ct_traces_order(files, nfiles);
+	fa->f.origin_ts = ct_traces_order(files, nfiles);
 	o->path = files[0];
 	o->paths = files;
 	o->npaths = nfiles;

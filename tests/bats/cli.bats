@@ -301,3 +301,18 @@ clean_make() {
 	assert_output "ctrace: record: cannot create $d/ro/x.ctr: directory $d/ro: Permission denied; not running touch"
 	[ "$ran" = 0 ]
 }
+
+@test "one trace named twice among several is an error, not a process counted twice" {
+	trace l.ctr "$PROGS/lockwait" 4 25 200
+	assert_success
+	for c in report check export; do
+		run --separate-stderr "$CT" $c $([ $c = export ] && echo --format folded -o x.folded) l.ctr ./l.ctr
+		assert_failure 2
+		assert_equal "$stderr" "ctrace: l.ctr and ./l.ctr are the same trace: each process's trace is given once"
+	done
+	run --separate-stderr "$CT" diff l.ctr l.ctr : l.ctr
+	assert_failure 2
+	# base and new may be the same file
+	run "$CT" diff l.ctr l.ctr
+	assert_success
+}

@@ -313,3 +313,19 @@ flip() {
 	assert_line --regexp "^gen=[0-9]+ tid=[0-9]+ ts=\\+[0-9.]+ms HOLD kind=mutex obj=0x[0-9a-f]+ site=0x[0-9a-f]+ stack=[0-9]+ taken=after_wait lock=handoff_mu at=receive \\(nown_handoff.c:$line\\)\$"
 	refute_line --regexp " HOLD .* at=\\?\\?"
 }
+
+@test "several traces: a damaged chunk in any of them is in trace.damaged and the text's note" {
+	trace l.ctr "$PROGS/lockwait" 4 25 200
+	assert_success
+	at=$(chunks l.ctr | awk '$2 == 2 { off[++n] = $1; len[n] = $4 }
+		END { for (i = 2; i < n; i++) if (len[i] > best) { best = len[i]; at = off[i] }; print at }')
+	[ -n "$at" ]
+	cp l.ctr bad.ctr
+	flip bad.ctr $((at + 50))
+	# the same start and pid: bad.ctr stays second, as given
+	[ "$("$CT" report --json l.ctr bad.ctr 2>/dev/null | jq -r '.processes[1].file')" = bad.ctr ]
+	[ "$("$CT" report --json l.ctr bad.ctr 2>/dev/null | jq .trace.damaged)" = 1 ]
+	run --separate-stderr "$CT" report l.ctr bad.ctr
+	assert_success
+	assert_line --partial "note: 1 damaged stretch of the file skipped (the first at byte offset $at)"
+}

@@ -126,6 +126,35 @@ readable() {
 	assert_failure 2
 }
 
+# start_of FILE: the header's start (CLOCK_MONOTONIC ns)
+start_of() { "$CT" dump "$1" | sed -n '1s/.* start_mono_ns=\([0-9]*\).*/\1/p'; }
+
+@test "several traces: --from/--to count from the first process's start, for every process" {
+	run timeout 60 "$CT" record -o t.%p.ctr -- "$PROGS/proc_fork" fork
+	assert_success
+	files=(t.*.ctr)
+	[ "${#files[@]}" = 3 ]
+	json=$("$CT" report --json "${files[@]}")
+	parent=$(jq -r '.processes[0].file' <<<"$json")
+	child=$(jq -r '.processes[1].file' <<<"$json")
+	cpid=$(jq -r '.processes[1].pid' <<<"$json")
+	cdur=$(jq -r '.processes[1].duration_ns' <<<"$json")
+	off=$(( $(start_of "$child") - $(start_of "$parent") ))
+	[ "$off" -gt 0 ]
+	# the child's whole life, on the program's timeline
+	from=$off to=$((off + cdur))
+	all=$(jq -c "[.profiles[] | select(.pid == $cpid and .profile == \"sync\") | .count] | add" <<<"$json")
+	[ "$all" -gt 0 ]
+	run "$CT" report --json --from "${from}ns" --to "${to}ns" "${files[@]}"
+	assert_success
+	assert_equal "$(jq -c '[.trace.from_ns, .trace.to_ns]' <<<"$output")" "[$from,$to]"
+	assert_equal "$(jq -c "[.profiles[] | select(.pid == $cpid and .profile == \"sync\") | .count] | add" <<<"$output")" "$all"
+	# a window that ends before the child began holds none of its waits
+	run "$CT" report --json --to "$((off - 1))ns" "${files[@]}"
+	assert_success
+	assert_equal "$(jq -c "[.profiles[] | select(.pid == $cpid)] | length" <<<"$output")" 0
+}
+
 @test "fork: children SIGKILLed at any moment of their start leave no empty or unreadable file" {
 	# the kills fall from before the child runs to 2 ms into it, across the creation of
 	# its file (written unnamed, then linked under its name with the header in it)
