@@ -20,6 +20,18 @@ flight() {
 		"${env[@]}" "$F" "$@"
 }
 
+# serve_bg [ENV=VALUE...]: `flight serve STOPFILE` under libctrace in the background
+# (stdout serve.out, stderr serve.err; its file size limited to SERVE_FSIZE KiB when set),
+# returning once it runs, its pid in $pid; `touch stop` ends it
+serve_bg() {
+	(
+		[ -z "${SERVE_FSIZE:-}" ] || ulimit -f "$SERVE_FSIZE"
+		exec timeout 60 env LD_PRELOAD="$LIB" "$@" "$F" serve "$PWD/stop" >serve.out 2>serve.err
+	) &
+	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
+	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+}
+
 @test "a slow wait after seconds of short ones: exactly one snapshot, with the wait, its stack and the configured age before it" {
 	flight CTRACE_FLIGHT_AGE=2s CTRACE_TRIGGER='sync>300ms' CTRACE_TRIGGER_AFTER=1s -- slow 3500 800
 	assert_success
@@ -192,10 +204,7 @@ sig_core() {
 	got=$(jreport d.ctr '[.profiles[] | select(.frames[1].func == "short_wait") | .count] | add')
 	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ]
 	[ "$(jreport d.ctr '[.profiles[] | select(.frames[0].func == "slow_wait")] | length')" = 0 ]
-	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=running CTRACE_OUT="$PWD/s.%p.ctr" \
-		"$F" serve "$PWD/stop" >serve.out) &
-	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
-	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	serve_bg CTRACE_START=running CTRACE_OUT="$PWD/s.%p.ctr"
 	run "$CT" snapshot "$pid"
 	assert_failure 2
 	assert_output "ctrace: process $pid is not in flight mode (CTRACE_MODE=flight)"
@@ -207,10 +216,7 @@ sig_core() {
 	# flight mode: serve's 2 ms waits run back to back, so the pause finds one in
 	# progress whose WAIT_BEGIN the writer drained; a second later, paused, no
 	# snapshot of a "wait" of over 300 ms
-	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_TRIGGER='sync>300ms' \
-		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out) &
-	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
-	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	serve_bg CTRACE_MODE=flight CTRACE_TRIGGER='sync>300ms' CTRACE_OUT="$PWD/fl.%p.ctr"
 	sleep 0.3
 	run timeout 60 "$CT" pause "$pid"
 	assert_success
@@ -221,10 +227,7 @@ sig_core() {
 	assert_failure
 	# streaming: the trace of a pause and resume has no wait left open
 	rm -f stop
-	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_START=running CTRACE_OUT="$PWD/st.%p.ctr" \
-		"$F" serve "$PWD/stop" >serve.out) &
-	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
-	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	serve_bg CTRACE_START=running CTRACE_OUT="$PWD/st.%p.ctr"
 	sleep 0.3
 	run timeout 60 "$CT" pause "$pid"
 	assert_success
@@ -251,10 +254,8 @@ sig_core() {
 }
 
 @test "a request while a trigger waits for CTRACE_TRIGGER_AFTER: the trigger's snapshot keeps its CTRACE_FLIGHT_AGE" {
-	(timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight CTRACE_FLIGHT_AGE=1s CTRACE_TRIGGER_AFTER=3s \
-		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out) &
-	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
-	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	serve_bg CTRACE_MODE=flight CTRACE_FLIGHT_AGE=1s CTRACE_TRIGGER_AFTER=3s \
+		CTRACE_OUT="$PWD/fl.%p.ctr"
 	sleep 2
 	kill -USR2 "$pid"
 	sleep 2
@@ -280,10 +281,7 @@ sig_core() {
 
 @test "a snapshot cut short by the file-size limit is removed, not left as a shorter trace" {
 	# 8 KiB: less than a snapshot of serve after a second or more (12 KB after 1.5 s)
-	(ulimit -f 8; exec timeout 60 env LD_PRELOAD="$LIB" CTRACE_MODE=flight \
-		CTRACE_OUT="$PWD/fl.%p.ctr" "$F" serve "$PWD/stop" >serve.out 2>serve.err) &
-	for _ in $(seq 200); do grep -q ready=1 serve.out 2>/dev/null && break; sleep 0.05; done
-	pid=$(pgrep -f "flight serve $PWD/stop" | tail -1)
+	SERVE_FSIZE=8 serve_bg CTRACE_MODE=flight CTRACE_OUT="$PWD/fl.%p.ctr"
 	sleep 4
 	run timeout 60 "$CT" snapshot "$pid" -o "$PWD/snap.ctr"
 	assert_failure 2

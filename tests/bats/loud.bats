@@ -31,14 +31,18 @@ flip() {
 	printf "\\$(printf %03o $((b ^ 0x55)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
+# mid_chunk FILE: the offset of the largest of FILE's EVENTS chunks (kind 2) that are
+# neither the first nor the last: one in the middle of the file that holds waits (which
+# chunk holds how many events depends on the run)
+mid_chunk() {
+	chunks "$1" | awk '$2 == 2 { off[++n] = $1; len[n] = $4 }
+		END { for (i = 2; i < n; i++) if (len[i] > best) { best = len[i]; at = off[i] }; print at }'
+}
+
 @test "damaged chunk mid-trace: skipped with one warning naming its offset, the rest reported; --strict exits 2" {
 	trace l.ctr "$PROGS/lockwait" 4 25 200
 	assert_success
-	# the largest of the EVENTS chunks (kind 2) that are neither the first nor the last:
-	# one in the middle of the file that holds waits (which chunk holds how many
-	# events depends on the run)
-	at=$(chunks l.ctr | awk '$2 == 2 { off[++n] = $1; len[n] = $4 }
-		END { for (i = 2; i < n; i++) if (len[i] > best) { best = len[i]; at = off[i] }; print at }')
+	at=$(mid_chunk l.ctr)
 	[ -n "$at" ]
 	full_count=$(jreport l.ctr '[.profiles[] | select(.profile == "sync") | .count] | add')
 	cp l.ctr bad.ctr
@@ -317,8 +321,7 @@ flip() {
 @test "several traces: a damaged chunk in any of them is in trace.damaged and the text's note" {
 	trace l.ctr "$PROGS/lockwait" 4 25 200
 	assert_success
-	at=$(chunks l.ctr | awk '$2 == 2 { off[++n] = $1; len[n] = $4 }
-		END { for (i = 2; i < n; i++) if (len[i] > best) { best = len[i]; at = off[i] }; print at }')
+	at=$(mid_chunk l.ctr)
 	[ -n "$at" ]
 	cp l.ctr bad.ctr
 	flip bad.ctr $((at + 50))
