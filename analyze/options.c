@@ -281,13 +281,13 @@ int ct_filter_verify(const struct ct_filter_args *fa, const char *const *paths,
 		char d[CT_DUR_BUF], e[CT_DUR_BUF];
 
 		for (size_t k = 0; k < n; k++) {
-			uint64_t d = ct_model_duration(ms[k]);
+			uint64_t end = ct_model_duration(ms[k]);
 
 			/* several traces: one timeline from the first one's start */
 			if (f->origin_ts && ms[k]->hdr.start_mono_ns > f->origin_ts)
-				d += ms[k]->hdr.start_mono_ns - f->origin_ts;
-			if (d > longest)
-				longest = d;
+				end += ms[k]->hdr.start_mono_ns - f->origin_ts;
+			if (end > longest)
+				longest = end;
 		}
 		if (f->from_ns >= longest) {
 			snprintf(err, errlen, "--from %s is past the end of the trace%s (%s long)",
