@@ -64,7 +64,7 @@ static const struct ct_opt check_output_opts[] = {
 	  "A value equal to its limit holds. With no rule, the defaults are:\n"
 	  "  --fail-on deadlock --max-lost 0\n\n", NULL, NULL },
 	{ "junit", OPT_JUNIT, 1, "FILE", "also write JUnit XML: one <testsuite name=\"ctrace "
-	  "check\">, one\n<testcase> per rule per trace, <failure> with the details", NULL, NULL },
+	  "check\">, one\n<testcase> per rule (over all the FILEs), <failure> with the details", NULL, NULL },
 	{ NULL, 0, 0, NULL,
 	  "\noutput: one line per violation, e.g.\n"
 	  "  FAIL max-wait sync:100us: 2.31ms mutex wait on 0x55d0c0a2e040 at contend_lock "

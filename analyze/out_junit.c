@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The "junit" output format (output.h): check's verdicts as JUnit XML, for CI systems.
- * One <testsuite name="ctrace check">, one <testcase> per rule per trace (classname the
- * trace, name the rule), a <failure> with the violations for a broken rule. Strings are
+ * One <testsuite name="ctrace check">, one <testcase> per rule (classname the trace, or
+ * the traces checked as one, joined by ", "; name the rule), a <failure> with the
+ * violations for a broken rule. Strings are
  * escaped for XML 1.0 (ct_xml_escape).
  */
 #include <stdint.h>

@@ -148,7 +148,9 @@ static void text_header(struct ctx *c)
 			"ignored\n", c->a->unmatched_ends);
 	if (c->a->sys_nosite)
 		fprintf(c->f, "note: %" PRIu64 " recorded system call(s) missing from the call-site "
-			"totals (trace truncated?): counted as recorded\n", c->a->sys_nosite);
+			"totals (%s): counted as recorded\n", c->a->sys_nosite,
+			at_window_end(c) ? "the window ends before their totals were written" :
+			"trace truncated?");
 }
 
 /* One line: "    histogram: 512ns:3 1.02us:20 ..." (bucket lower bound : count). */

@@ -21,7 +21,7 @@ const struct ct_output ct_outputs[] = {
 	{ "json", "json", 0, CT_OUT_TRACE,
 	  "the stable JSON document of analyze/README.md (\"report --json\")", ct_out_json, 0, 0, 0, 0 },
 	{ "junit", "xml", 0, CT_OUT_VERDICTS,
-	  "check's verdicts as JUnit XML: a testcase per rule per trace", ct_out_junit, 0, 0, 0, 0 },
+	  "check's verdicts as JUnit XML: a testcase per rule", ct_out_junit, 0, 0, 0, 0 },
 	/* ctrace export's, in its --help order */
 	{ "pprof", "pb.gz", 1, CT_OUT_EXPORT,
 	  "gzipped profile.proto (go tool pprof, Pyroscope, Parca)", ct_export_pprof,
