@@ -208,11 +208,10 @@ void ct_threads_after_fork(void)
  * the thread left (kept here: reading /proc may fail). */
 static void thread_exit(void *p)
 {
-	int e = errno, cs;
-	/* open/read/close of schedstat are cancellation points: a cancellation pending when
-	 * the start routine returned must not act here (the joiner would get
-	 * PTHREAD_CANCELED instead of the routine's value) */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	/* its I/O (the schedstat read, a flush) runs with cancellation disabled: a
+	 * cancellation pending when the start routine returned must not act here (the
+	 * joiner would get PTHREAD_CANCELED instead of the routine's value) */
+	int e = errno;
 	struct ct_thread *t = p;
 	struct ct_release rel;
 	/* A joiner waiting for this thread is released by its exit, charged to the stack
@@ -227,7 +226,6 @@ static void thread_exit(void *p)
 		ct_tls.th = NULL;
 		ct_nest_off();
 		atomic_fetch_sub(&app_threads, 1);
-		pthread_setcancelstate(cs, NULL);
 		errno = e;
 		return;
 	}
@@ -259,7 +257,6 @@ static void thread_exit(void *p)
 		slot_release(t);
 	app_thread_gone();
 	ct_sys_end();
-	pthread_setcancelstate(cs, NULL);
 	errno = e;
 }
 

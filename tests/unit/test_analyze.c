@@ -1171,32 +1171,58 @@ static void test_hist(void)
  * with seq k + 1; every thread queues again 20 us after its release. With 4 threads
  * three are always queued (a convoy); with 2 at most one is.
  */
-static void build_chain(unsigned nthr, unsigned turns)
+/* The header of a chain's file: thread 400's, the two stacks (30 waits, 31 releases). */
+static void chain_begin(void)
 {
-	static struct ct_event evs[8][1024];
-	size_t nev[8] = { 0 };
 	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
-	uint64_t lost[CT_L_MAX] = { 0 };
 
 	begin_file(400);
 	put(ct_w_gen_begin(&wb, 1, T0, 42));
 	put(ct_w_stacks(&wb, 1, st, 2));
+}
+
+/* A chain of turns from t into threads 400 + j's evs[j] (nev[j] events): build_chain's,
+ * the releases' seqs counted from s0 (those before it); without last_rel the last turn
+ * ends at its holder's acquisition, its release left out. */
+static void chain_turns(struct ct_event evs[][1024], size_t *nev, unsigned nthr, uint64_t t,
+			uint64_t s0, unsigned turns, int last_rel)
+{
 	for (unsigned j = 1; j < nthr; j++)
-		evs[j][nev[j]++] = WB(T0 + j * US, CT_K_MUTEX, 30, MC, 400, 0);
+		evs[j][nev[j]++] = WB(t + j * US, CT_K_MUTEX, 30, MC, 400, s0);
 	for (unsigned k = 0; k < turns; k++) {
 		unsigned h = k % nthr;
-		uint64_t rk = T0 + (k + 1) * MS;
+		uint64_t rk = t + (k + 1) * MS;
 
 		if (k)
-			evs[h][nev[h]++] = WE(T0 + k * MS + 10 * US, CT_K_MUTEX, MC, k);
-		evs[h][nev[h]++] = REL(rk, CT_K_MUTEX, 31, MC, k + 1, 0);
+			evs[h][nev[h]++] = WE(t + k * MS + 10 * US, CT_K_MUTEX, MC, s0 + k);
+		if (!last_rel && k + 1 == turns)
+			break;
+		evs[h][nev[h]++] = REL(rk, CT_K_MUTEX, 31, MC, s0 + k + 1, 0);
 		if (k + nthr < turns)
 			evs[h][nev[h]++] = WB(rk + 20 * US, CT_K_MUTEX, 30, MC,
-					      400 + (k + 1) % nthr, k + 1);
+					      400 + (k + 1) % nthr, s0 + k + 1);
 	}
+}
+
+/* The chain's threads' events, and the generation's end at end. */
+static void chain_end(struct ct_event evs[][1024], const size_t *nev, unsigned nthr,
+		      uint64_t end)
+{
+	uint64_t lost[CT_L_MAX] = { 0 };
+
 	for (unsigned j = 0; j < nthr; j++)
 		put(ct_w_events(&wb, 1, 400 + j, 0, evs[j], nev[j]));
-	put(ct_w_gen_end(&wb, 1, T0 + (turns + 1) * MS, lost));
+	put(ct_w_gen_end(&wb, 1, end, lost));
+}
+
+static void build_chain(unsigned nthr, unsigned turns)
+{
+	static struct ct_event evs[8][1024];
+	size_t nev[8] = { 0 };
+
+	chain_begin();
+	chain_turns(evs, nev, nthr, T0, 0, turns, 1);
+	chain_end(evs, nev, nthr, T0 + (turns + 1) * MS);
 }
 
 static void test_convoy(void)
@@ -1296,42 +1322,17 @@ static void test_convoy(void)
  */
 static void build_gaps(void)
 {
-	static struct ct_event evs[4][512];
+	static struct ct_event evs[4][1024];
 	size_t nev[4] = { 0 };
-	struct ct_stack st[] = { { 30, 1, 0, pcs1 }, { 31, 1, 0, pcs2 } };
-	uint64_t lost[CT_L_MAX] = { 0 };
 
-	begin_file(400);
-	put(ct_w_gen_begin(&wb, 1, T0, 42));
-	put(ct_w_stacks(&wb, 1, st, 2));
-	for (unsigned c = 0; c < 2; c++) {
-		uint64_t t = T0 + c * 600 * MS, s0 = c ? 101 : 0; /* releases before it */
-
-		for (unsigned j = 1; j < 4; j++)
-			evs[j][nev[j]++] = WB(t + j * US, CT_K_MUTEX, 30, MC, 400, s0);
-		for (unsigned k = 0; k < 100; k++) {
-			unsigned h = k % 4;
-			uint64_t rk = t + (k + 1) * MS;
-
-			if (k)
-				evs[h][nev[h]++] = WE(t + k * MS + 10 * US, CT_K_MUTEX, MC, s0 + k);
-			if (!c && k == 99)
-				break;
-			evs[h][nev[h]++] = REL(rk, CT_K_MUTEX, 31, MC, s0 + k + 1, 0);
-			if (k + 4 < 100)
-				evs[h][nev[h]++] = WB(rk + 20 * US, CT_K_MUTEX, 30, MC,
-						      400 + (k + 1) % 4, s0 + k + 1);
-		}
-		if (c)
-			break;
-		evs[0][nev[0]++] = WB(T0 + 350 * MS, CT_K_MUTEX, 30, MC, 403, 99);
-		evs[3][nev[3]++] = REL(T0 + 400 * MS, CT_K_MUTEX, 31, MC, 100, 0);
-		evs[0][nev[0]++] = WE(T0 + 400 * MS + 10 * US, CT_K_MUTEX, MC, 100);
-		evs[0][nev[0]++] = REL(T0 + 401 * MS, CT_K_MUTEX, 31, MC, 101, 0);
-	}
-	for (unsigned j = 0; j < 4; j++)
-		put(ct_w_events(&wb, 1, 400 + j, 0, evs[j], nev[j]));
-	put(ct_w_gen_end(&wb, 1, T0 + 701 * MS, lost));
+	chain_begin();
+	chain_turns(evs, nev, 4, T0, 0, 100, 0);
+	evs[0][nev[0]++] = WB(T0 + 350 * MS, CT_K_MUTEX, 30, MC, 403, 99);
+	evs[3][nev[3]++] = REL(T0 + 400 * MS, CT_K_MUTEX, 31, MC, 100, 0);
+	evs[0][nev[0]++] = WE(T0 + 400 * MS + 10 * US, CT_K_MUTEX, MC, 100);
+	evs[0][nev[0]++] = REL(T0 + 401 * MS, CT_K_MUTEX, 31, MC, 101, 0);
+	chain_turns(evs, nev, 4, T0 + 600 * MS, 101, 100, 1);
+	chain_end(evs, nev, 4, T0 + 701 * MS);
 }
 
 static void test_convoy_gaps(void)
