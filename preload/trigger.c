@@ -125,6 +125,19 @@ static ssize_t read_request(char *buf, size_t cap)
 	return n > 0 ? n : 0;
 }
 
+/* Tracing paused (0) or resumed (1) by `ctrace pause` / `resume` or the trigger signal:
+ * while paused, the waits in progress still record their end (ct_paused, read by
+ * ct_wait_end_result), or their WAIT_BEGIN would stay open for good (a slow-wait
+ * trigger, a wait counted up to the end of the trace). */
+static void set_active(int on)
+{
+	if (!on)
+		atomic_store(&ct_paused, 1);
+	atomic_store(&ct_active, on);
+	if (on)
+		atomic_store(&ct_paused, 0);
+}
+
 /* pause / resume, from the writer or the trigger signal's handler. 1 if it was one. */
 static int pause_resume(const char *req)
 {
@@ -136,14 +149,7 @@ static int pause_resume(const char *req)
 		put_file(ctl_rep, "error the trace is finished\n");
 		return 1;
 	}
-	/* paused: the waits in progress still record their end (ct_wait_end_result), or
-	 * their WAIT_BEGIN would stay open for good (a slow-wait trigger, a wait counted up
-	 * to the end of the trace) */
-	if (!resume)
-		atomic_store(&ct_paused, 1);
-	atomic_store(&ct_active, resume);
-	if (resume)
-		atomic_store(&ct_paused, 0);
+	set_active(resume);
 	put_file(ctl_rep, resume ? "ok resumed\n" : "ok paused\n");
 	return 1;
 }
@@ -214,10 +220,8 @@ int ct_trigger_signal(int sig)
 		return 1;
 	}
 	if (ct_cfg.start_paused || ct_ctl_on) {
-		if (!atomic_load(&ct_fl.finished)) {
-			atomic_store(&ct_active, 1); /* the trigger signal resumes */
-			atomic_store(&ct_paused, 0);
-		}
+		if (!atomic_load(&ct_fl.finished))
+			set_active(1); /* the trigger signal resumes */
 		return 1;
 	}
 	return 0;
